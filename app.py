@@ -1,0 +1,51 @@
+"""escrowdesk entrypoints: routes, schedules and the stream trigger. Each translates and delegates."""
+from __future__ import annotations
+
+import os
+
+from chalice import Chalice, ConvertToMiddleware
+
+from chalicelib import clock, config, jobs
+from chalicelib.api import accounts, bank, dev, invoices, openapi
+from chalicelib.api.http import internal_error
+from chalicelib.observability import logger, metrics, tracer
+from chalicelib.services import notifications
+from chalicelib.store import models
+
+models.bind(config.settings)
+
+app = Chalice(app_name="escrowdesk")
+app.api.binary_types.append("application/pdf")
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
+app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
+app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
+for blueprint in (accounts.bp, invoices.bp, bank.bp, dev.bp, openapi.bp):
+    app.register_blueprint(blueprint)
+
+NOTIFICATIONS_STREAM_ARN = os.environ.get(
+    "NOTIFICATIONS_STREAM_ARN",
+    "arn:aws:dynamodb:eu-central-1:000000000000:table/escrowdesk-local-notifications/stream/local",
+)
+
+
+@app.middleware("http")
+def correlate_and_contain(event, get_response):
+    """Every log line carries the request id; an unexpected failure is a clean 500, never a stack trace."""
+    logger.set_correlation_id(event.context.get("requestId"))
+    try:
+        return get_response(event)
+    except Exception:
+        logger.exception("unhandled error")
+        return internal_error()
+
+
+@app.schedule("rate(1 minute)")
+def run_scheduled_jobs(event):
+    """EventBridge: every minute, run each job at the application clock."""
+    return jobs.run_all(clock.now())
+
+
+@app.on_dynamodb_record(stream_arn=NOTIFICATIONS_STREAM_ARN, batch_size=50, starting_position="TRIM_HORIZON")
+def on_notification_record(event):
+    """The notifications table's stream: e-mail each new notification once."""
+    return notifications.deliver_stream_records(list(event))

@@ -1,0 +1,1 @@
+"""HTTP entrypoints: blueprints per area. They translate requests to use cases and back."""

@@ -1,0 +1,56 @@
+"""The bank's signed webhook, and operators resolving unmatched payments."""
+from __future__ import annotations
+
+from chalice import Blueprint
+from pydantic import BaseModel
+
+from chalicelib.api import schemas as s
+from chalicelib.api.http import Call, endpoint, parse_body
+from chalicelib.services import bank, balances
+
+bp = Blueprint(__name__)
+
+_EVENT_MODELS: dict[str, type[BaseModel]] = {"transfer.incoming": s.TransferIncomingIn}
+
+
+@endpoint(bp, "POST", "/v1/webhooks/bank", summary="Bank callback (X-Bank-Signature: t=<unix>,v1=<hex HMAC>)",
+          tag="bank", request=s.BankEventIn, response=s.WebhookAck, auth_="bank")
+def bank_webhook(call: Call):
+    bank.verify_signature(call.request.headers.get("x-bank-signature"), call.request.raw_body)
+    model = _EVENT_MODELS.get(call.body.type)
+    if model is None:
+        return {"received": True, "ignored": True}
+    event = parse_body(model, call.request.raw_body)
+    return bank.receive_transfer(bank.IncomingTransfer(
+        event_id=event.event_id, amount_minor=event.amount, currency=event.currency, purpose=event.purpose,
+        payer=event.payer.model_dump(), received_at=event.received_at))
+
+
+@endpoint(bp, "GET", "/v1/operator/payments/unmatched", summary="Bank payments waiting for an operator",
+          tag="operator", response=s.PaymentList, auth_="operator", query=("limit", "cursor"), errors=(422,))
+def list_unmatched(call: Call):
+    return bank.list_unmatched(call.user, call.limit, call.cursor)
+
+
+@endpoint(bp, "GET", "/v1/operator/payments/{payment_id}", summary="One bank payment", tag="operator",
+          response=s.PaymentOut, auth_="operator")
+def get_payment(call: Call):
+    return bank.get_payment(call.user, call.params["payment_id"])
+
+
+@endpoint(bp, "POST", "/v1/operator/payments/{payment_id}/apply", summary="Apply an unmatched payment to an invoice",
+          tag="operator", request=s.ApplyPaymentIn, response=s.PaymentOut, auth_="operator", errors=(409,))
+def apply_payment(call: Call):
+    return bank.apply_to_invoice(call.user, call.params["payment_id"], call.body.invoice_id)
+
+
+@endpoint(bp, "POST", "/v1/operator/payments/{payment_id}/return", summary="Mark an unmatched payment for return",
+          tag="operator", response=s.PaymentOut, auth_="operator", errors=(409,))
+def return_payment(call: Call):
+    return bank.mark_for_return(call.user, call.params["payment_id"])
+
+
+@endpoint(bp, "GET", "/v1/operator/trial-balance", summary="Every currency's accounts summed: must be zero",
+          tag="operator", response=s.TrialBalanceOut, auth_="operator")
+def trial_balance(call: Call):
+    return balances.trial_balance(call.user)

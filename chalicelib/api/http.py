@@ -1,0 +1,202 @@
+"""The one HTTP adapter every route goes through.
+
+`endpoint()` registers a Chalice route together with its OpenAPI description, and at request
+time authenticates, parses and validates the body with pydantic, applies the Idempotency-Key
+rules to POSTs, and maps domain errors to the API's error shape in this one place.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+from pydantic import BaseModel, ValidationError
+
+from chalicelib import auth, idempotency
+from chalicelib.errors import BadRequest, DomainError, Unprocessable
+from chalicelib.observability import logger
+from chalicelib.pagination import parse_limit
+
+Auth = Literal["user", "operator", "bank", "none"]
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What OpenAPI says about one route."""
+
+    method: str
+    path: str
+    summary: str
+    tag: str
+    auth: Auth
+    status: int
+    request: type[BaseModel] | None
+    response: type[BaseModel] | None
+    query: tuple[str, ...]
+    produces: str
+    errors: tuple[int, ...]
+    name: str
+    guard: Callable[[], None] | None = None
+
+
+OPERATIONS: list[Operation] = []
+
+
+@dataclass
+class Call:
+    """What a handler gets: who calls, the validated body, path and query parameters."""
+
+    request: Request
+    principal: auth.Principal | None
+    body: Any
+    params: dict[str, str]
+    query: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def user(self) -> auth.Principal:
+        assert self.principal is not None
+        return self.principal
+
+    @property
+    def limit(self) -> int:
+        return parse_limit(self.query.get("limit"))
+
+    @property
+    def cursor(self) -> str | None:
+        return self.query.get("cursor") or None
+
+
+def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, status: int = 200,
+             request: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+             auth_: Auth = "user", query: tuple[str, ...] = (), produces: str = "application/json",
+             errors: tuple[int, ...] = (), guard: Callable[[], None] | None = None) -> Callable:
+    def register(handler: Callable[[Call], Any]) -> Callable:
+        operation = Operation(method, path, summary, tag, auth_, status, request, response, query, produces,
+                              _errors_for(auth_, request, path, errors), handler.__name__, guard)
+        OPERATIONS.append(operation)
+
+        @bp.route(path, methods=[method], content_types=["*/*"])
+        @functools.wraps(handler)
+        def route(**params: str) -> Response:
+            return dispatch(bp.current_request, operation, handler, params)
+
+        return handler
+
+    return register
+
+
+def _errors_for(auth_: Auth, request: type[BaseModel] | None, path: str, extra: tuple[int, ...]) -> tuple[int, ...]:
+    codes = set(extra)
+    if auth_ in ("user", "operator", "bank"):
+        codes.add(401)
+    if auth_ == "operator":
+        codes.add(403)
+    if request is not None:
+        codes.update({400, 422})
+    if "{" in path:
+        codes.add(404)
+    return tuple(sorted(codes))
+
+
+def dispatch(request: Request, operation: Operation, handler: Callable[[Call], Any], params: dict) -> Response:
+    try:
+        if operation.guard is not None:
+            operation.guard()
+        principal = _authenticate(request, operation.auth)
+        body = parse_body(operation.request, request.raw_body) if operation.request else None
+        call = Call(request, principal, body, params, dict(request.query_params or {}))
+        if request.method == "POST":
+            return _with_idempotency(call, operation, handler)
+        return _to_response(operation.status, handler(call))
+    except DomainError as error:
+        return error_response(error)
+
+
+def _authenticate(request: Request, mode: Auth) -> auth.Principal | None:
+    if mode in ("none", "bank"):
+        return None
+    principal = auth.principal_from_header(request.headers.get("authorization"))
+    if mode == "operator":
+        principal.require_operator()
+    return principal
+
+
+def parse_body(model: type[BaseModel], raw: bytes) -> BaseModel:
+    try:
+        data = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("malformed_json", "The request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("malformed_json", "The request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise _unprocessable(error) from None
+
+
+def _unprocessable(error: ValidationError) -> Unprocessable:
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]) or "body"
+    return Unprocessable("validation_error", f"{location}: {first['msg']}", field=location)
+
+
+def _with_idempotency(call: Call, operation: Operation, handler: Callable[[Call], Any]) -> Response:
+    key = call.request.headers.get("idempotency-key")
+    if key is None:
+        return _to_response(operation.status, handler(call))
+    scope = call.principal.user_id if call.principal else operation.auth
+    claim = idempotency.make_claim(scope, key, call.request.method, _identity(call), call.request.raw_body)
+    previous = idempotency.previous_response(claim)
+    if previous is not None:
+        return _replay(previous)
+    token = idempotency.activate(claim)
+    try:
+        status, body = _normalize(operation.status, handler(call))
+        if not claim.stored:
+            idempotency.store_after(claim, status, body)
+        return Response(body=body, status_code=status, headers=JSON_HEADERS)
+    except idempotency.ReplayRace:
+        return _replay(idempotency.previous_response(claim))
+    finally:
+        idempotency.deactivate(token)
+
+
+def _identity(call: Call) -> str:
+    """The route and its parameters: the same key on another resource is another request."""
+    params = "&".join(f"{k}={v}" for k, v in sorted(call.params.items()))
+    return f"{call.request.path}?{params}"
+
+
+def _replay(previous: tuple[int, dict] | None) -> Response:
+    assert previous is not None
+    status, body = previous
+    return Response(body=body, status_code=status, headers={**JSON_HEADERS, "Idempotent-Replayed": "true"})
+
+
+def _normalize(default_status: int, result: Any) -> tuple[int, Any]:
+    if isinstance(result, tuple):
+        return result
+    return default_status, result
+
+
+def _to_response(default_status: int, result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    status, body = _normalize(default_status, result)
+    return Response(body=body, status_code=status, headers=JSON_HEADERS)
+
+
+def error_response(error: DomainError) -> Response:
+    if error.status >= 500:
+        logger.error("server error", extra={"code": error.code})
+    return Response(body=error.to_json(), status_code=error.status, headers=JSON_HEADERS)
+
+
+def internal_error() -> Response:
+    return Response(body={"error": {"code": "internal_error", "message": "Something went wrong on our side"}},
+                    status_code=500, headers=JSON_HEADERS)

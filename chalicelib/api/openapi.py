@@ -1,0 +1,99 @@
+"""`GET /openapi.json`: the OpenAPI 3.1 document built from every registered endpoint."""
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from chalice import Blueprint
+from pydantic import BaseModel
+
+from chalicelib.api import schemas as s
+from chalicelib.api.http import OPERATIONS, Operation, endpoint
+
+bp = Blueprint(__name__)
+
+_QUERY_DOCS = {
+    "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+    "cursor": {"type": "string"},
+    "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+}
+_ERROR_TEXT = {400: "Malformed request", 401: "No or bad credentials", 403: "Not allowed in your role",
+               404: "Unknown, or not visible to you", 409: "State conflict (status, funds, idempotency)",
+               422: "Well-formed but invalid"}
+
+
+@endpoint(bp, "GET", "/openapi.json", summary="This document", tag="meta", auth_="none")
+def openapi(call):
+    return document()
+
+
+@cache
+def document() -> dict:
+    components: dict[str, dict] = {"ErrorOut": _schema(s.ErrorOut, {})}
+    paths: dict[str, dict] = {}
+    for operation in OPERATIONS:
+        paths.setdefault(operation.path, {})[operation.method.lower()] = _operation(operation, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "escrowdesk", "version": "1.0.0",
+                 "description": "Balances, escrow, invoices and the bank webhook. Money is an integer in minor "
+                                "units plus an ISO 4217 code. Every POST accepts an Idempotency-Key header."},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "bankSignature": {"type": "apiKey", "in": "header", "name": "X-Bank-Signature"},
+            },
+        },
+    }
+
+
+def _operation(op: Operation, components: dict) -> dict:
+    doc: dict = {"operationId": op.name, "summary": op.summary, "tags": [op.tag], "parameters": _parameters(op),
+                 "responses": {str(op.status): _success(op, components)}}
+    if op.auth in ("user", "operator"):
+        doc["security"] = [{"bearer": []}]
+    elif op.auth == "bank":
+        doc["security"] = [{"bankSignature": []}]
+    else:
+        doc["security"] = []
+    if op.request is not None:
+        doc["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{_schema_name(op.request, components)}"}}}}
+    for code in op.errors:
+        doc["responses"][str(code)] = {"description": _ERROR_TEXT[code], "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+    return doc
+
+
+def _parameters(op: Operation) -> list[dict]:
+    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+              for name in re.findall(r"{(\w+)}", op.path)]
+    params += [{"name": name, "in": "query", "required": False, "schema": _QUERY_DOCS[name]} for name in op.query]
+    if op.method == "POST":
+        params.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                       "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+    return params
+
+
+def _success(op: Operation, components: dict) -> dict:
+    if op.produces != "application/json":
+        return {"description": "OK", "content": {op.produces: {"schema": {"type": "string", "format": "binary"}}}}
+    if op.response is None:
+        return {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+    ref = f"#/components/schemas/{_schema_name(op.response, components)}"
+    return {"description": "OK", "content": {"application/json": {"schema": {"$ref": ref}}}}
+
+
+def _schema_name(model: type[BaseModel], components: dict) -> str:
+    if model.__name__ not in components:
+        components[model.__name__] = _schema(model, components)
+    return model.__name__
+
+
+def _schema(model: type[BaseModel], components: dict) -> dict:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in schema.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    return schema

@@ -1,0 +1,56 @@
+"""Configuration: every setting the service reads from its environment, in one place.
+
+Chalice puts each stage's `environment_variables` from `.chalice/config.json` into the
+environment; tests and the local runner set the same names.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str = field(default_factory=lambda: _env("STAGE", "local"))
+    region: str = field(default_factory=lambda: _env("AWS_REGION", _env("AWS_DEFAULT_REGION", "eu-central-1")))
+    # DynamoDB endpoint: empty on AWS, DynamoDB Local's URL locally.
+    dynamodb_host: str | None = field(default_factory=lambda: os.environ.get("DYNAMODB_HOST") or None)
+    table_prefix: str = field(default_factory=lambda: _env("TABLE_PREFIX", "escrowdesk-local-"))
+    jwt_secret: str = field(default_factory=lambda: _env("JWT_SECRET", "local-jwt-secret-change-me-in-prod"))
+    token_ttl_seconds: int = field(default_factory=lambda: int(_env("TOKEN_TTL_SECONDS", "43200")))
+    bank_webhook_secret: str = field(default_factory=lambda: _env("BANK_WEBHOOK_SECRET", "local-bank-secret"))
+    webhook_tolerance_seconds: int = field(default_factory=lambda: int(_env("WEBHOOK_TOLERANCE_SECONDS", "300")))
+    # Hot system accounts (bank clearing, revenue, suspense) are split over this many items.
+    system_account_shards: int = field(default_factory=lambda: int(_env("SYSTEM_ACCOUNT_SHARDS", "16")))
+    # Mail: "ses" on AWS, "sink" writes .eml files into mail_sink_dir.
+    mail_transport: str = field(default_factory=lambda: _env("MAIL_TRANSPORT", "sink"))
+    mail_sink_dir: str = field(default_factory=lambda: _env("MAIL_SINK_DIR", "var/mail"))
+    mail_from: str = field(default_factory=lambda: _env("MAIL_FROM", "escrowdesk <no-reply@escrowdesk.local>"))
+    # Local stage only: a file holding the test clock's offset, shared by the API and the job runner.
+    clock_file: str | None = field(default_factory=lambda: os.environ.get("CLOCK_FILE") or None)
+    # Payee details printed on proforma invoices.
+    payee_name: str = field(default_factory=lambda: _env("PAYEE_NAME", "Escrowdesk Ltd"))
+    payee_bank: str = field(default_factory=lambda: _env("PAYEE_BANK", "Example Bank AG"))
+    payee_iban: str = field(default_factory=lambda: _env("PAYEE_IBAN", "DE89370400440532013000"))
+    payee_swift: str = field(default_factory=lambda: _env("PAYEE_SWIFT", "COBADEFFXXX"))
+    # argon2 cost; lowered only by the test suite.
+    password_time_cost: int = field(default_factory=lambda: int(_env("PASSWORD_TIME_COST", "2")))
+    password_memory_kib: int = field(default_factory=lambda: int(_env("PASSWORD_MEMORY_KIB", "19456")))
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == "local"
+
+
+settings = Settings()
+
+
+def reload() -> Settings:
+    """Re-read the environment (tests and the local runner change it before binding the store)."""
+    global settings
+    settings = Settings()
+    return settings

@@ -1,0 +1,165 @@
+"""The page every escrowdesk document is drawn on: A4, bundled DejaVu fonts, HarfBuzz text shaping,
+and the building blocks documents are made of (letterhead, title, section, key-value rows, table,
+call-out box, note).
+
+Documents say what goes on the page; this module says where it goes. For a right-to-left
+locale the page is mirrored here — text starts at the right margin and columns run from
+right to left — so documents never branch on direction.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from fpdf import FPDF, FontFace
+from fpdf.enums import TableBordersLayout, TableCellFillMode, XPos, YPos
+
+FONTS_DIR = Path(__file__).parent / "fonts"
+_FAMILY = "DejaVu"
+_MARGIN_MM = 18
+_TEXT_PT = 10
+_NOTE_PT = 8
+_TITLE_PT = 16
+_LINE_MM = 6
+_MUTED = (90, 90, 90)
+_RULE = (200, 200, 200)
+_SHADE = (238, 242, 247)
+_ACCENT = (30, 70, 130)
+
+
+@dataclass(frozen=True)
+class Column:
+    heading: str
+    width: float  # a share of the page's text width; a table's shares are relative to each other
+    numeric: bool = False  # numbers line up at the end of the cell, away from the text they follow
+
+
+class DocumentPdf:
+    """One document being drawn, top to bottom, in one locale."""
+
+    def __init__(self, *, title: str, lang: str, rtl: bool, author: str, created_at: datetime) -> None:
+        self._rtl = rtl
+        self._pdf = _new_pdf(lang, rtl)
+        _set_metadata(self._pdf, title=title, lang=lang, author=author, created_at=created_at)
+        self._pdf.add_page()
+
+    @property
+    def _start(self) -> str:
+        return "R" if self._rtl else "L"
+
+    @property
+    def _end(self) -> str:
+        return "L" if self._rtl else "R"
+
+    def _in_reading_order(self, cells: Sequence) -> list:
+        """Cells listed first-to-last as a reader meets them, laid out left-to-right as fpdf2 draws them."""
+        return list(reversed(cells)) if self._rtl else list(cells)
+
+    def letterhead(self, issuer: str) -> None:
+        self._pdf.set_font(_FAMILY, "B", _TEXT_PT)
+        self._pdf.set_text_color(*_ACCENT)
+        self._line(issuer)
+        self._rule()
+
+    def title(self, text: str) -> None:
+        self._pdf.set_font(_FAMILY, "B", _TITLE_PT)
+        self._pdf.set_text_color(0)
+        self._pdf.multi_cell(0, 9, text, align=self._start, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self._pdf.ln(2)
+
+    def section(self, heading: str) -> None:
+        self._pdf.ln(3)
+        self._pdf.set_font(_FAMILY, "B", _TEXT_PT + 1)
+        self._pdf.set_text_color(*_ACCENT)
+        self._line(heading)
+
+    def key_values(self, rows: Sequence[tuple[str, str]]) -> None:
+        """Label/value pairs, labels muted in a narrow first column."""
+        self._pdf.set_font(_FAMILY, "", _TEXT_PT)
+        self._pdf.set_text_color(0)
+        with self._pdf.table(
+            col_widths=self._in_reading_order((30, 70)),
+            text_align=self._start,
+            borders_layout=TableBordersLayout.NONE,
+            first_row_as_headings=False,
+            line_height=_LINE_MM,
+            padding=(0.5, 1),
+        ) as table:
+            for label, value in rows:
+                row = table.row()
+                for text, style in self._in_reading_order(((label, FontFace(color=_MUTED)), (value, None))):
+                    row.cell(text, style=style)
+
+    def table(self, columns: Sequence[Column], rows: Sequence[Sequence[str]], total: Sequence[str]) -> None:
+        """A ruled table with a shaded heading row and a bold total row under the body."""
+        self._pdf.ln(2)
+        self._pdf.set_font(_FAMILY, "", _TEXT_PT)
+        self._pdf.set_text_color(0)
+        with self._pdf.table(
+            col_widths=self._in_reading_order([column.width for column in columns]),
+            text_align=self._in_reading_order([self._end if column.numeric else self._start for column in columns]),
+            borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+            headings_style=FontFace(emphasis="BOLD", fill_color=_SHADE),
+            cell_fill_mode=TableCellFillMode.NONE,
+            line_height=_LINE_MM + 1,
+            padding=(1, 2),
+        ) as table:
+            table.row(self._in_reading_order([column.heading for column in columns]))
+            for cells in rows:
+                table.row(self._in_reading_order(cells))
+            table.row(self._in_reading_order(total), style=FontFace(emphasis="BOLD"))
+
+    def callout(self, label: str, text: str) -> None:
+        """A shaded, framed box for the one thing the reader must act on."""
+        self._pdf.ln(4)
+        self._pdf.set_draw_color(*_ACCENT)
+        self._pdf.set_fill_color(*_SHADE)
+        self._pdf.set_font(_FAMILY, "", _TEXT_PT)
+        self._pdf.set_text_color(*_MUTED)
+        self._pdf.multi_cell(0, _LINE_MM, label, border="LTR", fill=True, align=self._start, padding=(2, 3, 0, 3),
+                             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self._pdf.set_font(_FAMILY, "B", _TEXT_PT + 3)
+        self._pdf.set_text_color(0)
+        self._pdf.multi_cell(0, 8, text, border="LBR", fill=True, align=self._start, padding=(1, 3, 3, 3),
+                             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def note(self, text: str) -> None:
+        self._pdf.ln(3)
+        self._pdf.set_font(_FAMILY, "", _NOTE_PT)
+        self._pdf.set_text_color(*_MUTED)
+        self._pdf.multi_cell(0, 4, text, align=self._start, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def output(self) -> bytes:
+        return bytes(self._pdf.output())
+
+    def _line(self, text: str) -> None:
+        self._pdf.multi_cell(0, _LINE_MM + 1, text, align=self._start, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def _rule(self) -> None:
+        self._pdf.set_draw_color(*_RULE)
+        y = self._pdf.get_y() + 1
+        self._pdf.line(self._pdf.l_margin, y, self._pdf.w - self._pdf.r_margin, y)
+        self._pdf.set_y(y + 4)
+
+
+def _new_pdf(lang: str, rtl: bool) -> FPDF:
+    pdf = FPDF(format="A4")
+    pdf.set_margins(_MARGIN_MM, _MARGIN_MM, _MARGIN_MM)
+    pdf.set_auto_page_break(auto=True, margin=_MARGIN_MM)
+    pdf.add_font(_FAMILY, "", FONTS_DIR / "DejaVuSans.ttf")
+    pdf.add_font(_FAMILY, "B", FONTS_DIR / "DejaVuSans-Bold.ttf")
+    # The paragraph direction is the locale's; HarfBuzz still guesses the script of each bidi run, so
+    # Latin IBANs and invoice numbers inside Persian text keep their own shaping and reading order.
+    pdf.set_text_shaping(use_shaping_engine=True, direction="rtl" if rtl else "ltr", language=lang)
+    return pdf
+
+
+def _set_metadata(pdf: FPDF, *, title: str, lang: str, author: str, created_at: datetime) -> None:
+    pdf.set_title(title)
+    pdf.set_lang(lang)
+    pdf.set_author(author)
+    pdf.set_creator("escrowdesk")
+    # A fixed creation date (the document's own date) makes the same document render to the same bytes.
+    pdf.set_creation_date(created_at)

@@ -1,0 +1,58 @@
+"""Typed domain errors. They are mapped to the API's error shape in exactly one place
+(`chalicelib.api.http`), so services raise meaning, not HTTP."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+    default_code = "bad_request"
+
+    def __init__(self, code: str | None = None, message: str = "", *, field: str | None = None) -> None:
+        self.code = code or self.default_code
+        self.message = message or self.code.replace("_", " ")
+        self.field = field
+        super().__init__(self.message)
+
+    def to_json(self) -> dict:
+        body: dict = {"code": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        return {"error": body}
+
+
+class BadRequest(DomainError):
+    status = 400
+    default_code = "bad_request"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    default_code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    status = 403
+    default_code = "forbidden"
+
+
+class NotFound(DomainError):
+    status = 404
+    default_code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    default_code = "conflict"
+
+
+class InsufficientFunds(Conflict):
+    default_code = "insufficient_funds"
+
+
+class Unprocessable(DomainError):
+    status = 422
+    default_code = "validation_error"
+
+
+class Retryable(Exception):
+    """A transaction lost a race with another writer; the whole use case may be run again."""

@@ -1,0 +1,16 @@
+"""Scheduled jobs, by name. EventBridge runs them every minute on AWS; the local runner and
+`POST /dev/jobs/run` run the same functions. Each is safe to run twice, late or concurrently."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from chalicelib.services import notifications
+
+JOBS: dict[str, Callable[[datetime], dict]] = {
+    "retry_unsent_email": notifications.retry_unsent,
+}
+
+
+def run_all(now: datetime) -> dict[str, dict]:
+    return {name: job(now) for name, job in JOBS.items()}

@@ -1,0 +1,190 @@
+"""The ledger: the only place balances change.
+
+Accounts are (owner, currency) with two buckets, `available` and `held` (escrow, pending
+payouts). Every movement is a `Transfer` of postings in integer minor units whose sum is zero,
+so debits equal credits per currency by construction. The outside world has its own accounts
+(money in from the bank, money out to the bank, platform revenue, unmatched bank money); they
+may go negative and are split over several items by a shard derived from the transfer id, so
+no single item limits throughput. User accounts are written with no-overdraft conditions.
+
+`record()` adds a transfer to a unit of work: the entry (written once per transfer id, so a
+retry cannot apply it twice), one statement line per posting, and one conditional update per
+account touched.
+"""
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Literal
+
+from chalicelib import clock
+from chalicelib.config import settings
+from chalicelib.errors import Conflict, InsufficientFunds
+from chalicelib.money import Money
+from chalicelib.store.models import AccountModel, JournalEntryModel, JournalLineModel
+from chalicelib.store.uow import UnitOfWork
+
+Bucket = Literal["available", "held"]
+AVAILABLE: Bucket = "available"
+HELD: Bucket = "held"
+
+
+class System(str, Enum):
+    """Accounts that stand for the world outside the users' balances."""
+
+    BANK_IN = "sys:bank_in"  # money received from banks (goes negative)
+    BANK_OUT = "sys:bank_out"  # money paid out or returned to banks
+    REVENUE = "sys:revenue"  # platform commission
+    SUSPENSE = "sys:suspense"  # bank money not yet matched to an invoice
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    owner_id: str
+    currency: str
+    shard: int | None = None
+
+    @property
+    def key(self) -> str:
+        return self.currency if self.shard is None else f"{self.currency}#{self.shard:02d}"
+
+    @property
+    def is_system(self) -> bool:
+        return self.owner_id.startswith("sys:")
+
+    @property
+    def statement_pk(self) -> str:
+        return f"lines#{self.owner_id}" if self.shard is None else f"lines#{self.owner_id}#{self.shard:02d}"
+
+
+@dataclass(frozen=True)
+class Posting:
+    account: AccountRef
+    bucket: Bucket
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A balanced set of postings with a unique id; `ref` names what it belongs to."""
+
+    id: str
+    kind: str
+    currency: str
+    postings: tuple[Posting, ...]
+    ref: str | None = None
+
+    def __post_init__(self) -> None:
+        assert self.postings, "a transfer needs postings"
+        assert all(p.account.currency == self.currency for p in self.postings), "one currency per transfer"
+        assert all(type(p.amount_minor) is int and p.amount_minor != 0 for p in self.postings)
+        assert sum(p.amount_minor for p in self.postings) == 0, "debits must equal credits"
+
+
+def user_account(owner_id: str, currency: str) -> AccountRef:
+    return AccountRef(owner_id, currency)
+
+
+def system_account(account: System, currency: str, transfer_id: str) -> AccountRef:
+    shard = zlib.crc32(transfer_id.encode()) % settings.system_account_shards
+    return AccountRef(account.value, currency, shard)
+
+
+def _move(transfer_id: str, kind: str, money: Money, source: tuple[AccountRef, Bucket],
+          target: tuple[AccountRef, Bucket], ref: str | None) -> Transfer:
+    return Transfer(transfer_id, kind, money.currency, (
+        Posting(source[0], source[1], -money.amount_minor),
+        Posting(target[0], target[1], money.amount_minor),
+    ), ref)
+
+
+def bank_top_up(transfer_id: str, owner_id: str, money: Money, ref: str) -> Transfer:
+    """Bank money paid for an invoice lands on the owner's available balance."""
+    bank = system_account(System.BANK_IN, money.currency, transfer_id)
+    return _move(transfer_id, "top_up", money, (bank, AVAILABLE), (user_account(owner_id, money.currency), AVAILABLE),
+                 ref)
+
+
+def park_unmatched(transfer_id: str, money: Money, ref: str) -> Transfer:
+    """Bank money nobody can claim yet waits in suspense for an operator."""
+    bank = system_account(System.BANK_IN, money.currency, transfer_id)
+    suspense = system_account(System.SUSPENSE, money.currency, transfer_id)
+    return _move(transfer_id, "unmatched_in", money, (bank, AVAILABLE), (suspense, AVAILABLE), ref)
+
+
+def apply_unmatched(transfer_id: str, owner_id: str, money: Money, ref: str) -> Transfer:
+    suspense = system_account(System.SUSPENSE, money.currency, transfer_id)
+    return _move(transfer_id, "unmatched_applied", money, (suspense, AVAILABLE),
+                 (user_account(owner_id, money.currency), AVAILABLE), ref)
+
+
+def return_unmatched(transfer_id: str, money: Money, ref: str) -> Transfer:
+    suspense = system_account(System.SUSPENSE, money.currency, transfer_id)
+    bank_out = system_account(System.BANK_OUT, money.currency, transfer_id)
+    return _move(transfer_id, "unmatched_returned", money, (suspense, AVAILABLE), (bank_out, AVAILABLE), ref)
+
+
+def hold(transfer_id: str, owner_id: str, money: Money, ref: str, kind: str = "hold") -> Transfer:
+    """Reserve money on the owner's own account (escrow, a pending payout)."""
+    account = user_account(owner_id, money.currency)
+    return _move(transfer_id, kind, money, (account, AVAILABLE), (account, HELD), ref)
+
+
+def record(uow: UnitOfWork, transfer: Transfer, *, at: datetime | None = None) -> None:
+    """Add the transfer's writes to the unit of work (it commits them with the status change)."""
+    created_at = clock.iso_precise(at or clock.now())
+    uow.moves_money = True
+    uow.put(
+        JournalEntryModel(
+            pk=f"entry#{transfer.id}", sk="entry", kind=transfer.kind, currency=transfer.currency, ref=transfer.ref,
+            created_at=created_at,
+            postings=[{"owner_id": p.account.owner_id, "account_key": p.account.key, "bucket": p.bucket,
+                       "amount": p.amount_minor} for p in transfer.postings],
+        ),
+        condition=JournalEntryModel.pk.does_not_exist(),
+        on_fail=Conflict("already_applied", f"Transfer {transfer.id} was already applied"),
+    )
+    for number, posting in enumerate(transfer.postings):
+        uow.put(JournalLineModel(
+            pk=posting.account.statement_pk, sk=f"{created_at}#{transfer.id}#{number}", entry_id=transfer.id,
+            kind=transfer.kind, account_key=posting.account.key, currency=transfer.currency, bucket=posting.bucket,
+            amount=posting.amount_minor, ref=transfer.ref, created_at=created_at,
+        ))
+    for account, deltas in _net_by_account(transfer).items():
+        _update_account(uow, account, deltas)
+
+
+def _net_by_account(transfer: Transfer) -> dict[AccountRef, dict[Bucket, int]]:
+    """DynamoDB lets a transaction touch an item once, so postings are netted per account."""
+    net: dict[AccountRef, dict[Bucket, int]] = defaultdict(lambda: {AVAILABLE: 0, HELD: 0})
+    for posting in transfer.postings:
+        net[posting.account][posting.bucket] += posting.amount_minor
+    return net
+
+
+def _update_account(uow: UnitOfWork, account: AccountRef, deltas: dict[Bucket, int]) -> None:
+    item = AccountModel(account.owner_id, account.key)
+    actions = [AccountModel.currency.set(account.currency)]
+    condition = None
+    for bucket, delta in deltas.items():
+        if delta == 0:
+            continue
+        attribute = getattr(AccountModel, bucket)
+        actions.append(attribute.add(delta))
+        if delta < 0 and not account.is_system:
+            floor = attribute >= -delta
+            condition = floor if condition is None else condition & floor
+    error = InsufficientFunds(
+        "insufficient_funds",
+        f"Not enough {account.currency} on the balance for this operation",
+    )
+    uow.update(item, actions, condition=condition, on_fail=error)
+
+
+def balances(owner_id: str) -> dict[str, tuple[int, int]]:
+    """currency → (available, held) for a user's accounts (strongly consistent)."""
+    return {account.currency: (int(account.available or 0), int(account.held or 0))
+            for account in AccountModel.query(owner_id, consistent_read=True)}

@@ -1,0 +1,51 @@
+"""Money: integer minor units plus an ISO 4217 code. No floats anywhere.
+
+Currency precision and display come from babel's CLDR data, so IRR has 0 decimals and
+USD/EUR/UAH have 2 without a hand-kept table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from babel.numbers import format_currency, get_currency_precision
+
+from chalicelib.errors import Unprocessable
+
+SUPPORTED_CURRENCIES = ("USD", "EUR", "UAH", "IRR")
+_BABEL_LOCALES = {"en": "en_US", "ru": "ru_RU", "uk": "uk_UA", "fa": "fa_IR"}
+
+
+@dataclass(frozen=True, order=True)
+class Money:
+    amount_minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if type(self.amount_minor) is not int:
+            raise TypeError("Money.amount_minor must be an int")
+        if self.currency not in SUPPORTED_CURRENCIES:
+            raise Unprocessable("unsupported_currency", f"Currency {self.currency!r} is not supported",
+                                field="currency")
+
+    def as_decimal(self) -> Decimal:
+        return Decimal(self.amount_minor).scaleb(-precision(self.currency))
+
+    def to_json(self) -> dict:
+        return {"amount": self.amount_minor, "currency": self.currency}
+
+
+def precision(currency: str) -> int:
+    return get_currency_precision(currency)
+
+
+def format_money(money: Money, locale: str = "en") -> str:
+    """Human display, e.g. `$1,500.00` or `1 500,00 ₴`."""
+    return format_currency(money.as_decimal(), money.currency, locale=_BABEL_LOCALES.get(locale, "en_US"))
+
+
+def require_positive(amount_minor: int, currency: str) -> Money:
+    money = Money(amount_minor, currency)
+    if amount_minor <= 0:
+        raise Unprocessable("invalid_amount", "amount must be a positive integer in minor units", field="amount")
+    return money

@@ -1,0 +1,62 @@
+"""Sign-up, log-in, profiles and operators."""
+from __future__ import annotations
+
+from chalicelib import auth, clock, ids, idempotency, views
+from chalicelib.errors import Conflict, NotFound, Unauthorized
+from chalicelib.services import notifications
+from chalicelib.store.models import KeyModel, UserModel
+from chalicelib.store.uow import UnitOfWork
+
+LOCALES = ("en", "ru", "uk", "fa")
+
+
+def _email_key(email: str) -> str:
+    return f"email#{email.strip().lower()}"
+
+
+def signup(email: str, password: str, name: str, locale: str) -> tuple[int, dict]:
+    """Everyone who signs up may act as a client and as a contractor."""
+    return _create_user(email, password, name, locale, roles=[auth.CLIENT, auth.CONTRACTOR])
+
+
+def create_operator(email: str, password: str, name: str = "Operator", locale: str = "en") -> dict:
+    """Operators are made here (CLI, configuration), never through sign-up."""
+    return _create_user(email, password, name, locale, roles=[auth.OPERATOR])[1]
+
+
+def _create_user(email: str, password: str, name: str, locale: str, roles: list[str]) -> tuple[int, dict]:
+    user = UserModel(ids.new_id("usr"), email=email.strip().lower(), name=name.strip(), locale=locale,
+                     password_hash=auth.hash_password(password), roles=roles, created_at=clock.iso(clock.now()))
+    uow = UnitOfWork()
+    uow.put(user, condition=UserModel.id.does_not_exist())
+    uow.put(KeyModel(_email_key(email), target_id=user.id), condition=KeyModel.key.does_not_exist(),
+            on_fail=Conflict("email_taken", "An account with this e-mail already exists"))
+    notifications.enqueue(uow, user.id, "welcome", {})
+    body = {"user": views.user(user), "token": auth.issue_token(user.id, roles)}
+    return idempotency.commit(uow, 201, body)
+
+
+def login(email: str, password: str) -> dict:
+    user = find_by_email(email)
+    if user is None or not auth.verify_password(user.password_hash, password):
+        raise Unauthorized("invalid_credentials", "E-mail or password is wrong")
+    return {"token": auth.issue_token(user.id, list(user.roles))}
+
+
+def find_by_email(email: str) -> UserModel | None:
+    try:
+        key = KeyModel.get(_email_key(email), consistent_read=True)
+    except KeyModel.DoesNotExist:
+        return None
+    return UserModel.get(key.target_id, consistent_read=True)
+
+
+def get_user(user_id: str) -> UserModel:
+    try:
+        return UserModel.get(user_id, consistent_read=True)
+    except UserModel.DoesNotExist:
+        raise NotFound("not_found", "No such user") from None
+
+
+def me(principal: auth.Principal) -> dict:
+    return views.user(get_user(principal.user_id))

@@ -1,0 +1,88 @@
+"""Top-up by proforma invoice: numbering, the invoice itself, its PDF and the client's documents."""
+from __future__ import annotations
+
+from chalicelib import clock, ids, idempotency, views
+from chalicelib.auth import Principal
+from chalicelib.documents import ProformaInvoice, render_proforma_invoice
+from chalicelib.errors import NotFound
+from chalicelib.money import Money, require_positive
+from chalicelib.pagination import page
+from chalicelib.services import accounts, notifications
+from chalicelib.store.models import InvoiceModel, KeyModel
+from chalicelib.store.uow import UnitOfWork
+
+OPEN, PAID = "open", "paid"
+NUMBER_PATTERN = r"PI-\d{4}-\d{6,}"
+
+
+def number_key(number: str) -> str:
+    return f"invoice#{number}"
+
+
+def next_number(year: int) -> str:
+    """`PI-<year>-<6 digits>` from an atomic counter: unique however many create at once."""
+    counter = KeyModel(f"counter#invoice#{year}")
+    counter.update(actions=[KeyModel.seq.add(1)])
+    return f"PI-{year}-{int(counter.seq):06d}"
+
+
+def create(principal: Principal, amount_minor: int, currency: str) -> tuple[int, dict]:
+    money = require_positive(amount_minor, currency)
+    now = clock.now()
+    number = next_number(now.year)
+    invoice = InvoiceModel(
+        ids.new_id("inv"), owner_id=principal.user_id, number=number, amount=money.amount_minor,
+        currency=money.currency, status=OPEN, created_at=clock.iso(now),
+        payment_details=f"Invoice № {number} dated {now:%d/%m/%Y}",
+    )
+    uow = UnitOfWork()
+    uow.put(invoice, condition=InvoiceModel.id.does_not_exist())
+    uow.put(KeyModel(number_key(number), target_id=invoice.id), condition=KeyModel.key.does_not_exist())
+    notifications.enqueue(uow, principal.user_id, "invoice_created", {
+        "invoice_id": invoice.id, "number": number, "amount": money.to_json(),
+        "payment_details": invoice.payment_details})
+    return idempotency.commit(uow, 201, views.invoice(invoice))
+
+
+def load(invoice_id: str) -> InvoiceModel:
+    try:
+        return InvoiceModel.get(invoice_id, consistent_read=True)
+    except InvoiceModel.DoesNotExist:
+        raise NotFound("not_found", "No such invoice") from None
+
+
+def load_visible(principal: Principal, invoice_id: str) -> InvoiceModel:
+    """Someone else's invoice is as unknown as a missing one (404, not 403)."""
+    invoice = load(invoice_id)
+    if invoice.owner_id != principal.user_id and not principal.is_operator:
+        raise NotFound("not_found", "No such invoice")
+    return invoice
+
+
+def find_by_number(number: str) -> InvoiceModel | None:
+    try:
+        key = KeyModel.get(number_key(number), consistent_read=True)
+    except KeyModel.DoesNotExist:
+        return None
+    return load(key.target_id)
+
+
+def get(principal: Principal, invoice_id: str) -> dict:
+    return views.invoice(load_visible(principal, invoice_id))
+
+
+def list_documents(principal: Principal, limit: int, cursor: str | None) -> dict:
+    """The client's "Documents": every invoice, newest first."""
+    return page(lambda **kw: InvoiceModel.by_owner.query(principal.user_id, scan_index_forward=False, **kw),
+                limit, cursor, views.invoice)
+
+
+def pdf(principal: Principal, invoice_id: str) -> tuple[str, bytes]:
+    invoice = load_visible(principal, invoice_id)
+    owner = accounts.get_user(invoice.owner_id)
+    document = ProformaInvoice(
+        number=invoice.number, issued_at=clock.parse_iso(invoice.created_at),
+        amount=Money(int(invoice.amount), invoice.currency), payment_details=invoice.payment_details,
+        payer_name=owner.name, payer_email=owner.email,
+    )
+    return f"{invoice.number}.pdf", render_proforma_invoice(document, owner.locale)

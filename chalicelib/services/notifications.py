@@ -1,0 +1,108 @@
+"""Notifications: the outbox written inside each state change, the in-cabinet feed, and
+e-mail delivery driven by the notifications table's stream.
+
+Delivery claims a record (`pending` → `sending`) with a condition before sending, so a
+retried stream batch or a second runner never sends one record twice; a job picks up
+records the stream did not deliver.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from chalicelib import clock, ids
+from chalicelib.errors import NotFound
+from chalicelib.notify import render
+from chalicelib.notify.senders import get_sender
+from chalicelib.observability import logger, metrics
+from chalicelib.pagination import page
+from chalicelib.store.models import NotificationModel, UserModel
+from chalicelib.store.uow import UnitOfWork
+from chalicelib import views
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+RETRY_AFTER = timedelta(minutes=5)
+GIVE_UP_AFTER = timedelta(minutes=30)
+
+
+def enqueue(uow: UnitOfWork, user_id: str, kind: str, params: dict) -> str:
+    """Add an in-cabinet notification (and its e-mail, via the stream) to the unit of work."""
+    notification_id = ids.new_id("ntf")
+    uow.put(NotificationModel(
+        user_id, notification_id, kind=kind, params=params, created_at=clock.iso(clock.now()),
+        email_state=PENDING, email_queue=PENDING,
+    ))
+    return notification_id
+
+
+def list_for(user_id: str, limit: int, cursor: str | None) -> dict:
+    user = UserModel.get(user_id)
+
+    def present(record: NotificationModel) -> dict:
+        message = render.render(record.kind, user.locale, {"name": user.name, **record.params})
+        return views.notification(record, message.subject, message.text)
+
+    return page(lambda **kw: NotificationModel.query(user_id, scan_index_forward=False, **kw), limit, cursor, present)
+
+
+def mark_read(user_id: str, notification_id: str) -> dict:
+    try:
+        record = NotificationModel.get(user_id, notification_id)
+    except NotificationModel.DoesNotExist:
+        raise NotFound("not_found", "No such notification") from None
+    if record.read_at is None:
+        record.update(actions=[NotificationModel.read_at.set(clock.iso(clock.now()))])
+    user = UserModel.get(user_id)
+    message = render.render(record.kind, user.locale, {"name": user.name, **record.params})
+    return views.notification(record, message.subject, message.text)
+
+
+def deliver(user_id: str, notification_id: str) -> str:
+    """Send the e-mail of one notification at most once; returns what happened."""
+    record = NotificationModel(user_id, notification_id)
+    try:
+        record.update(actions=[NotificationModel.email_state.set(SENDING)],
+                      condition=NotificationModel.email_state == PENDING)
+    except NotificationModel.UpdateError as error:
+        if "ConditionalCheckFailed" in str(error):
+            return "already_claimed"
+        raise
+    try:
+        user = UserModel.get(user_id)
+        message = render.render(record.kind, user.locale, {"name": user.name, **record.params})
+        get_sender().send(to=user.email, message=message, message_id=notification_id)
+    except Exception:
+        logger.exception("e-mail delivery failed", extra={"notification_id": notification_id})
+        record.update(actions=[NotificationModel.email_state.set(PENDING)])
+        return "failed_will_retry"
+    record.update(actions=[NotificationModel.email_state.set(SENT), NotificationModel.email_queue.remove()])
+    metrics.add_metric(name="EmailSent", unit="Count", value=1)
+    return "sent"
+
+
+def deliver_stream_records(records: list) -> dict:
+    """Stream trigger: every newly inserted notification gets its e-mail."""
+    outcome: dict[str, int] = {}
+    for record in records:
+        if record.event_name != "INSERT":
+            continue
+        keys = record.keys or {}
+        result = deliver(keys["user_id"]["S"], keys["id"]["S"])
+        outcome[result] = outcome.get(result, 0) + 1
+    return outcome
+
+
+def retry_unsent(now) -> dict:
+    """Job: deliver what the stream missed; give up on claims that never finished."""
+    due = clock.iso(now - RETRY_AFTER)
+    stale = clock.iso(now - GIVE_UP_AFTER)
+    outcome = {"sent": 0, "failed": 0, "skipped": 0}
+    for key in NotificationModel.by_email_queue.query(PENDING, NotificationModel.created_at <= due):
+        record = NotificationModel.get(key.user_id, key.id)
+        if record.email_state == PENDING:
+            result = deliver(record.user_id, record.id)
+            outcome["sent" if result == "sent" else "skipped"] += 1
+        elif record.email_state == SENDING and record.created_at <= stale:
+            record.update(actions=[NotificationModel.email_state.set(FAILED), NotificationModel.email_queue.remove()],
+                          condition=NotificationModel.email_state == SENDING)
+            outcome["failed"] += 1
+    return outcome

@@ -1,0 +1,1 @@
+"""Persistence adapters: PynamoDB models, table definitions and the unit of work."""

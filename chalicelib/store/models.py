@@ -1,0 +1,234 @@
+"""PynamoDB models: one table per aggregate, named `<TABLE_PREFIX><name>`.
+
+The models are the schema's source of truth: `infra/dynamodb.json` (the CloudFormation
+resources for AWS, also used to create DynamoDB Local's tables) is generated from them and a
+test keeps the two in step. `bind()` points every model at a region, host and table prefix.
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.config import Settings
+
+
+class _Meta:
+    region = "eu-central-1"
+    host = None
+    max_retry_attempts = 3
+
+
+class UserModel(Model):
+    class Meta(_Meta):
+        logical_name = "users"
+        table_name = "users"
+
+    id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    locale = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    roles = ListAttribute(of=UnicodeAttribute)
+    created_at = UnicodeAttribute()
+
+
+class KeyModel(Model):
+    """Unique claims and counters: `email#<address>` → user, `invoice#<number>` → invoice,
+    `counter#invoice#<year>` → last sequence number."""
+
+    class Meta(_Meta):
+        logical_name = "keys"
+        table_name = "keys"
+
+    key = UnicodeAttribute(hash_key=True)
+    target_id = UnicodeAttribute(null=True)
+    seq = NumberAttribute(null=True)
+    data = JSONAttribute(null=True)
+
+
+class AccountModel(Model):
+    """A ledger account: one per (owner, currency), or per (system account, currency, shard)."""
+
+    class Meta(_Meta):
+        logical_name = "accounts"
+        table_name = "accounts"
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    account_key = UnicodeAttribute(range_key=True)  # "USD" for users, "USD#07" for sharded system accounts
+    currency = UnicodeAttribute()
+    available = NumberAttribute(default=0)
+    held = NumberAttribute(default=0)
+
+
+class JournalEntryModel(Model):
+    """One transfer: its postings, written once (`attribute_not_exists`), so a retry can't repeat it."""
+
+    class Meta(_Meta):
+        logical_name = "journal"
+        table_name = "journal"
+
+    pk = UnicodeAttribute(hash_key=True)  # entry#<transfer id>
+    sk = UnicodeAttribute(range_key=True)  # "entry"
+    kind = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    postings = JSONAttribute(null=True)
+    ref = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+
+
+class JournalLineModel(Model):
+    """One posting seen from its account, for an owner's statement and reconciliation."""
+
+    class Meta(_Meta):
+        logical_name = "journal"
+        table_name = "journal"
+
+    pk = UnicodeAttribute(hash_key=True)  # lines#<owner id>[#<shard>]
+    sk = UnicodeAttribute(range_key=True)  # <created_at>#<transfer id>#<n>
+    entry_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    account_key = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    bucket = UnicodeAttribute()
+    amount = NumberAttribute()
+    ref = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+
+class InvoicesByOwner(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class InvoiceModel(Model):
+    class Meta(_Meta):
+        logical_name = "invoices"
+        table_name = "invoices"
+
+    id = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+    number = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()
+    payment_details = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    paid_at = UnicodeAttribute(null=True)
+    payment_id = UnicodeAttribute(null=True)
+    by_owner = InvoicesByOwner()
+
+
+class UnmatchedPayments(GlobalSecondaryIndex):
+    """Sparse: only payments waiting for an operator carry `queue`."""
+
+    class Meta:
+        index_name = "by_queue"
+        projection = AllProjection()
+
+    queue = UnicodeAttribute(hash_key=True)
+    received_at = UnicodeAttribute(range_key=True)
+
+
+class PaymentModel(Model):
+    """An incoming bank transfer, one per bank `event_id`."""
+
+    class Meta(_Meta):
+        logical_name = "payments"
+        table_name = "payments"
+
+    id = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    purpose = UnicodeAttribute()
+    payer = JSONAttribute()
+    received_at = UnicodeAttribute()
+    status = UnicodeAttribute()  # credited | unmatched | applied | returned
+    reason = UnicodeAttribute(null=True)
+    invoice_id = UnicodeAttribute(null=True)
+    queue = UnicodeAttribute(null=True)
+    resolved_by = UnicodeAttribute(null=True)
+    resolved_at = UnicodeAttribute(null=True)
+    by_queue = UnmatchedPayments()
+
+
+class PendingEmails(GlobalSecondaryIndex):
+    """Sparse: notifications whose e-mail has not gone out carry `email_queue`."""
+
+    class Meta:
+        index_name = "by_email_queue"
+        projection = KeysOnlyProjection()
+
+    email_queue = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class NotificationModel(Model):
+    """The outbox and the in-cabinet feed at once; the table's stream drives e-mail."""
+
+    class Meta(_Meta):
+        logical_name = "notifications"
+        table_name = "notifications"
+        stream_view_type = "NEW_IMAGE"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    params = JSONAttribute()
+    created_at = UnicodeAttribute()
+    email_state = UnicodeAttribute()  # pending | sending | sent | failed
+    email_queue = UnicodeAttribute(null=True)
+    read_at = UnicodeAttribute(null=True)
+    by_email_queue = PendingEmails()
+
+
+class IdempotencyModel(Model):
+    """The first response to `(scope, Idempotency-Key)`. Records of money-moving requests are
+    written in the movement's own transaction and never expire; others expire by TTL."""
+
+    class Meta(_Meta):
+        logical_name = "idempotency"
+        table_name = "idempotency"
+        ttl_attribute = "expires_at"
+
+    id = UnicodeAttribute(hash_key=True)
+    request_hash = UnicodeAttribute()
+    status_code = NumberAttribute()
+    body = JSONAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = NumberAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    UserModel,
+    KeyModel,
+    AccountModel,
+    JournalEntryModel,
+    JournalLineModel,
+    InvoiceModel,
+    PaymentModel,
+    NotificationModel,
+    IdempotencyModel,
+)
+
+
+def bind(settings: Settings) -> None:
+    """Point every model at the configured region, endpoint and table prefix."""
+    from chalicelib.store.uow import reset_connections
+
+    reset_connections()
+    for model in ALL_MODELS:
+        model.Meta.region = settings.region
+        model.Meta.host = settings.dynamodb_host
+        model.Meta.table_name = settings.table_prefix + model.Meta.logical_name
+        model._connection = None

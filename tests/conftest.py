@@ -1,0 +1,12 @@
+"""Settings every test shares: no real AWS, cheap password hashing, a fresh clock."""
+import os
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
+os.environ.setdefault("AWS_REGION", "eu-central-1")
+os.environ["PASSWORD_TIME_COST"] = "1"
+os.environ["PASSWORD_MEMORY_KIB"] = "8"
+os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
+os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "Escrowdesk"
+os.environ.setdefault("STAGE", "local")

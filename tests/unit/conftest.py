@@ -1,0 +1,24 @@
+"""Unit tests run the service layer on moto's in-memory DynamoDB: fresh tables per test."""
+from __future__ import annotations
+
+import pytest
+from moto import mock_aws
+
+from chalicelib import clock, config
+from chalicelib.store import models, tables
+
+
+@pytest.fixture(autouse=True)
+def aws(monkeypatch, tmp_path):
+    monkeypatch.delenv("DYNAMODB_HOST", raising=False)
+    monkeypatch.delenv("CLOCK_FILE", raising=False)
+    monkeypatch.setenv("TABLE_PREFIX", "unit-")
+    monkeypatch.setenv("MAIL_TRANSPORT", "sink")
+    monkeypatch.setenv("MAIL_SINK_DIR", str(tmp_path / "mail"))
+    with mock_aws():
+        settings = config.reload()
+        models.bind(settings)
+        tables.create_tables(endpoint_url=None, region=settings.region, prefix=settings.table_prefix)
+        clock.reset()
+        yield settings
+    clock.reset()
