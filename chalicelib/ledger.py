@@ -133,6 +133,26 @@ def hold(transfer_id: str, owner_id: str, money: Money, ref: str, kind: str = "h
     return _move(transfer_id, kind, money, (account, AVAILABLE), (account, HELD), ref)
 
 
+def release(transfer_id: str, payer_id: str, payee_id: str, money: Money, commission_minor: int,
+            ref: str) -> Transfer:
+    """Escrow held on the payer's account goes to the payee, less the platform's commission."""
+    assert 0 <= commission_minor <= money.amount_minor, "commission must lie within the amount"
+    postings = [Posting(user_account(payer_id, money.currency), HELD, -money.amount_minor)]
+    if money.amount_minor - commission_minor:
+        postings.append(Posting(user_account(payee_id, money.currency), AVAILABLE,
+                                money.amount_minor - commission_minor))
+    if commission_minor:
+        postings.append(Posting(system_account(System.REVENUE, money.currency, transfer_id), AVAILABLE,
+                                commission_minor))
+    return Transfer(transfer_id, "release", money.currency, tuple(postings), ref)
+
+
+def refund(transfer_id: str, owner_id: str, money: Money, ref: str, kind: str = "refund") -> Transfer:
+    """Escrow goes back to the payer's available balance."""
+    account = user_account(owner_id, money.currency)
+    return _move(transfer_id, kind, money, (account, HELD), (account, AVAILABLE), ref)
+
+
 def record(uow: UnitOfWork, transfer: Transfer, *, at: datetime | None = None) -> None:
     """Add the transfer's writes to the unit of work (it commits them with the status change)."""
     created_at = clock.iso_precise(at or clock.now())

@@ -6,7 +6,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
 os.environ.setdefault("AWS_REGION", "eu-central-1")
 os.environ["PASSWORD_TIME_COST"] = "1"
-os.environ["PASSWORD_MEMORY_KIB"] = "8"
+os.environ["PASSWORD_MEMORY_KIB"] = "64"
 os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
 os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "Escrowdesk"
 os.environ.setdefault("STAGE", "local")

@@ -8,6 +8,7 @@ Fonts ship inside this package, so rendering needs no system libraries (AWS Lamb
   amount_words.py  amounts in words
   proforma.py      the proforma (top-up) invoice
 """
+
 from chalicelib.documents.proforma import ProformaInvoice, render_proforma_invoice
 
 __all__ = ["ProformaInvoice", "render_proforma_invoice"]

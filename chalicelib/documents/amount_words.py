@@ -4,6 +4,7 @@ num2words spells the currency where its language has forms for it; otherwise the
 spelt as a cardinal number followed by babel's CLDR name of the currency, so every supported
 currency reads in every locale.
 """
+
 from __future__ import annotations
 
 from babel.numbers import get_currency_name

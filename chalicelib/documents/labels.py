@@ -4,6 +4,7 @@ how dates read, and one label table per document type.
 A new document type (act of completed work, service invoice) adds its own table here,
 keyed by locale with the same keys in every locale; the unit tests check that.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -45,8 +46,10 @@ PROFORMA_INVOICE: dict[str, dict[str, str]] = {
         "total": "Total",
         "amount_in_words": "Amount in words",
         "payment_details": "Payment details — quote exactly in the bank transfer",
-        "crediting_note": "The payment is credited automatically when its purpose quotes the invoice number "
-                          "exactly and its amount and currency match this invoice.",
+        "crediting_note": (
+            "The payment is credited automatically when its purpose quotes the invoice number "
+            "exactly and its amount and currency match this invoice."
+        ),
     },
     "ru": {
         "title": "Счёт-фактура (проформа) № {number}",
@@ -65,8 +68,10 @@ PROFORMA_INVOICE: dict[str, dict[str, str]] = {
         "total": "Итого",
         "amount_in_words": "Сумма прописью",
         "payment_details": "Назначение платежа — укажите дословно в банковском переводе",
-        "crediting_note": "Платёж зачисляется автоматически, если в назначении платежа точно указан номер "
-                          "счёта, а сумма и валюта совпадают со счётом.",
+        "crediting_note": (
+            "Платёж зачисляется автоматически, если в назначении платежа точно указан номер "
+            "счёта, а сумма и валюта совпадают со счётом."
+        ),
     },
     "uk": {
         "title": "Рахунок-фактура (проформа) № {number}",
@@ -85,8 +90,10 @@ PROFORMA_INVOICE: dict[str, dict[str, str]] = {
         "total": "Разом",
         "amount_in_words": "Сума прописом",
         "payment_details": "Призначення платежу — вкажіть дослівно в банківському переказі",
-        "crediting_note": "Платіж зараховується автоматично, якщо в призначенні платежу точно вказано номер "
-                          "рахунку, а сума та валюта збігаються з рахунком.",
+        "crediting_note": (
+            "Платіж зараховується автоматично, якщо в призначенні платежу точно вказано номер "
+            "рахунку, а сума та валюта збігаються з рахунком."
+        ),
     },
     "fa": {
         "title": "پیش‌فاکتور شماره {number}",
@@ -105,7 +112,9 @@ PROFORMA_INVOICE: dict[str, dict[str, str]] = {
         "total": "جمع کل",
         "amount_in_words": "مبلغ به حروف",
         "payment_details": "شرح پرداخت — دقیقاً در حواله بانکی ذکر شود",
-        "crediting_note": "پرداخت زمانی به‌طور خودکار واریز می‌شود که شماره پیش‌فاکتور دقیقاً در شرح پرداخت "
-                          "ذکر شده باشد و مبلغ و ارز با این پیش‌فاکتور مطابقت داشته باشد.",
+        "crediting_note": (
+            "پرداخت زمانی به‌طور خودکار واریز می‌شود که شماره پیش‌فاکتور دقیقاً در شرح پرداخت "
+            "ذکر شده باشد و مبلغ و ارز با این پیش‌فاکتور مطابقت داشته باشد."
+        ),
     },
 }

@@ -6,23 +6,28 @@ Documents say what goes on the page; this module says where it goes. For a right
 locale the page is mirrored here — text starts at the right margin and columns run from
 right to left — so documents never branch on direction.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from fpdf import FPDF, FontFace
-from fpdf.enums import TableBordersLayout, TableCellFillMode, XPos, YPos
+from fpdf.enums import TableBordersLayout, XPos, YPos
 
-FONTS_DIR = Path(__file__).parent / "fonts"
+T = TypeVar("T")
+_FONTS_DIR = Path(__file__).parent / "fonts"
 _FAMILY = "DejaVu"
 _MARGIN_MM = 18
 _TEXT_PT = 10
 _NOTE_PT = 8
 _TITLE_PT = 16
 _LINE_MM = 6
+_TITLE_LINE_MM = 9
+_NOTE_LINE_MM = 4
 _MUTED = (90, 90, 90)
 _RULE = (200, 200, 200)
 _SHADE = (238, 242, 247)
@@ -53,27 +58,27 @@ class DocumentPdf:
     def _end(self) -> str:
         return "L" if self._rtl else "R"
 
-    def _in_reading_order(self, cells: Sequence) -> list:
+    def _in_reading_order(self, cells: Sequence[T]) -> list[T]:
         """Cells listed first-to-last as a reader meets them, laid out left-to-right as fpdf2 draws them."""
         return list(reversed(cells)) if self._rtl else list(cells)
 
     def letterhead(self, issuer: str) -> None:
         self._pdf.set_font(_FAMILY, "B", _TEXT_PT)
         self._pdf.set_text_color(*_ACCENT)
-        self._line(issuer)
+        self._paragraph(issuer, _LINE_MM + 1)
         self._rule()
 
     def title(self, text: str) -> None:
         self._pdf.set_font(_FAMILY, "B", _TITLE_PT)
         self._pdf.set_text_color(0)
-        self._pdf.multi_cell(0, 9, text, align=self._start, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self._paragraph(text, _TITLE_LINE_MM)
         self._pdf.ln(2)
 
     def section(self, heading: str) -> None:
         self._pdf.ln(3)
         self._pdf.set_font(_FAMILY, "B", _TEXT_PT + 1)
         self._pdf.set_text_color(*_ACCENT)
-        self._line(heading)
+        self._paragraph(heading, _LINE_MM + 1)
 
     def key_values(self, rows: Sequence[tuple[str, str]]) -> None:
         """Label/value pairs, labels muted in a narrow first column."""
@@ -102,7 +107,6 @@ class DocumentPdf:
             text_align=self._in_reading_order([self._end if column.numeric else self._start for column in columns]),
             borders_layout=TableBordersLayout.HORIZONTAL_LINES,
             headings_style=FontFace(emphasis="BOLD", fill_color=_SHADE),
-            cell_fill_mode=TableCellFillMode.NONE,
             line_height=_LINE_MM + 1,
             padding=(1, 2),
         ) as table:
@@ -118,24 +122,37 @@ class DocumentPdf:
         self._pdf.set_fill_color(*_SHADE)
         self._pdf.set_font(_FAMILY, "", _TEXT_PT)
         self._pdf.set_text_color(*_MUTED)
-        self._pdf.multi_cell(0, _LINE_MM, label, border="LTR", fill=True, align=self._start, padding=(2, 3, 0, 3),
-                             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        # Label and text are two cells framed as one box: the first open at its bottom, the second at its top.
+        self._paragraph(label, _LINE_MM, frame="LTR", padding=(2, 3, 0, 3))
         self._pdf.set_font(_FAMILY, "B", _TEXT_PT + 3)
         self._pdf.set_text_color(0)
-        self._pdf.multi_cell(0, 8, text, border="LBR", fill=True, align=self._start, padding=(1, 3, 3, 3),
-                             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self._paragraph(text, _LINE_MM + 2, frame="LBR", padding=(1, 3, 3, 3))
 
     def note(self, text: str) -> None:
         self._pdf.ln(3)
         self._pdf.set_font(_FAMILY, "", _NOTE_PT)
         self._pdf.set_text_color(*_MUTED)
-        self._pdf.multi_cell(0, 4, text, align=self._start, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self._paragraph(text, _NOTE_LINE_MM)
 
     def output(self) -> bytes:
         return bytes(self._pdf.output())
 
-    def _line(self, text: str) -> None:
-        self._pdf.multi_cell(0, _LINE_MM + 1, text, align=self._start, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    def _paragraph(self, text: str, line_mm: float, frame: str = "", padding: tuple[int, ...] = (0,)) -> None:
+        """Text across the full width from the start margin, wrapped; the next block starts below it.
+
+        `frame` names the sides to draw ("LTR"); a framed paragraph is also shaded.
+        """
+        self._pdf.multi_cell(
+            0,
+            line_mm,
+            text,
+            border=frame or 0,
+            fill=bool(frame),
+            align=self._start,
+            padding=padding,
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
 
     def _rule(self) -> None:
         self._pdf.set_draw_color(*_RULE)
@@ -148,8 +165,8 @@ def _new_pdf(lang: str, rtl: bool) -> FPDF:
     pdf = FPDF(format="A4")
     pdf.set_margins(_MARGIN_MM, _MARGIN_MM, _MARGIN_MM)
     pdf.set_auto_page_break(auto=True, margin=_MARGIN_MM)
-    pdf.add_font(_FAMILY, "", FONTS_DIR / "DejaVuSans.ttf")
-    pdf.add_font(_FAMILY, "B", FONTS_DIR / "DejaVuSans-Bold.ttf")
+    pdf.add_font(_FAMILY, "", _FONTS_DIR / "DejaVuSans.ttf")
+    pdf.add_font(_FAMILY, "B", _FONTS_DIR / "DejaVuSans-Bold.ttf")
     # The paragraph direction is the locale's; HarfBuzz still guesses the script of each bidi run, so
     # Latin IBANs and invoice numbers inside Persian text keep their own shaping and reading order.
     pdf.set_text_shaping(use_shaping_engine=True, direction="rtl" if rtl else "ltr", language=lang)

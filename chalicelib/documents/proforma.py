@@ -3,6 +3,7 @@
 The payment details text is the line the payer must quote in the bank transfer for the
 payment to be matched automatically (MISSION §2), so it gets the call-out box.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,30 +35,33 @@ def render_proforma_invoice(invoice: ProformaInvoice, locale: str) -> bytes:
     locale = resolve_locale(locale)
     labels = PROFORMA_INVOICE[locale]
     # Read through the module: config.reload() replaces the settings object.
-    payee = config.settings
+    settings = config.settings
     title = labels["title"].format(number=invoice.number)
-    doc = DocumentPdf(title=title, lang=locale, rtl=is_rtl(locale), author=payee.payee_name,
-                      created_at=invoice.issued_at)
-    doc.letterhead(payee.payee_name)
+    doc = DocumentPdf(
+        title=title, lang=locale, rtl=is_rtl(locale), author=settings.payee_name, created_at=invoice.issued_at
+    )
+    doc.letterhead(settings.payee_name)
     doc.title(title)
     doc.key_values([(labels["issued_on"], format_date(invoice.issued_at))])
-    _parties(doc, invoice, labels, payee)
+    _parties(doc, invoice, labels, settings)
     _amount(doc, invoice.amount, labels, locale)
     doc.callout(labels["payment_details"], invoice.payment_details)
     doc.note(labels["crediting_note"])
     return doc.output()
 
 
-def _parties(doc: DocumentPdf, invoice: ProformaInvoice, labels: dict[str, str], payee: config.Settings) -> None:
+def _parties(doc: DocumentPdf, invoice: ProformaInvoice, labels: dict[str, str], settings: config.Settings) -> None:
     doc.section(labels["payer"])
     doc.key_values([(labels["payer_name"], invoice.payer_name), (labels["email"], invoice.payer_email)])
     doc.section(labels["payee"])
-    doc.key_values([
-        (labels["payee_name"], payee.payee_name),
-        (labels["bank"], payee.payee_bank),
-        (labels["iban"], payee.payee_iban),
-        (labels["swift"], payee.payee_swift),
-    ])
+    doc.key_values(
+        [
+            (labels["payee_name"], settings.payee_name),
+            (labels["bank"], settings.payee_bank),
+            (labels["iban"], settings.payee_iban),
+            (labels["swift"], settings.payee_swift),
+        ]
+    )
 
 
 def _amount(doc: DocumentPdf, amount: Money, labels: dict[str, str], locale: str) -> None:

@@ -1,4 +1,5 @@
 """Proforma invoice PDFs: content, languages, right-to-left Persian, money in words. No AWS needed."""
+
 from __future__ import annotations
 
 import io
@@ -16,9 +17,10 @@ from chalicelib.money import SUPPORTED_CURRENCIES, Money, format_money
 
 NUMBER = "PI-2026-000001"
 PAYMENT_DETAILS = "Invoice № PI-2026-000001 dated 22/11/2026"
+FIFTEEN_HUNDRED_DOLLARS = Money(150000, "USD")
 
 
-def make_invoice(payer_name: str = "John Smith", amount: Money = Money(150000, "USD")) -> ProformaInvoice:
+def make_invoice(payer_name: str = "John Smith", amount: Money = FIFTEEN_HUNDRED_DOLLARS) -> ProformaInvoice:
     return ProformaInvoice(
         number=NUMBER,
         issued_at=datetime(2026, 11, 22, 9, 15, tzinfo=timezone.utc),
@@ -60,8 +62,17 @@ def test_proforma_invoice_is_a_one_page_pdf_titled_with_its_number(english_pdf):
 def test_english_invoice_shows_number_date_payer_payee_and_payment_details(english_pdf):
     text = text_of(english_pdf)
     settings = config.settings
-    for expected in (NUMBER, "22/11/2026", "John Smith", "payer@example.com", PAYMENT_DETAILS,
-                     settings.payee_name, settings.payee_bank, settings.payee_iban, settings.payee_swift):
+    for expected in (
+        NUMBER,
+        "22/11/2026",
+        "John Smith",
+        "payer@example.com",
+        PAYMENT_DETAILS,
+        settings.payee_name,
+        settings.payee_bank,
+        settings.payee_iban,
+        settings.payee_swift,
+    ):
         assert expected in text
 
 
@@ -73,8 +84,15 @@ def test_english_invoice_shows_amount_in_figures_and_words(english_pdf):
 
 def test_russian_invoice_has_cyrillic_labels_and_payer_name():
     text = text_of(render_proforma_invoice(make_invoice("Иван Петров", Money(100001, "UAH")), "ru"))
-    for expected in ("Счёт-фактура (проформа)", NUMBER, "Плательщик", "Иван Петров", "Назначение платежа",
-                     PAYMENT_DETAILS, "Одна тысяча гривен, одна копейка"):
+    for expected in (
+        "Счёт-фактура (проформа)",
+        NUMBER,
+        "Плательщик",
+        "Иван Петров",
+        "Назначение платежа",
+        PAYMENT_DETAILS,
+        "Одна тысяча гривен, одна копейка",
+    ):
         assert expected in text
 
 
@@ -128,12 +146,15 @@ def test_every_currency_reads_in_words_in_every_locale(locale, currency):
     assert amount_in_words(Money(123456, currency), locale)
 
 
-@pytest.mark.parametrize(("money", "locale", "words"), [
-    (Money(12345, "EUR"), "en", "One hundred and twenty-three euro, forty-five cents"),
-    (Money(100001, "UAH"), "en", "One thousand Ukrainian hryvnias 01/100"),
-    (Money(1, "IRR"), "ru", "Один иранский риал"),
-    (Money(1500000, "IRR"), "fa", "یک میلیون و پانصد هزار ریال ایران"),
-])
+@pytest.mark.parametrize(
+    ("money", "locale", "words"),
+    [
+        (Money(12345, "EUR"), "en", "One hundred and twenty-three euro, forty-five cents"),
+        (Money(100001, "UAH"), "en", "One thousand Ukrainian hryvnias 01/100"),
+        (Money(1, "IRR"), "ru", "Один иранский риал"),
+        (Money(1500000, "IRR"), "fa", "یک میلیون و پانصد هزار ریال ایران"),
+    ],
+)
 def test_amount_in_words_falls_back_to_cardinal_words_and_currency_name(money, locale, words):
     assert amount_in_words(money, locale) == words
 
@@ -142,5 +163,7 @@ def test_render_time_is_reported():
     invoice = make_invoice("علی رضایی", Money(1500000, "IRR"))
     started = time.perf_counter()
     render_proforma_invoice(invoice, "fa")
-    print(f"\nproforma invoice (fa) rendered in {(time.perf_counter() - started) * 1000:.0f} ms; "
-          f"amount {format_money(invoice.amount, 'fa')!r}")
+    print(
+        f"\nproforma invoice (fa) rendered in {(time.perf_counter() - started) * 1000:.0f} ms; "
+        f"amount {format_money(invoice.amount, 'fa')!r}"
+    )
