@@ -57,3 +57,43 @@ def assert_books_balance() -> None:
     for entry in JournalEntryModel.scan(consistent_read=True):
         if entry.sk == "entry":
             assert sum(p["amount"] for p in entry.postings) == 0
+
+
+class Api:
+    """A thin JSON client over chalice.test.Client for readable tests."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def request(self, method: str, path: str, body=None, *, token: str | None = None, headers=None,
+                raw: bytes | None = None):
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        return getattr(self.client.http, method.lower())(path, headers=all_headers, body=payload)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body, **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def signup(self, email: str, *, locale: str = "en", name: str = "Test User") -> str:
+        response = self.post("/v1/auth/signup", {"email": email, "password": "correct horse", "name": name,
+                                                  "locale": locale})
+        assert response.status_code == 201, response.body
+        return response.json_body["token"]
+
+    def invoice(self, token: str, amount: int = 150000, currency: str = "USD") -> dict:
+        response = self.post("/v1/invoices", {"amount": amount, "currency": currency}, token=token)
+        assert response.status_code == 201, response.body
+        return response.json_body
+
+    def webhook(self, body: bytes, *, signature: str | None = None):
+        return self.post("/v1/webhooks/bank", raw=body, headers={"X-Bank-Signature": signature or sign(body)})
+
+    def balance(self, token: str, currency: str = "USD") -> tuple[int, int]:
+        items = self.get("/v1/balances", token=token).json_body["items"]
+        line = next(item for item in items if item["currency"] == currency)
+        return line["available"], line["held"]

@@ -38,7 +38,7 @@ def list_for(user_id: str, limit: int, cursor: str | None) -> dict:
     user = UserModel.get(user_id)
 
     def present(record: NotificationModel) -> dict:
-        message = render.render(record.kind, user.locale, {"name": user.name, **record.params})
+        message = render(record.kind, user.locale, {"name": user.name, **record.params})
         return views.notification(record, message.subject, message.text)
 
     return page(lambda **kw: NotificationModel.query(user_id, scan_index_forward=False, **kw), limit, cursor, present)
@@ -52,7 +52,7 @@ def mark_read(user_id: str, notification_id: str) -> dict:
     if record.read_at is None:
         record.update(actions=[NotificationModel.read_at.set(clock.iso(clock.now()))])
     user = UserModel.get(user_id)
-    message = render.render(record.kind, user.locale, {"name": user.name, **record.params})
+    message = render(record.kind, user.locale, {"name": user.name, **record.params})
     return views.notification(record, message.subject, message.text)
 
 
@@ -68,7 +68,7 @@ def deliver(user_id: str, notification_id: str) -> str:
         raise
     try:
         user = UserModel.get(user_id)
-        message = render.render(record.kind, user.locale, {"name": user.name, **record.params})
+        message = render(record.kind, user.locale, {"name": user.name, **record.params})
         get_sender().send(to=user.email, message=message, message_id=notification_id)
     except Exception:
         logger.exception("e-mail delivery failed", extra={"notification_id": notification_id})

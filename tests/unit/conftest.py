@@ -22,3 +22,24 @@ def aws(monkeypatch, tmp_path):
         clock.reset()
         yield settings
     clock.reset()
+
+
+@pytest.fixture
+def api(aws):
+    """Given a fresh service behind chalice's test client."""
+    from chalice.test import Client
+
+    import app as app_module
+    from tests.support import Api
+
+    with Client(app_module.app) as client:
+        yield Api(client)
+
+
+@pytest.fixture
+def operator_token(api):
+    from chalicelib.services import accounts
+
+    accounts.create_operator("ops@escrowdesk.local", "operator-pass")
+    response = api.post("/v1/auth/login", {"email": "ops@escrowdesk.local", "password": "operator-pass"})
+    return response.json_body["token"]
