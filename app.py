@@ -7,7 +7,6 @@ from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib import clock, config, jobs
 from chalicelib.api import accounts, bank, dev, invoices, openapi
-from chalicelib.api.http import internal_error
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.services import notifications
 from chalicelib.store import models
@@ -29,14 +28,10 @@ NOTIFICATIONS_STREAM_ARN = os.environ.get(
 
 
 @app.middleware("http")
-def correlate_and_contain(event, get_response):
-    """Every log line carries the request id; an unexpected failure is a clean 500, never a stack trace."""
+def correlate(event, get_response):
+    """Every log line of a request carries its API Gateway request id."""
     logger.set_correlation_id(event.context.get("requestId"))
-    try:
-        return get_response(event)
-    except Exception:
-        logger.exception("unhandled error")
-        return internal_error()
+    return get_response(event)
 
 
 @app.schedule("rate(1 minute)")

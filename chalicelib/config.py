@@ -6,7 +6,7 @@ environment; tests and the local runner set the same names.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 
 def _env(name: str, default: str) -> str:
@@ -50,7 +50,8 @@ settings = Settings()
 
 
 def reload() -> Settings:
-    """Re-read the environment (tests and the local runner change it before binding the store)."""
-    global settings
-    settings = Settings()
+    """Re-read the environment into the one shared settings object (modules hold references to it)."""
+    fresh = Settings()
+    for item in fields(Settings):
+        object.__setattr__(settings, item.name, getattr(fresh, item.name))
     return settings

@@ -12,6 +12,8 @@ import contextvars
 import hashlib
 from dataclasses import dataclass, field
 
+from pynamodb.exceptions import PutError
+
 from chalicelib import clock
 from chalicelib.errors import Conflict, Unprocessable
 from chalicelib.store.models import IdempotencyModel
@@ -77,8 +79,8 @@ def store_after(claim: Claim, status: int, body: dict) -> None:
     """For requests that wrote nothing of their own: store the record on its own."""
     try:
         _record(claim, status, body, durable=False).save(condition=IdempotencyModel.id.does_not_exist())
-    except IdempotencyModel.PutError as error:
-        if "ConditionalCheckFailed" not in str(error):
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
             raise
         raise ReplayRace() from None
 

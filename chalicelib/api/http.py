@@ -115,6 +115,9 @@ def dispatch(request: Request, operation: Operation, handler: Callable[[Call], A
         return _to_response(operation.status, handler(call))
     except DomainError as error:
         return error_response(error)
+    except Exception:
+        logger.exception("unhandled error", extra={"route": operation.name})
+        return internal_error()
 
 
 def _authenticate(request: Request, mode: Auth) -> auth.Principal | None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chalicelib import clock, ids
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import clock, ids, views
 from chalicelib.errors import NotFound
 from chalicelib.notify import render
 from chalicelib.notify.senders import get_sender
@@ -17,7 +19,6 @@ from chalicelib.observability import logger, metrics
 from chalicelib.pagination import page
 from chalicelib.store.models import NotificationModel, UserModel
 from chalicelib.store.uow import UnitOfWork
-from chalicelib import views
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 RETRY_AFTER = timedelta(minutes=5)
@@ -62,8 +63,8 @@ def deliver(user_id: str, notification_id: str) -> str:
     try:
         record.update(actions=[NotificationModel.email_state.set(SENDING)],
                       condition=NotificationModel.email_state == PENDING)
-    except NotificationModel.UpdateError as error:
-        if "ConditionalCheckFailed" in str(error):
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
             return "already_claimed"
         raise
     try:

@@ -4,6 +4,10 @@ event source mapping does on AWS: records in shard order, in batches, in Lambda'
 Shard positions live in memory: a batch the handler took is never handed over again; a batch it
 failed on is retried a few times, then logged and skipped. Shards that appear later (DynamoDB
 rolls them over) are read from their start, each after its parent shard is finished.
+
+DynamoDB Local spends sequence numbers on cancelled transactions; when the first numbers of a
+shard were spent so, a position before them reads as "trimmed". The poller then restarts at the
+trim horizon, which is exactly the next record it has not delivered (it was before the horizon).
 """
 from __future__ import annotations
 
@@ -105,9 +109,13 @@ class StreamPoller:
         try:
             page = self._streams.get_records(ShardIterator=shard.iterator, Limit=self._batch_size)
         except ClientError as error:
-            if error.response["Error"]["Code"] != "ExpiredIteratorException":
+            code = error.response["Error"]["Code"]
+            if code == "ExpiredIteratorException":
+                shard.iterator = None  # taken again after the last delivered record
+            elif code == "TrimmedDataAccessException":
+                shard.iterator = self._iterator(shard, "TRIM_HORIZON")
+            else:
                 raise
-            shard.iterator = None
             return 0
         records = page["Records"]
         if records:
@@ -117,10 +125,10 @@ class StreamPoller:
         shard.closed = shard.iterator is None
         return len(records)
 
-    def _iterator(self, shard: _Shard) -> str:
+    def _iterator(self, shard: _Shard, kind: str | None = None) -> str:
         kwargs: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": shard.shard_id}
-        if shard.last_sequence is None:
-            kwargs["ShardIteratorType"] = shard.start
+        if kind is not None or shard.last_sequence is None:
+            kwargs["ShardIteratorType"] = kind or shard.start
         else:
             kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=shard.last_sequence)
         return self._streams.get_shard_iterator(**kwargs)["ShardIterator"]

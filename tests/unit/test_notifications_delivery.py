@@ -1,0 +1,95 @@
+"""Outbox delivery: the stream handler e-mails each new notification exactly once, in the
+recipient's language; the retry job picks up what the stream missed."""
+from __future__ import annotations
+
+import email
+from email import policy
+from pathlib import Path
+
+from chalicelib import clock
+from chalicelib.services import notifications
+from chalicelib.store.models import NotificationModel
+from tests.support import transfer_event
+
+
+def _stream_event(records: list[NotificationModel], event_name: str = "INSERT") -> dict:
+    return {"Records": [{
+        "eventID": f"e{i}", "eventName": event_name, "eventSource": "aws:dynamodb", "awsRegion": "eu-central-1",
+        "eventSourceARN": "arn:aws:dynamodb:eu-central-1:000000000000:table/x/stream/1",
+        "dynamodb": {"Keys": {"user_id": {"S": r.user_id}, "id": {"S": r.id}}, "SequenceNumber": str(i),
+                     "ApproximateCreationDateTime": 1790000000,
+                     "SizeBytes": 10, "StreamViewType": "NEW_IMAGE"},
+    } for i, r in enumerate(records)]}
+
+
+def _mails(settings) -> list[email.message.EmailMessage]:
+    return [email.message_from_bytes(p.read_bytes(), policy=policy.default)
+            for p in sorted(Path(settings.mail_sink_dir).glob("*.eml"))]
+
+
+class FakeContext:
+    function_name = "escrowdesk-local-on_notification_record"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:eu-central-1:000000000000:function:x"
+    aws_request_id = "req-1"
+
+
+def test_invoice_paid_is_emailed_once_in_the_clients_language(api, aws):
+    import app as app_module
+
+    token = api.signup("ivan@example.com", locale="ru", name="Иван")
+    invoice = api.invoice(token)
+    api.webhook(transfer_event("evt-n", 150000, "USD", invoice["payment_details"]))
+    records = list(NotificationModel.scan())
+    event = _stream_event(records)
+    app_module.on_notification_record(event, FakeContext())
+    app_module.on_notification_record(event, FakeContext())  # a retried batch
+    mails = _mails(aws)
+    assert len(mails) == len(records) == 3  # welcome, invoice created, invoice paid
+    paid = [m for m in mails if invoice["number"] in m["Subject"] and "оплачен" in m["Subject"].lower()]
+    assert len(paid) == 1 and paid[0]["To"] == "ivan@example.com"
+    assert all(r.email_state == "sent" for r in NotificationModel.scan())
+
+
+def test_modify_records_are_ignored(api, aws):
+    api.signup("a@example.com")
+    outcome = notifications.deliver_stream_records([])
+    assert outcome == {}
+    import app as app_module
+
+    app_module.on_notification_record(_stream_event(list(NotificationModel.scan()), "MODIFY"), FakeContext())
+    assert _mails(aws) == []
+
+
+def test_retry_job_delivers_what_the_stream_missed_after_five_minutes(api, aws):
+    api.signup("late@example.com")
+    assert notifications.retry_unsent(clock.now())["sent"] == 0
+    clock.advance(301)
+    assert notifications.retry_unsent(clock.now())["sent"] == 1
+    assert notifications.retry_unsent(clock.now())["sent"] == 0
+    assert len(_mails(aws)) == 1
+
+
+def test_failed_send_goes_back_to_pending_and_is_retried(api, aws, monkeypatch):
+    api.signup("flaky@example.com")
+    record = next(iter(NotificationModel.scan()))
+
+    class Broken:
+        def send(self, **kwargs):
+            raise ConnectionError("SES unavailable")
+
+    monkeypatch.setattr(notifications, "get_sender", lambda: Broken())
+    assert notifications.deliver(record.user_id, record.id) == "failed_will_retry"
+    assert NotificationModel.get(record.user_id, record.id).email_state == "pending"
+    monkeypatch.undo()
+    assert notifications.deliver(record.user_id, record.id) == "sent"
+
+
+def test_notifications_list_and_mark_read(api):
+    token = api.signup("r@example.com", locale="uk")
+    items = api.get("/v1/notifications", token=token).json_body["items"]
+    assert [i["kind"] for i in items] == ["welcome"] and items[0]["read_at"] is None and items[0]["title"]
+    read = api.post(f"/v1/notifications/{items[0]['id']}/read", token=token)
+    assert read.status_code == 200 and read.json_body["read_at"]
+    other = api.signup("o@example.com")
+    assert api.post(f"/v1/notifications/{items[0]['id']}/read", token=other).status_code == 404
