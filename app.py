@@ -11,6 +11,7 @@ from chalicelib.observability import logger, metrics, tracer
 from chalicelib.services import notifications
 from chalicelib.store import models
 
+config.settings.check()
 models.bind(config.settings)
 
 app = Chalice(app_name="escrowdesk")

@@ -45,6 +45,15 @@ class Settings:
     def is_local(self) -> bool:
         return self.stage == "local"
 
+    def check(self) -> None:
+        """A deployed stage must not run on the local defaults of its secrets."""
+        if self.is_local:
+            return
+        defaults = Settings.__dataclass_fields__
+        for name, env in (("jwt_secret", "JWT_SECRET"), ("bank_webhook_secret", "BANK_WEBHOOK_SECRET")):
+            if getattr(self, name) == defaults[name].default_factory():  # type: ignore[misc]
+                raise RuntimeError(f"{env} must be set on stage {self.stage!r}")
+
 
 settings = Settings()
 

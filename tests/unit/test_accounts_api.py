@@ -71,3 +71,14 @@ def test_bad_signup_input_is_a_clear_4xx_and_creates_nothing(api, raw, status, c
 def test_validation_error_names_the_field(api):
     response = api.post("/v1/auth/signup", {"email": "a@example.com", "password": "short", "name": "X"})
     assert response.json_body["error"]["field"] == "password"
+
+
+def test_cli_creates_an_operator_once(api, capsys):
+    from chalicelib import cli
+
+    assert cli.main(["create-operator", "--email", "boss@example.com", "--password", "operator-pass"]) == 0
+    assert "operator usr_" in capsys.readouterr().out
+    assert cli.main(["create-operator", "--email", "boss@example.com", "--password", "operator-pass"]) == 0
+    assert "email_taken" in capsys.readouterr().err
+    token = api.post("/v1/auth/login", {"email": "boss@example.com", "password": "operator-pass"}).json_body["token"]
+    assert api.get("/v1/operator/trial-balance", token=token).status_code == 200
