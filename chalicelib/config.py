@@ -9,6 +9,10 @@ import os
 from dataclasses import dataclass, field, fields
 
 
+LOCAL_JWT_SECRET = "local-jwt-secret-change-me-in-prod"
+LOCAL_BANK_SECRET = "local-bank-secret"
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
@@ -20,9 +24,9 @@ class Settings:
     # DynamoDB endpoint: empty on AWS, DynamoDB Local's URL locally.
     dynamodb_host: str | None = field(default_factory=lambda: os.environ.get("DYNAMODB_HOST") or None)
     table_prefix: str = field(default_factory=lambda: _env("TABLE_PREFIX", "escrowdesk-local-"))
-    jwt_secret: str = field(default_factory=lambda: _env("JWT_SECRET", "local-jwt-secret-change-me-in-prod"))
+    jwt_secret: str = field(default_factory=lambda: _env("JWT_SECRET", LOCAL_JWT_SECRET))
     token_ttl_seconds: int = field(default_factory=lambda: int(_env("TOKEN_TTL_SECONDS", "43200")))
-    bank_webhook_secret: str = field(default_factory=lambda: _env("BANK_WEBHOOK_SECRET", "local-bank-secret"))
+    bank_webhook_secret: str = field(default_factory=lambda: _env("BANK_WEBHOOK_SECRET", LOCAL_BANK_SECRET))
     webhook_tolerance_seconds: int = field(default_factory=lambda: int(_env("WEBHOOK_TOLERANCE_SECONDS", "300")))
     # Hot system accounts (bank clearing, revenue, suspense) are split over this many items.
     system_account_shards: int = field(default_factory=lambda: int(_env("SYSTEM_ACCOUNT_SHARDS", "16")))
@@ -49,9 +53,9 @@ class Settings:
         """A deployed stage must not run on the local defaults of its secrets."""
         if self.is_local:
             return
-        defaults = Settings.__dataclass_fields__
-        for name, env in (("jwt_secret", "JWT_SECRET"), ("bank_webhook_secret", "BANK_WEBHOOK_SECRET")):
-            if getattr(self, name) == defaults[name].default_factory():  # type: ignore[misc]
+        for value, local_default, env in ((self.jwt_secret, LOCAL_JWT_SECRET, "JWT_SECRET"),
+                                          (self.bank_webhook_secret, LOCAL_BANK_SECRET, "BANK_WEBHOOK_SECRET")):
+            if value == local_default:
                 raise RuntimeError(f"{env} must be set on stage {self.stage!r}")
 
 
