@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 
-
 LOCAL_JWT_SECRET = "local-jwt-secret-change-me-in-prod"
 LOCAL_BANK_SECRET = "local-bank-secret"
 

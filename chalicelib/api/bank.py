@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint, parse_body
-from chalicelib.services import bank, balances
+from chalicelib.services import balances, bank
 
 bp = Blueprint(__name__)
 

@@ -7,7 +7,7 @@ keyed by locale with the same keys in every locale; the unit tests check that.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 SUPPORTED_LOCALES = ("en", "ru", "uk", "fa")
 DEFAULT_LOCALE = "en"
@@ -25,7 +25,7 @@ def is_rtl(locale: str) -> bool:
 
 def format_date(moment: datetime) -> str:
     """dd/mm/yyyy in UTC, the same in every locale, so it matches the payment details text."""
-    return moment.astimezone(timezone.utc).strftime("%d/%m/%Y")
+    return moment.astimezone(UTC).strftime("%d/%m/%Y")
 
 
 PROFORMA_INVOICE: dict[str, dict[str, str]] = {

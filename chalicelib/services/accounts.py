@@ -1,7 +1,7 @@
 """Sign-up, log-in, profiles and operators."""
 from __future__ import annotations
 
-from chalicelib import auth, clock, ids, idempotency, views
+from chalicelib import auth, clock, idempotency, ids, views
 from chalicelib.errors import Conflict, NotFound, Unauthorized
 from chalicelib.services import notifications
 from chalicelib.store.models import KeyModel, UserModel

@@ -194,7 +194,8 @@ def _resolve(uow: UnitOfWork, principal: Principal, payment: PaymentModel, statu
         actions.append(PaymentModel.invoice_id.set(invoice_id))
     uow.update(payment, actions, condition=PaymentModel.status == UNMATCHED,
                on_fail=Conflict("payment_not_unmatched", "The payment was already resolved"))
-    payment.status, payment.queue, payment.resolved_by, payment.resolved_at = status, None, principal.user_id, resolved_at
+    payment.status, payment.queue = status, None
+    payment.resolved_by, payment.resolved_at = principal.user_id, resolved_at
     payment.invoice_id = invoice_id or payment.invoice_id
 
 

@@ -1,7 +1,7 @@
 """Top-up by proforma invoice: numbering, the invoice itself, its PDF and the client's documents."""
 from __future__ import annotations
 
-from chalicelib import clock, ids, idempotency, views
+from chalicelib import clock, idempotency, ids, views
 from chalicelib.auth import Principal
 from chalicelib.documents import ProformaInvoice, render_proforma_invoice
 from chalicelib.errors import NotFound

@@ -59,7 +59,7 @@ class UnitOfWork:
     def put(self, item: Model, *, condition: Condition | None = None,
             on_fail: Exception | None = None, first: bool = False) -> None:
         entry = _Item(item.get_save_kwargs_from_instance(condition=condition), on_fail or _state_changed())
-        self.puts.insert(0, entry) if first else self.puts.append(entry)
+        self.puts.insert(0 if first else len(self.puts), entry)
         self._model = self._model or type(item)
 
     def update(self, item: Model, actions: list, *, condition: Condition | None = None,

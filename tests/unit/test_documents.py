@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from pypdf import PdfReader
@@ -23,7 +23,7 @@ FIFTEEN_HUNDRED_DOLLARS = Money(150000, "USD")
 def make_invoice(payer_name: str = "John Smith", amount: Money = FIFTEEN_HUNDRED_DOLLARS) -> ProformaInvoice:
     return ProformaInvoice(
         number=NUMBER,
-        issued_at=datetime(2026, 11, 22, 9, 15, tzinfo=timezone.utc),
+        issued_at=datetime(2026, 11, 22, 9, 15, tzinfo=UTC),
         amount=amount,
         payment_details=PAYMENT_DETAILS,
         payer_name=payer_name,

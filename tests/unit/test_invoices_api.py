@@ -80,7 +80,8 @@ def test_documents_list_newest_first_with_pages(api):
     assert seen == created[::-1]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=abc", "cursor=%25%25", "cursor=e30", "cursor=eyJ4IjogMX0"])
+@pytest.mark.parametrize("query", [
+    "limit=0", "limit=101", "limit=abc", "cursor=%25%25", "cursor=e30", "cursor=eyJ4IjogMX0"])
 def test_bad_list_parameters_are_422(api, query):
     token = api.signup("c@example.com")
     api.invoice(token)
