@@ -6,7 +6,6 @@ so it listens on every interface; it runs in memory with dummy credentials and d
 from __future__ import annotations
 
 import ctypes
-import os
 import signal
 import socket
 import subprocess
@@ -141,6 +140,3 @@ def running(port: int | None = None, log: IO[bytes] | int | None = None, timeout
     finally:
         stop(instance.process)
 
-
-def default_port() -> int:
-    return int(os.environ.get("DYNAMODB_PORT") or DEFAULT_PORT)

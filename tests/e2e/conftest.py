@@ -1,0 +1,125 @@
+"""The end-to-end suite runs the real local stage (`python -m infra.local.runner`, what `make run`
+starts) as a child process on free ports, with its clock file and mail sink in a temporary folder,
+and talks to it over HTTP. The schedule is set to an hour so that only the stream sends e-mail.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from infra.local import dynamodb_local
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 120
+
+
+@dataclass
+class Stack:
+    process: subprocess.Popen
+    url: str
+    port: int
+    dynamodb_port: int
+    mail_dir: Path
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def children(self) -> dict[int, str]:
+        """The runner's child processes, pid → command name, read from /proc."""
+        found = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                pid, rest = stat.read_text().split(" (", 1)
+                name, fields = rest.rsplit(") ", 1)
+            except (OSError, ValueError):
+                continue
+            if int(fields.split()[1]) == self.process.pid:
+                found[int(pid)] = name
+        return found
+
+    def stop(self, sig: signal.Signals, timeout: float = 30) -> int:
+        """Send `sig` to the runner alone (as `kill` would) and wait for it to exit."""
+        self.process.send_signal(sig)
+        return self.process.wait(timeout)
+
+
+def start_stack(folder: Path, *, port: int | None = None, dynamodb_port: int | None = None) -> Stack:
+    folder.mkdir(parents=True, exist_ok=True)
+    port = port or dynamodb_local.free_port()
+    dynamodb_port = dynamodb_port or dynamodb_local.free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DYNAMODB_PORT": str(dynamodb_port),
+        "CLOCK_FILE": str(folder / "clock.json"),
+        "MAIL_SINK_DIR": str(folder / "mail"),
+        "SCHEDULE_INTERVAL_SECONDS": "3600",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log_path = folder / "runner.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "infra.local.runner"], cwd=ROOT, env=env,
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    stack = Stack(process, f"http://127.0.0.1:{port}", port, dynamodb_port, folder / "mail", log_path)
+    try:
+        _wait_for_api(stack)
+    except BaseException:
+        _kill(stack)
+        raise
+    return stack
+
+
+def _wait_for_api(stack: Stack) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if stack.process.poll() is not None:
+            pytest.fail(f"the runner exited with {stack.process.returncode}:\n{stack.log()}")
+        try:
+            if requests.get(f"{stack.url}/openapi.json", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.25)
+    pytest.fail(f"the API did not come up in {START_TIMEOUT_S} s:\n{stack.log()}")
+
+
+def _kill(stack: Stack) -> None:
+    """Stop a runner a test left running: politely, then its whole process group."""
+    if stack.process.poll() is not None:
+        return
+    stack.process.send_signal(signal.SIGINT)
+    try:
+        stack.process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(stack.process.pid, signal.SIGKILL)
+        stack.process.wait()
+
+
+@pytest.fixture(scope="module")
+def start_local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Stack]]:
+    """Starts stacks (`start_local_stack(port=..., dynamodb_port=...)`); any still running at the end are stopped."""
+    started: list[Stack] = []
+
+    def start(**ports: int) -> Stack:
+        started.append(start_stack(tmp_path_factory.mktemp("local-stack"), **ports))
+        return started[-1]
+
+    yield start
+    for stack in started:
+        _kill(stack)
+
+
+@pytest.fixture(scope="module")
+def local_stack(start_local_stack: Callable[..., Stack]) -> Stack:
+    return start_local_stack()
