@@ -14,7 +14,7 @@ _EVENT_MODELS: dict[str, type[BaseModel]] = {"transfer.incoming": s.TransferInco
 
 
 @endpoint(bp, "POST", "/v1/webhooks/bank", summary="Bank callback (X-Bank-Signature: t=<unix>,v1=<hex HMAC>)",
-          tag="bank", request=s.BankEventIn, response=s.WebhookAck, auth_="bank")
+          tag="bank", request=s.BankEventIn, response=s.WebhookAck, auth_="bank", moves_money=True)
 def bank_webhook(call: Call):
     bank.verify_signature(call.request.headers.get("x-bank-signature"), call.request.raw_body)
     model = _EVENT_MODELS.get(call.body.type)
@@ -39,13 +39,14 @@ def get_payment(call: Call):
 
 
 @endpoint(bp, "POST", "/v1/operator/payments/{payment_id}/apply", summary="Apply an unmatched payment to an invoice",
-          tag="operator", request=s.ApplyPaymentIn, response=s.PaymentOut, auth_="operator", errors=(409,))
+          tag="operator", request=s.ApplyPaymentIn, response=s.PaymentOut, auth_="operator", errors=(409,),
+          moves_money=True)
 def apply_payment(call: Call):
     return bank.apply_to_invoice(call.user, call.params["payment_id"], call.body.invoice_id)
 
 
 @endpoint(bp, "POST", "/v1/operator/payments/{payment_id}/return", summary="Mark an unmatched payment for return",
-          tag="operator", response=s.PaymentOut, auth_="operator", errors=(409,))
+          tag="operator", response=s.PaymentOut, auth_="operator", errors=(409,), moves_money=True)
 def return_payment(call: Call):
     return bank.mark_for_return(call.user, call.params["payment_id"])
 

@@ -42,6 +42,7 @@ class Operation:
     errors: tuple[int, ...]
     name: str
     guard: Callable[[], None] | None = None
+    moves_money: bool = False
 
 
 OPERATIONS: list[Operation] = []
@@ -74,10 +75,12 @@ class Call:
 def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, status: int = 200,
              request: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
              auth_: Auth = "user", query: tuple[str, ...] = (), produces: str = "application/json",
-             errors: tuple[int, ...] = (), guard: Callable[[], None] | None = None) -> Callable:
+             errors: tuple[int, ...] = (), guard: Callable[[], None] | None = None,
+             moves_money: bool = False) -> Callable:
     def register(handler: Callable[[Call], Any]) -> Callable:
         operation = Operation(method, path, summary, tag, auth_, status, request, response, query, produces,
-                              _errors_for(auth_, request, path, errors), handler.__name__, guard)
+                              _errors_for(auth_, request, path, errors), handler.__name__, guard,
+                              moves_money)
         OPERATIONS.append(operation)
 
         @bp.route(path, methods=[method], content_types=["*/*"])
@@ -154,9 +157,10 @@ def _with_idempotency(call: Call, operation: Operation, handler: Callable[[Call]
         return _to_response(operation.status, handler(call))
     scope = call.principal.user_id if call.principal else operation.auth
     claim = idempotency.make_claim(scope, key, call.request.method, _identity(call), call.request.raw_body)
-    previous = idempotency.previous_response(claim)
-    if previous is not None:
-        return _replay(previous)
+    if not operation.moves_money:
+        previous = idempotency.previous_response(claim)
+        if previous is not None:
+            return _replay(previous)
     token = idempotency.activate(claim)
     try:
         status, body = _normalize(operation.status, handler(call))
@@ -165,6 +169,13 @@ def _with_idempotency(call: Call, operation: Operation, handler: Callable[[Call]
         return Response(body=body, status_code=status, headers=JSON_HEADERS)
     except idempotency.ReplayRace:
         return _replay(idempotency.previous_response(claim))
+    except DomainError:
+        # Money-moving routes skip the read up front: their record is a conditional put inside the
+        # movement's transaction. A retry whose state already moved on is recognised here instead.
+        previous = idempotency.previous_response(claim) if operation.moves_money else None
+        if previous is None:
+            raise
+        return _replay(previous)
     finally:
         idempotency.deactivate(token)
 

@@ -4,7 +4,7 @@
 through SES on AWS or into the local mail sink. A new notification kind is only new files under
 `templates/<locale>/`.
 """
-from chalicelib.notify.render import KINDS, RenderedMessage, render
+from chalicelib.notify.render import KINDS, RenderedMessage, render, render_summary
 from chalicelib.notify.senders import Sender, SesSender, SinkSender, get_sender
 
-__all__ = ["KINDS", "RenderedMessage", "Sender", "SesSender", "SinkSender", "get_sender", "render"]
+__all__ = ["KINDS", "RenderedMessage", "Sender", "SesSender", "SinkSender", "get_sender", "render", "render_summary"]

@@ -50,6 +50,7 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the code; skip a stat per lookup
     )
     env.filters["money"] = _money
     env.filters["date"] = _date
@@ -77,14 +78,29 @@ KINDS: frozenset[str] = frozenset(kind for kind, found in _LOCALES_BY_KIND.items
 
 def render(kind: str, locale: str, params: dict) -> RenderedMessage:
     """Render `kind` for a recipient; `params` always carries `name`, the recipient's display name."""
+    locale, context = _context(kind, locale, params)
+    subject, text = _summary(kind, locale, context)
+    html = _render_part(kind, locale, "html", {**context, "subject": subject})
+    return RenderedMessage(subject=subject, text=text, html=html)
+
+
+def render_summary(kind: str, locale: str, params: dict) -> tuple[str, str]:
+    """Subject and plain text only, for the in-cabinet feed (no HTML is needed there)."""
+    locale, context = _context(kind, locale, params)
+    return _summary(kind, locale, context)
+
+
+def _context(kind: str, locale: str, params: dict) -> tuple[str, dict]:
     if kind not in KINDS:
         raise ValueError(f"no templates for notification kind {kind!r}")
     locale = _resolve_locale(kind, locale)
-    context = {**params, "locale": locale, "direction": "rtl" if locale in RTL_LOCALES else "ltr"}
+    return locale, {**params, "locale": locale, "direction": "rtl" if locale in RTL_LOCALES else "ltr"}
+
+
+def _summary(kind: str, locale: str, context: dict) -> tuple[str, str]:
     subject = " ".join(_render_part(kind, locale, "subject", context).split())
     text = _render_part(kind, locale, "txt", context).strip() + "\n"
-    html = _render_part(kind, locale, "html", {**context, "subject": subject})
-    return RenderedMessage(subject=subject, text=text, html=html)
+    return subject, text
 
 
 def render_sink_index(messages: list[dict]) -> str:

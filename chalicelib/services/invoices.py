@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from chalicelib import clock, idempotency, ids, views
 from chalicelib.auth import Principal
-from chalicelib.documents import ProformaInvoice, render_proforma_invoice
 from chalicelib.errors import NotFound
 from chalicelib.money import Money, require_positive
 from chalicelib.pagination import page
@@ -78,6 +77,9 @@ def list_documents(principal: Principal, limit: int, cursor: str | None) -> dict
 
 
 def pdf(principal: Principal, invoice_id: str) -> tuple[str, bytes]:
+    # fpdf and fontTools cost ~200 ms to import; only this route needs them, so cold starts skip them.
+    from chalicelib.documents import ProformaInvoice, render_proforma_invoice
+
     invoice = load_visible(principal, invoice_id)
     owner = accounts.get_user(invoice.owner_id)
     document = ProformaInvoice(

@@ -13,7 +13,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, ids, views
 from chalicelib.errors import NotFound
-from chalicelib.notify import render
+from chalicelib.notify import render, render_summary
 from chalicelib.notify.senders import get_sender
 from chalicelib.observability import logger, metrics
 from chalicelib.pagination import page
@@ -37,12 +37,13 @@ def enqueue(uow: UnitOfWork, user_id: str, kind: str, params: dict) -> str:
 
 def list_for(user_id: str, limit: int, cursor: str | None) -> dict:
     user = UserModel.get(user_id)
+    return page(lambda **kw: NotificationModel.query(user_id, scan_index_forward=False, **kw), limit, cursor,
+                lambda record: _present(record, user))
 
-    def present(record: NotificationModel) -> dict:
-        message = render(record.kind, user.locale, {"name": user.name, **record.params})
-        return views.notification(record, message.subject, message.text)
 
-    return page(lambda **kw: NotificationModel.query(user_id, scan_index_forward=False, **kw), limit, cursor, present)
+def _present(record: NotificationModel, user: UserModel) -> dict:
+    title, body = render_summary(record.kind, user.locale, {"name": user.name, **record.params})
+    return views.notification(record, title, body)
 
 
 def mark_read(user_id: str, notification_id: str) -> dict:
@@ -52,9 +53,7 @@ def mark_read(user_id: str, notification_id: str) -> dict:
         raise NotFound("not_found", "No such notification") from None
     if record.read_at is None:
         record.update(actions=[NotificationModel.read_at.set(clock.iso(clock.now()))])
-    user = UserModel.get(user_id)
-    message = render(record.kind, user.locale, {"name": user.name, **record.params})
-    return views.notification(record, message.subject, message.text)
+    return _present(record, UserModel.get(user_id))
 
 
 def deliver(user_id: str, notification_id: str) -> str:
