@@ -6,10 +6,30 @@ import hmac
 import json
 import time
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from chalicelib.store.models import AccountModel, JournalEntryModel, JournalLineModel
 
+if TYPE_CHECKING:
+    import pytest
+
+    from chalicelib.config import Settings
+
 BANK_SECRET = "local-bank-secret"
+
+
+def bind_fresh_store(monkeypatch: pytest.MonkeyPatch, *, endpoint: str | None, prefix: str, mail_dir: str) -> Settings:
+    """Point the service at new, empty tables under `prefix`, mail into `mail_dir`, the clock at real time."""
+    from chalicelib import clock, config
+    from chalicelib.store import models, tables
+
+    monkeypatch.setenv("TABLE_PREFIX", prefix)
+    monkeypatch.setenv("MAIL_SINK_DIR", mail_dir)
+    settings = config.reload()
+    models.bind(settings)
+    tables.create_tables(endpoint_url=endpoint, region=settings.region, prefix=settings.table_prefix)
+    clock.reset()
+    return settings
 
 
 def sign(body: bytes, *, secret: str = BANK_SECRET, at: int | None = None) -> str:

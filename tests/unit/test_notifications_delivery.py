@@ -14,8 +14,8 @@ from tests.support import transfer_event
 
 def _stream_event(records: list[NotificationModel], event_name: str = "INSERT") -> dict:
     return {"Records": [{
-        "eventID": f"e{i}", "eventName": event_name, "eventSource": "aws:dynamodb", "awsRegion": "eu-central-1",
-        "eventSourceARN": "arn:aws:dynamodb:eu-central-1:000000000000:table/x/stream/1",
+        "eventID": f"e{i}", "eventName": event_name, "eventSource": "store:dynamodb", "awsRegion": "eu-central-1",
+        "eventSourceARN": "arn:store:dynamodb:eu-central-1:000000000000:table/x/stream/1",
         "dynamodb": {"Keys": {"user_id": {"S": r.user_id}, "id": {"S": r.id}}, "SequenceNumber": str(i),
                      "ApproximateCreationDateTime": 1790000000,
                      "SizeBytes": 10, "StreamViewType": "NEW_IMAGE"},
@@ -30,11 +30,11 @@ def _mails(settings) -> list[email.message.EmailMessage]:
 class FakeContext:
     function_name = "escrowdesk-local-on_notification_record"
     memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:eu-central-1:000000000000:function:x"
+    invoked_function_arn = "arn:store:lambda:eu-central-1:000000000000:function:x"
     aws_request_id = "req-1"
 
 
-def test_invoice_paid_is_emailed_once_in_the_clients_language(api, aws):
+def test_invoice_paid_is_emailed_once_in_the_clients_language(api, store):
     import app as app_module
 
     token = api.signup("ivan@example.com", locale="ru", name="Иван")
@@ -44,33 +44,33 @@ def test_invoice_paid_is_emailed_once_in_the_clients_language(api, aws):
     event = _stream_event(records)
     app_module.on_notification_record(event, FakeContext())
     app_module.on_notification_record(event, FakeContext())  # a retried batch
-    mails = _mails(aws)
+    mails = _mails(store)
     assert len(mails) == len(records) == 3  # welcome, invoice created, invoice paid
     paid = [m for m in mails if invoice["number"] in m["Subject"] and "оплачен" in m["Subject"].lower()]
     assert len(paid) == 1 and paid[0]["To"] == "ivan@example.com"
     assert all(r.email_state == "sent" for r in NotificationModel.scan())
 
 
-def test_modify_records_are_ignored(api, aws):
+def test_modify_records_are_ignored(api, store):
     api.signup("a@example.com")
     outcome = notifications.deliver_stream_records([])
     assert outcome == {}
     import app as app_module
 
     app_module.on_notification_record(_stream_event(list(NotificationModel.scan()), "MODIFY"), FakeContext())
-    assert _mails(aws) == []
+    assert _mails(store) == []
 
 
-def test_retry_job_delivers_what_the_stream_missed_after_five_minutes(api, aws):
+def test_retry_job_delivers_what_the_stream_missed_after_five_minutes(api, store):
     api.signup("late@example.com")
     assert notifications.retry_unsent(clock.now())["sent"] == 0
     clock.advance(301)
     assert notifications.retry_unsent(clock.now())["sent"] == 1
     assert notifications.retry_unsent(clock.now())["sent"] == 0
-    assert len(_mails(aws)) == 1
+    assert len(_mails(store)) == 1
 
 
-def test_failed_send_goes_back_to_pending_and_is_retried(api, aws, monkeypatch):
+def test_failed_send_goes_back_to_pending_and_is_retried(api, store, monkeypatch):
     api.signup("flaky@example.com")
     record = next(iter(NotificationModel.scan()))
 
