@@ -41,7 +41,13 @@ def precision(currency: str) -> int:
 
 def format_money(money: Money, locale: str = "en") -> str:
     """Human display, e.g. `$1,500.00` or `1 500,00 ₴`."""
-    return format_currency(money.as_decimal(), money.currency, locale=_BABEL_LOCALES.get(locale, "en_US"))
+    return format_amount(money.amount_minor, money.currency, locale)
+
+
+def format_amount(amount_minor: int, currency: str, locale: str = "en") -> str:
+    """Display any ISO 4217 amount, supported or not (a bank may send money in a currency we don't hold)."""
+    value = Decimal(amount_minor).scaleb(-precision(currency))
+    return format_currency(value, currency, locale=_BABEL_LOCALES.get(locale, "en_US"))
 
 
 def require_positive(amount_minor: int, currency: str) -> Money:

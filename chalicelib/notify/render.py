@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from jinja2.runtime import Context
 
 from chalicelib.clock import parse_iso
-from chalicelib.money import Money, format_money
+from chalicelib.money import format_amount
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 DEFAULT_LOCALE = "en"
@@ -34,7 +34,7 @@ class RenderedMessage:
 @pass_context
 def _money(context: Context, value: dict) -> str:
     """`{"amount": 150000, "currency": "USD"}` → `$1,500.00`, in the template's locale."""
-    return format_money(Money(value["amount"], value["currency"]), context["locale"])
+    return format_amount(value["amount"], value["currency"], context["locale"])
 
 
 @pass_context

@@ -31,6 +31,9 @@ def _create_user(email: str, password: str, name: str, locale: str, roles: list[
     uow.put(user, condition=UserModel.id.does_not_exist())
     uow.put(KeyModel(_email_key(email), target_id=user.id), condition=KeyModel.key.does_not_exist(),
             on_fail=Conflict("email_taken", "An account with this e-mail already exists"))
+    if auth.OPERATOR in roles:
+        uow.update(KeyModel(notifications.OPERATORS_KEY),
+                   [KeyModel.members.set((KeyModel.members | []).append([user.id]))])
     notifications.enqueue(uow, user.id, "welcome", {})
     body = {"user": views.user(user), "token": auth.issue_token(user.id, roles)}
     return idempotency.commit(uow, 201, body)

@@ -89,8 +89,12 @@ def _receive(transfer: IncomingTransfer, payment_id: str, *, invoice_taken: bool
     if invoice is not None:
         _mark_paid(uow, invoice, payment_id, on_fail=_InvoiceTaken())
         ledger.record(uow, ledger.bank_top_up(payment_id, invoice.owner_id, _money(transfer), ref=invoice.id))
-    elif transfer.currency in SUPPORTED_CURRENCIES:
-        ledger.record(uow, ledger.park_unmatched(payment_id, _money(transfer), ref=payment_id))
+    else:
+        if transfer.currency in SUPPORTED_CURRENCIES:
+            ledger.record(uow, ledger.park_unmatched(payment_id, _money(transfer), ref=payment_id))
+        notifications.enqueue(uow, notifications.OPERATORS, "payment_unmatched", {
+            "payment_id": payment_id, "purpose": transfer.purpose, "reason": reason,
+            "amount": {"amount": transfer.amount_minor, "currency": transfer.currency}})
     try:
         uow.commit()
     except _InvoiceTaken:

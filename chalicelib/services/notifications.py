@@ -1,6 +1,10 @@
 """Notifications: the outbox written inside each state change, the in-cabinet feed, and
 e-mail delivery driven by the notifications table's stream.
 
+A notification addressed to a role (`role:operator`) is a broadcast: delivering it fans it out
+into one notification per member, each with an id derived from the broadcast, so a retry adds
+no second copy; each copy is then e-mailed like any other.
+
 Delivery claims a record (`pending` → `sending`) with a condition before sending, so a
 retried stream batch or a second runner never sends one record twice; a job picks up
 records the stream did not deliver.
@@ -9,7 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import clock, ids, views
 from chalicelib.errors import NotFound
@@ -17,10 +21,12 @@ from chalicelib.notify import render, render_summary
 from chalicelib.notify.senders import get_sender
 from chalicelib.observability import logger, metrics
 from chalicelib.pagination import page
-from chalicelib.store.models import NotificationModel, UserModel
+from chalicelib.store.models import KeyModel, NotificationModel, UserModel
 from chalicelib.store.uow import UnitOfWork
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+OPERATORS = "role:operator"
+OPERATORS_KEY = "operators"
 RETRY_AFTER = timedelta(minutes=5)
 GIVE_UP_AFTER = timedelta(minutes=30)
 
@@ -28,11 +34,13 @@ GIVE_UP_AFTER = timedelta(minutes=30)
 def enqueue(uow: UnitOfWork, user_id: str, kind: str, params: dict) -> str:
     """Add an in-cabinet notification (and its e-mail, via the stream) to the unit of work."""
     notification_id = ids.new_id("ntf")
-    uow.put(NotificationModel(
-        user_id, notification_id, kind=kind, params=params, created_at=clock.iso(clock.now()),
-        email_state=PENDING, email_queue=PENDING,
-    ))
+    uow.put(_pending(user_id, notification_id, kind, params, clock.iso(clock.now())))
     return notification_id
+
+
+def _pending(user_id: str, notification_id: str, kind: str, params: dict, created_at: str) -> NotificationModel:
+    return NotificationModel(user_id, notification_id, kind=kind, params=params, created_at=created_at,
+                             email_state=PENDING, email_queue=PENDING)
 
 
 def list_for(user_id: str, limit: int, cursor: str | None) -> dict:
@@ -58,6 +66,8 @@ def mark_read(user_id: str, notification_id: str) -> dict:
 
 def deliver(user_id: str, notification_id: str) -> str:
     """Send the e-mail of one notification at most once; returns what happened."""
+    if user_id.startswith("role:"):
+        return _fan_out(user_id, notification_id)
     record = NotificationModel(user_id, notification_id)
     try:
         record.update(actions=[NotificationModel.email_state.set(SENDING)],
@@ -77,6 +87,31 @@ def deliver(user_id: str, notification_id: str) -> str:
     record.update(actions=[NotificationModel.email_state.set(SENT), NotificationModel.email_queue.remove()])
     metrics.add_metric(name="EmailSent", unit="Count", value=1)
     return "sent"
+
+
+def _fan_out(role: str, broadcast_id: str) -> str:
+    """Copy a broadcast to every member of the role; running it twice adds nothing."""
+    broadcast = NotificationModel.get(role, broadcast_id, consistent_read=True)
+    if broadcast.email_state != PENDING:
+        return "already_fanned_out"
+    for member_id in _members(role):
+        copy = _pending(member_id, f"{broadcast_id}.{member_id}", broadcast.kind, broadcast.params,
+                        broadcast.created_at)
+        try:
+            copy.save(condition=NotificationModel.id.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    broadcast.update(actions=[NotificationModel.email_state.set(SENT), NotificationModel.email_queue.remove()])
+    return "fanned_out"
+
+
+def _members(role: str) -> list[str]:
+    assert role == OPERATORS, f"unknown role {role!r}"
+    try:
+        return list(KeyModel.get(OPERATORS_KEY, consistent_read=True).members or [])
+    except KeyModel.DoesNotExist:
+        return []
 
 
 def deliver_stream_records(records: list) -> dict:

@@ -40,7 +40,7 @@ class UserModel(Model):
 
 class KeyModel(Model):
     """Unique claims and counters: `email#<address>` → user, `invoice#<number>` → invoice,
-    `counter#invoice#<year>` → last sequence number."""
+    `counter#invoice#<year>` → last sequence number, `operators` → the operators' user ids."""
 
     class Meta(_Meta):
         logical_name = "keys"
@@ -50,6 +50,7 @@ class KeyModel(Model):
     target_id = UnicodeAttribute(null=True)
     seq = NumberAttribute(null=True)
     data = JSONAttribute(null=True)
+    members = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class AccountModel(Model):

@@ -93,3 +93,42 @@ def test_notifications_list_and_mark_read(api):
     assert read.status_code == 200 and read.json_body["read_at"]
     other = api.signup("o@example.com")
     assert api.post(f"/v1/notifications/{items[0]['id']}/read", token=other).status_code == 404
+
+
+def test_unmatched_payment_reaches_every_operator_once(api, store):
+    import app as app_module
+    from chalicelib.services import accounts
+
+    first = accounts.create_operator("ops1@escrowdesk.local", "operator-pass")["user"]["id"]
+    second = accounts.create_operator("ops2@escrowdesk.local", "operator-pass")["user"]["id"]
+    api.webhook(transfer_event("evt-stray", 4200, "GBP", "no number here"))
+    broadcast = [r for r in NotificationModel.scan() if r.user_id == notifications.OPERATORS]
+    assert len(broadcast) == 1 and broadcast[0].kind == "payment_unmatched"
+
+    for _ in range(2):  # the stream may deliver a record twice
+        app_module.on_notification_record(_stream_event(broadcast), FakeContext())
+    copies = [r for r in NotificationModel.scan()
+              if r.kind == "payment_unmatched" and r.user_id != notifications.OPERATORS]
+    assert sorted(r.user_id for r in copies) == sorted([first, second])
+
+    app_module.on_notification_record(_stream_event(copies), FakeContext())
+    mails = [m for m in _mails(store) if m["To"].startswith("ops")]
+    assert sorted(m["To"] for m in mails) == ["ops1@escrowdesk.local", "ops2@escrowdesk.local"]
+    assert all("£42.00" in m.get_body(("plain",)).get_content() for m in mails)
+    token = api.post("/v1/auth/login", {"email": "ops1@escrowdesk.local", "password": "operator-pass"})
+    feed = api.get("/v1/notifications", token=token.json_body["token"]).json_body["items"]
+    assert "payment_unmatched" in [item["kind"] for item in feed]
+
+
+def test_broadcast_missed_by_the_stream_is_fanned_out_by_the_retry_job(api, store):
+    from chalicelib.services import accounts
+
+    accounts.create_operator("ops@escrowdesk.local", "operator-pass")
+    api.webhook(transfer_event("evt-late", 100, "USD", "?"))
+    clock.advance(301)
+    notifications.retry_unsent(clock.now())
+    clock.advance(301)
+    notifications.retry_unsent(clock.now())
+    assert any(m["To"] == "ops@escrowdesk.local" and "$1.00" in m["Subject"] + m.get_body(("plain",)).get_content()
+               for m in _mails(store))
+
