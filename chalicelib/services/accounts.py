@@ -43,7 +43,7 @@ def login(email: str, password: str) -> dict:
     user = find_by_email(email)
     if user is None or not auth.verify_password(user.password_hash, password):
         raise Unauthorized("invalid_credentials", "E-mail or password is wrong")
-    return {"token": auth.issue_token(user.id, list(user.roles))}
+    return {"token": auth.issue_token(user.id, [str(role) for role in user.roles])}
 
 
 def find_by_email(email: str) -> UserModel | None:

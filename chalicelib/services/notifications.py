@@ -109,7 +109,7 @@ def _fan_out(role: str, broadcast_id: str) -> str:
 def _members(role: str) -> list[str]:
     assert role == OPERATORS, f"unknown role {role!r}"
     try:
-        return list(KeyModel.get(OPERATORS_KEY, consistent_read=True).members or [])
+        return [str(member) for member in KeyModel.get(OPERATORS_KEY, consistent_read=True).members or []]
     except KeyModel.DoesNotExist:
         return []
 

@@ -223,6 +223,11 @@ ALL_MODELS: tuple[type[Model], ...] = (
 )
 
 
+def logical_name(model: type[Model]) -> str:
+    """The table's name without the stage prefix (kept on each model's Meta)."""
+    return model.Meta.logical_name  # type: ignore[attr-defined]
+
+
 def bind(settings: Settings) -> None:
     """Point every model at the configured region, endpoint and table prefix."""
     from chalicelib.store.uow import reset_connections
@@ -231,5 +236,5 @@ def bind(settings: Settings) -> None:
     for model in ALL_MODELS:
         model.Meta.region = settings.region
         model.Meta.host = settings.dynamodb_host
-        model.Meta.table_name = settings.table_prefix + model.Meta.logical_name
+        model.Meta.table_name = settings.table_prefix + logical_name(model)
         model._connection = None

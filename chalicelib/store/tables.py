@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 
-from chalicelib.store.models import ALL_MODELS
+from chalicelib.store.models import ALL_MODELS, logical_name
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "infra" / "dynamodb.json"
 
@@ -21,7 +21,7 @@ def cloudformation_resources() -> dict[str, Any]:
     """The `Resources` of every table, as CloudFormation wants them."""
     resources: dict[str, Any] = {}
     for model in ALL_MODELS:
-        name = model.Meta.logical_name
+        name = logical_name(model)
         schema = model._get_schema()
         table = resources.setdefault(logical_id(name), _table_resource(name, model))
         props = table["Properties"]

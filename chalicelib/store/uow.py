@@ -26,7 +26,7 @@ _RETRYABLE_CODES = {"TransactionConflict", "ThrottlingError", "ProvisionedThroug
                     "TransactionInProgressException", "ThrottlingException",
                     "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
 
-_connections: dict[tuple[str, str | None], Connection] = {}
+_connections: dict[tuple[str | None, str | None], Connection] = {}
 
 
 def connection_for(model: type[Model]) -> Connection:
