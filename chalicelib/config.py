@@ -29,6 +29,10 @@ class Settings:
     webhook_tolerance_seconds: int = field(default_factory=lambda: int(_env("WEBHOOK_TOLERANCE_SECONDS", "300")))
     # Hot system accounts (bank clearing, revenue, suspense) are split over this many items.
     system_account_shards: int = field(default_factory=lambda: int(_env("SYSTEM_ACCOUNT_SHARDS", "16")))
+    # Pending timers are spread over this many index partitions; the job reads each.
+    timer_shards: int = field(default_factory=lambda: int(_env("TIMER_SHARDS", "4")))
+    # Platform commission per flow, in basis points (2000 = 20 %).
+    commission_gig_order_bps: int = field(default_factory=lambda: int(_env("COMMISSION_GIG_ORDER_BPS", "2000")))
     # Mail: "ses" on AWS, "sink" writes .eml files into mail_sink_dir.
     mail_transport: str = field(default_factory=lambda: _env("MAIL_TRANSPORT", "sink"))
     mail_sink_dir: str = field(default_factory=lambda: _env("MAIL_SINK_DIR", "var/mail"))

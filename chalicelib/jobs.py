@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from chalicelib.services import notifications
+from chalicelib.services import notifications, timers
 
 JOBS: dict[str, Callable[[datetime], dict]] = {
+    "fire_due_timers": timers.fire_due,
     "retry_unsent_email": notifications.retry_unsent,
 }
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from chalicelib.store.models import (
+    DealModel,
+    GigModel,
     InvoiceModel,
     JournalLineModel,
     NotificationModel,
@@ -36,3 +38,33 @@ def statement_line(record: JournalLineModel) -> dict:
 def notification(record: NotificationModel, title: str, body: str) -> dict:
     return {"id": record.id, "kind": record.kind, "title": title, "body": body, "params": record.params,
             "created_at": record.created_at, "read_at": record.read_at}
+
+
+def gig(record: GigModel) -> dict:
+    return {"id": record.id, "contractor_id": record.contractor_id, "title": record.title,
+            "description": record.description, "amount": int(record.amount), "currency": record.currency,
+            "delivery_days": int(record.delivery_days), "status": record.status, "created_at": record.created_at}
+
+
+def order(record: DealModel) -> dict:
+    return {"id": record.id, "gig_id": record.subject_id, "client_id": record.client_id,
+            "contractor_id": record.contractor_id, "title": record.title, "amount": int(record.amount),
+            "currency": record.currency, "commission": _commission(record), "status": record.status,
+            "delivery_days": int(record.delivery_days), "deadline_at": record.deadline_at,
+            "review_due_at": record.review_due_at, "last_message": record.last_message,
+            "closed_reason": record.closed_reason, "created_at": record.created_at, "version": int(record.version),
+            "history": record.history}
+
+
+def _commission(record: DealModel) -> int:
+    return int(record.amount) * int(record.commission_bps) // 10_000
+
+
+def deal_notification(record: DealModel, kind: str) -> dict:
+    """The params every order notification template may use."""
+    gross, commission = int(record.amount), _commission(record)
+    amount = gross - commission if kind == "funds_released" else gross
+    return {"order_id": record.id, "title": record.title, "amount": {"amount": amount, "currency": record.currency},
+            "commission": {"amount": commission, "currency": record.currency}, "deadline_at": record.deadline_at,
+            "review_due_at": record.review_due_at, "message": record.last_message or "",
+            "reason": record.closed_reason or ""}

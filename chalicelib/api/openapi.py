@@ -16,6 +16,7 @@ _QUERY_DOCS = {
     "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
     "cursor": {"type": "string"},
     "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+    "role": {"type": "string", "enum": ["client", "contractor"], "default": "client"},
 }
 _ERROR_TEXT = {400: "Malformed request", 401: "No or bad credentials", 403: "Not allowed in your role",
                404: "Unknown, or not visible to you", 409: "State conflict (status, funds, idempotency)",

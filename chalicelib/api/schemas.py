@@ -56,6 +56,28 @@ class ApplyPaymentIn(_In):
     invoice_id: str = Field(min_length=1, max_length=100)
 
 
+class GigIn(_In):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    amount: StrictInt = Field(gt=0, description="minor units")
+    currency: str = CurrencyCode
+    delivery_days: StrictInt = Field(ge=1, le=365)
+
+
+class OrderIn(_In):
+    gig_id: str = Field(min_length=1, max_length=100)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$",
+                                 description="optional: refuse unless the gig is priced in this currency")
+
+
+class MessageIn(_In):
+    message: str = Field(min_length=1, max_length=5000)
+
+
+class ReasonIn(_In):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
 class ClockIn(_In):
     advance_seconds: StrictInt = Field(ge=0, le=10 * 365 * 24 * 3600)
 
@@ -183,6 +205,48 @@ class NotificationOut(BaseModel):
 
 class NotificationList(BaseModel):
     items: list[NotificationOut]
+    next_cursor: str | None
+
+
+class GigOut(BaseModel):
+    id: str
+    contractor_id: str
+    title: str
+    description: str
+    amount: int
+    currency: str
+    delivery_days: int
+    status: Literal["active", "paused"]
+    created_at: str
+
+
+class GigList(BaseModel):
+    items: list[GigOut]
+    next_cursor: str | None
+
+
+class OrderOut(BaseModel):
+    id: str
+    gig_id: str
+    client_id: str
+    contractor_id: str
+    title: str
+    amount: int
+    currency: str
+    commission: int
+    status: Literal["not_started", "in_progress", "on_review", "completed", "cancelled"]
+    delivery_days: int
+    deadline_at: str | None
+    review_due_at: str | None
+    last_message: str | None
+    closed_reason: str | None
+    created_at: str
+    version: int
+    history: list[dict]
+
+
+class OrderList(BaseModel):
+    items: list[OrderOut]
     next_cursor: str | None
 
 

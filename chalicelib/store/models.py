@@ -210,6 +210,99 @@ class IdempotencyModel(Model):
     expires_at = NumberAttribute(null=True)
 
 
+class GigsByContractor(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_contractor"
+        projection = AllProjection()
+
+    contractor_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class GigModel(Model):
+    """A contractor's fixed-price service."""
+
+    class Meta(_Meta):
+        logical_name = "gigs"
+        table_name = "gigs"
+
+    id = UnicodeAttribute(hash_key=True)
+    contractor_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    description = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    delivery_days = NumberAttribute()
+    status = UnicodeAttribute()  # active | paused
+    created_at = UnicodeAttribute()
+    by_contractor = GigsByContractor()
+
+
+class DueTimers(GlobalSecondaryIndex):
+    """Sparse: only deals with a pending timer carry `timer_shard`; the job reads what is due, nothing else."""
+
+    class Meta:
+        index_name = "by_timer"
+        projection = AllProjection()  # the job builds the transition from the index item: one read per due timer
+
+    timer_shard = UnicodeAttribute(hash_key=True)
+    timer_due_at = UnicodeAttribute(range_key=True)
+
+
+class DealsByParty(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_party"
+        projection = AllProjection()
+
+    party_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class DealsByContractor(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_contractor"
+        projection = AllProjection()
+
+    contractor_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class DealModel(Model):
+    """A deal run by the process engine (a gig order today). `version` guards every transition;
+    `timer_*` is the one pending timed transition, if any."""
+
+    class Meta(_Meta):
+        logical_name = "deals"
+        table_name = "deals"
+
+    id = UnicodeAttribute(hash_key=True)
+    process = UnicodeAttribute()
+    status = UnicodeAttribute()
+    version = NumberAttribute()
+    client_id = UnicodeAttribute()
+    contractor_id = UnicodeAttribute()
+    party_id = UnicodeAttribute()  # the client: lists a client's orders
+    subject_id = UnicodeAttribute()  # the gig (or project) the deal is about
+    title = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    commission_bps = NumberAttribute()
+    delivery_days = NumberAttribute()
+    created_at = UnicodeAttribute()
+    deadline_at = UnicodeAttribute(null=True)
+    remaining_seconds = NumberAttribute(null=True)
+    review_due_at = UnicodeAttribute(null=True)
+    last_message = UnicodeAttribute(null=True)
+    closed_reason = UnicodeAttribute(null=True)
+    timer_shard = UnicodeAttribute(null=True)
+    timer_due_at = UnicodeAttribute(null=True)
+    timer_transition = UnicodeAttribute(null=True)
+    history = JSONAttribute(default=list)
+    by_timer = DueTimers()
+    by_party = DealsByParty()
+    by_contractor = DealsByContractor()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     UserModel,
     KeyModel,
@@ -220,6 +313,8 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PaymentModel,
     NotificationModel,
     IdempotencyModel,
+    GigModel,
+    DealModel,
 )
 
 

@@ -1,0 +1,82 @@
+"""Gigs and gig orders. Each order action is one transition of the gig-order process."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api import schemas as s
+from chalicelib.api.http import Call, endpoint
+from chalicelib.errors import Unprocessable
+from chalicelib.services import gigs, orders
+
+bp = Blueprint(__name__)
+
+
+@endpoint(bp, "POST", "/v1/gigs", summary="Publish a gig (contractor)", tag="gigs", status=201, request=s.GigIn,
+          response=s.GigOut)
+def publish_gig(call: Call):
+    body = call.body
+    return gigs.publish(call.user, body.title, body.description, body.amount, body.currency, body.delivery_days)
+
+
+@endpoint(bp, "GET", "/v1/gigs", summary="My gigs, newest first", tag="gigs", response=s.GigList,
+          query=("limit", "cursor"), errors=(422,))
+def list_gigs(call: Call):
+    return gigs.list_by_contractor(call.user.user_id, call.limit, call.cursor)
+
+
+@endpoint(bp, "GET", "/v1/gigs/{gig_id}", summary="One gig", tag="gigs", response=s.GigOut)
+def get_gig(call: Call):
+    return gigs.get(call.params["gig_id"])
+
+
+@endpoint(bp, "POST", "/v1/gigs/{gig_id}/pause", summary="Stop taking orders for a gig", tag="gigs",
+          response=s.GigOut)
+def pause_gig(call: Call):
+    return gigs.set_status(call.user, call.params["gig_id"], gigs.PAUSED)
+
+
+@endpoint(bp, "POST", "/v1/gigs/{gig_id}/activate", summary="Take orders for a gig again", tag="gigs",
+          response=s.GigOut)
+def activate_gig(call: Call):
+    return gigs.set_status(call.user, call.params["gig_id"], gigs.ACTIVE)
+
+
+@endpoint(bp, "POST", "/v1/orders", summary="Order a gig: its price moves into escrow at once", tag="orders",
+          status=201, request=s.OrderIn, response=s.OrderOut, errors=(409,), moves_money=True)
+def place_order(call: Call):
+    return orders.place(call.user, call.body.gig_id, call.body.currency)
+
+
+@endpoint(bp, "GET", "/v1/orders", summary="My orders as client (default) or contractor", tag="orders",
+          response=s.OrderList, query=("role", "limit", "cursor"), errors=(422,))
+def list_orders(call: Call):
+    role = call.query.get("role", "client")
+    if role not in ("client", "contractor"):
+        raise Unprocessable("validation_error", "role must be client or contractor", field="role")
+    return orders.list_mine(call.user, role, call.limit, call.cursor)
+
+
+@endpoint(bp, "GET", "/v1/orders/{order_id}", summary="One order", tag="orders", response=s.OrderOut)
+def get_order(call: Call):
+    return orders.get(call.user, call.params["order_id"])
+
+
+def _transition(path: str, transition: str, summary: str, request=None, field: str | None = None) -> None:
+    """One route per transition a party fires; the process decides whether it may."""
+
+    def handler(call: Call):
+        value = getattr(call.body, field) if field else None
+        return orders.act(call.user, call.params["order_id"], transition,
+                          message=value if field == "message" else None, reason=value if field == "reason" else None)
+
+    handler.__name__ = handler.__qualname__ = f"order_{transition}"
+    endpoint(bp, "POST", f"/v1/orders/{{order_id}}/{path}", summary=summary, tag="orders", request=request,
+             response=s.OrderOut, errors=(403, 409), moves_money=True)(handler)
+
+
+_transition("start", "start", "Start work (contractor): the delivery clock starts")
+_transition("decline", "decline", "Decline a new order (contractor): full refund", s.ReasonIn, "reason")
+_transition("deliver", "deliver", "Deliver the work (contractor): the order goes on review", s.MessageIn, "message")
+_transition("accept", "accept", "Accept the work (client): escrow released less commission")
+_transition("request-revision", "request_revision", "Ask for a revision (client)", s.MessageIn, "message")
+_transition("cancel", "cancel_late", "Cancel a late order (client): full refund")

@@ -1,0 +1,49 @@
+"""Gigs: a contractor's fixed-price services that clients order."""
+from __future__ import annotations
+
+from chalicelib import clock, idempotency, ids, views
+from chalicelib.auth import Principal
+from chalicelib.errors import NotFound
+from chalicelib.money import require_positive
+from chalicelib.pagination import page
+from chalicelib.store.models import GigModel
+from chalicelib.store.uow import UnitOfWork
+
+ACTIVE, PAUSED = "active", "paused"
+
+
+def publish(principal: Principal, title: str, description: str, amount_minor: int, currency: str,
+            delivery_days: int) -> tuple[int, dict]:
+    money = require_positive(amount_minor, currency)
+    gig = GigModel(ids.new_id("gig"), contractor_id=principal.user_id, title=title, description=description,
+                   amount=money.amount_minor, currency=money.currency, delivery_days=delivery_days, status=ACTIVE,
+                   created_at=clock.iso(clock.now()))
+    uow = UnitOfWork()
+    uow.put(gig, condition=GigModel.id.does_not_exist())
+    return idempotency.commit(uow, 201, views.gig(gig))
+
+
+def load(gig_id: str) -> GigModel:
+    try:
+        return GigModel.get(gig_id, consistent_read=True)
+    except GigModel.DoesNotExist:
+        raise NotFound("not_found", "No such gig") from None
+
+
+def get(gig_id: str) -> dict:
+    return views.gig(load(gig_id))
+
+
+def set_status(principal: Principal, gig_id: str, status: str) -> tuple[int, dict]:
+    gig = load(gig_id)
+    if gig.contractor_id != principal.user_id:
+        raise NotFound("not_found", "No such gig")
+    gig.status = status
+    uow = UnitOfWork()
+    uow.update(gig, [GigModel.status.set(status)])
+    return idempotency.commit(uow, 200, views.gig(gig))
+
+
+def list_by_contractor(contractor_id: str, limit: int, cursor: str | None) -> dict:
+    return page(lambda **kw: GigModel.by_contractor.query(contractor_id, scan_index_forward=False, **kw),
+                limit, cursor, views.gig)

@@ -1,0 +1,215 @@
+"""Gig orders (seed 002): escrow on order, the 24-hour start rule, delivery and review with the
+weekend rule, acceptance less commission, late cancellation — and the books balance after each."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib import clock
+from chalicelib.processes.gig_order import review_days
+from chalicelib.services import timers
+from tests.support import assert_books_balance, transfer_event
+
+DAY = 86400
+
+
+@pytest.fixture
+def deal(api):
+    """Given a contractor's 100.00 USD gig (3 days) and a client with 250.00 USD."""
+    contractor = api.signup("seller@example.com", name="Seller")
+    client = api.signup("buyer@example.com", name="Buyer")
+    gig = api.post("/v1/gigs", {"title": "Logo", "description": "A logo", "amount": 10000, "currency": "USD",
+                                "delivery_days": 3}, token=contractor)
+    assert gig.status_code == 201, gig.body
+    invoice = api.invoice(client, 25000, "USD")
+    api.webhook(transfer_event("evt-fund", 25000, "USD", invoice["payment_details"]))
+    return {"contractor": contractor, "client": client, "gig": gig.json_body}
+
+
+def _order(api, deal) -> dict:
+    response = api.post("/v1/orders", {"gig_id": deal["gig"]["id"]}, token=deal["client"])
+    assert response.status_code == 201, response.body
+    return response.json_body
+
+
+def _act(api, token, order, action, body=None):
+    return api.post(f"/v1/orders/{order['id']}/{action}", body, token=token)
+
+
+def _run_jobs(api):
+    return api.post("/dev/jobs/run").json_body["jobs"]
+
+
+def test_ordering_moves_the_price_into_escrow(api, deal):
+    order = _order(api, deal)
+    assert order["status"] == "not_started" and order["amount"] == 10000 and order["commission"] == 2000
+    assert api.balance(deal["client"]) == (15000, 10000)
+    assert api.get(f"/v1/orders/{order['id']}", token=deal["contractor"]).json_body["status"] == "not_started"
+    assert_books_balance()
+
+
+def test_order_without_enough_money_is_409_and_moves_nothing(api, deal):
+    _order(api, deal)
+    _order(api, deal)
+    third = api.post("/v1/orders", {"gig_id": deal["gig"]["id"]}, token=deal["client"])
+    assert third.status_code == 409 and third.json_body["error"]["code"] == "insufficient_funds"
+    assert api.balance(deal["client"]) == (5000, 20000)
+    assert_books_balance()
+
+
+def test_order_in_another_currency_is_422(api, deal):
+    response = api.post("/v1/orders", {"gig_id": deal["gig"]["id"], "currency": "EUR"}, token=deal["client"])
+    assert response.status_code == 422 and response.json_body["error"]["code"] == "currency_mismatch"
+    assert api.balance(deal["client"]) == (25000, 0)
+
+
+def test_own_or_paused_or_unknown_gig_cannot_be_ordered(api, deal):
+    assert api.post("/v1/orders", {"gig_id": deal["gig"]["id"]}, token=deal["contractor"]).status_code == 422
+    assert api.post(f"/v1/gigs/{deal['gig']['id']}/pause", token=deal["contractor"]).status_code == 200
+    paused = api.post("/v1/orders", {"gig_id": deal["gig"]["id"]}, token=deal["client"])
+    assert paused.status_code == 422 and paused.json_body["error"]["code"] == "gig_not_active"
+    assert api.post("/v1/orders", {"gig_id": "gig_nope"}, token=deal["client"]).status_code == 404
+    assert_books_balance()
+
+
+def test_strangers_see_no_order_and_parties_fire_only_their_moves(api, deal):
+    order = _order(api, deal)
+    stranger = api.signup("stranger@example.com")
+    assert api.get(f"/v1/orders/{order['id']}", token=stranger).status_code == 404
+    assert _act(api, stranger, order, "start").status_code == 404
+    refused = _act(api, deal["client"], order, "start")
+    assert refused.status_code == 403 and refused.json_body["error"]["code"] == "not_your_move"
+    assert _act(api, deal["contractor"], order, "accept").status_code == 403
+
+
+def test_full_flow_releases_escrow_less_20_percent_commission(api, deal, operator_token):
+    order = _order(api, deal)
+    started = _act(api, deal["contractor"], order, "start").json_body
+    assert started["status"] == "in_progress" and started["deadline_at"]
+    delivered = _act(api, deal["contractor"], order, "deliver", {"message": "Here it is"}).json_body
+    assert delivered["status"] == "on_review" and delivered["review_due_at"]
+    accepted = _act(api, deal["client"], order, "accept")
+    assert accepted.status_code == 200 and accepted.json_body["status"] == "completed"
+    assert api.balance(deal["client"]) == (15000, 0)
+    assert api.balance(deal["contractor"]) == (8000, 0)
+    usd = next(i for i in api.get("/v1/operator/trial-balance", token=operator_token).json_body["items"]
+               if i["currency"] == "USD")
+    assert usd["accounts"]["sys:revenue"] == 2000 and usd["balanced"]
+    again = _act(api, deal["client"], order, "accept")
+    assert again.status_code == 409 and again.json_body["error"]["code"] == "invalid_state"
+    assert api.balance(deal["contractor"]) == (8000, 0)
+    assert_books_balance()
+
+
+def test_not_started_within_24_hours_is_cancelled_and_refunded(api, deal):
+    order = _order(api, deal)
+    clock.advance(23 * 3600)
+    assert _run_jobs(api)["fire_due_timers"]["fired"] == 0
+    clock.advance(3600 + 1)
+    assert _run_jobs(api)["fire_due_timers"]["fired"] == 1
+    assert _run_jobs(api)["fire_due_timers"]["fired"] == 0  # a second run changes nothing
+    assert api.get(f"/v1/orders/{order['id']}", token=deal["client"]).json_body["status"] == "cancelled"
+    assert api.balance(deal["client"]) == (25000, 0)
+    late = _act(api, deal["contractor"], order, "start")
+    assert late.status_code == 409
+    assert_books_balance()
+
+
+def test_started_order_is_not_auto_cancelled(api, deal):
+    order = _order(api, deal)
+    _act(api, deal["contractor"], order, "start")
+    clock.advance(2 * DAY)
+    assert _run_jobs(api)["fire_due_timers"]["due"] == 0
+    assert api.get(f"/v1/orders/{order['id']}", token=deal["client"]).json_body["status"] == "in_progress"
+
+
+def test_decline_refunds_in_full(api, deal):
+    order = _order(api, deal)
+    declined = _act(api, deal["contractor"], order, "decline", {"reason": "Too busy this week"})
+    assert declined.json_body["status"] == "cancelled" and declined.json_body["closed_reason"] == "Too busy this week"
+    assert api.balance(deal["client"]) == (25000, 0)
+    assert _act(api, deal["contractor"], order, "decline", {}).status_code == 422
+    assert_books_balance()
+
+
+def test_no_answer_in_the_review_window_accepts_and_pays_out(api, deal):
+    order = _order(api, deal)
+    _act(api, deal["contractor"], order, "start")
+    delivered = _act(api, deal["contractor"], order, "deliver", {"message": "Done"}).json_body
+    due = clock.parse_iso(delivered["review_due_at"])
+    clock.advance((due - clock.now()).total_seconds() - 60)
+    assert _run_jobs(api)["fire_due_timers"]["fired"] == 0
+    clock.advance(61)
+    assert _run_jobs(api)["fire_due_timers"]["fired"] == 1
+    assert api.get(f"/v1/orders/{order['id']}", token=deal["client"]).json_body["status"] == "completed"
+    assert api.balance(deal["contractor"]) == (8000, 0)
+    assert_books_balance()
+
+
+def test_revision_restores_the_time_left_and_clears_the_review_timer(api, deal):
+    order = _order(api, deal)
+    started = _act(api, deal["contractor"], order, "start").json_body
+    clock.advance(DAY)
+    _act(api, deal["contractor"], order, "deliver", {"message": "Draft"})
+    clock.advance(DAY)  # a day on review does not count against the deadline
+    revised = _act(api, deal["client"], order, "request-revision", {"message": "Bigger, please"}).json_body
+    assert revised["status"] == "in_progress" and revised["review_due_at"] is None
+    left = clock.parse_iso(revised["deadline_at"]) - clock.now()
+    assert abs(left.total_seconds() - 2 * DAY) < 5
+    assert clock.parse_iso(revised["deadline_at"]) > clock.parse_iso(started["deadline_at"])
+    clock.advance(5 * DAY)
+    assert _run_jobs(api)["fire_due_timers"]["due"] == 0
+
+
+def test_client_cancels_only_once_the_deadline_has_passed(api, deal):
+    order = _order(api, deal)
+    _act(api, deal["contractor"], order, "start")
+    early = _act(api, deal["client"], order, "cancel")
+    assert early.status_code == 409 and early.json_body["error"]["code"] == "not_late"
+    clock.advance(3 * DAY + 1)
+    late = _act(api, deal["client"], order, "cancel")
+    assert late.status_code == 200 and late.json_body["status"] == "cancelled"
+    assert api.balance(deal["client"]) == (25000, 0)
+    assert_books_balance()
+
+
+def test_order_actions_replay_with_the_same_idempotency_key(api, deal):
+    order = _order(api, deal)
+    _act(api, deal["contractor"], order, "start")
+    _act(api, deal["contractor"], order, "deliver", {"message": "x"})
+    headers = {"Idempotency-Key": "accept-1"}
+    first = api.post(f"/v1/orders/{order['id']}/accept", token=deal["client"], headers=headers)
+    again = api.post(f"/v1/orders/{order['id']}/accept", token=deal["client"], headers=headers)
+    assert first.status_code == again.status_code == 200 and again.json_body == first.json_body
+    assert api.balance(deal["contractor"]) == (8000, 0)
+    assert_books_balance()
+
+
+def test_lists_show_orders_by_role(api, deal):
+    order = _order(api, deal)
+    assert [o["id"] for o in api.get("/v1/orders", token=deal["client"]).json_body["items"]] == [order["id"]]
+    mine = api.get("/v1/orders?role=contractor", token=deal["contractor"]).json_body["items"]
+    assert [o["id"] for o in mine] == [order["id"]]
+    assert api.get("/v1/orders?role=boss", token=deal["client"]).status_code == 422
+
+
+@pytest.mark.parametrize("delivered_at, days", [
+    ("2026-11-23T10:00:00", 3),  # Monday → Thursday: weekdays only
+    ("2026-11-24T10:00:00", 3),  # Tuesday → Friday
+    ("2026-11-25T10:00:00", 4),  # Wednesday → Saturday touches Saturday
+    ("2026-11-26T10:00:00", 4),  # Thursday → Sunday
+    ("2026-11-27T10:00:00", 4),  # Friday → Monday spans both
+    ("2026-11-28T10:00:00", 4),  # Saturday
+    ("2026-11-29T10:00:00", 4),  # Sunday
+    ("2026-11-23T00:00:00", 3),  # Monday midnight → Thursday midnight
+])
+def test_review_window_is_three_days_or_four_over_a_weekend(delivered_at, days):
+    assert review_days(datetime.fromisoformat(delivered_at).replace(tzinfo=UTC)) == days
+
+
+def test_timer_job_skips_a_deal_that_moved_on(api, deal):
+    order = _order(api, deal)
+    _act(api, deal["contractor"], order, "start")
+    clock.advance(2 * DAY)
+    assert timers.fire_due(clock.now()) == {"due": 0, "fired": 0, "skipped": 0}
