@@ -213,3 +213,26 @@ def test_timer_job_skips_a_deal_that_moved_on(api, deal):
     _act(api, deal["contractor"], order, "start")
     clock.advance(2 * DAY)
     assert timers.fire_due(clock.now()) == {"due": 0, "fired": 0, "skipped": 0}
+
+
+def test_every_notification_of_the_process_has_templates_in_every_locale(api, deal):
+    from chalicelib.notify import KINDS, render
+    from chalicelib.processes.gig_order import PROCESS
+
+    kinds = {kind for t in PROCESS.transitions.values() for _, kind in t.notify} | {"order_paid", "order_placed"}
+    assert kinds <= KINDS
+    order = _order(api, deal)
+    _act(api, deal["contractor"], order, "start")
+    _act(api, deal["contractor"], order, "deliver", {"message": "Here"})
+    _act(api, deal["client"], order, "accept")
+    for token in (deal["client"], deal["contractor"]):
+        feed = api.get("/v1/notifications", token=token)
+        assert feed.status_code == 200
+        assert all(item["title"] for item in feed.json_body["items"])
+    for kind in kinds:
+        for locale in ("en", "ru", "uk", "fa"):
+            assert render(kind, locale, {"name": "N", "order_id": "ord_1", "title": "T", "message": "",
+                                         "reason": "", "amount": {"amount": 1, "currency": "USD"},
+                                         "commission": {"amount": 0, "currency": "USD"},
+                                         "deadline_at": "2026-11-22T10:00:00Z",
+                                         "review_due_at": "2026-11-25T10:00:00Z"}).subject

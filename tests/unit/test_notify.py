@@ -18,6 +18,7 @@ from chalicelib.notify import KINDS, RenderedMessage, SesSender, SinkSender, get
 
 LOCALES = ("en", "ru", "uk", "fa")
 AMOUNT = {"amount": 150000, "currency": "USD"}
+ORDER = {"order_id": "ord_1", "title": "Logo for a coffee shop"}
 PARAMS = {
     "welcome": {"name": "Olena"},
     "invoice_created": {"name": "Olena", "invoice_id": "inv_1", "number": "PI-2025-000123", "amount": AMOUNT,
@@ -26,6 +27,19 @@ PARAMS = {
                      "paid_at": "2025-02-17T10:30:00Z"},
     "payment_unmatched": {"name": "Operator", "payment_id": "pay_7", "amount": AMOUNT,
                           "purpose": "top up <PI-2025-999999>", "reason": "invoice_not_found"},
+    "order_placed": {"name": "Taras", **ORDER, "amount": AMOUNT},
+    "order_paid": {"name": "Olena", **ORDER, "amount": AMOUNT},
+    "order_started": {"name": "Olena", **ORDER, "deadline_at": "2025-02-20T10:30:00Z"},
+    "order_delivered": {"name": "Olena", **ORDER, "message": "Here is the logo.\nSource files are attached.",
+                        "review_due_at": "2025-02-23T10:30:00Z"},
+    "order_revision_requested": {"name": "Taras", **ORDER, "message": "Please make the cup <b>bigger</b>."},
+    "order_completed": {"name": "Olena", **ORDER, "amount": AMOUNT},
+    "funds_released": {"name": "Taras", **ORDER, "amount": {"amount": 120000, "currency": "USD"},
+                       "commission": {"amount": 30000, "currency": "USD"}},
+    "order_auto_accepted": {"name": "Olena", **ORDER, "amount": AMOUNT},
+    "order_cancelled": {"name": "Olena", **ORDER, "amount": AMOUNT, "reason": "The deadline has passed"},
+    "order_auto_cancelled": {"name": "Taras", **ORDER, "amount": AMOUNT},
+    "order_declined": {"name": "Olena", **ORDER, "amount": AMOUNT, "reason": "Fully booked this week"},
 }
 MESSAGE = RenderedMessage(subject="Счёт PI-2025-000123 оплачен", text="Деньги зачислены.\n",
                           html="<p>Деньги <b>зачислены</b>.</p>")
