@@ -26,6 +26,7 @@ from chalicelib.store.models import DealModel
 
 NOT_STARTED, IN_PROGRESS, ON_REVIEW = "not_started", "in_progress", "on_review"
 COMPLETED, CANCELLED = "completed", "cancelled"
+OPEN_STATES = frozenset({NOT_STARTED, IN_PROGRESS, ON_REVIEW})  # money is in escrow
 START_WITHIN = timedelta(hours=24)
 REVIEW_DAYS, REVIEW_DAYS_OVER_WEEKEND = 3, 4
 
