@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from chalicelib import auth, clock, idempotency, ids, views
-from chalicelib.errors import Conflict, NotFound, Unauthorized
+from chalicelib.errors import Conflict, Unauthorized
 from chalicelib.services import notifications
+from chalicelib.store import lookup
 from chalicelib.store.models import KeyModel, UserModel
 from chalicelib.store.uow import UnitOfWork
 
@@ -55,10 +56,7 @@ def find_by_email(email: str) -> UserModel | None:
 
 
 def get_user(user_id: str) -> UserModel:
-    try:
-        return UserModel.get(user_id, consistent_read=True)
-    except UserModel.DoesNotExist:
-        raise NotFound("not_found", "No such user") from None
+    return lookup.load(UserModel, user_id, what="user")
 
 
 def me(principal: auth.Principal) -> dict:

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from chalicelib import clock, idempotency, ids, ledger, views
 from chalicelib.auth import Principal
 from chalicelib.config import settings
-from chalicelib.errors import Conflict, NotFound, Unauthorized, Unprocessable
+from chalicelib.errors import Conflict, Unauthorized, Unprocessable
 from chalicelib.money import SUPPORTED_CURRENCIES, Money
 from chalicelib.observability import logger, metrics
 from chalicelib.pagination import page
 from chalicelib.services import invoices, notifications
+from chalicelib.store import lookup
 from chalicelib.store.models import InvoiceModel, PaymentModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
@@ -204,10 +205,7 @@ def _resolve(uow: UnitOfWork, principal: Principal, payment: PaymentModel, statu
 
 
 def _load(payment_id: str) -> PaymentModel:
-    try:
-        return PaymentModel.get(payment_id, consistent_read=True)
-    except PaymentModel.DoesNotExist:
-        raise NotFound("not_found", "No such payment") from None
+    return lookup.load(PaymentModel, payment_id, what="payment")
 
 
 def _load_unmatched(payment_id: str) -> PaymentModel:

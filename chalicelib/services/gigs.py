@@ -6,6 +6,7 @@ from chalicelib.auth import Principal
 from chalicelib.errors import NotFound
 from chalicelib.money import require_positive
 from chalicelib.pagination import page
+from chalicelib.store import lookup
 from chalicelib.store.models import GigModel
 from chalicelib.store.uow import UnitOfWork
 
@@ -24,10 +25,7 @@ def publish(principal: Principal, title: str, description: str, amount_minor: in
 
 
 def load(gig_id: str) -> GigModel:
-    try:
-        return GigModel.get(gig_id, consistent_read=True)
-    except GigModel.DoesNotExist:
-        raise NotFound("not_found", "No such gig") from None
+    return lookup.load(GigModel, gig_id, what="gig")
 
 
 def get(gig_id: str) -> dict:

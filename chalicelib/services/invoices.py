@@ -7,6 +7,7 @@ from chalicelib.errors import NotFound
 from chalicelib.money import Money, require_positive
 from chalicelib.pagination import page
 from chalicelib.services import accounts, notifications
+from chalicelib.store import lookup
 from chalicelib.store.models import InvoiceModel, KeyModel
 from chalicelib.store.uow import UnitOfWork
 
@@ -44,10 +45,7 @@ def create(principal: Principal, amount_minor: int, currency: str) -> tuple[int,
 
 
 def load(invoice_id: str) -> InvoiceModel:
-    try:
-        return InvoiceModel.get(invoice_id, consistent_read=True)
-    except InvoiceModel.DoesNotExist:
-        raise NotFound("not_found", "No such invoice") from None
+    return lookup.load(InvoiceModel, invoice_id, what="invoice")
 
 
 def load_visible(principal: Principal, invoice_id: str) -> InvoiceModel:

@@ -16,11 +16,11 @@ from datetime import timedelta
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import clock, ids, views
-from chalicelib.errors import NotFound
 from chalicelib.notify import render, render_summary
 from chalicelib.notify.senders import get_sender
 from chalicelib.observability import logger, metrics
 from chalicelib.pagination import page
+from chalicelib.store import lookup
 from chalicelib.store.models import KeyModel, NotificationModel, UserModel
 from chalicelib.store.uow import UnitOfWork
 
@@ -55,10 +55,7 @@ def _present(record: NotificationModel, user: UserModel) -> dict:
 
 
 def mark_read(user_id: str, notification_id: str) -> dict:
-    try:
-        record = NotificationModel.get(user_id, notification_id)
-    except NotificationModel.DoesNotExist:
-        raise NotFound("not_found", "No such notification") from None
+    record = lookup.load(NotificationModel, user_id, notification_id, what="notification")
     if record.read_at is None:
         record.update(actions=[NotificationModel.read_at.set(clock.iso(clock.now()))])
     return _present(record, UserModel.get(user_id))

@@ -11,6 +11,7 @@ from chalicelib.pagination import page
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.gig_order import NOT_STARTED, PROCESS
 from chalicelib.services import gigs
+from chalicelib.store import lookup
 from chalicelib.store.models import DealModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
@@ -41,10 +42,7 @@ def place(principal: Principal, gig_id: str, currency: str | None = None) -> tup
 
 
 def load(order_id: str) -> DealModel:
-    try:
-        return DealModel.get(order_id, consistent_read=True)
-    except DealModel.DoesNotExist:
-        raise NotFound("not_found", "No such order") from None
+    return lookup.load(DealModel, order_id, what="order")
 
 
 def _role(principal: Principal, deal: DealModel) -> Actor:
