@@ -17,6 +17,10 @@ How it measures
   same conditions. App and floor alternate per iteration, so noise from other processes hits both.
 - Time spent in argon2 (password hashing, deliberately slow) is measured inside each request, so
   sign-up and log-in are also shown without it.
+- Gig orders (place, start, deliver, accept) come last, so the operations before them see the same
+  data as without them. A contractor and a gig are made once; each iteration acts on its own order,
+  brought to the right state beforehand (client funded by an invoice and a signed bank webhook,
+  order placed, started, delivered as needed), untimed.
 - Aims (from the issue): a money-moving operation makes one TransactWriteItems, at most two reads
   and no other write; every operation's median is at most 1.5x its floor's.
 
@@ -58,6 +62,7 @@ APP_PREFIX = "bench-"
 FLOOR_PREFIX = "bench-floor-"
 PASSWORD = "correct horse battery"
 AMOUNT = 150000
+GIG_PRICE = 10000  # 100.00 USD; accepting releases it less 20% commission
 READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
 TRANSACTION = "TransactWriteItems"
 MAX_READS = 2
@@ -272,6 +277,7 @@ class Bench:
         self.http, self.tap, self.floor, self.argon2 = http, tap, floor, argon2
         self.user_email = "bench-user@example.com"
         self.user_token = self.operator_token = self.invoice_id = self.invoice_number = ""
+        self.contractor_token = self.gig_id = ""
 
     # requests --
 
@@ -362,6 +368,53 @@ class Bench:
         return [self.call("POST", f"/v1/operator/payments/{payment}/return", token=self.operator_token)
                 for payment in payments]
 
+    # gig orders: the user is the client; a contractor and a gig are made on first use --
+
+    def gig(self) -> str:
+        if not self.gig_id:
+            signup = {"email": "bench-contractor@example.com", "password": PASSWORD, "name": "Bench Contractor",
+                      "locale": "en"}
+            self.contractor_token = self.send(self.call("POST", "/v1/auth/signup", signup), 201).json_body["token"]
+            body = {"title": "Bench gig", "description": "", "amount": GIG_PRICE, "currency": "USD",
+                    "delivery_days": 3}
+            gig = self.send(self.call("POST", "/v1/gigs", body, token=self.contractor_token), 201)
+            self.gig_id = gig.json_body["id"]
+        return self.gig_id
+
+    def fund(self, orders: int) -> None:
+        """Top the client up by the price of `orders` orders: an invoice paid by a signed bank webhook."""
+        invoice = self.new_invoice(GIG_PRICE * orders)
+        self.send(self.webhook(GIG_PRICE * orders, f"Payment {invoice['payment_details']}"))
+
+    def place_calls(self, n: int) -> list[HttpCall]:
+        gig = self.gig()
+        self.fund(n)
+        return [self.call("POST", "/v1/orders", {"gig_id": gig}, token=self.user_token) for _ in range(n)]
+
+    def order_calls(self, n: int, steps: tuple[tuple[str, str, dict | None], ...], action: str,
+                    token: str, body: dict | None = None) -> list[HttpCall]:
+        """`n` placed orders taken through `steps` (path, token, body) untimed; then one `action` call each."""
+        ids = [self.send(call, 201).json_body["id"] for call in self.place_calls(n)]
+        for order_id in ids:
+            for path, step_token, step_body in steps:
+                self.send(self.call("POST", f"/v1/orders/{order_id}/{path}", step_body, token=step_token))
+        return [self.call("POST", f"/v1/orders/{order_id}/{action}", body, token=token) for order_id in ids]
+
+    def starts(self, n: int) -> list[HttpCall]:
+        self.gig()
+        return self.order_calls(n, (), "start", self.contractor_token)
+
+    def deliveries(self, n: int) -> list[HttpCall]:
+        self.gig()
+        return self.order_calls(n, (("start", self.contractor_token, None),), "deliver", self.contractor_token,
+                                {"message": "Here it is"})
+
+    def acceptances(self, n: int) -> list[HttpCall]:
+        self.gig()
+        contractor = self.contractor_token
+        steps = (("start", contractor, None), ("deliver", contractor, {"message": "Here it is"}))
+        return self.order_calls(n, steps, "accept", self.user_token)
+
     def operations(self) -> list[Op]:
         user = self.user_token
         login = {"email": self.user_email, "password": PASSWORD}
@@ -382,6 +435,10 @@ class Bench:
             Op("GET /v1/balances", self.repeat(self.call("GET", "/v1/balances", token=user))),
             Op("GET /v1/ledger", self.repeat(self.call("GET", "/v1/ledger", token=user))),
             Op("GET /v1/notifications", self.repeat(self.call("GET", "/v1/notifications", token=user))),
+            Op("POST /v1/orders (place: into escrow)", self.place_calls, status=201, money=True),
+            Op("POST /v1/orders/{id}/start", self.starts, money=True),
+            Op("POST /v1/orders/{id}/deliver", self.deliveries, money=True),
+            Op("POST /v1/orders/{id}/accept (release less commission)", self.acceptances, money=True),
         ]
 
     # measuring --
