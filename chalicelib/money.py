@@ -50,6 +50,11 @@ def format_amount(amount_minor: int, currency: str, locale: str = "en") -> str:
     return format_currency(value, currency, locale=_BABEL_LOCALES.get(locale, "en_US"))
 
 
+def commission(amount_minor: int, basis_points: int) -> int:
+    """The platform's share of an amount, rounded down to a whole minor unit."""
+    return amount_minor * basis_points // 10_000
+
+
 def require_positive(amount_minor: int, currency: str) -> Money:
     money = Money(amount_minor, currency)
     if amount_minor <= 0:

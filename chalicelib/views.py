@@ -1,6 +1,7 @@
 """How domain records are shown over the API (one function per resource)."""
 from __future__ import annotations
 
+from chalicelib.money import commission
 from chalicelib.store.models import (
     DealModel,
     GigModel,
@@ -57,14 +58,14 @@ def order(record: DealModel) -> dict:
 
 
 def _commission(record: DealModel) -> int:
-    return int(record.amount) * int(record.commission_bps) // 10_000
+    return commission(int(record.amount), int(record.commission_bps))
 
 
 def deal_notification(record: DealModel, kind: str) -> dict:
     """The params every order notification template may use."""
-    gross, commission = int(record.amount), _commission(record)
-    amount = gross - commission if kind == "funds_released" else gross
+    gross, fee = int(record.amount), _commission(record)
+    amount = gross - fee if kind == "funds_released" else gross
     return {"order_id": record.id, "title": record.title, "amount": {"amount": amount, "currency": record.currency},
-            "commission": {"amount": commission, "currency": record.currency}, "deadline_at": record.deadline_at,
+            "commission": {"amount": fee, "currency": record.currency}, "deadline_at": record.deadline_at,
             "review_due_at": record.review_due_at, "message": record.last_message or "",
             "reason": record.closed_reason or ""}

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from chalicelib import clock, ledger
 from chalicelib.errors import Conflict
-from chalicelib.money import Money
+from chalicelib.money import Money, commission
 from chalicelib.processes import Context, Process, Timer, Transition
 from chalicelib.store.models import DealModel
 
@@ -43,7 +43,7 @@ def _money(deal: DealModel) -> Money:
 
 
 def commission_of(deal: DealModel) -> int:
-    return int(deal.amount) * int(deal.commission_bps) // 10_000
+    return commission(int(deal.amount), int(deal.commission_bps))
 
 
 def _refund(deal: DealModel, transfer_id: str) -> ledger.Transfer:

@@ -12,10 +12,9 @@ from chalicelib.store.models import AccountModel, JournalLineModel
 
 def balances(principal: Principal) -> dict:
     """One line per supported currency, zero where the user has no account yet."""
-    held = ledger.balances(principal.user_id)
-    items = [{"currency": c, "available": held.get(c, (0, 0))[0], "held": held.get(c, (0, 0))[1]}
-             for c in SUPPORTED_CURRENCIES]
-    return {"items": items}
+    by_currency = ledger.balances(principal.user_id)
+    lines = ((currency, *by_currency.get(currency, (0, 0))) for currency in SUPPORTED_CURRENCIES)
+    return {"items": [{"currency": c, "available": available, "held": held} for c, available, held in lines]}
 
 
 def statement(principal: Principal, limit: int, cursor: str | None, currency: str | None = None) -> dict:
