@@ -603,15 +603,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+@contextmanager
+def scratch_dynamodb(prefix: str) -> Iterator[tuple[str, Path]]:
+    """A DynamoDB Local of the benchmark's own, with a scratch directory for its log and mail."""
     with (
-        tempfile.TemporaryDirectory(prefix="escrowdesk-bench-") as scratch,
+        tempfile.TemporaryDirectory(prefix=prefix) as scratch,
         open(Path(scratch) / "dynamodb-local.log", "wb") as log,
         dynamodb_local.running(log=log) as ddb,
     ):
         print(f"DynamoDB Local at {ddb.endpoint}", file=sys.stderr, flush=True)
-        results, floor = run(args, ddb.endpoint, Path(scratch))
+        yield ddb.endpoint, Path(scratch)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with scratch_dynamodb("escrowdesk-bench-") as (endpoint, scratch):
+        results, floor = run(args, endpoint, scratch)
     print(report(results, floor, args))
     return 0
 

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.api_ops import APP_PREFIX, REGION, Tap, configure_environment, quiet
-from infra.local import dynamodb_local
+from bench.api_ops import APP_PREFIX, REGION, Tap, configure_environment, quiet, scratch_dynamodb
 
 DAY = 86400
 PRICE = 100  # 1.00 USD per order
@@ -155,13 +153,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with (
-        tempfile.TemporaryDirectory(prefix="escrowdesk-bench-timers-") as scratch,
-        open(Path(scratch) / "dynamodb-local.log", "wb") as log,
-        dynamodb_local.running(log=log) as ddb,
-    ):
-        print(f"DynamoDB Local at {ddb.endpoint}", file=sys.stderr, flush=True)
-        text = run(args, ddb.endpoint, Path(scratch))
+    with scratch_dynamodb("escrowdesk-bench-timers-") as (endpoint, scratch):
+        text = run(args, endpoint, scratch)
     print(text)
     return 0
 
