@@ -236,3 +236,39 @@ def test_every_notification_of_the_process_has_templates_in_every_locale(api, de
                                          "commission": {"amount": 0, "currency": "USD"},
                                          "deadline_at": "2026-11-22T10:00:00Z",
                                          "review_due_at": "2026-11-25T10:00:00Z"}).subject
+
+
+@pytest.mark.parametrize("body", [
+    {"title": "", "amount": 100, "currency": "USD", "delivery_days": 1},
+    {"title": "T", "amount": 0, "currency": "USD", "delivery_days": 1},
+    {"title": "T", "amount": 1.5, "currency": "USD", "delivery_days": 1},
+    {"title": "T", "amount": 100, "currency": "GBP", "delivery_days": 1},
+    {"title": "T", "amount": 100, "currency": "USD", "delivery_days": 0},
+    {"title": "T", "amount": 100, "currency": "USD"},
+])
+def test_invalid_gig_is_422_and_creates_nothing(api, body):
+    from chalicelib.store.models import GigModel
+
+    token = api.signup("seller@example.com")
+    response = api.post("/v1/gigs", body, token=token)
+    assert response.status_code == 422 and "error" in response.json_body
+    assert list(GigModel.scan()) == []
+
+
+def test_gigs_are_changed_only_by_their_contractor(api, deal):
+    other = api.signup("other@example.com")
+    assert api.post(f"/v1/gigs/{deal['gig']['id']}/pause", token=other).status_code == 404
+    assert api.get("/v1/gigs/gig_unknown", token=other).status_code == 404
+    assert api.get(f"/v1/gigs/{deal['gig']['id']}", token=other).json_body["status"] == "active"
+    assert [g["id"] for g in api.get("/v1/gigs", token=deal["contractor"]).json_body["items"]] == [deal["gig"]["id"]]
+    assert_books_balance()
+
+
+def test_malformed_order_action_bodies_are_4xx_and_move_nothing(api, deal):
+    order = _order(api, deal)
+    assert _act(api, deal["contractor"], order, "start").status_code == 200
+    assert api.post(f"/v1/orders/{order['id']}/deliver", raw=b"{oops", token=deal["contractor"]).status_code == 400
+    assert _act(api, deal["contractor"], order, "deliver", {"message": ""}).status_code == 422
+    assert api.get(f"/v1/orders/{order['id']}", token=deal["client"]).json_body["status"] == "in_progress"
+    assert api.balance(deal["client"]) == (15000, 10000)
+    assert_books_balance()
