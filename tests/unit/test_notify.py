@@ -15,10 +15,10 @@ from jinja2 import UndefinedError
 from chalicelib import clock, config
 from chalicelib.money import Money, format_money
 from chalicelib.notify import KINDS, RenderedMessage, SesSender, SinkSender, get_sender, render
+from tests.notification_samples import CANCELLATION_REASONS, SAMPLES
 
 LOCALES = ("en", "ru", "uk", "fa")
 AMOUNT = {"amount": 150000, "currency": "USD"}
-ORDER = {"order_id": "ord_1", "title": "Logo for a coffee shop"}
 PARAMS = {
     "welcome": {"name": "Olena"},
     "invoice_created": {"name": "Olena", "invoice_id": "inv_1", "number": "PI-2025-000123", "amount": AMOUNT,
@@ -27,19 +27,6 @@ PARAMS = {
                      "paid_at": "2025-02-17T10:30:00Z"},
     "payment_unmatched": {"name": "Operator", "payment_id": "pay_7", "amount": AMOUNT,
                           "purpose": "top up <PI-2025-999999>", "reason": "invoice_not_found"},
-    "order_placed": {"name": "Taras", **ORDER, "amount": AMOUNT},
-    "order_paid": {"name": "Olena", **ORDER, "amount": AMOUNT},
-    "order_started": {"name": "Olena", **ORDER, "deadline_at": "2025-02-20T10:30:00Z"},
-    "order_delivered": {"name": "Olena", **ORDER, "message": "Here is the logo.\nSource files are attached.",
-                        "review_due_at": "2025-02-23T10:30:00Z"},
-    "order_revision_requested": {"name": "Taras", **ORDER, "message": "Please make the cup <b>bigger</b>."},
-    "order_completed": {"name": "Olena", **ORDER, "amount": AMOUNT},
-    "funds_released": {"name": "Taras", **ORDER, "amount": {"amount": 120000, "currency": "USD"},
-                       "commission": {"amount": 30000, "currency": "USD"}},
-    "order_auto_accepted": {"name": "Olena", **ORDER, "amount": AMOUNT},
-    "order_cancelled": {"name": "Olena", **ORDER, "amount": AMOUNT, "reason": "The deadline has passed"},
-    "order_auto_cancelled": {"name": "Taras", **ORDER, "amount": AMOUNT},
-    "order_declined": {"name": "Olena", **ORDER, "amount": AMOUNT, "reason": "Fully booked this week"},
 }
 MESSAGE = RenderedMessage(subject="Счёт PI-2025-000123 оплачен", text="Деньги зачислены.\n",
                           html="<p>Деньги <b>зачислены</b>.</p>")
@@ -60,25 +47,57 @@ def _parse(path):
 
 def test_every_kind_from_the_mission_has_templates():
     assert {"welcome", "invoice_created", "invoice_paid", "payment_unmatched"} <= KINDS
-    assert set(PARAMS) == KINDS
+    assert set(PARAMS) | set(SAMPLES) == KINDS
+
+
+CASES = [(kind, {"name": "Olena", **params}) for kind, params in PARAMS.items()] + [
+    (kind, {"name": "Olena", **params}) for kind, samples in SAMPLES.items() for params in samples]
+
+
+def _case_id(case) -> str:
+    kind, params = case
+    return f"{kind}-{params.get('role', '')}"
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-@pytest.mark.parametrize("kind", sorted(KINDS))
-def test_every_kind_renders_in_every_locale_without_leftover_markup(kind, locale):
-    message = render(kind, locale, PARAMS[kind])
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_every_kind_renders_in_every_locale_without_leftover_markup(case, locale):
+    kind, params = case
+    message = render(kind, locale, params)
 
     for part in (message.subject, message.text, message.html):
         assert part.strip()
-        assert "{{" not in part and "{%" not in part and "}}" not in part
+        assert "{{" not in part and "{%" not in part and "}}" not in part and "None" not in part
     assert "\n" not in message.subject
     assert f'lang="{locale}"' in message.html
 
 
 @pytest.mark.parametrize("locale", ("ru", "uk", "fa"))
-@pytest.mark.parametrize("kind", sorted(KINDS))
-def test_translations_are_not_english_copies(kind, locale):
-    assert render(kind, locale, PARAMS[kind]).text != render(kind, "en", PARAMS[kind]).text
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_translations_are_not_english_copies(case, locale):
+    kind, params = case
+    assert render(kind, locale, params).text != render(kind, "en", params).text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("kind", sorted(k for k, samples in SAMPLES.items() if len(samples) > 1))
+def test_each_party_reads_its_own_message(kind, locale):
+    texts = {render(kind, locale, {"name": "Olena", **params}).text for params in SAMPLES[kind]}
+    assert len(texts) == len(SAMPLES[kind]), "each role should get a message written for it"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("code", sorted({c for codes in CANCELLATION_REASONS.values() for c in codes}))
+def test_every_cancellation_reason_is_shown_in_words(code, locale):
+    params = {"name": "Olena", **SAMPLES["cancellation_requested"][0],
+              "cancellation": {"by": "contractor", "reason": code, "message": ""}}
+    assert code not in render("cancellation_requested", locale, params).text
+
+
+def test_contractor_is_told_the_net_payout_on_auto_accept():
+    client, contractor = (render("order_auto_accepted", "en", {"name": "N", **p}).text
+                          for p in SAMPLES["order_auto_accepted"])
+    assert "$1,200.00" in contractor and "$1,500.00" in client
 
 
 def test_money_is_formatted_in_english():
