@@ -5,6 +5,7 @@ environment; tests and the local runner set the same names.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, fields
 
@@ -14,6 +15,28 @@ LOCAL_BANK_SECRET = "local-bank-secret"
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
+
+
+# A contractor's level bounds the custom offers he may make: the longest delivery and the highest
+# price per currency (minor units). A contractor without a level is "new".
+DEFAULT_OFFER_LEVELS = {
+    "new": {"max_days": 30, "max_amount": {"USD": 50_000, "EUR": 50_000, "UAH": 2_000_000, "IRR": 2_000_000_000}},
+    "advanced": {"max_days": 60,
+                 "max_amount": {"USD": 300_000, "EUR": 300_000, "UAH": 12_000_000, "IRR": 12_000_000_000}},
+    "pro": {"max_days": 90,
+            "max_amount": {"USD": 1_000_000, "EUR": 1_000_000, "UAH": 40_000_000, "IRR": 40_000_000_000}},
+}
+
+
+def _offer_levels() -> dict[str, dict]:
+    raw = os.environ.get("OFFER_LEVELS")
+    levels = json.loads(raw) if raw else DEFAULT_OFFER_LEVELS
+    for name, limits in levels.items():
+        if not isinstance(limits.get("max_days"), int) or not isinstance(limits.get("max_amount"), dict):
+            raise ValueError(f"OFFER_LEVELS[{name!r}] needs an integer max_days and a max_amount per currency")
+    if "new" not in levels:
+        raise ValueError("OFFER_LEVELS must define the level \"new\"")
+    return levels
 
 
 @dataclass(frozen=True)
@@ -33,6 +56,11 @@ class Settings:
     timer_shards: int = field(default_factory=lambda: int(_env("TIMER_SHARDS", "4")))
     # Platform commission per flow, in basis points (2000 = 20 %).
     commission_gig_order_bps: int = field(default_factory=lambda: int(_env("COMMISSION_GIG_ORDER_BPS", "2000")))
+    # Custom offers: limits per contractor level (JSON, see DEFAULT_OFFER_LEVELS), and how long an
+    # offer waits for the client when it names no last date, and at most.
+    offer_levels: dict = field(default_factory=_offer_levels)
+    offer_valid_days: int = field(default_factory=lambda: int(_env("OFFER_VALID_DAYS", "7")))
+    offer_max_valid_days: int = field(default_factory=lambda: int(_env("OFFER_MAX_VALID_DAYS", "30")))
     # Mail: "ses" on AWS, "sink" writes .eml files into mail_sink_dir.
     mail_transport: str = field(default_factory=lambda: _env("MAIL_TRANSPORT", "sink"))
     mail_sink_dir: str = field(default_factory=lambda: _env("MAIL_SINK_DIR", "var/mail"))

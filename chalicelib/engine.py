@@ -2,9 +2,9 @@
 
 It checks that the actor may fire the transition and that the deal is in a source state, runs
 the transition's guard and effects, then writes — in one unit of work — the new status and
-version (conditional on the status and version it read), the transition's money, its
-notifications and the next timer. A timed transition fired late, twice or concurrently fails
-that condition and changes nothing.
+version (conditional on the status and version it read), the transition's money, both parties'
+notifications, the contractor's rating counter and the next timer. A timed transition fired
+late, twice or concurrently fails that condition and changes nothing.
 """
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from chalicelib.config import settings
 from chalicelib.errors import Conflict, Forbidden
 from chalicelib.processes import Context, Process, Transition
 from chalicelib.services import notifications
-from chalicelib.store.models import DealModel
+from chalicelib.store.models import DealModel, ProfileModel
 from chalicelib.store.uow import UnitOfWork
-from chalicelib.views import deal_notification
 
 _ATTRIBUTES = {name: getattr(DealModel, name) for name in DealModel.get_attributes()}
 
@@ -27,14 +26,16 @@ def timer_shard(deal_id: str) -> str:
 
 
 def create(uow: UnitOfWork, process: Process, deal: DealModel, initial: str, ctx: Context,
-           transfer: ledger.Transfer, notify: tuple[tuple[str, str], ...]) -> None:
-    """Open a deal in its initial state: its item, its money, its notifications and first timer."""
-    deal.status, deal.version = initial, 1
-    deal.history = [{"transition": "place", "to": initial, "actor": ctx.actor, "at": clock.iso(ctx.now)}]
+           transfer: ledger.Transfer | None, notify: str) -> None:
+    """Open a deal in its initial state: its item, its money, both parties' notification, its first timer."""
+    deal.process, deal.status, deal.version = process.name, initial, 1
+    deal.client_key, deal.contractor_key = f"{process.noun}#{deal.client_id}", f"{process.noun}#{deal.contractor_id}"
+    deal.history = [{"transition": "create", "to": initial, "actor": ctx.actor, "at": clock.iso(ctx.now)}]
     _schedule(process, deal, ctx)
     uow.put(deal, condition=DealModel.id.does_not_exist())
-    ledger.record(uow, transfer, at=ctx.now)
-    _notify(uow, deal, notify)
+    if transfer is not None:
+        ledger.record(uow, transfer, at=ctx.now)
+    _notify(uow, process, deal, ctx, notify, operators=False)
 
 
 def apply(uow: UnitOfWork, process: Process, deal: DealModel, name: str, ctx: Context) -> Transition:
@@ -43,26 +44,35 @@ def apply(uow: UnitOfWork, process: Process, deal: DealModel, name: str, ctx: Co
     if transition is None:
         raise Conflict("unknown_transition", f"{process.name} has no transition {name!r}")
     if ctx.actor not in transition.actors:
-        raise Forbidden("not_your_move", f"Only the {' or '.join(sorted(transition.actors))} may {name}")
+        raise Forbidden("not_your_move", f"Only the {' or '.join(sorted(transition.actors))} may {_words(name)}")
     if deal.status not in transition.source:
-        raise Conflict("invalid_state", f"Cannot {name} an order that is {deal.status}")
+        raise Conflict("invalid_state", f"Cannot {_words(name)} this {process.noun}: it is {_words(deal.status)}")
     if transition.guard:
         transition.guard(deal, ctx)
     read_status, read_version = deal.status, int(deal.version)
     changes = dict(transition.effects(deal, ctx)) if transition.effects else {}
     for attribute, value in changes.items():
         setattr(deal, attribute, value)
-    deal.status, deal.version = transition.target, read_version + 1
-    deal.history = [*deal.history, {"transition": name, "to": transition.target, "actor": ctx.actor,
+    deal.status, deal.version = transition.target or read_status, read_version + 1
+    deal.history = [*deal.history, {"transition": name, "to": deal.status, "actor": ctx.actor,
                                     "at": clock.iso(ctx.now)}]
-    _schedule(process, deal, ctx)
+    if transition.target is not None:
+        _schedule(process, deal, ctx)
     uow.update(deal, _actions(deal, changes), condition=(DealModel.status == read_status) &
                (DealModel.version == read_version),
-               on_fail=Conflict("state_changed", "The order changed meanwhile; reload it and try again"))
+               on_fail=Conflict("state_changed", f"The {process.noun} changed meanwhile; reload it and try again"))
     if transition.money:
-        ledger.record(uow, transition.money(deal, f"{deal.id}:{name}:{read_version}"), at=ctx.now)
-    _notify(uow, deal, transition.notify)
+        ledger.record(uow, transition.money(deal, ctx, f"{deal.id}:{name}:{read_version}"), at=ctx.now)
+    if transition.contractor_score:
+        uow.update(ProfileModel(deal.contractor_id),
+                   [getattr(ProfileModel, transition.contractor_score).add(1)])
+    if transition.notify:
+        _notify(uow, process, deal, ctx, transition.notify, operators=transition.notify_operators)
     return transition
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")
 
 
 def _schedule(process: Process, deal: DealModel, ctx: Context) -> None:
@@ -85,7 +95,9 @@ def _actions(deal: DealModel, changes: dict) -> list:
     return actions
 
 
-def _notify(uow: UnitOfWork, deal: DealModel, targets: tuple[tuple[str, str], ...]) -> None:
-    for party, kind in targets:
-        recipient = deal.client_id if party == "client" else deal.contractor_id
-        notifications.enqueue(uow, recipient, kind, deal_notification(deal, kind))
+def _notify(uow: UnitOfWork, process: Process, deal: DealModel, ctx: Context, kind: str, *, operators: bool) -> None:
+    recipients = [(deal.client_id, "client"), (deal.contractor_id, "contractor")]
+    if operators:
+        recipients.append((notifications.OPERATORS, "operator"))
+    for recipient, role in recipients:
+        notifications.enqueue(uow, recipient, kind, process.notification(deal, ctx, kind, role))

@@ -147,6 +147,22 @@ def release(transfer_id: str, payer_id: str, payee_id: str, money: Money, commis
     return Transfer(transfer_id, "release", money.currency, tuple(postings), ref)
 
 
+def settle(transfer_id: str, payer_id: str, payee_id: str, currency: str, *, refund_minor: int, release_minor: int,
+           commission_minor: int, ref: str) -> Transfer:
+    """Escrow split by a decision: part back to the payer, part to the payee less the commission on that part."""
+    assert refund_minor >= 0 and release_minor >= 0 and refund_minor + release_minor > 0, "a split moves money"
+    assert 0 <= commission_minor <= release_minor, "commission must lie within the released part"
+    payer = user_account(payer_id, currency)
+    postings = [Posting(payer, HELD, -(refund_minor + release_minor))]
+    if refund_minor:
+        postings.append(Posting(payer, AVAILABLE, refund_minor))
+    if release_minor - commission_minor:
+        postings.append(Posting(user_account(payee_id, currency), AVAILABLE, release_minor - commission_minor))
+    if commission_minor:
+        postings.append(Posting(system_account(System.REVENUE, currency, transfer_id), AVAILABLE, commission_minor))
+    return Transfer(transfer_id, "settle", currency, tuple(postings), ref)
+
+
 def refund(transfer_id: str, owner_id: str, money: Money, ref: str, kind: str = "refund") -> Transfer:
     """Escrow goes back to the payer's available balance."""
     account = user_account(owner_id, money.currency)

@@ -1,14 +1,18 @@
 """How domain records are shown over the API (one function per resource)."""
 from __future__ import annotations
 
+from chalicelib import terms
 from chalicelib.money import commission
 from chalicelib.store.models import (
+    ConversationModel,
     DealModel,
     GigModel,
     InvoiceModel,
     JournalLineModel,
+    MessageModel,
     NotificationModel,
     PaymentModel,
+    ReviewModel,
     UserModel,
 )
 
@@ -44,28 +48,96 @@ def notification(record: NotificationModel, title: str, body: str) -> dict:
 def gig(record: GigModel) -> dict:
     return {"id": record.id, "contractor_id": record.contractor_id, "title": record.title,
             "description": record.description, "amount": int(record.amount), "currency": record.currency,
-            "delivery_days": int(record.delivery_days), "status": record.status, "created_at": record.created_at}
+            "delivery_days": int(record.delivery_days), "status": record.status,
+            "rating": rating(record.rating_sum, record.rating_count), "created_at": record.created_at}
 
 
 def order(record: DealModel) -> dict:
-    return {"id": record.id, "gig_id": record.subject_id, "client_id": record.client_id,
-            "contractor_id": record.contractor_id, "title": record.title, "amount": int(record.amount),
-            "currency": record.currency, "commission": _commission(record), "status": record.status,
-            "delivery_days": int(record.delivery_days), "deadline_at": record.deadline_at,
+    return {"id": record.id, "gig_id": record.subject_id, "offer_id": record.related_id,
+            "client_id": record.client_id, "contractor_id": record.contractor_id, "title": record.title,
+            "amount": int(record.amount), "currency": record.currency, "commission": _commission(record),
+            "status": record.status, "delivery_days": int(record.delivery_days), "deadline_at": record.deadline_at,
             "review_due_at": record.review_due_at, "last_message": record.last_message,
-            "closed_reason": record.closed_reason, "created_at": record.created_at, "version": int(record.version),
-            "history": record.history}
+            "closed_reason": record.closed_reason, "revisions": int(record.revisions or 0),
+            "extras": [_extra(extra) for extra in record.extras], "cancellation": record.cancellation,
+            "dispute": record.dispute, "terms": record.terms, "terms_hash": record.terms_hash,
+            "terms_verified": terms.verify(record.terms, record.terms_hash), "reviewed": record.reviewed_at is not None,
+            "created_at": record.created_at, "version": int(record.version), "history": record.history}
+
+
+def _extra(extra: dict) -> dict:
+    return {key: extra[key] for key in ("id", "title", "amount", "extra_days", "status", "offered_at", "decided_at")}
+
+
+def offer(record: DealModel) -> dict:
+    agreed = record.terms or {}
+    return {"id": record.id, "gig_id": record.subject_id, "order_id": record.related_id,
+            "client_id": record.client_id, "contractor_id": record.contractor_id, "title": record.title,
+            "description": agreed.get("description", ""), "amount": int(record.amount), "currency": record.currency,
+            "delivery_days": int(record.delivery_days), "revision_limit": agreed.get("revision_limit"),
+            "accept_by": record.accept_by, "status": record.status, "closed_reason": record.closed_reason,
+            "terms": record.terms, "terms_hash": record.terms_hash, "created_at": record.created_at,
+            "version": int(record.version), "history": record.history}
 
 
 def _commission(record: DealModel) -> int:
     return commission(int(record.amount), int(record.commission_bps))
 
 
-def deal_notification(record: DealModel, kind: str) -> dict:
-    """The params every order notification template may use."""
-    gross, fee = int(record.amount), _commission(record)
-    amount = gross - fee if kind == "funds_released" else gross
-    return {"order_id": record.id, "title": record.title, "amount": {"amount": amount, "currency": record.currency},
-            "commission": {"amount": fee, "currency": record.currency}, "deadline_at": record.deadline_at,
-            "review_due_at": record.review_due_at, "message": record.last_message or "",
-            "reason": record.closed_reason or ""}
+def _money(amount: int | None, currency: str) -> dict | None:
+    return None if amount is None else {"amount": int(amount), "currency": currency}
+
+
+def deal_notification(record: DealModel, kind: str, role: str, *, extra_id: str | None = None) -> dict:
+    """The params an order notification is rendered with (see tests/notification_samples.py)."""
+    gross, fee, currency = int(record.amount), _commission(record), record.currency
+    params = {"role": role, "order_id": record.id, "title": record.title, "amount": _money(gross, currency),
+              "payout": _money(gross - fee, currency), "commission": _money(fee, currency),
+              "deadline_at": record.deadline_at, "review_due_at": record.review_due_at,
+              "message": record.last_message or "", "reason": record.closed_reason or ""}
+    if kind.startswith("extra_"):
+        extra = next(e for e in record.extras if e["id"] == extra_id)
+        params["extra"] = {"title": extra["title"], "amount": _money(extra["amount"], currency),
+                           "extra_days": extra["extra_days"]}
+    if kind.startswith("cancellation_"):
+        asked = record.cancellation or {}
+        params["cancellation"] = {"by": asked["by"], "reason": asked["reason"], "message": asked.get("message", "")}
+    if kind.startswith("dispute_"):
+        dispute = record.dispute or {}
+        released = dispute.get("release")
+        params["dispute"] = {
+            "reason": dispute.get("reason", ""), "note": dispute.get("note", ""),
+            "refund": _money(dispute.get("refund"), currency), "release": _money(released, currency),
+            "payout": _money(None if released is None else released - dispute["commission"], currency)}
+    return params
+
+
+def offer_notification(record: DealModel, role: str) -> dict:
+    agreed = record.terms or {}
+    return {"role": role, "offer_id": record.id, "gig_title": agreed.get("gig_title", record.title),
+            "description": agreed.get("description", ""), "amount": _money(int(record.amount), record.currency),
+            "delivery_days": int(record.delivery_days), "revision_limit": agreed.get("revision_limit"),
+            "accept_by": record.accept_by, "order_id": record.related_id, "reason": record.closed_reason or ""}
+
+
+def review(record: ReviewModel) -> dict:
+    return {"order_id": record.order_id, "gig_id": record.gig_id, "client_id": record.client_id,
+            "contractor_id": record.contractor_id, "rating": int(record.rating), "text": record.text,
+            "created_at": record.created_at}
+
+
+def rating(total: float | None, count: float | None) -> dict:
+    """A rating without floats: the count, the sum, and the average as a decimal string with 2 places."""
+    count, total = int(count or 0), int(total or 0)
+    hundredths = (total * 100 + count // 2) // count if count else None
+    average = None if hundredths is None else f"{hundredths // 100}.{hundredths % 100:02d}"
+    return {"count": count, "sum": total, "average": average}
+
+
+def message(record: MessageModel) -> dict:
+    return {"id": record.message_id, "thread_id": record.thread_id, "sender_id": record.sender_id,
+            "text": record.text, "attachments": record.attachments, "created_at": record.created_at}
+
+
+def conversation(record: ConversationModel) -> dict:
+    return {"id": record.conversation_id, "peer_id": record.peer_id, "created_at": record.created_at}

@@ -58,8 +58,26 @@ def assert_sums_zero() -> list[AccountModel]:
     return accounts
 
 
+def assert_escrow_matches_deals() -> None:
+    """What users hold, per currency, is exactly the escrow of the orders still open."""
+    from chalicelib.processes.gig_order import OPEN_STATES
+    from chalicelib.store.models import DealModel
+
+    held: dict[str, int] = defaultdict(int)
+    for account in AccountModel.scan(consistent_read=True):
+        if not account.owner_id.startswith("sys:"):
+            held[account.currency] += int(account.held)
+    escrow: dict[str, int] = defaultdict(int)
+    for deal in DealModel.scan(consistent_read=True):
+        if deal.process == "gig_order" and deal.status in OPEN_STATES:
+            escrow[deal.currency] += int(deal.amount)
+    assert {c: v for c, v in held.items() if v} == {c: v for c, v in escrow.items() if v}, "escrow != open orders"
+
+
 def assert_books_balance() -> None:
-    """The sums hold, and every account's balance equals the sum of its journal lines."""
+    """The sums hold, every account's balance equals the sum of its journal lines, and the money
+    held is exactly the escrow of the open orders."""
+    assert_escrow_matches_deals()
     accounts = assert_sums_zero()
     lines: dict[tuple[str, str, str], int] = defaultdict(int)
     entries = 0
@@ -117,3 +135,17 @@ class Api:
         items = self.get("/v1/balances", token=token).json_body["items"]
         line = next(item for item in items if item["currency"] == currency)
         return line["available"], line["held"]
+
+
+def place_order(api: Api, deal: dict) -> dict:
+    response = api.post("/v1/orders", {"gig_id": deal["gig"]["id"]}, token=deal["client"])
+    assert response.status_code == 201, response.body
+    return response.json_body
+
+
+def act(api: Api, token: str, order: dict, action: str, body=None):
+    return api.post(f"/v1/orders/{order['id']}/{action}", body, token=token)
+
+
+def run_jobs(api: Api) -> dict:
+    return api.post("/dev/jobs/run").json_body["jobs"]

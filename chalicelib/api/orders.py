@@ -1,4 +1,5 @@
-"""Gigs and gig orders. Each order action is one transition of the gig-order process."""
+"""Gigs, gig orders, their reviews and disputes. Each order action is one transition of the
+gig-order process."""
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -6,7 +7,7 @@ from chalice import Blueprint
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.errors import Unprocessable
-from chalicelib.services import gigs, orders
+from chalicelib.services import gigs, orders, reviews
 
 bp = Blueprint(__name__)
 
@@ -27,6 +28,12 @@ def list_gigs(call: Call):
 @endpoint(bp, "GET", "/v1/gigs/{gig_id}", summary="One gig", tag="gigs", response=s.GigOut)
 def get_gig(call: Call):
     return gigs.get(call.params["gig_id"])
+
+
+@endpoint(bp, "GET", "/v1/gigs/{gig_id}/reviews", summary="A gig's reviews, newest first", tag="gigs",
+          response=s.ReviewList, query=("limit", "cursor"), errors=(422,))
+def list_gig_reviews(call: Call):
+    return reviews.list_for_gig(call.params["gig_id"], call.limit, call.cursor)
 
 
 @endpoint(bp, "POST", "/v1/gigs/{gig_id}/pause", summary="Stop taking orders for a gig", tag="gigs",
@@ -80,3 +87,56 @@ _transition("deliver", "deliver", "Deliver the work (contractor): the order goes
 _transition("accept", "accept", "Accept the work (client): escrow released less commission")
 _transition("request-revision", "request_revision", "Ask for a revision (client)", s.MessageIn, "message")
 _transition("cancel", "cancel_late", "Cancel a late order (client): full refund")
+_transition("dispute", "open_dispute", "Open a dispute on a delivered order instead of accepting (client)",
+            s.DisputeIn, "message")
+_transition("cancellation/accept", "accept_cancellation",
+            "Accept the other party's cancellation request: full refund, no rating drop")
+_transition("cancellation/refuse", "refuse_cancellation", "Refuse the other party's cancellation request")
+
+
+@endpoint(bp, "POST", "/v1/orders/{order_id}/cancellation", summary="Ask the other party to cancel, with a reason",
+          tag="orders", request=s.CancellationIn, response=s.OrderOut, errors=(403, 409))
+def request_cancellation(call: Call):
+    return orders.act(call.user, call.params["order_id"], "request_cancellation", reason=call.body.reason,
+                      message=call.body.message)
+
+
+@endpoint(bp, "POST", "/v1/orders/{order_id}/extras", summary="Offer a paid extra option (contractor)",
+          tag="orders", status=201, request=s.ExtraIn, response=s.OrderOut, errors=(403, 409))
+def offer_extra(call: Call):
+    body = call.body
+    return orders.offer_extra(call.user, call.params["order_id"], body.title, body.amount, body.extra_days)
+
+
+@endpoint(bp, "POST", "/v1/orders/{order_id}/extras/{extra_id}/pay",
+          summary="Pay an extra (client): more escrow, a later deadline", tag="orders", response=s.OrderOut,
+          errors=(403, 409), moves_money=True)
+def pay_extra(call: Call):
+    return orders.act(call.user, call.params["order_id"], "pay_extra", payload={"extra_id": call.params["extra_id"]})
+
+
+@endpoint(bp, "POST", "/v1/orders/{order_id}/extras/{extra_id}/reject", summary="Reject an extra (client)",
+          tag="orders", response=s.OrderOut, errors=(403, 409))
+def reject_extra(call: Call):
+    return orders.act(call.user, call.params["order_id"], "reject_extra",
+                      payload={"extra_id": call.params["extra_id"]})
+
+
+@endpoint(bp, "POST", "/v1/orders/{order_id}/review", summary="Review a completed order once (client)",
+          tag="orders", status=201, request=s.ReviewIn, response=s.ReviewOut, errors=(403, 409))
+def review_order(call: Call):
+    return reviews.leave(call.user, call.params["order_id"], call.body.rating, call.body.text)
+
+
+@endpoint(bp, "GET", "/v1/operator/disputes", summary="Open disputes, oldest first (operator)", tag="operator",
+          auth_="operator", response=s.OrderList, query=("limit", "cursor"), errors=(422,))
+def list_disputes(call: Call):
+    return orders.open_disputes(call.user, call.limit, call.cursor)
+
+
+@endpoint(bp, "POST", "/v1/operator/disputes/{order_id}/resolve",
+          summary="Resolve a dispute by splitting the escrow (operator)", tag="operator", auth_="operator",
+          request=s.ResolutionIn, response=s.OrderOut, errors=(409,), moves_money=True)
+def resolve_dispute(call: Call):
+    body = call.body
+    return orders.resolve_dispute(call.user, call.params["order_id"], body.refund, body.release, body.note)

@@ -208,6 +208,12 @@ class NotificationList(BaseModel):
     next_cursor: str | None
 
 
+class RatingOut(BaseModel):
+    count: int
+    sum: int
+    average: str | None = Field(description="sum / count with two decimals, e.g. \"4.67\"; null without reviews")
+
+
 class GigOut(BaseModel):
     id: str
     contractor_id: str
@@ -217,6 +223,7 @@ class GigOut(BaseModel):
     currency: str
     delivery_days: int
     status: Literal["active", "paused"]
+    rating: RatingOut
     created_at: str
 
 
@@ -225,21 +232,61 @@ class GigList(BaseModel):
     next_cursor: str | None
 
 
+class ExtraOut(BaseModel):
+    id: str
+    title: str
+    amount: int
+    extra_days: int
+    status: Literal["offered", "paid", "rejected"]
+    offered_at: str
+    decided_at: str | None
+
+
+class CancellationOut(BaseModel):
+    by: Literal["client", "contractor"]
+    reason: str
+    message: str
+    requested_at: str
+    status: Literal["pending", "accepted", "refused", "lapsed"]
+    answered_at: str | None
+
+
+class DisputeOut(BaseModel):
+    reason: str
+    opened_at: str
+    refund: int | None
+    release: int | None
+    commission: int | None
+    note: str
+    resolved_at: str | None
+    resolved_by: str | None
+    terms_hash: str | None
+
+
 class OrderOut(BaseModel):
     id: str
     gig_id: str
+    offer_id: str | None
     client_id: str
     contractor_id: str
     title: str
-    amount: int
+    amount: int = Field(description="in escrow while open: the price plus paid extras")
     currency: str
     commission: int
-    status: Literal["not_started", "in_progress", "on_review", "completed", "cancelled"]
+    status: Literal["not_started", "in_progress", "on_review", "disputed", "completed", "cancelled", "resolved"]
     delivery_days: int
     deadline_at: str | None
     review_due_at: str | None
     last_message: str | None
     closed_reason: str | None
+    revisions: int
+    extras: list[ExtraOut]
+    cancellation: CancellationOut | None
+    dispute: DisputeOut | None
+    terms: dict | None = Field(description="the terms frozen when the order was made")
+    terms_hash: str | None = Field(description="SHA-256 of the terms as canonical JSON")
+    terms_verified: bool
+    reviewed: bool
     created_at: str
     version: int
     history: list[dict]
@@ -248,6 +295,155 @@ class OrderOut(BaseModel):
 class OrderList(BaseModel):
     items: list[OrderOut]
     next_cursor: str | None
+
+
+class ExtraIn(_In):
+    title: str = Field(min_length=1, max_length=200)
+    amount: StrictInt = Field(gt=0, description="minor units, in the order's currency")
+    extra_days: StrictInt = Field(ge=0, le=365)
+
+
+class CancellationIn(_In):
+    reason: str = Field(min_length=1, max_length=50, description=(
+        "contractor: requirements_exceed_gig | client_unresponsive | unable_to_complete | mutual_agreement | other; "
+        "client: no_longer_needed | contractor_unresponsive | mutual_agreement | other"))
+    message: str = Field(default="", max_length=5000)
+
+
+class DisputeIn(_In):
+    message: str = Field(min_length=1, max_length=5000, description="what is wrong with the delivery")
+
+
+class ResolutionIn(_In):
+    refund: StrictInt = Field(ge=0, description="minor units back to the client")
+    release: StrictInt = Field(ge=0, description="minor units to the contractor, less commission")
+    note: str = Field(min_length=1, max_length=5000, description="the decision, citing the frozen terms")
+
+
+class ReviewIn(_In):
+    rating: StrictInt = Field(ge=1, le=5)
+    text: str = Field(default="", max_length=5000)
+
+
+class ReviewOut(BaseModel):
+    order_id: str
+    gig_id: str
+    client_id: str
+    contractor_id: str
+    rating: int
+    text: str
+    created_at: str
+
+
+class ReviewList(BaseModel):
+    items: list[ReviewOut]
+    next_cursor: str | None
+
+
+class Attachment(_In):
+    name: str = Field(min_length=1, max_length=255)
+    size: StrictInt = Field(ge=0, le=1024 * 1024 * 1024, description="bytes")
+    content_type: str = Field(min_length=1, max_length=255)
+    url: str = Field(default="", max_length=2000)
+
+
+class ChatMessageIn(_In):
+    text: str = Field(default="", max_length=10000)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=10)
+
+
+class ChatMessageOut(BaseModel):
+    id: str
+    thread_id: str
+    sender_id: str
+    text: str
+    attachments: list[dict]
+    created_at: str
+
+
+class ChatMessageList(BaseModel):
+    items: list[ChatMessageOut]
+    next_cursor: str | None
+
+
+class ConversationIn(_In):
+    user_id: str = Field(min_length=1, max_length=100, description="the other participant")
+
+
+class ConversationOut(BaseModel):
+    id: str
+    peer_id: str
+    created_at: str
+
+
+class ConversationList(BaseModel):
+    items: list[ConversationOut]
+    next_cursor: str | None
+
+
+class ResponsibilityOut(BaseModel):
+    percent: int = Field(description="orders completed out of completed + failed (auto-cancelled or late)")
+    completed: int
+    failed: int
+    cancelled_without_penalty: int
+
+
+class ContractorOut(BaseModel):
+    id: str
+    name: str
+    level: str
+    custom_offers: bool
+    responsibility: ResponsibilityOut
+
+
+class ProfileIn(_In):
+    custom_offers: bool
+
+
+class LevelIn(_In):
+    level: str = Field(min_length=1, max_length=50)
+
+
+class OfferIn(_In):
+    client_id: str = Field(min_length=1, max_length=100)
+    gig_id: str = Field(min_length=1, max_length=100, description="the related gig: the review lands under it")
+    description: str = Field(min_length=1, max_length=10000)
+    amount: StrictInt = Field(gt=0, description="minor units")
+    currency: str = CurrencyCode
+    delivery_days: StrictInt = Field(ge=1, le=365)
+    revision_limit: StrictInt | None = Field(default=None, ge=0, le=100)
+    accept_by: str | None = Field(default=None, max_length=40, description="ISO 8601; the offer expires after it")
+
+
+class OfferOut(BaseModel):
+    id: str
+    gig_id: str
+    order_id: str | None
+    client_id: str
+    contractor_id: str
+    title: str
+    description: str
+    amount: int
+    currency: str
+    delivery_days: int
+    revision_limit: int | None
+    accept_by: str | None
+    status: Literal["pending", "accepted", "rejected", "withdrawn", "expired"]
+    closed_reason: str | None
+    terms: dict | None
+    terms_hash: str | None
+    created_at: str
+    version: int
+    history: list[dict]
+
+
+class OfferList(BaseModel):
+    items: list[OfferOut]
+    next_cursor: str | None
+
+
+class OptionalReasonIn(_In):
+    reason: str = Field(default="", max_length=1000)
 
 
 class ClockOut(BaseModel):

@@ -1,34 +1,53 @@
 """The gig order (Kwork-style): paid into escrow at once, started within 24 hours or cancelled,
 delivered for review, accepted by the client or automatically after the review window.
 
-| from           | transition        | to          | who               | money                 |
-|----------------|-------------------|-------------|-------------------|-----------------------|
-| not_started    | start             | in_progress | contractor        |                       |
-| not_started    | decline           | cancelled   | contractor        | refund                |
-| not_started    | auto_cancel (24h) | cancelled   | system            | refund                |
-| in_progress    | deliver           | on_review   | contractor        |                       |
-| in_progress    | cancel_late       | cancelled   | client, if late   | refund                |
-| on_review      | request_revision  | in_progress | client            |                       |
-| on_review      | accept            | completed   | client            | release less commission |
-| on_review      | auto_accept       | completed   | system            | release less commission |
+| from                     | transition           | to          | who                   | money                    |
+|--------------------------|----------------------|-------------|-----------------------|--------------------------|
+| not_started              | start                | in_progress | contractor            |                          |
+| not_started              | decline              | cancelled   | contractor            | refund                   |
+| not_started              | auto_cancel (24h)    | cancelled   | system                | refund (rating drops)    |
+| not_started, in_progress | offer_extra          | (stays)     | contractor            |                          |
+| not_started, in_progress | pay_extra            | (stays)     | client                | extra into escrow        |
+| not_started, in_progress | reject_extra         | (stays)     | client                |                          |
+| in_progress              | request_cancellation | (stays)     | client or contractor  |                          |
+| in_progress              | accept_cancellation  | cancelled   | the other party       | refund                   |
+| in_progress              | refuse_cancellation  | (stays)     | the other party       |                          |
+| in_progress              | deliver              | on_review   | contractor            |                          |
+| in_progress              | cancel_late          | cancelled   | client, once late     | refund (rating drops)    |
+| on_review                | request_revision     | in_progress | client                |                          |
+| on_review                | accept               | completed   | client                | release less commission  |
+| on_review                | auto_accept (3–4 d)  | completed   | system                | release less commission  |
+| on_review                | open_dispute         | disputed    | client                |                          |
+| disputed                 | resolve_dispute      | resolved    | operator              | split: refund + release  |
 
-The deadline clock stops on review: delivering keeps the time left, a revision restores it.
+The deadline clock stops on review: delivering keeps the time left, a revision restores it. A paid
+extra adds its price to the escrow and its days to the deadline (or to the delivery days, before
+the start). A dispute stops the timers until an operator splits the escrow.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib import clock, ledger
-from chalicelib.errors import Conflict
+from chalicelib import clock, ledger, views
+from chalicelib.errors import Conflict, Forbidden, NotFound, Unprocessable
 from chalicelib.money import Money, commission
-from chalicelib.processes import Context, Process, Timer, Transition
+from chalicelib.processes import Actor, Context, Process, Timer, Transition
 from chalicelib.store.models import DealModel
 
-NOT_STARTED, IN_PROGRESS, ON_REVIEW = "not_started", "in_progress", "on_review"
-COMPLETED, CANCELLED = "completed", "cancelled"
-OPEN_STATES = frozenset({NOT_STARTED, IN_PROGRESS, ON_REVIEW})  # money is in escrow
+NOT_STARTED, IN_PROGRESS, ON_REVIEW, DISPUTED = "not_started", "in_progress", "on_review", "disputed"
+COMPLETED, CANCELLED, RESOLVED = "completed", "cancelled", "resolved"
+OPEN_STATES = frozenset({NOT_STARTED, IN_PROGRESS, ON_REVIEW, DISPUTED})  # money is in escrow
+BEFORE_DELIVERY = frozenset({NOT_STARTED, IN_PROGRESS})
 START_WITHIN = timedelta(hours=24)
 REVIEW_DAYS, REVIEW_DAYS_OVER_WEEKEND = 3, 4
+MAX_EXTRAS = 20  # per order: bounds the item's size
+CANCELLATION_REASONS: dict[str, tuple[str, ...]] = {
+    "contractor": ("requirements_exceed_gig", "client_unresponsive", "unable_to_complete", "mutual_agreement",
+                   "other"),
+    "client": ("no_longer_needed", "contractor_unresponsive", "mutual_agreement", "other"),
+}
+PARTIES: frozenset[Actor] = frozenset({"client", "contractor"})
+DISPUTES_QUEUE = "disputes"
 
 
 def review_days(delivered_at: datetime) -> int:
@@ -46,14 +65,87 @@ def commission_of(deal: DealModel) -> int:
     return commission(int(deal.amount), int(deal.commission_bps))
 
 
-def _refund(deal: DealModel, transfer_id: str) -> ledger.Transfer:
+# --- money -----------------------------------------------------------------------------------------------------------
+
+def _refund(deal: DealModel, ctx: Context, transfer_id: str) -> ledger.Transfer:
     return ledger.refund(transfer_id, deal.client_id, _money(deal), ref=deal.id)
 
 
-def _release(deal: DealModel, transfer_id: str) -> ledger.Transfer:
+def _release(deal: DealModel, ctx: Context, transfer_id: str) -> ledger.Transfer:
     return ledger.release(transfer_id, deal.client_id, deal.contractor_id, _money(deal), commission_of(deal),
                           ref=deal.id)
 
+
+def _hold_extra(deal: DealModel, ctx: Context, transfer_id: str) -> ledger.Transfer:
+    extra = _extra(deal, ctx)
+    return ledger.hold(transfer_id, deal.client_id, Money(int(extra["amount"]), deal.currency), ref=deal.id,
+                       kind="escrow_hold")
+
+
+def _split(deal: DealModel, ctx: Context, transfer_id: str) -> ledger.Transfer:
+    dispute = deal.dispute or {}
+    return ledger.settle(transfer_id, deal.client_id, deal.contractor_id, deal.currency,
+                         refund_minor=int(dispute["refund"]), release_minor=int(dispute["release"]),
+                         commission_minor=int(dispute["commission"]), ref=deal.id)
+
+
+# --- guards ----------------------------------------------------------------------------------------------------------
+
+def _only_when_late(deal: DealModel, ctx: Context) -> None:
+    if deal.deadline_at is None or ctx.now <= clock.parse_iso(deal.deadline_at):
+        raise Conflict("not_late", "The order can be cancelled this way only after its deadline has passed")
+
+
+def _room_for_an_extra(deal: DealModel, ctx: Context) -> None:
+    if len(deal.extras) >= MAX_EXTRAS:
+        raise Conflict("too_many_extras", f"An order takes at most {MAX_EXTRAS} extras")
+
+
+def _extra(deal: DealModel, ctx: Context) -> dict:
+    extra = next((e for e in deal.extras if e["id"] == ctx.payload.get("extra_id")), None)
+    if extra is None:
+        raise NotFound("not_found", "No such extra on this order")
+    return extra
+
+
+def _extra_open(deal: DealModel, ctx: Context) -> None:
+    if _extra(deal, ctx)["status"] != "offered":
+        raise Conflict("extra_decided", "This extra has already been paid or rejected")
+
+
+def _reason_from_the_list(deal: DealModel, ctx: Context) -> None:
+    asked = deal.cancellation
+    if asked and asked["status"] == "pending":
+        raise Conflict("cancellation_pending", "A cancellation request is already waiting for an answer")
+    allowed = CANCELLATION_REASONS[ctx.actor]
+    if ctx.reason not in allowed:
+        raise Unprocessable("invalid_reason", f"reason must be one of: {', '.join(allowed)}", field="reason")
+
+
+def _answer_from_the_other_party(deal: DealModel, ctx: Context) -> None:
+    asked = deal.cancellation
+    if not asked or asked["status"] != "pending":
+        raise Conflict("no_cancellation_request", "There is no cancellation request to answer")
+    if asked["by"] == ctx.actor:
+        raise Forbidden("not_your_move", "The other party answers a cancellation request")
+
+
+def _within_revision_limit(deal: DealModel, ctx: Context) -> None:
+    limit = (deal.terms or {}).get("revision_limit")
+    if limit is not None and int(deal.revisions or 0) >= int(limit):
+        raise Conflict("revision_limit_reached", f"The agreed terms allow {limit} revision(s)")
+
+
+def _split_adds_up(deal: DealModel, ctx: Context) -> None:
+    refund, release = ctx.payload.get("refund"), ctx.payload.get("release")
+    if not isinstance(refund, int) or not isinstance(release, int) or refund < 0 or release < 0:
+        raise Unprocessable("validation_error", "refund and release must be amounts >= 0")
+    if refund + release != int(deal.amount):
+        raise Unprocessable("split_mismatch", f"refund + release must equal the escrow of {int(deal.amount)}",
+                            field="refund")
+
+
+# --- effects ---------------------------------------------------------------------------------------------------------
 
 def _started(deal: DealModel, ctx: Context) -> dict:
     return {"deadline_at": clock.iso(ctx.now + timedelta(days=int(deal.delivery_days)))}
@@ -62,49 +154,128 @@ def _started(deal: DealModel, ctx: Context) -> dict:
 def _delivered(deal: DealModel, ctx: Context) -> dict:
     remaining = (clock.parse_iso(deal.deadline_at) - ctx.now).total_seconds() if deal.deadline_at else 0
     due = ctx.now + timedelta(days=review_days(ctx.now))
-    return {"remaining_seconds": int(remaining), "review_due_at": clock.iso(due), "last_message": ctx.message}
+    changes = {"remaining_seconds": int(remaining), "review_due_at": clock.iso(due), "last_message": ctx.message}
+    if deal.cancellation and deal.cancellation["status"] == "pending":
+        changes["cancellation"] = {**deal.cancellation, "status": "lapsed"}  # delivering answers it
+    return changes
 
 
 def _revision(deal: DealModel, ctx: Context) -> dict:
     remaining = max(int(deal.remaining_seconds or 0), 0)
     return {"deadline_at": clock.iso(ctx.now + timedelta(seconds=remaining)), "remaining_seconds": None,
-            "review_due_at": None, "last_message": ctx.message}
+            "review_due_at": None, "last_message": ctx.message, "revisions": int(deal.revisions or 0) + 1}
 
 
 def _closed(deal: DealModel, ctx: Context) -> dict:
     return {"closed_reason": ctx.reason, "review_due_at": None}
 
 
-def _only_when_late(deal: DealModel, ctx: Context) -> None:
-    if deal.deadline_at is None or ctx.now <= clock.parse_iso(deal.deadline_at):
-        raise Conflict("not_late", "The order can be cancelled this way only after its deadline has passed")
+def _extra_offered(deal: DealModel, ctx: Context) -> dict:
+    extra = {"id": ctx.payload["extra_id"], "title": ctx.payload["title"], "amount": int(ctx.payload["amount"]),
+             "extra_days": int(ctx.payload["extra_days"]), "status": "offered", "offered_at": clock.iso(ctx.now),
+             "decided_at": None}
+    return {"extras": [*deal.extras, extra]}
+
+
+def _decide_extra(deal: DealModel, ctx: Context, status: str) -> list[dict]:
+    chosen = _extra(deal, ctx)["id"]
+    return [{**e, "status": status, "decided_at": clock.iso(ctx.now)} if e["id"] == chosen else e
+            for e in deal.extras]
+
+
+def _extra_paid(deal: DealModel, ctx: Context) -> dict:
+    extra = _extra(deal, ctx)
+    days = int(extra["extra_days"])
+    changes = {"extras": _decide_extra(deal, ctx, "paid"), "amount": int(deal.amount) + int(extra["amount"]),
+               "delivery_days": int(deal.delivery_days) + days}
+    if deal.deadline_at:
+        changes["deadline_at"] = clock.iso(clock.parse_iso(deal.deadline_at) + timedelta(days=days))
+    return changes
+
+
+def _extra_rejected(deal: DealModel, ctx: Context) -> dict:
+    return {"extras": _decide_extra(deal, ctx, "rejected")}
+
+
+def _cancellation_asked(deal: DealModel, ctx: Context) -> dict:
+    return {"cancellation": {"by": ctx.actor, "reason": ctx.reason, "message": ctx.message or "",
+                             "requested_at": clock.iso(ctx.now), "status": "pending", "answered_at": None}}
+
+
+def _cancellation_answered(status: str):
+    def effects(deal: DealModel, ctx: Context) -> dict:
+        asked = deal.cancellation or {}
+        changes: dict = {"cancellation": {**asked, "status": status, "answered_at": clock.iso(ctx.now)}}
+        if status == "accepted":
+            changes.update(closed_reason=f"cancelled by agreement: {asked['reason']}", review_due_at=None)
+        return changes
+
+    return effects
+
+
+def _dispute_opened(deal: DealModel, ctx: Context) -> dict:
+    return {"dispute": {"reason": ctx.message or "", "opened_at": clock.iso(ctx.now), "refund": None,
+                        "release": None, "commission": None, "note": "", "resolved_at": None, "resolved_by": None,
+                        "terms_hash": deal.terms_hash},
+            "review_due_at": None, "queue": DISPUTES_QUEUE}
+
+
+def _dispute_resolved(deal: DealModel, ctx: Context) -> dict:
+    release = int(ctx.payload["release"])
+    fee = commission(release, int(deal.commission_bps))
+    return {"dispute": {**(deal.dispute or {}), "refund": int(ctx.payload["refund"]), "release": release,
+                        "commission": fee, "note": ctx.message or "", "resolved_at": clock.iso(ctx.now),
+                        "resolved_by": ctx.payload.get("operator_id")},
+            "queue": None}
+
+
+def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:
+    return views.deal_notification(deal, kind, role, extra_id=ctx.payload.get("extra_id"))
 
 
 PROCESS = Process(
     name="gig_order",
-    states=frozenset({NOT_STARTED, IN_PROGRESS, ON_REVIEW, COMPLETED, CANCELLED}),
-    terminal=frozenset({COMPLETED, CANCELLED}),
+    noun="order",
+    states=frozenset({NOT_STARTED, IN_PROGRESS, ON_REVIEW, DISPUTED, COMPLETED, CANCELLED, RESOLVED}),
+    terminal=frozenset({COMPLETED, CANCELLED, RESOLVED}),
     transitions={t.name: t for t in (
         Transition("start", frozenset({NOT_STARTED}), IN_PROGRESS, frozenset({"contractor"}),
-                   notify=(("client", "order_started"),), effects=_started),
+                   notify="order_started", effects=_started),
         Transition("decline", frozenset({NOT_STARTED}), CANCELLED, frozenset({"contractor"}), money=_refund,
-                   notify=(("client", "order_declined"),), effects=_closed),
+                   notify="order_declined", effects=_closed, contractor_score="orders_cancelled"),
         Transition("auto_cancel", frozenset({NOT_STARTED}), CANCELLED, frozenset({"system"}), money=_refund,
-                   notify=(("client", "order_auto_cancelled"), ("contractor", "order_auto_cancelled")),
-                   effects=_closed),
+                   notify="order_auto_cancelled", effects=_closed, contractor_score="orders_failed"),
+        Transition("offer_extra", BEFORE_DELIVERY, None, frozenset({"contractor"}), notify="extra_offered",
+                   effects=_extra_offered, guard=_room_for_an_extra),
+        Transition("pay_extra", BEFORE_DELIVERY, None, frozenset({"client"}), money=_hold_extra,
+                   notify="extra_paid", effects=_extra_paid, guard=_extra_open),
+        Transition("reject_extra", BEFORE_DELIVERY, None, frozenset({"client"}), notify="extra_rejected",
+                   effects=_extra_rejected, guard=_extra_open),
+        Transition("request_cancellation", frozenset({IN_PROGRESS}), None, PARTIES, notify="cancellation_requested",
+                   effects=_cancellation_asked, guard=_reason_from_the_list),
+        Transition("accept_cancellation", frozenset({IN_PROGRESS}), CANCELLED, PARTIES, money=_refund,
+                   notify="cancellation_accepted", effects=_cancellation_answered("accepted"),
+                   guard=_answer_from_the_other_party, contractor_score="orders_cancelled"),
+        Transition("refuse_cancellation", frozenset({IN_PROGRESS}), None, PARTIES, notify="cancellation_refused",
+                   effects=_cancellation_answered("refused"), guard=_answer_from_the_other_party),
         Transition("deliver", frozenset({IN_PROGRESS}), ON_REVIEW, frozenset({"contractor"}),
-                   notify=(("client", "order_delivered"),), effects=_delivered),
+                   notify="order_delivered", effects=_delivered),
         Transition("cancel_late", frozenset({IN_PROGRESS}), CANCELLED, frozenset({"client"}), money=_refund,
-                   notify=(("client", "order_cancelled"), ("contractor", "order_cancelled")), effects=_closed,
-                   guard=_only_when_late),
+                   notify="order_cancelled", effects=_closed, guard=_only_when_late,
+                   contractor_score="orders_failed"),
         Transition("request_revision", frozenset({ON_REVIEW}), IN_PROGRESS, frozenset({"client"}),
-                   notify=(("contractor", "order_revision_requested"),), effects=_revision),
+                   notify="order_revision_requested", effects=_revision, guard=_within_revision_limit),
         Transition("accept", frozenset({ON_REVIEW}), COMPLETED, frozenset({"client"}), money=_release,
-                   notify=(("client", "order_completed"), ("contractor", "funds_released")), effects=_closed),
+                   notify="order_completed", effects=_closed, contractor_score="orders_completed"),
         Transition("auto_accept", frozenset({ON_REVIEW}), COMPLETED, frozenset({"system"}), money=_release,
-                   notify=(("client", "order_auto_accepted"), ("contractor", "order_auto_accepted")),
-                   effects=_closed),
+                   notify="order_auto_accepted", effects=_closed, contractor_score="orders_completed"),
+        Transition("open_dispute", frozenset({ON_REVIEW}), DISPUTED, frozenset({"client"}), notify="dispute_opened",
+                   notify_operators=True, effects=_dispute_opened),
+        Transition("resolve_dispute", frozenset({DISPUTED}), RESOLVED, frozenset({"operator"}), money=_split,
+                   notify="dispute_resolved", notify_operators=True, effects=_dispute_resolved,
+                   guard=_split_adds_up),
     )},
+    notification=_notification,
     timers={
         NOT_STARTED: Timer("auto_cancel", lambda deal, now: now + START_WITHIN),
         ON_REVIEW: Timer("auto_accept", lambda deal, now: clock.parse_iso(deal.review_due_at)),

@@ -1,18 +1,21 @@
-"""Gig orders: placing one pays the gig's price into escrow; every later step is a transition of
-the gig-order process (`chalicelib/processes/gig_order.py`) applied by the engine."""
+"""Gig orders: placing one pays the gig's price into escrow; every later step — extras, cancellation
+requests, delivery, review, disputes — is a transition of the gig-order process
+(`chalicelib/processes/gig_order.py`) applied by the engine."""
 from __future__ import annotations
 
-from chalicelib import clock, engine, idempotency, ids, ledger, views
+from datetime import datetime
+
+from chalicelib import clock, engine, idempotency, ids, ledger, terms, views
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.errors import NotFound, Unprocessable
-from chalicelib.money import Money
+from chalicelib.money import Money, require_positive
 from chalicelib.pagination import page
 from chalicelib.processes import Actor, Context
-from chalicelib.processes.gig_order import NOT_STARTED, PROCESS
+from chalicelib.processes.gig_order import DISPUTES_QUEUE, NOT_STARTED, PROCESS
 from chalicelib.services import gigs
 from chalicelib.store import lookup
-from chalicelib.store.models import DealModel
+from chalicelib.store.models import DealModel, GigModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
 
@@ -26,26 +29,36 @@ def place(principal: Principal, gig_id: str, currency: str | None = None) -> tup
     if currency is not None and currency != gig.currency:
         raise Unprocessable("currency_mismatch", f"This gig is priced in {gig.currency}, not {currency}",
                             field="currency")
-    now = clock.now()
-    deal = DealModel(
-        ids.new_id("ord"), process=PROCESS.name, client_id=principal.user_id, contractor_id=gig.contractor_id,
-        party_id=principal.user_id, subject_id=gig.id, title=gig.title, amount=int(gig.amount),
-        currency=gig.currency, commission_bps=settings.commission_gig_order_bps,
-        delivery_days=int(gig.delivery_days), created_at=clock.iso(now),
-    )
-    hold = ledger.hold(f"{deal.id}:place", principal.user_id, Money(int(gig.amount), gig.currency), ref=deal.id,
-                       kind="escrow_hold")
+    agreed = {"gig_id": gig.id, "title": gig.title, "description": gig.description, "amount": int(gig.amount),
+              "currency": gig.currency, "delivery_days": int(gig.delivery_days), "revision_limit": None}
     uow = UnitOfWork()
-    engine.create(uow, PROCESS, deal, NOT_STARTED, Context(now, "client"), hold,
-                  notify=(("client", "order_paid"), ("contractor", "order_placed")))
+    deal = open_order(uow, principal.user_id, gig, agreed, clock.now())
     return idempotency.commit(uow, 201, views.order(deal))
 
 
+def open_order(uow: UnitOfWork, client_id: str, gig: GigModel, agreed: dict, now: datetime, *,
+               offer_id: str | None = None, order_id: str | None = None) -> DealModel:
+    """Add a new order on the frozen terms `agreed` to the unit of work, its price held in escrow."""
+    deal = DealModel(
+        order_id or ids.new_id("ord"), client_id=client_id, contractor_id=gig.contractor_id, subject_id=gig.id,
+        related_id=offer_id, title=agreed["title"], amount=agreed["amount"], currency=agreed["currency"],
+        commission_bps=settings.commission_gig_order_bps, delivery_days=agreed["delivery_days"],
+        created_at=clock.iso(now), terms=agreed, terms_hash=terms.digest(agreed),
+    )
+    hold = ledger.hold(f"{deal.id}:place", client_id, Money(agreed["amount"], agreed["currency"]), ref=deal.id,
+                       kind="escrow_hold")
+    engine.create(uow, PROCESS, deal, NOT_STARTED, Context(now, "client"), hold, notify="order_placed")
+    return deal
+
+
 def load(order_id: str) -> DealModel:
-    return lookup.load(DealModel, order_id, what="order")
+    deal = lookup.load(DealModel, order_id, what="order")
+    if deal.process != PROCESS.name:
+        raise NotFound("not_found", "No such order")
+    return deal
 
 
-def _role(principal: Principal, deal: DealModel) -> Actor:
+def role_in(principal: Principal, deal: DealModel) -> Actor:
     """The caller's part in this order; strangers see nothing (404)."""
     if principal.user_id == deal.client_id:
         return "client"
@@ -58,25 +71,47 @@ def _role(principal: Principal, deal: DealModel) -> Actor:
 
 def get(principal: Principal, order_id: str) -> dict:
     deal = load(order_id)
-    _role(principal, deal)
+    role_in(principal, deal)
     return views.order(deal)
 
 
 def list_mine(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
-    index = DealModel.by_contractor if role == "contractor" else DealModel.by_party
-    return page(lambda **kw: index.query(principal.user_id, scan_index_forward=False, **kw), limit, cursor,
-                views.order)
+    key = f"{PROCESS.noun}#{principal.user_id}"
+    index = DealModel.by_contractor if role == "contractor" else DealModel.by_client
+    return page(lambda **kw: index.query(key, scan_index_forward=False, **kw), limit, cursor, views.order)
 
 
 def act(principal: Principal, order_id: str, transition: str, *, message: str | None = None,
-        reason: str | None = None) -> tuple[int, dict]:
-    """A party fires a transition (start, deliver, accept, ...) on its order."""
+        reason: str | None = None, payload: dict | None = None, status: int = 200) -> tuple[int, dict]:
+    """A party (or an operator) fires a transition on an order: start, deliver, accept, pay_extra..."""
 
     def attempt() -> tuple[int, dict]:
         deal = load(order_id)
-        ctx = Context(clock.now(), _role(principal, deal), message=message, reason=reason)
+        ctx = Context(clock.now(), role_in(principal, deal), message=message, reason=reason, payload=payload or {})
         uow = UnitOfWork()
         engine.apply(uow, PROCESS, deal, transition, ctx)
-        return idempotency.commit(uow, 200, views.order(deal))
+        return idempotency.commit(uow, status, views.order(deal))
 
     return run_with_retries(attempt)
+
+
+def offer_extra(principal: Principal, order_id: str, title: str, amount_minor: int,
+                extra_days: int) -> tuple[int, dict]:
+    """The contractor offers a paid option; the client pays or rejects it later."""
+    currency = load(order_id).currency
+    require_positive(amount_minor, currency)
+    payload = {"extra_id": ids.new_id("ext"), "title": title, "amount": amount_minor, "extra_days": extra_days}
+    return act(principal, order_id, "offer_extra", payload=payload, status=201)
+
+
+def resolve_dispute(principal: Principal, order_id: str, refund_minor: int, release_minor: int,
+                    note: str) -> tuple[int, dict]:
+    """An operator splits a disputed order's escrow between a refund and a release."""
+    principal.require_operator()
+    return act(principal, order_id, "resolve_dispute", message=note,
+               payload={"refund": refund_minor, "release": release_minor, "operator_id": principal.user_id})
+
+
+def open_disputes(principal: Principal, limit: int, cursor: str | None) -> dict:
+    principal.require_operator()
+    return page(lambda **kw: DealModel.by_queue.query(DISPUTES_QUEUE, **kw), limit, cursor, views.order)

@@ -13,11 +13,11 @@ from datetime import datetime
 from chalicelib import clock, engine
 from chalicelib.config import settings
 from chalicelib.errors import Conflict, Forbidden
-from chalicelib.processes import Context, Process, gig_order
+from chalicelib.processes import Context, Process, custom_offer, gig_order
 from chalicelib.store.models import DealModel
 from chalicelib.store.uow import UnitOfWork
 
-PROCESSES: dict[str, Process] = {gig_order.PROCESS.name: gig_order.PROCESS}
+PROCESSES: dict[str, Process] = {process.name: process for process in (gig_order.PROCESS, custom_offer.PROCESS)}
 BATCH = 100
 
 

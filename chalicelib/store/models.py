@@ -235,6 +235,8 @@ class GigModel(Model):
     delivery_days = NumberAttribute()
     status = UnicodeAttribute()  # active | paused
     created_at = UnicodeAttribute()
+    rating_sum = NumberAttribute(null=True)  # of its reviews' 1–5 ratings
+    rating_count = NumberAttribute(null=True)
     by_contractor = GigsByContractor()
 
 
@@ -249,12 +251,14 @@ class DueTimers(GlobalSecondaryIndex):
     timer_due_at = UnicodeAttribute(range_key=True)
 
 
-class DealsByParty(GlobalSecondaryIndex):
+class DealsByClient(GlobalSecondaryIndex):
+    """`client_key` is `<noun>#<client id>`: a client's orders and offers are listed apart."""
+
     class Meta:
-        index_name = "by_party"
+        index_name = "by_client"
         projection = AllProjection()
 
-    party_id = UnicodeAttribute(hash_key=True)
+    client_key = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
@@ -263,13 +267,25 @@ class DealsByContractor(GlobalSecondaryIndex):
         index_name = "by_contractor"
         projection = AllProjection()
 
-    contractor_id = UnicodeAttribute(hash_key=True)
+    contractor_key = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class DealsByQueue(GlobalSecondaryIndex):
+    """Sparse: only deals waiting for an operator (an open dispute) carry `queue`."""
+
+    class Meta:
+        index_name = "by_queue"
+        projection = AllProjection()
+
+    queue = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
 class DealModel(Model):
-    """A deal run by the process engine (a gig order today). `version` guards every transition;
-    `timer_*` is the one pending timed transition, if any."""
+    """A deal run by the process engine: a gig order or a custom offer. `version` guards every
+    transition; `timer_*` is the one pending timed transition, if any. `terms` are frozen when the
+    deal is made and never updated; `terms_hash` is their SHA-256 over canonical JSON."""
 
     class Meta(_Meta):
         logical_name = "deals"
@@ -281,10 +297,12 @@ class DealModel(Model):
     version = NumberAttribute()
     client_id = UnicodeAttribute()
     contractor_id = UnicodeAttribute()
-    party_id = UnicodeAttribute()  # the client: lists a client's orders
+    client_key = UnicodeAttribute()
+    contractor_key = UnicodeAttribute()
     subject_id = UnicodeAttribute()  # the gig (or project) the deal is about
+    related_id = UnicodeAttribute(null=True)  # the offer an order came from, the order an offer became
     title = UnicodeAttribute()
-    amount = NumberAttribute()
+    amount = NumberAttribute()  # in escrow while open: the price plus paid extras
     currency = UnicodeAttribute()
     commission_bps = NumberAttribute()
     delivery_days = NumberAttribute()
@@ -292,15 +310,96 @@ class DealModel(Model):
     deadline_at = UnicodeAttribute(null=True)
     remaining_seconds = NumberAttribute(null=True)
     review_due_at = UnicodeAttribute(null=True)
+    accept_by = UnicodeAttribute(null=True)  # an offer's last date
     last_message = UnicodeAttribute(null=True)
     closed_reason = UnicodeAttribute(null=True)
+    revisions = NumberAttribute(default=0)
+    extras = JSONAttribute(default=list)  # [{id, title, amount, extra_days, status, offered_at, decided_at}]
+    cancellation = JSONAttribute(null=True)  # the pending request: {by, reason, message, requested_at}
+    dispute = JSONAttribute(null=True)  # {reason, opened_at, refund, release, commission, note, resolved_*}
+    terms = JSONAttribute(null=True)
+    terms_hash = UnicodeAttribute(null=True)
+    reviewed_at = UnicodeAttribute(null=True)
+    queue = UnicodeAttribute(null=True)
     timer_shard = UnicodeAttribute(null=True)
     timer_due_at = UnicodeAttribute(null=True)
     timer_transition = UnicodeAttribute(null=True)
     history = JSONAttribute(default=list)
     by_timer = DueTimers()
-    by_party = DealsByParty()
+    by_client = DealsByClient()
     by_contractor = DealsByContractor()
+    by_queue = DealsByQueue()
+
+
+class ProfileModel(Model):
+    """What others see of a contractor besides his gigs: his level, whether he takes custom offers,
+    and the counters behind his responsibility rating (updated inside the deals' transactions)."""
+
+    class Meta(_Meta):
+        logical_name = "profiles"
+        table_name = "profiles"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    level = UnicodeAttribute(null=True)
+    custom_offers = UnicodeAttribute(null=True)  # "enabled" when the contractor takes custom offers
+    orders_completed = NumberAttribute(null=True)
+    orders_failed = NumberAttribute(null=True)  # auto-cancelled, or cancelled by the client once late
+    orders_cancelled = NumberAttribute(null=True)  # declined or cancelled by agreement: no rating drop
+
+
+class ReviewsByGig(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_gig"
+        projection = AllProjection()
+
+    gig_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ReviewModel(Model):
+    """The client's one review of a completed order, keyed by the order."""
+
+    class Meta(_Meta):
+        logical_name = "reviews"
+        table_name = "reviews"
+
+    order_id = UnicodeAttribute(hash_key=True)
+    gig_id = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    contractor_id = UnicodeAttribute()
+    rating = NumberAttribute()
+    text = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    by_gig = ReviewsByGig()
+
+
+class ConversationModel(Model):
+    """One participant's side of a conversation: each of the two has an item, so each lists his
+    own. A conversation between two users has one id, derived from the pair."""
+
+    class Meta(_Meta):
+        logical_name = "conversations"
+        table_name = "conversations"
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    conversation_id = UnicodeAttribute(range_key=True)
+    peer_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class MessageModel(Model):
+    """A message in a thread: a conversation (`cnv_…`) or an order (`ord_…`). `message_id` sorts by time."""
+
+    class Meta(_Meta):
+        logical_name = "messages"
+        table_name = "messages"
+
+    thread_id = UnicodeAttribute(hash_key=True)
+    message_id = UnicodeAttribute(range_key=True)
+    sender_id = UnicodeAttribute()
+    text = UnicodeAttribute()
+    attachments = JSONAttribute(default=list)  # [{name, size, content_type, url}]: metadata only
+    created_at = UnicodeAttribute()
 
 
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -315,6 +414,10 @@ ALL_MODELS: tuple[type[Model], ...] = (
     IdempotencyModel,
     GigModel,
     DealModel,
+    ProfileModel,
+    ReviewModel,
+    ConversationModel,
+    MessageModel,
 )
 
 

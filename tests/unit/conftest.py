@@ -25,3 +25,20 @@ def operator_token(api):
     accounts.create_operator("ops@escrowdesk.local", "operator-pass")
     response = api.post("/v1/auth/login", {"email": "ops@escrowdesk.local", "password": "operator-pass"})
     return response.json_body["token"]
+
+
+@pytest.fixture
+def deal(api):
+    """Given a contractor's 100.00 USD gig (3 days) and a client with 250.00 USD."""
+    from tests.support import transfer_event
+
+    contractor = api.signup("seller@example.com", name="Seller")
+    client = api.signup("buyer@example.com", name="Buyer")
+    gig = api.post("/v1/gigs", {"title": "Logo", "description": "A logo", "amount": 10000, "currency": "USD",
+                                "delivery_days": 3}, token=contractor)
+    assert gig.status_code == 201, gig.body
+    invoice = api.invoice(client, 25000, "USD")
+    api.webhook(transfer_event("evt-fund", 25000, "USD", invoice["payment_details"]))
+    client_id = api.get("/v1/me", token=client).json_body["id"]
+    return {"contractor": contractor, "client": client, "gig": gig.json_body, "client_id": client_id,
+            "contractor_id": gig.json_body["contractor_id"]}

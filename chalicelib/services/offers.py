@@ -1,0 +1,142 @@
+"""Custom offers (seed 004): a contractor who takes custom offers and has an active gig makes a
+client he has talked with a personal offer within his level's limits. Accepting it creates the
+gig order from the offer's frozen terms and pays it into escrow, in one transaction with the
+offer's own transition (`chalicelib/processes/custom_offer.py`)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from chalicelib import clock, engine, idempotency, ids, terms, views
+from chalicelib.auth import Principal
+from chalicelib.config import settings
+from chalicelib.errors import Forbidden, NotFound, Unprocessable
+from chalicelib.money import require_positive
+from chalicelib.pagination import page
+from chalicelib.processes import Actor, Context
+from chalicelib.processes.custom_offer import PENDING, PROCESS
+from chalicelib.services import conversations, gigs, orders, profiles
+from chalicelib.store import lookup
+from chalicelib.store.models import DealModel, UserModel
+from chalicelib.store.uow import UnitOfWork, run_with_retries
+
+
+def create(principal: Principal, client_id: str, gig_id: str, description: str, amount_minor: int, currency: str,
+           delivery_days: int, revision_limit: int | None, accept_by: str | None) -> tuple[int, dict]:
+    money = require_positive(amount_minor, currency)
+    profile = profiles.load(principal.user_id)
+    if profile.custom_offers != profiles.ENABLED:
+        raise Forbidden("custom_offers_disabled", "Enable custom offers in your profile first")
+    gig = gigs.load(gig_id)
+    if gig.contractor_id != principal.user_id:
+        raise NotFound("not_found", "No such gig")
+    if gig.status != gigs.ACTIVE:
+        raise Unprocessable("gig_not_active", "The related gig must be active", field="gig_id")
+    if client_id == principal.user_id:
+        raise Unprocessable("own_offer", "You cannot make an offer to yourself", field="client_id")
+    lookup.load(UserModel, client_id, what="client")
+    if not conversations.exists_between(principal.user_id, client_id):
+        raise Unprocessable("no_conversation", "Talk with the client before making an offer", field="client_id")
+    _within_level(profiles.level_of(profile), money.amount_minor, currency, delivery_days)
+    now = clock.now()
+    last_date = _last_date(accept_by, now)
+    offer_id = ids.new_id("ofr")
+    agreed = {"offer_id": offer_id, "gig_id": gig.id, "gig_title": gig.title, "title": gig.title,
+              "description": description, "amount": money.amount_minor, "currency": currency,
+              "delivery_days": delivery_days, "revision_limit": revision_limit, "accept_by": last_date,
+              "client_id": client_id, "contractor_id": principal.user_id}
+    deal = DealModel(offer_id, client_id=client_id, contractor_id=principal.user_id, subject_id=gig.id,
+                     title=gig.title, amount=money.amount_minor, currency=currency, commission_bps=0,
+                     delivery_days=delivery_days, accept_by=last_date, created_at=clock.iso(now), terms=agreed,
+                     terms_hash=terms.digest(agreed))
+    uow = UnitOfWork()
+    engine.create(uow, PROCESS, deal, PENDING, Context(now, "contractor"), None, notify="offer_received")
+    return idempotency.commit(uow, 201, views.offer(deal))
+
+
+def _within_level(level: str, amount_minor: int, currency: str, delivery_days: int) -> None:
+    limits = settings.offer_levels[level]
+    ceiling = limits["max_amount"].get(currency)
+    if ceiling is None:
+        raise Unprocessable("currency_not_allowed", f"Your level ({level}) cannot make offers in {currency}",
+                            field="currency")
+    if amount_minor > ceiling:
+        raise Unprocessable("over_level_limit", f"Your level ({level}) allows offers up to {ceiling} {currency}",
+                            field="amount")
+    if delivery_days > limits["max_days"]:
+        raise Unprocessable("over_level_limit", f"Your level ({level}) allows at most {limits['max_days']} days",
+                            field="delivery_days")
+
+
+def _last_date(accept_by: str | None, now: datetime) -> str:
+    if accept_by is None:
+        return clock.iso(now + timedelta(days=settings.offer_valid_days))
+    try:
+        moment = clock.parse_iso(accept_by)
+    except ValueError:
+        raise Unprocessable("validation_error", "accept_by must be an ISO 8601 timestamp", field="accept_by") from None
+    if moment.tzinfo is None:
+        raise Unprocessable("validation_error", "accept_by needs a time zone (e.g. Z)", field="accept_by")
+    if not now < moment <= now + timedelta(days=settings.offer_max_valid_days):
+        raise Unprocessable("invalid_accept_by",
+                            f"accept_by must lie within the next {settings.offer_max_valid_days} days",
+                            field="accept_by")
+    return clock.iso(moment)
+
+
+def load(offer_id: str) -> DealModel:
+    deal = lookup.load(DealModel, offer_id, what="offer")
+    if deal.process != PROCESS.name:
+        raise NotFound("not_found", "No such offer")
+    return deal
+
+
+def _role(principal: Principal, deal: DealModel) -> Actor:
+    if principal.user_id == deal.client_id:
+        return "client"
+    if principal.user_id == deal.contractor_id:
+        return "contractor"
+    raise NotFound("not_found", "No such offer")
+
+
+def get(principal: Principal, offer_id: str) -> dict:
+    deal = load(offer_id)
+    _role(principal, deal)
+    return views.offer(deal)
+
+
+def list_mine(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
+    key = f"{PROCESS.noun}#{principal.user_id}"
+    index = DealModel.by_contractor if role == "contractor" else DealModel.by_client
+    return page(lambda **kw: index.query(key, scan_index_forward=False, **kw), limit, cursor, views.offer)
+
+
+def accept(principal: Principal, offer_id: str) -> tuple[int, dict]:
+    """The client accepts: the order is created on the offer's terms and paid into escrow at once."""
+
+    def attempt() -> tuple[int, dict]:
+        offer = load(offer_id)
+        ctx_role = _role(principal, offer)
+        agreed = dict(offer.terms)
+        if not terms.verify(agreed, offer.terms_hash):
+            raise AssertionError(f"offer {offer.id}: stored terms do not match their hash")
+        gig = gigs.load(offer.subject_id)
+        now = clock.now()
+        uow = UnitOfWork()
+        order_id = ids.new_id("ord")
+        engine.apply(uow, PROCESS, offer, "accept", Context(now, ctx_role, payload={"order_id": order_id}))
+        order = orders.open_order(uow, offer.client_id, gig, agreed, now, offer_id=offer.id, order_id=order_id)
+        return idempotency.commit(uow, 201, views.order(order))
+
+    return run_with_retries(attempt)
+
+
+def close(principal: Principal, offer_id: str, transition: str, reason: str = "") -> tuple[int, dict]:
+    """The client rejects, or the contractor withdraws, a pending offer."""
+
+    def attempt() -> tuple[int, dict]:
+        offer = load(offer_id)
+        uow = UnitOfWork()
+        engine.apply(uow, PROCESS, offer, transition, Context(clock.now(), _role(principal, offer), reason=reason))
+        return idempotency.commit(uow, 200, views.offer(offer))
+
+    return run_with_retries(attempt)

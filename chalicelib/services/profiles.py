@@ -1,0 +1,54 @@
+"""Contractor profiles: the level that bounds custom offers, the custom-offers switch, and the
+responsibility rating — orders completed out of those completed or failed (auto-cancelled for
+not starting, or cancelled by the client once late). A declined order or a cancellation both
+parties agreed to does not count against it."""
+from __future__ import annotations
+
+from chalicelib.auth import Principal
+from chalicelib.config import settings
+from chalicelib.errors import Unprocessable
+from chalicelib.store import lookup
+from chalicelib.store.models import ProfileModel, UserModel
+
+DEFAULT_LEVEL = "new"
+ENABLED = "enabled"
+
+
+def load(user_id: str) -> ProfileModel:
+    try:
+        return ProfileModel.get(user_id, consistent_read=True)
+    except ProfileModel.DoesNotExist:
+        return ProfileModel(user_id)
+
+
+def level_of(profile: ProfileModel) -> str:
+    return profile.level if profile.level in settings.offer_levels else DEFAULT_LEVEL
+
+
+def show(user_id: str) -> dict:
+    user = lookup.load(UserModel, user_id, what="user")
+    profile = load(user_id)
+    completed, failed = int(profile.orders_completed or 0), int(profile.orders_failed or 0)
+    counted = completed + failed
+    percent = 100 if not counted else completed * 100 // counted
+    return {"id": user.id, "name": user.name, "level": level_of(profile),
+            "custom_offers": profile.custom_offers == ENABLED,
+            "responsibility": {"percent": percent, "completed": completed, "failed": failed,
+                               "cancelled_without_penalty": int(profile.orders_cancelled or 0)}}
+
+
+def set_custom_offers(principal: Principal, enabled: bool) -> dict:
+    ProfileModel(principal.user_id).update(
+        actions=[ProfileModel.custom_offers.set(ENABLED) if enabled else ProfileModel.custom_offers.remove()])
+    return show(principal.user_id)
+
+
+def set_level(principal: Principal, user_id: str, level: str) -> dict:
+    """An operator sets a contractor's level (setting it twice is harmless)."""
+    principal.require_operator()
+    if level not in settings.offer_levels:
+        raise Unprocessable("unknown_level", f"level must be one of: {', '.join(settings.offer_levels)}",
+                            field="level")
+    lookup.load(UserModel, user_id, what="user")
+    ProfileModel(user_id).update(actions=[ProfileModel.level.set(level)])
+    return show(user_id)

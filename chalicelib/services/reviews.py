@@ -1,0 +1,40 @@
+"""Reviews: the client rates a completed order once (1–5 and text); the gig it was ordered under
+(for a custom offer: the related gig) keeps a running sum and count of its ratings."""
+from __future__ import annotations
+
+from chalicelib import clock, idempotency, views
+from chalicelib.auth import Principal
+from chalicelib.errors import Conflict, Forbidden
+from chalicelib.pagination import page
+from chalicelib.processes.gig_order import COMPLETED
+from chalicelib.services import gigs, notifications, orders
+from chalicelib.store.models import DealModel, GigModel, ReviewModel
+from chalicelib.store.uow import UnitOfWork
+
+
+def leave(principal: Principal, order_id: str, rating: int, text: str) -> tuple[int, dict]:
+    deal = orders.load(order_id)
+    if orders.role_in(principal, deal) != "client":
+        raise Forbidden("not_your_move", "Only the client reviews an order")
+    if deal.status != COMPLETED:
+        raise Conflict("not_completed", "An order can be reviewed once it is completed")
+    now = clock.iso(clock.now())
+    review = ReviewModel(deal.id, gig_id=deal.subject_id, client_id=deal.client_id, contractor_id=deal.contractor_id,
+                         rating=rating, text=text, created_at=now)
+    already = Conflict("already_reviewed", "This order has already been reviewed")
+    uow = UnitOfWork()
+    uow.put(review, condition=ReviewModel.order_id.does_not_exist(), on_fail=already)
+    uow.update(deal, [DealModel.reviewed_at.set(now)], condition=DealModel.reviewed_at.does_not_exist(),
+               on_fail=already)
+    uow.update(GigModel(deal.subject_id), [GigModel.rating_sum.add(rating), GigModel.rating_count.add(1)],
+               condition=GigModel.id.exists())
+    for recipient, role in ((deal.client_id, "client"), (deal.contractor_id, "contractor")):
+        params = {**views.deal_notification(deal, "review_received", role), "review": {"rating": rating, "text": text}}
+        notifications.enqueue(uow, recipient, "review_received", params)
+    return idempotency.commit(uow, 201, views.review(review))
+
+
+def list_for_gig(gig_id: str, limit: int, cursor: str | None) -> dict:
+    gigs.load(gig_id)
+    return page(lambda **kw: ReviewModel.by_gig.query(gig_id, scan_index_forward=False, **kw), limit, cursor,
+                views.review)
