@@ -4,7 +4,7 @@ gig order from the offer's frozen terms and pays it into escrow, in one transact
 offer's own transition (`chalicelib/processes/custom_offer.py`)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from chalicelib import clock, engine, idempotency, ids, terms, views
 from chalicelib.auth import Principal
@@ -71,11 +71,12 @@ def _last_date(accept_by: str | None, now: datetime) -> str:
     if accept_by is None:
         return clock.iso(now + timedelta(days=settings.offer_valid_days))
     try:
-        moment = clock.parse_iso(accept_by)
+        parsed = datetime.fromisoformat(accept_by.replace("Z", "+00:00"))
     except ValueError:
         raise Unprocessable("validation_error", "accept_by must be an ISO 8601 timestamp", field="accept_by") from None
-    if moment.tzinfo is None:
+    if parsed.tzinfo is None:
         raise Unprocessable("validation_error", "accept_by needs a time zone (e.g. Z)", field="accept_by")
+    moment = parsed.astimezone(UTC)
     if not now < moment <= now + timedelta(days=settings.offer_max_valid_days):
         raise Unprocessable("invalid_accept_by",
                             f"accept_by must lie within the next {settings.offer_max_valid_days} days",

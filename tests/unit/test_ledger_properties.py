@@ -118,7 +118,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
     def teardown(self):
-        assert_books_balance()
+        assert_books_balance(holds_are_escrow=False)
 
 
 LedgerMachine.TestCase.settings = settings(

@@ -1,0 +1,199 @@
+"""Custom offers (seed 004) and conversations: a contractor who takes custom offers makes a client he
+has talked with an offer within his level's limits; accepting it creates and pays the order on
+frozen terms; unanswered offers expire. Messages carry attachments' metadata and notify the peer."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from chalicelib import clock, terms
+from tests.support import act, assert_books_balance, run_jobs
+
+DAY = 86400
+
+
+@pytest.fixture
+def talking(api, deal):
+    """Given the deal's contractor, who takes custom offers, has talked with its client."""
+    assert api.request("PATCH", "/v1/me/profile", {"custom_offers": True},
+                       token=deal["contractor"]).status_code == 200
+    started = api.post("/v1/conversations", {"user_id": deal["client_id"]}, token=deal["contractor"])
+    assert started.status_code == 201
+    return {**deal, "conversation": started.json_body["id"]}
+
+
+def _offer(api, deal, **changes):
+    body = {"client_id": deal["client_id"], "gig_id": deal["gig"]["id"], "description": "Three concepts, 2 rounds",
+            "amount": 12000, "currency": "USD", "delivery_days": 5, "revision_limit": 1, **changes}
+    return api.post("/v1/offers", body, token=deal["contractor"])
+
+
+# --- conversations ---------------------------------------------------------------------------------------------------
+
+def test_conversation_is_one_per_pair_and_messages_notify_the_peer(api, talking):
+    again = api.post("/v1/conversations", {"user_id": talking["contractor_id"]}, token=talking["client"])
+    assert again.status_code == 200 and again.json_body["id"] == talking["conversation"]
+    path = f"/v1/conversations/{talking['conversation']}/messages"
+    sent = api.post(path, {"text": "Hi, a logo by Friday?", "attachments": [
+        {"name": "brief.pdf", "size": 2048, "content_type": "application/pdf"}]}, token=talking["client"])
+    assert sent.status_code == 201 and sent.json_body["attachments"][0]["name"] == "brief.pdf"
+    api.post(path, {"text": "Sure"}, token=talking["contractor"])
+    history = api.get(path, token=talking["contractor"]).json_body["items"]
+    assert [m["text"] for m in history] == ["Sure", "Hi, a logo by Friday?"]
+    feed = api.get("/v1/notifications", token=talking["contractor"]).json_body["items"]
+    assert feed[0]["kind"] == "message_received" and "Buyer" in feed[0]["body"]
+    mine = api.get("/v1/conversations", token=talking["client"]).json_body["items"]
+    assert [(c["id"], c["peer_id"]) for c in mine] == [(talking["conversation"], talking["contractor_id"])]
+
+
+def test_strangers_cannot_read_or_write_a_conversation(api, talking):
+    stranger = api.signup("stranger@example.com")
+    path = f"/v1/conversations/{talking['conversation']}/messages"
+    assert api.get(path, token=stranger).status_code == 404
+    assert api.post(path, {"text": "hello"}, token=stranger).status_code == 404
+
+
+@pytest.mark.parametrize("body", [{"text": ""}, {"text": "   "}, {"text": "x", "attachments": [{"name": ""}]},
+                                  {"text": "x", "attachments": [{"name": "a", "size": -1, "content_type": "x"}]},
+                                  {"text": "x", "attachments": [{"name": "a", "size": 1, "content_type": "x"}] * 11}])
+def test_bad_messages_are_422_and_store_nothing(api, talking, body):
+    path = f"/v1/conversations/{talking['conversation']}/messages"
+    assert api.post(path, body, token=talking["client"]).status_code == 422
+    assert api.get(path, token=talking["client"]).json_body["items"] == []
+
+
+def test_conversation_with_oneself_or_nobody_is_refused(api, talking):
+    assert api.post("/v1/conversations", {"user_id": talking["client_id"]}, token=talking["client"]).status_code == 422
+    assert api.post("/v1/conversations", {"user_id": "usr_nope"}, token=talking["client"]).status_code == 404
+
+
+def test_order_conversation_is_for_its_parties(api, deal):
+    order = api.post("/v1/orders", {"gig_id": deal["gig"]["id"]}, token=deal["client"]).json_body
+    path = f"/v1/orders/{order['id']}/messages"
+    assert api.post(path, {"text": "Brief attached", "attachments": [
+        {"name": "brief.docx", "size": 10, "content_type": "application/msword", "url": "https://files/x"}]},
+        token=deal["client"]).status_code == 201
+    assert api.post(path, {"text": "Got it"}, token=deal["contractor"]).status_code == 201
+    assert [m["text"] for m in api.get(path, token=deal["client"]).json_body["items"]] == ["Got it", "Brief attached"]
+    stranger = api.signup("stranger@example.com")
+    assert api.get(path, token=stranger).status_code == 404
+    assert api.post(path, {"text": "hi"}, token=stranger).status_code == 404
+    feed = api.get("/v1/notifications", token=deal["client"]).json_body["items"]
+    assert feed[0]["kind"] == "message_received"
+
+
+# --- custom offers ---------------------------------------------------------------------------------------------------
+
+def test_accepting_an_offer_creates_and_pays_the_order_on_frozen_terms(api, talking):
+    offer = _offer(api, talking)
+    assert offer.status_code == 201, offer.body
+    offer = offer.json_body
+    assert offer["status"] == "pending" and offer["accept_by"] and offer["terms_hash"] == terms.digest(offer["terms"])
+    assert api.get("/v1/offers", token=talking["client"]).json_body["items"][0]["id"] == offer["id"]
+    assert api.get("/v1/orders", token=talking["client"]).json_body["items"] == []
+
+    accepted = api.post(f"/v1/offers/{offer['id']}/accept", token=talking["client"])
+
+    assert accepted.status_code == 201
+    order = accepted.json_body
+    assert order["status"] == "not_started" and order["amount"] == 12000 and order["offer_id"] == offer["id"]
+    assert order["gig_id"] == talking["gig"]["id"] and order["delivery_days"] == 5
+    assert order["terms_hash"] == offer["terms_hash"] and order["terms_verified"]
+    assert api.balance(talking["client"]) == (13000, 12000)
+    shown = api.get(f"/v1/offers/{offer['id']}", token=talking["contractor"]).json_body
+    assert shown["status"] == "accepted" and shown["order_id"] == order["id"]
+    assert api.post(f"/v1/offers/{offer['id']}/accept", token=talking["client"]).status_code == 409
+    assert api.balance(talking["client"]) == (13000, 12000)
+    assert_books_balance()
+
+
+def test_offer_order_runs_as_a_gig_order_with_its_revision_limit_and_review_under_the_gig(api, talking):
+    offer = _offer(api, talking).json_body
+    order = api.post(f"/v1/offers/{offer['id']}/accept", token=talking["client"]).json_body
+    act(api, talking["contractor"], order, "start")
+    act(api, talking["contractor"], order, "deliver", {"message": "v1"})
+    assert act(api, talking["client"], order, "request-revision", {"message": "more"}).status_code == 200
+    act(api, talking["contractor"], order, "deliver", {"message": "v2"})
+    limited = act(api, talking["client"], order, "request-revision", {"message": "again"})
+    assert limited.status_code == 409 and limited.json_body["error"]["code"] == "revision_limit_reached"
+    act(api, talking["client"], order, "accept")
+    api.post(f"/v1/orders/{order['id']}/review", {"rating": 5, "text": "Great"}, token=talking["client"])
+    reviews = api.get(f"/v1/gigs/{talking['gig']['id']}/reviews", token=talking["client"]).json_body["items"]
+    assert [r["order_id"] for r in reviews] == [order["id"]]
+    assert api.balance(talking["contractor"]) == (9600, 0)
+    assert_books_balance()
+
+
+def test_an_offer_the_client_cannot_afford_stays_pending_and_moves_nothing(api, talking):
+    offer = _offer(api, talking, amount=30000).json_body
+    refused = api.post(f"/v1/offers/{offer['id']}/accept", token=talking["client"])
+    assert refused.status_code == 409 and refused.json_body["error"]["code"] == "insufficient_funds"
+    assert api.get(f"/v1/offers/{offer['id']}", token=talking["client"]).json_body["status"] == "pending"
+    assert api.get("/v1/orders", token=talking["client"]).json_body["items"] == []
+    assert_books_balance()
+
+
+def test_unanswered_offer_expires_at_its_last_date(api, talking):
+    last_date = clock.iso(clock.now().replace(microsecond=0) + timedelta(days=2))
+    offer = _offer(api, talking, accept_by=last_date).json_body
+    clock.advance(DAY)
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 0
+    clock.advance(DAY + 1)
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 1
+    assert api.get(f"/v1/offers/{offer['id']}", token=talking["client"]).json_body["status"] == "expired"
+    assert api.post(f"/v1/offers/{offer['id']}/accept", token=talking["client"]).status_code == 409
+    kinds = [n["kind"] for n in api.get("/v1/notifications", token=talking["contractor"]).json_body["items"]]
+    assert "offer_expired" in kinds
+    assert_books_balance()
+
+
+def test_client_rejects_and_contractor_withdraws(api, talking):
+    first, second = _offer(api, talking).json_body, _offer(api, talking).json_body
+    assert api.post(f"/v1/offers/{first['id']}/reject", {"reason": "Too expensive"},
+                    token=talking["contractor"]).status_code == 403
+    rejected = api.post(f"/v1/offers/{first['id']}/reject", {"reason": "Too expensive"}, token=talking["client"])
+    assert rejected.status_code == 200 and rejected.json_body["status"] == "rejected"
+    assert api.post(f"/v1/offers/{second['id']}/withdraw", token=talking["client"]).status_code == 403
+    withdrawn = api.post(f"/v1/offers/{second['id']}/withdraw", token=talking["contractor"])
+    assert withdrawn.status_code == 200 and withdrawn.json_body["status"] == "withdrawn"
+    stranger = api.signup("stranger@example.com")
+    assert api.get(f"/v1/offers/{first['id']}", token=stranger).status_code == 404
+
+
+def test_offers_need_custom_offers_enabled_an_active_gig_and_a_conversation(api, talking):
+    api.request("PATCH", "/v1/me/profile", {"custom_offers": False}, token=talking["contractor"])
+    disabled = _offer(api, talking)
+    assert disabled.status_code == 403 and disabled.json_body["error"]["code"] == "custom_offers_disabled"
+    api.request("PATCH", "/v1/me/profile", {"custom_offers": True}, token=talking["contractor"])
+    api.post(f"/v1/gigs/{talking['gig']['id']}/pause", token=talking["contractor"])
+    assert _offer(api, talking).json_body["error"]["code"] == "gig_not_active"
+    api.post(f"/v1/gigs/{talking['gig']['id']}/activate", token=talking["contractor"])
+    newcomer = api.signup("new@example.com")
+    newcomer_id = api.get("/v1/me", token=newcomer).json_body["id"]
+    unknown = _offer(api, talking, client_id=newcomer_id)
+    assert unknown.status_code == 422 and unknown.json_body["error"]["code"] == "no_conversation"
+    assert _offer(api, talking, gig_id="gig_nope").status_code == 404
+
+
+def test_offer_limits_follow_the_contractor_level(api, talking, operator_token):
+    over = _offer(api, talking, amount=60000)
+    assert over.status_code == 422 and over.json_body["error"]["code"] == "over_level_limit"
+    assert _offer(api, talking, delivery_days=45).json_body["error"]["code"] == "over_level_limit"
+    promoted = api.post(f"/v1/operator/contractors/{talking['contractor_id']}/level", {"level": "advanced"},
+                        token=operator_token)
+    assert promoted.status_code == 200 and promoted.json_body["level"] == "advanced"
+    assert _offer(api, talking, amount=60000, delivery_days=45).status_code == 201
+    assert api.post(f"/v1/operator/contractors/{talking['contractor_id']}/level", {"level": "guru"},
+                    token=operator_token).status_code == 422
+    assert api.post(f"/v1/operator/contractors/{talking['contractor_id']}/level", {"level": "pro"},
+                    token=talking["contractor"]).status_code == 403
+
+
+@pytest.mark.parametrize("changes", [{"amount": 0}, {"currency": "GBP"}, {"delivery_days": 0},
+                                     {"accept_by": "yesterday"}, {"accept_by": "2020-01-01T00:00:00Z"},
+                                     {"accept_by": "2026-11-25T10:00:00"}, {"revision_limit": -1},
+                                     {"description": ""}])
+def test_invalid_offers_are_422_and_create_nothing(api, talking, changes):
+    assert _offer(api, talking, **changes).status_code == 422
+    assert api.get("/v1/offers?role=contractor", token=talking["contractor"]).json_body["items"] == []
