@@ -81,7 +81,8 @@ def idle_deals(count: int) -> None:
             deal_id = f"ord_idle{n:06d}"
             batch.save(DealModel(
                 deal_id, process=PROCESS.name, status="not_started", version=1, client_id="usr_idle",
-                contractor_id="usr_idle2", party_id="usr_idle", subject_id="gig_idle", title="idle", amount=PRICE,
+                contractor_id="usr_idle2", client_key="order#usr_idle", contractor_key="order#usr_idle2",
+                subject_id="gig_idle", title="idle", amount=PRICE,
                 currency="USD", commission_bps=2000, delivery_days=1, created_at=created,
                 timer_shard=engine.timer_shard(deal_id), timer_due_at=due, timer_transition="auto_cancel",
             ))
