@@ -62,6 +62,41 @@ def test_top_up_by_bank_transfer_over_http(local_stack) -> None:
     assert jobs.status_code == 200, jobs.text
 
 
+def test_an_unstarted_order_is_auto_cancelled_by_the_local_jobs_and_both_parties_get_mail(local_stack) -> None:
+    api = local_stack.url
+    tokens = {}
+    for who in ("seller", "buyer"):
+        response = requests.post(f"{api}/v1/auth/signup", json={
+            "email": f"{who}-{uuid.uuid4().hex[:8]}@example.com", "password": "correct horse", "name": who.title(),
+            "locale": "en"}, timeout=30)
+        assert response.status_code == 201, response.text
+        tokens[who] = {"Authorization": f"Bearer {response.json()['token']}"}
+    gig = requests.post(f"{api}/v1/gigs", json={"title": f"Gig {uuid.uuid4().hex[:8]}", "amount": 5000,
+                                                 "currency": "EUR", "delivery_days": 2},
+                        headers=tokens["seller"], timeout=30).json()
+    invoice = requests.post(f"{api}/v1/invoices", json={"amount": 5000, "currency": "EUR"}, headers=tokens["buyer"],
+                            timeout=30).json()
+    body = json.dumps({
+        "event_id": f"evt_{uuid.uuid4().hex}", "type": "transfer.incoming", "amount": 5000, "currency": "EUR",
+        "purpose": invoice["payment_details"], "payer": {"name": "ACME", "iban": "DE89370400440532013000"},
+        "received_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }).encode()
+    requests.post(f"{api}/v1/webhooks/bank", data=body, timeout=30,
+                  headers={"Content-Type": "application/json", "X-Bank-Signature": sign(body)})
+    order = requests.post(f"{api}/v1/orders", json={"gig_id": gig["id"]}, headers=tokens["buyer"], timeout=30)
+    assert order.status_code == 201, order.text
+
+    requests.post(f"{api}/dev/clock", json={"advance_seconds": 86400 + 60}, timeout=30)
+    jobs = requests.post(f"{api}/dev/jobs/run", timeout=60).json()["jobs"]
+
+    assert jobs["fire_due_timers"]["fired"] >= 1
+    cancelled = requests.get(f"{api}/v1/orders/{order.json()['id']}", headers=tokens["buyer"], timeout=30).json()
+    assert cancelled["status"] == "cancelled"
+    balances = requests.get(f"{api}/v1/balances", headers=tokens["buyer"], timeout=30).json()["items"]
+    assert {"currency": "EUR", "available": 5000, "held": 0} in balances
+    assert _wait_for_mails_about(local_stack.mail_dir, gig["title"], at_least=4), local_stack.log()
+
+
 def test_ctrl_c_stops_everything_and_the_next_run_starts_clean(local_stack, start_local_stack) -> None:
     java = [pid for pid, name in local_stack.children().items() if name == "java"]
     assert java, "DynamoDB Local should run as the runner's child"
@@ -131,6 +166,18 @@ def _wait_for_mail_about(mail_dir: Path, text: str) -> bool:
             message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             if text in str(message["Subject"]):
                 return True
+        time.sleep(0.25)
+    return False
+
+
+def _wait_for_mails_about(mail_dir: Path, text: str, *, at_least: int) -> bool:
+    """Both parties' mail for the order: placed and auto-cancelled, two each."""
+    deadline = time.monotonic() + MAIL_TIMEOUT_S
+    while time.monotonic() < deadline:
+        found = [path for path in mail_dir.glob("*.eml")
+                 if text in str(email.message_from_bytes(path.read_bytes(), policy=email.policy.default)["Subject"])]
+        if len(found) >= at_least:
+            return True
         time.sleep(0.25)
     return False
 
