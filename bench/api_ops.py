@@ -415,6 +415,34 @@ class Bench:
         steps = (("start", contractor, None), ("deliver", contractor, {"message": "Here it is"}))
         return self.order_calls(n, steps, "accept", self.user_token)
 
+    def extra_payments(self, n: int) -> list[HttpCall]:
+        """`n` started orders, each with an extra offered (untimed); then the client pays each extra."""
+        self.gig()
+        contractor = self.contractor_token
+        ids = [self.send(call, 201).json_body["id"] for call in self.place_calls(n)]
+        self.fund(n)
+        paths = []
+        for order_id in ids:
+            self.send(self.call("POST", f"/v1/orders/{order_id}/start", token=contractor))
+            extra = {"title": "Extra", "amount": GIG_PRICE, "extra_days": 1}
+            offered = self.send(self.call("POST", f"/v1/orders/{order_id}/extras", extra, token=contractor), 201)
+            paths.append(f"/v1/orders/{order_id}/extras/{offered.json_body['extras'][0]['id']}/pay")
+        return [self.call("POST", path, token=self.user_token) for path in paths]
+
+    def offer_acceptances(self, n: int) -> list[HttpCall]:
+        """`n` custom offers made to the client (untimed); then the client accepts each: order + escrow."""
+        gig = self.gig()
+        contractor = self.contractor_token
+        client_id = self.send(self.call("GET", "/v1/me", token=self.user_token)).json_body["id"]
+        self.send(self.call("PATCH", "/v1/me/profile", {"custom_offers": True}, token=contractor))
+        self.send(self.call("POST", "/v1/conversations", {"user_id": client_id}, token=contractor), 201)
+        self.fund(n)
+        body = {"client_id": client_id, "gig_id": gig, "description": "Bench offer", "amount": GIG_PRICE,
+                "currency": "USD", "delivery_days": 3}
+        offers = [self.send(self.call("POST", "/v1/offers", body, token=contractor), 201).json_body["id"]
+                  for _ in range(n)]
+        return [self.call("POST", f"/v1/offers/{offer_id}/accept", token=self.user_token) for offer_id in offers]
+
     def operations(self) -> list[Op]:
         user = self.user_token
         login = {"email": self.user_email, "password": PASSWORD}
@@ -439,6 +467,8 @@ class Bench:
             Op("POST /v1/orders/{id}/start", self.starts, money=True),
             Op("POST /v1/orders/{id}/deliver", self.deliveries, money=True),
             Op("POST /v1/orders/{id}/accept (release less commission)", self.acceptances, money=True),
+            Op("POST /v1/orders/{id}/extras/{id}/pay (into escrow)", self.extra_payments, money=True),
+            Op("POST /v1/offers/{id}/accept (order + escrow)", self.offer_acceptances, status=201, money=True),
         ]
 
     # measuring --
