@@ -17,11 +17,11 @@ How it measures
   same conditions. App and floor alternate per iteration, so noise from other processes hits both.
 - Time spent in argon2 (password hashing, deliberately slow) is measured inside each request, so
   sign-up and log-in are also shown without it.
-- Gig orders (place, start, deliver, accept, paying an extra, accepting a custom offer) come last, so the
-  operations before them see the same
-  data as without them. A contractor and a gig are made once; each iteration acts on its own order,
-  brought to the right state beforehand (client funded by an invoice and a signed bank webhook,
-  order placed, started, delivered as needed), untimed.
+- Gig orders (place, start, deliver, accept, paying an extra, accepting a custom offer) come last,
+  so the operations before them see the same data as without them. A contractor and a gig are made
+  once; each iteration acts on its own order or offer, brought to the right state beforehand
+  (client funded by an invoice and a signed bank webhook, order placed, started, delivered, extra
+  or offer made as needed), untimed.
 - Aims (from the issue): a money-moving operation makes one TransactWriteItems, at most two reads
   and no other write; every operation's median is at most 1.5x its floor's.
 
