@@ -163,6 +163,12 @@ def settle(transfer_id: str, payer_id: str, payee_id: str, currency: str, *, ref
     return Transfer(transfer_id, "settle", currency, tuple(postings), ref)
 
 
+def pay_out(transfer_id: str, owner_id: str, money: Money, ref: str) -> Transfer:
+    """Money held for a payout leaves to the outside world once the bank confirms it."""
+    return _move(transfer_id, "payout", money, (user_account(owner_id, money.currency), HELD),
+                 (system_account(System.BANK_OUT, money.currency, transfer_id), AVAILABLE), ref)
+
+
 def refund(transfer_id: str, owner_id: str, money: Money, ref: str, kind: str = "refund") -> Transfer:
     """Escrow goes back to the payer's available balance."""
     account = user_account(owner_id, money.currency)

@@ -77,3 +77,11 @@ CANCELLATION_REASONS = {
     "contractor": ("requirements_exceed_gig", "client_unresponsive", "unable_to_complete", "mutual_agreement", "other"),
     "client": ("no_longer_needed", "contractor_unresponsive", "mutual_agreement", "other"),
 }
+
+
+def _merge(*modules: str) -> None:
+    """Other areas keep their samples in `tests/notification_samples_<area>.py` (a SAMPLES dict)."""
+    import importlib
+
+    for name in modules:
+        SAMPLES.update(importlib.import_module(f"tests.notification_samples_{name}").SAMPLES)

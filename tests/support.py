@@ -59,8 +59,9 @@ def assert_sums_zero() -> list[AccountModel]:
 
 
 def assert_escrow_matches_deals() -> None:
-    """What users hold, per currency, is exactly the escrow of the orders still open."""
-    from chalicelib.processes.gig_order import OPEN_STATES
+    """What users hold, per currency, is exactly the escrow of the deals whose state holds money
+    (`Process.holding`): their `escrowed` amount where set, else their `amount`."""
+    from chalicelib.services.timers import PROCESSES
     from chalicelib.store.models import DealModel
 
     held: dict[str, int] = defaultdict(int)
@@ -69,8 +70,8 @@ def assert_escrow_matches_deals() -> None:
             held[account.currency] += int(account.held)
     escrow: dict[str, int] = defaultdict(int)
     for deal in DealModel.scan(consistent_read=True):
-        if deal.process == "gig_order" and deal.status in OPEN_STATES:
-            escrow[deal.currency] += int(deal.amount)
+        if deal.status in PROCESSES[deal.process].holding:
+            escrow[deal.currency] += int(deal.amount if deal.escrowed is None else deal.escrowed)
     assert {c: v for c, v in held.items() if v} == {c: v for c, v in escrow.items() if v}, "escrow != open orders"
 
 

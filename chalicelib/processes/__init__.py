@@ -61,6 +61,7 @@ class Process:
     transitions: dict[str, Transition]
     notification: Callable[[DealModel, Context, str, str], dict]  # (deal, ctx, kind, recipient role) → params
     timers: dict[str, Timer] = field(default_factory=dict)
+    holding: frozenset[str] = frozenset()  # states in which the deal's money is held (escrow)
 
     def __post_init__(self) -> None:
         for transition in self.transitions.values():

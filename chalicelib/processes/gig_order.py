@@ -276,6 +276,7 @@ PROCESS = Process(
                    guard=_split_adds_up),
     )},
     notification=_notification,
+    holding=OPEN_STATES,
     timers={
         NOT_STARTED: Timer("auto_cancel", lambda deal, now: now + START_WITHIN),
         ON_REVIEW: Timer("auto_accept", lambda deal, now: clock.parse_iso(deal.review_due_at)),

@@ -302,7 +302,9 @@ class DealModel(Model):
     subject_id = UnicodeAttribute()  # the gig (or project) the deal is about
     related_id = UnicodeAttribute(null=True)  # the offer an order came from, the order an offer became
     title = UnicodeAttribute()
-    amount = NumberAttribute()  # in escrow while open: the price plus paid extras
+    description = UnicodeAttribute(null=True)
+    amount = NumberAttribute()  # the price (plus paid extras)
+    escrowed = NumberAttribute(null=True)  # held so far when it differs from `amount` (a project's halves)
     currency = UnicodeAttribute()
     commission_bps = NumberAttribute()
     delivery_days = NumberAttribute()
@@ -320,6 +322,7 @@ class DealModel(Model):
     terms = JSONAttribute(null=True)
     terms_hash = UnicodeAttribute(null=True)
     reviewed_at = UnicodeAttribute(null=True)
+    data = JSONAttribute(null=True)  # what a flow keeps besides the common fields (a deliverable, an act)
     queue = UnicodeAttribute(null=True)
     timer_shard = UnicodeAttribute(null=True)
     timer_due_at = UnicodeAttribute(null=True)
