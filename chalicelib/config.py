@@ -28,6 +28,17 @@ DEFAULT_OFFER_LEVELS = {
 }
 
 
+DEFAULT_PAYOUT_MINIMUM = {"USD": 1_000, "EUR": 1_000, "UAH": 50_000, "IRR": 5_000_000}
+
+
+def _payout_minimum() -> dict[str, int]:
+    raw = os.environ.get("PAYOUT_MIN_AMOUNT")
+    minimum = json.loads(raw) if raw else DEFAULT_PAYOUT_MINIMUM
+    if not all(isinstance(value, int) and value > 0 for value in minimum.values()):
+        raise ValueError("PAYOUT_MIN_AMOUNT must map currencies to positive integers (minor units)")
+    return minimum
+
+
 def _offer_levels() -> dict[str, dict]:
     raw = os.environ.get("OFFER_LEVELS")
     levels = json.loads(raw) if raw else DEFAULT_OFFER_LEVELS
@@ -61,6 +72,12 @@ class Settings:
     offer_levels: dict = field(default_factory=_offer_levels)
     offer_valid_days: int = field(default_factory=lambda: int(_env("OFFER_VALID_DAYS", "7")))
     offer_max_valid_days: int = field(default_factory=lambda: int(_env("OFFER_MAX_VALID_DAYS", "30")))
+    # Payouts: the smallest withdrawal per currency (JSON, minor units), how many may be open at once
+    # per currency, and where the bank takes payout requests (empty: the local bank, a file).
+    payout_min_amount: dict = field(default_factory=_payout_minimum)
+    payout_max_open: int = field(default_factory=lambda: int(_env("PAYOUT_MAX_OPEN", "1")))
+    bank_payout_url: str = field(default_factory=lambda: _env("BANK_PAYOUT_URL", ""))
+    bank_outbox_dir: str = field(default_factory=lambda: _env("BANK_OUTBOX_DIR", "var/bank"))
     # Mail: "ses" on AWS, "sink" writes .eml files into mail_sink_dir.
     mail_transport: str = field(default_factory=lambda: _env("MAIL_TRANSPORT", "sink"))
     mail_sink_dir: str = field(default_factory=lambda: _env("MAIL_SINK_DIR", "var/mail"))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from chalicelib.services import notifications, timers
+from chalicelib.services import notifications, payouts, timers
 
 JOBS: dict[str, Callable[[datetime], dict]] = {
     "fire_due_timers": timers.fire_due,
     "retry_unsent_email": notifications.retry_unsent,
+    "resend_payout_requests": payouts.resend_unsent,
 }
 
 

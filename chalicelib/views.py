@@ -12,6 +12,7 @@ from chalicelib.store.models import (
     MessageModel,
     NotificationModel,
     PaymentModel,
+    PayoutModel,
     ReviewModel,
     UserModel,
 )
@@ -141,3 +142,22 @@ def message(record: MessageModel) -> dict:
 
 def conversation(record: ConversationModel) -> dict:
     return {"id": record.conversation_id, "peer_id": record.peer_id, "created_at": record.created_at}
+
+
+def masked(method: str, destination: str) -> str:
+    """A card shows its last four digits; an IBAN its country, check digits and last four."""
+    if method == "card":
+        return f"•••• {destination[-4:]}"
+    return f"{destination[:4]} •••• {destination[-4:]}"
+
+
+def payout(record: PayoutModel) -> dict:
+    return {"id": record.id, "amount": int(record.amount), "currency": record.currency, "method": record.method,
+            "destination": masked(record.method, record.destination), "status": record.status,
+            "created_at": record.created_at, "sent_at": record.sent_at, "decided_at": record.decided_at,
+            "failure_reason": record.failure_reason}
+
+
+def payout_notification(record: PayoutModel) -> dict:
+    return {"payout_id": record.id, "amount": {"amount": int(record.amount), "currency": record.currency},
+            "destination": masked(record.method, record.destination), "reason": record.failure_reason or ""}

@@ -60,7 +60,8 @@ def assert_sums_zero() -> list[AccountModel]:
 
 def assert_escrow_matches_deals() -> None:
     """What users hold, per currency, is exactly the escrow of the deals whose state holds money
-    (`Process.holding`): their `escrowed` amount where set, else their `amount`."""
+    (`Process.holding`: their `escrowed` amount where set, else their `amount`) plus the payouts
+    still waiting for the bank."""
     from chalicelib.services.timers import PROCESSES
     from chalicelib.store.models import DealModel
 
@@ -72,6 +73,11 @@ def assert_escrow_matches_deals() -> None:
     for deal in DealModel.scan(consistent_read=True):
         if deal.status in PROCESSES[deal.process].holding:
             escrow[deal.currency] += int(deal.amount if deal.escrowed is None else deal.escrowed)
+    from chalicelib.store.models import PayoutModel
+
+    for payout in PayoutModel.scan(consistent_read=True):
+        if payout.status == "pending":
+            escrow[payout.currency] += int(payout.amount)
     assert {c: v for c, v in held.items() if v} == {c: v for c, v in escrow.items() if v}, "escrow != open orders"
 
 

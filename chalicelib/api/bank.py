@@ -1,11 +1,12 @@
-"""The bank's signed webhook, and operators resolving unmatched payments."""
+"""The bank's side: its signed webhook (incoming transfers, payout answers), payouts, and operators
+resolving unmatched payments."""
 from __future__ import annotations
 
 from chalice import Blueprint
 
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint, parse_body, raw_body
-from chalicelib.services import balances, bank
+from chalicelib.services import balances, bank, payouts
 
 bp = Blueprint(__name__)
 
@@ -15,6 +16,9 @@ bp = Blueprint(__name__)
 def bank_webhook(call: Call):
     raw = raw_body(call.request)
     bank.verify_signature(call.request.headers.get("x-bank-signature"), raw)
+    if call.body.type in ("payout.paid", "payout.failed"):
+        answer = parse_body(s.PayoutEventIn, raw)
+        return payouts.settle(answer.event_id, answer.payout_id, answer.type == "payout.paid", answer.reason)
     if call.body.type != "transfer.incoming":
         return {"received": True, "ignored": True}
     event = parse_body(s.TransferIncomingIn, raw)
@@ -52,3 +56,21 @@ def return_payment(call: Call):
           tag="operator", response=s.TrialBalanceOut, auth_="operator")
 def trial_balance(call: Call):
     return balances.trial_balance(call.user)
+
+
+@endpoint(bp, "POST", "/v1/payouts", summary="Withdraw to a card or an IBAN: the amount is held until the bank answers",
+          tag="money", status=201, request=s.PayoutIn, response=s.PayoutOut, errors=(409,), moves_money=True)
+def request_payout(call: Call):
+    body = call.body
+    return payouts.request(call.user, body.amount, body.currency, body.destination.type, body.destination.number)
+
+
+@endpoint(bp, "GET", "/v1/payouts", summary="My payouts, newest first", tag="money", response=s.PayoutList,
+          query=("limit", "cursor"), errors=(422,))
+def list_payouts(call: Call):
+    return payouts.list_mine(call.user, call.limit, call.cursor)
+
+
+@endpoint(bp, "GET", "/v1/payouts/{payout_id}", summary="One payout", tag="money", response=s.PayoutOut)
+def get_payout(call: Call):
+    return payouts.get(call.user, call.params["payout_id"])

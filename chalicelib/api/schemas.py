@@ -159,11 +159,30 @@ class PaymentList(BaseModel):
     next_cursor: str | None
 
 
+class PayoutOut(BaseModel):
+    id: str
+    amount: int
+    currency: str
+    method: Literal["card", "iban"]
+    destination: str = Field(description="masked: •••• 1111 for a card, DE89 •••• 3000 for an IBAN")
+    status: Literal["pending", "paid", "failed"]
+    created_at: str
+    sent_at: str | None
+    decided_at: str | None
+    failure_reason: str | None
+
+
+class PayoutList(BaseModel):
+    items: list[PayoutOut]
+    next_cursor: str | None
+
+
 class WebhookAck(BaseModel):
     received: bool
     duplicate: bool = False
     ignored: bool = False
     payment: PaymentOut | None = None
+    payout: PayoutOut | None = None
 
 
 class StatementLine(BaseModel):
@@ -443,6 +462,24 @@ class OfferList(BaseModel):
 
 
 class OptionalReasonIn(_In):
+    reason: str = Field(default="", max_length=1000)
+
+
+class Destination(_In):
+    type: Literal["card", "iban"]
+    number: str = Field(min_length=1, max_length=64, description="card number (Luhn-checked) or IBAN")
+
+
+class PayoutIn(_In):
+    amount: StrictInt = Field(gt=0, description="minor units")
+    currency: str = CurrencyCode
+    destination: Destination
+
+
+class PayoutEventIn(_In):
+    event_id: str = Field(min_length=1, max_length=200)
+    type: Literal["payout.paid", "payout.failed"]
+    payout_id: str = Field(min_length=1, max_length=100)
     reason: str = Field(default="", max_length=1000)
 
 

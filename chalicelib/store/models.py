@@ -405,6 +405,50 @@ class MessageModel(Model):
     created_at = UnicodeAttribute()
 
 
+class PayoutsByOwner(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class UnsentPayouts(GlobalSecondaryIndex):
+    """Sparse: payouts whose request has not reached the bank yet carry `queue`."""
+
+    class Meta:
+        index_name = "by_queue"
+        projection = AllProjection()
+
+    queue = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class PayoutModel(Model):
+    """A withdrawal to a card or an IBAN: held at once, then paid out or returned by the bank's answer."""
+
+    class Meta(_Meta):
+        logical_name = "payouts"
+        table_name = "payouts"
+
+    id = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    method = UnicodeAttribute()  # card | iban
+    destination = UnicodeAttribute()  # the card number or IBAN, normalised
+    status = UnicodeAttribute()  # pending | paid | failed
+    created_at = UnicodeAttribute()
+    sent_at = UnicodeAttribute(null=True)
+    decided_at = UnicodeAttribute(null=True)
+    failure_reason = UnicodeAttribute(null=True)
+    bank_event_id = UnicodeAttribute(null=True)
+    queue = UnicodeAttribute(null=True)
+    by_owner = PayoutsByOwner()
+    by_queue = UnsentPayouts()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     UserModel,
     KeyModel,
@@ -421,6 +465,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ReviewModel,
     ConversationModel,
     MessageModel,
+    PayoutModel,
 )
 
 
