@@ -67,6 +67,14 @@ class Settings:
     timer_shards: int = field(default_factory=lambda: int(_env("TIMER_SHARDS", "4")))
     # Platform commission per flow, in basis points (2000 = 20 %).
     commission_gig_order_bps: int = field(default_factory=lambda: int(_env("COMMISSION_GIG_ORDER_BPS", "2000")))
+    commission_project_bps: int = field(default_factory=lambda: int(_env("COMMISSION_PROJECT_BPS", "1000")))
+    # Projects: how long after the work is marked done the escrow is released by itself, and the
+    # largest deliverable (a zip) accepted; where deliverables are kept (a bucket on AWS, else a folder).
+    project_auto_release_hours: int = field(default_factory=lambda: int(_env("PROJECT_AUTO_RELEASE_HOURS", "48")))
+    deliverable_max_bytes: int = field(default_factory=lambda: int(_env("DELIVERABLE_MAX_BYTES", str(5 * 2**20))))
+    files_bucket: str = field(default_factory=lambda: _env("FILES_BUCKET", ""))
+    files_dir: str = field(default_factory=lambda: _env("FILES_DIR", "var/files"))
+    download_link_seconds: int = field(default_factory=lambda: int(_env("DOWNLOAD_LINK_SECONDS", "300")))
     # Custom offers: limits per contractor level (JSON, see DEFAULT_OFFER_LEVELS), and how long an
     # offer waits for the client when it names no last date, and at most.
     offer_levels: dict = field(default_factory=_offer_levels)

@@ -13,6 +13,8 @@ from chalicelib.store.models import (
     NotificationModel,
     PaymentModel,
     PayoutModel,
+    ProjectModel,
+    ProposalModel,
     ReviewModel,
     UserModel,
 )
@@ -161,3 +163,44 @@ def payout(record: PayoutModel) -> dict:
 def payout_notification(record: PayoutModel) -> dict:
     return {"payout_id": record.id, "amount": {"amount": int(record.amount), "currency": record.currency},
             "destination": masked(record.method, record.destination), "reason": record.failure_reason or ""}
+
+
+def project(record: ProjectModel) -> dict:
+    return {"id": record.id, "client_id": record.client_id, "title": record.title, "description": record.description,
+            "skills": list(record.skills), "budget_min": int(record.budget_min), "budget_max": int(record.budget_max),
+            "currency": record.currency, "status": record.status, "contract_id": record.contract_id,
+            "created_at": record.created_at}
+
+
+def proposal(record: ProposalModel) -> dict:
+    return {"project_id": record.project_id, "contractor_id": record.contractor_id, "price": int(record.price),
+            "currency": record.currency, "days": int(record.days), "text": record.text, "status": record.status,
+            "created_at": record.created_at, "updated_at": record.updated_at}
+
+
+def contract(record: DealModel) -> dict:
+    escrowed = int(record.amount if record.escrowed is None else record.escrowed)
+    deliverable = (record.data or {}).get("deliverable")
+    return {"id": record.id, "project_id": record.subject_id, "client_id": record.client_id,
+            "contractor_id": record.contractor_id, "title": record.title, "price": int(record.amount),
+            "escrowed": escrowed, "currency": record.currency, "commission_bps": int(record.commission_bps),
+            "status": record.status, "days": int(record.delivery_days), "deadline_at": record.deadline_at,
+            "release_due_at": record.review_due_at, "deliverable": deliverable, "dispute": record.dispute,
+            "terms": record.terms, "terms_hash": record.terms_hash,
+            "terms_verified": terms.verify(record.terms, record.terms_hash), "created_at": record.created_at,
+            "version": int(record.version), "history": record.history}
+
+
+def deal(record: DealModel) -> dict:
+    """A deal in a list that mixes flows (the operators' dispute queue)."""
+    return contract(record) | {"process": "project"} if record.process == "project" else order(record) | {
+        "process": record.process}
+
+
+def contract_notification(record: DealModel, kind: str, role: str) -> dict:
+    """Like an order's, but `amount` is what is in escrow now and `price` the agreed price."""
+    escrowed = int(record.amount if record.escrowed is None else record.escrowed)
+    fee = commission(escrowed, int(record.commission_bps))
+    return {**deal_notification(record, kind, role), "amount": _money(escrowed, record.currency),
+            "payout": _money(escrowed - fee, record.currency), "commission": _money(fee, record.currency),
+            "price": _money(int(record.amount), record.currency)}

@@ -86,3 +86,4 @@ def _merge(*modules: str) -> None:
     for name in modules:
         SAMPLES.update(importlib.import_module(f"tests.notification_samples_{name}").SAMPLES)
 _merge("payouts")
+_merge("projects")

@@ -108,10 +108,10 @@ def get_contractor(call: Call):
     return profiles.show(call.params["user_id"])
 
 
-@endpoint(bp, "PATCH", "/v1/me/profile", summary="Change my contractor settings (custom offers)", tag="profiles",
-          request=s.ProfileIn, response=s.ContractorOut)
+@endpoint(bp, "PATCH", "/v1/me/profile", summary="Change my contractor settings (custom offers, skills)",
+          tag="profiles", request=s.ProfileIn, response=s.ContractorOut)
 def update_profile(call: Call):
-    return profiles.set_custom_offers(call.user, call.body.custom_offers)
+    return profiles.update(call.user, call.body.custom_offers, call.body.skills)
 
 
 @endpoint(bp, "POST", "/v1/operator/contractors/{user_id}/level", summary="Set a contractor's level (operator)",

@@ -17,6 +17,7 @@ _QUERY_DOCS = {
     "cursor": {"type": "string"},
     "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
     "role": {"type": "string", "enum": ["client", "contractor"], "default": "client"},
+    "skills": {"type": "string", "description": "comma-separated; default: the caller's own skills"},
 }
 _ERROR_TEXT = {400: "Malformed request", 401: "No or bad credentials", 403: "Not allowed in your role",
                404: "Unknown, or not visible to you", 409: "State conflict (status, funds, idempotency)",

@@ -129,7 +129,7 @@ def review_order(call: Call):
 
 
 @endpoint(bp, "GET", "/v1/operator/disputes", summary="Open disputes, oldest first (operator)", tag="operator",
-          auth_="operator", response=s.OrderList, query=("limit", "cursor"), errors=(422,))
+          auth_="operator", response=s.DisputeQueue, query=("limit", "cursor"), errors=(422,))
 def list_disputes(call: Call):
     return orders.open_disputes(call.user, call.limit, call.cursor)
 

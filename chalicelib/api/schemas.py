@@ -2,7 +2,7 @@
 documented with them in the OpenAPI document."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictInt
 
@@ -412,11 +412,16 @@ class ContractorOut(BaseModel):
     name: str
     level: str
     custom_offers: bool
+    skills: list[str]
     responsibility: ResponsibilityOut
 
 
+Skill = Annotated[str, Field(min_length=1, max_length=50)]
+
+
 class ProfileIn(_In):
-    custom_offers: bool
+    custom_offers: bool | None = None
+    skills: list[Skill] | None = Field(default=None, max_length=30)
 
 
 class LevelIn(_In):
@@ -481,6 +486,109 @@ class PayoutEventIn(_In):
     type: Literal["payout.paid", "payout.failed"]
     payout_id: str = Field(min_length=1, max_length=100)
     reason: str = Field(default="", max_length=1000)
+
+
+class ProjectIn(_In):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=10000)
+    skills: list[Skill] = Field(min_length=1, max_length=20)
+    budget_min: StrictInt = Field(gt=0, description="minor units")
+    budget_max: StrictInt = Field(gt=0, description="minor units")
+    currency: str = CurrencyCode
+
+
+class ProjectOut(BaseModel):
+    id: str
+    client_id: str
+    title: str
+    description: str
+    skills: list[str]
+    budget_min: int
+    budget_max: int
+    currency: str
+    status: Literal["open", "contracted"]
+    contract_id: str | None
+    created_at: str
+
+
+class ProjectList(BaseModel):
+    items: list[ProjectOut]
+    next_cursor: str | None
+
+
+class ProposalIn(_In):
+    price: StrictInt = Field(gt=0, description="minor units, in the project's currency")
+    days: StrictInt = Field(ge=1, le=365)
+    text: str = Field(min_length=1, max_length=5000)
+
+
+class ProposalEditIn(_In):
+    price: StrictInt | None = Field(default=None, gt=0)
+    days: StrictInt | None = Field(default=None, ge=1, le=365)
+    text: str | None = Field(default=None, min_length=1, max_length=5000)
+
+
+class ProposalOut(BaseModel):
+    project_id: str
+    contractor_id: str
+    price: int
+    currency: str
+    days: int
+    text: str
+    status: Literal["active", "withdrawn", "selected", "not_selected"]
+    created_at: str
+    updated_at: str
+
+
+class ProposalList(BaseModel):
+    items: list[ProposalOut]
+    next_cursor: str | None
+
+
+class ContractOut(BaseModel):
+    id: str
+    project_id: str
+    client_id: str
+    contractor_id: str
+    title: str
+    price: int
+    escrowed: int = Field(description="in escrow now: half the price after selection, all of it once funded")
+    currency: str
+    commission_bps: int
+    status: Literal["awaiting_acceptance", "in_progress", "delivered", "disputed", "completed", "declined",
+                    "resolved"]
+    days: int
+    deadline_at: str | None
+    release_due_at: str | None = Field(description="when the escrow is released by itself, once delivered")
+    deliverable: dict | None
+    dispute: DisputeOut | None
+    terms: dict | None
+    terms_hash: str | None
+    terms_verified: bool
+    created_at: str
+    version: int
+    history: list[dict]
+
+
+class ContractList(BaseModel):
+    items: list[ContractOut]
+    next_cursor: str | None
+
+
+class DisputeQueue(BaseModel):
+    items: list[dict] = Field(description="orders and contracts in dispute, each with `process`")
+    next_cursor: str | None
+
+
+class DeliverableIn(_In):
+    filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\]+$")
+    content_base64: str = Field(min_length=1, description="the zip archive, base64-encoded")
+
+
+class DownloadOut(BaseModel):
+    url: str
+    expires_in_seconds: int
+    filename: str
 
 
 class ClockOut(BaseModel):

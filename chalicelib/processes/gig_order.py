@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from chalicelib import clock, ledger, views
 from chalicelib.errors import Conflict, Forbidden, NotFound, Unprocessable
 from chalicelib.money import Money, commission
-from chalicelib.processes import Actor, Context, Process, Timer, Transition
+from chalicelib.processes import Actor, Context, Process, Timer, Transition, disputes
 from chalicelib.store.models import DealModel
 
 NOT_STARTED, IN_PROGRESS, ON_REVIEW, DISPUTED = "not_started", "in_progress", "on_review", "disputed"
@@ -47,7 +47,6 @@ CANCELLATION_REASONS: dict[str, tuple[str, ...]] = {
     "client": ("no_longer_needed", "contractor_unresponsive", "mutual_agreement", "other"),
 }
 PARTIES: frozenset[Actor] = frozenset({"client", "contractor"})
-DISPUTES_QUEUE = "disputes"
 
 
 def review_days(delivered_at: datetime) -> int:
@@ -80,13 +79,6 @@ def _hold_extra(deal: DealModel, ctx: Context, transfer_id: str) -> ledger.Trans
     extra = _extra(deal, ctx)
     return ledger.hold(transfer_id, deal.client_id, Money(int(extra["amount"]), deal.currency), ref=deal.id,
                        kind="escrow_hold")
-
-
-def _split(deal: DealModel, ctx: Context, transfer_id: str) -> ledger.Transfer:
-    dispute = deal.dispute or {}
-    return ledger.settle(transfer_id, deal.client_id, deal.contractor_id, deal.currency,
-                         refund_minor=int(dispute["refund"]), release_minor=int(dispute["release"]),
-                         commission_minor=int(dispute["commission"]), ref=deal.id)
 
 
 # --- guards ----------------------------------------------------------------------------------------------------------
@@ -134,15 +126,6 @@ def _within_revision_limit(deal: DealModel, ctx: Context) -> None:
     limit = (deal.terms or {}).get("revision_limit")
     if limit is not None and int(deal.revisions or 0) >= int(limit):
         raise Conflict("revision_limit_reached", f"The agreed terms allow {limit} revision(s)")
-
-
-def _split_adds_up(deal: DealModel, ctx: Context) -> None:
-    refund, release = ctx.payload.get("refund"), ctx.payload.get("release")
-    if not isinstance(refund, int) or not isinstance(release, int) or refund < 0 or release < 0:
-        raise Unprocessable("validation_error", "refund and release must be amounts >= 0")
-    if refund + release != int(deal.amount):
-        raise Unprocessable("split_mismatch", f"refund + release must equal the escrow of {int(deal.amount)}",
-                            field="refund")
 
 
 # --- effects ---------------------------------------------------------------------------------------------------------
@@ -213,22 +196,6 @@ def _cancellation_answered(status: str):
     return effects
 
 
-def _dispute_opened(deal: DealModel, ctx: Context) -> dict:
-    return {"dispute": {"reason": ctx.message or "", "opened_at": clock.iso(ctx.now), "refund": None,
-                        "release": None, "commission": None, "note": "", "resolved_at": None, "resolved_by": None,
-                        "terms_hash": deal.terms_hash},
-            "review_due_at": None, "queue": DISPUTES_QUEUE}
-
-
-def _dispute_resolved(deal: DealModel, ctx: Context) -> dict:
-    release = int(ctx.payload["release"])
-    fee = commission(release, int(deal.commission_bps))
-    return {"dispute": {**(deal.dispute or {}), "refund": int(ctx.payload["refund"]), "release": release,
-                        "commission": fee, "note": ctx.message or "", "resolved_at": clock.iso(ctx.now),
-                        "resolved_by": ctx.payload.get("operator_id")},
-            "queue": None}
-
-
 def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:
     return views.deal_notification(deal, kind, role, extra_id=ctx.payload.get("extra_id"))
 
@@ -269,11 +236,8 @@ PROCESS = Process(
                    notify="order_completed", effects=_closed, contractor_score="orders_completed"),
         Transition("auto_accept", frozenset({ON_REVIEW}), COMPLETED, frozenset({"system"}), money=_release,
                    notify="order_auto_accepted", effects=_closed, contractor_score="orders_completed"),
-        Transition("open_dispute", frozenset({ON_REVIEW}), DISPUTED, frozenset({"client"}), notify="dispute_opened",
-                   notify_operators=True, effects=_dispute_opened),
-        Transition("resolve_dispute", frozenset({DISPUTED}), RESOLVED, frozenset({"operator"}), money=_split,
-                   notify="dispute_resolved", notify_operators=True, effects=_dispute_resolved,
-                   guard=_split_adds_up),
+        disputes.open_dispute(frozenset({ON_REVIEW}), DISPUTED),
+        disputes.resolve_dispute(frozenset({DISPUTED}), RESOLVED),
     )},
     notification=_notification,
     holding=OPEN_STATES,

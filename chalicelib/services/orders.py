@@ -12,7 +12,8 @@ from chalicelib.errors import NotFound, Unprocessable
 from chalicelib.money import Money, require_positive
 from chalicelib.pagination import page
 from chalicelib.processes import Actor, Context
-from chalicelib.processes.gig_order import DISPUTES_QUEUE, NOT_STARTED, PROCESS
+from chalicelib.processes.disputes import QUEUE as DISPUTES_QUEUE
+from chalicelib.processes.gig_order import NOT_STARTED, PROCESS
 from chalicelib.services import gigs
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, GigModel
@@ -114,4 +115,4 @@ def resolve_dispute(principal: Principal, order_id: str, refund_minor: int, rele
 
 def open_disputes(principal: Principal, limit: int, cursor: str | None) -> dict:
     principal.require_operator()
-    return page(lambda **kw: DealModel.by_queue.query(DISPUTES_QUEUE, **kw), limit, cursor, views.order)
+    return page(lambda **kw: DealModel.by_queue.query(DISPUTES_QUEUE, **kw), limit, cursor, views.deal)

@@ -32,14 +32,22 @@ def show(user_id: str) -> dict:
     counted = completed + failed
     percent = 100 if not counted else completed * 100 // counted
     return {"id": user.id, "name": user.name, "level": level_of(profile),
-            "custom_offers": profile.custom_offers == ENABLED,
+            "custom_offers": profile.custom_offers == ENABLED, "skills": list(profile.skills or []),
             "responsibility": {"percent": percent, "completed": completed, "failed": failed,
                                "cancelled_without_penalty": int(profile.orders_cancelled or 0)}}
 
 
-def set_custom_offers(principal: Principal, enabled: bool) -> dict:
-    ProfileModel(principal.user_id).update(
-        actions=[ProfileModel.custom_offers.set(ENABLED) if enabled else ProfileModel.custom_offers.remove()])
+def update(principal: Principal, custom_offers: bool | None, skills: list[str] | None) -> dict:
+    """The contractor's own settings: whether he takes custom offers, and his skills (for projects)."""
+    actions: list = []
+    if custom_offers is not None:
+        switch = ProfileModel.custom_offers
+        actions.append(switch.set(ENABLED) if custom_offers else switch.remove())
+    if skills is not None:
+        normalised: list[str] = sorted({skill.lower() for skill in skills})
+        actions.append(ProfileModel.skills.set(normalised))  # type: ignore[arg-type]
+    if actions:
+        ProfileModel(principal.user_id).update(actions=actions)
     return show(principal.user_id)
 
 

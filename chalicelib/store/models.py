@@ -348,6 +348,7 @@ class ProfileModel(Model):
     orders_completed = NumberAttribute(null=True)
     orders_failed = NumberAttribute(null=True)  # auto-cancelled, or cancelled by the client once late
     orders_cancelled = NumberAttribute(null=True)  # declined or cancelled by agreement: no rating drop
+    skills = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class ReviewsByGig(GlobalSecondaryIndex):
@@ -449,6 +450,77 @@ class PayoutModel(Model):
     by_queue = UnsentPayouts()
 
 
+class ProjectsByState(GlobalSecondaryIndex):
+    """Sparse: only projects still taking proposals carry `listing`."""
+
+    class Meta:
+        index_name = "by_listing"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ProjectsByClient(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_client"
+        projection = AllProjection()
+
+    client_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ProjectModel(Model):
+    """A client's project that contractors bid on; choosing a proposal opens its contract (a deal)."""
+
+    class Meta(_Meta):
+        logical_name = "projects"
+        table_name = "projects"
+
+    id = UnicodeAttribute(hash_key=True)
+    client_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    description = UnicodeAttribute()
+    skills = ListAttribute(of=UnicodeAttribute)
+    budget_min = NumberAttribute()
+    budget_max = NumberAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()  # open | contracted
+    listing = UnicodeAttribute(null=True)
+    contract_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    by_listing = ProjectsByState()
+    by_client = ProjectsByClient()
+
+
+class ProposalsByContractor(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_contractor"
+        projection = AllProjection()
+
+    contractor_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ProposalModel(Model):
+    """A contractor's one bid on a project: price, days and text, editable until one is chosen."""
+
+    class Meta(_Meta):
+        logical_name = "proposals"
+        table_name = "proposals"
+
+    project_id = UnicodeAttribute(hash_key=True)
+    contractor_id = UnicodeAttribute(range_key=True)
+    price = NumberAttribute()
+    currency = UnicodeAttribute()
+    days = NumberAttribute()
+    text = UnicodeAttribute()
+    status = UnicodeAttribute()  # active | withdrawn | selected | not_selected
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    by_contractor = ProposalsByContractor()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     UserModel,
     KeyModel,
@@ -466,6 +538,8 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ConversationModel,
     MessageModel,
     PayoutModel,
+    ProjectModel,
+    ProposalModel,
 )
 
 

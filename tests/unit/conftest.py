@@ -14,6 +14,7 @@ def store(monkeypatch, tmp_path):
     monkeypatch.delenv("CLOCK_FILE", raising=False)
     monkeypatch.setenv("MAIL_TRANSPORT", "sink")
     monkeypatch.setenv("BANK_OUTBOX_DIR", str(tmp_path / "bank"))
+    monkeypatch.setenv("FILES_DIR", str(tmp_path / "files"))
     with mock_aws():
         yield bind_fresh_store(monkeypatch, endpoint=None, prefix="unit-", mail_dir=str(tmp_path / "mail"))
     clock.reset()

@@ -45,7 +45,8 @@ def test_scheduled_handler_runs_every_job(api):
         function_name, memory_limit_in_mb, aws_request_id = "jobs", 128, "r"
         invoked_function_arn = "arn:aws:lambda:eu-central-1:0:function:jobs"
 
-    assert set(app_module.run_scheduled_jobs(event, Context())) == {"fire_due_timers", "retry_unsent_email", "resend_payout_requests"}
+    assert set(app_module.run_scheduled_jobs(event, Context())) == {"fire_due_timers", "retry_unsent_email",
+                                                                    "resend_payout_requests"}
 
 
 def test_openapi_documents_every_route_with_schemas(api):

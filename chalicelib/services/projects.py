@@ -1,0 +1,251 @@
+"""Projects with proposals (seed 001): a client posts a project; contractors with matching skills
+bid (price, days, text) and may edit or withdraw their bid until one is chosen; choosing one
+escrows half its price and opens the contract (`chalicelib/processes/project.py`), whose every
+later step is a transition applied by the engine. Client and bidder talk in their conversation
+(`services/conversations.py`)."""
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import zipfile
+
+from chalicelib import clock, engine, idempotency, ids, ledger, terms, views
+from chalicelib.auth import Principal
+from chalicelib.config import settings
+from chalicelib.errors import Conflict, Forbidden, NotFound, Unprocessable
+from chalicelib.money import Money, require_positive
+from chalicelib.pagination import page
+from chalicelib.processes import Actor, Context
+from chalicelib.processes.project import AWAITING, IN_PROGRESS, PROCESS, first_half
+from chalicelib.services import notifications, profiles
+from chalicelib.storage import get_files
+from chalicelib.store import lookup
+from chalicelib.store.models import DealModel, ProjectModel, ProposalModel
+from chalicelib.store.uow import UnitOfWork, run_with_retries
+
+OPEN, CONTRACTED = "open", "contracted"
+ACTIVE, WITHDRAWN, SELECTED, NOT_SELECTED = "active", "withdrawn", "selected", "not_selected"
+
+
+def post(principal: Principal, title: str, description: str, skills: list[str], budget_min: int, budget_max: int,
+         currency: str) -> tuple[int, dict]:
+    require_positive(budget_min, currency)
+    if budget_max < budget_min:
+        raise Unprocessable("invalid_budget", "budget_max must not be below budget_min", field="budget_max")
+    now = clock.iso(clock.now())
+    project = ProjectModel(ids.new_id("prj"), client_id=principal.user_id, title=title, description=description,
+                           skills=sorted({skill.lower() for skill in skills}), budget_min=budget_min,
+                           budget_max=budget_max, currency=currency, status=OPEN, listing=OPEN, created_at=now)
+    uow = UnitOfWork()
+    uow.put(project, condition=ProjectModel.id.does_not_exist())
+    return idempotency.commit(uow, 201, views.project(project))
+
+
+def list_open(principal: Principal, skills: list[str] | None, limit: int, cursor: str | None) -> dict:
+    """Active projects, newest first, that need one of the skills (by default the caller's own)."""
+    wanted = sorted({s.lower() for s in skills}) if skills is not None else (profiles.load(principal.user_id).skills
+                                                                              or [])
+    condition = None
+    for skill in wanted:
+        clause = ProjectModel.skills.contains(skill)
+        condition = clause if condition is None else condition | clause
+    return page(lambda **kw: ProjectModel.by_listing.query(OPEN, scan_index_forward=False,
+                                                           filter_condition=condition, **kw),
+                limit, cursor, views.project)
+
+
+def list_mine(principal: Principal, limit: int, cursor: str | None) -> dict:
+    return page(lambda **kw: ProjectModel.by_client.query(principal.user_id, scan_index_forward=False, **kw),
+                limit, cursor, views.project)
+
+
+def load(project_id: str) -> ProjectModel:
+    return lookup.load(ProjectModel, project_id, what="project")
+
+
+def get(project_id: str) -> dict:
+    return views.project(load(project_id))
+
+
+def _open_project(project_id: str, principal: Principal) -> ProjectModel:
+    project = load(project_id)
+    if project.client_id == principal.user_id:
+        raise Unprocessable("own_project", "You cannot bid on your own project", field="project_id")
+    if project.status != OPEN:
+        raise Conflict("project_closed", "This project no longer takes proposals")
+    return project
+
+
+def propose(principal: Principal, project_id: str, price: int, days: int, text: str) -> tuple[int, dict]:
+    project = _open_project(project_id, principal)
+    require_positive(price, project.currency)
+    now = clock.iso(clock.now())
+    proposal = ProposalModel(project.id, principal.user_id, price=price, currency=project.currency, days=days,
+                             text=text, status=ACTIVE, created_at=now, updated_at=now)
+    uow = UnitOfWork()
+    uow.put(proposal, condition=ProposalModel.contractor_id.does_not_exist(),
+            on_fail=Conflict("already_proposed", "You already sent a proposal; edit it instead"))
+    notifications.enqueue(uow, project.client_id, "proposal_received", {
+        "project_id": project.id, "title": project.title, "price": {"amount": price, "currency": project.currency},
+        "days": days, "text": text})
+    return idempotency.commit(uow, 201, views.proposal(proposal))
+
+
+def _own_proposal(principal: Principal, project_id: str) -> ProposalModel:
+    return lookup.load(ProposalModel, project_id, principal.user_id, what="proposal")
+
+
+def edit_proposal(principal: Principal, project_id: str, price: int | None, days: int | None,
+                  text: str | None) -> dict:
+    _open_project(project_id, principal)
+    proposal = _own_proposal(principal, project_id)
+    actions = [ProposalModel.updated_at.set(clock.iso(clock.now()))]
+    if price is not None:
+        require_positive(price, proposal.currency)
+        actions.append(ProposalModel.price.set(price))
+    if days is not None:
+        actions.append(ProposalModel.days.set(days))
+    if text is not None:
+        actions.append(ProposalModel.text.set(text))
+    uow = UnitOfWork()
+    uow.update(proposal, actions, condition=ProposalModel.status == ACTIVE,
+               on_fail=Conflict("proposal_closed", "Only an active proposal can be edited"))
+    uow.commit()
+    return views.proposal(lookup.load(ProposalModel, project_id, principal.user_id, what="proposal"))
+
+
+def withdraw(principal: Principal, project_id: str) -> tuple[int, dict]:
+    _open_project(project_id, principal)
+    proposal = _own_proposal(principal, project_id)
+    if proposal.status != ACTIVE:
+        raise Conflict("proposal_closed", "Only an active proposal can be withdrawn")
+    proposal.status = WITHDRAWN
+    uow = UnitOfWork()
+    uow.update(proposal, [ProposalModel.status.set(WITHDRAWN), ProposalModel.updated_at.set(clock.iso(clock.now()))],
+               condition=ProposalModel.status == ACTIVE,
+               on_fail=Conflict("proposal_closed", "Only an active proposal can be withdrawn"))
+    return idempotency.commit(uow, 200, views.proposal(proposal))
+
+
+def proposals(principal: Principal, project_id: str, limit: int, cursor: str | None) -> dict:
+    project = load(project_id)
+    if project.client_id != principal.user_id:
+        raise Forbidden("not_your_project", "Only the project's client sees its proposals")
+    return page(lambda **kw: ProposalModel.query(project_id, **kw), limit, cursor, views.proposal)
+
+
+def select(principal: Principal, project_id: str, contractor_id: str) -> tuple[int, dict]:
+    """The client chooses a proposal: half its price goes into escrow and the contract opens."""
+    project = load(project_id)
+    if project.client_id != principal.user_id:
+        raise Forbidden("not_your_project", "Only the project's client chooses a proposal")
+    if project.status != OPEN:
+        raise Conflict("project_closed", "A proposal has already been chosen for this project")
+    proposal = lookup.load(ProposalModel, project_id, contractor_id, what="proposal")
+    if proposal.status != ACTIVE:
+        raise Conflict("proposal_closed", "This proposal was withdrawn")
+    now = clock.now()
+    price, half = int(proposal.price), first_half(int(proposal.price))
+    agreed = {"project_id": project.id, "title": project.title, "description": project.description,
+              "price": price, "currency": project.currency, "days": int(proposal.days), "proposal": proposal.text,
+              "client_id": project.client_id, "contractor_id": contractor_id}
+    deal = DealModel(ids.new_id("ctr"), client_id=project.client_id, contractor_id=contractor_id,
+                     subject_id=project.id, title=project.title, description=project.description, amount=price,
+                     escrowed=half, currency=project.currency, commission_bps=settings.commission_project_bps,
+                     delivery_days=int(proposal.days), created_at=clock.iso(now), terms=agreed,
+                     terms_hash=terms.digest(agreed), data={})
+    uow = UnitOfWork()
+    uow.update(project, [ProjectModel.status.set(CONTRACTED), ProjectModel.listing.remove(),
+                         ProjectModel.contract_id.set(deal.id)], condition=ProjectModel.status == OPEN,
+               on_fail=Conflict("project_closed", "A proposal has already been chosen for this project"))
+    uow.update(proposal, [ProposalModel.status.set(SELECTED)], condition=ProposalModel.status == ACTIVE,
+               on_fail=Conflict("proposal_closed", "This proposal was withdrawn"))
+    hold = ledger.hold(f"{deal.id}:select", project.client_id, Money(half, project.currency), ref=deal.id,
+                       kind="escrow_hold")
+    engine.create(uow, PROCESS, deal, AWAITING, Context(now, "client"), hold, notify="contract_created")
+    return idempotency.commit(uow, 201, views.contract(deal))
+
+
+# --- contracts ------------------------------------------------------------------------------------------------------
+
+def load_contract(contract_id: str) -> DealModel:
+    deal = lookup.load(DealModel, contract_id, what="contract")
+    if deal.process != PROCESS.name:
+        raise NotFound("not_found", "No such contract")
+    return deal
+
+
+def _role(principal: Principal, deal: DealModel) -> Actor:
+    if principal.user_id == deal.client_id:
+        return "client"
+    if principal.user_id == deal.contractor_id:
+        return "contractor"
+    if principal.is_operator:
+        return "operator"
+    raise NotFound("not_found", "No such contract")
+
+
+def get_contract(principal: Principal, contract_id: str) -> dict:
+    deal = load_contract(contract_id)
+    _role(principal, deal)
+    return views.contract(deal)
+
+
+def list_contracts(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
+    key = f"{PROCESS.noun}#{principal.user_id}"
+    index = DealModel.by_contractor if role == "contractor" else DealModel.by_client
+    return page(lambda **kw: index.query(key, scan_index_forward=False, **kw), limit, cursor, views.contract)
+
+
+def act(principal: Principal, contract_id: str, transition: str, *, message: str | None = None,
+        payload: dict | None = None) -> tuple[int, dict]:
+    def attempt() -> tuple[int, dict]:
+        deal = load_contract(contract_id)
+        ctx = Context(clock.now(), _role(principal, deal), message=message, payload=dict(payload or {}))
+        uow = UnitOfWork()
+        engine.apply(uow, PROCESS, deal, transition, ctx)
+        return idempotency.commit(uow, 200, views.contract(deal))
+
+    return run_with_retries(attempt)
+
+
+def upload(principal: Principal, contract_id: str, filename: str, content_base64: str) -> tuple[int, dict]:
+    """The contractor uploads the deliverable: one zip, within the size limit, while in progress."""
+    deal = load_contract(contract_id)
+    if _role(principal, deal) != "contractor":
+        raise Forbidden("not_your_move", "Only the contractor uploads the deliverable")
+    if deal.status != IN_PROGRESS:
+        raise Conflict("invalid_state", f"Cannot upload to a contract that is {deal.status.replace('_', ' ')}")
+    try:
+        data = base64.b64decode(content_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise Unprocessable("validation_error", "content_base64 is not valid base64", field="content_base64") from None
+    if len(data) > settings.deliverable_max_bytes:
+        raise Unprocessable("file_too_large", f"The deliverable may be at most {settings.deliverable_max_bytes} bytes",
+                            field="content_base64")
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise Unprocessable("not_a_zip", "The deliverable must be a zip archive", field="content_base64")
+    key = f"deliverables/{deal.id}/{ids.new_id('fil')}.zip"
+    get_files().put(key, data, "application/zip")
+    deliverable = {"key": key, "filename": filename, "size": len(data), "uploaded_at": clock.iso(clock.now())}
+    deal.data = {**(deal.data or {}), "deliverable": deliverable}
+    uow = UnitOfWork()
+    uow.update(deal, [DealModel.data.set(deal.data)], condition=(DealModel.status == IN_PROGRESS) &
+               (DealModel.version == int(deal.version)),
+               on_fail=Conflict("state_changed", "The contract changed meanwhile; reload it and try again"))
+    return idempotency.commit(uow, 200, views.contract(deal))
+
+
+def download_link(principal: Principal, contract_id: str) -> dict:
+    """A short-lived link to the deliverable, for the parties — refused until the whole price is in escrow."""
+    deal = load_contract(contract_id)
+    role = _role(principal, deal)
+    deliverable = (deal.data or {}).get("deliverable")
+    if deliverable is None:
+        raise NotFound("not_found", "No deliverable has been uploaded yet")
+    escrowed = int(deal.amount if deal.escrowed is None else deal.escrowed)
+    if role == "client" and escrowed < int(deal.amount):
+        raise Forbidden("not_fully_funded", "Escrow the remaining half to download the deliverable")
+    return {"url": get_files().link(deliverable["key"], deliverable["filename"]),
+            "expires_in_seconds": settings.download_link_seconds, "filename": deliverable["filename"]}

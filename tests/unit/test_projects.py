@@ -1,0 +1,203 @@
+"""Projects with proposals (seed 001): bids editable until one is chosen, half the price escrowed on
+choosing, the deliverable downloadable only once the whole price is in escrow, approval less 10 %,
+disputes, and the 2-day auto-release — with the books and the escrow balanced after each step."""
+from __future__ import annotations
+
+import base64
+import io
+import zipfile
+
+import pytest
+
+from chalicelib import clock
+from tests.support import assert_books_balance, run_jobs, transfer_event
+
+HOUR = 3600
+
+
+def _zip(size: int = 100) -> str:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("site/index.html", "x" * size)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+@pytest.fixture
+def market(api):
+    """Given a client with 500.00 USD who posted a Python project, and two contractors with skills."""
+    client = api.signup("client@example.com", name="Client")
+    api.webhook(transfer_event("evt-fund", 50000, "USD", api.invoice(client, 50000, "USD")["payment_details"]))
+    coder = api.signup("coder@example.com", name="Coder")
+    designer = api.signup("designer@example.com", name="Designer")
+    api.request("PATCH", "/v1/me/profile", {"skills": ["Python", "AWS"]}, token=coder)
+    api.request("PATCH", "/v1/me/profile", {"skills": ["figma"]}, token=designer)
+    project = api.post("/v1/projects", {"title": "Landing page", "description": "A Lambda-backed page",
+                                        "skills": ["python"], "budget_min": 20000, "budget_max": 40000,
+                                        "currency": "USD"}, token=client)
+    assert project.status_code == 201, project.body
+    ids = {who: api.get("/v1/me", token=token).json_body["id"] for who, token in
+           (("client", client), ("coder", coder), ("designer", designer))}
+    return {"client": client, "coder": coder, "designer": designer, "project": project.json_body, "ids": ids}
+
+
+def _propose(api, market, who="coder", price=30001, days=5):
+    return api.post(f"/v1/projects/{market['project']['id']}/proposals", {"price": price, "days": days,
+                                                                          "text": "I can do it"}, token=market[who])
+
+
+def _contract(api, market, price=30001) -> dict:
+    _propose(api, market, price=price)
+    chosen = api.post(f"/v1/projects/{market['project']['id']}/proposals/{market['ids']['coder']}/select",
+                      token=market["client"])
+    assert chosen.status_code == 201, chosen.body
+    return chosen.json_body
+
+
+def _act(api, token, contract, action, body=None):
+    return api.post(f"/v1/contracts/{contract['id']}/{action}", body, token=token)
+
+
+def _delivered(api, market) -> dict:
+    contract = _contract(api, market)
+    _act(api, market["coder"], contract, "accept")
+    assert _act(api, market["coder"], contract, "deliverable", {"filename": "site.zip",
+                                                                "content_base64": _zip()}).status_code == 200
+    assert _act(api, market["coder"], contract, "submit").status_code == 200
+    return contract
+
+
+def test_contractors_see_active_projects_matching_their_skills(api, market):
+    assert [p["id"] for p in api.get("/v1/projects", token=market["coder"]).json_body["items"]] == [
+        market["project"]["id"]]
+    assert api.get("/v1/projects", token=market["designer"]).json_body["items"] == []
+    assert len(api.get("/v1/projects?skills=figma,python", token=market["designer"]).json_body["items"]) == 1
+
+
+def test_proposals_can_be_edited_or_withdrawn_until_one_is_chosen(api, market):
+    assert _propose(api, market).status_code == 201
+    assert _propose(api, market).json_body["error"]["code"] == "already_proposed"
+    path = f"/v1/projects/{market['project']['id']}/proposals"
+    edited = api.request("PATCH", f"{path}/mine", {"price": 25000}, token=market["coder"])
+    assert edited.status_code == 200 and edited.json_body["price"] == 25000
+    assert _propose(api, market, who="designer").status_code == 201
+    assert api.post(f"{path}/mine/withdraw", token=market["designer"]).json_body["status"] == "withdrawn"
+    assert api.get(path, token=market["coder"]).status_code == 403
+    bids = api.get(path, token=market["client"]).json_body["items"]
+    assert sorted(b["status"] for b in bids) == ["active", "withdrawn"]
+    withdrawn_pick = api.post(f"{path}/{market['ids']['designer']}/select", token=market["client"])
+    assert withdrawn_pick.status_code == 409
+    api.post(f"{path}/{market['ids']['coder']}/select", token=market["client"])
+    assert api.request("PATCH", f"{path}/mine", {"price": 1}, token=market["coder"]).status_code == 409
+    assert _propose(api, market, who="designer").status_code == 409
+    assert api.get("/v1/projects", token=market["coder"]).json_body["items"] == []
+
+
+def test_choosing_a_proposal_escrows_half_and_declining_returns_it(api, market):
+    contract = _contract(api, market)
+    assert contract["status"] == "awaiting_acceptance" and contract["price"] == 30001 and contract["escrowed"] == 15001
+    assert api.balance(market["client"]) == (34999, 15001)
+    assert_books_balance()
+    declined = _act(api, market["coder"], contract, "decline")
+    assert declined.status_code == 200 and declined.json_body["status"] == "declined"
+    assert api.balance(market["client"]) == (50000, 0)
+    assert_books_balance()
+
+
+def test_download_is_refused_until_the_remaining_half_is_escrowed(api, market):
+    contract = _delivered(api, market)
+    refused = api.get(f"/v1/contracts/{contract['id']}/deliverable", token=market["client"])
+    assert refused.status_code == 403 and refused.json_body["error"]["code"] == "not_fully_funded"
+    funded = _act(api, market["client"], contract, "fund")
+    assert funded.status_code == 200 and funded.json_body["escrowed"] == 30001
+    assert api.balance(market["client"]) == (19999, 30001)
+    link = api.get(f"/v1/contracts/{contract['id']}/deliverable", token=market["client"])
+    assert link.status_code == 200
+    download = api.get(link.json_body["url"], headers={"Accept": "application/zip"})
+    assert download.status_code == 200 and zipfile.is_zipfile(io.BytesIO(download.body))
+    clock.advance(link.json_body["expires_in_seconds"] + 1)
+    assert api.get(link.json_body["url"]).status_code == 403
+    assert api.get("/v1/files/forged").status_code == 403
+    assert _act(api, market["client"], contract, "fund").status_code == 409
+    assert_books_balance()
+
+
+def test_approval_pays_the_whole_price_less_10_percent_and_needs_full_funding(api, market):
+    contract = _delivered(api, market)
+    early = _act(api, market["client"], contract, "approve")
+    assert early.status_code == 409 and early.json_body["error"]["code"] == "not_fully_funded"
+    _act(api, market["client"], contract, "fund")
+    approved = _act(api, market["client"], contract, "approve")
+    assert approved.status_code == 200 and approved.json_body["status"] == "completed"
+    assert api.balance(market["client"]) == (19999, 0)
+    assert api.balance(market["coder"]) == (27001, 0)  # 300.01 less 30.00 commission
+    assert_books_balance()
+
+
+def test_two_days_after_done_what_is_in_escrow_is_released_once(api, market):
+    contract = _delivered(api, market)
+    clock.advance(47 * HOUR)
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 0
+    clock.advance(HOUR + 1)
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 1
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 0
+    shown = api.get(f"/v1/contracts/{contract['id']}", token=market["coder"]).json_body
+    assert shown["status"] == "completed"
+    assert api.balance(market["coder"]) == (13501, 0)  # the escrowed half, 150.01, less 15.00
+    assert api.balance(market["client"]) == (34999, 0)
+    assert_books_balance()
+
+
+def test_submit_needs_a_zip_within_the_limit(api, market, monkeypatch):
+    from chalicelib import config
+
+    contract = _contract(api, market)
+    _act(api, market["coder"], contract, "accept")
+    assert _act(api, market["coder"], contract, "submit").json_body["error"]["code"] == "no_deliverable"
+    not_zip = base64.b64encode(b"just text").decode()
+    assert _act(api, market["coder"], contract, "deliverable", {"filename": "a.zip", "content_base64": not_zip}
+                ).json_body["error"]["code"] == "not_a_zip"
+    assert _act(api, market["coder"], contract, "deliverable", {"filename": "a.zip", "content_base64": "!!"}
+                ).status_code == 422
+    monkeypatch.setenv("DELIVERABLE_MAX_BYTES", "50")
+    config.reload()
+    too_big = _act(api, market["coder"], contract, "deliverable", {"filename": "a.zip", "content_base64": _zip(500)})
+    assert too_big.status_code == 422 and too_big.json_body["error"]["code"] == "file_too_large"
+    assert _act(api, market["client"], contract, "deliverable", {"filename": "a.zip", "content_base64": _zip()}
+                ).status_code == 403
+
+
+def test_dispute_on_delivered_work_is_split_by_an_operator(api, market, operator_token):
+    contract = _delivered(api, market)
+    opened = _act(api, market["client"], contract, "dispute", {"message": "The form does not work"})
+    assert opened.status_code == 200 and opened.json_body["status"] == "disputed"
+    queue = api.get("/v1/operator/disputes", token=operator_token).json_body["items"]
+    assert [(d["id"], d["process"]) for d in queue] == [(contract["id"], "project")]
+    clock.advance(5 * 24 * HOUR)
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 0
+    bad = api.post(f"/v1/operator/contracts/{contract['id']}/resolve", {"refund": 1, "release": 1, "note": "n"},
+                   token=operator_token)
+    assert bad.status_code == 422
+    resolved = api.post(f"/v1/operator/contracts/{contract['id']}/resolve",
+                        {"refund": 5001, "release": 10000, "note": "Half the form works"}, token=operator_token)
+    assert resolved.status_code == 200 and resolved.json_body["status"] == "resolved"
+    assert api.balance(market["client"]) == (40000, 0)
+    assert api.balance(market["coder"]) == (9000, 0)
+    assert_books_balance()
+
+
+def test_strangers_and_wrong_parties_are_refused(api, market):
+    contract = _contract(api, market)
+    assert api.get(f"/v1/contracts/{contract['id']}", token=market["designer"]).status_code == 404
+    assert _act(api, market["client"], contract, "accept").status_code == 403
+    assert api.post(f"/v1/projects/{market['project']['id']}/proposals", {"price": 1, "days": 1, "text": "x"},
+                    token=market["client"]).status_code == 422
+    assert api.get("/v1/contracts?role=contractor", token=market["coder"]).json_body["items"][0]["id"] == contract[
+        "id"]
+
+
+@pytest.mark.parametrize("changes", [{"budget_min": 0}, {"budget_max": 100}, {"skills": []}, {"currency": "XYZ"},
+                                     {"title": ""}])
+def test_invalid_projects_are_422(api, market, changes):
+    body = {"title": "T", "description": "D", "skills": ["python"], "budget_min": 20000, "budget_max": 40000,
+            "currency": "USD", **changes}
+    assert api.post("/v1/projects", body, token=market["client"]).status_code == 422
