@@ -65,3 +65,59 @@ def test_offer_extra_dispute_cancellation_and_review_on_dynamodb_local(api):
     assert api.post(f"/v1/orders/{third['id']}/review", {"rating": 1}, token=client).status_code == 409
     assert api.get(f"/v1/gigs/{gig['id']}", token=client).json_body["rating"]["average"] == "5.00"
     assert_books_balance()
+
+
+def test_project_contract_then_a_payout_on_dynamodb_local(api, tmp_path, monkeypatch):
+    import base64
+    import io
+    import zipfile
+
+    from chalicelib import config
+
+    monkeypatch.setenv("FILES_DIR", str(tmp_path / "files"))
+    monkeypatch.setenv("BANK_OUTBOX_DIR", str(tmp_path / "bank"))
+    config.reload()
+    client = api.signup("client@example.com", name="Client")
+    coder = api.signup("coder@example.com", name="Coder")
+    coder_id = api.get("/v1/me", token=coder).json_body["id"]
+    api.webhook(transfer_event("evt-p", 40000, "USD", api.invoice(client, 40000, "USD")["payment_details"]))
+    api.request("PATCH", "/v1/me/profile", {"skills": ["python"]}, token=coder)
+    project = api.post("/v1/projects", {"title": "API", "description": "An API", "skills": ["Python"],
+                                        "budget_min": 10000, "budget_max": 30000, "currency": "USD"},
+                       token=client).json_body
+    assert [p["id"] for p in api.get("/v1/projects", token=coder).json_body["items"]] == [project["id"]]
+    api.post(f"/v1/projects/{project['id']}/proposals", {"price": 20000, "days": 3, "text": "Yes"}, token=coder)
+    contract = api.post(f"/v1/projects/{project['id']}/proposals/{coder_id}/select", token=client)
+    assert contract.status_code == 201, contract.body
+    contract = contract.json_body
+    assert api.balance(client) == (30000, 10000)
+    assert api.post(f"/v1/contracts/{contract['id']}/accept", token=coder).status_code == 200
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("api.py", "print('ok')")
+    upload = api.post(f"/v1/contracts/{contract['id']}/deliverable",
+                      {"filename": "api.zip", "content_base64": base64.b64encode(archive.getvalue()).decode()},
+                      token=coder)
+    assert upload.status_code == 200, upload.body
+    api.post(f"/v1/contracts/{contract['id']}/submit", token=coder)
+    assert api.post(f"/v1/contracts/{contract['id']}/fund", token=client).status_code == 200
+    assert api.post(f"/v1/contracts/{contract['id']}/approve", token=client).status_code == 200
+    assert api.balance(coder) == (18000, 0)
+    assert_books_balance()
+
+    # And the contractor withdraws it to a card; the bank pays it out
+    payout = api.post("/v1/payouts", {"amount": 18000, "currency": "USD",
+                                      "destination": {"type": "card", "number": "4111111111111111"}}, token=coder)
+    assert payout.status_code == 201, payout.body
+    assert api.balance(coder) == (0, 18000)
+    answer = _payout_paid(payout.json_body["id"])
+    assert api.webhook(answer).status_code == 200
+    assert api.webhook(answer).json_body["duplicate"] is True
+    assert api.balance(coder) == (0, 0)
+    assert_books_balance()
+
+
+def _payout_paid(payout_id: str) -> bytes:
+    import json
+
+    return json.dumps({"event_id": f"evt-{payout_id}", "type": "payout.paid", "payout_id": payout_id}).encode()
