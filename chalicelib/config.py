@@ -67,6 +67,10 @@ class Settings:
     timer_shards: int = field(default_factory=lambda: int(_env("TIMER_SHARDS", "4")))
     # Platform commission per flow, in basis points (2000 = 20 %).
     commission_gig_order_bps: int = field(default_factory=lambda: int(_env("COMMISSION_GIG_ORDER_BPS", "2000")))
+    commission_b2b_task_bps: int = field(default_factory=lambda: int(_env("COMMISSION_B2B_TASK_BPS", "0")))
+    # Team invitations: how long the one-time link lives, and the web address links point to.
+    invitation_ttl_hours: int = field(default_factory=lambda: int(_env("INVITATION_TTL_HOURS", "72")))
+    app_url: str = field(default_factory=lambda: _env("APP_URL", "http://127.0.0.1:8000"))
     commission_project_bps: int = field(default_factory=lambda: int(_env("COMMISSION_PROJECT_BPS", "1000")))
     # Projects: how long after the work is marked done the escrow is released by itself, and the
     # largest deliverable (a zip) accepted; where deliverables are kept (a bucket on AWS, else a folder).

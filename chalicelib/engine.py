@@ -26,7 +26,7 @@ def timer_shard(deal_id: str) -> str:
 
 
 def create(uow: UnitOfWork, process: Process, deal: DealModel, initial: str, ctx: Context,
-           transfer: ledger.Transfer | None, notify: str) -> None:
+           transfer: ledger.Transfer | None, notify: str | None) -> None:
     """Open a deal in its initial state: its item, its money, both parties' notification, its first timer."""
     deal.process, deal.status, deal.version = process.name, initial, 1
     deal.client_key, deal.contractor_key = f"{process.noun}#{deal.client_id}", f"{process.noun}#{deal.contractor_id}"
@@ -35,7 +35,8 @@ def create(uow: UnitOfWork, process: Process, deal: DealModel, initial: str, ctx
     uow.put(deal, condition=DealModel.id.does_not_exist())
     if transfer is not None:
         ledger.record(uow, transfer, at=ctx.now)
-    _notify(uow, process, deal, ctx, notify, operators=False)
+    if notify:
+        _notify(uow, process, deal, ctx, notify, operators=False)
 
 
 def apply(uow: UnitOfWork, process: Process, deal: DealModel, name: str, ctx: Context) -> Transition:

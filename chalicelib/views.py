@@ -16,6 +16,7 @@ from chalicelib.store.models import (
     ProjectModel,
     ProposalModel,
     ReviewModel,
+    TeamMemberModel,
     UserModel,
 )
 
@@ -204,3 +205,34 @@ def contract_notification(record: DealModel, kind: str, role: str) -> dict:
     return {**deal_notification(record, kind, role), "amount": _money(escrowed, record.currency),
             "payout": _money(escrowed - fee, record.currency), "commission": _money(fee, record.currency),
             "price": _money(int(record.amount), record.currency)}
+
+
+def task(record: DealModel) -> dict:
+    act = (record.data or {}).get("act")
+    return {"id": record.id, "company_id": record.client_id, "contractor_id": record.contractor_id,
+            "title": record.title, "description": record.description or "", "amount": int(record.amount),
+            "currency": record.currency, "commission": commission(int(record.amount), int(record.commission_bps)),
+            "deadline_at": record.deadline_at, "status": record.status, "closed_reason": record.closed_reason,
+            "act": None if act is None else {**act, "pdf_url": f"/v1/tasks/{record.id}/act"},
+            "created_at": record.created_at, "version": int(record.version), "history": record.history}
+
+
+def act_document(record: DealModel) -> dict:
+    act = (record.data or {})["act"]
+    return {"kind": "act", "number": act["number"], "issued_at": act["issued_at"], "task_id": record.id,
+            "title": record.title, "amount": int(record.amount), "currency": record.currency,
+            "company_id": record.client_id, "contractor_id": record.contractor_id,
+            "pdf_url": f"/v1/tasks/{record.id}/act"}
+
+
+def task_notification(record: DealModel, role: str) -> dict:
+    fee = commission(int(record.amount), int(record.commission_bps))
+    return {"role": role, "task_id": record.id, "title": record.title,
+            "amount": _money(int(record.amount), record.currency),
+            "payout": _money(int(record.amount) - fee, record.currency), "deadline_at": record.deadline_at,
+            "reason": record.closed_reason or ""}
+
+
+def team_member(record: TeamMemberModel) -> dict:
+    return {"email": record.email, "user_id": record.user_id, "state": record.state, "invited_at": record.invited_at,
+            "joined_at": record.joined_at}

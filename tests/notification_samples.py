@@ -87,3 +87,4 @@ def _merge(*modules: str) -> None:
         SAMPLES.update(importlib.import_module(f"tests.notification_samples_{name}").SAMPLES)
 _merge("payouts")
 _merge("projects")
+_merge("tasks")

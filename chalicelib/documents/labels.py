@@ -118,3 +118,72 @@ PROFORMA_INVOICE: dict[str, dict[str, str]] = {
         ),
     },
 }
+
+
+ACT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Act of completed work No. {number}",
+        "issued_on": "Date",
+        "customer": "Customer",
+        "contractor": "Contractor",
+        "name": "Name",
+        "email": "Email",
+        "details": "Details",
+        "description": "Work performed",
+        "amount": "Amount",
+        "total": "Total",
+        "amount_in_words": "Amount in words",
+        "statement": (
+            "The work described above has been performed in full and on time. The customer has no claims "
+            "regarding its scope, quality or timing."
+        ),
+    },
+    "ru": {
+        "title": "Акт выполненных работ № {number}",
+        "issued_on": "Дата",
+        "customer": "Заказчик",
+        "contractor": "Исполнитель",
+        "name": "Наименование",
+        "email": "Эл. почта",
+        "details": "Реквизиты",
+        "description": "Выполненные работы",
+        "amount": "Сумма",
+        "total": "Итого",
+        "amount_in_words": "Сумма прописью",
+        "statement": (
+            "Вышеперечисленные работы выполнены полностью и в срок. Заказчик претензий по объёму, качеству "
+            "и срокам выполнения работ не имеет."
+        ),
+    },
+    "uk": {
+        "title": "Акт виконаних робіт № {number}",
+        "issued_on": "Дата",
+        "customer": "Замовник",
+        "contractor": "Виконавець",
+        "name": "Найменування",
+        "email": "Ел. пошта",
+        "details": "Реквізити",
+        "description": "Виконані роботи",
+        "amount": "Сума",
+        "total": "Усього",
+        "amount_in_words": "Сума прописом",
+        "statement": (
+            "Вищезазначені роботи виконано повністю та вчасно. Замовник претензій щодо обсягу, якості "
+            "та строків виконання робіт не має."
+        ),
+    },
+    "fa": {
+        "title": "صورت‌جلسهٔ انجام کار شمارهٔ {number}",
+        "issued_on": "تاریخ",
+        "customer": "کارفرما",
+        "contractor": "مجری",
+        "name": "نام",
+        "email": "ایمیل",
+        "details": "مشخصات",
+        "description": "کار انجام‌شده",
+        "amount": "مبلغ",
+        "total": "جمع کل",
+        "amount_in_words": "مبلغ به حروف",
+        "statement": "کار بالا به‌طور کامل و به‌موقع انجام شده است و کارفرما دربارهٔ حجم، کیفیت و زمان آن ادعایی ندارد.",
+    },
+}

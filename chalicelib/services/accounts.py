@@ -1,6 +1,8 @@
 """Sign-up, log-in, profiles and operators."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chalicelib import auth, clock, idempotency, ids, views
 from chalicelib.errors import Conflict, Unauthorized
 from chalicelib.services import notifications
@@ -25,7 +27,14 @@ def create_operator(email: str, password: str, name: str = "Operator", locale: s
     return _create_user(email, password, name, locale, roles=[auth.OPERATOR])[1]
 
 
-def _create_user(email: str, password: str, name: str, locale: str, roles: list[str]) -> tuple[int, dict]:
+def signup_invited(email: str, password: str, name: str, locale: str,
+                   join: Callable[[UnitOfWork, UserModel], None]) -> tuple[int, dict]:
+    """Sign-up through an invitation: `join` adds the joining (team, invitation) to the same transaction."""
+    return _create_user(email, password, name, locale, roles=[auth.CLIENT, auth.CONTRACTOR], join=join)
+
+
+def _create_user(email: str, password: str, name: str, locale: str, roles: list[str],
+                 join: Callable[[UnitOfWork, UserModel], None] | None = None) -> tuple[int, dict]:
     user = UserModel(ids.new_id("usr"), email=email.strip().lower(), name=name.strip(), locale=locale,
                      password_hash=auth.hash_password(password), roles=roles, created_at=clock.iso(clock.now()))
     uow = UnitOfWork()
@@ -36,6 +45,8 @@ def _create_user(email: str, password: str, name: str, locale: str, roles: list[
         uow.update(KeyModel(notifications.OPERATORS_KEY),
                    [KeyModel.members.set((KeyModel.members | []).append([user.id]))])
     notifications.enqueue(uow, user.id, "welcome", {})
+    if join is not None:
+        join(uow, user)
     body = {"user": views.user(user), "token": auth.issue_token(user.id, roles)}
     return idempotency.commit(uow, 201, body)
 

@@ -27,6 +27,7 @@ from chalicelib.store.uow import UnitOfWork
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 OPERATORS = "role:operator"
 OPERATORS_KEY = "operators"
+EMAIL_PREFIX = "email:"
 RETRY_AFTER = timedelta(minutes=5)
 GIVE_UP_AFTER = timedelta(minutes=30)
 
@@ -74,9 +75,9 @@ def deliver(user_id: str, notification_id: str) -> str:
             return "already_claimed"
         raise
     try:
-        user = UserModel.get(user_id)
-        message = render(record.kind, user.locale, {"name": user.name, **record.params})
-        get_sender().send(to=user.email, message=message, message_id=notification_id)
+        address, locale, name = _recipient(user_id, record.params)
+        message = render(record.kind, locale, {"name": name, **record.params})
+        get_sender().send(to=address, message=message, message_id=notification_id)
     except Exception:
         logger.exception("e-mail delivery failed", extra={"notification_id": notification_id})
         record.update(actions=[NotificationModel.email_state.set(PENDING)])
@@ -84,6 +85,16 @@ def deliver(user_id: str, notification_id: str) -> str:
     record.update(actions=[NotificationModel.email_state.set(SENT), NotificationModel.email_queue.remove()])
     metrics.add_metric(name="EmailSent", unit="Count", value=1)
     return "sent"
+
+
+def _recipient(user_id: str, params: dict) -> tuple[str, str, str]:
+    """(address, locale, name): a user's own, or for `email:<address>` (someone without an account
+    yet, e.g. an invitee) the address itself, in the params' locale."""
+    if user_id.startswith(EMAIL_PREFIX):
+        address = user_id.removeprefix(EMAIL_PREFIX)
+        return address, params.get("locale", "en"), address
+    user = UserModel.get(user_id)
+    return user.email, user.locale, user.name
 
 
 def _fan_out(role: str, broadcast_id: str) -> str:

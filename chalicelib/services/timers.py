@@ -13,12 +13,12 @@ from datetime import datetime
 from chalicelib import clock, engine
 from chalicelib.config import settings
 from chalicelib.errors import Conflict, Forbidden
-from chalicelib.processes import Context, Process, custom_offer, gig_order, project
+from chalicelib.processes import Context, Process, b2b_task, custom_offer, gig_order, project
 from chalicelib.store.models import DealModel
 from chalicelib.store.uow import UnitOfWork
 
-PROCESSES: dict[str, Process] = {process.name: process for process in (gig_order.PROCESS, custom_offer.PROCESS,
-                                                                               project.PROCESS)}
+PROCESSES: dict[str, Process] = {process.name: process for process in (
+    gig_order.PROCESS, custom_offer.PROCESS, project.PROCESS, b2b_task.PROCESS)}
 BATCH = 100
 
 

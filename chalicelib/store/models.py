@@ -7,6 +7,7 @@ test keeps the two in step. `bind()` points every model at a region, host and ta
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     JSONAttribute,
     ListAttribute,
     NumberAttribute,
@@ -349,6 +350,9 @@ class ProfileModel(Model):
     orders_failed = NumberAttribute(null=True)  # auto-cancelled, or cancelled by the client once late
     orders_cancelled = NumberAttribute(null=True)  # declined or cancelled by agreement: no rating drop
     skills = ListAttribute(of=UnicodeAttribute, null=True)
+    company_name = UnicodeAttribute(null=True)  # a company's settings: its name on acts,
+    company_details = UnicodeAttribute(null=True)  # its requisites as printed,
+    send_tasks_immediately = BooleanAttribute(null=True)  # and whether new tasks skip the draft
 
 
 class ReviewsByGig(GlobalSecondaryIndex):
@@ -521,6 +525,23 @@ class ProposalModel(Model):
     by_contractor = ProposalsByContractor()
 
 
+class TeamMemberModel(Model):
+    """A company's team: one item per contractor, keyed by e-mail; `invited` until the invitee sets a
+    password (or at once `active` when he already has an account)."""
+
+    class Meta(_Meta):
+        logical_name = "team"
+        table_name = "team"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute(null=True)
+    state = UnicodeAttribute()  # invited | active
+    greeting = UnicodeAttribute(null=True)
+    invited_at = UnicodeAttribute()
+    joined_at = UnicodeAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     UserModel,
     KeyModel,
@@ -540,6 +561,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PayoutModel,
     ProjectModel,
     ProposalModel,
+    TeamMemberModel,
 )
 
 

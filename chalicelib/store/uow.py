@@ -46,7 +46,7 @@ class _Item:
 
 @dataclass
 class UnitOfWork:
-    """Collects puts, updates and condition checks, then commits them atomically."""
+    """Collects puts, updates, deletes and condition checks, then commits them atomically."""
 
     checks: list[_Item] = field(default_factory=list)
     deletes: list[_Item] = field(default_factory=list)
@@ -67,6 +67,11 @@ class UnitOfWork:
         kwargs = item.get_update_kwargs_from_instance(actions=actions, condition=condition,
                                                       add_version_condition=False)
         self.updates.append(_Item(kwargs, on_fail or _state_changed()))
+        self._model = self._model or type(item)
+
+    def delete(self, item: Model, *, condition: Condition | None = None, on_fail: Exception | None = None) -> None:
+        self.deletes.append(_Item(item.get_delete_kwargs_from_instance(condition=condition),
+                                  on_fail or _state_changed()))
         self._model = self._model or type(item)
 
     def check(self, model: type[Model], hash_key: Any, range_key: Any = None, *, condition: Condition,

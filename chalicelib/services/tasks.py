@@ -1,0 +1,170 @@
+"""B2B tasks (seed 000): a company gives a contractor of its team a paid task. A draft can be
+edited in everything but its contractor, or deleted; sending it reserves the amount from the
+company's balance in the task's currency; the contractor marks it done, which pays him and issues
+the act of completed work; the company may cancel a task in work. Each step after the draft is a
+transition of `chalicelib/processes/b2b_task.py`."""
+from __future__ import annotations
+
+from chalicelib import clock, engine, idempotency, ids, ledger, views
+from chalicelib.auth import Principal
+from chalicelib.config import settings
+from chalicelib.errors import Conflict, Forbidden, NotFound, Unprocessable
+from chalicelib.money import Money, format_money, require_positive
+from chalicelib.pagination import page
+from chalicelib.processes import Actor, Context
+from chalicelib.processes.b2b_task import DONE, DRAFT, IN_WORK, PROCESS, reserve
+from chalicelib.services import accounts, profiles, team
+from chalicelib.store import lookup
+from chalicelib.store.models import DealModel
+from chalicelib.store.uow import UnitOfWork, run_with_retries
+
+EDITABLE = ("title", "description", "amount", "currency", "deadline_at")
+
+
+def _covers(company_id: str, money: Money) -> None:
+    """A balance in another currency never pays a task: say so before anything moves."""
+    available = ledger.balances(company_id).get(money.currency, (0, 0))[0]
+    if available < money.amount_minor:
+        raise Conflict("insufficient_funds",
+                       f"Your {money.currency} balance ({format_money(Money(available, money.currency))}) does not "
+                       f"cover {format_money(money)}; a balance in another currency never pays this task")
+
+
+def _deadline(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return clock.iso(clock.parse_iso(value))
+    except ValueError:
+        raise Unprocessable("validation_error", "deadline_at must be an ISO 8601 timestamp",
+                            field="deadline_at") from None
+
+
+def create(principal: Principal, contractor_id: str, title: str, description: str, amount_minor: int,
+           currency: str, deadline_at: str | None) -> tuple[int, dict]:
+    money = require_positive(amount_minor, currency)
+    team.require_member(principal.user_id, contractor_id)
+    now = clock.now()
+    deal = DealModel(ids.new_id("tsk"), client_id=principal.user_id, contractor_id=contractor_id,
+                     subject_id=principal.user_id, title=title, description=description, amount=amount_minor,
+                     currency=currency, commission_bps=settings.commission_b2b_task_bps, delivery_days=0,
+                     deadline_at=_deadline(deadline_at), created_at=clock.iso(now), data={})
+    at_once = bool(profiles.load(principal.user_id).send_tasks_immediately)
+    if at_once:
+        _covers(principal.user_id, money)
+    uow = UnitOfWork()
+    engine.create(uow, PROCESS, deal, IN_WORK if at_once else DRAFT, Context(now, "client"),
+                  reserve(deal, f"{deal.id}:send:0") if at_once else None, notify="task_sent" if at_once else None)
+    return idempotency.commit(uow, 201, views.task(deal))
+
+
+def load(task_id: str) -> DealModel:
+    deal = lookup.load(DealModel, task_id, what="task")
+    if deal.process != PROCESS.name:
+        raise NotFound("not_found", "No such task")
+    return deal
+
+
+def _role(principal: Principal, deal: DealModel) -> Actor:
+    if principal.user_id == deal.client_id:
+        return "client"
+    if principal.user_id == deal.contractor_id and deal.status != DRAFT:
+        return "contractor"  # a draft is the company's own until it is sent
+    raise NotFound("not_found", "No such task")
+
+
+def _own_draft(principal: Principal, task_id: str) -> DealModel:
+    deal = load(task_id)
+    if _role(principal, deal) != "client":
+        raise Forbidden("not_your_task", "Only the company edits its tasks")
+    if deal.status != DRAFT:
+        raise Conflict("not_a_draft", f"A task that is {deal.status.replace('_', ' ')} cannot be changed")
+    return deal
+
+
+def edit(principal: Principal, task_id: str, changes: dict) -> dict:
+    """Everything but the contractor may change while the task is a draft."""
+    if "contractor_id" in changes:
+        raise Unprocessable("contractor_fixed", "A task's contractor cannot be changed; delete the draft and create "
+                            "a new task instead", field="contractor_id")
+    deal = _own_draft(principal, task_id)
+    updates = {name: value for name, value in changes.items() if name in EDITABLE and value is not None}
+    if "deadline_at" in updates:
+        updates["deadline_at"] = _deadline(updates["deadline_at"])
+    money = require_positive(int(updates.get("amount", deal.amount)), updates.get("currency", deal.currency))
+    updates["amount"] = money.amount_minor
+    read_version = int(deal.version)
+    for name, value in updates.items():
+        setattr(deal, name, value)
+    deal.version = read_version + 1
+    uow = UnitOfWork()
+    uow.update(deal, [getattr(DealModel, name).set(value) for name, value in updates.items()]
+               + [DealModel.version.set(deal.version)],
+               condition=(DealModel.status == DRAFT) & (DealModel.version == read_version),
+               on_fail=Conflict("state_changed", "The task changed meanwhile; reload it and try again"))
+    uow.commit()
+    return views.task(deal)
+
+
+def delete(principal: Principal, task_id: str) -> dict:
+    deal = _own_draft(principal, task_id)
+    uow = UnitOfWork()
+    uow.delete(deal, condition=(DealModel.status == DRAFT) & (DealModel.version == int(deal.version)),
+               on_fail=Conflict("state_changed", "The task changed meanwhile; reload it and try again"))
+    uow.commit()
+    return {"deleted": True, "id": deal.id}
+
+
+def act(principal: Principal, task_id: str, transition: str, reason: str | None = None) -> tuple[int, dict]:
+    """send (company), complete (contractor), cancel (company)."""
+
+    def attempt() -> tuple[int, dict]:
+        deal = load(task_id)
+        role = _role(principal, deal)
+        if transition == "send" and role == "client" and deal.status == DRAFT:
+            _covers(deal.client_id, Money(int(deal.amount), deal.currency))
+        uow = UnitOfWork()
+        engine.apply(uow, PROCESS, deal, transition, Context(clock.now(), role, reason=reason))
+        return idempotency.commit(uow, 200, views.task(deal))
+
+    return run_with_retries(attempt)
+
+
+def get(principal: Principal, task_id: str) -> dict:
+    deal = load(task_id)
+    _role(principal, deal)
+    return views.task(deal)
+
+
+def list_mine(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
+    key = f"{PROCESS.noun}#{principal.user_id}"
+    index = DealModel.by_contractor if role == "contractor" else DealModel.by_client
+    return page(lambda **kw: index.query(key, scan_index_forward=False, **kw), limit, cursor, views.task)
+
+
+def act_pdf(principal: Principal, task_id: str) -> bytes:
+    """The act of completed work, for either party, once the task is done."""
+    from chalicelib.documents.act import Act, render_act
+
+    deal = load(task_id)
+    role = _role(principal, deal)
+    if deal.status != DONE:
+        raise NotFound("not_found", "The act is issued when the task is done")
+    company, contractor = accounts.get_user(deal.client_id), accounts.get_user(deal.contractor_id)
+    company_profile = profiles.load(company.id)
+    act = (deal.data or {})["act"]
+    document = Act(number=act["number"], issued_at=clock.parse_iso(act["issued_at"]), task_title=deal.title,
+                   task_description=deal.description or "", amount=Money(int(deal.amount), deal.currency),
+                   customer_name=company_profile.company_name or company.name, customer_email=company.email,
+                   customer_details=company_profile.company_details or "", contractor_name=contractor.name,
+                   contractor_email=contractor.email)
+    reader = company if role == "client" else contractor
+    return render_act(document, reader.locale)
+
+
+def documents(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
+    """The caller's acts of completed work, as the company (default) or as the contractor, newest first."""
+    key = f"{PROCESS.noun}#{principal.user_id}"
+    index = DealModel.by_contractor if role == "contractor" else DealModel.by_client
+    return page(lambda **kw: index.query(key, scan_index_forward=False, filter_condition=DealModel.status == DONE,
+                                         **kw), limit, cursor, views.act_document)

@@ -1,0 +1,16 @@
+"""Team and B2B task notifications. `role` "client" is the company."""
+from __future__ import annotations
+
+TASK = {"task_id": "tsk_01J", "title": "Translate the price list", "amount": {"amount": 250000, "currency": "UAH"},
+        "payout": {"amount": 250000, "currency": "UAH"}, "deadline_at": "2025-03-01T10:00:00Z", "reason": ""}
+ROLES = ("client", "contractor")
+
+SAMPLES: dict[str, list[dict]] = {
+    "team_invitation": [{"company_name": "ACME LLC", "greeting": "Welcome <aboard>!", "locale": "en",
+                         "expires_at": "2025-03-04T10:00:00Z",
+                         "link": "http://127.0.0.1:8000/v1/invitations/abc/accept"}],
+    "team_added": [{"company_name": "ACME LLC", "greeting": ""}, {"company_name": "ACME LLC", "greeting": "Hi!"}],
+    "task_sent": [{**TASK, "role": role} for role in ROLES],
+    "task_done": [{**TASK, "role": role} for role in ROLES],
+    "task_cancelled": [{**TASK, "role": role} for role in ROLES],
+}

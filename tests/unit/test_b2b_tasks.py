@@ -1,0 +1,186 @@
+"""Team and B2B tasks (seed 000): invitations answered per address with one-time links, drafts
+editable in all but the contractor, "send to payment" reserving money in the task's currency only,
+"done" paying once and issuing the act, cancellation returning the money — books balanced."""
+from __future__ import annotations
+
+import email
+import io
+import re
+from email import policy
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from chalicelib import clock, config
+from tests.support import assert_books_balance, transfer_event
+
+DAY = 86400
+
+
+def _mail_to(address: str) -> list:
+    folder = Path(config.settings.mail_sink_dir)
+    messages = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in folder.glob("*.eml")]
+    return [m for m in messages if m["To"] == address]
+
+
+def _deliver_mail():
+    """Play the notifications stream: send every pending e-mail (the job does it after 5 minutes)."""
+    from chalicelib.services import notifications
+
+    clock.advance(600)
+    notifications.retry_unsent(clock.now())
+
+
+@pytest.fixture
+def company(api):
+    """Given a company with 1,000.00 USD and a contractor who already has an account, in its team."""
+    token = api.signup("boss@acme.example", name="ACME")
+    api.webhook(transfer_event("evt-fund", 100000, "USD", api.invoice(token, 100000, "USD")["payment_details"]))
+    worker = api.signup("worker@example.com", name="Worker")
+    invited = api.post("/v1/team/invitations", {"emails": "worker@example.com", "greeting": "Welcome"}, token=token)
+    assert [r["status"] for r in invited.json_body["results"]] == ["added"]
+    worker_id = api.get("/v1/me", token=worker).json_body["id"]
+    return {"token": token, "worker": worker, "worker_id": worker_id}
+
+
+def _task(api, company, **changes):
+    body = {"contractor_id": company["worker_id"], "title": "Translate the price list", "description": "EN → UK",
+            "amount": 30000, "currency": "USD", **changes}
+    return api.post("/v1/tasks", body, token=company["token"])
+
+
+def test_invitations_answer_each_address_and_valid_ones_go_through(api, company):
+    response = api.post("/v1/team/invitations", {
+        "emails": "new@example.com, not-an-address, worker@example.com,second@example.com", "greeting": "Hi!"},
+        token=company["token"])
+    assert response.status_code == 200
+    statuses = {r["email"]: r["status"] for r in response.json_body["results"]}
+    assert statuses == {"new@example.com": "invited", "not-an-address": "invalid",
+                        "worker@example.com": "already_in_team", "second@example.com": "invited"}
+    team = {m["email"]: m["state"] for m in api.get("/v1/team", token=company["token"]).json_body["items"]}
+    assert team == {"new@example.com": "invited", "second@example.com": "invited", "worker@example.com": "active"}
+
+
+def test_an_invitation_link_sets_a_password_once_and_joins_the_team(api, company):
+    api.post("/v1/team/invitations", {"emails": "new@example.com", "greeting": "Welcome aboard"},
+             token=company["token"])
+    _deliver_mail()
+    [invitation] = _mail_to("new@example.com")
+    assert "Welcome aboard" in invitation.get_body(("plain",)).get_content()
+    token = re.search(r"/v1/invitations/([\w-]+)/accept", invitation.get_body(("plain",)).get_content()).group(1)
+
+    joined = api.post(f"/v1/invitations/{token}/accept", {"password": "correct horse", "name": "Newbie"})
+
+    assert joined.status_code == 201 and joined.json_body["user"]["email"] == "new@example.com"
+    again = api.post(f"/v1/invitations/{token}/accept", {"password": "another pass", "name": "Evil"})
+    assert again.status_code == 409 and again.json_body["error"]["code"] == "invitation_used"
+    assert api.post("/v1/invitations/forged/accept", {"password": "correct horse", "name": "X"}).status_code == 404
+    team = {m["email"]: m["state"] for m in api.get("/v1/team", token=company["token"]).json_body["items"]}
+    assert team["new@example.com"] == "active"
+    new_id = joined.json_body["user"]["id"]
+    assert _task(api, company, contractor_id=new_id).status_code == 201
+
+
+def test_an_invitation_expires(api, company):
+    api.post("/v1/team/invitations", {"emails": "late@example.com"}, token=company["token"])
+    _deliver_mail()
+    body = _mail_to("late@example.com")[0].get_body(("plain",)).get_content()
+    token = re.search(r"/v1/invitations/([\w-]+)/accept", body).group(1)
+    clock.advance(4 * DAY)
+    late = api.post(f"/v1/invitations/{token}/accept", {"password": "correct horse", "name": "Late"})
+    assert late.status_code == 409 and late.json_body["error"]["code"] == "invitation_expired"
+
+
+def test_a_draft_is_edited_in_all_but_its_contractor_and_can_be_deleted(api, company):
+    task = _task(api, company).json_body
+    assert task["status"] == "draft" and api.balance(company["token"]) == (100000, 0)
+    edited = api.request("PATCH", f"/v1/tasks/{task['id']}", {"title": "Translate it all", "amount": 35000},
+                         token=company["token"])
+    assert edited.status_code == 200 and edited.json_body["amount"] == 35000
+    other = api.signup("other@example.com")
+    changed = api.request("PATCH", f"/v1/tasks/{task['id']}",
+                          {"contractor_id": api.get("/v1/me", token=other).json_body["id"]}, token=company["token"])
+    assert changed.status_code == 422 and changed.json_body["error"]["code"] == "contractor_fixed"
+    assert api.get(f"/v1/tasks/{task['id']}", token=company["worker"]).status_code == 404  # drafts are private
+    deleted = api.request("DELETE", f"/v1/tasks/{task['id']}", token=company["token"])
+    assert deleted.status_code == 200 and api.get(f"/v1/tasks/{task['id']}", token=company["token"]).status_code == 404
+
+
+def test_sending_reserves_the_amount_and_then_nothing_is_editable(api, company):
+    task = _task(api, company).json_body
+    sent = api.post(f"/v1/tasks/{task['id']}/send", token=company["token"])
+    assert sent.status_code == 200 and sent.json_body["status"] == "in_work"
+    assert api.balance(company["token"]) == (70000, 30000)
+    assert api.request("PATCH", f"/v1/tasks/{task['id']}", {"title": "x"},
+                       token=company["token"]).json_body["error"]["code"] == "not_a_draft"
+    assert api.request("DELETE", f"/v1/tasks/{task['id']}", token=company["token"]).status_code == 409
+    kinds = [n["kind"] for n in api.get("/v1/notifications", token=company["worker"]).json_body["items"]]
+    assert "task_sent" in kinds
+    assert_books_balance()
+
+
+def test_a_eur_task_is_never_paid_from_usd_money(api, company):
+    task = _task(api, company, currency="EUR").json_body
+    refused = api.post(f"/v1/tasks/{task['id']}/send", token=company["token"])
+    assert refused.status_code == 409 and refused.json_body["error"]["code"] == "insufficient_funds"
+    assert "EUR" in refused.json_body["error"]["message"]
+    assert api.get(f"/v1/tasks/{task['id']}", token=company["token"]).json_body["status"] == "draft"
+    assert api.balance(company["token"]) == (100000, 0)
+    too_much = _task(api, company, amount=200000).json_body
+    assert api.post(f"/v1/tasks/{too_much['id']}/send", token=company["token"]).status_code == 409
+    assert_books_balance()
+
+
+def test_done_pays_once_and_issues_the_act_both_parties_see(api, company):
+    task = _task(api, company).json_body
+    api.post(f"/v1/tasks/{task['id']}/send", token=company["token"])
+    assert api.post(f"/v1/tasks/{task['id']}/done", token=company["token"]).status_code == 403
+    done = api.post(f"/v1/tasks/{task['id']}/done", token=company["worker"])
+    assert done.status_code == 200 and done.json_body["status"] == "done" and done.json_body["act"]["number"]
+    again = api.post(f"/v1/tasks/{task['id']}/done", token=company["worker"])
+    assert again.status_code == 409
+    assert api.balance(company["token"]) == (70000, 0)
+    assert api.balance(company["worker"]) == (30000, 0)  # B2B commission defaults to 0
+    for token, role in ((company["token"], "client"), (company["worker"], "contractor")):
+        docs = api.get(f"/v1/documents?role={role}", token=token).json_body["items"]
+        assert [d["task_id"] for d in docs] == [task["id"]]
+        pdf = api.get(f"/v1/tasks/{task['id']}/act", token=token, headers={"Accept": "application/pdf"})
+        assert pdf.status_code == 200
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.body)).pages)
+        assert "Translate the price list" in text and "Worker" in text and "ACME" in text
+    assert_books_balance()
+
+
+def test_the_company_cancels_a_task_in_work_and_the_money_returns(api, company):
+    task = _task(api, company).json_body
+    api.post(f"/v1/tasks/{task['id']}/send", token=company["token"])
+    assert api.post(f"/v1/tasks/{task['id']}/cancel", token=company["worker"]).status_code == 403
+    cancelled = api.post(f"/v1/tasks/{task['id']}/cancel", token=company["token"])
+    assert cancelled.status_code == 200 and cancelled.json_body["status"] == "cancelled"
+    assert [h["transition"] for h in cancelled.json_body["history"]] == ["create", "send", "cancel"]
+    assert api.balance(company["token"]) == (100000, 0)
+    kinds = [n["kind"] for n in api.get("/v1/notifications", token=company["worker"]).json_body["items"]]
+    assert "task_cancelled" in kinds
+    assert_books_balance()
+
+
+def test_the_setting_sends_new_tasks_at_once(api, company):
+    settings = api.request("PATCH", "/v1/company/settings", {"send_tasks_immediately": True,
+                                                             "company_name": "ACME LLC"}, token=company["token"])
+    assert settings.json_body == {"company_name": "ACME LLC", "company_details": "", "send_tasks_immediately": True}
+    task = _task(api, company)
+    assert task.status_code == 201 and task.json_body["status"] == "in_work"
+    assert api.balance(company["token"]) == (70000, 30000)
+    refused = _task(api, company, currency="EUR")
+    assert refused.status_code == 409 and api.balance(company["token"]) == (70000, 30000)
+    assert_books_balance()
+
+
+def test_tasks_go_only_to_members_of_the_team(api, company):
+    stranger = api.signup("stranger@example.com")
+    stranger_id = api.get("/v1/me", token=stranger).json_body["id"]
+    refused = _task(api, company, contractor_id=stranger_id)
+    assert refused.status_code == 422 and refused.json_body["error"]["code"] == "not_in_team"
+    for bad in ({"amount": 0}, {"currency": "GBP"}, {"title": ""}, {"deadline_at": "soon"}):
+        assert _task(api, company, **bad).status_code == 422
