@@ -535,7 +535,7 @@ class ProposalOut(BaseModel):
     currency: str
     days: int
     text: str
-    status: Literal["active", "withdrawn", "selected", "not_selected"]
+    status: Literal["active", "withdrawn", "selected"]
     created_at: str
     updated_at: str
 

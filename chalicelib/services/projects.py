@@ -25,7 +25,7 @@ from chalicelib.store.models import DealModel, ProjectModel, ProposalModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
 OPEN, CONTRACTED = "open", "contracted"
-ACTIVE, WITHDRAWN, SELECTED, NOT_SELECTED = "active", "withdrawn", "selected", "not_selected"
+ACTIVE, WITHDRAWN, SELECTED = "active", "withdrawn", "selected"
 
 
 def post(principal: Principal, title: str, description: str, skills: list[str], budget_min: int, budget_max: int,

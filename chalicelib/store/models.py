@@ -519,7 +519,7 @@ class ProposalModel(Model):
     currency = UnicodeAttribute()
     days = NumberAttribute()
     text = UnicodeAttribute()
-    status = UnicodeAttribute()  # active | withdrawn | selected | not_selected
+    status = UnicodeAttribute()  # active | withdrawn | selected
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     by_contractor = ProposalsByContractor()

@@ -201,3 +201,35 @@ def test_invalid_projects_are_422(api, market, changes):
     body = {"title": "T", "description": "D", "skills": ["python"], "budget_min": 20000, "budget_max": 40000,
             "currency": "USD", **changes}
     assert api.post("/v1/projects", body, token=market["client"]).status_code == 422
+
+
+def test_client_and_bidder_talk_in_their_conversation(api, market):
+    _propose(api, market)
+    talk = api.post("/v1/conversations", {"user_id": market["ids"]["client"]}, token=market["coder"]).json_body
+    api.post(f"/v1/conversations/{talk['id']}/messages", {"text": "Can I see the current page?"},
+             token=market["coder"])
+    reply = api.post(f"/v1/conversations/{talk['id']}/messages", {"text": "Attached", "attachments": [
+        {"name": "page.png", "size": 1000, "content_type": "image/png"}]}, token=market["client"])
+    assert reply.status_code == 201
+    texts = [m["text"] for m in api.get(f"/v1/conversations/{talk['id']}/messages",
+                                        token=market["coder"]).json_body["items"]]
+    assert texts == ["Attached", "Can I see the current page?"]
+
+
+def test_on_aws_deliverables_go_to_s3_behind_presigned_links(api, market, monkeypatch):
+    import boto3
+
+    from chalicelib import config
+
+    monkeypatch.setenv("FILES_BUCKET", "escrowdesk-files")
+    config.reload()
+    boto3.client("s3", region_name=config.settings.region).create_bucket(
+        Bucket="escrowdesk-files", CreateBucketConfiguration={"LocationConstraint": config.settings.region})
+    contract = _delivered(api, market)
+    _act(api, market["client"], contract, "fund")
+    link = api.get(f"/v1/contracts/{contract['id']}/deliverable", token=market["client"]).json_body
+    assert link["url"].startswith("https://escrowdesk-files.s3") and "Signature=" in link["url"]
+    key = api.get(f"/v1/contracts/{contract['id']}", token=market["client"]).json_body["deliverable"]["key"]
+    stored = boto3.client("s3", region_name=config.settings.region).get_object(Bucket="escrowdesk-files", Key=key)
+    assert zipfile.is_zipfile(io.BytesIO(stored["Body"].read()))
+    assert api.get("/v1/files/anything").status_code == 404  # no local file route when a bucket is set
