@@ -84,10 +84,10 @@ def _own_draft(principal: Principal, task_id: str) -> DealModel:
 
 def edit(principal: Principal, task_id: str, changes: dict) -> dict:
     """Everything but the contractor may change while the task is a draft."""
-    if "contractor_id" in changes:
+    deal = _own_draft(principal, task_id)
+    if changes.get("contractor_id") not in (None, deal.contractor_id):
         raise Unprocessable("contractor_fixed", "A task's contractor cannot be changed; delete the draft and create "
                             "a new task instead", field="contractor_id")
-    deal = _own_draft(principal, task_id)
     updates = {name: value for name, value in changes.items() if name in EDITABLE and value is not None}
     if "deadline_at" in updates:
         updates["deadline_at"] = _deadline(updates["deadline_at"])

@@ -102,6 +102,10 @@ def test_a_draft_is_edited_in_all_but_its_contractor_and_can_be_deleted(api, com
     changed = api.request("PATCH", f"/v1/tasks/{task['id']}",
                           {"contractor_id": api.get("/v1/me", token=other).json_body["id"]}, token=company["token"])
     assert changed.status_code == 422 and changed.json_body["error"]["code"] == "contractor_fixed"
+    assert api.get(f"/v1/tasks/{task['id']}", token=company["token"]).json_body["contractor_id"] == company["worker_id"]
+    same = api.request("PATCH", f"/v1/tasks/{task['id']}", {"contractor_id": company["worker_id"], "title": "T2"},
+                       token=company["token"])
+    assert same.status_code == 200 and same.json_body["title"] == "T2"
     assert api.get(f"/v1/tasks/{task['id']}", token=company["worker"]).status_code == 404  # drafts are private
     deleted = api.request("DELETE", f"/v1/tasks/{task['id']}", token=company["token"])
     assert deleted.status_code == 200 and api.get(f"/v1/tasks/{task['id']}", token=company["token"]).status_code == 404
