@@ -11,10 +11,9 @@ from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.errors import Forbidden, NotFound, Unprocessable
 from chalicelib.money import require_positive
-from chalicelib.pagination import page
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.custom_offer import PENDING, PROCESS
-from chalicelib.services import conversations, gigs, orders, profiles
+from chalicelib.services import conversations, deals, gigs, orders, profiles
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, UserModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
@@ -85,18 +84,11 @@ def _last_date(accept_by: str | None, now: datetime) -> str:
 
 
 def load(offer_id: str) -> DealModel:
-    deal = lookup.load(DealModel, offer_id, what="offer")
-    if deal.process != PROCESS.name:
-        raise NotFound("not_found", "No such offer")
-    return deal
+    return deals.load(PROCESS, offer_id)
 
 
 def _role(principal: Principal, deal: DealModel) -> Actor:
-    if principal.user_id == deal.client_id:
-        return "client"
-    if principal.user_id == deal.contractor_id:
-        return "contractor"
-    raise NotFound("not_found", "No such offer")
+    return deals.role_of(principal, deal, "offer", operators=False)
 
 
 def get(principal: Principal, offer_id: str) -> dict:
@@ -106,9 +98,7 @@ def get(principal: Principal, offer_id: str) -> dict:
 
 
 def list_mine(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
-    key = f"{PROCESS.noun}#{principal.user_id}"
-    index = DealModel.by_contractor if role == "contractor" else DealModel.by_client
-    return page(lambda **kw: index.query(key, scan_index_forward=False, **kw), limit, cursor, views.offer)
+    return deals.list_for(principal, PROCESS, role, limit, cursor, views.offer)
 
 
 def accept(principal: Principal, offer_id: str) -> tuple[int, dict]:

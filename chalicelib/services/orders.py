@@ -8,14 +8,13 @@ from datetime import datetime
 from chalicelib import clock, engine, idempotency, ids, ledger, terms, views
 from chalicelib.auth import Principal
 from chalicelib.config import settings
-from chalicelib.errors import NotFound, Unprocessable
+from chalicelib.errors import Unprocessable
 from chalicelib.money import Money, require_positive
 from chalicelib.pagination import page
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.disputes import QUEUE as DISPUTES_QUEUE
 from chalicelib.processes.gig_order import NOT_STARTED, PROCESS
-from chalicelib.services import gigs
-from chalicelib.store import lookup
+from chalicelib.services import deals, gigs
 from chalicelib.store.models import DealModel, GigModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
@@ -53,21 +52,12 @@ def open_order(uow: UnitOfWork, client_id: str, gig: GigModel, agreed: dict, now
 
 
 def load(order_id: str) -> DealModel:
-    deal = lookup.load(DealModel, order_id, what="order")
-    if deal.process != PROCESS.name:
-        raise NotFound("not_found", "No such order")
-    return deal
+    return deals.load(PROCESS, order_id)
 
 
 def role_in(principal: Principal, deal: DealModel) -> Actor:
     """The caller's part in this order; strangers see nothing (404)."""
-    if principal.user_id == deal.client_id:
-        return "client"
-    if principal.user_id == deal.contractor_id:
-        return "contractor"
-    if principal.is_operator:
-        return "operator"
-    raise NotFound("not_found", "No such order")
+    return deals.role_of(principal, deal, "order")
 
 
 def get(principal: Principal, order_id: str) -> dict:
@@ -77,9 +67,7 @@ def get(principal: Principal, order_id: str) -> dict:
 
 
 def list_mine(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
-    key = f"{PROCESS.noun}#{principal.user_id}"
-    index = DealModel.by_contractor if role == "contractor" else DealModel.by_client
-    return page(lambda **kw: index.query(key, scan_index_forward=False, **kw), limit, cursor, views.order)
+    return deals.list_for(principal, PROCESS, role, limit, cursor, views.order)
 
 
 def act(principal: Principal, order_id: str, transition: str, *, message: str | None = None,

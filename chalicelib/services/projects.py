@@ -18,7 +18,7 @@ from chalicelib.money import Money, require_positive
 from chalicelib.pagination import page
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.project import AWAITING, IN_PROGRESS, PROCESS, first_half
-from chalicelib.services import notifications, profiles
+from chalicelib.services import deals, notifications, profiles
 from chalicelib.storage import get_files
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, ProjectModel, ProposalModel
@@ -170,20 +170,11 @@ def select(principal: Principal, project_id: str, contractor_id: str) -> tuple[i
 # --- contracts ------------------------------------------------------------------------------------------------------
 
 def load_contract(contract_id: str) -> DealModel:
-    deal = lookup.load(DealModel, contract_id, what="contract")
-    if deal.process != PROCESS.name:
-        raise NotFound("not_found", "No such contract")
-    return deal
+    return deals.load(PROCESS, contract_id)
 
 
 def _role(principal: Principal, deal: DealModel) -> Actor:
-    if principal.user_id == deal.client_id:
-        return "client"
-    if principal.user_id == deal.contractor_id:
-        return "contractor"
-    if principal.is_operator:
-        return "operator"
-    raise NotFound("not_found", "No such contract")
+    return deals.role_of(principal, deal, "contract")
 
 
 def get_contract(principal: Principal, contract_id: str) -> dict:
@@ -193,9 +184,7 @@ def get_contract(principal: Principal, contract_id: str) -> dict:
 
 
 def list_contracts(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
-    key = f"{PROCESS.noun}#{principal.user_id}"
-    index = DealModel.by_contractor if role == "contractor" else DealModel.by_client
-    return page(lambda **kw: index.query(key, scan_index_forward=False, **kw), limit, cursor, views.contract)
+    return deals.list_for(principal, PROCESS, role, limit, cursor, views.contract)
 
 
 def act(principal: Principal, contract_id: str, transition: str, *, message: str | None = None,

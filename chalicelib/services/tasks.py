@@ -10,11 +10,9 @@ from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.errors import Conflict, Forbidden, NotFound, Unprocessable
 from chalicelib.money import Money, format_money, require_positive
-from chalicelib.pagination import page
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.b2b_task import DONE, DRAFT, IN_WORK, PROCESS, reserve
-from chalicelib.services import accounts, profiles, team
-from chalicelib.store import lookup
+from chalicelib.services import accounts, deals, profiles, team
 from chalicelib.store.models import DealModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
@@ -59,18 +57,14 @@ def create(principal: Principal, contractor_id: str, title: str, description: st
 
 
 def load(task_id: str) -> DealModel:
-    deal = lookup.load(DealModel, task_id, what="task")
-    if deal.process != PROCESS.name:
-        raise NotFound("not_found", "No such task")
-    return deal
+    return deals.load(PROCESS, task_id)
 
 
 def _role(principal: Principal, deal: DealModel) -> Actor:
-    if principal.user_id == deal.client_id:
-        return "client"
-    if principal.user_id == deal.contractor_id and deal.status != DRAFT:
-        return "contractor"  # a draft is the company's own until it is sent
-    raise NotFound("not_found", "No such task")
+    role = deals.role_of(principal, deal, "task", operators=False)
+    if role == "contractor" and deal.status == DRAFT:
+        raise NotFound("not_found", "No such task")  # a draft is the company's own until it is sent
+    return role
 
 
 def _own_draft(principal: Principal, task_id: str) -> DealModel:
@@ -137,9 +131,9 @@ def get(principal: Principal, task_id: str) -> dict:
 
 
 def list_mine(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
-    key = f"{PROCESS.noun}#{principal.user_id}"
-    index = DealModel.by_contractor if role == "contractor" else DealModel.by_client
-    return page(lambda **kw: index.query(key, scan_index_forward=False, **kw), limit, cursor, views.task)
+    """The company's tasks, or the contractor's (drafts are not his to see)."""
+    sent = DealModel.status != DRAFT if role == "contractor" else None
+    return deals.list_for(principal, PROCESS, role, limit, cursor, views.task, only=sent)
 
 
 def act_pdf(principal: Principal, task_id: str) -> bytes:
@@ -164,7 +158,4 @@ def act_pdf(principal: Principal, task_id: str) -> bytes:
 
 def documents(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
     """The caller's acts of completed work, as the company (default) or as the contractor, newest first."""
-    key = f"{PROCESS.noun}#{principal.user_id}"
-    index = DealModel.by_contractor if role == "contractor" else DealModel.by_client
-    return page(lambda **kw: index.query(key, scan_index_forward=False, filter_condition=DealModel.status == DONE,
-                                         **kw), limit, cursor, views.act_document)
+    return deals.list_for(principal, PROCESS, role, limit, cursor, views.act_document, only=DealModel.status == DONE)

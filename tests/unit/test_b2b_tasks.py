@@ -107,6 +107,8 @@ def test_a_draft_is_edited_in_all_but_its_contractor_and_can_be_deleted(api, com
                        token=company["token"])
     assert same.status_code == 200 and same.json_body["title"] == "T2"
     assert api.get(f"/v1/tasks/{task['id']}", token=company["worker"]).status_code == 404  # drafts are private
+    assert api.get("/v1/tasks?role=contractor", token=company["worker"]).json_body["items"] == []
+    assert [t["id"] for t in api.get("/v1/tasks", token=company["token"]).json_body["items"]] == [task["id"]]
     deleted = api.request("DELETE", f"/v1/tasks/{task['id']}", token=company["token"])
     assert deleted.status_code == 200 and api.get(f"/v1/tasks/{task['id']}", token=company["token"]).status_code == 404
 
