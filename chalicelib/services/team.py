@@ -60,7 +60,9 @@ def _invite_one(company: UserModel, email: str, greeting: str) -> str:
                              state=ACTIVE if existing else INVITED, greeting=greeting, invited_at=clock.iso(now),
                              joined_at=clock.iso(now) if existing else None)
     uow = UnitOfWork()
-    uow.put(member, condition=TeamMemberModel.email.does_not_exist(), on_fail=Conflict("in_team", "already"))
+    # A pending invitation may be renewed (a fresh link) or completed by an account made meanwhile.
+    uow.put(member, condition=TeamMemberModel.email.does_not_exist() | (TeamMemberModel.state == INVITED),
+            on_fail=Conflict("in_team", "already"))
     params = {"company_name": _company_name(company), "greeting": greeting}
     if existing:
         notifications.enqueue(uow, existing.id, "team_added", params)

@@ -190,3 +190,140 @@ def test_tasks_go_only_to_members_of_the_team(api, company):
     assert refused.status_code == 422 and refused.json_body["error"]["code"] == "not_in_team"
     for bad in ({"amount": 0}, {"currency": "GBP"}, {"title": ""}, {"deadline_at": "soon"}):
         assert _task(api, company, **bad).status_code == 422
+
+
+def test_given_a_task_sent_when_mail_goes_out_then_the_contractor_gets_an_e_mail(api, company):
+    task = _task(api, company, deadline_at="2030-01-15T10:00:00Z").json_body
+    api.post(f"/v1/tasks/{task['id']}/send", token=company["token"])
+    _deliver_mail()
+    subjects = [m["Subject"] for m in _mail_to("worker@example.com")]
+    assert "New paid task: Translate the price list" in subjects
+
+
+def test_given_an_existing_user_when_invited_then_he_is_added_and_told_in_his_cabinet(api, company):
+    kinds = [n["kind"] for n in api.get("/v1/notifications", token=company["worker"]).json_body["items"]]
+    assert "team_added" in kinds
+    [member] = api.get("/v1/team", token=company["token"]).json_body["items"]
+    assert member["user_id"] == company["worker_id"] and member["joined_at"]
+
+
+def test_given_repeated_or_own_addresses_when_inviting_then_each_gets_its_answer(api, company):
+    response = api.post("/v1/team/invitations", {"emails": "a@example.com, A@example.com, boss@acme.example, ,"},
+                        token=company["token"])
+    assert [(r["email"], r["status"]) for r in response.json_body["results"]] == [
+        ("a@example.com", "invited"), ("A@example.com", "duplicate"), ("boss@acme.example", "invalid")]
+    empty = api.post("/v1/team/invitations", {"emails": " , "}, token=company["token"])
+    assert empty.status_code == 422
+
+
+def test_given_a_commission_configured_when_done_then_the_platform_keeps_it(api, company, monkeypatch):
+    monkeypatch.setenv("COMMISSION_B2B_TASK_BPS", "1000")
+    config.reload()
+    task = _task(api, company).json_body
+    assert task["commission"] == 3000
+    api.post(f"/v1/tasks/{task['id']}/send", token=company["token"])
+    api.post(f"/v1/tasks/{task['id']}/done", token=company["worker"])
+    assert api.balance(company["token"]) == (70000, 0)
+    assert api.balance(company["worker"]) == (27000, 0)
+    assert_books_balance()
+
+
+def test_given_a_task_in_work_when_sent_again_then_nothing_more_is_reserved(api, company):
+    task = _task(api, company).json_body
+    assert api.post(f"/v1/tasks/{task['id']}/send", token=company["token"]).status_code == 200
+    again = api.post(f"/v1/tasks/{task['id']}/send", token=company["token"])
+    assert again.status_code == 409
+    assert api.balance(company["token"]) == (70000, 30000)
+    assert_books_balance()
+
+
+def test_given_the_same_idempotency_key_when_marking_done_twice_then_paid_once_same_answer(api, company):
+    task = _task(api, company).json_body
+    api.post(f"/v1/tasks/{task['id']}/send", token=company["token"])
+    headers = {"Idempotency-Key": "done-1"}
+    first = api.post(f"/v1/tasks/{task['id']}/done", token=company["worker"], headers=headers)
+    replay = api.post(f"/v1/tasks/{task['id']}/done", token=company["worker"], headers=headers)
+    assert first.status_code == replay.status_code == 200 and first.json_body == replay.json_body
+    assert api.balance(company["worker"]) == (30000, 0)
+    assert_books_balance()
+
+
+def test_given_a_finished_task_then_it_is_neither_editable_nor_cancellable(api, company):
+    done = _task(api, company).json_body
+    api.post(f"/v1/tasks/{done['id']}/send", token=company["token"])
+    api.post(f"/v1/tasks/{done['id']}/done", token=company["worker"])
+    cancelled = _task(api, company).json_body
+    api.post(f"/v1/tasks/{cancelled['id']}/send", token=company["token"])
+    api.post(f"/v1/tasks/{cancelled['id']}/cancel", token=company["token"])
+    for task in (done, cancelled):
+        edit = api.request("PATCH", f"/v1/tasks/{task['id']}", {"title": "x"}, token=company["token"])
+        assert edit.status_code == 409 and edit.json_body["error"]["code"] == "not_a_draft"
+        assert api.request("DELETE", f"/v1/tasks/{task['id']}", token=company["token"]).status_code == 409
+    assert api.post(f"/v1/tasks/{done['id']}/cancel", token=company["token"]).status_code == 409
+    assert api.post(f"/v1/tasks/{cancelled['id']}/send", token=company["token"]).status_code == 409
+    assert api.balance(company["token"]) == (70000, 0) and api.balance(company["worker"]) == (30000, 0)
+    assert_books_balance()
+
+
+def test_given_a_draft_when_cancelled_or_marked_done_then_refused_and_nothing_moves(api, company):
+    task = _task(api, company).json_body
+    assert api.post(f"/v1/tasks/{task['id']}/cancel", token=company["token"]).status_code == 409
+    assert api.post(f"/v1/tasks/{task['id']}/done", token=company["worker"]).status_code == 404
+    assert api.balance(company["token"]) == (100000, 0)
+    assert_books_balance()
+
+
+def test_given_someone_elses_task_then_it_is_invisible(api, company):
+    task = _task(api, company).json_body
+    api.post(f"/v1/tasks/{task['id']}/send", token=company["token"])
+    outsider = api.signup("outsider@example.com")
+    for method, path in (("GET", ""), ("GET", "/act"), ("POST", "/send"), ("POST", "/cancel"), ("POST", "/done")):
+        assert api.request(method, f"/v1/tasks/{task['id']}{path}", token=outsider).status_code == 404
+    assert api.get(f"/v1/tasks/{task['id']}/act", token=company["token"]).status_code == 404  # not done yet
+    assert api.get("/v1/tasks", token=outsider).json_body["items"] == []
+    listed = api.get("/v1/tasks?role=contractor", token=company["worker"]).json_body["items"]
+    assert [t["id"] for t in listed] == [task["id"]]
+    assert api.get("/v1/tasks?role=boss", token=company["token"]).status_code == 422
+    assert_books_balance()
+
+
+def test_given_company_requisites_in_settings_then_the_act_prints_them(api, company):
+    api.request("PATCH", "/v1/company/settings", {"company_name": "ACME Trading LLC",
+                                                  "company_details": "Reg. no. 12345678"}, token=company["token"])
+    task = _task(api, company).json_body
+    api.post(f"/v1/tasks/{task['id']}/send", token=company["token"])
+    api.post(f"/v1/tasks/{task['id']}/done", token=company["worker"])
+    pdf = api.get(f"/v1/tasks/{task['id']}/act", token=company["worker"], headers={"Accept": "application/pdf"})
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.body)).pages)
+    for expected in ("ACME Trading LLC", "Reg. no. 12345678", "boss@acme.example", "worker@example.com", "300.00"):
+        assert expected in text
+    assert_books_balance()
+
+
+def test_given_an_expired_invitation_when_invited_again_then_a_fresh_link_works(api, company):
+    def links() -> set[str]:
+        return {re.search(r"/v1/invitations/([\w-]+)/accept", m.get_body(("plain",)).get_content()).group(1)
+                for m in _mail_to("late@example.com")}
+
+    api.post("/v1/team/invitations", {"emails": "late@example.com"}, token=company["token"])
+    _deliver_mail()
+    [expired] = links()
+    clock.advance(4 * DAY)
+    again = api.post("/v1/team/invitations", {"emails": "late@example.com"}, token=company["token"])
+    assert again.json_body["results"] == [{"email": "late@example.com", "status": "invited"}]
+    _deliver_mail()
+    [fresh] = links() - {expired}
+    assert api.post(f"/v1/invitations/{expired}/accept", {"password": "correct horse", "name": "L"}).status_code == 409
+    joined = api.post(f"/v1/invitations/{fresh}/accept", {"password": "correct horse", "name": "Late"})
+    assert joined.status_code == 201
+    again = api.post("/v1/team/invitations", {"emails": "late@example.com"}, token=company["token"])
+    assert again.json_body["results"][0]["status"] == "already_in_team"
+
+
+def test_given_an_invitee_who_signed_up_alone_when_invited_again_then_he_joins(api, company):
+    api.post("/v1/team/invitations", {"emails": "self@example.com"}, token=company["token"])
+    api.signup("self@example.com")
+    again = api.post("/v1/team/invitations", {"emails": "self@example.com"}, token=company["token"])
+    assert again.json_body["results"][0]["status"] == "added"
+    team = {m["email"]: m["state"] for m in api.get("/v1/team", token=company["token"]).json_body["items"]}
+    assert team["self@example.com"] == "active"
