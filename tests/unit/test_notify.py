@@ -259,3 +259,10 @@ def test_ses_sender_sends_the_rendered_message(ses):
     assert sent.body == message.html
     assert sent.destinations == {"ToAddresses": ["olena@example.com"]}
     assert sent.source == config.settings.mail_from
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_party_reads_the_operators_decision(locale):
+    for params in SAMPLES["dispute_resolved"]:
+        message = render("dispute_resolved", locale, {"name": "Olena", **params})
+        assert params["dispute"]["note"] in message.text and params["dispute"]["note"] in message.html
