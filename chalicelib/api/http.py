@@ -72,6 +72,14 @@ class Call:
     def cursor(self) -> str | None:
         return self.query.get("cursor") or None
 
+    @property
+    def party(self) -> str:
+        """`?role=client|contractor`: which side of their deals a user lists (client by default)."""
+        role = self.query.get("role", "client")
+        if role not in ("client", "contractor"):
+            raise Unprocessable("validation_error", "role must be client or contractor", field="role")
+        return role
+
 
 def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, status: int = 200,
              request: type[BaseModel] | None = None, response: type[BaseModel] | None = None,

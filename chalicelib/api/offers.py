@@ -5,17 +5,9 @@ from chalice import Blueprint
 
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
-from chalicelib.errors import Unprocessable
 from chalicelib.services import conversations, offers, profiles
 
 bp = Blueprint(__name__)
-
-
-def _role(call: Call) -> str:
-    role = call.query.get("role", "client")
-    if role not in ("client", "contractor"):
-        raise Unprocessable("validation_error", "role must be client or contractor", field="role")
-    return role
 
 
 # --- custom offers ---------------------------------------------------------------------------------------------------
@@ -31,7 +23,7 @@ def create_offer(call: Call):
 @endpoint(bp, "GET", "/v1/offers", summary="Offers received (client, default) or made (contractor)", tag="offers",
           response=s.OfferList, query=("role", "limit", "cursor"), errors=(422,))
 def list_offers(call: Call):
-    return offers.list_mine(call.user, _role(call), call.limit, call.cursor)
+    return offers.list_mine(call.user, call.party, call.limit, call.cursor)
 
 
 @endpoint(bp, "GET", "/v1/offers/{offer_id}", summary="One offer", tag="offers", response=s.OfferOut)

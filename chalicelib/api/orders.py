@@ -6,7 +6,6 @@ from chalice import Blueprint
 
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
-from chalicelib.errors import Unprocessable
 from chalicelib.services import gigs, orders, reviews
 
 bp = Blueprint(__name__)
@@ -57,10 +56,7 @@ def place_order(call: Call):
 @endpoint(bp, "GET", "/v1/orders", summary="My orders as client (default) or contractor", tag="orders",
           response=s.OrderList, query=("role", "limit", "cursor"), errors=(422,))
 def list_orders(call: Call):
-    role = call.query.get("role", "client")
-    if role not in ("client", "contractor"):
-        raise Unprocessable("validation_error", "role must be client or contractor", field="role")
-    return orders.list_mine(call.user, role, call.limit, call.cursor)
+    return orders.list_mine(call.user, call.party, call.limit, call.cursor)
 
 
 @endpoint(bp, "GET", "/v1/orders/{order_id}", summary="One order", tag="orders", response=s.OrderOut)

@@ -6,7 +6,7 @@ from chalice import Blueprint, Response
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.config import settings
-from chalicelib.errors import NotFound, Unprocessable
+from chalicelib.errors import NotFound
 from chalicelib.services import projects
 from chalicelib.storage import LocalFiles
 
@@ -75,10 +75,7 @@ def select_proposal(call: Call):
 @endpoint(bp, "GET", "/v1/contracts", summary="My contracts as client (default) or contractor", tag="contracts",
           response=s.ContractList, query=("role", "limit", "cursor"), errors=(422,))
 def list_contracts(call: Call):
-    role = call.query.get("role", "client")
-    if role not in ("client", "contractor"):
-        raise Unprocessable("validation_error", "role must be client or contractor", field="role")
-    return projects.list_contracts(call.user, role, call.limit, call.cursor)
+    return projects.list_contracts(call.user, call.party, call.limit, call.cursor)
 
 
 @endpoint(bp, "GET", "/v1/contracts/{contract_id}", summary="One contract", tag="contracts", response=s.ContractOut)

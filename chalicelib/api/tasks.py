@@ -8,7 +8,6 @@ from pydantic import BaseModel, Field, StrictInt
 
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
-from chalicelib.errors import Unprocessable
 from chalicelib.services import tasks, team
 
 bp = Blueprint(__name__)
@@ -130,13 +129,6 @@ class DocumentList(BaseModel):
     next_cursor: str | None
 
 
-def _role(call: Call) -> str:
-    role = call.query.get("role", "client")
-    if role not in ("client", "contractor"):
-        raise Unprocessable("validation_error", "role must be client or contractor", field="role")
-    return role
-
-
 # --- team ------------------------------------------------------------------------------------------------------------
 
 @endpoint(bp, "POST", "/v1/team/invitations", summary="Invite contractors by e-mail (one answer per address)",
@@ -181,7 +173,7 @@ def create_task(call: Call):
 @endpoint(bp, "GET", "/v1/tasks", summary="My tasks as company (default) or contractor", tag="tasks",
           response=TaskList, query=("role", "limit", "cursor"), errors=(422,))
 def list_tasks(call: Call):
-    return tasks.list_mine(call.user, _role(call), call.limit, call.cursor)
+    return tasks.list_mine(call.user, call.party, call.limit, call.cursor)
 
 
 @endpoint(bp, "GET", "/v1/tasks/{task_id}", summary="One task, with its history", tag="tasks", response=TaskOut)
@@ -227,4 +219,4 @@ def get_act(call: Call):
 @endpoint(bp, "GET", "/v1/documents", summary="My acts of completed work (Documents)", tag="tasks",
           response=DocumentList, query=("role", "limit", "cursor"), errors=(422,))
 def list_documents(call: Call):
-    return tasks.documents(call.user, _role(call), call.limit, call.cursor)
+    return tasks.documents(call.user, call.party, call.limit, call.cursor)
