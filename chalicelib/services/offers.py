@@ -124,10 +124,5 @@ def accept(principal: Principal, offer_id: str) -> tuple[int, dict]:
 def close(principal: Principal, offer_id: str, transition: str, reason: str = "") -> tuple[int, dict]:
     """The client rejects, or the contractor withdraws, a pending offer."""
 
-    def attempt() -> tuple[int, dict]:
-        offer = load(offer_id)
-        uow = UnitOfWork()
-        engine.apply(uow, PROCESS, offer, transition, Context(clock.now(), _role(principal, offer), reason=reason))
-        return idempotency.commit(uow, 200, views.offer(offer))
-
-    return run_with_retries(attempt)
+    return deals.fire(PROCESS, offer_id, transition, lambda offer: _role(principal, offer), views.offer,
+                      reason=reason)

@@ -16,7 +16,7 @@ from chalicelib.processes.disputes import QUEUE as DISPUTES_QUEUE
 from chalicelib.processes.gig_order import NOT_STARTED, PROCESS
 from chalicelib.services import deals, gigs
 from chalicelib.store.models import DealModel, GigModel
-from chalicelib.store.uow import UnitOfWork, run_with_retries
+from chalicelib.store.uow import UnitOfWork
 
 
 def place(principal: Principal, gig_id: str, currency: str | None = None) -> tuple[int, dict]:
@@ -73,15 +73,8 @@ def list_mine(principal: Principal, role: str, limit: int, cursor: str | None) -
 def act(principal: Principal, order_id: str, transition: str, *, message: str | None = None,
         reason: str | None = None, payload: dict | None = None, status: int = 200) -> tuple[int, dict]:
     """A party (or an operator) fires a transition on an order: start, deliver, accept, pay_extra..."""
-
-    def attempt() -> tuple[int, dict]:
-        deal = load(order_id)
-        ctx = Context(clock.now(), role_in(principal, deal), message=message, reason=reason, payload=payload or {})
-        uow = UnitOfWork()
-        engine.apply(uow, PROCESS, deal, transition, ctx)
-        return idempotency.commit(uow, status, views.order(deal))
-
-    return run_with_retries(attempt)
+    return deals.fire(PROCESS, order_id, transition, lambda deal: role_in(principal, deal), views.order,
+                      message=message, reason=reason, payload=payload, status=status)
 
 
 def offer_extra(principal: Principal, order_id: str, title: str, amount_minor: int,

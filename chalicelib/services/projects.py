@@ -22,7 +22,7 @@ from chalicelib.services import deals, notifications, profiles
 from chalicelib.storage import get_files
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, ProjectModel, ProposalModel
-from chalicelib.store.uow import UnitOfWork, run_with_retries
+from chalicelib.store.uow import UnitOfWork
 
 OPEN, CONTRACTED = "open", "contracted"
 ACTIVE, WITHDRAWN, SELECTED = "active", "withdrawn", "selected"
@@ -189,14 +189,8 @@ def list_contracts(principal: Principal, role: str, limit: int, cursor: str | No
 
 def act(principal: Principal, contract_id: str, transition: str, *, message: str | None = None,
         payload: dict | None = None) -> tuple[int, dict]:
-    def attempt() -> tuple[int, dict]:
-        deal = load_contract(contract_id)
-        ctx = Context(clock.now(), _role(principal, deal), message=message, payload=dict(payload or {}))
-        uow = UnitOfWork()
-        engine.apply(uow, PROCESS, deal, transition, ctx)
-        return idempotency.commit(uow, 200, views.contract(deal))
-
-    return run_with_retries(attempt)
+    return deals.fire(PROCESS, contract_id, transition, lambda deal: _role(principal, deal), views.contract,
+                      message=message, payload=payload)
 
 
 def upload(principal: Principal, contract_id: str, filename: str, content_base64: str) -> tuple[int, dict]:

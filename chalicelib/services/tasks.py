@@ -14,7 +14,7 @@ from chalicelib.processes import Actor, Context
 from chalicelib.processes.b2b_task import DONE, DRAFT, IN_WORK, PROCESS, reserve
 from chalicelib.services import accounts, deals, profiles, team
 from chalicelib.store.models import DealModel
-from chalicelib.store.uow import UnitOfWork, run_with_retries
+from chalicelib.store.uow import UnitOfWork
 
 EDITABLE = ("title", "description", "amount", "currency", "deadline_at")
 
@@ -111,17 +111,13 @@ def delete(principal: Principal, task_id: str) -> dict:
 
 def act(principal: Principal, task_id: str, transition: str, reason: str | None = None) -> tuple[int, dict]:
     """send (company), complete (contractor), cancel (company)."""
+    return deals.fire(PROCESS, task_id, transition, lambda deal: _role(principal, deal), views.task, reason=reason,
+                      before=_funds_for_sending if transition == "send" else None)
 
-    def attempt() -> tuple[int, dict]:
-        deal = load(task_id)
-        role = _role(principal, deal)
-        if transition == "send" and role == "client" and deal.status == DRAFT:
-            _covers(deal.client_id, Money(int(deal.amount), deal.currency))
-        uow = UnitOfWork()
-        engine.apply(uow, PROCESS, deal, transition, Context(clock.now(), role, reason=reason))
-        return idempotency.commit(uow, 200, views.task(deal))
 
-    return run_with_retries(attempt)
+def _funds_for_sending(deal: DealModel, role: Actor) -> None:
+    if role == "client" and deal.status == DRAFT:
+        _covers(deal.client_id, Money(int(deal.amount), deal.currency))
 
 
 def get(principal: Principal, task_id: str) -> dict:
