@@ -98,8 +98,8 @@ def _own_proposal(principal: Principal, project_id: str) -> ProposalModel:
 
 def edit_proposal(principal: Principal, project_id: str, price: int | None, days: int | None,
                   text: str | None) -> dict:
+    proposal = _own_proposal(principal, project_id)  # only a bidder learns whether the project is open
     _open_project(project_id, principal)
-    proposal = _own_proposal(principal, project_id)
     actions = [ProposalModel.updated_at.set(clock.iso(clock.now()))]
     if price is not None:
         require_positive(price, proposal.currency)
@@ -116,8 +116,8 @@ def edit_proposal(principal: Principal, project_id: str, price: int | None, days
 
 
 def withdraw(principal: Principal, project_id: str) -> tuple[int, dict]:
-    _open_project(project_id, principal)
     proposal = _own_proposal(principal, project_id)
+    _open_project(project_id, principal)
     if proposal.status != ACTIVE:
         raise Conflict("proposal_closed", "Only an active proposal can be withdrawn")
     proposal.status = WITHDRAWN

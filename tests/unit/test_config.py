@@ -9,8 +9,16 @@ def test_local_stage_runs_on_defaults(monkeypatch):
     Settings().check()
 
 
+def test_packaging_a_deployed_stage_needs_no_secrets(monkeypatch):
+    monkeypatch.setenv("STAGE", "prod")
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    monkeypatch.delenv("JWT_SECRET", raising=False)
+    Settings().check()
+
+
 def test_deployed_stage_refuses_default_secrets(monkeypatch):
     monkeypatch.setenv("STAGE", "prod")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "escrowdesk-prod")
     monkeypatch.delenv("JWT_SECRET", raising=False)
     with pytest.raises(RuntimeError, match="JWT_SECRET"):
         Settings().check()

@@ -1,0 +1,320 @@
+"""The authorization matrix: every documented endpoint × every kind of caller, as one table.
+
+The callers are the owner (the client of every deal below, the owner of its invoice, payout,
+project and company), another client, the contractor of the deals, another contractor, an operator
+and nobody (no token). For each endpoint the table names who may act on it. Those callers get an
+answer that is not a refusal (it may still be 409 or 422: the deal's state decides that, not who is
+asking); everyone else gets 401 (no token) or 403/404, and a refused call changes nothing — no deal,
+balance or journal line moves. Lists are also checked for what they show: the deal's own items
+appear only in the lists of those who may see them.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+
+import app  # noqa: F401  (registers every route, so OPERATIONS is complete)
+from chalicelib.api.http import OPERATIONS
+from chalicelib.store.models import AccountModel, DealModel, JournalLineModel, PayoutModel
+from tests.support import assert_books_balance, sign, transfer_event
+
+OWNER, CLIENT2, CONTRACTOR, CONTRACTOR2, OPERATOR, NOBODY = (
+    "owner", "other client", "deal contractor", "other contractor", "operator", "no token")
+USERS = frozenset({OWNER, CLIENT2, CONTRACTOR, CONTRACTOR2, OPERATOR})
+EVERYONE = USERS | {NOBODY}
+PARTIES = frozenset({OWNER, CONTRACTOR})
+# operators see every order and contract, its thread and its deliverable (they settle disputes),
+# and every invoice (they match stray bank transfers to them)
+SUPPORT = PARTIES | {OPERATOR}
+CONTRACTORS = frozenset({CONTRACTOR, CONTRACTOR2})
+REFUSED = {401, 403, 404}
+CARD = "4111 1111 1111 1111"
+ROLE_LISTS: dict[str, tuple[str, ...]] = {}
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str
+    may: frozenset[str]
+    body: dict | None = None
+    sees: frozenset[str] | None = None  # for a list: whose answer contains the world's item
+    item: str | None = None             # the world's key of that item
+    headers: dict = field(default_factory=dict)
+
+
+def _zip() -> str:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.html", "<h1>done</h1>")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _world(api) -> dict:
+    """Every kind of thing the API keeps, with the owner as its client and the contractor as its
+    contractor: an order with an extra, an offer, conversations, an invoice, a payout, a project
+    with a contract, a sent task and a draft, a parked payment and a notification."""
+    tokens = {OWNER: api.signup("owner@example.com", name="Owner"),
+              CLIENT2: api.signup("client2@example.com", name="Client Two"),
+              CONTRACTOR: api.signup("seller@example.com", name="Seller"),
+              CONTRACTOR2: api.signup("seller2@example.com", name="Seller Two")}
+    from chalicelib.services import accounts
+
+    accounts.create_operator("ops@escrowdesk.local", "operator-pass")
+    tokens[OPERATOR] = api.post("/v1/auth/login", {"email": "ops@escrowdesk.local",
+                                                   "password": "operator-pass"}).json_body["token"]
+    ids = {who: api.get("/v1/me", token=token).json_body["id"] for who, token in tokens.items()}
+    for number, who in enumerate((OWNER, CLIENT2), 1):
+        invoice = api.invoice(tokens[who], 500_000, "USD")
+        api.webhook(transfer_event(f"evt-fund-{number}", 500_000, "USD", invoice["payment_details"]))
+    w: dict = {"tokens": tokens, "ids": ids, "invoice": api.invoice(tokens[OWNER], 1_000, "USD")["id"]}
+
+    def ok(response, status=(200, 201)):
+        assert response.status_code in status, response.body
+        return response.json_body
+
+    for who in (CONTRACTOR, CONTRACTOR2):
+        ok(api.request("PATCH", "/v1/me/profile", {"custom_offers": True, "skills": ["python"]}, token=tokens[who]))
+        w[f"gig:{who}"] = ok(api.post("/v1/gigs", {"title": "Logo", "description": "A logo", "amount": 10_000,
+                                                   "currency": "USD", "delivery_days": 3}, token=tokens[who]))["id"]
+    gig = w[f"gig:{CONTRACTOR}"]
+    w["gig"] = gig
+    w["order"] = ok(api.post("/v1/orders", {"gig_id": gig}, token=tokens[OWNER]))["id"]
+    ok(api.post(f"/v1/orders/{w['order']}/start", token=tokens[CONTRACTOR]))
+    w["extra"] = ok(api.post(f"/v1/orders/{w['order']}/extras", {"title": "Sources", "amount": 500, "extra_days": 1},
+                             token=tokens[CONTRACTOR]))["extras"][-1]["id"]
+    w["conversation"] = ok(api.post("/v1/conversations", {"user_id": ids[OWNER]}, token=tokens[CONTRACTOR]))["id"]
+    w["offer"] = ok(api.post("/v1/offers", {"client_id": ids[OWNER], "gig_id": gig, "description": "Three concepts",
+                                            "amount": 12_000, "currency": "USD", "delivery_days": 5,
+                                            "revision_limit": 1}, token=tokens[CONTRACTOR]))["id"]
+    w["payout"] = ok(api.post("/v1/payouts", {"amount": 2_000, "currency": "USD",
+                                              "destination": {"type": "card", "number": CARD}},
+                              token=tokens[OWNER]))["id"]
+    w["project"] = ok(api.post("/v1/projects", {"title": "Landing page", "description": "A page", "skills": ["python"],
+                                                "budget_min": 20_000, "budget_max": 40_000, "currency": "USD"},
+                               token=tokens[OWNER]))["id"]
+    ok(api.post(f"/v1/projects/{w['project']}/proposals", {"price": 30_000, "days": 5, "text": "I can"},
+                token=tokens[CONTRACTOR]))
+    w["contract"] = ok(api.post(f"/v1/projects/{w['project']}/proposals/{ids[CONTRACTOR]}/select",
+                                token=tokens[OWNER]))["id"]
+    w["project2"] = ok(api.post("/v1/projects", {"title": "Second", "description": "Another", "skills": ["python"],
+                                                 "budget_min": 20_000, "budget_max": 40_000, "currency": "USD"},
+                                token=tokens[OWNER]))["id"]
+    ok(api.post(f"/v1/projects/{w['project2']}/proposals", {"price": 25_000, "days": 4, "text": "Me"},
+                token=tokens[CONTRACTOR]))
+    invited = ok(api.post("/v1/team/invitations", {"emails": "seller@example.com"}, token=tokens[OWNER]))
+    assert [r["status"] for r in invited["results"]] == ["added"]
+    task = {"contractor_id": ids[CONTRACTOR], "title": "Translate", "description": "EN → UK", "amount": 3_000,
+            "currency": "USD"}
+    w["task"] = ok(api.post("/v1/tasks", task, token=tokens[OWNER]))["id"]
+    ok(api.post(f"/v1/tasks/{w['task']}/send", token=tokens[OWNER]))
+    w["draft"] = ok(api.post("/v1/tasks", task, token=tokens[OWNER]))["id"]
+    parked = transfer_event("evt-stray", 777, "USD", "no invoice named here")
+    w["payment"] = ok(api.webhook(parked))["payment"]["id"]
+    w["notification"] = api.get("/v1/notifications", token=tokens[OWNER]).json_body["items"][0]["id"]
+    w["documents"] = w["task"]
+    return w
+
+
+def _rows(w: dict) -> list[Row]:
+    k = w["ids"][CONTRACTOR]
+    o, x, c, t = w["order"], w["offer"], w["contract"], w["task"]
+    reason = {"reason": "no_longer_needed"}
+    signup = {"email": "new-user@example.com", "password": "correct horse", "name": "New"}
+    bank = json.dumps({"event_id": "evt-x", "type": "transfer.incoming"}).encode()
+    return [
+        Row("POST", "/v1/auth/signup", EVERYONE, signup),
+        Row("POST", "/v1/auth/login", EVERYONE, {"email": "owner@example.com", "password": "correct horse"}),
+        Row("GET", "/v1/me", USERS),
+        Row("GET", "/v1/balances", USERS),
+        Row("GET", "/v1/ledger", USERS),
+        Row("GET", "/v1/notifications", USERS, sees=frozenset({OWNER}), item="notification"),
+        Row("POST", f"/v1/notifications/{w['notification']}/read", frozenset({OWNER})),
+        # the bank's webhook takes no bearer token at all: only the bank's signature lets it in
+        Row("POST", "/v1/webhooks/bank", frozenset(), {"event_id": "evt-x"},
+            headers={"X-Bank-Signature": sign(bank) + "0"}),
+        Row("GET", "/v1/operator/payments/unmatched", frozenset({OPERATOR}), sees=frozenset({OPERATOR}),
+            item="payment"),
+        Row("GET", f"/v1/operator/payments/{w['payment']}", frozenset({OPERATOR})),
+        Row("POST", f"/v1/operator/payments/{w['payment']}/apply", frozenset({OPERATOR}),
+            {"invoice_id": w["invoice"]}),
+        Row("POST", f"/v1/operator/payments/{w['payment']}/return", frozenset({OPERATOR}), {"reason": "unknown payer"}),
+        Row("GET", "/v1/operator/trial-balance", frozenset({OPERATOR})),
+        Row("POST", "/v1/payouts", USERS, {"amount": 1, "currency": "USD",
+                                           "destination": {"type": "card", "number": CARD}}),
+        Row("GET", "/v1/payouts", USERS, sees=frozenset({OWNER}), item="payout"),
+        Row("GET", f"/v1/payouts/{w['payout']}", frozenset({OWNER})),
+        Row("GET", "/dev/clock", EVERYONE),
+        Row("POST", "/dev/clock", EVERYONE, {"advance_seconds": 0}),
+        Row("POST", "/dev/jobs/run", EVERYONE),
+        Row("POST", "/v1/invoices", USERS, {"amount": 100, "currency": "USD"}),
+        Row("GET", "/v1/invoices", USERS, sees=frozenset({OWNER}), item="invoice"),
+        Row("GET", f"/v1/invoices/{w['invoice']}", frozenset({OWNER, OPERATOR})),
+        Row("GET", f"/v1/invoices/{w['invoice']}/pdf", frozenset({OWNER, OPERATOR}),
+            headers={"Accept": "application/pdf"}),
+        Row("POST", "/v1/offers", frozenset({CONTRACTOR}), {"client_id": w["ids"][OWNER], "gig_id": w["gig"],
+                                                            "description": "More", "amount": 100, "currency": "USD",
+                                                            "delivery_days": 1}),
+        Row("GET", "/v1/offers", USERS, sees=PARTIES, item="offer"),
+        Row("GET", f"/v1/offers/{x}", PARTIES),
+        Row("POST", f"/v1/offers/{x}/reject", frozenset({OWNER}), {"reason": "Too expensive"}),
+        Row("POST", f"/v1/offers/{x}/accept", frozenset({OWNER})),
+        Row("POST", f"/v1/offers/{x}/withdraw", frozenset({CONTRACTOR})),
+        Row("POST", "/v1/conversations", USERS, {"user_id": k}),
+        Row("GET", "/v1/conversations", USERS, sees=PARTIES, item="conversation"),
+        Row("POST", f"/v1/conversations/{w['conversation']}/messages", PARTIES, {"text": "hello"}),
+        Row("GET", f"/v1/conversations/{w['conversation']}/messages", PARTIES),
+        Row("POST", f"/v1/orders/{o}/messages", SUPPORT, {"text": "hello"}),
+        Row("GET", f"/v1/orders/{o}/messages", SUPPORT),
+        Row("GET", f"/v1/contractors/{k}", USERS),
+        Row("PATCH", "/v1/me/profile", USERS, {"skills": ["python"]}),
+        Row("POST", f"/v1/operator/contractors/{k}/level", frozenset({OPERATOR}), {"level": "advanced"}),
+        Row("GET", "/openapi.json", EVERYONE),
+        Row("POST", "/v1/gigs", USERS, {"title": "T", "amount": 100, "currency": "USD", "delivery_days": 1}),
+        Row("GET", "/v1/gigs", USERS, sees=frozenset({CONTRACTOR}), item="gig"),
+        Row("GET", f"/v1/gigs/{w['gig']}", USERS),
+        Row("GET", f"/v1/gigs/{w['gig']}/reviews", USERS),
+        Row("POST", f"/v1/gigs/{w['gig']}/pause", frozenset({CONTRACTOR})),
+        Row("POST", f"/v1/gigs/{w['gig']}/activate", frozenset({CONTRACTOR})),
+        Row("POST", "/v1/orders", USERS, {"gig_id": w[f"gig:{CONTRACTOR2}"]}),
+        Row("GET", "/v1/orders", USERS, sees=PARTIES, item="order"),
+        Row("GET", f"/v1/orders/{o}", SUPPORT),
+        Row("POST", f"/v1/orders/{o}/extras", frozenset({CONTRACTOR}), {"title": "More", "amount": 100,
+                                                                        "extra_days": 0}),
+        Row("POST", f"/v1/orders/{o}/extras/{w['extra']}/reject", frozenset({OWNER})),
+        Row("POST", f"/v1/orders/{o}/extras/{w['extra']}/pay", frozenset({OWNER})),
+        Row("POST", f"/v1/orders/{o}/cancellation", PARTIES, reason),
+        Row("POST", f"/v1/orders/{o}/cancellation/refuse", PARTIES),
+        Row("POST", f"/v1/orders/{o}/cancellation/accept", PARTIES),
+        Row("POST", f"/v1/orders/{o}/start", frozenset({CONTRACTOR})),
+        Row("POST", f"/v1/orders/{o}/deliver", frozenset({CONTRACTOR}), {"message": "Here it is"}),
+        Row("POST", f"/v1/orders/{o}/request-revision", frozenset({OWNER}), {"message": "Bigger"}),
+        Row("POST", f"/v1/orders/{o}/dispute", frozenset({OWNER}), {"message": "Not what we agreed"}),
+        Row("GET", "/v1/operator/disputes", frozenset({OPERATOR})),
+        Row("POST", f"/v1/operator/disputes/{o}/resolve", frozenset({OPERATOR}),
+            {"refund": 1, "release": 1, "note": "split"}),
+        Row("POST", f"/v1/orders/{o}/accept", frozenset({OWNER})),
+        Row("POST", f"/v1/orders/{o}/review", frozenset({OWNER}), {"rating": 5, "text": "Great"}),
+        Row("POST", f"/v1/orders/{o}/decline", frozenset({CONTRACTOR}), {"reason": "busy"}),
+        Row("POST", f"/v1/orders/{o}/cancel", frozenset({OWNER}), {"reason": "late"}),
+        Row("POST", "/v1/projects", USERS, {"title": "P", "description": "D", "skills": ["python"],
+                                            "budget_min": 100, "budget_max": 200, "currency": "USD"}),
+        Row("GET", "/v1/projects", USERS, sees=USERS, item="project2"),
+        Row("GET", "/v1/projects/mine", USERS, sees=frozenset({OWNER}), item="project"),
+        Row("GET", f"/v1/projects/{w['project']}", USERS),
+        Row("PATCH", f"/v1/projects/{w['project2']}/proposals/mine", frozenset({CONTRACTOR}),
+            {"price": 26_000, "days": 4, "text": "Me"}),
+        Row("POST", f"/v1/projects/{w['project2']}/proposals/mine/withdraw", frozenset({CONTRACTOR})),
+        # anyone may bid (the client's bid on his own project is 422 own_project)
+        Row("POST", f"/v1/projects/{w['project2']}/proposals", USERS, {"price": 30_000, "days": 3, "text": "Me"}),
+        Row("GET", f"/v1/projects/{w['project2']}/proposals", frozenset({OWNER})),
+        Row("POST", f"/v1/projects/{w['project2']}/proposals/{k}/select", frozenset({OWNER})),
+        Row("GET", "/v1/contracts", USERS, sees=PARTIES, item="contract"),
+        Row("GET", f"/v1/contracts/{c}", SUPPORT),
+        Row("POST", f"/v1/contracts/{c}/accept", frozenset({CONTRACTOR})),
+        Row("POST", f"/v1/contracts/{c}/fund", frozenset({OWNER})),
+        Row("POST", f"/v1/contracts/{c}/deliverable", frozenset({CONTRACTOR}),
+            {"filename": "site.zip", "content_base64": _zip()}),
+        Row("GET", f"/v1/contracts/{c}/deliverable", SUPPORT),
+        Row("POST", f"/v1/contracts/{c}/submit", frozenset({CONTRACTOR})),
+        Row("POST", f"/v1/contracts/{c}/dispute", frozenset({OWNER}), {"message": "Broken"}),
+        Row("POST", f"/v1/operator/contracts/{c}/resolve", frozenset({OPERATOR}),
+            {"refund": 1, "release": 1, "note": "split"}),
+        Row("POST", f"/v1/contracts/{c}/approve", frozenset({OWNER})),
+        Row("POST", f"/v1/contracts/{c}/decline", frozenset({CONTRACTOR}), {"reason": "busy"}),
+        # a download link is its own credential: anyone holding a valid one may use it, nobody else
+        Row("GET", "/v1/files/not-a-signed-token", frozenset()),
+        Row("POST", "/v1/team/invitations", USERS, {"emails": "friend@example.com"}),
+        Row("POST", "/v1/invitations/not-a-token/accept", frozenset(), {"password": "correct horse", "name": "X"}),
+        Row("GET", "/v1/team", USERS),
+        Row("GET", "/v1/company/settings", USERS),
+        Row("PATCH", "/v1/company/settings", USERS - {OPERATOR}, {"send_tasks_at_once": False}),
+        Row("POST", "/v1/tasks", USERS, {"contractor_id": k, "title": "T", "amount": 100, "currency": "USD"}),
+        Row("GET", "/v1/tasks", USERS, sees=PARTIES, item="task"),
+        Row("GET", f"/v1/tasks/{t}", PARTIES),
+        Row("GET", f"/v1/tasks/{w['draft']}", frozenset({OWNER})),
+        Row("PATCH", f"/v1/tasks/{w['draft']}", frozenset({OWNER}), {"title": "Renamed"}),
+        Row("POST", f"/v1/tasks/{w['draft']}/send", frozenset({OWNER})),
+        Row("POST", f"/v1/tasks/{t}/done", frozenset({CONTRACTOR})),
+        Row("GET", f"/v1/tasks/{t}/act", PARTIES, headers={"Accept": "application/pdf"}),
+        Row("GET", "/v1/documents", USERS, sees=PARTIES, item="documents"),
+        Row("POST", f"/v1/tasks/{t}/cancel", frozenset({OWNER})),
+        Row("DELETE", f"/v1/tasks/{w['draft']}", frozenset({OWNER})),
+    ]
+
+
+def _snapshot() -> tuple:
+    """Everything a refused call must leave as it was: deals, balances, journal lines, payouts."""
+    deals = sorted((d.id, d.status, d.version, d.escrowed) for d in DealModel.scan(consistent_read=True))
+    accounts = sorted((a.owner_id, a.account_key, int(a.available), int(a.held))
+                      for a in AccountModel.scan(consistent_read=True))
+    lines = sum(1 for _ in JournalLineModel.scan(consistent_read=True))
+    payouts = sorted((p.id, p.status) for p in PayoutModel.scan(consistent_read=True))
+    return deals, accounts, lines, payouts
+
+
+def _template(path: str, w: dict) -> str:
+    """The route a concrete path was built from, e.g. /v1/orders/{order_id}/start."""
+    parts = path.split("/")
+    for op in OPERATIONS:
+        pattern = op.path.split("/")
+        pairs = list(zip(pattern, parts, strict=False))
+        if (len(pattern) == len(parts) and all(p == q or p.startswith("{") for p, q in pairs)
+                and not any(p.startswith("{") and q in ("mine", "unmatched", "settings") for p, q in pairs)):
+            return op.path
+    raise AssertionError(f"no route for {path}")
+
+
+def _item_ids(body) -> set[str]:
+    items = body.get("items", []) if isinstance(body, dict) else []
+    return {str(item.get(key)) for item in items if isinstance(item, dict) for key in ("id", "task_id")}
+
+
+def test_every_endpoint_answers_each_caller_exactly_what_it_may(api):
+    w = _world(api)
+    rows = _rows(w)
+    routes = {(op.method, op.path) for op in OPERATIONS}
+    covered = {(row.method, _template(row.path, w)) for row in rows}
+    assert routes - covered == set(), f"endpoints missing from the matrix: {sorted(routes - covered)}"
+
+    wrong: list[str] = []
+    ROLE_LISTS.update({op.path: op.query for op in OPERATIONS})
+    for row in rows:
+        def call(who: str, row: Row = row):
+            token = None if who == NOBODY else w["tokens"][who]
+            body = row.body
+            if row.method == "POST" and row.path == "/v1/auth/signup":
+                body = {**row.body, "email": f"new-{len(wrong)}-{who.replace(' ', '-')}@example.com"}
+            path = row.path
+            if who in CONTRACTORS and row.method == "GET" and "role" in ROLE_LISTS.get(row.path, ()):
+                path += "?role=contractor"  # role lists show the client's side unless asked
+            return api.request(row.method, path, body, token=token, headers=row.headers)
+
+        refused = [who for who in EVERYONE if who not in row.may]
+        for who in sorted(refused):
+            before = _snapshot()
+            response = call(who)
+            expected = {401} if who == NOBODY else REFUSED
+            if row.path.startswith(("/v1/files/", "/v1/invitations/", "/v1/webhooks/")):
+                expected = REFUSED | {400, 410, 422}  # their credential is in the request, not a bearer token
+            if response.status_code not in expected:
+                wrong.append(f"{row.method} {row.path} as {who}: {response.status_code}, expected {sorted(expected)}")
+            elif _snapshot() != before:
+                wrong.append(f"{row.method} {row.path} as {who}: refused ({response.status_code}) but changed state")
+            if response.status_code >= 400 and set(response.json_body["error"]) < {"code", "message"}:
+                wrong.append(f"{row.method} {row.path} as {who}: error not in the API's shape: {response.body!r}")
+        for who in sorted(row.may):
+            response = call(who)
+            if response.status_code in REFUSED or response.status_code >= 500:
+                wrong.append(f"{row.method} {row.path} as {who}: refused with {response.status_code}: "
+                             f"{response.body[:200]!r}")
+            elif row.sees is not None:
+                shows = w[row.item] in _item_ids(response.json_body)
+                if shows != (who in row.sees):
+                    wrong.append(f"{row.method} {row.path} as {who}: {'shows' if shows else 'hides'} the "
+                                 f"{row.item}")
+    assert wrong == [], "\n".join(wrong)
+    assert_books_balance()
