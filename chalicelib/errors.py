@@ -54,5 +54,11 @@ class Unprocessable(DomainError):
     default_code = "validation_error"
 
 
+class Unavailable(DomainError):
+    """DynamoDB kept throttling after the SDK's own retries: nothing was written; retry later."""
+    status = 503
+    default_code = "unavailable"
+
+
 class Retryable(Exception):
     """A transaction lost a race with another writer; the whole use case may be run again."""

@@ -15,11 +15,13 @@ from typing import Any, Literal, TypeVar
 from chalice import Blueprint, Response
 from chalice.app import Request
 from pydantic import BaseModel, ValidationError
+from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import auth, idempotency
-from chalicelib.errors import BadRequest, DomainError, Unprocessable
+from chalicelib.errors import BadRequest, DomainError, Unavailable, Unprocessable
 from chalicelib.observability import logger
 from chalicelib.pagination import parse_limit
+from chalicelib.store.uow import THROTTLING_CODES
 
 Auth = Literal["user", "operator", "bank", "none"]
 JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
@@ -103,7 +105,7 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, s
 
 
 def _errors_for(auth_: Auth, request: type[BaseModel] | None, path: str, extra: tuple[int, ...]) -> tuple[int, ...]:
-    codes = set(extra)
+    codes = set(extra) | {503}  # DynamoDB throttled past the SDK's retries: Retry-After, nothing written
     if auth_ in ("user", "operator", "bank"):
         codes.add(401)
     if auth_ == "operator":
@@ -127,6 +129,13 @@ def dispatch(request: Request, operation: Operation, handler: Callable[[Call], A
         return _to_response(operation.status, handler(call))
     except DomainError as error:
         return error_response(error)
+    except PynamoDBException as error:
+        if error.cause_response_code in THROTTLING_CODES:
+            logger.warning("store throttled", extra={"route": operation.name, "code": error.cause_response_code})
+            return error_response(Unavailable("unavailable", "The service is busy; retry the request (with the "
+                                                             "same Idempotency-Key) in a moment"))
+        logger.exception("store error", extra={"route": operation.name})
+        return internal_error()
     except Exception:
         logger.exception("unhandled error", extra={"route": operation.name})
         return internal_error()
@@ -221,9 +230,12 @@ def _to_response(default_status: int, result: Any) -> Response:
 
 
 def error_response(error: DomainError) -> Response:
-    if error.status >= 500:
+    headers = dict(JSON_HEADERS)
+    if error.status == 503:
+        headers["Retry-After"] = "1"  # nothing was written: the same request may simply be sent again
+    elif error.status >= 500:
         logger.error("server error", extra={"code": error.code})
-    return Response(body=error.to_json(), status_code=error.status, headers=JSON_HEADERS)
+    return Response(body=error.to_json(), status_code=error.status, headers=headers)
 
 
 def internal_error() -> Response:

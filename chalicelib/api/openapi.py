@@ -21,7 +21,8 @@ _QUERY_DOCS = {
 }
 _ERROR_TEXT = {400: "Malformed request", 401: "No or bad credentials", 403: "Not allowed in your role",
                404: "Unknown, or not visible to you", 409: "State conflict (status, funds, idempotency)",
-               422: "Well-formed but invalid"}
+               422: "Well-formed but invalid",
+               503: "Busy for a moment (nothing was written); retry after Retry-After seconds, same Idempotency-Key"}
 
 
 @endpoint(bp, "GET", "/openapi.json", summary="This document", tag="meta", auth_="none")

@@ -18,13 +18,16 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
-from chalicelib.errors import Conflict, DomainError, Retryable
+from chalicelib.errors import Conflict, DomainError, Retryable, Unavailable
 
 T = TypeVar("T")
 
 _RETRYABLE_CODES = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded",
                     "TransactionInProgressException", "ThrottlingException",
                     "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
+
+THROTTLING_CODES = {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+                    "ThrottlingError", "ProvisionedThroughputExceeded"}
 
 _connections: dict[tuple[str | None, str | None], Connection] = {}
 
@@ -113,7 +116,7 @@ def _translate(error: TransactWriteError, ordered: list[_Item]) -> Exception:
     reasons = error.cancellation_reasons or []
     codes = [reason.code if reason else None for reason in reasons]
     if any(code in _RETRYABLE_CODES for code in codes):
-        return Retryable("TransactionConflict")
+        return Retryable(next(code for code in codes if code in _RETRYABLE_CODES))
     for item, code in zip(ordered, codes, strict=False):
         if code == "ConditionalCheckFailed":
             return item.on_fail
@@ -125,8 +128,11 @@ def run_with_retries(use_case: Callable[[], T], *, attempts: int = 6, base_delay
     for attempt in range(attempts):
         try:
             return use_case()
-        except Retryable:
+        except Retryable as lost:
             if attempt == attempts - 1:
+                if str(lost) in THROTTLING_CODES:
+                    raise Unavailable("unavailable", "The service is busy; retry the request (with the same "
+                                                     "Idempotency-Key) in a moment") from None
                 raise Conflict("busy", "The resource is busy; retry the request") from None
             time.sleep(random.uniform(0, base_delay_s * 2**attempt))
     raise AssertionError("unreachable")
