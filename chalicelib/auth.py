@@ -1,6 +1,8 @@
 """Passwords (argon2id via argon2-cffi) and bearer tokens (HS256 JWTs via PyJWT)."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from functools import cache
 
@@ -64,3 +66,22 @@ def principal_from_header(header: str | None) -> Principal:
     except jwt.PyJWTError:
         raise Unauthorized("invalid_token", "The token is not valid") from None
     return Principal(str(claims["sub"]), tuple(claims.get("roles", ())))
+
+
+def verify_bank_signature(header: str | None, raw_body: bytes) -> None:
+    """`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, judged by the real wall clock."""
+    if not header:
+        raise Unauthorized("invalid_signature", "X-Bank-Signature is missing")
+    fields: dict[str, list[str]] = {}
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        fields.setdefault(name, []).append(value)
+    timestamp = (fields.get("t") or [""])[0]
+    if not timestamp.isdigit():
+        raise Unauthorized("invalid_signature", "X-Bank-Signature has no valid timestamp")
+    if abs(clock.wall().timestamp() - int(timestamp)) > settings.webhook_tolerance_seconds:
+        raise Unauthorized("stale_signature", "X-Bank-Signature timestamp is outside the tolerance")
+    expected = hmac.new(settings.bank_webhook_secret.encode(), timestamp.encode() + b"." + raw_body,
+                        hashlib.sha256).hexdigest()
+    if not any(hmac.compare_digest(expected, candidate) for candidate in fields.get("v1", [])):
+        raise Unauthorized("invalid_signature", "X-Bank-Signature does not match")

@@ -142,7 +142,10 @@ def dispatch(request: Request, operation: Operation, handler: Callable[[Call], A
 
 
 def _authenticate(request: Request, mode: Auth) -> auth.Principal | None:
-    if mode in ("none", "bank"):
+    if mode == "bank":  # the bank's HMAC over the raw body, before anything reads the body
+        auth.verify_bank_signature(request.headers.get("x-bank-signature"), raw_body(request))
+        return None
+    if mode == "none":
         return None
     principal = auth.principal_from_header(request.headers.get("authorization"))
     if mode == "operator":

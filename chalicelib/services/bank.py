@@ -9,15 +9,12 @@ changes nothing.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 
 from chalicelib import clock, idempotency, ids, ledger, views
 from chalicelib.auth import Principal
-from chalicelib.config import settings
-from chalicelib.errors import Conflict, Unauthorized, Unprocessable
+from chalicelib.errors import Conflict, Unprocessable
 from chalicelib.money import SUPPORTED_CURRENCIES, Money
 from chalicelib.observability import logger, metrics
 from chalicelib.pagination import page
@@ -47,25 +44,6 @@ class IncomingTransfer:
     purpose: str
     payer: dict
     received_at: str
-
-
-def verify_signature(header: str | None, raw_body: bytes) -> None:
-    """`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, judged by the real wall clock."""
-    if not header:
-        raise Unauthorized("invalid_signature", "X-Bank-Signature is missing")
-    fields: dict[str, list[str]] = {}
-    for part in header.split(","):
-        name, _, value = part.strip().partition("=")
-        fields.setdefault(name, []).append(value)
-    timestamp = (fields.get("t") or [""])[0]
-    if not timestamp.isdigit():
-        raise Unauthorized("invalid_signature", "X-Bank-Signature has no valid timestamp")
-    if abs(clock.wall().timestamp() - int(timestamp)) > settings.webhook_tolerance_seconds:
-        raise Unauthorized("stale_signature", "X-Bank-Signature timestamp is outside the tolerance")
-    expected = hmac.new(settings.bank_webhook_secret.encode(), timestamp.encode() + b"." + raw_body,
-                        hashlib.sha256).hexdigest()
-    if not any(hmac.compare_digest(expected, candidate) for candidate in fields.get("v1", [])):
-        raise Unauthorized("invalid_signature", "X-Bank-Signature does not match")
 
 
 def receive_transfer(transfer: IncomingTransfer) -> dict:
