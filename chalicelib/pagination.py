@@ -34,7 +34,7 @@ def decode_cursor(cursor: str | None) -> dict | None:
     if not cursor:
         return None
     payload, _, mac = cursor.partition(".")
-    if not hmac.compare_digest(mac, _mac(payload)):
+    if not cursor.isascii() or not hmac.compare_digest(mac, _mac(payload)):
         raise Unprocessable("invalid_cursor", "cursor is not valid", field="cursor")
     try:
         return json.loads(base64.urlsafe_b64decode((payload + "=" * (-len(payload) % 4)).encode()))
@@ -45,7 +45,7 @@ def decode_cursor(cursor: str | None) -> dict | None:
 def parse_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise Unprocessable("invalid_limit", f"limit must be an integer from 1 to {MAX_LIMIT}", field="limit")
     return int(raw)
 

@@ -18,7 +18,7 @@ def signup(call: Call):
 
 
 @endpoint(bp, "POST", "/v1/auth/login", summary="Log in and get a bearer token", tag="accounts",
-          request=s.LoginIn, response=s.TokenOut, auth_="none")
+          request=s.LoginIn, response=s.TokenOut, auth_="none", errors=(401,))
 def login(call: Call):
     return accounts.login(call.body.email, call.body.password)
 

@@ -45,6 +45,7 @@ class Operation:
     name: str
     guard: Callable[[], None] | None = None
     moves_money: bool = False
+    also: tuple[int, ...] = ()  # other success statuses (e.g. 200 when a POST finds what it would create)
 
 
 OPERATIONS: list[Operation] = []
@@ -87,11 +88,11 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, s
              request: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
              auth_: Auth = "user", query: tuple[str, ...] = (), produces: str = "application/json",
              errors: tuple[int, ...] = (), guard: Callable[[], None] | None = None,
-             moves_money: bool = False) -> Callable:
+             moves_money: bool = False, also: tuple[int, ...] = ()) -> Callable:
     def register(handler: Callable[[Call], Any]) -> Callable:
         operation = Operation(method, path, summary, tag, auth_, status, request, response, query, produces,
-                              _errors_for(auth_, request, path, errors), handler.__name__, guard,
-                              moves_money)
+                              _errors_for(method, auth_, request, path, errors), handler.__name__, guard,
+                              moves_money, also)
         OPERATIONS.append(operation)
 
         @bp.route(path, methods=[method], content_types=["*/*"])
@@ -104,16 +105,20 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, s
     return register
 
 
-def _errors_for(auth_: Auth, request: type[BaseModel] | None, path: str, extra: tuple[int, ...]) -> tuple[int, ...]:
+def _errors_for(method: str, auth_: Auth, request: type[BaseModel] | None, path: str,
+                extra: tuple[int, ...]) -> tuple[int, ...]:
+    """Every error status a route can answer, for OpenAPI."""
     codes = set(extra) | {503}  # DynamoDB throttled past the SDK's retries: Retry-After, nothing written
     if auth_ in ("user", "operator", "bank"):
         codes.add(401)
-    if auth_ == "operator":
-        codes.add(403)
+    if auth_ in ("user", "operator"):
+        codes.add(403)  # an operator-only route, or a move that is not the caller's in the deal
     if request is not None:
         codes.update({400, 422})
-    if "{" in path:
-        codes.add(404)
+    if "{" in path or (request is not None and auth_ == "user"):
+        codes.add(404)  # an unknown id in the path, or one named in the body
+    if method == "POST" and auth_ != "bank":
+        codes.update({409, 422})  # the Idempotency-Key reused for another request, or malformed
     return tuple(sorted(codes))
 
 

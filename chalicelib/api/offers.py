@@ -53,7 +53,7 @@ def withdraw_offer(call: Call):
 # --- conversations ---------------------------------------------------------------------------------------------------
 
 @endpoint(bp, "POST", "/v1/conversations", summary="Open the conversation with a user (200 if it exists)",
-          tag="conversations", status=201, request=s.ConversationIn, response=s.ConversationOut)
+          tag="conversations", status=201, request=s.ConversationIn, response=s.ConversationOut, also=(200,))
 def start_conversation(call: Call):
     return conversations.start(call.user, call.body.user_id)
 

@@ -32,7 +32,8 @@ def openapi(call):
 
 @cache
 def document() -> dict:
-    components: dict[str, dict] = {"ErrorOut": _schema(s.ErrorOut, {})}
+    components: dict[str, dict] = {}
+    components["ErrorOut"] = _schema(s.ErrorOut, components)
     paths: dict[str, dict] = {}
     for operation in OPERATIONS:
         paths.setdefault(operation.path, {})[operation.method.lower()] = _operation(operation, components)
@@ -54,7 +55,7 @@ def document() -> dict:
 
 def _operation(op: Operation, components: dict) -> dict:
     doc: dict = {"operationId": op.name, "summary": op.summary, "tags": [op.tag], "parameters": _parameters(op),
-                 "responses": {str(op.status): _success(op, components)}}
+                 "responses": {str(status): _success(op, components) for status in (op.status, *op.also)}}
     if op.auth in ("user", "operator"):
         doc["security"] = [{"bearer": []}]
     elif op.auth == "bank":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
+import json
 import logging
 import os
 import signal
@@ -31,7 +32,7 @@ from chalice.app import Chalice
 from chalice.cli.factory import CLIFactory
 from chalice.config import Config
 from chalice.deploy.validate import validate_routes
-from chalice.local import LocalDevServer, create_local_server
+from chalice.local import ChaliceRequestHandler, LocalDevServer
 
 from infra.local import dynamodb_local
 from infra.local.scheduler import Scheduler
@@ -210,9 +211,29 @@ def _stream_pollers(app: Chalice, endpoint: str, region: str, streamed_tables: d
     ]
 
 
+class _RequestHandler(ChaliceRequestHandler):
+    """chalice's local handler, answering the methods no route can have (TRACE, CONNECT, any other) with a 405
+    in the API's error shape, where http.server would send its own 501 page. API Gateway refuses
+    them before they reach the function, too."""
+
+    def _refuse_method(self) -> None:
+        body = json.dumps({"error": {"code": "method_not_allowed",
+                                     "message": f"{self.command} is not served"}}).encode()
+        self.send_response(405)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):  # TRACE, CONNECT, QUERY, anything else http.server would 501
+            return self._refuse_method
+        raise AttributeError(name)
+
+
 def _bind_server(app: Chalice, config: Config, options: Options) -> LocalDevServer:
     try:
-        return create_local_server(app, config, options.host, options.port)
+        return LocalDevServer(app, config, options.host, options.port, handler_cls=_RequestHandler)
     except OSError as error:
         raise RuntimeError(f"cannot serve on {options.api_url}: {error}") from error
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import app  # noqa: F401  (registers every route, so OPERATIONS is complete)
-from chalicelib import auth
+from chalicelib import auth, pagination
 from chalicelib.api.http import OPERATIONS, parse_body
 from chalicelib.errors import BadRequest, Unauthorized, Unprocessable
 from chalicelib.store.models import InvoiceModel, PaymentModel
@@ -56,6 +56,20 @@ def test_every_request_model_parses_or_answers_400_or_422(model, data):
         assert refused.code and refused.message
     else:
         assert isinstance(parsed, model)
+
+
+@FUZZ
+@given(cursor=st.text(max_size=80) | st.builds(lambda key, junk: (pagination.encode_cursor(key) or "") + junk,
+                                                st.dictionaries(st.text(max_size=5), st.text(max_size=5), min_size=1,
+                                                                max_size=2), st.text(max_size=3)),
+       limit=st.text(max_size=6))
+def test_query_cursors_and_limits_decode_or_answer_422(cursor, limit):
+    """Found by schemathesis: a non-ASCII cursor once crashed `hmac.compare_digest` (a 500)."""
+    for parse, raw in ((pagination.decode_cursor, cursor), (pagination.parse_limit, limit)):
+        try:
+            parse(raw)
+        except Unprocessable as refused:
+            assert refused.field in ("cursor", "limit")
 
 
 def _near_transfer(invoice: dict):
