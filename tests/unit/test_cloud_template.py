@@ -1,0 +1,411 @@
+"""The CloudFormation merge template (`infra/resources.json`, from `python -m infra.template`): in step
+with its generator and the models, shaped as the issue asks, and its least-privilege roles cover
+what the functions really do — the scheduled job and the stream handler are run here while every
+DynamoDB request is recorded, and each must be allowed by that function's role."""
+from __future__ import annotations
+
+import fnmatch
+import functools
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import botocore.session
+import pytest
+from chalice.utils import to_cfn_resource_name
+
+from chalicelib import clock
+from chalicelib.store import tables
+from chalicelib.store.models import ALL_MODELS, NotificationModel, logical_name
+from infra import template
+from infra.template import API, FUNCTIONS, JOBS, ROLES, STREAM
+from tests.support import place_order, transfer_event
+
+REGION, ACCOUNT = "eu-central-1", "123456789012"
+TABLE_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem")
+
+
+@pytest.fixture(scope="module")
+def generated() -> dict[str, Any]:
+    return json.loads(template.render())
+
+
+@pytest.fixture(scope="module")
+def resources(generated) -> dict[str, Any]:
+    return generated["Resources"]
+
+
+def test_resources_json_is_generated_from_infra_template():
+    on_disk = json.loads(template.TEMPLATE_PATH.read_text(encoding="utf-8"))
+    assert on_disk == json.loads(template.render()), "run: python -m infra.template"
+
+
+# What the template declares ------------------------------------------------------------------
+
+
+def _of_type(resources: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {name: resource for name, resource in resources.items() if resource.get("Type") == kind}
+
+
+def test_tables_are_the_models_tables_on_demand_with_recovery_and_kept(resources):
+    found = _of_type(resources, "AWS::DynamoDB::Table")
+    assert set(found) == {tables.logical_id(logical_name(model)) for model in ALL_MODELS}
+    standalone = tables.template()["Resources"]  # infra/dynamodb.json, the local stage's tables
+    for name, table in found.items():
+        props = table["Properties"]
+        assert props == standalone[name]["Properties"], name
+        assert props["BillingMode"] == "PAY_PER_REQUEST", name
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain", name
+        assert props["TableName"] == {"Fn::Sub": "${TablePrefix}" + name.removesuffix("Table").lower()}, name
+
+
+def test_stream_ttl_and_timer_index(resources):
+    notifications = resources["NotificationsTable"]["Properties"]
+    assert notifications["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    assert resources["IdempotencyTable"]["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expires_at", "Enabled": True}
+    indexes = {index["IndexName"]: index for index in resources["DealsTable"]["Properties"]["GlobalSecondaryIndexes"]}
+    assert indexes["by_timer"]["KeySchema"] == [{"AttributeName": "timer_shard", "KeyType": "HASH"},
+                                                {"AttributeName": "timer_due_at", "KeyType": "RANGE"}]
+    assert indexes["by_timer"]["Projection"] == {"ProjectionType": "ALL"}
+    streams = [name for name, table in _of_type(resources, "AWS::DynamoDB::Table").items()
+               if "StreamSpecification" in table["Properties"]]
+    assert streams == ["NotificationsTable"]
+
+
+def test_the_stream_trigger_reads_the_notifications_tables_real_stream(resources):
+    source = resources[STREAM]["Properties"]["Events"][template.STREAM_EVENT]["Properties"]
+    assert source["Stream"] == {"Fn::GetAtt": ["NotificationsTable", "StreamArn"]}
+
+
+def test_bucket_is_private_encrypted_and_only_the_api_gets_it(resources):
+    bucket = resources["FilesBucket"]
+    props = bucket["Properties"]
+    assert bucket["Type"] == "AWS::S3::Bucket" and bucket["DeletionPolicy"] == "Retain"
+    assert all(props["PublicAccessBlockConfiguration"].values()) and len(props["PublicAccessBlockConfiguration"]) == 4
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    for function in FUNCTIONS:
+        env = resources[function]["Properties"]["Environment"]["Variables"]
+        assert (env.get("FILES_BUCKET") == {"Ref": "FilesBucket"}) == (function == API), function
+
+
+def test_every_function_gets_the_secrets_and_settings_from_parameters(generated, resources):
+    parameters = generated["Parameters"]
+    for secret in ("JwtSecret", "BankWebhookSecret"):
+        assert parameters[secret]["NoEcho"] is True and parameters[secret]["MinLength"] >= 32
+        assert "Default" not in parameters[secret]
+    for function in FUNCTIONS:
+        env = resources[function]["Properties"]["Environment"]["Variables"]
+        assert env["JWT_SECRET"] == {"Ref": "JwtSecret"}
+        assert env["BANK_WEBHOOK_SECRET"] == {"Ref": "BankWebhookSecret"}
+        assert env["BANK_PAYOUT_URL"] == {"Ref": "BankPayoutUrl"}
+        assert env["TABLE_PREFIX"] == {"Ref": "TablePrefix"}
+        assert env["MAIL_FROM"] == {"Fn::Sub": "${MailFromName} <${MailFromAddress}>"}
+        assert env["NOTIFICATIONS_STREAM_ARN"] == {"Fn::GetAtt": ["NotificationsTable", "StreamArn"]}
+    identity = resources["MailIdentity"]
+    assert identity["Type"] == "AWS::SES::EmailIdentity"
+    assert "MailFromAddress" in json.dumps(identity["Properties"]["EmailIdentity"])
+
+
+def test_the_template_covers_every_function_of_the_app():
+    import app as app_module
+
+    assert not app_module.app.pure_lambda_functions
+    handlers = {to_cfn_resource_name(source.name) for source in app_module.app.event_sources}
+    assert {API, *handlers} == set(FUNCTIONS), "give each new function its role in infra/template.py"
+    assert {to_cfn_resource_name(name + "_role") for name in ("api_handler", *(s.name for s in
+            app_module.app.event_sources))} == set(ROLES.values())
+
+
+# The roles -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Policy:
+    """One role's policy from the template, with ARNs resolved for tables named `<prefix><name>`."""
+
+    resources: dict[str, Any]
+    role: str
+    prefix: str
+
+    @property
+    def statements(self) -> list[dict[str, Any]]:
+        policies = self.resources[self.role]["Properties"]["Policies"]
+        assert len(policies) == 1, "the merge replaces chalice's policy with exactly one"
+        return policies[0]["PolicyDocument"]["Statement"]
+
+    def table_arn(self, name: str, index: str | None = None) -> str:
+        arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.prefix}{name}"
+        return f"{arn}/index/{index}" if index else arn
+
+    def _resource_arn(self, logical_id: str) -> str:
+        resource = self.resources[logical_id]
+        if resource.get("Type") == "AWS::DynamoDB::Table":
+            name = resource["Properties"]["TableName"]["Fn::Sub"].removeprefix("${TablePrefix}")
+            return self.table_arn(name)
+        return f"arn:aws:other:{REGION}:{ACCOUNT}:{logical_id}"
+
+    def resolve(self, value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        ((function, argument),) = value.items()
+        if function == "Fn::GetAtt":
+            logical_id, attribute = argument
+            suffix = {"Arn": "", "StreamArn": "/stream/2026-01-01T00:00:00.000"}[attribute]
+            return self._resource_arn(logical_id) + suffix
+        assert function == "Fn::Sub" and isinstance(argument, str), value
+        pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
+
+        def variable(match: re.Match) -> str:
+            name = match.group(1)
+            if name.endswith(".Arn"):
+                return self._resource_arn(name.removesuffix(".Arn"))
+            return pseudo.get(name, f"<{name}>")
+
+        return re.sub(r"\$\{([^}]+)\}", variable, argument)
+
+    def allows(self, action: str, arn: str) -> bool:
+        for statement in self.statements:
+            if statement["Effect"] != "Allow":
+                continue
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            if any(fnmatch.fnmatchcase(action, pattern) for pattern in actions) and any(
+                    fnmatch.fnmatchcase(arn, self.resolve(target)) for target in targets):
+                return True
+        return False
+
+
+def _policy(resources: dict[str, Any], function: str, prefix: str = "escrowdesk-prod-") -> Policy:
+    return Policy(resources, ROLES[function], prefix)
+
+
+def test_dynamodb_is_granted_only_on_the_stacks_tables_never_on_star(resources):
+    tables_ids = set(_of_type(resources, "AWS::DynamoDB::Table"))
+    for function in FUNCTIONS:
+        for statement in _policy(resources, function).statements:
+            actions = statement["Action"]
+            assert "*" not in "".join(actions), statement
+            if not any(action.startswith("dynamodb:") for action in actions):
+                continue
+            assert all(action.startswith("dynamodb:") for action in actions), statement
+            for target in statement["Resource"]:
+                assert isinstance(target, dict), f"{function}: a literal DynamoDB resource {target!r}"
+                referenced = target.get("Fn::GetAtt", [None])[0] or re.match(r"\$\{(\w+)\.Arn\}", target["Fn::Sub"])[1]
+                assert referenced in tables_ids, target
+
+
+def test_each_function_reaches_only_its_tables(resources):
+    stream, jobs, api = (_policy(resources, function) for function in (STREAM, JOBS, API))
+    deals, accounts, journal = (stream.table_arn(name) for name in ("deals", "accounts", "journal"))
+    for action in (*TABLE_WRITES, "GetItem", "Query", "Scan"):
+        for table in (deals, accounts, journal):
+            assert not stream.allows(f"dynamodb:{action}", table), (action, table)
+    assert stream.allows("dynamodb:UpdateItem", stream.table_arn("notifications"))
+    assert stream.allows("dynamodb:GetRecords", stream.resolve({"Fn::GetAtt": ["NotificationsTable", "StreamArn"]}))
+    assert not jobs.allows("dynamodb:GetRecords", stream.resolve({"Fn::GetAtt": ["NotificationsTable", "StreamArn"]}))
+    for name in ("users", "invoices", "payments", "gigs", "idempotency", "messages", "team"):
+        for action in TABLE_WRITES:
+            assert not jobs.allows(f"dynamodb:{action}", jobs.table_arn(name)), (action, name)
+    assert jobs.allows("dynamodb:Query", jobs.table_arn("deals", "by_timer"))
+    assert not jobs.allows("dynamodb:Query", jobs.table_arn("deals", "by_client"))
+    assert not jobs.allows("dynamodb:Scan", jobs.table_arn("deals"))
+    assert api.allows("dynamodb:DeleteItem", api.table_arn("deals"))
+    assert not api.allows("dynamodb:DeleteItem", api.table_arn("accounts"))
+    assert not api.allows("dynamodb:Scan", api.table_arn("deals"))
+    assert api.allows("dynamodb:Scan", api.table_arn("accounts"))
+
+
+def _grants(resources: dict[str, Any], function: str, service: str) -> list[dict[str, Any]]:
+    return [s for s in _policy(resources, function).statements if any(a.startswith(service) for a in s["Action"])]
+
+
+def test_s3_only_for_the_api_ses_only_for_the_mailers_and_each_its_own_logs(resources):
+    for function in FUNCTIONS:
+        s3 = _grants(resources, function, "s3:")
+        assert (function == API) == bool(s3), function
+        ses = _grants(resources, function, "ses:")
+        assert (function in template.SENDS_MAIL) == bool(ses), function
+        assert all(s["Action"] == ["ses:SendEmail"] and "${MailIdentity}" in s["Resource"][0]["Fn::Sub"] for s in ses)
+        logs = _grants(resources, function, "logs:")
+        assert [s["Resource"] for s in logs] == [[{"Fn::GetAtt": [f"{function}LogGroup", "Arn"]}]]
+        assert resources[function]["Properties"]["LoggingConfig"] == {"LogGroup": {"Ref": f"{function}LogGroup"}}
+        stream = _grants(resources, function, "dynamodb:GetRecords")
+        assert (function == STREAM) == bool(stream), function
+    (files,) = _grants(resources, API, "s3:")
+    assert sorted(files["Action"]) == ["s3:GetObject", "s3:PutObject"]
+    assert files["Resource"] == [{"Fn::Sub": "${FilesBucket.Arn}/deliverables/*"}]
+
+
+def test_alarms_on_every_function_the_api_and_the_stream(resources):
+    alarms = _of_type(resources, "AWS::CloudWatch::Alarm")
+    watched = {(a["Properties"]["MetricName"], json.dumps(a["Properties"]["Dimensions"], sort_keys=True))
+               for a in alarms.values()}
+    for function in FUNCTIONS:
+        dimensions = json.dumps([{"Name": "FunctionName", "Value": {"Ref": function}}], sort_keys=True)
+        assert ("Errors", dimensions) in watched and ("Throttles", dimensions) in watched, function
+    assert ("IteratorAge", json.dumps([{"Name": "FunctionName", "Value": {"Ref": STREAM}}], sort_keys=True)) in watched
+    api_name, stage = template._chalice_stage()
+    assert ("5XXError", json.dumps([{"Name": "ApiName", "Value": api_name}, {"Name": "Stage", "Value": stage}],
+                                   sort_keys=True)) in watched
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert resources["AlarmTopic"]["Properties"]["Subscription"] == [
+        {"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}]
+
+
+# What the functions really do ----------------------------------------------------------------
+
+TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                    "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+
+
+@dataclass
+class Recorder:
+    """Every DynamoDB request as (function, IAM action, table, index), and who sent e-mail."""
+
+    function: str | None = API
+    requests: set[tuple[str, str, str, str | None]] = field(default_factory=set)
+    mailers: set[str] = field(default_factory=set)
+
+    def __call__(self, params: dict, model: Any, **_: Any) -> None:
+        if self.function is None:
+            return
+        if model.name in ("TransactWriteItems", "TransactGetItems"):
+            for item in params["TransactItems"]:
+                ((kind, body),) = item.items()
+                self.requests.add((self.function, TRANSACT_ACTIONS[kind], body["TableName"], None))
+        elif model.name in ("BatchGetItem", "BatchWriteItem"):
+            self.requests.update((self.function, model.name, table, None) for table in params["RequestItems"])
+        else:
+            self.requests.add((self.function, model.name, params["TableName"], params.get("IndexName")))
+
+    def of(self, function: str) -> set[tuple[str, str, str | None]]:
+        return {(action, table, index) for who, action, table, index in self.requests if who == function}
+
+
+@pytest.fixture
+def recorder(store, monkeypatch):
+    """Hooks every DynamoDB client made from now on (PynamoDB makes its own on first use)."""
+    from chalicelib.notify.senders import SinkSender
+    from chalicelib.services import notifications
+
+    recording = Recorder()
+    original = botocore.session.Session.create_client
+
+    @functools.wraps(original)
+    def create_client(session, service_name, *args, **kwargs):
+        client = original(session, service_name, *args, **kwargs)
+        if service_name == "dynamodb":
+            client.meta.events.register("before-parameter-build.dynamodb", recording)
+        return client
+
+    class RecordingSender(SinkSender):
+        def send(self, **kwargs):
+            recording.mailers.add(recording.function or "?")
+            super().send(**kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", create_client)
+    monkeypatch.setattr(notifications, "get_sender", RecordingSender)
+    return recording
+
+
+class FakeContext:
+    function_name = "escrowdesk-prod-function"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:escrowdesk-prod-function"
+    aws_request_id = "req-1"
+
+
+SCHEDULE_EVENT = {"version": "0", "id": "evt-1", "detail-type": "Scheduled Event", "source": "aws.events",
+                  "account": ACCOUNT, "time": "2026-01-01T00:00:00Z", "region": REGION,
+                  "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/every-minute"], "detail": {}}
+
+
+def _stream_event(records: list[NotificationModel]) -> dict:
+    return {"Records": [{
+        "eventID": f"e{i}", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": REGION,
+        "eventSourceARN": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/x/stream/1",
+        "dynamodb": {"Keys": {"user_id": {"S": r.user_id}, "id": {"S": r.id}}, "SequenceNumber": str(i),
+                     "ApproximateCreationDateTime": 1790000000, "SizeBytes": 10, "StreamViewType": "NEW_IMAGE"},
+    } for i, r in enumerate(records)]}
+
+
+def _pending() -> list[NotificationModel]:
+    return [r for r in NotificationModel.scan(consistent_read=True) if r.email_state == "pending"]
+
+
+def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, store, resources, monkeypatch):
+    """The API funds a client, orders a gig, takes a stray payment (for the operators) and a payout the
+    bank does not get; a day later the scheduled job fires the order's timer, e-mails what is
+    pending and resends the payout; the stream handler then e-mails the new notifications and fans
+    a second stray payment out to the operators. Each DynamoDB request must pass its function's
+    role; the job and the stream must use every grant they have; only they send e-mail."""
+    import app as app_module
+    from chalicelib.services import accounts, payouts
+
+    recorder.function = None  # staff create operators with the CLI, not through a function
+    accounts.create_operator("ops@escrowdesk.local", "operator-pass")
+
+    recorder.function = API
+    place_order(api, deal)
+    assert api.webhook(transfer_event("evt-stray-1", 4200, "GBP", "no number here")).status_code == 200
+
+    class Unreachable:
+        def request_payout(self, payout):
+            raise ConnectionError("bank down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(payouts, "get_bank", Unreachable)
+        payout = api.post("/v1/payouts", {"amount": 5000, "currency": "USD",
+                                          "destination": {"type": "card", "number": "4111 1111 1111 1111"}},
+                          token=deal["client"])
+    assert payout.status_code == 201, payout.body
+
+    clock.advance(timedelta(hours=25).total_seconds())
+    recorder.function = JOBS
+    outcome = app_module.run_scheduled_jobs(SCHEDULE_EVENT, FakeContext())
+    assert outcome["fire_due_timers"]["fired"] == 1, outcome
+    assert outcome["retry_unsent_email"]["sent"] >= 1, outcome
+    assert outcome["resend_payout_requests"]["sent"] == 1, outcome
+
+    recorder.function = API
+    assert api.webhook(transfer_event("evt-stray-2", 4300, "GBP", "no number here either")).status_code == 200
+
+    recorder.function = None
+    first = _pending()
+    recorder.function = STREAM
+    app_module.on_notification_record(_stream_event(first), FakeContext())
+    recorder.function = None
+    copies = _pending()
+    assert copies and all(r.user_id != "role:operator" for r in copies)
+    recorder.function = STREAM
+    app_module.on_notification_record(_stream_event(copies), FakeContext())
+    recorder.function = None
+    assert _pending() == []
+
+    prefix = store.table_prefix
+    denied = []
+    for function in FUNCTIONS:
+        policy = _policy(resources, function, prefix)
+        requests = recorder.of(function)
+        assert requests, f"nothing recorded for {function}: is the hook on PynamoDB's client?"
+        for action, table, index in sorted(requests, key=str):
+            assert table.startswith(prefix), table
+            if not policy.allows(f"dynamodb:{action}", policy.table_arn(table.removeprefix(prefix), index)):
+                denied.append((function, action, table, index))
+    assert denied == [], ("grant these in infra/template.py (API_EXTRA_ACTIONS, JOB_ACCESS, STREAM_ACCESS),"
+                          " then run python -m infra.template")
+
+    declared = template.table_access()
+    for function in (JOBS, STREAM):
+        used = {(action, table.removeprefix(prefix), index) for action, table, index in recorder.of(function)}
+        granted = {(action, table, None) for table, grant in declared[function].items() for action in grant.actions}
+        granted |= {("Query", table, index) for table, grant in declared[function].items() for index in grant.indexes}
+        assert granted == used, f"{function}: granted, unused {granted - used}; used, not granted {used - granted}"
+
+    assert recorder.mailers == set(template.SENDS_MAIL)
+
