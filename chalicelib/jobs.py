@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from chalicelib.observability import logger
 from chalicelib.services import notifications, payouts, timers
 
 JOBS: dict[str, Callable[[datetime], dict]] = {
@@ -14,5 +15,20 @@ JOBS: dict[str, Callable[[datetime], dict]] = {
 }
 
 
+class JobsFailed(Exception):
+    """One or more jobs failed; the others still ran. The schedule's invocation fails (and alarms)."""
+
+
 def run_all(now: datetime) -> dict[str, dict]:
-    return {name: job(now) for name, job in JOBS.items()}
+    """Every job, each on its own: one failing does not keep the others from running."""
+    results: dict[str, dict] = {}
+    failed = []
+    for name, job in JOBS.items():
+        try:
+            results[name] = job(now)
+        except Exception:
+            logger.exception("job failed", extra={"job": name})
+            failed.append(name)
+    if failed:
+        raise JobsFailed(", ".join(failed))
+    return results

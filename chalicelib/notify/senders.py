@@ -5,8 +5,11 @@ job. The sink is idempotent per message_id on its own; SES is not, so the caller
 """
 from __future__ import annotations
 
+import glob
+import json
 import os
 import re
+import threading
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
@@ -21,6 +24,7 @@ from chalicelib import clock, config
 from chalicelib.notify.render import RenderedMessage, render_sink_index
 
 MESSAGE_ID_HEADER = "X-Escrowdesk-Message-Id"
+INDEX_SIZE = 500  # messages listed in the sink's index.html, newest first
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -68,14 +72,21 @@ class SinkSender:
         stem = f"{sent_at.strftime('%Y%m%dT%H%M%S.%fZ')}-{safe_id}"
         _write_atomic(self.directory / f"{stem}.html", message.html.encode("utf-8"))
         # The .eml goes last: its presence is what marks the message as sent.
-        _write_atomic(self.directory / f"{stem}.eml", _eml(to, message, message_id, sent_at).as_bytes())
+        eml_path = self.directory / f"{stem}.eml"
+        _write_atomic(eml_path, _eml(to, message, message_id, sent_at).as_bytes())
+        # One line per message in index.jsonl (a single O_APPEND write, whole even with many senders at
+        # once); index.html shows the newest INDEX_SIZE of them without re-reading every .eml.
+        with (self.directory / "index.jsonl").open("ab") as log:
+            log.write(json.dumps(_index_entry(eml_path)).encode("utf-8") + b"\n")
         _write_atomic(self.directory / "index.html", render_sink_index(self._index_entries()).encode("utf-8"))
 
     def _already_sent(self, safe_id: str) -> bool:
-        return any(path.name.split("-", 1)[1] == f"{safe_id}.eml" for path in self.directory.glob("*-*.eml"))
+        return any(self.directory.glob(f"*-{glob.escape(safe_id)}.eml"))
 
     def _index_entries(self) -> list[dict]:
-        return [_index_entry(path) for path in sorted(self.directory.glob("*-*.eml"), reverse=True)]
+        lines = (self.directory / "index.jsonl").read_bytes().splitlines()
+        entries = [json.loads(line) for line in lines[-INDEX_SIZE:] if line.strip()]
+        return sorted(entries, key=lambda entry: entry["eml"], reverse=True)
 
 
 _TRANSPORTS: dict[str, type[SesSender] | type[SinkSender]] = {"ses": SesSender, "sink": SinkSender}
@@ -132,6 +143,7 @@ def _safe_id(message_id: str) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+    # the local server sends from many threads at once: each writes its own temporary file
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)

@@ -145,7 +145,14 @@ def retry_unsent(now) -> dict:
             result = deliver(record.user_id, record.id)
             outcome["sent" if result == "sent" else "skipped"] += 1
         elif record.email_state == SENDING and record.created_at <= stale:
-            record.update(actions=[NotificationModel.email_state.set(FAILED), NotificationModel.email_queue.remove()],
-                          condition=NotificationModel.email_state == SENDING)
+            try:
+                record.update(actions=[NotificationModel.email_state.set(FAILED),
+                                       NotificationModel.email_queue.remove()],
+                              condition=NotificationModel.email_state == SENDING)
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                outcome["skipped"] += 1  # a concurrent run (or the late sender) settled it first
+                continue
             outcome["failed"] += 1
     return outcome

@@ -130,6 +130,7 @@ def _run(options: Options, stack: contextlib.ExitStack) -> None:
     has_operator = _create_operator(options)
     app = config.chalice_app  # imports app.py, which reads the environment set above
     validate_routes(app.routes)
+    app.__class__ = _PerThreadChalice
     region = os.environ["AWS_REGION"]
     scheduler = Scheduler(app, region=region, stage=STAGE, interval=options.schedule_interval)
     pollers = _stream_pollers(app, ddb.endpoint, region, streamed_tables)
@@ -209,6 +210,33 @@ def _stream_pollers(app: Chalice, endpoint: str, region: str, streamed_tables: d
         )
         for source, handler in dynamodb_handlers(app)
     ]
+
+
+class _PerThreadChalice(Chalice):
+    """The app with its current request (and Lambda context) kept per thread.
+
+    Chalice keeps `current_request` on the app object, which is right on Lambda (one request per
+    process at a time) but not on the local server, which serves each request on its own thread:
+    two concurrent requests would read each other's body and token. The bank workload found that
+    (an invoice created for the wrong client, a webhook answered with another event's result)."""
+
+    _per_thread = threading.local()
+
+    @property  # type: ignore[override]
+    def current_request(self) -> Any:
+        return getattr(self._per_thread, "request", None)
+
+    @current_request.setter
+    def current_request(self, request: Any) -> None:
+        self._per_thread.request = request
+
+    @property  # type: ignore[override]
+    def lambda_context(self) -> Any:
+        return getattr(self._per_thread, "context", None)
+
+    @lambda_context.setter
+    def lambda_context(self, context: Any) -> None:
+        self._per_thread.context = context
 
 
 class _RequestHandler(ChaliceRequestHandler):

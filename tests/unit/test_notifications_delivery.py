@@ -132,3 +132,37 @@ def test_broadcast_missed_by_the_stream_is_fanned_out_by_the_retry_job(api, stor
     assert any(m["To"] == "ops@escrowdesk.local" and "$1.00" in m["Subject"] + m.get_body(("plain",)).get_content()
                for m in _mails(store))
 
+
+
+def test_a_stale_claim_settled_by_a_concurrent_job_run_is_skipped_not_a_crash(api, store, monkeypatch):
+    """Found by the bank workload: two job runs at once both saw a stale "sending" claim; the one whose
+    conditional update lost raised, and the whole jobs run answered 500 with the later jobs not run."""
+    from chalicelib import jobs
+
+    api.signup("stuck@example.com")
+    record = next(iter(NotificationModel.scan()))
+    record.update(actions=[NotificationModel.email_state.set("sending")])
+    clock.advance(3 * 3600)
+    seen = NotificationModel.get(record.user_id, record.id)  # what the losing run read: still "sending"
+    NotificationModel.get(record.user_id, record.id).update(  # meanwhile the winner settled it
+        actions=[NotificationModel.email_state.set("failed")])
+    monkeypatch.setattr(NotificationModel, "get", classmethod(lambda cls, *key, **kw: seen))
+    ran = jobs.run_all(clock.now())
+    assert ran["retry_unsent_email"] == {"sent": 0, "failed": 0, "skipped": 1}
+    assert set(ran) == set(jobs.JOBS)
+
+
+def test_one_failing_job_does_not_stop_the_others(monkeypatch):
+    import pytest
+
+    from chalicelib import jobs
+
+    ran = []
+
+    def broken(now):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(jobs, "JOBS", {"first": broken, "second": lambda now: ran.append(now) or {}})
+    with pytest.raises(jobs.JobsFailed, match="first"):
+        jobs.run_all(clock.now())
+    assert len(ran) == 1
