@@ -97,6 +97,27 @@ def test_an_unstarted_order_is_auto_cancelled_by_the_local_jobs_and_both_parties
     assert _wait_for_mails_about(local_stack.mail_dir, gig["title"], at_least=4), local_stack.log()
 
 
+def test_concurrent_requests_each_run_as_their_own_caller(local_stack) -> None:
+    """The local server serves each request on a thread; chalice keeps the current request on the app,
+    so before the runner kept it per thread, concurrent callers could be answered as each other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    users = []
+    for n in range(8):
+        answer = requests.post(f"{local_stack.url}/v1/auth/signup", json={
+            "email": f"caller{n}-{uuid.uuid4().hex[:6]}@example.com", "password": "correct horse", "name": f"C{n}"})
+        users.append((answer.json()["user"]["id"], answer.json()["token"]))
+
+    def who_am_i(user: tuple[str, str]) -> list[str]:
+        with requests.Session() as http:
+            return [http.get(f"{local_stack.url}/v1/me", headers={"Authorization": f"Bearer {user[1]}"},
+                             timeout=30).json()["id"] for _ in range(15)]
+
+    with ThreadPoolExecutor(len(users)) as pool:
+        answers = list(pool.map(who_am_i, users))
+    assert all(ids == [user_id] * 15 for (user_id, _), ids in zip(users, answers, strict=True)), answers
+
+
 def test_ctrl_c_stops_everything_and_the_next_run_starts_clean(local_stack, start_local_stack) -> None:
     java = [pid for pid, name in local_stack.children().items() if name == "java"]
     assert java, "DynamoDB Local should run as the runner's child"
