@@ -34,7 +34,7 @@ from chalice.config import Config
 from chalice.deploy.validate import validate_routes
 from chalice.local import ChaliceRequestHandler, LocalDevServer
 
-from infra.local import dynamodb_local
+from infra.local import dynamodb_local, faults
 from infra.local.scheduler import Scheduler
 from infra.local.streams import StreamPoller, dynamodb_handlers, table_for
 
@@ -59,6 +59,7 @@ class Options:
     operator_password: str
     schedule_interval: float
     stream_poll_interval: float
+    faults: dict[str, float]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Options:
@@ -72,6 +73,7 @@ class Options:
             operator_password=env.get("OPERATOR_PASSWORD") or "local-operator-pass",
             schedule_interval=float(env.get("SCHEDULE_INTERVAL_SECONDS") or 60),
             stream_poll_interval=float(env.get("STREAM_POLL_SECONDS") or 0.5),
+            faults=faults.parse(env.get("LOCAL_FAULTS") or ""),
         )
 
     @property
@@ -138,6 +140,10 @@ def _run(options: Options, stack: contextlib.ExitStack) -> None:
         poller.poll_once()  # take the stream positions before the API can write anything
     server = _bind_server(app, config, options)
     stack.callback(server.server.server_close)
+    if any(options.faults.values()):
+        stack.callback(faults.install(options.faults))
+        stack.callback(lambda: print(f"escrowdesk local: faults injected: {dict(faults.injected)}", flush=True))
+        log.info("LOCAL_FAULTS: %s", ", ".join(f"{kind} {rate:.0%}" for kind, rate in options.faults.items()))
 
     stop = threading.Event()
     workers = [
@@ -243,6 +249,10 @@ class _RequestHandler(ChaliceRequestHandler):
     """chalice's local handler, answering the methods no route can have (TRACE, CONNECT, any other) with a 405
     in the API's error shape, where http.server would send its own 501 page. API Gateway refuses
     them before they reach the function, too."""
+
+    def handle(self) -> None:
+        faults.serving(True)  # LOCAL_FAULTS apply to this thread's DynamoDB calls, and only to API threads
+        super().handle()
 
     def _refuse_method(self) -> None:
         body = json.dumps({"error": {"code": "method_not_allowed",

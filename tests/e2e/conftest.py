@@ -53,7 +53,8 @@ class Stack:
         return self.process.wait(timeout)
 
 
-def start_stack(folder: Path, *, port: int | None = None, dynamodb_port: int | None = None) -> Stack:
+def start_stack(folder: Path, *, port: int | None = None, dynamodb_port: int | None = None,
+                extra_env: dict[str, str] | None = None) -> Stack:
     folder.mkdir(parents=True, exist_ok=True)
     port = port or dynamodb_local.free_port()
     dynamodb_port = dynamodb_port or dynamodb_local.free_port()
@@ -65,6 +66,7 @@ def start_stack(folder: Path, *, port: int | None = None, dynamodb_port: int | N
         "MAIL_SINK_DIR": str(folder / "mail"),
         "SCHEDULE_INTERVAL_SECONDS": "3600",
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     log_path = folder / "runner.log"
     with log_path.open("wb") as log:
@@ -111,8 +113,8 @@ def start_local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Call
     """Starts stacks (`start_local_stack(port=..., dynamodb_port=...)`); any still running at the end are stopped."""
     started: list[Stack] = []
 
-    def start(**ports: int) -> Stack:
-        started.append(start_stack(tmp_path_factory.mktemp("local-stack"), **ports))
+    def start(**options) -> Stack:
+        started.append(start_stack(tmp_path_factory.mktemp("local-stack"), **options))
         return started[-1]
 
     yield start

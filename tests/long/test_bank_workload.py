@@ -31,3 +31,18 @@ def test_the_books_hold_under_a_concurrent_workload_with_retries_and_moving_time
     found = bank_workload.check(world, dynamodb, "escrowdesk-local-")
     assert any("sums to 1, not 0" in v for v in found), found
     assert any("journal lines sum to" in v for v in found), found
+
+
+def test_the_books_hold_when_dynamodb_throttles_conflicts_and_the_function_crashes_after_commit(
+        start_local_stack):
+    """The same workload on a stage started with LOCAL_FAULTS (infra/local/faults.py): some of the API's
+    transactions are throttled or conflict, some commit and then "crash" before answering (a 500). The
+    clients retry with the same Idempotency-Key; nothing may be lost or doubled."""
+    stack = start_local_stack(extra_env={"LOCAL_FAULTS": "throttle=0.03,conflict=0.05,crash=0.03"})
+    printed: list[str] = []
+    result = bank_workload.run(stack.url, f"http://127.0.0.1:{stack.dynamodb_port}", seconds=SECONDS, clients=6,
+                               contractors=4, seed=11, out=printed.append, faults=True)
+    print("\n".join(printed))
+    assert result["violations"] == [], "\n".join(printed)
+    assert result["failures"].get("500", 0) > 0, f"no crash after commit reached a client: {result['failures']}"
+    assert result["ops"] > 300
