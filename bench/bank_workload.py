@@ -59,11 +59,14 @@ class Stats:
     retries: int = 0
     server_errors: list[str] = field(default_factory=list)
     failures: Counter = field(default_factory=Counter)  # what made a request go again: timeout, 500, 503, busy
+    refusals: Counter = field(default_factory=Counter)  # final 4xx answers by (request, error code)
 
-    def done(self, name: str, status: int) -> None:
+    def done(self, name: str, response: requests.Response) -> None:
         with self.lock:
             self.ops[name] += 1
-            self.answers[status] += 1
+            self.answers[response.status_code] += 1
+            if response.status_code >= 400:
+                self.refusals[(name, _code(response))] += 1
 
 
 class Client:
@@ -104,7 +107,7 @@ class Client:
                     self.stats.failures["busy" if response.status_code == 409 else str(response.status_code)] += 1
                 time.sleep(0.05 * (attempt + 1))
                 continue
-            self.stats.done(name, response.status_code)
+            self.stats.done(name, response)
             return response
         return None
 
@@ -131,6 +134,7 @@ class World:
     delivered_events: dict[str, str] = field(default_factory=dict)     # event id -> invoice id
     payouts: list[str] = field(default_factory=list)
     bank_queue: list[tuple[float, bytes]] = field(default_factory=list)  # (not before, body)
+    acked: set[str] = field(default_factory=set)                       # event ids the bank got a 2xx for
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -255,18 +259,31 @@ def _queue_transfer(world: World, rng: random.Random, invoice: dict) -> None:
 
 
 def bank_loop(world: World, seed: int) -> None:
+    """The bank: transfers (some twice at once, some replayed late) and answers to payouts (some twice).
+    Like a real bank it sends an event again until it gets a 2xx for it."""
     rng = random.Random(seed)
     bank = Client(world.url, world.stats, rng)
     answered: set[str] = set()
-    while not world.stop.is_set():
-        now = time.monotonic()
+
+    def deliver(event_id: str, body: bytes, name: str) -> None:
+        response = bank.call(name, "POST", "/v1/webhooks/bank", raw=body, headers={"X-Bank-Signature": sign(body)})
         with world.lock:
-            due = [item for item in world.bank_queue if item[0] <= now]
-            world.bank_queue = [item for item in world.bank_queue if item[0] > now]
+            if response is not None and response.status_code < 300:
+                world.acked.add(event_id)
+            else:  # no answer, or a refusal: the bank tries again a little later
+                world.bank_queue.append((time.monotonic() + 1, body))
+
+    def send(items: list[tuple[str, bytes, str]]) -> None:
+        threads = [threading.Thread(target=deliver, args=item) for item in items]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    while not world.stop.is_set():
+        items = [(json.loads(body)["event_id"], body, "webhook") for body in _due(world)]
+        with world.lock:
             unanswered = [p for p in world.payouts if p not in answered]
-        threads = [threading.Thread(target=bank.call, args=("webhook", "POST", "/v1/webhooks/bank"),
-                                    kwargs={"raw": body, "headers": {"X-Bank-Signature": sign(body)}})
-                   for _, body in due]
         for payout_id in unanswered:
             if rng.random() < 0.5:
                 continue
@@ -274,19 +291,25 @@ def bank_loop(world: World, seed: int) -> None:
             outcome = "paid" if rng.random() < 0.8 else "failed"
             body = json.dumps({"event_id": f"evt-{payout_id}", "type": f"payout.{outcome}", "payout_id": payout_id,
                                "reason": "" if outcome == "paid" else "account closed"}).encode()
-            for _ in range(2 if rng.random() < 0.3 else 1):
-                threads.append(threading.Thread(target=bank.call, args=("payout answer", "POST", "/v1/webhooks/bank"),
-                                                kwargs={"raw": body, "headers": {"X-Bank-Signature": sign(body)}}))
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+            items += [(f"evt-{payout_id}", body, "payout answer")] * (2 if rng.random() < 0.3 else 1)
+        send(items)
         time.sleep(0.05)
-    # drain: every queued event is delivered before the checks
+    # drain: every event, late replays included, is delivered until the bank has its 2xx
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        with world.lock:
+            if not world.bank_queue:
+                break
+            world.bank_queue = [(0.0, body) for _, body in world.bank_queue]
+        send([(json.loads(body)["event_id"], body, "webhook") for body in _due(world)])
+
+
+def _due(world: World) -> list[bytes]:
+    now = time.monotonic()
     with world.lock:
-        remaining, world.bank_queue = world.bank_queue, []
-    for _, body in remaining:
-        bank.call("webhook", "POST", "/v1/webhooks/bank", raw=body, headers={"X-Bank-Signature": sign(body)})
+        due = [body for at, body in world.bank_queue if at <= now]
+        world.bank_queue = [(at, body) for at, body in world.bank_queue if at > now]
+    return due
 
 
 def jobs_loop(world: World, seed: int) -> None:
@@ -379,8 +402,10 @@ def check(world: World, dynamodb_url: str, prefix: str) -> list[str]:
         if payment.event_id not in world.delivered_events:
             violations.append(f"payment {payment.id} for an event the bank never sent: {payment.event_id}")
     violations += [f"event {event} credited {n} times" for event, n in credited.items() if n > 1]
-    violations += [f"event {event} was delivered but never recorded" for event in world.delivered_events
-                   if event not in credited]
+    violations += [f"event {event} was acknowledged but never recorded" for event in world.delivered_events
+                   if event not in credited and event in world.acked]
+    violations += [f"event {event}: the bank never got a 2xx for it" for event in world.delivered_events
+                   if event not in world.acked]
     expected: dict[tuple[str, str], int] = defaultdict(int)
     for invoice in world.invoices.values():
         expected[(invoice["owner"], invoice["currency"])] += int(invoice["amount"])
@@ -449,6 +474,8 @@ def run(url: str, dynamodb_url: str, *, seconds: float, clients: int, contractor
         f"({', '.join(f'{why} {n}' for why, n in stats.failures.most_common()) or 'none'})")
     out("by kind: " + ", ".join(f"{name} {n}" for name, n in stats.ops.most_common()))
     out("answers: " + ", ".join(f"{code} {n}" for code, n in sorted(stats.answers.items())))
+    out("refusals: " + (", ".join(f"{name} {code} {n}" for (name, code), n in stats.refusals.most_common(12))
+                        or "none"))
     out(f"events sent: {len(world.delivered_events)}, payouts: {len(world.payouts)}")
     out(f"violations: {len(violations)}")
     for violation in violations:

@@ -41,7 +41,8 @@ def test_missing_or_bad_token_is_401(api, header):
 
 
 def test_token_signed_with_another_secret_is_401(api):
-    forged = jwt.encode({"sub": "usr_x", "roles": ["operator"], "exp": 9999999999}, "a-guessed-secret-of-thirty-two-bytes!", algorithm="HS256")
+    guess = "a-guessed-secret-of-thirty-two-bytes!"
+    forged = jwt.encode({"sub": "usr_x", "roles": ["operator"], "exp": 9999999999}, guess, algorithm="HS256")
     assert api.get("/v1/operator/trial-balance", token=forged).status_code == 401
 
 

@@ -68,6 +68,25 @@ def test_paid_payout_leaves_to_the_outside_world_once(api, funded, operator_toke
     assert_books_balance()
 
 
+def test_the_same_answer_twice_at_once_is_acknowledged_as_a_duplicate_and_pays_once(api, funded, monkeypatch):
+    """Found by the bank workload: the loser of two simultaneous deliveries read the payout still
+    pending, and its failed transaction was answered 409 `already_applied` instead of a duplicate."""
+    from chalicelib.store.models import PayoutModel
+
+    payout = _payout(api, funded).json_body
+    stale = PayoutModel.get(payout["id"], consistent_read=True)  # what the loser read: pending
+    assert _answer(api, payout["id"], "paid").status_code == 200  # the winner
+    real_get = PayoutModel.get
+    reads = iter([stale])
+    monkeypatch.setattr(PayoutModel, "get", classmethod(
+        lambda cls, *key, **kw: next(reads, None) or real_get(*key, **kw)))
+    again = _answer(api, payout["id"], "paid")
+    assert again.status_code == 200 and again.json_body["duplicate"] is True, again.body
+    assert again.json_body["payout"]["status"] == "paid"
+    assert api.balance(funded) == (30000, 0)
+    assert_books_balance()
+
+
 def test_failed_payout_returns_the_money_to_available(api, funded):
     payout = _payout(api, funded, kind="iban", number=IBAN).json_body
     failed = _answer(api, payout["id"], "failed", reason="Account closed")
