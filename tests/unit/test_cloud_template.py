@@ -409,3 +409,27 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
 
     assert recorder.mailers == set(template.SENDS_MAIL)
 
+
+
+def test_the_api_role_allows_every_request_of_every_route(recorder, api, store, resources):
+    """Every route, called by every kind of caller on the authorization matrix's world (an order with
+    an extra, an offer, a project and contract, tasks, a payout, a parked payment…): each DynamoDB
+    request the API makes must pass the API's role."""
+    from tests.unit.test_authz_matrix import EVERYONE, NOBODY, _rows, _world
+
+    recorder.function = API
+    world = _world(api)
+    for n, row in enumerate(_rows(world)):
+        for who in sorted(EVERYONE):
+            token = None if who == NOBODY else world["tokens"][who]
+            keyed = {"Idempotency-Key": f"key-{n}-{who}"} if row.method == "POST" else {}
+            api.request(row.method, row.path, row.body, token=token, headers={**row.headers, **keyed})
+    prefix = store.table_prefix
+    policy = _policy(resources, API, prefix)
+    used = recorder.of(API)
+    assert {table.removeprefix(prefix) for _, table, _ in used} >= {"deals", "accounts", "journal", "payouts",
+                                                                   "projects", "team", "idempotency"}
+    denied = sorted({(action, table, index) for action, table, index in used
+                     if not policy.allows(f"dynamodb:{action}", policy.table_arn(table.removeprefix(prefix), index))},
+                    key=str)
+    assert denied == [], "grant these to the API in infra/template.py, then run python -m infra.template"
