@@ -59,6 +59,9 @@ class Unavailable(DomainError):
     status = 503
     default_code = "unavailable"
 
+    def __init__(self) -> None:
+        super().__init__(message="The service is busy; retry the request (with the same Idempotency-Key) in a moment")
+
 
 class Retryable(Exception):
     """A transaction lost a race with another writer; the whole use case may be run again."""

@@ -137,8 +137,7 @@ def dispatch(request: Request, operation: Operation, handler: Callable[[Call], A
     except PynamoDBException as error:
         if error.cause_response_code in THROTTLING_CODES:
             logger.warning("store throttled", extra={"route": operation.name, "code": error.cause_response_code})
-            return error_response(Unavailable("unavailable", "The service is busy; retry the request (with the "
-                                                             "same Idempotency-Key) in a moment"))
+            return error_response(Unavailable())
         logger.exception("store error", extra={"route": operation.name})
         return internal_error()
     except Exception:

@@ -22,12 +22,10 @@ from chalicelib.errors import Conflict, DomainError, Retryable, Unavailable
 
 T = TypeVar("T")
 
-_RETRYABLE_CODES = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded",
-                    "TransactionInProgressException", "ThrottlingException",
-                    "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
-
+# Top-level error codes and transaction cancellation reasons that mean "too much load": nothing written.
 THROTTLING_CODES = {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
                     "ThrottlingError", "ProvisionedThroughputExceeded"}
+_RETRYABLE_CODES = THROTTLING_CODES | {"TransactionConflict", "TransactionInProgressException"}
 
 _connections: dict[tuple[str | None, str | None], Connection] = {}
 
@@ -131,8 +129,7 @@ def run_with_retries(use_case: Callable[[], T], *, attempts: int = 6, base_delay
         except Retryable as lost:
             if attempt == attempts - 1:
                 if str(lost) in THROTTLING_CODES:
-                    raise Unavailable("unavailable", "The service is busy; retry the request (with the same "
-                                                     "Idempotency-Key) in a moment") from None
+                    raise Unavailable() from None
                 raise Conflict("busy", "The resource is busy; retry the request") from None
             time.sleep(random.uniform(0, base_delay_s * 2**attempt))
     raise AssertionError("unreachable")
