@@ -77,7 +77,7 @@ def verify_bank_signature(header: str | None, raw_body: bytes) -> None:
         name, _, value = part.strip().partition("=")
         fields.setdefault(name, []).append(value)
     timestamp = (fields.get("t") or [""])[0]
-    if not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit()):  # "²" is a digit to isdigit(), not to int()
         raise Unauthorized("invalid_signature", "X-Bank-Signature has no valid timestamp")
     if abs(clock.wall().timestamp() - int(timestamp)) > settings.webhook_tolerance_seconds:
         raise Unauthorized("stale_signature", "X-Bank-Signature timestamp is outside the tolerance")
