@@ -139,15 +139,13 @@ class World:
     stop: threading.Event = field(default_factory=threading.Event)
 
 
-def _signup(client: Client, who: str) -> tuple[str, str]:
+def _signup(client: Client, who: str) -> tuple[str, str, str]:
+    """A new user: (id, token, e-mail)."""
     email = f"{who}-{uuid.uuid4().hex[:10]}@example.com"
     answer = client.json("signup", "POST", "/v1/auth/signup", {"email": email, "password": "correct horse",
                                                                "name": who})
     assert answer is not None, f"cannot sign up {email}"
-    return answer["user"]["id"], answer["token"]
-
-
-_EMAILS: dict[str, str] = {}  # contractor id -> e-mail, for the team invitations
+    return answer["user"]["id"], answer["token"], email
 
 
 # --- the actors ---
@@ -427,14 +425,12 @@ def run(url: str, dynamodb_url: str, *, seconds: float, clients: int, contractor
     anonymous = Client(url, stats, rng)
     # sign up the contractors first so that their e-mail addresses are known for the team invitations
     world = World(url, stats)
+    emails: dict[str, str] = {}
     for n in range(contractors):
-        email = f"contractor{n}-{uuid.uuid4().hex[:10]}@example.com"
-        answer = anonymous.json("signup", "POST", "/v1/auth/signup", {"email": email, "password": "correct horse",
-                                                                      "name": f"Contractor {n}"})
-        assert answer is not None, "cannot sign up"
-        _EMAILS[answer["user"]["id"]] = email
-        world.contractors.append((answer["user"]["id"], answer["token"]))
-        me = Client(url, stats, rng, answer["token"])
+        user_id, token, email = _signup(anonymous, f"contractor{n}")
+        emails[user_id] = email
+        world.contractors.append((user_id, token))
+        me = Client(url, stats, rng, token)
         for currency in CURRENCIES:
             gig = me.json("publish gig", "POST", "/v1/gigs", {"title": f"Gig {n} {currency}", "currency": currency,
                                                              "amount": rng.choice((3_000, 7_500, 12_000)),
@@ -442,11 +438,11 @@ def run(url: str, dynamodb_url: str, *, seconds: float, clients: int, contractor
             assert gig is not None, "cannot publish a gig"
             world.gigs.append(gig)
     for n in range(clients):
-        user_id, token = _signup(anonymous, f"client{n}")
+        user_id, token, _ = _signup(anonymous, f"client{n}")
         world.clients.append((user_id, token))
         team = rng.sample(world.contractors, min(2, len(world.contractors)))
         Client(url, stats, rng, token).call("invite", "POST", "/v1/team/invitations",
-                                            {"emails": ",".join(_EMAILS[c] for c, _ in team)})
+                                            {"emails": ",".join(emails[c] for c, _ in team)})
     stats.ops.clear()
     stats.answers.clear()
 

@@ -218,6 +218,12 @@ def _stream_pollers(app: Chalice, endpoint: str, region: str, streamed_tables: d
     ]
 
 
+def _per_thread(name: str) -> Any:
+    """An attribute whose value each thread keeps for itself."""
+    return property(lambda self: getattr(self._thread_state, name, None),
+                    lambda self, value: setattr(self._thread_state, name, value))
+
+
 class _PerThreadChalice(Chalice):
     """The app with its current request (and Lambda context) kept per thread.
 
@@ -226,23 +232,9 @@ class _PerThreadChalice(Chalice):
     two concurrent requests would read each other's body and token. The bank workload found that
     (an invoice created for the wrong client, a webhook answered with another event's result)."""
 
-    _per_thread = threading.local()
-
-    @property  # type: ignore[override]
-    def current_request(self) -> Any:
-        return getattr(self._per_thread, "request", None)
-
-    @current_request.setter
-    def current_request(self, request: Any) -> None:
-        self._per_thread.request = request
-
-    @property  # type: ignore[override]
-    def lambda_context(self) -> Any:
-        return getattr(self._per_thread, "context", None)
-
-    @lambda_context.setter
-    def lambda_context(self, context: Any) -> None:
-        self._per_thread.context = context
+    _thread_state = threading.local()
+    current_request = _per_thread("request")
+    lambda_context = _per_thread("context")
 
 
 class _RequestHandler(ChaliceRequestHandler):
