@@ -5,10 +5,9 @@ import hashlib
 import hmac
 import json
 import time
-from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from chalicelib.store.models import AccountModel, JournalEntryModel, JournalLineModel
+from chalicelib import audit
 
 if TYPE_CHECKING:
     import pytest
@@ -46,63 +45,18 @@ def transfer_event(event_id: str, amount: int, currency: str, purpose: str) -> b
     }).encode()
 
 
-def assert_sums_zero() -> list[AccountModel]:
+def assert_sums_zero() -> None:
     """Every currency sums to zero and no user balance is negative."""
-    totals: dict[str, int] = defaultdict(int)
-    accounts = list(AccountModel.scan(consistent_read=True))
-    for account in accounts:
-        totals[account.currency] += int(account.available) + int(account.held)
-        if not account.owner_id.startswith("sys:"):
-            assert account.available >= 0 and account.held >= 0, f"negative user balance: {account.owner_id}"
-    assert all(total == 0 for total in totals.values()), f"books do not balance: {dict(totals)}"
-    return accounts
-
-
-def assert_escrow_matches_deals() -> None:
-    """What users hold, per currency, is exactly the escrow of the deals whose state holds money
-    (`Process.holding`: their `escrowed` amount where set, else their `amount`) plus the payouts
-    still waiting for the bank."""
-    from chalicelib.services.timers import PROCESSES
-    from chalicelib.store.models import DealModel
-
-    held: dict[str, int] = defaultdict(int)
-    for account in AccountModel.scan(consistent_read=True):
-        if not account.owner_id.startswith("sys:"):
-            held[account.currency] += int(account.held)
-    escrow: dict[str, int] = defaultdict(int)
-    for deal in DealModel.scan(consistent_read=True):
-        if deal.status in PROCESSES[deal.process].holding:
-            escrow[deal.currency] += int(deal.amount if deal.escrowed is None else deal.escrowed)
-    from chalicelib.store.models import PayoutModel
-
-    for payout in PayoutModel.scan(consistent_read=True):
-        if payout.status == "pending":
-            escrow[payout.currency] += int(payout.amount)
-    assert {c: v for c, v in held.items() if v} == {c: v for c, v in escrow.items() if v}, "escrow != open orders"
+    violations = audit.sums_violations()
+    assert violations == [], "books do not balance:\n" + "\n".join(violations)
 
 
 def assert_books_balance(*, holds_are_escrow: bool = True) -> None:
     """The sums hold, every account's balance equals the sum of its journal lines, and (unless the
-    test makes holds of its own) the money held is exactly the escrow of the open orders."""
-    if holds_are_escrow:
-        assert_escrow_matches_deals()
-    accounts = assert_sums_zero()
-    lines: dict[tuple[str, str, str], int] = defaultdict(int)
-    entries = 0
-    for item in JournalLineModel.scan(consistent_read=True):
-        if item.sk == "entry":
-            entries += 1
-            continue
-        owner = item.pk.removeprefix("lines#").split("#")[0]
-        lines[(owner, item.account_key, item.bucket)] += int(item.amount)
-    for account in accounts:
-        for bucket in ("available", "held"):
-            expected = int(getattr(account, bucket))
-            assert lines[(account.owner_id, account.account_key, bucket)] == expected, (
-                f"{account.owner_id}/{account.account_key}/{bucket}: lines disagree with balance")
-    for entry in JournalEntryModel.scan(consistent_read=True):
-        if entry.sk == "entry":
-            assert sum(p["amount"] for p in entry.postings) == 0
+    test makes holds of its own) what each user holds is exactly the escrow of their open deals and
+    pending payouts (`chalicelib.audit`)."""
+    violations = audit.books_violations(holds_are_escrow=holds_are_escrow)
+    assert violations == [], "books do not balance:\n" + "\n".join(violations)
 
 
 class Api:
