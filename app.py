@@ -15,7 +15,7 @@ config.settings.check()
 models.bind(config.settings)
 
 app = Chalice(app_name="escrowdesk")
-app.api.binary_types.extend(["application/pdf", "application/zip"])
+app.api.binary_types.extend(["application/pdf", "application/zip", "application/octet-stream"])
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
