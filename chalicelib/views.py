@@ -210,9 +210,9 @@ def contract_notification(record: DealModel, kind: str, role: str) -> dict:
     """Like an order's, but `amount` is what is in escrow now and `price` the agreed price."""
     escrowed = int(record.amount if record.escrowed is None else record.escrowed)
     fee = commission(escrowed, int(record.commission_bps))
-    return {**deal_notification(record, kind, role), "amount": _money(escrowed, record.currency),
+    return {**deal_notification(record, kind, role), "deal": "contract", "amount": _money(escrowed, record.currency),
             "payout": _money(escrowed - fee, record.currency), "commission": _money(fee, record.currency),
-            "price": _money(int(record.amount), record.currency)}
+            "price": _money(int(record.amount), record.currency), "fund_due_at": record.fund_due_at}
 
 
 def task(record: DealModel) -> dict:
