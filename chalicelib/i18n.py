@@ -42,7 +42,7 @@ def is_rtl(locale: str) -> bool:
     return LOCALES[resolve_locale(locale)].rtl
 
 
-def N_(message: str) -> str:  # noqa: N802 - the name gettext's tools look for
+def N_(message: str) -> str:
     """Marks a msgid defined in one place and translated where it is shown."""
     return message
 
@@ -81,9 +81,14 @@ def default_zone(locale: str) -> str:
     return LOCALES[resolve_locale(locale)].zone
 
 
+def zone_name(name: str | None, locale: str) -> str:
+    """A person's zone: his own if he has a valid one (accounts from before time zones have none), else his
+    locale's marketplace's."""
+    return name if name and is_zone(name) else default_zone(locale)
+
+
 def zone_for(name: str | None, locale: str) -> ZoneInfo:
-    """A person's zone: his own if he chose a valid one, else his locale's marketplace's."""
-    return ZoneInfo(name if name and is_zone(name) else default_zone(locale))
+    return ZoneInfo(zone_name(name, locale))
 
 
 # --- dates and moments -------------------------------------------------------------------------------------------

@@ -72,7 +72,10 @@ class _TextParser(HTMLParser):
         start = len(self._current) - 1 - self._current[::-1].index("\x00")
         label = _SPACES.sub(" ", "".join(self._current[start + 1:])).strip()
         del self._current[start:]
-        self._current.append(href if not label or label == href else f"{label}: {href}" if href else label)
+        if not href or label == href:
+            self._current.append(label or href or "")
+        else:
+            self._current.append(f"{label}: {href}" if label else href)
 
     def _end_paragraph(self) -> None:
         raw = "".join(self._current)
