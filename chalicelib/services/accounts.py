@@ -80,8 +80,8 @@ def me(principal: auth.Principal) -> dict:
 def update_me(principal: auth.Principal, *, locale: str | None, timezone: str | None) -> dict:
     """A new language or time zone, for everything the user is shown from now on."""
     user = get_user(principal.user_id)
-    changes = {UserModel.locale: locale, UserModel.timezone: timezone}
-    actions: list[Action] = [attribute.set(value) for attribute, value in changes.items() if value is not None]
+    changes = ((UserModel.locale, locale), (UserModel.timezone, timezone))
+    actions: list[Action] = [attribute.set(value) for attribute, value in changes if value is not None]
     if actions:
         user.update(actions=actions)
     return views.user(user)

@@ -12,8 +12,8 @@ import pytest
 from pypdf import PdfReader
 
 from chalicelib import config
-from chalicelib.documents import ProformaInvoice, render_proforma_invoice
 from chalicelib.config import LOCALES
+from chalicelib.documents import ProformaInvoice, render_proforma_invoice
 from chalicelib.documents.act import Act, render_act
 from chalicelib.documents.amount_words import amount_in_words
 from chalicelib.money import SUPPORTED_CURRENCIES, Money, format_money
