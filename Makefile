@@ -61,7 +61,7 @@ messages: $(PY_STAMP)
 	$(BIN)/pybabel extract --mapping-file babel.cfg --add-location file --sort-by-file --project escrowdesk \
 		--msgid-bugs-address "" --copyright-holder "" --output-file build/messages.pot .
 	$(BIN)/pybabel update --input-file build/messages.pot --output-dir $(CATALOGS) --domain messages \
-		--ignore-obsolete --previous
+		--ignore-obsolete --previous --init-missing --ignore-pot-creation-date
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

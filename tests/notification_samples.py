@@ -72,7 +72,7 @@ SAMPLES: dict[str, list[dict]] = {
     ],
 }
 
-# The fixed lists whose codes the templates show as words (see `templates/<locale>/partials/labels.j2`).
+# The fixed lists whose codes the templates show as words (see `templates/kinds/cancellation_requested.html.j2`).
 CANCELLATION_REASONS = {
     "contractor": ("requirements_exceed_gig", "client_unresponsive", "unable_to_complete", "mutual_agreement", "other"),
     "client": ("no_longer_needed", "contractor_unresponsive", "mutual_agreement", "other"),
