@@ -32,6 +32,7 @@ class AcceptInvitationIn(s._In):
     password: str = Field(min_length=8, max_length=128)
     name: str = Field(min_length=1, max_length=100)
     locale: s.Locale = "en"
+    timezone: s.TimeZone | None = None
 
 
 class MemberOut(BaseModel):
@@ -141,7 +142,7 @@ def invite(call: Call):
           tag="team", status=201, request=AcceptInvitationIn, response=s.SignupOut, auth_="none", errors=(409,))
 def accept_invitation(call: Call):
     b = call.body
-    return team.accept_invitation(call.params["token"], b.password, b.name, b.locale)
+    return team.accept_invitation(call.params["token"], b.password, b.name, b.locale, b.timezone)
 
 
 @endpoint(bp, "GET", "/v1/team", summary="My team, with each contractor's state", tag="team", response=MemberList,
