@@ -6,7 +6,7 @@ import os
 from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib import clock, config, jobs
-from chalicelib.api import accounts, bank, dev, invoices, offers, openapi, orders, projects, tasks
+from chalicelib.api import accounts, bank, dev, invoices, offers, openapi, orders, projects, sites, tasks
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.services import notifications
 from chalicelib.store import models
@@ -19,7 +19,7 @@ app.api.binary_types.extend(["application/pdf", "application/zip", "application/
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
-for blueprint in (accounts.bp, invoices.bp, bank.bp, orders.bp, offers.bp, projects.bp, tasks.bp, dev.bp,
+for blueprint in (accounts.bp, invoices.bp, bank.bp, orders.bp, offers.bp, projects.bp, tasks.bp, sites.bp, dev.bp,
                   openapi.bp):
     app.register_blueprint(blueprint)
 

@@ -74,10 +74,11 @@ def _indexes() -> dict[str, frozenset[str]]:
 
 
 # The API serves every table: reads, queries (the tables and all their indexes), writes and
-# transactions. It deletes only a B2B task's draft (services/tasks.delete) and scans only the
-# accounts (services/balances.trial_balance, the operators' books).
+# transactions. It deletes only a B2B task's draft (services/tasks.delete) and a site's claims (a domain
+# disconnected, a usage key replaced, a deleted site's: services/sites.py), and scans only the accounts
+# (services/balances.trial_balance, the operators' books) and the few tariffs (services/tariff_catalog).
 API_ACTIONS = ("ConditionCheckItem", "GetItem", "PutItem", "Query", "UpdateItem")
-API_EXTRA_ACTIONS = {"deals": ("DeleteItem",), "accounts": ("Scan",)}
+API_EXTRA_ACTIONS = {"deals": ("DeleteItem",), "accounts": ("Scan",), "tariffs": ("Scan",), "keys": ("DeleteItem",)}
 
 
 def _api_access() -> dict[str, Access]:
@@ -89,7 +90,8 @@ def _api_access() -> dict[str, Access]:
 # - fire_due_timers (services/timers.py): queries the deals' `by_timer` index and fires each due
 #   timer through the engine (engine.apply), one transaction: the deal, the transition's money (a
 #   journal entry and its lines, the accounts), the contractor's rating counter (profiles) and both
-#   parties' notifications;
+#   parties' notifications; a site's subscription reads its tariff (tariffs) and the finished days'
+#   usage (usage) first, and a month's invoice is a service invoice with its number's claim (keys);
 # - retry_unsent_email (services/notifications.retry_unsent): queries `by_email_queue`, reads each
 #   notification, delivers it (the recipient from users, an operators' broadcast fanned out to the
 #   members listed in keys) and sends it through SES;
@@ -102,8 +104,11 @@ JOB_ACCESS = {
     "profiles": access("UpdateItem"),
     "notifications": access("GetItem", "PutItem", "UpdateItem", indexes=("by_email_queue",)),
     "users": access("GetItem"),
-    "keys": access("GetItem"),
+    "keys": access("GetItem", "PutItem"),
     "payouts": access("UpdateItem", indexes=("by_queue",)),
+    "tariffs": access("GetItem"),
+    "usage": access("GetItem"),
+    "service_invoices": access("PutItem"),
 }
 
 # The stream function (services/notifications.deliver_stream_records): claims and marks each new

@@ -18,12 +18,12 @@ from pydantic import BaseModel, ValidationError
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import auth, idempotency
-from chalicelib.errors import BadRequest, DomainError, Unavailable, Unprocessable
+from chalicelib.errors import BadRequest, DomainError, Unauthorized, Unavailable, Unprocessable
 from chalicelib.observability import logger
 from chalicelib.pagination import parse_limit
 from chalicelib.store.uow import THROTTLING_CODES
 
-Auth = Literal["user", "operator", "bank", "none"]
+Auth = Literal["user", "operator", "bank", "site", "none"]  # site: a site's usage key (X-Site-Key), no bearer
 JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 
 
@@ -109,7 +109,7 @@ def _errors_for(method: str, auth_: Auth, request: type[BaseModel] | None, path:
                 extra: tuple[int, ...]) -> tuple[int, ...]:
     """Every error status a route can answer, for OpenAPI."""
     codes = set(extra) | {503}  # DynamoDB throttled past the SDK's retries: Retry-After, nothing written
-    if auth_ in ("user", "operator", "bank"):
+    if auth_ in ("user", "operator", "bank", "site"):
         codes.add(401)
     if auth_ in ("user", "operator"):
         codes.add(403)  # an operator-only route, or a move that is not the caller's in the deal
@@ -149,6 +149,10 @@ def _authenticate(request: Request, mode: Auth) -> auth.Principal | None:
     if mode == "bank":  # the bank's HMAC over the raw body, before anything reads the body
         auth.verify_bank_signature(request.headers.get("x-bank-signature"), raw_body(request))
         return None
+    if mode == "site":  # the service checks the key against the site in the path
+        if not request.headers.get("x-site-key"):
+            raise Unauthorized("invalid_site_key", "Send the site's usage key in X-Site-Key")
+        return None
     if mode == "none":
         return None
     principal = auth.principal_from_header(request.headers.get("authorization"))
@@ -186,6 +190,8 @@ def _with_idempotency(call: Call, operation: Operation, handler: Callable[[Call]
     if key is None:
         return _to_response(operation.status, handler(call))
     scope = call.principal.user_id if call.principal else operation.auth
+    if operation.auth == "site":  # each site's keys are its own
+        scope = f"site:{call.params.get('site_id', '')}"
     claim = idempotency.make_claim(scope, key, call.request.method, _identity(call), raw_body(call.request))
     if not operation.moves_money:
         previous = idempotency.previous_response(claim)

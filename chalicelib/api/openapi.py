@@ -48,6 +48,7 @@ def document() -> dict:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "bankSignature": {"type": "apiKey", "in": "header", "name": "X-Bank-Signature"},
+                "siteKey": {"type": "apiKey", "in": "header", "name": "X-Site-Key"},
             },
         },
     }
@@ -60,6 +61,8 @@ def _operation(op: Operation, components: dict) -> dict:
         doc["security"] = [{"bearer": []}]
     elif op.auth == "bank":
         doc["security"] = [{"bankSignature": []}]
+    elif op.auth == "site":
+        doc["security"] = [{"siteKey": []}]
     else:
         doc["security"] = []
     if op.request is not None:
