@@ -282,7 +282,9 @@ def _switch_vchasno(deal: DealModel, site: SiteModel, status: str, kind: str) ->
 # --- the subscription's moves ----------------------------------------------------------------------------------------
 
 def _fire(principal: Principal, site_id: str, transition: str, *, payload: dict | None = None,
-          message: str | None = None, load_payload=None) -> tuple[int, dict]:
+          message: str | None = None, load_payload=None, site_changes=None) -> tuple[int, dict]:
+    """Fire a subscription transition as the caller's part; the answer shows the site as the transition
+    leaves it (`site_changes(site, deal)`: what its writes change in the site's own item)."""
     def role(deal: DealModel):
         if principal.user_id == deal.client_id:
             return "client"
@@ -297,7 +299,10 @@ def _fire(principal: Principal, site_id: str, transition: str, *, payload: dict 
             extra.update(load_payload(deal))
 
     def show(deal: DealModel) -> dict:
-        return present(load_site(site_id), deal)
+        site = load_site(site_id)
+        if site_changes is not None:
+            site_changes(site, deal)
+        return present(site, deal)
 
     return deals.fire(PROCESS, site_id, transition, role, show, message=message, payload=extra, before=before)
 
@@ -316,11 +321,18 @@ def change_tariff(principal: Principal, site_id: str, code: str) -> tuple[int, d
 
 
 def request_deletion(principal: Principal, site_id: str, reasons: list[str], comment: str) -> tuple[int, dict]:
-    return _fire(principal, site_id, "request_deletion", payload={"reasons": reasons}, message=comment)
+    def questionnaire(site: SiteModel, deal: DealModel) -> None:
+        site.deletion = (deal.data or {}).get("deletion")
+
+    return _fire(principal, site_id, "request_deletion", payload={"reasons": reasons}, message=comment,
+                 site_changes=questionnaire)
 
 
 def withdraw_deletion(principal: Principal, site_id: str) -> tuple[int, dict]:
-    return _fire(principal, site_id, "withdraw_deletion")
+    def forgotten(site: SiteModel, deal: DealModel) -> None:
+        site.deletion = None
+
+    return _fire(principal, site_id, "withdraw_deletion", site_changes=forgotten)
 
 
 def complete_deletion(principal: Principal, site_id: str) -> tuple[int, dict]:
@@ -331,7 +343,10 @@ def complete_deletion(principal: Principal, site_id: str) -> tuple[int, dict]:
         return {"open_invoices": service_invoices.open_ids(site_id),
                 "site": {"key_hash": site.key_hash, "domain_keys": [host(str(name)).ascii for name in site.domains]}}
 
-    return _fire(principal, site_id, "complete_deletion", load_payload=what_goes)
+    def gone(site: SiteModel, deal: DealModel) -> None:
+        site.domains, site.key_hash = [], None
+
+    return _fire(principal, site_id, "complete_deletion", load_payload=what_goes, site_changes=gone)
 
 
 def change_owner(principal: Principal, site_id: str, owner: dict, user_id: str | None) -> tuple[int, dict]:
@@ -339,7 +354,11 @@ def change_owner(principal: Principal, site_id: str, owner: dict, user_id: str |
     contact = _contact(owner)
     if user_id is not None:
         lookup.load(UserModel, user_id, what="user")
-    return _fire(principal, site_id, "change_owner", payload={"contact": contact, "owner_id": user_id})
+    def recorded(site: SiteModel, deal: DealModel) -> None:
+        site.contact = contact
+
+    return _fire(principal, site_id, "change_owner", payload={"contact": contact, "owner_id": user_id},
+                 site_changes=recorded)
 
 
 # --- contracts -----------------------------------------------------------------------------------------------------
