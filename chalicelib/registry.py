@@ -62,4 +62,5 @@ class HttpRegistry:
 
 
 def get_registry() -> Registry:
-    return HttpRegistry() if settings.registry_url else LocalRegistry()
+    """The HTTP service on every deployed stage (unset, it answers 503); the local fake on the local stage."""
+    return HttpRegistry() if settings.registry_url or not settings.is_local else LocalRegistry()

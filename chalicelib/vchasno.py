@@ -88,4 +88,5 @@ class HttpVchasno:
 
 
 def get_vchasno() -> Vchasno:
-    return HttpVchasno() if settings.vchasno_url else LocalVchasno()
+    """The HTTP API on every deployed stage (unset, it answers 503); the local fake on the local stage."""
+    return HttpVchasno() if settings.vchasno_url or not settings.is_local else LocalVchasno()

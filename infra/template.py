@@ -127,7 +127,8 @@ def table_access() -> dict[str, dict[str, Access]]:
 
 
 SENDS_MAIL = frozenset({JOBS, STREAM})  # notifications.deliver: from the stream, and the retry job
-USES_FILES = frozenset({API})  # services/projects: uploads and download links
+USES_FILES = frozenset({API})  # services/projects and sites: uploads and download links
+USES_OUTSIDE_SERVICES = frozenset({API})  # the state registry and Vchasno (chalicelib/registry.py, vchasno.py)
 
 
 # Parameters -----------------------------------------------------------------------------------
@@ -173,6 +174,22 @@ PARAMETERS: dict[str, Any] = {
         "Type": "String", "Default": "domain", "AllowedValues": ["domain", "address"],
         "Description": "The SES identity to create and send as: the domain of MailFromAddress (verified by the DKIM"
                        " records in the outputs) or the address itself (verified by a link SES mails to it)",
+    },
+    "VchasnoUrl": {
+        "Type": "String", "Default": "https://edo.vchasno.ua", "AllowedPattern": r"^https://\S*[^/\s]$",
+        "Description": "Vchasno's API, no trailing slash: the company check and document uploads (VCHASNO_URL)",
+    },
+    "VchasnoToken": {
+        "Type": "String", "NoEcho": True, "MinLength": 8,
+        "Description": "The token Vchasno issued to the platform, sent as Authorization (VCHASNO_TOKEN)",
+    },
+    "RegistryUrl": {
+        "Type": "String", "AllowedPattern": r"^https://\S*[^/\s]$",
+        "Description": "The state registry service: GET <url>/companies/<tax id> (REGISTRY_URL)",
+    },
+    "RegistryToken": {
+        "Type": "String", "NoEcho": True, "MinLength": 8,
+        "Description": "The registry service's bearer token (REGISTRY_TOKEN)",
     },
     "AlarmEmail": {
         "Type": "String", "AllowedPattern": EMAIL_PATTERN,
@@ -258,6 +275,9 @@ def _environment(function: str) -> dict[str, Any]:
     }
     if function in USES_FILES:
         env["FILES_BUCKET"] = {"Ref": "FilesBucket"}
+    if function in USES_OUTSIDE_SERVICES:
+        env.update({"VCHASNO_URL": {"Ref": "VchasnoUrl"}, "VCHASNO_TOKEN": {"Ref": "VchasnoToken"},
+                    "REGISTRY_URL": {"Ref": "RegistryUrl"}, "REGISTRY_TOKEN": {"Ref": "RegistryToken"}})
     return env
 
 
