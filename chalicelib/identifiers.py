@@ -1,16 +1,11 @@
 """Identifiers a site is made of, checked and normalised with well-kept libraries: host names (IDN
 allowed, via idna's UTS #46 processing), phone numbers in E.164 (phonenumbers), and Ukrainian
 requisites — EDRPOU (8 digits, companies) or RNOKPP (10 digits, sole proprietors) and a UA IBAN
-(python-stdnum). Each refusal is a 422 naming the field."""
+(python-stdnum). Each refusal is a 422 naming the field. The libraries are imported when first used
+(phonenumbers' metadata alone costs ~100 ms): a cold start that serves something else skips them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import idna
-import phonenumbers
-from stdnum import iban as iban_number
-from stdnum.exceptions import ValidationError as StdnumError
-from stdnum.ua import edrpou, rntrc
 
 from chalicelib.errors import Unprocessable
 
@@ -24,6 +19,8 @@ class Host:
 
 
 def host(value: str, *, field: str = "domains") -> Host:
+    import idna
+
     text = value.strip().rstrip(".").lower()
     try:
         ascii_form = idna.encode(text, uts46=True).decode("ascii")
@@ -38,6 +35,8 @@ def host(value: str, *, field: str = "domains") -> Host:
 
 def phone(value: str, *, field: str = "owner.phone") -> str:
     """The number in E.164 (`+380501234567`); it must be written with its country code."""
+    import phonenumbers
+
     try:
         parsed = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
@@ -50,6 +49,9 @@ def phone(value: str, *, field: str = "owner.phone") -> str:
 
 def tax_id(value: str) -> tuple[str, str]:
     """(the number, company | sole_proprietor): EDRPOU has 8 digits, RNOKPP 10, each with its checksum."""
+    from stdnum.exceptions import ValidationError as StdnumError
+    from stdnum.ua import edrpou, rntrc
+
     digits = value.strip()
     checks = {8: (edrpou, COMPANY), 10: (rntrc, SOLE_PROPRIETOR)}
     if not digits.isascii() or not digits.isdigit() or len(digits) not in checks:
@@ -65,6 +67,9 @@ def tax_id(value: str) -> tuple[str, str]:
 
 
 def ua_iban(value: str) -> str:
+    from stdnum import iban as iban_number
+    from stdnum.exceptions import ValidationError as StdnumError
+
     try:
         number = iban_number.validate(value)
     except StdnumError:
