@@ -85,7 +85,8 @@ def timed_run(tap: ItemTap, floor: Floor) -> dict:
     requests = tap.drain()
     floor_ms = floor.replay(requests)
     return {"outcome": outcome, "seconds": seconds, "items_read": items_read, "floor_seconds": floor_ms / 1000,
-            "requests": Counter(r.operation for r in requests), "retries": sum(max(r.attempts - 1, 0) for r in requests)}
+            "requests": Counter(r.operation for r in requests),
+            "retries": sum(max(r.attempts - 1, 0) for r in requests)}
 
 
 def report_usage(count: int) -> None:

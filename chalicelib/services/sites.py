@@ -13,8 +13,9 @@ import secrets
 
 from chalicelib import clock, engine, idempotency, ids, periods, tariffs, views
 from chalicelib.auth import Principal
-from chalicelib.errors import Conflict, Forbidden, NotFound, Unprocessable
+from chalicelib.errors import Conflict, Forbidden, NotFound, Retryable, Unprocessable
 from chalicelib.identifiers import Host, host, phone, tax_id, ua_iban
+from chalicelib.observability import logger
 from chalicelib.processes import Context
 from chalicelib.processes.subscription import (
     ACTIVE,
@@ -149,7 +150,10 @@ def create(principal: Principal, name: str, domains: list[str], owner: dict, tar
         _claim_domain(uow, site.id, h)
     engine.create(uow, PROCESS, deal, ACTIVE, Context(now, "client"), None, notify="site_created")
     status, body = idempotency.commit(uow, 201, present(site, deal))
-    deals.settle(deal, now)  # the first invoice: its timer is due at once (the job would issue it otherwise)
+    try:  # the first invoice: its timer is due at once; if this lost a race, the job issues it within a minute
+        deals.settle(deal, now)
+    except (Conflict, Retryable):
+        logger.warning("first invoice left to the timer job", extra={"site_id": site.id})
     return status, body
 
 

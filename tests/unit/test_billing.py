@@ -28,7 +28,6 @@ from tests.billing_support import (
 )
 from tests.support import assert_books_balance, run_jobs, transfer_event
 
-
 PDF = {"Accept": "application/pdf"}
 
 

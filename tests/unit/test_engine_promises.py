@@ -169,7 +169,7 @@ def test_years_of_a_subscription_keep_its_item_small():
         now = max(now, periods.start_of(period)) + timedelta(minutes=1)
         engine.apply(UnitOfWork(), SUBSCRIPTION, deal, "issue_invoice", Context(now, "system", payload={
             "tariff": tariff}))
-        for day in range(periods.days_in(period) - 1):
+        for _ in range(periods.days_in(period) - 1):
             now += timedelta(days=1)
             today = periods.local_day(now).isoformat()
             engine.apply(UnitOfWork(), SUBSCRIPTION, deal, "report_usage", Context(now, "system",
