@@ -141,6 +141,21 @@ def test_a_request_touching_the_site_issues_a_due_month_as_the_job_would(api, ow
     assert timers.fire_due(clock.now())["fired"] == 0
 
 
+def test_a_late_move_after_the_1st_comes_after_the_months_invoice_as_if_the_job_had_run(api, owner):
+    at(2027, 3, 17)
+    upgraded, leaving = new_site(api, owner), new_site(api, owner, domains=("second.example.ua",))
+    at(2027, 4, 1, 0, 30)  # the job has not run yet
+    assert api.post(f"/v1/sites/{upgraded['id']}/tariff", {"code": "business"}, token=owner).status_code == 200
+    april, upgrade = sorted(invoices(api, owner, upgraded["id"])[:2], key=lambda i: i["number"])
+    assert (april["kind"], april["amount"], upgrade["kind"], upgrade["amount"]) == ("month", 31000, "upgrade", 31000)
+    asked = api.post(f"/v1/sites/{leaving['id']}/deletion-request", {"reasons": ["other"]}, token=owner)
+    assert asked.status_code == 200
+    assert [i["period"] for i in invoices(api, owner, leaving["id"])] == ["2027-04", "2027-03"]
+    history = [step["transition"] for step in DealModel.get(leaving["id"]).history]
+    assert history[-2:] == ["issue_invoice", "request_deletion"]
+    assert timers.fire_due(clock.now())["fired"] == 0
+
+
 def test_a_price_change_applies_from_the_next_month(api, owner, operator_token):
     at(2027, 3, 17)
     site = new_site(api, owner)
