@@ -377,3 +377,23 @@ def test_every_party_reads_the_operators_decision(locale):
     for params in SAMPLES["dispute_resolved"]:
         message = render("dispute_resolved", locale, {"name": "Olena", **params})
         assert params["dispute"]["note"] in message.text and params["dispute"]["note"] in message.html
+
+
+@pytest.mark.parametrize("kind", ["dispute_opened", "dispute_resolved"])
+def test_a_contracts_dispute_speaks_of_the_contract_and_names_who_opened_it(kind):
+    """Each party is told what he got, in the words of his deal: a project's contract is no order."""
+    contract_samples = [p for p in SAMPLES[kind] if p.get("deal") == "contract"]
+    assert contract_samples
+    for params in contract_samples:
+        text = render(kind, "en", {"name": "Olena", **params}).text
+        assert "contract ctr_01J" in text and "order" not in text.lower()
+    opened_by_contractor = next(p for p in SAMPLES["dispute_opened"] if p.get("deal") == "contract"
+                                and p["dispute"]["by"] == "contractor" and p["role"] == "client")
+    assert render("dispute_opened", "en", {"name": "Olena", **opened_by_contractor}).subject == (
+        "The contractor opened a dispute: Landing page")
+
+
+def test_a_contractor_who_declines_is_told_it_counts_against_his_rating():
+    contractor = next(p for p in SAMPLES["order_declined"] if p["role"] == "contractor")
+    assert "counts against your responsibility rating" in render("order_declined", "en",
+                                                                 {"name": "O", **contractor}).text
