@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Protocol
 
 import boto3
-import jwt
 
 from chalicelib import clock
 from chalicelib.config import settings
@@ -30,6 +29,8 @@ class LocalFiles:
         path.write_bytes(data)
 
     def link(self, key: str, filename: str) -> str:
+        import jwt
+
         expires = int(clock.now().timestamp()) + settings.download_link_seconds
         token = jwt.encode({"key": key, "name": filename, "until": expires, "use": "download"},
                            settings.jwt_secret, algorithm="HS256")
@@ -37,6 +38,8 @@ class LocalFiles:
 
     def read(self, token: str) -> tuple[bytes, str]:
         """The file behind a local download link; a forged or expired link is a 403."""
+        import jwt
+
         try:
             claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"])
         except jwt.PyJWTError:

@@ -599,3 +599,124 @@ class ClockOut(BaseModel):
 class JobsOut(BaseModel):
     now: str
     jobs: dict[str, dict]
+
+
+# Team and B2B tasks --------------------------------------------------------------------------
+
+class InvitationsIn(_In):
+    emails: str = Field(min_length=1, max_length=10000, description="one address, or many separated by commas")
+    greeting: str = Field(default="", max_length=2000)
+
+
+class InvitationResult(BaseModel):
+    email: str
+    status: Literal["invited", "added", "already_in_team", "invalid", "duplicate"]
+    reason: str | None = None
+
+
+class InvitationsOut(BaseModel):
+    results: list[InvitationResult]
+
+
+class AcceptInvitationIn(_In):
+    password: str = Field(min_length=8, max_length=128)
+    name: str = Field(min_length=1, max_length=100)
+    locale: Locale = "en"
+
+
+class MemberOut(BaseModel):
+    email: str
+    user_id: str | None
+    state: Literal["invited", "active"]
+    invited_at: str
+    joined_at: str | None
+
+
+class MemberList(BaseModel):
+    items: list[MemberOut]
+    next_cursor: str | None
+
+
+class SettingsIn(_In):
+    company_name: str | None = Field(default=None, max_length=200)
+    company_details: str | None = Field(default=None, max_length=2000, description="requisites printed on acts")
+    send_tasks_immediately: bool | None = None
+
+
+class SettingsOut(BaseModel):
+    company_name: str
+    company_details: str
+    send_tasks_immediately: bool
+
+
+class TaskIn(_In):
+    contractor_id: str = Field(min_length=1, max_length=100, description="an active member of your team")
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10000)
+    amount: StrictInt = Field(gt=0, description="minor units")
+    currency: str = CurrencyCode
+    deadline_at: str | None = Field(default=None, max_length=40)
+
+
+class TaskEditIn(_In):
+    contractor_id: str | None = Field(default=None, description="refused: a task's contractor never changes")
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10000)
+    amount: StrictInt | None = Field(default=None, gt=0)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    deadline_at: str | None = Field(default=None, max_length=40)
+
+
+class ActOut(BaseModel):
+    number: str
+    issued_at: str
+    pdf_url: str
+
+
+class TaskOut(BaseModel):
+    id: str
+    company_id: str
+    contractor_id: str
+    title: str
+    description: str
+    amount: int
+    currency: str
+    commission: int
+    deadline_at: str | None
+    status: Literal["draft", "in_work", "done", "cancelled"]
+    closed_reason: str | None
+    act: ActOut | None
+    created_at: str
+    version: int
+    history: list[dict]
+
+
+class TaskList(BaseModel):
+    items: list[TaskOut]
+    next_cursor: str | None
+
+
+class DeletedOut(BaseModel):
+    deleted: bool
+    id: str
+
+
+class DocumentOut(BaseModel):
+    kind: Literal["act"]
+    number: str
+    issued_at: str
+    task_id: str
+    title: str
+    amount: int
+    currency: str
+    company_id: str
+    contractor_id: str
+    pdf_url: str
+
+
+class DocumentList(BaseModel):
+    items: list[DocumentOut]
+    next_cursor: str | None
+
+
+# --- team ------------------------------------------------------------------------------------------------------------

@@ -18,11 +18,14 @@ from pynamodb.models import Model
 
 from chalicelib.config import Settings
 
+DEFAULT_POOL_CONNECTIONS = 10  # PynamoDB's own default
+
 
 class _Meta:
     region = "eu-central-1"
     host = None
     max_retry_attempts = 3
+    max_pool_connections = DEFAULT_POOL_CONNECTIONS
 
 
 class UserModel(Model):
@@ -578,5 +581,7 @@ def bind(settings: Settings) -> None:
     for model in ALL_MODELS:
         model.Meta.region = settings.region
         model.Meta.host = settings.dynamodb_host
+        # The timer job's threads share each client: one pooled HTTP connection per thread, at least.
+        model.Meta.max_pool_connections = max(DEFAULT_POOL_CONNECTIONS, settings.timer_workers)
         model.Meta.table_name = settings.table_prefix + logical_name(model)
         model._connection = None
