@@ -1,5 +1,9 @@
 """Request and response shapes. Requests are validated with these models; responses are
-documented with them in the OpenAPI document."""
+documented with them in the OpenAPI document.
+
+This module loads with the first request that has a body (routes name their models, see
+`chalicelib/api/http.py`), and each model builds its validator when first used (`defer_build`): a
+cold start pays for pydantic and the one model its request needs, not for all of them."""
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -10,7 +14,11 @@ Locale = Literal["en", "ru", "uk", "fa"]
 CurrencyCode = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code: USD, EUR, UAH or IRR")
 
 
-class _In(BaseModel):
+class _Out(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+
+class _In(_Out):
     model_config = ConfigDict(str_strip_whitespace=True)
 
 
@@ -84,17 +92,17 @@ class ClockIn(_In):
 
 # Responses -----------------------------------------------------------------------------------
 
-class ErrorBody(BaseModel):
+class ErrorBody(_Out):
     code: str
     message: str
     field: str | None = None
 
 
-class ErrorOut(BaseModel):
+class ErrorOut(_Out):
     error: ErrorBody
 
 
-class UserOut(BaseModel):
+class UserOut(_Out):
     id: str
     email: str
     name: str
@@ -103,26 +111,26 @@ class UserOut(BaseModel):
     created_at: str
 
 
-class SignupOut(BaseModel):
+class SignupOut(_Out):
     user: UserOut
     token: str
 
 
-class TokenOut(BaseModel):
+class TokenOut(_Out):
     token: str
 
 
-class BalanceLine(BaseModel):
+class BalanceLine(_Out):
     currency: str
     available: int
     held: int
 
 
-class BalancesOut(BaseModel):
+class BalancesOut(_Out):
     items: list[BalanceLine]
 
 
-class InvoiceOut(BaseModel):
+class InvoiceOut(_Out):
     id: str
     number: str = Field(examples=["PI-2026-000001"])
     amount: int
@@ -134,12 +142,12 @@ class InvoiceOut(BaseModel):
     pdf_url: str
 
 
-class InvoiceList(BaseModel):
+class InvoiceList(_Out):
     items: list[InvoiceOut]
     next_cursor: str | None
 
 
-class PaymentOut(BaseModel):
+class PaymentOut(_Out):
     id: str
     event_id: str
     amount: int
@@ -154,12 +162,12 @@ class PaymentOut(BaseModel):
     resolved_at: str | None
 
 
-class PaymentList(BaseModel):
+class PaymentList(_Out):
     items: list[PaymentOut]
     next_cursor: str | None
 
 
-class PayoutOut(BaseModel):
+class PayoutOut(_Out):
     id: str
     amount: int
     currency: str
@@ -172,12 +180,12 @@ class PayoutOut(BaseModel):
     failure_reason: str | None
 
 
-class PayoutList(BaseModel):
+class PayoutList(_Out):
     items: list[PayoutOut]
     next_cursor: str | None
 
 
-class WebhookAck(BaseModel):
+class WebhookAck(_Out):
     received: bool
     duplicate: bool = False
     ignored: bool = False
@@ -185,7 +193,7 @@ class WebhookAck(BaseModel):
     payout: PayoutOut | None = None
 
 
-class StatementLine(BaseModel):
+class StatementLine(_Out):
     entry_id: str
     kind: str
     currency: str
@@ -195,24 +203,24 @@ class StatementLine(BaseModel):
     created_at: str
 
 
-class StatementList(BaseModel):
+class StatementList(_Out):
     items: list[StatementLine]
     next_cursor: str | None
 
 
-class TrialBalanceLine(BaseModel):
+class TrialBalanceLine(_Out):
     currency: str
     total: int
     balanced: bool
     accounts: dict[str, int]
 
 
-class TrialBalanceOut(BaseModel):
+class TrialBalanceOut(_Out):
     items: list[TrialBalanceLine]
     balanced: bool
 
 
-class NotificationOut(BaseModel):
+class NotificationOut(_Out):
     id: str
     kind: str
     title: str
@@ -222,18 +230,18 @@ class NotificationOut(BaseModel):
     read_at: str | None
 
 
-class NotificationList(BaseModel):
+class NotificationList(_Out):
     items: list[NotificationOut]
     next_cursor: str | None
 
 
-class RatingOut(BaseModel):
+class RatingOut(_Out):
     count: int
     sum: int
     average: str | None = Field(description="sum / count with two decimals, e.g. \"4.67\"; null without reviews")
 
 
-class GigOut(BaseModel):
+class GigOut(_Out):
     id: str
     contractor_id: str
     title: str
@@ -246,12 +254,12 @@ class GigOut(BaseModel):
     created_at: str
 
 
-class GigList(BaseModel):
+class GigList(_Out):
     items: list[GigOut]
     next_cursor: str | None
 
 
-class ExtraOut(BaseModel):
+class ExtraOut(_Out):
     id: str
     title: str
     amount: int
@@ -261,7 +269,7 @@ class ExtraOut(BaseModel):
     decided_at: str | None
 
 
-class CancellationOut(BaseModel):
+class CancellationOut(_Out):
     by: Literal["client", "contractor"]
     reason: str
     message: str
@@ -270,7 +278,7 @@ class CancellationOut(BaseModel):
     answered_at: str | None
 
 
-class DisputeOut(BaseModel):
+class DisputeOut(_Out):
     reason: str
     opened_at: str
     refund: int | None
@@ -282,7 +290,7 @@ class DisputeOut(BaseModel):
     terms_hash: str | None
 
 
-class OrderOut(BaseModel):
+class OrderOut(_Out):
     id: str
     gig_id: str
     offer_id: str | None
@@ -311,7 +319,7 @@ class OrderOut(BaseModel):
     history: list[dict]
 
 
-class OrderList(BaseModel):
+class OrderList(_Out):
     items: list[OrderOut]
     next_cursor: str | None
 
@@ -344,7 +352,7 @@ class ReviewIn(_In):
     text: str = Field(default="", max_length=5000)
 
 
-class ReviewOut(BaseModel):
+class ReviewOut(_Out):
     order_id: str
     gig_id: str
     client_id: str
@@ -354,7 +362,7 @@ class ReviewOut(BaseModel):
     created_at: str
 
 
-class ReviewList(BaseModel):
+class ReviewList(_Out):
     items: list[ReviewOut]
     next_cursor: str | None
 
@@ -371,7 +379,7 @@ class ChatMessageIn(_In):
     attachments: list[Attachment] = Field(default_factory=list, max_length=10)
 
 
-class ChatMessageOut(BaseModel):
+class ChatMessageOut(_Out):
     id: str
     thread_id: str
     sender_id: str
@@ -380,7 +388,7 @@ class ChatMessageOut(BaseModel):
     created_at: str
 
 
-class ChatMessageList(BaseModel):
+class ChatMessageList(_Out):
     items: list[ChatMessageOut]
     next_cursor: str | None
 
@@ -389,25 +397,25 @@ class ConversationIn(_In):
     user_id: str = Field(min_length=1, max_length=100, description="the other participant")
 
 
-class ConversationOut(BaseModel):
+class ConversationOut(_Out):
     id: str
     peer_id: str
     created_at: str
 
 
-class ConversationList(BaseModel):
+class ConversationList(_Out):
     items: list[ConversationOut]
     next_cursor: str | None
 
 
-class ResponsibilityOut(BaseModel):
+class ResponsibilityOut(_Out):
     percent: int = Field(description="orders completed out of completed + failed (auto-cancelled or late)")
     completed: int
     failed: int
     cancelled_without_penalty: int
 
 
-class ContractorOut(BaseModel):
+class ContractorOut(_Out):
     id: str
     name: str
     level: str
@@ -439,7 +447,7 @@ class OfferIn(_In):
     accept_by: str | None = Field(default=None, max_length=40, description="ISO 8601; the offer expires after it")
 
 
-class OfferOut(BaseModel):
+class OfferOut(_Out):
     id: str
     gig_id: str
     order_id: str | None
@@ -461,7 +469,7 @@ class OfferOut(BaseModel):
     history: list[dict]
 
 
-class OfferList(BaseModel):
+class OfferList(_Out):
     items: list[OfferOut]
     next_cursor: str | None
 
@@ -497,7 +505,7 @@ class ProjectIn(_In):
     currency: str = CurrencyCode
 
 
-class ProjectOut(BaseModel):
+class ProjectOut(_Out):
     id: str
     client_id: str
     title: str
@@ -511,7 +519,7 @@ class ProjectOut(BaseModel):
     created_at: str
 
 
-class ProjectList(BaseModel):
+class ProjectList(_Out):
     items: list[ProjectOut]
     next_cursor: str | None
 
@@ -528,7 +536,7 @@ class ProposalEditIn(_In):
     text: str | None = Field(default=None, min_length=1, max_length=5000)
 
 
-class ProposalOut(BaseModel):
+class ProposalOut(_Out):
     project_id: str
     contractor_id: str
     price: int
@@ -540,12 +548,12 @@ class ProposalOut(BaseModel):
     updated_at: str
 
 
-class ProposalList(BaseModel):
+class ProposalList(_Out):
     items: list[ProposalOut]
     next_cursor: str | None
 
 
-class ContractOut(BaseModel):
+class ContractOut(_Out):
     id: str
     project_id: str
     client_id: str
@@ -570,12 +578,12 @@ class ContractOut(BaseModel):
     history: list[dict]
 
 
-class ContractList(BaseModel):
+class ContractList(_Out):
     items: list[ContractOut]
     next_cursor: str | None
 
 
-class DisputeQueue(BaseModel):
+class DisputeQueue(_Out):
     items: list[dict] = Field(description="orders and contracts in dispute, each with `process`")
     next_cursor: str | None
 
@@ -585,18 +593,18 @@ class DeliverableIn(_In):
     content_base64: str = Field(min_length=1, description="the zip archive, base64-encoded")
 
 
-class DownloadOut(BaseModel):
+class DownloadOut(_Out):
     url: str
     expires_in_seconds: int
     filename: str
 
 
-class ClockOut(BaseModel):
+class ClockOut(_Out):
     now: str
     offset_seconds: float
 
 
-class JobsOut(BaseModel):
+class JobsOut(_Out):
     now: str
     jobs: dict[str, dict]
 
@@ -608,13 +616,13 @@ class InvitationsIn(_In):
     greeting: str = Field(default="", max_length=2000)
 
 
-class InvitationResult(BaseModel):
+class InvitationResult(_Out):
     email: str
     status: Literal["invited", "added", "already_in_team", "invalid", "duplicate"]
     reason: str | None = None
 
 
-class InvitationsOut(BaseModel):
+class InvitationsOut(_Out):
     results: list[InvitationResult]
 
 
@@ -624,7 +632,7 @@ class AcceptInvitationIn(_In):
     locale: Locale = "en"
 
 
-class MemberOut(BaseModel):
+class MemberOut(_Out):
     email: str
     user_id: str | None
     state: Literal["invited", "active"]
@@ -632,7 +640,7 @@ class MemberOut(BaseModel):
     joined_at: str | None
 
 
-class MemberList(BaseModel):
+class MemberList(_Out):
     items: list[MemberOut]
     next_cursor: str | None
 
@@ -643,7 +651,7 @@ class SettingsIn(_In):
     send_tasks_immediately: bool | None = None
 
 
-class SettingsOut(BaseModel):
+class SettingsOut(_Out):
     company_name: str
     company_details: str
     send_tasks_immediately: bool
@@ -667,13 +675,13 @@ class TaskEditIn(_In):
     deadline_at: str | None = Field(default=None, max_length=40)
 
 
-class ActOut(BaseModel):
+class ActOut(_Out):
     number: str
     issued_at: str
     pdf_url: str
 
 
-class TaskOut(BaseModel):
+class TaskOut(_Out):
     id: str
     company_id: str
     contractor_id: str
@@ -691,17 +699,17 @@ class TaskOut(BaseModel):
     history: list[dict]
 
 
-class TaskList(BaseModel):
+class TaskList(_Out):
     items: list[TaskOut]
     next_cursor: str | None
 
 
-class DeletedOut(BaseModel):
+class DeletedOut(_Out):
     deleted: bool
     id: str
 
 
-class DocumentOut(BaseModel):
+class DocumentOut(_Out):
     kind: Literal["act"]
     number: str
     issued_at: str
@@ -714,7 +722,7 @@ class DocumentOut(BaseModel):
     pdf_url: str
 
 
-class DocumentList(BaseModel):
+class DocumentList(_Out):
     items: list[DocumentOut]
     next_cursor: str | None
 

@@ -93,10 +93,9 @@ def fire_shards(shards: Iterable[int], now: datetime, *, workers: int | None = N
 
 
 def _connect() -> None:
-    """Make the DynamoDB clients before the threads share them: a botocore client is thread-safe, but
-    PynamoDB creates its model's and the unit of work's client on first use, unguarded."""
-    for connection in (DealModel._get_connection().connection, connection_for(DealModel)):
-        _ = connection.client  # the property creates the client
+    """Make the DynamoDB client before the threads share it: a botocore client is thread-safe, but PynamoDB
+    creates it on first use, unguarded (every model and the unit of work share it: `models.bind`)."""
+    _ = connection_for(DealModel).client  # the property creates the client
 
 
 def _fire_shard(shard: int, now: datetime, stop_at: float | None) -> dict:
