@@ -13,8 +13,9 @@ How it measures
   the order into escrow (`POST /v1/orders`), the contractor's `start` and `deliver`, the client's
   `accept` (the release, less commission). After each order the notifications table's stream is
   handed to the stream handler as Lambda would (`infra.local.streams`, batches of up to 50 records).
-- Every DynamoDB request's consumed capacity is recorded (`ReturnConsumedCapacity=TOTAL`, asked for
-  where the caller did not; the total includes the indexes' writes). Transactional writes count at
+- Every DynamoDB request's consumed capacity is recorded (`ReturnConsumedCapacity=INDEXES`: the same
+  total as TOTAL, which includes the indexes' writes, with its split by table and index), and every
+  written item's key is counted, to show the hottest keys and index partitions. Transactional writes count at
   DynamoDB's double rate: a probe at start shows whether DynamoDB Local reports them doubled already (it
   does, since 2.x) and doubles them here only if not. A read is billed at least 0.5 RRU (1 if strongly
   consistent), as DynamoDB does for an empty Query; DynamoDB Local reports 0 for it.
@@ -92,6 +93,26 @@ class Usage:
     log_bytes: int = 0
     metrics: set[str] = field(default_factory=set)
     stored_bytes: int = 0
+    key_writes: Counter[str] = field(default_factory=Counter)  # "table key" -> items written
+    key_orders: dict[str, set[int]] = field(default_factory=dict)  # "table key" -> the orders that wrote it
+    order: int = 0  # the order being run
+    index_units: Counter[str] = field(default_factory=Counter)  # "table.index" -> write units
+    table_units: Counter[str] = field(default_factory=Counter)  # table -> write units, its indexes' included
+    seconds: float = 0.0
+
+
+class IndexTap(Tap):
+    """`Tap`, asking each request for its capacity split by table and index, and keeping that split."""
+
+    def _called(self, params: dict, model: Any, **kwargs: Any) -> None:
+        if "ReturnConsumedCapacity" in model.input_shape.members:
+            params["ReturnConsumedCapacity"] = "INDEXES"
+        super()._called(params, model, **kwargs)
+
+    def _answered(self, parsed: dict, **kwargs: Any) -> None:
+        super()._answered(parsed, **kwargs)
+        consumed = parsed.get("ConsumedCapacity") or []
+        self.requests[-1].consumed = consumed if isinstance(consumed, list) else [consumed]  # type: ignore[attr-defined]
 
 
 class Meter:
@@ -106,10 +127,44 @@ class Meter:
             if request.operation in READS:
                 minimum = 1.0 if request.params.get("ConsistentRead") else 0.5
                 usage.read_units += max(request.capacity, minimum)
-            elif request.operation == "TransactWriteItems":
-                usage.write_units += request.capacity * self.transaction_factor
-            else:
-                usage.write_units += request.capacity
+                continue
+            factor = self.transaction_factor if request.operation == "TransactWriteItems" else 1.0
+            usage.write_units += request.capacity * factor
+            for consumed in getattr(request, "consumed", []):
+                table = consumed.get("TableName", "").removeprefix(APP_PREFIX)
+                usage.table_units[table] += consumed.get("CapacityUnits", 0.0) * factor
+                for index, units in consumed.get("GlobalSecondaryIndexes", {}).items():
+                    usage.index_units[f"{table}.{index}"] += units["CapacityUnits"] * factor
+            for table, key in written_keys(request):
+                name = f"{table.removeprefix(APP_PREFIX)} {key}"
+                usage.key_writes[name] += 1
+                usage.key_orders.setdefault(name, set()).add(usage.order)
+
+
+def written_keys(request: Request) -> list[tuple[str, str]]:
+    """(table, key) of every item a write request writes."""
+    if request.operation == "TransactWriteItems":
+        bodies = [body for item in request.params["TransactItems"] for kind, body in item.items()
+                  if kind != "ConditionCheck"]
+    elif request.operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        bodies = [request.params]
+    else:
+        return []
+    return [(body["TableName"], _key(body)) for body in bodies]
+
+
+def _key(body: dict) -> str:
+    from chalicelib.store.models import ALL_MODELS
+
+    if "Key" in body:
+        values = body["Key"]
+    else:  # a Put: the key attributes of its table's model
+        table = body["TableName"]
+        model = next(model for model in ALL_MODELS if model.Meta.table_name == table)
+        keys = sorted((not attribute.is_hash_key, attribute.attr_name) for attribute in model.get_attributes().values()
+                      if attribute.is_hash_key or attribute.is_range_key)
+        values = {name: body["Item"][name] for _, name in keys}
+    return "/".join(str(next(iter(value.values()))) for value in values.values())
 
 
 def transaction_factor(endpoint: str) -> float:
@@ -277,7 +332,7 @@ def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> tuple[Usage, 
     """(the orders' usage, one idle run of the scheduled jobs' usage, the transaction factor)."""
     configure_environment(endpoint, scratch, cheap_passwords=True)
     factor = transaction_factor(endpoint)
-    tap = Tap()
+    tap = IndexTap()
     tap.install()
     import importlib
 
@@ -301,9 +356,12 @@ def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> tuple[Usage, 
         stored_before = stored_bytes(endpoint)
         before = written()
         print(f"  {args.orders} gig orders ...", file=sys.__stderr__, flush=True)
+        started = time.perf_counter()
         for n in range(args.orders):
+            usage.order = n
             for workload in WORKLOADS.values():
                 workload(driver, people, n)
+        usage.seconds = time.perf_counter() - started
         usage.log_bytes = written() - before
         idle = idle_jobs(meter, tap)
     usage.emails = len(list((scratch / "mail").glob("*.eml"))) - mail_before
@@ -417,6 +475,22 @@ def bill(lines: list[Line]) -> list[str]:
     return rows
 
 
+def hot_keys(usage: Usage, orders: int, top: int = 12) -> list[str]:
+    """Items more than one order wrote, by writes: a key every order writes is hot at any scale; one a
+    client or contractor writes is hot only if that share of the traffic is theirs."""
+    rows = ["| table and key | orders that wrote it | writes per order | writes/s in this run "
+            "| writes/s if the same share of 1,000 orders/s |", "|---|---|---|---|---|"]
+    shared = Counter({key: writes for key, writes in usage.key_writes.items() if len(usage.key_orders[key]) > 1})
+    for key, writes in shared.most_common(top):
+        rows.append(f"| {key} | {len(usage.key_orders[key])} / {orders} | {writes / orders:.3f} "
+                    f"| {writes / usage.seconds:.1f} | {writes / orders * 1000:,.0f} |")
+    rows += ["", "| table (with its indexes) or index | write units per order | write units/s at 1,000 orders/s |",
+             "|---|---|---|"]
+    for name, units in [*usage.table_units.most_common(), *usage.index_units.most_common()]:
+        rows.append(f"| {name} | {units / orders:.1f} | {units / orders * 1000:,.0f} |")
+    return rows
+
+
 def report(usage: Usage, idle: Usage, factor: float, orders: int) -> str:
     from chalicelib.services import timers
     from infra import template
@@ -441,6 +515,10 @@ def report(usage: Usage, idle: Usage, factor: float, orders: int) -> str:
         f"{usage.log_bytes / usage.api_requests:.0f} log bytes per API request",
         "DynamoDB Local reports transactional writes at the double rate already" if factor == 1.0 else
         "transactional writes doubled here (DynamoDB Local reported them at the plain rate)",
+        "",
+        f"hottest items ({orders} orders in {usage.seconds:.1f} s, {orders / usage.seconds:.1f} orders/s; "
+        f"{CLIENTS} clients, {CONTRACTORS} contractors), and the indexes' writes:",
+        *hot_keys(usage, orders),
         "",
         "whatever the traffic, per month (the every-minute schedule with nothing due, alarms, metrics):",
         *bill(monthly_lines(idle, len(timers.shard_groups()), alarms, len(usage.metrics))),
