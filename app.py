@@ -28,7 +28,8 @@ NOTIFICATIONS_STREAM_ARN = os.environ.get(
     "NOTIFICATIONS_STREAM_ARN",
     "arn:aws:dynamodb:eu-central-1:000000000000:table/escrowdesk-local-notifications/stream/local",
 )
-TIMER_QUEUE = "escrowdesk-timers"  # on AWS the stack points the trigger at its own queue (infra/template.py)
+# A placeholder: the stack points the trigger at its own timer queue (infra/template.py); locally there is none.
+TIMER_QUEUE_ARN = "arn:aws:sqs:eu-central-1:000000000000:escrowdesk-timers"
 
 
 @app.middleware("http")
@@ -44,7 +45,7 @@ def run_scheduled_jobs(event):
     return jobs.run_all(clock.now())
 
 
-@app.on_sqs_message(queue=TIMER_QUEUE, batch_size=1)
+@app.on_sqs_message(queue_arn=TIMER_QUEUE_ARN, batch_size=1)
 def fire_timer_shards(event):
     """The timer queue (fed by the schedule on AWS): fire the due timers of the shards a message names."""
     return timers.fire_messages([record.body for record in event], clock.now(),
