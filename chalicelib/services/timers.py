@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import boto3
@@ -86,6 +85,8 @@ def fire_shards(shards: Iterable[int], now: datetime, *, workers: int | None = N
     if pool_size <= 1:
         outcomes = [_fire_shard(shard, now, stop_at) for shard in shards]
     else:
+        from concurrent.futures import ThreadPoolExecutor  # only the job's invocations use threads
+
         _connect()
         with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="timers") as pool:
             outcomes = list(pool.map(lambda shard: _fire_shard(shard, now, stop_at), shards))
