@@ -15,7 +15,7 @@ config.settings.check()
 models.bind(config.settings)
 
 app = Chalice(app_name="escrowdesk")
-app.api.binary_types.extend(["application/pdf", "application/zip"])
+app.api.binary_types.extend(["application/pdf", "application/zip", "application/octet-stream"])
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 if config.settings.xray_sdk:  # Lambda's active tracing needs no SDK; see chalicelib/observability.py
     app.register_middleware(ConvertToMiddleware(observability.tracer().capture_lambda_handler))

@@ -437,7 +437,9 @@ class Bench:
         contractor = self.contractor_token
         client_id = self.send(self.call("GET", "/v1/me", token=self.user_token)).json_body["id"]
         self.send(self.call("PATCH", "/v1/me/profile", {"custom_offers": True}, token=contractor))
-        self.send(self.call("POST", "/v1/conversations", {"user_id": client_id}, token=contractor), 201)
+        talk = self.send(self.call("POST", "/v1/conversations", {"user_id": client_id}, token=contractor), 201)
+        self.send(self.call("POST", f"/v1/conversations/{talk.json_body['id']}/messages", {"text": "Help?"},
+                            token=self.user_token), 201)
         self.fund(n)
         body = {"client_id": client_id, "gig_id": gig, "description": "Bench offer", "amount": GIG_PRICE,
                 "currency": "USD", "delivery_days": 3}

@@ -334,7 +334,7 @@ def check(world: World, dynamodb_url: str, prefix: str) -> list[str]:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ["DYNAMODB_HOST"], os.environ["TABLE_PREFIX"] = dynamodb_url, prefix
     from chalicelib import audit, config
-    from chalicelib.services.timers import PROCESSES
+    from chalicelib.processes.registry import PROCESSES
     from chalicelib.store import models
     from chalicelib.store.models import DealModel, JournalLineModel, PaymentModel
 

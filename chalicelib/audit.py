@@ -51,7 +51,7 @@ def books_violations(*, holds_are_escrow: bool = True) -> list[str]:
 
 
 def _escrow_violations(held: dict[tuple[str, str], int]) -> list[str]:
-    from chalicelib.services.timers import PROCESSES
+    from chalicelib.processes.registry import PROCESSES
 
     violations = []
     needed: dict[tuple[str, str], int] = defaultdict(int)

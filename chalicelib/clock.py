@@ -10,6 +10,7 @@ import json
 import os
 import threading
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 _lock = threading.Lock()
 _memory_offset = 0.0
@@ -51,6 +52,14 @@ def reset() -> None:
         path = _clock_file()
         if path is not None and os.path.exists(path):
             os.remove(path)
+
+
+def on_marketplace_calendar(moment: datetime) -> datetime:
+    """`moment` in the marketplace's time zone (`MARKETPLACE_TIMEZONE`), for the business rules that
+    count calendar days: which day a delivery fell on, the year and date an invoice is dated."""
+    from chalicelib.config import settings
+
+    return moment.astimezone(ZoneInfo(settings.marketplace_timezone))
 
 
 def iso(moment: datetime) -> str:

@@ -54,6 +54,29 @@ def _offer_levels() -> dict[str, dict]:
     return levels
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekend_days() -> frozenset[int]:
+    """`WEEKEND_DAYS`: comma-separated English day names or abbreviations (`sat,sun`; `fri`)."""
+    raw = _env("WEEKEND_DAYS", "sat,sun")
+    names = [name.strip().lower()[:3] for name in raw.split(",") if name.strip()]
+    if not names or any(name not in WEEKDAYS for name in names):
+        raise ValueError(f"WEEKEND_DAYS must name days of the week, like 'sat,sun' or 'fri'; got {raw!r}")
+    return frozenset(WEEKDAYS.index(name) for name in names)
+
+
+def _timezone(name: str, default: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = _env(name, default)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name} must be an IANA time zone such as {default}; got {value!r}") from None
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str = field(default_factory=lambda: _env("STAGE", "local"))
@@ -83,6 +106,15 @@ class Settings:
     invitation_ttl_hours: int = field(default_factory=lambda: int(_env("INVITATION_TTL_HOURS", "72")))
     app_url: str = field(default_factory=lambda: _env("APP_URL", "http://127.0.0.1:8000"))
     commission_project_bps: int = field(default_factory=lambda: int(_env("COMMISSION_PROJECT_BPS", "1000")))
+    # The marketplace's own calendar: business rules that count calendar days (the review window's
+    # weekend, the year in invoice numbers and the date they are "dated") use its time zone and weekend.
+    marketplace_timezone: str = field(default_factory=lambda: _timezone("MARKETPLACE_TIMEZONE", "Europe/Moscow"))
+    weekend_days: frozenset[int] = field(default_factory=_weekend_days)
+    # Project contracts: how long the contractor has to accept before the contract lapses (the half
+    # returns to the client), and how long after the work is marked done the client has to escrow the
+    # rest before the contract closes unfunded (the half in escrow goes to the contractor).
+    contract_accept_hours: int = field(default_factory=lambda: int(_env("CONTRACT_ACCEPT_HOURS", "72")))
+    contract_fund_rest_days: int = field(default_factory=lambda: int(_env("CONTRACT_FUND_REST_DAYS", "2")))
     # Projects: how long after the work is marked done the escrow is released by itself, and the
     # largest deliverable (a zip) accepted; where deliverables are kept (a bucket on AWS, else a folder).
     project_auto_release_hours: int = field(default_factory=lambda: int(_env("PROJECT_AUTO_RELEASE_HOURS", "48")))

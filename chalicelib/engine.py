@@ -1,14 +1,17 @@
 """The process engine: applies one transition of a deal's process as one transaction.
 
-It checks that the actor may fire the transition and that the deal is in a source state, runs
-the transition's guard and effects, then writes — in one unit of work — the new status and
-version (conditional on the status and version it read), the transition's money, both parties'
-notifications, the contractor's rating counter and the next timer. A timed transition fired
-late, twice or concurrently fails that condition and changes nothing.
+It checks that the actor may fire the transition, that the deal is in a source state and has not
+used up the transition's `limit`, runs the transition's guard and effects, then writes — in one
+unit of work — the new status and version (conditional on the status and version it read), the
+transition's money, both parties' notifications, the contractor's rating counter and the timer
+the deal's state arms next. A timed transition fired late, twice or concurrently fails that
+condition and changes nothing. A party refused because a timer already decided the deal is told
+what the timer did (409 `order_auto_cancelled`, `offer_expired`, ...), whoever fired it.
 """
 from __future__ import annotations
 
 import zlib
+from datetime import datetime
 
 from chalicelib import clock, ledger
 from chalicelib.config import settings
@@ -31,7 +34,7 @@ def create(uow: UnitOfWork, process: Process, deal: DealModel, initial: str, ctx
     deal.process, deal.status, deal.version = process.name, initial, 1
     deal.client_key, deal.contractor_key = f"{process.noun}#{deal.client_id}", f"{process.noun}#{deal.contractor_id}"
     deal.history = [{"transition": "create", "to": initial, "actor": ctx.actor, "at": clock.iso(ctx.now)}]
-    _schedule(process, deal, ctx)
+    _schedule(process, deal)
     uow.put(deal, condition=DealModel.id.does_not_exist())
     if transfer is not None:
         ledger.record(uow, transfer, at=ctx.now)
@@ -39,17 +42,25 @@ def create(uow: UnitOfWork, process: Process, deal: DealModel, initial: str, ctx
         _notify(uow, process, deal, ctx, notify, operators=False)
 
 
-def apply(uow: UnitOfWork, process: Process, deal: DealModel, name: str, ctx: Context) -> Transition:
-    """Add transition `name` of `deal` to the unit of work; raises if the actor or state forbids it."""
+def check(process: Process, deal: DealModel, name: str, ctx: Context) -> Transition:
+    """The transition `name` if the actor may fire it on the deal now; raises the refusal otherwise."""
     transition = process.transitions.get(name)
     if transition is None:
         raise Conflict("unknown_transition", f"{process.name} has no transition {name!r}")
     if ctx.actor not in transition.actors:
         raise Forbidden("not_your_move", f"Only the {' or '.join(sorted(transition.actors))} may {_words(name)}")
     if deal.status not in transition.source:
-        raise Conflict("invalid_state", f"Cannot {_words(name)} this {process.noun}: it is {_words(deal.status)}")
+        raise _refusal(process, deal, name)
+    if transition.limit is not None and times(deal, name) >= transition.limit:
+        raise Conflict("limit_reached", f"A {process.noun} allows '{_words(name)}' at most {transition.limit} times")
     if transition.guard:
         transition.guard(deal, ctx)
+    return transition
+
+
+def apply(uow: UnitOfWork, process: Process, deal: DealModel, name: str, ctx: Context) -> Transition:
+    """Add transition `name` of `deal` to the unit of work; raises if the actor or state forbids it."""
+    transition = check(process, deal, name, ctx)
     read_status, read_version = deal.status, int(deal.version)
     changes = dict(transition.effects(deal, ctx)) if transition.effects else {}
     for attribute, value in changes.items():
@@ -57,8 +68,7 @@ def apply(uow: UnitOfWork, process: Process, deal: DealModel, name: str, ctx: Co
     deal.status, deal.version = transition.target or read_status, read_version + 1
     deal.history = [*deal.history, {"transition": name, "to": deal.status, "actor": ctx.actor,
                                     "at": clock.iso(ctx.now)}]
-    if transition.target is not None:
-        _schedule(process, deal, ctx)
+    _schedule(process, deal)
     uow.update(deal, _actions(deal, changes), condition=(DealModel.status == read_status) &
                (DealModel.version == read_version),
                on_fail=Conflict("state_changed", f"The {process.noun} changed meanwhile; reload it and try again"))
@@ -72,18 +82,43 @@ def apply(uow: UnitOfWork, process: Process, deal: DealModel, name: str, ctx: Co
     return transition
 
 
+def due_timer(deal: DealModel, now: datetime) -> str | None:
+    """The deal's timed transition if it is due at `now`."""
+    if deal.timer_transition is None or deal.timer_due_at is None:
+        return None
+    return deal.timer_transition if clock.parse_iso(deal.timer_due_at) <= now else None
+
+
+def times(deal: DealModel, name: str) -> int:
+    """How many times the deal went through transition `name`."""
+    return sum(1 for step in deal.history if step["transition"] == name)
+
+
+def _refusal(process: Process, deal: DealModel, name: str) -> Conflict:
+    """Why `name` cannot fire now: what the timer that decided the deal did, or its state."""
+    last = deal.history[-1] if deal.history else {}
+    decided = process.transitions.get(last.get("transition", ""))
+    if decided is not None and decided.notify and process.timed(decided.name):
+        return Conflict(decided.notify, f"Cannot {_words(name)} this {process.noun}: its time ran out and it was "
+                                        f"{_words(decided.target or deal.status)} ({_words(decided.name)}) at "
+                                        f"{last['at']}")
+    return Conflict("invalid_state", f"Cannot {_words(name)} this {process.noun}: it is {_words(deal.status)}")
+
+
 def _words(name: str) -> str:
     return name.replace("_", " ")
 
 
-def _schedule(process: Process, deal: DealModel, ctx: Context) -> None:
-    timer = process.timers.get(deal.status)
-    if timer is None:
+def _schedule(process: Process, deal: DealModel) -> None:
+    """Arm the earliest timer of the deal's state, reading its due time off the deal."""
+    armed = [(due, timer.fires) for timer in process.timers.get(deal.status, ()) if (due := timer.due(deal))]
+    if not armed:
         deal.timer_shard = deal.timer_due_at = deal.timer_transition = None
         return
+    due, fires = min(armed)
     deal.timer_shard = timer_shard(deal.id)
-    deal.timer_due_at = clock.iso(timer.due(deal, ctx.now))
-    deal.timer_transition = timer.fires
+    deal.timer_due_at = clock.iso(due)
+    deal.timer_transition = fires
 
 
 def _actions(deal: DealModel, changes: dict) -> list:

@@ -63,10 +63,17 @@ def order(record: DealModel) -> dict:
             "status": record.status, "delivery_days": int(record.delivery_days), "deadline_at": record.deadline_at,
             "review_due_at": record.review_due_at, "last_message": record.last_message,
             "closed_reason": record.closed_reason, "revisions": int(record.revisions or 0),
-            "extras": [_extra(extra) for extra in record.extras], "cancellation": record.cancellation,
+            "extras": [_extra(extra) for extra in record.extras],
+            "deliveries": [_delivery(delivery) for delivery in (record.data or {}).get("deliveries", [])],
+            "cancellation": record.cancellation,
             "dispute": record.dispute, "terms": record.terms, "terms_hash": record.terms_hash,
             "terms_verified": terms.verify(record.terms, record.terms_hash), "reviewed": record.reviewed_at is not None,
             "created_at": record.created_at, "version": int(record.version), "history": record.history}
+
+
+def _delivery(delivery: dict) -> dict:
+    return {"at": delivery["at"],
+            "files": [{"id": f["id"], "filename": f["filename"], "size": f["size"]} for f in delivery["files"]]}
 
 
 def _extra(extra: dict) -> dict:
@@ -110,7 +117,7 @@ def deal_notification(record: DealModel, kind: str, role: str, *, extra_id: str 
         dispute = record.dispute or {}
         released = dispute.get("release")
         params["dispute"] = {
-            "reason": dispute.get("reason", ""), "note": dispute.get("note", ""),
+            "by": dispute.get("by", "client"), "reason": dispute.get("reason", ""), "note": dispute.get("note", ""),
             "refund": _money(dispute.get("refund"), currency), "release": _money(released, currency),
             "payout": _money(None if released is None else released - dispute["commission"], currency)}
     return params
@@ -186,7 +193,8 @@ def contract(record: DealModel) -> dict:
             "contractor_id": record.contractor_id, "title": record.title, "price": int(record.amount),
             "escrowed": escrowed, "currency": record.currency, "commission_bps": int(record.commission_bps),
             "status": record.status, "days": int(record.delivery_days), "deadline_at": record.deadline_at,
-            "release_due_at": record.review_due_at, "deliverable": deliverable, "dispute": record.dispute,
+            "release_due_at": record.review_due_at, "fund_due_at": record.fund_due_at, "deliverable": deliverable,
+            "dispute": record.dispute,
             "terms": record.terms, "terms_hash": record.terms_hash,
             "terms_verified": terms.verify(record.terms, record.terms_hash), "created_at": record.created_at,
             "version": int(record.version), "history": record.history}
@@ -202,9 +210,9 @@ def contract_notification(record: DealModel, kind: str, role: str) -> dict:
     """Like an order's, but `amount` is what is in escrow now and `price` the agreed price."""
     escrowed = int(record.amount if record.escrowed is None else record.escrowed)
     fee = commission(escrowed, int(record.commission_bps))
-    return {**deal_notification(record, kind, role), "amount": _money(escrowed, record.currency),
+    return {**deal_notification(record, kind, role), "deal": "contract", "amount": _money(escrowed, record.currency),
             "payout": _money(escrowed - fee, record.currency), "commission": _money(fee, record.currency),
-            "price": _money(int(record.amount), record.currency)}
+            "price": _money(int(record.amount), record.currency), "fund_due_at": record.fund_due_at}
 
 
 def task(record: DealModel) -> dict:

@@ -26,4 +26,7 @@ SAMPLES: dict[str, list[dict]] = {
     "contract_completed": [{**CONTRACT, "amount": _money(100000), "payout": _money(90000),
                             "commission": _money(10000), "role": role} for role in ROLES],
     "contract_auto_released": [{**CONTRACT, "role": role} for role in ROLES],
+    "contract_lapsed": [{**CONTRACT, "deadline_at": None, "role": role} for role in ROLES],
+    "contract_cancelled": [{**CONTRACT, "amount": _money(100000), "role": role} for role in ROLES],
+    "contract_closed_unfunded": [{**CONTRACT, "role": role} for role in ROLES],
 }

@@ -17,7 +17,7 @@ bp = Blueprint(__name__)
 def create_offer(call: Call):
     b = call.body
     return offers.create(call.user, b.client_id, b.gig_id, b.description, b.amount, b.currency, b.delivery_days,
-                         b.revision_limit, b.accept_by)
+                         b.revision_limit, b.accept_by, b.order_id)
 
 
 @endpoint(bp, "GET", "/v1/offers", summary="Offers received (client, default) or made (contractor)", tag="offers",

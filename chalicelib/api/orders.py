@@ -79,7 +79,6 @@ def _transition(path: str, transition: str, summary: str, request=None, field: s
 
 _transition("start", "start", "Start work (contractor): the delivery clock starts")
 _transition("decline", "decline", "Decline a new order (contractor): full refund", s.ReasonIn, "reason")
-_transition("deliver", "deliver", "Deliver the work (contractor): the order goes on review", s.MessageIn, "message")
 _transition("accept", "accept", "Accept the work (client): escrow released less commission")
 _transition("request-revision", "request_revision", "Ask for a revision (client)", s.MessageIn, "message")
 _transition("cancel", "cancel_late", "Cancel a late order (client): full refund")
@@ -88,6 +87,22 @@ _transition("dispute", "open_dispute", "Open a dispute on a delivered order inst
 _transition("cancellation/accept", "accept_cancellation",
             "Accept the other party's cancellation request: full refund, no rating drop")
 _transition("cancellation/refuse", "refuse_cancellation", "Refuse the other party's cancellation request")
+
+
+@endpoint(bp, "POST", "/v1/orders/{order_id}/deliver",
+          summary="Deliver the work, a message and files (contractor): the order goes on review", tag="orders",
+          request=s.DeliveryIn, response=s.OrderOut, errors=(403, 409))
+def deliver_order(call: Call):
+    body = call.body
+    files = [(attachment.filename, attachment.content_base64) for attachment in body.attachments]
+    return orders.deliver(call.user, call.params["order_id"], body.message, files)
+
+
+@endpoint(bp, "GET", "/v1/orders/{order_id}/files/{file_id}",
+          summary="A short-lived download link to a delivered file (the parties and operators)", tag="orders",
+          response=s.DownloadOut)
+def download_delivered_file(call: Call):
+    return orders.download_link(call.user, call.params["order_id"], call.params["file_id"])
 
 
 @endpoint(bp, "POST", "/v1/orders/{order_id}/cancellation", summary="Ask the other party to cancel, with a reason",

@@ -98,7 +98,9 @@ _transition("decline", "decline", "Decline the contract (contractor): the escrow
 _transition("fund", "fund_rest", "Escrow the remaining half (client): the deliverable can then be downloaded")
 _transition("submit", "submit", "Mark the work done (contractor; needs the deliverable)")
 _transition("approve", "approve", "Approve the work (client): the price less commission goes to the contractor")
-_transition("dispute", "open_dispute", "Open a dispute on the delivered work (client)", s.DisputeIn)
+_transition("cancel", "cancel_late", "Cancel a contract past its deadline (client): the escrow returns in full")
+_transition("dispute", "open_dispute", "Ask an operator to decide, at any time before completion (either party)",
+            s.DisputeIn)
 
 
 @endpoint(bp, "POST", "/v1/contracts/{contract_id}/deliverable", summary="Upload the deliverable zip (contractor)",
@@ -132,6 +134,6 @@ def _local_files_only() -> None:
 @endpoint(bp, "GET", "/v1/files/{token}", summary="Download through a local short-lived link (no bucket)",
           tag="contracts", auth_="none", produces="application/zip", errors=(403, 404), guard=_local_files_only)
 def download_file(call: Call):
-    data, filename = LocalFiles().read(call.params["token"])
+    data, filename, content_type = LocalFiles().read(call.params["token"])
     return Response(body=data, status_code=200, headers={
-        "Content-Type": "application/zip", "Content-Disposition": f'attachment; filename="{filename}"'})
+        "Content-Type": content_type, "Content-Disposition": f'attachment; filename="{filename}"'})

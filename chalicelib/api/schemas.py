@@ -82,6 +82,17 @@ class MessageIn(_In):
     message: str = Field(min_length=1, max_length=5000)
 
 
+class FileIn(_In):
+    filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\]+$")
+    content_base64: str = Field(min_length=1, description="the file, base64-encoded")
+
+
+class DeliveryIn(_In):
+    message: str = Field(min_length=1, max_length=5000)
+    attachments: list[FileIn] = Field(default_factory=list, max_length=5,
+                                      description="the delivered files (DELIVERABLE_MAX_BYTES together)")
+
+
 class ReasonIn(_In):
     reason: str = Field(min_length=1, max_length=1000)
 
@@ -279,6 +290,7 @@ class CancellationOut(_Out):
 
 
 class DisputeOut(_Out):
+    by: Literal["client", "contractor"] = Field(default="client", description="who opened it")
     reason: str
     opened_at: str
     refund: int | None
@@ -288,6 +300,17 @@ class DisputeOut(_Out):
     resolved_at: str | None
     resolved_by: str | None
     terms_hash: str | None
+
+
+class DeliveredFileOut(_Out):
+    id: str
+    filename: str
+    size: int = Field(description="bytes")
+
+
+class DeliveryOut(_Out):
+    at: str
+    files: list[DeliveredFileOut] = Field(description="GET /v1/orders/{order_id}/files/{id} gives a download link")
 
 
 class OrderOut(_Out):
@@ -308,6 +331,8 @@ class OrderOut(_Out):
     closed_reason: str | None
     revisions: int
     extras: list[ExtraOut]
+    deliveries: list[DeliveryOut] = Field(description="each delivery's files, oldest first (the latest message is "
+                                                     "last_message; the conversation is the order's thread)")
     cancellation: CancellationOut | None
     dispute: DisputeOut | None
     terms: dict | None = Field(description="the terms frozen when the order was made")
@@ -445,6 +470,9 @@ class OfferIn(_In):
     delivery_days: StrictInt = Field(ge=1, le=365)
     revision_limit: StrictInt | None = Field(default=None, ge=0, le=100)
     accept_by: str | None = Field(default=None, max_length=40, description="ISO 8601; the offer expires after it")
+    order_id: str | None = Field(default=None, min_length=1, max_length=100,
+                                 description="made from the page of this order between the two; without it, the "
+                                             "client must have written to the contractor in their conversation")
 
 
 class OfferOut(_Out):
@@ -563,11 +591,16 @@ class ContractOut(_Out):
     escrowed: int = Field(description="in escrow now: half the price after selection, all of it once funded")
     currency: str
     commission_bps: int
-    status: Literal["awaiting_acceptance", "in_progress", "delivered", "disputed", "completed", "declined",
-                    "resolved"]
+    status: Literal["awaiting_acceptance", "in_progress", "delivered", "disputed", "completed", "declined", "lapsed",
+                    "cancelled", "closed_unfunded", "resolved"]
     days: int
-    deadline_at: str | None
-    release_due_at: str | None = Field(description="when the escrow is released by itself, once delivered")
+    deadline_at: str | None = Field(description="from the contractor's acceptance plus the proposal's days; past "
+                                                "it the client may cancel with a full refund of the escrow")
+    release_due_at: str | None = Field(description="when the escrow is released by itself: two days after the work "
+                                                   "was marked done with the whole price in escrow")
+    fund_due_at: str | None = Field(description="after the work was marked done with half the price in escrow: "
+                                                "unless the rest is escrowed by then, the half goes to the "
+                                                "contractor and the contract closes unfunded")
     deliverable: dict | None
     dispute: DisputeOut | None
     terms: dict | None
@@ -607,6 +640,7 @@ class ClockOut(_Out):
 class JobsOut(_Out):
     now: str
     jobs: dict[str, dict]
+
 
 
 # Team and B2B tasks --------------------------------------------------------------------------

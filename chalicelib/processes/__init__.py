@@ -1,10 +1,18 @@
 """Deal lifecycles as data: one module per flow, each a `Process` the engine runs.
 
 A process lists its states, its transitions (which actors may fire each, the money it moves, which
-notification both parties get, what else it changes) and its timers: entering a state with a timer
-schedules a timed transition, which the scheduled job fires as the `system` actor once it is due.
-A transition without a target keeps the deal in its state (an extra offered, a cancellation asked
-for) and leaves its pending timer as it was.
+notification both parties get, what else it changes, how often a deal may repeat it) and its timers:
+each state may arm timed transitions whose due time is read off the deal's own data, and the
+earliest armed one is the deal's pending timer. It fires as the `system` actor once it is due —
+by the scheduled job, or by whichever request touches the deal first, so a due timer always wins
+over a late action. After every transition the timers of the deal's state are armed again from
+its data: one without a target (an extra offered, a cancellation asked for) keeps them unless it
+changes what they count from (the rest of a project's price escrowed after delivery).
+
+Two promises are checked over every process by the tests: every state that holds money has a
+timer or a transition of the payer or an operator that leaves it, and every way of going round in
+circles passes a transition with a `limit`, so no sequence of requests grows a deal's item without
+bound.
 """
 from __future__ import annotations
 
@@ -13,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from chalicelib import clock
+from chalicelib.errors import Conflict
 from chalicelib.ledger import Transfer
 from chalicelib.store.models import DealModel
 
@@ -32,10 +42,10 @@ class Context:
 
 @dataclass(frozen=True)
 class Timer:
-    """Entering the state schedules `fires` at `due(deal, now)`."""
+    """While the deal is in the state, `fires` is due at `due(deal)`; None: not armed now."""
 
     fires: str
-    due: Callable[[DealModel, datetime], datetime]
+    due: Callable[[DealModel], datetime | None]
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,7 @@ class Transition:
     effects: Callable[[DealModel, Context], dict] | None = None  # attribute name → new value
     guard: Callable[[DealModel, Context], None] | None = None  # raises a DomainError to refuse
     contractor_score: str | None = None  # the contractor's profile counter this transition adds one to
+    limit: int | None = None  # how many times one deal may go through it (bounds the deal's item)
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,7 @@ class Process:
     terminal: frozenset[str]
     transitions: dict[str, Transition]
     notification: Callable[[DealModel, Context, str, str], dict]  # (deal, ctx, kind, recipient role) → params
-    timers: dict[str, Timer] = field(default_factory=dict)
+    timers: dict[str, tuple[Timer, ...]] = field(default_factory=dict)  # state → the timers it arms
     holding: frozenset[str] = frozenset()  # states in which the deal's money is held (escrow)
 
     def __post_init__(self) -> None:
@@ -68,6 +79,18 @@ class Process:
             assert transition.source <= self.states, transition.name
             assert transition.target is None or transition.target in self.states, transition.name
             assert not transition.source & self.terminal, f"{transition.name} leaves a terminal state"
-        for state, timer in self.timers.items():
-            assert state in self.states and self.transitions[timer.fires].source >= {state}, state
-            assert "system" in self.transitions[timer.fires].actors, timer.fires
+        for state, timers in self.timers.items():
+            for timer in timers:
+                assert state in self.states and self.transitions[timer.fires].source >= {state}, state
+                assert "system" in self.transitions[timer.fires].actors, timer.fires
+        assert self.holding <= self.states - self.terminal, "a terminal state holds money"
+
+    def timed(self, transition: str) -> bool:
+        """Whether `transition` is one of the process's timed transitions."""
+        return any(timer.fires == transition for timers in self.timers.values() for timer in timers)
+
+
+def past_deadline(deal: DealModel, ctx: Context) -> None:
+    """A guard: the deal's deadline has passed (a client may then cancel it in one click)."""
+    if deal.deadline_at is None or ctx.now <= clock.parse_iso(deal.deadline_at):
+        raise Conflict("not_late", "This can be cancelled this way only after its deadline has passed")

@@ -46,5 +46,5 @@ PROCESS = Process(
         Transition("expire", frozenset({PENDING}), EXPIRED, frozenset({"system"}), notify="offer_expired"),
     )},
     notification=_notification,
-    timers={PENDING: Timer("expire", lambda deal, now: clock.parse_iso(deal.accept_by))},
+    timers={PENDING: (Timer("expire", lambda deal: clock.parse_iso(deal.accept_by)),)},
 )

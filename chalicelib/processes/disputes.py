@@ -1,5 +1,6 @@
-"""The dispute, shared by every flow that has one: the client opens it instead of accepting the
-work (the timers stop, operators are told), and an operator splits what is in escrow between a
+"""The dispute, shared by every flow that has one: a party opens it (a gig order's client instead
+of accepting the work; either party of a project contract before it completes) — the timers stop,
+operators are told — and an operator splits what is in escrow between a
 refund and a release less commission, citing the frozen terms. A deal's escrow is its `escrowed`
 amount where the flow sets one (a project's halves), else its `amount`."""
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 from chalicelib import clock, ledger
 from chalicelib.errors import Unprocessable
 from chalicelib.money import commission
-from chalicelib.processes import Context, Transition
+from chalicelib.processes import Actor, Context, Transition
 from chalicelib.store.models import DealModel
 
 QUEUE = "disputes"
@@ -18,10 +19,10 @@ def escrow_of(deal: DealModel) -> int:
 
 
 def _opened(deal: DealModel, ctx: Context) -> dict:
-    return {"dispute": {"reason": ctx.message or "", "opened_at": clock.iso(ctx.now), "refund": None,
-                        "release": None, "commission": None, "note": "", "resolved_at": None, "resolved_by": None,
-                        "terms_hash": deal.terms_hash},
-            "review_due_at": None, "queue": QUEUE}
+    return {"dispute": {"by": ctx.actor, "reason": ctx.message or "", "opened_at": clock.iso(ctx.now),
+                        "refund": None, "release": None, "commission": None, "note": "", "resolved_at": None,
+                        "resolved_by": None, "terms_hash": deal.terms_hash},
+            "review_due_at": None, "fund_due_at": None, "queue": QUEUE}
 
 
 def _split_adds_up(deal: DealModel, ctx: Context) -> None:
@@ -48,9 +49,10 @@ def _split(deal: DealModel, ctx: Context, transfer_id: str) -> ledger.Transfer:
                          commission_minor=int(dispute["commission"]), ref=deal.id)
 
 
-def open_dispute(source: frozenset[str], target: str) -> Transition:
-    return Transition("open_dispute", source, target, frozenset({"client"}), notify="dispute_opened",
-                      notify_operators=True, effects=_opened)
+def open_dispute(source: frozenset[str], target: str,
+                 actors: frozenset[Actor] = frozenset({"client"})) -> Transition:
+    return Transition("open_dispute", source, target, actors, notify="dispute_opened", notify_operators=True,
+                      effects=_opened)
 
 
 def resolve_dispute(source: frozenset[str], target: str) -> Transition:

@@ -4,7 +4,7 @@ delivered for review, accepted by the client or automatically after the review w
 | from                     | transition           | to          | who                   | money                    |
 |--------------------------|----------------------|-------------|-----------------------|--------------------------|
 | not_started              | start                | in_progress | contractor            |                          |
-| not_started              | decline              | cancelled   | contractor            | refund                   |
+| not_started              | decline              | cancelled   | contractor            | refund (rating drops)    |
 | not_started              | auto_cancel (24h)    | cancelled   | system                | refund (rating drops)    |
 | not_started, in_progress | offer_extra          | (stays)     | contractor            |                          |
 | not_started, in_progress | pay_extra            | (stays)     | client                | extra into escrow        |
@@ -23,15 +23,22 @@ delivered for review, accepted by the client or automatically after the review w
 The deadline clock stops on review: delivering keeps the time left, a revision restores it. A paid
 extra adds its price to the escrow and its days to the deadline (or to the delivery days, before
 the start). A dispute stops the timers until an operator splits the escrow.
+
+The responsibility rating follows Kwork: refusing a not-started order (`decline`) fails the order
+like the auto-cancel and a late cancellation do; a cancellation both parties agree to does not.
+What a party may repeat is capped (extras, cancellation requests, deliveries and revisions), so no
+sequence of requests can grow the order's item towards DynamoDB's 400 KB limit. The review window
+counts calendar days in the marketplace's time zone (`MARKETPLACE_TIMEZONE`, `WEEKEND_DAYS`).
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from chalicelib import clock, ledger, views
+from chalicelib.config import settings
 from chalicelib.errors import Conflict, Forbidden, NotFound, Unprocessable
 from chalicelib.money import Money, commission
-from chalicelib.processes import Actor, Context, Process, Timer, Transition, disputes
+from chalicelib.processes import Actor, Context, Process, Timer, Transition, disputes, past_deadline
 from chalicelib.store.models import DealModel
 
 NOT_STARTED, IN_PROGRESS, ON_REVIEW, DISPUTED = "not_started", "in_progress", "on_review", "disputed"
@@ -40,7 +47,12 @@ OPEN_STATES = frozenset({NOT_STARTED, IN_PROGRESS, ON_REVIEW, DISPUTED})  # mone
 BEFORE_DELIVERY = frozenset({NOT_STARTED, IN_PROGRESS})
 START_WITHIN = timedelta(hours=24)
 REVIEW_DAYS, REVIEW_DAYS_OVER_WEEKEND = 3, 4
-MAX_EXTRAS = 20  # per order: bounds the item's size
+# What one order may repeat, which bounds its item's size: extras offered (each paid or rejected
+# once), cancellation requests, deliveries (a first one and one per revision).
+MAX_EXTRAS = 20
+MAX_CANCELLATION_REQUESTS = 3
+MAX_REVISIONS = 10
+MAX_DELIVERIES = MAX_REVISIONS + 1
 CANCELLATION_REASONS: dict[str, tuple[str, ...]] = {
     "contractor": ("requirements_exceed_gig", "client_unresponsive", "unable_to_complete", "mutual_agreement",
                    "other"),
@@ -50,10 +62,13 @@ PARTIES: frozenset[Actor] = frozenset({"client", "contractor"})
 
 
 def review_days(delivered_at: datetime) -> int:
-    """3 days to review, 4 when those days include a Saturday or a Sunday."""
-    first, last = delivered_at.date(), (delivered_at + timedelta(days=REVIEW_DAYS)).date()
+    """3 days to review, 4 when those days include a weekend day — calendar days in the
+    marketplace's time zone, whose weekend is `WEEKEND_DAYS` (Saturday and Sunday by default)."""
+    local = clock.on_marketplace_calendar(delivered_at)
+    first, last = local.date(), (local + timedelta(days=REVIEW_DAYS)).date()
     days = (first + timedelta(days=offset) for offset in range((last - first).days + 1))
-    return REVIEW_DAYS_OVER_WEEKEND if any(day.weekday() >= 5 for day in days) else REVIEW_DAYS
+    weekend = settings.weekend_days
+    return REVIEW_DAYS_OVER_WEEKEND if any(day.weekday() in weekend for day in days) else REVIEW_DAYS
 
 
 def _money(deal: DealModel) -> Money:
@@ -82,16 +97,6 @@ def _hold_extra(deal: DealModel, ctx: Context, transfer_id: str) -> ledger.Trans
 
 
 # --- guards ----------------------------------------------------------------------------------------------------------
-
-def _only_when_late(deal: DealModel, ctx: Context) -> None:
-    if deal.deadline_at is None or ctx.now <= clock.parse_iso(deal.deadline_at):
-        raise Conflict("not_late", "The order can be cancelled this way only after its deadline has passed")
-
-
-def _room_for_an_extra(deal: DealModel, ctx: Context) -> None:
-    if len(deal.extras) >= MAX_EXTRAS:
-        raise Conflict("too_many_extras", f"An order takes at most {MAX_EXTRAS} extras")
-
 
 def _extra(deal: DealModel, ctx: Context) -> dict:
     extra = next((e for e in deal.extras if e["id"] == ctx.payload.get("extra_id")), None)
@@ -137,7 +142,10 @@ def _started(deal: DealModel, ctx: Context) -> dict:
 def _delivered(deal: DealModel, ctx: Context) -> dict:
     remaining = (clock.parse_iso(deal.deadline_at) - ctx.now).total_seconds() if deal.deadline_at else 0
     due = ctx.now + timedelta(days=review_days(ctx.now))
-    changes = {"remaining_seconds": int(remaining), "review_due_at": clock.iso(due), "last_message": ctx.message}
+    delivery = {"at": clock.iso(ctx.now), "files": ctx.payload.get("files", [])}  # its message: last_message
+    data = deal.data or {}
+    changes = {"remaining_seconds": int(remaining), "review_due_at": clock.iso(due), "last_message": ctx.message,
+               "data": {**data, "deliveries": [*data.get("deliveries", []), delivery]}}
     if deal.cancellation and deal.cancellation["status"] == "pending":
         changes["cancellation"] = {**deal.cancellation, "status": "lapsed"}  # delivering answers it
     return changes
@@ -209,29 +217,31 @@ PROCESS = Process(
         Transition("start", frozenset({NOT_STARTED}), IN_PROGRESS, frozenset({"contractor"}),
                    notify="order_started", effects=_started),
         Transition("decline", frozenset({NOT_STARTED}), CANCELLED, frozenset({"contractor"}), money=_refund,
-                   notify="order_declined", effects=_closed, contractor_score="orders_cancelled"),
+                   notify="order_declined", effects=_closed, contractor_score="orders_failed"),
         Transition("auto_cancel", frozenset({NOT_STARTED}), CANCELLED, frozenset({"system"}), money=_refund,
                    notify="order_auto_cancelled", effects=_closed, contractor_score="orders_failed"),
         Transition("offer_extra", BEFORE_DELIVERY, None, frozenset({"contractor"}), notify="extra_offered",
-                   effects=_extra_offered, guard=_room_for_an_extra),
+                   effects=_extra_offered, limit=MAX_EXTRAS),
         Transition("pay_extra", BEFORE_DELIVERY, None, frozenset({"client"}), money=_hold_extra,
-                   notify="extra_paid", effects=_extra_paid, guard=_extra_open),
+                   notify="extra_paid", effects=_extra_paid, guard=_extra_open, limit=MAX_EXTRAS),
         Transition("reject_extra", BEFORE_DELIVERY, None, frozenset({"client"}), notify="extra_rejected",
-                   effects=_extra_rejected, guard=_extra_open),
+                   effects=_extra_rejected, guard=_extra_open, limit=MAX_EXTRAS),
         Transition("request_cancellation", frozenset({IN_PROGRESS}), None, PARTIES, notify="cancellation_requested",
-                   effects=_cancellation_asked, guard=_reason_from_the_list),
+                   effects=_cancellation_asked, guard=_reason_from_the_list, limit=MAX_CANCELLATION_REQUESTS),
         Transition("accept_cancellation", frozenset({IN_PROGRESS}), CANCELLED, PARTIES, money=_refund,
                    notify="cancellation_accepted", effects=_cancellation_answered("accepted"),
                    guard=_answer_from_the_other_party, contractor_score="orders_cancelled"),
         Transition("refuse_cancellation", frozenset({IN_PROGRESS}), None, PARTIES, notify="cancellation_refused",
-                   effects=_cancellation_answered("refused"), guard=_answer_from_the_other_party),
+                   effects=_cancellation_answered("refused"), guard=_answer_from_the_other_party,
+                   limit=MAX_CANCELLATION_REQUESTS),
         Transition("deliver", frozenset({IN_PROGRESS}), ON_REVIEW, frozenset({"contractor"}),
-                   notify="order_delivered", effects=_delivered),
+                   notify="order_delivered", effects=_delivered, limit=MAX_DELIVERIES),
         Transition("cancel_late", frozenset({IN_PROGRESS}), CANCELLED, frozenset({"client"}), money=_refund,
-                   notify="order_cancelled", effects=_closed, guard=_only_when_late,
+                   notify="order_cancelled", effects=_closed, guard=past_deadline,
                    contractor_score="orders_failed"),
         Transition("request_revision", frozenset({ON_REVIEW}), IN_PROGRESS, frozenset({"client"}),
-                   notify="order_revision_requested", effects=_revision, guard=_within_revision_limit),
+                   notify="order_revision_requested", effects=_revision, guard=_within_revision_limit,
+                   limit=MAX_REVISIONS),
         Transition("accept", frozenset({ON_REVIEW}), COMPLETED, frozenset({"client"}), money=_release,
                    notify="order_completed", effects=_closed, contractor_score="orders_completed"),
         Transition("auto_accept", frozenset({ON_REVIEW}), COMPLETED, frozenset({"system"}), money=_release,
@@ -242,7 +252,7 @@ PROCESS = Process(
     notification=_notification,
     holding=OPEN_STATES,
     timers={
-        NOT_STARTED: Timer("auto_cancel", lambda deal, now: now + START_WITHIN),
-        ON_REVIEW: Timer("auto_accept", lambda deal, now: clock.parse_iso(deal.review_due_at)),
+        NOT_STARTED: (Timer("auto_cancel", lambda deal: clock.parse_iso(deal.created_at) + START_WITHIN),),
+        ON_REVIEW: (Timer("auto_accept", lambda deal: clock.parse_iso(deal.review_due_at)),),
     },
 )

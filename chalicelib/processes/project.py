@@ -2,38 +2,54 @@
 half its price; the contractor accepts the work (or declines: the half returns), uploads the
 deliverable and marks it done. The client escrows the other half (only then may the file be
 downloaded) and approves — the whole price less commission goes to the contractor — or opens a
-dispute. Two days after the work was marked done, what is in escrow is released by itself.
+dispute.
 
-| from                     | transition        | to          | who        | money                        |
-|--------------------------|-------------------|-------------|------------|------------------------------|
-| awaiting_acceptance      | accept            | in_progress | contractor |                              |
-| awaiting_acceptance      | decline           | declined    | contractor | the half back                |
-| in_progress, delivered   | fund_rest         | (stays)     | client     | the other half into escrow   |
-| in_progress              | submit            | delivered   | contractor | (needs a deliverable)        |
-| delivered                | approve           | completed   | client     | release less commission      |
-| delivered                | auto_release (2d) | completed   | system     | release what is in escrow    |
-| delivered                | open_dispute      | disputed    | client     |                              |
-| disputed                 | resolve_dispute   | resolved    | operator   | split of the escrow          |
+| from                   | transition           | to              | who                  | money                      |
+|------------------------|----------------------|-----------------|----------------------|----------------------------|
+| awaiting_acceptance    | accept               | in_progress     | contractor           |                            |
+| awaiting_acceptance    | decline              | declined        | contractor           | the half back              |
+| awaiting_acceptance    | lapse (72 h)         | lapsed          | system               | the half back              |
+| in_progress, delivered | fund_rest            | (stays)         | client               | the other half into escrow |
+| in_progress            | submit               | delivered       | contractor           | (needs a deliverable)      |
+| in_progress            | cancel_late          | cancelled       | client, once late    | what is in escrow back     |
+| in_progress, delivered | open_dispute         | disputed        | client or contractor |                            |
+| delivered              | approve              | completed       | client               | release less commission    |
+| delivered              | auto_release (2 d)   | completed       | system, fully funded | release less commission    |
+| delivered              | close_unfunded (2 d) | closed_unfunded | system, half funded  | the half, less commission  |
+| disputed               | resolve_dispute      | resolved        | operator             | split of the escrow        |
+
+No escrow is stranded: an unanswered contract lapses after `CONTRACT_ACCEPT_HOURS`; past the
+deadline the proposal's days gave, the client cancels in one click; either party may ask an
+operator to decide at any time before completion. The 2-day auto-release counts from the moment
+the work is marked done and the whole price is in escrow; a client who has not escrowed the rest
+within `CONTRACT_FUND_REST_DAYS` of the work being marked done loses the half to the contractor and
+the contract closes unfunded, its files still locked.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from chalicelib import clock, ledger, views
 from chalicelib.config import settings
 from chalicelib.errors import Conflict
 from chalicelib.money import Money, commission
-from chalicelib.processes import Context, Process, Timer, Transition, disputes
+from chalicelib.processes import Actor, Context, Process, Timer, Transition, disputes, past_deadline
 from chalicelib.store.models import DealModel
 
 AWAITING, IN_PROGRESS, DELIVERED, DISPUTED = "awaiting_acceptance", "in_progress", "delivered", "disputed"
-COMPLETED, DECLINED, RESOLVED = "completed", "declined", "resolved"
+COMPLETED, DECLINED, LAPSED, CANCELLED = "completed", "declined", "lapsed", "cancelled"
+CLOSED_UNFUNDED, RESOLVED = "closed_unfunded", "resolved"
 HOLDING = frozenset({AWAITING, IN_PROGRESS, DELIVERED, DISPUTED})
+PARTIES: frozenset[Actor] = frozenset({"client", "contractor"})
 
 
 def first_half(price_minor: int) -> int:
     """The half escrowed on selection (the odd minor unit goes with it)."""
     return price_minor - price_minor // 2
+
+
+def fully_funded(deal: DealModel) -> bool:
+    return disputes.escrow_of(deal) >= int(deal.amount)
 
 
 def _escrow(deal: DealModel) -> Money:
@@ -55,14 +71,16 @@ def _hold_rest(deal: DealModel, ctx: Context, transfer_id: str) -> ledger.Transf
     return ledger.hold(transfer_id, deal.client_id, Money(rest, deal.currency), ref=deal.id, kind="escrow_hold")
 
 
+# --- guards ----------------------------------------------------------------------------------------------------------
+
 def _not_funded_yet(deal: DealModel, ctx: Context) -> None:
-    if disputes.escrow_of(deal) >= int(deal.amount):
+    if fully_funded(deal):
         raise Conflict("already_funded", "The whole price is already in escrow")
     ctx.payload["escrowed_before"] = disputes.escrow_of(deal)
 
 
 def _fully_funded(deal: DealModel, ctx: Context) -> None:
-    if disputes.escrow_of(deal) < int(deal.amount):
+    if not fully_funded(deal):
         raise Conflict("not_fully_funded", "Escrow the remaining half before approving the work")
 
 
@@ -71,49 +89,86 @@ def _has_deliverable(deal: DealModel, ctx: Context) -> None:
         raise Conflict("no_deliverable", "Upload the deliverable (a zip) before marking the work done")
 
 
+# --- effects ---------------------------------------------------------------------------------------------------------
+
 def _accepted(deal: DealModel, ctx: Context) -> dict:
     return {"deadline_at": clock.iso(ctx.now + timedelta(days=int(deal.delivery_days)))}
 
 
+def _release_clock(funded: bool, now: datetime) -> dict:
+    """Once the work is done: two days to auto-release when the whole price is in escrow, else the
+    client's last moment to escrow the rest."""
+    if funded:
+        return {"review_due_at": clock.iso(now + timedelta(hours=settings.project_auto_release_hours)),
+                "fund_due_at": None}
+    return {"review_due_at": None, "fund_due_at": clock.iso(now + timedelta(days=settings.contract_fund_rest_days))}
+
+
 def _funded(deal: DealModel, ctx: Context) -> dict:
-    return {"escrowed": int(deal.amount)}
+    changes: dict = {"escrowed": int(deal.amount)}
+    if deal.status == DELIVERED:
+        changes.update(_release_clock(True, ctx.now))
+    return changes
 
 
 def _submitted(deal: DealModel, ctx: Context) -> dict:
-    due = ctx.now + timedelta(hours=settings.project_auto_release_hours)
-    return {"review_due_at": clock.iso(due), "last_message": ctx.message}
+    return {"last_message": ctx.message, **_release_clock(fully_funded(deal), ctx.now)}
 
 
 def _closed(deal: DealModel, ctx: Context) -> dict:
-    return {"closed_reason": ctx.reason, "review_due_at": None}
+    return {"closed_reason": ctx.reason, "review_due_at": None, "fund_due_at": None}
 
 
 def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:
     return views.contract_notification(deal, kind, role)
 
 
+# --- timers ----------------------------------------------------------------------------------------------------------
+
+def _lapses_at(deal: DealModel) -> datetime:
+    return clock.parse_iso(deal.created_at) + timedelta(hours=settings.contract_accept_hours)
+
+
+def _releases_at(deal: DealModel) -> datetime | None:
+    return clock.parse_iso(deal.review_due_at) if deal.review_due_at and fully_funded(deal) else None
+
+
+def _closes_unfunded_at(deal: DealModel) -> datetime | None:
+    return clock.parse_iso(deal.fund_due_at) if deal.fund_due_at and not fully_funded(deal) else None
+
+
 PROCESS = Process(
     name="project",
     noun="contract",
-    states=frozenset({AWAITING, IN_PROGRESS, DELIVERED, DISPUTED, COMPLETED, DECLINED, RESOLVED}),
-    terminal=frozenset({COMPLETED, DECLINED, RESOLVED}),
+    states=frozenset({AWAITING, IN_PROGRESS, DELIVERED, DISPUTED, COMPLETED, DECLINED, LAPSED, CANCELLED,
+                      CLOSED_UNFUNDED, RESOLVED}),
+    terminal=frozenset({COMPLETED, DECLINED, LAPSED, CANCELLED, CLOSED_UNFUNDED, RESOLVED}),
     transitions={t.name: t for t in (
         Transition("accept", frozenset({AWAITING}), IN_PROGRESS, frozenset({"contractor"}),
                    notify="contract_accepted", effects=_accepted),
         Transition("decline", frozenset({AWAITING}), DECLINED, frozenset({"contractor"}), money=_refund,
                    notify="contract_declined", effects=_closed),
+        Transition("lapse", frozenset({AWAITING}), LAPSED, frozenset({"system"}), money=_refund,
+                   notify="contract_lapsed", effects=_closed),
         Transition("fund_rest", frozenset({IN_PROGRESS, DELIVERED}), None, frozenset({"client"}), money=_hold_rest,
-                   notify="contract_funded", effects=_funded, guard=_not_funded_yet),
+                   notify="contract_funded", effects=_funded, guard=_not_funded_yet, limit=1),
         Transition("submit", frozenset({IN_PROGRESS}), DELIVERED, frozenset({"contractor"}),
                    notify="work_submitted", effects=_submitted, guard=_has_deliverable),
+        Transition("cancel_late", frozenset({IN_PROGRESS}), CANCELLED, frozenset({"client"}), money=_refund,
+                   notify="contract_cancelled", effects=_closed, guard=past_deadline),
         Transition("approve", frozenset({DELIVERED}), COMPLETED, frozenset({"client"}), money=_release,
                    notify="contract_completed", effects=_closed, guard=_fully_funded),
         Transition("auto_release", frozenset({DELIVERED}), COMPLETED, frozenset({"system"}), money=_release,
                    notify="contract_auto_released", effects=_closed),
-        disputes.open_dispute(frozenset({DELIVERED}), DISPUTED),
+        Transition("close_unfunded", frozenset({DELIVERED}), CLOSED_UNFUNDED, frozenset({"system"}),
+                   money=_release, notify="contract_closed_unfunded", effects=_closed),
+        disputes.open_dispute(frozenset({IN_PROGRESS, DELIVERED}), DISPUTED, PARTIES),
         disputes.resolve_dispute(frozenset({DISPUTED}), RESOLVED),
     )},
     notification=_notification,
     holding=HOLDING,
-    timers={DELIVERED: Timer("auto_release", lambda deal, now: clock.parse_iso(deal.review_due_at))},
+    timers={
+        AWAITING: (Timer("lapse", _lapses_at),),
+        DELIVERED: (Timer("auto_release", _releases_at), Timer("close_unfunded", _closes_unfunded_at)),
+    },
 )

@@ -2,7 +2,8 @@
 on each order between its client and contractor. A message notifies whoever else is in the thread.
 
 Two users share one conversation, whose id is derived from the pair; each has his own item for it,
-so each lists his conversations with one query.
+so each lists his conversations with one query, and his item records when he first wrote in it (a
+contractor may make a client a custom offer only once the client has written to him).
 """
 from __future__ import annotations
 
@@ -20,12 +21,13 @@ def conversation_id(user_a: str, user_b: str) -> str:
     return ids.derived_id("cnv", *sorted((user_a, user_b)))
 
 
-def exists_between(user_a: str, user_b: str) -> bool:
+def has_written(writer_id: str, peer_id: str) -> bool:
+    """Whether `writer_id` has written to `peer_id` in their conversation."""
     try:
-        ConversationModel.get(user_a, conversation_id(user_a, user_b), consistent_read=True)
+        mine = ConversationModel.get(writer_id, conversation_id(writer_id, peer_id), consistent_read=True)
     except ConversationModel.DoesNotExist:
         return False
-    return True
+    return mine.wrote_at is not None
 
 
 def start(principal: Principal, peer_id: str) -> tuple[int, dict]:
@@ -57,7 +59,7 @@ def _membership(principal: Principal, cid: str) -> ConversationModel:
 def send(principal: Principal, cid: str, text: str, attachments: list[dict]) -> tuple[int, dict]:
     membership = _membership(principal, cid)
     return _post(principal, cid, text, attachments, [membership.peer_id],
-                 {"conversation_id": cid, "order_id": None, "title": ""})
+                 {"conversation_id": cid, "order_id": None, "title": ""}, membership=membership)
 
 
 def messages(principal: Principal, cid: str, limit: int, cursor: str | None) -> dict:
@@ -80,7 +82,7 @@ def order_messages(principal: Principal, order_id: str, limit: int, cursor: str 
 
 
 def _post(principal: Principal, thread_id: str, text: str, attachments: list[dict], recipients: list[str],
-          where: dict) -> tuple[int, dict]:
+          where: dict, membership: ConversationModel | None = None) -> tuple[int, dict]:
     if not text.strip() and not attachments:
         raise Unprocessable("empty_message", "A message needs text or an attachment", field="text")
     sender = lookup.load(UserModel, principal.user_id, what="user")
@@ -89,6 +91,8 @@ def _post(principal: Principal, thread_id: str, text: str, attachments: list[dic
                            attachments=attachments, created_at=clock.iso(now))
     uow = UnitOfWork()
     uow.put(message, condition=MessageModel.message_id.does_not_exist())
+    if membership is not None:
+        uow.update(membership, [ConversationModel.wrote_at.set(ConversationModel.wrote_at | clock.iso(now))])
     for recipient in recipients:
         notifications.enqueue(uow, recipient, "message_received",
                               {"sender_name": sender.name, "text": text, "attachments": len(attachments), **where})

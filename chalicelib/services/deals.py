@@ -1,27 +1,68 @@
-"""What every deal flow's service does alike: load a deal of its process, tell the caller's part in
-it (strangers see nothing: 404), fire a transition as that part, and list a party's deals of one
-process, newest first."""
+"""What every deal flow's service does alike: load a deal of its process as it stands once its due
+timer has fired, tell the caller's part in it (strangers see nothing: 404), fire a transition as
+that part, and list a party's deals of one process, newest first.
+
+A due timer wins over a late action: whoever touches a deal first after its timer fell due — the
+scheduled job, a party's action, a read — fires the timed transition exactly as the job would (as
+the `system` actor, conditional on the status and version it was armed for), and only then is
+the request served. A party's move that the timer made impossible is refused with a 409 naming
+what the timer did (see `engine.apply`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from pynamodb.expressions.condition import Condition
 
 from chalicelib import clock, engine, idempotency
 from chalicelib.auth import Principal
-from chalicelib.errors import NotFound
+from chalicelib.errors import Conflict, Forbidden, NotFound, Retryable
 from chalicelib.pagination import page
 from chalicelib.processes import Actor, Context, Process
+from chalicelib.processes.registry import PROCESSES
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
+# A deal's timers fire one after another when several fell due (a subscription's missed months);
+# this bounds how many one request catches up on before it is served.
+CATCH_UP = 24
+
 
 def load(process: Process, deal_id: str) -> DealModel:
+    """The deal as it stands now: its due timers fired first."""
     deal = lookup.load(DealModel, deal_id, what=process.noun)
     if deal.process != process.name:
         raise NotFound("not_found", f"No such {process.noun}")
-    return deal
+    return settle(deal, clock.now())
+
+
+def settle(deal: DealModel, now: datetime) -> DealModel:
+    """Fire the deal's due timers, as the job would, and return the deal as they left it."""
+    for _ in range(CATCH_UP):
+        if engine.due_timer(deal, now) is None:
+            return deal
+        try:
+            if fire_timer(deal, now):
+                continue
+        except Retryable:
+            pass
+        deal = DealModel.get(deal.id, consistent_read=True)  # fired or moved by someone else meanwhile, or a lost race
+    raise Conflict("busy", "The deal's timers are being fired; retry the request")
+
+
+def fire_timer(deal: DealModel, now: datetime) -> bool:
+    """Fire the deal's pending timed transition as the `system` actor; False if it no longer applies
+    (another run fired it first, the deal moved on, or an index copy lags behind the table)."""
+    if deal.timer_transition is None:
+        return False
+    uow = UnitOfWork()
+    try:
+        engine.apply(uow, PROCESSES[deal.process], deal, deal.timer_transition, Context(now, "system"))
+        uow.commit()
+    except (Conflict, Forbidden):
+        return False
+    return True
 
 
 def role_of(principal: Principal, deal: DealModel, noun: str, *, operators: bool = True) -> Actor:
@@ -59,5 +100,6 @@ def list_for(principal: Principal, process: Process, role: str, limit: int, curs
     """The caller's deals of `process` as client (default) or contractor, those matching `only`."""
     key = f"{process.noun}#{principal.user_id}"
     index = DealModel.by_contractor if role == "contractor" else DealModel.by_client
+    now = clock.now()
     return page(lambda **kw: index.query(key, scan_index_forward=False, filter_condition=only, **kw), limit, cursor,
-                present)
+                lambda deal: present(settle(deal, now)))

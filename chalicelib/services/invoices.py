@@ -29,11 +29,12 @@ def next_number(year: int) -> str:
 def create(principal: Principal, amount_minor: int, currency: str) -> tuple[int, dict]:
     money = require_positive(amount_minor, currency)
     now = clock.now()
-    number = next_number(now.year)
+    dated = clock.on_marketplace_calendar(now)
+    number = next_number(dated.year)
     invoice = InvoiceModel(
         ids.new_id("inv"), owner_id=principal.user_id, number=number, amount=money.amount_minor,
         currency=money.currency, status=OPEN, created_at=clock.iso(now),
-        payment_details=f"Invoice № {number} dated {now:%d/%m/%Y}",
+        payment_details=f"Invoice № {number} dated {dated:%d/%m/%Y}",
     )
     uow = UnitOfWork()
     uow.put(invoice, condition=InvoiceModel.id.does_not_exist())

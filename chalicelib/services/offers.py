@@ -1,5 +1,6 @@
 """Custom offers (seed 004): a contractor who takes custom offers and has an active gig makes a
-client he has talked with a personal offer within his level's limits. Accepting it creates the
+client a personal offer within his level's limits — from a conversation in which the client has
+written to him, or from the page of an order between the two. Accepting it creates the
 gig order from the offer's frozen terms and pays it into escrow, in one transaction with the
 offer's own transition (`chalicelib/processes/custom_offer.py`)."""
 from __future__ import annotations
@@ -20,7 +21,8 @@ from chalicelib.store.uow import UnitOfWork, run_with_retries
 
 
 def create(principal: Principal, client_id: str, gig_id: str, description: str, amount_minor: int, currency: str,
-           delivery_days: int, revision_limit: int | None, accept_by: str | None) -> tuple[int, dict]:
+           delivery_days: int, revision_limit: int | None, accept_by: str | None,
+           order_id: str | None = None) -> tuple[int, dict]:
     money = require_positive(amount_minor, currency)
     profile = profiles.load(principal.user_id)
     if profile.custom_offers != profiles.ENABLED:
@@ -33,8 +35,7 @@ def create(principal: Principal, client_id: str, gig_id: str, description: str, 
     if client_id == principal.user_id:
         raise Unprocessable("own_offer", "You cannot make an offer to yourself", field="client_id")
     lookup.load(UserModel, client_id, what="client")
-    if not conversations.exists_between(principal.user_id, client_id):
-        raise Unprocessable("no_conversation", "Talk with the client before making an offer", field="client_id")
+    _in_touch(principal, client_id, order_id)
     _within_level(profiles.level_of(profile), money.amount_minor, currency, delivery_days)
     now = clock.now()
     last_date = _last_date(accept_by, now)
@@ -50,6 +51,17 @@ def create(principal: Principal, client_id: str, gig_id: str, description: str, 
     uow = UnitOfWork()
     engine.create(uow, PROCESS, deal, PENDING, Context(now, "contractor"), None, notify="offer_received")
     return idempotency.commit(uow, 201, views.offer(deal))
+
+
+def _in_touch(principal: Principal, client_id: str, order_id: str | None) -> None:
+    """An offer starts from an order between the two, or from a conversation the client wrote in."""
+    if order_id is not None:
+        order = orders.load(order_id)
+        if (order.client_id, order.contractor_id) != (client_id, principal.user_id):
+            raise NotFound("not_found", "No such order between you and this client")
+    elif not conversations.has_written(client_id, principal.user_id):
+        raise Unprocessable("no_conversation", "Make an offer from a conversation in which the client has written "
+                                               "to you, or from an order of his", field="client_id")
 
 
 def _within_level(level: str, amount_minor: int, currency: str, delivery_days: int) -> None:

@@ -8,15 +8,18 @@ from datetime import datetime
 from chalicelib import clock, engine, idempotency, ids, ledger, terms, views
 from chalicelib.auth import Principal
 from chalicelib.config import settings
-from chalicelib.errors import Unprocessable
+from chalicelib.errors import NotFound, Unprocessable
 from chalicelib.money import Money, require_positive
 from chalicelib.pagination import page
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.disputes import QUEUE as DISPUTES_QUEUE
 from chalicelib.processes.gig_order import NOT_STARTED, PROCESS
 from chalicelib.services import deals, gigs
+from chalicelib.storage import ANY_FILE, decode_upload, get_files
 from chalicelib.store.models import DealModel, GigModel
 from chalicelib.store.uow import UnitOfWork
+
+MAX_DELIVERY_FILES = 5
 
 
 def place(principal: Principal, gig_id: str, currency: str | None = None) -> tuple[int, dict]:
@@ -47,6 +50,8 @@ def open_order(uow: UnitOfWork, client_id: str, gig: GigModel, agreed: dict, now
     )
     hold = ledger.hold(f"{deal.id}:place", client_id, Money(agreed["amount"], agreed["currency"]), ref=deal.id,
                        kind="escrow_hold")
+    uow.check(GigModel, gig.id, condition=GigModel.status == gigs.ACTIVE,
+              on_fail=Unprocessable("gig_not_active", "This gig is paused and cannot be ordered", field="gig_id"))
     engine.create(uow, PROCESS, deal, NOT_STARTED, Context(now, "client"), hold, notify="order_placed")
     return deal
 
@@ -75,6 +80,41 @@ def act(principal: Principal, order_id: str, transition: str, *, message: str | 
     """A party (or an operator) fires a transition on an order: start, deliver, accept, pay_extra..."""
     return deals.fire(PROCESS, order_id, transition, lambda deal: role_in(principal, deal), views.order,
                       message=message, reason=reason, payload=payload, status=status)
+
+
+def deliver(principal: Principal, order_id: str, message: str, files: list[tuple[str, str]]) -> tuple[int, dict]:
+    """The contractor delivers a message and files (name, base64): the files are stored first — only
+    if the delivery may happen now — and the delivery names them, so no delivery points at a file
+    that is not there (a file of a delivery that then loses a race is an orphan, never a gap)."""
+    if len(files) > MAX_DELIVERY_FILES:
+        raise Unprocessable("too_many_files", f"A delivery carries at most {MAX_DELIVERY_FILES} files",
+                            field="attachments")
+    contents = [decode_upload(content, max_bytes=settings.deliverable_max_bytes, field=f"attachments.{n}")
+                for n, (_, content) in enumerate(files)]
+    if sum(map(len, contents)) > settings.deliverable_max_bytes:
+        raise Unprocessable("file_too_large", f"A delivery's files may be at most {settings.deliverable_max_bytes} "
+                                              "bytes together", field="attachments")
+    deal = load(order_id)
+    engine.check(PROCESS, deal, "deliver", Context(clock.now(), role_in(principal, deal), message=message))
+    stored = []
+    for (filename, _), data in zip(files, contents, strict=True):
+        file_id = ids.new_id("fil")
+        key = f"deliveries/{deal.id}/{file_id}"
+        get_files().put(key, data, ANY_FILE)
+        stored.append({"id": file_id, "key": key, "filename": filename, "size": len(data)})
+    return act(principal, order_id, "deliver", message=message, payload={"files": stored})
+
+
+def download_link(principal: Principal, order_id: str, file_id: str) -> dict:
+    """A short-lived link to a delivered file, for the two parties and operators."""
+    deal = load(order_id)
+    role_in(principal, deal)
+    delivered = (f for delivery in (deal.data or {}).get("deliveries", []) for f in delivery["files"])
+    found = next((f for f in delivered if f["id"] == file_id), None)
+    if found is None:
+        raise NotFound("not_found", "No such file on this order")
+    return {"url": get_files().link(found["key"], found["filename"], ANY_FILE),
+            "expires_in_seconds": settings.download_link_seconds, "filename": found["filename"]}
 
 
 def offer_extra(principal: Principal, order_id: str, title: str, amount_minor: int,

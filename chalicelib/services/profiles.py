@@ -1,7 +1,8 @@
 """Contractor profiles: the level that bounds custom offers, the custom-offers switch, and the
-responsibility rating — orders completed out of those completed or failed (auto-cancelled for
-not starting, or cancelled by the client once late). A declined order or a cancellation both
-parties agreed to does not count against it."""
+responsibility rating — orders completed out of those completed or failed (refused before the
+start without the client's agreement, auto-cancelled for not starting, or cancelled by the client
+once late), as Kwork counts it. A cancellation both parties agreed to does not count against it,
+nor does a client's refusal of a cancellation request."""
 from __future__ import annotations
 
 from chalicelib.auth import Principal

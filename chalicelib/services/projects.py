@@ -5,8 +5,6 @@ later step is a transition applied by the engine. Client and bidder talk in thei
 (`services/conversations.py`)."""
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 import zipfile
 
@@ -19,7 +17,7 @@ from chalicelib.pagination import page
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.project import AWAITING, IN_PROGRESS, PROCESS, first_half
 from chalicelib.services import deals, notifications, profiles
-from chalicelib.storage import get_files
+from chalicelib.storage import decode_upload, get_files
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, ProjectModel, ProposalModel
 from chalicelib.store.uow import UnitOfWork
@@ -200,13 +198,7 @@ def upload(principal: Principal, contract_id: str, filename: str, content_base64
         raise Forbidden("not_your_move", "Only the contractor uploads the deliverable")
     if deal.status != IN_PROGRESS:
         raise Conflict("invalid_state", f"Cannot upload to a contract that is {deal.status.replace('_', ' ')}")
-    try:
-        data = base64.b64decode(content_base64, validate=True)
-    except (binascii.Error, ValueError):
-        raise Unprocessable("validation_error", "content_base64 is not valid base64", field="content_base64") from None
-    if len(data) > settings.deliverable_max_bytes:
-        raise Unprocessable("file_too_large", f"The deliverable may be at most {settings.deliverable_max_bytes} bytes",
-                            field="content_base64")
+    data = decode_upload(content_base64, max_bytes=settings.deliverable_max_bytes, field="content_base64")
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise Unprocessable("not_a_zip", "The deliverable must be a zip archive", field="content_base64")
     key = f"deliverables/{deal.id}/{ids.new_id('fil')}.zip"

@@ -1,5 +1,7 @@
 """The timer job: fires every timed transition that is due, reading only due timers.
 
+The same firing (`deals.fire_timer`) also happens when a request touches a deal whose timer is
+due before the job came by: whichever runs first fires it, the other finds nothing to do.
 Pending timers sit in a sparse index partitioned by shard (`TIMER_SHARDS`) and sorted by due time, so
 a run queries `due_at <= now` in each shard and never scans the table. Shards are fired in parallel:
 an invocation fires its shards on a pool of `TIMER_WORKERS` threads, each thread one shard at a time,
@@ -26,16 +28,14 @@ from datetime import datetime
 
 import boto3
 
-from chalicelib import clock, engine
+from chalicelib import clock
 from chalicelib.config import settings
-from chalicelib.errors import Conflict, Forbidden, Retryable
+from chalicelib.errors import Retryable
 from chalicelib.observability import logger
-from chalicelib.processes import Context, Process, b2b_task, custom_offer, gig_order, project
+from chalicelib.services.deals import fire_timer
 from chalicelib.store.models import DealModel
-from chalicelib.store.uow import UnitOfWork, connection_for
+from chalicelib.store.uow import connection_for
 
-PROCESSES: dict[str, Process] = {process.name: process for process in (
-    gig_order.PROCESS, custom_offer.PROCESS, project.PROCESS, b2b_task.PROCESS)}
 BATCH = 100
 SQS_BATCH = 10  # entries one SendMessageBatch takes
 STOP_MARGIN_SECONDS = 3.0  # a fire in flight finishes (one transaction, retries included) well within it
@@ -108,22 +108,10 @@ def _fire_shard(shard: int, now: datetime, stop_at: float | None) -> dict:
             break
         outcome["due"] += 1
         try:
-            fired = _fire(deal, now)
+            fired = fire_timer(deal, now)
         except Retryable as lost:
             logger.info("timer lost a race; the next run fires it", extra={"deal_id": deal.id, "code": str(lost)})
             fired = False
         outcome["fired" if fired else "skipped"] += 1
     return outcome
-
-
-def _fire(deal: DealModel, now: datetime) -> bool:
-    if deal.timer_transition is None:
-        return False
-    uow = UnitOfWork()
-    try:
-        engine.apply(uow, PROCESSES[deal.process], deal, deal.timer_transition, Context(now, "system"))
-        uow.commit()
-    except (Conflict, Forbidden):
-        return False
-    return True
 

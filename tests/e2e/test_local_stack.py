@@ -62,7 +62,7 @@ def test_top_up_by_bank_transfer_over_http(local_stack) -> None:
     assert jobs.status_code == 200, jobs.text
 
 
-def test_an_unstarted_order_is_auto_cancelled_by_the_local_jobs_and_both_parties_get_mail(local_stack) -> None:
+def test_unstarted_orders_are_auto_cancelled_even_if_started_late_and_both_parties_get_mail(local_stack) -> None:
     api = local_stack.url
     tokens = {}
     for who in ("seller", "buyer"):
@@ -74,27 +74,32 @@ def test_an_unstarted_order_is_auto_cancelled_by_the_local_jobs_and_both_parties
     gig = requests.post(f"{api}/v1/gigs", json={"title": f"Gig {uuid.uuid4().hex[:8]}", "amount": 5000,
                                                  "currency": "EUR", "delivery_days": 2},
                         headers=tokens["seller"], timeout=30).json()
-    invoice = requests.post(f"{api}/v1/invoices", json={"amount": 5000, "currency": "EUR"}, headers=tokens["buyer"],
+    invoice = requests.post(f"{api}/v1/invoices", json={"amount": 10000, "currency": "EUR"}, headers=tokens["buyer"],
                             timeout=30).json()
     body = json.dumps({
-        "event_id": f"evt_{uuid.uuid4().hex}", "type": "transfer.incoming", "amount": 5000, "currency": "EUR",
+        "event_id": f"evt_{uuid.uuid4().hex}", "type": "transfer.incoming", "amount": 10000, "currency": "EUR",
         "purpose": invoice["payment_details"], "payer": {"name": "ACME", "iban": "DE89370400440532013000"},
         "received_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }).encode()
     requests.post(f"{api}/v1/webhooks/bank", data=body, timeout=30,
                   headers={"Content-Type": "application/json", "X-Bank-Signature": sign(body)})
-    order = requests.post(f"{api}/v1/orders", json={"gig_id": gig["id"]}, headers=tokens["buyer"], timeout=30)
-    assert order.status_code == 201, order.text
+    order, late = (requests.post(f"{api}/v1/orders", json={"gig_id": gig["id"]}, headers=tokens["buyer"], timeout=30)
+                   for _ in range(2))
+    assert order.status_code == 201 and late.status_code == 201, (order.text, late.text)
 
     requests.post(f"{api}/dev/clock", json={"advance_seconds": 86400 + 60}, timeout=30)
+    # The seller starts one too late: whether or not the minute's job came by first, the due timer wins
+    started = requests.post(f"{api}/v1/orders/{late.json()['id']}/start", headers=tokens["seller"], timeout=30)
+    assert started.status_code == 409 and started.json()["error"]["code"] == "order_auto_cancelled", started.text
     jobs = requests.post(f"{api}/dev/jobs/run", timeout=60).json()["jobs"]
 
-    assert jobs["fire_due_timers"]["fired"] >= 1
-    cancelled = requests.get(f"{api}/v1/orders/{order.json()['id']}", headers=tokens["buyer"], timeout=30).json()
-    assert cancelled["status"] == "cancelled"
+    assert jobs["fire_due_timers"]["fired"] <= 1  # the late start fired its own; the job at most the other
+    for placed in (order, late):
+        cancelled = requests.get(f"{api}/v1/orders/{placed.json()['id']}", headers=tokens["buyer"], timeout=30)
+        assert cancelled.json()["status"] == "cancelled"
     balances = requests.get(f"{api}/v1/balances", headers=tokens["buyer"], timeout=30).json()["items"]
-    assert {"currency": "EUR", "available": 5000, "held": 0} in balances
-    assert _wait_for_mails_about(local_stack.mail_dir, gig["title"], at_least=4), local_stack.log()
+    assert {"currency": "EUR", "available": 10000, "held": 0} in balances
+    assert _wait_for_mails_about(local_stack.mail_dir, gig["title"], at_least=8), local_stack.log()
 
 
 def test_concurrent_requests_each_run_as_their_own_caller(local_stack) -> None:

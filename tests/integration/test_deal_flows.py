@@ -18,7 +18,8 @@ def test_offer_extra_dispute_cancellation_and_review_on_dynamodb_local(api):
     gig = api.post("/v1/gigs", {"title": "Landing page", "amount": 20000, "currency": "EUR", "delivery_days": 4},
                    token=contractor).json_body
     api.request("PATCH", "/v1/me/profile", {"custom_offers": True}, token=contractor)
-    api.post("/v1/conversations", {"user_id": client_id}, token=contractor)
+    talk = api.post("/v1/conversations", {"user_id": client_id}, token=contractor).json_body
+    api.post(f"/v1/conversations/{talk['id']}/messages", {"text": "A landing page with a form?"}, token=client)
 
     # Given a custom offer the client accepts: the order is created and paid in one transaction
     offer = api.post("/v1/offers", {"client_id": client_id, "gig_id": gig["id"], "description": "Landing + form",

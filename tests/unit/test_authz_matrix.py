@@ -87,9 +87,16 @@ def _world(api) -> dict:
     w["extra"] = ok(api.post(f"/v1/orders/{w['order']}/extras", {"title": "Sources", "amount": 500, "extra_days": 1},
                              token=tokens[CONTRACTOR]))["extras"][-1]["id"]
     w["conversation"] = ok(api.post("/v1/conversations", {"user_id": ids[OWNER]}, token=tokens[CONTRACTOR]))["id"]
+    ok(api.post(f"/v1/conversations/{w['conversation']}/messages", {"text": "Can you make it in blue?"},
+                token=tokens[OWNER]))
     w["offer"] = ok(api.post("/v1/offers", {"client_id": ids[OWNER], "gig_id": gig, "description": "Three concepts",
                                             "amount": 12_000, "currency": "USD", "delivery_days": 5,
                                             "revision_limit": 1}, token=tokens[CONTRACTOR]))["id"]
+    w["delivered"] = ok(api.post("/v1/orders", {"gig_id": gig}, token=tokens[OWNER]))["id"]
+    ok(api.post(f"/v1/orders/{w['delivered']}/start", token=tokens[CONTRACTOR]))
+    delivery = {"message": "Here it is", "attachments": [{"filename": "logo.svg", "content_base64": "PHN2Zy8+"}]}
+    w["file"] = ok(api.post(f"/v1/orders/{w['delivered']}/deliver", delivery,
+                            token=tokens[CONTRACTOR]))["deliveries"][0]["files"][0]["id"]
     w["payout"] = ok(api.post("/v1/payouts", {"amount": 2_000, "currency": "USD",
                                               "destination": {"type": "card", "number": CARD}},
                               token=tokens[OWNER]))["id"]
@@ -191,6 +198,7 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", f"/v1/orders/{o}/cancellation/accept", PARTIES),
         Row("POST", f"/v1/orders/{o}/start", frozenset({CONTRACTOR})),
         Row("POST", f"/v1/orders/{o}/deliver", frozenset({CONTRACTOR}), {"message": "Here it is"}),
+        Row("GET", f"/v1/orders/{w['delivered']}/files/{w['file']}", SUPPORT),
         Row("POST", f"/v1/orders/{o}/request-revision", frozenset({OWNER}), {"message": "Bigger"}),
         Row("POST", f"/v1/orders/{o}/dispute", frozenset({OWNER}), {"message": "Not what we agreed"}),
         Row("GET", "/v1/operator/disputes", frozenset({OPERATOR})),
@@ -220,7 +228,8 @@ def _rows(w: dict) -> list[Row]:
             {"filename": "site.zip", "content_base64": _zip()}),
         Row("GET", f"/v1/contracts/{c}/deliverable", SUPPORT),
         Row("POST", f"/v1/contracts/{c}/submit", frozenset({CONTRACTOR})),
-        Row("POST", f"/v1/contracts/{c}/dispute", frozenset({OWNER}), {"message": "Broken"}),
+        Row("POST", f"/v1/contracts/{c}/cancel", frozenset({OWNER})),
+        Row("POST", f"/v1/contracts/{c}/dispute", PARTIES, {"message": "Broken"}),
         Row("POST", f"/v1/operator/contracts/{c}/resolve", frozenset({OPERATOR}),
             {"refund": 1, "release": 1, "note": "split"}),
         Row("POST", f"/v1/contracts/{c}/approve", frozenset({OWNER})),

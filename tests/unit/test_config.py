@@ -28,3 +28,19 @@ def test_deployed_stage_refuses_default_secrets(monkeypatch):
         Settings().check()
     monkeypatch.setenv("BANK_WEBHOOK_SECRET", "b" * 32)
     Settings().check()
+
+
+@pytest.mark.parametrize(("name", "value"), [("WEEKEND_DAYS", "caturday"), ("WEEKEND_DAYS", ""),
+                                             ("MARKETPLACE_TIMEZONE", "Mars/Olympus"),
+                                             ("MARKETPLACE_TIMEZONE", "../etc/passwd")])
+def test_the_marketplace_calendar_refuses_what_is_not_a_calendar(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=name):
+        Settings()
+
+
+def test_the_marketplace_calendar_defaults_to_kwork_and_takes_a_persian_week(monkeypatch):
+    assert (Settings().marketplace_timezone, Settings().weekend_days) == ("Europe/Moscow", frozenset({5, 6}))
+    monkeypatch.setenv("MARKETPLACE_TIMEZONE", "Asia/Tehran")
+    monkeypatch.setenv("WEEKEND_DAYS", "Friday")
+    assert (Settings().marketplace_timezone, Settings().weekend_days) == ("Asia/Tehran", frozenset({4}))

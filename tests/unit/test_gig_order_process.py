@@ -133,7 +133,7 @@ class GigOrderMachine(RuleBasedStateMachine):
         assert ledger.balances(self.client.user_id).get("EUR", (0, 0))[1] == open_amount
         finals = [deal.history[-1]["transition"] for deal in deals if deal.status in PROCESS.terminal]
         profile = profiles.load(self.contractor.user_id)
-        assert int(profile.orders_failed or 0) == sum(t in ("auto_cancel", "cancel_late") for t in finals)
+        assert int(profile.orders_failed or 0) == sum(t in ("decline", "auto_cancel", "cancel_late") for t in finals)
         assert int(profile.orders_completed or 0) == sum(t in ("accept", "auto_accept") for t in finals)
         for deal in deals:
             if deal.id in self.terminal:

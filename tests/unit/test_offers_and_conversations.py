@@ -1,5 +1,5 @@
-"""Custom offers (seed 004) and conversations: a contractor who takes custom offers makes a client he
-has talked with an offer within his level's limits; accepting it creates and pays the order on
+"""Custom offers (seed 004) and conversations: a contractor who takes custom offers makes a client who
+has written to him (or ordered from him) an offer within his level's limits; accepting it creates and pays the order on
 frozen terms; unanswered offers expire. Messages carry attachments' metadata and notify the peer."""
 from __future__ import annotations
 
@@ -13,13 +13,18 @@ from tests.support import act, assert_books_balance, run_jobs
 DAY = 86400
 
 
+FIRST_WORDS = "Hello, can you draw a logo?"
+
+
 @pytest.fixture
 def talking(api, deal):
-    """Given the deal's contractor, who takes custom offers, has talked with its client."""
+    """Given the deal's contractor, who takes custom offers, and its client, who has written to him."""
     assert api.request("PATCH", "/v1/me/profile", {"custom_offers": True},
                        token=deal["contractor"]).status_code == 200
-    started = api.post("/v1/conversations", {"user_id": deal["client_id"]}, token=deal["contractor"])
+    started = api.post("/v1/conversations", {"user_id": deal["contractor_id"]}, token=deal["client"])
     assert started.status_code == 201
+    path = f"/v1/conversations/{started.json_body['id']}/messages"
+    assert api.post(path, {"text": FIRST_WORDS}, token=deal["client"]).status_code == 201
     return {**deal, "conversation": started.json_body["id"]}
 
 
@@ -32,7 +37,7 @@ def _offer(api, deal, **changes):
 # --- conversations ---------------------------------------------------------------------------------------------------
 
 def test_conversation_is_one_per_pair_and_messages_notify_the_peer(api, talking):
-    again = api.post("/v1/conversations", {"user_id": talking["contractor_id"]}, token=talking["client"])
+    again = api.post("/v1/conversations", {"user_id": talking["client_id"]}, token=talking["contractor"])
     assert again.status_code == 200 and again.json_body["id"] == talking["conversation"]
     path = f"/v1/conversations/{talking['conversation']}/messages"
     sent = api.post(path, {"text": "Hi, a logo by Friday?", "attachments": [
@@ -40,11 +45,34 @@ def test_conversation_is_one_per_pair_and_messages_notify_the_peer(api, talking)
     assert sent.status_code == 201 and sent.json_body["attachments"][0]["name"] == "brief.pdf"
     api.post(path, {"text": "Sure"}, token=talking["contractor"])
     history = api.get(path, token=talking["contractor"]).json_body["items"]
-    assert [m["text"] for m in history] == ["Sure", "Hi, a logo by Friday?"]
+    assert [m["text"] for m in history] == ["Sure", "Hi, a logo by Friday?", FIRST_WORDS]
     feed = api.get("/v1/notifications", token=talking["contractor"]).json_body["items"]
     assert feed[0]["kind"] == "message_received" and "Buyer" in feed[0]["body"]
     mine = api.get("/v1/conversations", token=talking["client"]).json_body["items"]
     assert [(c["id"], c["peer_id"]) for c in mine] == [(talking["conversation"], talking["contractor_id"])]
+
+
+def test_an_offer_starts_from_the_clients_words_or_an_order_between_the_two(api, deal):
+    """Given a contractor who takes custom offers and a client who has not written to him yet."""
+    api.request("PATCH", "/v1/me/profile", {"custom_offers": True}, token=deal["contractor"])
+    conversation = api.post("/v1/conversations", {"user_id": deal["client_id"]}, token=deal["contractor"]).json_body
+    path = f"/v1/conversations/{conversation['id']}/messages"
+    api.post(path, {"text": "Buy my logo!"}, token=deal["contractor"])
+    # When he opens a conversation with the stranger and offers at once, it is refused
+    cold = _offer(api, deal)
+    assert cold.status_code == 422 and cold.json_body["error"]["code"] == "no_conversation"
+    # but once the client has written, or from the page of an order between the two, it goes
+    order = api.post("/v1/orders", {"gig_id": deal["gig"]["id"]}, token=deal["client"]).json_body
+    from_order = _offer(api, deal, order_id=order["id"])
+    assert from_order.status_code == 201, from_order.body
+    api.post(path, {"text": "Well, tell me more"}, token=deal["client"])
+    assert _offer(api, deal).status_code == 201
+    # Another client's order is no way in
+    other = api.signup("other@example.com")
+    other_id = api.get("/v1/me", token=other).json_body["id"]
+    assert _offer(api, deal, client_id=other_id, order_id=order["id"]).status_code == 404
+    assert _offer(api, deal, client_id=other_id).json_body["error"]["code"] == "no_conversation"
+    assert_books_balance()
 
 
 def test_strangers_cannot_read_or_write_a_conversation(api, talking):
@@ -60,7 +88,7 @@ def test_strangers_cannot_read_or_write_a_conversation(api, talking):
 def test_bad_messages_are_422_and_store_nothing(api, talking, body):
     path = f"/v1/conversations/{talking['conversation']}/messages"
     assert api.post(path, body, token=talking["client"]).status_code == 422
-    assert api.get(path, token=talking["client"]).json_body["items"] == []
+    assert [m["text"] for m in api.get(path, token=talking["client"]).json_body["items"]] == [FIRST_WORDS]
 
 
 def test_conversation_with_oneself_or_nobody_is_refused(api, talking):

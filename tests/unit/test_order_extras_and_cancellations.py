@@ -177,24 +177,38 @@ def test_one_pending_cancellation_request_at_a_time(api, deal):
 
 # --- the responsibility rating ---------------------------------------------------------------------------------------
 
-def test_auto_cancel_and_late_cancel_drop_the_rating_decline_does_not(api, deal):
+def test_refusing_auto_cancel_and_late_cancel_fail_the_order_an_agreed_cancellation_does_not(api, deal):
+    """Kwork's rule: a contractor who refuses a not-started order without the client's agreement
+    fails it, like the auto-cancel; a cancellation both agree to does not; a refused request changes
+    nothing."""
     completed = _started(api, deal)
     act(api, deal["contractor"], completed, "deliver", {"message": "Done"})
     act(api, deal["client"], completed, "accept")
+    assert _profile(api, deal)["responsibility"]["percent"] == 100
     declined = place_order(api, deal)
     act(api, deal["contractor"], declined, "decline", {"reason": "Busy"})
-    assert _profile(api, deal)["responsibility"]["percent"] == 100
+    assert _profile(api, deal)["responsibility"] == {"percent": 50, "completed": 1, "failed": 1,
+                                                     "cancelled_without_penalty": 0}
+
+    agreed = _started(api, deal)
+    path = f"/v1/orders/{agreed['id']}/cancellation"
+    api.post(path, {"reason": "unable_to_complete"}, token=deal["contractor"])
+    assert api.post(f"{path}/refuse", token=deal["client"]).status_code == 200
+    assert _profile(api, deal)["responsibility"]["failed"] == 1
+    api.post(path, {"reason": "unable_to_complete"}, token=deal["contractor"])
+    assert api.post(f"{path}/accept", token=deal["client"]).status_code == 200
+    assert _profile(api, deal)["responsibility"] == {"percent": 50, "completed": 1, "failed": 1,
+                                                     "cancelled_without_penalty": 1}
 
     place_order(api, deal)
     clock.advance(DAY + 1)
     assert run_jobs(api)["fire_due_timers"]["fired"] == 1
-    assert _profile(api, deal)["responsibility"] == {"percent": 50, "completed": 1, "failed": 1,
-                                                     "cancelled_without_penalty": 1}
+    assert _profile(api, deal)["responsibility"]["failed"] == 2
     late = _started(api, deal)
     clock.advance(4 * DAY)
     assert act(api, deal["client"], late, "cancel").status_code == 200
     profile = _profile(api, deal)
-    assert profile["responsibility"]["failed"] == 2 and profile["responsibility"]["percent"] == 33
+    assert profile["responsibility"] == {"percent": 25, "completed": 1, "failed": 3, "cancelled_without_penalty": 1}
     assert profile["name"] == "Seller" and profile["level"] == "new"
     assert_books_balance()
 

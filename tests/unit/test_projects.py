@@ -133,17 +133,104 @@ def test_approval_pays_the_whole_price_less_10_percent_and_needs_full_funding(ap
     assert_books_balance()
 
 
-def test_two_days_after_done_what_is_in_escrow_is_released_once(api, market):
+def test_unfunded_work_closes_after_the_fund_rest_days_paying_the_half_and_keeping_the_files_locked(api, market):
     contract = _delivered(api, market)
+    shown = api.get(f"/v1/contracts/{contract['id']}", token=market["client"]).json_body
+    assert shown["release_due_at"] is None and shown["fund_due_at"] is not None
     clock.advance(47 * HOUR)
     assert run_jobs(api)["fire_due_timers"]["fired"] == 0
     clock.advance(HOUR + 1)
     assert run_jobs(api)["fire_due_timers"]["fired"] == 1
     assert run_jobs(api)["fire_due_timers"]["fired"] == 0
     shown = api.get(f"/v1/contracts/{contract['id']}", token=market["coder"]).json_body
-    assert shown["status"] == "completed"
+    assert shown["status"] == "closed_unfunded" and shown["fund_due_at"] is None
     assert api.balance(market["coder"]) == (13501, 0)  # the escrowed half, 150.01, less 15.00
     assert api.balance(market["client"]) == (34999, 0)
+    locked = api.get(f"/v1/contracts/{contract['id']}/deliverable", token=market["client"])
+    assert locked.status_code == 403 and locked.json_body["error"]["code"] == "not_fully_funded"
+    late_fund = _act(api, market["client"], contract, "fund")
+    assert late_fund.status_code == 409 and late_fund.json_body["error"]["code"] == "contract_closed_unfunded"
+    for role in ("client", "coder"):
+        kinds = [n["kind"] for n in api.get("/v1/notifications", token=market[role]).json_body["items"]]
+        assert "contract_closed_unfunded" in kinds
+    assert_books_balance()
+
+
+def test_auto_release_counts_two_days_from_the_work_done_and_the_whole_price_in_escrow(api, market):
+    contract = _delivered(api, market)
+    clock.advance(40 * HOUR)
+    funded = _act(api, market["client"], contract, "fund").json_body
+    assert funded["fund_due_at"] is None and funded["release_due_at"] is not None
+    clock.advance(47 * HOUR)
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 0  # 87 h after done, but only 47 h after funding
+    clock.advance(HOUR + 1)
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 1
+    shown = api.get(f"/v1/contracts/{contract['id']}", token=market["coder"]).json_body
+    assert shown["status"] == "completed"
+    assert api.balance(market["coder"]) == (27001, 0)  # 300.01 less 30.00
+    assert_books_balance()
+
+
+def test_work_done_with_the_whole_price_in_escrow_is_released_two_days_later(api, market):
+    contract = _contract(api, market)
+    _act(api, market["coder"], contract, "accept")
+    _act(api, market["client"], contract, "fund")
+    _act(api, market["coder"], contract, "deliverable", {"filename": "site.zip", "content_base64": _zip()})
+    submitted = _act(api, market["coder"], contract, "submit").json_body
+    assert submitted["release_due_at"] is not None and submitted["fund_due_at"] is None
+    clock.advance(48 * HOUR + 1)
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 1
+    assert api.get(f"/v1/contracts/{contract['id']}", token=market["coder"]).json_body["status"] == "completed"
+    assert api.balance(market["coder"]) == (27001, 0)
+    assert_books_balance()
+
+
+def test_an_unanswered_contract_lapses_and_returns_the_half_once(api, market):
+    contract = _contract(api, market)
+    clock.advance(72 * HOUR - 60)
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 0
+    clock.advance(61)
+    late = _act(api, market["coder"], contract, "accept")  # no job ran: the timer fires first, then refuses
+    assert late.status_code == 409 and late.json_body["error"]["code"] == "contract_lapsed"
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 0
+    shown = api.get(f"/v1/contracts/{contract['id']}", token=market["client"]).json_body
+    assert shown["status"] == "lapsed"
+    assert api.balance(market["client"]) == (50000, 0)
+    assert "contract_lapsed" in [n["kind"] for n in api.get("/v1/notifications", token=market["coder"]).json_body[
+        "items"]]
+    assert_books_balance()
+
+
+def test_past_the_deadline_the_client_cancels_in_one_click_with_a_full_refund(api, market):
+    contract = _contract(api, market)
+    accepted = _act(api, market["coder"], contract, "accept").json_body
+    _act(api, market["client"], contract, "fund")
+    early = _act(api, market["client"], contract, "cancel")
+    assert early.status_code == 409 and early.json_body["error"]["code"] == "not_late"
+    assert _act(api, market["coder"], contract, "cancel").status_code == 403
+    clock.advance(5 * 24 * HOUR + 1)
+    assert clock.now() > clock.parse_iso(accepted["deadline_at"])
+    cancelled = _act(api, market["client"], contract, "cancel")
+    assert cancelled.status_code == 200 and cancelled.json_body["status"] == "cancelled"
+    assert api.balance(market["client"]) == (50000, 0)
+    assert api.balance(market["coder"]) == (0, 0)
+    assert_books_balance()
+
+
+@pytest.mark.parametrize("who", ["client", "coder"])
+def test_either_party_may_ask_an_operator_to_decide_before_completion(api, market, operator_token, who):
+    contract = _contract(api, market)
+    _act(api, market["coder"], contract, "accept")
+    disputed = _act(api, market[who], contract, "dispute", {"message": "We disagree on the scope"})
+    assert disputed.status_code == 200 and disputed.json_body["status"] == "disputed"
+    assert disputed.json_body["dispute"]["by"] == ("client" if who == "client" else "contractor")
+    queue = api.get("/v1/operator/disputes", token=operator_token).json_body["items"]
+    assert [d["id"] for d in queue] == [contract["id"]]
+    resolved = api.post(f"/v1/operator/contracts/{contract['id']}/resolve",
+                        {"refund": 10001, "release": 5000, "note": "Half the work was done"}, token=operator_token)
+    assert resolved.status_code == 200 and resolved.json_body["status"] == "resolved"
+    assert api.balance(market["client"]) == (34999 + 10001, 0)
+    assert api.balance(market["coder"]) == (4500, 0)
     assert_books_balance()
 
 
