@@ -14,11 +14,13 @@ Locale = Literal["en", "ru", "uk", "fa"]
 CurrencyCode = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code: USD, EUR, UAH or IRR")
 
 
-class _Out(BaseModel):
+class _Model(BaseModel):
+    """Every model here: built when first used, not when this module loads."""
+
     model_config = ConfigDict(defer_build=True)
 
 
-class _In(_Out):
+class _In(_Model):
     model_config = ConfigDict(str_strip_whitespace=True)
 
 
@@ -103,17 +105,17 @@ class ClockIn(_In):
 
 # Responses -----------------------------------------------------------------------------------
 
-class ErrorBody(_Out):
+class ErrorBody(_Model):
     code: str
     message: str
     field: str | None = None
 
 
-class ErrorOut(_Out):
+class ErrorOut(_Model):
     error: ErrorBody
 
 
-class UserOut(_Out):
+class UserOut(_Model):
     id: str
     email: str
     name: str
@@ -122,26 +124,26 @@ class UserOut(_Out):
     created_at: str
 
 
-class SignupOut(_Out):
+class SignupOut(_Model):
     user: UserOut
     token: str
 
 
-class TokenOut(_Out):
+class TokenOut(_Model):
     token: str
 
 
-class BalanceLine(_Out):
+class BalanceLine(_Model):
     currency: str
     available: int
     held: int
 
 
-class BalancesOut(_Out):
+class BalancesOut(_Model):
     items: list[BalanceLine]
 
 
-class InvoiceOut(_Out):
+class InvoiceOut(_Model):
     id: str
     number: str = Field(examples=["PI-2026-000001"])
     amount: int
@@ -153,12 +155,12 @@ class InvoiceOut(_Out):
     pdf_url: str
 
 
-class InvoiceList(_Out):
+class InvoiceList(_Model):
     items: list[InvoiceOut]
     next_cursor: str | None
 
 
-class PaymentOut(_Out):
+class PaymentOut(_Model):
     id: str
     event_id: str
     amount: int
@@ -173,12 +175,12 @@ class PaymentOut(_Out):
     resolved_at: str | None
 
 
-class PaymentList(_Out):
+class PaymentList(_Model):
     items: list[PaymentOut]
     next_cursor: str | None
 
 
-class PayoutOut(_Out):
+class PayoutOut(_Model):
     id: str
     amount: int
     currency: str
@@ -191,12 +193,12 @@ class PayoutOut(_Out):
     failure_reason: str | None
 
 
-class PayoutList(_Out):
+class PayoutList(_Model):
     items: list[PayoutOut]
     next_cursor: str | None
 
 
-class WebhookAck(_Out):
+class WebhookAck(_Model):
     received: bool
     duplicate: bool = False
     ignored: bool = False
@@ -204,7 +206,7 @@ class WebhookAck(_Out):
     payout: PayoutOut | None = None
 
 
-class StatementLine(_Out):
+class StatementLine(_Model):
     entry_id: str
     kind: str
     currency: str
@@ -214,24 +216,24 @@ class StatementLine(_Out):
     created_at: str
 
 
-class StatementList(_Out):
+class StatementList(_Model):
     items: list[StatementLine]
     next_cursor: str | None
 
 
-class TrialBalanceLine(_Out):
+class TrialBalanceLine(_Model):
     currency: str
     total: int
     balanced: bool
     accounts: dict[str, int]
 
 
-class TrialBalanceOut(_Out):
+class TrialBalanceOut(_Model):
     items: list[TrialBalanceLine]
     balanced: bool
 
 
-class NotificationOut(_Out):
+class NotificationOut(_Model):
     id: str
     kind: str
     title: str
@@ -241,18 +243,18 @@ class NotificationOut(_Out):
     read_at: str | None
 
 
-class NotificationList(_Out):
+class NotificationList(_Model):
     items: list[NotificationOut]
     next_cursor: str | None
 
 
-class RatingOut(_Out):
+class RatingOut(_Model):
     count: int
     sum: int
     average: str | None = Field(description="sum / count with two decimals, e.g. \"4.67\"; null without reviews")
 
 
-class GigOut(_Out):
+class GigOut(_Model):
     id: str
     contractor_id: str
     title: str
@@ -265,12 +267,12 @@ class GigOut(_Out):
     created_at: str
 
 
-class GigList(_Out):
+class GigList(_Model):
     items: list[GigOut]
     next_cursor: str | None
 
 
-class ExtraOut(_Out):
+class ExtraOut(_Model):
     id: str
     title: str
     amount: int
@@ -280,7 +282,7 @@ class ExtraOut(_Out):
     decided_at: str | None
 
 
-class CancellationOut(_Out):
+class CancellationOut(_Model):
     by: Literal["client", "contractor"]
     reason: str
     message: str
@@ -289,7 +291,7 @@ class CancellationOut(_Out):
     answered_at: str | None
 
 
-class DisputeOut(_Out):
+class DisputeOut(_Model):
     by: Literal["client", "contractor"] = Field(default="client", description="who opened it")
     reason: str
     opened_at: str
@@ -302,18 +304,18 @@ class DisputeOut(_Out):
     terms_hash: str | None
 
 
-class DeliveredFileOut(_Out):
+class DeliveredFileOut(_Model):
     id: str
     filename: str
     size: int = Field(description="bytes")
 
 
-class DeliveryOut(_Out):
+class DeliveryOut(_Model):
     at: str
     files: list[DeliveredFileOut] = Field(description="GET /v1/orders/{order_id}/files/{id} gives a download link")
 
 
-class OrderOut(_Out):
+class OrderOut(_Model):
     id: str
     gig_id: str
     offer_id: str | None
@@ -344,7 +346,7 @@ class OrderOut(_Out):
     history: list[dict]
 
 
-class OrderList(_Out):
+class OrderList(_Model):
     items: list[OrderOut]
     next_cursor: str | None
 
@@ -377,7 +379,7 @@ class ReviewIn(_In):
     text: str = Field(default="", max_length=5000)
 
 
-class ReviewOut(_Out):
+class ReviewOut(_Model):
     order_id: str
     gig_id: str
     client_id: str
@@ -387,7 +389,7 @@ class ReviewOut(_Out):
     created_at: str
 
 
-class ReviewList(_Out):
+class ReviewList(_Model):
     items: list[ReviewOut]
     next_cursor: str | None
 
@@ -404,7 +406,7 @@ class ChatMessageIn(_In):
     attachments: list[Attachment] = Field(default_factory=list, max_length=10)
 
 
-class ChatMessageOut(_Out):
+class ChatMessageOut(_Model):
     id: str
     thread_id: str
     sender_id: str
@@ -413,7 +415,7 @@ class ChatMessageOut(_Out):
     created_at: str
 
 
-class ChatMessageList(_Out):
+class ChatMessageList(_Model):
     items: list[ChatMessageOut]
     next_cursor: str | None
 
@@ -422,25 +424,25 @@ class ConversationIn(_In):
     user_id: str = Field(min_length=1, max_length=100, description="the other participant")
 
 
-class ConversationOut(_Out):
+class ConversationOut(_Model):
     id: str
     peer_id: str
     created_at: str
 
 
-class ConversationList(_Out):
+class ConversationList(_Model):
     items: list[ConversationOut]
     next_cursor: str | None
 
 
-class ResponsibilityOut(_Out):
+class ResponsibilityOut(_Model):
     percent: int = Field(description="orders completed out of completed + failed (auto-cancelled or late)")
     completed: int
     failed: int
     cancelled_without_penalty: int
 
 
-class ContractorOut(_Out):
+class ContractorOut(_Model):
     id: str
     name: str
     level: str
@@ -475,7 +477,7 @@ class OfferIn(_In):
                                              "client must have written to the contractor in their conversation")
 
 
-class OfferOut(_Out):
+class OfferOut(_Model):
     id: str
     gig_id: str
     order_id: str | None
@@ -497,7 +499,7 @@ class OfferOut(_Out):
     history: list[dict]
 
 
-class OfferList(_Out):
+class OfferList(_Model):
     items: list[OfferOut]
     next_cursor: str | None
 
@@ -533,7 +535,7 @@ class ProjectIn(_In):
     currency: str = CurrencyCode
 
 
-class ProjectOut(_Out):
+class ProjectOut(_Model):
     id: str
     client_id: str
     title: str
@@ -547,7 +549,7 @@ class ProjectOut(_Out):
     created_at: str
 
 
-class ProjectList(_Out):
+class ProjectList(_Model):
     items: list[ProjectOut]
     next_cursor: str | None
 
@@ -564,7 +566,7 @@ class ProposalEditIn(_In):
     text: str | None = Field(default=None, min_length=1, max_length=5000)
 
 
-class ProposalOut(_Out):
+class ProposalOut(_Model):
     project_id: str
     contractor_id: str
     price: int
@@ -576,12 +578,12 @@ class ProposalOut(_Out):
     updated_at: str
 
 
-class ProposalList(_Out):
+class ProposalList(_Model):
     items: list[ProposalOut]
     next_cursor: str | None
 
 
-class ContractOut(_Out):
+class ContractOut(_Model):
     id: str
     project_id: str
     client_id: str
@@ -611,12 +613,12 @@ class ContractOut(_Out):
     history: list[dict]
 
 
-class ContractList(_Out):
+class ContractList(_Model):
     items: list[ContractOut]
     next_cursor: str | None
 
 
-class DisputeQueue(_Out):
+class DisputeQueue(_Model):
     items: list[dict] = Field(description="orders and contracts in dispute, each with `process`")
     next_cursor: str | None
 
@@ -626,18 +628,18 @@ class DeliverableIn(_In):
     content_base64: str = Field(min_length=1, description="the zip archive, base64-encoded")
 
 
-class DownloadOut(_Out):
+class DownloadOut(_Model):
     url: str
     expires_in_seconds: int
     filename: str
 
 
-class ClockOut(_Out):
+class ClockOut(_Model):
     now: str
     offset_seconds: float
 
 
-class JobsOut(_Out):
+class JobsOut(_Model):
     now: str
     jobs: dict[str, dict]
 
@@ -650,13 +652,13 @@ class InvitationsIn(_In):
     greeting: str = Field(default="", max_length=2000)
 
 
-class InvitationResult(_Out):
+class InvitationResult(_Model):
     email: str
     status: Literal["invited", "added", "already_in_team", "invalid", "duplicate"]
     reason: str | None = None
 
 
-class InvitationsOut(_Out):
+class InvitationsOut(_Model):
     results: list[InvitationResult]
 
 
@@ -666,7 +668,7 @@ class AcceptInvitationIn(_In):
     locale: Locale = "en"
 
 
-class MemberOut(_Out):
+class MemberOut(_Model):
     email: str
     user_id: str | None
     state: Literal["invited", "active"]
@@ -674,7 +676,7 @@ class MemberOut(_Out):
     joined_at: str | None
 
 
-class MemberList(_Out):
+class MemberList(_Model):
     items: list[MemberOut]
     next_cursor: str | None
 
@@ -685,7 +687,7 @@ class SettingsIn(_In):
     send_tasks_immediately: bool | None = None
 
 
-class SettingsOut(_Out):
+class SettingsOut(_Model):
     company_name: str
     company_details: str
     send_tasks_immediately: bool
@@ -709,13 +711,13 @@ class TaskEditIn(_In):
     deadline_at: str | None = Field(default=None, max_length=40)
 
 
-class ActOut(_Out):
+class ActOut(_Model):
     number: str
     issued_at: str
     pdf_url: str
 
 
-class TaskOut(_Out):
+class TaskOut(_Model):
     id: str
     company_id: str
     contractor_id: str
@@ -733,17 +735,17 @@ class TaskOut(_Out):
     history: list[dict]
 
 
-class TaskList(_Out):
+class TaskList(_Model):
     items: list[TaskOut]
     next_cursor: str | None
 
 
-class DeletedOut(_Out):
+class DeletedOut(_Model):
     deleted: bool
     id: str
 
 
-class DocumentOut(_Out):
+class DocumentOut(_Model):
     kind: Literal["act"]
     number: str
     issued_at: str
@@ -756,7 +758,7 @@ class DocumentOut(_Out):
     pdf_url: str
 
 
-class DocumentList(_Out):
+class DocumentList(_Model):
     items: list[DocumentOut]
     next_cursor: str | None
 
