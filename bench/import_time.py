@@ -249,7 +249,7 @@ def summary(name: str, timings: Timings, deps: list[str], everything: list[str])
         f"  import app                                {_ms(timings.app)}",
         f"  {' + '.join(FLOOR):40}  {_ms(timings.floor)}   app / floor       {floor_ratio:5.2f}x  "
         f"{_verdict(floor_ratio, MAX_FLOOR_RATIO)}",
-        f"  all {len(everything):3d} dependencies (as before lazy)  {_ms(timings.everything)}   "
+        f"  all {len(everything):3d} dependency modules (eager)  {_ms(timings.everything)}   "
         f"app / all deps    {all_ratio:5.2f}x",
         f"  the {len(deps):3d} it imports directly alone      {_ms(timings.deps)}   "
         f"app / direct deps {app_ms / deps_ms:5.2f}x  {_verdict(app_ms / deps_ms, MAX_DEPS_RATIO)}; "
