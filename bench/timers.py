@@ -58,6 +58,7 @@ from bench.api_ops import (
 DAY = 86400
 PRICE = 100  # 1.00 USD per order
 MIN_RATIO = 0.7
+SETTLE_SECONDS = 2.0  # before each timed run, so DynamoDB Local's JVM meets both alike (its GC after a burst)
 
 
 class ThreadTap(Tap):
@@ -202,6 +203,7 @@ def one_round(workers: int, args: argparse.Namespace, tap: ThreadTap, floor: Flo
     floor.replay(tap.drain())  # the twins go through the same set-up
     clock.advance(DAY + 1)
     print(f"  {workers} worker(s): firing, then the floor ...", file=sys.stderr, flush=True)
+    time.sleep(SETTLE_SECONDS)
     with quiet():
         start = time.perf_counter()
         outcome = timers.fire_shards(range(args.shards), clock.now(), workers=workers)
@@ -209,6 +211,7 @@ def one_round(workers: int, args: argparse.Namespace, tap: ThreadTap, floor: Flo
     items_read = tap.items_read
     sequences = tap.drain_by_thread()
     requests = [request for sequence in sequences for request in sequence]
+    time.sleep(SETTLE_SECONDS)
     floor_seconds, floor_outcomes = replay_in_threads(floor_client, sequences)
     tap.drain()
     statuses = Counter(DealModel.get(deal_id).status for deal_id in due_ids)
