@@ -482,7 +482,7 @@ def hot_keys(usage: Usage, orders: int) -> list[str]:
     platform: dict[str, list[int]] = {}
     for key, writes in usage.key_writes.items():
         if "usr_" not in key and len(usage.key_orders[key]) > 1:
-            platform.setdefault(re.sub(r"#\d+$", "", key), []).append(writes)
+            platform.setdefault(re.sub(r"#\d\d$", "", key), []).append(writes)  # "USD#07": a shard
     rows = ["| item (shards summed) | shards written | writes per order | writes/s in this run "
             "| writes/s per shard at 1,000 orders/s |", "|---|---|---|---|---|"]
     for name, shards in sorted(platform.items(), key=lambda item: -sum(item[1])):

@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    python -m bench.timers [--due N] [--idle M] [--shards S] [--workers 1,4,16]
+    python -m bench.timers [--due N] [--idle M] [--shards S] [--workers 1,4,16] [--repeats R]
 
 How it measures
 - DynamoDB Local (`infra.local.dynamodb_local`, in memory, a free port) holds the `bench-*` tables and
@@ -13,7 +13,8 @@ How it measures
   a bank top-up through the ledger, each order placed by `chalicelib.services.orders.place`, money into
   escrow), the clock moved past the 24-hour start limit, and ONE `timers.fire_shards(all shards, now,
   workers=W)` run timed: W threads, each firing one shard after another, as one invocation of the timer
-  function does on AWS.
+  function does on AWS. The worker counts take turns, R rounds each (1, 4, 16, 1, 4, 16, ...), so
+  drift in the machine's load hits them alike; the report shows medians over the rounds.
 - Botocore hooks on every DynamoDB client (`ThreadTap`) keep each request with the thread that made it,
   and the items its reads returned. Everything the app writes, set-up included, is replayed untimed on
   the twin tables, so they go through the same states.
@@ -26,6 +27,7 @@ The hooks' own cost (a few microseconds per request) is inside the app's timed r
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import threading
 import time
@@ -245,7 +247,8 @@ def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> str:
     with quiet():
         idle_deals(args.idle)
     floor.replay(tap.drain())
-    rounds = [one_round(workers, args, tap, floor, floor_client, n) for n, workers in enumerate(args.workers)]
+    turns = [workers for _ in range(args.repeats) for workers in args.workers]
+    rounds = [one_round(workers, args, tap, floor, floor_client, n) for n, workers in enumerate(turns)]
     return report(rounds, args, settings.timer_shards)
 
 
@@ -253,16 +256,19 @@ def report(rounds: list[Round], args: argparse.Namespace, shards: int) -> str:
     lines = [
         f"escrowdesk timer job against DynamoDB Local: {args.due} due orders among {args.idle} idle deals per run, "
         f"{shards} timer shards; app = one timers.fire_shards run with W workers, floor = the same requests "
-        "by bare boto3 from W threads",
+        f"by bare boto3 from W threads; medians of {args.repeats} rounds each",
         "",
-        "| workers | fired | app s | app due transitions/s | floor s | floor transitions/s | app / floor | aim |",
-        "|---|---|---|---|---|---|---|---|",
+        "| workers | fired per round | app due transitions/s | floor transitions/s | app / floor (min-max) | aim |",
+        "|---|---|---|---|---|---|",
     ]
-    for r in rounds:
-        ratio = r.rate / r.floor_rate
+    for workers in args.workers:
+        mine = [r for r in rounds if r.workers == workers]
+        ratios = [r.rate / r.floor_rate for r in mine]
+        ratio = statistics.median(ratios)
         verdict = "ok" if ratio >= MIN_RATIO else f"below {MIN_RATIO}x"
-        lines.append(f"| {r.workers} | {r.outcome['fired']} | {r.seconds:.2f} | {r.rate:.0f} | {r.floor_seconds:.2f} "
-                     f"| {r.floor_rate:.0f} | {ratio:.2f} | {verdict} |")
+        lines.append(f"| {workers} | {mine[0].outcome['fired']} | {statistics.median(r.rate for r in mine):.0f} "
+                     f"| {statistics.median(r.floor_rate for r in mine):.0f} | {ratio:.2f} "
+                     f"({min(ratios):.2f}-{max(ratios):.2f}) | {verdict} |")
     lines.append("")
     for r in rounds:
         operations = ", ".join(f"{n} {operation}" for operation, n in r.requests.most_common())
@@ -277,11 +283,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--due", type=int, default=800, help="due orders per run (default 800)")
     parser.add_argument("--idle", type=int, default=10000, help="idle deals, timers a month ahead (default 10000)")
     parser.add_argument("--shards", type=int, default=16, help="TIMER_SHARDS (default 16)")
-    parser.add_argument("--workers", default="1,4,16", help="worker counts, one run each (default 1,4,16)")
+    parser.add_argument("--workers", default="1,4,16", help="worker counts (default 1,4,16)")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds per worker count (default 3)")
     args = parser.parse_args(argv)
     args.workers = [int(n) for n in args.workers.split(",")]
-    if args.due < 1 or args.idle < 0 or args.shards < 1 or min(args.workers) < 1:
-        parser.error("--due, --shards and --workers must be >= 1, --idle >= 0")
+    if min(args.due, args.shards, args.repeats, *args.workers) < 1 or args.idle < 0:
+        parser.error("--due, --shards, --workers and --repeats must be >= 1, --idle >= 0")
     if args.idle > 999_999:
         parser.error("--idle must be < 1,000,000")
     return args
