@@ -469,7 +469,8 @@ def bill(lines: list[Line]) -> list[str]:
             f"|{'-' * (width + 2)}|{'-' * 16}|{'-' * 11}|{'-' * 14}|{'-' * 11}|-------|"]
     for line in sorted(lines, key=lambda line: line.cost, reverse=True):
         share = line.cost / total if total else 0
-        rows.append(f"| {line.item:{width}} | {line.quantity:14,.2f} | {line.unit:9} | {line.price:12.8f} "
+        quantity = f"{line.quantity:,.2f}" if line.quantity >= 10 else f"{line.quantity:.3g}"
+        rows.append(f"| {line.item:{width}} | {quantity:>14} | {line.unit:9} | {line.price:12.8f} "
                     f"| {line.cost:9.4f} | {share:5.1%} |")
     rows.append(f"| {'total':{width}} | {'':>14} | {'':9} | {'':>12} | {total:9.4f} | 100 % |")
     return rows
