@@ -97,7 +97,7 @@ class Settings:
     # shards is one message on the timer queue, so one invocation (`TIMER_QUEUE_URL`, set by the stack).
     timer_workers: int = field(default_factory=lambda: int(_env("TIMER_WORKERS", "4")))
     timer_queue_url: str = field(default_factory=lambda: _env("TIMER_QUEUE_URL", ""))
-    # Powertools' Tracer and the X-Ray SDK (subsegments per handler and AWS call; ~0.1 s of cold start).
+    # Powertools' Tracer and the X-Ray SDK (subsegments per handler and AWS call; ~35 ms of cold start).
     xray_sdk: bool = field(default_factory=lambda: _flag("XRAY_SDK"))
     # Platform commission per flow, in basis points (2000 = 20 %).
     commission_gig_order_bps: int = field(default_factory=lambda: int(_env("COMMISSION_GIG_ORDER_BPS", "2000")))

@@ -3,8 +3,8 @@
 Tracing on AWS is Lambda's active tracing (the prod stage's `xray`): Lambda records each invocation's
 segment — initialization, invocation, overhead — and API Gateway's segment joins it, with no SDK in the
 function. Powertools' Tracer adds subsegments (the handler, each DynamoDB and HTTP call), but its X-Ray
-SDK costs about 0.1 s of every cold start (`python -m bench.import_time`), so it is imported only when
-`XRAY_SDK` is on, e.g. while chasing a slow request.
+SDK adds ~35 ms to every cold start, past the budget on its own (`python -m bench.import_time`), so it
+is imported only when `XRAY_SDK` is on, e.g. while chasing a slow request.
 """
 from __future__ import annotations
 
