@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
+from chalicelib.config import DEFAULT_LOCALE, LOCALES
 from chalicelib.errors import Unprocessable
 
 SUPPORTED_CURRENCIES = ("USD", "EUR", "UAH", "IRR")
-_BABEL_LOCALES = {"en": "en_US", "ru": "ru_RU", "uk": "uk_UA", "fa": "fa_IR"}
 
 
 @dataclass(frozen=True, order=True)
@@ -51,7 +51,7 @@ def format_amount(amount_minor: int, currency: str, locale: str = "en") -> str:
     from babel.numbers import format_currency
 
     value = Decimal(amount_minor).scaleb(-precision(currency))
-    return format_currency(value, currency, locale=_BABEL_LOCALES.get(locale, "en_US"))
+    return format_currency(value, currency, locale=locale if locale in LOCALES else DEFAULT_LOCALE)
 
 
 def commission(amount_minor: int, basis_points: int) -> int:

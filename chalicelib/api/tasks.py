@@ -20,7 +20,7 @@ def invite(call: Call):
           tag="team", status=201, request=s.AcceptInvitationIn, response=s.SignupOut, auth_="none", errors=(409,))
 def accept_invitation(call: Call):
     b = call.body
-    return team.accept_invitation(call.params["token"], b.password, b.name, b.locale)
+    return team.accept_invitation(call.params["token"], b.password, b.name, b.locale, b.timezone)
 
 
 @endpoint(bp, "GET", "/v1/team", summary="My team, with each contractor's state", tag="team", response=s.MemberList,

@@ -62,10 +62,11 @@ def get_sender() -> Sender:
 
 
 def _present(record: NotificationModel, user: UserModel) -> dict:
-    from chalicelib.notify import render_summary
+    from chalicelib.notify import link_for, render_summary
 
-    title, body = render_summary(record.kind, user.locale, {"name": user.name, **record.params})
-    return views.notification(record, title, body)
+    title, body = render_summary(record.kind, user.locale, {"name": user.name, **record.params},
+                                 timezone=user.timezone)
+    return views.notification(record, title, body, link_for(record.kind, record.params).url)
 
 
 def mark_read(user_id: str, notification_id: str) -> dict:
@@ -90,8 +91,8 @@ def deliver(user_id: str, notification_id: str) -> str:
             return "already_claimed"
         raise
     try:
-        address, locale, name = _recipient(user_id, record.params)
-        message = render(record.kind, locale, {"name": name, **record.params})
+        address, locale, timezone, name = _recipient(user_id, record.params)
+        message = render(record.kind, locale, {"name": name, **record.params}, timezone=timezone)
         get_sender().send(to=address, message=message, message_id=notification_id)
     except Exception:
         logger.exception("e-mail delivery failed", extra={"notification_id": notification_id})
@@ -102,14 +103,14 @@ def deliver(user_id: str, notification_id: str) -> str:
     return "sent"
 
 
-def _recipient(user_id: str, params: dict) -> tuple[str, str, str]:
-    """(address, locale, name): a user's own, or for `email:<address>` (someone without an account
-    yet, e.g. an invitee) the address itself, in the params' locale."""
+def _recipient(user_id: str, params: dict) -> tuple[str, str, str | None, str]:
+    """(address, locale, time zone, name): a user's own, or for `email:<address>` (someone without an
+    account yet, e.g. an invitee) the address itself, in the params' locale and time zone."""
     if user_id.startswith(EMAIL_PREFIX):
         address = user_id.removeprefix(EMAIL_PREFIX)
-        return address, params.get("locale", "en"), address
+        return address, params.get("locale", "en"), params.get("timezone"), address
     user = UserModel.get(user_id)
-    return user.email, user.locale, user.name
+    return user.email, user.locale, user.timezone, user.name
 
 
 def _fan_out(role: str, broadcast_id: str) -> str:

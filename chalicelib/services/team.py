@@ -11,7 +11,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from chalicelib import auth, clock, views
+from chalicelib import auth, clock, i18n, views
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -72,7 +72,8 @@ def _invite_one(company: UserModel, email: str, greeting: str) -> str:
         uow.put(KeyModel(_invitation_key(token), target_id=company.id,
                          data={"email": email, "expires_at": clock.iso(expires_at)}))
         notifications.enqueue(uow, f"{notifications.EMAIL_PREFIX}{email}", "team_invitation", {
-            **params, "locale": company.locale, "expires_at": clock.iso(expires_at),
+            **params, "locale": company.locale, "timezone": i18n.zone_name(company.timezone, company.locale),
+            "expires_at": clock.iso(expires_at),
             "link": f"{settings.app_url}/v1/invitations/{token}/accept"})
     try:
         uow.commit()
@@ -85,7 +86,8 @@ def _company_name(company: UserModel) -> str:
     return profiles.load(company.id).company_name or company.name
 
 
-def accept_invitation(token: str, password: str, name: str, locale: str) -> tuple[int, dict]:
+def accept_invitation(token: str, password: str, name: str, locale: str,
+                      timezone: str | None = None) -> tuple[int, dict]:
     """The invitee sets a password: the account is created and joins the team, once."""
     try:
         invitation = KeyModel.get(_invitation_key(token), consistent_read=True)
@@ -105,7 +107,7 @@ def accept_invitation(token: str, password: str, name: str, locale: str) -> tupl
             TeamMemberModel.user_id.set(user.id), TeamMemberModel.state.set(ACTIVE),
             TeamMemberModel.joined_at.set(clock.iso(clock.now()))], condition=TeamMemberModel.state == INVITED)
 
-    return accounts.signup_invited(email, password, name, locale, join)
+    return accounts.signup_invited(email, password, name, locale, join, timezone)
 
 
 def members(principal: Principal, limit: int, cursor: str | None) -> dict:
