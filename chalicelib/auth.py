@@ -1,18 +1,23 @@
-"""Passwords (argon2id via argon2-cffi) and bearer tokens (HS256 JWTs via PyJWT)."""
+"""Passwords (argon2id via argon2-cffi) and bearer tokens (HS256 JWTs via PyJWT).
+
+argon2 and PyJWT load on first use, not with the app: a cold start that serves a webhook needs neither.
+PyJWT imports `cryptography` when it is installed, for the asymmetric algorithms; HS256 is the standard
+library's HMAC, and the Lambda bundle (requirements.txt) carries no `cryptography`, so there it never loads.
+"""
 from __future__ import annotations
 
 import hashlib
 import hmac
 from dataclasses import dataclass
 from functools import cache
-
-import jwt
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from typing import TYPE_CHECKING
 
 from chalicelib import clock
 from chalicelib.config import settings
 from chalicelib.errors import Forbidden, Unauthorized
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 CLIENT, CONTRACTOR, OPERATOR = "client", "contractor", "operator"
 _ALGORITHM = "HS256"
@@ -34,6 +39,8 @@ class Principal:
 
 @cache
 def _hasher(time_cost: int, memory_kib: int) -> PasswordHasher:
+    from argon2 import PasswordHasher
+
     return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
 
 
@@ -42,6 +49,8 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
         return _hasher(settings.password_time_cost, settings.password_memory_kib).verify(password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -49,6 +58,8 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 def issue_token(user_id: str, roles: list[str] | tuple[str, ...]) -> str:
+    import jwt
+
     # Tokens are checked against the real clock: moving the local test clock must not expire them.
     issued = int(clock.wall().timestamp())
     claims = {"sub": user_id, "roles": list(roles), "iat": issued, "exp": issued + settings.token_ttl_seconds}
@@ -58,6 +69,8 @@ def issue_token(user_id: str, roles: list[str] | tuple[str, ...]) -> str:
 def principal_from_header(header: str | None) -> Principal:
     if not header or not header.startswith("Bearer "):
         raise Unauthorized("unauthorized", "Send Authorization: Bearer <token>")
+    import jwt
+
     try:
         claims = jwt.decode(header[len("Bearer "):].strip(), settings.jwt_secret, algorithms=[_ALGORITHM],
                             options={"require": ["sub", "exp"]})

@@ -17,6 +17,10 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def _flag(name: str) -> bool:
+    return _env(name, "false").strip().lower() in ("1", "true", "yes", "on")
+
+
 # A contractor's level bounds the custom offers he may make: the longest delivery and the highest
 # price per currency (minor units). A contractor without a level is "new".
 DEFAULT_OFFER_LEVELS = {
@@ -130,8 +134,15 @@ class Settings:
     webhook_tolerance_seconds: int = field(default_factory=lambda: int(_env("WEBHOOK_TOLERANCE_SECONDS", "300")))
     # Hot system accounts (bank clearing, revenue, suspense) are split over this many items.
     system_account_shards: int = field(default_factory=lambda: int(_env("SYSTEM_ACCOUNT_SHARDS", "16")))
-    # Pending timers are spread over this many index partitions; the job reads each.
-    timer_shards: int = field(default_factory=lambda: int(_env("TIMER_SHARDS", "4")))
+    # Pending timers are spread over this many index partitions; the job reads each. Only ever raise
+    # it: timers already written to a shard above a lowered count would no longer be read.
+    timer_shards: int = field(default_factory=lambda: int(_env("TIMER_SHARDS", "16")))
+    # Shards one invocation of the timer job fires at once (threads); on AWS each group of this many
+    # shards is one message on the timer queue, so one invocation (`TIMER_QUEUE_URL`, set by the stack).
+    timer_workers: int = field(default_factory=lambda: int(_env("TIMER_WORKERS", "4")))
+    timer_queue_url: str = field(default_factory=lambda: _env("TIMER_QUEUE_URL", ""))
+    # Powertools' Tracer and the X-Ray SDK (subsegments per handler and AWS call; ~35 ms of cold start).
+    xray_sdk: bool = field(default_factory=lambda: _flag("XRAY_SDK"))
     # Platform commission per flow, in basis points (2000 = 20 %).
     commission_gig_order_bps: int = field(default_factory=lambda: int(_env("COMMISSION_GIG_ORDER_BPS", "2000")))
     commission_b2b_task_bps: int = field(default_factory=lambda: int(_env("COMMISSION_B2B_TASK_BPS", "0")))

@@ -1,14 +1,13 @@
 """Money: integer minor units plus an ISO 4217 code. No floats anywhere.
 
 Currency precision and display come from babel's CLDR data, so IRR has 0 decimals and
-USD/EUR/UAH have 2 without a hand-kept table.
+USD/EUR/UAH have 2 without a hand-kept table. Babel loads on first use, not with the app.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-
-from babel.numbers import format_currency, get_currency_precision
+from functools import cache
 
 from chalicelib.config import DEFAULT_LOCALE, LOCALES
 from chalicelib.errors import Unprocessable
@@ -35,7 +34,10 @@ class Money:
         return {"amount": self.amount_minor, "currency": self.currency}
 
 
+@cache
 def precision(currency: str) -> int:
+    from babel.numbers import get_currency_precision
+
     return get_currency_precision(currency)
 
 
@@ -46,6 +48,8 @@ def format_money(money: Money, locale: str = "en") -> str:
 
 def format_amount(amount_minor: int, currency: str, locale: str = "en") -> str:
     """Display any ISO 4217 amount, supported or not (a bank may send money in a currency we don't hold)."""
+    from babel.numbers import format_currency
+
     value = Decimal(amount_minor).scaleb(-precision(currency))
     return format_currency(value, currency, locale=locale if locale in LOCALES else DEFAULT_LOCALE)
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Protocol
 
 import boto3
-import jwt
 
 from chalicelib import clock
 from chalicelib.config import settings
@@ -46,6 +45,8 @@ class LocalFiles:
         path.write_bytes(data)
 
     def link(self, key: str, filename: str, content_type: str = ZIP) -> str:
+        import jwt
+
         expires = int(clock.now().timestamp()) + settings.download_link_seconds
         token = jwt.encode({"key": key, "name": filename, "type": content_type, "until": expires, "use": "download"},
                            settings.jwt_secret, algorithm="HS256")
@@ -53,6 +54,8 @@ class LocalFiles:
 
     def read(self, token: str) -> tuple[bytes, str, str]:
         """The file behind a local download link, its name and type; a forged or expired link is a 403."""
+        import jwt
+
         try:
             claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"])
         except jwt.PyJWTError:

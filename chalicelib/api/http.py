@@ -3,18 +3,22 @@
 `endpoint()` registers a Chalice route together with its OpenAPI description, and at request
 time authenticates, parses and validates the body with pydantic, applies the Idempotency-Key
 rules to POSTs, and maps domain errors to the API's error shape in this one place.
+
+Routes name their request and response models (`schema_names.SignupIn`) rather than import them:
+pydantic and the models of `schemas.py` cost more import time than the rest of the app, so they load
+with the first request that has a body to validate (or `GET /openapi.json`), not with every cold start.
 """
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 from chalice import Blueprint, Response
 from chalice.app import Request
-from pydantic import BaseModel, ValidationError
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import auth, idempotency
@@ -23,8 +27,36 @@ from chalicelib.observability import logger
 from chalicelib.pagination import parse_limit
 from chalicelib.store.uow import THROTTLING_CODES
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
 Auth = Literal["user", "operator", "bank", "none"]
 JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
+SCHEMAS_MODULE = "chalicelib.api.schemas"
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A model of `schemas.py` by name; `.model` imports it (and pydantic) when first needed."""
+
+    name: str
+
+    @property
+    def model(self) -> type[BaseModel]:
+        model: type[BaseModel] = getattr(importlib.import_module(SCHEMAS_MODULE), self.name)
+        return model
+
+
+class _SchemaNames:
+    """`schema_names.SignupIn` is `Schema("SignupIn")`: what a route declares without importing pydantic."""
+
+    def __getattr__(self, name: str) -> Schema:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return Schema(name)
+
+
+schema_names = _SchemaNames()
 
 
 @dataclass(frozen=True)
@@ -37,8 +69,8 @@ class Operation:
     tag: str
     auth: Auth
     status: int
-    request: type[BaseModel] | None
-    response: type[BaseModel] | None
+    request: Schema | None
+    response: Schema | None
     query: tuple[str, ...]
     produces: str
     errors: tuple[int, ...]
@@ -49,7 +81,6 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
-M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
@@ -85,7 +116,7 @@ class Call:
 
 
 def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, status: int = 200,
-             request: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+             request: Schema | None = None, response: Schema | None = None,
              auth_: Auth = "user", query: tuple[str, ...] = (), produces: str = "application/json",
              errors: tuple[int, ...] = (), guard: Callable[[], None] | None = None,
              moves_money: bool = False, also: tuple[int, ...] = ()) -> Callable:
@@ -105,7 +136,7 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, s
     return register
 
 
-def _errors_for(method: str, auth_: Auth, request: type[BaseModel] | None, path: str,
+def _errors_for(method: str, auth_: Auth, request: Schema | None, path: str,
                 extra: tuple[int, ...]) -> tuple[int, ...]:
     """Every error status a route can answer, for OpenAPI."""
     codes = set(extra) | {503}  # DynamoDB throttled past the SDK's retries: Retry-After, nothing written
@@ -162,7 +193,10 @@ def raw_body(request: Request) -> bytes:
     return body.encode() if isinstance(body, str) else body
 
 
-def parse_body(model: type[M], raw: bytes) -> M:
+def parse_body(schema: Schema, raw: bytes) -> Any:
+    """The body validated by the schema's model; malformed JSON is a 400, an invalid field a 422."""
+    from pydantic import ValidationError
+
     try:
         data = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError):
@@ -170,7 +204,7 @@ def parse_body(model: type[M], raw: bytes) -> M:
     if not isinstance(data, dict):
         raise BadRequest("malformed_json", "The request body must be a JSON object")
     try:
-        return model.model_validate(data)
+        return schema.model.model_validate(data)
     except ValidationError as error:
         raise _unprocessable(error) from None
 

@@ -1,14 +1,18 @@
-"""`GET /openapi.json`: the OpenAPI 3.1 document built from every registered endpoint."""
+"""`GET /openapi.json`: the OpenAPI 3.1 document built from every registered endpoint (on its first
+request, which is when the models and pydantic load)."""
 from __future__ import annotations
 
 import re
 from functools import cache
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint
-from pydantic import BaseModel
 
-from chalicelib.api import schemas as s
-from chalicelib.api.http import OPERATIONS, Operation, endpoint
+from chalicelib.api.http import OPERATIONS, Operation, Schema, endpoint
+from chalicelib.api.http import schema_names as s
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 bp = Blueprint(__name__)
 
@@ -33,7 +37,7 @@ def openapi(call):
 @cache
 def document() -> dict:
     components: dict[str, dict] = {}
-    components["ErrorOut"] = _schema(s.ErrorOut, components)
+    components["ErrorOut"] = _schema(s.ErrorOut.model, components)
     paths: dict[str, dict] = {}
     for operation in OPERATIONS:
         paths.setdefault(operation.path, {})[operation.method.lower()] = _operation(operation, components)
@@ -90,10 +94,10 @@ def _success(op: Operation, components: dict) -> dict:
     return {"description": "OK", "content": {"application/json": {"schema": {"$ref": ref}}}}
 
 
-def _schema_name(model: type[BaseModel], components: dict) -> str:
-    if model.__name__ not in components:
-        components[model.__name__] = _schema(model, components)
-    return model.__name__
+def _schema_name(schema: Schema, components: dict) -> str:
+    if schema.name not in components:
+        components[schema.name] = _schema(schema.model, components)
+    return schema.name
 
 
 def _schema(model: type[BaseModel], components: dict) -> dict:

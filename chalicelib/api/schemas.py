@@ -1,5 +1,9 @@
 """Request and response shapes. Requests are validated with these models; responses are
-documented with them in the OpenAPI document."""
+documented with them in the OpenAPI document.
+
+This module loads with the first request that has a body (routes name their models, see
+`chalicelib/api/http.py`), and each model builds its validator when first used (`defer_build`): a
+cold start pays for pydantic and the one model its request needs, not for all of them."""
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -29,7 +33,13 @@ TimeZone = Annotated[str, AfterValidator(_known_zone), WithJsonSchema({
 CurrencyCode = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code: USD, EUR, UAH or IRR")
 
 
-class _In(BaseModel):
+class _Model(BaseModel):
+    """Every model here: built when first used, not when this module loads."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class _In(_Model):
     model_config = ConfigDict(str_strip_whitespace=True)
 
 
@@ -122,17 +132,17 @@ class ClockIn(_In):
 
 # Responses -----------------------------------------------------------------------------------
 
-class ErrorBody(BaseModel):
+class ErrorBody(_Model):
     code: str
     message: str
     field: str | None = None
 
 
-class ErrorOut(BaseModel):
+class ErrorOut(_Model):
     error: ErrorBody
 
 
-class UserOut(BaseModel):
+class UserOut(_Model):
     id: str
     email: str
     name: str
@@ -142,26 +152,26 @@ class UserOut(BaseModel):
     created_at: str
 
 
-class SignupOut(BaseModel):
+class SignupOut(_Model):
     user: UserOut
     token: str
 
 
-class TokenOut(BaseModel):
+class TokenOut(_Model):
     token: str
 
 
-class BalanceLine(BaseModel):
+class BalanceLine(_Model):
     currency: str
     available: int
     held: int
 
 
-class BalancesOut(BaseModel):
+class BalancesOut(_Model):
     items: list[BalanceLine]
 
 
-class InvoiceOut(BaseModel):
+class InvoiceOut(_Model):
     id: str
     number: str = Field(examples=["PI-2026-000001"])
     amount: int
@@ -173,12 +183,12 @@ class InvoiceOut(BaseModel):
     pdf_url: str
 
 
-class InvoiceList(BaseModel):
+class InvoiceList(_Model):
     items: list[InvoiceOut]
     next_cursor: str | None
 
 
-class PaymentOut(BaseModel):
+class PaymentOut(_Model):
     id: str
     event_id: str
     amount: int
@@ -193,12 +203,12 @@ class PaymentOut(BaseModel):
     resolved_at: str | None
 
 
-class PaymentList(BaseModel):
+class PaymentList(_Model):
     items: list[PaymentOut]
     next_cursor: str | None
 
 
-class PayoutOut(BaseModel):
+class PayoutOut(_Model):
     id: str
     amount: int
     currency: str
@@ -211,12 +221,12 @@ class PayoutOut(BaseModel):
     failure_reason: str | None
 
 
-class PayoutList(BaseModel):
+class PayoutList(_Model):
     items: list[PayoutOut]
     next_cursor: str | None
 
 
-class WebhookAck(BaseModel):
+class WebhookAck(_Model):
     received: bool
     duplicate: bool = False
     ignored: bool = False
@@ -224,7 +234,7 @@ class WebhookAck(BaseModel):
     payout: PayoutOut | None = None
 
 
-class StatementLine(BaseModel):
+class StatementLine(_Model):
     entry_id: str
     kind: str
     currency: str
@@ -234,24 +244,24 @@ class StatementLine(BaseModel):
     created_at: str
 
 
-class StatementList(BaseModel):
+class StatementList(_Model):
     items: list[StatementLine]
     next_cursor: str | None
 
 
-class TrialBalanceLine(BaseModel):
+class TrialBalanceLine(_Model):
     currency: str
     total: int
     balanced: bool
     accounts: dict[str, int]
 
 
-class TrialBalanceOut(BaseModel):
+class TrialBalanceOut(_Model):
     items: list[TrialBalanceLine]
     balanced: bool
 
 
-class NotificationOut(BaseModel):
+class NotificationOut(_Model):
     id: str
     kind: str
     title: str
@@ -262,18 +272,18 @@ class NotificationOut(BaseModel):
     read_at: str | None
 
 
-class NotificationList(BaseModel):
+class NotificationList(_Model):
     items: list[NotificationOut]
     next_cursor: str | None
 
 
-class RatingOut(BaseModel):
+class RatingOut(_Model):
     count: int
     sum: int
     average: str | None = Field(description="sum / count with two decimals, e.g. \"4.67\"; null without reviews")
 
 
-class GigOut(BaseModel):
+class GigOut(_Model):
     id: str
     contractor_id: str
     title: str
@@ -286,12 +296,12 @@ class GigOut(BaseModel):
     created_at: str
 
 
-class GigList(BaseModel):
+class GigList(_Model):
     items: list[GigOut]
     next_cursor: str | None
 
 
-class ExtraOut(BaseModel):
+class ExtraOut(_Model):
     id: str
     title: str
     amount: int
@@ -301,7 +311,7 @@ class ExtraOut(BaseModel):
     decided_at: str | None
 
 
-class CancellationOut(BaseModel):
+class CancellationOut(_Model):
     by: Literal["client", "contractor"]
     reason: str
     message: str
@@ -310,7 +320,7 @@ class CancellationOut(BaseModel):
     answered_at: str | None
 
 
-class DisputeOut(BaseModel):
+class DisputeOut(_Model):
     by: Literal["client", "contractor"] = Field(default="client", description="who opened it")
     reason: str
     opened_at: str
@@ -323,18 +333,18 @@ class DisputeOut(BaseModel):
     terms_hash: str | None
 
 
-class DeliveredFileOut(BaseModel):
+class DeliveredFileOut(_Model):
     id: str
     filename: str
     size: int = Field(description="bytes")
 
 
-class DeliveryOut(BaseModel):
+class DeliveryOut(_Model):
     at: str
     files: list[DeliveredFileOut] = Field(description="GET /v1/orders/{order_id}/files/{id} gives a download link")
 
 
-class OrderOut(BaseModel):
+class OrderOut(_Model):
     id: str
     gig_id: str
     offer_id: str | None
@@ -365,7 +375,7 @@ class OrderOut(BaseModel):
     history: list[dict]
 
 
-class OrderList(BaseModel):
+class OrderList(_Model):
     items: list[OrderOut]
     next_cursor: str | None
 
@@ -398,7 +408,7 @@ class ReviewIn(_In):
     text: str = Field(default="", max_length=5000)
 
 
-class ReviewOut(BaseModel):
+class ReviewOut(_Model):
     order_id: str
     gig_id: str
     client_id: str
@@ -408,7 +418,7 @@ class ReviewOut(BaseModel):
     created_at: str
 
 
-class ReviewList(BaseModel):
+class ReviewList(_Model):
     items: list[ReviewOut]
     next_cursor: str | None
 
@@ -425,7 +435,7 @@ class ChatMessageIn(_In):
     attachments: list[Attachment] = Field(default_factory=list, max_length=10)
 
 
-class ChatMessageOut(BaseModel):
+class ChatMessageOut(_Model):
     id: str
     thread_id: str
     sender_id: str
@@ -434,7 +444,7 @@ class ChatMessageOut(BaseModel):
     created_at: str
 
 
-class ChatMessageList(BaseModel):
+class ChatMessageList(_Model):
     items: list[ChatMessageOut]
     next_cursor: str | None
 
@@ -443,25 +453,25 @@ class ConversationIn(_In):
     user_id: str = Field(min_length=1, max_length=100, description="the other participant")
 
 
-class ConversationOut(BaseModel):
+class ConversationOut(_Model):
     id: str
     peer_id: str
     created_at: str
 
 
-class ConversationList(BaseModel):
+class ConversationList(_Model):
     items: list[ConversationOut]
     next_cursor: str | None
 
 
-class ResponsibilityOut(BaseModel):
+class ResponsibilityOut(_Model):
     percent: int = Field(description="orders completed out of completed + failed (auto-cancelled or late)")
     completed: int
     failed: int
     cancelled_without_penalty: int
 
 
-class ContractorOut(BaseModel):
+class ContractorOut(_Model):
     id: str
     name: str
     level: str
@@ -496,7 +506,7 @@ class OfferIn(_In):
                                              "client must have written to the contractor in their conversation")
 
 
-class OfferOut(BaseModel):
+class OfferOut(_Model):
     id: str
     gig_id: str
     order_id: str | None
@@ -518,7 +528,7 @@ class OfferOut(BaseModel):
     history: list[dict]
 
 
-class OfferList(BaseModel):
+class OfferList(_Model):
     items: list[OfferOut]
     next_cursor: str | None
 
@@ -554,7 +564,7 @@ class ProjectIn(_In):
     currency: str = CurrencyCode
 
 
-class ProjectOut(BaseModel):
+class ProjectOut(_Model):
     id: str
     client_id: str
     title: str
@@ -568,7 +578,7 @@ class ProjectOut(BaseModel):
     created_at: str
 
 
-class ProjectList(BaseModel):
+class ProjectList(_Model):
     items: list[ProjectOut]
     next_cursor: str | None
 
@@ -585,7 +595,7 @@ class ProposalEditIn(_In):
     text: str | None = Field(default=None, min_length=1, max_length=5000)
 
 
-class ProposalOut(BaseModel):
+class ProposalOut(_Model):
     project_id: str
     contractor_id: str
     price: int
@@ -597,12 +607,12 @@ class ProposalOut(BaseModel):
     updated_at: str
 
 
-class ProposalList(BaseModel):
+class ProposalList(_Model):
     items: list[ProposalOut]
     next_cursor: str | None
 
 
-class ContractOut(BaseModel):
+class ContractOut(_Model):
     id: str
     project_id: str
     client_id: str
@@ -632,12 +642,12 @@ class ContractOut(BaseModel):
     history: list[dict]
 
 
-class ContractList(BaseModel):
+class ContractList(_Model):
     items: list[ContractOut]
     next_cursor: str | None
 
 
-class DisputeQueue(BaseModel):
+class DisputeQueue(_Model):
     items: list[dict] = Field(description="orders and contracts in dispute, each with `process`")
     next_cursor: str | None
 
@@ -647,17 +657,140 @@ class DeliverableIn(_In):
     content_base64: str = Field(min_length=1, description="the zip archive, base64-encoded")
 
 
-class DownloadOut(BaseModel):
+class DownloadOut(_Model):
     url: str
     expires_in_seconds: int
     filename: str
 
 
-class ClockOut(BaseModel):
+class ClockOut(_Model):
     now: str
     offset_seconds: float
 
 
-class JobsOut(BaseModel):
+class JobsOut(_Model):
     now: str
     jobs: dict[str, dict]
+
+
+
+# Team and B2B tasks --------------------------------------------------------------------------
+
+class InvitationsIn(_In):
+    emails: str = Field(min_length=1, max_length=10000, description="one address, or many separated by commas")
+    greeting: str = Field(default="", max_length=2000)
+
+
+class InvitationResult(_Model):
+    email: str
+    status: Literal["invited", "added", "already_in_team", "invalid", "duplicate"]
+    reason: str | None = None
+
+
+class InvitationsOut(_Model):
+    results: list[InvitationResult]
+
+
+class AcceptInvitationIn(_In):
+    password: str = Field(min_length=8, max_length=128)
+    name: str = Field(min_length=1, max_length=100)
+    locale: Locale = "en"
+    timezone: TimeZone | None = None
+
+
+class MemberOut(_Model):
+    email: str
+    user_id: str | None
+    state: Literal["invited", "active"]
+    invited_at: str
+    joined_at: str | None
+
+
+class MemberList(_Model):
+    items: list[MemberOut]
+    next_cursor: str | None
+
+
+class SettingsIn(_In):
+    company_name: str | None = Field(default=None, max_length=200)
+    company_details: str | None = Field(default=None, max_length=2000, description="requisites printed on acts")
+    send_tasks_immediately: bool | None = None
+
+
+class SettingsOut(_Model):
+    company_name: str
+    company_details: str
+    send_tasks_immediately: bool
+
+
+class TaskIn(_In):
+    contractor_id: str = Field(min_length=1, max_length=100, description="an active member of your team")
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10000)
+    amount: StrictInt = Field(gt=0, description="minor units")
+    currency: str = CurrencyCode
+    deadline_at: str | None = Field(default=None, max_length=40)
+
+
+class TaskEditIn(_In):
+    contractor_id: str | None = Field(default=None, description="refused: a task's contractor never changes")
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10000)
+    amount: StrictInt | None = Field(default=None, gt=0)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    deadline_at: str | None = Field(default=None, max_length=40)
+
+
+class ActOut(_Model):
+    number: str
+    issued_at: str
+    pdf_url: str
+
+
+class TaskOut(_Model):
+    id: str
+    company_id: str
+    contractor_id: str
+    title: str
+    description: str
+    amount: int
+    currency: str
+    commission: int
+    deadline_at: str | None
+    status: Literal["draft", "in_work", "done", "cancelled"]
+    closed_reason: str | None
+    act: ActOut | None
+    created_at: str
+    version: int
+    history: list[dict]
+
+
+class TaskList(_Model):
+    items: list[TaskOut]
+    next_cursor: str | None
+
+
+class DeletedOut(_Model):
+    deleted: bool
+    id: str
+
+
+class DocumentOut(_Model):
+    kind: Literal["act"]
+    number: str
+    issued_at: str
+    task_id: str
+    title: str
+    amount: int
+    currency: str
+    company_id: str
+    contractor_id: str
+    pdf_url: str
+
+
+class DocumentList(_Model):
+    items: list[DocumentOut]
+    next_cursor: str | None
+
+
+# --- team ------------------------------------------------------------------------------------------------------------

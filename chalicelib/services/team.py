@@ -11,8 +11,6 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-
 from chalicelib import auth, clock, i18n, views
 from chalicelib.auth import Principal
 from chalicelib.config import settings
@@ -32,6 +30,8 @@ def _invitation_key(token: str) -> str:
 
 def invite(principal: Principal, addresses: str, greeting: str) -> dict:
     """One answer per address; each valid one is its own small transaction."""
+    from email_validator import EmailNotValidError, validate_email
+
     parts = [part.strip() for part in addresses.split(",") if part.strip()]
     if not parts:
         raise Unprocessable("validation_error", "Give at least one e-mail address", field="emails")

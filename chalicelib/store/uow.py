@@ -35,7 +35,8 @@ def connection_for(model: type[Model]) -> Connection:
     key = (model.Meta.region, model.Meta.host)
     if key not in _connections:
         _connections[key] = Connection(region=model.Meta.region, host=model.Meta.host,
-                                       max_retry_attempts=model.Meta.max_retry_attempts)
+                                       max_retry_attempts=model.Meta.max_retry_attempts,
+                                       max_pool_connections=model.Meta.max_pool_connections)
     return _connections[key]
 
 

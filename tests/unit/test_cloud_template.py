@@ -20,7 +20,7 @@ from chalicelib import clock
 from chalicelib.store import tables
 from chalicelib.store.models import ALL_MODELS, NotificationModel, logical_name
 from infra import template
-from infra.template import API, FUNCTIONS, JOBS, ROLES, STREAM
+from infra.template import API, FUNCTIONS, JOBS, ROLES, STREAM, TIMERS
 from tests.support import place_order, transfer_event
 
 REGION, ACCOUNT = "eu-central-1", "123456789012"
@@ -79,6 +79,32 @@ def test_stream_ttl_and_timer_index(resources):
 def test_the_stream_trigger_reads_the_notifications_tables_real_stream(resources):
     source = resources[STREAM]["Properties"]["Events"][template.STREAM_EVENT]["Properties"]
     assert source["Stream"] == {"Fn::GetAtt": ["NotificationsTable", "StreamArn"]}
+
+
+def test_the_schedule_fans_timer_shards_out_through_the_timer_queue(resources):
+    queue = resources[template.TIMER_QUEUE]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    # a group's message outlives a few retries but not its use (the schedule sends every group each minute)
+    assert 60 < queue["Properties"]["MessageRetentionPeriod"] <= 900
+    assert queue["Properties"]["VisibilityTimeout"] >= 6 * _chalice_prod()["lambda_timeout"]
+    trigger = resources[TIMERS]["Properties"]["Events"][template.TIMER_EVENT]["Properties"]
+    assert trigger["Queue"] == {"Fn::GetAtt": [template.TIMER_QUEUE, "Arn"]}
+    for function in FUNCTIONS:
+        env = resources[function]["Properties"]["Environment"]["Variables"]
+        assert (env.get("TIMER_QUEUE_URL") == {"Ref": template.TIMER_QUEUE}) == (function == JOBS), function
+    alarms = _of_type(resources, "AWS::CloudWatch::Alarm")
+    assert any(a["Properties"]["MetricName"] == "ApproximateAgeOfOldestMessage" for a in alarms.values())
+
+
+def _chalice_prod() -> dict[str, Any]:
+    return json.loads(template.CHALICE_CONFIG.read_text(encoding="utf-8"))["stages"]["prod"]
+
+
+def test_prod_is_traced_by_lambda_and_api_gateway_without_the_sdk(resources):
+    """Lambda's active tracing (chalice's `xray`) and API Gateway's; the X-Ray SDK stays opt-in (XRAY_SDK)."""
+    assert _chalice_prod()["xray"] is True
+    assert resources["RestAPI"]["Properties"]["TracingEnabled"] is True
+    assert "XRAY_SDK" not in _chalice_prod()["environment_variables"]
 
 
 def test_bucket_is_private_encrypted_and_only_the_api_gets_it(resources):
@@ -199,7 +225,7 @@ def test_dynamodb_is_granted_only_on_the_stacks_tables_never_on_star(resources):
 
 
 def test_each_function_reaches_only_its_tables(resources):
-    stream, jobs, api = (_policy(resources, function) for function in (STREAM, JOBS, API))
+    stream, jobs, timers, api = (_policy(resources, function) for function in (STREAM, JOBS, TIMERS, API))
     deals, accounts, journal = (stream.table_arn(name) for name in ("deals", "accounts", "journal"))
     for action in (*TABLE_WRITES, "GetItem", "Query", "Scan"):
         for table in (deals, accounts, journal):
@@ -210,9 +236,20 @@ def test_each_function_reaches_only_its_tables(resources):
     for name in ("users", "invoices", "payments", "gigs", "idempotency", "messages", "team"):
         for action in TABLE_WRITES:
             assert not jobs.allows(f"dynamodb:{action}", jobs.table_arn(name)), (action, name)
-    assert jobs.allows("dynamodb:Query", jobs.table_arn("deals", "by_timer"))
-    assert not jobs.allows("dynamodb:Query", jobs.table_arn("deals", "by_client"))
-    assert not jobs.allows("dynamodb:Scan", jobs.table_arn("deals"))
+            assert not timers.allows(f"dynamodb:{action}", timers.table_arn(name)), (action, name)
+    for action in (*TABLE_WRITES, "GetItem", "Query", "Scan"):
+        for table in (deals, accounts, journal):
+            assert not jobs.allows(f"dynamodb:{action}", table), (action, table)  # it only sends the shards on
+    assert timers.allows("dynamodb:Query", timers.table_arn("deals", "by_timer"))
+    assert not timers.allows("dynamodb:Query", timers.table_arn("deals", "by_client"))
+    assert not timers.allows("dynamodb:Scan", timers.table_arn("deals"))
+    assert not timers.allows("dynamodb:GetItem", timers.table_arn("users"))
+    queue = jobs.resolve({"Fn::GetAtt": [template.TIMER_QUEUE, "Arn"]})
+    assert jobs.allows("sqs:SendMessage", queue) and not jobs.allows("sqs:ReceiveMessage", queue)
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):  # Lambda's SQS trigger
+        assert timers.allows(action, queue) and not jobs.allows(action, queue), action
+    assert not timers.allows("sqs:SendMessage", queue)
+    assert not any(policy.allows("sqs:SendMessage", queue) for policy in (api, stream))
     assert api.allows("dynamodb:DeleteItem", api.table_arn("deals"))
     assert not api.allows("dynamodb:DeleteItem", api.table_arn("accounts"))
     assert not api.allows("dynamodb:Scan", api.table_arn("deals"))
@@ -263,13 +300,23 @@ TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteI
                     "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
 
 
+# SQS API calls and the IAM actions that authorize them
+QUEUE_ACTIONS = {"SendMessage": "sqs:SendMessage", "SendMessageBatch": "sqs:SendMessage"}
+
+
 @dataclass
 class Recorder:
-    """Every DynamoDB request as (function, IAM action, table, index), and who sent e-mail."""
+    """Every DynamoDB request as (function, IAM action, table, index), every SQS request as (function,
+    IAM action, queue URL), and who sent e-mail."""
 
     function: str | None = API
     requests: set[tuple[str, str, str, str | None]] = field(default_factory=set)
+    queue_requests: set[tuple[str, str, str]] = field(default_factory=set)
     mailers: set[str] = field(default_factory=set)
+
+    def queue_call(self, params: dict, model: Any, **_: Any) -> None:
+        if self.function is not None:
+            self.queue_requests.add((self.function, QUEUE_ACTIONS[model.name], params["QueueUrl"]))
 
     def __call__(self, params: dict, model: Any, **_: Any) -> None:
         if self.function is None:
@@ -301,6 +348,8 @@ def recorder(store, monkeypatch):
         client = original(session, service_name, *args, **kwargs)
         if service_name == "dynamodb":
             client.meta.events.register("before-parameter-build.dynamodb", recording)
+        elif service_name == "sqs":
+            client.meta.events.register("before-parameter-build.sqs", recording.queue_call)
         return client
 
     class RecordingSender(SinkSender):
@@ -319,6 +368,10 @@ class FakeContext:
     invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:escrowdesk-prod-function"
     aws_request_id = "req-1"
 
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
 
 SCHEDULE_EVENT = {"version": "0", "id": "evt-1", "detail-type": "Scheduled Event", "source": "aws.events",
                   "account": ACCOUNT, "time": "2026-01-01T00:00:00Z", "region": REGION,
@@ -334,18 +387,44 @@ def _stream_event(records: list[NotificationModel]) -> dict:
     } for i, r in enumerate(records)]}
 
 
+def _timer_queue(monkeypatch) -> tuple[str, str]:
+    """The stack's timer queue, on moto: (its URL, now TIMER_QUEUE_URL; its ARN)."""
+    import boto3
+
+    from chalicelib import config
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="escrowdesk-prod-timers")["QueueUrl"]
+    monkeypatch.setenv("TIMER_QUEUE_URL", url)
+    config.reload()
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def _queue_event(url: str, arn: str) -> dict:
+    """What Lambda's SQS trigger hands the timer function, one message per event (batch size 1)."""
+    import boto3
+
+    (message,) = boto3.client("sqs", region_name=REGION).receive_message(QueueUrl=url)["Messages"]
+    return {"Records": [{"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
+                         "body": message["Body"], "attributes": {}, "messageAttributes": {},
+                         "md5OfBody": message["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": arn,
+                         "awsRegion": REGION}]}
+
+
 def _pending() -> list[NotificationModel]:
     return [r for r in NotificationModel.scan(consistent_read=True) if r.email_state == "pending"]
 
 
 def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, store, resources, monkeypatch):
     """The API funds a client, orders a gig, takes a stray payment (for the operators) and a payout the
-    bank does not get; a day later the scheduled job fires the order's timer, e-mails what is
-    pending and resends the payout; the stream handler then e-mails the new notifications and fans
-    a second stray payment out to the operators. Each DynamoDB request must pass its function's
-    role; the job and the stream must use every grant they have; only they send e-mail."""
+    bank does not get; a day later the scheduled job sends the timer shards to the timer queue,
+    e-mails what is pending and resends the payout, and the timer function fires the order's timer
+    from the queue's messages; the stream handler then e-mails the new notifications and fans a
+    second stray payment out to the operators. Each DynamoDB and SQS request must pass its function's
+    role; the job, the timer function and the stream must use every grant they have; only the job
+    and the stream send e-mail."""
     import app as app_module
-    from chalicelib.services import accounts, payouts
+    from chalicelib.services import accounts, payouts, timers
 
     recorder.function = None  # staff create operators with the CLI, not through a function
     accounts.create_operator("ops@escrowdesk.local", "operator-pass")
@@ -365,12 +444,23 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
                           token=deal["client"])
     assert payout.status_code == 201, payout.body
 
+    recorder.function = None  # the stack creates the queue
+    queue_url, queue_arn = _timer_queue(monkeypatch)
     clock.advance(timedelta(hours=25).total_seconds())
     recorder.function = JOBS
     outcome = app_module.run_scheduled_jobs(SCHEDULE_EVENT, FakeContext())
-    assert outcome["fire_due_timers"]["fired"] == 1, outcome
+    groups = timers.shard_groups()
+    assert outcome["fire_due_timers"] == {"groups": len(groups), "shards": store.timer_shards}, outcome
     assert outcome["retry_unsent_email"]["sent"] >= 1, outcome
     assert outcome["resend_payout_requests"]["sent"] == 1, outcome
+
+    fired = []
+    for _ in groups:
+        recorder.function = None
+        event = _queue_event(queue_url, queue_arn)
+        recorder.function = TIMERS
+        fired.append(app_module.fire_timer_shards(event, FakeContext())["fired"])
+    assert sum(fired) == 1, fired
 
     recorder.function = API
     assert api.webhook(transfer_event("evt-stray-2", 4300, "GBP", "no number here either")).status_code == 200
@@ -401,13 +491,18 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
                           " then run python -m infra.template")
 
     declared = template.table_access()
-    for function in (JOBS, STREAM):
+    for function in (JOBS, TIMERS, STREAM):
         used = {(action, table.removeprefix(prefix), index) for action, table, index in recorder.of(function)}
         granted = {(action, table, None) for table, grant in declared[function].items() for action in grant.actions}
         granted |= {("Query", table, index) for table, grant in declared[function].items() for index in grant.indexes}
         assert granted == used, f"{function}: granted, unused {granted - used}; used, not granted {used - granted}"
 
     assert recorder.mailers == set(template.SENDS_MAIL)
+
+    queue = _policy(resources, JOBS).resolve({"Fn::GetAtt": [template.TIMER_QUEUE, "Arn"]})
+    assert {(who, action) for who, action, url in recorder.queue_requests} == {(JOBS, "sqs:SendMessage")}
+    assert {url for _, _, url in recorder.queue_requests} == {queue_url}
+    assert _policy(resources, JOBS).allows("sqs:SendMessage", queue)
 
 
 
