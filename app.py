@@ -7,6 +7,7 @@ from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib import clock, config, jobs
 from chalicelib.api import accounts, bank, dev, invoices, offers, openapi, orders, projects, tasks
+from chalicelib.api.http import refuse_other_methods
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.services import notifications
 from chalicelib.store import models
@@ -22,6 +23,7 @@ app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 for blueprint in (accounts.bp, invoices.bp, bank.bp, orders.bp, offers.bp, projects.bp, tasks.bp, dev.bp,
                   openapi.bp):
     app.register_blueprint(blueprint)
+refuse_other_methods(app)  # after every route: each path's other methods are a 405 in the API's shape
 
 NOTIFICATIONS_STREAM_ARN = os.environ.get(
     "NOTIFICATIONS_STREAM_ARN",

@@ -16,6 +16,7 @@ from chalicelib.errors import Forbidden, Unauthorized
 
 CLIENT, CONTRACTOR, OPERATOR = "client", "contractor", "operator"
 _ALGORITHM = "HS256"
+MAX_TIMESTAMP_DIGITS = 12  # unix seconds until the year 33658
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ def verify_bank_signature(header: str | None, raw_body: bytes) -> None:
         name, _, value = part.strip().partition("=")
         fields.setdefault(name, []).append(value)
     timestamp = (fields.get("t") or [""])[0]
-    if not (timestamp.isascii() and timestamp.isdigit()):  # "²" is a digit to isdigit(), not to int()
+    # "²" is a digit to isdigit(), not to int(); and int() of thousands of digits is itself an error
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_TIMESTAMP_DIGITS):
         raise Unauthorized("invalid_signature", "X-Bank-Signature has no valid timestamp")
     if abs(clock.wall().timestamp() - int(timestamp)) > settings.webhook_tolerance_seconds:
         raise Unauthorized("stale_signature", "X-Bank-Signature timestamp is outside the tolerance")

@@ -18,13 +18,23 @@ from pydantic import BaseModel, ValidationError
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import auth, idempotency
-from chalicelib.errors import BadRequest, DomainError, Unavailable, Unprocessable
+from chalicelib.errors import (
+    BadRequest,
+    DomainError,
+    MethodNotAllowed,
+    NotAcceptable,
+    TooManyRequests,
+    Unavailable,
+    Unprocessable,
+)
 from chalicelib.observability import logger
-from chalicelib.pagination import parse_limit
+from chalicelib.pagination import list_scope, parse_limit
 from chalicelib.store.uow import THROTTLING_CODES
 
 Auth = Literal["user", "operator", "bank", "none"]
 JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
+# No request of ours nests deeper than a few levels; 32 leaves room and keeps every walk cheap.
+MAX_JSON_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -124,14 +134,17 @@ def _errors_for(method: str, auth_: Auth, request: type[BaseModel] | None, path:
 
 def dispatch(request: Request, operation: Operation, handler: Callable[[Call], Any], params: dict) -> Response:
     try:
+        if operation.produces != "application/json":
+            _require_accept(request, operation.produces)
         if operation.guard is not None:
             operation.guard()
         principal = _authenticate(request, operation.auth)
         body = parse_body(operation.request, raw_body(request)) if operation.request else None
         call = Call(request, principal, body, params, dict(request.query_params or {}))
-        if request.method == "POST":
-            return _with_idempotency(call, operation, handler)
-        return _to_response(operation.status, handler(call))
+        with list_scope(_list_identity(call, operation)):
+            if request.method == "POST":
+                return _with_idempotency(call, operation, handler)
+            return _to_response(operation.status, handler(call))
     except DomainError as error:
         return error_response(error)
     except PynamoDBException as error:
@@ -143,6 +156,22 @@ def dispatch(request: Request, operation: Operation, handler: Callable[[Call], A
     except Exception:
         logger.exception("unhandled error", extra={"route": operation.name})
         return internal_error()
+
+
+def _require_accept(request: Request, produces: str) -> None:
+    """A file route answers the file to a caller that accepts it (`*/*` included). Without such an Accept
+    header, API Gateway would hand back base64 text and chalice its own 400: say so in our shape instead."""
+    accept = (request.headers.get("accept") or "").lower()
+    kinds = {part.split(";")[0].strip() for part in accept.split(",")}
+    if not kinds & {produces, produces.split("/")[0] + "/*", "*/*"}:
+        raise NotAcceptable("not_acceptable", f"This route answers {produces}: send Accept: {produces} (or */*)")
+
+
+def _list_identity(call: Call, operation: Operation) -> str:
+    """Who lists what: a cursor is good only for the same caller, route, path parameters and filters."""
+    caller = call.principal.user_id if call.principal else operation.auth
+    filters = sorted((k, v) for k, v in call.query.items() if k not in ("limit", "cursor"))
+    return json.dumps([caller, operation.method, operation.path, sorted(call.params.items()), filters])
 
 
 def _authenticate(request: Request, mode: Auth) -> auth.Principal | None:
@@ -165,14 +194,30 @@ def raw_body(request: Request) -> bytes:
 def parse_body(model: type[M], raw: bytes) -> M:
     try:
         data = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except RecursionError:
+        raise BadRequest("too_deeply_nested", f"JSON may nest at most {MAX_JSON_DEPTH} levels") from None
+    except (ValueError, UnicodeDecodeError):  # ValueError includes an integer of more than 4300 digits
         raise BadRequest("malformed_json", "The request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("malformed_json", "The request body must be a JSON object")
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise BadRequest("too_deeply_nested", f"JSON may nest at most {MAX_JSON_DEPTH} levels")
     try:
         return model.model_validate(data)
     except ValidationError as error:
         raise _unprocessable(error) from None
+
+
+def _depth(data: Any) -> int:
+    """How deep containers nest, counted without recursion (the parser's own limit is Python's stack)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                stack.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def _unprocessable(error: ValidationError) -> Unprocessable:
@@ -238,11 +283,36 @@ def _to_response(default_status: int, result: Any) -> Response:
 
 def error_response(error: DomainError) -> Response:
     headers = dict(JSON_HEADERS)
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, MethodNotAllowed):
+        headers["Allow"] = error.allow
     if error.status == 503:
         headers["Retry-After"] = "1"  # nothing was written: the same request may simply be sent again
     elif error.status >= 500:
         logger.error("server error", extra={"code": error.code})
     return Response(body=error.to_json(), status_code=error.status, headers=headers)
+
+
+ROUTE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def refuse_other_methods(app: Any) -> None:
+    """Every path answers the methods it has no route for with a 405 in the API's shape (and `Allow`),
+    from our own code: API Gateway would answer them with its 403 "Missing Authentication Token" (or,
+    to a caller with a bearer token, a message that echoes the token back), chalice with its own body."""
+    for path, routes in list(app.routes.items()):
+        missing = [method for method in ROUTE_METHODS if method not in routes]
+        if not missing:
+            continue
+        allowed = ", ".join(sorted(routes))
+
+        def method_not_allowed(allowed: str = allowed, **_params: str) -> Response:
+            method = app.current_request.method if app.current_request else "This method"
+            return error_response(MethodNotAllowed(f"{method} is not served here; this path answers {allowed}",
+                                                   allow=allowed))
+
+        app.route(path, methods=missing, content_types=["*/*"], name="method_not_allowed")(method_not_allowed)
 
 
 def internal_error() -> Response:

@@ -6,8 +6,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictInt
 
+from chalicelib.money import MAX_ANY_AMOUNT_MINOR
+
 Locale = Literal["en", "ru", "uk", "fa"]
 CurrencyCode = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code: USD, EUR, UAH or IRR")
+MAX_AMOUNT = MAX_ANY_AMOUNT_MINOR  # per currency in chalicelib.money.MAX_AMOUNT_MINOR; bigger is a 422
 
 
 class _In(BaseModel):
@@ -29,7 +32,7 @@ class LoginIn(_In):
 
 
 class InvoiceIn(_In):
-    amount: StrictInt = Field(gt=0, description="minor units, e.g. 150000 = 1,500.00 USD")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units, e.g. 150000 = 1,500.00 USD")
     currency: str = CurrencyCode
 
 
@@ -45,7 +48,8 @@ class BankEventIn(_In):
 
 class TransferIncomingIn(BankEventIn):
     type: Literal["transfer.incoming"]
-    amount: StrictInt = Field(gt=0)
+    amount: StrictInt = Field(gt=0, lt=10**38, description=(
+        "minor units; a transfer above the bound of its currency is parked as unmatched (amount_out_of_range)"))
     currency: str = CurrencyCode
     purpose: str = Field(max_length=2000)
     payer: Payer
@@ -59,7 +63,7 @@ class ApplyPaymentIn(_In):
 class GigIn(_In):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
-    amount: StrictInt = Field(gt=0, description="minor units")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
     currency: str = CurrencyCode
     delivery_days: StrictInt = Field(ge=1, le=365)
 
@@ -343,7 +347,7 @@ class OrderList(BaseModel):
 
 class ExtraIn(_In):
     title: str = Field(min_length=1, max_length=200)
-    amount: StrictInt = Field(gt=0, description="minor units, in the order's currency")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units, in the order's currency")
     extra_days: StrictInt = Field(ge=0, le=365)
 
 
@@ -359,8 +363,8 @@ class DisputeIn(_In):
 
 
 class ResolutionIn(_In):
-    refund: StrictInt = Field(ge=0, description="minor units back to the client")
-    release: StrictInt = Field(ge=0, description="minor units to the contractor, less commission")
+    refund: StrictInt = Field(ge=0, le=MAX_AMOUNT, description="minor units back to the client")
+    release: StrictInt = Field(ge=0, le=MAX_AMOUNT, description="minor units to the contractor, less commission")
     note: str = Field(min_length=1, max_length=5000, description="the decision, citing the frozen terms")
 
 
@@ -457,7 +461,7 @@ class OfferIn(_In):
     client_id: str = Field(min_length=1, max_length=100)
     gig_id: str = Field(min_length=1, max_length=100, description="the related gig: the review lands under it")
     description: str = Field(min_length=1, max_length=10000)
-    amount: StrictInt = Field(gt=0, description="minor units")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
     currency: str = CurrencyCode
     delivery_days: StrictInt = Field(ge=1, le=365)
     revision_limit: StrictInt | None = Field(default=None, ge=0, le=100)
@@ -504,7 +508,7 @@ class Destination(_In):
 
 
 class PayoutIn(_In):
-    amount: StrictInt = Field(gt=0, description="minor units")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
     currency: str = CurrencyCode
     destination: Destination
 
@@ -520,8 +524,8 @@ class ProjectIn(_In):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=10000)
     skills: list[Skill] = Field(min_length=1, max_length=20)
-    budget_min: StrictInt = Field(gt=0, description="minor units")
-    budget_max: StrictInt = Field(gt=0, description="minor units")
+    budget_min: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
+    budget_max: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
     currency: str = CurrencyCode
 
 
@@ -545,13 +549,13 @@ class ProjectList(BaseModel):
 
 
 class ProposalIn(_In):
-    price: StrictInt = Field(gt=0, description="minor units, in the project's currency")
+    price: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units, in the project's currency")
     days: StrictInt = Field(ge=1, le=365)
     text: str = Field(min_length=1, max_length=5000)
 
 
 class ProposalEditIn(_In):
-    price: StrictInt | None = Field(default=None, gt=0)
+    price: StrictInt | None = Field(default=None, gt=0, le=MAX_AMOUNT)
     days: StrictInt | None = Field(default=None, ge=1, le=365)
     text: str | None = Field(default=None, min_length=1, max_length=5000)
 

@@ -63,7 +63,7 @@ class TaskIn(s._In):
     contractor_id: str = Field(min_length=1, max_length=100, description="an active member of your team")
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10000)
-    amount: StrictInt = Field(gt=0, description="minor units")
+    amount: StrictInt = Field(gt=0, le=s.MAX_AMOUNT, description="minor units")
     currency: str = s.CurrencyCode
     deadline_at: str | None = Field(default=None, max_length=40)
 
@@ -72,7 +72,7 @@ class TaskEditIn(s._In):
     contractor_id: str | None = Field(default=None, description="refused: a task's contractor never changes")
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10000)
-    amount: StrictInt | None = Field(default=None, gt=0)
+    amount: StrictInt | None = Field(default=None, gt=0, le=s.MAX_AMOUNT)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     deadline_at: str | None = Field(default=None, max_length=40)
 
