@@ -134,8 +134,6 @@ def _errors_for(method: str, auth_: Auth, request: type[BaseModel] | None, path:
 
 def dispatch(request: Request, operation: Operation, handler: Callable[[Call], Any], params: dict) -> Response:
     try:
-        if operation.produces != "application/json":
-            _require_accept(request, operation.produces)
         if operation.guard is not None:
             operation.guard()
         principal = _authenticate(request, operation.auth)
@@ -144,7 +142,10 @@ def dispatch(request: Request, operation: Operation, handler: Callable[[Call], A
         with list_scope(_list_identity(call, operation)):
             if request.method == "POST":
                 return _with_idempotency(call, operation, handler)
-            return _to_response(operation.status, handler(call))
+            response = _to_response(operation.status, handler(call))
+        if operation.produces != "application/json" and response.status_code < 300:
+            _require_accept(request, operation.produces)
+        return response
     except DomainError as error:
         return error_response(error)
     except PynamoDBException as error:
@@ -159,8 +160,8 @@ def dispatch(request: Request, operation: Operation, handler: Callable[[Call], A
 
 
 def _require_accept(request: Request, produces: str) -> None:
-    """A file route answers the file to a caller that accepts it (`*/*` included). Without such an Accept
-    header, API Gateway would hand back base64 text and chalice its own 400: say so in our shape instead."""
+    """A file route answers the file to a caller that accepts it (`*/*` included); refusals stay JSON.
+    Without such an Accept header chalice would answer its own 400: say so in our shape instead."""
     accept = (request.headers.get("accept") or "").lower()
     kinds = {part.split(";")[0].strip() for part in accept.split(",")}
     if not kinds & {produces, produces.split("/")[0] + "/*", "*/*"}:

@@ -127,14 +127,16 @@ def test_sending_reserves_the_amount_and_then_nothing_is_editable(api, company):
 
 
 def test_a_eur_task_is_never_paid_from_usd_money(api, company):
+    """A company holding only USD is told the currency does not match (422), not that it lacks funds."""
     task = _task(api, company, currency="EUR").json_body
     refused = api.post(f"/v1/tasks/{task['id']}/send", token=company["token"])
-    assert refused.status_code == 409 and refused.json_body["error"]["code"] == "insufficient_funds"
+    assert refused.status_code == 422 and refused.json_body["error"]["code"] == "currency_mismatch"
     assert "EUR" in refused.json_body["error"]["message"]
     assert api.get(f"/v1/tasks/{task['id']}", token=company["token"]).json_body["status"] == "draft"
     assert api.balance(company["token"]) == (100000, 0)
     too_much = _task(api, company, amount=200000).json_body
-    assert api.post(f"/v1/tasks/{too_much['id']}/send", token=company["token"]).status_code == 409
+    short = api.post(f"/v1/tasks/{too_much['id']}/send", token=company["token"])
+    assert short.status_code == 409 and short.json_body["error"]["code"] == "insufficient_funds"
     assert_books_balance()
 
 
@@ -179,7 +181,7 @@ def test_the_setting_sends_new_tasks_at_once(api, company):
     assert task.status_code == 201 and task.json_body["status"] == "in_work"
     assert api.balance(company["token"]) == (70000, 30000)
     refused = _task(api, company, currency="EUR")
-    assert refused.status_code == 409 and api.balance(company["token"]) == (70000, 30000)
+    assert refused.json_body["error"]["code"] == "currency_mismatch" and api.balance(company["token"]) == (70000, 30000)
     assert_books_balance()
 
 
