@@ -108,6 +108,10 @@ class Settings:
     # largest deliverable (a zip) accepted; where deliverables are kept (a bucket on AWS, else a folder).
     project_auto_release_hours: int = field(default_factory=lambda: int(_env("PROJECT_AUTO_RELEASE_HOURS", "48")))
     deliverable_max_bytes: int = field(default_factory=lambda: int(_env("DELIVERABLE_MAX_BYTES", str(5 * 2**20))))
+    # A deliverable zip's central directory: at most this many entries, declaring at most this many
+    # unpacked bytes together.
+    zip_max_entries: int = field(default_factory=lambda: int(_env("ZIP_MAX_ENTRIES", "1000")))
+    zip_max_unpacked_bytes: int = field(default_factory=lambda: int(_env("ZIP_MAX_UNPACKED_BYTES", str(100 * 2**20))))
     files_bucket: str = field(default_factory=lambda: _env("FILES_BUCKET", ""))
     files_dir: str = field(default_factory=lambda: _env("FILES_DIR", "var/files"))
     download_link_seconds: int = field(default_factory=lambda: int(_env("DOWNLOAD_LINK_SECONDS", "300")))

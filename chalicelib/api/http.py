@@ -144,7 +144,7 @@ def dispatch(request: Request, operation: Operation, handler: Callable[[Call], A
                 return _with_idempotency(call, operation, handler)
             response = _to_response(operation.status, handler(call))
         if operation.produces != "application/json" and response.status_code < 300:
-            _require_accept(request, operation.produces)
+            _require_accept(request, str(response.headers.get("Content-Type", operation.produces)))
         return response
     except DomainError as error:
         return error_response(error)

@@ -2,10 +2,12 @@
 documented with them in the OpenAPI document."""
 from __future__ import annotations
 
+import urllib.parse
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StrictInt
 
+from chalicelib.config import settings
 from chalicelib.money import MAX_ANY_AMOUNT_MINOR
 
 Locale = Literal["en", "ru", "uk", "fa"]
@@ -388,11 +390,27 @@ class ReviewList(BaseModel):
     next_cursor: str | None
 
 
+def _attachment_url(value: str) -> str:
+    """`https:` links, or the service's own file links (`/v1/files/…`): never `javascript:`, `data:`,
+    `http:` or anything else a reader's client might run or that travels in the clear."""
+    if not value or value.startswith(f"{settings.app_url.rstrip('/')}/v1/files/"):
+        return value
+    parts = urllib.parse.urlsplit(value)
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise ValueError("the URL may not contain spaces or control characters")
+    if parts.scheme == "https" and parts.hostname:
+        return value
+    if not parts.scheme and not parts.netloc and parts.path.startswith("/v1/files/"):
+        return value
+    raise ValueError("an attachment URL must be an https: link or one of the service's own /v1/files/ links")
+
+
 class Attachment(_In):
     name: str = Field(min_length=1, max_length=255)
     size: StrictInt = Field(ge=0, le=1024 * 1024 * 1024, description="bytes")
     content_type: str = Field(min_length=1, max_length=255)
-    url: str = Field(default="", max_length=2000)
+    url: Annotated[str, AfterValidator(_attachment_url)] = Field(
+        default="", max_length=2000, description="https:, or a /v1/files/ link of this service")
 
 
 class ChatMessageIn(_In):
