@@ -51,6 +51,7 @@ def decode_upload(content_base64: str, *, max_bytes: int, field: str) -> bytes:
 MAX_FILENAME_CHARS = 150
 # Characters no stored name keeps: quotes and separators break headers and paths, and the rest mean
 # something to a shell or a file system.
+_JOINERS = "\u200c\u200d"  # zero-width (non-)joiners: Persian words need them
 _UNSAFE_CHARS = re.compile(r'["\'\\/:;*?<>|`$]')
 
 
@@ -59,7 +60,8 @@ def safe_filename(name: str, *, suffix: str = "") -> str:
     bidi overrides), no quotes or path separators, no leading dots, at most MAX_FILENAME_CHARS
     characters, and ending in `suffix` (`.zip`) when one is given."""
     name = unicodedata.normalize("NFC", name)
-    kept = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in name)
+    kept = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in _JOINERS else ch
+                   for ch in name)
     kept = " ".join(_UNSAFE_CHARS.sub("_", kept).split()).lstrip(". ")
     if suffix and kept.lower().endswith(suffix):
         kept = kept[: -len(suffix)]

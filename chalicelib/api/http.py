@@ -7,6 +7,7 @@ rules to POSTs, and maps domain errors to the API's error shape in this one plac
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib import auth, idempotency
+from chalicelib import auth, idempotency, sessions
 from chalicelib.errors import (
     BadRequest,
     DomainError,
@@ -56,6 +57,11 @@ class Operation:
     guard: Callable[[], None] | None = None
     moves_money: bool = False
     also: tuple[int, ...] = ()  # other success statuses (e.g. 200 when a POST finds what it would create)
+    # Its answer carries a bearer token ("token"). Idempotency records never keep one: a replay gets a
+    # new session's token instead, for the user the first answer named (or the caller). Log-in keeps no
+    # record at all: logging in again is its replay.
+    issues_token: bool = False
+    keeps_record: bool = True
 
 
 OPERATIONS: list[Operation] = []
@@ -86,6 +92,12 @@ class Call:
         return self.query.get("cursor") or None
 
     @property
+    def source_ip(self) -> str:
+        """The caller's address as API Gateway (or the local server) saw it."""
+        identity = (self.request.context or {}).get("identity") or {}
+        return str(identity.get("sourceIp") or "unknown")
+
+    @property
     def party(self) -> str:
         """`?role=client|contractor`: which side of their deals a user lists (client by default)."""
         role = self.query.get("role", "client")
@@ -98,11 +110,14 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, s
              request: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
              auth_: Auth = "user", query: tuple[str, ...] = (), produces: str = "application/json",
              errors: tuple[int, ...] = (), guard: Callable[[], None] | None = None,
-             moves_money: bool = False, also: tuple[int, ...] = ()) -> Callable:
+             moves_money: bool = False, also: tuple[int, ...] = (), issues_token: bool = False,
+             keeps_record: bool = True) -> Callable:
     def register(handler: Callable[[Call], Any]) -> Callable:
         operation = Operation(method, path, summary, tag, auth_, status, request, response, query, produces,
-                              _errors_for(method, auth_, request, path, errors), handler.__name__, guard,
-                              moves_money, also)
+                              _errors_for(method, auth_, request, path,
+                                          errors + ((406,) if produces != "application/json" else ())),
+                              handler.__name__, guard,
+                              moves_money, also, issues_token, keeps_record)
         OPERATIONS.append(operation)
 
         @bp.route(path, methods=[method], content_types=["*/*"])
@@ -181,7 +196,7 @@ def _authenticate(request: Request, mode: Auth) -> auth.Principal | None:
         return None
     if mode == "none":
         return None
-    principal = auth.principal_from_header(request.headers.get("authorization"))
+    principal = sessions.authenticate(request.headers.get("authorization"))
     if mode == "operator":
         principal.require_operator()
     return principal
@@ -229,14 +244,18 @@ def _unprocessable(error: ValidationError) -> Unprocessable:
 
 def _with_idempotency(call: Call, operation: Operation, handler: Callable[[Call], Any]) -> Response:
     key = call.request.headers.get("idempotency-key")
-    if key is None:
+    if key is None or not operation.keeps_record:
         return _to_response(operation.status, handler(call))
-    scope = call.principal.user_id if call.principal else operation.auth
-    claim = idempotency.make_claim(scope, key, call.request.method, _identity(call), raw_body(call.request))
+    claim = idempotency.make_claim(_scope(call, operation), key, call.request.method, _identity(call),
+                                   raw_body(call.request))
+
+    def replay(previous: tuple[int, dict] | None) -> Response:
+        return _replay(previous, call, operation)
+
     if not operation.moves_money:
         previous = idempotency.previous_response(claim)
         if previous is not None:
-            return _replay(previous)
+            return replay(previous)
     token = idempotency.activate(claim)
     try:
         status, body = _normalize(operation.status, handler(call))
@@ -244,16 +263,27 @@ def _with_idempotency(call: Call, operation: Operation, handler: Callable[[Call]
             idempotency.store_after(claim, status, body)
         return Response(body=body, status_code=status, headers=JSON_HEADERS)
     except idempotency.ReplayRace:
-        return _replay(idempotency.previous_response(claim))
+        return replay(idempotency.previous_response(claim))
     except DomainError:
         # Money-moving routes skip the read up front: their record is a conditional put inside the
         # movement's transaction. A retry whose state already moved on is recognised here instead.
         previous = idempotency.previous_response(claim) if operation.moves_money else None
         if previous is None:
             raise
-        return _replay(previous)
+        return replay(previous)
     finally:
         idempotency.deactivate(token)
+
+
+def _scope(call: Call, operation: Operation) -> str:
+    """Whose keys these are: a signed-in caller's own; the bank's; and on anonymous routes the request
+    itself (route and body), so one visitor's key can never meet another visitor's request."""
+    if call.principal is not None:
+        return call.principal.user_id
+    if operation.auth != "none":
+        return operation.auth
+    request = hashlib.sha256(_identity(call).encode() + b"\n" + raw_body(call.request)).hexdigest()
+    return f"anonymous:{request}"
 
 
 def _identity(call: Call) -> str:
@@ -262,9 +292,13 @@ def _identity(call: Call) -> str:
     return f"{call.request.path}?{params}"
 
 
-def _replay(previous: tuple[int, dict] | None) -> Response:
+def _replay(previous: tuple[int, dict] | None, call: Call, operation: Operation) -> Response:
     assert previous is not None
     status, body = previous
+    if operation.issues_token and status < 300:  # the record kept no token: a new session's instead
+        user_id = (body.get("user") or {}).get("id") or (call.principal.user_id if call.principal else None)
+        if user_id:
+            body = {**body, "token": sessions.reissue(str(user_id))}
     headers: dict[str, str | list[str]] = {**JSON_HEADERS, "Idempotent-Replayed": "true"}
     return Response(body=body, status_code=status, headers=headers)
 

@@ -21,7 +21,9 @@ _QUERY_DOCS = {
 }
 _ERROR_TEXT = {400: "Malformed request", 401: "No or bad credentials", 403: "Not allowed in your role",
                404: "Unknown, or not visible to you", 409: "State conflict (status, funds, idempotency)",
+               406: "The route answers a file: send an Accept header that allows its type (or */*)",
                422: "Well-formed but invalid",
+               429: "Too many attempts; retry after Retry-After seconds",
                503: "Busy for a moment (nothing was written); retry after Retry-After seconds, same Idempotency-Key"}
 
 

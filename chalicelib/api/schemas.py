@@ -2,6 +2,7 @@
 documented with them in the OpenAPI document."""
 from __future__ import annotations
 
+import unicodedata
 import urllib.parse
 from typing import Annotated, Literal
 
@@ -13,6 +14,21 @@ from chalicelib.money import MAX_ANY_AMOUNT_MINOR
 Locale = Literal["en", "ru", "uk", "fa"]
 CurrencyCode = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code: USD, EUR, UAH or IRR")
 MAX_AMOUNT = MAX_ANY_AMOUNT_MINOR  # per currency in chalicelib.money.MAX_AMOUNT_MINOR; bigger is a 422
+
+
+def _plain_text(value: str) -> str:
+    """Words people write to each other: no control characters but line breaks and tabs, and no bidi
+    embeddings, overrides or isolates that would make a text read otherwise than it is written (the
+    joiners Persian needs stay)."""
+    if any((unicodedata.category(ch) == "Cc" and ch not in "\n\r\t") or ch in _BIDI_CONTROLS for ch in value):
+        raise ValueError("control characters and bidi overrides are not allowed")
+    return value
+
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+PlainText = Annotated[str, AfterValidator(_plain_text)]
 
 
 class _In(BaseModel):
@@ -31,6 +47,21 @@ class SignupIn(_In):
 class LoginIn(_In):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=128)
+
+
+class PasswordChangeIn(_In):
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=8, max_length=128)
+
+
+class PasswordResetIn(_In):
+    email: str = Field(min_length=3, max_length=254)
+
+
+class PasswordResetConfirmIn(_In):
+    token: str = Field(min_length=1, max_length=200,
+                       description="from the link e-mailed by POST /v1/auth/password-reset")
+    password: str = Field(min_length=8, max_length=128)
 
 
 class InvoiceIn(_In):
@@ -127,6 +158,11 @@ class SignupOut(BaseModel):
 
 class TokenOut(BaseModel):
     token: str
+
+
+class StatusOut(BaseModel):
+    status: str
+    message: str | None = None
 
 
 class BalanceLine(BaseModel):

@@ -15,12 +15,17 @@ bp = Blueprint(__name__)
 
 class InvitationsIn(s._In):
     emails: str = Field(min_length=1, max_length=10000, description="one address, or many separated by commas")
-    greeting: str = Field(default="", max_length=2000)
+    greeting: s.PlainText = Field(default="", max_length=1000, description=(
+        "the company's own words to the invitees, plain text (no markup is rendered), shown as a quote"))
 
 
 class InvitationResult(BaseModel):
     email: str
-    status: Literal["invited", "added", "already_in_team", "invalid", "duplicate"]
+    status: Literal["invited", "requested", "already_in_team", "invalid", "duplicate", "daily_limit_reached",
+                    "recently_invited"] = Field(description=(
+        "invited: e-mailed a link to join; requested: the address has an account, e-mailed a request to "
+        "join it must accept; daily_limit_reached: the company's invitations for today are used up; "
+        "recently_invited: the address got an invitation today already"))
     reason: str | None = None
 
 
@@ -37,7 +42,7 @@ class AcceptInvitationIn(s._In):
 class MemberOut(BaseModel):
     email: str
     user_id: str | None
-    state: Literal["invited", "active"]
+    state: Literal["invited", "requested", "active", "declined"]
     invited_at: str
     joined_at: str | None
 
@@ -138,10 +143,29 @@ def invite(call: Call):
 
 
 @endpoint(bp, "POST", "/v1/invitations/{token}/accept", summary="Set a password from an invitation link",
-          tag="team", status=201, request=AcceptInvitationIn, response=s.SignupOut, auth_="none", errors=(409,))
+          tag="team", status=201, request=AcceptInvitationIn, response=s.SignupOut, auth_="none", errors=(409,),
+          issues_token=True)
 def accept_invitation(call: Call):
     b = call.body
     return team.accept_invitation(call.params["token"], b.password, b.name, b.locale)
+
+
+@endpoint(bp, "POST", "/v1/invitations/{token}/decline", summary="Decline an invitation or a request to join, "
+          "from its link", tag="team", response=MemberOut, auth_="none", errors=(409,))
+def decline_invitation(call: Call):
+    return team.answer_invitation(call.params["token"], accept=False)
+
+
+@endpoint(bp, "POST", "/v1/team/requests/{company_id}/accept", summary="Accept a company's request to join its "
+          "team (signed in)", tag="team", response=MemberOut, errors=(409,))
+def accept_join_request(call: Call):
+    return team.answer_request(call.user, call.params["company_id"], accept=True)
+
+
+@endpoint(bp, "POST", "/v1/team/requests/{company_id}/decline", summary="Decline a company's request to join its "
+          "team (signed in)", tag="team", response=MemberOut, errors=(409,))
+def decline_join_request(call: Call):
+    return team.answer_request(call.user, call.params["company_id"], accept=False)
 
 
 @endpoint(bp, "GET", "/v1/team", summary="My team, with each contractor's state", tag="team", response=MemberList,
