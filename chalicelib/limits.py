@@ -91,7 +91,12 @@ def hit(limit: Window, subject: str) -> None:
 
 def clear(limit: Window, subject: str) -> None:
     """Forget the subject's count (it proved who it is, e.g. by a password reset)."""
-    LimitModel(f"{limit.name}#{_digest(subject)}").update(actions=[LimitModel.hits.set(0)])
+    try:
+        LimitModel(f"{limit.name}#{_digest(subject)}").update(actions=[LimitModel.hits.set(0)],
+                                                              condition=LimitModel.key.exists())
+    except UpdateError as error:
+        if error.cause_response_code != _CONDITION_FAILED:
+            raise
 
 
 def _day_end(now: datetime) -> datetime:
