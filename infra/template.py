@@ -154,6 +154,11 @@ PARAMETERS: dict[str, Any] = {
         "Description": "The API's public base address, no trailing slash, that links in e-mail point to (APP_URL):"
                        " https://<custom domain>, or the stack's EndpointURL output without its trailing slash",
     },
+    "WebAppUrl": {
+        "Type": "String", "AllowedPattern": r"^https://\S*[^/\s]$",
+        "Description": "The marketplace's web client, no trailing slash, where e-mails' and notifications' links"
+                       " lead (WEB_APP_URL; the paths per object are WEB_PATHS in .chalice/config.json)",
+    },
     "MailFromAddress": {
         "Type": "String", "AllowedPattern": EMAIL_PATTERN,
         "Description": "The address e-mail is sent from (MAIL_FROM)",
@@ -250,6 +255,7 @@ def _environment(function: str) -> dict[str, Any]:
         "BANK_WEBHOOK_SECRET": {"Ref": "BankWebhookSecret"},
         "BANK_PAYOUT_URL": {"Ref": "BankPayoutUrl"},
         "APP_URL": {"Ref": "AppUrl"},
+        "WEB_APP_URL": {"Ref": "WebAppUrl"},
         "MAIL_FROM": {"Fn::Sub": "${MailFromName} <${MailFromAddress}>"},
         "NOTIFICATIONS_STREAM_ARN": {"Fn::GetAtt": [table_ids()[STREAM_TABLE], "StreamArn"]},
     }

@@ -72,7 +72,7 @@ SAMPLES: dict[str, list[dict]] = {
     ],
 }
 
-# The fixed lists whose codes the templates show as words (see `templates/<locale>/partials/labels.j2`).
+# The fixed lists whose codes the templates show as words (see `templates/kinds/cancellation_requested.html.j2`).
 CANCELLATION_REASONS = {
     "contractor": ("requirements_exceed_gig", "client_unresponsive", "unable_to_complete", "mutual_agreement", "other"),
     "client": ("no_longer_needed", "contractor_unresponsive", "mutual_agreement", "other"),
@@ -88,3 +88,11 @@ def _merge(*modules: str) -> None:
 _merge("payouts")
 _merge("projects")
 _merge("tasks")
+
+# Disputes on a project's contract: either party may open one.
+from tests.notification_samples_projects import CONTRACT  # noqa: E402
+
+SAMPLES["dispute_opened"] += [{**CONTRACT, "dispute": {**DISPUTE_OPENED, "by": by, "reason": f"The {by} says no."},
+                               "role": role} for by in ROLES for role in (*ROLES, "operator")]
+SAMPLES["dispute_resolved"] += [{**CONTRACT, "dispute": DISPUTE_RESOLVED, "role": role}
+                                for role in (*ROLES, "operator")]

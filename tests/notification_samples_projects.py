@@ -11,7 +11,7 @@ def _money(amount: int) -> dict:
 CONTRACT = {
     "order_id": "ctr_01J", "title": "Landing page", "amount": _money(50000), "payout": _money(45000),
     "commission": _money(5000), "price": _money(100000), "deadline_at": "2025-03-01T10:00:00Z",
-    "review_due_at": None, "message": "", "reason": "",
+    "review_due_at": None, "message": "", "reason": "", "deal": "contract", "fund_due_at": None,
 }
 ROLES = ("client", "contractor")
 
@@ -22,7 +22,8 @@ SAMPLES: dict[str, list[dict]] = {
     "contract_accepted": [{**CONTRACT, "role": role} for role in ROLES],
     "contract_declined": [{**CONTRACT, "role": role} for role in ROLES],
     "contract_funded": [{**CONTRACT, "amount": _money(100000), "role": role} for role in ROLES],
-    "work_submitted": [{**CONTRACT, "review_due_at": "2025-03-03T10:00:00Z", "role": role} for role in ROLES],
+    "work_submitted": [{**CONTRACT, "review_due_at": "2025-03-03T10:00:00Z", "role": role} for role in ROLES]
+    + [{**CONTRACT, "fund_due_at": "2025-03-03T10:00:00Z", "role": role} for role in ROLES],  # half funded
     "contract_completed": [{**CONTRACT, "amount": _money(100000), "payout": _money(90000),
                             "commission": _money(10000), "role": role} for role in ROLES],
     "contract_auto_released": [{**CONTRACT, "role": role} for role in ROLES],

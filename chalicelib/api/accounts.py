@@ -14,7 +14,7 @@ bp = Blueprint(__name__)
           request=s.SignupIn, response=s.SignupOut, auth_="none", errors=(409,), issues_token=True)
 def signup(call: Call):
     body = call.body
-    return accounts.signup(str(body.email), body.password, body.name, body.locale)
+    return accounts.signup(str(body.email), body.password, body.name, body.locale, body.timezone)
 
 
 @endpoint(bp, "POST", "/v1/auth/login", summary="Log in and get a bearer token (429 after too many failures)",
@@ -53,6 +53,12 @@ def confirm_password_reset(call: Call):
 @endpoint(bp, "GET", "/v1/me", summary="The signed-in user", tag="accounts", response=s.UserOut)
 def me(call: Call):
     return accounts.me(call.user)
+
+
+@endpoint(bp, "PATCH", "/v1/me", summary="Change the signed-in user's language or time zone", tag="accounts",
+          request=s.MeIn, response=s.UserOut, errors=(422,))
+def update_me(call: Call):
+    return accounts.update_me(call.user, locale=call.body.locale, timezone=call.body.timezone)
 
 
 @endpoint(bp, "GET", "/v1/balances", summary="Balances, one line per currency", tag="money", response=s.BalancesOut)

@@ -6,12 +6,29 @@ import unicodedata
 import urllib.parse
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StrictInt, WithJsonSchema
 
-from chalicelib.config import settings
+from chalicelib import i18n
+from chalicelib.config import LOCALES, settings
 from chalicelib.money import MAX_ANY_AMOUNT_MINOR
 
-Locale = Literal["en", "ru", "uk", "fa"]
+
+def _known_locale(value: str) -> str:
+    if value not in LOCALES:
+        raise ValueError(f"unknown locale; one of {', '.join(LOCALES)}")
+    return value
+
+
+def _known_zone(value: str) -> str:
+    if not i18n.is_zone(value):
+        raise ValueError("unknown time zone; an IANA name such as Europe/Kyiv")
+    return value
+
+
+Locale = Annotated[str, AfterValidator(_known_locale), WithJsonSchema({"type": "string", "enum": list(LOCALES)})]
+TimeZone = Annotated[str, AfterValidator(_known_zone), WithJsonSchema({
+    "type": "string", "maxLength": 64, "example": "Europe/Kyiv",
+    "description": "an IANA time zone name; every date and time shown to the user is in it"})]
 CurrencyCode = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code: USD, EUR, UAH or IRR")
 MAX_AMOUNT = MAX_ANY_AMOUNT_MINOR  # per currency in chalicelib.money.MAX_AMOUNT_MINOR; bigger is a 422
 
@@ -42,6 +59,14 @@ class SignupIn(_In):
     password: str = Field(min_length=8, max_length=128)
     name: str = Field(min_length=1, max_length=100)
     locale: Locale = "en"
+    timezone: TimeZone | None = Field(default=None, description="default: the locale's marketplace's zone")
+
+
+class MeIn(_In):
+    """What a user may change about himself; a field left out stays as it is."""
+
+    locale: Locale | None = None
+    timezone: TimeZone | None = None
 
 
 class LoginIn(_In):
@@ -147,6 +172,7 @@ class UserOut(BaseModel):
     email: str
     name: str
     locale: Locale
+    timezone: str = Field(description="IANA time zone name")
     roles: list[str]
     created_at: str
 
@@ -270,6 +296,7 @@ class NotificationOut(BaseModel):
     kind: str
     title: str
     body: str
+    link: str = Field(description="the page where the reader acts on it (the same as the e-mail's button)")
     params: dict
     created_at: str
     read_at: str | None

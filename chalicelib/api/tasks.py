@@ -37,6 +37,7 @@ class AcceptInvitationIn(s._In):
     password: str = Field(min_length=8, max_length=128)
     name: str = Field(min_length=1, max_length=100)
     locale: s.Locale = "en"
+    timezone: s.TimeZone | None = None
 
 
 class MemberOut(BaseModel):
@@ -147,7 +148,7 @@ def invite(call: Call):
           issues_token=True)
 def accept_invitation(call: Call):
     b = call.body
-    return team.accept_invitation(call.params["token"], b.password, b.name, b.locale)
+    return team.accept_invitation(call.params["token"], b.password, b.name, b.locale, b.timezone)
 
 
 @endpoint(bp, "POST", "/v1/invitations/{token}/decline", summary="Decline an invitation or a request to join, "

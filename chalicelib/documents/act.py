@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib import config
+from chalicelib import config, i18n
 from chalicelib.documents.amount_words import amount_in_words
-from chalicelib.documents.labels import ACT, format_date, is_rtl, resolve_locale
 from chalicelib.documents.layout import Column, DocumentPdf
 from chalicelib.money import Money, format_money
 
@@ -26,24 +25,29 @@ class Act:
     contractor_email: str
 
 
-def render_act(act: Act, locale: str) -> bytes:
-    locale = resolve_locale(locale)
-    labels = ACT[locale]
-    title = labels["title"].format(number=act.number)
-    doc = DocumentPdf(title=title, lang=locale, rtl=is_rtl(locale), author=config.settings.payee_name,
+def render_act(act: Act, locale: str, timezone: str | None = None) -> bytes:
+    """The act as PDF bytes in the reader's locale, its date in his time zone (an IANA name; by default his
+    locale's marketplace's)."""
+    locale = i18n.resolve_locale(locale)
+    translations = i18n.translations(locale)
+    _, pgettext = translations.gettext, translations.pgettext
+    title = _("Act of completed work No. %(number)s") % {"number": act.number}
+    doc = DocumentPdf(title=title, lang=locale, rtl=i18n.is_rtl(locale), author=config.settings.payee_name,
                       created_at=act.issued_at)
     doc.letterhead(config.settings.payee_name)
     doc.title(title)
-    doc.key_values([(labels["issued_on"], format_date(act.issued_at))])
-    doc.section(labels["customer"])
-    customer = [(labels["name"], act.customer_name), (labels["email"], act.customer_email)]
-    doc.key_values(customer + ([(labels["details"], act.customer_details)] if act.customer_details else []))
-    doc.section(labels["contractor"])
-    doc.key_values([(labels["name"], act.contractor_name), (labels["email"], act.contractor_email)])
+    doc.key_values([(_("Date"), i18n.format_date(act.issued_at, locale, i18n.zone_for(timezone, locale)))])
+    name, email = str(pgettext("organisation", "Name")), _("Email")
+    doc.section(_("Customer"))
+    customer = [(name, act.customer_name), (email, act.customer_email)]
+    doc.key_values(customer + ([(_("Details"), act.customer_details)] if act.customer_details else []))
+    doc.section(_("Contractor"))
+    doc.key_values([(name, act.contractor_name), (email, act.contractor_email)])
     figures = format_money(act.amount, locale)
     work = f"{act.task_title} — {act.task_description}" if act.task_description else act.task_title
-    doc.table([Column(labels["description"], 70), Column(labels["amount"], 30, numeric=True)], [[work, figures]],
-              total=[labels["total"], figures])
-    doc.key_values([(labels["amount_in_words"], amount_in_words(act.amount, locale))])
-    doc.note(labels["statement"])
+    doc.table([Column(_("Work performed"), 70), Column(_("Amount"), 30, numeric=True)], [[work, figures]],
+              total=[_("Total"), figures])
+    doc.key_values([(_("Amount in words"), amount_in_words(act.amount, locale))])
+    doc.note(_("The work described above has been performed in full and on time. The customer has no claims "
+               "regarding its scope, quality or timing."))
     return doc.output()

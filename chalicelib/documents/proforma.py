@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib import config
+from chalicelib import config, i18n
 from chalicelib.documents.amount_words import amount_in_words
-from chalicelib.documents.labels import PROFORMA_INVOICE, format_date, is_rtl, resolve_locale
 from chalicelib.documents.layout import Column, DocumentPdf
 from chalicelib.money import Money, format_money
 
@@ -30,45 +29,51 @@ class ProformaInvoice:
             raise ValueError("ProformaInvoice.issued_at must be timezone-aware")
 
 
-def render_proforma_invoice(invoice: ProformaInvoice, locale: str) -> bytes:
-    """The invoice as PDF bytes in `locale` (en, ru, uk, fa; anything else renders in English)."""
-    locale = resolve_locale(locale)
-    labels = PROFORMA_INVOICE[locale]
+def render_proforma_invoice(invoice: ProformaInvoice, locale: str, timezone: str | None = None) -> bytes:
+    """The invoice as PDF bytes in `locale` (anything unknown renders in English), its date as the payer's
+    time zone (an IANA name; by default his locale's marketplace's) reads it."""
+    locale = i18n.resolve_locale(locale)
+    _ = i18n.translations(locale).gettext
     # Read through the module: config.reload() replaces the settings object.
     settings = config.settings
-    title = labels["title"].format(number=invoice.number)
+    title = _("Proforma invoice No. %(number)s") % {"number": invoice.number}
     doc = DocumentPdf(
-        title=title, lang=locale, rtl=is_rtl(locale), author=settings.payee_name, created_at=invoice.issued_at
+        title=title, lang=locale, rtl=i18n.is_rtl(locale), author=settings.payee_name, created_at=invoice.issued_at
     )
     doc.letterhead(settings.payee_name)
     doc.title(title)
-    doc.key_values([(labels["issued_on"], format_date(invoice.issued_at))])
-    _parties(doc, invoice, labels, settings)
-    _amount(doc, invoice.amount, labels, locale)
-    doc.callout(labels["payment_details"], invoice.payment_details)
-    doc.note(labels["crediting_note"])
+    issued_on = i18n.format_date(invoice.issued_at, locale, i18n.zone_for(timezone, locale))
+    doc.key_values([(_("Date of issue"), issued_on)])
+    _parties(doc, invoice, locale, settings)
+    _amount(doc, invoice.amount, locale)
+    doc.callout(_("Payment details — quote exactly in the bank transfer"), invoice.payment_details)
+    doc.note(_("The payment is credited automatically when its purpose quotes the invoice number exactly and its "
+               "amount and currency match this invoice."))
     return doc.output()
 
 
-def _parties(doc: DocumentPdf, invoice: ProformaInvoice, labels: dict[str, str], settings: config.Settings) -> None:
-    doc.section(labels["payer"])
-    doc.key_values([(labels["payer_name"], invoice.payer_name), (labels["email"], invoice.payer_email)])
-    doc.section(labels["payee"])
+def _parties(doc: DocumentPdf, invoice: ProformaInvoice, locale: str, settings: config.Settings) -> None:
+    translations = i18n.translations(locale)
+    _, pgettext = translations.gettext, translations.pgettext
+    doc.section(_("Payer"))
+    doc.key_values([(str(pgettext("person", "Name")), invoice.payer_name), (_("Email"), invoice.payer_email)])
+    doc.section(_("Payee"))
     doc.key_values(
         [
-            (labels["payee_name"], settings.payee_name),
-            (labels["bank"], settings.payee_bank),
-            (labels["iban"], settings.payee_iban),
-            (labels["swift"], settings.payee_swift),
+            (str(pgettext("organisation", "Name")), settings.payee_name),
+            (_("Bank"), settings.payee_bank),
+            (_("IBAN"), settings.payee_iban),
+            (_("SWIFT/BIC"), settings.payee_swift),
         ]
     )
 
 
-def _amount(doc: DocumentPdf, amount: Money, labels: dict[str, str], locale: str) -> None:
+def _amount(doc: DocumentPdf, amount: Money, locale: str) -> None:
+    _ = i18n.translations(locale).gettext
     figures = format_money(amount, locale)
     doc.table(
-        [Column(labels["description"], 70), Column(labels["amount"], 30, numeric=True)],
-        [[labels["top_up"], figures]],
-        total=[labels["total"], figures],
+        [Column(_("Description"), 70), Column(_("Amount"), 30, numeric=True)],
+        [[_("Top-up of the escrowdesk account balance"), figures]],
+        total=[_("Total"), figures],
     )
-    doc.key_values([(labels["amount_in_words"], amount_in_words(amount, locale))])
+    doc.key_values([(_("Amount in words"), amount_in_words(amount, locale))])

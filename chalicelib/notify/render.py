@@ -1,27 +1,34 @@
 """Rendering: one notification kind + locale + params → subject, plain text and HTML.
 
-Templates live in `templates/<locale>/<kind>.{subject,txt,html}.j2`; every HTML body extends `templates/base.html.j2`,
-which sets the language and the text direction. A kind exists when its English templates exist; a locale that lacks
-any of a kind's three templates (or is not known at all) falls back to English as a whole, so one message never
-mixes languages.
+Each kind is one template, `templates/kinds/<kind>.html.j2`, shared by every locale: its words are msgids
+in `{% trans %}` blocks, translated by the locale's gettext catalog (`chalicelib.i18n`). A kind template
+defines two blocks and extends `layouts/message.html.j2` (greeting, the call-to-action button, sign-off):
+
+  subject   the subject line
+  content   the body's paragraphs, in the small part of HTML that `htmltext` knows how to read as text
+
+The body is rendered once, as HTML; the plain text is derived from it (`htmltext.html_to_text`), and the
+e-mail's HTML document wraps it in `layouts/email.html.j2`, which sets the language and the direction.
+Dates and moments read in the recipient's locale and time zone; money in babel's format for the locale.
 """
 from __future__ import annotations
 
-from collections import defaultdict
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from babel.dates import format_date
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup, escape
 
+from chalicelib import i18n
 from chalicelib.clock import parse_iso
 from chalicelib.money import format_amount
+from chalicelib.notify.htmltext import html_to_text
+from chalicelib.notify.links import link_for
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-DEFAULT_LOCALE = "en"
-RTL_LOCALES = frozenset({"fa"})
-PARTS = frozenset({"subject", "txt", "html"})
+KINDS_DIR = "kinds"
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,49 @@ class RenderedMessage:
     html: str
 
 
+def render(kind: str, locale: str, params: dict, *, timezone: str | None = None) -> RenderedMessage:
+    """Render `kind` for a recipient; `params` always carries `name`, the recipient's display name.
+
+    Times show in `timezone` (an IANA name; else `params["timezone"]`, else the locale's marketplace's)."""
+    template, context = _prepare(kind, locale, params, timezone)
+    subject = _subject(template, context)
+    body = template.render(context)
+    html = _environment(context["locale"]).get_template("layouts/email.html.j2").render(
+        {**context, "subject": subject, "body": Markup(body)})
+    return RenderedMessage(subject=subject, text=html_to_text(body), html=html)
+
+
+def render_summary(kind: str, locale: str, params: dict, *, timezone: str | None = None) -> tuple[str, str]:
+    """Subject and plain text only, for the in-cabinet feed."""
+    template, context = _prepare(kind, locale, params, timezone)
+    return _subject(template, context), html_to_text(template.render(context))
+
+
+def render_sink_index(messages: list[dict]) -> str:
+    """The local mail sink's `index.html`; each message is a dict of sent_at, to, subject, eml, html."""
+    return _environment(i18n.DEFAULT_LOCALE).get_template("sink_index.html.j2").render(messages=messages)
+
+
+def _prepare(kind: str, locale: str, params: dict, timezone: str | None) -> tuple[Template, dict]:
+    if kind not in KINDS:
+        raise ValueError(f"no template for notification kind {kind!r}")
+    locale = i18n.resolve_locale(locale)
+    link = link_for(kind, params)
+    context = {
+        **params, "locale": locale, "direction": "rtl" if i18n.is_rtl(locale) else "ltr",
+        "zone": i18n.zone_for(timezone or params.get("timezone"), locale),
+        "action_url": link.url, "action_label": i18n.translations(locale).gettext(link.label),
+    }
+    return _environment(locale).get_template(f"{KINDS_DIR}/{kind}.html.j2"), context
+
+
+def _subject(template: Template, context: dict) -> str:
+    html = "".join(template.blocks["subject"](template.new_context(context)))
+    return " ".join(html_to_text(html).split())
+
+
+# --- filters: how values read in the template's locale and zone ----------------------------------------------------
+
 @pass_context
 def _money(context: Context, value: dict) -> str:
     """`{"amount": 150000, "currency": "USD"}` → `$1,500.00`, in the template's locale."""
@@ -39,80 +89,48 @@ def _money(context: Context, value: dict) -> str:
 
 @pass_context
 def _date(context: Context, value: str) -> str:
-    """ISO 8601 timestamp → a long date in the template's locale, e.g. `February 17, 2025`."""
-    return format_date(parse_iso(value), format="long", locale=context["locale"])
+    """ISO 8601 timestamp → the day it is for the reader, e.g. `February 17, 2025`, `۲۹ بهمن ۱۴۰۳`."""
+    return i18n.format_date(parse_iso(value), context["locale"], context["zone"])
 
 
-def _environment() -> Environment:
+@pass_context
+def _moment(context: Context, value: str) -> str:
+    """ISO 8601 timestamp → the day and time for the reader, his zone named (deadlines)."""
+    return i18n.format_datetime(parse_iso(value), context["locale"], context["zone"])
+
+
+def _strong(value: object) -> Markup:
+    return Markup("<strong>%s</strong>") % value
+
+
+def _quote(value: object) -> Markup:
+    """Someone's own words (a message, a reason), shown as written: line breaks kept, never translated."""
+    return Markup(
+        '<blockquote dir="auto" style="margin:0 0 16px;padding:12px 16px;background:#f4f5f7;border-radius:6px;'
+        'white-space:pre-wrap;">%s</blockquote>') % escape(value)
+
+
+@functools.cache
+def _environment(locale: str) -> Environment:
+    """One environment per locale, its catalog installed (gettext globals are per environment)."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,  # templates ship with the code; skip a stat per lookup
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters["money"] = _money
-    env.filters["date"] = _date
+    # Whitespace inside {% trans %} collapses, as in the msgids `pybabel extract` finds (babel.cfg: trimmed).
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(money=_money, date=_date, moment=_moment, strong=_strong, quote=_quote)
     return env
 
 
-def _complete_locales(env: Environment) -> dict[str, frozenset[str]]:
-    """kind → the locales that have all three of its templates."""
-    parts: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for name in env.list_templates(filter_func=lambda name: name.count("/") == 1):
-        locale, filename = name.split("/")
-        kind, part, _ = filename.rsplit(".", 2)
-        parts[(kind, locale)].add(part)
-    locales: dict[str, set[str]] = defaultdict(set)
-    for (kind, locale), found in parts.items():
-        if found >= PARTS:
-            locales[kind].add(locale)
-    return {kind: frozenset(found) for kind, found in locales.items()}
+def _kinds() -> frozenset[str]:
+    return frozenset(path.name.removesuffix(".html.j2") for path in (TEMPLATES_DIR / KINDS_DIR).glob("*.html.j2"))
 
 
-_env = _environment()
-_LOCALES_BY_KIND = _complete_locales(_env)
-KINDS: frozenset[str] = frozenset(kind for kind, found in _LOCALES_BY_KIND.items() if DEFAULT_LOCALE in found)
-
-
-def render(kind: str, locale: str, params: dict) -> RenderedMessage:
-    """Render `kind` for a recipient; `params` always carries `name`, the recipient's display name."""
-    locale, context = _context(kind, locale, params)
-    subject, text = _summary(kind, locale, context)
-    html = _render_part(kind, locale, "html", {**context, "subject": subject})
-    return RenderedMessage(subject=subject, text=text, html=html)
-
-
-def render_summary(kind: str, locale: str, params: dict) -> tuple[str, str]:
-    """Subject and plain text only, for the in-cabinet feed (no HTML is needed there)."""
-    locale, context = _context(kind, locale, params)
-    return _summary(kind, locale, context)
-
-
-def _context(kind: str, locale: str, params: dict) -> tuple[str, dict]:
-    if kind not in KINDS:
-        raise ValueError(f"no templates for notification kind {kind!r}")
-    locale = _resolve_locale(kind, locale)
-    return locale, {**params, "locale": locale, "direction": "rtl" if locale in RTL_LOCALES else "ltr"}
-
-
-def _summary(kind: str, locale: str, context: dict) -> tuple[str, str]:
-    subject = " ".join(_render_part(kind, locale, "subject", context).split())
-    text = _render_part(kind, locale, "txt", context).strip() + "\n"
-    return subject, text
-
-
-def render_sink_index(messages: list[dict]) -> str:
-    """The local mail sink's `index.html`; each message is a dict of sent_at, to, subject, eml, html."""
-    return _env.get_template("sink_index.html.j2").render(messages=messages)
-
-
-def _resolve_locale(kind: str, requested: str) -> str:
-    """`ru`, `ru_RU` and `ru-RU` all mean ru; anything without a full set of templates means English."""
-    language = requested.replace("_", "-").split("-")[0].lower()
-    return language if language in _LOCALES_BY_KIND[kind] else DEFAULT_LOCALE
-
-
-def _render_part(kind: str, locale: str, part: str, context: dict) -> str:
-    return _env.get_template(f"{locale}/{kind}.{part}.j2").render(context)
+KINDS: frozenset[str] = _kinds()

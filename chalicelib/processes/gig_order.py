@@ -9,9 +9,9 @@ delivered for review, accepted by the client or automatically after the review w
 | not_started, in_progress | offer_extra          | (stays)     | contractor            |                          |
 | not_started, in_progress | pay_extra            | (stays)     | client                | extra into escrow        |
 | not_started, in_progress | reject_extra         | (stays)     | client                |                          |
-| in_progress              | request_cancellation | (stays)     | client or contractor  |                          |
-| in_progress              | accept_cancellation  | cancelled   | the other party       | refund                   |
-| in_progress              | refuse_cancellation  | (stays)     | the other party       |                          |
+| not_started, in_progress | request_cancellation | (stays)     | client or contractor  |                          |
+| not_started, in_progress | accept_cancellation  | cancelled   | the other party       | refund                   |
+| not_started, in_progress | refuse_cancellation  | (stays)     | the other party       |                          |
 | in_progress              | deliver              | on_review   | contractor            |                          |
 | in_progress              | cancel_late          | cancelled   | client, once late     | refund (rating drops)    |
 | on_review                | request_revision     | in_progress | client                |                          |
@@ -226,12 +226,12 @@ PROCESS = Process(
                    notify="extra_paid", effects=_extra_paid, guard=_extra_open, limit=MAX_EXTRAS),
         Transition("reject_extra", BEFORE_DELIVERY, None, frozenset({"client"}), notify="extra_rejected",
                    effects=_extra_rejected, guard=_extra_open, limit=MAX_EXTRAS),
-        Transition("request_cancellation", frozenset({IN_PROGRESS}), None, PARTIES, notify="cancellation_requested",
+        Transition("request_cancellation", BEFORE_DELIVERY, None, PARTIES, notify="cancellation_requested",
                    effects=_cancellation_asked, guard=_reason_from_the_list, limit=MAX_CANCELLATION_REQUESTS),
-        Transition("accept_cancellation", frozenset({IN_PROGRESS}), CANCELLED, PARTIES, money=_refund,
+        Transition("accept_cancellation", BEFORE_DELIVERY, CANCELLED, PARTIES, money=_refund,
                    notify="cancellation_accepted", effects=_cancellation_answered("accepted"),
                    guard=_answer_from_the_other_party, contractor_score="orders_cancelled"),
-        Transition("refuse_cancellation", frozenset({IN_PROGRESS}), None, PARTIES, notify="cancellation_refused",
+        Transition("refuse_cancellation", BEFORE_DELIVERY, None, PARTIES, notify="cancellation_refused",
                    effects=_cancellation_answered("refused"), guard=_answer_from_the_other_party,
                    limit=MAX_CANCELLATION_REQUESTS),
         Transition("deliver", frozenset({IN_PROGRESS}), ON_REVIEW, frozenset({"contractor"}),

@@ -12,7 +12,9 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
-from chalicelib import auth, clock, idempotency, ids, limits, sessions, views
+from pynamodb.expressions.update import Action
+
+from chalicelib import auth, clock, i18n, idempotency, ids, limits, sessions, views
 from chalicelib.config import settings
 from chalicelib.errors import Conflict, Forbidden, NotFound, Unauthorized
 from chalicelib.services import notifications
@@ -38,16 +40,14 @@ def resets_by_email() -> limits.Window:
 def resets_by_address() -> limits.Window:
     return limits.Window("reset-ip", settings.password_resets_per_ip, 3600)
 
-LOCALES = ("en", "ru", "uk", "fa")
-
 
 def _email_key(email: str) -> str:
     return f"email#{email.strip().lower()}"
 
 
-def signup(email: str, password: str, name: str, locale: str) -> tuple[int, dict]:
+def signup(email: str, password: str, name: str, locale: str, timezone: str | None = None) -> tuple[int, dict]:
     """Everyone who signs up may act as a client and as a contractor."""
-    return _create_user(email, password, name, locale, roles=[auth.CLIENT, auth.CONTRACTOR])
+    return _create_user(email, password, name, locale, roles=[auth.CLIENT, auth.CONTRACTOR], timezone=timezone)
 
 
 def create_operator(email: str, password: str, name: str = "Operator", locale: str = "en") -> dict:
@@ -56,15 +56,18 @@ def create_operator(email: str, password: str, name: str = "Operator", locale: s
 
 
 def signup_invited(email: str, password: str, name: str, locale: str,
-                   join: Callable[[UnitOfWork, UserModel], None]) -> tuple[int, dict]:
+                   join: Callable[[UnitOfWork, UserModel], None], timezone: str | None = None) -> tuple[int, dict]:
     """Sign-up through an invitation: `join` adds the joining (team, invitation) to the same transaction."""
-    return _create_user(email, password, name, locale, roles=[auth.CLIENT, auth.CONTRACTOR], join=join)
+    return _create_user(email, password, name, locale, roles=[auth.CLIENT, auth.CONTRACTOR], join=join,
+                        timezone=timezone)
 
 
 def _create_user(email: str, password: str, name: str, locale: str, roles: list[str],
-                 join: Callable[[UnitOfWork, UserModel], None] | None = None) -> tuple[int, dict]:
+                 join: Callable[[UnitOfWork, UserModel], None] | None = None,
+                 timezone: str | None = None) -> tuple[int, dict]:
     user = UserModel(ids.new_id("usr"), email=email.strip().lower(), name=name.strip(), locale=locale,
-                     password_hash=auth.hash_password(password), roles=roles, created_at=clock.iso(clock.now()))
+                     timezone=timezone or i18n.default_zone(locale), password_hash=auth.hash_password(password),
+                     roles=roles, created_at=clock.iso(clock.now()))
     uow = UnitOfWork()
     uow.put(user, condition=UserModel.id.does_not_exist())
     uow.put(KeyModel(_email_key(email), target_id=user.id), condition=KeyModel.key.does_not_exist(),
@@ -140,7 +143,8 @@ def request_password_reset(email: str, source_ip: str) -> tuple[int, dict]:
         uow.put(KeyModel(_reset_key(token), target_id=user.id, data={"expires_at": clock.iso(expires_at)}))
         # To the address, not the user's feed: whoever holds a session must not find a way to take the account.
         notifications.enqueue(uow, f"{notifications.EMAIL_PREFIX}{user.email}", "password_reset", {
-            "name": user.name, "locale": user.locale, "expires_at": clock.iso(expires_at),
+            "name": user.name, "locale": user.locale, "timezone": i18n.zone_name(user.timezone, user.locale),
+            "expires_at": clock.iso(expires_at),
             "link": f"{settings.app_url}/web/password-reset/{token}"})
         uow.commit()
     return 202, {"status": "sent", "message": "If an account uses this address, a link to set a new password is "
@@ -190,3 +194,13 @@ def get_user(user_id: str) -> UserModel:
 
 def me(principal: auth.Principal) -> dict:
     return views.user(principal.user or get_user(principal.user_id))
+
+
+def update_me(principal: auth.Principal, *, locale: str | None, timezone: str | None) -> dict:
+    """A new language or time zone, for everything the user is shown from now on."""
+    user = principal.user or get_user(principal.user_id)
+    changes = ((UserModel.locale, locale), (UserModel.timezone, timezone))
+    actions: list[Action] = [attribute.set(value) for attribute, value in changes if value is not None]
+    if actions:
+        user.update(actions=actions)
+    return views.user(user)

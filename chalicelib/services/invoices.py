@@ -86,4 +86,4 @@ def pdf(principal: Principal, invoice_id: str) -> tuple[str, bytes]:
         amount=Money(int(invoice.amount), invoice.currency), payment_details=invoice.payment_details,
         payer_name=owner.name, payer_email=owner.email,
     )
-    return f"{invoice.number}.pdf", render_proforma_invoice(document, owner.locale)
+    return f"{invoice.number}.pdf", render_proforma_invoice(document, owner.locale, owner.timezone)

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import clock, ids, views
-from chalicelib.notify import render, render_summary
+from chalicelib.notify import link_for, render, render_summary
 from chalicelib.notify.senders import get_sender
 from chalicelib.observability import logger, metrics
 from chalicelib.pagination import page
@@ -51,8 +51,9 @@ def list_for(user_id: str, limit: int, cursor: str | None) -> dict:
 
 
 def _present(record: NotificationModel, user: UserModel) -> dict:
-    title, body = render_summary(record.kind, user.locale, {"name": user.name, **record.params})
-    return views.notification(record, title, body)
+    title, body = render_summary(record.kind, user.locale, {"name": user.name, **record.params},
+                                 timezone=user.timezone)
+    return views.notification(record, title, body, link_for(record.kind, record.params).url)
 
 
 def mark_read(user_id: str, notification_id: str) -> dict:
@@ -75,8 +76,8 @@ def deliver(user_id: str, notification_id: str) -> str:
             return "already_claimed"
         raise
     try:
-        address, locale, name = _recipient(user_id, record.params)
-        message = render(record.kind, locale, {"name": name, **record.params})
+        address, locale, timezone, name = _recipient(user_id, record.params)
+        message = render(record.kind, locale, {"name": name, **record.params}, timezone=timezone)
         get_sender().send(to=address, message=message, message_id=notification_id)
     except Exception:
         logger.exception("e-mail delivery failed", extra={"notification_id": notification_id})
@@ -87,14 +88,15 @@ def deliver(user_id: str, notification_id: str) -> str:
     return "sent"
 
 
-def _recipient(user_id: str, params: dict) -> tuple[str, str, str]:
-    """(address, locale, name): a user's own, or for `email:<address>` (someone without an account
-    yet, e.g. an invitee) the address itself, in the params' locale."""
+def _recipient(user_id: str, params: dict) -> tuple[str, str, str | None, str]:
+    """(address, locale, time zone, name): a user's own, or for `email:<address>` (someone without an
+    account yet, e.g. an invitee) the address itself, in the params' locale and time zone, greeted by the
+    name the params give (none for an invitee: never by his address)."""
     if user_id.startswith(EMAIL_PREFIX):
         address = user_id.removeprefix(EMAIL_PREFIX)
-        return address, params.get("locale", "en"), address
+        return address, params.get("locale", "en"), params.get("timezone"), params.get("name", "")
     user = UserModel.get(user_id)
-    return user.email, user.locale, user.name
+    return user.email, user.locale, user.timezone, user.name
 
 
 def _fan_out(role: str, broadcast_id: str) -> str:

@@ -145,7 +145,7 @@ def act_pdf(principal: Principal, task_id: str) -> bytes:
                    customer_details=company_profile.company_details or "", contractor_name=contractor.name,
                    contractor_email=contractor.email)
     reader = company if role == "client" else contractor
-    return render_act(document, reader.locale)
+    return render_act(document, reader.locale, reader.timezone)
 
 
 def documents(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:

@@ -20,7 +20,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from chalicelib import auth, clock, limits, views
+from chalicelib import auth, clock, i18n, limits, views
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
@@ -101,7 +101,8 @@ def _invite_one(company: UserModel, email: str, greeting: str) -> str:
         notifications.enqueue(uow, existing.id, "team_join_request", params)
     else:
         notifications.enqueue(uow, f"{notifications.EMAIL_PREFIX}{email}", "team_invitation",
-                              {**params, "locale": company.locale})
+                              {**params, "locale": company.locale,
+                               "timezone": i18n.zone_name(company.timezone, company.locale)})
     try:
         uow.commit()
     except Conflict:
@@ -162,7 +163,8 @@ def _use(uow: UnitOfWork, invitation: Invitation) -> None:
                on_fail=Conflict("invitation_used", "This invitation has already been used; log in instead"))
 
 
-def accept_invitation(token: str, password: str | None, name: str | None, locale: str) -> tuple[int, dict]:
+def accept_invitation(token: str, password: str | None, name: str | None, locale: str,
+                      timezone: str | None = None) -> tuple[int, dict]:
     """The invitee sets a password: the account is created and joins the team, once."""
     invitation = open_invitation(token)
     if invitation.user_id:
@@ -178,7 +180,7 @@ def accept_invitation(token: str, password: str | None, name: str | None, locale
             TeamMemberModel.user_id.set(user.id), TeamMemberModel.state.set(ACTIVE),
             TeamMemberModel.joined_at.set(clock.iso(clock.now()))], condition=TeamMemberModel.state == INVITED)
 
-    return accounts.signup_invited(invitation.email, password, name, locale, join)
+    return accounts.signup_invited(invitation.email, password, name, locale, join, timezone)
 
 
 def answer_invitation(token: str, accept: bool) -> dict:

@@ -46,6 +46,7 @@ class UserModel(Model):
     email = UnicodeAttribute()
     name = UnicodeAttribute()
     locale = UnicodeAttribute()
+    timezone = UnicodeAttribute(null=True)  # IANA name; None on accounts made before time zones
     password_hash = UnicodeAttribute()
     roles = ListAttribute(of=UnicodeAttribute)
     created_at = UnicodeAttribute()

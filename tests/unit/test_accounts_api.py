@@ -1,9 +1,12 @@
 """Accounts, tokens and the error conventions of API.md."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import jwt
 import pytest
 
+from chalicelib import clock, i18n
 from chalicelib.services import accounts
 
 
@@ -83,3 +86,54 @@ def test_cli_creates_an_operator_once(api, capsys):
     assert "email_taken" in capsys.readouterr().err
     token = api.post("/v1/auth/login", {"email": "boss@example.com", "password": "operator-pass"}).json_body["token"]
     assert api.get("/v1/operator/trial-balance", token=token).status_code == 200
+
+
+# --- language and time zone ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("locale", "zone"), [("en", "UTC"), ("ru", "Europe/Moscow"), ("uk", "Europe/Kyiv"),
+                                              ("fa", "Asia/Tehran")])
+def test_a_new_user_lives_in_his_locales_marketplace_zone_unless_he_names_one(api, locale, zone):
+    token = api.signup(f"{locale}@example.com", locale=locale)
+    assert api.get("/v1/me", token=token).json_body["timezone"] == zone
+
+    named = api.post("/v1/auth/signup", {"email": f"tokyo-{locale}@example.com", "password": "correct horse",
+                                         "name": "T", "locale": locale, "timezone": "Asia/Tokyo"})
+    assert named.status_code == 201 and named.json_body["user"]["timezone"] == "Asia/Tokyo"
+
+
+def test_a_user_changes_his_time_zone_and_language(api):
+    token = api.signup("mover@example.com", locale="ru")
+
+    moved = api.request("PATCH", "/v1/me", {"timezone": "America/New_York"}, token=token)
+    assert moved.status_code == 200
+    assert (moved.json_body["timezone"], moved.json_body["locale"]) == ("America/New_York", "ru")
+    relabelled = api.request("PATCH", "/v1/me", {"locale": "uk"}, token=token)
+    assert (relabelled.json_body["timezone"], relabelled.json_body["locale"]) == ("America/New_York", "uk")
+    assert api.get("/v1/me", token=token).json_body == relabelled.json_body
+
+
+@pytest.mark.parametrize("body", [{"timezone": "Mars/Olympus_Mons"}, {"timezone": ""}, {"timezone": "../etc/passwd"},
+                                  {"timezone": 3}, {"locale": "de"}])
+def test_an_unknown_time_zone_or_language_is_422_and_changes_nothing(api, body):
+    token = api.signup("stays@example.com", locale="uk")
+
+    response = api.request("PATCH", "/v1/me", body, token=token)
+
+    assert response.status_code == 422 and response.json_body["error"]["field"] in ("timezone", "locale")
+    me = api.get("/v1/me", token=token).json_body
+    assert (me["timezone"], me["locale"]) == ("Europe/Kyiv", "uk")
+    signup = api.post("/v1/auth/signup", {"email": "z@example.com", "password": "correct horse", "name": "Z", **body})
+    assert signup.status_code == 422
+
+
+def test_the_feed_reads_in_the_readers_language_and_zone_and_leads_where_the_email_does(api, deal):
+    api.request("PATCH", "/v1/me", {"locale": "ru", "timezone": "Asia/Tokyo"}, token=deal["contractor"])
+    order = api.post("/v1/orders", {"gig_id": deal["gig"]["id"]}, token=deal["client"]).json_body
+    started = api.post(f"/v1/orders/{order['id']}/start", token=deal["contractor"]).json_body
+
+    item = api.get("/v1/notifications", token=deal["contractor"]).json_body["items"][0]
+
+    deadline = i18n.format_datetime(clock.parse_iso(started["deadline_at"]), "ru", ZoneInfo("Asia/Tokyo"))
+    assert item["kind"] == "order_started" and item["title"].startswith("Вы взяли в работу")
+    assert deadline.endswith("(Токио, UTC+9)") and deadline in item["body"]
+    assert item["link"] == f"http://127.0.0.1:3000/orders/{order['id']}" and item["link"] in item["body"]

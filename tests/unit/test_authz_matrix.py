@@ -139,6 +139,7 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", "/v1/auth/signup", EVERYONE, signup),
         Row("POST", "/v1/auth/login", EVERYONE, {"email": "owner@example.com", "password": "correct horse"}),
         Row("GET", "/v1/me", USERS),
+        Row("PATCH", "/v1/me", USERS, {"timezone": "Europe/Kyiv"}),
         Row("GET", "/v1/balances", USERS),
         Row("GET", "/v1/ledger", USERS),
         Row("GET", "/v1/notifications", USERS, sees=frozenset({OWNER}), item="notification"),

@@ -1,8 +1,10 @@
-"""Proforma invoice PDFs: content, languages, right-to-left Persian, money in words. No AWS needed."""
+"""Proforma invoices and acts as PDFs: content, languages and their titles, right-to-left Persian with Solar Hijri
+dates, the reader's time zone, money in words. No AWS needed."""
 
 from __future__ import annotations
 
 import io
+import re
 import time
 from datetime import UTC, datetime
 
@@ -10,9 +12,10 @@ import pytest
 from pypdf import PdfReader
 
 from chalicelib import config
+from chalicelib.config import LOCALES
 from chalicelib.documents import ProformaInvoice, render_proforma_invoice
+from chalicelib.documents.act import Act, render_act
 from chalicelib.documents.amount_words import amount_in_words
-from chalicelib.documents.labels import PROFORMA_INVOICE, SUPPORTED_LOCALES
 from chalicelib.money import SUPPORTED_CURRENCIES, Money, format_money
 
 NUMBER = "PI-2026-000001"
@@ -20,10 +23,11 @@ PAYMENT_DETAILS = "Invoice № PI-2026-000001 dated 22/11/2026"
 FIFTEEN_HUNDRED_DOLLARS = Money(150000, "USD")
 
 
-def make_invoice(payer_name: str = "John Smith", amount: Money = FIFTEEN_HUNDRED_DOLLARS) -> ProformaInvoice:
+def make_invoice(payer_name: str = "John Smith", amount: Money = FIFTEEN_HUNDRED_DOLLARS,
+                 issued_at: datetime = datetime(2026, 11, 22, 9, 15, tzinfo=UTC)) -> ProformaInvoice:
     return ProformaInvoice(
         number=NUMBER,
-        issued_at=datetime(2026, 11, 22, 9, 15, tzinfo=UTC),
+        issued_at=issued_at,
         amount=amount,
         payment_details=PAYMENT_DETAILS,
         payer_name=payer_name,
@@ -45,6 +49,12 @@ def text_of(pdf: bytes) -> str:
     for page in read(pdf).pages:
         page.extract_text(visitor_text=lambda text, *_: runs.append(text.strip()))
     return "\n".join(run for run in runs if run)
+
+
+def as_extracted(text: str) -> str:
+    """`text` as pypdf extracts it: it reads each run of Persian digits backwards (the page draws them left to
+    right, as HarfBuzz shapes a run of digits; pdftoppm shows "۱۴۰۵")."""
+    return re.sub("[۰-۹]+", lambda run: run.group()[::-1], text)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +95,7 @@ def test_english_invoice_shows_amount_in_figures_and_words(english_pdf):
 def test_russian_invoice_has_cyrillic_labels_and_payer_name():
     text = text_of(render_proforma_invoice(make_invoice("Иван Петров", Money(100001, "UAH")), "ru"))
     for expected in (
-        "Счёт-фактура (проформа)",
+        "Счёт на оплату",
         NUMBER,
         "Плательщик",
         "Иван Петров",
@@ -98,8 +108,9 @@ def test_russian_invoice_has_cyrillic_labels_and_payer_name():
 
 def test_ukrainian_invoice_has_ukrainian_labels():
     text = text_of(render_proforma_invoice(make_invoice("Олена Коваль", Money(12345, "EUR")), "uk"))
-    for expected in ("Рахунок-фактура (проформа)", "Платник", "Олена Коваль", "Сума прописом"):
+    for expected in ("Рахунок на оплату", "Платник", "Олена Коваль", "Сума прописом", "22 листопада 2026"):
         assert expected in text
+    assert "фактура" not in text  # a VAT invoice is another document
 
 
 def test_persian_invoice_renders_one_page_with_persian_text_and_the_number():
@@ -111,6 +122,15 @@ def test_persian_invoice_renders_one_page_with_persian_text_and_the_number():
     # fpdf2 maps each shaped glyph cluster back to its characters, so Persian extracts in logical order.
     for expected in (NUMBER, PAYMENT_DETAILS, "پرداخت‌کننده", "علی رضایی", "یک میلیون و پانصد هزار ریال ایران"):
         assert expected in text
+    assert as_extracted("۱ آذر ۱۴۰۵") in text  # 22 November 2026 in the Solar Hijri calendar, Persian digits
+
+
+def test_the_date_of_issue_is_the_day_in_the_payers_time_zone():
+    late_evening_utc = make_invoice(issued_at=datetime(2026, 11, 22, 22, 30, tzinfo=UTC))
+
+    assert "November 22, 2026" in text_of(render_proforma_invoice(late_evening_utc, "en"))
+    assert "November 23, 2026" in text_of(render_proforma_invoice(late_evening_utc, "en", "Asia/Tokyo"))
+    assert "23 ноября 2026" in text_of(render_proforma_invoice(late_evening_utc, "ru"))  # Moscow by default
 
 
 def test_rial_amount_has_no_decimals_in_figures_or_words():
@@ -134,13 +154,28 @@ def test_invoice_without_timezone_is_rejected():
         ProformaInvoice(NUMBER, datetime(2026, 11, 22), Money(100, "USD"), PAYMENT_DETAILS, "John Smith", "j@x.io")
 
 
-def test_every_locale_labels_the_same_things():
-    assert set(PROFORMA_INVOICE) == set(SUPPORTED_LOCALES)
-    for locale, labels in PROFORMA_INVOICE.items():
-        assert labels.keys() == PROFORMA_INVOICE["en"].keys(), locale
+def make_act() -> Act:
+    return Act(number="ACT-2026-000001", issued_at=datetime(2026, 12, 1, 10, 30, tzinfo=UTC),
+               task_title="Translate the price list", task_description="", amount=Money(250000, "UAH"),
+               customer_name="ACME LLC", customer_email="boss@acme.example", customer_details="",
+               contractor_name="Olena", contractor_email="olena@example.com")
 
 
-@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+@pytest.mark.parametrize(("locale", "title", "date"), [
+    ("en", "Act of completed work No. ACT-2026-000001", "December 1, 2026"),
+    ("ru", "Акт оказанных услуг № ACT-2026-000001", "1 декабря 2026"),
+    ("uk", "Акт наданих послуг № ACT-2026-000001", "1 грудня 2026"),
+    ("fa", "صورت‌جلسهٔ انجام کار شمارهٔ ACT-2026-000001", "۱۰ آذر ۱۴۰۵"),
+])
+def test_the_act_reads_as_an_accountant_of_each_language_expects(locale, title, date):
+    pdf = render_act(make_act(), locale)
+
+    assert read(pdf).metadata.title == title
+    assert title.split(" ")[-1] in text_of(pdf) and as_extracted(date) in text_of(pdf)
+    assert title.removesuffix(" ACT-2026-000001") in text_of(pdf)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("currency", SUPPORTED_CURRENCIES)
 def test_every_currency_reads_in_words_in_every_locale(locale, currency):
     assert amount_in_words(Money(123456, currency), locale)

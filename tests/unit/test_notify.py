@@ -14,10 +14,11 @@ from jinja2 import UndefinedError
 
 from chalicelib import clock, config
 from chalicelib.money import Money, format_money
-from chalicelib.notify import KINDS, RenderedMessage, SesSender, SinkSender, get_sender, render
-from tests.notification_samples import CANCELLATION_REASONS, SAMPLES
+from chalicelib.notify import KINDS, RenderedMessage, SesSender, SinkSender, get_sender, link_for, render
+from chalicelib.notify.htmltext import html_to_text
+from tests.notification_samples import CANCELLATION_REASONS, EXTRA, SAMPLES
 
-LOCALES = ("en", "ru", "uk", "fa")
+LOCALES = tuple(config.LOCALES)
 AMOUNT = {"amount": 150000, "currency": "USD"}
 PARAMS = {
     "welcome": {"name": "Olena"},
@@ -72,7 +73,7 @@ def test_every_kind_renders_in_every_locale_without_leftover_markup(case, locale
     assert f'lang="{locale}"' in message.html
 
 
-@pytest.mark.parametrize("locale", ("ru", "uk", "fa"))
+@pytest.mark.parametrize("locale", [locale for locale in LOCALES if locale != config.DEFAULT_LOCALE])
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
 def test_translations_are_not_english_copies(case, locale):
     kind, params = case
@@ -152,6 +153,116 @@ def test_unknown_kind_is_refused():
 def test_missing_param_is_an_error_not_a_blank():
     with pytest.raises(UndefinedError):
         render("invoice_paid", "en", {"name": "Olena"})
+
+
+@pytest.mark.parametrize(("locale", "days", "expected"), [
+    ("en", 1, "(+1 day)"), ("en", 2, "(+2 days)"),
+    ("ru", 1, "(+1 день)"), ("ru", 2, "(+2 дня)"), ("ru", 5, "(+5 дней)"), ("ru", 21, "(+21 день)"),
+    ("uk", 1, "(+1 день)"), ("uk", 2, "(+2 дні)"), ("uk", 5, "(+5 днів)"), ("fa", 5, "(+5 روز)"),
+])
+def test_days_take_the_plural_form_of_the_language(locale, days, expected):
+    params = {"name": "Olena", **SAMPLES["extra_offered"][0], "extra": {**EXTRA, "extra_days": days}}
+
+    text = render("extra_offered", locale, params).text
+
+    assert expected in text and "дн." not in text
+
+
+@pytest.mark.parametrize(("locale", "files"),
+                         [("en", "2 files"), ("ru", "2 файла"), ("uk", "2 файли"), ("fa", "2 فایل")])
+def test_attachments_are_counted_in_words(locale, files):
+    assert files in render("message_received", locale, {"name": "Olena", **SAMPLES["message_received"][1]}).text
+
+
+def test_persian_dates_are_solar_hijri_with_persian_digits():
+    # the deadline 2025-02-20T10:30Z is 2 Esfand 1403, 14:00 in Tehran
+    message = render("order_started", "fa", {"name": "Olena", **SAMPLES["order_started"][1]})
+
+    assert "۲ اسفند ۱۴۰۳، ساعت ۱۴:۰۰ (تهران، UTC+۳:۳۰)" in message.text
+    assert "۲ اسفند ۱۴۰۳" in message.html and "2025" not in message.text
+
+
+@pytest.mark.parametrize(("locale", "timezone", "deadline"), [
+    ("en", None, "February 20, 2025, 10:30\u202fAM (UTC)"),  # CLDR puts a narrow no-break space there
+    ("ru", None, "20 февраля 2025\u202fг., 13:30 (Москва, UTC+3)"),
+    ("uk", None, "20 лютого 2025\u202fр., 12:30 (Київ, UTC+2)"),
+    ("en", "Asia/Tokyo", "February 20, 2025, 7:30\u202fPM (Tokyo, UTC+9)"),
+    ("en", "America/New_York", "February 20, 2025, 5:30\u202fAM (New York, UTC-5)"),
+    ("ru", "Asia/Kolkata", "20 февраля 2025\u202fг., 16:00 (Калькутта, UTC+5:30)"),
+    ("uk", "Etc/GMT+5", "20 лютого 2025\u202fр., 05:30 (UTC-5)"),
+])
+def test_deadlines_show_the_time_in_the_readers_zone_and_name_it(locale, timezone, deadline):
+    params = {"name": "Olena", **SAMPLES["order_started"][1]}  # deadline_at 2025-02-20T10:30:00Z
+
+    assert deadline in render("order_started", locale, params, timezone=timezone).text
+
+
+def test_a_day_is_the_day_in_the_readers_zone():
+    paid_late_in_utc = {**PARAMS["invoice_paid"], "paid_at": "2025-02-17T22:30:00Z"}
+
+    assert "February 17, 2025" in render("invoice_paid", "en", paid_late_in_utc).text
+    assert "February 18, 2025" in render("invoice_paid", "en", paid_late_in_utc, timezone="Asia/Tokyo").text
+    assert "February 18, 2025" in render("invoice_paid", "en", {**paid_late_in_utc, "timezone": "Asia/Tokyo"}).text
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_every_email_leads_to_the_page_where_its_reader_acts(case):
+    kind, params = case
+    link = link_for(kind, params)
+
+    message = render(kind, "en", params)
+
+    assert link.url.startswith((config.settings.web_app_url, config.settings.app_url))
+    assert f'href="{link.url}"' in message.html and f"{link.label}: {link.url}" in message.text
+
+
+@pytest.mark.parametrize(("kind", "params", "path"), [
+    ("order_started", SAMPLES["order_started"][0], "/deals/ord_01J"),
+    ("contract_funded", SAMPLES["contract_funded"][0], "/contracts/ctr_01J"),
+    ("offer_received", SAMPLES["offer_received"][0], "/offers/ofr_01J"),
+    ("offer_accepted", SAMPLES["offer_accepted"][0], "/deals/ord_01K"),
+    ("task_sent", SAMPLES["task_sent"][0], "/tasks/tsk_01J"),
+    ("invoice_paid", PARAMS["invoice_paid"], "/invoices/inv_1"),
+    ("payout_paid", SAMPLES["payout_paid"][0], "/payouts/po_01J"),
+    ("message_received", SAMPLES["message_received"][0], "/conversations/cnv_01J"),
+    ("welcome", PARAMS["welcome"], "/"),
+])
+def test_links_are_the_web_apps_address_and_the_path_of_the_object(monkeypatch, kind, params, path):
+    monkeypatch.setenv("WEB_APP_URL", "https://app.example.com/")
+    monkeypatch.setenv("WEB_PATHS", '{"order": "/deals/{id}"}')
+    config.reload()
+
+    assert link_for(kind, params).url == f"https://app.example.com{path}"
+
+
+def test_an_invitation_leads_to_the_services_own_page():
+    [params] = SAMPLES["team_invitation"]
+    assert link_for("team_invitation", params).url == params["link"]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_the_text_is_the_html_body_read_as_text(case, locale):
+    kind, params = case
+    message = render(kind, locale, params)
+
+    assert html_to_text(message.html) == "escrowdesk\n\n" + message.text
+
+
+def test_html_reads_as_text_paragraph_by_paragraph():
+    html = (
+        "<head><title>Skipped</title></head><p>Hi  <strong>Olena</strong>,\n</p>"
+        "<p>Price: $1&nbsp;500<br>\n  Delivery: 5 days</p>"
+        '<blockquote style="white-space:pre-wrap;">Line one\n  indented &lt;b&gt;\n\nafter a gap</blockquote>'
+        '<p><a class="button" href="https://app.example.com/orders/ord_1">Open the order</a></p>'
+        '<p><a href="https://x.example">https://x.example</a></p>'
+    )
+
+    assert html_to_text(html) == (
+        "Hi Olena,\n\nPrice: $1\xa0500\nDelivery: 5 days\n\n"
+        "    Line one\n      indented <b>\n\n    after a gap\n\n"
+        "Open the order: https://app.example.com/orders/ord_1\n\nhttps://x.example\n"
+    )
 
 
 # --- local sink --------------------------------------------------------------------------------------------------
@@ -266,3 +377,23 @@ def test_every_party_reads_the_operators_decision(locale):
     for params in SAMPLES["dispute_resolved"]:
         message = render("dispute_resolved", locale, {"name": "Olena", **params})
         assert params["dispute"]["note"] in message.text and params["dispute"]["note"] in message.html
+
+
+@pytest.mark.parametrize("kind", ["dispute_opened", "dispute_resolved"])
+def test_a_contracts_dispute_speaks_of_the_contract_and_names_who_opened_it(kind):
+    """Each party is told what he got, in the words of his deal: a project's contract is no order."""
+    contract_samples = [p for p in SAMPLES[kind] if p.get("deal") == "contract"]
+    assert contract_samples
+    for params in contract_samples:
+        text = render(kind, "en", {"name": "Olena", **params}).text
+        assert "contract ctr_01J" in text and "order" not in text.lower()
+    opened_by_contractor = next(p for p in SAMPLES["dispute_opened"] if p.get("deal") == "contract"
+                                and p["dispute"]["by"] == "contractor" and p["role"] == "client")
+    assert render("dispute_opened", "en", {"name": "Olena", **opened_by_contractor}).subject == (
+        "The contractor opened a dispute: Landing page")
+
+
+def test_a_contractor_who_declines_is_told_it_counts_against_his_rating():
+    contractor = next(p for p in SAMPLES["order_declined"] if p["role"] == "contractor")
+    assert "counts against your responsibility rating" in render("order_declined", "en",
+                                                                 {"name": "O", **contractor}).text
