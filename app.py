@@ -11,6 +11,7 @@ from chalicelib.api.http import refuse_other_methods
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.services import notifications
 from chalicelib.store import models
+from chalicelib.web import pages
 
 config.settings.check()
 models.bind(config.settings)
@@ -21,7 +22,7 @@ app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 for blueprint in (accounts.bp, invoices.bp, bank.bp, orders.bp, offers.bp, projects.bp, tasks.bp, dev.bp,
-                  openapi.bp):
+                  openapi.bp, pages.bp):
     app.register_blueprint(blueprint)
 refuse_other_methods(app)  # after every route: each path's other methods are a 405 in the API's shape
 

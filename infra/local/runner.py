@@ -98,6 +98,7 @@ def app_environment(options: Options, dynamodb_endpoint: str, stage_env: Mapping
         "CLOCK_FILE": str(options.clock_file),
         "MAIL_TRANSPORT": "sink",
         "MAIL_SINK_DIR": str(options.mail_sink_dir),
+        "APP_URL": options.api_url,  # links in e-mail open the pages on the port this stage serves
         "AWS_CHALICE_CLI_MODE": "true",
     }
 
