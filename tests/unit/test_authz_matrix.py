@@ -32,6 +32,7 @@ SUPPORT = PARTIES | {OPERATOR}
 CONTRACTORS = frozenset({CONTRACTOR, CONTRACTOR2})
 REFUSED = {401, 403, 404}
 CARD = "4111 1111 1111 1111"
+PAGE_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 PASSWORDS = {OWNER: "correct horse", CLIENT2: "correct horse", CONTRACTOR: "correct horse",
              CONTRACTOR2: "correct horse", OPERATOR: "operator-pass"}
 ROLE_LISTS: dict[str, tuple[str, ...]] = {}
@@ -249,6 +250,15 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", "/v1/auth/password-reset", EVERYONE, {"email": "owner@example.com"}),
         Row("POST", "/v1/auth/password-reset/confirm", frozenset(), {"token": "not-a-token",
                                                                       "password": "a new password"}),
+        # the pages people open from e-mails: their link's token is their only credential
+        Row("GET", "/web/invitations/not-a-token", frozenset()),
+        Row("GET", "/web/invitation", frozenset()),
+        Row("POST", "/web/invitation", frozenset(), headers=PAGE_FORM),
+        Row("GET", "/web/invitation/done", EVERYONE),
+        Row("GET", "/web/password-reset/not-a-token", frozenset()),
+        Row("GET", "/web/password", frozenset()),
+        Row("POST", "/web/password", frozenset(), headers=PAGE_FORM),
+        Row("GET", "/web/password/done", EVERYONE),
         Row("GET", "/v1/team", USERS),
         Row("GET", "/v1/company/settings", USERS),
         Row("PATCH", "/v1/company/settings", USERS - {OPERATOR}, {"send_tasks_at_once": False}),
@@ -323,7 +333,7 @@ def test_every_endpoint_answers_each_caller_exactly_what_it_may(api):
             before = _snapshot()
             response = call(who)
             expected = {401} if who == NOBODY else REFUSED
-            if row.path.startswith(("/v1/files/", "/v1/invitations/", "/v1/auth/password-reset/")):
+            if row.path.startswith(("/v1/files/", "/v1/invitations/", "/v1/auth/password-reset/", "/web/")):
                 expected = REFUSED | {400, 410, 422}  # their credential is in the request, not a bearer token
             if row.path.startswith("/v1/webhooks/"):
                 expected = {401}  # the bank's signature is checked before anything reads the body
@@ -331,7 +341,10 @@ def test_every_endpoint_answers_each_caller_exactly_what_it_may(api):
                 wrong.append(f"{row.method} {row.path} as {who}: {response.status_code}, expected {sorted(expected)}")
             elif _snapshot() != before:
                 wrong.append(f"{row.method} {row.path} as {who}: refused ({response.status_code}) but changed state")
-            if response.status_code >= 400 and set(response.json_body["error"]) < {"code", "message"}:
+            if row.path.startswith("/web/"):  # pages answer in HTML, refusals too
+                if not response.headers.get("Content-Type", "").startswith("text/html"):
+                    wrong.append(f"{row.method} {row.path} as {who}: a page answered {response.headers}")
+            elif response.status_code >= 400 and set(response.json_body["error"]) < {"code", "message"}:
                 wrong.append(f"{row.method} {row.path} as {who}: error not in the API's shape: {response.body!r}")
         for who in sorted(row.may):
             response = call(who)
