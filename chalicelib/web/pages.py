@@ -79,7 +79,7 @@ BROKEN = (500, N_("Something went wrong"), N_("Something went wrong on our side.
 
 
 def _headers(**extra: str) -> dict[str, str | list[str]]:
-    return {"Content-Type": f"{HTML}; charset=utf-8", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+    return {"Content-Type": f"{HTML}; charset=utf-8", "Cache-Control": "no-store", "Referrer-Policy": "same-origin",
             "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
                                        "base-uri 'none'; frame-ancestors 'none'", **extra}
@@ -151,6 +151,7 @@ def _form(request: Request, model: type[BaseModel], state: cookies.LinkState) ->
     origin = request.headers.get("origin")
     own = urllib.parse.urlsplit(cookies.base_url())
     if origin and origin != f"{own.scheme}://{own.netloc}":
+        logger.warning("page form from another origin", extra={"origin": origin[:200]})
         raise PageProblem(*STALE_FORM)
     raw = raw_body(request)
     if len(raw) > MAX_FORM_BYTES:
@@ -161,6 +162,7 @@ def _form(request: Request, model: type[BaseModel], state: cookies.LinkState) ->
     except (UnicodeDecodeError, ValueError, ValidationError):
         raise PageProblem(*BAD_FORM) from None
     if not cookies.csrf_matches(state, getattr(form, "csrf", None)):
+        logger.warning("page form without its CSRF token")
         raise PageProblem(*STALE_FORM)
     return form
 
