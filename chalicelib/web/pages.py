@@ -104,6 +104,15 @@ def _query(request: Request, name: str) -> str | None:
     return params.get(name)
 
 
+def _browser_language(request: Request) -> str:
+    """The first language of the browser's Accept-Language that we have (else English)."""
+    for part in (request.headers.get("accept-language") or "").split(",")[:10]:
+        language = part.split(";")[0].strip()
+        if language and i18n.resolve_locale(language) != i18n.DEFAULT_LOCALE:
+            return i18n.resolve_locale(language)
+    return i18n.DEFAULT_LOCALE
+
+
 def _locale(request: Request, fallback: str) -> str:
     asked = _query(request, "lang")
     return i18n.resolve_locale(asked) if asked else i18n.resolve_locale(fallback)
@@ -122,7 +131,7 @@ def _page(method: str, path: str, summary: str, statuses: tuple[int, ...], form:
         @functools.wraps(handler)
         def route(**params: str) -> Response:
             request = bp.current_request
-            locale = _locale(request, i18n.DEFAULT_LOCALE)
+            locale = _locale(request, _browser_language(request))  # a refusal speaks the browser's language
             try:
                 return handler(request, **params)
             except PageProblem as problem:

@@ -122,5 +122,7 @@ def test_a_password_is_reset_on_its_page_in_the_readers_language_right_to_left_i
     assert api.get("/v1/me", token=session).status_code == 401
     assert api.post("/v1/auth/login", {"email": "ann@example.com", "password": "a brand new one"}).status_code == 200
     assert api.get(_path(link)).status_code == 409
-    english = api.get("/web/password-reset/forged?lang=ru").body.decode()
-    assert 'lang="ru"' in english
+    russian = api.get("/web/password-reset/forged?lang=ru").body.decode()
+    assert 'lang="ru"' in russian and "Ссылка не работает" in russian
+    ukrainian = api.get("/web/password-reset/forged", headers={"Accept-Language": "uk-UA,uk;q=0.9,en;q=0.8"})
+    assert 'lang="uk"' in ukrainian.body.decode() and ukrainian.status_code == 404
