@@ -115,7 +115,8 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, s
     def register(handler: Callable[[Call], Any]) -> Callable:
         operation = Operation(method, path, summary, tag, auth_, status, request, response, query, produces,
                               _errors_for(method, auth_, request, path,
-                                          errors + ((406,) if produces != "application/json" else ())),
+                                          errors + ((406,) if produces != "application/json" else ())
+                                          + ((400,) if "cursor" in query else ())),  # invalid_cursor
                               handler.__name__, guard,
                               moves_money, also, issues_token, keeps_record)
         OPERATIONS.append(operation)

@@ -258,13 +258,14 @@ class _RequestHandler(ChaliceRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _send_error_response(self, error: LocalGatewayException) -> None:
+    def _send_error_response(self, error: LocalGatewayException) -> None:  # the body was read already
         if isinstance(error, ForbiddenError):  # no route matched the path (we have no authorizers)
             self._send_json_error(404, "not_found", "No such route")
         else:
             super()._send_error_response(error)
 
     def _refuse_method(self) -> None:
+        self._parse_payload()  # read the body it came with, or it would be read as the next request
         self._send_json_error(405, "method_not_allowed", f"{self.command} is not served")
 
     do_HEAD = do_OPTIONS = _refuse_method
