@@ -7,9 +7,11 @@ from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib import clock, config, jobs, observability
 from chalicelib.api import accounts, bank, dev, invoices, offers, openapi, orders, projects, tasks
+from chalicelib.api.http import refuse_other_methods
 from chalicelib.observability import logger, metrics
 from chalicelib.services import notifications, timers
 from chalicelib.store import models
+from chalicelib.web import pages
 
 config.settings.check()
 models.bind(config.settings)
@@ -21,8 +23,9 @@ if config.settings.xray_sdk:  # Lambda's active tracing needs no SDK; see chalic
     app.register_middleware(ConvertToMiddleware(observability.tracer().capture_lambda_handler))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 for blueprint in (accounts.bp, invoices.bp, bank.bp, orders.bp, offers.bp, projects.bp, tasks.bp, dev.bp,
-                  openapi.bp):
+                  openapi.bp, pages.bp):
     app.register_blueprint(blueprint)
+refuse_other_methods(app)  # after every route: each path's other methods are a 405 in the API's shape
 
 NOTIFICATIONS_STREAM_ARN = os.environ.get(
     "NOTIFICATIONS_STREAM_ARN",

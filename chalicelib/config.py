@@ -166,6 +166,10 @@ class Settings:
     # largest deliverable (a zip) accepted; where deliverables are kept (a bucket on AWS, else a folder).
     project_auto_release_hours: int = field(default_factory=lambda: int(_env("PROJECT_AUTO_RELEASE_HOURS", "48")))
     deliverable_max_bytes: int = field(default_factory=lambda: int(_env("DELIVERABLE_MAX_BYTES", str(5 * 2**20))))
+    # A deliverable zip's central directory: at most this many entries, declaring at most this many
+    # unpacked bytes together.
+    zip_max_entries: int = field(default_factory=lambda: int(_env("ZIP_MAX_ENTRIES", "1000")))
+    zip_max_unpacked_bytes: int = field(default_factory=lambda: int(_env("ZIP_MAX_UNPACKED_BYTES", str(100 * 2**20))))
     files_bucket: str = field(default_factory=lambda: _env("FILES_BUCKET", ""))
     files_dir: str = field(default_factory=lambda: _env("FILES_DIR", "var/files"))
     download_link_seconds: int = field(default_factory=lambda: int(_env("DOWNLOAD_LINK_SECONDS", "300")))
@@ -191,6 +195,20 @@ class Settings:
     payee_bank: str = field(default_factory=lambda: _env("PAYEE_BANK", "Example Bank AG"))
     payee_iban: str = field(default_factory=lambda: _env("PAYEE_IBAN", "DE89370400440532013000"))
     payee_swift: str = field(default_factory=lambda: _env("PAYEE_SWIFT", "COBADEFFXXX"))
+    # Abuse limits (kept in DynamoDB): failed log-ins per e-mail address and per source address within
+    # a window, after which log-in answers 429 until the window has passed; invitations per company and
+    # day, and invitation e-mails per address and day; password-reset e-mails per address and per source
+    # address within an hour; how long a reset link lives.
+    login_max_failures_per_email: int = field(default_factory=lambda: int(_env("LOGIN_MAX_FAILURES_PER_EMAIL", "5")))
+    login_max_failures_per_ip: int = field(default_factory=lambda: int(_env("LOGIN_MAX_FAILURES_PER_IP", "100")))
+    login_window_seconds: int = field(default_factory=lambda: int(_env("LOGIN_WINDOW_SECONDS", "900")))
+    invitations_per_company_per_day: int = field(
+        default_factory=lambda: int(_env("INVITATIONS_PER_COMPANY_PER_DAY", "200")))
+    invitation_emails_per_address_per_day: int = field(
+        default_factory=lambda: int(_env("INVITATION_EMAILS_PER_ADDRESS_PER_DAY", "1")))
+    password_resets_per_email: int = field(default_factory=lambda: int(_env("PASSWORD_RESETS_PER_EMAIL", "3")))
+    password_resets_per_ip: int = field(default_factory=lambda: int(_env("PASSWORD_RESETS_PER_IP", "30")))
+    password_reset_ttl_minutes: int = field(default_factory=lambda: int(_env("PASSWORD_RESET_TTL_MINUTES", "60")))
     # argon2 cost; lowered only by the test suite.
     password_time_cost: int = field(default_factory=lambda: int(_env("PASSWORD_TIME_COST", "2")))
     password_memory_kib: int = field(default_factory=lambda: int(_env("PASSWORD_MEMORY_KIB", "19456")))

@@ -12,6 +12,9 @@ adds, from this module:
   index), kept on stack deletion or replacement;
 - the S3 bucket for deliverables and documents, the SES identity mail is sent as, the timer queue
   through which the schedule fans the timer shards out (one message, so one invocation, per group);
+- the REST API's edge: gateway responses in the API's error shape (an unknown route is a 404 that
+  never echoes the caller's Authorization header), `*/*` binary media types so files reach any caller
+  as bytes, and a WAF web ACL whose rate-based rule is the outer limit per source address;
 - the parameters (secrets, the bank's payout endpoint, the sender, the alarm address) and every
   function's environment built from them and from the resources;
 - the stream trigger pointed at the notifications table's real stream, the queue trigger at the timer
@@ -188,6 +191,11 @@ PARAMETERS: dict[str, Any] = {
         "Type": "String", "Default": "domain", "AllowedValues": ["domain", "address"],
         "Description": "The SES identity to create and send as: the domain of MailFromAddress (verified by the DKIM"
                        " records in the outputs) or the address itself (verified by a link SES mails to it)",
+    },
+    "ApiRateLimit": {
+        "Type": "Number", "Default": 2000, "MinValue": 10, "MaxValue": 2000000000,
+        "Description": "The WAF's outer limit: requests one source address may send in 5 minutes before it is"
+                       " refused (429) until its rate falls",
     },
     "AlarmEmail": {
         "Type": "String", "AllowedPattern": EMAIL_PATTERN,
@@ -369,10 +377,105 @@ def policy_statements(function: str) -> list[dict[str, Any]]:
     return statements
 
 
-def _tracing() -> dict[str, Any]:
-    """X-Ray on the REST API, so a request's trace starts there; the functions' own segments come from the
-    prod stage's `xray` (Lambda's active tracing), which chalice turns into each function's `Tracing`."""
-    return {"RestAPI": {"Properties": {"TracingEnabled": True}}}
+# The API's edge ---------------------------------------------------------------------------------
+
+REST_API = "RestAPI"  # chalice's logical id for the REST API (an AWS::Serverless::Api with a swagger body)
+
+
+def _error_body(code: str, message: str) -> str:
+    return json.dumps({"error": {"code": code, "message": message}}, separators=(",", ":"))
+
+
+# What API Gateway answers itself, before the function runs, in the API's error shape. A route the
+# API does not have is MISSING_AUTHENTICATION_TOKEN (403 "Missing Authentication Token") or, when the
+# caller sends an Authorization header, INCOMPLETE_SIGNATURE, whose default message echoes the bearer
+# token back: both become a plain 404. (A path's other methods reach the function, which answers 405.)
+# No template repeats `$context.error.message`, which may carry what the caller sent.
+GATEWAY_RESPONSES: dict[str, tuple[int | None, str, str]] = {
+    "MISSING_AUTHENTICATION_TOKEN": (404, "not_found", "No such route"),
+    "INCOMPLETE_SIGNATURE": (404, "not_found", "No such route"),
+    "WAF_FILTERED": (429, "too_many_requests", "Too many requests from your address; slow down and retry later"),
+    "THROTTLED": (429, "too_many_requests", "Too many requests; retry in a moment"),
+    "REQUEST_TOO_LARGE": (413, "request_too_large", "The request is larger than the API accepts"),
+    "DEFAULT_4XX": (None, "bad_request", "The request was refused before it reached the service"),
+    "DEFAULT_5XX": (None, "internal_error", "Something went wrong on our side"),
+}
+RETRY_AFTER_SECONDS = {"WAF_FILTERED": 300, "THROTTLED": 1}
+
+
+def _gateway_responses() -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for kind, (status, code, message) in GATEWAY_RESPONSES.items():
+        response: dict[str, Any] = {
+            "responseTemplates": {"application/json": _error_body(code, message)},
+            "responseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
+        }
+        if status is not None:
+            response["statusCode"] = str(status)
+        if kind in RETRY_AFTER_SECONDS:
+            response["responseParameters"]["gatewayresponse.header.Retry-After"] = f"'{RETRY_AFTER_SECONDS[kind]}'"
+        responses[kind] = response
+    return responses
+
+
+# Binary media types: `*/*`, so that API Gateway hands a file route's base64 answer back as bytes
+# whatever the caller's Accept header (a browser's starts with text/html). JSON answers are not
+# base64-encoded by the function and pass through as they are; request bodies reach the function
+# base64-encoded and chalice decodes them.
+BINARY_MEDIA_TYPES = ["*/*"]
+
+
+def _rest_api() -> dict[str, Any]:
+    """The REST API's edge, and X-Ray on it so a request's trace starts there; the functions' own segments
+    come from the prod stage's `xray` (Lambda's active tracing), which chalice turns into each `Tracing`."""
+    return {REST_API: {"Properties": {"TracingEnabled": True, "DefinitionBody": {
+        "x-amazon-apigateway-gateway-responses": _gateway_responses(),
+        "x-amazon-apigateway-binary-media-types": BINARY_MEDIA_TYPES,
+    }}}}
+
+
+def _firewall() -> dict[str, Any]:
+    """The outer limit, before any function runs: a WAF rate-based rule blocks an address that sends more
+    than `ApiRateLimit` requests in five minutes (429, in the API's error shape). The service's own limits
+    (log-in attempts, invitations, password resets) sit behind it, in DynamoDB."""
+    _, stage = _chalice_stage()
+    visibility = {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True}
+    return {
+        "ApiFirewall": {
+            "Type": "AWS::WAFv2::WebACL",
+            "Properties": {
+                "Scope": "REGIONAL",
+                "DefaultAction": {"Allow": {}},
+                "Description": "escrowdesk API: rate limit per source address",
+                "CustomResponseBodies": {"too_many_requests": {
+                    "ContentType": "APPLICATION_JSON",
+                    "Content": _error_body("too_many_requests",
+                                           "Too many requests from your address; slow down and retry later"),
+                }},
+                "Rules": [{
+                    "Name": "RequestsPerAddress",
+                    "Priority": 0,
+                    "Statement": {"RateBasedStatement": {"Limit": {"Ref": "ApiRateLimit"}, "AggregateKeyType": "IP",
+                                                         "EvaluationWindowSec": 300}},
+                    "Action": {"Block": {"CustomResponse": {
+                        "ResponseCode": 429, "CustomResponseBodyKey": "too_many_requests",
+                        "ResponseHeaders": [{"Name": "Retry-After", "Value": "300"}],
+                    }}},
+                    "VisibilityConfig": {**visibility, "MetricName": "RequestsPerAddress"},
+                }],
+                "VisibilityConfig": {**visibility, "MetricName": "ApiFirewall"},
+            },
+        },
+        "ApiFirewallAssociation": {
+            "Type": "AWS::WAFv2::WebACLAssociation",
+            "DependsOn": f"{REST_API}{stage}Stage",  # SAM's logical id for the API's stage
+            "Properties": {
+                "ResourceArn": {"Fn::Sub": f"arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}::/restapis/"
+                                           f"${{{REST_API}}}/stages/{stage}"},
+                "WebACLArn": {"Fn::GetAtt": ["ApiFirewall", "Arn"]},
+            },
+        },
+    }
 
 
 # Alarms ---------------------------------------------------------------------------------------
@@ -442,7 +545,8 @@ def template() -> dict[str, Any]:
     return {
         "Parameters": PARAMETERS,
         "Conditions": CONDITIONS,
-        "Resources": {**_tables(), **_files(), **_timer_queue(), **_mail(), **_functions(), **_tracing(),
+        "Resources": {**_tables(), **_files(), **_timer_queue(), **_mail(), **_functions(), **_rest_api(),
+                      **_firewall(),
                       **_alarms()},
         "Outputs": OUTPUTS,
     }

@@ -6,12 +6,15 @@ This module loads with the first request that has a body (routes name their mode
 cold start pays for pydantic and the one model its request needs, not for all of them."""
 from __future__ import annotations
 
+import unicodedata
+import urllib.parse
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StrictInt, WithJsonSchema
 
 from chalicelib import i18n
-from chalicelib.config import LOCALES
+from chalicelib.config import LOCALES, settings
+from chalicelib.money import MAX_ANY_AMOUNT_MINOR
 
 
 def _known_locale(value: str) -> str:
@@ -31,6 +34,22 @@ TimeZone = Annotated[str, AfterValidator(_known_zone), WithJsonSchema({
     "type": "string", "maxLength": 64, "example": "Europe/Kyiv",
     "description": "an IANA time zone name; every date and time shown to the user is in it"})]
 CurrencyCode = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code: USD, EUR, UAH or IRR")
+MAX_AMOUNT = MAX_ANY_AMOUNT_MINOR  # per currency in chalicelib.money.MAX_AMOUNT_MINOR; bigger is a 422
+
+
+def _plain_text(value: str) -> str:
+    """Words people write to each other: no control characters but line breaks and tabs, and no bidi
+    embeddings, overrides or isolates that would make a text read otherwise than it is written (the
+    joiners Persian needs stay)."""
+    if any((unicodedata.category(ch) == "Cc" and ch not in "\n\r\t") or ch in _BIDI_CONTROLS for ch in value):
+        raise ValueError("control characters and bidi overrides are not allowed")
+    return value
+
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+PlainText = Annotated[str, AfterValidator(_plain_text)]
 
 
 class _Model(BaseModel):
@@ -65,8 +84,23 @@ class LoginIn(_In):
     password: str = Field(min_length=1, max_length=128)
 
 
+class PasswordChangeIn(_In):
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=8, max_length=128)
+
+
+class PasswordResetIn(_In):
+    email: str = Field(min_length=3, max_length=254)
+
+
+class PasswordResetConfirmIn(_In):
+    token: str = Field(min_length=1, max_length=200,
+                       description="from the link e-mailed by POST /v1/auth/password-reset")
+    password: str = Field(min_length=8, max_length=128)
+
+
 class InvoiceIn(_In):
-    amount: StrictInt = Field(gt=0, description="minor units, e.g. 150000 = 1,500.00 USD")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units, e.g. 150000 = 1,500.00 USD")
     currency: str = CurrencyCode
 
 
@@ -82,7 +116,8 @@ class BankEventIn(_In):
 
 class TransferIncomingIn(BankEventIn):
     type: Literal["transfer.incoming"]
-    amount: StrictInt = Field(gt=0)
+    amount: StrictInt = Field(gt=0, lt=10**38, description=(
+        "minor units; a transfer above the bound of its currency is parked as unmatched (amount_out_of_range)"))
     currency: str = CurrencyCode
     purpose: str = Field(max_length=2000)
     payer: Payer
@@ -96,7 +131,7 @@ class ApplyPaymentIn(_In):
 class GigIn(_In):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
-    amount: StrictInt = Field(gt=0, description="minor units")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
     currency: str = CurrencyCode
     delivery_days: StrictInt = Field(ge=1, le=365)
 
@@ -159,6 +194,11 @@ class SignupOut(_Model):
 
 class TokenOut(_Model):
     token: str
+
+
+class StatusOut(_Model):
+    status: str
+    message: str | None = None
 
 
 class BalanceLine(_Model):
@@ -382,7 +422,7 @@ class OrderList(_Model):
 
 class ExtraIn(_In):
     title: str = Field(min_length=1, max_length=200)
-    amount: StrictInt = Field(gt=0, description="minor units, in the order's currency")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units, in the order's currency")
     extra_days: StrictInt = Field(ge=0, le=365)
 
 
@@ -398,8 +438,8 @@ class DisputeIn(_In):
 
 
 class ResolutionIn(_In):
-    refund: StrictInt = Field(ge=0, description="minor units back to the client")
-    release: StrictInt = Field(ge=0, description="minor units to the contractor, less commission")
+    refund: StrictInt = Field(ge=0, le=MAX_AMOUNT, description="minor units back to the client")
+    release: StrictInt = Field(ge=0, le=MAX_AMOUNT, description="minor units to the contractor, less commission")
     note: str = Field(min_length=1, max_length=5000, description="the decision, citing the frozen terms")
 
 
@@ -423,11 +463,27 @@ class ReviewList(_Model):
     next_cursor: str | None
 
 
+def _attachment_url(value: str) -> str:
+    """`https:` links, or the service's own file links (`/v1/files/…`): never `javascript:`, `data:`,
+    `http:` or anything else a reader's client might run or that travels in the clear."""
+    if not value or value.startswith(f"{settings.app_url.rstrip('/')}/v1/files/"):
+        return value
+    parts = urllib.parse.urlsplit(value)
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise ValueError("the URL may not contain spaces or control characters")
+    if parts.scheme == "https" and parts.hostname:
+        return value
+    if not parts.scheme and not parts.netloc and parts.path.startswith("/v1/files/"):
+        return value
+    raise ValueError("an attachment URL must be an https: link or one of the service's own /v1/files/ links")
+
+
 class Attachment(_In):
     name: str = Field(min_length=1, max_length=255)
     size: StrictInt = Field(ge=0, le=1024 * 1024 * 1024, description="bytes")
     content_type: str = Field(min_length=1, max_length=255)
-    url: str = Field(default="", max_length=2000)
+    url: Annotated[str, AfterValidator(_attachment_url)] = Field(
+        default="", max_length=2000, description="https:, or a /v1/files/ link of this service")
 
 
 class ChatMessageIn(_In):
@@ -496,7 +552,7 @@ class OfferIn(_In):
     client_id: str = Field(min_length=1, max_length=100)
     gig_id: str = Field(min_length=1, max_length=100, description="the related gig: the review lands under it")
     description: str = Field(min_length=1, max_length=10000)
-    amount: StrictInt = Field(gt=0, description="minor units")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
     currency: str = CurrencyCode
     delivery_days: StrictInt = Field(ge=1, le=365)
     revision_limit: StrictInt | None = Field(default=None, ge=0, le=100)
@@ -543,7 +599,7 @@ class Destination(_In):
 
 
 class PayoutIn(_In):
-    amount: StrictInt = Field(gt=0, description="minor units")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
     currency: str = CurrencyCode
     destination: Destination
 
@@ -559,8 +615,8 @@ class ProjectIn(_In):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=10000)
     skills: list[Skill] = Field(min_length=1, max_length=20)
-    budget_min: StrictInt = Field(gt=0, description="minor units")
-    budget_max: StrictInt = Field(gt=0, description="minor units")
+    budget_min: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
+    budget_max: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
     currency: str = CurrencyCode
 
 
@@ -584,13 +640,13 @@ class ProjectList(_Model):
 
 
 class ProposalIn(_In):
-    price: StrictInt = Field(gt=0, description="minor units, in the project's currency")
+    price: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units, in the project's currency")
     days: StrictInt = Field(ge=1, le=365)
     text: str = Field(min_length=1, max_length=5000)
 
 
 class ProposalEditIn(_In):
-    price: StrictInt | None = Field(default=None, gt=0)
+    price: StrictInt | None = Field(default=None, gt=0, le=MAX_AMOUNT)
     days: StrictInt | None = Field(default=None, ge=1, le=365)
     text: str | None = Field(default=None, min_length=1, max_length=5000)
 
@@ -678,12 +734,17 @@ class JobsOut(_Model):
 
 class InvitationsIn(_In):
     emails: str = Field(min_length=1, max_length=10000, description="one address, or many separated by commas")
-    greeting: str = Field(default="", max_length=2000)
+    greeting: PlainText = Field(default="", max_length=1000, description=(
+        "the company's own words to the invitees, plain text (no markup is rendered), shown as a quote"))
 
 
 class InvitationResult(_Model):
     email: str
-    status: Literal["invited", "added", "already_in_team", "invalid", "duplicate"]
+    status: Literal["invited", "requested", "already_in_team", "invalid", "duplicate", "daily_limit_reached",
+                    "recently_invited"] = Field(description=(
+        "invited: e-mailed a link to join; requested: the address has an account, e-mailed a request to "
+        "join it must accept; daily_limit_reached: the company's invitations for today are used up; "
+        "recently_invited: the address got an invitation today already"))
     reason: str | None = None
 
 
@@ -701,7 +762,7 @@ class AcceptInvitationIn(_In):
 class MemberOut(_Model):
     email: str
     user_id: str | None
-    state: Literal["invited", "active"]
+    state: Literal["invited", "requested", "active", "declined"]
     invited_at: str
     joined_at: str | None
 
@@ -727,7 +788,7 @@ class TaskIn(_In):
     contractor_id: str = Field(min_length=1, max_length=100, description="an active member of your team")
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10000)
-    amount: StrictInt = Field(gt=0, description="minor units")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
     currency: str = CurrencyCode
     deadline_at: str | None = Field(default=None, max_length=40)
 
@@ -736,7 +797,7 @@ class TaskEditIn(_In):
     contractor_id: str | None = Field(default=None, description="refused: a task's contractor never changes")
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10000)
-    amount: StrictInt | None = Field(default=None, gt=0)
+    amount: StrictInt | None = Field(default=None, gt=0, le=MAX_AMOUNT)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     deadline_at: str | None = Field(default=None, max_length=40)
 

@@ -17,10 +17,29 @@ def invite(call: Call):
 
 
 @endpoint(bp, "POST", "/v1/invitations/{token}/accept", summary="Set a password from an invitation link",
-          tag="team", status=201, request=s.AcceptInvitationIn, response=s.SignupOut, auth_="none", errors=(409,))
+          tag="team", status=201, request=s.AcceptInvitationIn, response=s.SignupOut, auth_="none", errors=(409,),
+          issues_token=True)
 def accept_invitation(call: Call):
     b = call.body
     return team.accept_invitation(call.params["token"], b.password, b.name, b.locale, b.timezone)
+
+
+@endpoint(bp, "POST", "/v1/invitations/{token}/decline", summary="Decline an invitation or a request to join, "
+          "from its link", tag="team", response=s.MemberOut, auth_="none", errors=(409,))
+def decline_invitation(call: Call):
+    return team.answer_invitation(call.params["token"], accept=False)
+
+
+@endpoint(bp, "POST", "/v1/team/requests/{company_id}/accept", summary="Accept a company's request to join its "
+          "team (signed in)", tag="team", response=s.MemberOut, errors=(409,))
+def accept_join_request(call: Call):
+    return team.answer_request(call.user, call.params["company_id"], accept=True)
+
+
+@endpoint(bp, "POST", "/v1/team/requests/{company_id}/decline", summary="Decline a company's request to join its "
+          "team (signed in)", tag="team", response=s.MemberOut, errors=(409,))
+def decline_join_request(call: Call):
+    return team.answer_request(call.user, call.params["company_id"], accept=False)
 
 
 @endpoint(bp, "GET", "/v1/team", summary="My team, with each contractor's state", tag="team", response=s.MemberList,

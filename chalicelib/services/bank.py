@@ -3,7 +3,9 @@ transfers that could not be matched to an invoice.
 
 A transfer is credited only when its purpose quotes exactly one known open invoice number and
 amount and currency match exactly. Anything else is parked as an unmatched payment (its money
-in the suspense account) with the reason, for an operator to apply or return. One bank
+in the suspense account) with the reason, for an operator to apply or return. A transfer the
+ledger cannot hold (a currency we keep no balances in, or an amount beyond the currency's bound) is
+parked without moving money: its item is the record an operator acts on. One bank
 `event_id` is one payment item, written with `attribute_not_exists`, so a redelivered event
 changes nothing.
 """
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from chalicelib import clock, idempotency, ids, ledger, views
 from chalicelib.auth import Principal
 from chalicelib.errors import Conflict, Unprocessable
-from chalicelib.money import SUPPORTED_CURRENCIES, Money
+from chalicelib.money import SUPPORTED_CURRENCIES, Money, within_bounds
 from chalicelib.observability import logger, metrics
 from chalicelib.pagination import page
 from chalicelib.services import invoices, notifications
@@ -69,7 +71,7 @@ def _receive(transfer: IncomingTransfer, payment_id: str, *, invoice_taken: bool
         _mark_paid(uow, invoice, payment_id, on_fail=_InvoiceTaken())
         ledger.record(uow, ledger.bank_top_up(payment_id, invoice.owner_id, _money(transfer), ref=invoice.id))
     else:
-        if transfer.currency in SUPPORTED_CURRENCIES:
+        if _holdable(transfer.amount_minor, transfer.currency):
             ledger.record(uow, ledger.park_unmatched(payment_id, _money(transfer), ref=payment_id))
         notifications.enqueue(uow, notifications.OPERATORS, "payment_unmatched", {
             "payment_id": payment_id, "purpose": transfer.purpose, "reason": reason,
@@ -82,7 +84,14 @@ def _receive(transfer: IncomingTransfer, payment_id: str, *, invoice_taken: bool
     return {"received": True, "duplicate": False, "payment": views.payment(payment)}
 
 
+def _holdable(amount_minor: int, currency: str) -> bool:
+    """Whether the ledger can keep this money: a currency it holds, an amount within its bound."""
+    return currency in SUPPORTED_CURRENCIES and within_bounds(amount_minor, currency)
+
+
 def _match(transfer: IncomingTransfer, invoice_taken: bool) -> tuple[InvoiceModel | None, str | None]:
+    if transfer.currency in SUPPORTED_CURRENCIES and not within_bounds(transfer.amount_minor, transfer.currency):
+        return None, "amount_out_of_range"
     numbers = sorted(set(_NUMBER.findall(transfer.purpose)))
     if not numbers:
         return None, "no_invoice_number"
@@ -162,7 +171,7 @@ def mark_for_return(principal: Principal, payment_id: str) -> tuple[int, dict]:
     payment = _load_unmatched(payment_id)
     uow = UnitOfWork()
     _resolve(uow, principal, payment, RETURNED)
-    if payment.currency in SUPPORTED_CURRENCIES:
+    if _holdable(int(payment.amount), payment.currency):
         money = Money(int(payment.amount), payment.currency)
         ledger.record(uow, ledger.return_unmatched(f"{payment.id}:returned", money, ref=payment.id))
     return idempotency.commit(uow, 200, views.payment(payment))

@@ -105,10 +105,11 @@ def deliver(user_id: str, notification_id: str) -> str:
 
 def _recipient(user_id: str, params: dict) -> tuple[str, str, str | None, str]:
     """(address, locale, time zone, name): a user's own, or for `email:<address>` (someone without an
-    account yet, e.g. an invitee) the address itself, in the params' locale and time zone."""
+    account yet, e.g. an invitee) the address itself, in the params' locale and time zone, greeted by the
+    name the params give (none for an invitee: never by his address)."""
     if user_id.startswith(EMAIL_PREFIX):
         address = user_id.removeprefix(EMAIL_PREFIX)
-        return address, params.get("locale", "en"), params.get("timezone"), address
+        return address, params.get("locale", "en"), params.get("timezone"), params.get("name", "")
     user = UserModel.get(user_id)
     return user.email, user.locale, user.timezone, user.name
 

@@ -55,6 +55,10 @@ class UserModel(Model):
     password_hash = UnicodeAttribute()
     roles = ListAttribute(of=UnicodeAttribute)
     created_at = UnicodeAttribute()
+    # Tokens carry the epoch they were issued in; a password change or reset moves it on, which revokes
+    # every earlier token. Logged-out sessions until their tokens expire: {session id: expiry (unix)}.
+    token_epoch = NumberAttribute(null=True)
+    revoked_sessions = JSONAttribute(null=True)
 
 
 class KeyModel(Model):
@@ -548,7 +552,7 @@ class ProposalModel(Model):
 
 class TeamMemberModel(Model):
     """A company's team: one item per contractor, keyed by e-mail; `invited` until the invitee sets a
-    password (or at once `active` when he already has an account)."""
+    password, `requested` until someone who already has an account accepts (or `declined`), then `active`."""
 
     class Meta(_Meta):
         logical_name = "team"
@@ -557,10 +561,25 @@ class TeamMemberModel(Model):
     company_id = UnicodeAttribute(hash_key=True)
     email = UnicodeAttribute(range_key=True)
     user_id = UnicodeAttribute(null=True)
-    state = UnicodeAttribute()  # invited | active
+    state = UnicodeAttribute()  # invited | requested | active | declined
     greeting = UnicodeAttribute(null=True)
     invited_at = UnicodeAttribute()
     joined_at = UnicodeAttribute(null=True)
+
+
+class LimitModel(Model):
+    """An abuse limit's counter for one key and window (failed log-ins per e-mail or address, invitations
+    per company and day, e-mails per address and day, password resets): items expire by TTL."""
+
+    class Meta(_Meta):
+        logical_name = "limits"
+        table_name = "limits"
+        ttl_attribute = "expires_at"
+
+    key = UnicodeAttribute(hash_key=True)
+    hits = NumberAttribute(default=0)
+    window_ends = NumberAttribute()  # unix seconds: the window's counting stops here
+    expires_at = NumberAttribute()
 
 
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -583,6 +602,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ProjectModel,
     ProposalModel,
     TeamMemberModel,
+    LimitModel,
 )
 
 

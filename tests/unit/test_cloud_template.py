@@ -146,6 +146,39 @@ def test_the_template_covers_every_function_of_the_app():
             app_module.app.event_sources))} == set(ROLES.values())
 
 
+def test_api_gateway_answers_in_the_error_shape_and_never_echoes_the_callers_token(resources):
+    """Unknown routes are 404 in the API's shape (API Gateway's own 403 names "Authentication Token", or
+    echoes a bearer token back); nothing API Gateway answers itself repeats what the caller sent."""
+    body = resources[template.REST_API]["Properties"]["DefinitionBody"]
+    responses = body["x-amazon-apigateway-gateway-responses"]
+    for kind in ("MISSING_AUTHENTICATION_TOKEN", "INCOMPLETE_SIGNATURE"):
+        assert responses[kind]["statusCode"] == "404", kind
+        assert json.loads(responses[kind]["responseTemplates"]["application/json"])["error"]["code"] == "not_found"
+    assert responses["WAF_FILTERED"]["statusCode"] == "429"
+    assert {"DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
+    for kind, response in responses.items():
+        shaped = json.loads(response["responseTemplates"]["application/json"])
+        assert set(shaped) == {"error"} and set(shaped["error"]) == {"code", "message"}, kind
+        assert "$" not in json.dumps(response), f"{kind} must not template what the caller sent"
+    assert body["x-amazon-apigateway-binary-media-types"] == ["*/*"], "files must reach any Accept as bytes"
+
+
+def test_a_waf_rate_based_rule_guards_the_apis_stage(generated, resources):
+    acl = resources["ApiFirewall"]
+    assert acl["Type"] == "AWS::WAFv2::WebACL" and acl["Properties"]["Scope"] == "REGIONAL"
+    assert acl["Properties"]["DefaultAction"] == {"Allow": {}}
+    (rule,) = acl["Properties"]["Rules"]
+    rate = rule["Statement"]["RateBasedStatement"]
+    assert rate["AggregateKeyType"] == "IP" and rate["Limit"] == {"Ref": "ApiRateLimit"}
+    assert rule["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 429
+    assert generated["Parameters"]["ApiRateLimit"]["Type"] == "Number"
+    association = resources["ApiFirewallAssociation"]
+    _, stage = template._chalice_stage()
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": ["ApiFirewall", "Arn"]}
+    assert association["Properties"]["ResourceArn"]["Fn::Sub"].endswith(f"/restapis/${{RestAPI}}/stages/{stage}")
+    assert association["DependsOn"] == f"RestAPI{stage}Stage"
+
+
 # The roles -----------------------------------------------------------------------------------
 
 
