@@ -855,3 +855,19 @@ class DocumentList(_Model):
 
 
 # --- team ------------------------------------------------------------------------------------------------------------
+
+
+# The pages' forms (chalicelib/web/pages.py), posted as application/x-www-form-urlencoded ---------------
+
+class InvitationForm(_Model):
+    csrf: str = Field(min_length=1, max_length=100)
+    action: Literal["accept", "decline"]
+    name: str = Field(default="", max_length=100)
+    password: str = Field(default="", max_length=128)
+    locale: str = Field(default="", max_length=10)
+
+
+class PasswordForm(_Model):
+    csrf: str = Field(min_length=1, max_length=100)
+    password: str = Field(max_length=128)
+    password_again: str = Field(max_length=128)

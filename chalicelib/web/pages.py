@@ -7,14 +7,14 @@ from __future__ import annotations
 import functools
 import urllib.parse
 from collections.abc import Callable
-from typing import Literal
+from typing import Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
-from pydantic import BaseModel, Field, ValidationError
 
 from chalicelib import i18n
-from chalicelib.api.http import OPERATIONS, Operation, raw_body
+from chalicelib.api.http import OPERATIONS, Operation, Schema, raw_body
+from chalicelib.api.http import schema_names as s
 from chalicelib.config import settings
 from chalicelib.errors import DomainError
 from chalicelib.i18n import N_
@@ -28,20 +28,6 @@ MAX_FORM_BYTES = 16 * 1024
 # Each page's answers, for OpenAPI: what a link, a form and a form's POST may say.
 LINK_STATUSES, FORM_STATUSES, POST_STATUSES = (303, 404, 409, 410), (200, 400, 404, 409, 410), (303, 400, 403, 404,
                                                                                                 409, 410, 422)
-
-
-class InvitationForm(BaseModel):
-    csrf: str = Field(min_length=1, max_length=100)
-    action: Literal["accept", "decline"]
-    name: str = Field(default="", max_length=100)
-    password: str = Field(default="", max_length=128)
-    locale: str = Field(default="", max_length=10)
-
-
-class PasswordForm(BaseModel):
-    csrf: str = Field(min_length=1, max_length=100)
-    password: str = Field(max_length=128)
-    password_again: str = Field(max_length=128)
 
 
 class PageProblem(Exception):
@@ -118,14 +104,14 @@ def _locale(request: Request, fallback: str) -> str:
     return i18n.resolve_locale(asked) if asked else i18n.resolve_locale(fallback)
 
 
-def _page(method: str, path: str, summary: str, statuses: tuple[int, ...], form: type[BaseModel] | None = None,
+def _page(method: str, path: str, summary: str, statuses: tuple[int, ...], form: Schema | None = None,
           ) -> Callable:
     """Register a page route and describe it in OpenAPI; its refusals are pages in the reader's language."""
     def register(handler: Callable[..., Response]) -> Callable:
         success = statuses[0]
         OPERATIONS.append(Operation(method, path, summary, "pages", "none", success, form, None, ("lang",), HTML,
-                                    tuple(s for s in statuses[1:] if s >= 400), handler.__name__,
-                                    also=tuple(s for s in statuses[1:] if s < 400)))
+                                    tuple(code for code in statuses[1:] if code >= 400), handler.__name__,
+                                    also=tuple(code for code in statuses[1:] if code < 400)))
 
         @bp.route(path, methods=[method], content_types=["*/*"])
         @functools.wraps(handler)
@@ -155,7 +141,7 @@ def _state(request: Request, kind: str) -> cookies.LinkState:
     return state
 
 
-def _form(request: Request, model: type[BaseModel], state: cookies.LinkState) -> BaseModel:
+def _form(request: Request, schema: Schema, state: cookies.LinkState) -> Any:
     """The POSTed form, from this page (same origin, the cookie's CSRF token), or a page saying why not."""
     origin = request.headers.get("origin")
     own = urllib.parse.urlsplit(cookies.base_url())
@@ -167,8 +153,8 @@ def _form(request: Request, model: type[BaseModel], state: cookies.LinkState) ->
         raise PageProblem(*BAD_FORM)
     try:
         fields = urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
-        form = model.model_validate({name: values[0] for name, values in fields.items()})
-    except (UnicodeDecodeError, ValueError, ValidationError):
+        form = schema.model.model_validate({name: values[0] for name, values in fields.items()})
+    except (UnicodeDecodeError, ValueError):  # pydantic's ValidationError is a ValueError
         raise PageProblem(*BAD_FORM) from None
     if not cookies.csrf_matches(state, getattr(form, "csrf", None)):
         logger.warning("page form without its CSRF token")
@@ -214,13 +200,12 @@ def invitation_page(request: Request) -> Response:
 
 
 @_page("POST", "/web/invitation", "Answer the invitation page's form (CSRF-protected)", POST_STATUSES,
-       form=InvitationForm)
+       form=s.InvitationForm)
 def answer_invitation_page(request: Request) -> Response:
     from chalicelib.services import team
 
     state = _state(request, "invitation")
-    form = _form(request, InvitationForm, state)
-    assert isinstance(form, InvitationForm)
+    form = _form(request, s.InvitationForm, state)
     locale = i18n.resolve_locale(form.locale or state.locale)
     invitation = team.open_invitation(state.token)
     if form.action == "decline":
@@ -278,13 +263,12 @@ def password_page(request: Request) -> Response:
 
 
 @_page("POST", "/web/password", "Set the new password from the reset form (CSRF-protected)", POST_STATUSES,
-       form=PasswordForm)
+       form=s.PasswordForm)
 def set_password_page(request: Request) -> Response:
     from chalicelib.services import accounts
 
     state = _state(request, "reset")
-    form = _form(request, PasswordForm, state)
-    assert isinstance(form, PasswordForm)
+    form = _form(request, s.PasswordForm, state)
     problem = (N_("The password needs at least 8 characters.") if len(form.password) < 8 else
                N_("The two passwords differ.") if form.password != form.password_again else None)
     if problem:
