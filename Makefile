@@ -1,6 +1,7 @@
 # escrowdesk developer entry points; on a fresh clone they need only python3, node/npm and java.
 #   make run    the local stage: DynamoDB Local, API on http://127.0.0.1:8000, schedule, stream
-#   make test   lint, then the unit, integration and end-to-end suites, `make template` and `make check-long`
+#   make test   lint, then the unit, integration and end-to-end suites (the pages in headless chromium
+#               included), `make template` and `make check-long`
 #   make lint   ruff, and mypy on chalicelib/
 #   make template  the prod stage's CloudFormation (chalice package + infra/resources.json), checked by cfn-lint
 #   make check-long  the bank workload and schemathesis against a running local stage
@@ -19,7 +20,7 @@ define run_suite
 	$(PYTEST) $(1) || { status=$$?; [ $$status -eq 5 ] && echo "no tests in $(firstword $(1))" || exit $$status; }
 endef
 
-.PHONY: run test lint unit integration e2e template check-long install messages
+.PHONY: run test lint unit integration e2e template check-long install messages browser
 
 run: install
 	exec $(BIN)/python -m infra.local.runner
@@ -36,8 +37,13 @@ unit: $(PY_STAMP)
 integration: install
 	$(call run_suite,tests/integration)
 
-e2e: install
+e2e: install browser
 	$(call run_suite,tests/e2e)
+
+# The browser tests (tests/e2e/test_pages_in_browser.py) drive Debian's chromium through Playwright's
+# Python package (requirements-dev.txt); no browser is ever downloaded. Installed only when missing (root).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # The slow checks against a running local stage: the bank workload and schemathesis (tests/long).
 check-long: install

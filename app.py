@@ -1,15 +1,17 @@
-"""escrowdesk entrypoints: routes, schedules and the stream trigger. Each translates and delegates."""
+"""escrowdesk entrypoints: routes, the schedule, the timer queue, the stream trigger; each translates and delegates."""
 from __future__ import annotations
 
 import os
 
 from chalice import Chalice, ConvertToMiddleware
 
-from chalicelib import clock, config, jobs
+from chalicelib import clock, config, jobs, observability
 from chalicelib.api import accounts, bank, dev, invoices, offers, openapi, orders, projects, sites, tasks
-from chalicelib.observability import logger, metrics, tracer
-from chalicelib.services import notifications
+from chalicelib.api.http import refuse_other_methods
+from chalicelib.observability import logger, metrics
+from chalicelib.services import notifications, timers
 from chalicelib.store import models
+from chalicelib.web import pages
 
 config.settings.check()
 models.bind(config.settings)
@@ -17,16 +19,20 @@ models.bind(config.settings)
 app = Chalice(app_name="escrowdesk")
 app.api.binary_types.extend(["application/pdf", "application/zip", "application/octet-stream"])
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
-app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
+if config.settings.xray_sdk:  # Lambda's active tracing needs no SDK; see chalicelib/observability.py
+    app.register_middleware(ConvertToMiddleware(observability.tracer().capture_lambda_handler))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 for blueprint in (accounts.bp, invoices.bp, bank.bp, orders.bp, offers.bp, projects.bp, tasks.bp, sites.bp, dev.bp,
-                  openapi.bp):
+                  openapi.bp, pages.bp):
     app.register_blueprint(blueprint)
+refuse_other_methods(app)  # after every route: each path's other methods are a 405 in the API's shape
 
 NOTIFICATIONS_STREAM_ARN = os.environ.get(
     "NOTIFICATIONS_STREAM_ARN",
     "arn:aws:dynamodb:eu-central-1:000000000000:table/escrowdesk-local-notifications/stream/local",
 )
+# A placeholder: the stack points the trigger at its own timer queue (infra/template.py); locally there is none.
+TIMER_QUEUE_ARN = "arn:aws:sqs:eu-central-1:000000000000:escrowdesk-timers"
 
 
 @app.middleware("http")
@@ -40,6 +46,13 @@ def correlate(event, get_response):
 def run_scheduled_jobs(event):
     """EventBridge: every minute, run each job at the application clock."""
     return jobs.run_all(clock.now())
+
+
+@app.on_sqs_message(queue_arn=TIMER_QUEUE_ARN, batch_size=1)
+def fire_timer_shards(event):
+    """The timer queue (fed by the schedule on AWS): fire the due timers of the shards a message names."""
+    return timers.fire_messages([record.body for record in event], clock.now(),
+                                seconds_left=event.context.get_remaining_time_in_millis() / 1000)
 
 
 @app.on_dynamodb_record(stream_arn=NOTIFICATIONS_STREAM_ARN, batch_size=50, starting_position="TRIM_HORIZON")

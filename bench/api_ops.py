@@ -25,8 +25,9 @@ How it measures
 - Aims (from the issue): a money-moving operation makes one TransactWriteItems, at most two reads
   and no other write; every operation's median is at most 1.5x its floor's.
 
-DynamoDB Local reports capacity units without splitting reads from writes and does not double
-transactional items as DynamoDB does; RCU is summed over read requests, WCU over the others.
+DynamoDB Local reports capacity units without splitting reads from writes (transactional writes at
+DynamoDB's double rate, indexes included; `bench.cost` probes it); RCU is summed over read requests,
+WCU over the others.
 """
 from __future__ import annotations
 
@@ -620,7 +621,7 @@ def report(results: list[Result], floor: Floor, args: argparse.Namespace) -> str
     lines.append(f"HTTP retries seen: {retries}; floor replays whose outcome differed from the app's: "
                  f"{floor.divergences} (both should be 0).")
     lines.append("RCU/WCU: DynamoDB Local's CapacityUnits, mean per call (reads -> RCU, other requests -> WCU); "
-                 "real DynamoDB charges 2x for items in a transaction.")
+                 "transactional writes at DynamoDB's double rate, indexes' writes included.")
     return "\n".join(lines)
 
 

@@ -189,7 +189,7 @@ def client_loop(world: World, user_id: str, token: str, seed: int) -> None:
                         me.call("cancel", "POST", f"{path}/cancel", {"reason": "changed my mind"})
         elif action == "task":
             team = me.json("team", "GET", "/v1/team") or {"items": []}
-            members = [m for m in team["items"] if m.get("user_id")]
+            members = [m for m in team["items"] if m.get("user_id") and m.get("state") == "active"]
             if members:
                 task = me.json("create task", "POST", "/v1/tasks", {
                     "contractor_id": rng.choice(members)["user_id"], "title": "Translate a page",
@@ -409,6 +409,8 @@ def run(url: str, dynamodb_url: str, *, seconds: float, clients: int, contractor
         team = rng.sample(world.contractors, min(2, len(world.contractors)))
         Client(url, stats, rng, token).call("invite", "POST", "/v1/team/invitations",
                                             {"emails": ",".join(emails[c] for c, _ in team)})
+        for _, contractor_token in team:  # someone with an account joins a team only when he accepts
+            Client(url, stats, rng, contractor_token).call("join team", "POST", f"/v1/team/requests/{user_id}/accept")
     stats.ops.clear()
     stats.answers.clear()
 

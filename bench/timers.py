@@ -1,58 +1,117 @@
-"""One run of the timer job over N due orders hidden among M idle deals: time, throughput, items read.
+"""The timer job at 1, 4 and 16 workers: due transitions per second beside the raw floor at the same concurrency.
 
 Run from the repository root:
 
-    python -m bench.timers [--due N] [--idle M]
+    python -m bench.timers [--due N] [--idle M] [--shards S] [--workers 1,4,16] [--repeats R]
 
 How it measures
-- DynamoDB Local (`infra.local.dynamodb_local`, in memory, a free port) holds the `bench-*` tables,
-  the environment set up as `bench.api_ops` does it (in-memory clock, mail to a sink).
-- N real due orders: the client is funded by a bank top-up through the ledger, each order is placed
-  by `chalicelib.services.orders.place` (money into escrow), then the clock moves past the 24-hour
-  start limit. M idle deals with timers a month ahead are batch-written directly, as
-  tests/integration/test_timers.py does (no money: they never fire).
-- ONE `chalicelib.services.timers.fire_due(clock.now())` run is timed. Botocore hooks on every
-  DynamoDB client (`bench.api_ops.Tap`) count its requests by operation and the items DynamoDB returned
-  to its reads (Query/Scan `Count`, GetItem hits), as `ItemsRead` does in the integration test.
-  The hooks' own cost is inside the timed run (a few microseconds per request).
+- DynamoDB Local (`infra.local.dynamodb_local`, in memory, a free port) holds the `bench-*` tables and
+  their twins `bench-floor-*`; the environment is set up as `bench.api_ops` does it (in-memory clock,
+  mail to a sink), with `TIMER_SHARDS=S`.
+- M idle deals with timers a month ahead are batch-written directly, as tests/integration/test_timers.py
+  does (no money: they never fire). Then, for each worker count: N real due orders (the client funded by
+  a bank top-up through the ledger, each order placed by `chalicelib.services.orders.place`, money into
+  escrow), the clock moved past the 24-hour start limit, and ONE `timers.fire_shards(all shards, now,
+  workers=W)` run timed: W threads, each firing one shard after another, as one invocation of the timer
+  function does on AWS. The worker counts take turns, R rounds each (1, 4, 16, 1, 4, 16, ...), so
+  drift in the machine's load hits them alike; the report shows medians over the rounds.
+- Botocore hooks on every DynamoDB client (`ThreadTap`) keep each request with the thread that made it,
+  and the items its reads returned. Everything the app writes, set-up included, is replayed untimed on
+  the twin tables, so they go through the same states.
+- The floor: a bare boto3 client replays exactly the timed run's requests (its queries and its
+  transactions, same items and conditions) on the twins from W threads, each thread the sequence one of
+  the app's threads made, all started at once. Its outcomes must match the app's.
+- Aim (from the issue): the app's due transitions per second at least 0.7x the floor's at each W.
+The hooks' own cost (a few microseconds per request) is inside the app's timed run, not the floor's.
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
+import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.api_ops import APP_PREFIX, REGION, Tap, configure_environment, quiet, scratch_dynamodb
+import boto3
+from botocore import xform_name
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from bench.api_ops import (
+    APP_PREFIX,
+    FLOOR_PREFIX,
+    REGION,
+    Floor,
+    Request,
+    Tap,
+    capacity_units,
+    configure_environment,
+    quiet,
+    scratch_dynamodb,
+    twin,
+)
 
 DAY = 86400
 PRICE = 100  # 1.00 USD per order
+MIN_RATIO = 0.7
+SETTLE_SECONDS = 2.0  # before each timed run, so DynamoDB Local's JVM meets both alike (its GC after a burst)
 
 
-class ItemTap(Tap):
-    """`Tap`, plus the items each read returned."""
+class ThreadTap(Tap):
+    """`Tap` for many threads at once: each request is kept with the thread that made it, and the items
+    each read returned are counted."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.threads: list[int] = []
         self.items_read = 0
+        self._lock = threading.Lock()
+        self._current = threading.local()
 
-    def _answered(self, parsed: dict, **kwargs: Any) -> None:
-        super()._answered(parsed, **kwargs)
-        operation = self.requests[-1].operation
-        if operation in ("Query", "Scan"):
-            self.items_read += parsed.get("Count", 0)
-        elif operation == "GetItem" and parsed.get("Item"):
-            self.items_read += 1
+    def _called(self, params: dict, model: Any, **_: Any) -> None:
+        if "ReturnConsumedCapacity" in model.input_shape.members:
+            params.setdefault("ReturnConsumedCapacity", "TOTAL")
+        request = Request(model.name, params)
+        self._current.request = request
+        with self._lock:
+            self.requests.append(request)
+            self.threads.append(threading.get_ident())
 
-    def reset(self) -> None:
+    def _sent(self, **_: Any) -> None:
+        self._current.request.attempts += 1
+
+    def _answered(self, parsed: dict, **_: Any) -> None:
+        request = self._current.request
+        request.capacity = capacity_units(parsed.get("ConsumedCapacity"))
+        request.error = parsed.get("Error", {}).get("Code")
+        read = parsed.get("Count", 0) if request.operation in ("Query", "Scan") else 0
+        with self._lock:
+            self.items_read += read
+
+    def drain(self) -> list[Request]:
+        with self._lock:
+            self.threads = []
+            self.items_read = 0
+            return super().drain()
+
+    def drain_by_thread(self) -> list[list[Request]]:
+        """The requests since the last drain, one list per thread that made them, each in its order."""
+        with self._lock:
+            pairs = list(zip(self.threads, self.requests, strict=True))
         self.drain()
-        self.items_read = 0
+        sequences: dict[int, list[Request]] = {}
+        for thread, request in pairs:
+            sequences.setdefault(thread, []).append(request)
+        return list(sequences.values())
 
 
-def due_orders(count: int) -> list[str]:
+def due_orders(count: int, round_: int) -> list[str]:
     """`count` real orders (the client funded, each price in escrow); due once the clock moves a day on."""
     from chalicelib import ledger
     from chalicelib.auth import Principal
@@ -62,7 +121,8 @@ def due_orders(count: int) -> list[str]:
 
     client, contractor = Principal("usr_client", ("client",)), Principal("usr_seller", ("contractor",))
     uow = UnitOfWork()
-    ledger.record(uow, ledger.bank_top_up("bench-fund", client.user_id, Money(PRICE * count, "USD"), ref="bench"))
+    ledger.record(uow, ledger.bank_top_up(f"bench-fund-{round_}", client.user_id, Money(PRICE * count, "USD"),
+                                          ref="bench"))
     uow.commit()
     gig = gigs.publish(contractor, "Copy", "", PRICE, "USD", 1)[1]
     return [orders.place(client, gig["id"])[1]["id"] for _ in range(count)]
@@ -88,65 +148,147 @@ def idle_deals(count: int) -> None:
             ))
 
 
+def replay_in_threads(client: Any, sequences: list[list[Request]]) -> tuple[float, list[str | None]]:
+    """Each sequence on a thread of its own, all started together: (seconds, error codes in request order)."""
+    start_line = threading.Barrier(len(sequences) + 1)
+
+    def run(sequence: list[Request]) -> list[str | None]:
+        calls = [(getattr(client, xform_name(r.operation)), twin(r.params)) for r in sequence]
+        start_line.wait()
+        outcomes: list[str | None] = []
+        for method, params in calls:
+            try:
+                method(**params)
+                outcomes.append(None)
+            except ClientError as error:
+                outcomes.append(error.response.get("Error", {}).get("Code"))
+        return outcomes
+
+    with ThreadPoolExecutor(max_workers=len(sequences)) as pool:
+        futures = [pool.submit(run, sequence) for sequence in sequences]
+        start_line.wait()
+        started = time.perf_counter()
+        outcomes = [outcome for future in futures for outcome in future.result()]
+        return time.perf_counter() - started, outcomes
+
+
+@dataclass
+class Round:
+    workers: int
+    outcome: dict
+    seconds: float
+    floor_seconds: float
+    requests: Counter[str]
+    items_read: int
+    divergences: int
+    retries: int
+    statuses: Counter[str]
+
+    @property
+    def rate(self) -> float:
+        return self.outcome["fired"] / self.seconds
+
+    @property
+    def floor_rate(self) -> float:
+        return self.outcome["fired"] / self.floor_seconds
+
+
+def one_round(workers: int, args: argparse.Namespace, tap: ThreadTap, floor: Floor, floor_client: Any,
+              round_: int) -> Round:
+    from chalicelib import clock
+    from chalicelib.services import timers
+    from chalicelib.store.models import DealModel
+
+    print(f"  {workers} worker(s): placing {args.due} due orders ...", file=sys.stderr, flush=True)
+    with quiet():
+        due_ids = due_orders(args.due, round_)
+    floor.replay(tap.drain())  # the twins go through the same set-up
+    clock.advance(DAY + 1)
+    print(f"  {workers} worker(s): firing, then the floor ...", file=sys.stderr, flush=True)
+    time.sleep(SETTLE_SECONDS)
+    with quiet():
+        start = time.perf_counter()
+        outcome = timers.fire_shards(range(args.shards), clock.now(), workers=workers)
+        seconds = time.perf_counter() - start
+    items_read = tap.items_read
+    sequences = tap.drain_by_thread()
+    requests = [request for sequence in sequences for request in sequence]
+    time.sleep(SETTLE_SECONDS)
+    floor_seconds, floor_outcomes = replay_in_threads(floor_client, sequences)
+    tap.drain()
+    statuses = Counter(DealModel.get(deal_id).status for deal_id in due_ids)
+    tap.drain()
+    return Round(workers, outcome, seconds, floor_seconds, Counter(r.operation for r in requests), items_read,
+                 sum(a != r.error for a, r in zip(floor_outcomes, requests, strict=True)),
+                 sum(max(r.attempts - 1, 0) for r in requests), statuses)
+
+
 def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> str:
+    import os
+
     configure_environment(endpoint, scratch, cheap_passwords=True)
-    tap = ItemTap()
+    os.environ.update({"TIMER_SHARDS": str(args.shards), "TIMER_WORKERS": str(max(args.workers))})
+    tap = ThreadTap()
     tap.install()
     from chalicelib import clock, config
-    from chalicelib.services import timers
     from chalicelib.store import models
-    from chalicelib.store.models import DealModel
     from chalicelib.store.tables import create_tables
 
     settings = config.reload()
     models.bind(settings)  # as app.py does at import
-    create_tables(endpoint_url=endpoint, region=REGION, prefix=APP_PREFIX)
+    for prefix in (APP_PREFIX, FLOOR_PREFIX):
+        create_tables(endpoint_url=endpoint, region=REGION, prefix=prefix)
     clock.reset()
-    print(f"  placing {args.due} due orders, writing {args.idle} idle deals ...", file=sys.stderr, flush=True)
+    floor = Floor(endpoint, tap)
+    floor_client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION, config=Config(
+        parameter_validation=False, max_pool_connections=max(10, *args.workers)))  # as PynamoDB's is set up
+    tap.drain()
+    print(f"  writing {args.idle} idle deals ...", file=sys.stderr, flush=True)
     with quiet():
-        due_ids = due_orders(args.due)
         idle_deals(args.idle)
-    clock.advance(DAY + 1)
-    tap.reset()
+    floor.replay(tap.drain())
+    turns = [workers for _ in range(args.repeats) for workers in args.workers]
+    rounds = [one_round(workers, args, tap, floor, floor_client, n) for n, workers in enumerate(turns)]
+    return report(rounds, args, settings.timer_shards)
 
-    print("  firing ...", file=sys.stderr, flush=True)
-    with quiet():
-        start = time.perf_counter()
-        outcome = timers.fire_due(clock.now())
-        seconds = time.perf_counter() - start
-    requests = tap.drain()
-    items_read = tap.items_read
 
-    statuses = Counter(DealModel.get(deal_id).status for deal_id in due_ids)
-    by_operation = Counter(r.operation for r in requests)
-    retries = sum(max(r.attempts - 1, 0) for r in requests)
-    errors = Counter(r.error for r in requests if r.error)
-    rate = outcome["fired"] / seconds if seconds else float("inf")
-    items_note = f"{items_read / args.due:.2f} per due order" if args.due else "no due orders"
+def report(rounds: list[Round], args: argparse.Namespace, shards: int) -> str:
     lines = [
-        f"escrowdesk timer job against DynamoDB Local: {args.due} due orders among {args.idle} idle deals "
-        f"({settings.timer_shards} timer shards), one fire_due run",
+        f"escrowdesk timer job against DynamoDB Local: {args.due} due orders among {args.idle} idle deals per run, "
+        f"{shards} timer shards; app = one timers.fire_shards run with W workers, floor = the same requests "
+        f"by bare boto3 from W threads; medians of {args.repeats} rounds each",
         "",
-        f"due (timers the run found):  {outcome['due']} (expected {args.due})",
-        f"fired:                       {outcome['fired']} (skipped {outcome['skipped']})",
-        f"seconds:                     {seconds:.3f}",
-        f"due transitions per second:  {rate:.1f}",
-        f"items read by the run:       {items_read} against {args.due} due ({items_note})",
-        f"due orders' status after:    {dict(statuses)}",
-        "DynamoDB requests by operation:",
-        *(f"  {operation}: {n}" for operation, n in by_operation.most_common()),
-        f"  total: {len(requests)}; HTTP retries: {retries}; errors: {dict(errors) or 'none'}",
+        "| workers | fired per round | app due transitions/s | floor transitions/s | app / floor (min-max) | aim |",
+        "|---|---|---|---|---|---|",
     ]
+    for workers in args.workers:
+        mine = [r for r in rounds if r.workers == workers]
+        ratios = [r.rate / r.floor_rate for r in mine]
+        ratio = statistics.median(ratios)
+        verdict = "ok" if ratio >= MIN_RATIO else f"below {MIN_RATIO}x"
+        lines.append(f"| {workers} | {mine[0].outcome['fired']} | {statistics.median(r.rate for r in mine):.0f} "
+                     f"| {statistics.median(r.floor_rate for r in mine):.0f} | {ratio:.2f} "
+                     f"({min(ratios):.2f}-{max(ratios):.2f}) | {verdict} |")
+    lines.append("")
+    for r in rounds:
+        operations = ", ".join(f"{n} {operation}" for operation, n in r.requests.most_common())
+        lines.append(f"{r.workers} worker(s): due {r.outcome['due']}, fired {r.outcome['fired']}, skipped "
+                     f"{r.outcome['skipped']}; status after {dict(r.statuses)}; items read {r.items_read}; "
+                     f"requests {operations}; HTTP retries {r.retries}; floor outcomes differing {r.divergences}")
     return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--due", type=int, default=500, help="due orders (default 500)")
+    parser.add_argument("--due", type=int, default=800, help="due orders per run (default 800)")
     parser.add_argument("--idle", type=int, default=10000, help="idle deals, timers a month ahead (default 10000)")
+    parser.add_argument("--shards", type=int, default=16, help="TIMER_SHARDS (default 16)")
+    parser.add_argument("--workers", default="1,4,16", help="worker counts (default 1,4,16)")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds per worker count (default 3)")
     args = parser.parse_args(argv)
-    if args.due < 0 or args.idle < 0:
-        parser.error("--due and --idle must be >= 0")
+    args.workers = [int(n) for n in args.workers.split(",")]
+    if min(args.due, args.shards, args.repeats, *args.workers) < 1 or args.idle < 0:
+        parser.error("--due, --shards, --workers and --repeats must be >= 1, --idle >= 0")
     if args.idle > 999_999:
         parser.error("--idle must be < 1,000,000")
     return args

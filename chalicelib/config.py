@@ -17,6 +17,10 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def _flag(name: str) -> bool:
+    return _env(name, "false").strip().lower() in ("1", "true", "yes", "on")
+
+
 # A contractor's level bounds the custom offers he may make: the longest delivery and the highest
 # price per currency (minor units). A contractor without a level is "new".
 DEFAULT_OFFER_LEVELS = {
@@ -132,8 +136,15 @@ class Settings:
     webhook_tolerance_seconds: int = field(default_factory=lambda: int(_env("WEBHOOK_TOLERANCE_SECONDS", "300")))
     # Hot system accounts (bank clearing, revenue, suspense) are split over this many items.
     system_account_shards: int = field(default_factory=lambda: int(_env("SYSTEM_ACCOUNT_SHARDS", "16")))
-    # Pending timers are spread over this many index partitions; the job reads each.
-    timer_shards: int = field(default_factory=lambda: int(_env("TIMER_SHARDS", "4")))
+    # Pending timers are spread over this many index partitions; the job reads each. Only ever raise
+    # it: timers already written to a shard above a lowered count would no longer be read.
+    timer_shards: int = field(default_factory=lambda: int(_env("TIMER_SHARDS", "16")))
+    # Shards one invocation of the timer job fires at once (threads); on AWS each group of this many
+    # shards is one message on the timer queue, so one invocation (`TIMER_QUEUE_URL`, set by the stack).
+    timer_workers: int = field(default_factory=lambda: int(_env("TIMER_WORKERS", "4")))
+    timer_queue_url: str = field(default_factory=lambda: _env("TIMER_QUEUE_URL", ""))
+    # Powertools' Tracer and the X-Ray SDK (subsegments per handler and AWS call; ~35 ms of cold start).
+    xray_sdk: bool = field(default_factory=lambda: _flag("XRAY_SDK"))
     # Platform commission per flow, in basis points (2000 = 20 %).
     commission_gig_order_bps: int = field(default_factory=lambda: int(_env("COMMISSION_GIG_ORDER_BPS", "2000")))
     commission_b2b_task_bps: int = field(default_factory=lambda: int(_env("COMMISSION_B2B_TASK_BPS", "0")))
@@ -157,6 +168,10 @@ class Settings:
     # largest deliverable (a zip) accepted; where deliverables are kept (a bucket on AWS, else a folder).
     project_auto_release_hours: int = field(default_factory=lambda: int(_env("PROJECT_AUTO_RELEASE_HOURS", "48")))
     deliverable_max_bytes: int = field(default_factory=lambda: int(_env("DELIVERABLE_MAX_BYTES", str(5 * 2**20))))
+    # A deliverable zip's central directory: at most this many entries, declaring at most this many
+    # unpacked bytes together.
+    zip_max_entries: int = field(default_factory=lambda: int(_env("ZIP_MAX_ENTRIES", "1000")))
+    zip_max_unpacked_bytes: int = field(default_factory=lambda: int(_env("ZIP_MAX_UNPACKED_BYTES", str(100 * 2**20))))
     files_bucket: str = field(default_factory=lambda: _env("FILES_BUCKET", ""))
     files_dir: str = field(default_factory=lambda: _env("FILES_DIR", "var/files"))
     download_link_seconds: int = field(default_factory=lambda: int(_env("DOWNLOAD_LINK_SECONDS", "300")))
@@ -202,6 +217,20 @@ class Settings:
     vchasno_url: str = field(default_factory=lambda: _env("VCHASNO_URL", ""))
     vchasno_token: str = field(default_factory=lambda: _env("VCHASNO_TOKEN", ""))
     vchasno_local_file: str = field(default_factory=lambda: _env("VCHASNO_LOCAL_FILE", "var/vchasno/accounts.json"))
+    # Abuse limits (kept in DynamoDB): failed log-ins per e-mail address and per source address within
+    # a window, after which log-in answers 429 until the window has passed; invitations per company and
+    # day, and invitation e-mails per address and day; password-reset e-mails per address and per source
+    # address within an hour; how long a reset link lives.
+    login_max_failures_per_email: int = field(default_factory=lambda: int(_env("LOGIN_MAX_FAILURES_PER_EMAIL", "5")))
+    login_max_failures_per_ip: int = field(default_factory=lambda: int(_env("LOGIN_MAX_FAILURES_PER_IP", "100")))
+    login_window_seconds: int = field(default_factory=lambda: int(_env("LOGIN_WINDOW_SECONDS", "900")))
+    invitations_per_company_per_day: int = field(
+        default_factory=lambda: int(_env("INVITATIONS_PER_COMPANY_PER_DAY", "200")))
+    invitation_emails_per_address_per_day: int = field(
+        default_factory=lambda: int(_env("INVITATION_EMAILS_PER_ADDRESS_PER_DAY", "1")))
+    password_resets_per_email: int = field(default_factory=lambda: int(_env("PASSWORD_RESETS_PER_EMAIL", "3")))
+    password_resets_per_ip: int = field(default_factory=lambda: int(_env("PASSWORD_RESETS_PER_IP", "30")))
+    password_reset_ttl_minutes: int = field(default_factory=lambda: int(_env("PASSWORD_RESET_TTL_MINUTES", "60")))
     # argon2 cost; lowered only by the test suite.
     password_time_cost: int = field(default_factory=lambda: int(_env("PASSWORD_TIME_COST", "2")))
     password_memory_kib: int = field(default_factory=lambda: int(_env("PASSWORD_MEMORY_KIB", "19456")))

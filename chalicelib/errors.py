@@ -40,6 +40,20 @@ class NotFound(DomainError):
     default_code = "not_found"
 
 
+class MethodNotAllowed(DomainError):
+    status = 405
+    default_code = "method_not_allowed"
+
+    def __init__(self, message: str, *, allow: str) -> None:
+        super().__init__(message=message)
+        self.allow = allow
+
+
+class NotAcceptable(DomainError):
+    status = 406
+    default_code = "not_acceptable"
+
+
 class Conflict(DomainError):
     status = 409
     default_code = "conflict"
@@ -52,6 +66,16 @@ class InsufficientFunds(Conflict):
 class Unprocessable(DomainError):
     status = 422
     default_code = "validation_error"
+
+
+class TooManyRequests(DomainError):
+    """An abuse limit: the same request may succeed after `retry_after` seconds."""
+    status = 429
+    default_code = "too_many_requests"
+
+    def __init__(self, code: str, message: str, *, retry_after: int) -> None:
+        super().__init__(code, message)
+        self.retry_after = max(1, retry_after)
 
 
 class Unavailable(DomainError):

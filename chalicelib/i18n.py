@@ -4,7 +4,8 @@ date or a moment reads in a locale (the Solar Hijri calendar with Persian digits
 The locales and their marketplaces' time zones are `config.LOCALES`. Catalogs are
 `notify/locales/<locale>/LC_MESSAGES/messages.po`, shared by e-mails, the notification feed and PDFs;
 English is their source language, so it needs none. A catalog is compiled in memory the first time its
-locale is used: there is no `.mo` file to build, commit or forget to package.
+locale is used: there is no `.mo` file to build, commit or forget to package. Babel and jdatetime load
+with the first catalog or date formatted, not with the app (a cold start needs neither).
 """
 from __future__ import annotations
 
@@ -12,18 +13,13 @@ import functools
 import io
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, available_timezones
 
-import jdatetime
-from babel import Locale
-from babel.core import get_global
-from babel.dates import format_date as babel_format_date
-from babel.dates import format_time as babel_format_time
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
-
 from chalicelib.config import DEFAULT_LOCALE, LOCALES
+
+if TYPE_CHECKING:
+    from babel.support import NullTranslations
 
 CATALOGS_DIR = Path(__file__).parent / "notify" / "locales"
 DOMAIN = "messages"
@@ -54,6 +50,10 @@ def catalog_path(locale: str) -> Path:
 @functools.cache
 def translations(locale: str) -> NullTranslations:
     """The locale's catalog, compiled from its `.po` on first use (fuzzy entries left out, like pybabel compile)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    from babel.support import NullTranslations, Translations
+
     locale = resolve_locale(locale)
     if locale == DEFAULT_LOCALE:
         return NullTranslations()
@@ -96,6 +96,9 @@ def zone_for(name: str | None, locale: str) -> ZoneInfo:
 def format_date(moment: datetime, locale: str, zone: ZoneInfo) -> str:
     """The day `moment` falls on in `zone`, as a long date: `February 20, 2025`, `20 февраля 2025 г.`,
     `۲ اسفند ۱۴۰۳`."""
+    import jdatetime
+    from babel.dates import format_date as babel_format_date
+
     locale = resolve_locale(locale)
     local = moment.astimezone(zone)
     if LOCALES[locale].calendar == "persian":
@@ -107,6 +110,8 @@ def format_date(moment: datetime, locale: str, zone: ZoneInfo) -> str:
 def format_datetime(moment: datetime, locale: str, zone: ZoneInfo) -> str:
     """A moment as a person in `zone` reads it, the zone named: `February 20, 2025, 10:30 AM (UTC)`,
     `20 февраля 2025 г., 13:30 (Москва, UTC+3)`."""
+    from babel.dates import format_time as babel_format_time
+
     locale = resolve_locale(locale)
     local = moment.astimezone(zone)
     time = babel_format_time(local, format="short", locale=locale)
@@ -143,6 +148,8 @@ def _utc_offset(local: datetime) -> str:
 def _city(zone: str, locale: str) -> str | None:
     """The zone's exemplar city in CLDR (trying the names it used to have, e.g. Europe/Kiev), else the
     last part of its IANA name; None for zones that are offsets, not places (UTC, Etc/GMT+5)."""
+    from babel import Locale
+
     if "/" not in zone or zone.startswith("Etc/"):
         return None
     names = Locale.parse(locale).time_zones
@@ -155,6 +162,8 @@ def _city(zone: str, locale: str) -> str | None:
 
 @functools.cache
 def _former_names() -> dict[str, tuple[str, ...]]:
+    from babel.core import get_global
+
     former: dict[str, list[str]] = {}
     for alias, canonical in get_global("zone_aliases").items():
         former.setdefault(canonical, []).append(alias)

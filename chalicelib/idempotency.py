@@ -4,7 +4,8 @@ A request with a key gets a *claim* (scope + key + hash of the request). If a re
 exists, its first response is replayed, or 409 `idempotency_conflict` is raised for a different
 request. Otherwise the claim rides along with the request: a unit of work that commits a state
 change writes the record inside the same transaction (kept forever when money moved, with a
-TTL otherwise); a request that wrote nothing stores its record afterwards.
+TTL otherwise); a request that wrote nothing stores its record afterwards. A record never keeps a
+bearer token (`token`): a replay of an answer that carried one gets a new session's (`api/http.py`).
 """
 from __future__ import annotations
 
@@ -87,7 +88,8 @@ def store_after(claim: Claim, status: int, body: dict) -> None:
 
 def _record(claim: Claim, status: int, body: dict, *, durable: bool) -> IdempotencyModel:
     now = clock.wall()
+    kept = {name: value for name, value in body.items() if name != "token"}  # never a bearer token
     return IdempotencyModel(
-        claim.record_id, request_hash=claim.request_hash, status_code=status, body=body, created_at=clock.iso(now),
+        claim.record_id, request_hash=claim.request_hash, status_code=status, body=kept, created_at=clock.iso(now),
         expires_at=None if durable else int(now.timestamp()) + TTL_SECONDS,
     )

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import hashlib
 
-from ulid import ULID
-
 from chalicelib import clock
 
 
 def new_id(prefix: str) -> str:
+    from ulid import ULID  # on first use: a cold start that only reads makes no id
+
     return f"{prefix}_{str(ULID.from_datetime(clock.now())).lower()}"
 
 

@@ -13,6 +13,7 @@ account touched.
 """
 from __future__ import annotations
 
+import functools
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from typing import Literal
 
 from chalicelib import clock
 from chalicelib.config import settings
-from chalicelib.errors import Conflict, InsufficientFunds
+from chalicelib.errors import Conflict, DomainError, InsufficientFunds, Unprocessable
 from chalicelib.money import Money
 from chalicelib.store.models import AccountModel, JournalEntryModel, JournalLineModel
 from chalicelib.store.uow import UnitOfWork
@@ -233,11 +234,26 @@ def _update_account(uow: UnitOfWork, account: AccountRef, deltas: dict[Bucket, i
         if delta < 0 and not account.is_system:
             floor = attribute >= -delta
             condition = floor if condition is None else condition & floor
-    error = InsufficientFunds(
-        "insufficient_funds",
-        f"Not enough {account.currency} on the balance for this operation",
-    )
-    uow.update(item, actions, condition=condition, on_fail=error)
+    uow.update(item, actions, condition=condition, on_fail=functools.partial(shortfall, account.owner_id,
+                                                                             account.currency))
+
+
+def shortfall(owner_id: str, currency: str) -> DomainError:
+    """Why a user's balance did not cover a debit: holding nothing in this currency while holding money in
+    another is a currency mismatch (422) — another currency never pays — and too little of it is 409."""
+    held = balances(owner_id)
+    available, escrow = held.get(currency, (0, 0))
+    if available + escrow == 0 and any(sum(amounts) > 0 for amounts in held.values()):
+        others = ", ".join(sorted(c for c, amounts in held.items() if sum(amounts) > 0))
+        return Unprocessable("currency_mismatch", f"This needs {currency}; your balance is in {others}, and a "
+                             "balance in another currency never pays it", field="currency")
+    return InsufficientFunds("insufficient_funds", f"Not enough {currency} on the balance for this operation")
+
+
+def require_covers(owner_id: str, money: Money) -> None:
+    """Refuse up front (the transaction would refuse too) when the balance cannot pay `money`."""
+    if balances(owner_id).get(money.currency, (0, 0))[0] < money.amount_minor:
+        raise shortfall(owner_id, money.currency)
 
 
 def balances(owner_id: str) -> dict[str, tuple[int, int]]:

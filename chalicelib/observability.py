@@ -1,15 +1,34 @@
-"""One Powertools Logger, Tracer and Metrics for the whole service."""
+"""One Powertools Logger and Metrics for the whole service, and Powertools' Tracer only where it is asked for.
+
+Tracing on AWS is Lambda's active tracing (the prod stage's `xray`): Lambda records each invocation's
+segment — initialization, invocation, overhead — and API Gateway's segment joins it, with no SDK in the
+function. Powertools' Tracer adds subsegments (the handler, each DynamoDB and HTTP call), but its X-Ray
+SDK adds ~35 ms to every cold start, past the budget on its own (`python -m bench.import_time`), so it
+is imported only when `XRAY_SDK` is on, e.g. while chasing a slow request.
+"""
 from __future__ import annotations
 
 import warnings
+from functools import cache
+from typing import TYPE_CHECKING
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
 
 SERVICE = "escrowdesk"
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace="Escrowdesk", service=SERVICE)
 
 # Most requests publish no business metric; Powertools warns about each of them otherwise.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+
+
+@cache
+def tracer() -> Tracer:
+    """Powertools' Tracer, which imports the X-Ray SDK and patches botocore: call it only when `XRAY_SDK` is on."""
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE)

@@ -1,23 +1,30 @@
 """`python -m infra.template` writes `infra/resources.json`: what `chalice package --merge-template`
 adds to chalice's own template so that one CloudFormation stack holds the whole service.
 
-Chalice's template has the three functions (the REST API's `APIHandler`, the every-minute
-`RunScheduledJobs`, the notifications stream's `OnNotificationRecord`), a role each, and the REST API.
+Chalice's template has the four functions (the REST API's `APIHandler`, the every-minute
+`RunScheduledJobs`, the timer queue's `FireTimerShards`, the notifications stream's
+`OnNotificationRecord`), a role each, and the REST API.
 The merge (chalice's `TemplateDeepMerger`: dictionaries merge, our values win, lists are replaced)
 adds, from this module:
 
 - the DynamoDB tables, built from the PynamoDB models by the same code as `infra/dynamodb.json`
   (on demand, point-in-time recovery, the notifications stream, TTL on idempotency records, every
   index), kept on stack deletion or replacement;
-- the S3 bucket for deliverables and documents, the SES identity mail is sent as;
+- the S3 bucket for deliverables and documents, the SES identity mail is sent as, the timer queue
+  through which the schedule fans the timer shards out (one message, so one invocation, per group);
+- the REST API's edge: gateway responses in the API's error shape (an unknown route is a 404 that
+  never echoes the caller's Authorization header), `*/*` binary media types so files reach any caller
+  as bytes, and a WAF web ACL whose rate-based rule is the outer limit per source address;
 - the parameters (secrets, the bank's payout endpoint, the sender, the alarm address) and every
   function's environment built from them and from the resources;
-- the stream trigger pointed at the notifications table's real stream;
+- the stream trigger pointed at the notifications table's real stream, the queue trigger at the timer
+  queue, and X-Ray tracing on the REST API (the functions' active tracing is the stage's `xray`);
 - each function's role policy, replaced by one that grants only what that function does: the
   DynamoDB actions on the tables and indexes it uses (`table_access()`), S3 for the API, SES for the
-  functions that send e-mail, the stream for the stream function, its own log group, X-Ray;
+  functions that send e-mail, the stream for the stream function, the timer queue for the job (send)
+  and the timer function (receive), its own log group, X-Ray;
 - a log group per function, and alarms (errors, throttles, the API's 5XX, the stream's iterator age,
-  a job that stops running) on an SNS topic that e-mails `AlarmEmail`.
+  a job that stops running, timers waiting on the queue) on an SNS topic that e-mails `AlarmEmail`.
 
 `tests/unit/test_cloud_template.py` keeps `infra/resources.json` in step with this module and runs the
 job and the stream handler to check that `table_access()` covers every DynamoDB request they make.
@@ -39,11 +46,18 @@ CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
 STAGE = "prod"
 
 # Chalice's logical ids for the functions (the handlers' names in CamelCase) and their roles.
-API, JOBS, STREAM = "APIHandler", "RunScheduledJobs", "OnNotificationRecord"
-FUNCTIONS = (API, JOBS, STREAM)
-ROLES = {API: "ApiHandlerRole", JOBS: "RunScheduledJobsRole", STREAM: "OnNotificationRecordRole"}
+API, JOBS, TIMERS, STREAM = "APIHandler", "RunScheduledJobs", "FireTimerShards", "OnNotificationRecord"
+FUNCTIONS = (API, JOBS, TIMERS, STREAM)
+ROLES = {API: "ApiHandlerRole", JOBS: "RunScheduledJobsRole", TIMERS: "FireTimerShardsRole",
+         STREAM: "OnNotificationRecordRole"}
 STREAM_EVENT = "OnNotificationRecordDynamodbEventSource"
 STREAM_TABLE = "notifications"
+TIMER_EVENT = "FireTimerShardsSqsEventSource"
+TIMER_QUEUE = "TimerQueue"
+# A queued group of shards is only a reminder (the schedule sends every group again a minute later), so
+# it lives 10 minutes; a receive hides it for 6x the function's timeout, as Lambda's SQS trigger asks.
+TIMER_QUEUE_RETENTION_SECONDS = 600
+TIMER_QUEUE_VISIBILITY_SECONDS = 180
 
 TABLE_ACTIONS = ("ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan", "UpdateItem")
 FILES_PREFIX = "deliverables/"  # chalicelib/services/projects.py keys every upload under it
@@ -87,28 +101,36 @@ def _api_access() -> dict[str, Access]:
 
 
 # The scheduled job (chalicelib/jobs.py), one statement per job:
-# - fire_due_timers (services/timers.py): queries the deals' `by_timer` index and fires each due
-#   timer through the engine (engine.apply), one transaction: the deal, the transition's money (a
-#   journal entry and its lines, the accounts), the contractor's rating counter (profiles) and both
-#   parties' notifications; a site's subscription reads its tariff (tariffs) and the finished days'
-#   usage (usage) first, and a month's invoice is a service invoice with its number's claim (keys);
+# - fire_due_timers (services/timers.dispatch): sends one message per group of timer shards to the
+#   timer queue (SQS, below), touching no table;
 # - retry_unsent_email (services/notifications.retry_unsent): queries `by_email_queue`, reads each
 #   notification, delivers it (the recipient from users, an operators' broadcast fanned out to the
 #   members listed in keys) and sends it through SES;
 # - resend_payout_requests (services/payouts.resend_unsent): queries the payouts' `by_queue` index,
 #   asks the bank (over HTTPS) and marks each payout sent.
 JOB_ACCESS = {
-    "deals": access("UpdateItem", indexes=("by_timer",)),
-    "journal": access("PutItem"),
-    "accounts": access("UpdateItem"),
-    "profiles": access("UpdateItem"),
     "notifications": access("GetItem", "PutItem", "UpdateItem", indexes=("by_email_queue",)),
     "users": access("GetItem"),
     "keys": access("GetItem", "PutItem"),
     "payouts": access("UpdateItem", indexes=("by_queue",)),
+}
+
+# The timer function (services/timers.fire_messages), one invocation per queued group of shards:
+# queries each shard of the deals' `by_timer` index and fires each due timer through the engine
+# (engine.apply), one transaction: the deal, the transition's money (a journal entry and its lines,
+# the accounts), the contractor's rating counter (profiles) and both parties' notifications; a site's
+# subscription reads its tariff (tariffs) and the finished days' usage (usage) first, and a month's
+# invoice is a service invoice with its number's claim (keys).
+TIMER_ACCESS = {
+    "deals": access("UpdateItem", indexes=("by_timer",)),
+    "journal": access("PutItem"),
+    "accounts": access("UpdateItem"),
+    "profiles": access("UpdateItem"),
+    "notifications": access("PutItem"),
     "tariffs": access("GetItem"),
     "usage": access("GetItem"),
     "service_invoices": access("PutItem"),
+    "keys": access("GetItem", "PutItem"),
 }
 
 # The stream function (services/notifications.deliver_stream_records): claims and marks each new
@@ -123,12 +145,15 @@ STREAM_ACCESS = {
 
 def table_access() -> dict[str, dict[str, Access]]:
     """function → table (its logical name, as in the models) → what the function does to it."""
-    return {API: _api_access(), JOBS: JOB_ACCESS, STREAM: STREAM_ACCESS}
+    return {API: _api_access(), JOBS: JOB_ACCESS, TIMERS: TIMER_ACCESS, STREAM: STREAM_ACCESS}
 
 
 SENDS_MAIL = frozenset({JOBS, STREAM})  # notifications.deliver: from the stream, and the retry job
 USES_FILES = frozenset({API})  # services/projects and sites: uploads and download links
 USES_OUTSIDE_SERVICES = frozenset({API})  # the state registry and Vchasno (chalicelib/registry.py, vchasno.py)
+# The timer queue: the job sends a message per group of shards, the timer function's trigger consumes them.
+QUEUE_ACTIONS = {JOBS: ("sqs:SendMessage",),
+                 TIMERS: ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")}
 
 
 # Parameters -----------------------------------------------------------------------------------
@@ -191,6 +216,11 @@ PARAMETERS: dict[str, Any] = {
         "Type": "String", "NoEcho": True, "MinLength": 8,
         "Description": "The registry service's bearer token (REGISTRY_TOKEN)",
     },
+    "ApiRateLimit": {
+        "Type": "Number", "Default": 2000, "MinValue": 10, "MaxValue": 2000000000,
+        "Description": "The WAF's outer limit: requests one source address may send in 5 minutes before it is"
+                       " refused (429) until its rate falls",
+    },
     "AlarmEmail": {
         "Type": "String", "AllowedPattern": EMAIL_PATTERN,
         "Description": "Where alarms are e-mailed (confirm the subscription SNS sends)",
@@ -251,6 +281,14 @@ def _files() -> dict[str, Any]:
     }
 
 
+def _timer_queue() -> dict[str, Any]:
+    return {TIMER_QUEUE: {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {"MessageRetentionPeriod": TIMER_QUEUE_RETENTION_SECONDS,
+                       "VisibilityTimeout": TIMER_QUEUE_VISIBILITY_SECONDS, "SqsManagedSseEnabled": True},
+    }}
+
+
 def _mail() -> dict[str, Any]:
     return {"MailIdentity": {
         "Type": "AWS::SES::EmailIdentity",
@@ -278,6 +316,8 @@ def _environment(function: str) -> dict[str, Any]:
     if function in USES_OUTSIDE_SERVICES:
         env.update({"VCHASNO_URL": {"Ref": "VchasnoUrl"}, "VCHASNO_TOKEN": {"Ref": "VchasnoToken"},
                     "REGISTRY_URL": {"Ref": "RegistryUrl"}, "REGISTRY_TOKEN": {"Ref": "RegistryToken"}})
+    if function == JOBS:
+        env["TIMER_QUEUE_URL"] = {"Ref": TIMER_QUEUE}
     return env
 
 
@@ -296,6 +336,8 @@ def _functions() -> dict[str, Any]:
                 "BisectBatchOnFunctionError": True,
                 "MaximumRetryAttempts": 10,
             }}}
+        if function == TIMERS:
+            properties["Events"] = {TIMER_EVENT: {"Properties": {"Queue": {"Fn::GetAtt": [TIMER_QUEUE, "Arn"]}}}}
         resources[function] = {"Properties": properties}
         resources[f"{function}LogGroup"] = {
             "Type": "AWS::Logs::LogGroup",
@@ -334,6 +376,11 @@ def policy_statements(function: str) -> list[dict[str, Any]]:
                        "dynamodb:ListStreams"],
             "Resource": [{"Fn::Sub": f"${{{ids[STREAM_TABLE]}.Arn}}/stream/*"}],
         })
+    if function in QUEUE_ACTIONS:
+        statements.append({
+            "Sid": "TimerQueue", "Effect": "Allow", "Action": list(QUEUE_ACTIONS[function]),
+            "Resource": [{"Fn::GetAtt": [TIMER_QUEUE, "Arn"]}],
+        })
     if function in USES_FILES:
         statements.append({
             "Sid": "Files", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
@@ -355,6 +402,107 @@ def policy_statements(function: str) -> list[dict[str, Any]]:
         "Resource": "*",
     })
     return statements
+
+
+# The API's edge ---------------------------------------------------------------------------------
+
+REST_API = "RestAPI"  # chalice's logical id for the REST API (an AWS::Serverless::Api with a swagger body)
+
+
+def _error_body(code: str, message: str) -> str:
+    return json.dumps({"error": {"code": code, "message": message}}, separators=(",", ":"))
+
+
+# What API Gateway answers itself, before the function runs, in the API's error shape. A route the
+# API does not have is MISSING_AUTHENTICATION_TOKEN (403 "Missing Authentication Token") or, when the
+# caller sends an Authorization header, INCOMPLETE_SIGNATURE, whose default message echoes the bearer
+# token back: both become a plain 404. (A path's other methods reach the function, which answers 405.)
+# No template repeats `$context.error.message`, which may carry what the caller sent.
+GATEWAY_RESPONSES: dict[str, tuple[int | None, str, str]] = {
+    "MISSING_AUTHENTICATION_TOKEN": (404, "not_found", "No such route"),
+    "INCOMPLETE_SIGNATURE": (404, "not_found", "No such route"),
+    "WAF_FILTERED": (429, "too_many_requests", "Too many requests from your address; slow down and retry later"),
+    "THROTTLED": (429, "too_many_requests", "Too many requests; retry in a moment"),
+    "REQUEST_TOO_LARGE": (413, "request_too_large", "The request is larger than the API accepts"),
+    "DEFAULT_4XX": (None, "bad_request", "The request was refused before it reached the service"),
+    "DEFAULT_5XX": (None, "internal_error", "Something went wrong on our side"),
+}
+RETRY_AFTER_SECONDS = {"WAF_FILTERED": 300, "THROTTLED": 1}
+
+
+def _gateway_responses() -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for kind, (status, code, message) in GATEWAY_RESPONSES.items():
+        response: dict[str, Any] = {
+            "responseTemplates": {"application/json": _error_body(code, message)},
+            "responseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
+        }
+        if status is not None:
+            response["statusCode"] = str(status)
+        if kind in RETRY_AFTER_SECONDS:
+            response["responseParameters"]["gatewayresponse.header.Retry-After"] = f"'{RETRY_AFTER_SECONDS[kind]}'"
+        responses[kind] = response
+    return responses
+
+
+# Binary media types: `*/*`, so that API Gateway hands a file route's base64 answer back as bytes
+# whatever the caller's Accept header (a browser's starts with text/html). JSON answers are not
+# base64-encoded by the function and pass through as they are; request bodies reach the function
+# base64-encoded and chalice decodes them.
+BINARY_MEDIA_TYPES = ["*/*"]
+
+
+def _rest_api() -> dict[str, Any]:
+    """The REST API's edge, and X-Ray on it so a request's trace starts there; the functions' own segments
+    come from the prod stage's `xray` (Lambda's active tracing), which chalice turns into each `Tracing`."""
+    return {REST_API: {"Properties": {"TracingEnabled": True, "DefinitionBody": {
+        "x-amazon-apigateway-gateway-responses": _gateway_responses(),
+        "x-amazon-apigateway-binary-media-types": BINARY_MEDIA_TYPES,
+    }}}}
+
+
+def _firewall() -> dict[str, Any]:
+    """The outer limit, before any function runs: a WAF rate-based rule blocks an address that sends more
+    than `ApiRateLimit` requests in five minutes (429, in the API's error shape). The service's own limits
+    (log-in attempts, invitations, password resets) sit behind it, in DynamoDB."""
+    _, stage = _chalice_stage()
+    visibility = {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True}
+    return {
+        "ApiFirewall": {
+            "Type": "AWS::WAFv2::WebACL",
+            "Properties": {
+                "Scope": "REGIONAL",
+                "DefaultAction": {"Allow": {}},
+                "Description": "escrowdesk API: rate limit per source address",
+                "CustomResponseBodies": {"too_many_requests": {
+                    "ContentType": "APPLICATION_JSON",
+                    "Content": _error_body("too_many_requests",
+                                           "Too many requests from your address; slow down and retry later"),
+                }},
+                "Rules": [{
+                    "Name": "RequestsPerAddress",
+                    "Priority": 0,
+                    "Statement": {"RateBasedStatement": {"Limit": {"Ref": "ApiRateLimit"}, "AggregateKeyType": "IP",
+                                                         "EvaluationWindowSec": 300}},
+                    "Action": {"Block": {"CustomResponse": {
+                        "ResponseCode": 429, "CustomResponseBodyKey": "too_many_requests",
+                        "ResponseHeaders": [{"Name": "Retry-After", "Value": "300"}],
+                    }}},
+                    "VisibilityConfig": {**visibility, "MetricName": "RequestsPerAddress"},
+                }],
+                "VisibilityConfig": {**visibility, "MetricName": "ApiFirewall"},
+            },
+        },
+        "ApiFirewallAssociation": {
+            "Type": "AWS::WAFv2::WebACLAssociation",
+            "DependsOn": f"{REST_API}{stage}Stage",  # SAM's logical id for the API's stage
+            "Properties": {
+                "ResourceArn": {"Fn::Sub": f"arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}::/restapis/"
+                                           f"${{{REST_API}}}/stages/{stage}"},
+                "WebACLArn": {"Fn::GetAtt": ["ApiFirewall", "Arn"]},
+            },
+        },
+    }
 
 
 # Alarms ---------------------------------------------------------------------------------------
@@ -396,6 +544,10 @@ def _alarms() -> dict[str, Any]:
     resources[f"{STREAM}IteratorAgeAlarm"] = _alarm(
         "e-mail lags: the notifications stream is over 5 minutes behind", "AWS/Lambda", "IteratorAge",
         {"FunctionName": {"Ref": STREAM}}, statistic="Maximum", threshold=300_000, comparison="GreaterThanThreshold")
+    resources[f"{TIMER_QUEUE}AgeAlarm"] = _alarm(
+        "timers lag: a group of timer shards waited on the queue for over 5 minutes", "AWS/SQS",
+        "ApproximateAgeOfOldestMessage", {"QueueName": {"Fn::GetAtt": [TIMER_QUEUE, "QueueName"]}},
+        statistic="Maximum", threshold=300, comparison="GreaterThanThreshold")
     resources[f"{JOBS}NotRunningAlarm"] = _alarm(
         "the scheduled jobs did not run for 10 minutes (timers, e-mail retries, payout requests)", "AWS/Lambda",
         "Invocations", {"FunctionName": {"Ref": JOBS}}, threshold=1, comparison="LessThanThreshold",
@@ -420,7 +572,9 @@ def template() -> dict[str, Any]:
     return {
         "Parameters": PARAMETERS,
         "Conditions": CONDITIONS,
-        "Resources": {**_tables(), **_files(), **_mail(), **_functions(), **_alarms()},
+        "Resources": {**_tables(), **_files(), **_timer_queue(), **_mail(), **_functions(), **_rest_api(),
+                      **_firewall(),
+                      **_alarms()},
         "Outputs": OUTPUTS,
     }
 

@@ -6,10 +6,14 @@ TASK = {"task_id": "tsk_01J", "title": "Translate the price list", "amount": {"a
 ROLES = ("client", "contractor")
 
 SAMPLES: dict[str, list[dict]] = {
-    "team_invitation": [{"company_name": "ACME LLC", "greeting": "Welcome <aboard>!", "locale": "en",
-                         "expires_at": "2025-03-04T10:00:00Z",
-                         "link": "http://127.0.0.1:8000/v1/invitations/abc/accept"}],
-    "team_added": [{"company_name": "ACME LLC", "greeting": ""}, {"company_name": "ACME LLC", "greeting": "Hi!"}],
+    "team_invitation": [{"company_id": "usr_01J", "company_name": "ACME LLC", "greeting": "Welcome <aboard>!",
+                         "locale": "en", "expires_at": "2025-03-04T10:00:00Z",
+                         "link": "http://127.0.0.1:8000/web/invitations/abc"}],
+    "team_join_request": [{"company_id": "usr_01J", "company_name": "ACME LLC", "greeting": greeting,
+                           "expires_at": "2025-03-04T10:00:00Z", "link": "http://127.0.0.1:8000/web/invitations/abc"}
+                          for greeting in ("", "Hi!")],
+    "password_reset": [{"name": "Olena", "locale": "en", "expires_at": "2025-03-04T10:00:00Z",
+                        "link": "http://127.0.0.1:8000/web/password-reset/abc"}],
     "task_sent": [{**TASK, "role": role} for role in ROLES],
     "task_done": [{**TASK, "role": role} for role in ROLES],
     "task_cancelled": [{**TASK, "role": role} for role in ROLES],

@@ -3,24 +3,51 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import schema_names as s
 from chalicelib.services import accounts, balances, notifications
 
 bp = Blueprint(__name__)
 
 
 @endpoint(bp, "POST", "/v1/auth/signup", summary="Create an account", tag="accounts", status=201,
-          request=s.SignupIn, response=s.SignupOut, auth_="none", errors=(409,))
+          request=s.SignupIn, response=s.SignupOut, auth_="none", errors=(409,), issues_token=True)
 def signup(call: Call):
     body = call.body
     return accounts.signup(str(body.email), body.password, body.name, body.locale, body.timezone)
 
 
-@endpoint(bp, "POST", "/v1/auth/login", summary="Log in and get a bearer token", tag="accounts",
-          request=s.LoginIn, response=s.TokenOut, auth_="none", errors=(401,))
+@endpoint(bp, "POST", "/v1/auth/login", summary="Log in and get a bearer token (429 after too many failures)",
+          tag="accounts", request=s.LoginIn, response=s.TokenOut, auth_="none", errors=(401, 429),
+          keeps_record=False)
 def login(call: Call):
-    return accounts.login(call.body.email, call.body.password)
+    return accounts.login(call.body.email, call.body.password, call.source_ip)
+
+
+@endpoint(bp, "POST", "/v1/auth/logout", summary="End this session: its token is refused from now on",
+          tag="accounts", response=s.StatusOut)
+def logout(call: Call):
+    return accounts.log_out(call.user)
+
+
+@endpoint(bp, "POST", "/v1/me/password", summary="Change the password: every session ends, a new token comes back",
+          tag="accounts", request=s.PasswordChangeIn, response=s.TokenOut, errors=(429,), issues_token=True)
+def change_password(call: Call):
+    return accounts.change_password(call.user, call.body.current_password, call.body.new_password)
+
+
+@endpoint(bp, "POST", "/v1/auth/password-reset", summary="E-mail a one-time link to set a new password "
+          "(the same answer whether or not an account uses the address)", tag="accounts", status=202,
+          request=s.PasswordResetIn, response=s.StatusOut, auth_="none", errors=(429,))
+def request_password_reset(call: Call):
+    return accounts.request_password_reset(call.body.email, call.source_ip)
+
+
+@endpoint(bp, "POST", "/v1/auth/password-reset/confirm", summary="Set a new password with the e-mailed link's "
+          "token, once: every session ends", tag="accounts", request=s.PasswordResetConfirmIn,
+          response=s.StatusOut, auth_="none", errors=(404, 409))
+def confirm_password_reset(call: Call):
+    return accounts.reset_password(call.body.token, call.body.password)
 
 
 @endpoint(bp, "GET", "/v1/me", summary="The signed-in user", tag="accounts", response=s.UserOut)

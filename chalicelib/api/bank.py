@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint, parse_body, raw_body
+from chalicelib.api.http import schema_names as s
 from chalicelib.services import balances, bank, payouts
 
 bp = Blueprint(__name__)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import clock, jobs
-from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import schema_names as s
 from chalicelib.config import settings
 from chalicelib.errors import NotFound
 

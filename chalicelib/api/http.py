@@ -3,28 +3,72 @@
 `endpoint()` registers a Chalice route together with its OpenAPI description, and at request
 time authenticates, parses and validates the body with pydantic, applies the Idempotency-Key
 rules to POSTs, and maps domain errors to the API's error shape in this one place.
+
+Routes name their request and response models (`schema_names.SignupIn`) rather than import them:
+pydantic and the models of `schemas.py` cost more import time than the rest of the app, so they load
+with the first request that has a body to validate (or `GET /openapi.json`), not with every cold start.
 """
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 from chalice import Blueprint, Response
 from chalice.app import Request
-from pydantic import BaseModel, ValidationError
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib import auth, idempotency
-from chalicelib.errors import BadRequest, DomainError, Unauthorized, Unavailable, Unprocessable
+from chalicelib import auth, idempotency, sessions
+from chalicelib.errors import (
+    BadRequest,
+    DomainError,
+    MethodNotAllowed,
+    NotAcceptable,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+)
 from chalicelib.observability import logger
-from chalicelib.pagination import parse_limit
+from chalicelib.pagination import list_scope, parse_limit
 from chalicelib.store.uow import THROTTLING_CODES
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
 
 Auth = Literal["user", "operator", "bank", "site", "none"]  # site: a site's usage key (X-Site-Key), no bearer
 JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
+SCHEMAS_MODULE = "chalicelib.api.schemas"
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A model of `schemas.py` by name; `.model` imports it (and pydantic) when first needed."""
+
+    name: str
+
+    @property
+    def model(self) -> type[BaseModel]:
+        model: type[BaseModel] = getattr(importlib.import_module(SCHEMAS_MODULE), self.name)
+        return model
+
+
+class _SchemaNames:
+    """`schema_names.SignupIn` is `Schema("SignupIn")`: what a route declares without importing pydantic."""
+
+    def __getattr__(self, name: str) -> Schema:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return Schema(name)
+
+
+schema_names = _SchemaNames()
+# No request of ours nests deeper than a few levels; 32 leaves room and keeps every walk cheap.
+MAX_JSON_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -37,8 +81,8 @@ class Operation:
     tag: str
     auth: Auth
     status: int
-    request: type[BaseModel] | None
-    response: type[BaseModel] | None
+    request: Schema | None
+    response: Schema | None
     query: tuple[str, ...]
     produces: str
     errors: tuple[int, ...]
@@ -46,10 +90,14 @@ class Operation:
     guard: Callable[[], None] | None = None
     moves_money: bool = False
     also: tuple[int, ...] = ()  # other success statuses (e.g. 200 when a POST finds what it would create)
+    # Its answer carries a bearer token ("token"). Idempotency records never keep one: a replay gets a
+    # new session's token instead, for the user the first answer named (or the caller). Log-in keeps no
+    # record at all: logging in again is its replay.
+    issues_token: bool = False
+    keeps_record: bool = True
 
 
 OPERATIONS: list[Operation] = []
-M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
@@ -76,6 +124,12 @@ class Call:
         return self.query.get("cursor") or None
 
     @property
+    def source_ip(self) -> str:
+        """The caller's address as API Gateway (or the local server) saw it."""
+        identity = (self.request.context or {}).get("identity") or {}
+        return str(identity.get("sourceIp") or "unknown")
+
+    @property
     def party(self) -> str:
         """`?role=client|contractor`: which side of their deals a user lists (client by default)."""
         role = self.query.get("role", "client")
@@ -85,14 +139,18 @@ class Call:
 
 
 def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, status: int = 200,
-             request: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+             request: Schema | None = None, response: Schema | None = None,
              auth_: Auth = "user", query: tuple[str, ...] = (), produces: str = "application/json",
              errors: tuple[int, ...] = (), guard: Callable[[], None] | None = None,
-             moves_money: bool = False, also: tuple[int, ...] = ()) -> Callable:
+             moves_money: bool = False, also: tuple[int, ...] = (), issues_token: bool = False,
+             keeps_record: bool = True) -> Callable:
     def register(handler: Callable[[Call], Any]) -> Callable:
         operation = Operation(method, path, summary, tag, auth_, status, request, response, query, produces,
-                              _errors_for(method, auth_, request, path, errors), handler.__name__, guard,
-                              moves_money, also)
+                              _errors_for(method, auth_, request, path,
+                                          errors + ((406,) if produces != "application/json" else ())
+                                          + ((400,) if "cursor" in query else ())),  # invalid_cursor
+                              handler.__name__, guard,
+                              moves_money, also, issues_token, keeps_record)
         OPERATIONS.append(operation)
 
         @bp.route(path, methods=[method], content_types=["*/*"])
@@ -105,7 +163,7 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, s
     return register
 
 
-def _errors_for(method: str, auth_: Auth, request: type[BaseModel] | None, path: str,
+def _errors_for(method: str, auth_: Auth, request: Schema | None, path: str,
                 extra: tuple[int, ...]) -> tuple[int, ...]:
     """Every error status a route can answer, for OpenAPI."""
     codes = set(extra) | {503}  # DynamoDB throttled past the SDK's retries: Retry-After, nothing written
@@ -129,9 +187,13 @@ def dispatch(request: Request, operation: Operation, handler: Callable[[Call], A
         principal = _authenticate(request, operation.auth)
         body = parse_body(operation.request, raw_body(request)) if operation.request else None
         call = Call(request, principal, body, params, dict(request.query_params or {}))
-        if request.method == "POST":
-            return _with_idempotency(call, operation, handler)
-        return _to_response(operation.status, handler(call))
+        with list_scope(_list_identity(call, operation)):
+            if request.method == "POST":
+                return _with_idempotency(call, operation, handler)
+            response = _to_response(operation.status, handler(call))
+        if operation.produces != "application/json" and response.status_code < 300:
+            _require_accept(request, str(response.headers.get("Content-Type", operation.produces)))
+        return response
     except DomainError as error:
         return error_response(error)
     except PynamoDBException as error:
@@ -145,6 +207,22 @@ def dispatch(request: Request, operation: Operation, handler: Callable[[Call], A
         return internal_error()
 
 
+def _require_accept(request: Request, produces: str) -> None:
+    """A file route answers the file to a caller that accepts it (`*/*` included); refusals stay JSON.
+    Without such an Accept header chalice would answer its own 400: say so in our shape instead."""
+    accept = (request.headers.get("accept") or "").lower()
+    kinds = {part.split(";")[0].strip() for part in accept.split(",")}
+    if not kinds & {produces, produces.split("/")[0] + "/*", "*/*"}:
+        raise NotAcceptable("not_acceptable", f"This route answers {produces}: send Accept: {produces} (or */*)")
+
+
+def _list_identity(call: Call, operation: Operation) -> str:
+    """Who lists what: a cursor is good only for the same caller, route, path parameters and filters."""
+    caller = call.principal.user_id if call.principal else operation.auth
+    filters = sorted((k, v) for k, v in call.query.items() if k not in ("limit", "cursor"))
+    return json.dumps([caller, operation.method, operation.path, sorted(call.params.items()), filters])
+
+
 def _authenticate(request: Request, mode: Auth) -> auth.Principal | None:
     if mode == "bank":  # the bank's HMAC over the raw body, before anything reads the body
         auth.verify_bank_signature(request.headers.get("x-bank-signature"), raw_body(request))
@@ -155,7 +233,7 @@ def _authenticate(request: Request, mode: Auth) -> auth.Principal | None:
         return None
     if mode == "none":
         return None
-    principal = auth.principal_from_header(request.headers.get("authorization"))
+    principal = sessions.authenticate(request.headers.get("authorization"))
     if mode == "operator":
         principal.require_operator()
     return principal
@@ -166,17 +244,36 @@ def raw_body(request: Request) -> bytes:
     return body.encode() if isinstance(body, str) else body
 
 
-def parse_body(model: type[M], raw: bytes) -> M:
+def parse_body(schema: Schema, raw: bytes) -> Any:
+    """The body validated by the schema's model; malformed JSON is a 400, an invalid field a 422."""
+    from pydantic import ValidationError
+
     try:
         data = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except RecursionError:
+        raise BadRequest("too_deeply_nested", f"JSON may nest at most {MAX_JSON_DEPTH} levels") from None
+    except (ValueError, UnicodeDecodeError):  # ValueError includes an integer of more than 4300 digits
         raise BadRequest("malformed_json", "The request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("malformed_json", "The request body must be a JSON object")
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise BadRequest("too_deeply_nested", f"JSON may nest at most {MAX_JSON_DEPTH} levels")
     try:
-        return model.model_validate(data)
+        return schema.model.model_validate(data)
     except ValidationError as error:
         raise _unprocessable(error) from None
+
+
+def _depth(data: Any) -> int:
+    """How deep containers nest, counted without recursion (the parser's own limit is Python's stack)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                stack.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def _unprocessable(error: ValidationError) -> Unprocessable:
@@ -187,16 +284,18 @@ def _unprocessable(error: ValidationError) -> Unprocessable:
 
 def _with_idempotency(call: Call, operation: Operation, handler: Callable[[Call], Any]) -> Response:
     key = call.request.headers.get("idempotency-key")
-    if key is None:
+    if key is None or not operation.keeps_record:
         return _to_response(operation.status, handler(call))
-    scope = call.principal.user_id if call.principal else operation.auth
-    if operation.auth == "site":  # each site's keys are its own
-        scope = f"site:{call.params.get('site_id', '')}"
-    claim = idempotency.make_claim(scope, key, call.request.method, _identity(call), raw_body(call.request))
+    claim = idempotency.make_claim(_scope(call, operation), key, call.request.method, _identity(call),
+                                   raw_body(call.request))
+
+    def replay(previous: tuple[int, dict] | None) -> Response:
+        return _replay(previous, call, operation)
+
     if not operation.moves_money:
         previous = idempotency.previous_response(claim)
         if previous is not None:
-            return _replay(previous)
+            return replay(previous)
     token = idempotency.activate(claim)
     try:
         status, body = _normalize(operation.status, handler(call))
@@ -204,16 +303,29 @@ def _with_idempotency(call: Call, operation: Operation, handler: Callable[[Call]
             idempotency.store_after(claim, status, body)
         return Response(body=body, status_code=status, headers=JSON_HEADERS)
     except idempotency.ReplayRace:
-        return _replay(idempotency.previous_response(claim))
+        return replay(idempotency.previous_response(claim))
     except DomainError:
         # Money-moving routes skip the read up front: their record is a conditional put inside the
         # movement's transaction. A retry whose state already moved on is recognised here instead.
         previous = idempotency.previous_response(claim) if operation.moves_money else None
         if previous is None:
             raise
-        return _replay(previous)
+        return replay(previous)
     finally:
         idempotency.deactivate(token)
+
+
+def _scope(call: Call, operation: Operation) -> str:
+    """Whose keys these are: a signed-in caller's own; the bank's; and on anonymous routes the request
+    itself (route and body), so one visitor's key can never meet another visitor's request."""
+    if call.principal is not None:
+        return call.principal.user_id
+    if operation.auth == "site":  # each site's keys are its own
+        return f"site:{call.params.get('site_id', '')}"
+    if operation.auth != "none":
+        return operation.auth
+    request = hashlib.sha256(_identity(call).encode() + b"\n" + raw_body(call.request)).hexdigest()
+    return f"anonymous:{request}"
 
 
 def _identity(call: Call) -> str:
@@ -222,9 +334,13 @@ def _identity(call: Call) -> str:
     return f"{call.request.path}?{params}"
 
 
-def _replay(previous: tuple[int, dict] | None) -> Response:
+def _replay(previous: tuple[int, dict] | None, call: Call, operation: Operation) -> Response:
     assert previous is not None
     status, body = previous
+    if operation.issues_token and status < 300:  # the record kept no token: a new session's instead
+        user_id = (body.get("user") or {}).get("id") or (call.principal.user_id if call.principal else None)
+        if user_id:
+            body = {**body, "token": sessions.reissue(str(user_id))}
     headers: dict[str, str | list[str]] = {**JSON_HEADERS, "Idempotent-Replayed": "true"}
     return Response(body=body, status_code=status, headers=headers)
 
@@ -244,11 +360,36 @@ def _to_response(default_status: int, result: Any) -> Response:
 
 def error_response(error: DomainError) -> Response:
     headers = dict(JSON_HEADERS)
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, MethodNotAllowed):
+        headers["Allow"] = error.allow
     if error.status == 503:
         headers["Retry-After"] = "1"  # nothing was written: the same request may simply be sent again
     elif error.status >= 500:
         logger.error("server error", extra={"code": error.code})
     return Response(body=error.to_json(), status_code=error.status, headers=headers)
+
+
+ROUTE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def refuse_other_methods(app: Any) -> None:
+    """Every path answers the methods it has no route for with a 405 in the API's shape (and `Allow`),
+    from our own code: API Gateway would answer them with its 403 "Missing Authentication Token" (or,
+    to a caller with a bearer token, a message that echoes the token back), chalice with its own body."""
+    for path, routes in list(app.routes.items()):
+        missing = [method for method in ROUTE_METHODS if method not in routes]
+        if not missing:
+            continue
+        allowed = ", ".join(sorted(routes))
+
+        def method_not_allowed(allowed: str = allowed, **_params: str) -> Response:
+            method = app.current_request.method if app.current_request else "This method"
+            return error_response(MethodNotAllowed(f"{method} is not served here; this path answers {allowed}",
+                                                   allow=allowed))
+
+        app.route(path, methods=missing, content_types=["*/*"], name="method_not_allowed")(method_not_allowed)
 
 
 def internal_error() -> Response:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import schema_names as s
 from chalicelib.services import invoices
 
 bp = Blueprint(__name__)

@@ -1,14 +1,18 @@
-"""`GET /openapi.json`: the OpenAPI 3.1 document built from every registered endpoint."""
+"""`GET /openapi.json`: the OpenAPI 3.1 document built from every registered endpoint (on its first
+request, which is when the models and pydantic load)."""
 from __future__ import annotations
 
 import re
 from functools import cache
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint
-from pydantic import BaseModel
 
-from chalicelib.api import schemas as s
-from chalicelib.api.http import OPERATIONS, Operation, endpoint
+from chalicelib.api.http import OPERATIONS, Operation, Schema, endpoint
+from chalicelib.api.http import schema_names as s
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 bp = Blueprint(__name__)
 
@@ -18,11 +22,19 @@ _QUERY_DOCS = {
     "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
     "role": {"type": "string", "enum": ["client", "contractor"], "default": "client"},
     "skills": {"type": "string", "description": "comma-separated; default: the caller's own skills"},
+    "lang": {"type": "string", "enum": ["en", "ru", "uk", "fa"], "description": "the page's language"},
 }
 _ERROR_TEXT = {400: "Malformed request", 401: "No or bad credentials", 403: "Not allowed in your role",
                404: "Unknown, or not visible to you", 409: "State conflict (status, funds, idempotency)",
+               406: "The route answers a file: send an Accept header that allows its type (or */*)",
                422: "Well-formed but invalid",
+               429: "Too many attempts; retry after Retry-After seconds",
                503: "Busy for a moment (nothing was written); retry after Retry-After seconds, same Idempotency-Key"}
+
+
+_PAGE_TEXT = {410: "The link has expired (a page that says so)"}
+_PAGE_REDIRECT = {"description": "On to the next page (Location), without the link's token in the address",
+                  "headers": {"Location": {"schema": {"type": "string"}}}}
 
 
 @endpoint(bp, "GET", "/openapi.json", summary="This document", tag="meta", auth_="none")
@@ -33,7 +45,7 @@ def openapi(call):
 @cache
 def document() -> dict:
     components: dict[str, dict] = {}
-    components["ErrorOut"] = _schema(s.ErrorOut, components)
+    components["ErrorOut"] = _schema(s.ErrorOut.model, components)
     paths: dict[str, dict] = {}
     for operation in OPERATIONS:
         paths.setdefault(operation.path, {})[operation.method.lower()] = _operation(operation, components)
@@ -56,7 +68,8 @@ def document() -> dict:
 
 def _operation(op: Operation, components: dict) -> dict:
     doc: dict = {"operationId": op.name, "summary": op.summary, "tags": [op.tag], "parameters": _parameters(op),
-                 "responses": {str(status): _success(op, components) for status in (op.status, *op.also)}}
+                 "responses": {str(status): _success(op, components) if status != 303 else _PAGE_REDIRECT
+                               for status in (op.status, *op.also)}}
     if op.auth in ("user", "operator"):
         doc["security"] = [{"bearer": []}]
     elif op.auth == "bank":
@@ -65,12 +78,16 @@ def _operation(op: Operation, components: dict) -> dict:
         doc["security"] = [{"siteKey": []}]
     else:
         doc["security"] = []
+    page = op.produces == "text/html"  # a page people open from an e-mail: forms in, HTML out, errors too
     if op.request is not None:
-        doc["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": {"$ref": f"#/components/schemas/{_schema_name(op.request, components)}"}}}}
+        doc["requestBody"] = {"required": True, "content": {
+            "application/x-www-form-urlencoded" if page else "application/json": {
+                "schema": {"$ref": f"#/components/schemas/{_schema_name(op.request, components)}"}}}}
     for code in op.errors:
-        doc["responses"][str(code)] = {"description": _ERROR_TEXT[code], "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+        content = {"text/html": {"schema": {"type": "string"}}} if page else {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        doc["responses"][str(code)] = {"description": _ERROR_TEXT.get(code, _PAGE_TEXT.get(code, "")),
+                                       "content": content}
     return doc
 
 
@@ -78,13 +95,15 @@ def _parameters(op: Operation) -> list[dict]:
     params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
               for name in re.findall(r"{(\w+)}", op.path)]
     params += [{"name": name, "in": "query", "required": False, "schema": _QUERY_DOCS[name]} for name in op.query]
-    if op.method == "POST":
+    if op.method == "POST" and op.produces != "text/html":
         params.append({"name": "Idempotency-Key", "in": "header", "required": False,
                        "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
     return params
 
 
 def _success(op: Operation, components: dict) -> dict:
+    if op.produces == "text/html":
+        return {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}
     if op.produces != "application/json":
         return {"description": "OK", "content": {op.produces: {"schema": {"type": "string", "format": "binary"}}}}
     if op.response is None:
@@ -93,10 +112,10 @@ def _success(op: Operation, components: dict) -> dict:
     return {"description": "OK", "content": {"application/json": {"schema": {"$ref": ref}}}}
 
 
-def _schema_name(model: type[BaseModel], components: dict) -> str:
-    if model.__name__ not in components:
-        components[model.__name__] = _schema(model, components)
-    return model.__name__
+def _schema_name(schema: Schema, components: dict) -> str:
+    if schema.name not in components:
+        components[schema.name] = _schema(schema.model, components)
+    return schema.name
 
 
 def _schema(model: type[BaseModel], components: dict) -> dict:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import schema_names as s
 from chalicelib.config import settings
 from chalicelib.errors import NotFound
 from chalicelib.services import projects
-from chalicelib.storage import LocalFiles
+from chalicelib.storage import LocalFiles, content_disposition
 
 bp = Blueprint(__name__)
 
@@ -136,4 +136,4 @@ def _local_files_only() -> None:
 def download_file(call: Call):
     data, filename, content_type = LocalFiles().read(call.params["token"])
     return Response(body=data, status_code=200, headers={
-        "Content-Type": content_type, "Content-Disposition": f'attachment; filename="{filename}"'})
+        "Content-Type": content_type, "Content-Disposition": content_disposition(filename)})

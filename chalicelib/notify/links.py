@@ -3,7 +3,8 @@ in-cabinet notification's `link`.
 
 A kind names the parameter that holds its object's id; the id's type prefix (`ord_`, `ctr_`, …) says
 which kind of object it is, and `WEB_PATHS` where the marketplace's web client shows that object,
-below `WEB_APP_URL`. An invitation leads to the service's own page instead (its `link` parameter).
+below `WEB_APP_URL`. An invitation, a request to join and a password reset lead to the service's own
+pages instead (`chalicelib/web`, by the one-time link in their `link` parameter, below `APP_URL`).
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from chalicelib.i18n import N_
 # () leads to the web client's home page, and None to the kind's own `link` parameter.
 TARGETS: dict[str, tuple[str, ...] | None] = {
     "welcome": (),
-    "team_added": (),
     "team_invitation": None,
+    "team_join_request": None,
+    "password_reset": None,
     "invoice_created": ("invoice_id",),
     "invoice_paid": ("invoice_id",),
     "payment_unmatched": ("payment_id",),
@@ -51,7 +53,9 @@ OBJECTS = {"ord": "order", "ctr": "contract", "ofr": "offer", "prj": "project", 
 # What the button says, by the object it opens (msgids: translated where they are shown).
 LABELS = {
     "home": N_("Open escrowdesk"),
-    "invitation": N_("Accept the invitation"),
+    "team_invitation": N_("Open the invitation"),
+    "team_join_request": N_("Answer the request"),
+    "password_reset": N_("Set a new password"),
     "order": N_("Open the order"),
     "contract": N_("Open the contract"),
     "offer": N_("Open the offer"),
@@ -75,8 +79,8 @@ class Link:
 def link_for(kind: str, params: dict) -> Link:
     """The page a notification of `kind` with `params` leads to."""
     targets = TARGETS.get(kind, DEAL)
-    if targets is None:
-        return Link(params["link"], LABELS["invitation"])
+    if targets is None:  # a page of the service itself (chalicelib/web), by its one-time link
+        return Link(params["link"], LABELS[kind])
     for param in targets:
         object_id = params.get(param)
         if object_id:

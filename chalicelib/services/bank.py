@@ -7,7 +7,9 @@ the platform's revenue). The number's pattern says the kind. A transfer is credi
 purpose quotes exactly one known open invoice number and amount and currency match exactly; the
 kind then writes what paying it means, in the payment's transaction. Anything else is parked as an
 unmatched payment (its money in the suspense account) with the reason, for an operator to apply to
-an invoice of either kind or return. One bank `event_id` is one payment item, written with
+an invoice of either kind or return. A transfer the ledger cannot hold (a currency we keep no
+balances in, or an amount beyond the currency's bound) is parked without moving money: its item is
+the record an operator acts on. One bank `event_id` is one payment item, written with
 `attribute_not_exists`, so a redelivered event changes nothing.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from chalicelib import clock, idempotency, ids, ledger, views
 from chalicelib.auth import Principal
 from chalicelib.errors import Conflict, Unprocessable
-from chalicelib.money import SUPPORTED_CURRENCIES, Money
+from chalicelib.money import SUPPORTED_CURRENCIES, Money, within_bounds
 from chalicelib.observability import logger, metrics
 from chalicelib.pagination import page
 from chalicelib.services import invoices, notifications, service_invoices
@@ -94,7 +96,7 @@ def _receive(transfer: IncomingTransfer, payment_id: str, *, invoice_taken: bool
     if invoice is not None:
         kind.pay(uow, invoice, payment_id, BANK, _InvoiceTaken())
     else:
-        if transfer.currency in SUPPORTED_CURRENCIES:
+        if _holdable(transfer.amount_minor, transfer.currency):
             ledger.record(uow, ledger.park_unmatched(payment_id, _money(transfer), ref=payment_id))
         notifications.enqueue(uow, notifications.OPERATORS, "payment_unmatched", {
             "payment_id": payment_id, "purpose": transfer.purpose, "reason": reason,
@@ -107,8 +109,15 @@ def _receive(transfer: IncomingTransfer, payment_id: str, *, invoice_taken: bool
     return {"received": True, "duplicate": False, "payment": views.payment(payment)}
 
 
+def _holdable(amount_minor: int, currency: str) -> bool:
+    """Whether the ledger can keep this money: a currency it holds, an amount within its bound."""
+    return currency in SUPPORTED_CURRENCIES and within_bounds(amount_minor, currency)
+
+
 def _match(transfer: IncomingTransfer, invoice_taken: bool) -> tuple[InvoiceKind, Any, str | None]:
     """(kind, invoice, None) for a transfer that pays exactly one open invoice; else (kind, None, reason)."""
+    if transfer.currency in SUPPORTED_CURRENCIES and not within_bounds(transfer.amount_minor, transfer.currency):
+        return KINDS[0], None, "amount_out_of_range"
     found = sorted({(number, index) for index, (pattern, _) in enumerate(_NUMBERS)
                     for number in pattern.findall(transfer.purpose)})
     if not found:
@@ -191,7 +200,7 @@ def mark_for_return(principal: Principal, payment_id: str) -> tuple[int, dict]:
     payment = _load_unmatched(payment_id)
     uow = UnitOfWork()
     _resolve(uow, principal, payment, RETURNED)
-    if payment.currency in SUPPORTED_CURRENCIES:
+    if _holdable(int(payment.amount), payment.currency):
         money = Money(int(payment.amount), payment.currency)
         ledger.record(uow, ledger.return_unmatched(f"{payment.id}:returned", money, ref=payment.id))
     return idempotency.commit(uow, 200, views.payment(payment))

@@ -8,21 +8,26 @@ no second copy; each copy is then e-mailed like any other.
 Delivery claims a record (`pending` → `sending`) with a condition before sending, so a
 retried stream batch or a second runner never sends one record twice; a job picks up
 records the stream did not deliver.
+
+Rendering (jinja2, babel) and the senders load with the first message rendered, not with the app:
+most requests only add notifications to their unit of work.
 """
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import clock, ids, views
-from chalicelib.notify import link_for, render, render_summary
-from chalicelib.notify.senders import get_sender
 from chalicelib.observability import logger, metrics
 from chalicelib.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import KeyModel, NotificationModel, UserModel
 from chalicelib.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from chalicelib.notify import Sender
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 OPERATORS = "role:operator"
@@ -50,7 +55,15 @@ def list_for(user_id: str, limit: int, cursor: str | None) -> dict:
                 lambda record: _present(record, user))
 
 
+def get_sender() -> Sender:
+    from chalicelib.notify import get_sender as configured_sender
+
+    return configured_sender()
+
+
 def _present(record: NotificationModel, user: UserModel) -> dict:
+    from chalicelib.notify import link_for, render_summary
+
     title, body = render_summary(record.kind, user.locale, {"name": user.name, **record.params},
                                  timezone=user.timezone)
     return views.notification(record, title, body, link_for(record.kind, record.params).url)
@@ -65,6 +78,8 @@ def mark_read(user_id: str, notification_id: str) -> dict:
 
 def deliver(user_id: str, notification_id: str) -> str:
     """Send the e-mail of one notification at most once; returns what happened."""
+    from chalicelib.notify import render
+
     if user_id.startswith("role:"):
         return _fan_out(user_id, notification_id)
     record = NotificationModel(user_id, notification_id)
@@ -90,10 +105,11 @@ def deliver(user_id: str, notification_id: str) -> str:
 
 def _recipient(user_id: str, params: dict) -> tuple[str, str, str | None, str]:
     """(address, locale, time zone, name): a user's own, or for `email:<address>` (someone without an
-    account yet, e.g. an invitee) the address itself, in the params' locale and time zone."""
+    account yet, e.g. an invitee) the address itself, in the params' locale and time zone, greeted by the
+    name the params give (none for an invitee: never by his address)."""
     if user_id.startswith(EMAIL_PREFIX):
         address = user_id.removeprefix(EMAIL_PREFIX)
-        return address, params.get("locale", "en"), params.get("timezone"), address
+        return address, params.get("locale", "en"), params.get("timezone"), params.get("name", "")
     user = UserModel.get(user_id)
     return user.email, user.locale, user.timezone, user.name
 

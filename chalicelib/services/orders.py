@@ -15,7 +15,7 @@ from chalicelib.processes import Actor, Context
 from chalicelib.processes.disputes import QUEUE as DISPUTES_QUEUE
 from chalicelib.processes.gig_order import NOT_STARTED, PROCESS
 from chalicelib.services import deals, gigs
-from chalicelib.storage import ANY_FILE, decode_upload, get_files
+from chalicelib.storage import ANY_FILE, decode_upload, get_files, safe_filename
 from chalicelib.store.models import DealModel, GigModel
 from chalicelib.store.uow import UnitOfWork
 
@@ -101,7 +101,7 @@ def deliver(principal: Principal, order_id: str, message: str, files: list[tuple
         file_id = ids.new_id("fil")
         key = f"deliveries/{deal.id}/{file_id}"
         get_files().put(key, data, ANY_FILE)
-        stored.append({"id": file_id, "key": key, "filename": filename, "size": len(data)})
+        stored.append({"id": file_id, "key": key, "filename": safe_filename(filename), "size": len(data)})
     return act(principal, order_id, "deliver", message=message, payload={"files": stored})
 
 

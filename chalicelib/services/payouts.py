@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from stdnum import iban as iban_numbers
-from stdnum import luhn
-
 from chalicelib import clock, idempotency, ids, ledger, views
 from chalicelib.auth import Principal
 from chalicelib.config import settings
@@ -39,6 +36,9 @@ def _open_counter(owner_id: str, currency: str) -> KeyModel:
 
 def validate_destination(method: str, number: str) -> str:
     """The destination, normalised; a bad card number or IBAN is a 422."""
+    from stdnum import iban as iban_numbers
+    from stdnum import luhn
+
     compact = "".join(number.split()).replace("-", "").upper()
     if method == "card":
         if not compact.isdigit() or not 12 <= len(compact) <= 19 or not luhn.is_valid(compact):

@@ -5,9 +5,6 @@ later step is a transition applied by the engine. Client and bidder talk in thei
 (`services/conversations.py`)."""
 from __future__ import annotations
 
-import io
-import zipfile
-
 from chalicelib import clock, engine, idempotency, ids, ledger, terms, views
 from chalicelib.auth import Principal
 from chalicelib.config import settings
@@ -17,7 +14,7 @@ from chalicelib.pagination import page
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.project import AWAITING, IN_PROGRESS, PROCESS, first_half
 from chalicelib.services import deals, notifications, profiles
-from chalicelib.storage import decode_upload, get_files
+from chalicelib.storage import check_zip, decode_upload, get_files, safe_filename
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, ProjectModel, ProposalModel
 from chalicelib.store.uow import UnitOfWork
@@ -199,11 +196,12 @@ def upload(principal: Principal, contract_id: str, filename: str, content_base64
     if deal.status != IN_PROGRESS:
         raise Conflict("invalid_state", f"Cannot upload to a contract that is {deal.status.replace('_', ' ')}")
     data = decode_upload(content_base64, max_bytes=settings.deliverable_max_bytes, field="content_base64")
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise Unprocessable("not_a_zip", "The deliverable must be a zip archive", field="content_base64")
+    check_zip(data, max_entries=settings.zip_max_entries, max_unpacked_bytes=settings.zip_max_unpacked_bytes,
+              field="content_base64")
     key = f"deliverables/{deal.id}/{ids.new_id('fil')}.zip"
     get_files().put(key, data, "application/zip")
-    deliverable = {"key": key, "filename": filename, "size": len(data), "uploaded_at": clock.iso(clock.now())}
+    deliverable = {"key": key, "filename": safe_filename(filename, suffix=".zip"), "size": len(data),
+                   "uploaded_at": clock.iso(clock.now())}
     deal.data = {**(deal.data or {}), "deliverable": deliverable}
     uow = UnitOfWork()
     uow.update(deal, [DealModel.data.set(deal.data)], condition=(DealModel.status == IN_PROGRESS) &

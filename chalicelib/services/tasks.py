@@ -9,7 +9,7 @@ from chalicelib import clock, engine, idempotency, ids, ledger, views
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.errors import Conflict, Forbidden, NotFound, Unprocessable
-from chalicelib.money import Money, format_money, require_positive
+from chalicelib.money import Money, require_positive
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.b2b_task import DONE, DRAFT, IN_WORK, PROCESS, reserve
 from chalicelib.services import accounts, deals, profiles, team
@@ -21,11 +21,7 @@ EDITABLE = ("title", "description", "amount", "currency", "deadline_at")
 
 def _covers(company_id: str, money: Money) -> None:
     """A balance in another currency never pays a task: say so before anything moves."""
-    available = ledger.balances(company_id).get(money.currency, (0, 0))[0]
-    if available < money.amount_minor:
-        raise Conflict("insufficient_funds",
-                       f"Your {money.currency} balance ({format_money(Money(available, money.currency))}) does not "
-                       f"cover {format_money(money)}; a balance in another currency never pays this task")
+    ledger.require_covers(company_id, money)
 
 
 def _deadline(value: str | None) -> str | None:

@@ -1,29 +1,50 @@
 """A company's team and settings (seed 000). The company invites contractors by e-mail — one
-address or many, comma-separated — and each address gets its own answer: invited, added (it
-already has an account), already in the team, or invalid; the valid ones go through whatever
-the others do. An invitee gets a one-time link (only its SHA-256 is stored; it expires, and a
-conditional write makes it single-use) to set a password, which creates the account and joins
-the team in one transaction."""
+address or many, comma-separated — and each address gets its own answer: invited, requested (it
+already has an account), already in the team, over a limit, or invalid; the valid ones go through
+whatever the others do.
+
+An invitee without an account gets a one-time link (only its SHA-256 is stored; it expires, and a
+conditional write makes it single-use) to a page where he sets his name and password, which creates
+the account and joins the team in one transaction — or declines. Someone who already has an account
+is never added silently: he gets a request to join, and joins only when he accepts it (on the
+page the e-mail links to, or signed in). Invitations are limited per company and day, and an
+address gets at most INVITATION_EMAILS_PER_ADDRESS_PER_DAY invitation e-mails a day, whoever sends them.
+The greeting is the company's own words, plain text, shown as a quote from the company."""
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-
-from chalicelib import auth, clock, i18n, views
+from chalicelib import auth, clock, i18n, limits, views
 from chalicelib.auth import Principal
 from chalicelib.config import settings
-from chalicelib.errors import Conflict, Forbidden, NotFound, Unprocessable
+from chalicelib.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
 from chalicelib.pagination import page
 from chalicelib.services import accounts, notifications, profiles
 from chalicelib.store.models import KeyModel, ProfileModel, TeamMemberModel, UserModel
 from chalicelib.store.uow import UnitOfWork
 
-INVITED, ACTIVE = "invited", "active"
+INVITED, REQUESTED, ACTIVE, DECLINED = "invited", "requested", "active", "declined"
 MAX_ADDRESSES = 50
+
+
+def invitations_per_company() -> limits.Daily:
+    return limits.Daily("invites-company", settings.invitations_per_company_per_day)
+
+
+def invitation_emails_per_address() -> limits.Daily:
+    return limits.Daily("invites-address", settings.invitation_emails_per_address_per_day)
+
+
+class _CompanyLimit(Exception):
+    pass
+
+
+class _AddressLimit(Exception):
+    pass
 
 
 def _invitation_key(token: str) -> str:
@@ -32,12 +53,18 @@ def _invitation_key(token: str) -> str:
 
 def invite(principal: Principal, addresses: str, greeting: str) -> dict:
     """One answer per address; each valid one is its own small transaction."""
+    from email_validator import EmailNotValidError, validate_email
+
     parts = [part.strip() for part in addresses.split(",") if part.strip()]
     if not parts:
         raise Unprocessable("validation_error", "Give at least one e-mail address", field="emails")
     if len(parts) > MAX_ADDRESSES:
         raise Unprocessable("validation_error", f"At most {MAX_ADDRESSES} addresses at once", field="emails")
-    company = accounts.get_user(principal.user_id)
+    company = principal.user or accounts.get_user(principal.user_id)
+    if limits.count_today(invitations_per_company(), company.id) >= settings.invitations_per_company_per_day:
+        raise TooManyRequests("too_many_invitations", f"Your company may invite at most "
+                              f"{settings.invitations_per_company_per_day} addresses a day",
+                              retry_after=limits.seconds_to_next_day())
     results, seen = [], set()
     for raw in parts:
         try:
@@ -57,38 +84,59 @@ def _invite_one(company: UserModel, email: str, greeting: str) -> str:
     now = clock.now()
     existing = accounts.find_by_email(email)
     member = TeamMemberModel(company.id, email, user_id=existing.id if existing else None,
-                             state=ACTIVE if existing else INVITED, greeting=greeting, invited_at=clock.iso(now),
-                             joined_at=clock.iso(now) if existing else None)
+                             state=REQUESTED if existing else INVITED, greeting=greeting, invited_at=clock.iso(now))
     uow = UnitOfWork()
-    # A pending invitation may be renewed (a fresh link) or completed by an account made meanwhile.
-    uow.put(member, condition=TeamMemberModel.email.does_not_exist() | (TeamMemberModel.state == INVITED),
-            on_fail=Conflict("in_team", "already"))
-    params = {"company_name": _company_name(company), "greeting": greeting}
+    # A pending invitation or request may be renewed (a fresh link), a declined one sent again.
+    uow.put(member, condition=TeamMemberModel.email.does_not_exist() |
+            TeamMemberModel.state.is_in(INVITED, REQUESTED, DECLINED), on_fail=Conflict("in_team", "already"))
+    limits.charge(uow, invitations_per_company(), company.id, on_fail=_CompanyLimit())
+    limits.charge(uow, invitation_emails_per_address(), email, on_fail=_AddressLimit())
+    token = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(hours=settings.invitation_ttl_hours)
+    uow.put(KeyModel(_invitation_key(token), target_id=company.id, data={
+        "email": email, "expires_at": clock.iso(expires_at), "user_id": existing.id if existing else None}))
+    params = {"company_id": company.id, "company_name": _company_name(company), "greeting": greeting,
+              "expires_at": clock.iso(expires_at), "link": invitation_link(token)}
     if existing:
-        notifications.enqueue(uow, existing.id, "team_added", params)
+        notifications.enqueue(uow, existing.id, "team_join_request", params)
     else:
-        token = secrets.token_urlsafe(32)
-        expires_at = now + timedelta(hours=settings.invitation_ttl_hours)
-        uow.put(KeyModel(_invitation_key(token), target_id=company.id,
-                         data={"email": email, "expires_at": clock.iso(expires_at)}))
-        notifications.enqueue(uow, f"{notifications.EMAIL_PREFIX}{email}", "team_invitation", {
-            **params, "locale": company.locale, "timezone": i18n.zone_name(company.timezone, company.locale),
-            "expires_at": clock.iso(expires_at),
-            "link": f"{settings.app_url}/v1/invitations/{token}/accept"})
+        notifications.enqueue(uow, f"{notifications.EMAIL_PREFIX}{email}", "team_invitation",
+                              {**params, "locale": company.locale,
+                               "timezone": i18n.zone_name(company.timezone, company.locale)})
     try:
         uow.commit()
     except Conflict:
         return "already_in_team"
-    return "added" if existing else "invited"
+    except _CompanyLimit:
+        return "daily_limit_reached"
+    except _AddressLimit:
+        return "recently_invited"
+    return "requested" if existing else "invited"
+
+
+def invitation_link(token: str) -> str:
+    return f"{settings.app_url}/web/invitations/{token}"
 
 
 def _company_name(company: UserModel) -> str:
     return profiles.load(company.id).company_name or company.name
 
 
-def accept_invitation(token: str, password: str, name: str, locale: str,
-                      timezone: str | None = None) -> tuple[int, dict]:
-    """The invitee sets a password: the account is created and joins the team, once."""
+@dataclass(frozen=True)
+class Invitation:
+    """What an invitation link stands for: who invites whom, and whether he already has an account."""
+
+    key: KeyModel
+    company_id: str
+    company_name: str
+    email: str
+    greeting: str
+    user_id: str | None
+    expires_at: str
+
+
+def open_invitation(token: str) -> Invitation:
+    """The invitation behind a link, or why it cannot be used (404 unknown, 409 used or expired)."""
     try:
         invitation = KeyModel.get(_invitation_key(token), consistent_read=True)
     except KeyModel.DoesNotExist:
@@ -99,15 +147,77 @@ def accept_invitation(token: str, password: str, name: str, locale: str,
     if clock.parse_iso(data["expires_at"]) < clock.now():
         raise Conflict("invitation_expired", "This invitation has expired; ask the company for a new one")
     company_id, email = str(invitation.target_id), data["email"]
+    try:
+        member = TeamMemberModel.get(company_id, email, consistent_read=True)
+    except TeamMemberModel.DoesNotExist:
+        raise NotFound("invalid_invitation", "This invitation link is not valid") from None
+    if member.state not in (INVITED, REQUESTED):
+        raise Conflict("invitation_used", "This invitation has already been answered")
+    company = accounts.get_user(company_id)
+    return Invitation(invitation, company_id, _company_name(company), email, member.greeting or "",
+                      data.get("user_id"), data["expires_at"])
+
+
+def _use(uow: UnitOfWork, invitation: Invitation) -> None:
+    uow.update(invitation.key, [KeyModel.seq.set(1)], condition=KeyModel.seq.does_not_exist(),
+               on_fail=Conflict("invitation_used", "This invitation has already been used; log in instead"))
+
+
+def accept_invitation(token: str, password: str | None, name: str | None, locale: str,
+                      timezone: str | None = None) -> tuple[int, dict]:
+    """The invitee sets a password: the account is created and joins the team, once."""
+    invitation = open_invitation(token)
+    if invitation.user_id:
+        raise Conflict("account_exists", "This address already has an account: accept the request to join on the "
+                                         "page the e-mail links to, or signed in")
+    if not password or not name:
+        raise Unprocessable("validation_error", "Set a name and a password (8 characters or more) to join",
+                            field="password" if not password else "name")
 
     def join(uow: UnitOfWork, user: UserModel) -> None:
-        uow.update(invitation, [KeyModel.seq.set(1)], condition=KeyModel.seq.does_not_exist(),
-                   on_fail=Conflict("invitation_used", "This invitation has already been used; log in instead"))
-        uow.update(TeamMemberModel(company_id, email), [
+        _use(uow, invitation)
+        uow.update(TeamMemberModel(invitation.company_id, invitation.email), [
             TeamMemberModel.user_id.set(user.id), TeamMemberModel.state.set(ACTIVE),
             TeamMemberModel.joined_at.set(clock.iso(clock.now()))], condition=TeamMemberModel.state == INVITED)
 
-    return accounts.signup_invited(email, password, name, locale, join, timezone)
+    return accounts.signup_invited(invitation.email, password, name, locale, join, timezone)
+
+
+def answer_invitation(token: str, accept: bool) -> dict:
+    """By the link alone: decline any invitation, or accept a request to join (the account exists)."""
+    invitation = open_invitation(token)
+    if accept and not invitation.user_id:
+        raise Unprocessable("validation_error", "Set a name and a password to join", field="password")
+    uow = UnitOfWork()
+    _use(uow, invitation)
+    member = _answer(uow, invitation.company_id, invitation.email, invitation.user_id, accept)
+    uow.commit()
+    return views.team_member(member)
+
+
+def answer_request(principal: Principal, company_id: str, accept: bool) -> dict:
+    """Signed in: accept or decline a company's request to join its team."""
+    user = principal.user or accounts.get_user(principal.user_id)
+    uow = UnitOfWork()
+    member = _answer(uow, company_id, user.email, user.id, accept)
+    uow.commit()
+    return views.team_member(member)
+
+
+def _answer(uow: UnitOfWork, company_id: str, email: str, user_id: str | None, accept: bool) -> TeamMemberModel:
+    try:
+        member = TeamMemberModel.get(company_id, email, consistent_read=True)
+    except TeamMemberModel.DoesNotExist:
+        raise NotFound("not_found", "No such request to join") from None
+    pending = INVITED if user_id is None else REQUESTED
+    if member.state != pending or member.user_id != user_id:
+        raise Conflict("invitation_used", "This request was already answered")
+    member.state = ACTIVE if accept else DECLINED
+    member.joined_at = clock.iso(clock.now()) if accept else None
+    joined = TeamMemberModel.joined_at.set(member.joined_at) if accept else TeamMemberModel.joined_at.remove()
+    uow.update(member, [TeamMemberModel.state.set(member.state), joined], condition=TeamMemberModel.state == pending,
+               on_fail=Conflict("invitation_used", "This request was already answered"))
+    return member
 
 
 def members(principal: Principal, limit: int, cursor: str | None) -> dict:

@@ -16,10 +16,14 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 from pynamodb.attributes import JSONAttribute as _JSONAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TableError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
+
+DEFAULT_POOL_CONNECTIONS = 10  # PynamoDB's own default
 
 
 class JSONAttribute(_JSONAttribute):
@@ -35,6 +39,7 @@ class _Meta:
     region = "eu-central-1"
     host = None
     max_retry_attempts = 3
+    max_pool_connections = DEFAULT_POOL_CONNECTIONS
 
 
 class UserModel(Model):
@@ -50,6 +55,10 @@ class UserModel(Model):
     password_hash = UnicodeAttribute()
     roles = ListAttribute(of=UnicodeAttribute)
     created_at = UnicodeAttribute()
+    # Tokens carry the epoch they were issued in; a password change or reset moves it on, which revokes
+    # every earlier token. Logged-out sessions until their tokens expire: {session id: expiry (unix)}.
+    token_epoch = NumberAttribute(null=True)
+    revoked_sessions = JSONAttribute(null=True)
 
 
 class KeyModel(Model):
@@ -543,7 +552,7 @@ class ProposalModel(Model):
 
 class TeamMemberModel(Model):
     """A company's team: one item per contractor, keyed by e-mail; `invited` until the invitee sets a
-    password (or at once `active` when he already has an account)."""
+    password, `requested` until someone who already has an account accepts (or `declined`), then `active`."""
 
     class Meta(_Meta):
         logical_name = "team"
@@ -552,7 +561,7 @@ class TeamMemberModel(Model):
     company_id = UnicodeAttribute(hash_key=True)
     email = UnicodeAttribute(range_key=True)
     user_id = UnicodeAttribute(null=True)
-    state = UnicodeAttribute()  # invited | active
+    state = UnicodeAttribute()  # invited | requested | active | declined
     greeting = UnicodeAttribute(null=True)
     invited_at = UnicodeAttribute()
     joined_at = UnicodeAttribute(null=True)
@@ -652,6 +661,19 @@ class UsageModel(Model):
     products = NumberAttribute(null=True)
     reported_at = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
+class LimitModel(Model):
+    """An abuse limit's counter for one key and window (failed log-ins per e-mail or address, invitations
+    per company and day, e-mails per address and day, password resets): items expire by TTL."""
+
+    class Meta(_Meta):
+        logical_name = "limits"
+        table_name = "limits"
+        ttl_attribute = "expires_at"
+
+    key = UnicodeAttribute(hash_key=True)
+    hits = NumberAttribute(default=0)
+    window_ends = NumberAttribute()  # unix seconds: the window's counting stops here
+    expires_at = NumberAttribute()
 
 
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -678,6 +700,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     TariffModel,
     ServiceInvoiceModel,
     UsageModel,
+    LimitModel,
 )
 
 
@@ -687,12 +710,30 @@ def logical_name(model: type[Model]) -> str:
 
 
 def bind(settings: Settings) -> None:
-    """Point every model at the configured region, endpoint and table prefix."""
-    from chalicelib.store.uow import reset_connections
+    """Point every model at the configured region, endpoint and table prefix, all through one connection."""
+    from chalicelib.store.uow import connection_for, reset_connections
 
     reset_connections()
     for model in ALL_MODELS:
         model.Meta.region = settings.region
         model.Meta.host = settings.dynamodb_host
+        # The timer job's threads share the client: one pooled HTTP connection per thread, at least.
+        model.Meta.max_pool_connections = max(DEFAULT_POOL_CONNECTIONS, settings.timer_workers)
         model.Meta.table_name = settings.table_prefix + logical_name(model)
         model._connection = None
+    shared = connection_for(ALL_MODELS[0])
+    for model in ALL_MODELS:
+        _share(model, shared)
+
+
+def _share(model: type[Model], shared: Connection) -> None:
+    """Send the model's requests through `shared` (the unit of work's connection). PynamoDB gives each model a
+    connection of its own — its own botocore session, client and HTTP pool — so a cold start loaded DynamoDB's
+    service model (~60 ms) and opened a connection again for every model it touched (PynamoDB issue #1245)."""
+    table = model._get_connection()
+    meta_table = table.get_meta_table()
+    table.connection = shared
+    try:
+        shared.get_meta_table(meta_table.table_name)
+    except TableError:  # models sharing a table (the journal's) share its key schema too
+        shared.add_meta_table(meta_table)

@@ -18,7 +18,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
-from chalicelib.errors import Conflict, DomainError, Retryable, Unavailable
+from chalicelib.errors import Conflict, Retryable, Unavailable
 
 T = TypeVar("T")
 
@@ -35,14 +35,20 @@ def connection_for(model: type[Model]) -> Connection:
     key = (model.Meta.region, model.Meta.host)
     if key not in _connections:
         _connections[key] = Connection(region=model.Meta.region, host=model.Meta.host,
-                                       max_retry_attempts=model.Meta.max_retry_attempts)
+                                       max_retry_attempts=model.Meta.max_retry_attempts,
+                                       max_pool_connections=model.Meta.max_pool_connections)
     return _connections[key]
+
+
+# What a failed condition means: an exception, or a function that finds out (reading what it needs) when
+# the meaning depends on more than the item, e.g. a missing balance vs a low one.
+OnFail = Exception | Callable[[], Exception]
 
 
 @dataclass
 class _Item:
     kwargs: dict[str, Any]
-    on_fail: DomainError | Exception
+    on_fail: OnFail
 
 
 @dataclass
@@ -58,25 +64,25 @@ class UnitOfWork:
     _model: type[Model] | None = None
 
     def put(self, item: Model, *, condition: Condition | None = None,
-            on_fail: Exception | None = None, first: bool = False) -> None:
+            on_fail: OnFail | None = None, first: bool = False) -> None:
         entry = _Item(item.get_save_kwargs_from_instance(condition=condition), on_fail or _state_changed())
         self.puts.insert(0 if first else len(self.puts), entry)
         self._model = self._model or type(item)
 
     def update(self, item: Model, actions: list, *, condition: Condition | None = None,
-               on_fail: Exception | None = None) -> None:
+               on_fail: OnFail | None = None) -> None:
         kwargs = item.get_update_kwargs_from_instance(actions=actions, condition=condition,
                                                       add_version_condition=False)
         self.updates.append(_Item(kwargs, on_fail or _state_changed()))
         self._model = self._model or type(item)
 
-    def delete(self, item: Model, *, condition: Condition | None = None, on_fail: Exception | None = None) -> None:
+    def delete(self, item: Model, *, condition: Condition | None = None, on_fail: OnFail | None = None) -> None:
         self.deletes.append(_Item(item.get_delete_kwargs_from_instance(condition=condition),
                                   on_fail or _state_changed()))
         self._model = self._model or type(item)
 
     def check(self, model: type[Model], hash_key: Any, range_key: Any = None, *, condition: Condition,
-              on_fail: Exception | None = None) -> None:
+              on_fail: OnFail | None = None) -> None:
         kwargs = model.get_operation_kwargs_from_class(hash_key, range_key=range_key, condition=condition)
         self.checks.append(_Item(kwargs, on_fail or _state_changed()))
         self._model = self._model or model
@@ -117,7 +123,7 @@ def _translate(error: TransactWriteError, ordered: list[_Item]) -> Exception:
         return Retryable(next(code for code in codes if code in _RETRYABLE_CODES))
     for item, code in zip(ordered, codes, strict=False):
         if code == "ConditionalCheckFailed":
-            return item.on_fail
+            return item.on_fail if isinstance(item.on_fail, BaseException) else item.on_fail()
     return error
 
 

@@ -32,7 +32,7 @@ from chalice.app import Chalice
 from chalice.cli.factory import CLIFactory
 from chalice.config import Config
 from chalice.deploy.validate import validate_routes
-from chalice.local import ChaliceRequestHandler, LocalDevServer
+from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalDevServer, LocalGatewayException
 
 from infra.local import dynamodb_local, faults
 from infra.local.scheduler import Scheduler
@@ -98,6 +98,7 @@ def app_environment(options: Options, dynamodb_endpoint: str, stage_env: Mapping
         "CLOCK_FILE": str(options.clock_file),
         "MAIL_TRANSPORT": "sink",
         "MAIL_SINK_DIR": str(options.mail_sink_dir),
+        "APP_URL": options.api_url,  # links in e-mail open the pages on the port this stage serves
         "AWS_CHALICE_CLI_MODE": "true",
     }
 
@@ -238,22 +239,36 @@ class _PerThreadChalice(Chalice):
 
 
 class _RequestHandler(ChaliceRequestHandler):
-    """chalice's local handler, answering the methods no route can have (TRACE, CONNECT, any other) with a 405
-    in the API's error shape, where http.server would send its own 501 page. API Gateway refuses
-    them before they reach the function, too."""
+    """chalice's local handler, answering in the API's error shape where chalice or http.server would
+    not: an unknown path is a 404 (chalice says 403 "Missing Authentication Token", or echoes a bearer
+    token back in its message, as API Gateway would without the stack's gateway responses), and the
+    methods no route has (HEAD, OPTIONS, TRACE, CONNECT, any other) a 405, where http.server would send
+    its own 501 page. The app itself answers a path's other methods (GET, POST, PUT, PATCH, DELETE)."""
 
     def handle(self) -> None:
         faults.serving(True)  # LOCAL_FAULTS apply to this thread's DynamoDB calls, and only to API threads
         super().handle()
 
-    def _refuse_method(self) -> None:
-        body = json.dumps({"error": {"code": "method_not_allowed",
-                                     "message": f"{self.command} is not served"}}).encode()
-        self.send_response(405)
+    def _send_json_error(self, status: int, code: str, message: str) -> None:
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _send_error_response(self, error: LocalGatewayException) -> None:  # the body was read already
+        if isinstance(error, ForbiddenError):  # no route matched the path (we have no authorizers)
+            self._send_json_error(404, "not_found", "No such route")
+        else:
+            super()._send_error_response(error)
+
+    def _refuse_method(self) -> None:
+        self._parse_payload()  # read the body it came with, or it would be read as the next request
+        self._send_json_error(405, "method_not_allowed", f"{self.command} is not served")
+
+    do_HEAD = do_OPTIONS = _refuse_method
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("do_"):  # TRACE, CONNECT, QUERY, anything else http.server would 501

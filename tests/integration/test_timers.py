@@ -1,20 +1,34 @@
 """Timers on real DynamoDB (Local): the job reads only what is due, and two runs at once move
-each deal exactly once."""
+each deal exactly once — one shard after another (1 worker) and 16 shards at once (16 workers)."""
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from chalicelib import clock, engine, ledger
+import pytest
+
+from chalicelib import clock, config, engine, ledger
 from chalicelib.auth import Principal
 from chalicelib.money import Money
 from chalicelib.processes.gig_order import PROCESS
 from chalicelib.services import gigs, orders, timers
+from chalicelib.store import models
 from chalicelib.store.models import DealModel
 from chalicelib.store.uow import UnitOfWork
 from tests.support import assert_books_balance
 
 CLIENT, CONTRACTOR = Principal("usr_client", ("client",)), Principal("usr_seller", ("contractor",))
+SHARDS = 16
+
+
+@pytest.fixture(params=[1, 16], ids=lambda workers: f"{workers}-workers")
+def workers(request, monkeypatch, store) -> int:
+    """The job on 16 timer shards, firing `workers` of them at once."""
+    monkeypatch.setenv("TIMER_SHARDS", str(SHARDS))
+    monkeypatch.setenv("TIMER_WORKERS", str(request.param))
+    models.bind(config.reload())
+    return request.param
 
 
 def _due_orders(count: int) -> list[str]:
@@ -47,6 +61,7 @@ class ItemsRead:
     def __init__(self) -> None:
         self.items = 0
         self.client = DealModel._get_connection().connection.client
+        self._lock = threading.Lock()  # the job's threads answer at once
 
     def __enter__(self) -> ItemsRead:
         self.client.meta.events.register("after-call.dynamodb.*", self._count)
@@ -56,13 +71,14 @@ class ItemsRead:
         self.client.meta.events.unregister("after-call.dynamodb.*", self._count)
 
     def _count(self, http_response, parsed, model, **kwargs) -> None:
-        if model.name in ("Query", "Scan"):
-            self.items += parsed.get("Count", 0)
-        elif model.name == "GetItem" and parsed.get("Item"):
-            self.items += 1
+        with self._lock:
+            if model.name in ("Query", "Scan"):
+                self.items += parsed.get("Count", 0)
+            elif model.name == "GetItem" and parsed.get("Item"):
+                self.items += 1
 
 
-def test_a_run_reads_the_due_timers_not_the_whole_table():
+def test_a_run_reads_the_due_timers_not_the_whole_table(workers):
     # Given 10,000 deals with timers a month away and 100 orders past their start limit
     due_ids = _due_orders(100)
     _not_due_deals(10_000)
@@ -80,13 +96,13 @@ def test_a_run_reads_the_due_timers_not_the_whole_table():
     assert_books_balance(holds_are_escrow=False)  # the idle deals were written without money
 
 
-def test_two_runs_at_once_move_each_deal_once():
-    due_ids = _due_orders(30)
+def test_two_runs_at_once_move_each_deal_once(workers):
+    due_ids = _due_orders(30 * workers)
     clock.advance(24 * 3600 + 1)
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda _: timers.fire_due(clock.now()), range(2)))
-    assert sum(r["fired"] for r in results) == 30
+    assert sum(r["fired"] for r in results) == len(due_ids)
     assert all(DealModel.get(i).status == "cancelled" for i in due_ids)
-    assert ledger.balances(CLIENT.user_id)["USD"] == (30 * 100, 0)  # refunded once, not twice
+    assert ledger.balances(CLIENT.user_id)["USD"] == (len(due_ids) * 100, 0)  # refunded once, not twice
     assert timers.fire_due(clock.now())["due"] == 0
     assert_books_balance()

@@ -1,16 +1,23 @@
 """schemathesis against the served GET /openapi.json of the local stage: every operation, every
 schema, as a signed-in user and (for the operator's routes) as an operator. No answer may be a 5xx,
 every status must be documented, and every body — errors included — must match its schema (errors
-are the API.md shape, `{"error": {"code", "message", "field"?}}`)."""
+are the API.md shape, `{"error": {"code", "message", "field"?}}`), and the pages people open from
+e-mails answer HTML as documented. New routes are covered as they are added to the document."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
 
+import pytest
 import requests
 
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
+# More examples per operation than a quick run: the hostile inputs of issue 14 hide in the corners.
+MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "30")
+# Routes that end the caller's session run with a token of their own, last (see below).
+ENDS_SESSION = "^/v1/(auth/logout|me/password)$"
 
 
 def _token(url: str, email: str | None = None, password: str = "correct horse") -> str:
@@ -23,18 +30,30 @@ def _token(url: str, email: str | None = None, password: str = "correct horse") 
 
 def _schemathesis(url: str, token: str, *extra: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "schemathesis.cli", "run", f"{url}/openapi.json", "--checks", CHECKS,
-               "-H", f"Authorization: Bearer {token}", "--max-examples", "10", "--seed", "20261123",
+               "-H", f"Authorization: Bearer {token}", "--max-examples", MAX_EXAMPLES, "--seed", "20261123",
                "--workers", "2", "--no-color", *extra]
-    return subprocess.run(command, capture_output=True, text=True, timeout=900)
+    return subprocess.run(command, capture_output=True, text=True, timeout=1500)
 
 
-def test_every_operation_as_a_user(local_stack):
-    run = _schemathesis(local_stack.url, _token(local_stack.url))
+@pytest.fixture(scope="module")
+def tokens(local_stack) -> dict[str, str]:
+    """Every token the runs need, taken before any run: schemathesis's failed log-ins from this address
+    soon meet the per-address log-in limit (a documented 429), after which logging in waits."""
+    return {"user": _token(local_stack.url), "ends_session": _token(local_stack.url),
+            "operator": _token(local_stack.url, "operator@escrowdesk.local", "local-operator-pass")}
+
+
+def test_every_operation_as_a_user(local_stack, tokens):
+    run = _schemathesis(local_stack.url, tokens["user"], "--exclude-path-regex", ENDS_SESSION)
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-5000:]
     assert "Selected: " in run.stdout and " passed" in run.stdout
 
 
-def test_the_operators_routes_as_an_operator(local_stack):
-    token = _token(local_stack.url, "operator@escrowdesk.local", "local-operator-pass")
-    run = _schemathesis(local_stack.url, token, "--include-path-regex", "^/v1/operator/")
+def test_the_operators_routes_as_an_operator(local_stack, tokens):
+    run = _schemathesis(local_stack.url, tokens["operator"], "--include-path-regex", "^/v1/operator/")
+    assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-5000:]
+
+
+def test_log_out_and_the_password_change_last_with_a_token_of_their_own(local_stack, tokens):
+    run = _schemathesis(local_stack.url, tokens["ends_session"], "--include-path-regex", ENDS_SESSION)
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-5000:]

@@ -35,6 +35,9 @@ SUPPORT = PARTIES | {OPERATOR}
 CONTRACTORS = frozenset({CONTRACTOR, CONTRACTOR2})
 REFUSED = {401, 403, 404}
 CARD = "4111 1111 1111 1111"
+PAGE_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+PASSWORDS = {OWNER: "correct horse", CLIENT2: "correct horse", CONTRACTOR: "correct horse",
+             CONTRACTOR2: "correct horse", OPERATOR: "operator-pass"}
 ROLE_LISTS: dict[str, tuple[str, ...]] = {}
 
 
@@ -116,7 +119,8 @@ def _world(api) -> dict:
     ok(api.post(f"/v1/projects/{w['project2']}/proposals", {"price": 25_000, "days": 4, "text": "Me"},
                 token=tokens[CONTRACTOR]))
     invited = ok(api.post("/v1/team/invitations", {"emails": "seller@example.com"}, token=tokens[OWNER]))
-    assert [r["status"] for r in invited["results"]] == ["added"]
+    assert [r["status"] for r in invited["results"]] == ["requested"]
+    ok(api.post(f"/v1/team/requests/{ids[OWNER]}/accept", token=tokens[CONTRACTOR]))
     task = {"contractor_id": ids[CONTRACTOR], "title": "Translate", "description": "EN → UK", "amount": 3_000,
             "currency": "USD"}
     w["task"] = ok(api.post("/v1/tasks", task, token=tokens[OWNER]))["id"]
@@ -266,6 +270,22 @@ def _rows(w: dict) -> list[Row]:
         Row("GET", "/v1/files/not-a-signed-token", frozenset()),
         Row("POST", "/v1/team/invitations", USERS, {"emails": "friend@example.com"}),
         Row("POST", "/v1/invitations/not-a-token/accept", frozenset(), {"password": "correct horse", "name": "X"}),
+        Row("POST", "/v1/invitations/not-a-token/decline", frozenset()),
+        # the contractor already joined: his answer is a 409, everyone else has no request to answer
+        Row("POST", f"/v1/team/requests/{w['ids'][OWNER]}/accept", frozenset({CONTRACTOR})),
+        Row("POST", f"/v1/team/requests/{w['ids'][OWNER]}/decline", frozenset({CONTRACTOR})),
+        Row("POST", "/v1/auth/password-reset", EVERYONE, {"email": "owner@example.com"}),
+        Row("POST", "/v1/auth/password-reset/confirm", frozenset(), {"token": "not-a-token",
+                                                                      "password": "a new password"}),
+        # the pages people open from e-mails: their link's token is their only credential
+        Row("GET", "/web/invitations/not-a-token", frozenset()),
+        Row("GET", "/web/invitation", frozenset()),
+        Row("POST", "/web/invitation", frozenset(), headers=PAGE_FORM),
+        Row("GET", "/web/invitation/done", EVERYONE),
+        Row("GET", "/web/password-reset/not-a-token", frozenset()),
+        Row("GET", "/web/password", frozenset()),
+        Row("POST", "/web/password", frozenset(), headers=PAGE_FORM),
+        Row("GET", "/web/password/done", EVERYONE),
         Row("GET", "/v1/team", USERS),
         Row("GET", "/v1/company/settings", USERS),
         Row("PATCH", "/v1/company/settings", USERS - {OPERATOR}, {"send_tasks_at_once": False}),
@@ -281,6 +301,9 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", f"/v1/tasks/{t}/cancel", frozenset({OWNER})),
         Row("DELETE", f"/v1/tasks/{w['draft']}", frozenset({OWNER})),
         *_site_rows(w),
+        # last: they end the callers' sessions (a password change hands back a token for a new one)
+        Row("POST", "/v1/me/password", USERS, {"current_password": PASSWORDS[OWNER], "new_password": "correct horse"}),
+        Row("POST", "/v1/auth/logout", USERS),
     ]
 
 
@@ -364,6 +387,8 @@ def test_every_endpoint_answers_each_caller_exactly_what_it_may(api):
             body = row.body
             if row.method == "POST" and row.path == "/v1/auth/signup":
                 body = {**row.body, "email": f"new-{len(wrong)}-{who.replace(' ', '-')}@example.com"}
+            if row.path == "/v1/me/password" and who in PASSWORDS:
+                body = {"current_password": PASSWORDS[who], "new_password": PASSWORDS[who]}
             path = row.path
             if who in CONTRACTORS and row.method == "GET" and "role" in ROLE_LISTS.get(row.path, ()):
                 path += "?role=contractor"  # role lists show the client's side unless asked
@@ -374,7 +399,7 @@ def test_every_endpoint_answers_each_caller_exactly_what_it_may(api):
             before = _snapshot()
             response = call(who)
             expected = {401} if who in (NOBODY, SITE_KEY) else REFUSED
-            if row.path.startswith(("/v1/files/", "/v1/invitations/")):
+            if row.path.startswith(("/v1/files/", "/v1/invitations/", "/v1/auth/password-reset/", "/web/")):
                 expected = REFUSED | {400, 410, 422}  # their credential is in the request, not a bearer token
             if row.path.startswith("/v1/webhooks/"):
                 expected = {401}  # the bank's signature is checked before anything reads the body
@@ -382,10 +407,15 @@ def test_every_endpoint_answers_each_caller_exactly_what_it_may(api):
                 wrong.append(f"{row.method} {row.path} as {who}: {response.status_code}, expected {sorted(expected)}")
             elif _snapshot() != before:
                 wrong.append(f"{row.method} {row.path} as {who}: refused ({response.status_code}) but changed state")
-            if response.status_code >= 400 and set(response.json_body["error"]) < {"code", "message"}:
+            if row.path.startswith("/web/"):  # pages answer in HTML, refusals too
+                if not response.headers.get("Content-Type", "").startswith("text/html"):
+                    wrong.append(f"{row.method} {row.path} as {who}: a page answered {response.headers}")
+            elif response.status_code >= 400 and set(response.json_body["error"]) < {"code", "message"}:
                 wrong.append(f"{row.method} {row.path} as {who}: error not in the API's shape: {response.body!r}")
         for who in sorted(row.may):
             response = call(who)
+            if row.path == "/v1/me/password" and response.status_code == 200:
+                w["tokens"][who] = response.json_body["token"]  # the change ended every earlier session
             if response.status_code in REFUSED or response.status_code >= 500:
                 wrong.append(f"{row.method} {row.path} as {who}: refused with {response.status_code}: "
                              f"{response.body[:200]!r}")

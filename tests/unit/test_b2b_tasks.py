@@ -39,9 +39,11 @@ def company(api):
     api.webhook(transfer_event("evt-fund", 100000, "USD", api.invoice(token, 100000, "USD")["payment_details"]))
     worker = api.signup("worker@example.com", name="Worker")
     invited = api.post("/v1/team/invitations", {"emails": "worker@example.com", "greeting": "Welcome"}, token=token)
-    assert [r["status"] for r in invited.json_body["results"]] == ["added"]
+    assert [r["status"] for r in invited.json_body["results"]] == ["requested"]
+    company_id = api.get("/v1/me", token=token).json_body["id"]
+    assert api.post(f"/v1/team/requests/{company_id}/accept", token=worker).status_code == 200
     worker_id = api.get("/v1/me", token=worker).json_body["id"]
-    return {"token": token, "worker": worker, "worker_id": worker_id}
+    return {"token": token, "worker": worker, "worker_id": worker_id, "company_id": company_id}
 
 
 def _task(api, company, **changes):
@@ -68,7 +70,7 @@ def test_an_invitation_link_sets_a_password_once_and_joins_the_team(api, company
     _deliver_mail()
     [invitation] = _mail_to("new@example.com")
     assert "Welcome aboard" in invitation.get_body(("plain",)).get_content()
-    token = re.search(r"/v1/invitations/([\w-]+)/accept", invitation.get_body(("plain",)).get_content()).group(1)
+    token = re.search(r"/web/invitations/([\w-]+)", invitation.get_body(("plain",)).get_content()).group(1)
 
     joined = api.post(f"/v1/invitations/{token}/accept", {"password": "correct horse", "name": "Newbie"})
 
@@ -86,7 +88,7 @@ def test_an_invitation_expires(api, company):
     api.post("/v1/team/invitations", {"emails": "late@example.com"}, token=company["token"])
     _deliver_mail()
     body = _mail_to("late@example.com")[0].get_body(("plain",)).get_content()
-    token = re.search(r"/v1/invitations/([\w-]+)/accept", body).group(1)
+    token = re.search(r"/web/invitations/([\w-]+)", body).group(1)
     clock.advance(4 * DAY)
     late = api.post(f"/v1/invitations/{token}/accept", {"password": "correct horse", "name": "Late"})
     assert late.status_code == 409 and late.json_body["error"]["code"] == "invitation_expired"
@@ -127,14 +129,16 @@ def test_sending_reserves_the_amount_and_then_nothing_is_editable(api, company):
 
 
 def test_a_eur_task_is_never_paid_from_usd_money(api, company):
+    """A company holding only USD is told the currency does not match (422), not that it lacks funds."""
     task = _task(api, company, currency="EUR").json_body
     refused = api.post(f"/v1/tasks/{task['id']}/send", token=company["token"])
-    assert refused.status_code == 409 and refused.json_body["error"]["code"] == "insufficient_funds"
+    assert refused.status_code == 422 and refused.json_body["error"]["code"] == "currency_mismatch"
     assert "EUR" in refused.json_body["error"]["message"]
     assert api.get(f"/v1/tasks/{task['id']}", token=company["token"]).json_body["status"] == "draft"
     assert api.balance(company["token"]) == (100000, 0)
     too_much = _task(api, company, amount=200000).json_body
-    assert api.post(f"/v1/tasks/{too_much['id']}/send", token=company["token"]).status_code == 409
+    short = api.post(f"/v1/tasks/{too_much['id']}/send", token=company["token"])
+    assert short.status_code == 409 and short.json_body["error"]["code"] == "insufficient_funds"
     assert_books_balance()
 
 
@@ -179,7 +183,7 @@ def test_the_setting_sends_new_tasks_at_once(api, company):
     assert task.status_code == 201 and task.json_body["status"] == "in_work"
     assert api.balance(company["token"]) == (70000, 30000)
     refused = _task(api, company, currency="EUR")
-    assert refused.status_code == 409 and api.balance(company["token"]) == (70000, 30000)
+    assert refused.json_body["error"]["code"] == "currency_mismatch" and api.balance(company["token"]) == (70000, 30000)
     assert_books_balance()
 
 
@@ -200,11 +204,25 @@ def test_given_a_task_sent_when_mail_goes_out_then_the_contractor_gets_an_e_mail
     assert "New paid task: Translate the price list" in subjects
 
 
-def test_given_an_existing_user_when_invited_then_he_is_added_and_told_in_his_cabinet(api, company):
+def test_given_an_existing_user_when_invited_then_he_joins_only_once_he_accepts(api, company):
     kinds = [n["kind"] for n in api.get("/v1/notifications", token=company["worker"]).json_body["items"]]
-    assert "team_added" in kinds
+    assert "team_join_request" in kinds
     [member] = api.get("/v1/team", token=company["token"]).json_body["items"]
-    assert member["user_id"] == company["worker_id"] and member["joined_at"]
+    assert member["user_id"] == company["worker_id"] and member["joined_at"] and member["state"] == "active"
+
+    other = api.signup("other@example.com", name="Other")
+    other_id = api.get("/v1/me", token=other).json_body["id"]
+    asked = api.post("/v1/team/invitations", {"emails": "other@example.com"}, token=company["token"])
+    assert [r["status"] for r in asked.json_body["results"]] == ["requested"]
+    refused = _task(api, company, contractor_id=other_id)
+    assert refused.status_code == 422 and refused.json_body["error"]["code"] == "not_in_team"  # not before he accepts
+    declined = api.post(f"/v1/team/requests/{company['company_id']}/decline", token=other)
+    assert declined.status_code == 200 and declined.json_body["state"] == "declined"
+    again = api.post(f"/v1/team/requests/{company['company_id']}/accept", token=other)
+    assert again.status_code == 409
+    assert _task(api, company, contractor_id=other_id).status_code == 422
+    stranger = api.signup("stranger@example.com")
+    assert api.post(f"/v1/team/requests/{company['company_id']}/accept", token=stranger).status_code == 404
 
 
 def test_given_repeated_or_own_addresses_when_inviting_then_each_gets_its_answer(api, company):
@@ -302,7 +320,7 @@ def test_given_company_requisites_in_settings_then_the_act_prints_them(api, comp
 
 def test_given_an_expired_invitation_when_invited_again_then_a_fresh_link_works(api, company):
     def links() -> set[str]:
-        return {re.search(r"/v1/invitations/([\w-]+)/accept", m.get_body(("plain",)).get_content()).group(1)
+        return {re.search(r"/web/invitations/([\w-]+)", m.get_body(("plain",)).get_content()).group(1)
                 for m in _mail_to("late@example.com")}
 
     api.post("/v1/team/invitations", {"emails": "late@example.com"}, token=company["token"])
@@ -320,10 +338,14 @@ def test_given_an_expired_invitation_when_invited_again_then_a_fresh_link_works(
     assert again.json_body["results"][0]["status"] == "already_in_team"
 
 
-def test_given_an_invitee_who_signed_up_alone_when_invited_again_then_he_joins(api, company):
+def test_given_an_invitee_who_signed_up_alone_when_invited_again_then_he_joins_once_he_accepts(api, company):
     api.post("/v1/team/invitations", {"emails": "self@example.com"}, token=company["token"])
-    api.signup("self@example.com")
+    himself = api.signup("self@example.com")
+    same_day = api.post("/v1/team/invitations", {"emails": "self@example.com"}, token=company["token"])
+    assert same_day.json_body["results"][0]["status"] == "recently_invited"  # one e-mail per address a day
+    clock.advance(DAY)
     again = api.post("/v1/team/invitations", {"emails": "self@example.com"}, token=company["token"])
-    assert again.json_body["results"][0]["status"] == "added"
+    assert again.json_body["results"][0]["status"] == "requested"
+    assert api.post(f"/v1/team/requests/{company['company_id']}/accept", token=himself).status_code == 200
     team = {m["email"]: m["state"] for m in api.get("/v1/team", token=company["token"]).json_body["items"]}
     assert team["self@example.com"] == "active"

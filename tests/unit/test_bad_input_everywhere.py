@@ -34,7 +34,10 @@ def test_bad_input_is_a_clear_4xx_and_moves_nothing(api, operator_token, operati
             assert response.status_code < 500, (body, response.status_code, response.body)
             if "{" in operation.path or (operation.request is not None and body in MALFORMED):
                 assert 400 <= response.status_code < 500, (body, response.status_code, response.body)
-            if response.status_code >= 400:
+            if response.status_code >= 400 and operation.produces == "text/html":  # a page says it in HTML
+                assert response.headers["Content-Type"].startswith("text/html"), response.headers
+            elif response.status_code >= 400:
                 assert set(response.json_body["error"]) >= {"code", "message"}, response.body
-    assert api.balance(user) == (10000, 0)
+    again = api.post("/v1/auth/login", {"email": "someone@example.com", "password": "correct horse"})  # log-out
+    assert api.balance(again.json_body["token"]) == (10000, 0)
     assert_books_balance()

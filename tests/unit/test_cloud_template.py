@@ -20,7 +20,7 @@ from chalicelib import clock, tariffs
 from chalicelib.store import tables
 from chalicelib.store.models import ALL_MODELS, NotificationModel, logical_name
 from infra import template
-from infra.template import API, FUNCTIONS, JOBS, ROLES, STREAM
+from infra.template import API, FUNCTIONS, JOBS, ROLES, STREAM, TIMERS
 from tests.billing_support import add_tariffs, key_for, new_site, report
 from tests.support import place_order, transfer_event
 
@@ -82,6 +82,32 @@ def test_the_stream_trigger_reads_the_notifications_tables_real_stream(resources
     assert source["Stream"] == {"Fn::GetAtt": ["NotificationsTable", "StreamArn"]}
 
 
+def test_the_schedule_fans_timer_shards_out_through_the_timer_queue(resources):
+    queue = resources[template.TIMER_QUEUE]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    # a group's message outlives a few retries but not its use (the schedule sends every group each minute)
+    assert 60 < queue["Properties"]["MessageRetentionPeriod"] <= 900
+    assert queue["Properties"]["VisibilityTimeout"] >= 6 * _chalice_prod()["lambda_timeout"]
+    trigger = resources[TIMERS]["Properties"]["Events"][template.TIMER_EVENT]["Properties"]
+    assert trigger["Queue"] == {"Fn::GetAtt": [template.TIMER_QUEUE, "Arn"]}
+    for function in FUNCTIONS:
+        env = resources[function]["Properties"]["Environment"]["Variables"]
+        assert (env.get("TIMER_QUEUE_URL") == {"Ref": template.TIMER_QUEUE}) == (function == JOBS), function
+    alarms = _of_type(resources, "AWS::CloudWatch::Alarm")
+    assert any(a["Properties"]["MetricName"] == "ApproximateAgeOfOldestMessage" for a in alarms.values())
+
+
+def _chalice_prod() -> dict[str, Any]:
+    return json.loads(template.CHALICE_CONFIG.read_text(encoding="utf-8"))["stages"]["prod"]
+
+
+def test_prod_is_traced_by_lambda_and_api_gateway_without_the_sdk(resources):
+    """Lambda's active tracing (chalice's `xray`) and API Gateway's; the X-Ray SDK stays opt-in (XRAY_SDK)."""
+    assert _chalice_prod()["xray"] is True
+    assert resources["RestAPI"]["Properties"]["TracingEnabled"] is True
+    assert "XRAY_SDK" not in _chalice_prod()["environment_variables"]
+
+
 def test_bucket_is_private_encrypted_and_only_the_api_gets_it(resources):
     bucket = resources["FilesBucket"]
     props = bucket["Properties"]
@@ -119,6 +145,39 @@ def test_the_template_covers_every_function_of_the_app():
     assert {API, *handlers} == set(FUNCTIONS), "give each new function its role in infra/template.py"
     assert {to_cfn_resource_name(name + "_role") for name in ("api_handler", *(s.name for s in
             app_module.app.event_sources))} == set(ROLES.values())
+
+
+def test_api_gateway_answers_in_the_error_shape_and_never_echoes_the_callers_token(resources):
+    """Unknown routes are 404 in the API's shape (API Gateway's own 403 names "Authentication Token", or
+    echoes a bearer token back); nothing API Gateway answers itself repeats what the caller sent."""
+    body = resources[template.REST_API]["Properties"]["DefinitionBody"]
+    responses = body["x-amazon-apigateway-gateway-responses"]
+    for kind in ("MISSING_AUTHENTICATION_TOKEN", "INCOMPLETE_SIGNATURE"):
+        assert responses[kind]["statusCode"] == "404", kind
+        assert json.loads(responses[kind]["responseTemplates"]["application/json"])["error"]["code"] == "not_found"
+    assert responses["WAF_FILTERED"]["statusCode"] == "429"
+    assert {"DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
+    for kind, response in responses.items():
+        shaped = json.loads(response["responseTemplates"]["application/json"])
+        assert set(shaped) == {"error"} and set(shaped["error"]) == {"code", "message"}, kind
+        assert "$" not in json.dumps(response), f"{kind} must not template what the caller sent"
+    assert body["x-amazon-apigateway-binary-media-types"] == ["*/*"], "files must reach any Accept as bytes"
+
+
+def test_a_waf_rate_based_rule_guards_the_apis_stage(generated, resources):
+    acl = resources["ApiFirewall"]
+    assert acl["Type"] == "AWS::WAFv2::WebACL" and acl["Properties"]["Scope"] == "REGIONAL"
+    assert acl["Properties"]["DefaultAction"] == {"Allow": {}}
+    (rule,) = acl["Properties"]["Rules"]
+    rate = rule["Statement"]["RateBasedStatement"]
+    assert rate["AggregateKeyType"] == "IP" and rate["Limit"] == {"Ref": "ApiRateLimit"}
+    assert rule["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 429
+    assert generated["Parameters"]["ApiRateLimit"]["Type"] == "Number"
+    association = resources["ApiFirewallAssociation"]
+    _, stage = template._chalice_stage()
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": ["ApiFirewall", "Arn"]}
+    assert association["Properties"]["ResourceArn"]["Fn::Sub"].endswith(f"/restapis/${{RestAPI}}/stages/{stage}")
+    assert association["DependsOn"] == f"RestAPI{stage}Stage"
 
 
 # The roles -----------------------------------------------------------------------------------
@@ -200,7 +259,7 @@ def test_dynamodb_is_granted_only_on_the_stacks_tables_never_on_star(resources):
 
 
 def test_each_function_reaches_only_its_tables(resources):
-    stream, jobs, api = (_policy(resources, function) for function in (STREAM, JOBS, API))
+    stream, jobs, timers, api = (_policy(resources, function) for function in (STREAM, JOBS, TIMERS, API))
     deals, accounts, journal = (stream.table_arn(name) for name in ("deals", "accounts", "journal"))
     for action in (*TABLE_WRITES, "GetItem", "Query", "Scan"):
         for table in (deals, accounts, journal):
@@ -211,9 +270,20 @@ def test_each_function_reaches_only_its_tables(resources):
     for name in ("users", "invoices", "payments", "gigs", "idempotency", "messages", "team"):
         for action in TABLE_WRITES:
             assert not jobs.allows(f"dynamodb:{action}", jobs.table_arn(name)), (action, name)
-    assert jobs.allows("dynamodb:Query", jobs.table_arn("deals", "by_timer"))
-    assert not jobs.allows("dynamodb:Query", jobs.table_arn("deals", "by_client"))
-    assert not jobs.allows("dynamodb:Scan", jobs.table_arn("deals"))
+            assert not timers.allows(f"dynamodb:{action}", timers.table_arn(name)), (action, name)
+    for action in (*TABLE_WRITES, "GetItem", "Query", "Scan"):
+        for table in (deals, accounts, journal):
+            assert not jobs.allows(f"dynamodb:{action}", table), (action, table)  # it only sends the shards on
+    assert timers.allows("dynamodb:Query", timers.table_arn("deals", "by_timer"))
+    assert not timers.allows("dynamodb:Query", timers.table_arn("deals", "by_client"))
+    assert not timers.allows("dynamodb:Scan", timers.table_arn("deals"))
+    assert not timers.allows("dynamodb:GetItem", timers.table_arn("users"))
+    queue = jobs.resolve({"Fn::GetAtt": [template.TIMER_QUEUE, "Arn"]})
+    assert jobs.allows("sqs:SendMessage", queue) and not jobs.allows("sqs:ReceiveMessage", queue)
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):  # Lambda's SQS trigger
+        assert timers.allows(action, queue) and not jobs.allows(action, queue), action
+    assert not timers.allows("sqs:SendMessage", queue)
+    assert not any(policy.allows("sqs:SendMessage", queue) for policy in (api, stream))
     assert api.allows("dynamodb:DeleteItem", api.table_arn("deals"))
     assert not api.allows("dynamodb:DeleteItem", api.table_arn("accounts"))
     assert not api.allows("dynamodb:Scan", api.table_arn("deals"))
@@ -264,13 +334,23 @@ TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteI
                     "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
 
 
+# SQS API calls and the IAM actions that authorize them
+QUEUE_ACTIONS = {"SendMessage": "sqs:SendMessage", "SendMessageBatch": "sqs:SendMessage"}
+
+
 @dataclass
 class Recorder:
-    """Every DynamoDB request as (function, IAM action, table, index), and who sent e-mail."""
+    """Every DynamoDB request as (function, IAM action, table, index), every SQS request as (function,
+    IAM action, queue URL), and who sent e-mail."""
 
     function: str | None = API
     requests: set[tuple[str, str, str, str | None]] = field(default_factory=set)
+    queue_requests: set[tuple[str, str, str]] = field(default_factory=set)
     mailers: set[str] = field(default_factory=set)
+
+    def queue_call(self, params: dict, model: Any, **_: Any) -> None:
+        if self.function is not None:
+            self.queue_requests.add((self.function, QUEUE_ACTIONS[model.name], params["QueueUrl"]))
 
     def __call__(self, params: dict, model: Any, **_: Any) -> None:
         if self.function is None:
@@ -302,6 +382,8 @@ def recorder(store, monkeypatch):
         client = original(session, service_name, *args, **kwargs)
         if service_name == "dynamodb":
             client.meta.events.register("before-parameter-build.dynamodb", recording)
+        elif service_name == "sqs":
+            client.meta.events.register("before-parameter-build.sqs", recording.queue_call)
         return client
 
     class RecordingSender(SinkSender):
@@ -320,6 +402,10 @@ class FakeContext:
     invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:escrowdesk-prod-function"
     aws_request_id = "req-1"
 
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
 
 SCHEDULE_EVENT = {"version": "0", "id": "evt-1", "detail-type": "Scheduled Event", "source": "aws.events",
                   "account": ACCOUNT, "time": "2026-01-01T00:00:00Z", "region": REGION,
@@ -335,19 +421,45 @@ def _stream_event(records: list[NotificationModel]) -> dict:
     } for i, r in enumerate(records)]}
 
 
+def _timer_queue(monkeypatch) -> tuple[str, str]:
+    """The stack's timer queue, on moto: (its URL, now TIMER_QUEUE_URL; its ARN)."""
+    import boto3
+
+    from chalicelib import config
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="escrowdesk-prod-timers")["QueueUrl"]
+    monkeypatch.setenv("TIMER_QUEUE_URL", url)
+    config.reload()
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def _queue_event(url: str, arn: str) -> dict:
+    """What Lambda's SQS trigger hands the timer function, one message per event (batch size 1)."""
+    import boto3
+
+    (message,) = boto3.client("sqs", region_name=REGION).receive_message(QueueUrl=url)["Messages"]
+    return {"Records": [{"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
+                         "body": message["Body"], "attributes": {}, "messageAttributes": {},
+                         "md5OfBody": message["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": arn,
+                         "awsRegion": REGION}]}
+
+
 def _pending() -> list[NotificationModel]:
     return [r for r in NotificationModel.scan(consistent_read=True) if r.email_state == "pending"]
 
 
 def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, store, resources, monkeypatch):
     """The API funds a client, orders a gig, takes a stray payment (for the operators) and a payout the
-    bank does not get, and a site reports usage; a day later the scheduled job fires the order's timer
-    and the site's counters refresh, e-mails what is pending and resends the payout, and on the 1st of
-    the next month issues the site's invoice; the stream handler then e-mails the new notifications and fans
-    a second stray payment out to the operators. Each DynamoDB request must pass its function's
-    role; the job and the stream must use every grant they have; only they send e-mail."""
+    bank does not get, and a site reports usage; a day later the scheduled job sends the timer shards to
+    the timer queue, e-mails what is pending and resends the payout, and the timer function fires the
+    order's timer and refreshes the site's counters from the queue's messages; on the 1st of the next
+    month it issues the site's invoice; the stream handler then e-mails the new notifications and fans a
+    second stray payment out to the operators. Each DynamoDB and SQS request must pass its function's
+    role; the job, the timer function and the stream must use every grant they have; only the job
+    and the stream send e-mail."""
     import app as app_module
-    from chalicelib.services import accounts, payouts
+    from chalicelib.services import accounts, payouts, timers
 
     recorder.function = None  # staff create operators with the CLI, not through a function
     accounts.create_operator("ops@escrowdesk.local", "operator-pass")
@@ -371,15 +483,31 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
     site = new_site(api, deal["client"])
     assert report(api, site["id"], key_for(api, deal["client"], site["id"]), event_id="e1", orders=2).status_code == 200
 
+    recorder.function = None  # the stack creates the queue
+    queue_url, queue_arn = _timer_queue(monkeypatch)
     clock.advance(timedelta(hours=25).total_seconds())
     recorder.function = JOBS
     outcome = app_module.run_scheduled_jobs(SCHEDULE_EVENT, FakeContext())
-    assert outcome["fire_due_timers"]["fired"] == 2, outcome  # the order's auto-cancel, the site's counters
+    groups = timers.shard_groups()
+    assert outcome["fire_due_timers"] == {"groups": len(groups), "shards": store.timer_shards}, outcome
     assert outcome["retry_unsent_email"]["sent"] >= 1, outcome
     assert outcome["resend_payout_requests"]["sent"] == 1, outcome
+
+    def fire_queued() -> int:
+        fired = []
+        for _ in groups:
+            recorder.function = None
+            event = _queue_event(queue_url, queue_arn)
+            recorder.function = TIMERS
+            fired.append(app_module.fire_timer_shards(event, FakeContext())["fired"])
+        return sum(fired)
+
+    assert fire_queued() == 2  # the order's auto-cancel, the site's counters
     tariffs.forget()
     clock.advance(timedelta(days=32).total_seconds())
-    assert app_module.run_scheduled_jobs(SCHEDULE_EVENT, FakeContext())["fire_due_timers"]["fired"] >= 1
+    recorder.function = JOBS
+    app_module.run_scheduled_jobs(SCHEDULE_EVENT, FakeContext())
+    assert fire_queued() >= 1  # the site's invoice for the new month
 
     recorder.function = API
     assert api.webhook(transfer_event("evt-stray-2", 4300, "GBP", "no number here either")).status_code == 200
@@ -410,13 +538,18 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
                           " then run python -m infra.template")
 
     declared = template.table_access()
-    for function in (JOBS, STREAM):
+    for function in (JOBS, TIMERS, STREAM):
         used = {(action, table.removeprefix(prefix), index) for action, table, index in recorder.of(function)}
         granted = {(action, table, None) for table, grant in declared[function].items() for action in grant.actions}
         granted |= {("Query", table, index) for table, grant in declared[function].items() for index in grant.indexes}
         assert granted == used, f"{function}: granted, unused {granted - used}; used, not granted {used - granted}"
 
     assert recorder.mailers == set(template.SENDS_MAIL)
+
+    queue = _policy(resources, JOBS).resolve({"Fn::GetAtt": [template.TIMER_QUEUE, "Arn"]})
+    assert {(who, action) for who, action, url in recorder.queue_requests} == {(JOBS, "sqs:SendMessage")}
+    assert {url for _, _, url in recorder.queue_requests} == {queue_url}
+    assert _policy(resources, JOBS).allows("sqs:SendMessage", queue)
 
 
 

@@ -23,7 +23,7 @@ JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
     max_leaves=20)
-MODELS = sorted({op.request for op in OPERATIONS if op.request is not None}, key=lambda model: model.__name__)
+SCHEMAS = sorted({op.request for op in OPERATIONS if op.request is not None}, key=lambda schema: schema.name)
 
 
 @FUZZ
@@ -46,17 +46,17 @@ def test_the_right_signature_passes_among_junk_parts(body, junk):
     auth.verify_bank_signature(header, body)
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
+@pytest.mark.parametrize("schema", SCHEMAS, ids=lambda schema: schema.name)
 @FUZZ
 @given(data=st.one_of(JSON.map(lambda value: json.dumps(value).encode()), st.binary(max_size=120),
                       st.dictionaries(st.text(max_size=12), JSON, max_size=6).map(lambda d: json.dumps(d).encode())))
-def test_every_request_model_parses_or_answers_400_or_422(model, data):
+def test_every_request_model_parses_or_answers_400_or_422(schema, data):
     try:
-        parsed = parse_body(model, data)
+        parsed = parse_body(schema, data)
     except (BadRequest, Unprocessable) as refused:
         assert refused.code and refused.message
     else:
-        assert isinstance(parsed, model)
+        assert isinstance(parsed, schema.model)
 
 
 @FUZZ
@@ -64,12 +64,13 @@ def test_every_request_model_parses_or_answers_400_or_422(model, data):
                                                 st.dictionaries(st.text(max_size=5), st.text(max_size=5), min_size=1,
                                                                 max_size=2), st.text(max_size=3)),
        limit=st.text(max_size=6))
-def test_query_cursors_and_limits_decode_or_answer_422(cursor, limit):
-    """Found by schemathesis: a non-ASCII cursor once crashed `hmac.compare_digest` (a 500)."""
+def test_query_cursors_and_limits_decode_or_answer_4xx(cursor, limit):
+    """Found by schemathesis: a non-ASCII cursor once crashed `hmac.compare_digest` (a 500). A bad cursor
+    is 400 `invalid_cursor`, a bad limit 422."""
     for parse, raw in ((pagination.decode_cursor, cursor), (pagination.parse_limit, limit)):
         try:
             parse(raw)
-        except Unprocessable as refused:
+        except (BadRequest, Unprocessable) as refused:
             assert refused.field in ("cursor", "limit")
 
 

@@ -80,13 +80,14 @@ def test_documents_list_newest_first_with_pages(api):
     assert seen == created[::-1]
 
 
-@pytest.mark.parametrize("query", [
-    "limit=0", "limit=101", "limit=abc", "cursor=%25%25", "cursor=e30", "cursor=eyJ4IjogMX0"])
-def test_bad_list_parameters_are_422(api, query):
+@pytest.mark.parametrize(("query", "status"), [
+    ("limit=0", 422), ("limit=101", 422), ("limit=abc", 422), ("limit=" + "9" * 5000, 422),
+    ("cursor=%25%25", 400), ("cursor=e30", 400), ("cursor=eyJ4IjogMX0", 400), ("cursor=" + "a" * 5000, 400)])
+def test_bad_list_parameters_are_a_clear_4xx(api, query, status):
     token = api.signup("c@example.com")
     api.invoice(token)
     response = api.get(f"/v1/invoices?{query}", token=token)
-    assert response.status_code == 422
+    assert response.status_code == status
     assert response.json_body["error"]["field"] in ("limit", "cursor")
 
 

@@ -111,7 +111,7 @@ def test_one_open_payout_per_currency_then_the_next_once_settled(api, funded):
 @pytest.mark.parametrize("amount, currency, kind, number, code", [
     (999, "USD", "card", CARD, "below_minimum"),
     (60000, "USD", "card", CARD, "insufficient_funds"),
-    (20000, "EUR", "card", CARD, "insufficient_funds"),
+    (20000, "EUR", "card", CARD, "currency_mismatch"),  # holds USD only: another currency never pays
     (20000, "USD", "card", "4111 1111 1111 1112", "invalid_card"),
     (20000, "USD", "card", "1234", "invalid_card"),
     (20000, "USD", "iban", "UA21 3223 1300 0002 6007 2335 6600 2", "invalid_iban"),

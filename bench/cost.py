@@ -1,0 +1,559 @@
+"""What 1,000 completed gig orders cost on AWS, from the client's top-up to the release of the money.
+
+Run from the repository root:
+
+    python -m bench.cost [--orders N]
+
+How it measures
+- DynamoDB Local (in memory, a free port) holds the `bench-*` tables; the app is driven through
+  `chalice.test.Client` on them, as the API's Lambda function would run it. Set-up (clients,
+  contractors, their gigs) is not billed.
+- Each order is one client's whole story, every POST with an Idempotency-Key as a careful client sends
+  it: an invoice (`POST /v1/invoices`), the bank's signed webhook paying it (`POST /v1/webhooks/bank`),
+  the order into escrow (`POST /v1/orders`), the contractor's `start` and `deliver`, the client's
+  `accept` (the release, less commission). After each order the notifications table's stream is
+  handed to the stream handler as Lambda would (`infra.local.streams`, batches of up to 50 records).
+- Every DynamoDB request's consumed capacity is recorded (`ReturnConsumedCapacity=INDEXES`: the same
+  total as TOTAL, which includes the indexes' writes, with its split by table and index), and every
+  written item's key is counted, to show the hottest keys and index partitions. Transactional writes count at
+  DynamoDB's double rate: a probe at start shows whether DynamoDB Local reports them doubled already (it
+  does, since 2.x) and doubles them here only if not. A read is billed at least 0.5 RRU (1 if strongly
+  consistent), as DynamoDB does for an empty Query; DynamoDB Local reports 0 for it.
+- Lambda invocations are the API requests and the stream handler's batches, each timed in this
+  process and billed, rounded up to the millisecond, at the prod stage's memory size; CPU here is not
+  Lambda's (1,024 MB is about 0.6 vCPU), nor is DynamoDB Local's latency DynamoDB's, so durations are
+  indicative. Log bytes are what the functions print (Powertools' JSON lines and metrics) plus Lambda's
+  own START/END/REPORT lines. E-mails are the messages the mail sink received.
+- The bill uses one region's published on-demand list prices (`PRICES`, the one table of them).
+  The scheduled jobs and alarms cost the same whatever the traffic: they are shown per month apart.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.api_ops import APP_PREFIX, READS, REGION, ROOT, Request, Tap, configure_environment, scratch_dynamodb
+
+REGION_PRICED = "us-east-1 (N. Virginia)"
+PRICE_DATE = "2025-01 (DynamoDB on-demand as cut on 2024-11-01)"
+# Published on-demand list prices, USD, first pricing tier, no free tier.
+PRICES: dict[str, float] = {
+    "dynamodb_write_request_unit": 0.625 / 1e6,
+    "dynamodb_read_request_unit": 0.125 / 1e6,
+    "dynamodb_stream_read_by_lambda": 0.0,  # GetRecords by a Lambda trigger is free
+    "dynamodb_storage_gb_month": 0.25,
+    "api_gateway_rest_request": 3.50 / 1e6,
+    "lambda_request": 0.20 / 1e6,
+    "lambda_gb_second": 0.0000166667,  # x86_64
+    "ses_email": 0.10 / 1000,
+    "sqs_request": 0.40 / 1e6,
+    "cloudwatch_logs_ingested_gb": 0.50,
+    "cloudwatch_alarm_month": 0.10,  # standard resolution, one metric
+    "cloudwatch_custom_metric_month": 0.30,  # Powertools' EMF metrics are custom metrics
+    "xray_trace_recorded": 5.00 / 1e6,
+}
+XRAY_SAMPLED = 0.05  # X-Ray's default rule: the first request each second, then 5 % (the busy case)
+LAMBDA_LOG_BYTES_PER_INVOCATION = 280  # Lambda's START, END and REPORT lines
+MINUTES_PER_MONTH = 30 * 24 * 60
+GIG_PRICE = 10000  # 100.00 USD
+CLIENTS, CONTRACTORS = 50, 10
+PASSWORD = "correct horse battery"
+# Billing of business accounts (sites, issue 12) does not exist yet. When it lands, its workload goes
+# beside `gig_order` in `WORKLOADS`: 1,000 site-months (the month's invoice issued, paid by a saved card
+# or a matched transfer, usage counters refreshed daily), and its lines join the bill.
+
+
+# Measuring ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Usage:
+    """What a workload consumed."""
+
+    write_units: float = 0.0
+    read_units: float = 0.0
+    requests: Counter[str] = field(default_factory=Counter)  # DynamoDB requests by operation
+    api_requests: int = 0
+    lambda_invocations: Counter[str] = field(default_factory=Counter)  # by function
+    lambda_ms: Counter[str] = field(default_factory=Counter)  # billed milliseconds, by function
+    stream_records: Counter[str] = field(default_factory=Counter)  # by event name
+    emails: int = 0
+    log_bytes: int = 0
+    metrics: set[str] = field(default_factory=set)
+    stored_bytes: int = 0
+    key_writes: Counter[str] = field(default_factory=Counter)  # "table key" -> items written
+    key_orders: dict[str, set[int]] = field(default_factory=dict)  # "table key" -> the orders that wrote it
+    order: int = 0  # the order being run
+    index_units: Counter[str] = field(default_factory=Counter)  # "table.index" -> write units
+    table_units: Counter[str] = field(default_factory=Counter)  # table -> write units, its indexes' included
+    seconds: float = 0.0
+
+
+class IndexTap(Tap):
+    """`Tap`, asking each request for its capacity split by table and index, and keeping that split."""
+
+    def _called(self, params: dict, model: Any, **kwargs: Any) -> None:
+        if "ReturnConsumedCapacity" in model.input_shape.members:
+            params["ReturnConsumedCapacity"] = "INDEXES"
+        super()._called(params, model, **kwargs)
+
+    def _answered(self, parsed: dict, **kwargs: Any) -> None:
+        super()._answered(parsed, **kwargs)
+        consumed = parsed.get("ConsumedCapacity") or []
+        self.requests[-1].consumed = consumed if isinstance(consumed, list) else [consumed]  # type: ignore[attr-defined]
+
+
+class Meter:
+    """Turns each DynamoDB request's reported capacity into billed request units."""
+
+    def __init__(self, transaction_factor: float) -> None:
+        self.transaction_factor = transaction_factor
+
+    def add(self, usage: Usage, requests: list[Request]) -> None:
+        for request in requests:
+            usage.requests[request.operation] += 1
+            if request.operation in READS:
+                minimum = 1.0 if request.params.get("ConsistentRead") else 0.5
+                usage.read_units += max(request.capacity, minimum)
+                continue
+            factor = self.transaction_factor if request.operation == "TransactWriteItems" else 1.0
+            usage.write_units += request.capacity * factor
+            for consumed in getattr(request, "consumed", []):
+                table = consumed.get("TableName", "").removeprefix(APP_PREFIX)
+                usage.table_units[table] += consumed.get("CapacityUnits", 0.0) * factor
+                for index, units in consumed.get("GlobalSecondaryIndexes", {}).items():
+                    usage.index_units[f"{table}.{index}"] += units["CapacityUnits"] * factor
+            for table, key in written_keys(request):
+                name = f"{table.removeprefix(APP_PREFIX)} {key}"
+                usage.key_writes[name] += 1
+                usage.key_orders.setdefault(name, set()).add(usage.order)
+
+
+def written_keys(request: Request) -> list[tuple[str, str]]:
+    """(table, key) of every item a write request writes."""
+    if request.operation == "TransactWriteItems":
+        bodies = [body for item in request.params["TransactItems"] for kind, body in item.items()
+                  if kind != "ConditionCheck"]
+    elif request.operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        bodies = [request.params]
+    else:
+        return []
+    return [(body["TableName"], _key(body)) for body in bodies]
+
+
+def _key(body: dict) -> str:
+    from chalicelib.store.models import ALL_MODELS
+
+    if "Key" in body:
+        values = body["Key"]
+    else:  # a Put: the key attributes of its table's model
+        table = body["TableName"]
+        model = next(model for model in ALL_MODELS if model.Meta.table_name == table)
+        keys = sorted((not attribute.is_hash_key, attribute.attr_name) for attribute in model.get_attributes().values()
+                      if attribute.is_hash_key or attribute.is_range_key)
+        values = {name: body["Item"][name] for _, name in keys}
+    return "/".join(str(next(iter(value.values()))) for value in values.values())
+
+
+def transaction_factor(endpoint: str) -> float:
+    """2.0 if DynamoDB Local reports a transactional write at the same rate as a plain one, else 1.0."""
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
+    table = f"cost-probe-{uuid.uuid4().hex[:8]}"
+    client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    item = {"id": {"S": "probe"}, "pad": {"S": "x" * 100}}
+    plain = client.put_item(TableName=table, Item=item, ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"]
+    transacted = client.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": item}}],
+                                             ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"][0]
+    client.delete_table(TableName=table)
+    return 1.0 if transacted["CapacityUnits"] >= 2 * plain["CapacityUnits"] else 2.0
+
+
+@contextmanager
+def captured_output(path: Path) -> Iterator[Callable[[], int]]:
+    """File descriptors 1 and 2 into `path` (what the functions would log); yields the bytes written so far."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lambda: (sys.stdout.flush(), sys.stderr.flush(), path.stat().st_size)[2]
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def billed_ms(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1000))
+
+
+# The workload ---------------------------------------------------------------------------------
+
+
+class Driver:
+    """The API's Lambda function and the stream's, as one order's story calls them; what they consume
+    goes into `usage`."""
+
+    def __init__(self, app_module: Any, endpoint: str, tap: Tap, meter: Meter) -> None:
+        from chalice.test import Client
+
+        from infra.local.streams import StreamPoller
+
+        self.http = Client(app_module.app, stage_name="local", project_dir=str(ROOT)).http
+        self.tap, self.meter, self.usage = tap, meter, Usage()
+        self.poller = StreamPoller(endpoint_url=endpoint, region=REGION, table_name=APP_PREFIX + "notifications",
+                                   handler=self._stream_handler(app_module), function_name="on_notification_record",
+                                   batch_size=50)
+
+    def call(self, method: str, path: str, body: Any = None, *, token: str = "", raw: bytes | None = None,
+             headers: dict | None = None, status: int = 200) -> dict:
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        if method == "POST":
+            all_headers["Idempotency-Key"] = uuid.uuid4().hex
+        payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        self.tap.drain()
+        start = time.perf_counter()
+        response = self.http.request(method, path, headers=all_headers, body=payload)
+        self.usage.lambda_ms["api"] += billed_ms(time.perf_counter() - start)
+        if response.status_code != status:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.body[:300]!r}")
+        self.usage.api_requests += 1
+        self.usage.lambda_invocations["api"] += 1
+        self.meter.add(self.usage, self.tap.drain())
+        return response.json_body
+
+    def drain_stream(self) -> None:
+        """Hand the notifications stream to the stream handler until nothing new is in it."""
+        while self.poller.poll_once():
+            pass
+
+    def _stream_handler(self, app_module: Any) -> Callable[[dict, Any], Any]:
+        """The app's stream handler, counted and timed as its own Lambda function."""
+        from infra.local.streams import dynamodb_handlers
+
+        handler = next(handler for source, handler in dynamodb_handlers(app_module.app)
+                       if source.name == "on_notification_record")
+
+        def counted(event: dict, context: Any) -> Any:
+            self.tap.drain()
+            start = time.perf_counter()
+            try:
+                return handler(event, context)
+            finally:
+                self.usage.lambda_ms["stream"] += billed_ms(time.perf_counter() - start)
+                self.usage.lambda_invocations["stream"] += 1
+                self.usage.stream_records.update(record["eventName"] for record in event["Records"])
+                self.meter.add(self.usage, self.tap.drain())
+
+        return counted
+
+
+@dataclass
+class People:
+    clients: list[tuple[str, str]]  # (token, user id)
+    contractors: list[tuple[str, str]]  # (token, gig id)
+
+
+def cast() -> People:
+    """Clients and contractors with a gig each, made through the services (not billed)."""
+    from chalicelib.auth import Principal
+    from chalicelib.services import accounts, gigs
+
+    clients, contractors = [], []
+    for n in range(CLIENTS):
+        body = accounts.signup(f"client{n}@example.com", PASSWORD, f"Client {n}", "en")[1]
+        clients.append((body["token"], body["user"]["id"]))
+    for n in range(CONTRACTORS):
+        body = accounts.signup(f"seller{n}@example.com", PASSWORD, f"Seller {n}", "en")[1]
+        principal = Principal(body["user"]["id"], ("contractor",))
+        contractors.append((body["token"], gigs.publish(principal, f"Gig {n}", "", GIG_PRICE, "USD", 3)[1]["id"]))
+    return People(clients, contractors)
+
+
+def gig_order(driver: Driver, people: People, n: int) -> None:
+    """One client's top-up by invoice and bank transfer, one gig order started, delivered and accepted."""
+    from tests.support import sign, transfer_event
+
+    client, _ = people.clients[n % len(people.clients)]
+    contractor, gig_id = people.contractors[n % len(people.contractors)]
+    invoice = driver.call("POST", "/v1/invoices", {"amount": GIG_PRICE, "currency": "USD"}, token=client, status=201)
+    transfer = transfer_event(f"evt-{uuid.uuid4()}", GIG_PRICE, "USD", f"Payment {invoice['payment_details']}")
+    driver.call("POST", "/v1/webhooks/bank", raw=transfer, headers={"X-Bank-Signature": sign(transfer)})
+    order = driver.call("POST", "/v1/orders", {"gig_id": gig_id}, token=client, status=201)
+    driver.call("POST", f"/v1/orders/{order['id']}/start", token=contractor)
+    driver.call("POST", f"/v1/orders/{order['id']}/deliver", {"message": "Here it is"}, token=contractor)
+    accepted = driver.call("POST", f"/v1/orders/{order['id']}/accept", token=client)
+    if accepted["status"] != "completed":
+        raise RuntimeError(f"order {order['id']} ended {accepted['status']}")
+    driver.drain_stream()
+
+
+WORKLOADS: dict[str, Callable[[Driver, People, int], None]] = {"gig order": gig_order}
+
+
+def stored_bytes(endpoint: str) -> int:
+    """The tables' size as DynamoDB Local reports it (DescribeTable's TableSizeBytes, indexes included)."""
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
+    total = 0
+    for name in client.list_tables()["TableNames"]:
+        if name.startswith(APP_PREFIX):
+            table = client.describe_table(TableName=name)["Table"]
+            total += table.get("TableSizeBytes", 0)
+            total += sum(index.get("IndexSizeBytes", 0) for index in table.get("GlobalSecondaryIndexes", []))
+    return total
+
+
+def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> tuple[Usage, Usage, float]:
+    """(the orders' usage, one idle run of the scheduled jobs' usage, the transaction factor)."""
+    configure_environment(endpoint, scratch, cheap_passwords=True)
+    factor = transaction_factor(endpoint)
+    tap = IndexTap()
+    tap.install()
+    import importlib
+
+    from chalicelib import clock, config
+    from chalicelib.store import models
+    from chalicelib.store.tables import create_tables
+
+    settings = config.reload()
+    models.bind(settings)
+    create_tables(endpoint_url=endpoint, region=REGION, prefix=APP_PREFIX)
+    clock.reset()
+    app_module = importlib.import_module("app")
+    meter = Meter(factor)
+    log_path = scratch / "functions.log"
+    with captured_output(log_path) as written:
+        people = cast()
+        driver = Driver(app_module, endpoint, tap, meter)
+        driver.drain_stream()  # the sign-ups' notifications, if any: set-up, not billed
+        usage = driver.usage = Usage()
+        mail_before = len(list((scratch / "mail").glob("*.eml")))
+        stored_before = stored_bytes(endpoint)
+        before = written()
+        print(f"  {args.orders} gig orders ...", file=sys.__stderr__, flush=True)
+        started = time.perf_counter()
+        for n in range(args.orders):
+            usage.order = n
+            for workload in WORKLOADS.values():
+                workload(driver, people, n)
+        usage.seconds = time.perf_counter() - started
+        usage.log_bytes = written() - before
+        idle = idle_jobs(meter, tap)
+    usage.emails = len(list((scratch / "mail").glob("*.eml"))) - mail_before
+    usage.metrics = set(re.findall(r'"Name":\s*"(\w+)"', log_path.read_text(encoding="utf-8", errors="replace")))
+    usage.stored_bytes = stored_bytes(endpoint) - stored_before
+    return usage, idle, factor
+
+
+def idle_jobs(meter: Meter, tap: Tap) -> Usage:
+    """One minute's scheduled work with nothing due: the schedule's own jobs, and each shard group's
+    timer invocation (on AWS each is one Lambda invocation; the schedule's SQS send is not timed here)."""
+    from chalicelib import clock
+    from chalicelib.services import notifications, payouts, timers
+
+    usage = Usage()
+    now = clock.now()
+    tap.drain()
+    start = time.perf_counter()
+    notifications.retry_unsent(now)
+    payouts.resend_unsent(now)
+    usage.lambda_ms["schedule"] += billed_ms(time.perf_counter() - start)
+    usage.lambda_invocations["schedule"] += 1
+    for group in timers.shard_groups():
+        start = time.perf_counter()
+        timers.fire_shards(group, now)
+        usage.lambda_ms["timers"] += billed_ms(time.perf_counter() - start)
+        usage.lambda_invocations["timers"] += 1
+    meter.add(usage, tap.drain())
+    return usage
+
+
+# The bill -------------------------------------------------------------------------------------
+
+
+def memory_gb() -> float:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    return config["stages"]["prod"].get("lambda_memory_size", 128) / 1024
+
+
+@dataclass
+class Line:
+    item: str
+    quantity: float
+    unit: str
+    price: float
+
+    @property
+    def cost(self) -> float:
+        return self.quantity * self.price
+
+
+def order_lines(usage: Usage, orders: int) -> list[Line]:
+    per = 1000 / orders  # to 1,000 orders
+    invocations = sum(usage.lambda_invocations.values())
+    gb_seconds = sum(usage.lambda_ms.values()) / 1000 * memory_gb()
+    log_gb = (usage.log_bytes + invocations * LAMBDA_LOG_BYTES_PER_INVOCATION) / 1e9
+    return [
+        Line("DynamoDB writes (transactions at the double rate, indexes included)", usage.write_units * per, "WRU",
+             PRICES["dynamodb_write_request_unit"]),
+        Line("DynamoDB reads", usage.read_units * per, "RRU", PRICES["dynamodb_read_request_unit"]),
+        Line("DynamoDB stream records read by the stream function", sum(usage.stream_records.values()) * per,
+             "records", PRICES["dynamodb_stream_read_by_lambda"]),
+        Line("API Gateway REST requests", usage.api_requests * per, "requests", PRICES["api_gateway_rest_request"]),
+        Line(f"Lambda invocations ({_by_function(usage.lambda_invocations, per)})", invocations * per, "requests",
+             PRICES["lambda_request"]),
+        Line(f"Lambda duration at {memory_gb() * 1024:.0f} MB ({_by_function(usage.lambda_ms, per, 'ms')})",
+             gb_seconds * per, "GB-s", PRICES["lambda_gb_second"]),
+        Line("SES e-mails", usage.emails * per, "e-mails", PRICES["ses_email"]),
+        Line("CloudWatch Logs ingested", log_gb * per, "GB", PRICES["cloudwatch_logs_ingested_gb"]),
+        Line(f"X-Ray traces ({XRAY_SAMPLED:.0%} of invocations sampled)", invocations * XRAY_SAMPLED * per,
+             "traces", PRICES["xray_trace_recorded"]),
+        Line("DynamoDB storage for a month (items and indexes the orders left)", usage.stored_bytes / 1e9 * per,
+             "GB-month", PRICES["dynamodb_storage_gb_month"]),
+    ]
+
+
+def monthly_lines(idle: Usage, groups: int, alarms: int, metrics: int) -> list[Line]:
+    minutes = MINUTES_PER_MONTH
+    invocations = sum(idle.lambda_invocations.values())
+    # The schedule sends the groups in SendMessageBatch requests of 10; Lambda's SQS trigger long-polls
+    # (about 5 pollers, a ReceiveMessage each per 20 s) and deletes each message.
+    sqs = minutes * (math.ceil(groups / 10) + groups) + 5 * 3 * minutes
+    return [
+        Line(f"Lambda invocations: the schedule and {groups} timer groups a minute", invocations * minutes,
+             "requests", PRICES["lambda_request"]),
+        Line("Lambda duration of those runs, nothing due", sum(idle.lambda_ms.values()) / 1000 * memory_gb()
+             * minutes, "GB-s", PRICES["lambda_gb_second"]),
+        Line("DynamoDB reads of those runs (queries of the timer and e-mail indexes)", idle.read_units * minutes,
+             "RRU", PRICES["dynamodb_read_request_unit"]),
+        Line("SQS requests of the timer queue", sqs, "requests", PRICES["sqs_request"]),
+        Line("CloudWatch alarms (infra/template.py)", alarms, "alarms", PRICES["cloudwatch_alarm_month"]),
+        Line("CloudWatch custom metrics (Powertools' EMF, seen in this run)", metrics, "metrics",
+             PRICES["cloudwatch_custom_metric_month"]),
+    ]
+
+
+def _by_function(counts: Counter[str], scale: float, unit: str = "") -> str:
+    return ", ".join(f"{name} {value * scale:,.0f}{(' ' + unit) if unit else ''}" for name, value in counts.items())
+
+
+def bill(lines: list[Line]) -> list[str]:
+    total = sum(line.cost for line in lines)
+    width = max(len(line.item) for line in lines)
+    rows = [f"| {'item':{width}} | {'quantity':>14} | {'unit':9} | {'USD per unit':>12} | {'USD':>9} | share |",
+            f"|{'-' * (width + 2)}|{'-' * 16}|{'-' * 11}|{'-' * 14}|{'-' * 11}|-------|"]
+    for line in sorted(lines, key=lambda line: line.cost, reverse=True):
+        share = line.cost / total if total else 0
+        quantity = f"{line.quantity:,.2f}" if line.quantity >= 10 else f"{line.quantity:.3g}"
+        rows.append(f"| {line.item:{width}} | {quantity:>14} | {line.unit:9} | {line.price:12.8f} "
+                    f"| {line.cost:9.4f} | {share:5.1%} |")
+    rows.append(f"| {'total':{width}} | {'':>14} | {'':9} | {'':>12} | {total:9.4f} | 100 % |")
+    return rows
+
+
+def hot_keys(usage: Usage, orders: int) -> list[str]:
+    """The items every order may write (the platform's: counters, the system accounts, whose shards are
+    summed), which are hot at any scale; and the busiest user's, hot only if that share of the traffic
+    is one user's."""
+    platform: dict[str, list[int]] = {}
+    for key, writes in usage.key_writes.items():
+        if "usr_" not in key and len(usage.key_orders[key]) > 1:
+            platform.setdefault(re.sub(r"#\d\d$", "", key), []).append(writes)  # "USD#07": a shard
+    rows = ["| item (shards summed) | shards written | writes per order | writes/s in this run "
+            "| writes/s per shard at 1,000 orders/s |", "|---|---|---|---|---|"]
+    for name, shards in sorted(platform.items(), key=lambda item: -sum(item[1])):
+        total = sum(shards)
+        rows.append(f"| {name} | {len(shards)} | {total / orders:.2f} | {total / usage.seconds:.1f} "
+                    f"| {max(shards) / orders * 1000:,.0f} |")
+    users = Counter({key: n for key, n in usage.key_writes.items() if "usr_" in key})
+    if users:
+        key, writes = users.most_common(1)[0]
+        rows.append(f"| busiest user item: {key} ({len(usage.key_orders[key])} of {orders} orders) | 1 "
+                    f"| {writes / orders:.2f} | {writes / usage.seconds:.1f} | {writes / orders * 1000:,.0f} |")
+    rows += ["", "| table (with its indexes) or index | write units per order | write units/s at 1,000 orders/s |",
+             "|---|---|---|"]
+    for name, units in [*usage.table_units.most_common(), *usage.index_units.most_common()]:
+        rows.append(f"| {name} | {units / orders:.1f} | {units / orders * 1000:,.0f} |")
+    return rows
+
+
+def report(usage: Usage, idle: Usage, factor: float, orders: int) -> str:
+    from chalicelib.services import timers
+    from infra import template
+
+    alarms = sum(1 for resource in template.template()["Resources"].values()
+                 if resource.get("Type") == "AWS::CloudWatch::Alarm")
+    per_order = order_lines(usage, orders)
+    dominant = max(per_order, key=lambda line: line.cost)
+    total = sum(line.cost for line in per_order)
+    requests = ", ".join(f"{n / orders:.1f} {operation}" for operation, n in usage.requests.most_common())
+    return "\n".join([
+        f"escrowdesk: the bill for 1,000 completed gig orders (measured on {orders}), top-up to release",
+        f"prices: {REGION_PRICED}, published on-demand list prices as of {PRICE_DATE}, USD",
+        "",
+        *bill(per_order),
+        "",
+        f"dominant item: {dominant.item} ({dominant.cost / total:.0%} of {total:.4f} USD per 1,000 orders)",
+        f"per order: {usage.api_requests / orders:.1f} API requests, DynamoDB {requests}; "
+        f"{usage.write_units / orders:.1f} WRU, {usage.read_units / orders:.1f} RRU; "
+        f"{usage.emails / orders:.1f} e-mails; stream records {dict(usage.stream_records)} in "
+        f"{usage.lambda_invocations['stream']} stream invocations for {orders} orders; "
+        f"{usage.log_bytes / usage.api_requests:.0f} log bytes per API request",
+        "DynamoDB Local reports transactional writes at the double rate already" if factor == 1.0 else
+        "transactional writes doubled here (DynamoDB Local reported them at the plain rate)",
+        "",
+        f"hottest items ({orders} orders in {usage.seconds:.1f} s, {orders / usage.seconds:.1f} orders/s; "
+        f"{CLIENTS} clients, {CONTRACTORS} contractors), and the indexes' writes:",
+        *hot_keys(usage, orders),
+        "",
+        "whatever the traffic, per month (the every-minute schedule with nothing due, alarms, metrics):",
+        *bill(monthly_lines(idle, len(timers.shard_groups()), alarms, len(usage.metrics))),
+    ])
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1000, help="orders to run (default 1000)")
+    args = parser.parse_args(argv)
+    if args.orders < 1:
+        parser.error("--orders must be >= 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with scratch_dynamodb("escrowdesk-bench-cost-") as (endpoint, scratch):
+        usage, idle, factor = run(args, endpoint, scratch)
+        text = report(usage, idle, factor, args.orders)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

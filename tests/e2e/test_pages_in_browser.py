@@ -1,0 +1,168 @@
+"""Every link the service e-mails opens a page that works, in a real browser: headless Chromium (Debian's
+`chromium`, driven by Playwright's Python package, no browser downloaded) against the local stage
+(`make run`'s runner). Each test opens the e-mail in the local mail sink, clicks its link, fills the form,
+submits it, and then logs in over the API with what it set. An expired link and the Persian pages (right
+to left) are covered too. `make e2e` installs chromium when it is missing (`make browser`)."""
+from __future__ import annotations
+
+import email
+import email.policy
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """A fresh headless Chromium with its own profile folder, for this module's tests."""
+    if not CHROMIUM.exists():
+        pytest.fail("chromium is missing: run `make browser` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="escrowdesk-chromium-")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), headless=True, args=FLAGS, locale="en-US")
+        context.set_default_timeout(20_000)
+        try:
+            yield context
+        finally:
+            context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def page(browser):
+    opened = browser.new_page()
+    yield opened
+    opened.close()
+    browser.clear_cookies()
+
+
+def _signup(url: str, who: str, locale: str = "en") -> tuple[str, str]:
+    address = f"{who}-{uuid.uuid4().hex[:8]}@example.com"
+    answer = requests.post(f"{url}/v1/auth/signup", json={"email": address, "password": "correct horse",
+                                                          "name": who.title(), "locale": locale}, timeout=30)
+    assert answer.status_code == 201, answer.text
+    return address, answer.json()["token"]
+
+
+def _mail(mail_dir: Path, to: str, timeout: float = 30) -> Path:
+    """The HTML copy (what a person opens in the sink) of the e-mail to `to` that links to one of the
+    service's pages (not the welcome e-mail), once the stream has sent it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for eml in sorted(mail_dir.glob("*.eml"), reverse=True):
+            message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+            if message["To"] == to and "/web/" in eml.with_suffix(".html").read_text(encoding="utf-8"):
+                return eml.with_suffix(".html")
+        time.sleep(0.2)
+    raise AssertionError(f"no e-mail to {to} in {mail_dir}")
+
+
+def _login(url: str, address: str, password: str) -> int:
+    return requests.post(f"{url}/v1/auth/login", json={"email": address, "password": password},
+                         timeout=30).status_code
+
+
+def _open_link_from_the_sink(page, message: Path) -> None:
+    page.goto(message.as_uri())
+    page.click("a.button")
+    page.wait_for_load_state()
+    assert "/web/invitations/" not in page.url and "/web/password-reset/" not in page.url, page.url  # token gone
+
+
+def test_an_invitee_opens_the_invitation_from_the_mail_sink_joins_and_logs_in(local_stack, page) -> None:
+    url = local_stack.url
+    _, company = _signup(url, "acme")
+    invitee = f"new-{uuid.uuid4().hex[:8]}@example.com"
+    invited = requests.post(f"{url}/v1/team/invitations", json={"emails": invitee, "greeting": "Welcome aboard!"},
+                            headers={"Authorization": f"Bearer {company}"}, timeout=30)
+    assert invited.json()["results"][0]["status"] == "invited", invited.text
+
+    message = _mail(local_stack.mail_dir, invitee)
+    _open_link_from_the_sink(page, message)
+
+    assert page.url.endswith("/web/invitation")
+    assert "Acme" in page.inner_text("h1") and "Welcome aboard!" in page.inner_text("blockquote")
+    page.fill("#name", "Newbie")
+    page.fill("#password", "short")
+    page.evaluate("document.querySelector('#password').removeAttribute('minlength')")  # the server checks too
+    page.click("text=Create my account and join")
+    assert "8 characters" in page.inner_text(".error")
+    page.fill("#password", "a fine new password")
+    page.click("text=Create my account and join")
+    page.wait_for_url("**/web/invitation/done**")
+    assert "joined the team" in page.inner_text("main")
+    assert _login(url, invitee, "a fine new password") == 200
+    members = requests.get(f"{url}/v1/team", headers={"Authorization": f"Bearer {company}"}, timeout=30).json()
+    assert [m["state"] for m in members["items"] if m["email"] == invitee] == ["active"]
+    page.goto(f"{url}/web/invitation")  # the form again: its cookie went with the answer
+    assert "Open the link from your e-mail" in page.inner_text("h1")
+    page.goto(message.as_uri())  # the e-mail's link again: used
+    with page.expect_navigation() as used:
+        page.click("a.button")
+    assert used.value.status == 409 and "already been answered" in page.inner_text("main")
+
+
+def test_a_password_reset_in_persian_reads_right_to_left_and_sets_the_new_password(local_stack, page) -> None:
+    url = local_stack.url
+    address, session = _signup(url, "sara", locale="fa")
+    assert requests.post(f"{url}/v1/auth/password-reset", json={"email": address}, timeout=30).status_code == 202
+
+    _open_link_from_the_sink(page, _mail(local_stack.mail_dir, address))
+
+    assert page.get_attribute("html", "dir") == "rtl" and page.get_attribute("html", "lang") == "fa"
+    assert "رمز عبور" in page.inner_text("h1")
+    page.fill("#password", "رمز تازهٔ خیلی خوب")
+    page.fill("#password_again", "رمز تازهٔ خیلی خوب")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/web/password/done**")
+    assert page.get_attribute("html", "dir") == "rtl"
+    assert _login(url, address, "رمز تازهٔ خیلی خوب") == 200
+    assert _login(url, address, "correct horse") == 401
+    me = requests.get(f"{url}/v1/me", headers={"Authorization": f"Bearer {session}"}, timeout=30)
+    assert me.status_code == 401 and me.json()["error"]["code"] == "token_revoked"
+
+
+def test_an_existing_account_answers_a_request_to_join_in_persian(local_stack, page) -> None:
+    url = local_stack.url
+    _, company = _signup(url, "dariush", locale="fa")
+    member, _ = _signup(url, "mina", locale="fa")
+    requests.post(f"{url}/v1/team/invitations", json={"emails": member},
+                  headers={"Authorization": f"Bearer {company}"}, timeout=30)
+
+    _open_link_from_the_sink(page, _mail(local_stack.mail_dir, member))
+
+    assert page.get_attribute("html", "dir") == "rtl"
+    assert page.locator("#password").count() == 0  # he has an account: accept or decline, nothing to set
+    page.click("form:first-of-type button[type=submit]")
+    page.wait_for_url("**/web/invitation/done**")
+    members = requests.get(f"{url}/v1/team", headers={"Authorization": f"Bearer {company}"}, timeout=30).json()
+    assert [m["state"] for m in members["items"] if m["email"] == member] == ["active"]
+
+
+def test_an_expired_invitation_link_opens_a_page_that_says_so(local_stack, page) -> None:
+    url = local_stack.url
+    _, company = _signup(url, "late")
+    invitee = f"late-{uuid.uuid4().hex[:8]}@example.com"
+    requests.post(f"{url}/v1/team/invitations", json={"emails": invitee},
+                  headers={"Authorization": f"Bearer {company}"}, timeout=30)
+    message = _mail(local_stack.mail_dir, invitee)
+    requests.post(f"{url}/dev/clock", json={"advance_seconds": 4 * 86400}, timeout=30)  # past the 72 hours
+
+    page.goto(message.as_uri())
+    with page.expect_navigation() as opened:
+        page.click("a.button")
+    assert opened.value.status == 410
+    assert "expired" in page.inner_text("main") and page.locator("form").count() == 0

@@ -1,0 +1,85 @@
+"""What a cold start imports: `import app` loads what every request needs and nothing a single route
+or an opt-in needs. Checked in fresh interpreters by `sys.modules`, not by timing (the timing is
+`python -m bench.import_time`'s job)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[2]
+NEVER_AT_IMPORT = ("aws_xray_sdk", "cryptography", "fpdf", "uharfbuzz")  # the X-Ray SDK, PyJWT's extra, PDFs
+PER_ROUTE = ("pydantic", "jinja2", "jwt", "argon2", "email_validator", "babel", "stdnum")
+
+
+def _stage(name: str) -> dict[str, str]:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    return {**config["environment_variables"], **config["stages"][name].get("environment_variables", {})}
+
+
+def _imported_by_app(**variables: str) -> set[str]:
+    """Top-level packages in `sys.modules` after `import app` in a fresh interpreter with `variables`."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("AWS_", "POWERTOOLS_", "XRAY_", "LAMBDA_"))}
+    env.update({"AWS_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", **variables})
+    code = "import json, sys; import app; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                               check=True)
+    return set(json.loads(completed.stdout.splitlines()[-1]))
+
+
+STAGES = {"local": _stage("local"), "prod": {**_stage("prod"), "JWT_SECRET": "j" * 32}}
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_import_app_with_tracing_off_loads_no_xray_sdk_no_cryptography_no_pdf_stack(stage):
+    loaded = _imported_by_app(**STAGES[stage])
+    assert "app" in loaded and "pynamodb" in loaded
+    assert not loaded & set(NEVER_AT_IMPORT), sorted(loaded & set(NEVER_AT_IMPORT))
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_import_app_leaves_what_only_some_routes_need_to_those_routes(stage):
+    loaded = _imported_by_app(**STAGES[stage])
+    assert not loaded & set(PER_ROUTE), (
+        f"{sorted(loaded & set(PER_ROUTE))} now load with the app: import them where they are used "
+        "(see chalicelib/api/http.py for request models)")
+
+
+def test_xray_sdk_loads_when_asked_for_in_a_lambda():
+    loaded = _imported_by_app(**STAGES["prod"], XRAY_SDK="true", LAMBDA_TASK_ROOT=str(ROOT),
+                              AWS_LAMBDA_FUNCTION_NAME="escrowdesk-prod-APIHandler", BANK_WEBHOOK_SECRET="b" * 32)
+    assert "aws_xray_sdk" in loaded
+
+
+def _runtime_distributions() -> set[str]:
+    """Every distribution requirements.txt installs (what `chalice package` puts into the functions)."""
+    pending = [Requirement(line) for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+               if line.strip() and not line.startswith("#")]
+    found: set[str] = set()
+    while pending:
+        requirement = pending.pop()
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        if name in found:
+            continue
+        found.add(name)
+        for line in metadata.requires(requirement.name) or []:
+            nested = Requirement(line)
+            extras = requirement.extras or {""}
+            if nested.marker is None or any(nested.marker.evaluate({"extra": extra}) for extra in extras):
+                pending.append(nested)
+    return found
+
+
+def test_the_lambda_bundle_has_no_cryptography_so_hs256_tokens_never_load_it():
+    """PyJWT imports `cryptography` whenever it is installed; only the dev tools (moto) install it here."""
+    bundle = _runtime_distributions()
+    assert {"pyjwt", "pynamodb", "aws-xray-sdk"} <= bundle
+    assert "cryptography" not in bundle
