@@ -111,7 +111,7 @@ def _api_access() -> dict[str, Access]:
 JOB_ACCESS = {
     "notifications": access("GetItem", "PutItem", "UpdateItem", indexes=("by_email_queue",)),
     "users": access("GetItem"),
-    "keys": access("GetItem", "PutItem"),
+    "keys": access("GetItem"),
     "payouts": access("UpdateItem", indexes=("by_queue",)),
 }
 
@@ -130,7 +130,7 @@ TIMER_ACCESS = {
     "tariffs": access("GetItem"),
     "usage": access("GetItem"),
     "service_invoices": access("PutItem"),
-    "keys": access("GetItem", "PutItem"),
+    "keys": access("PutItem"),
 }
 
 # The stream function (services/notifications.deliver_stream_records): claims and marks each new
