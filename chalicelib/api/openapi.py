@@ -60,6 +60,7 @@ def document() -> dict:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "bankSignature": {"type": "apiKey", "in": "header", "name": "X-Bank-Signature"},
+                "acquirerSignature": {"type": "apiKey", "in": "header", "name": "X-Acquirer-Signature"},
                 "siteKey": {"type": "apiKey", "in": "header", "name": "X-Site-Key"},
             },
         },
@@ -74,6 +75,8 @@ def _operation(op: Operation, components: dict) -> dict:
         doc["security"] = [{"bearer": []}]
     elif op.auth == "bank":
         doc["security"] = [{"bankSignature": []}]
+    elif op.auth == "acquirer":
+        doc["security"] = [{"acquirerSignature": []}]
     elif op.auth == "site":
         doc["security"] = [{"siteKey": []}]
     else:
