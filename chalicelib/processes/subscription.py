@@ -32,10 +32,13 @@ takes the next number of the site's gap-free sequence (`invoice_seq`), advanced 
 transaction, which is conditional on the deal's status and version like every transition, so a timer
 fired twice or concurrently issues one invoice. Invoices go on in `past_due` and `blocked`.
 
-Paying (issue 13). The deal keeps its open invoices (`unpaid`: number, amount, issue and due times, how
-often the card was charged for each, whether the owner was reminded) and reads every dunning timer off
-them: `fall_past_due` a second after the earliest due date, `block` BILLING_BLOCK_AFTER_DAYS after the
-earliest issue, `remind_due` at the start of the day before a due date. With a saved card (`autopay`)
+Paying (issue 13). The deal keeps the issue and due time of its oldest open invoice (`oldest_open`) and
+reads the dunning timers off it: `fall_past_due` a second after that due date, `block`
+BILLING_BLOCK_AFTER_DAYS after that issue; a payment tells the deal which invoice is the oldest open one
+after it (the service reads the invoices). The invoices that still expect something of the deal — a
+reminder, a charge of the card — are kept in `unpaid` (number, amount, issue and due times, charges made,
+reminded) until their window (`unpaid_window`) has passed, so the item stays small however long a site
+stays unpaid: `remind_due` fires at the start of the day before a due date. With a saved card (`autopay`)
 an invoice is charged in the transaction that issues it (`charging`: the card payment asked of the
 acquirer, written as a `CardPaymentModel` in that transaction and sent by `after` once it committed;
 its idempotency key is the invoice id), and after a decline again BILLING_RETRY_DAYS after its issue
@@ -164,6 +167,11 @@ def prepare(deal: DealModel, transition: str, now: datetime) -> dict:
         tariff = tariffs.cached(d["tariff"])
         return {"days": days, "folded": [day for day in d.get("usage_days") or [] if day < today],
                 "limits": dict(tariff.limits)}
+    if transition in ("fall_past_due", "block"):
+        return {"invoices": [{"number": invoice.number, "due_at": invoice.due_at,
+                              "amount": {"amount": int(invoice.amount), "currency": invoice.currency}}
+                             for invoice in ServiceInvoiceModel.by_site.query(
+                                 deal.id, filter_condition=ServiceInvoiceModel.status == INVOICE_OPEN, limit=20)]}
     return {}
 
 
@@ -182,10 +190,11 @@ def _invoice(deal: DealModel, ctx: Context, d: dict, period: str, kind: str, lin
         "version": int(deal.version) + 1,
     }
     invoice_id = str(invoice["id"])
-    still_open = {**(d.get("unpaid") or {}), invoice_id: {
+    still_open = {**_pending(d.get("unpaid") or {}, issued), invoice_id: {
         "number": invoice["number"], "amount": invoice["amount"], "issued_at": invoice["issued_at"],
         "due_at": invoice["due_at"], "charges": 0, "reminded": False}}
-    changes = {"invoice_seq": seq, "last_invoice": invoice, "unpaid": still_open}
+    changes = {"invoice_seq": seq, "last_invoice": invoice, "unpaid": still_open,
+               "oldest_open": d.get("oldest_open") or {"issued_at": invoice["issued_at"], "due_at": invoice["due_at"]}}
     if d.get("autopay") and not d.get("charging"):  # the saved card pays it the same day
         changes.update(_charge({**d, "unpaid": still_open}, deal, invoice_id, issued))
     return changes
@@ -232,12 +241,24 @@ def _issue_month(deal: DealModel, ctx: Context) -> dict:
 # --- paying: card charges, dunning -------------------------------------------------------------------------------
 
 def unpaid(deal: DealModel) -> dict[str, dict]:
+    """The open invoices that still expect a reminder or a charge of the card."""
     return dict(data(deal).get("unpaid") or {})
 
 
-def overdue(invoices: dict[str, dict], now: datetime) -> list[str]:
-    """The open invoices past their due date at `now`."""
-    return sorted(i for i, invoice in invoices.items() if clock.parse_iso(invoice["due_at"]) + OVERDUE_AFTER <= now)
+def is_overdue(oldest_open: dict | None, now: datetime) -> bool:
+    """Whether an invoice is past its due date at `now`, the oldest open one being `oldest_open`."""
+    return oldest_open is not None and clock.parse_iso(oldest_open["due_at"]) + OVERDUE_AFTER <= now
+
+
+def unpaid_window(invoice: dict) -> datetime:
+    """Until when an open invoice may still expect something of the deal: its reminder comes before its
+    due date, and its last charge BILLING_RETRY_DAYS after its issue."""
+    last_charge = clock.parse_iso(invoice["issued_at"]) + timedelta(days=max(settings.billing_retry_days))
+    return max(clock.parse_iso(invoice["due_at"]), last_charge) + timedelta(days=1)
+
+
+def _pending(invoices: dict[str, dict], now: datetime) -> dict[str, dict]:
+    return {key: invoice for key, invoice in invoices.items() if unpaid_window(invoice) > now}
 
 
 def charge_payment_id(invoice_id: str, attempt: int) -> str:
@@ -264,13 +285,16 @@ def _charge_due(deal: DealModel) -> datetime | None:
 
 
 def _overdue_due(deal: DealModel) -> datetime | None:
-    times = [clock.parse_iso(invoice["due_at"]) + OVERDUE_AFTER for invoice in unpaid(deal).values()]
-    return min(times) if times else None
+    oldest = data(deal).get("oldest_open")
+    return clock.parse_iso(oldest["due_at"]) + OVERDUE_AFTER if oldest else None
 
 
 def _block_due(deal: DealModel) -> datetime | None:
-    days = [periods.local_day(clock.parse_iso(invoice["issued_at"])) for invoice in unpaid(deal).values()]
-    return periods.start_of_day(min(days) + timedelta(days=settings.billing_block_after_days)) if days else None
+    oldest = data(deal).get("oldest_open")
+    if not oldest:
+        return None
+    issued_day = periods.local_day(clock.parse_iso(oldest["issued_at"]))
+    return periods.start_of_day(issued_day + timedelta(days=settings.billing_block_after_days))
 
 
 def _reminder_at(invoice: dict) -> datetime:
@@ -340,12 +364,13 @@ def send_charge(deal: DealModel, ctx: Context) -> None:
 
 
 def _settled(deal: DealModel, ctx: Context) -> dict:
-    """A payment for an invoice (`payload.invoice_id`), perhaps by a card to save (`payload.card`)."""
+    """A payment for an invoice (`payload.invoice_id`), perhaps by a card to save (`payload.card`); the oldest
+    invoice still open after it is `payload.oldest_open`."""
     d = data(deal)
-    invoices = dict(d.get("unpaid") or {})
+    invoices = _pending(dict(d.get("unpaid") or {}), ctx.now)
     invoice_id = ctx.payload["invoice_id"]
     invoices.pop(invoice_id, None)
-    changes: dict = {"unpaid": invoices}
+    changes: dict = {"unpaid": invoices, "oldest_open": ctx.payload.get("oldest_open")}
     charging = d.get("charging")
     if charging and (charging["invoice_id"] == invoice_id or charging["payment_id"] == ctx.payload.get("payment_id")):
         changes["charging"] = None
@@ -355,8 +380,7 @@ def _settled(deal: DealModel, ctx: Context) -> dict:
 
 
 def _nothing_overdue_left(deal: DealModel, ctx: Context) -> None:
-    left = {i: invoice for i, invoice in unpaid(deal).items() if i != ctx.payload["invoice_id"]}
-    if overdue(left, ctx.now):
+    if is_overdue(ctx.payload.get("oldest_open"), ctx.now):
         raise Conflict("still_overdue", "Other invoices are still overdue")
 
 
@@ -380,7 +404,7 @@ def _declined(deal: DealModel, ctx: Context) -> dict:
 
 
 def _is_due(deal: DealModel, ctx: Context) -> None:
-    if not overdue(unpaid(deal), ctx.now):
+    if not is_overdue(data(deal).get("oldest_open"), ctx.now):
         raise Conflict("nothing_overdue", "No invoice is past its due date")
 
 
@@ -392,10 +416,8 @@ def _blockable(deal: DealModel, ctx: Context) -> None:
 
 def _reminded(deal: DealModel, ctx: Context) -> dict:
     d = data(deal)
-    invoices = dict(d.get("unpaid") or {})
+    invoices = _pending(dict(d.get("unpaid") or {}), ctx.now)  # a reminder missed by a whole window is dropped
     due = [i for i, invoice in invoices.items() if not invoice.get("reminded") and _reminder_at(invoice) <= ctx.now]
-    if not due:
-        raise Conflict("nothing_to_remind", "No invoice falls due tomorrow")
     for invoice_id in due:
         invoices[invoice_id] = {**invoices[invoice_id], "reminded": True}
     return {"data": {**d, "unpaid": invoices, "reminding": due}}
@@ -576,10 +598,7 @@ def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:
     elif kind == "owner_changed":
         params.update(contact=ctx.payload.get("contact", {}), role="owner")
     elif kind in ("service_invoice_overdue", "site_blocked"):
-        invoices = unpaid(deal)
-        params.update(invoices=[{"number": invoice["number"], "due_at": invoice["due_at"],
-                                 "amount": {"amount": invoice["amount"], "currency": tariffs.CURRENCY}}
-                                for _, invoice in sorted(invoices.items())])
+        params.update(invoices=list(ctx.payload.get("invoices") or []))
     elif kind == "card_charge_declined":
         params.update(invoice_id=ctx.payload.get("invoice_id", ""), number=ctx.payload.get("number", ""),
                       payment_url=ctx.payload.get("payment_url", ""),

@@ -26,7 +26,7 @@ from chalicelib.observability import logger, metrics
 from chalicelib.pagination import page
 from chalicelib.processes import Context
 from chalicelib.processes.subscription import OPEN as SUBSCRIBED
-from chalicelib.processes.subscription import PROCESS, unpaid
+from chalicelib.processes.subscription import PROCESS
 from chalicelib.services import bank, deals, notifications, service_invoices, sites
 from chalicelib.store.models import CardPaymentModel, DealModel, KeyModel, PaymentModel, ServiceInvoiceModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
@@ -105,10 +105,10 @@ def payment_method(principal: Principal, site_id: str) -> tuple[int, dict]:
     """The page that saves a card: it pays the oldest open invoice, or charges 1.00 UAH to verify the card
     (refunded as soon as the acquirer confirms it). Changing the card is the same."""
     deal = _payable(principal, site_id)
-    open_invoices = sorted(unpaid(deal).items(), key=lambda item: item[1]["issued_at"])
-    if open_invoices:
-        invoice_id, invoice = open_invoices[0]
-        purpose, money, what = PAY_INVOICE, Money(int(invoice["amount"]), tariffs.CURRENCY), invoice["number"]
+    still_open = service_invoices.open_invoices(deal)
+    if still_open:
+        invoice_id = still_open[0].id
+        purpose, money, what = PAY_INVOICE, Money(int(still_open[0].amount), tariffs.CURRENCY), still_open[0].number
     else:
         invoice_id, purpose, money = None, VERIFY, VERIFICATION
         what = f"Card verification, {deal.title}"

@@ -7,6 +7,8 @@ the last overdue invoice), all in the payment's transaction. Invoices are issued
 process (`processes/subscription.py`)."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from chalicelib import clock, engine, ledger, views
 from chalicelib.auth import Principal
 from chalicelib.config import settings
@@ -21,9 +23,8 @@ from chalicelib.processes.subscription import (
     INVOICE_VOID,
     PAST_DUE,
     PROCESS,
+    is_overdue,
     number_key,
-    overdue,
-    unpaid,
 )
 from chalicelib.processes.subscription import (
     OPEN as SUBSCRIBED,
@@ -75,12 +76,28 @@ def pay(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id: str, source: 
         "amount": money.to_json(), "paid_at": paid_at})
 
 
-def paying_transition(deal: DealModel, invoice_id: str, now) -> str:
+def open_invoices(deal: DealModel) -> list[ServiceInvoiceModel]:
+    """The site's open invoices, oldest first, each read strongly consistent (the index lags behind): those
+    the index lists, and the one the subscription issued last, which the index may not list yet."""
+    candidates = {invoice.id for invoice in ServiceInvoiceModel.by_site.query(
+        deal.id, filter_condition=ServiceInvoiceModel.status == OPEN)}
+    last = (deal.data or {}).get("last_invoice")
+    if last:
+        candidates.add(last["id"])
+    fresh = [load(invoice_id) for invoice_id in sorted(candidates)]
+    return sorted((invoice for invoice in fresh if invoice.status == OPEN), key=lambda invoice: invoice.issued_at)
+
+
+def oldest_open_after(deal: DealModel, invoice_id: str) -> dict | None:
+    """The issue and due time of the oldest invoice left open once `invoice_id` is paid."""
+    left = [invoice for invoice in open_invoices(deal) if invoice.id != invoice_id]
+    return {"issued_at": left[0].issued_at, "due_at": min(i.due_at for i in left)} if left else None
+
+
+def paying_transition(deal: DealModel, oldest_open: dict | None, now: datetime) -> str:
     """`recover` / `unblock` when this payment leaves nothing overdue, else `invoice_paid`."""
-    if deal.status in (PAST_DUE, BLOCKED):
-        left = {key: value for key, value in unpaid(deal).items() if key != invoice_id}
-        if not overdue(left, now):
-            return "recover" if deal.status == PAST_DUE else "unblock"
+    if deal.status in (PAST_DUE, BLOCKED) and not is_overdue(oldest_open, now):
+        return "recover" if deal.status == PAST_DUE else "unblock"
     return "invoice_paid"
 
 
@@ -89,8 +106,9 @@ def _tell_subscription(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id
     if deal.status not in SUBSCRIBED:
         return
     now = clock.now()
-    payload = {"invoice_id": invoice.id, "payment_id": payment_id, "card": card}
-    engine.apply(uow, PROCESS, deal, paying_transition(deal, invoice.id, now), Context(now, "system", payload=payload))
+    oldest = oldest_open_after(deal, invoice.id)
+    payload = {"invoice_id": invoice.id, "payment_id": payment_id, "card": card, "oldest_open": oldest}
+    engine.apply(uow, PROCESS, deal, paying_transition(deal, oldest, now), Context(now, "system", payload=payload))
 
 
 def of_site(site_id: str, invoice_id: str) -> ServiceInvoiceModel:
