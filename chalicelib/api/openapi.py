@@ -23,6 +23,8 @@ _QUERY_DOCS = {
     "role": {"type": "string", "enum": ["client", "contractor"], "default": "client"},
     "skills": {"type": "string", "description": "comma-separated; default: the caller's own skills"},
     "lang": {"type": "string", "enum": ["en", "ru", "uk", "fa"], "description": "the page's language"},
+    "status": {"type": "string", "enum": ["active", "past_due", "blocked", "deletion_requested", "deleted"],
+               "default": "blocked", "description": "the sites' status"},
 }
 _ERROR_TEXT = {400: "Malformed request", 401: "No or bad credentials", 403: "Not allowed in your role",
                404: "Unknown, or not visible to you", 409: "State conflict (status, funds, idempotency)",
