@@ -18,10 +18,9 @@ from tests.support import assert_books_balance, transfer_event
 CARD = "4111111111111111"
 
 
-@pytest.fixture(autouse=True)
-def fake_acquirer(monkeypatch, tmp_path):
-    monkeypatch.setenv("ACQUIRER_LOCAL_DIR", str(tmp_path / "acquirer"))
-    config.reload()
+@pytest.fixture
+def fake_acquirer():
+    """The local stage's acquirer (its files in the test's folder: tests/unit/conftest.py)."""
     return acquirer.LocalAcquirer()
 
 
