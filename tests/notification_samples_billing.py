@@ -39,4 +39,5 @@ SAMPLES: dict[str, list[dict]] = {
                                             "due_at": "2026-12-06T21:59:59Z"}]}],
     "site_unblocked": [SITE],
     "autopay_stopped": [SITE],
+    "act_sent": [{**SITE, "period": "2026-11", "amount": UAH, "vchasno_document_id": "doc-1"}],
 }

@@ -1160,3 +1160,21 @@ class CardPaymentOut(_Model):
 class CardPaymentList(_Model):
     items: list[CardPaymentOut]
     next_cursor: str | None
+
+
+class SiteActIn(_In):
+    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="a closed billing month, YYYY-MM")
+
+
+class SiteActOut(_Model):
+    id: str
+    period: str
+    status: Literal["sent"]
+    vchasno_document_id: str
+    amount: dict
+    created_at: str
+
+
+class SiteActList(_Model):
+    items: list[SiteActOut]
+    next_cursor: str | None

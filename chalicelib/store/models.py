@@ -588,6 +588,7 @@ class SiteModel(Model):
     key_hash = UnicodeAttribute(null=True)
     contracts = JSONAttribute(default=list)  # personal contracts: [{id, filename, key, size, uploaded_at}]
     deletion = JSONAttribute(null=True)  # the questionnaire: {reasons, comment, requested_at}
+    acts = JSONAttribute(null=True)  # acts sent to Vchasno: [{id, period, status, vchasno_document_id, amount, ...}]
     created_at = UnicodeAttribute()
     deleted_at = UnicodeAttribute(null=True)
 

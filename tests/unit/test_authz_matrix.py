@@ -332,6 +332,8 @@ def _site_rows(w: dict) -> list[Row]:
         Row("POST", f"/v1/sites/{s}/invoices/{w['site_invoice']}/payment-link", frozenset({OWNER})),
         Row("POST", f"/v1/sites/{s}/payment-method", frozenset({OWNER})),
         Row("GET", f"/v1/sites/{s}/card-payments", SITE_READERS),
+        Row("POST", f"/v1/sites/{s}/acts", frozenset({OWNER}), {"period": "2026-01"}),
+        Row("GET", f"/v1/sites/{s}/acts", SITE_READERS),
         Row("GET", "/v1/operator/sites", frozenset({OPERATOR})),
         Row("POST", f"/v1/operator/sites/{s}/autopay/stop", frozenset({OPERATOR})),
         # the acquirer's webhook takes no bearer token either: only its own signature lets it in
