@@ -55,7 +55,8 @@ def test_import_app_leaves_what_only_some_routes_need_to_those_routes(stage):
 
 def test_xray_sdk_loads_when_asked_for_in_a_lambda():
     loaded = _imported_by_app(**STAGES["prod"], XRAY_SDK="true", LAMBDA_TASK_ROOT=str(ROOT),
-                              AWS_LAMBDA_FUNCTION_NAME="escrowdesk-prod-APIHandler", BANK_WEBHOOK_SECRET="b" * 32)
+                              AWS_LAMBDA_FUNCTION_NAME="escrowdesk-prod-APIHandler", BANK_WEBHOOK_SECRET="b" * 32,
+                              ACQUIRER_WEBHOOK_SECRET="a" * 32)
     assert "aws_xray_sdk" in loaded
 
 
