@@ -10,9 +10,10 @@ call's answer: every payment and refund is answered by the acquirer's signed web
 On AWS `ACQUIRER_URL` is the acquirer's API and `ACQUIRER_KEY` the merchant's token (`X-Token`):
 `POST /api/merchant/invoice/create`, `POST /api/merchant/wallet/payment` and
 `POST /api/merchant/invoice/cancel`. On the local stage a fake keeps each payment as a JSON file under
-`ACQUIRER_LOCAL_DIR`, serves its checkout page (`chalicelib/web`), charges saved tokens at once (those
-listed in `ACQUIRER_DECLINE_TOKENS` are declined) and queues its signed webhooks in `outbox.jsonl`, which
-the local runner delivers (`python -m infra.local.acquirer pay|fail|refund <payment id>` answers by hand).
+`ACQUIRER_LOCAL_DIR`, serves its checkout page (`/web/checkout/<payment id>`, `chalicelib/web`), charges
+saved tokens at once (those listed in `ACQUIRER_DECLINE_TOKENS` are declined) and queues its signed
+webhooks in `outbox.jsonl`, which the local runner delivers (`python -m infra.local.acquirer
+pay|fail|refund <payment id>` answers by hand).
 """
 from __future__ import annotations
 
@@ -139,7 +140,7 @@ class LocalAcquirer:
                         "description": description, "save_card": save_card, "status": "created",
                         "expires_at": clock.iso(clock.now() + timedelta(seconds=validity_seconds))}
             self._save(existing)
-        return f"{settings.app_url.rstrip('/')}/local/acquirer/checkout/{payment_id}"
+        return f"{settings.app_url.rstrip('/')}/web/checkout/{payment_id}"
 
     def charge(self, payment_id: str, token: str, amount: Money, description: str, idempotency_key: str) -> None:
         existing = self.load(payment_id)

@@ -875,6 +875,13 @@ class PasswordForm(_Model):
     password_again: str = Field(max_length=128)
 
 
+class CheckoutForm(_Model):
+    csrf: str = Field(min_length=1, max_length=100)
+    action: Literal["pay", "decline"]
+    card_number: str = Field(default="", max_length=23)
+    holder: str = Field(default="", max_length=100)
+
+
 # Subscription billing of business accounts (chalicelib/api/sites.py) -------------------------------------
 
 SiteStatus = Literal["active", "past_due", "blocked", "deletion_requested", "deleted"]

@@ -287,6 +287,10 @@ def _rows(w: dict) -> list[Row]:
         Row("GET", "/web/password", frozenset()),
         Row("POST", "/web/password", frozenset(), headers=PAGE_FORM),
         Row("GET", "/web/password/done", EVERYONE),
+        # the test acquirer's page: a payment it does not know is a page saying so, whoever asks
+        Row("GET", "/web/checkout/cpy_unknown", frozenset()),
+        Row("POST", "/web/checkout/cpy_unknown", frozenset(), headers=PAGE_FORM),
+        Row("GET", "/web/checkout/cpy_unknown/done", EVERYONE),
         Row("GET", "/v1/team", USERS),
         Row("GET", "/v1/company/settings", USERS),
         Row("PATCH", "/v1/company/settings", USERS - {OPERATOR}, {"send_tasks_at_once": False}),

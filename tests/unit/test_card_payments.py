@@ -5,6 +5,8 @@ deliver them twice, late, or not at all), and audit the books after every step t
 from __future__ import annotations
 
 import json
+import re
+import urllib.parse
 
 import pytest
 
@@ -112,7 +114,7 @@ def test_a_payment_link_is_the_same_for_30_minutes_and_then_a_new_one(api, owner
     first = api.post(path, token=owner)
     assert first.status_code == 200, first.body
     link = first.json_body
-    assert link["url"].endswith(f"/local/acquirer/checkout/{link['payment_id']}")
+    assert link["url"].endswith(f"/web/checkout/{link['payment_id']}")
     assert link["expires_at"] == "2027-03-17T08:30:00Z"
     at(2027, 3, 17, 10, 29, 59)
     assert api.post(path, token=owner).json_body == link
@@ -239,7 +241,7 @@ def test_a_declined_charge_is_retried_on_days_1_3_5_and_the_owner_gets_a_payment
     assert _kinds(api, owner).count("card_charge_declined") == 4
     declined = next(n for n in api.get("/v1/notifications?limit=100", token=owner).json_body["items"]
                     if n["kind"] == "card_charge_declined")
-    assert "/local/acquirer/checkout/" in json.dumps(declined)
+    assert "/web/checkout/" in json.dumps(declined)
     assert invoices(api, owner, site["id"])[0]["status"] == "open"
     assert_books_balance()
 
@@ -314,3 +316,38 @@ def test_only_an_operator_stops_auto_pay_and_then_invoices_are_paid_by_bank_tran
     run_timers()
     assert [p for p in CardPaymentModel.scan() if p.purpose == "autopay"] == []
     assert "autopay_stopped" in _kinds(api, owner)
+
+
+# --- the local acquirer's checkout page -----------------------------------------------------------------------------
+
+def _checkout_post(api, path: str, cookie: str, fields: dict):
+    return api.request("POST", path, raw=urllib.parse.urlencode(fields).encode(),
+                       headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+
+
+def test_the_local_checkout_page_takes_a_luhn_checked_card_and_pays_the_invoice_by_the_webhook(api, owner,
+                                                                                               monkeypatch):
+    at(2027, 3, 17)
+    site = new_site(api, owner)
+    (invoice,) = invoices(api, owner, site["id"])
+    link = api.post(f"/v1/sites/{site['id']}/invoices/{invoice['id']}/payment-link", token=owner).json_body
+    path = urllib.parse.urlsplit(link["url"]).path
+    opened = api.get(path, headers={"Accept-Language": "uk"})
+    assert opened.status_code == 200 and opened.headers["Content-Type"].startswith("text/html")
+    assert invoice["number"] in opened.body.decode() and "150,00" in opened.body.decode()
+    cookie = opened.headers["Set-Cookie"].split(";")[0]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', opened.body.decode()).group(1)
+    card = {"csrf": csrf, "action": "pay", "holder": "Olena Petrenko"}
+    assert _checkout_post(api, path, cookie, {**card, "card_number": "4111 1111 1111 1112"}).status_code == 422
+    assert _checkout_post(api, path, cookie, {**card, "csrf": "forged", "card_number": CARD}).status_code == 403
+    assert deliver(api) == []  # nothing paid yet
+    paid = _checkout_post(api, path, cookie, {**card, "card_number": "4111 1111 1111 1111"})
+    assert paid.status_code == 303 and "/done?result=pay" in paid.headers["Location"]
+    assert deliver(api)[0]["outcome"] == "applied"
+    assert invoices(api, owner, site["id"])[0]["paid_by"] == "link"
+    assert api.get(path).status_code == 409  # answered already
+    assert_books_balance()
+
+    monkeypatch.setenv("STAGE", "prod")
+    config.reload()
+    assert api.get(path).status_code == 404
