@@ -14,7 +14,6 @@ def store(monkeypatch, tmp_path):
     monkeypatch.delenv("CLOCK_FILE", raising=False)
     monkeypatch.setenv("MAIL_TRANSPORT", "sink")
     monkeypatch.setenv("BANK_OUTBOX_DIR", str(tmp_path / "bank"))
-    monkeypatch.setenv("ACQUIRER_LOCAL_DIR", str(tmp_path / "acquirer"))
     monkeypatch.setenv("FILES_DIR", str(tmp_path / "files"))
     monkeypatch.setenv("TIMER_WORKERS", "1")  # moto's in-memory tables are not thread-safe; DynamoDB Local's are
     with mock_aws():

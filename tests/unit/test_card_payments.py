@@ -14,7 +14,7 @@ from chalicelib import acquirer, clock, config
 from chalicelib.ledger import System
 from chalicelib.services import timers
 from chalicelib.store.models import AccountModel, CardPaymentModel, DealModel
-from tests.billing_support import add_tariffs, at, invoices, new_site
+from tests.billing_support import add_tariffs, at, deliver, invoices, new_site
 from tests.support import assert_books_balance, transfer_event
 
 CARD = "4111111111111111"
@@ -30,18 +30,6 @@ def fake_acquirer():
 def owner(api, operator_token):
     add_tariffs(api, operator_token)
     return api.signup("owner@example.ua", locale="uk", name="Olena")
-
-
-def deliver(api, *, twice: bool = False) -> list[dict]:
-    """The fake acquirer's queued webhooks, posted signed (each twice when asked); their answers."""
-    answers = []
-    for body in acquirer.LocalAcquirer().take_outbox():
-        raw = json.dumps(body).encode()
-        for _ in range(2 if twice else 1):
-            response = api.post("/v1/webhooks/acquirer", raw=raw, headers={"X-Acquirer-Signature": acquirer.sign(raw)})
-            assert response.status_code == 200, response.body
-            answers.append(response.json_body)
-    return answers
 
 
 def run_timers() -> int:
