@@ -23,6 +23,8 @@ contractor (the platform serves it), so only the owner is notified.
 | active, past_due, blocked | remind_due        | (stays)            | system   | the day before the due date       |
 | every open state          | save_card         | (stays)            | system   | a verified card: auto-pay on      |
 | every open state          | stop_autopay      | (stays)            | operator | bank transfers only from now      |
+| every open state          | resend_refund     | (stays)            | system   | a verification's refund asked again |
+| every open state          | refund_confirmed  | (stays)            | system   | the acquirer refunded it          |
 
 Billing months are calendar months in `BILLING_TIMEZONE`. The deal's data says which month is billed
 next (`next_period`) and from when (`billable_from`: a new site's first month, or a month that began
@@ -47,6 +49,8 @@ payment id, which the acquirer answers once. The outcomes come by the acquirer's
 (`services/card_payments.py`), which fires `invoice_paid` — or `recover` / `unblock` when it pays the
 last overdue invoice, so the site is active again at once — in the payment's transaction, as the bank's
 matcher does for a transfer. A site in `deletion_requested` has no charge timer: it is never charged.
+A card's 1.00 UAH verification is refunded as soon as it is confirmed; until the acquirer confirms the
+refund the deal keeps it (`refunding`) and `resend_refund` asks again every CHARGE_RESEND.
 
 Usage reports are summed per billing day outside the deal (`UsageModel`); the first report of a day
 records the day on the deal (`report_usage`), which arms `refresh_counters` for a few minutes after that
@@ -441,9 +445,58 @@ def _forget_card(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
 
 
 def _card_saved(deal: DealModel, ctx: Context) -> dict:
-    if data(deal).get("autopay_stopped"):
-        raise Conflict("autopay_stopped", "Auto-pay was stopped by support: invoices are paid by bank transfer")
-    return {"data": {**data(deal), "autopay": True}}
+    d = data(deal)
+    refunding = dict(d.get("refunding") or {})
+    if ctx.payload.get("refund"):  # the verification's 1.00 UAH: its refund is asked for at once, and again
+        refunding[ctx.payload["payment_id"]] = {"amount": int(ctx.payload["refund"]),
+                                                "requested_at": clock.iso(ctx.now)}
+    if d.get("autopay_stopped") or not ctx.payload.get("card"):
+        return {"data": {**d, "refunding": refunding}}
+    return {"data": {**d, "autopay": True, "refunding": refunding}}
+
+
+def _saved_card_changes(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
+    if not data(deal).get("autopay_stopped"):
+        _card_changes(uow, deal, ctx)
+
+
+def _refund_due(deal: DealModel) -> datetime | None:
+    times = [clock.parse_iso(entry["requested_at"]) for entry in (data(deal).get("refunding") or {}).values()]
+    return min(times) + CHARGE_RESEND if times else None
+
+
+def _refunds_resent(deal: DealModel, ctx: Context) -> dict:
+    d = data(deal)
+    refunding = dict(d.get("refunding") or {})
+    due = sorted(key for key, entry in refunding.items()
+                 if clock.parse_iso(entry["requested_at"]) + CHARGE_RESEND <= ctx.now)
+    for payment_id in due:
+        refunding[payment_id] = {**refunding[payment_id], "requested_at": clock.iso(ctx.now)}
+    return {"data": {**d, "refunding": refunding, "resending": {"version": int(deal.version) + 1, "ids": due}}}
+
+
+def _refund_confirmed(deal: DealModel, ctx: Context) -> dict:
+    d = data(deal)
+    refunding = dict(d.get("refunding") or {})
+    if refunding.pop(ctx.payload["payment_id"], None) is None:
+        raise Conflict("not_refunding", "No refund of this payment is awaited")
+    return {"data": {**d, "refunding": refunding}}
+
+
+def after_commit(deal: DealModel, ctx: Context) -> None:
+    """What a timed transition asks of the outside world once committed: a charge, refunds asked again."""
+    send_charge(deal, ctx)
+    resending = data(deal).get("resending") or {}
+    if int(resending.get("version", 0)) != int(deal.version):
+        return
+    refunding = data(deal).get("refunding") or {}
+    for payment_id in resending.get("ids") or []:
+        if payment_id in refunding:
+            try:
+                acquirer.get_acquirer().refund(payment_id, Money(int(refunding[payment_id]["amount"]),
+                                                                 tariffs.CURRENCY))
+            except DomainError:
+                logger.warning("verification refund not taken; asked again later", extra={"payment_id": payment_id})
 
 
 # --- usage ----------------------------------------------------------------------------------------------------------
@@ -616,6 +669,8 @@ def _issued(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
     _write_charge(uow, deal, ctx)
 
 
+REFUNDING = Timer("resend_refund", _refund_due)
+
 PROCESS = Process(
     name="subscription",
     noun="site",
@@ -647,20 +702,22 @@ PROCESS = Process(
                    guard=_is_due),
         Transition("block", frozenset({PAST_DUE}), BLOCKED, SYSTEM, notify="site_blocked", guard=_blockable),
         Transition("remind_due", BILLED, None, SYSTEM, effects=_reminded, writes=_write_reminders),
-        Transition("save_card", OPEN, None, SYSTEM, effects=_card_saved, writes=_card_changes),
+        Transition("save_card", OPEN, None, SYSTEM, effects=_card_saved, writes=_saved_card_changes),
+        Transition("resend_refund", OPEN, None, SYSTEM, effects=_refunds_resent),
+        Transition("refund_confirmed", OPEN, None, SYSTEM, effects=_refund_confirmed),
         Transition("stop_autopay", OPEN, None, frozenset({"operator"}), notify="autopay_stopped",
                    effects=_autopay_stopped, writes=_forget_card),
     )},
     notification=_notification,
     timers={
-        ACTIVE: (INVOICING, REFRESHING, CHARGING, REMINDING, FALLING_DUE),
-        PAST_DUE: (INVOICING, REFRESHING, CHARGING, REMINDING, BLOCKING),
-        BLOCKED: (INVOICING, REFRESHING, CHARGING, REMINDING),
-        DELETION_REQUESTED: (REFRESHING,),
+        ACTIVE: (INVOICING, REFRESHING, CHARGING, REMINDING, FALLING_DUE, REFUNDING),
+        PAST_DUE: (INVOICING, REFRESHING, CHARGING, REMINDING, BLOCKING, REFUNDING),
+        BLOCKED: (INVOICING, REFRESHING, CHARGING, REMINDING, REFUNDING),
+        DELETION_REQUESTED: (REFRESHING, REFUNDING),
     },
     parties=("client",),
     history_kept=HISTORY_KEPT,
     prepare=prepare,
-    after=send_charge,
+    after=after_commit,
     queue=lambda status: f"sites#{status}",
 )

@@ -207,8 +207,8 @@ def _succeeded(uow: UnitOfWork, payment: CardPaymentModel,
     if payment.purpose == VERIFY:
         _settle(uow, payment, REFUND_PENDING, VERIFIED, card_mask=mask)
         ledger.record(uow, ledger.card_verification(f"{payment.id}:verified", money, ref=payment.id))
-        if card:
-            _fire(uow, payment.site_id, "save_card", {"card": card, "payment_id": payment.id})
+        _fire(uow, payment.site_id, "save_card", {"card": card, "payment_id": payment.id,
+                                                   "refund": money.amount_minor})
         return VERIFIED, lambda: _refund(payment, money)
     invoice = service_invoices.load(str(payment.invoice_id))
     if invoice.status != service_invoices.OPEN:
@@ -248,13 +248,15 @@ def _refunded(uow: UnitOfWork, payment: CardPaymentModel, event: AcquirerEvent) 
     money = Money(int(payment.amount), payment.currency)
     _settle(uow, payment, REFUNDED, VERIFIED, expected=REFUND_PENDING)
     ledger.record(uow, ledger.card_verification_refunded(f"{payment.id}:refunded", money, ref=payment.id))
+    _fire(uow, payment.site_id, "refund_confirmed", {"payment_id": payment.id})
     notifications.enqueue(uow, payment.owner_id, "card_verification_refunded", {
         "site_id": payment.site_id, "amount": money.to_json(), "card_mask": payment.card_mask or ""})
     return REFUNDED
 
 
 def _refund(payment: CardPaymentModel, money: Money) -> None:
-    """After the verification's transaction: give the 1.00 UAH back."""
+    """After the verification's transaction: give the 1.00 UAH back (the subscription's `resend_refund` asks
+    again until the acquirer confirms it)."""
     try:
         acquirer.get_acquirer().refund(payment.id, money)
     except DomainError:

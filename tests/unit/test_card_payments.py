@@ -189,6 +189,31 @@ def test_saving_a_card_without_an_open_invoice_charges_1_uah_and_refunds_it_nett
     assert_books_balance()
 
 
+def test_a_verification_refund_the_acquirer_did_not_take_is_asked_again_until_confirmed(
+        api, owner, fake_acquirer, monkeypatch):
+    from chalicelib.registry import UpstreamUnavailable
+
+    site = _paid_site_with_card(api, owner, fake_acquirer)
+    started = api.post(f"/v1/sites/{site['id']}/payment-method", token=owner).json_body
+    fake_acquirer.answer(started["payment_id"], True)
+    with monkeypatch.context() as down:
+        down.setattr(acquirer.LocalAcquirer, "refund", lambda self, payment_id, amount: (_ for _ in ()).throw(
+            UpstreamUnavailable("acquirer_unavailable")))
+        assert deliver(api)[0]["outcome"] == "verified"
+    assert deliver(api) == [] and _account(System.CARD_CLEARING.value) == 100
+    at(2027, 3, 17, 10, 14)
+    run_timers()
+    assert deliver(api) == []  # not yet: asked again 15 minutes after
+    at(2027, 3, 17, 10, 16)
+    run_timers()
+    assert [a["outcome"] for a in deliver(api)] == ["refunded"]
+    assert _account(System.CARD_CLEARING.value) == 0
+    assert DealModel.get(site["id"]).data["refunding"] == {}
+    at(2027, 3, 17, 11)
+    assert run_timers() == 0
+    assert_books_balance()
+
+
 # --- auto-pay -------------------------------------------------------------------------------------------------------
 
 def test_on_the_1st_the_saved_card_is_charged_the_same_day_once_keyed_by_the_invoice(api, owner, fake_acquirer):
