@@ -364,3 +364,18 @@ def test_the_local_checkout_page_takes_a_luhn_checked_card_and_pays_the_invoice_
     monkeypatch.setenv("STAGE", "prod")
     config.reload()
     assert api.get(path).status_code == 404
+
+
+def test_the_developer_answers_a_payment_by_hand_and_an_undelivered_webhook_waits_in_the_outbox(api, owner):
+    from infra.local import acquirer as by_hand
+
+    at(2027, 3, 17)
+    site = new_site(api, owner)
+    (invoice,) = invoices(api, owner, site["id"])
+    link = api.post(f"/v1/sites/{site['id']}/invoices/{invoice['id']}/payment-link", token=owner).json_body
+    nobody_listens = "http://127.0.0.1:9"
+    assert by_hand.main(["pay", link["payment_id"], "--url", nobody_listens]) == 1
+    assert [a["outcome"] for a in deliver(api)] == ["applied"]  # the webhook went back to the outbox
+    assert by_hand.main(["refund", "cpy_unknown", "--url", nobody_listens]) == 1
+    assert by_hand.main(["fail", "cpy_unknown", "--url", nobody_listens]) == 1
+    assert invoices(api, owner, site["id"])[0]["paid_by"] == "link"
