@@ -147,17 +147,30 @@ class LocalAcquirer:
         if existing is not None and existing.get("event"):
             self._emit(existing["event"])  # asked again: the same answer (the service applies it once)
             return
-        succeeded = {p["id"] for p in self._all() if p.get("key") == idempotency_key and p["status"] == "succeeded"}
-        if succeeded:
+        if self._note("keys", idempotency_key) is not None:
             return  # this key was charged already: never twice
-        card = next((p["card"] for p in self._all() if p.get("card", {}).get("token") == token), None) or {
-            "mask": "000000******0000", "holder": "", "token": token}
+        card = self._note("tokens", token) or {"mask": "000000******0000", "holder": "", "token": token}
         approved = token not in settings.acquirer_decline_tokens
         body = event(SUCCEEDED if approved else FAILED, payment_id, amount, card)
         self._save({"id": payment_id, "amount": amount.amount_minor, "currency": amount.currency,
                     "description": description, "key": idempotency_key, "token": token, "card": card,
                     "status": "succeeded" if approved else "failed", "event": body})
+        if approved:
+            self._keep("keys", idempotency_key, {"payment_id": payment_id})
         self._emit(body)
+
+    def _note(self, kind: str, name: str) -> dict | None:
+        """What the fake remembers by a key or a card token (one small file each, so a charge reads one)."""
+        digest = hashlib.sha256(name.encode()).hexdigest()
+        try:
+            return dict(json.loads((self._dir / kind / f"{digest}.json").read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+
+    def _keep(self, kind: str, name: str, value: dict) -> None:
+        path = self._dir / kind / f"{hashlib.sha256(name.encode()).hexdigest()}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value), encoding="utf-8")
 
     def refund(self, payment_id: str, amount: Money) -> None:
         payment = self.load(payment_id)
@@ -178,6 +191,8 @@ class LocalAcquirer:
         money = Money(int(payment["amount"]), payment["currency"])
         body = event(SUCCEEDED if paid else FAILED, payment_id, money, card)
         self._save({**payment, "status": "succeeded" if paid else "failed", "card": card, "event": body})
+        if paid and payment.get("save_card"):
+            self._keep("tokens", token, card)
         self._emit(body)
         return body
 
@@ -189,11 +204,6 @@ class LocalAcquirer:
         self._save({**payment, "status": "refunded"})
         self._emit(body)
         return body
-
-    def _all(self) -> list[dict]:
-        folder = self._dir / "payments"
-        return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.json"))] \
-            if folder.exists() else []
 
     def take_outbox(self) -> list[dict]:
         """The webhooks not yet delivered, removed from the outbox."""
