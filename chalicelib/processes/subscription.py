@@ -42,10 +42,10 @@ reminder, a charge of the card — are kept in `unpaid` (number, amount, issue a
 reminded) until their window (`unpaid_window`) has passed, so the item stays small however long a site
 stays unpaid: `remind_due` fires at the start of the day before a due date. With a saved card (`autopay`)
 an invoice is charged in the transaction that issues it (`charging`: the card payment asked of the
-acquirer, written as a `CardPaymentModel` in that transaction and sent by `after` once it committed;
-its idempotency key is the invoice id), and after a decline again BILLING_RETRY_DAYS after its issue
-(`charge_card`). A charge whose answer has not come within CHARGE_RESEND is asked again under the same
-payment id, which the acquirer answers once. The outcomes come by the acquirer's webhook
+acquirer, written as a `CardPaymentModel` in that transaction and sent by `after` once it committed with
+the card's token the deal keeps (`card_token`); its idempotency key is the invoice id), and after a
+decline again BILLING_RETRY_DAYS after its issue (`charge_card`). A charge whose answer has not come
+within CHARGE_RESEND is asked again under the same payment id, which the acquirer answers once. The outcomes come by the acquirer's webhook
 (`services/card_payments.py`), which fires `invoice_paid` — or `recover` / `unblock` when it pays the
 last overdue invoice, so the site is active again at once — in the payment's transaction, as the bank's
 matcher does for a transfer. A site in `deletion_requested` has no charge timer: it is never charged.
@@ -355,12 +355,12 @@ def send_charge(deal: DealModel, ctx: Context) -> None:
     charging = data(deal).get("charging")
     if not charging or int(charging["version"]) != int(deal.version):
         return
-    card = SiteModel.get(deal.id, consistent_read=True).payment_method or {}
-    if not card.get("token"):
+    token = data(deal).get("card_token")
+    if not token:
         return
     try:
         acquirer.get_acquirer().charge(
-            charging["payment_id"], card["token"], Money(int(charging["amount"]), tariffs.CURRENCY),
+            charging["payment_id"], token, Money(int(charging["amount"]), tariffs.CURRENCY),
             f"{charging['number']} ({deal.title})", idempotency_key=charging["invoice_id"])
     except DomainError:
         logger.warning("card charge not taken; asked again later", extra={"site_id": deal.id,
@@ -379,7 +379,7 @@ def _settled(deal: DealModel, ctx: Context) -> dict:
     if charging and (charging["invoice_id"] == invoice_id or charging["payment_id"] == ctx.payload.get("payment_id")):
         changes["charging"] = None
     if ctx.payload.get("card") and not d.get("autopay_stopped"):
-        changes["autopay"] = True
+        changes.update(autopay=True, card_token=ctx.payload["card"]["token"])
     return {"data": {**d, **changes}}
 
 
@@ -393,8 +393,7 @@ def _card_changes(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
     if not card or data(deal).get("autopay_stopped"):
         return
     uow.update(SiteModel(deal.id), [SiteModel.payment_method.set({
-        "card_mask": card["mask"], "holder": card.get("holder", ""), "token": card["token"],
-        "saved_at": clock.iso(ctx.now)})])
+        "card_mask": card["mask"], "holder": card.get("holder", ""), "saved_at": clock.iso(ctx.now)})])
     notifications.enqueue(uow, deal.client_id, "card_saved", {**_site_params(deal), "card_mask": card["mask"],
                                                                "holder": card.get("holder", "")})
 
@@ -437,7 +436,7 @@ def _write_reminders(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
 
 
 def _autopay_stopped(deal: DealModel, ctx: Context) -> dict:
-    return {"data": {**data(deal), "autopay": False, "autopay_stopped": True, "charging": None}}
+    return {"data": {**data(deal), "autopay": False, "autopay_stopped": True, "charging": None, "card_token": None}}
 
 
 def _forget_card(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
@@ -452,7 +451,7 @@ def _card_saved(deal: DealModel, ctx: Context) -> dict:
                                                 "requested_at": clock.iso(ctx.now)}
     if d.get("autopay_stopped") or not ctx.payload.get("card"):
         return {"data": {**d, "refunding": refunding}}
-    return {"data": {**d, "autopay": True, "refunding": refunding}}
+    return {"data": {**d, "autopay": True, "card_token": ctx.payload["card"]["token"], "refunding": refunding}}
 
 
 def _saved_card_changes(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:

@@ -584,7 +584,7 @@ class SiteModel(Model):
     contact = JSONAttribute()  # the owner contact: {name, email, phone (E.164)}
     requisites = JSONAttribute(null=True)  # {tax_id, kind, iban, company_name, address, director, updated_at}
     vchasno = UnicodeAttribute(default="not_activated")  # not_activated | activated
-    payment_method = JSONAttribute(null=True)  # the saved card: {card_mask, holder, token, saved_at}
+    payment_method = JSONAttribute(null=True)  # the saved card as shown: {card_mask, holder, saved_at}
     key_hash = UnicodeAttribute(null=True)
     contracts = JSONAttribute(default=list)  # personal contracts: [{id, filename, key, size, uploaded_at}]
     deletion = JSONAttribute(null=True)  # the questionnaire: {reasons, comment, requested_at}
