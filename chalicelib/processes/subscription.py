@@ -38,19 +38,20 @@ Paying (issue 13). The deal keeps the issue and due time of its oldest open invo
 reads the dunning timers off it: `fall_past_due` a second after that due date, `block`
 BILLING_BLOCK_AFTER_DAYS after that issue; a payment tells the deal which invoice is the oldest open one
 after it (the service reads the invoices). The invoices that still expect something of the deal — a
-reminder, a charge of the card — are kept in `unpaid` (number, amount, issue and due times, charges made,
-reminded) until their window (`unpaid_window`) has passed, so the item stays small however long a site
-stays unpaid: `remind_due` fires at the start of the day before a due date. With a saved card (`autopay`)
-an invoice is charged in the transaction that issues it (`charging`: the card payment asked of the
-acquirer, written as a `CardPaymentModel` in that transaction and sent by `after` once it committed with
-the card's token the deal keeps (`card_token`); its idempotency key is the invoice id), and after a
-decline again BILLING_RETRY_DAYS after its issue (`charge_card`). A charge whose answer has not come
-within CHARGE_RESEND is asked again under the same payment id, which the acquirer answers once. The outcomes come by the acquirer's webhook
-(`services/card_payments.py`), which fires `invoice_paid` — or `recover` / `unblock` when it pays the
-last overdue invoice, so the site is active again at once — in the payment's transaction, as the bank's
-matcher does for a transfer. A site in `deletion_requested` has no charge timer: it is never charged.
-A card's 1.00 UAH verification is refunded as soon as it is confirmed; until the acquirer confirms the
-refund the deal keeps it (`refunding`) and `resend_refund` asks again every CHARGE_RESEND.
+reminder, a charge of the card — are kept in `unpaid` (number, amount, issue and due times, charges
+made, reminded) until their window (`unpaid_window`) has passed, so the item stays small however long a
+site stays unpaid: `remind_due` fires at the start of the day before a due date. With a saved card
+(`autopay`) an invoice is charged in the transaction that issues it (`charging`: the card payment asked
+of the acquirer, written as a `CardPaymentModel` in that transaction and sent by `after` once it
+committed with the card's token the deal keeps (`card_token`); its idempotency key is the invoice id),
+and after a decline again BILLING_RETRY_DAYS after its issue (`charge_card`). A charge whose answer has
+not come within CHARGE_RESEND is asked again under the same payment id, which the acquirer answers once.
+The outcomes come by the acquirer's webhook (`services/card_payments.py`), which fires `invoice_paid` —
+or `recover` / `unblock` when it pays the last overdue invoice, so the site is active again at once — in
+the payment's transaction, as the bank's matcher does for a transfer. A site in `deletion_requested` has
+no charge timer: it is never charged. A card's 1.00 UAH verification is refunded as soon as it is
+confirmed; until the acquirer confirms the refund the deal keeps it (`refunding`) and `resend_refund`
+asks again every CHARGE_RESEND.
 
 Usage reports are summed per billing day outside the deal (`UsageModel`); the first report of a day
 records the day on the deal (`report_usage`), which arms `refresh_counters` for a few minutes after that
