@@ -1178,8 +1178,6 @@ class SiteActOut(_Model):
     period: str
     status: Literal["sent"]
     vchasno_document_id: str
-    amount: dict
-    created_at: str
 
 
 class SiteActList(_Model):

@@ -16,8 +16,9 @@ SENT = "sent"
 
 
 def view(act: dict) -> dict:
+    """The act as API.md shapes it (the item keeps its amount and time too)."""
     return {"id": act["id"], "period": act["period"], "status": act["status"],
-            "vchasno_document_id": act["vchasno_document_id"], "amount": act["amount"], "created_at": act["created_at"]}
+            "vchasno_document_id": act["vchasno_document_id"]}
 
 
 def list_for(principal: Principal, site_id: str) -> dict:
