@@ -21,7 +21,7 @@ from chalicelib import acquirer, clock, engine, idempotency, ids, ledger, tariff
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.errors import Conflict, DomainError, Retryable
-from chalicelib.money import Money
+from chalicelib.money import SUPPORTED_CURRENCIES, Money, within_bounds
 from chalicelib.observability import logger, metrics
 from chalicelib.pagination import page
 from chalicelib.processes import Context
@@ -163,8 +163,12 @@ def _apply(event: AcquirerEvent) -> tuple[dict, Callable[[], None] | None]:
     except CardPaymentModel.DoesNotExist:
         payment = None
     after = None
-    if payment is None:
-        outcome = _park_unknown(uow, event) if event.type == acquirer.SUCCEEDED else "ignored"
+    if not _holdable(event):  # money the ledger cannot keep: a record for operators, nothing moved
+        outcome = _park_unknown(uow, event, payment, "unsupported_currency") \
+            if event.type == acquirer.SUCCEEDED else "ignored"
+    elif payment is None:
+        outcome = _park_unknown(uow, event, None, "unknown_payment") if event.type == acquirer.SUCCEEDED \
+            else "ignored"
     elif event.type == acquirer.SUCCEEDED:
         outcome, after = _succeeded(uow, payment, event)
     elif event.type == acquirer.FAILED:
@@ -272,23 +276,30 @@ def _fire(uow: UnitOfWork, site_id: str, transition: str, payload: dict) -> None
                                                          "code": refused.code})
 
 
+def _holdable(event: AcquirerEvent) -> bool:
+    return event.currency in SUPPORTED_CURRENCIES and within_bounds(event.amount_minor, event.currency)
+
+
 def _park(uow: UnitOfWork, event: AcquirerEvent, payment: CardPaymentModel | None, reason: str) -> None:
-    """Card money nothing can take is an unmatched payment for operators (apply or return it)."""
-    money = Money(event.amount_minor, event.currency)
+    """Card money nothing can take is an unmatched payment for operators (apply or return it); money the
+    ledger cannot keep (a currency it holds no balances in) is only the record."""
     payment_id = ids.derived_id("pay", "acquirer", event.event_id)
     what = f"card payment {event.payment_id}" + (f" for {payment.invoice_id}" if payment and payment.invoice_id else "")
     card = event.card or {}
-    uow.put(PaymentModel(payment_id, event_id=event.event_id, amount=money.amount_minor, currency=money.currency,
+    amount = {"amount": event.amount_minor, "currency": event.currency}
+    uow.put(PaymentModel(payment_id, event_id=event.event_id, amount=event.amount_minor, currency=event.currency,
                          purpose=what, payer={"name": card.get("holder", ""), "card_mask": card.get("mask", "")},
                          received_at=clock.iso(clock.now()), status=bank.UNMATCHED, reason=reason,
                          queue=bank.QUEUE), condition=PaymentModel.id.does_not_exist())
-    ledger.record(uow, ledger.park_card_payment(payment_id, money, ref=payment_id))
+    if _holdable(event):
+        ledger.record(uow, ledger.park_card_payment(payment_id, Money(event.amount_minor, event.currency),
+                                                    ref=payment_id))
     notifications.enqueue(uow, notifications.OPERATORS, "payment_unmatched", {
-        "payment_id": payment_id, "purpose": what, "reason": reason, "amount": money.to_json()})
+        "payment_id": payment_id, "purpose": what, "reason": reason, "amount": amount})
 
 
-def _park_unknown(uow: UnitOfWork, event: AcquirerEvent) -> str:
-    _park(uow, event, None, "unknown_payment")
+def _park_unknown(uow: UnitOfWork, event: AcquirerEvent, payment: CardPaymentModel | None, reason: str) -> str:
+    _park(uow, event, payment, reason)
     return PARKED
 
 

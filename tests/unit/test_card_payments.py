@@ -90,6 +90,16 @@ def test_the_acquirer_webhook_takes_only_its_own_signature_within_the_tolerance(
     assert ahead.status_code == 401
     unknown = api.post(path, raw=raw, headers={"X-Acquirer-Signature": acquirer.sign(raw)})
     assert unknown.status_code == 200 and unknown.json_body["ignored"] is True
+    for body in ({"event_id": "e2", "type": "payment.succeeded", "payment_id": "cpy_x", "amount": 100,
+                  "currency": "GBP", "card": {"mask": "4111", "holder": "X", "token": "t"}},
+                 {"event_id": "e3", "type": "payment.succeeded", "payment_id": "cpy_never_asked", "amount": 100,
+                  "currency": "UAH"},
+                 {"event_id": "e4", "type": "card.updated", "payment_id": "cpy_x", "amount": 1, "currency": "UAH"}):
+        signed = json.dumps(body).encode()
+        answer = api.post(path, raw=signed, headers={"X-Acquirer-Signature": acquirer.sign(signed)})
+        assert answer.status_code == 200, answer.body  # a valid event is always received
+    assert _account(System.SUSPENSE.value) == 100  # the UAH nobody asked for waits for operators; GBP is a record
+    assert_books_balance()
 
 
 # --- payment links ----------------------------------------------------------------------------------------------------
