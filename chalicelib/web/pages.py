@@ -333,10 +333,10 @@ def answer_checkout_page(request: Request, payment_id: str) -> Response:
 
     from chalicelib.acquirer import LocalAcquirer
 
-    _checkout_payment(payment_id)
-    state = _state(request, "checkout")
+    state = _state(request, "checkout")  # the page's cookie first, as every form's
     if state.token != payment_id:
         raise PageProblem(*STALE_FORM)
+    _checkout_payment(payment_id)
     form = _form(request, s.CheckoutForm, state)
     digits = "".join(ch for ch in form.card_number if not ch.isspace())
     problem = (N_("This is not a valid card number.") if not (digits.isdigit() and 12 <= len(digits) <= 19
