@@ -64,6 +64,8 @@ DEFAULT_WEB_PATHS = {
     "payout": "/payouts/{id}",
     "conversation": "/conversations/{id}",
     "unmatched_payment": "/operator/payments/{id}",
+    "site": "/sites/{id}",
+    "service_invoice": "/sites/{site_id}/invoices/{id}",
 }
 
 
@@ -195,6 +197,26 @@ class Settings:
     payee_bank: str = field(default_factory=lambda: _env("PAYEE_BANK", "Example Bank AG"))
     payee_iban: str = field(default_factory=lambda: _env("PAYEE_IBAN", "DE89370400440532013000"))
     payee_swift: str = field(default_factory=lambda: _env("PAYEE_SWIFT", "COBADEFFXXX"))
+    # Subscription billing of business accounts ("sites", seed 003): the calendar billing months follow,
+    # the service invoices' number prefix and payment term, VAT on them (basis points; 0: "без ПДВ"),
+    # the supplier printed on them, and the largest personal contract an operator may upload.
+    billing_timezone: str = field(default_factory=lambda: _timezone("BILLING_TIMEZONE", "Europe/Kyiv"))
+    service_invoice_prefix: str = field(default_factory=lambda: _env("SERVICE_INVOICE_PREFIX", "HOR"))
+    billing_due_days: int = field(default_factory=lambda: int(_env("BILLING_DUE_DAYS", "5")))
+    service_vat_bps: int = field(default_factory=lambda: int(_env("SERVICE_VAT_BPS", "0")))
+    supplier_name: str = field(default_factory=lambda: _env("SUPPLIER_NAME", "ТОВ «Ескроудеск Україна»"))
+    supplier_tax_id: str = field(default_factory=lambda: _env("SUPPLIER_TAX_ID", "32855961"))
+    supplier_iban: str = field(default_factory=lambda: _env("SUPPLIER_IBAN", "UA213223130000026007233566001"))
+    supplier_bank: str = field(default_factory=lambda: _env("SUPPLIER_BANK", "АТ «Приклад Банк»"))
+    supplier_address: str = field(default_factory=lambda: _env("SUPPLIER_ADDRESS", "01001, м. Київ, вул. Хрещатик, 1"))
+    contract_max_bytes: int = field(default_factory=lambda: int(_env("CONTRACT_MAX_BYTES", str(5 * 2**20))))
+    # The state registry (company name, address, director by EDRPOU/RNOKPP) and Vchasno (e-documents):
+    # HTTP APIs when their URL is set, local fakes otherwise (Vchasno's known tax ids in VCHASNO_LOCAL_FILE).
+    registry_url: str = field(default_factory=lambda: _env("REGISTRY_URL", ""))
+    registry_token: str = field(default_factory=lambda: _env("REGISTRY_TOKEN", ""))
+    vchasno_url: str = field(default_factory=lambda: _env("VCHASNO_URL", ""))
+    vchasno_token: str = field(default_factory=lambda: _env("VCHASNO_TOKEN", ""))
+    vchasno_local_file: str = field(default_factory=lambda: _env("VCHASNO_LOCAL_FILE", "var/vchasno/accounts.json"))
     # Abuse limits (kept in DynamoDB): failed log-ins per e-mail address and per source address within
     # a window, after which log-in answers 429 until the window has passed; invitations per company and
     # day, and invitation e-mails per address and day; password-reset e-mails per address and per source

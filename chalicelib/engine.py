@@ -34,6 +34,8 @@ def create(uow: UnitOfWork, process: Process, deal: DealModel, initial: str, ctx
     deal.process, deal.status, deal.version = process.name, initial, 1
     deal.client_key, deal.contractor_key = f"{process.noun}#{deal.client_id}", f"{process.noun}#{deal.contractor_id}"
     deal.history = [{"transition": "create", "to": initial, "actor": ctx.actor, "at": clock.iso(ctx.now)}]
+    if process.history_kept is not None:
+        deal.history = deal.history[-process.history_kept:]
     _schedule(process, deal)
     uow.put(deal, condition=DealModel.id.does_not_exist())
     if transfer is not None:
@@ -68,12 +70,16 @@ def apply(uow: UnitOfWork, process: Process, deal: DealModel, name: str, ctx: Co
     deal.status, deal.version = transition.target or read_status, read_version + 1
     deal.history = [*deal.history, {"transition": name, "to": deal.status, "actor": ctx.actor,
                                     "at": clock.iso(ctx.now)}]
+    if process.history_kept is not None:
+        deal.history = deal.history[-process.history_kept:]
     _schedule(process, deal)
     uow.update(deal, _actions(deal, changes), condition=(DealModel.status == read_status) &
                (DealModel.version == read_version),
                on_fail=Conflict("state_changed", f"The {process.noun} changed meanwhile; reload it and try again"))
     if transition.money:
         ledger.record(uow, transition.money(deal, ctx, f"{deal.id}:{name}:{read_version}"), at=ctx.now)
+    if transition.writes:
+        transition.writes(uow, deal, ctx)
     if transition.contractor_score:
         uow.update(ProfileModel(deal.contractor_id),
                    [getattr(ProfileModel, transition.contractor_score).add(1)])
@@ -132,7 +138,8 @@ def _actions(deal: DealModel, changes: dict) -> list:
 
 
 def _notify(uow: UnitOfWork, process: Process, deal: DealModel, ctx: Context, kind: str, *, operators: bool) -> None:
-    recipients = [(deal.client_id, "client"), (deal.contractor_id, "contractor")]
+    parties = {"client": deal.client_id, "contractor": deal.contractor_id}
+    recipients = [(parties[role], role) for role in process.parties]
     if operators:
         recipients.append((notifications.OPERATORS, "operator"))
     for recipient, role in recipients:

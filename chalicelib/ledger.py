@@ -38,7 +38,7 @@ class System(str, Enum):
 
     BANK_IN = "sys:bank_in"  # money received from banks (goes negative)
     BANK_OUT = "sys:bank_out"  # money paid out or returned to banks
-    REVENUE = "sys:revenue"  # platform commission
+    REVENUE = "sys:revenue"  # platform commission and paid service invoices
     SUSPENSE = "sys:suspense"  # bank money not yet matched to an invoice
 
 
@@ -126,6 +126,20 @@ def return_unmatched(transfer_id: str, money: Money, ref: str) -> Transfer:
     suspense = system_account(System.SUSPENSE, money.currency, transfer_id)
     bank_out = system_account(System.BANK_OUT, money.currency, transfer_id)
     return _move(transfer_id, "unmatched_returned", money, (suspense, AVAILABLE), (bank_out, AVAILABLE), ref)
+
+
+def bank_service_payment(transfer_id: str, money: Money, ref: str) -> Transfer:
+    """Bank money paid for a service invoice is the platform's revenue."""
+    bank = system_account(System.BANK_IN, money.currency, transfer_id)
+    revenue = system_account(System.REVENUE, money.currency, transfer_id)
+    return _move(transfer_id, "service_invoice", money, (bank, AVAILABLE), (revenue, AVAILABLE), ref)
+
+
+def apply_unmatched_to_revenue(transfer_id: str, money: Money, ref: str) -> Transfer:
+    """An operator applies parked bank money to a service invoice."""
+    suspense = system_account(System.SUSPENSE, money.currency, transfer_id)
+    revenue = system_account(System.REVENUE, money.currency, transfer_id)
+    return _move(transfer_id, "service_invoice_applied", money, (suspense, AVAILABLE), (revenue, AVAILABLE), ref)
 
 
 def hold(transfer_id: str, owner_id: str, money: Money, ref: str, kind: str = "hold") -> Transfer:

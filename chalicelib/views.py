@@ -16,6 +16,9 @@ from chalicelib.store.models import (
     ProjectModel,
     ProposalModel,
     ReviewModel,
+    ServiceInvoiceModel,
+    SiteModel,
+    TariffModel,
     TeamMemberModel,
     UserModel,
 )
@@ -245,3 +248,56 @@ def task_notification(record: DealModel, role: str) -> dict:
 def team_member(record: TeamMemberModel) -> dict:
     return {"email": record.email, "user_id": record.user_id, "state": record.state, "invited_at": record.invited_at,
             "joined_at": record.joined_at}
+
+
+def tariff(record: TariffModel, period: str) -> dict:
+    from chalicelib.tariffs import CURRENCY, price_for
+
+    upcoming = [entry for entry in record.prices if entry["from"] > period]
+    price = {"amount": price_for(record, period), "currency": CURRENCY}
+    return {"code": record.code, "name": record.name, "price": price,
+            "limits": dict(record.limits), "features": list(record.features), "active": bool(record.active),
+            "price_changes": [{"from": entry["from"], "price": {"amount": int(entry["amount"]), "currency": CURRENCY}}
+                              for entry in sorted(upcoming, key=lambda entry: entry["from"])]}
+
+
+def site(record: SiteModel, deal: DealModel, tariffs: dict[str, TariffModel], counters: dict,
+         next_invoice_at: str | None) -> dict:
+    from chalicelib.tariffs import COUNTERS, CURRENCY
+
+    data = deal.data or {}
+    current = tariffs.get(data.get("tariff", ""))
+    limits = dict(current.limits) if current else {}
+    mine = set(current.features) if current else set()
+    pending = tariffs.get(data.get("next_tariff") or "")
+    return {
+        "id": record.id, "service_code": record.service_code, "name": record.name, "domains": list(record.domains),
+        "owner": dict(record.contact), "owner_id": deal.client_id, "status": deal.status,
+        "tariff": {"code": data.get("tariff"), "name": data.get("tariff_name"),
+                   "price": {"amount": int(deal.amount), "currency": CURRENCY}},
+        "next_tariff": None if pending is None else {"code": pending.code, "name": pending.name,
+                                                     "from": data.get("next_period")},
+        "counters": {**{name: {"value": counters[name], "limit": limits.get(limit)}
+                        for name, limit in COUNTERS.items()}, "refreshed_at": counters["refreshed_at"]},
+        "additional_features": [{"tariff": other.code, "name": other.name,
+                                 "features": [f for f in other.features if f not in mine]}
+                                for other in sorted(tariffs.values(), key=lambda t: t.code)
+                                if other.active and other.code != data.get("tariff")
+                                and any(f not in mine for f in other.features)],
+        "vchasno": {"status": record.vchasno}, "payment_method": record.payment_method,
+        "next_invoice_at": next_invoice_at,
+        "deletion": record.deletion, "created_at": record.created_at,
+    }
+
+
+def service_invoice(record: ServiceInvoiceModel) -> dict:
+    return {"id": record.id, "site_id": record.site_id, "number": record.number, "period": record.period,
+            "kind": record.kind, "amount": int(record.amount), "currency": record.currency, "status": record.status,
+            "issued_at": record.issued_at, "due_at": record.due_at, "paid_at": record.paid_at,
+            "paid_by": record.paid_by, "lines": list(record.lines),
+            "pdf_url": f"/v1/sites/{record.site_id}/invoices/{record.id}/pdf"}
+
+
+def requisites(record: SiteModel) -> dict:
+    return {"tax_id": None, "kind": None, "iban": None, "company_name": None, "address": None, "director": None,
+            "updated_at": None, **(record.requisites or {}), "vchasno": {"status": record.vchasno}}

@@ -88,10 +88,11 @@ def _indexes() -> dict[str, frozenset[str]]:
 
 
 # The API serves every table: reads, queries (the tables and all their indexes), writes and
-# transactions. It deletes only a B2B task's draft (services/tasks.delete) and scans only the
-# accounts (services/balances.trial_balance, the operators' books).
+# transactions. It deletes only a B2B task's draft (services/tasks.delete) and a site's claims (a domain
+# disconnected, a usage key replaced, a deleted site's: services/sites.py), and scans only the accounts
+# (services/balances.trial_balance, the operators' books) and the few tariffs (services/tariff_catalog).
 API_ACTIONS = ("ConditionCheckItem", "GetItem", "PutItem", "Query", "UpdateItem")
-API_EXTRA_ACTIONS = {"deals": ("DeleteItem",), "accounts": ("Scan",)}
+API_EXTRA_ACTIONS = {"deals": ("DeleteItem",), "accounts": ("Scan",), "tariffs": ("Scan",), "keys": ("DeleteItem",)}
 
 
 def _api_access() -> dict[str, Access]:
@@ -117,13 +118,19 @@ JOB_ACCESS = {
 # The timer function (services/timers.fire_messages), one invocation per queued group of shards:
 # queries each shard of the deals' `by_timer` index and fires each due timer through the engine
 # (engine.apply), one transaction: the deal, the transition's money (a journal entry and its lines,
-# the accounts), the contractor's rating counter (profiles) and both parties' notifications.
+# the accounts), the contractor's rating counter (profiles) and both parties' notifications; a site's
+# subscription reads its tariff (tariffs) and the finished days' usage (usage) first, and a month's
+# invoice is a service invoice with its number's claim (keys).
 TIMER_ACCESS = {
     "deals": access("UpdateItem", indexes=("by_timer",)),
     "journal": access("PutItem"),
     "accounts": access("UpdateItem"),
     "profiles": access("UpdateItem"),
     "notifications": access("PutItem"),
+    "tariffs": access("GetItem"),
+    "usage": access("GetItem"),
+    "service_invoices": access("PutItem"),
+    "keys": access("PutItem"),
 }
 
 # The stream function (services/notifications.deliver_stream_records): claims and marks each new
@@ -142,7 +149,8 @@ def table_access() -> dict[str, dict[str, Access]]:
 
 
 SENDS_MAIL = frozenset({JOBS, STREAM})  # notifications.deliver: from the stream, and the retry job
-USES_FILES = frozenset({API})  # services/projects: uploads and download links
+USES_FILES = frozenset({API})  # services/projects and sites: uploads and download links
+USES_OUTSIDE_SERVICES = frozenset({API})  # the state registry and Vchasno (chalicelib/registry.py, vchasno.py)
 # The timer queue: the job sends a message per group of shards, the timer function's trigger consumes them.
 QUEUE_ACTIONS = {JOBS: ("sqs:SendMessage",),
                  TIMERS: ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")}
@@ -191,6 +199,22 @@ PARAMETERS: dict[str, Any] = {
         "Type": "String", "Default": "domain", "AllowedValues": ["domain", "address"],
         "Description": "The SES identity to create and send as: the domain of MailFromAddress (verified by the DKIM"
                        " records in the outputs) or the address itself (verified by a link SES mails to it)",
+    },
+    "VchasnoUrl": {
+        "Type": "String", "Default": "https://edo.vchasno.ua", "AllowedPattern": r"^https://\S*[^/\s]$",
+        "Description": "Vchasno's API, no trailing slash: the company check and document uploads (VCHASNO_URL)",
+    },
+    "VchasnoToken": {
+        "Type": "String", "NoEcho": True, "MinLength": 8,
+        "Description": "The token Vchasno issued to the platform, sent as Authorization (VCHASNO_TOKEN)",
+    },
+    "RegistryUrl": {
+        "Type": "String", "AllowedPattern": r"^https://\S*[^/\s]$",
+        "Description": "The state registry service: GET <url>/companies/<tax id> (REGISTRY_URL)",
+    },
+    "RegistryToken": {
+        "Type": "String", "NoEcho": True, "MinLength": 8,
+        "Description": "The registry service's bearer token (REGISTRY_TOKEN)",
     },
     "ApiRateLimit": {
         "Type": "Number", "Default": 2000, "MinValue": 10, "MaxValue": 2000000000,
@@ -289,6 +313,9 @@ def _environment(function: str) -> dict[str, Any]:
     }
     if function in USES_FILES:
         env["FILES_BUCKET"] = {"Ref": "FilesBucket"}
+    if function in USES_OUTSIDE_SERVICES:
+        env.update({"VCHASNO_URL": {"Ref": "VchasnoUrl"}, "VCHASNO_TOKEN": {"Ref": "VchasnoToken"},
+                    "REGISTRY_URL": {"Ref": "RegistryUrl"}, "REGISTRY_TOKEN": {"Ref": "RegistryToken"}})
     if function == JOBS:
         env["TIMER_QUEUE_URL"] = {"Ref": TIMER_QUEUE}
     return env

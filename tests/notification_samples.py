@@ -88,6 +88,7 @@ def _merge(*modules: str) -> None:
 _merge("payouts")
 _merge("projects")
 _merge("tasks")
+_merge("billing")
 
 # Disputes on a project's contract: either party may open one.
 from tests.notification_samples_projects import CONTRACT  # noqa: E402

@@ -29,6 +29,7 @@ from chalicelib.errors import (
     MethodNotAllowed,
     NotAcceptable,
     TooManyRequests,
+    Unauthorized,
     Unavailable,
     Unprocessable,
 )
@@ -39,7 +40,7 @@ from chalicelib.store.uow import THROTTLING_CODES
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
-Auth = Literal["user", "operator", "bank", "none"]
+Auth = Literal["user", "operator", "bank", "site", "none"]  # site: a site's usage key (X-Site-Key), no bearer
 JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 SCHEMAS_MODULE = "chalicelib.api.schemas"
 
@@ -166,7 +167,7 @@ def _errors_for(method: str, auth_: Auth, request: Schema | None, path: str,
                 extra: tuple[int, ...]) -> tuple[int, ...]:
     """Every error status a route can answer, for OpenAPI."""
     codes = set(extra) | {503}  # DynamoDB throttled past the SDK's retries: Retry-After, nothing written
-    if auth_ in ("user", "operator", "bank"):
+    if auth_ in ("user", "operator", "bank", "site"):
         codes.add(401)
     if auth_ in ("user", "operator"):
         codes.add(403)  # an operator-only route, or a move that is not the caller's in the deal
@@ -225,6 +226,10 @@ def _list_identity(call: Call, operation: Operation) -> str:
 def _authenticate(request: Request, mode: Auth) -> auth.Principal | None:
     if mode == "bank":  # the bank's HMAC over the raw body, before anything reads the body
         auth.verify_bank_signature(request.headers.get("x-bank-signature"), raw_body(request))
+        return None
+    if mode == "site":  # the service checks the key against the site in the path
+        if not request.headers.get("x-site-key"):
+            raise Unauthorized("invalid_site_key", "Send the site's usage key in X-Site-Key")
         return None
     if mode == "none":
         return None
@@ -315,6 +320,8 @@ def _scope(call: Call, operation: Operation) -> str:
     itself (route and body), so one visitor's key can never meet another visitor's request."""
     if call.principal is not None:
         return call.principal.user_id
+    if operation.auth == "site":  # each site's keys are its own
+        return f"site:{call.params.get('site_id', '')}"
     if operation.auth != "none":
         return operation.auth
     request = hashlib.sha256(_identity(call).encode() + b"\n" + raw_body(call.request)).hexdigest()

@@ -60,6 +60,7 @@ def document() -> dict:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "bankSignature": {"type": "apiKey", "in": "header", "name": "X-Bank-Signature"},
+                "siteKey": {"type": "apiKey", "in": "header", "name": "X-Site-Key"},
             },
         },
     }
@@ -73,6 +74,8 @@ def _operation(op: Operation, components: dict) -> dict:
         doc["security"] = [{"bearer": []}]
     elif op.auth == "bank":
         doc["security"] = [{"bankSignature": []}]
+    elif op.auth == "site":
+        doc["security"] = [{"siteKey": []}]
     else:
         doc["security"] = []
     page = op.produces == "text/html"  # a page people open from an e-mail: forms in, HTML out, errors too

@@ -10,11 +10,13 @@ import unicodedata
 import urllib.parse
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StrictInt, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StrictInt, WithJsonSchema, model_validator
 
 from chalicelib import i18n
 from chalicelib.config import LOCALES, settings
 from chalicelib.money import MAX_ANY_AMOUNT_MINOR
+from chalicelib.processes.subscription import DELETION_REASONS
+from chalicelib.services.sites import MAX_DOMAINS
 
 
 def _known_locale(value: str) -> str:
@@ -871,3 +873,235 @@ class PasswordForm(_Model):
     csrf: str = Field(min_length=1, max_length=100)
     password: str = Field(max_length=128)
     password_again: str = Field(max_length=128)
+
+
+# Subscription billing of business accounts (chalicelib/api/sites.py) -------------------------------------
+
+SiteStatus = Literal["active", "past_due", "blocked", "deletion_requested", "deleted"]
+Reason = Literal["too_expensive", "missing_features", "moving_to_another_platform", "closing_business", "other"]
+assert set(Reason.__args__) == set(DELETION_REASONS)  # type: ignore[attr-defined]
+
+
+class MoneyIn(_In):
+    amount: StrictInt = Field(ge=0, le=10**12, description="minor units")
+    currency: str = CurrencyCode
+
+
+class MoneyOut(_Model):
+    amount: int
+    currency: str
+
+
+class Limits(_In):
+    products: StrictInt = Field(ge=0, le=10**9)
+    orders_per_month: StrictInt = Field(ge=0, le=10**9)
+
+
+class TariffIn(_In):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    name: str = Field(min_length=1, max_length=100)
+    price: MoneyIn
+    limits: Limits
+    features: list[str] = Field(default_factory=list, max_length=50)
+
+
+class TariffPatchIn(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    price: MoneyIn | None = Field(default=None, description="applies from the next billing month")
+    limits: Limits | None = None
+    features: list[str] | None = Field(default=None, max_length=50)
+    active: bool | None = None
+
+
+class TariffOut(_Model):
+    code: str
+    name: str
+    price: MoneyOut
+    limits: dict[str, int]
+    features: list[str]
+    active: bool
+    price_changes: list[dict]
+
+
+class TariffList(_Model):
+    items: list[TariffOut]
+
+
+class OwnerIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    phone: str = Field(min_length=3, max_length=32, description="international (E.164), e.g. +380501234567")
+
+
+class SiteIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+    domains: list[str] = Field(min_length=1, max_length=MAX_DOMAINS, description="host names; IDN allowed")
+    owner: OwnerIn
+    tariff: str = Field(min_length=1, max_length=40)
+
+
+class Counter(_Model):
+    value: int
+    limit: int | None
+
+
+class CountersOut(_Model):
+    products: Counter
+    orders: Counter
+    refreshed_at: str | None
+
+
+class SiteTariff(_Model):
+    code: str | None
+    name: str | None
+    price: MoneyOut
+
+
+class NextTariff(_Model):
+    code: str
+    name: str
+    from_: str | None = Field(alias="from")
+
+
+class AdditionalFeatures(_Model):
+    tariff: str
+    name: str
+    features: list[str]
+
+
+class SiteOut(_Model):
+    id: str
+    service_code: str
+    name: str
+    domains: list[str]
+    owner: dict
+    owner_id: str
+    status: SiteStatus
+    tariff: SiteTariff
+    next_tariff: NextTariff | None
+    counters: CountersOut
+    additional_features: list[AdditionalFeatures]
+    vchasno: dict
+    payment_method: dict | None
+    next_invoice_at: str | None
+    deletion: dict | None
+    created_at: str
+
+
+class SiteList(_Model):
+    items: list[SiteOut]
+    next_cursor: str | None
+
+
+class DomainIn(_In):
+    domain: str = Field(min_length=1, max_length=253)
+
+
+class DomainsOut(_Model):
+    domains: list[str]
+
+
+class KeyOut(_Model):
+    key: str = Field(description="shown once; only its hash is kept")
+    created_at: str
+
+
+class UsageIn(_In):
+    event_id: str = Field(min_length=1, max_length=200)
+    products: StrictInt | None = Field(default=None, ge=0, le=10**9, description="the current number of products")
+    orders: StrictInt | None = Field(default=None, ge=0, le=10**6, description="new orders since the last report")
+
+    @model_validator(mode="after")
+    def _one_counter(self) -> UsageIn:
+        if (self.products is None) == (self.orders is None):
+            raise ValueError("send exactly one of products or orders")
+        return self
+
+
+class UsageOut(_Model):
+    accepted: bool
+    duplicate: bool
+    event_id: str
+
+
+class RequisitesIn(_In):
+    tax_id: str = Field(min_length=1, max_length=20, description="EDRPOU (8 digits) or RNOKPP (10 digits)")
+    iban: str = Field(min_length=1, max_length=64, description="a Ukrainian IBAN (UA…)")
+
+
+class RequisitesOut(_Model):
+    tax_id: str | None
+    kind: Literal["company", "sole_proprietor"] | None
+    iban: str | None
+    company_name: str | None
+    address: str | None
+    director: str | None
+    updated_at: str | None
+    vchasno: dict
+
+
+class VchasnoOut(_Model):
+    status: Literal["not_activated", "activated"]
+
+
+class TariffChangeIn(_In):
+    code: str = Field(min_length=1, max_length=40)
+
+
+class ServiceInvoiceOut(_Model):
+    id: str
+    site_id: str
+    number: str
+    period: str
+    kind: str
+    amount: int
+    currency: str
+    status: Literal["open", "paid", "void"]
+    issued_at: str
+    due_at: str
+    paid_at: str | None
+    paid_by: Literal["card", "link", "bank_transfer"] | None
+    lines: list[dict]
+    pdf_url: str
+
+
+class ServiceInvoiceList(_Model):
+    items: list[ServiceInvoiceOut]
+    next_cursor: str | None
+
+
+class SiteContractOut(_Model):
+    id: str
+    kind: Literal["public_offer", "personal"]
+    title: str
+    version: str | None
+    effective_from: str | None
+    filename: str
+    size: int | None
+    uploaded_at: str | None
+    url: str
+
+
+class SiteContractList(_Model):
+    items: list[SiteContractOut]
+    next_cursor: str | None
+
+
+class LinkOut(_Model):
+    url: str
+    filename: str
+
+
+class DeletionIn(_In):
+    reasons: list[Reason] = Field(min_length=1, max_length=5)
+    comment: str = Field(default="", max_length=2000)
+
+
+class OwnerChangeIn(_In):
+    owner: OwnerIn
+    user_id: str | None = Field(default=None, max_length=100, description="the new owner's account, if it changes")
+
+
+class ContractIn(_In):
+    filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\]+\.pdf$")
+    content_base64: str = Field(min_length=1, description="the signed contract, a PDF, base64-encoded")

@@ -36,13 +36,19 @@ TARGETS: dict[str, tuple[str, ...] | None] = {
     "task_sent": ("task_id",),
     "task_done": ("task_id",),
     "task_cancelled": ("task_id",),
+    "service_invoice_issued": ("invoice_id",),
+    "service_invoice_paid": ("invoice_id",),
+    **{kind: ("site_id",) for kind in ("site_created", "counter_limit_reached", "requisites_changed",
+                                        "vchasno_activated", "vchasno_deactivated", "deletion_requested",
+                                        "deletion_withdrawn", "deletion_completed", "owner_changed")},
 }
 # Every other kind is about a deal: an order, or a project's contract.
 DEAL = ("order_id",)
 
 # an id's type prefix → the object WEB_PATHS knows it by
 OBJECTS = {"ord": "order", "ctr": "contract", "ofr": "offer", "prj": "project", "tsk": "task", "inv": "invoice",
-           "po": "payout", "pay": "unmatched_payment", "cnv": "conversation"}
+           "po": "payout", "pay": "unmatched_payment", "cnv": "conversation", "site": "site",
+           "sin": "service_invoice"}
 
 # What the button says, by the object it opens (msgids: translated where they are shown).
 LABELS = {
@@ -59,6 +65,8 @@ LABELS = {
     "payout": N_("Open the payout"),
     "unmatched_payment": N_("Review the payment"),
     "conversation": N_("Open the conversation"),
+    "site": N_("Open the site's billing"),
+    "service_invoice": N_("Open the invoice"),
 }
 
 
@@ -77,7 +85,8 @@ def link_for(kind: str, params: dict) -> Link:
         object_id = params.get(param)
         if object_id:
             target = OBJECTS[str(object_id).split("_", 1)[0]]
-            return Link(_web_url(target, id=object_id), LABELS[target])
+            others = {name: str(value) for name, value in params.items() if name.endswith("_id") and value}
+            return Link(_web_url(target, **{**others, "id": object_id}), LABELS[target])
     return Link(_web_url("home"), LABELS["home"])
 
 

@@ -12,7 +12,14 @@ changes what they count from (the rest of a project's price escrowed after deliv
 Two promises are checked over every process by the tests: every state that holds money has a
 timer or a transition of the payer or an operator that leaves it, and every way of going round in
 circles passes a transition with a `limit`, so no sequence of requests grows a deal's item without
-bound.
+bound — or, for a process that goes round by design (a subscription's months), the deal keeps only
+its last `history_kept` steps and its loops only overwrite fixed-size attributes.
+
+Most deals have two parties; a process names the ones its notifications go to (`parties`: a
+subscription has no contractor, the platform itself serves it). A transition may write other items
+in its transaction (`writes`: a service invoice and its number's claim), and a process may read what
+its timed transitions need besides the deal before they fire (`prepare`: the tariff a month is
+billed at), so the job and a request that fires a due timer give it the same input.
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ from chalicelib import clock
 from chalicelib.errors import Conflict
 from chalicelib.ledger import Transfer
 from chalicelib.store.models import DealModel
+from chalicelib.store.uow import UnitOfWork
 
 Actor = Literal["client", "contractor", "operator", "system"]
 
@@ -61,6 +69,7 @@ class Transition:
     guard: Callable[[DealModel, Context], None] | None = None  # raises a DomainError to refuse
     contractor_score: str | None = None  # the contractor's profile counter this transition adds one to
     limit: int | None = None  # how many times one deal may go through it (bounds the deal's item)
+    writes: Callable[[UnitOfWork, DealModel, Context], None] | None = None  # other items of its transaction
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,10 @@ class Process:
     notification: Callable[[DealModel, Context, str, str], dict]  # (deal, ctx, kind, recipient role) → params
     timers: dict[str, tuple[Timer, ...]] = field(default_factory=dict)  # state → the timers it arms
     holding: frozenset[str] = frozenset()  # states in which the deal's money is held (escrow)
+    parties: tuple[Actor, ...] = ("client", "contractor")  # who the transitions' notifications go to
+    history_kept: int | None = None  # keep only the last N steps (a process that loops by design)
+    # (deal, timed transition, now) → the Context payload it fires with, read before it fires
+    prepare: Callable[[DealModel, str, datetime], dict] | None = None
 
     def __post_init__(self) -> None:
         for transition in self.transitions.values():

@@ -1,7 +1,7 @@
 """Every process the engine runs, by the name a deal carries in its `process` attribute."""
 from __future__ import annotations
 
-from chalicelib.processes import Process, b2b_task, custom_offer, gig_order, project
+from chalicelib.processes import Process, b2b_task, custom_offer, gig_order, project, subscription
 
 PROCESSES: dict[str, Process] = {process.name: process for process in (
-    gig_order.PROCESS, custom_offer.PROCESS, project.PROCESS, b2b_task.PROCESS)}
+    gig_order.PROCESS, custom_offer.PROCESS, project.PROCESS, b2b_task.PROCESS, subscription.PROCESS)}

@@ -1,18 +1,23 @@
 """The bank's side: signed webhooks for incoming transfers, and operators resolving the
 transfers that could not be matched to an invoice.
 
-A transfer is credited only when its purpose quotes exactly one known open invoice number and
-amount and currency match exactly. Anything else is parked as an unmatched payment (its money
-in the suspense account) with the reason, for an operator to apply or return. A transfer the
-ledger cannot hold (a currency we keep no balances in, or an amount beyond the currency's bound) is
-parked without moving money: its item is the record an operator acts on. One bank
-`event_id` is one payment item, written with `attribute_not_exists`, so a redelivered event
-changes nothing.
+One matcher serves every kind of invoice a transfer may pay (`KINDS`): a top-up's proforma invoice
+(`PI-2026-000123`, credited to the client's balance) and a site's service invoice (`HOR-11111-007`,
+the platform's revenue). The number's pattern says the kind. A transfer is credited only when its
+purpose quotes exactly one known open invoice number and amount and currency match exactly; the
+kind then writes what paying it means, in the payment's transaction. Anything else is parked as an
+unmatched payment (its money in the suspense account) with the reason, for an operator to apply to
+an invoice of either kind or return. A transfer the ledger cannot hold (a currency we keep no
+balances in, or an amount beyond the currency's bound) is parked without moving money: its item is
+the record an operator acts on. One bank `event_id` is one payment item, written with
+`attribute_not_exists`, so a redelivered event changes nothing.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib import clock, idempotency, ids, ledger, views
 from chalicelib.auth import Principal
@@ -20,14 +25,35 @@ from chalicelib.errors import Conflict, Unprocessable
 from chalicelib.money import SUPPORTED_CURRENCIES, Money, within_bounds
 from chalicelib.observability import logger, metrics
 from chalicelib.pagination import page
-from chalicelib.services import invoices, notifications
+from chalicelib.services import invoices, notifications, service_invoices
 from chalicelib.store import lookup
-from chalicelib.store.models import InvoiceModel, PaymentModel
+from chalicelib.store.models import PaymentModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
 CREDITED, UNMATCHED, APPLIED, RETURNED = "credited", "unmatched", "applied", "returned"
 QUEUE = "unmatched"
-_NUMBER = re.compile(rf"(?<![A-Z0-9-]){invoices.NUMBER_PATTERN}(?![0-9])")
+BANK, SUSPENSE = "bank", "suspense"  # where the money paying an invoice comes from
+
+
+@dataclass(frozen=True)
+class InvoiceKind:
+    """What the matcher needs of a kind of invoice. Its items have id, owner_id, number, amount,
+    currency and status (`open` is the one payable status)."""
+
+    pattern: str  # the number's regular expression
+    prefix: str  # its ids' type prefix (`inv`, `sin`), for operators applying a payment by id
+    find: Callable[[str], Any]  # number → the invoice, or None
+    load: Callable[[str], Any]  # id → the invoice (404 if unknown)
+    # (uow, invoice, payment id, BANK | SUSPENSE, the error if it stopped being open): mark it paid, move the money
+    pay: Callable[[UnitOfWork, Any, str, str, Exception], None]
+
+
+KINDS = (
+    InvoiceKind(invoices.NUMBER_PATTERN, "inv", invoices.find_by_number, invoices.load, invoices.pay),
+    InvoiceKind(service_invoices.NUMBER_PATTERN, "sin", service_invoices.find_by_number, service_invoices.load,
+                service_invoices.pay),
+)
+_NUMBERS = [(re.compile(rf"(?<![A-Z0-9-]){kind.pattern}(?![0-9])"), kind) for kind in KINDS]
 
 
 class _DuplicateEvent(Exception):
@@ -58,7 +84,7 @@ def receive_transfer(transfer: IncomingTransfer) -> dict:
 
 
 def _receive(transfer: IncomingTransfer, payment_id: str, *, invoice_taken: bool = False) -> dict:
-    invoice, reason = _match(transfer, invoice_taken)
+    kind, invoice, reason = _match(transfer, invoice_taken)
     payment = PaymentModel(
         payment_id, event_id=transfer.event_id, amount=transfer.amount_minor, currency=transfer.currency,
         purpose=transfer.purpose, payer=transfer.payer, received_at=transfer.received_at,
@@ -68,8 +94,7 @@ def _receive(transfer: IncomingTransfer, payment_id: str, *, invoice_taken: bool
     uow = UnitOfWork()
     uow.put(payment, condition=PaymentModel.id.does_not_exist(), on_fail=_DuplicateEvent())
     if invoice is not None:
-        _mark_paid(uow, invoice, payment_id, on_fail=_InvoiceTaken())
-        ledger.record(uow, ledger.bank_top_up(payment_id, invoice.owner_id, _money(transfer), ref=invoice.id))
+        kind.pay(uow, invoice, payment_id, BANK, _InvoiceTaken())
     else:
         if _holdable(transfer.amount_minor, transfer.currency):
             ledger.record(uow, ledger.park_unmatched(payment_id, _money(transfer), ref=payment_id))
@@ -89,34 +114,38 @@ def _holdable(amount_minor: int, currency: str) -> bool:
     return currency in SUPPORTED_CURRENCIES and within_bounds(amount_minor, currency)
 
 
-def _match(transfer: IncomingTransfer, invoice_taken: bool) -> tuple[InvoiceModel | None, str | None]:
+def _match(transfer: IncomingTransfer, invoice_taken: bool) -> tuple[InvoiceKind, Any, str | None]:
+    """(kind, invoice, None) for a transfer that pays exactly one open invoice; else (kind, None, reason)."""
     if transfer.currency in SUPPORTED_CURRENCIES and not within_bounds(transfer.amount_minor, transfer.currency):
-        return None, "amount_out_of_range"
-    numbers = sorted(set(_NUMBER.findall(transfer.purpose)))
-    if not numbers:
-        return None, "no_invoice_number"
-    if len(numbers) > 1:
-        return None, "several_invoice_numbers"
-    invoice = invoices.find_by_number(numbers[0])
+        return KINDS[0], None, "amount_out_of_range"
+    found = sorted({(number, index) for index, (pattern, _) in enumerate(_NUMBERS)
+                    for number in pattern.findall(transfer.purpose)})
+    if not found:
+        return KINDS[0], None, "no_invoice_number"
+    if len(found) > 1:
+        return KINDS[0], None, "several_invoice_numbers"
+    number, index = found[0]
+    kind = KINDS[index]
+    invoice = kind.find(number)
     if invoice is None:
-        return None, "unknown_invoice"
+        return kind, None, "unknown_invoice"
+    if invoice.status == service_invoices.VOID:
+        return kind, None, "invoice_void"
     if invoice_taken or invoice.status != invoices.OPEN:
-        return None, "invoice_already_paid"
+        return kind, None, "invoice_already_paid"
     if invoice.currency != transfer.currency:
-        return None, "currency_mismatch"
+        return kind, None, "currency_mismatch"
     if int(invoice.amount) != transfer.amount_minor:
-        return None, "amount_mismatch"
-    return invoice, None
+        return kind, None, "amount_mismatch"
+    return kind, invoice, None
 
 
-def _mark_paid(uow: UnitOfWork, invoice: InvoiceModel, payment_id: str, *, on_fail: Exception) -> None:
-    paid_at = clock.iso(clock.now())
-    uow.update(invoice, [InvoiceModel.status.set(invoices.PAID), InvoiceModel.paid_at.set(paid_at),
-                         InvoiceModel.payment_id.set(payment_id)],
-               condition=InvoiceModel.status == invoices.OPEN, on_fail=on_fail)
-    notifications.enqueue(uow, invoice.owner_id, "invoice_paid", {
-        "invoice_id": invoice.id, "number": invoice.number,
-        "amount": {"amount": int(invoice.amount), "currency": invoice.currency}, "paid_at": paid_at})
+def _kind_of(invoice_id: str) -> InvoiceKind:
+    prefix = invoice_id.split("_", 1)[0]
+    for kind in KINDS:
+        if kind.prefix == prefix:
+            return kind
+    return KINDS[0]  # an id of no kind is unknown to the first: 404
 
 
 def _money(transfer: IncomingTransfer) -> Money:
@@ -144,12 +173,14 @@ def get_payment(principal: Principal, payment_id: str) -> dict:
 
 
 def apply_to_invoice(principal: Principal, payment_id: str, invoice_id: str) -> tuple[int, dict]:
-    """Credit an unmatched payment to an invoice whose amount and currency it matches exactly."""
+    """Credit an unmatched payment to an invoice (a top-up's or a site's) whose amount and currency it
+    matches exactly."""
     principal.require_operator()
     payment = _load_unmatched(payment_id)
-    invoice = invoices.load(invoice_id)
+    kind = _kind_of(invoice_id)
+    invoice = kind.load(invoice_id)
     if invoice.status != invoices.OPEN:
-        raise Conflict("invoice_not_open", "The invoice is already paid")
+        raise Conflict("invoice_not_open", f"The invoice is {invoice.status}, not open")
     if invoice.currency != payment.currency:
         raise Unprocessable("currency_mismatch", "The payment's currency differs from the invoice's",
                             field="invoice_id")
@@ -157,9 +188,7 @@ def apply_to_invoice(principal: Principal, payment_id: str, invoice_id: str) -> 
         raise Unprocessable("amount_mismatch", "The payment's amount differs from the invoice's", field="invoice_id")
     uow = UnitOfWork()
     _resolve(uow, principal, payment, APPLIED, invoice_id=invoice.id)
-    _mark_paid(uow, invoice, payment.id, on_fail=Conflict("invoice_not_open", "The invoice is already paid"))
-    money = Money(int(payment.amount), payment.currency)
-    ledger.record(uow, ledger.apply_unmatched(f"{payment.id}:applied", invoice.owner_id, money, ref=invoice.id))
+    kind.pay(uow, invoice, payment.id, SUSPENSE, Conflict("invoice_not_open", "The invoice is already paid"))
     status, body = idempotency.commit(uow, 200, views.payment(payment))
     metrics.add_metric(name="InvoicePaid", unit="Count", value=1)
     return status, body

@@ -56,9 +56,11 @@ def fire_timer(deal: DealModel, now: datetime) -> bool:
     (another run fired it first, the deal moved on, or an index copy lags behind the table)."""
     if deal.timer_transition is None:
         return False
+    process = PROCESSES[deal.process]
+    payload = process.prepare(deal, deal.timer_transition, now) if process.prepare else {}
     uow = UnitOfWork()
     try:
-        engine.apply(uow, PROCESSES[deal.process], deal, deal.timer_transition, Context(now, "system"))
+        engine.apply(uow, process, deal, deal.timer_transition, Context(now, "system", payload=payload))
         uow.commit()
     except (Conflict, Forbidden):
         return False

@@ -1,7 +1,7 @@
 """Top-up by proforma invoice: numbering, the invoice itself, its PDF and the client's documents."""
 from __future__ import annotations
 
-from chalicelib import clock, idempotency, ids, views
+from chalicelib import clock, idempotency, ids, ledger, views
 from chalicelib.auth import Principal
 from chalicelib.errors import NotFound
 from chalicelib.money import Money, require_positive
@@ -47,6 +47,22 @@ def create(principal: Principal, amount_minor: int, currency: str) -> tuple[int,
 
 def load(invoice_id: str) -> InvoiceModel:
     return lookup.load(InvoiceModel, invoice_id, what="invoice")
+
+
+def pay(uow: UnitOfWork, invoice: InvoiceModel, payment_id: str, source: str, on_fail: Exception) -> None:
+    """The bank matcher's (or an operator's) payment of a top-up invoice: marked paid, the money on the
+    client's balance (from the bank, or from the suspense account where it was parked)."""
+    paid_at = clock.iso(clock.now())
+    uow.update(invoice, [InvoiceModel.status.set(PAID), InvoiceModel.paid_at.set(paid_at),
+                         InvoiceModel.payment_id.set(payment_id)],
+               condition=InvoiceModel.status == OPEN, on_fail=on_fail)
+    money = Money(int(invoice.amount), invoice.currency)
+    if source == "bank":
+        ledger.record(uow, ledger.bank_top_up(payment_id, invoice.owner_id, money, ref=invoice.id))
+    else:
+        ledger.record(uow, ledger.apply_unmatched(f"{payment_id}:applied", invoice.owner_id, money, ref=invoice.id))
+    notifications.enqueue(uow, invoice.owner_id, "invoice_paid", {
+        "invoice_id": invoice.id, "number": invoice.number, "amount": money.to_json(), "paid_at": paid_at})
 
 
 def load_visible(principal: Principal, invoice_id: str) -> InvoiceModel:

@@ -306,8 +306,8 @@ class DealsByQueue(GlobalSecondaryIndex):
 
 
 class DealModel(Model):
-    """A deal run by the process engine: a gig order, a custom offer, a project contract or a B2B
-    task (`process`). `version` guards every
+    """A deal run by the process engine: a gig order, a custom offer, a project contract, a B2B
+    task or a site's subscription (`process`). `version` guards every
     transition; `timer_*` is the one pending timed transition, if any. `terms` are frozen when the
     deal is made and never updated; `terms_hash` is their SHA-256 over canonical JSON."""
 
@@ -567,6 +567,100 @@ class TeamMemberModel(Model):
     joined_at = UnicodeAttribute(null=True)
 
 
+class SiteModel(Model):
+    """A business account ("site", seed 003): its own details. Its billing life — status, tariff,
+    counters, invoicing — is a deal of the `subscription` process with the same id; its owner is that
+    deal's client. The key the shop platform reports usage with is kept only as a SHA-256 hash (the
+    claim `sitekey#<hash>` in keys), its domains as claims `domain#<ascii host>`."""
+
+    class Meta(_Meta):
+        logical_name = "sites"
+        table_name = "sites"
+
+    id = UnicodeAttribute(hash_key=True)
+    service_code = UnicodeAttribute()
+    name = UnicodeAttribute()
+    domains = ListAttribute(of=UnicodeAttribute, default=list)
+    contact = JSONAttribute()  # the owner contact: {name, email, phone (E.164)}
+    requisites = JSONAttribute(null=True)  # {tax_id, kind, iban, company_name, address, director, updated_at}
+    vchasno = UnicodeAttribute(default="not_activated")  # not_activated | activated
+    payment_method = JSONAttribute(null=True)  # a saved card (next issue): {card_mask, holder}
+    key_hash = UnicodeAttribute(null=True)
+    contracts = JSONAttribute(default=list)  # personal contracts: [{id, filename, key, size, uploaded_at}]
+    deletion = JSONAttribute(null=True)  # the questionnaire: {reasons, comment, requested_at}
+    created_at = UnicodeAttribute()
+    deleted_at = UnicodeAttribute(null=True)
+
+
+class TariffModel(Model):
+    """A tariff operators manage. `prices` is its price schedule, `[{"from": "2026-12", "amount": N}]`:
+    a change applies from a later billing month, so every month is billed at the price it began with."""
+
+    class Meta(_Meta):
+        logical_name = "tariffs"
+        table_name = "tariffs"
+
+    code = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    prices = JSONAttribute()
+    limits = JSONAttribute()  # {products, orders_per_month}
+    features = ListAttribute(of=UnicodeAttribute, default=list)
+    active = BooleanAttribute(default=True)
+    created_at = UnicodeAttribute()
+
+
+class ServiceInvoicesBySite(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_site"
+        projection = AllProjection()
+
+    site_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+
+
+class ServiceInvoiceModel(Model):
+    """A site's service invoice (UAH): `<SERVICE_INVOICE_PREFIX>-<service code>-<seq>`, `seq` gap-free per
+    site (the subscription deal's counter, advanced in the invoice's own transaction)."""
+
+    class Meta(_Meta):
+        logical_name = "service_invoices"
+        table_name = "service_invoices"
+
+    id = UnicodeAttribute(hash_key=True)
+    site_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    seq = NumberAttribute()
+    number = UnicodeAttribute()
+    period = UnicodeAttribute()  # the billing month, "2026-12"
+    kind = UnicodeAttribute()  # month | first_month | upgrade | resumed
+    lines = JSONAttribute()  # [{tariff, tariff_name, start, end, days, month_days, amount}]
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()  # open | paid | void
+    issued_at = UnicodeAttribute()
+    due_at = UnicodeAttribute()
+    paid_at = UnicodeAttribute(null=True)
+    paid_by = UnicodeAttribute(null=True)  # card | link | bank_transfer
+    payment_id = UnicodeAttribute(null=True)
+    by_site = ServiceInvoicesBySite()
+
+
+class UsageModel(Model):
+    """What the shop platform reported for a site: each `event#<event_id>` once (written with
+    `attribute_not_exists`, kept for USAGE_EVENT_DAYS), and each billing day's sum `day#<YYYY-MM-DD>`
+    (orders added, the last product count), which the daily refresh folds into the site's counters."""
+
+    class Meta(_Meta):
+        logical_name = "usage"
+        table_name = "usage"
+        ttl_attribute = "expires_at"
+
+    site_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    orders = NumberAttribute(null=True)
+    products = NumberAttribute(null=True)
+    reported_at = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
 class LimitModel(Model):
     """An abuse limit's counter for one key and window (failed log-ins per e-mail or address, invitations
     per company and day, e-mails per address and day, password resets): items expire by TTL."""
@@ -602,6 +696,10 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ProjectModel,
     ProposalModel,
     TeamMemberModel,
+    SiteModel,
+    TariffModel,
+    ServiceInvoiceModel,
+    UsageModel,
     LimitModel,
 )
 

@@ -123,6 +123,46 @@ def test_concurrent_requests_each_run_as_their_own_caller(local_stack) -> None:
     assert all(ids == [user_id] * 15 for (user_id, _), ids in zip(users, answers, strict=True)), answers
 
 
+def test_a_site_pays_its_first_invoice_by_a_signed_bank_transfer_and_the_owner_is_mailed(local_stack) -> None:
+    api = local_stack.url
+    login = requests.post(f"{api}/v1/auth/login", json={"email": "operator@escrowdesk.local",
+                                                         "password": "local-operator-pass"}, timeout=30)
+    assert login.status_code == 200, login.text
+    operator = {"Authorization": f"Bearer {login.json()['token']}"}
+    tariff = {"code": f"start-{uuid.uuid4().hex[:6]}", "name": "Start", "price": {"amount": 31000, "currency": "UAH"},
+              "limits": {"products": 100, "orders_per_month": 50}, "features": ["catalog"]}
+    assert requests.post(f"{api}/v1/operator/tariffs", json=tariff, headers=operator, timeout=30).status_code == 201
+    signup = requests.post(f"{api}/v1/auth/signup", json={
+        "email": f"shop-{uuid.uuid4().hex[:8]}@example.ua", "password": "correct horse", "name": "Olena",
+        "locale": "uk"}, timeout=30)
+    owner = {"Authorization": f"Bearer {signup.json()['token']}"}
+    site = requests.post(f"{api}/v1/sites", json={
+        "name": "Квіти", "domains": [f"{uuid.uuid4().hex[:8]}.example.ua"], "tariff": tariff["code"],
+        "owner": {"name": "Olena", "email": "olena@example.ua", "phone": "+380501234567"}}, headers=owner, timeout=30)
+    assert site.status_code == 201, site.text
+    site_id = site.json()["id"]
+    (invoice,) = requests.get(f"{api}/v1/sites/{site_id}/invoices", headers=owner, timeout=30).json()["items"]
+    assert invoice["status"] == "open" and invoice["number"].startswith("HOR-")
+
+    body = json.dumps({
+        "event_id": f"evt_{uuid.uuid4().hex}", "type": "transfer.incoming", "amount": invoice["amount"],
+        "currency": "UAH", "purpose": f"Оплата за рахунком № {invoice['number']}, без ПДВ",
+        "payer": {"name": "ФОП Петренко", "iban": "UA213223130000026007233566001"},
+        "received_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }).encode()
+    webhook = requests.post(f"{api}/v1/webhooks/bank", data=body, timeout=30,
+                            headers={"Content-Type": "application/json", "X-Bank-Signature": sign(body)})
+    assert webhook.status_code == 200 and webhook.json()["payment"]["status"] == "credited", webhook.text
+
+    paid = requests.get(f"{api}/v1/sites/{site_id}/invoices/{invoice['id']}", headers=owner, timeout=30).json()
+    assert paid["status"] == "paid" and paid["paid_by"] == "bank_transfer"
+    pdf = requests.get(f"{api}/v1/sites/{site_id}/invoices/{invoice['id']}/pdf", timeout=30,
+                       headers={**owner, "Accept": "application/pdf"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert _wait_for_mail_about(local_stack.mail_dir, invoice["number"]), local_stack.log()
+    assert _wait_for_mails_about(local_stack.mail_dir, invoice["number"], at_least=2), local_stack.log()
+
+
 def test_ctrl_c_stops_everything_and_the_next_run_starts_clean(local_stack, start_local_stack) -> None:
     java = [pid for pid, name in local_stack.children().items() if name == "java"]
     assert java, "DynamoDB Local should run as the runner's child"

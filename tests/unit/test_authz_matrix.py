@@ -1,8 +1,9 @@
 """The authorization matrix: every documented endpoint × every kind of caller, as one table.
 
 The callers are the owner (the client of every deal below, the owner of its invoice, payout,
-project and company), another client, the contractor of the deals, another contractor, an operator
-and nobody (no token). For each endpoint the table names who may act on it. Those callers get an
+project, company and site), another client, the contractor of the deals, another contractor, an
+operator, nobody (no token) and the site's usage key (X-Site-Key, no token), which opens the site's
+usage route and nothing else. For each endpoint the table names who may act on it. Those callers get an
 answer that is not a refusal (it may still be 409 or 422: the deal's state decides that, not who is
 asking); everyone else gets 401 (no token) or 403/404, and a refused call changes nothing — no deal,
 balance or journal line moves. Lists are also checked for what they show: the deal's own items
@@ -21,10 +22,12 @@ from chalicelib.api.http import OPERATIONS
 from chalicelib.store.models import AccountModel, DealModel, JournalLineModel, PayoutModel
 from tests.support import assert_books_balance, sign, transfer_event
 
-OWNER, CLIENT2, CONTRACTOR, CONTRACTOR2, OPERATOR, NOBODY = (
-    "owner", "other client", "deal contractor", "other contractor", "operator", "no token")
+OWNER, CLIENT2, CONTRACTOR, CONTRACTOR2, OPERATOR, NOBODY, SITE_KEY = (
+    "owner", "other client", "deal contractor", "other contractor", "operator", "no token", "site key")
 USERS = frozenset({OWNER, CLIENT2, CONTRACTOR, CONTRACTOR2, OPERATOR})
-EVERYONE = USERS | {NOBODY}
+EVERYONE = USERS | {NOBODY, SITE_KEY}
+SITE_READERS = frozenset({OWNER, OPERATOR})
+PDF = {"Accept": "application/pdf"}
 PARTIES = frozenset({OWNER, CONTRACTOR})
 # operators see every order and contract, its thread and its deliverable (they settle disputes),
 # and every invoice (they match stray bank transfers to them)
@@ -127,7 +130,31 @@ def _world(api) -> dict:
     w["payment"] = ok(api.webhook(parked))["payment"]["id"]
     w["notification"] = api.get("/v1/notifications", token=tokens[OWNER]).json_body["items"][0]["id"]
     w["documents"] = w["task"]
+    _sites(api, w, ok)
     return w
+
+
+def _sites(api, w: dict, ok) -> None:
+    """Tariffs, and the owner's site with its key, its first invoice and a personal contract."""
+    from tests.billing_support import OWNER as CONTACT
+    from tests.billing_support import add_tariffs
+
+    tokens = w["tokens"]
+    add_tariffs(api, tokens[OPERATOR])
+    w["site"] = ok(api.post("/v1/sites", {"name": "Shop", "domains": ["shop.example.ua"], "owner": CONTACT,
+                                          "tariff": "start"}, token=tokens[OWNER]))["id"]
+    w["site_key"] = ok(api.post(f"/v1/sites/{w['site']}/keys", token=tokens[OWNER]))["key"]
+    w["site_invoice"] = api.get(f"/v1/sites/{w['site']}/invoices", token=tokens[OWNER]).json_body["items"][0]["id"]
+    pdf = base64.b64encode(b"%PDF-1.4 contract").decode()
+    w["site_contract"] = ok(api.post(f"/v1/operator/sites/{w['site']}/contracts",
+                                     {"filename": "contract.pdf", "content_base64": pdf}, token=tokens[OPERATOR]))["id"]
+
+
+def credentials(w: dict, who: str) -> tuple[str | None, dict]:
+    """The bearer token and headers a caller sends."""
+    if who == SITE_KEY:
+        return None, {"X-Site-Key": w["site_key"]}
+    return (None if who == NOBODY else w["tokens"][who]), {}
 
 
 def _rows(w: dict) -> list[Row]:
@@ -273,9 +300,48 @@ def _rows(w: dict) -> list[Row]:
         Row("GET", "/v1/documents", USERS, sees=PARTIES, item="documents"),
         Row("POST", f"/v1/tasks/{t}/cancel", frozenset({OWNER})),
         Row("DELETE", f"/v1/tasks/{w['draft']}", frozenset({OWNER})),
+        *_site_rows(w),
         # last: they end the callers' sessions (a password change hands back a token for a new one)
         Row("POST", "/v1/me/password", USERS, {"current_password": PASSWORDS[OWNER], "new_password": "correct horse"}),
         Row("POST", "/v1/auth/logout", USERS),
+    ]
+
+
+def _site_rows(w: dict) -> list[Row]:
+    from tests.billing_support import BUSINESS, EDRPOU, IBAN
+    from tests.billing_support import OWNER as CONTACT
+
+    s = w["site"]
+    site = {"name": "Another", "domains": ["another.example.ua"], "owner": CONTACT, "tariff": "start"}
+    return [
+        Row("GET", "/v1/tariffs", USERS),
+        Row("POST", "/v1/operator/tariffs", frozenset({OPERATOR}), {**BUSINESS, "code": "pro"}),
+        Row("PATCH", "/v1/operator/tariffs/start", frozenset({OPERATOR}), {"name": "Start"}),
+        Row("POST", "/v1/sites", USERS, site),
+        Row("GET", "/v1/sites", USERS, sees=frozenset({OWNER}), item="site"),
+        Row("GET", f"/v1/sites/{s}", SITE_READERS),
+        Row("POST", f"/v1/sites/{s}/usage", frozenset({SITE_KEY}), {"event_id": "evt-usage", "orders": 1}),
+        Row("POST", f"/v1/sites/{s}/domains", frozenset({OWNER}), {"domain": "www.shop.example.ua"}),
+        Row("DELETE", f"/v1/sites/{s}/domains/www.shop.example.ua", frozenset({OWNER})),
+        Row("GET", f"/v1/sites/{s}/requisites", SITE_READERS),
+        Row("PUT", f"/v1/sites/{s}/requisites", frozenset({OWNER}), {"tax_id": EDRPOU, "iban": IBAN}),
+        Row("POST", f"/v1/sites/{s}/vchasno/activate", frozenset({OWNER})),
+        Row("POST", f"/v1/sites/{s}/vchasno/deactivate", frozenset({OWNER})),
+        Row("POST", f"/v1/sites/{s}/tariff", frozenset({OWNER}), {"code": "business"}),
+        Row("GET", f"/v1/sites/{s}/invoices", SITE_READERS, sees=SITE_READERS, item="site_invoice"),
+        Row("GET", f"/v1/sites/{s}/invoices/{w['site_invoice']}", SITE_READERS),
+        Row("GET", f"/v1/sites/{s}/invoices/{w['site_invoice']}/pdf", SITE_READERS, headers=PDF),
+        Row("GET", f"/v1/sites/{s}/contracts", SITE_READERS),
+        Row("GET", f"/v1/sites/{s}/contracts/{w['site_contract']}", SITE_READERS),
+        Row("GET", f"/v1/sites/{s}/offer", SITE_READERS, headers=PDF),
+        Row("POST", f"/v1/operator/sites/{s}/contracts", frozenset({OPERATOR}),
+            {"filename": "contract.pdf", "content_base64": base64.b64encode(b"%PDF-1.4 again").decode()}),
+        Row("POST", f"/v1/operator/sites/{s}/owner", frozenset({OPERATOR}), {"owner": CONTACT}),
+        Row("POST", f"/v1/sites/{s}/deletion-request", frozenset({OWNER}), {"reasons": ["other"]}),
+        Row("POST", f"/v1/sites/{s}/deletion-request/withdraw", frozenset({OWNER})),
+        Row("POST", f"/v1/operator/sites/{s}/delete", frozenset({OPERATOR})),
+        # the key opens the usage route and nothing else, even its own site's pages
+        Row("POST", f"/v1/sites/{s}/keys", frozenset({OWNER})),
     ]
 
 
@@ -317,7 +383,7 @@ def test_every_endpoint_answers_each_caller_exactly_what_it_may(api):
     ROLE_LISTS.update({op.path: op.query for op in OPERATIONS})
     for row in rows:
         def call(who: str, row: Row = row):
-            token = None if who == NOBODY else w["tokens"][who]
+            token, extra = credentials(w, who)
             body = row.body
             if row.method == "POST" and row.path == "/v1/auth/signup":
                 body = {**row.body, "email": f"new-{len(wrong)}-{who.replace(' ', '-')}@example.com"}
@@ -326,13 +392,13 @@ def test_every_endpoint_answers_each_caller_exactly_what_it_may(api):
             path = row.path
             if who in CONTRACTORS and row.method == "GET" and "role" in ROLE_LISTS.get(row.path, ()):
                 path += "?role=contractor"  # role lists show the client's side unless asked
-            return api.request(row.method, path, body, token=token, headers=row.headers)
+            return api.request(row.method, path, body, token=token, headers={**row.headers, **extra})
 
         refused = [who for who in EVERYONE if who not in row.may]
         for who in sorted(refused):
             before = _snapshot()
             response = call(who)
-            expected = {401} if who == NOBODY else REFUSED
+            expected = {401} if who in (NOBODY, SITE_KEY) else REFUSED
             if row.path.startswith(("/v1/files/", "/v1/invitations/", "/v1/auth/password-reset/", "/web/")):
                 expected = REFUSED | {400, 410, 422}  # their credential is in the request, not a bearer token
             if row.path.startswith("/v1/webhooks/"):

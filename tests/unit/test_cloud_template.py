@@ -16,11 +16,12 @@ import botocore.session
 import pytest
 from chalice.utils import to_cfn_resource_name
 
-from chalicelib import clock
+from chalicelib import clock, tariffs
 from chalicelib.store import tables
 from chalicelib.store.models import ALL_MODELS, NotificationModel, logical_name
 from infra import template
 from infra.template import API, FUNCTIONS, JOBS, ROLES, STREAM, TIMERS
+from tests.billing_support import add_tariffs, key_for, new_site, report
 from tests.support import place_order, transfer_event
 
 REGION, ACCOUNT = "eu-central-1", "123456789012"
@@ -59,7 +60,7 @@ def test_tables_are_the_models_tables_on_demand_with_recovery_and_kept(resources
         assert props["BillingMode"] == "PAY_PER_REQUEST", name
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
         assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain", name
-        assert props["TableName"] == {"Fn::Sub": "${TablePrefix}" + name.removesuffix("Table").lower()}, name
+        assert tables.logical_id(props["TableName"]["Fn::Sub"].removeprefix("${TablePrefix}")) == name, name
 
 
 def test_stream_ttl_and_timer_index(resources):
@@ -450,9 +451,10 @@ def _pending() -> list[NotificationModel]:
 
 def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, store, resources, monkeypatch):
     """The API funds a client, orders a gig, takes a stray payment (for the operators) and a payout the
-    bank does not get; a day later the scheduled job sends the timer shards to the timer queue,
-    e-mails what is pending and resends the payout, and the timer function fires the order's timer
-    from the queue's messages; the stream handler then e-mails the new notifications and fans a
+    bank does not get, and a site reports usage; a day later the scheduled job sends the timer shards to
+    the timer queue, e-mails what is pending and resends the payout, and the timer function fires the
+    order's timer and refreshes the site's counters from the queue's messages; on the 1st of the next
+    month it issues the site's invoice; the stream handler then e-mails the new notifications and fans a
     second stray payment out to the operators. Each DynamoDB and SQS request must pass its function's
     role; the job, the timer function and the stream must use every grant they have; only the job
     and the stream send e-mail."""
@@ -476,6 +478,10 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
                                           "destination": {"type": "card", "number": "4111 1111 1111 1111"}},
                           token=deal["client"])
     assert payout.status_code == 201, payout.body
+    operator = api.post("/v1/auth/login", {"email": "ops@escrowdesk.local", "password": "operator-pass"})
+    add_tariffs(api, operator.json_body["token"])
+    site = new_site(api, deal["client"])
+    assert report(api, site["id"], key_for(api, deal["client"], site["id"]), event_id="e1", orders=2).status_code == 200
 
     recorder.function = None  # the stack creates the queue
     queue_url, queue_arn = _timer_queue(monkeypatch)
@@ -487,13 +493,21 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
     assert outcome["retry_unsent_email"]["sent"] >= 1, outcome
     assert outcome["resend_payout_requests"]["sent"] == 1, outcome
 
-    fired = []
-    for _ in groups:
-        recorder.function = None
-        event = _queue_event(queue_url, queue_arn)
-        recorder.function = TIMERS
-        fired.append(app_module.fire_timer_shards(event, FakeContext())["fired"])
-    assert sum(fired) == 1, fired
+    def fire_queued() -> int:
+        fired = []
+        for _ in groups:
+            recorder.function = None
+            event = _queue_event(queue_url, queue_arn)
+            recorder.function = TIMERS
+            fired.append(app_module.fire_timer_shards(event, FakeContext())["fired"])
+        return sum(fired)
+
+    assert fire_queued() == 2  # the order's auto-cancel, the site's counters
+    tariffs.forget()
+    clock.advance(timedelta(days=32).total_seconds())
+    recorder.function = JOBS
+    app_module.run_scheduled_jobs(SCHEDULE_EVENT, FakeContext())
+    assert fire_queued() >= 1  # the site's invoice for the new month
 
     recorder.function = API
     assert api.webhook(transfer_event("evt-stray-2", 4300, "GBP", "no number here either")).status_code == 200
@@ -543,15 +557,15 @@ def test_the_api_role_allows_every_request_of_every_route(recorder, api, store, 
     """Every route, called by every kind of caller on the authorization matrix's world (an order with
     an extra, an offer, a project and contract, tasks, a payout, a parked payment…): each DynamoDB
     request the API makes must pass the API's role."""
-    from tests.unit.test_authz_matrix import EVERYONE, NOBODY, _rows, _world
+    from tests.unit.test_authz_matrix import EVERYONE, _rows, _world, credentials
 
     recorder.function = API
     world = _world(api)
     for n, row in enumerate(_rows(world)):
         for who in sorted(EVERYONE):
-            token = None if who == NOBODY else world["tokens"][who]
+            token, extra = credentials(world, who)
             keyed = {"Idempotency-Key": f"key-{n}-{who}"} if row.method == "POST" else {}
-            api.request(row.method, row.path, row.body, token=token, headers={**row.headers, **keyed})
+            api.request(row.method, row.path, row.body, token=token, headers={**row.headers, **extra, **keyed})
     prefix = store.table_prefix
     policy = _policy(resources, API, prefix)
     used = recorder.of(API)

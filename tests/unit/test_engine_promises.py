@@ -46,9 +46,14 @@ def test_every_state_that_holds_money_has_a_timer_or_a_way_out_for_the_payer_or_
     assert stranded == [], f"{process.name}: escrow can be stranded in {stranded}"
 
 
-@pytest.mark.parametrize("process", PROCESSES.values(), ids=PROCESSES.keys())
+LOOPING = {name: process for name, process in PROCESSES.items() if process.history_kept is not None}
+BOUNDED = {name: process for name, process in PROCESSES.items() if process.history_kept is None}
+
+
+@pytest.mark.parametrize("process", BOUNDED.values(), ids=BOUNDED.keys())
 def test_every_loop_of_transitions_passes_one_with_a_limit(process: Process):
-    """Without its limited transitions, each process's graph of states is acyclic."""
+    """Without its limited transitions, each process's graph of states is acyclic. (A process that goes
+    round by design keeps a bounded history instead: see the subscription's test below.)"""
     edges: dict[str, set[str]] = {state: set() for state in process.states}
     for transition in process.transitions.values():
         if transition.limit is None:
@@ -135,3 +140,47 @@ def test_a_party_refused_after_a_timer_decided_the_deal_is_told_what_the_timer_d
         _apply(deal, "start", "contractor", 24 * 60 + 1)
     assert refused.value.code == "order_auto_cancelled" and "2026-12-02T09:00:00Z" in refused.value.message
     assert deal.timer_transition is None and deal.timer_due_at is None
+
+
+@pytest.mark.parametrize("process", LOOPING.values(), ids=LOOPING.keys())
+def test_a_process_that_loops_by_design_has_no_limits_that_its_short_history_could_not_count(process: Process):
+    assert all(transition.limit is None for transition in process.transitions.values())
+
+
+def test_years_of_a_subscription_keep_its_item_small():
+    """Given a site billed for ten years, reporting usage every day, changing tariffs and asking to be
+    deleted and changing its mind every month, its deal's item stays a few kilobytes."""
+    from chalicelib import periods
+    from chalicelib.processes.subscription import PROCESS as SUBSCRIPTION
+
+    tariff = {"code": "business", "name": "Б" * 100, "price": 62000, "limits": {"products": 10, "orders_per_month": 5}}
+    cheaper = {**tariff, "code": "start", "price": 31000, "limits": {"products": 10**6, "orders_per_month": 10**6}}
+    deal = DealModel("site_" + "x" * 26, client_id="usr_" + "c" * 26, contractor_id="platform", subject_id="site_x",
+                     title="т" * 200, amount=62000, currency="UAH", commission_bps=0, delivery_days=0,
+                     created_at="2026-12-01T09:00:00Z", data={
+                         "service_code": "10001", "tariff": "business", "tariff_name": "Б" * 100, "next_tariff": None,
+                         "next_period": "2026-12", "billable_from": "2026-12-01T09:00:00Z", "invoice_seq": 0,
+                         "counters": {"products": 0, "orders": 0, "month": "2026-12", "refreshed_at": None},
+                         "usage_days": [], "limit_notified": {}})
+    engine.create(UnitOfWork(), SUBSCRIPTION, deal, "active", Context(T0, "client"), None, None)
+    now = T0
+    for _ in range(120):
+        period = deal.data["next_period"]
+        now = max(now, periods.start_of(period)) + timedelta(minutes=1)
+        engine.apply(UnitOfWork(), SUBSCRIPTION, deal, "issue_invoice", Context(now, "system", payload={
+            "tariff": tariff}))
+        for _ in range(periods.days_in(period) - 1):
+            now += timedelta(days=1)
+            today = periods.local_day(now).isoformat()
+            engine.apply(UnitOfWork(), SUBSCRIPTION, deal, "report_usage", Context(now, "system",
+                                                                                   payload={"day": today}))
+            later = now + timedelta(days=1)
+            engine.apply(UnitOfWork(), SUBSCRIPTION, deal, "refresh_counters", Context(later, "system", payload={
+                "days": {today: {"orders": 3, "products": 20}}, "folded": [today], "limits": tariff["limits"]}))
+        engine.apply(UnitOfWork(), SUBSCRIPTION, deal, "change_tariff", Context(now, "client", payload={
+            "tariff": cheaper, "current": tariff}))
+        engine.apply(UnitOfWork(), SUBSCRIPTION, deal, "request_deletion", Context(
+            now, "client", message="ж" * 2000, payload={"reasons": ["other"]}))
+        engine.apply(UnitOfWork(), SUBSCRIPTION, deal, "withdraw_deletion", Context(now, "client"))
+    assert int(deal.data["invoice_seq"]) >= 120 and len(deal.history) == SUBSCRIPTION.history_kept
+    assert _item_bytes(deal) < 16 * 1024, f"{_item_bytes(deal)} bytes"

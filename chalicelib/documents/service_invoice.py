@@ -1,0 +1,91 @@
+"""The service invoice for a site ("Рахунок на оплату"): the supplier's and the customer's requisites,
+the billed period by its days, the total in words, "без ПДВ" or the VAT in it (`SERVICE_VAT_BPS`), and
+the number to quote in the bank transfer, in the reader's language."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from chalicelib import config, i18n
+from chalicelib.documents.amount_words import amount_in_words
+from chalicelib.documents.layout import Column, DocumentPdf
+from chalicelib.money import Money, format_money
+
+
+@dataclass(frozen=True)
+class ServiceInvoice:
+    number: str
+    issued_at: datetime  # aware, UTC
+    due_at: datetime
+    period: str
+    lines: list[dict]  # [{tariff_name, start, end, days, month_days, amount}]
+    amount: Money
+    vat_bps: int
+    site_name: str
+    service_code: str
+    customer_name: str
+    customer_tax_id: str
+    customer_iban: str
+    customer_address: str
+    customer_email: str
+
+
+def vat_included(amount_minor: int, vat_bps: int) -> int:
+    """The VAT inside a gross amount at `vat_bps` (2000 = 20 %), rounded half up."""
+    return (2 * amount_minor * vat_bps + 10_000 + vat_bps) // (2 * (10_000 + vat_bps))
+
+
+def render_service_invoice(invoice: ServiceInvoice, locale: str, timezone: str | None = None) -> bytes:
+    locale = i18n.resolve_locale(locale)
+    translations = i18n.translations(locale)
+    _, pgettext = translations.gettext, translations.pgettext
+    settings = config.settings
+    zone = i18n.zone_for(timezone, locale)
+    title = _("Service invoice No. %(number)s") % {"number": invoice.number}
+    doc = DocumentPdf(title=title, lang=locale, rtl=i18n.is_rtl(locale), author=settings.supplier_name,
+                      created_at=invoice.issued_at)
+    doc.letterhead(settings.supplier_name)
+    doc.title(title)
+    doc.key_values([(_("Date of issue"), i18n.format_date(invoice.issued_at, locale, zone)),
+                    (_("Pay by"), i18n.format_date(invoice.due_at, locale, zone)),
+                    (_("Site"), f"{invoice.site_name} ({_('service code')} {invoice.service_code})")])
+    name, tax, address = str(pgettext("organisation", "Name")), _("EDRPOU / RNOKPP"), _("Address")
+    doc.section(_("Supplier"))
+    doc.key_values([(name, settings.supplier_name), (tax, settings.supplier_tax_id),
+                    (_("IBAN"), settings.supplier_iban),
+                    (_("Bank"), settings.supplier_bank), (address, settings.supplier_address)])
+    doc.section(_("Customer"))
+    doc.key_values([(name, invoice.customer_name), (tax, invoice.customer_tax_id or "—"),
+                    (_("IBAN"), invoice.customer_iban or "—"), (address, invoice.customer_address or "—"),
+                    (_("Email"), invoice.customer_email)])
+    rows = [[_describe(line, locale), format_money(Money(int(line["amount"]), invoice.amount.currency), locale)]
+            for line in invoice.lines]
+    total = format_money(invoice.amount, locale)
+    doc.table([Column(_("Description"), 70), Column(_("Amount"), 30, numeric=True)], rows, total=[_("Total"), total])
+    if invoice.vat_bps:
+        vat = Money(vat_included(invoice.amount.amount_minor, invoice.vat_bps), invoice.amount.currency)
+        vat_line = _("Including VAT %(rate)s %%: %(vat)s") % {"rate": f"{invoice.vat_bps / 100:g}",
+                                                             "vat": format_money(vat, locale)}
+    else:
+        vat_line = _("Without VAT")
+    doc.key_values([(_("VAT"), vat_line), (_("Amount in words"), amount_in_words(invoice.amount, locale))])
+    doc.callout(_("Payment details — quote exactly in the bank transfer"),
+                _("Payment for invoice No. %(number)s") % {"number": invoice.number})
+    doc.note(_("The payment is credited automatically when its purpose quotes the invoice number exactly and its "
+               "amount and currency match this invoice."))
+    return doc.output()
+
+
+def _describe(line: dict, locale: str) -> str:
+    _ = i18n.translations(locale).gettext
+    start, end = (_day(date.fromisoformat(line[key]), locale) for key in ("start", "end"))
+    values = {"tariff": line["tariff_name"], "start": start, "end": end}
+    if int(line["days"]) == int(line["month_days"]):
+        return _("Access to the platform, tariff “%(tariff)s”, %(start)s – %(end)s") % values
+    by_days = _("Access to the platform, tariff “%(tariff)s”, %(start)s – %(end)s, by days: %(days)s of %(month_days)s")
+    return by_days % {**values, "days": line["days"], "month_days": line["month_days"]}
+
+
+def _day(day: date, locale: str) -> str:
+    return i18n.format_date(datetime.combine(day, time(12), tzinfo=UTC), locale, ZoneInfo("UTC"))

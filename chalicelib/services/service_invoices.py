@@ -1,0 +1,93 @@
+"""A site's service invoices: the history the owner (and operators) read, the PDF ("Рахунок на
+оплату"), and what paying one by bank transfer means for the bank's matcher (`services/bank.py`):
+the invoice marked paid and its money moved from the bank's clearing account (or the suspense account,
+when an operator applies a parked transfer) to the platform's revenue, in the payment's transaction.
+Invoices are issued by the subscription process (`processes/subscription.py`)."""
+from __future__ import annotations
+
+from chalicelib import clock, ledger, views
+from chalicelib.auth import Principal
+from chalicelib.config import settings
+from chalicelib.errors import NotFound
+from chalicelib.money import Money
+from chalicelib.pagination import page
+from chalicelib.processes.subscription import INVOICE_OPEN, INVOICE_PAID, INVOICE_VOID, number_key
+from chalicelib.services import notifications
+from chalicelib.store import lookup
+from chalicelib.store.models import KeyModel, ServiceInvoiceModel, SiteModel
+from chalicelib.store.uow import UnitOfWork
+
+OPEN, PAID, VOID = INVOICE_OPEN, INVOICE_PAID, INVOICE_VOID
+BANK_TRANSFER = "bank_transfer"
+NUMBER_PATTERN = r"[A-Z]{2,10}-\d{5,}-\d{3,}"
+
+
+def load(invoice_id: str) -> ServiceInvoiceModel:
+    return lookup.load(ServiceInvoiceModel, invoice_id, what="invoice")
+
+
+def find_by_number(number: str) -> ServiceInvoiceModel | None:
+    try:
+        key = KeyModel.get(number_key(number), consistent_read=True)
+    except KeyModel.DoesNotExist:
+        return None
+    if not str(key.target_id).startswith("sin_"):
+        return None
+    return load(key.target_id)
+
+
+def pay(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id: str, source: str, on_fail: Exception) -> None:
+    paid_at = clock.iso(clock.now())
+    uow.update(invoice, [ServiceInvoiceModel.status.set(PAID), ServiceInvoiceModel.paid_at.set(paid_at),
+                         ServiceInvoiceModel.paid_by.set(BANK_TRANSFER),
+                         ServiceInvoiceModel.payment_id.set(payment_id)],
+               condition=ServiceInvoiceModel.status == OPEN, on_fail=on_fail)
+    money = Money(int(invoice.amount), invoice.currency)
+    if source == "bank":
+        ledger.record(uow, ledger.bank_service_payment(payment_id, money, ref=invoice.id))
+    else:
+        ledger.record(uow, ledger.apply_unmatched_to_revenue(f"{payment_id}:applied", money, ref=invoice.id))
+    notifications.enqueue(uow, invoice.owner_id, "service_invoice_paid", {
+        "site_id": invoice.site_id, "invoice_id": invoice.id, "number": invoice.number, "period": invoice.period,
+        "amount": money.to_json(), "paid_at": paid_at})
+
+
+def _of_site(site_id: str, invoice_id: str) -> ServiceInvoiceModel:
+    invoice = load(invoice_id)
+    if invoice.site_id != site_id:
+        raise NotFound("not_found", "No such invoice")
+    return invoice
+
+
+def list_for(site_id: str, limit: int, cursor: str | None) -> dict:
+    """The site's invoices, newest first."""
+    return page(lambda **kw: ServiceInvoiceModel.by_site.query(site_id, scan_index_forward=False, **kw), limit,
+                cursor, views.service_invoice)
+
+
+def get(site_id: str, invoice_id: str) -> dict:
+    return views.service_invoice(_of_site(site_id, invoice_id))
+
+
+def open_ids(site_id: str) -> list[str]:
+    return [invoice.id for invoice in ServiceInvoiceModel.by_site.query(
+        site_id, filter_condition=ServiceInvoiceModel.status == OPEN)]
+
+
+def pdf(principal: Principal, site_id: str, invoice_id: str, owner_id: str) -> tuple[str, bytes]:
+    from chalicelib.documents.service_invoice import ServiceInvoice, render_service_invoice
+    from chalicelib.services import accounts
+
+    invoice = _of_site(site_id, invoice_id)
+    site = SiteModel.get(site_id, consistent_read=True)
+    reader = accounts.get_user(owner_id if not principal.is_operator else principal.user_id)
+    requisites = site.requisites or {}
+    document = ServiceInvoice(
+        number=invoice.number, issued_at=clock.parse_iso(invoice.issued_at), due_at=clock.parse_iso(invoice.due_at),
+        period=invoice.period, lines=list(invoice.lines), amount=Money(int(invoice.amount), invoice.currency),
+        vat_bps=settings.service_vat_bps, site_name=site.name, service_code=site.service_code,
+        customer_name=requisites.get("company_name") or site.contact.get("name", ""),
+        customer_tax_id=requisites.get("tax_id", ""), customer_iban=requisites.get("iban", ""),
+        customer_address=requisites.get("address", ""), customer_email=site.contact.get("email", ""),
+    )
+    return f"{invoice.number}.pdf", render_service_invoice(document, reader.locale, reader.timezone)

@@ -1,0 +1,431 @@
+"""Sites (seed 003): business accounts their owners create and operators support. A site's own
+details — name, domains, owner contact, requisites, the Vchasno integration, its usage key, personal
+contracts — live in `SiteModel`; its billing life (status, tariff, counters, invoices, deletion) is the
+subscription deal of the same id (`processes/subscription.py`), changed only through the engine.
+
+Domains are unique across sites (a claim per host's IDNA form, written in the same transaction); the
+owner contact and the owner change only by an operator's act, as the seed sends that to support; while
+Vchasno is activated the requisites cannot be edited (deactivate, edit, activate again)."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from chalicelib import clock, engine, idempotency, ids, periods, tariffs, views
+from chalicelib.auth import Principal
+from chalicelib.errors import Conflict, Forbidden, NotFound, Retryable, Unprocessable
+from chalicelib.identifiers import Host, host, phone, tax_id, ua_iban
+from chalicelib.observability import logger
+from chalicelib.processes import Context
+from chalicelib.processes.subscription import (
+    ACTIVE,
+    BILLED,
+    DELETED,
+    PLATFORM,
+    PROCESS,
+    counters_now,
+    domain_key,
+    site_key,
+)
+from chalicelib.registry import get_registry
+from chalicelib.services import deals, notifications, service_invoices
+from chalicelib.store import lookup
+from chalicelib.store.models import DealModel, KeyModel, SiteModel, TariffModel, UserModel
+from chalicelib.store.uow import UnitOfWork
+from chalicelib.vchasno import get_vchasno
+
+MAX_DOMAINS = 20
+SERVICE_CODE_BASE = 10_000  # the first site's code is 10001: five digits and more
+NOT_ACTIVATED, ACTIVATED = "not_activated", "activated"
+KEY_PREFIX = "sk_"
+
+
+# --- reading -------------------------------------------------------------------------------------------------------
+
+def _tariff_map() -> dict[str, TariffModel]:
+    return {tariff.code: tariff for tariff in TariffModel.scan()}
+
+
+def present(site: SiteModel, deal: DealModel, known: dict[str, TariffModel] | None = None) -> dict:
+    now = clock.now()
+    data = deal.data or {}
+    next_invoice = clock.iso(periods.start_of(data["next_period"])) if deal.status in BILLED else None
+    return views.site(site, deal, known if known is not None else _tariff_map(), counters_now(deal, now),
+                      next_invoice)
+
+
+def load_deal(site_id: str) -> DealModel:
+    return deals.load(PROCESS, site_id)
+
+
+def load_site(site_id: str) -> SiteModel:
+    return lookup.load(SiteModel, site_id, what="site")
+
+
+def visible(principal: Principal, site_id: str) -> DealModel:
+    """The site's subscription as it stands now, for its owner or an operator (anyone else: 404)."""
+    deal = load_deal(site_id)
+    if principal.user_id != deal.client_id and not principal.is_operator:
+        raise NotFound("not_found", "No such site")
+    return deal
+
+
+def owned(principal: Principal, site_id: str) -> DealModel:
+    """The site's subscription, for its owner to change (an operator may only read it: 403)."""
+    deal = visible(principal, site_id)
+    if principal.user_id != deal.client_id:
+        raise Forbidden("owner_only", "Only the site's owner may do this")
+    if deal.status == DELETED:
+        raise Conflict("site_deleted", "The site is deleted")
+    return deal
+
+
+def get(principal: Principal, site_id: str) -> dict:
+    deal = visible(principal, site_id)
+    return present(load_site(site_id), deal)
+
+
+def list_mine(principal: Principal, limit: int, cursor: str | None) -> dict:
+    known = _tariff_map()
+    return deals.list_for(principal, PROCESS, "client", limit, cursor,
+                          lambda deal: present(load_site(deal.id), deal, known))
+
+
+# --- creating ------------------------------------------------------------------------------------------------------
+
+def _hosts(domains: list[str]) -> list[Host]:
+    hosts = [host(domain) for domain in domains]
+    if len({h.ascii for h in hosts}) != len(hosts):
+        raise Unprocessable("duplicate_domain", "The same domain is listed twice", field="domains")
+    if len(hosts) > MAX_DOMAINS:
+        raise Unprocessable("too_many_domains", f"A site has at most {MAX_DOMAINS} domains", field="domains")
+    return hosts
+
+
+def _contact(owner: dict) -> dict:
+    return {"name": owner["name"], "email": owner["email"], "phone": phone(owner["phone"])}
+
+
+def _claim_domain(uow: UnitOfWork, site_id: str, h: Host) -> None:
+    uow.put(KeyModel(domain_key(h.ascii), target_id=site_id), condition=KeyModel.key.does_not_exist(),
+            on_fail=Conflict("domain_taken", f"{h.name} is already connected to another site"))
+
+
+def _active_tariff(code: str) -> TariffModel:
+    try:
+        tariff = tariffs.load(code)
+    except NotFound:
+        raise Unprocessable("unknown_tariff", f"No tariff {code!r}", field="tariff") from None
+    if not tariff.active:
+        raise Unprocessable("tariff_inactive", f"The tariff {code!r} is no longer offered", field="tariff")
+    return tariff
+
+
+def _next_service_code() -> str:
+    counter = KeyModel("counter#service_code")
+    counter.update(actions=[KeyModel.seq.add(1)])
+    return str(SERVICE_CODE_BASE + int(counter.seq))
+
+
+def create(principal: Principal, name: str, domains: list[str], owner: dict, tariff_code: str) -> tuple[int, dict]:
+    """A new site on a tariff; its first invoice (the rest of this month, by days) is issued at once."""
+    hosts, contact, tariff = _hosts(domains), _contact(owner), _active_tariff(tariff_code)
+    now = clock.now()
+    period = periods.period_of(now)
+    terms = tariffs.terms(tariff, period)
+    site = SiteModel(ids.new_id("site"), service_code=_next_service_code(), name=name,
+                     domains=[h.name for h in hosts], contact=contact, vchasno=NOT_ACTIVATED, contracts=[],
+                     created_at=clock.iso(now))
+    deal = DealModel(site.id, client_id=principal.user_id, contractor_id=PLATFORM, subject_id=site.id, title=name,
+                     amount=terms.price, currency=tariffs.CURRENCY, commission_bps=0, delivery_days=0,
+                     created_at=site.created_at, data={
+                         "service_code": site.service_code, "tariff": terms.code, "tariff_name": terms.name,
+                         "next_tariff": None, "next_period": period, "billable_from": clock.iso(now),
+                         "invoice_seq": 0, "counters": {"products": 0, "orders": 0, "month": period,
+                                                        "refreshed_at": None},
+                         "usage_days": [], "limit_notified": {}})
+    uow = UnitOfWork()
+    uow.put(site, condition=SiteModel.id.does_not_exist())
+    for h in hosts:
+        _claim_domain(uow, site.id, h)
+    engine.create(uow, PROCESS, deal, ACTIVE, Context(now, "client"), None, notify="site_created")
+    status, body = idempotency.commit(uow, 201, present(site, deal))
+    try:  # the first invoice: its timer is due at once; if this lost a race, the job issues it within a minute
+        deals.settle(deal, now)
+    except (Conflict, Retryable):
+        logger.warning("first invoice left to the timer job", extra={"site_id": site.id})
+    return status, body
+
+
+# --- domains and the usage key ---------------------------------------------------------------------------------------
+
+def add_domain(principal: Principal, site_id: str, domain: str) -> tuple[int, dict]:
+    owned(principal, site_id)
+    h = host(domain, field="domain")
+    site = load_site(site_id)
+    current = [str(name) for name in site.domains]
+    if h.name in current:
+        raise Conflict("domain_exists", f"{h.name} is already connected to this site")
+    if len(current) >= MAX_DOMAINS:
+        raise Conflict("too_many_domains", f"A site has at most {MAX_DOMAINS} domains")
+    uow = UnitOfWork()
+    _claim_domain(uow, site_id, h)
+    domains = [*current, h.name]
+    uow.update(site, [SiteModel.domains.set(domains)],  # type: ignore[arg-type]
+               condition=SiteModel.domains == current)  # type: ignore[comparison-overlap]
+    return idempotency.commit(uow, 201, {"domains": domains})
+
+
+def remove_domain(principal: Principal, site_id: str, domain: str) -> dict:
+    owned(principal, site_id)
+    h = host(domain, field="domain")
+    site = load_site(site_id)
+    current = [str(name) for name in site.domains]
+    if h.name not in current:
+        raise NotFound("not_found", f"{domain} is not connected to this site")
+    remaining = [name for name in current if name != h.name]
+    uow = UnitOfWork()
+    uow.delete(KeyModel(domain_key(h.ascii)))
+    uow.update(site, [SiteModel.domains.set(remaining)],  # type: ignore[arg-type]
+               condition=SiteModel.domains == current)  # type: ignore[comparison-overlap]
+    uow.commit()
+    return {"domains": remaining}
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def issue_key(principal: Principal, site_id: str) -> tuple[int, dict]:
+    """A new usage key, shown once; the previous one stops working in the same transaction."""
+    owned(principal, site_id)
+    site = load_site(site_id)
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    digest = key_hash(key)
+    uow = UnitOfWork()
+    uow.put(KeyModel(site_key(digest), target_id=site_id), condition=KeyModel.key.does_not_exist())
+    if site.key_hash:
+        uow.delete(KeyModel(site_key(site.key_hash)))
+    previous = SiteModel.key_hash == site.key_hash if site.key_hash else SiteModel.key_hash.does_not_exist()
+    uow.update(site, [SiteModel.key_hash.set(digest)], condition=previous)
+    return idempotency.commit(uow, 201, {"key": key, "created_at": clock.iso(clock.now())})
+
+
+def site_for_key(key: str | None) -> str | None:
+    """The site a usage key belongs to, or None."""
+    if not key:
+        return None
+    try:
+        return str(KeyModel.get(site_key(key_hash(key)), consistent_read=True).target_id)
+    except KeyModel.DoesNotExist:
+        return None
+
+
+# --- requisites and Vchasno ----------------------------------------------------------------------------------------
+
+def get_requisites(principal: Principal, site_id: str) -> dict:
+    visible(principal, site_id)
+    return views.requisites(load_site(site_id))
+
+
+def put_requisites(principal: Principal, site_id: str, raw_tax_id: str, raw_iban: str) -> dict:
+    deal = owned(principal, site_id)
+    number, kind = tax_id(raw_tax_id)
+    iban = ua_iban(raw_iban)
+    site = load_site(site_id)
+    if site.vchasno == ACTIVATED:
+        raise Conflict("vchasno_active", "Deactivate the Vchasno integration before editing the requisites, "
+                                         "then activate it again")
+    company = get_registry().company(number)
+    requisites = {"tax_id": number, "kind": kind, "iban": iban, "company_name": company.name,
+                  "address": company.address, "director": company.director, "updated_at": clock.iso(clock.now())}
+    uow = UnitOfWork()
+    uow.update(site, [SiteModel.requisites.set(requisites)], condition=SiteModel.vchasno != ACTIVATED,
+               on_fail=Conflict("vchasno_active", "Deactivate the Vchasno integration before editing the "
+                                                  "requisites, then activate it again"))
+    notifications.enqueue(uow, deal.client_id, "requisites_changed", {
+        "site_id": site_id, "site_name": site.name, "tax_id": number, "iban": iban, "company_name": company.name})
+    uow.commit()
+    site.requisites = requisites
+    return views.requisites(site)
+
+
+def activate_vchasno(principal: Principal, site_id: str) -> tuple[int, dict]:
+    deal = owned(principal, site_id)
+    site = load_site(site_id)
+    requisites = site.requisites or {}
+    if not requisites.get("tax_id"):
+        raise Conflict("requisites_missing", "Fill in the requisites (EDRPOU or RNOKPP and IBAN) first")
+    if site.vchasno == ACTIVATED:
+        return 200, {"status": ACTIVATED}
+    if not get_vchasno().has_account(requisites["tax_id"]):
+        raise Unprocessable("vchasno_account_not_found",
+                            f"Vchasno has no account for {requisites['tax_id']}. Register your company at "
+                            "https://vchasno.ua with this EDRPOU/RNOKPP, then activate the integration again",
+                            field="tax_id")
+    return _switch_vchasno(deal, site, ACTIVATED, "vchasno_activated")
+
+
+def deactivate_vchasno(principal: Principal, site_id: str) -> tuple[int, dict]:
+    deal = owned(principal, site_id)
+    site = load_site(site_id)
+    if site.vchasno != ACTIVATED:
+        return 200, {"status": NOT_ACTIVATED}
+    return _switch_vchasno(deal, site, NOT_ACTIVATED, "vchasno_deactivated")
+
+
+def _switch_vchasno(deal: DealModel, site: SiteModel, status: str, kind: str) -> tuple[int, dict]:
+    uow = UnitOfWork()
+    tax = (site.requisites or {}).get("tax_id")
+    uow.update(site, [SiteModel.vchasno.set(status)], condition=SiteModel.vchasno == site.vchasno,
+               on_fail=Conflict("state_changed", "The integration changed meanwhile; reload and try again"))
+    notifications.enqueue(uow, deal.client_id, kind, {"site_id": site.id, "site_name": site.name, "tax_id": tax})
+    return idempotency.commit(uow, 200, {"status": status})
+
+
+# --- the subscription's moves ----------------------------------------------------------------------------------------
+
+def _fire(principal: Principal, site_id: str, transition: str, *, payload: dict | None = None,
+          message: str | None = None, load_payload=None, site_changes=None) -> tuple[int, dict]:
+    """Fire a subscription transition as the caller's part; the answer shows the site as the transition
+    leaves it (`site_changes(site, deal)`: what its writes change in the site's own item)."""
+    def role(deal: DealModel):
+        if principal.user_id == deal.client_id:
+            return "client"
+        if principal.is_operator:
+            return "operator"
+        raise NotFound("not_found", "No such site")
+
+    extra = dict(payload or {})
+
+    def before(deal: DealModel, actor) -> None:
+        if load_payload is not None:
+            extra.update(load_payload(deal))
+
+    def show(deal: DealModel) -> dict:
+        site = load_site(site_id)
+        if site_changes is not None:
+            site_changes(site, deal)
+        return present(site, deal)
+
+    return deals.fire(PROCESS, site_id, transition, role, show, message=message, payload=extra, before=before)
+
+
+def change_tariff(principal: Principal, site_id: str, code: str) -> tuple[int, dict]:
+    """An upgrade applies at once with a prorated invoice; a downgrade from the next month (409
+    over_limit while a counter exceeds the new limit)."""
+    tariff = _active_tariff(code)
+
+    def terms(deal: DealModel) -> dict:
+        period = periods.period_of(clock.now())
+        current = tariffs.load((deal.data or {})["tariff"])
+        return {"tariff": tariffs.terms(tariff, period).to_json(), "current": tariffs.terms(current, period).to_json()}
+
+    return _fire(principal, site_id, "change_tariff", load_payload=terms)
+
+
+def request_deletion(principal: Principal, site_id: str, reasons: list[str], comment: str) -> tuple[int, dict]:
+    def questionnaire(site: SiteModel, deal: DealModel) -> None:
+        site.deletion = (deal.data or {}).get("deletion")
+
+    return _fire(principal, site_id, "request_deletion", payload={"reasons": reasons}, message=comment,
+                 site_changes=questionnaire)
+
+
+def withdraw_deletion(principal: Principal, site_id: str) -> tuple[int, dict]:
+    def forgotten(site: SiteModel, deal: DealModel) -> None:
+        site.deletion = None
+
+    return _fire(principal, site_id, "withdraw_deletion", site_changes=forgotten)
+
+
+def complete_deletion(principal: Principal, site_id: str) -> tuple[int, dict]:
+    principal.require_operator()
+
+    def what_goes(deal: DealModel) -> dict:
+        site = load_site(site_id)
+        return {"open_invoices": service_invoices.open_ids(site_id),
+                "site": {"key_hash": site.key_hash, "domain_keys": [host(str(name)).ascii for name in site.domains]}}
+
+    def gone(site: SiteModel, deal: DealModel) -> None:
+        site.domains, site.key_hash = [], None
+
+    return _fire(principal, site_id, "complete_deletion", load_payload=what_goes, site_changes=gone)
+
+
+def change_owner(principal: Principal, site_id: str, owner: dict, user_id: str | None) -> tuple[int, dict]:
+    principal.require_operator()
+    contact = _contact(owner)
+    if user_id is not None:
+        lookup.load(UserModel, user_id, what="user")
+    def recorded(site: SiteModel, deal: DealModel) -> None:
+        site.contact = contact
+
+    return _fire(principal, site_id, "change_owner", payload={"contact": contact, "owner_id": user_id},
+                 site_changes=recorded)
+
+
+# --- contracts -----------------------------------------------------------------------------------------------------
+
+PDF_MAGIC = b"%PDF-"
+
+
+def contracts(principal: Principal, site_id: str) -> dict:
+    """The public offer every site has, and the personal contracts an operator uploaded."""
+    from chalicelib.documents.offer import OFFER_EFFECTIVE, OFFER_VERSION
+
+    visible(principal, site_id)
+    site = load_site(site_id)
+    offer = {"id": "public_offer", "kind": "public_offer", "title": "Public offer", "version": OFFER_VERSION,
+             "effective_from": OFFER_EFFECTIVE, "filename": f"offer-{OFFER_VERSION}.pdf", "size": None,
+             "uploaded_at": None, "url": f"/v1/sites/{site_id}/offer"}
+    personal = [{"id": item["id"], "kind": "personal", "title": item["filename"], "version": None,
+                 "effective_from": None, "filename": item["filename"], "size": item["size"],
+                 "uploaded_at": item["uploaded_at"], "url": f"/v1/sites/{site_id}/contracts/{item['id']}"}
+                for item in site.contracts]
+    return {"items": [offer, *personal], "next_cursor": None}
+
+
+def contract_link(principal: Principal, site_id: str, contract_id: str) -> dict:
+    from chalicelib.storage import get_files
+
+    visible(principal, site_id)
+    item = next((c for c in load_site(site_id).contracts if c["id"] == contract_id), None)
+    if item is None:
+        raise NotFound("not_found", "No such contract")
+    return {"url": get_files().link(item["key"], item["filename"], "application/pdf"),
+            "filename": item["filename"]}
+
+
+def upload_contract(principal: Principal, site_id: str, filename: str, content_base64: str) -> tuple[int, dict]:
+    from chalicelib.config import settings
+    from chalicelib.storage import decode_upload, get_files
+
+    principal.require_operator()
+    visible(principal, site_id)
+    pdf = decode_upload(content_base64, max_bytes=settings.contract_max_bytes, field="content_base64")
+    if not pdf.startswith(PDF_MAGIC):
+        raise Unprocessable("not_a_pdf", "A contract must be a PDF file", field="content_base64")
+    site = load_site(site_id)
+    contract_id = ids.new_id("sct")
+    key = f"deliverables/sites/{site_id}/contracts/{contract_id}.pdf"
+    get_files().put(key, pdf, "application/pdf")
+    item = {"id": contract_id, "filename": filename, "key": key, "size": len(pdf),
+            "uploaded_at": clock.iso(clock.now())}
+    uow = UnitOfWork()
+    uow.update(site, [SiteModel.contracts.set([*site.contracts, item])],
+               condition=SiteModel.contracts == site.contracts)
+    return idempotency.commit(uow, 201, {"id": contract_id, "kind": "personal", "title": filename, "version": None,
+                                         "effective_from": None, "filename": filename, "size": len(pdf),
+                                         "uploaded_at": item["uploaded_at"],
+                                         "url": f"/v1/sites/{site_id}/contracts/{contract_id}"})
+
+
+def offer_pdf(principal: Principal, site_id: str) -> tuple[str, bytes]:
+    from chalicelib.documents.offer import OFFER_VERSION, render_offer
+    from chalicelib.services import accounts
+
+    deal = visible(principal, site_id)
+    site = load_site(site_id)
+    reader = accounts.get_user(deal.client_id if principal.user_id == deal.client_id else principal.user_id)
+    return f"offer-{OFFER_VERSION}.pdf", render_offer(site.name, site.service_code, reader.locale, reader.timezone)

@@ -1,0 +1,57 @@
+"""Helpers for the billing tests (unit and integration): tariffs, a site, the clock at a set moment."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from chalicelib import clock, tariffs
+
+KYIV = ZoneInfo("Europe/Kyiv")
+START = {"code": "start", "name": "Start", "price": {"amount": 31000, "currency": "UAH"},
+         "limits": {"products": 100, "orders_per_month": 50}, "features": ["catalog", "checkout"]}
+BUSINESS = {"code": "business", "name": "Business", "price": {"amount": 62000, "currency": "UAH"},
+            "limits": {"products": 1000, "orders_per_month": 500},
+            "features": ["catalog", "checkout", "promo_codes", "api_access"]}
+OWNER = {"name": "Олена Петренко", "email": "olena@example.ua", "phone": "+380501234567"}
+EDRPOU = "32855961"
+IBAN = "UA213223130000026007233566001"
+
+
+def at(year: int, month: int, day: int, hour: int = 10, minute: int = 0, second: int = 0) -> datetime:
+    """Move the application clock to a moment of Kyiv time (it only moves forward)."""
+    target = datetime(year, month, day, hour, minute, second, tzinfo=KYIV)
+    seconds = (target - clock.now()).total_seconds()
+    assert seconds >= 0, f"the clock is already past {target}"
+    clock.advance(seconds)
+    return target
+
+
+def add_tariffs(api, operator_token: str, *extra: dict) -> None:
+    for tariff in (START, BUSINESS, *extra):
+        response = api.post("/v1/operator/tariffs", tariff, token=operator_token)
+        assert response.status_code == 201, response.body
+    tariffs.forget()
+
+
+def new_site(api, token: str, *, tariff: str = "start", domains: tuple[str, ...] = ("shop.example.ua",),
+             name: str = "Квіткова крамниця") -> dict:
+    response = api.post("/v1/sites", {"name": name, "domains": list(domains), "owner": OWNER, "tariff": tariff},
+                        token=token)
+    assert response.status_code == 201, response.body
+    return response.json_body
+
+
+def invoices(api, token: str, site_id: str) -> list[dict]:
+    response = api.get(f"/v1/sites/{site_id}/invoices", token=token)
+    assert response.status_code == 200, response.body
+    return response.json_body["items"]
+
+
+def key_for(api, token: str, site_id: str) -> str:
+    response = api.post(f"/v1/sites/{site_id}/keys", token=token)
+    assert response.status_code == 201, response.body
+    return response.json_body["key"]
+
+
+def report(api, site_id: str, key: str, **body):
+    return api.post(f"/v1/sites/{site_id}/usage", body, headers={"X-Site-Key": key})

@@ -1,0 +1,90 @@
+"""Subscription billing on real DynamoDB (Local): a site's month — the first invoice, usage refreshed
+the next day, the month's invoice issued on the 1st once however many job runs and reads race for it,
+a bank transfer paying it into revenue — with the books audited at every step that moves money."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from chalicelib import clock, tariffs
+from chalicelib.auth import Principal
+from chalicelib.services import accounts, sites, timers, usage
+from chalicelib.store.models import DealModel, ServiceInvoiceModel
+from tests.billing_support import add_tariffs, at, invoices, key_for, new_site, report
+from tests.support import assert_books_balance, transfer_event
+
+
+@pytest.fixture
+def owner(api):
+    accounts.create_operator("ops@escrowdesk.local", "operator-pass")
+    operator = api.post("/v1/auth/login", {"email": "ops@escrowdesk.local", "password": "operator-pass"})
+    add_tariffs(api, operator.json_body["token"])
+    return api.signup("owner@example.ua", locale="uk")
+
+
+def test_a_sites_month_from_creation_to_its_paid_invoice(api, owner):
+    at(2027, 3, 17)
+    site = new_site(api, owner)
+    (first,) = invoices(api, owner, site["id"])
+    assert (first["number"], first["amount"]) == ("HOR-10001-001", 15000)
+    key = key_for(api, owner, site["id"])
+    for n in range(5):
+        assert report(api, site["id"], key, event_id=f"o{n}", orders=2).status_code == 200
+    assert report(api, site["id"], key, event_id="o0", orders=2).json_body["duplicate"] is True
+
+    at(2027, 3, 18, 0, 10)
+    assert timers.fire_due(clock.now())["fired"] == 1
+    assert api.get(f"/v1/sites/{site['id']}", token=owner).json_body["counters"]["orders"]["value"] == 10
+
+    paid = api.webhook(transfer_event("evt-1", 15000, "UAH", f"Оплата за рахунком № {first['number']}"))
+    assert paid.json_body["payment"]["status"] == "credited"
+    assert_books_balance()
+
+    at(2027, 4, 1, 0, 1)
+    assert timers.fire_due(clock.now())["fired"] == 1
+    april = invoices(api, owner, site["id"])[0]
+    assert (april["number"], april["period"], april["amount"], april["status"]) == ("HOR-10001-002", "2027-04",
+                                                                                    31000, "open")
+    assert api.get(f"/v1/sites/{site['id']}", token=owner).json_body["counters"]["orders"]["value"] == 0
+    assert_books_balance()
+
+
+def test_job_runs_and_reads_racing_on_the_1st_issue_each_month_once_and_numbers_stay_gap_free(api, owner):
+    at(2027, 3, 17)
+    created = [new_site(api, owner, domains=(f"s{n}.example.ua",))["id"] for n in range(6)]
+    owner_id = api.get("/v1/me", token=owner).json_body["id"]
+    at(2027, 6, 1, 0, 5)  # three months fall due at once for every site
+    tariffs.forget()
+
+    def job(_):
+        return timers.fire_due(clock.now())["fired"]
+
+    def read(site_id):
+        return sites.get(Principal(owner_id, ()), site_id)["id"] == site_id
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        jobs = [pool.submit(job, n) for n in range(3)]
+        reads = [pool.submit(read, site_id) for site_id in created]
+        assert all(r.result() for r in reads)
+        [j.result() for j in jobs]
+    for _ in range(4):
+        timers.fire_due(clock.now())
+    for site_id in created:
+        numbered = sorted(int(i.seq) for i in ServiceInvoiceModel.by_site.query(site_id))
+        assert numbered == [1, 2, 3, 4], (site_id, numbered)
+        assert DealModel.get(site_id).data["next_period"] == "2027-07"
+
+
+def test_concurrent_first_reports_of_a_day_all_count_and_arm_one_refresh(api, owner):
+    at(2027, 3, 17)
+    site = new_site(api, owner)
+    key = key_for(api, owner, site["id"])
+    # the service itself in threads: chalice's test client keeps one current request for all of them
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda n: usage.report(site["id"], key, f"e{n}", None, 1), range(16)))
+    assert [answer["duplicate"] for answer in answers] == [False] * 16
+    assert DealModel.get(site["id"]).data["usage_days"] == ["2027-03-17"]
+    at(2027, 3, 18, 0, 10)
+    timers.fire_due(clock.now())
+    assert api.get(f"/v1/sites/{site['id']}", token=owner).json_body["counters"]["orders"]["value"] == 16

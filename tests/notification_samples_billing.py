@@ -1,0 +1,28 @@
+"""Subscription billing notifications (sites, seed 003). They go to the site's owner; a deletion request
+also goes to operators (`role: operator`), an owner change also to the former owner."""
+from __future__ import annotations
+
+SITE = {"site_id": "site_01J", "site_name": "Квіткова крамниця", "service_code": "10001", "role": "client"}
+UAH = {"amount": 49900, "currency": "UAH"}
+INVOICE = {"site_id": "site_01J", "invoice_id": "sin_01J", "number": "HOR-10001-007", "period": "2026-12",
+           "amount": UAH}
+CONTACT = {"name": "Олена Петренко", "email": "olena@example.ua", "phone": "+380501234567"}
+DELETION = {"reasons": ["too_expensive", "missing_features", "moving_to_another_platform", "closing_business", "other"],
+            "comment": "We are closing <the shop> for winter."}
+
+SAMPLES: dict[str, list[dict]] = {
+    "site_created": [{**SITE, "tariff_name": "Business"}],
+    "service_invoice_issued": [{**SITE, **INVOICE, "due_at": "2026-12-06T21:59:59Z"}],
+    "service_invoice_paid": [{**INVOICE, "paid_at": "2026-12-03T10:00:00Z"}],
+    "counter_limit_reached": [{**SITE, "counter": "products", "value": 1000, "limit": 1000},
+                              {**SITE, "counter": "orders", "value": 300, "limit": 300}],
+    "requisites_changed": [{**SITE, "tax_id": "32855961", "iban": "UA213223130000026007233566001",
+                            "company_name": "ТОВ «Квіти»"}],
+    "vchasno_activated": [{**SITE, "tax_id": "32855961"}],
+    "vchasno_deactivated": [{**SITE, "tax_id": "32855961"}],
+    "deletion_requested": [{**SITE, **DELETION}, {**SITE, **DELETION, "role": "operator"}],
+    "deletion_withdrawn": [SITE],
+    "deletion_completed": [SITE],
+    "owner_changed": [{**SITE, "contact": CONTACT, "role": "owner"},
+                      {**SITE, "contact": CONTACT, "role": "previous_owner"}],
+}
