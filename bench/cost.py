@@ -1,8 +1,9 @@
-"""What 1,000 completed gig orders cost on AWS, from the client's top-up to the release of the money.
+"""What 1,000 completed gig orders cost on AWS, from the client's top-up to the release of the money,
+and what 1,000 site-months of subscription billing cost.
 
 Run from the repository root:
 
-    python -m bench.cost [--orders N]
+    python -m bench.cost [--orders N] [--sites N]
 
 How it measures
 - DynamoDB Local (in memory, a free port) holds the `bench-*` tables; the app is driven through
@@ -24,6 +25,13 @@ How it measures
   Lambda's (1,024 MB is about 0.6 vCPU), nor is DynamoDB Local's latency DynamoDB's, so durations are
   indicative. Log bytes are what the functions print (Powertools' JSON lines and metrics) plus Lambda's
   own START/END/REPORT lines. E-mails are the messages the mail sink received.
+- A site-month (business accounts' billing, after the orders, on the same tables): sites on the `start`
+  tariff, created as set-up (not billed), then one billing month of each: the shop platform reports
+  usage once a day with the site's key (`POST /v1/sites/{id}/usage`), each night the timer function
+  fires the site's counters refresh (`timers.fire_shards` over every shard group, each group one
+  invocation of `FireTimerShards`), on the 1st the same run issues the month's service invoice, and
+  the owner looks at the invoices and pays the month's by a signed bank transfer. `--sites` sites are
+  measured (default 100) and the bill scaled to 1,000 site-months.
 - The bill uses one region's published on-demand list prices (`PRICES`, the one table of them).
   The scheduled jobs and alarms cost the same whatever the traffic: they are shown per month apart.
 """
@@ -70,9 +78,7 @@ MINUTES_PER_MONTH = 30 * 24 * 60
 GIG_PRICE = 10000  # 100.00 USD
 CLIENTS, CONTRACTORS = 50, 10
 PASSWORD = "correct horse battery"
-# Billing of business accounts (sites, issue 12) does not exist yet. When it lands, its workload goes
-# beside `gig_order` in `WORKLOADS`: 1,000 site-months (the month's invoice issued, paid by a saved card
-# or a matched transfer, usage counters refreshed daily), and its lines join the bill.
+USAGE_REPORTS_PER_DAY = 1  # the shop platform's report of the day's orders (one event a day)
 
 
 # Measuring ------------------------------------------------------------------------------------
@@ -245,6 +251,23 @@ class Driver:
         self.meter.add(self.usage, self.tap.drain())
         return response.json_body
 
+    def fire_timers(self) -> dict:
+        """One night's timer work: each shard group fired as its own `FireTimerShards` invocation."""
+        from chalicelib import clock
+        from chalicelib.services import timers
+
+        fired = {"due": 0, "fired": 0, "skipped": 0}
+        now = clock.now()
+        for group in timers.shard_groups():
+            self.tap.drain()
+            start = time.perf_counter()
+            outcome = timers.fire_shards(group, now)
+            self.usage.lambda_ms["timers"] += billed_ms(time.perf_counter() - start)
+            self.usage.lambda_invocations["timers"] += 1
+            self.meter.add(self.usage, self.tap.drain())
+            fired = {key: fired[key] + outcome[key] for key in fired}
+        return fired
+
     def drain_stream(self) -> None:
         """Hand the notifications stream to the stream handler until nothing new is in it."""
         while self.poller.poll_once():
@@ -314,6 +337,69 @@ def gig_order(driver: Driver, people: People, n: int) -> None:
 WORKLOADS: dict[str, Callable[[Driver, People, int], None]] = {"gig order": gig_order}
 
 
+@dataclass
+class Site:
+    token: str  # the owner's
+    id: str
+    key: str  # the usage key the shop platform reports with
+
+
+def open_sites(driver: Driver, people: People, count: int) -> list[Site]:
+    """Set-up, not billed: an operator's two tariffs, then `count` sites on `start`, each with its usage
+    key, created on the 1st of a month (their first invoice, the whole month, is issued at once)."""
+    from chalicelib import tariffs
+    from chalicelib.services import accounts
+    from tests.billing_support import BUSINESS, OWNER, START, at
+
+    accounts.create_operator("ops@example.com", PASSWORD)
+    operator = driver.call("POST", "/v1/auth/login", {"email": "ops@example.com", "password": PASSWORD})["token"]
+    for tariff in (START, BUSINESS):
+        driver.call("POST", "/v1/operator/tariffs", tariff, token=operator, status=201)
+    tariffs.forget()
+    at(2027, 1, 1, 0, 30)
+    sites = []
+    for n in range(count):
+        token, _ = people.clients[n % len(people.clients)]
+        site = driver.call("POST", "/v1/sites", {"name": f"Shop {n}", "domains": [f"shop{n}.example.ua"],
+                                                 "owner": OWNER, "tariff": "start"}, token=token, status=201)
+        key = driver.call("POST", f"/v1/sites/{site['id']}/keys", token=token, status=201)["key"]
+        sites.append(Site(token, site["id"], key))
+    driver.fire_timers()
+    driver.drain_stream()
+    return sites
+
+
+def site_month(driver: Driver, sites: list[Site]) -> int:
+    """One billing month of every site (January 2027, paid on 1 February); the timers fired."""
+    from datetime import timedelta
+
+    from chalicelib import clock
+    from tests.billing_support import KYIV, at
+    from tests.support import sign, transfer_event
+
+    fired = 0
+    for day in range(1, 32):
+        at(2027, 1, day, 10)
+        for site in sites:
+            for _ in range(USAGE_REPORTS_PER_DAY):
+                driver.call("POST", f"/v1/sites/{site.id}/usage", {"event_id": uuid.uuid4().hex, "orders": 3},
+                            headers={"X-Site-Key": site.key})
+        night = (clock.now().astimezone(KYIV) + timedelta(days=1)).replace(hour=0, minute=10)
+        at(night.year, night.month, night.day, 0, 10)
+        fired += driver.fire_timers()["fired"]
+        driver.drain_stream()
+    for site in sites:
+        invoices = driver.call("GET", f"/v1/sites/{site.id}/invoices", token=site.token)["items"]
+        month = next(i for i in invoices if i["period"] == "2027-02" and i["status"] == "open")
+        transfer = transfer_event(f"evt-{uuid.uuid4()}", month["amount"], "UAH", f"Оплата {month['number']}")
+        driver.call("POST", "/v1/webhooks/bank", raw=transfer, headers={"X-Bank-Signature": sign(transfer)})
+        paid = driver.call("GET", f"/v1/sites/{site.id}/invoices/{month['id']}", token=site.token)
+        if paid["status"] != "paid":
+            raise RuntimeError(f"invoice {month['number']} ended {paid['status']}")
+    driver.drain_stream()
+    return fired
+
+
 def stored_bytes(endpoint: str) -> int:
     """The tables' size as DynamoDB Local reports it (DescribeTable's TableSizeBytes, indexes included)."""
     import boto3
@@ -328,8 +414,9 @@ def stored_bytes(endpoint: str) -> int:
     return total
 
 
-def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> tuple[Usage, Usage, float]:
-    """(the orders' usage, one idle run of the scheduled jobs' usage, the transaction factor)."""
+def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> tuple[Usage, Usage, float, Usage | None]:
+    """(the orders' usage, one idle run of the scheduled jobs' usage, the transaction factor, the
+    site-months' usage)."""
     configure_environment(endpoint, scratch, cheap_passwords=True)
     factor = transaction_factor(endpoint)
     tap = IndexTap()
@@ -364,10 +451,26 @@ def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> tuple[Usage, 
         usage.seconds = time.perf_counter() - started
         usage.log_bytes = written() - before
         idle = idle_jobs(meter, tap)
-    usage.emails = len(list((scratch / "mail").glob("*.eml"))) - mail_before
+        usage.emails = len(list((scratch / "mail").glob("*.eml"))) - mail_before
+        usage.stored_bytes = stored_bytes(endpoint) - stored_before
+        months = None
+        if args.sites:
+            print(f"  {args.sites} site-months ...", file=sys.__stderr__, flush=True)
+            sites = open_sites(driver, people, args.sites)
+            months = driver.usage = Usage()
+            mail_before = len(list((scratch / "mail").glob("*.eml")))
+            stored_before = stored_bytes(endpoint)
+            before = written()
+            started = time.perf_counter()
+            fired = site_month(driver, sites)
+            if fired < 31 * args.sites:  # each day's refresh, and the month's invoice on the 1st
+                raise RuntimeError(f"{fired} timers fired for {args.sites} site-months")
+            months.seconds = time.perf_counter() - started
+            months.log_bytes = written() - before
+            months.emails = len(list((scratch / "mail").glob("*.eml"))) - mail_before
+            months.stored_bytes = stored_bytes(endpoint) - stored_before
     usage.metrics = set(re.findall(r'"Name":\s*"(\w+)"', log_path.read_text(encoding="utf-8", errors="replace")))
-    usage.stored_bytes = stored_bytes(endpoint) - stored_before
-    return usage, idle, factor
+    return usage, idle, factor, months
 
 
 def idle_jobs(meter: Meter, tap: Tap) -> Usage:
@@ -413,8 +516,8 @@ class Line:
         return self.quantity * self.price
 
 
-def order_lines(usage: Usage, orders: int) -> list[Line]:
-    per = 1000 / orders  # to 1,000 orders
+def order_lines(usage: Usage, orders: int, what: str = "orders") -> list[Line]:
+    per = 1000 / orders  # to 1,000 orders (or site-months)
     invocations = sum(usage.lambda_invocations.values())
     gb_seconds = sum(usage.lambda_ms.values()) / 1000 * memory_gb()
     log_gb = (usage.log_bytes + invocations * LAMBDA_LOG_BYTES_PER_INVOCATION) / 1e9
@@ -433,7 +536,7 @@ def order_lines(usage: Usage, orders: int) -> list[Line]:
         Line("CloudWatch Logs ingested", log_gb * per, "GB", PRICES["cloudwatch_logs_ingested_gb"]),
         Line(f"X-Ray traces ({XRAY_SAMPLED:.0%} of invocations sampled)", invocations * XRAY_SAMPLED * per,
              "traces", PRICES["xray_trace_recorded"]),
-        Line("DynamoDB storage for a month (items and indexes the orders left)", usage.stored_bytes / 1e9 * per,
+        Line(f"DynamoDB storage for a month (items and indexes the {what} left)", usage.stored_bytes / 1e9 * per,
              "GB-month", PRICES["dynamodb_storage_gb_month"]),
     ]
 
@@ -502,7 +605,29 @@ def hot_keys(usage: Usage, orders: int) -> list[str]:
     return rows
 
 
-def report(usage: Usage, idle: Usage, factor: float, orders: int) -> str:
+def site_report(months: Usage, sites: int) -> list[str]:
+    lines = order_lines(months, sites, "site-months")
+    dominant = max(lines, key=lambda line: line.cost)
+    total = sum(line.cost for line in lines)
+    requests = ", ".join(f"{n / sites:.1f} {operation}" for operation, n in months.requests.most_common())
+    return [
+        "",
+        f"the bill for 1,000 site-months (measured on {sites} sites, {REGION_PRICED}, the same prices): "
+        f"{USAGE_REPORTS_PER_DAY} usage report a day, the nightly counters refresh, the month's invoice "
+        "issued on the 1st and paid by bank transfer",
+        "",
+        *bill(lines),
+        "",
+        f"dominant item: {dominant.item} ({dominant.cost / total:.0%} of {total:.4f} USD per 1,000 site-months)",
+        f"per site-month: {months.api_requests / sites:.1f} API requests, "
+        f"{months.lambda_invocations['timers'] / sites:.2f} timer invocations, DynamoDB {requests}; "
+        f"{months.write_units / sites:.1f} WRU, {months.read_units / sites:.1f} RRU; "
+        f"{months.emails / sites:.1f} e-mails",
+    ]
+
+
+def report(usage: Usage, idle: Usage, factor: float, orders: int, months: Usage | None = None,
+           sites: int = 0) -> str:
     from chalicelib.services import timers
     from infra import template
 
@@ -533,23 +658,28 @@ def report(usage: Usage, idle: Usage, factor: float, orders: int) -> str:
         "",
         "whatever the traffic, per month (the every-minute schedule with nothing due, alarms, metrics):",
         *bill(monthly_lines(idle, len(timers.shard_groups()), alarms, len(usage.metrics))),
+        *(site_report(months, sites) if months is not None else []),
     ])
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1000, help="orders to run (default 1000)")
+    parser.add_argument("--sites", type=int, default=100,
+                        help="sites whose month to run, the bill scaled to 1,000 site-months (default 100; 0: none)")
     args = parser.parse_args(argv)
     if args.orders < 1:
         parser.error("--orders must be >= 1")
+    if args.sites < 0:
+        parser.error("--sites must be >= 0")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with scratch_dynamodb("escrowdesk-bench-cost-") as (endpoint, scratch):
-        usage, idle, factor = run(args, endpoint, scratch)
-        text = report(usage, idle, factor, args.orders)
+        usage, idle, factor, months = run(args, endpoint, scratch)
+        text = report(usage, idle, factor, args.orders, months, args.sites)
     print(text)
     return 0
 

@@ -1,11 +1,18 @@
 """Sign-up, log-in, the current user, balances, statement and notifications."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.http import schema_names as s
-from chalicelib.services import accounts, balances, notifications
+from chalicelib.lazy import lazy_modules
+
+if TYPE_CHECKING:
+    from chalicelib.services import accounts, balances, notifications
+else:  # loaded when a route first runs (chalicelib/lazy.py)
+    accounts, balances, notifications = lazy_modules("chalicelib.services", "accounts", "balances", "notifications")
 
 bp = Blueprint(__name__)
 

@@ -2,11 +2,18 @@
 resolving unmatched payments."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint, parse_body, raw_body
 from chalicelib.api.http import schema_names as s
-from chalicelib.services import balances, bank, payouts
+from chalicelib.lazy import lazy_modules
+
+if TYPE_CHECKING:
+    from chalicelib.services import balances, bank, payouts
+else:  # loaded when a route first runs (chalicelib/lazy.py)
+    balances, bank, payouts = lazy_modules("chalicelib.services", "balances", "bank", "payouts")
 
 bp = Blueprint(__name__)
 

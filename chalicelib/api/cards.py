@@ -2,11 +2,18 @@
 card payments, and operators' acts on them (the list of sites by status, stopping auto-pay)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.http import schema_names as s
-from chalicelib.services import card_payments, sites
+from chalicelib.lazy import lazy_modules
+
+if TYPE_CHECKING:
+    from chalicelib.services import card_payments, sites
+else:  # loaded when a route first runs (chalicelib/lazy.py)
+    card_payments, sites = lazy_modules("chalicelib.services", "card_payments", "sites")
 
 bp = Blueprint(__name__)
 

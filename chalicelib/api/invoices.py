@@ -1,11 +1,18 @@
 """Top-up invoices and their PDFs (the client's "Documents")."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.http import schema_names as s
-from chalicelib.services import invoices
+from chalicelib.lazy import lazy_modules
+
+if TYPE_CHECKING:
+    from chalicelib.services import invoices
+else:  # loaded when a route first runs (chalicelib/lazy.py)
+    invoices, = lazy_modules("chalicelib.services", "invoices")
 
 bp = Blueprint(__name__)
 

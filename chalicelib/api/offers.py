@@ -1,11 +1,18 @@
 """Custom offers, conversations and contractor profiles."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.http import schema_names as s
-from chalicelib.services import conversations, offers, profiles
+from chalicelib.lazy import lazy_modules
+
+if TYPE_CHECKING:
+    from chalicelib.services import conversations, offers, profiles
+else:  # loaded when a route first runs (chalicelib/lazy.py)
+    conversations, offers, profiles = lazy_modules("chalicelib.services", "conversations", "offers", "profiles")
 
 bp = Blueprint(__name__)
 

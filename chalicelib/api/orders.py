@@ -2,11 +2,18 @@
 gig-order process."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.http import schema_names as s
-from chalicelib.services import gigs, orders, reviews
+from chalicelib.lazy import lazy_modules
+
+if TYPE_CHECKING:
+    from chalicelib.services import gigs, orders, reviews
+else:  # loaded when a route first runs (chalicelib/lazy.py)
+    gigs, orders, reviews = lazy_modules("chalicelib.services", "gigs", "orders", "reviews")
 
 bp = Blueprint(__name__)
 

@@ -1,14 +1,21 @@
 """Projects with proposals, their contracts (two-half escrow, deliverables), and local file links."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.http import schema_names as s
 from chalicelib.config import settings
 from chalicelib.errors import NotFound
-from chalicelib.services import projects
+from chalicelib.lazy import lazy_modules
 from chalicelib.storage import LocalFiles, content_disposition
+
+if TYPE_CHECKING:
+    from chalicelib.services import projects
+else:  # loaded when a route first runs (chalicelib/lazy.py)
+    projects, = lazy_modules("chalicelib.services", "projects")
 
 bp = Blueprint(__name__)
 

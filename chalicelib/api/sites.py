@@ -2,12 +2,20 @@
 Vchasno, contracts, service invoices and deletion; operators' acts on them."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.http import schema_names as s
-from chalicelib.services import acts, service_invoices, sites, tariff_catalog, usage
+from chalicelib.lazy import lazy_modules
 from chalicelib.storage import content_disposition
+
+if TYPE_CHECKING:
+    from chalicelib.services import acts, service_invoices, sites, tariff_catalog, usage
+else:  # loaded when a route first runs (chalicelib/lazy.py)
+    acts, service_invoices, sites, tariff_catalog, usage = lazy_modules(
+        "chalicelib.services", "acts", "service_invoices", "sites", "tariff_catalog", "usage")
 
 bp = Blueprint(__name__)
 

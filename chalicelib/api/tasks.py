@@ -1,11 +1,18 @@
 """The company's team, its settings, and B2B tasks with their acts of completed work."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.http import schema_names as s
-from chalicelib.services import tasks, team
+from chalicelib.lazy import lazy_modules
+
+if TYPE_CHECKING:
+    from chalicelib.services import tasks, team
+else:  # loaded when a route first runs (chalicelib/lazy.py)
+    tasks, team = lazy_modules("chalicelib.services", "tasks", "team")
 
 bp = Blueprint(__name__)
 

@@ -163,6 +163,33 @@ def test_a_site_pays_its_first_invoice_by_a_signed_bank_transfer_and_the_owner_i
     assert _wait_for_mails_about(local_stack.mail_dir, invoice["number"], at_least=2), local_stack.log()
 
 
+def test_unknown_routes_and_methods_answer_in_the_error_shape_and_never_echo_the_token(local_stack) -> None:
+    """chalice local (like API Gateway without the stack's gateway responses) answers an unknown route
+    with 403 "Missing Authentication Token", or a message that repeats the caller's bearer token."""
+    api, secret = local_stack.url, "Bearer not-a-real-token-but-secret"
+    for method in ("GET", "POST", "DELETE"):
+        unknown = requests.request(method, f"{api}/v1/no-such-route", headers={"Authorization": secret}, timeout=30)
+        assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found", unknown.text
+        assert "secret" not in unknown.text and "Credential" not in unknown.text
+    wrong = requests.delete(f"{api}/v1/me", headers={"Authorization": secret}, timeout=30)
+    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
+    assert wrong.headers["Allow"] == "GET, PATCH"
+    assert requests.request("TRACE", f"{api}/v1/me", timeout=30).status_code == 405
+    deep = requests.post(f"{api}/v1/webhooks/bank", data=b"[" * 100_000, timeout=30,
+                         headers={"X-Bank-Signature": sign(b"[" * 100_000)})
+    assert deep.status_code == 400 and deep.json()["error"]["code"] == "too_deeply_nested"
+
+
+def test_a_refused_method_with_a_body_leaves_the_connection_clean(local_stack) -> None:
+    """Found by schemathesis: a body sent with a method no route has stayed unread, and the next request
+    on the same connection began with it."""
+    with requests.Session() as session:
+        refused = session.request("OPTIONS", f"{local_stack.url}/v1/me", data=b"csrf=0&action=accept", timeout=30)
+        assert refused.status_code == 405
+        after = session.get(f"{local_stack.url}/openapi.json", timeout=30)
+        assert after.status_code == 200
+
+
 def test_ctrl_c_stops_everything_and_the_next_run_starts_clean(local_stack, start_local_stack) -> None:
     java = [pid for pid, name in local_stack.children().items() if name == "java"]
     assert java, "DynamoDB Local should run as the runner's child"
@@ -250,30 +277,3 @@ def _wait_for_mails_about(mail_dir: Path, text: str, *, at_least: int) -> bool:
 
 def _parse(timestamp: str) -> datetime:
     return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-
-
-def test_unknown_routes_and_methods_answer_in_the_error_shape_and_never_echo_the_token(local_stack) -> None:
-    """chalice local (like API Gateway without the stack's gateway responses) answers an unknown route
-    with 403 "Missing Authentication Token", or a message that repeats the caller's bearer token."""
-    api, secret = local_stack.url, "Bearer not-a-real-token-but-secret"
-    for method in ("GET", "POST", "DELETE"):
-        unknown = requests.request(method, f"{api}/v1/no-such-route", headers={"Authorization": secret}, timeout=30)
-        assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found", unknown.text
-        assert "secret" not in unknown.text and "Credential" not in unknown.text
-    wrong = requests.delete(f"{api}/v1/me", headers={"Authorization": secret}, timeout=30)
-    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
-    assert wrong.headers["Allow"] == "GET, PATCH"
-    assert requests.request("TRACE", f"{api}/v1/me", timeout=30).status_code == 405
-    deep = requests.post(f"{api}/v1/webhooks/bank", data=b"[" * 100_000, timeout=30,
-                         headers={"X-Bank-Signature": sign(b"[" * 100_000)})
-    assert deep.status_code == 400 and deep.json()["error"]["code"] == "too_deeply_nested"
-
-
-def test_a_refused_method_with_a_body_leaves_the_connection_clean(local_stack) -> None:
-    """Found by schemathesis: a body sent with a method no route has stayed unread, and the next request
-    on the same connection began with it."""
-    with requests.Session() as session:
-        refused = session.request("OPTIONS", f"{local_stack.url}/v1/me", data=b"csrf=0&action=accept", timeout=30)
-        assert refused.status_code == 405
-        after = session.get(f"{local_stack.url}/openapi.json", timeout=30)
-        assert after.status_code == 200

@@ -38,9 +38,11 @@ def _mail_to(address: str) -> list:
 
 
 def _reset_token(address: str) -> str:
-    message = _mail_to(address)[-1]
-    html = message.get_body(("html",)).get_content()
-    return re.search(r'href="[^"]*/web/password-reset/([\w-]+)"', html).group(1)
+    """The newest reset link e-mailed to `address` (a welcome sent in the same run may sort after it)."""
+    links = [found.group(1) for message in _mail_to(address)
+             if (found := re.search(r'href="[^"]*/web/password-reset/([\w-]+)"',
+                                    message.get_body(("html",)).get_content()))]
+    return links[-1]
 
 
 # Log-in ---------------------------------------------------------------------------------------

@@ -24,12 +24,14 @@ def _stage(name: str) -> dict[str, str]:
     return {**config["environment_variables"], **config["stages"][name].get("environment_variables", {})}
 
 
-def _imported_by_app(**variables: str) -> set[str]:
-    """Top-level packages in `sys.modules` after `import app` in a fresh interpreter with `variables`."""
+def _imported_by_app(*, full: bool = False, **variables: str) -> set[str]:
+    """Top-level packages (every module with `full`) in `sys.modules` after `import app` in a fresh
+    interpreter with `variables`."""
     env = {name: value for name, value in os.environ.items()
            if not name.startswith(("AWS_", "POWERTOOLS_", "XRAY_", "LAMBDA_"))}
     env.update({"AWS_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", **variables})
-    code = "import json, sys; import app; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    names = "m" if full else "m.split('.')[0]"
+    code = f"import json, sys; import app; print(json.dumps(sorted({{{names} for m in sys.modules}})))"
     completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                                check=True)
     return set(json.loads(completed.stdout.splitlines()[-1]))
@@ -51,6 +53,28 @@ def test_import_app_leaves_what_only_some_routes_need_to_those_routes(stage):
     assert not loaded & set(PER_ROUTE), (
         f"{sorted(loaded & set(PER_ROUTE))} now load with the app: import them where they are used "
         "(see chalicelib/api/http.py for request models)")
+
+
+# Use cases only their routes need (chalicelib/lazy.py): the billing services, the marketplace's and the
+# accounts' own; the schedule's and the stream's (timers, deals, notifications, payouts) load with the app.
+ROUTE_SERVICES = ("sites", "service_invoices", "tariff_catalog", "usage", "accounts", "bank", "orders", "offers",
+                  "projects", "tasks", "team", "conversations", "gigs", "reviews", "invoices", "card_payments", "acts")
+
+
+def test_import_app_leaves_the_routes_use_cases_to_their_first_request():
+    loaded = _imported_by_app(full=True, **STAGES["prod"])
+    assert "chalicelib.services.timers" in loaded
+    early = sorted(name for name in ROUTE_SERVICES if f"chalicelib.services.{name}" in loaded)
+    assert early == [], f"{early} now load with the app: name them with lazy_modules in their route's module"
+
+
+def test_a_lazy_module_is_the_real_one_once_used():
+    from chalicelib.lazy import LazyModule, lazy_modules
+
+    (stand_in,) = lazy_modules("chalicelib.services", "usage")
+    from chalicelib.services import usage
+
+    assert stand_in is usage or (isinstance(stand_in, LazyModule) and stand_in.report is usage.report)
 
 
 def test_xray_sdk_loads_when_asked_for_in_a_lambda():

@@ -18,7 +18,17 @@ from chalicelib.api.http import OPERATIONS, ROUTE_METHODS
 from chalicelib.money import MAX_AMOUNT_MINOR
 from chalicelib.pagination import encode_cursor, list_scope
 from tests.support import assert_books_balance, sign, transfer_event
-from tests.unit.test_authz_matrix import NOBODY, OWNER, SITE_KEY, USERS, _rows, _snapshot, _template, _world
+from tests.unit.test_authz_matrix import (
+    NOBODY,
+    OWNER,
+    SITE_KEY,
+    USERS,
+    _rows,
+    _snapshot,
+    _template,
+    _world,
+    credentials,
+)
 
 DEEP = b"[" * 100_000
 CLIENT_ERRORS = range(400, 500)
@@ -63,10 +73,12 @@ def test_every_route_answers_hostile_input_with_a_clear_4xx_and_moves_nothing(ap
 
     def send(row, label, *, raw=None, body=None, path=None, token=..., headers=None, expect=CLIENT_ERRORS,
              method=None):
-        key = {"X-Site-Key": w["site_key"]} if row.may == {SITE_KEY} else {}  # the usage route's only caller
+        key_headers: dict = {}
+        if token is ... and row.may == {SITE_KEY}:  # the usage route: the site's key, no bearer
+            token, key_headers = credentials(w, SITE_KEY)
         response = api.request(method or row.method, path or row.path, body, raw=raw,
-                               token=None if key else (_caller(row, w) if token is ... else token),
-                               headers={**row.headers, **key, **(headers or {})})
+                               token=_caller(row, w) if token is ... else token,
+                               headers={**row.headers, **key_headers, **(headers or {})})
         if response.status_code not in expect or not _shaped(response):
             wrong.append(f"{row.method} {row.path} [{label}]: {response.status_code} {response.body[:160]!r}")
         return response

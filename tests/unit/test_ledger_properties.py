@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from chalicelib import ledger
-from chalicelib.errors import Conflict, InsufficientFunds
+from chalicelib.errors import Conflict, InsufficientFunds, Unprocessable
 from chalicelib.money import Money
 from chalicelib.store.uow import UnitOfWork
 from tests.support import assert_books_balance, assert_sums_zero
@@ -27,6 +27,9 @@ def _apply(transfer: ledger.Transfer) -> bool:
     try:
         uow.commit()
     except InsufficientFunds:
+        return False
+    except Unprocessable as refused:  # nothing in this currency, something in another: still a refusal
+        assert refused.code == "currency_mismatch", refused.code
         return False
     return True
 
