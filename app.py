@@ -6,7 +6,7 @@ import os
 from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib import clock, config, jobs, observability
-from chalicelib.api import accounts, bank, dev, invoices, offers, openapi, orders, projects, sites, tasks
+from chalicelib.api import accounts, bank, cards, dev, invoices, offers, openapi, orders, projects, sites, tasks
 from chalicelib.api.http import refuse_other_methods
 from chalicelib.observability import logger, metrics
 from chalicelib.services import notifications, timers
@@ -22,8 +22,8 @@ app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 if config.settings.xray_sdk:  # Lambda's active tracing needs no SDK; see chalicelib/observability.py
     app.register_middleware(ConvertToMiddleware(observability.tracer().capture_lambda_handler))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
-for blueprint in (accounts.bp, invoices.bp, bank.bp, orders.bp, offers.bp, projects.bp, tasks.bp, sites.bp, dev.bp,
-                  openapi.bp, pages.bp):
+for blueprint in (accounts.bp, invoices.bp, bank.bp, orders.bp, offers.bp, projects.bp, tasks.bp, sites.bp, cards.bp,
+                  dev.bp, openapi.bp, pages.bp):
     app.register_blueprint(blueprint)
 refuse_other_methods(app)  # after every route: each path's other methods are a 405 in the API's shape
 

@@ -7,8 +7,12 @@
 Clients top up through signed bank webhooks (some delivered twice at once, some replayed late), place
 orders, pay extras, accept deliveries, ask for revisions, cancel, send B2B tasks and ask for payouts.
 Contractors start, deliver, offer extras, accept cancellations, complete tasks and ask for payouts.
-The bank answers payouts (paid or failed, some answers twice). Two job runners call the scheduled
-jobs over and over while another thread moves the clock forward, so timers cancel and accept on
+The bank answers payouts (paid or failed, some answers twice). Site owners (`--sites`) pay their monthly
+service invoices through payment links and by bank transfer, and save cards (paying an invoice, or the
+1.00 UAH verification); the workload plays the card acquirer's webhooks for those pages (some twice at
+once, some late — a link may expire mid-payment — some declined), and the stage's fake acquirer charges
+the saved cards on the invoice dates. Two job runners call the scheduled jobs over and over while
+another thread moves the clock forward, so timers cancel and accept (and invoice, charge, dun) on
 their own in between. Every client request carries an Idempotency-Key and a short, random timeout;
 a timed-out, throttled or busy request is sent again with the same key, as a real client would.
 
@@ -16,7 +20,10 @@ When the time is up the workload quiesces (no more requests, a last round of job
 every currency sums to zero; no user's available or held is below zero; every account's balance
 equals the sum of its journal lines; what each user holds equals the escrow of their deals in a
 money-holding state plus their pending payouts; every order's escrow fits its status; each bank
-event was credited at most once, and each user got exactly the invoices that were paid. It prints
+event was credited at most once, and each user got exactly the invoices that were paid; each service
+invoice was paid by exactly one payment (card, link or transfer) and revenue in UAH is exactly the paid
+service invoices; no site is past due or blocked with nothing overdue; the card clearing account holds
+exactly the verifications whose refund is pending. It prints
 the operations done, operations per second and the violations found; it exits 1 if there are any.
 """
 from __future__ import annotations
@@ -40,14 +47,15 @@ from dataclasses import dataclass, field
 import requests
 
 BANK_SECRET = os.environ.get("BANK_WEBHOOK_SECRET", "local-bank-secret")
+ACQUIRER_SECRET = os.environ.get("ACQUIRER_WEBHOOK_SECRET", "local-acquirer-secret")
 OPERATOR = ("operator@escrowdesk.local", "local-operator-pass")
 CURRENCIES = ("USD", "EUR")
 CARD = "4111 1111 1111 1111"
 
 
-def sign(body: bytes) -> str:
+def sign(body: bytes, secret: str = BANK_SECRET) -> str:
     timestamp = str(int(time.time()))
-    mac = hmac.new(BANK_SECRET.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={mac}"
 
 
@@ -135,6 +143,9 @@ class World:
     payouts: list[str] = field(default_factory=list)
     bank_queue: list[tuple[float, bytes]] = field(default_factory=list)  # (not before, body)
     acked: set[str] = field(default_factory=set)                       # event ids the bank got a 2xx for
+    sites: list[tuple[str, str]] = field(default_factory=list)         # (site id, owner's token)
+    acquirer_queue: list[tuple[float, bytes]] = field(default_factory=list)  # the acquirer's webhooks
+    acquirer_events: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -302,6 +313,94 @@ def bank_loop(world: World, seed: int) -> None:
         send([(json.loads(body)["event_id"], body, "webhook") for body in _due(world)])
 
 
+def site_loop(world: World, site_id: str, token: str, seed: int) -> None:
+    """A site's owner: pays open invoices by link (the acquirer's answer once, twice or late, or a decline)
+    or by bank transfer, saves cards, and reads the site."""
+    rng = random.Random(seed)
+    me = Client(world.url, world.stats, rng, token)
+    while not world.stop.is_set():
+        action = rng.choices(("link", "card", "transfer", "read"), weights=(4, 2, 2, 2))[0]
+        if action == "read":
+            me.call("site", "GET", f"/v1/sites/{site_id}")
+            continue
+        listed = me.json("site invoices", "GET", f"/v1/sites/{site_id}/invoices")
+        still_open = [i for i in (listed or {}).get("items", []) if i["status"] == "open"]
+        if action == "transfer" and still_open:
+            invoice = rng.choice(still_open)
+            _queue_transfer(world, rng, {"id": invoice["id"], "amount": invoice["amount"], "currency": "UAH",
+                                         "payment_details": f"Оплата {invoice['number']}"})
+        elif action == "link" and still_open:
+            invoice = rng.choice(still_open)
+            link = me.json("payment link", "POST", f"/v1/sites/{site_id}/invoices/{invoice['id']}/payment-link")
+            if link is not None:
+                _queue_card(world, rng, link["payment_id"], invoice["amount"], card=None)
+        elif action == "card":
+            page = me.json("payment method", "POST", f"/v1/sites/{site_id}/payment-method")
+            listed = me.json("card payments", "GET", f"/v1/sites/{site_id}/card-payments?limit=100")
+            asked = next((p for p in (listed or {}).get("items", []) if page and p["id"] == page["payment_id"]), None)
+            if page is not None and asked is not None:
+                _queue_card(world, rng, page["payment_id"], asked["amount"],
+                            card={"mask": "411111******1111", "holder": "OWNER", "token": f"tok-{site_id}"},
+                            refund=page["purpose"] == "verify")
+        time.sleep(rng.uniform(0, 0.05))
+
+
+def _queue_card(world: World, rng: random.Random, payment_id: str, amount: int, *, card: dict | None,
+                refund: bool = False) -> None:
+    """The acquirer's answer to a payment page: mostly paid (some twice at once, some seconds later, when
+    the link may have expired), sometimes declined; a verification's refund confirmed a little later."""
+    paid = rng.random() < 0.85
+    event = {"event_id": f"acq-{uuid.uuid4()}", "type": "payment.succeeded" if paid else "payment.failed",
+             "payment_id": payment_id, "amount": amount, "currency": "UAH",
+             "card": card or {"mask": "411111******1111", "holder": "OWNER", "token": "tok-link"}}
+    body = json.dumps(event).encode()
+    now = time.monotonic()
+    later = now + rng.uniform(1, 6) if rng.random() < 0.3 else now
+    with world.lock:
+        world.acquirer_events.add(event["event_id"])
+        world.acquirer_queue.append((later, body))
+        if rng.random() < 0.3:
+            world.acquirer_queue.append((later, body))
+        if paid and refund:
+            refunded = {"event_id": f"acq-{uuid.uuid4()}", "type": "refund.succeeded", "payment_id": payment_id,
+                        "amount": amount, "currency": "UAH"}
+            world.acquirer_events.add(refunded["event_id"])
+            world.acquirer_queue.append((later + rng.uniform(0.5, 3), json.dumps(refunded).encode()))
+
+
+def acquirer_loop(world: World, seed: int) -> None:
+    """The card acquirer's webhooks for the pages the owners opened, until each got its 2xx."""
+    rng = random.Random(seed)
+    acquirer = Client(world.url, world.stats, rng)
+
+    def due() -> list[bytes]:
+        now = time.monotonic()
+        with world.lock:
+            ready = [body for at, body in world.acquirer_queue if at <= now]
+            world.acquirer_queue = [(at, body) for at, body in world.acquirer_queue if at > now]
+        return ready
+
+    def deliver(body: bytes) -> None:
+        response = acquirer.call("acquirer webhook", "POST", "/v1/webhooks/acquirer", raw=body,
+                                 headers={"X-Acquirer-Signature": sign(body, ACQUIRER_SECRET)})
+        if response is None or response.status_code >= 300:
+            with world.lock:
+                world.acquirer_queue.append((time.monotonic() + 1, body))
+
+    while not world.stop.is_set():
+        for body in due():
+            deliver(body)
+        time.sleep(0.05)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        with world.lock:
+            if not world.acquirer_queue:
+                break
+            world.acquirer_queue = [(0.0, body) for _, body in world.acquirer_queue]
+        for body in due():
+            deliver(body)
+
+
 def _due(world: World) -> list[bytes]:
     now = time.monotonic()
     with world.lock:
@@ -362,6 +461,8 @@ def check(world: World, dynamodb_url: str, prefix: str) -> list[str]:
 
     credited = Counter()
     for payment in PaymentModel.scan(consistent_read=True):
+        if payment.event_id in world.acquirer_events:  # card money parked for operators
+            continue
         credited[payment.event_id] += 1
         if payment.event_id not in world.delivered_events:
             violations.append(f"payment {payment.id} for an event the bank never sent: {payment.event_id}")
@@ -376,14 +477,81 @@ def check(world: World, dynamodb_url: str, prefix: str) -> list[str]:
     for key in set(expected) | set(top_ups):
         if expected[key] != top_ups[key]:
             violations.append(f"{key}: topped up {top_ups[key]}, but its paid invoices total {expected[key]}")
+    return violations + site_violations()
+
+
+def site_violations() -> list[str]:
+    """Every service invoice paid by exactly one payment, revenue in UAH exactly the paid invoices, no site
+    dunned with nothing overdue, the card clearing account exactly the refunds pending."""
+    from chalicelib import clock
+    from chalicelib.processes.subscription import OVERDUE_AFTER
+    from chalicelib.store.models import (
+        AccountModel,
+        CardPaymentModel,
+        DealModel,
+        PaymentModel,
+        ServiceInvoiceModel,
+    )
+
+    violations: list[str] = []
+    invoices = {i.id: i for i in ServiceInvoiceModel.scan(consistent_read=True)}
+    payments: Counter = Counter()
+    for card in CardPaymentModel.scan(consistent_read=True):
+        if card.outcome == "applied":
+            payments[card.invoice_id] += 1
+    for bank in PaymentModel.scan(consistent_read=True):
+        if bank.invoice_id in invoices and bank.status in ("credited", "applied"):
+            payments[bank.invoice_id] += 1
+    for invoice in invoices.values():
+        expected = 1 if invoice.status == "paid" else 0
+        if payments[invoice.id] != expected:
+            violations.append(f"{invoice.number} is {invoice.status} but {payments[invoice.id]} payments paid it")
+    revenue = sum(int(a.available) for a in AccountModel.query("sys:revenue", consistent_read=True)
+                  if a.currency == "UAH")
+    paid = sum(int(i.amount) for i in invoices.values() if i.status == "paid")
+    if revenue != paid:
+        violations.append(f"revenue in UAH is {revenue}, but the paid service invoices total {paid}")
+    clearing = sum(int(a.available) for a in AccountModel.query("sys:card_clearing", consistent_read=True))
+    pending = sum(int(p.amount) for p in CardPaymentModel.scan(consistent_read=True) if p.status == "refund_pending")
+    if clearing != pending:
+        violations.append(f"the card clearing account holds {clearing}, the refunds pending {pending}")
+    now = clock.now()
+    for deal in DealModel.scan(consistent_read=True):
+        if deal.process == "subscription" and deal.status in ("past_due", "blocked"):
+            overdue = [i for i in invoices.values() if i.site_id == deal.id and i.status == "open"
+                       and clock.parse_iso(i.due_at) + OVERDUE_AFTER <= now]
+            if not overdue:
+                violations.append(f"site {deal.id} is {deal.status} with nothing overdue")
     return violations
 
 
 # --- the run ---
 
 
+def _open_sites(world: World, anonymous: Client, count: int, seed: int) -> None:
+    """`count` owners with a site each, on a tariff an operator adds."""
+    if not count:
+        return
+    rng = random.Random(seed)
+    login = anonymous.json("login", "POST", "/v1/auth/login", {"email": OPERATOR[0], "password": OPERATOR[1]})
+    assert login is not None, "the operator cannot log in"
+    code = f"wl{uuid.uuid4().hex[:6]}"
+    Client(world.url, world.stats, rng, login["token"]).call("add tariff", "POST", "/v1/operator/tariffs", {
+        "code": code, "name": "Workload", "price": {"amount": 31000, "currency": "UAH"},
+        "limits": {"products": 100, "orders_per_month": 50}, "features": []})
+    for n in range(count):
+        _, token, email = _signup(anonymous, f"owner{n}")
+        site = Client(world.url, world.stats, rng, token).json("create site", "POST", "/v1/sites", {
+            "name": f"Shop {n}", "domains": [f"shop-{uuid.uuid4().hex[:8]}.example.ua"],
+            "owner": {"name": "Owner", "email": email, "phone": "+380501234567"}, "tariff": code})
+        assert site is not None, "cannot create a site"
+        world.sites.append((site["id"], token))
+
+
+
 def run(url: str, dynamodb_url: str, *, seconds: float, clients: int, contractors: int, seed: int,
-        prefix: str = "escrowdesk-local-", out: Callable[[str], None] = print, faults: bool = False) -> dict:
+        prefix: str = "escrowdesk-local-", out: Callable[[str], None] = print, faults: bool = False,
+        sites: int = 3) -> dict:
     """The workload, then the checks. With `faults` (the stage runs with LOCAL_FAULTS) a 500 is a
     crash the stage injected on purpose: retried like a timeout, not a violation."""
     stats = Stats()
@@ -411,6 +579,7 @@ def run(url: str, dynamodb_url: str, *, seconds: float, clients: int, contractor
                                             {"emails": ",".join(emails[c] for c, _ in team)})
         for _, contractor_token in team:  # someone with an account joins a team only when he accepts
             Client(url, stats, rng, contractor_token).call("join team", "POST", f"/v1/team/requests/{user_id}/accept")
+    _open_sites(world, anonymous, sites, seed)
     stats.ops.clear()
     stats.answers.clear()
 
@@ -419,8 +588,11 @@ def run(url: str, dynamodb_url: str, *, seconds: float, clients: int, contractor
     threads += [threading.Thread(target=contractor_loop, args=(world, u, t, seed * 200 + i), name=f"contractor{i}")
                 for i, (u, t) in enumerate(world.contractors)]
     threads += [threading.Thread(target=jobs_loop, args=(world, seed * 300 + i), name=f"jobs{i}") for i in range(2)]
+    threads += [threading.Thread(target=site_loop, args=(world, site_id, t, seed * 600 + i), name=f"site{i}")
+                for i, (site_id, t) in enumerate(world.sites)]
     threads += [threading.Thread(target=clock_loop, args=(world, seed * 400), name="clock"),
-                threading.Thread(target=bank_loop, args=(world, seed * 500), name="bank")]
+                threading.Thread(target=bank_loop, args=(world, seed * 500), name="bank"),
+                threading.Thread(target=acquirer_loop, args=(world, seed * 700), name="acquirer")]
     started = time.monotonic()
     for thread in threads:
         thread.start()
@@ -440,7 +612,8 @@ def run(url: str, dynamodb_url: str, *, seconds: float, clients: int, contractor
     out("answers: " + ", ".join(f"{code} {n}" for code, n in sorted(stats.answers.items())))
     out("refusals: " + (", ".join(f"{name} {code} {n}" for (name, code), n in stats.refusals.most_common(12))
                         or "none"))
-    out(f"events sent: {len(world.delivered_events)}, payouts: {len(world.payouts)}")
+    out(f"events sent: {len(world.delivered_events)}, payouts: {len(world.payouts)}, "
+        f"acquirer events: {len(world.acquirer_events)}, sites: {len(world.sites)}")
     out(f"violations: {len(violations)}")
     for violation in violations:
         out(f"  {violation}")
@@ -455,12 +628,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--contractors", type=int, default=4)
+    parser.add_argument("--sites", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--faults", action="store_true", help="the stage runs with LOCAL_FAULTS: a 500 is expected")
     args = parser.parse_args(argv)
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` shows where every thread is
     result = run(args.url, args.dynamodb, seconds=args.seconds, clients=args.clients, contractors=args.contractors,
-                 seed=args.seed, faults=args.faults)
+                 seed=args.seed, faults=args.faults, sites=args.sites)
     return 1 if result["violations"] else 0
 
 

@@ -145,7 +145,8 @@ def child_environment(endpoint: str, pycache: str) -> dict[str, str]:
     env.update({"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "bench",
                 "AWS_SECRET_ACCESS_KEY": "bench", **stage_variables("prod"), **ON_LAMBDA,
                 "TABLE_PREFIX": APP_PREFIX, "DYNAMODB_HOST": endpoint, "PYTHONPYCACHEPREFIX": pycache,
-                "JWT_SECRET": os.environ["JWT_SECRET"], "BANK_WEBHOOK_SECRET": os.environ["BANK_WEBHOOK_SECRET"]})
+                "JWT_SECRET": os.environ["JWT_SECRET"], "BANK_WEBHOOK_SECRET": os.environ["BANK_WEBHOOK_SECRET"],
+                "ACQUIRER_WEBHOOK_SECRET": os.environ["ACQUIRER_WEBHOOK_SECRET"]})
     for name in ("PYTHONDONTWRITEBYTECODE", "CLOCK_FILE", "XRAY_SDK"):
         env.pop(name, None)
     return env
@@ -188,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     with scratch_dynamodb("escrowdesk-bench-first-") as (endpoint, scratch), \
             tempfile.TemporaryDirectory(prefix="escrowdesk-pycache-") as pycache:
         configure_environment(endpoint, scratch, cheap_passwords=True)
-        os.environ.update({"JWT_SECRET": "bench-jwt-secret-" + "x" * 16, "BANK_WEBHOOK_SECRET": "b" * 32})
+        os.environ.update({"JWT_SECRET": "bench-jwt-secret-" + "x" * 16, "BANK_WEBHOOK_SECRET": "b" * 32,
+                           "ACQUIRER_WEBHOOK_SECRET": "a" * 32})
         from chalicelib import config
         from chalicelib.store import models
         from chalicelib.store.tables import create_tables

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 
 LOCAL_JWT_SECRET = "local-jwt-secret-change-me-in-prod"
 LOCAL_BANK_SECRET = "local-bank-secret"
+LOCAL_ACQUIRER_SECRET = "local-acquirer-secret"
 
 
 def _env(name: str, default: str) -> str:
@@ -112,6 +113,18 @@ def _weekend_days() -> frozenset[int]:
     return frozenset(WEEKDAYS.index(name) for name in names)
 
 
+def _days(name: str, default: str) -> tuple[int, ...]:
+    """A comma-separated list of whole days, ascending (`BILLING_RETRY_DAYS=1,3,5`)."""
+    raw = _env(name, default)
+    try:
+        days = tuple(int(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"{name} must list whole days, like {default!r}; got {raw!r}") from None
+    if not days or any(day <= 0 for day in days) or list(days) != sorted(set(days)):
+        raise ValueError(f"{name} must list positive days in ascending order, like {default!r}; got {raw!r}")
+    return days
+
+
 def _timezone(name: str, default: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -210,6 +223,23 @@ class Settings:
     supplier_bank: str = field(default_factory=lambda: _env("SUPPLIER_BANK", "АТ «Приклад Банк»"))
     supplier_address: str = field(default_factory=lambda: _env("SUPPLIER_ADDRESS", "01001, м. Київ, вул. Хрещатик, 1"))
     contract_max_bytes: int = field(default_factory=lambda: int(_env("CONTRACT_MAX_BYTES", str(5 * 2**20))))
+    # Card payments of service invoices (issue 13): a declined auto-charge is tried again on these days
+    # after the invoice's issue; the site is blocked this many days after the issue of an invoice still
+    # unpaid; a payment link lives this long.
+    billing_retry_days: tuple[int, ...] = field(default_factory=lambda: _days("BILLING_RETRY_DAYS", "1,3,5"))
+    billing_block_after_days: int = field(default_factory=lambda: int(_env("BILLING_BLOCK_AFTER_DAYS", "10")))
+    payment_link_minutes: int = field(default_factory=lambda: int(_env("PAYMENT_LINK_MINUTES", "30")))
+    # The card acquirer (shaped like Monobank acquiring): its API when ACQUIRER_URL is set (ACQUIRER_KEY
+    # is the merchant's token), the local fake otherwise (its state and checkout pages under
+    # ACQUIRER_LOCAL_DIR; it declines the saved-card tokens listed in ACQUIRER_DECLINE_TOKENS). Its
+    # webhooks are signed like the bank's with ACQUIRER_WEBHOOK_SECRET.
+    acquirer_url: str = field(default_factory=lambda: _env("ACQUIRER_URL", ""))
+    acquirer_key: str = field(default_factory=lambda: _env("ACQUIRER_KEY", ""))
+    acquirer_webhook_secret: str = field(default_factory=lambda: _env("ACQUIRER_WEBHOOK_SECRET",
+                                                                      LOCAL_ACQUIRER_SECRET))
+    acquirer_local_dir: str = field(default_factory=lambda: _env("ACQUIRER_LOCAL_DIR", "var/acquirer"))
+    acquirer_decline_tokens: frozenset[str] = field(default_factory=lambda: frozenset(
+        token.strip() for token in _env("ACQUIRER_DECLINE_TOKENS", "").split(",") if token.strip()))
     # The state registry (company name, address, director by EDRPOU/RNOKPP) and Vchasno (e-documents):
     # HTTP APIs when their URL is set, local fakes otherwise (Vchasno's known tax ids in VCHASNO_LOCAL_FILE).
     registry_url: str = field(default_factory=lambda: _env("REGISTRY_URL", ""))
@@ -246,7 +276,9 @@ class Settings:
         if self.is_local or not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
             return
         for value, local_default, env in ((self.jwt_secret, LOCAL_JWT_SECRET, "JWT_SECRET"),
-                                          (self.bank_webhook_secret, LOCAL_BANK_SECRET, "BANK_WEBHOOK_SECRET")):
+                                          (self.bank_webhook_secret, LOCAL_BANK_SECRET, "BANK_WEBHOOK_SECRET"),
+                                          (self.acquirer_webhook_secret, LOCAL_ACQUIRER_SECRET,
+                                           "ACQUIRER_WEBHOOK_SECRET")):
             if value == local_default:
                 raise RuntimeError(f"{env} must be set on stage {self.stage!r}")
 

@@ -37,6 +37,8 @@ def create(uow: UnitOfWork, process: Process, deal: DealModel, initial: str, ctx
     if process.history_kept is not None:
         deal.history = deal.history[-process.history_kept:]
     _schedule(process, deal)
+    if process.queue is not None:
+        deal.queue = process.queue(initial)
     uow.put(deal, condition=DealModel.id.does_not_exist())
     if transfer is not None:
         ledger.record(uow, transfer, at=ctx.now)
@@ -68,6 +70,9 @@ def apply(uow: UnitOfWork, process: Process, deal: DealModel, name: str, ctx: Co
     for attribute, value in changes.items():
         setattr(deal, attribute, value)
     deal.status, deal.version = transition.target or read_status, read_version + 1
+    if process.queue is not None and deal.status != read_status:
+        deal.queue = process.queue(deal.status)
+        changes["queue"] = deal.queue
     deal.history = [*deal.history, {"transition": name, "to": deal.status, "actor": ctx.actor,
                                     "at": clock.iso(ctx.now)}]
     if process.history_kept is not None:

@@ -40,6 +40,8 @@ class System(str, Enum):
     BANK_OUT = "sys:bank_out"  # money paid out or returned to banks
     REVENUE = "sys:revenue"  # platform commission and paid service invoices
     SUSPENSE = "sys:suspense"  # bank money not yet matched to an invoice
+    ACQUIRER = "sys:acquirer"  # money received from the card acquirer (goes negative)
+    CARD_CLEARING = "sys:card_clearing"  # card money in flight: a verification charge until its refund
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,33 @@ def apply_unmatched_to_revenue(transfer_id: str, money: Money, ref: str) -> Tran
     suspense = system_account(System.SUSPENSE, money.currency, transfer_id)
     revenue = system_account(System.REVENUE, money.currency, transfer_id)
     return _move(transfer_id, "service_invoice_applied", money, (suspense, AVAILABLE), (revenue, AVAILABLE), ref)
+
+
+def card_service_payment(transfer_id: str, money: Money, ref: str) -> Transfer:
+    """Card money paid for a service invoice is the platform's revenue."""
+    acquirer = system_account(System.ACQUIRER, money.currency, transfer_id)
+    revenue = system_account(System.REVENUE, money.currency, transfer_id)
+    return _move(transfer_id, "service_invoice_card", money, (acquirer, AVAILABLE), (revenue, AVAILABLE), ref)
+
+
+def card_verification(transfer_id: str, money: Money, ref: str) -> Transfer:
+    """A card's verification charge waits in the clearing account until its refund is confirmed."""
+    acquirer = system_account(System.ACQUIRER, money.currency, transfer_id)
+    clearing = system_account(System.CARD_CLEARING, money.currency, transfer_id)
+    return _move(transfer_id, "card_verification", money, (acquirer, AVAILABLE), (clearing, AVAILABLE), ref)
+
+
+def card_verification_refunded(transfer_id: str, money: Money, ref: str) -> Transfer:
+    acquirer = system_account(System.ACQUIRER, money.currency, transfer_id)
+    clearing = system_account(System.CARD_CLEARING, money.currency, transfer_id)
+    return _move(transfer_id, "card_verification_refund", money, (clearing, AVAILABLE), (acquirer, AVAILABLE), ref)
+
+
+def park_card_payment(transfer_id: str, money: Money, ref: str) -> Transfer:
+    """Card money for an invoice that is no longer open waits in suspense for an operator."""
+    acquirer = system_account(System.ACQUIRER, money.currency, transfer_id)
+    suspense = system_account(System.SUSPENSE, money.currency, transfer_id)
+    return _move(transfer_id, "card_unmatched_in", money, (acquirer, AVAILABLE), (suspense, AVAILABLE), ref)
 
 
 def hold(transfer_id: str, owner_id: str, money: Money, ref: str, kind: str = "hold") -> Transfer:

@@ -284,7 +284,9 @@ def site(record: SiteModel, deal: DealModel, tariffs: dict[str, TariffModel], co
                                 for other in sorted(tariffs.values(), key=lambda t: t.code)
                                 if other.active and other.code != data.get("tariff")
                                 and any(f not in mine for f in other.features)],
-        "vchasno": {"status": record.vchasno}, "payment_method": record.payment_method,
+        "vchasno": {"status": record.vchasno},
+        "payment_method": None if not record.payment_method else {
+            "card_mask": record.payment_method["card_mask"], "holder": record.payment_method.get("holder", "")},
         "next_invoice_at": next_invoice_at,
         "deletion": record.deletion, "created_at": record.created_at,
     }

@@ -120,7 +120,9 @@ JOB_ACCESS = {
 # (engine.apply), one transaction: the deal, the transition's money (a journal entry and its lines,
 # the accounts), the contractor's rating counter (profiles) and both parties' notifications; a site's
 # subscription reads its tariff (tariffs) and the finished days' usage (usage) first, and a month's
-# invoice is a service invoice with its number's claim (keys).
+# invoice is a service invoice with its number's claim (keys); with a saved card the same transaction
+# records the charge (card_payments), which is then asked of the acquirer; falling past due or being
+# blocked lists the site's open invoices (service_invoices' by_site).
 TIMER_ACCESS = {
     "deals": access("UpdateItem", indexes=("by_timer",)),
     "journal": access("PutItem"),
@@ -129,8 +131,9 @@ TIMER_ACCESS = {
     "notifications": access("PutItem"),
     "tariffs": access("GetItem"),
     "usage": access("GetItem"),
-    "service_invoices": access("PutItem"),
+    "service_invoices": access("PutItem", indexes=("by_site",)),
     "keys": access("PutItem"),
+    "card_payments": access("PutItem"),
 }
 
 # The stream function (services/notifications.deliver_stream_records): claims and marks each new
@@ -151,6 +154,9 @@ def table_access() -> dict[str, dict[str, Access]]:
 SENDS_MAIL = frozenset({JOBS, STREAM})  # notifications.deliver: from the stream, and the retry job
 USES_FILES = frozenset({API})  # services/projects and sites: uploads and download links
 USES_OUTSIDE_SERVICES = frozenset({API})  # the state registry and Vchasno (chalicelib/registry.py, vchasno.py)
+# The card acquirer (chalicelib/acquirer.py): the API asks for payment pages and refunds, the timer function
+# charges saved cards.
+CHARGES_CARDS = frozenset({API, TIMERS})
 # The timer queue: the job sends a message per group of shards, the timer function's trigger consumes them.
 QUEUE_ACTIONS = {JOBS: ("sqs:SendMessage",),
                  TIMERS: ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")}
@@ -176,6 +182,19 @@ PARAMETERS: dict[str, Any] = {
     "BankPayoutUrl": {
         "Type": "String", "AllowedPattern": r"^https://\S+$",
         "Description": "The bank's payout endpoint (BANK_PAYOUT_URL)",
+    },
+    "AcquirerWebhookSecret": {
+        "Type": "String", "NoEcho": True, "MinLength": 32,
+        "Description": "HMAC key the card acquirer signs its webhooks with (ACQUIRER_WEBHOOK_SECRET)",
+    },
+    "AcquirerUrl": {
+        "Type": "String", "AllowedPattern": r"^https://\S*[^/\s]$",
+        "Description": "The card acquirer's API, no trailing slash: payment pages, saved-card charges, refunds"
+                       " (ACQUIRER_URL)",
+    },
+    "AcquirerKey": {
+        "Type": "String", "NoEcho": True, "MinLength": 8,
+        "Description": "The merchant's token at the card acquirer, sent as X-Token (ACQUIRER_KEY)",
     },
     "AppUrl": {
         "Type": "String", "AllowedPattern": r"^https://\S*[^/\s]$",
@@ -306,6 +325,7 @@ def _environment(function: str) -> dict[str, Any]:
         "JWT_SECRET": {"Ref": "JwtSecret"},
         "BANK_WEBHOOK_SECRET": {"Ref": "BankWebhookSecret"},
         "BANK_PAYOUT_URL": {"Ref": "BankPayoutUrl"},
+        "ACQUIRER_WEBHOOK_SECRET": {"Ref": "AcquirerWebhookSecret"},
         "APP_URL": {"Ref": "AppUrl"},
         "WEB_APP_URL": {"Ref": "WebAppUrl"},
         "MAIL_FROM": {"Fn::Sub": "${MailFromName} <${MailFromAddress}>"},
@@ -316,6 +336,8 @@ def _environment(function: str) -> dict[str, Any]:
     if function in USES_OUTSIDE_SERVICES:
         env.update({"VCHASNO_URL": {"Ref": "VchasnoUrl"}, "VCHASNO_TOKEN": {"Ref": "VchasnoToken"},
                     "REGISTRY_URL": {"Ref": "RegistryUrl"}, "REGISTRY_TOKEN": {"Ref": "RegistryToken"}})
+    if function in CHARGES_CARDS:
+        env.update({"ACQUIRER_URL": {"Ref": "AcquirerUrl"}, "ACQUIRER_KEY": {"Ref": "AcquirerKey"}})
     if function == JOBS:
         env["TIMER_QUEUE_URL"] = {"Ref": TIMER_QUEUE}
     return env

@@ -1,10 +1,12 @@
-"""Helpers for the billing tests (unit and integration): tariffs, a site, the clock at a set moment."""
+"""Helpers for the billing tests (unit and integration): tariffs, a site, the clock at a set moment, the
+fake acquirer's webhooks delivered."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from chalicelib import clock, tariffs
+from chalicelib import acquirer, clock, tariffs
 
 KYIV = ZoneInfo("Europe/Kyiv")
 START = {"code": "start", "name": "Start", "price": {"amount": 31000, "currency": "UAH"},
@@ -55,3 +57,15 @@ def key_for(api, token: str, site_id: str) -> str:
 
 def report(api, site_id: str, key: str, **body):
     return api.post(f"/v1/sites/{site_id}/usage", body, headers={"X-Site-Key": key})
+
+
+def deliver(api, *, twice: bool = False) -> list[dict]:
+    """The fake acquirer's queued webhooks, posted signed (each twice when asked); their answers."""
+    answers = []
+    for body in acquirer.LocalAcquirer().take_outbox():
+        raw = json.dumps(body).encode()
+        for _ in range(2 if twice else 1):
+            response = api.post("/v1/webhooks/acquirer", raw=raw, headers={"X-Acquirer-Signature": acquirer.sign(raw)})
+            assert response.status_code == 200, response.body
+            answers.append(response.json_body)
+    return answers

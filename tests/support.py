@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chalicelib import audit
@@ -24,6 +25,7 @@ def bind_fresh_store(monkeypatch: pytest.MonkeyPatch, *, endpoint: str | None, p
 
     monkeypatch.setenv("TABLE_PREFIX", prefix)
     monkeypatch.setenv("MAIL_SINK_DIR", mail_dir)
+    monkeypatch.setenv("ACQUIRER_LOCAL_DIR", str(Path(mail_dir).parent / "acquirer"))  # the fake acquirer's files
     settings = config.reload()
     models.bind(settings)
     tables.create_tables(endpoint_url=endpoint, region=settings.region, prefix=settings.table_prefix)

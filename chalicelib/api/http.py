@@ -40,7 +40,9 @@ from chalicelib.store.uow import THROTTLING_CODES
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
-Auth = Literal["user", "operator", "bank", "site", "none"]  # site: a site's usage key (X-Site-Key), no bearer
+# bank, acquirer: their HMAC signature (X-Bank-Signature, X-Acquirer-Signature); site: a site's usage key
+# (X-Site-Key), no bearer
+Auth = Literal["user", "operator", "bank", "acquirer", "site", "none"]
 JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 SCHEMAS_MODULE = "chalicelib.api.schemas"
 
@@ -167,7 +169,7 @@ def _errors_for(method: str, auth_: Auth, request: Schema | None, path: str,
                 extra: tuple[int, ...]) -> tuple[int, ...]:
     """Every error status a route can answer, for OpenAPI."""
     codes = set(extra) | {503}  # DynamoDB throttled past the SDK's retries: Retry-After, nothing written
-    if auth_ in ("user", "operator", "bank", "site"):
+    if auth_ in ("user", "operator", "bank", "acquirer", "site"):
         codes.add(401)
     if auth_ in ("user", "operator"):
         codes.add(403)  # an operator-only route, or a move that is not the caller's in the deal
@@ -175,7 +177,7 @@ def _errors_for(method: str, auth_: Auth, request: Schema | None, path: str,
         codes.update({400, 422})
     if "{" in path or (request is not None and auth_ == "user"):
         codes.add(404)  # an unknown id in the path, or one named in the body
-    if method == "POST" and auth_ != "bank":
+    if method == "POST" and auth_ not in ("bank", "acquirer"):
         codes.update({409, 422})  # the Idempotency-Key reused for another request, or malformed
     return tuple(sorted(codes))
 
@@ -226,6 +228,9 @@ def _list_identity(call: Call, operation: Operation) -> str:
 def _authenticate(request: Request, mode: Auth) -> auth.Principal | None:
     if mode == "bank":  # the bank's HMAC over the raw body, before anything reads the body
         auth.verify_bank_signature(request.headers.get("x-bank-signature"), raw_body(request))
+        return None
+    if mode == "acquirer":
+        auth.verify_acquirer_signature(request.headers.get("x-acquirer-signature"), raw_body(request))
         return None
     if mode == "site":  # the service checks the key against the site in the path
         if not request.headers.get("x-site-key"):

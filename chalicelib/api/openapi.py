@@ -23,6 +23,8 @@ _QUERY_DOCS = {
     "role": {"type": "string", "enum": ["client", "contractor"], "default": "client"},
     "skills": {"type": "string", "description": "comma-separated; default: the caller's own skills"},
     "lang": {"type": "string", "enum": ["en", "ru", "uk", "fa"], "description": "the page's language"},
+    "status": {"type": "string", "enum": ["active", "past_due", "blocked", "deletion_requested", "deleted"],
+               "default": "blocked", "description": "the sites' status"},
 }
 _ERROR_TEXT = {400: "Malformed request", 401: "No or bad credentials", 403: "Not allowed in your role",
                404: "Unknown, or not visible to you", 409: "State conflict (status, funds, idempotency)",
@@ -60,6 +62,7 @@ def document() -> dict:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "bankSignature": {"type": "apiKey", "in": "header", "name": "X-Bank-Signature"},
+                "acquirerSignature": {"type": "apiKey", "in": "header", "name": "X-Acquirer-Signature"},
                 "siteKey": {"type": "apiKey", "in": "header", "name": "X-Site-Key"},
             },
         },
@@ -74,6 +77,8 @@ def _operation(op: Operation, components: dict) -> dict:
         doc["security"] = [{"bearer": []}]
     elif op.auth == "bank":
         doc["security"] = [{"bankSignature": []}]
+    elif op.auth == "acquirer":
+        doc["security"] = [{"acquirerSignature": []}]
     elif op.auth == "site":
         doc["security"] = [{"siteKey": []}]
     else:

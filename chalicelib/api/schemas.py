@@ -875,6 +875,13 @@ class PasswordForm(_Model):
     password_again: str = Field(max_length=128)
 
 
+class CheckoutForm(_Model):
+    csrf: str = Field(min_length=1, max_length=100)
+    action: Literal["pay", "decline"]
+    card_number: str = Field(default="", max_length=23)
+    holder: str = Field(default="", max_length=100)
+
+
 # Subscription billing of business accounts (chalicelib/api/sites.py) -------------------------------------
 
 SiteStatus = Literal["active", "past_due", "blocked", "deletion_requested", "deleted"]
@@ -1105,3 +1112,74 @@ class OwnerChangeIn(_In):
 class ContractIn(_In):
     filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\]+\.pdf$")
     content_base64: str = Field(min_length=1, description="the signed contract, a PDF, base64-encoded")
+
+
+# Card payments of sites (issue 13) ------------------------------------------------------------
+
+class PaymentLinkOut(_Model):
+    payment_id: str
+    url: str
+    expires_at: str
+
+
+class PaymentMethodOut(PaymentLinkOut):
+    purpose: Literal["pay_invoice", "verify"]
+
+
+class AcquirerCard(_In):
+    mask: str = Field(min_length=1, max_length=64)
+    holder: str = Field(default="", max_length=200)
+    token: str = Field(min_length=1, max_length=500)
+
+
+class AcquirerEventIn(_In):
+    event_id: str = Field(min_length=1, max_length=200)
+    type: str = Field(min_length=1, max_length=100, description=(
+        "payment.succeeded | payment.failed | refund.succeeded; any other type is received and ignored"))
+    payment_id: str = Field(min_length=1, max_length=200)
+    amount: StrictInt = Field(gt=0, lt=10**15)
+    currency: str = CurrencyCode
+    card: AcquirerCard | None = None
+
+
+class AcquirerAck(_Model):
+    received: bool
+    duplicate: bool = False
+    ignored: bool = False
+    outcome: str | None = None
+
+
+class CardPaymentOut(_Model):
+    id: str
+    site_id: str
+    purpose: Literal["link", "pay_invoice", "verify", "autopay"]
+    invoice_id: str | None
+    amount: int
+    currency: str
+    status: Literal["pending", "succeeded", "failed", "refund_pending", "refunded"]
+    outcome: Literal["applied", "verified", "parked", "declined"] | None
+    card_mask: str | None
+    created_at: str
+    expires_at: str | None
+    settled_at: str | None
+
+
+class CardPaymentList(_Model):
+    items: list[CardPaymentOut]
+    next_cursor: str | None
+
+
+class SiteActIn(_In):
+    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="a closed billing month, YYYY-MM")
+
+
+class SiteActOut(_Model):
+    id: str
+    period: str
+    status: Literal["sent"]
+    vchasno_document_id: str
+
+
+class SiteActList(_Model):
+    items: list[SiteActOut]
+    next_cursor: str | None

@@ -12,10 +12,10 @@ from chalicelib.lazy import lazy_modules
 from chalicelib.storage import content_disposition
 
 if TYPE_CHECKING:
-    from chalicelib.services import service_invoices, sites, tariff_catalog, usage
+    from chalicelib.services import acts, service_invoices, sites, tariff_catalog, usage
 else:  # loaded when a route first runs (chalicelib/lazy.py)
-    service_invoices, sites, tariff_catalog, usage = lazy_modules("chalicelib.services", "service_invoices", "sites",
-                                                                  "tariff_catalog", "usage")
+    acts, service_invoices, sites, tariff_catalog, usage = lazy_modules(
+        "chalicelib.services", "acts", "service_invoices", "sites", "tariff_catalog", "usage")
 
 bp = Blueprint(__name__)
 
@@ -149,6 +149,19 @@ def get_service_invoice_pdf(call: Call):
     site_id = call.params["site_id"]
     deal = sites.visible(call.user, site_id)
     return _pdf(*service_invoices.pdf(call.user, site_id, call.params["invoice_id"], deal.client_id))
+
+
+@endpoint(bp, "POST", "/v1/sites/{site_id}/acts", summary="Send the act of services rendered for a closed, paid "
+          "month to Vchasno (asked again: the same act)", tag="billing", status=201, also=(200,), request=s.SiteActIn,
+          response=s.SiteActOut, errors=(403,))
+def request_act(call: Call):
+    return acts.request(call.user, call.params["site_id"], call.body.period)
+
+
+@endpoint(bp, "GET", "/v1/sites/{site_id}/acts", summary="The site's acts sent to Vchasno, newest month first",
+          tag="billing", response=s.SiteActList)
+def list_acts(call: Call):
+    return acts.list_for(call.user, call.params["site_id"])
 
 
 @endpoint(bp, "GET", "/v1/sites/{site_id}/contracts", summary="The public offer and any personal contract",

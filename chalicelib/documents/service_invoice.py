@@ -59,7 +59,8 @@ def render_service_invoice(invoice: ServiceInvoice, locale: str, timezone: str |
     doc.key_values([(name, invoice.customer_name), (tax, invoice.customer_tax_id or "—"),
                     (_("IBAN"), invoice.customer_iban or "—"), (address, invoice.customer_address or "—"),
                     (_("Email"), invoice.customer_email)])
-    rows = [[_describe(line, locale), format_money(Money(int(line["amount"]), invoice.amount.currency), locale)]
+    currency = invoice.amount.currency
+    rows = [[describe_line(line, locale), format_money(Money(int(line["amount"]), currency), locale)]
             for line in invoice.lines]
     total = format_money(invoice.amount, locale)
     doc.table([Column(_("Description"), 70), Column(_("Amount"), 30, numeric=True)], rows, total=[_("Total"), total])
@@ -77,7 +78,7 @@ def render_service_invoice(invoice: ServiceInvoice, locale: str, timezone: str |
     return doc.output()
 
 
-def _describe(line: dict, locale: str) -> str:
+def describe_line(line: dict, locale: str) -> str:
     _ = i18n.translations(locale).gettext
     start, end = (_day(date.fromisoformat(line[key]), locale) for key in ("start", "end"))
     values = {"tariff": line["tariff_name"], "start": start, "end": end}

@@ -38,9 +38,14 @@ TARGETS: dict[str, tuple[str, ...] | None] = {
     "task_cancelled": ("task_id",),
     "service_invoice_issued": ("invoice_id",),
     "service_invoice_paid": ("invoice_id",),
+    "service_invoice_due_soon": ("invoice_id",),
+    "card_charge_succeeded": ("invoice_id",),
+    "card_charge_declined": ("invoice_id",),
     **{kind: ("site_id",) for kind in ("site_created", "counter_limit_reached", "requisites_changed",
                                         "vchasno_activated", "vchasno_deactivated", "deletion_requested",
-                                        "deletion_withdrawn", "deletion_completed", "owner_changed")},
+                                        "deletion_withdrawn", "deletion_completed", "owner_changed", "card_saved",
+                                        "card_verification_refunded", "service_invoice_overdue", "site_blocked",
+                                        "site_unblocked", "autopay_stopped", "act_sent")},
 }
 # Every other kind is about a deal: an order, or a project's contract.
 DEAL = ("order_id",)

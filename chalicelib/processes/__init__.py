@@ -19,7 +19,9 @@ Most deals have two parties; a process names the ones its notifications go to (`
 subscription has no contractor, the platform itself serves it). A transition may write other items
 in its transaction (`writes`: a service invoice and its number's claim), and a process may read what
 its timed transitions need besides the deal before they fire (`prepare`: the tariff a month is
-billed at), so the job and a request that fires a due timer give it the same input.
+billed at), so the job and a request that fires a due timer give it the same input, and may ask the
+outside world for something once a timed transition committed (`after`: a card charge), idempotently,
+since a crash between the two is made good by firing again.
 """
 from __future__ import annotations
 
@@ -86,6 +88,11 @@ class Process:
     history_kept: int | None = None  # keep only the last N steps (a process that loops by design)
     # (deal, timed transition, now) → the Context payload it fires with, read before it fires
     prepare: Callable[[DealModel, str, datetime], dict] | None = None
+    # (deal as a timed transition left it, its context) → what it asks of the outside world once its
+    # transaction committed (a card charge); it must be safe to ask twice
+    after: Callable[[DealModel, Context], None] | None = None
+    # the operators' queue a deal is listed in by its state (`by_queue`: sites by status), if any
+    queue: Callable[[str], str | None] | None = None
 
     def __post_init__(self) -> None:
         for transition in self.transitions.values():

@@ -21,7 +21,7 @@ from typing import Any
 
 from chalicelib import clock, idempotency, ids, ledger, views
 from chalicelib.auth import Principal
-from chalicelib.errors import Conflict, Unprocessable
+from chalicelib.errors import Conflict, Retryable, Unprocessable
 from chalicelib.money import SUPPORTED_CURRENCIES, Money, within_bounds
 from chalicelib.observability import logger, metrics
 from chalicelib.pagination import page
@@ -77,7 +77,7 @@ class IncomingTransfer:
 def receive_transfer(transfer: IncomingTransfer) -> dict:
     payment_id = ids.derived_id("pay", transfer.event_id)
     try:
-        return run_with_retries(lambda: _receive(transfer, payment_id))
+        return run_with_retries(lambda: _again_if_moved(lambda: _receive(transfer, payment_id)))
     except _DuplicateEvent:
         existing = PaymentModel.get(payment_id, consistent_read=True)
         return {"received": True, "duplicate": True, "payment": views.payment(existing)}
@@ -107,6 +107,17 @@ def _receive(transfer: IncomingTransfer, payment_id: str, *, invoice_taken: bool
         return _receive(transfer, payment_id, invoice_taken=True)
     _count(payment)
     return {"received": True, "duplicate": False, "payment": views.payment(payment)}
+
+
+def _again_if_moved(use_case: Callable[[], dict]) -> dict:
+    """A site's subscription that moved between our read and our commit (a timer, a card payment) is a
+    race to run again, not a refusal: a transfer is always received."""
+    try:
+        return use_case()
+    except Conflict as moved:
+        if moved.code != "state_changed":
+            raise
+        raise Retryable("state_changed") from None
 
 
 def _holdable(amount_minor: int, currency: str) -> bool:

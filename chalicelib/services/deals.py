@@ -59,11 +59,14 @@ def fire_timer(deal: DealModel, now: datetime) -> bool:
     process = PROCESSES[deal.process]
     payload = process.prepare(deal, deal.timer_transition, now) if process.prepare else {}
     uow = UnitOfWork()
+    ctx = Context(now, "system", payload=payload)
     try:
-        engine.apply(uow, process, deal, deal.timer_transition, Context(now, "system", payload=payload))
+        engine.apply(uow, process, deal, deal.timer_transition, ctx)
         uow.commit()
     except (Conflict, Forbidden):
         return False
+    if process.after is not None:
+        process.after(deal, ctx)
     return True
 
 

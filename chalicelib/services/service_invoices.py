@@ -1,24 +1,42 @@
 """A site's service invoices: the history the owner (and operators) read, the PDF ("Рахунок на
 оплату"), and what paying one by bank transfer means for the bank's matcher (`services/bank.py`):
 the invoice marked paid and its money moved from the bank's clearing account (or the suspense account,
-when an operator applies a parked transfer) to the platform's revenue, in the payment's transaction.
-Invoices are issued by the subscription process (`processes/subscription.py`)."""
+when an operator applies a parked transfer, or the card acquirer's account for a card payment) to the
+platform's revenue, and the site's subscription told (`invoice_paid`, or `recover` / `unblock` when it was
+the last overdue invoice), all in the payment's transaction. Invoices are issued by the subscription
+process (`processes/subscription.py`)."""
 from __future__ import annotations
 
-from chalicelib import clock, ledger, views
+from datetime import datetime
+
+from chalicelib import clock, engine, ledger, views
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.errors import NotFound
 from chalicelib.money import Money
 from chalicelib.pagination import page
-from chalicelib.processes.subscription import INVOICE_OPEN, INVOICE_PAID, INVOICE_VOID, number_key
-from chalicelib.services import notifications
+from chalicelib.processes import Context
+from chalicelib.processes.subscription import (
+    BLOCKED,
+    INVOICE_OPEN,
+    INVOICE_PAID,
+    INVOICE_VOID,
+    PAST_DUE,
+    PROCESS,
+    is_overdue,
+    number_key,
+)
+from chalicelib.processes.subscription import (
+    OPEN as SUBSCRIBED,
+)
+from chalicelib.services import deals, notifications
 from chalicelib.store import lookup
-from chalicelib.store.models import KeyModel, ServiceInvoiceModel, SiteModel
+from chalicelib.store.models import DealModel, KeyModel, ServiceInvoiceModel, SiteModel
 from chalicelib.store.uow import UnitOfWork
 
 OPEN, PAID, VOID = INVOICE_OPEN, INVOICE_PAID, INVOICE_VOID
-BANK_TRANSFER = "bank_transfer"
+BANK_TRANSFER, CARD, LINK = "bank_transfer", "card", "link"
+CARD_SOURCE = "card"  # the acquirer's account pays (`pay`'s other sources: the bank's, suspense)
 NUMBER_PATTERN = r"[A-Z]{2,10}-\d{5,}-\d{3,}"
 
 
@@ -36,23 +54,64 @@ def find_by_number(number: str) -> ServiceInvoiceModel | None:
     return load(key.target_id)
 
 
-def pay(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id: str, source: str, on_fail: Exception) -> None:
+def pay(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id: str, source: str, on_fail: Exception, *,
+        paid_by: str = BANK_TRANSFER, card: dict | None = None, notify: str = "service_invoice_paid") -> None:
+    """Mark the invoice paid, move its money from `source` to revenue and tell the site's subscription,
+    in `uow`; `card` is a card to save for auto-pay (the owner paid with it on the payment-method page)."""
     paid_at = clock.iso(clock.now())
     uow.update(invoice, [ServiceInvoiceModel.status.set(PAID), ServiceInvoiceModel.paid_at.set(paid_at),
-                         ServiceInvoiceModel.paid_by.set(BANK_TRANSFER),
+                         ServiceInvoiceModel.paid_by.set(paid_by),
                          ServiceInvoiceModel.payment_id.set(payment_id)],
                condition=ServiceInvoiceModel.status == OPEN, on_fail=on_fail)
     money = Money(int(invoice.amount), invoice.currency)
     if source == "bank":
         ledger.record(uow, ledger.bank_service_payment(payment_id, money, ref=invoice.id))
+    elif source == CARD_SOURCE:
+        ledger.record(uow, ledger.card_service_payment(payment_id, money, ref=invoice.id))
     else:
         ledger.record(uow, ledger.apply_unmatched_to_revenue(f"{payment_id}:applied", money, ref=invoice.id))
-    notifications.enqueue(uow, invoice.owner_id, "service_invoice_paid", {
+    _tell_subscription(uow, invoice, payment_id, card)
+    notifications.enqueue(uow, invoice.owner_id, notify, {
         "site_id": invoice.site_id, "invoice_id": invoice.id, "number": invoice.number, "period": invoice.period,
         "amount": money.to_json(), "paid_at": paid_at})
 
 
-def _of_site(site_id: str, invoice_id: str) -> ServiceInvoiceModel:
+def open_invoices(deal: DealModel) -> list[ServiceInvoiceModel]:
+    """The site's open invoices, oldest first, each read strongly consistent (the index lags behind): those
+    the index lists, and the one the subscription issued last, which the index may not list yet."""
+    candidates = {invoice.id for invoice in ServiceInvoiceModel.by_site.query(
+        deal.id, filter_condition=ServiceInvoiceModel.status == OPEN)}
+    last = (deal.data or {}).get("last_invoice")
+    if last:
+        candidates.add(last["id"])
+    fresh = [load(invoice_id) for invoice_id in sorted(candidates)]
+    return sorted((invoice for invoice in fresh if invoice.status == OPEN), key=lambda invoice: invoice.issued_at)
+
+
+def oldest_open_after(deal: DealModel, invoice_id: str) -> dict | None:
+    """The issue and due time of the oldest invoice left open once `invoice_id` is paid."""
+    left = [invoice for invoice in open_invoices(deal) if invoice.id != invoice_id]
+    return {"issued_at": left[0].issued_at, "due_at": min(i.due_at for i in left)} if left else None
+
+
+def paying_transition(deal: DealModel, oldest_open: dict | None, now: datetime) -> str:
+    """`recover` / `unblock` when this payment leaves nothing overdue, else `invoice_paid`."""
+    if deal.status in (PAST_DUE, BLOCKED) and not is_overdue(oldest_open, now):
+        return "recover" if deal.status == PAST_DUE else "unblock"
+    return "invoice_paid"
+
+
+def _tell_subscription(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id: str, card: dict | None) -> None:
+    deal = deals.load(PROCESS, invoice.site_id)
+    if deal.status not in SUBSCRIBED:
+        return
+    now = clock.now()
+    oldest = oldest_open_after(deal, invoice.id)
+    payload = {"invoice_id": invoice.id, "payment_id": payment_id, "card": card, "oldest_open": oldest}
+    engine.apply(uow, PROCESS, deal, paying_transition(deal, oldest, now), Context(now, "system", payload=payload))
+
+
+def of_site(site_id: str, invoice_id: str) -> ServiceInvoiceModel:
     invoice = load(invoice_id)
     if invoice.site_id != site_id:
         raise NotFound("not_found", "No such invoice")
@@ -66,7 +125,7 @@ def list_for(site_id: str, limit: int, cursor: str | None) -> dict:
 
 
 def get(site_id: str, invoice_id: str) -> dict:
-    return views.service_invoice(_of_site(site_id, invoice_id))
+    return views.service_invoice(of_site(site_id, invoice_id))
 
 
 def open_ids(site_id: str) -> list[str]:
@@ -78,7 +137,7 @@ def pdf(principal: Principal, site_id: str, invoice_id: str, owner_id: str) -> t
     from chalicelib.documents.service_invoice import ServiceInvoice, render_service_invoice
     from chalicelib.services import accounts
 
-    invoice = _of_site(site_id, invoice_id)
+    invoice = of_site(site_id, invoice_id)
     site = SiteModel.get(site_id, consistent_read=True)
     reader = accounts.get_user(owner_id if not principal.is_operator else principal.user_id)
     requisites = site.requisites or {}

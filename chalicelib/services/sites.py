@@ -16,6 +16,7 @@ from chalicelib.auth import Principal
 from chalicelib.errors import Conflict, Forbidden, NotFound, Retryable, Unprocessable
 from chalicelib.identifiers import Host, host, phone, tax_id, ua_iban
 from chalicelib.observability import logger
+from chalicelib.pagination import page
 from chalicelib.processes import Context
 from chalicelib.processes.subscription import (
     ACTIVE,
@@ -89,6 +90,19 @@ def list_mine(principal: Principal, limit: int, cursor: str | None) -> dict:
     known = _tariff_map()
     return deals.list_for(principal, PROCESS, "client", limit, cursor,
                           lambda deal: present(load_site(deal.id), deal, known))
+
+
+SITE_STATUSES = ("active", "past_due", "blocked", "deletion_requested", "deleted")
+
+
+def list_by_status(principal: Principal, status: str, limit: int, cursor: str | None) -> dict:
+    """Operators: the sites in one status, oldest first (the subscription's queue `sites#<status>`)."""
+    principal.require_operator()
+    if status not in SITE_STATUSES:
+        raise Unprocessable("validation_error", f"status must be one of: {', '.join(SITE_STATUSES)}", field="status")
+    known = _tariff_map()
+    return page(lambda **kw: DealModel.by_queue.query(f"sites#{status}", **kw), limit, cursor,
+                lambda deal: present(load_site(deal.id), deal, known))
 
 
 # --- creating ------------------------------------------------------------------------------------------------------
@@ -285,7 +299,7 @@ def _switch_vchasno(deal: DealModel, site: SiteModel, status: str, kind: str) ->
 
 # --- the subscription's moves ----------------------------------------------------------------------------------------
 
-def _fire(principal: Principal, site_id: str, transition: str, *, payload: dict | None = None,
+def fire_move(principal: Principal, site_id: str, transition: str, *, payload: dict | None = None,
           message: str | None = None, load_payload=None, site_changes=None) -> tuple[int, dict]:
     """Fire a subscription transition as the caller's part; the answer shows the site as the transition
     leaves it (`site_changes(site, deal)`: what its writes change in the site's own item)."""
@@ -321,14 +335,14 @@ def change_tariff(principal: Principal, site_id: str, code: str) -> tuple[int, d
         current = tariffs.load((deal.data or {})["tariff"])
         return {"tariff": tariffs.terms(tariff, period).to_json(), "current": tariffs.terms(current, period).to_json()}
 
-    return _fire(principal, site_id, "change_tariff", load_payload=terms)
+    return fire_move(principal, site_id, "change_tariff", load_payload=terms)
 
 
 def request_deletion(principal: Principal, site_id: str, reasons: list[str], comment: str) -> tuple[int, dict]:
     def questionnaire(site: SiteModel, deal: DealModel) -> None:
         site.deletion = (deal.data or {}).get("deletion")
 
-    return _fire(principal, site_id, "request_deletion", payload={"reasons": reasons}, message=comment,
+    return fire_move(principal, site_id, "request_deletion", payload={"reasons": reasons}, message=comment,
                  site_changes=questionnaire)
 
 
@@ -336,7 +350,7 @@ def withdraw_deletion(principal: Principal, site_id: str) -> tuple[int, dict]:
     def forgotten(site: SiteModel, deal: DealModel) -> None:
         site.deletion = None
 
-    return _fire(principal, site_id, "withdraw_deletion", site_changes=forgotten)
+    return fire_move(principal, site_id, "withdraw_deletion", site_changes=forgotten)
 
 
 def complete_deletion(principal: Principal, site_id: str) -> tuple[int, dict]:
@@ -350,7 +364,7 @@ def complete_deletion(principal: Principal, site_id: str) -> tuple[int, dict]:
     def gone(site: SiteModel, deal: DealModel) -> None:
         site.domains, site.key_hash = [], None
 
-    return _fire(principal, site_id, "complete_deletion", load_payload=what_goes, site_changes=gone)
+    return fire_move(principal, site_id, "complete_deletion", load_payload=what_goes, site_changes=gone)
 
 
 def change_owner(principal: Principal, site_id: str, owner: dict, user_id: str | None) -> tuple[int, dict]:
@@ -361,7 +375,7 @@ def change_owner(principal: Principal, site_id: str, owner: dict, user_id: str |
     def recorded(site: SiteModel, deal: DealModel) -> None:
         site.contact = contact
 
-    return _fire(principal, site_id, "change_owner", payload={"contact": contact, "owner_id": user_id},
+    return fire_move(principal, site_id, "change_owner", payload={"contact": contact, "owner_id": user_id},
                  site_changes=recorded)
 
 

@@ -584,10 +584,11 @@ class SiteModel(Model):
     contact = JSONAttribute()  # the owner contact: {name, email, phone (E.164)}
     requisites = JSONAttribute(null=True)  # {tax_id, kind, iban, company_name, address, director, updated_at}
     vchasno = UnicodeAttribute(default="not_activated")  # not_activated | activated
-    payment_method = JSONAttribute(null=True)  # a saved card (next issue): {card_mask, holder}
+    payment_method = JSONAttribute(null=True)  # the saved card as shown: {card_mask, holder, saved_at}
     key_hash = UnicodeAttribute(null=True)
     contracts = JSONAttribute(default=list)  # personal contracts: [{id, filename, key, size, uploaded_at}]
     deletion = JSONAttribute(null=True)  # the questionnaire: {reasons, comment, requested_at}
+    acts = JSONAttribute(null=True)  # acts sent to Vchasno: [{id, period, status, vchasno_document_id, amount, ...}]
     created_at = UnicodeAttribute()
     deleted_at = UnicodeAttribute(null=True)
 
@@ -642,7 +643,44 @@ class ServiceInvoiceModel(Model):
     paid_at = UnicodeAttribute(null=True)
     paid_by = UnicodeAttribute(null=True)  # card | link | bank_transfer
     payment_id = UnicodeAttribute(null=True)
+    link = JSONAttribute(null=True)  # the live payment link: {payment_id, url, expires_at, seq}
     by_site = ServiceInvoicesBySite()
+
+
+class CardPaymentsBySite(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_site"
+        projection = AllProjection()
+
+    site_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class CardPaymentModel(Model):
+    """A payment we asked the card acquirer for, by our own id (the acquirer's reference): a payment link,
+    the page that saves a card, a charge of the saved card, or the 1.00 UAH verification. Its outcome is
+    the acquirer's webhook, applied once (`outcome`)."""
+
+    class Meta(_Meta):
+        logical_name = "card_payments"
+        table_name = "card_payments"
+
+    id = UnicodeAttribute(hash_key=True)
+    site_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    purpose = UnicodeAttribute()  # link | pay_invoice | verify | autopay
+    invoice_id = UnicodeAttribute(null=True)  # none for a verification
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending | succeeded | failed | refund_pending | refunded
+    outcome = UnicodeAttribute(null=True)  # applied | verified | parked | declined
+    save_card = BooleanAttribute(default=False)
+    url = UnicodeAttribute(null=True)
+    expires_at = UnicodeAttribute(null=True)
+    card_mask = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    settled_at = UnicodeAttribute(null=True)
+    by_site = CardPaymentsBySite()
 
 
 class UsageModel(Model):
@@ -699,6 +737,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     SiteModel,
     TariffModel,
     ServiceInvoiceModel,
+    CardPaymentModel,
     UsageModel,
     LimitModel,
 )

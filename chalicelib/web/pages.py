@@ -1,7 +1,8 @@
 """The pages' routes: each link's GET (check the token, keep it in the cookie, redirect), the form it
 leads to, the form's POST (CSRF, then the same use case as the API: `services/team`, `services/accounts`)
-and the page that says it is done. Errors are pages too, in the reader's language; the routes are in
-the OpenAPI document as `text/html`."""
+and the page that says it is done. On the local stage only, the fake card acquirer's checkout page
+(`chalicelib/acquirer.py`): a payment link opens it, and it pays or declines by the acquirer's webhook.
+Errors are pages too, in the reader's language; the routes are in the OpenAPI document as `text/html`."""
 from __future__ import annotations
 
 import functools
@@ -283,4 +284,81 @@ def password_done(request: Request) -> Response:
     return _html(200, page("done.html.j2", locale, title=translate(locale, N_("Your new password is set")),
                            message=translate(locale, N_(
                                "Every device that was signed in has been signed out. Log in with the new password.")),
+                           web_app_url=settings.web_app_url, switch_language=False))
+
+
+# The local acquirer's checkout page (local stage only) ------------------------------------------
+
+NOT_HERE = (404, N_("This link does not work"), N_("There is no such page here."))
+
+
+def _checkout_payment(payment_id: str) -> dict:
+    from chalicelib.acquirer import LocalAcquirer
+
+    payment = LocalAcquirer().load(payment_id) if settings.is_local else None
+    if payment is None:
+        raise PageProblem(*NOT_HERE)
+    if payment["status"] != "created":
+        raise PageProblem(409, N_("Already answered"), N_("This payment has already been paid or declined."))
+    return payment
+
+
+def _checkout_page(request: Request, payment_id: str, state: cookies.LinkState, *, status: int = 200,
+                   error: str = "", card_number: str = "", holder: str = "", cookie: str = "") -> Response:
+    from chalicelib import clock
+    from chalicelib.money import Money, format_money
+
+    payment = _checkout_payment(payment_id)
+    locale = _locale(request, state.locale)
+    amount = format_money(Money(int(payment["amount"]), payment["currency"]), locale)
+    expired = clock.parse_iso(payment["expires_at"]) <= clock.now()
+    return _html(status, page("checkout.html.j2", locale, description=payment["description"], amount=amount,
+                              expired=expired, csrf=state.csrf, error=error, card_number=card_number, holder=holder,
+                              action=f"{cookies.base_url()}/web/checkout/{payment_id}", switch_language=True),
+                 **({"Set-Cookie": cookie} if cookie else {}))
+
+
+@_page("GET", "/web/checkout/{payment_id}", "The local stage's test acquirer: the payment page a payment link opens "
+       "(404 on other stages)", FORM_STATUSES)
+def checkout_page(request: Request, payment_id: str) -> Response:
+    _checkout_payment(payment_id)
+    state, cookie = cookies.seal("checkout", payment_id, _locale(request, _browser_language(request)))
+    return _checkout_page(request, payment_id, state, cookie=cookie)
+
+
+@_page("POST", "/web/checkout/{payment_id}", "Pay or decline on the test acquirer's page (CSRF-protected): the "
+       "acquirer's webhook follows", POST_STATUSES, form=s.CheckoutForm)
+def answer_checkout_page(request: Request, payment_id: str) -> Response:
+    from stdnum import luhn
+
+    from chalicelib.acquirer import LocalAcquirer
+
+    state = _state(request, "checkout")  # the page's cookie first, as every form's
+    if state.token != payment_id:
+        raise PageProblem(*STALE_FORM)
+    _checkout_payment(payment_id)
+    form = _form(request, s.CheckoutForm, state)
+    digits = "".join(ch for ch in form.card_number if not ch.isspace())
+    problem = (N_("This is not a valid card number.") if not (digits.isdigit() and 12 <= len(digits) <= 19
+                                                              and luhn.is_valid(digits)) else
+               N_("Write the card holder's name as on the card.") if not form.holder.strip() else None)
+    if problem:
+        return _checkout_page(request, payment_id, state, status=422, error=translate(state.locale, problem),
+                              card_number=form.card_number, holder=form.holder)
+    LocalAcquirer().answer(payment_id, form.action == "pay", digits, form.holder)
+    return _redirect(f"/web/checkout/{payment_id}/done?result={form.action}&lang={state.locale}",
+                     **{"Set-Cookie": cookies.clear()})
+
+
+@_page("GET", "/web/checkout/{payment_id}/done", "The test acquirer's page was answered", (200, 404))
+def checkout_done(request: Request, payment_id: str) -> Response:
+    if not settings.is_local:
+        raise PageProblem(*NOT_HERE)
+    locale = _locale(request, i18n.DEFAULT_LOCALE)
+    if _query(request, "result") == "decline":
+        title, message = N_("Payment declined"), N_("The test acquirer declined the payment.")
+    else:
+        title, message = N_("Payment accepted"), N_(
+            "The test acquirer accepted the payment; the invoice is marked paid within seconds.")
+    return _html(200, page("done.html.j2", locale, title=translate(locale, title), message=translate(locale, message),
                            web_app_url=settings.web_app_url, switch_language=False))

@@ -146,10 +146,13 @@ def _run(options: Options, stack: contextlib.ExitStack) -> None:
         stack.callback(lambda: print(f"escrowdesk local: faults injected: {dict(faults.injected)}", flush=True))
         log.info("LOCAL_FAULTS: %s", ", ".join(f"{kind} {rate:.0%}" for kind, rate in options.faults.items()))
 
+    from infra.local import acquirer  # imports chalicelib: only once the environment above is set
+
     stop = threading.Event()
     workers = [
         _start_worker("api", server.server.serve_forever, stop, on_stop=server.shutdown),
         _start_worker("scheduler", functools.partial(scheduler.run, stop), stop),
+        _start_worker("acquirer", functools.partial(acquirer.deliver_forever, options.api_url, stop), stop),
         *(_start_worker(f"stream {poller.table_name}",
                         functools.partial(poller.run, stop, options.stream_poll_interval), stop)
           for poller in pollers),
@@ -330,6 +333,7 @@ def _print_banner(options: Options, dynamodb_endpoint: str, scheduler: Scheduler
         f"  OpenAPI     {options.api_url}/openapi.json",
         f"  Mail sink   {options.mail_sink_dir / 'index.html'}",
         f"  Clock       {options.clock_file}  (POST /dev/clock moves it, POST /dev/jobs/run runs the jobs)",
+        "  Acquirer    the local fake: python -m infra.local.acquirer pay|fail|refund <payment_id>",
         f"  DynamoDB    {dynamodb_endpoint}  (in memory, tables {TABLE_PREFIX}*)",
         f"  Operator    {operator}",
         f"  Schedules   {schedules}, every {options.schedule_interval:g} s",

@@ -64,6 +64,7 @@ def start_stack(folder: Path, *, port: int | None = None, dynamodb_port: int | N
         "DYNAMODB_PORT": str(dynamodb_port),
         "CLOCK_FILE": str(folder / "clock.json"),
         "MAIL_SINK_DIR": str(folder / "mail"),
+        "ACQUIRER_LOCAL_DIR": str(folder / "acquirer"),
         "SCHEDULE_INTERVAL_SECONDS": "3600",
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),

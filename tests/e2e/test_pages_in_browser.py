@@ -2,11 +2,13 @@
 `chromium`, driven by Playwright's Python package, no browser downloaded) against the local stage
 (`make run`'s runner). Each test opens the e-mail in the local mail sink, clicks its link, fills the form,
 submits it, and then logs in over the API with what it set. An expired link and the Persian pages (right
-to left) are covered too. `make e2e` installs chromium when it is missing (`make browser`)."""
+to left) are covered too, and so is a site's payment link from a declined charge's e-mail, paid on the local
+acquirer's checkout page. `make e2e` installs chromium when it is missing (`make browser`)."""
 from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
 import shutil
 import tempfile
 import time
@@ -18,6 +20,13 @@ import pytest
 import requests
 
 CHROMIUM = Path("/usr/bin/chromium")
+DECLINED_CARD = "4000000000000002"  # the stage's fake acquirer declines saved-card charges of this card
+
+
+@pytest.fixture(scope="module")
+def local_stack(start_local_stack):
+    token = "tok_" + hashlib.sha256(DECLINED_CARD.encode()).hexdigest()[:24]
+    return start_local_stack(extra_env={"ACQUIRER_DECLINE_TOKENS": token})
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run"]
 
@@ -166,3 +175,59 @@ def test_an_expired_invitation_link_opens_a_page_that_says_so(local_stack, page)
         page.click("a.button")
     assert opened.value.status == 410
     assert "expired" in page.inner_text("main") and page.locator("form").count() == 0
+
+
+def _until(check, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.3)
+    raise AssertionError("timed out")
+
+
+def test_a_declined_charges_e_mail_opens_a_payment_link_paid_on_the_checkout_page(local_stack, page) -> None:
+    url = local_stack.url
+    operator = requests.post(f"{url}/v1/auth/login", json={"email": "operator@escrowdesk.local",
+                                                           "password": "local-operator-pass"}, timeout=30).json()
+    tariff = {"code": f"start{uuid.uuid4().hex[:4]}", "name": "Start", "price": {"amount": 31000, "currency": "UAH"},
+              "limits": {"products": 100, "orders_per_month": 50}, "features": []}
+    assert requests.post(f"{url}/v1/operator/tariffs", json=tariff, timeout=30,
+                         headers={"Authorization": f"Bearer {operator['token']}"}).status_code == 201
+    address, token = _signup(url, "olena")
+    auth = {"Authorization": f"Bearer {token}"}
+    site = requests.post(f"{url}/v1/sites", json={"name": "Shop", "domains": [f"{uuid.uuid4().hex[:8]}.example.ua"],
+                                                  "owner": {"name": "Olena", "email": address,
+                                                            "phone": "+380501234567"},
+                                                  "tariff": tariff["code"]}, headers=auth, timeout=30).json()
+
+    def invoices() -> list[dict]:
+        return requests.get(f"{url}/v1/sites/{site['id']}/invoices", headers=auth, timeout=30).json()["items"]
+
+    started = requests.post(f"{url}/v1/sites/{site['id']}/payment-method", headers=auth, timeout=30).json()
+    page.goto(started["url"])  # saving the card pays the first invoice
+    page.fill("#card_number", "4000 0000 0000 0002")
+    page.fill("#holder", "Olena Petrenko")
+    page.click("button[value=pay]")
+    page.wait_for_url("**/done**")
+    _until(lambda: invoices()[0]["status"] == "paid")
+
+    requests.post(f"{url}/dev/clock", json={"advance_seconds": 32 * 86_400}, timeout=30)
+    requests.post(f"{url}/dev/jobs/run", timeout=60)  # the next month's invoice, charged at once: declined
+    declined = _until(lambda: next((m for m in sorted(local_stack.mail_dir.glob("*.html"))
+                                    if "/web/checkout/" in m.read_text(encoding="utf-8")), None))
+
+    page.goto(declined.as_uri())
+    page.click("a[href*='/web/checkout/']")
+    page.wait_for_load_state()
+    assert "Pay by card" in page.inner_text("h1") and "HOR-" in page.inner_text("blockquote")
+    page.fill("#card_number", "4111 1111 1111 1112")
+    page.fill("#holder", "Olena Petrenko")
+    page.click("button[value=pay]")
+    assert "not a valid card number" in page.inner_text(".error")
+    page.fill("#card_number", "4111 1111 1111 1111")
+    page.click("button[value=pay]")
+    page.wait_for_url("**/done?result=pay**")
+    paid = _until(lambda: next((i for i in invoices() if i["status"] == "paid" and i["paid_by"] == "link"), None))
+    assert paid["number"].endswith("-002")

@@ -88,3 +88,72 @@ def test_concurrent_first_reports_of_a_day_all_count_and_arm_one_refresh(api, ow
     at(2027, 3, 18, 0, 10)
     timers.fire_due(clock.now())
     assert api.get(f"/v1/sites/{site['id']}", token=owner).json_body["counters"]["orders"]["value"] == 16
+
+
+def test_a_whole_month_by_card_declines_links_blocking_and_unblocking_by_bank_transfer(api, owner, monkeypatch):
+    """A site saves a card, its next invoice is charged on the 1st; the card then declines, is tried again,
+    a payment link expires and renews, the site is blocked after the grace days and unblocked at once by a
+    bank transfer, and the expired link the acquirer confirms late is parked — the books audited at every
+    step."""
+    from chalicelib import acquirer, config
+    from tests.billing_support import deliver
+
+    def run_timers() -> None:
+        while timers.fire_due(clock.now())["fired"]:
+            pass
+
+    def status() -> str:
+        return api.get(f"/v1/sites/{site['id']}", token=owner).json_body["status"]
+
+    at(2027, 3, 17)
+    site = new_site(api, owner)
+    started = api.post(f"/v1/sites/{site['id']}/payment-method", token=owner).json_body
+    assert started["purpose"] == "pay_invoice"
+    acquirer.LocalAcquirer().answer(started["payment_id"], True, "4000000000000002", "Olena Petrenko")
+    assert [a["outcome"] for a in deliver(api)] == ["applied"]
+    assert api.get(f"/v1/sites/{site['id']}", token=owner).json_body["payment_method"]["card_mask"].endswith("0002")
+    assert_books_balance()
+
+    at(2027, 4, 1, 0, 1)
+    run_timers()
+    assert [(a["duplicate"], a.get("outcome")) for a in deliver(api, twice=True)] == [(False, "applied"), (True, None)]
+    april = invoices(api, owner, site["id"])[0]
+    assert (april["period"], april["status"], april["paid_by"]) == ("2027-04", "paid", "card")
+    assert_books_balance()
+
+    token = acquirer.LocalAcquirer().load(started["payment_id"])["card"]["token"]
+    monkeypatch.setenv("ACQUIRER_DECLINE_TOKENS", token)
+    config.reload()
+    at(2027, 5, 1, 0, 1)
+    run_timers()
+    assert [a["outcome"] for a in deliver(api)] == ["declined"]
+    may = invoices(api, owner, site["id"])[0]
+    at(2027, 5, 2, 0, 2)
+    run_timers()
+    assert [a["outcome"] for a in deliver(api)] == ["declined"]
+    path = f"/v1/sites/{site['id']}/invoices/{may['id']}/payment-link"
+    first = api.post(path, token=owner).json_body
+    assert api.post(path, token=owner).json_body == first
+    at(2027, 5, 2, 0, 40)
+    renewed = api.post(path, token=owner).json_body
+    assert renewed["payment_id"] != first["payment_id"]
+    assert_books_balance()
+
+    for day in (4, 6):  # the retries, 3 and 5 days after the issue
+        at(2027, 5, day, 0, 3)
+        run_timers()
+        assert [a["outcome"] for a in deliver(api)] == ["declined"]
+    at(2027, 5, 7, 0, 1)
+    run_timers()
+    assert status() == "past_due" and deliver(api) == []
+    at(2027, 5, 11, 0, 1)
+    run_timers()
+    assert status() == "blocked"
+    paid = api.webhook(transfer_event("evt-may", may["amount"], "UAH", f"Оплата {may['number']}"))
+    assert paid.json_body["payment"]["status"] == "credited" and status() == "active"
+    assert_books_balance()
+
+    acquirer.LocalAcquirer().answer(first["payment_id"], True)  # the expired link, confirmed after all
+    assert [a["outcome"] for a in deliver(api)] == ["parked"]
+    assert [i["status"] for i in invoices(api, owner, site["id"])] == ["paid", "paid", "paid"]
+    assert_books_balance()

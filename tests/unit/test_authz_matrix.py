@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 import app  # noqa: F401  (registers every route, so OPERATIONS is complete)
+from chalicelib import acquirer
 from chalicelib.api.http import OPERATIONS
 from chalicelib.store.models import AccountModel, DealModel, JournalLineModel, PayoutModel
 from tests.support import assert_books_balance, sign, transfer_event
@@ -286,6 +287,10 @@ def _rows(w: dict) -> list[Row]:
         Row("GET", "/web/password", frozenset()),
         Row("POST", "/web/password", frozenset(), headers=PAGE_FORM),
         Row("GET", "/web/password/done", EVERYONE),
+        # the test acquirer's page: a payment it does not know is a page saying so, whoever asks
+        Row("GET", "/web/checkout/cpy_unknown", frozenset()),
+        Row("POST", "/web/checkout/cpy_unknown", frozenset(), headers=PAGE_FORM),
+        Row("GET", "/web/checkout/cpy_unknown/done", EVERYONE),
         Row("GET", "/v1/team", USERS),
         Row("GET", "/v1/company/settings", USERS),
         Row("PATCH", "/v1/company/settings", USERS - {OPERATOR}, {"send_tasks_at_once": False}),
@@ -328,6 +333,16 @@ def _site_rows(w: dict) -> list[Row]:
         Row("POST", f"/v1/sites/{s}/vchasno/activate", frozenset({OWNER})),
         Row("POST", f"/v1/sites/{s}/vchasno/deactivate", frozenset({OWNER})),
         Row("POST", f"/v1/sites/{s}/tariff", frozenset({OWNER}), {"code": "business"}),
+        Row("POST", f"/v1/sites/{s}/invoices/{w['site_invoice']}/payment-link", frozenset({OWNER})),
+        Row("POST", f"/v1/sites/{s}/payment-method", frozenset({OWNER})),
+        Row("GET", f"/v1/sites/{s}/card-payments", SITE_READERS),
+        Row("POST", f"/v1/sites/{s}/acts", frozenset({OWNER}), {"period": "2026-01"}),
+        Row("GET", f"/v1/sites/{s}/acts", SITE_READERS),
+        Row("GET", "/v1/operator/sites", frozenset({OPERATOR})),
+        Row("POST", f"/v1/operator/sites/{s}/autopay/stop", frozenset({OPERATOR})),
+        # the acquirer's webhook takes no bearer token either: only its own signature lets it in
+        Row("POST", "/v1/webhooks/acquirer", frozenset(), {"event_id": "evt-x"},
+            headers={"X-Acquirer-Signature": acquirer.sign(b'{"event_id": "evt-x"}') + "0"}),
         Row("GET", f"/v1/sites/{s}/invoices", SITE_READERS, sees=SITE_READERS, item="site_invoice"),
         Row("GET", f"/v1/sites/{s}/invoices/{w['site_invoice']}", SITE_READERS),
         Row("GET", f"/v1/sites/{s}/invoices/{w['site_invoice']}/pdf", SITE_READERS, headers=PDF),

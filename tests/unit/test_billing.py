@@ -119,6 +119,8 @@ def test_strangers_see_nothing_and_operators_read_but_do_not_act(api, owner, ope
 def test_on_the_1st_the_job_issues_each_sites_month_once_however_often_it_runs(api, owner):
     at(2027, 3, 17)
     site = new_site(api, owner)
+    (march,) = invoices(api, owner, site["id"])
+    api.webhook(transfer_event("evt-march", march["amount"], "UAH", march["number"]))  # no dunning timers
     at(2027, 3, 31, 23, 59)
     assert timers.fire_due(clock.now())["fired"] == 0
     at(2027, 4, 1, 0, 0, 30)
@@ -300,7 +302,8 @@ def test_the_daily_refresh_reads_only_the_sites_that_reported(api, owner):
     report(api, busy["id"], key, event_id="o1", orders=1)
     at(2027, 3, 18, 0, 10)
     assert timers.fire_due(clock.now()) == {"due": 1, "fired": 1, "skipped": 0}
-    assert DealModel.get(quiet["id"]).timer_transition == "issue_invoice"
+    assert DealModel.get(quiet["id"]).timer_transition == "remind_due"  # the day before its invoice's due date
+    assert DealModel.get(quiet["id"]).timer_due_at == "2027-03-20T22:00:00Z"
 
 
 def test_crossing_a_limit_tells_the_owner_once_a_month_per_counter(api, owner):

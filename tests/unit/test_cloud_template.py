@@ -16,9 +16,9 @@ import botocore.session
 import pytest
 from chalice.utils import to_cfn_resource_name
 
-from chalicelib import clock, tariffs
+from chalicelib import acquirer, clock, tariffs
 from chalicelib.store import tables
-from chalicelib.store.models import ALL_MODELS, NotificationModel, logical_name
+from chalicelib.store.models import ALL_MODELS, CardPaymentModel, NotificationModel, logical_name
 from infra import template
 from infra.template import API, FUNCTIONS, JOBS, ROLES, STREAM, TIMERS
 from tests.billing_support import add_tariffs, key_for, new_site, report
@@ -482,6 +482,13 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
     add_tariffs(api, operator.json_body["token"])
     site = new_site(api, deal["client"])
     assert report(api, site["id"], key_for(api, deal["client"], site["id"]), event_id="e1", orders=2).status_code == 200
+    paying = new_site(api, deal["client"], domains=("paying.example.ua",))  # saves a card: charged on the 1st
+    started = api.post(f"/v1/sites/{paying['id']}/payment-method", token=deal["client"]).json_body
+    acquirer.LocalAcquirer().answer(started["payment_id"], True)
+    for body in acquirer.LocalAcquirer().take_outbox():
+        raw = json.dumps(body).encode()
+        assert api.post("/v1/webhooks/acquirer", raw=raw,
+                        headers={"X-Acquirer-Signature": acquirer.sign(raw)}).status_code == 200
 
     recorder.function = None  # the stack creates the queue
     queue_url, queue_arn = _timer_queue(monkeypatch)
@@ -505,9 +512,14 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
     assert fire_queued() == 2  # the order's auto-cancel, the site's counters
     tariffs.forget()
     clock.advance(timedelta(days=32).total_seconds())
-    recorder.function = JOBS
-    app_module.run_scheduled_jobs(SCHEDULE_EVENT, FakeContext())
-    assert fire_queued() >= 1  # the site's invoice for the new month
+    fired = 0
+    for _ in range(6):  # a deal's timers fire one a run: the first site falls past due, then the month's invoices
+        recorder.function = JOBS
+        app_module.run_scheduled_jobs(SCHEDULE_EVENT, FakeContext())
+        fired += fire_queued()
+    assert fired >= 4  # reminded, past due, the month's invoice of each site (the second's card charged)
+    recorder.function = None
+    assert any(p.purpose == "autopay" for p in CardPaymentModel.scan())
 
     recorder.function = API
     assert api.webhook(transfer_event("evt-stray-2", 4300, "GBP", "no number here either")).status_code == 200

@@ -58,7 +58,7 @@ def test_import_app_leaves_what_only_some_routes_need_to_those_routes(stage):
 # Use cases only their routes need (chalicelib/lazy.py): the billing services, the marketplace's and the
 # accounts' own; the schedule's and the stream's (timers, deals, notifications, payouts) load with the app.
 ROUTE_SERVICES = ("sites", "service_invoices", "tariff_catalog", "usage", "accounts", "bank", "orders", "offers",
-                  "projects", "tasks", "team", "conversations", "gigs", "reviews", "invoices")
+                  "projects", "tasks", "team", "conversations", "gigs", "reviews", "invoices", "card_payments", "acts")
 
 
 def test_import_app_leaves_the_routes_use_cases_to_their_first_request():
@@ -79,7 +79,8 @@ def test_a_lazy_module_is_the_real_one_once_used():
 
 def test_xray_sdk_loads_when_asked_for_in_a_lambda():
     loaded = _imported_by_app(**STAGES["prod"], XRAY_SDK="true", LAMBDA_TASK_ROOT=str(ROOT),
-                              AWS_LAMBDA_FUNCTION_NAME="escrowdesk-prod-APIHandler", BANK_WEBHOOK_SECRET="b" * 32)
+                              AWS_LAMBDA_FUNCTION_NAME="escrowdesk-prod-APIHandler", BANK_WEBHOOK_SECRET="b" * 32,
+                              ACQUIRER_WEBHOOK_SECRET="a" * 32)
     assert "aws_xray_sdk" in loaded
 
 

@@ -27,6 +27,10 @@ def test_deployed_stage_refuses_default_secrets(monkeypatch):
     with pytest.raises(RuntimeError, match="BANK_WEBHOOK_SECRET"):
         Settings().check()
     monkeypatch.setenv("BANK_WEBHOOK_SECRET", "b" * 32)
+    monkeypatch.delenv("ACQUIRER_WEBHOOK_SECRET", raising=False)
+    with pytest.raises(RuntimeError, match="ACQUIRER_WEBHOOK_SECRET"):
+        Settings().check()
+    monkeypatch.setenv("ACQUIRER_WEBHOOK_SECRET", "a" * 32)
     Settings().check()
 
 

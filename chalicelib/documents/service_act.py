@@ -1,0 +1,59 @@
+"""The act of services rendered to a site for a closed billing month ("Акт наданих послуг"), sent to
+Vchasno for signing: both parties' requisites, the period, what was rendered by the month's paid invoices,
+the amount and the amount in words. Rendered in Ukrainian for Vchasno (any locale renders)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib import config, i18n
+from chalicelib.documents.amount_words import amount_in_words
+from chalicelib.documents.layout import Column, DocumentPdf
+from chalicelib.documents.service_invoice import describe_line
+from chalicelib.money import Money, format_money
+
+
+@dataclass(frozen=True)
+class ServiceAct:
+    number: str
+    issued_at: datetime  # aware, UTC
+    period: str  # "2026-11"
+    lines: list[dict]  # the paid invoices' lines: [{tariff_name, start, end, days, month_days, amount}]
+    amount: Money
+    site_name: str
+    service_code: str
+    customer_name: str
+    customer_tax_id: str
+    customer_iban: str
+    customer_address: str
+
+
+def render_service_act(act: ServiceAct, locale: str = "uk") -> bytes:
+    locale = i18n.resolve_locale(locale)
+    translations = i18n.translations(locale)
+    _, pgettext = translations.gettext, translations.pgettext
+    settings = config.settings
+    title = _("Act of services rendered No. %(number)s") % {"number": act.number}
+    doc = DocumentPdf(title=title, lang=locale, rtl=i18n.is_rtl(locale), author=settings.supplier_name,
+                      created_at=act.issued_at)
+    doc.letterhead(settings.supplier_name)
+    doc.title(title)
+    doc.key_values([(_("Date of issue"), i18n.format_date(act.issued_at, locale, i18n.zone_for(None, locale))),
+                    (_("Period"), act.period),
+                    (_("Site"), f"{act.site_name} ({_('service code')} {act.service_code})")])
+    name, tax, address = str(pgettext("organisation", "Name")), _("EDRPOU / RNOKPP"), _("Address")
+    doc.section(_("Supplier"))
+    doc.key_values([(name, settings.supplier_name), (tax, settings.supplier_tax_id),
+                    (_("IBAN"), settings.supplier_iban), (_("Bank"), settings.supplier_bank),
+                    (address, settings.supplier_address)])
+    doc.section(_("Customer"))
+    doc.key_values([(name, act.customer_name), (tax, act.customer_tax_id), (_("IBAN"), act.customer_iban),
+                    (address, act.customer_address or "—")])
+    rows = [[describe_line(line, locale), format_money(Money(int(line["amount"]), act.amount.currency), locale)]
+            for line in act.lines]
+    total = format_money(act.amount, locale)
+    doc.table([Column(_("Description"), 70), Column(_("Amount"), 30, numeric=True)], rows, total=[_("Total"), total])
+    doc.key_values([(_("Amount in words"), amount_in_words(act.amount, locale))])
+    doc.note(_("The services described above were rendered in full. The customer has no claims regarding their "
+               "scope, quality or timing."))
+    return doc.output()

@@ -1,0 +1,329 @@
+"""Sites paying by card (seed 003, issue 13): payment links valid PAYMENT_LINK_MINUTES, the page that saves
+a card (paying the oldest open invoice, or a 1.00 UAH verification refunded at once), and the acquirer's
+signed webhooks that settle them. Charges of the saved card are started by the subscription process
+(`processes/subscription.py`); their outcomes come here like every other card payment.
+
+Each webhook `event_id` is claimed (`acqevent#<id>` in keys) in the transaction that applies it, so a
+redelivered event changes nothing; a payment's item changes only from `pending` (or `refund_pending`),
+so one payment's outcome is applied once whatever its events. A succeeded payment for an invoice still
+open pays it (however late: an expired link the acquirer still confirmed); one for an invoice no longer
+open, or for a payment we never asked for, is parked for operators like an unmatched bank transfer,
+its money in the suspense account. A verification's 1.00 UAH sits in the card clearing account until its
+refund is confirmed, so the books net it to zero.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from chalicelib import acquirer, clock, engine, idempotency, ids, ledger, tariffs
+from chalicelib.auth import Principal
+from chalicelib.config import settings
+from chalicelib.errors import Conflict, DomainError, Retryable
+from chalicelib.money import SUPPORTED_CURRENCIES, Money, within_bounds
+from chalicelib.observability import logger, metrics
+from chalicelib.pagination import page
+from chalicelib.processes import Context
+from chalicelib.processes.subscription import OPEN as SUBSCRIBED
+from chalicelib.processes.subscription import PROCESS
+from chalicelib.services import bank, deals, notifications, service_invoices, sites
+from chalicelib.store.models import CardPaymentModel, DealModel, KeyModel, PaymentModel, ServiceInvoiceModel
+from chalicelib.store.uow import UnitOfWork, run_with_retries
+
+LINK, PAY_INVOICE, VERIFY, AUTOPAY = "link", "pay_invoice", "verify", "autopay"
+PENDING, SUCCEEDED, FAILED, REFUND_PENDING, REFUNDED = "pending", "succeeded", "failed", "refund_pending", "refunded"
+APPLIED, VERIFIED, PARKED, DECLINED = "applied", "verified", "parked", "declined"
+VERIFICATION = Money(100, tariffs.CURRENCY)  # 1.00 UAH
+
+
+@dataclass(frozen=True)
+class AcquirerEvent:
+    event_id: str
+    type: str  # payment.succeeded | payment.failed | refund.succeeded
+    payment_id: str
+    amount_minor: int
+    currency: str
+    card: dict | None  # {mask, holder, token}, on payments only
+
+
+class _Duplicate(Exception):
+    pass
+
+
+class _Raced(Exception):
+    """The payment or the invoice changed between our read and our commit."""
+
+
+# --- links and the card page ---------------------------------------------------------------------------------------
+
+def _payable(principal: Principal, site_id: str) -> DealModel:
+    deal = sites.owned(principal, site_id)
+    if (deal.data or {}).get("autopay_stopped"):
+        raise Conflict("autopay_stopped", "Card payments were stopped by support: pay the invoice by bank transfer")
+    return deal
+
+
+def _link(payment: CardPaymentModel) -> dict:
+    return {"payment_id": payment.id, "url": payment.url, "expires_at": payment.expires_at}
+
+
+def payment_link(principal: Principal, site_id: str, invoice_id: str) -> tuple[int, dict]:
+    """The invoice's live payment link: the same one until it expires, then a new one."""
+    _payable(principal, site_id)
+    return run_with_retries(lambda: _live_link(service_invoices.of_site(site_id, invoice_id)))
+
+
+def _live_link(invoice: ServiceInvoiceModel) -> tuple[int, dict]:
+    if invoice.status != service_invoices.OPEN:
+        raise Conflict("invoice_not_open", f"The invoice is {invoice.status}")
+    now = clock.now()
+    link = invoice.link
+    if link and clock.parse_iso(link["expires_at"]) > now:
+        return 200, {key: link[key] for key in ("payment_id", "url", "expires_at")}
+    seq = int(link["seq"]) + 1 if link else 1
+    payment = _ask(ids.derived_id("cpy", invoice.id, "link", str(seq)), invoice.site_id, invoice.owner_id, LINK,
+                   invoice.id, Money(int(invoice.amount), invoice.currency), invoice.number, save_card=False)
+    uow = UnitOfWork()
+    uow.put(payment, condition=CardPaymentModel.id.does_not_exist(), on_fail=Retryable("link_race"))
+    previous = ServiceInvoiceModel.link == link if link else ServiceInvoiceModel.link.does_not_exist()
+    uow.update(invoice, [ServiceInvoiceModel.link.set({**_link(payment), "seq": seq})],
+               condition=previous & (ServiceInvoiceModel.status == service_invoices.OPEN),
+               on_fail=Retryable("link_race"))
+    return idempotency.commit(uow, 200, _link(payment))
+
+
+def fresh_link(invoice_id: str) -> str:
+    """A live payment link's address for a notification (a declined charge)."""
+    try:
+        return str(run_with_retries(lambda: _live_link(service_invoices.load(invoice_id)))[1]["url"])
+    except DomainError:
+        return ""
+
+
+def payment_method(principal: Principal, site_id: str) -> tuple[int, dict]:
+    """The page that saves a card: it pays the oldest open invoice, or charges 1.00 UAH to verify the card
+    (refunded as soon as the acquirer confirms it). Changing the card is the same."""
+    deal = _payable(principal, site_id)
+    still_open = service_invoices.open_invoices(deal)
+    if still_open:
+        invoice_id = still_open[0].id
+        purpose, money, what = PAY_INVOICE, Money(int(still_open[0].amount), tariffs.CURRENCY), still_open[0].number
+    else:
+        invoice_id, purpose, money = None, VERIFY, VERIFICATION
+        what = f"Card verification, {deal.title}"
+    payment = _ask(ids.new_id("cpy"), site_id, deal.client_id, purpose, invoice_id, money, what, save_card=True)
+    uow = UnitOfWork()
+    uow.put(payment, condition=CardPaymentModel.id.does_not_exist())
+    return idempotency.commit(uow, 200, {**_link(payment), "purpose": purpose})
+
+
+def _ask(payment_id: str, site_id: str, owner_id: str, purpose: str, invoice_id: str | None, money: Money,
+         description: str, *, save_card: bool) -> CardPaymentModel:
+    """Ask the acquirer for a payment page (the same id asked twice is the same page) and make its item."""
+    validity = settings.payment_link_minutes * 60
+    now = clock.now()
+    url = acquirer.get_acquirer().create_payment(payment_id, money, description, validity, save_card)
+    return CardPaymentModel(payment_id, site_id=site_id, owner_id=owner_id, purpose=purpose, invoice_id=invoice_id,
+                            amount=money.amount_minor, currency=money.currency, status=PENDING, save_card=save_card,
+                            url=url, expires_at=clock.iso(now + timedelta(seconds=validity)),
+                            created_at=clock.iso(now))
+
+
+# --- the acquirer's webhook ----------------------------------------------------------------------------------------
+
+def receive(event: AcquirerEvent) -> dict:
+    """Apply one webhook event once; a valid event is always received (200)."""
+    try:
+        answer, after = run_with_retries(lambda: _moved_is_a_race(lambda: _apply(event)))
+    except _Duplicate:
+        return {"received": True, "duplicate": True}
+    if after is not None:
+        after()
+    return answer
+
+
+def _moved_is_a_race(use_case: Callable[[], tuple[dict, Callable[[], None] | None]]):
+    try:
+        return use_case()
+    except _Raced:
+        raise Retryable("card_payment_race") from None
+    except Conflict as moved:
+        if moved.code != "state_changed":
+            raise
+        raise Retryable("state_changed") from None
+
+
+def _apply(event: AcquirerEvent) -> tuple[dict, Callable[[], None] | None]:
+    uow = UnitOfWork()
+    uow.put(KeyModel(f"acqevent#{event.event_id}", target_id=event.payment_id),
+            condition=KeyModel.key.does_not_exist(), on_fail=_Duplicate(), first=True)
+    try:
+        payment = CardPaymentModel.get(event.payment_id, consistent_read=True)
+    except CardPaymentModel.DoesNotExist:
+        payment = None
+    after = None
+    if not _holdable(event):  # money the ledger cannot keep: a record for operators, nothing moved
+        outcome = _park_unknown(uow, event, payment, "unsupported_currency") \
+            if event.type == acquirer.SUCCEEDED else "ignored"
+    elif payment is None:
+        outcome = _park_unknown(uow, event, None, "unknown_payment") if event.type == acquirer.SUCCEEDED \
+            else "ignored"
+    elif event.type == acquirer.SUCCEEDED:
+        outcome, after = _succeeded(uow, payment, event)
+    elif event.type == acquirer.FAILED:
+        outcome = _failed(uow, payment, event)
+    elif event.type == acquirer.REFUNDED:
+        outcome = _refunded(uow, payment, event)
+    else:
+        outcome = "ignored"
+    uow.commit()
+    metrics.add_metric(name="CardPaymentEvent", unit="Count", value=1)
+    logger.info("acquirer event applied", extra={"event_id": event.event_id, "payment_id": event.payment_id,
+                                                 "type": event.type, "outcome": outcome})
+    return {"received": True, "duplicate": False, "ignored": outcome == "ignored", "outcome": outcome}, after
+
+
+def _settle(uow: UnitOfWork, payment: CardPaymentModel, status: str, outcome: str,
+            expected: str = PENDING, card_mask: str | None = None) -> None:
+    actions = [CardPaymentModel.status.set(status), CardPaymentModel.outcome.set(outcome),
+               CardPaymentModel.settled_at.set(clock.iso(clock.now()))]
+    if card_mask:
+        actions.append(CardPaymentModel.card_mask.set(card_mask))
+    uow.update(payment, actions, condition=CardPaymentModel.status == expected, on_fail=_Raced())
+
+
+def _succeeded(uow: UnitOfWork, payment: CardPaymentModel,
+               event: AcquirerEvent) -> tuple[str, Callable[[], None] | None]:
+    money = Money(event.amount_minor, event.currency)
+    if payment.status == FAILED:  # declined, then confirmed after all: never lost, an operator decides
+        _settle(uow, payment, SUCCEEDED, PARKED, expected=FAILED)
+        _park(uow, event, payment, "confirmed_after_decline")
+        return PARKED, None
+    if payment.status != PENDING:
+        return "ignored", None  # this payment's outcome is applied already
+    card = event.card if payment.save_card and event.card and event.card.get("token") else None
+    mask = (event.card or {}).get("mask")
+    if money != Money(int(payment.amount), payment.currency):
+        _settle(uow, payment, SUCCEEDED, PARKED, card_mask=mask)
+        _park(uow, event, payment, "amount_mismatch")
+        return PARKED, None
+    if payment.purpose == VERIFY:
+        _settle(uow, payment, REFUND_PENDING, VERIFIED, card_mask=mask)
+        ledger.record(uow, ledger.card_verification(f"{payment.id}:verified", money, ref=payment.id))
+        _fire(uow, payment.site_id, "save_card", {"card": card, "payment_id": payment.id,
+                                                   "refund": money.amount_minor})
+        return VERIFIED, lambda: _refund(payment, money)
+    invoice = service_invoices.load(str(payment.invoice_id))
+    if invoice.status != service_invoices.OPEN:
+        _settle(uow, payment, SUCCEEDED, PARKED, card_mask=mask)
+        _park(uow, event, payment, "invoice_void" if invoice.status == service_invoices.VOID
+              else "invoice_already_paid")
+        if card:
+            _fire(uow, payment.site_id, "save_card", {"card": card, "payment_id": payment.id})
+        return PARKED, None
+    _settle(uow, payment, SUCCEEDED, APPLIED, card_mask=mask)
+    paid_by = service_invoices.LINK if payment.purpose == LINK else service_invoices.CARD
+    service_invoices.pay(uow, invoice, payment.id, service_invoices.CARD_SOURCE, _Raced(), paid_by=paid_by,
+                         card=card, notify="card_charge_succeeded" if payment.purpose == AUTOPAY
+                         else "service_invoice_paid")
+    return APPLIED, None
+
+
+def _failed(uow: UnitOfWork, payment: CardPaymentModel, event: AcquirerEvent) -> str:
+    if payment.status != PENDING:
+        return "ignored"
+    _settle(uow, payment, FAILED, DECLINED, card_mask=(event.card or {}).get("mask"))
+    if payment.purpose == AUTOPAY:
+        deal = deals.load(PROCESS, payment.site_id)
+        charging = (deal.data or {}).get("charging") or {}
+        if deal.status in SUBSCRIBED and charging.get("payment_id") == payment.id:
+            invoice = service_invoices.load(str(payment.invoice_id))
+            payload = {"payment_id": payment.id, "invoice_id": invoice.id, "number": invoice.number,
+                       "amount": int(invoice.amount),
+                       "payment_url": fresh_link(invoice.id) if invoice.status == service_invoices.OPEN else ""}
+            engine.apply(uow, PROCESS, deal, "charge_declined", Context(clock.now(), "system", payload=payload))
+    return DECLINED
+
+
+def _refunded(uow: UnitOfWork, payment: CardPaymentModel, event: AcquirerEvent) -> str:
+    if payment.status != REFUND_PENDING:
+        return "ignored"
+    money = Money(int(payment.amount), payment.currency)
+    _settle(uow, payment, REFUNDED, VERIFIED, expected=REFUND_PENDING)
+    ledger.record(uow, ledger.card_verification_refunded(f"{payment.id}:refunded", money, ref=payment.id))
+    _fire(uow, payment.site_id, "refund_confirmed", {"payment_id": payment.id})
+    notifications.enqueue(uow, payment.owner_id, "card_verification_refunded", {
+        "site_id": payment.site_id, "amount": money.to_json(), "card_mask": payment.card_mask or ""})
+    return REFUNDED
+
+
+def _refund(payment: CardPaymentModel, money: Money) -> None:
+    """After the verification's transaction: give the 1.00 UAH back (the subscription's `resend_refund` asks
+    again until the acquirer confirms it)."""
+    try:
+        acquirer.get_acquirer().refund(payment.id, money)
+    except DomainError:
+        logger.warning("verification refund not taken; asked again later", extra={"payment_id": payment.id})
+
+
+def _fire(uow: UnitOfWork, site_id: str, transition: str, payload: dict) -> None:
+    deal = deals.load(PROCESS, site_id)
+    try:
+        engine.apply(uow, PROCESS, deal, transition, Context(clock.now(), "system", payload=payload))
+    except Conflict as refused:  # a deleted site, auto-pay stopped: the money is still applied
+        logger.info("subscription left as it is", extra={"site_id": site_id, "transition": transition,
+                                                         "code": refused.code})
+
+
+def _holdable(event: AcquirerEvent) -> bool:
+    return event.currency in SUPPORTED_CURRENCIES and within_bounds(event.amount_minor, event.currency)
+
+
+def _park(uow: UnitOfWork, event: AcquirerEvent, payment: CardPaymentModel | None, reason: str) -> None:
+    """Card money nothing can take is an unmatched payment for operators (apply or return it); money the
+    ledger cannot keep (a currency it holds no balances in) is only the record."""
+    payment_id = ids.derived_id("pay", "acquirer", event.event_id)
+    what = f"card payment {event.payment_id}" + (f" for {payment.invoice_id}" if payment and payment.invoice_id else "")
+    card = event.card or {}
+    amount = {"amount": event.amount_minor, "currency": event.currency}
+    uow.put(PaymentModel(payment_id, event_id=event.event_id, amount=event.amount_minor, currency=event.currency,
+                         purpose=what, payer={"name": card.get("holder", ""), "card_mask": card.get("mask", "")},
+                         received_at=clock.iso(clock.now()), status=bank.UNMATCHED, reason=reason,
+                         queue=bank.QUEUE), condition=PaymentModel.id.does_not_exist())
+    if _holdable(event):
+        ledger.record(uow, ledger.park_card_payment(payment_id, Money(event.amount_minor, event.currency),
+                                                    ref=payment_id))
+    notifications.enqueue(uow, notifications.OPERATORS, "payment_unmatched", {
+        "payment_id": payment_id, "purpose": what, "reason": reason, "amount": amount})
+
+
+def _park_unknown(uow: UnitOfWork, event: AcquirerEvent, payment: CardPaymentModel | None, reason: str) -> str:
+    _park(uow, event, payment, reason)
+    return PARKED
+
+
+# --- operators and owners ------------------------------------------------------------------------------------------
+
+def view(payment: CardPaymentModel) -> dict:
+    return {"id": payment.id, "site_id": payment.site_id, "purpose": payment.purpose, "invoice_id": payment.invoice_id,
+            "amount": int(payment.amount), "currency": payment.currency, "status": payment.status,
+            "outcome": payment.outcome, "card_mask": payment.card_mask, "created_at": payment.created_at,
+            "expires_at": payment.expires_at, "settled_at": payment.settled_at}
+
+
+def list_for_site(principal: Principal, site_id: str, limit: int, cursor: str | None) -> dict:
+    """A site's card payments, newest first (its owner and operators)."""
+    sites.visible(principal, site_id)
+    return page(lambda **kw: CardPaymentModel.by_site.query(site_id, scan_index_forward=False, **kw), limit, cursor,
+                view)
+
+
+def stop_autopay(principal: Principal, site_id: str) -> tuple[int, dict]:
+    """An operator's act: the saved card is forgotten; from now on invoices are paid by bank transfer."""
+    principal.require_operator()
+    return sites.fire_move(principal, site_id, "stop_autopay", site_changes=_card_forgotten)
+
+
+def _card_forgotten(site, deal: DealModel) -> None:
+    site.payment_method = None
