@@ -14,7 +14,7 @@ from chalicelib import acquirer, clock, config
 from chalicelib.ledger import System
 from chalicelib.services import timers
 from chalicelib.store.models import AccountModel, CardPaymentModel, DealModel
-from tests.billing_support import add_tariffs, at, deliver, invoices, new_site
+from tests.billing_support import add_tariffs, at, deliver, invoices, key_for, new_site, report
 from tests.support import assert_books_balance, transfer_event
 
 CARD = "4111111111111111"
@@ -287,6 +287,8 @@ def test_an_unpaid_invoice_makes_the_site_past_due_then_blocked_and_a_bank_trans
     at(2027, 3, 27, 0, 1)  # 10 days after the issue
     run_timers()
     assert _site(api, owner, site["id"])["status"] == "blocked"
+    reported = report(api, site["id"], key_for(api, owner, site["id"]), event_id="while-blocked", orders=2)
+    assert reported.status_code == 200 and reported.json_body["accepted"]  # the shop keeps reporting usage
     blocked = api.get("/v1/operator/sites?status=blocked", token=operator_token).json_body["items"]
     assert [s["id"] for s in blocked] == [site["id"]]
     assert api.get("/v1/operator/sites?status=blocked", token=owner).status_code == 403
