@@ -171,6 +171,13 @@ def park_card_payment(transfer_id: str, money: Money, ref: str) -> Transfer:
     return _move(transfer_id, "card_unmatched_in", money, (acquirer, AVAILABLE), (suspense, AVAILABLE), ref)
 
 
+def return_card_payment(transfer_id: str, money: Money, ref: str) -> Transfer:
+    """Parked card money an operator returns goes back the way it came: the acquirer refunds it to the card."""
+    suspense = system_account(System.SUSPENSE, money.currency, transfer_id)
+    acquirer = system_account(System.ACQUIRER, money.currency, transfer_id)
+    return _move(transfer_id, "card_unmatched_returned", money, (suspense, AVAILABLE), (acquirer, AVAILABLE), ref)
+
+
 def hold(transfer_id: str, owner_id: str, money: Money, ref: str, kind: str = "hold") -> Transfer:
     """Reserve money on the owner's own account (escrow, a pending payout)."""
     account = user_account(owner_id, money.currency)

@@ -21,7 +21,7 @@ from typing import Any
 
 from chalicelib import clock, idempotency, ids, ledger, views
 from chalicelib.auth import Principal
-from chalicelib.errors import Conflict, Retryable, Unprocessable
+from chalicelib.errors import Conflict, DomainError, Retryable, Unprocessable
 from chalicelib.money import SUPPORTED_CURRENCIES, Money, within_bounds
 from chalicelib.observability import logger, metrics
 from chalicelib.pagination import page
@@ -206,15 +206,39 @@ def apply_to_invoice(principal: Principal, payment_id: str, invoice_id: str) -> 
 
 
 def mark_for_return(principal: Principal, payment_id: str) -> tuple[int, dict]:
-    """Send an unmatched payment back to the payer: its money leaves for the outside world."""
+    """Send an unmatched payment back to the payer. A bank transfer's money leaves through the bank; card
+    money parked by the acquirer's webhook goes back to the acquirer, which is asked to refund the card
+    once the return is booked (the payment is resolved first, so it can never be both applied and
+    refunded). If the acquirer does not take the refund, asking to return the payment again asks again:
+    a refund is the payment's own, so the acquirer makes it once."""
     principal.require_operator()
+    payment = _load(payment_id)
+    if payment.status == RETURNED and payment.acquirer_payment_id:
+        _refund_card(payment)  # a repeated return of card money: only the acquirer is asked again
+        return 200, views.payment(payment)
     payment = _load_unmatched(payment_id)
     uow = UnitOfWork()
     _resolve(uow, principal, payment, RETURNED)
     if _holdable(int(payment.amount), payment.currency):
         money = Money(int(payment.amount), payment.currency)
-        ledger.record(uow, ledger.return_unmatched(f"{payment.id}:returned", money, ref=payment.id))
-    return idempotency.commit(uow, 200, views.payment(payment))
+        move = ledger.return_card_payment if payment.acquirer_payment_id else ledger.return_unmatched
+        ledger.record(uow, move(f"{payment.id}:returned", money, ref=payment.id))
+    answer = idempotency.commit(uow, 200, views.payment(payment))
+    if payment.acquirer_payment_id:
+        _refund_card(payment)
+    return answer
+
+
+def _refund_card(payment: PaymentModel) -> None:
+    """Ask the acquirer to refund parked card money to the card it came from."""
+    from chalicelib import acquirer
+
+    try:
+        acquirer.get_acquirer().refund(str(payment.acquirer_payment_id), Money(int(payment.amount), payment.currency))
+    except DomainError:  # the acquirer did not answer
+        logger.warning("card refund not taken; return the payment again to ask again",
+                       extra={"payment_id": payment.id, "acquirer_payment_id": payment.acquirer_payment_id})
+        metrics.add_metric(name="CardRefundNotTaken", unit="Count", value=1)
 
 
 def _resolve(uow: UnitOfWork, principal: Principal, payment: PaymentModel, status: str,

@@ -290,7 +290,8 @@ def _park(uow: UnitOfWork, event: AcquirerEvent, payment: CardPaymentModel | Non
     uow.put(PaymentModel(payment_id, event_id=event.event_id, amount=event.amount_minor, currency=event.currency,
                          purpose=what, payer={"name": card.get("holder", ""), "card_mask": card.get("mask", "")},
                          received_at=clock.iso(clock.now()), status=bank.UNMATCHED, reason=reason,
-                         queue=bank.QUEUE), condition=PaymentModel.id.does_not_exist())
+                         queue=bank.QUEUE, acquirer_payment_id=event.payment_id),
+            condition=PaymentModel.id.does_not_exist())
     if _holdable(event):
         ledger.record(uow, ledger.park_card_payment(payment_id, Money(event.amount_minor, event.currency),
                                                     ref=payment_id))

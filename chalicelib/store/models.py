@@ -183,6 +183,8 @@ class PaymentModel(Model):
     queue = UnicodeAttribute(null=True)
     resolved_by = UnicodeAttribute(null=True)
     resolved_at = UnicodeAttribute(null=True)
+    # Card money parked by the acquirer's webhook: its payment at the acquirer, which a return refunds.
+    acquirer_payment_id = UnicodeAttribute(null=True)
     by_queue = UnmatchedPayments()
 
 

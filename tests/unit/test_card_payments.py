@@ -161,7 +161,45 @@ def test_an_expired_link_confirmed_late_pays_an_open_invoice_and_is_parked_once_
     parked = api.get("/v1/operator/payments/unmatched", token=operator_token).json_body["items"]
     assert [(p["reason"], p["amount"]) for p in parked] == [("invoice_already_paid", invoice["amount"])]
     returned = api.post(f"/v1/operator/payments/{parked[0]['id']}/return", token=operator_token)
-    assert returned.status_code == 200
+    assert returned.status_code == 200 and returned.json_body["status"] == "returned"
+    # back the way it came: the acquirer refunds the card; its confirmation books nothing twice
+    assert fake_acquirer.load(new["payment_id"])["status"] == "refunded"
+    assert deliver(api)[0]["outcome"] == "ignored"
+    assert _account(System.SUSPENSE.value) == 0
+    assert _account(System.ACQUIRER.value) == -invoice["amount"]  # only the payment that paid the invoice
+    assert _account(System.BANK_OUT.value) == 0  # nothing left through the bank
+    assert_books_balance()
+
+
+def test_returning_parked_card_money_asks_the_acquirer_again_until_it_takes_the_refund(
+        api, owner, operator_token, fake_acquirer, monkeypatch):
+    at(2027, 3, 17)
+    site = new_site(api, owner)
+    (invoice,) = invoices(api, owner, site["id"])
+    path = f"/v1/sites/{site['id']}/invoices/{invoice['id']}/payment-link"
+    old = api.post(path, token=owner).json_body
+    at(2027, 3, 17, 11)
+    new = api.post(path, token=owner).json_body
+    fake_acquirer.answer(old["payment_id"], True)
+    fake_acquirer.answer(new["payment_id"], True)
+    assert [answer["outcome"] for answer in deliver(api)] == ["applied", "parked"]
+    (parked,) = api.get("/v1/operator/payments/unmatched", token=operator_token).json_body["items"]
+
+    class Down:
+        def refund(self, payment_id, amount):
+            raise acquirer.unavailable()
+
+    with monkeypatch.context() as patched:
+        patched.setattr(acquirer, "get_acquirer", Down)
+        first = api.post(f"/v1/operator/payments/{parked['id']}/return", token=operator_token)
+    assert first.status_code == 200 and first.json_body["status"] == "returned"
+    assert fake_acquirer.load(new["payment_id"])["status"] == "succeeded"  # not refunded yet
+    assert _account(System.SUSPENSE.value) == 0
+    again = api.post(f"/v1/operator/payments/{parked['id']}/return", token=operator_token)
+    assert again.status_code == 200 and fake_acquirer.load(new["payment_id"])["status"] == "refunded"
+    assert api.post(f"/v1/operator/payments/{parked['id']}/return", token=operator_token).status_code == 200
+    assert [answer["outcome"] for answer in deliver(api)] == ["ignored"]  # one refund, confirmed once
+    assert _account(System.ACQUIRER.value) == -invoice["amount"]
     assert_books_balance()
 
 
