@@ -216,7 +216,7 @@ def mark_for_return(principal: Principal, payment_id: str) -> tuple[int, dict]:
     if payment.status == RETURNED and payment.acquirer_payment_id:
         _refund_card(payment)  # a repeated return of card money: only the acquirer is asked again
         return 200, views.payment(payment)
-    payment = _load_unmatched(payment_id)
+    _require_unmatched(payment)
     uow = UnitOfWork()
     _resolve(uow, principal, payment, RETURNED)
     if _holdable(int(payment.amount), payment.currency):
@@ -260,7 +260,10 @@ def _load(payment_id: str) -> PaymentModel:
 
 
 def _load_unmatched(payment_id: str) -> PaymentModel:
-    payment = _load(payment_id)
+    return _require_unmatched(_load(payment_id))
+
+
+def _require_unmatched(payment: PaymentModel) -> PaymentModel:
     if payment.status != UNMATCHED:
         raise Conflict("payment_not_unmatched", f"The payment is already {payment.status}")
     return payment
