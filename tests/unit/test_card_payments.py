@@ -142,8 +142,9 @@ def test_paying_by_link_pays_the_invoice_once_however_often_the_webhook_comes(ap
     assert_books_balance()
 
 
-def test_an_expired_link_confirmed_late_pays_an_open_invoice_and_is_parked_once_the_invoice_is_paid(
-        api, owner, operator_token, fake_acquirer):
+def _expired_and_renewed_link(api, owner) -> tuple[dict, dict, dict, dict]:
+    """A new site's first invoice with two payment links: one asked at 10:00 and expired by 11:00, and the
+    renewed one asked then."""
     at(2027, 3, 17)
     site = new_site(api, owner)
     (invoice,) = invoices(api, owner, site["id"])
@@ -151,6 +152,12 @@ def test_an_expired_link_confirmed_late_pays_an_open_invoice_and_is_parked_once_
     old = api.post(path, token=owner).json_body
     at(2027, 3, 17, 11)
     new = api.post(path, token=owner).json_body
+    return site, invoice, old, new
+
+
+def test_an_expired_link_confirmed_late_pays_an_open_invoice_and_is_parked_once_the_invoice_is_paid(
+        api, owner, operator_token, fake_acquirer):
+    site, invoice, old, new = _expired_and_renewed_link(api, owner)
     fake_acquirer.answer(old["payment_id"], True)  # the acquirer still confirms the expired link
     assert deliver(api)[0]["outcome"] == "applied"
     assert invoices(api, owner, site["id"])[0]["status"] == "paid"
@@ -173,13 +180,7 @@ def test_an_expired_link_confirmed_late_pays_an_open_invoice_and_is_parked_once_
 
 def test_returning_parked_card_money_asks_the_acquirer_again_until_it_takes_the_refund(
         api, owner, operator_token, fake_acquirer, monkeypatch):
-    at(2027, 3, 17)
-    site = new_site(api, owner)
-    (invoice,) = invoices(api, owner, site["id"])
-    path = f"/v1/sites/{site['id']}/invoices/{invoice['id']}/payment-link"
-    old = api.post(path, token=owner).json_body
-    at(2027, 3, 17, 11)
-    new = api.post(path, token=owner).json_body
+    _, invoice, old, new = _expired_and_renewed_link(api, owner)
     fake_acquirer.answer(old["payment_id"], True)
     fake_acquirer.answer(new["payment_id"], True)
     assert [answer["outcome"] for answer in deliver(api)] == ["applied", "parked"]
