@@ -179,6 +179,18 @@ class Stopwatch:
         return ms
 
 
+def call_all(calls: list[tuple[Callable[..., Any], dict]]) -> list[str | None]:
+    """Make each call in turn: its error code, or None for a success."""
+    outcomes: list[str | None] = []
+    for method, params in calls:
+        try:
+            method(**params)
+            outcomes.append(None)
+        except ClientError as error:
+            outcomes.append(error.response.get("Error", {}).get("Code"))
+    return outcomes
+
+
 class Floor:
     """A bare boto3 client replaying the app's requests on the twin tables, timed."""
 
@@ -191,14 +203,8 @@ class Floor:
     def replay(self, requests: list[Request]) -> float:
         """Make the same requests; returns the milliseconds they took. Outcomes must match the app's."""
         calls = [(getattr(self.client, xform_name(r.operation)), twin(r.params)) for r in requests]
-        outcomes: list[str | None] = []
         start = time.perf_counter()
-        for method, params in calls:
-            try:
-                method(**params)
-                outcomes.append(None)
-            except ClientError as error:
-                outcomes.append(error.response.get("Error", {}).get("Code"))
+        outcomes = call_all(calls)
         elapsed_ms = (time.perf_counter() - start) * 1000
         self.tap.drain()
         self.divergences += sum(outcome != r.error for outcome, r in zip(outcomes, requests, strict=True))
@@ -522,14 +528,14 @@ def configure_environment(endpoint: str, scratch: Path, *, cheap_passwords: bool
 
 
 @contextmanager
-def quiet() -> Iterator[None]:
-    """Send file descriptors 1 and 2 to /dev/null: Powertools writes a metrics line per request."""
+def redirected_output(path: str | Path) -> Iterator[None]:
+    """File descriptors 1 and 2 appended to `path` for the block (what the code under test prints)."""
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 1)
-        os.dup2(null.fileno(), 2)
+    with open(path, "ab") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
         try:
             yield
         finally:
@@ -539,6 +545,13 @@ def quiet() -> Iterator[None]:
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Send file descriptors 1 and 2 to /dev/null: Powertools writes a metrics line per request."""
+    with redirected_output(os.devnull):
+        yield
 
 
 def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> tuple[list[Result], Floor]:

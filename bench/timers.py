@@ -41,7 +41,6 @@ from typing import Any
 import boto3
 from botocore import xform_name
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from bench.api_ops import (
     APP_PREFIX,
@@ -50,6 +49,7 @@ from bench.api_ops import (
     Floor,
     Request,
     Tap,
+    call_all,
     capacity_units,
     configure_environment,
     quiet,
@@ -155,14 +155,7 @@ def replay_in_threads(client: Any, sequences: list[list[Request]]) -> tuple[floa
     def run(sequence: list[Request]) -> list[str | None]:
         calls = [(getattr(client, xform_name(r.operation)), twin(r.params)) for r in sequence]
         start_line.wait()
-        outcomes: list[str | None] = []
-        for method, params in calls:
-            try:
-                method(**params)
-                outcomes.append(None)
-            except ClientError as error:
-                outcomes.append(error.response.get("Error", {}).get("Code"))
-        return outcomes
+        return call_all(calls)
 
     with ThreadPoolExecutor(max_workers=len(sequences)) as pool:
         futures = [pool.submit(run, sequence) for sequence in sequences]
