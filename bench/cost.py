@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import re
 import sys
 import time
@@ -52,7 +51,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.api_ops import APP_PREFIX, READS, REGION, ROOT, Request, Tap, configure_environment, scratch_dynamodb
+from bench.api_ops import (
+    APP_PREFIX,
+    READS,
+    REGION,
+    ROOT,
+    Request,
+    Tap,
+    configure_environment,
+    redirected_output,
+    scratch_dynamodb,
+)
 
 REGION_PRICED = "us-east-1 (N. Virginia)"
 PRICE_DATE = "2025-01 (DynamoDB on-demand as cut on 2024-11-01)"
@@ -193,21 +202,8 @@ def transaction_factor(endpoint: str) -> float:
 @contextmanager
 def captured_output(path: Path) -> Iterator[Callable[[], int]]:
     """File descriptors 1 and 2 into `path` (what the functions would log); yields the bytes written so far."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(path, "ab") as sink:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield lambda: (sys.stdout.flush(), sys.stderr.flush(), path.stat().st_size)[2]
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
+    with redirected_output(path):
+        yield lambda: (sys.stdout.flush(), sys.stderr.flush(), path.stat().st_size)[2]
 
 
 def billed_ms(seconds: float) -> int:
@@ -252,20 +248,12 @@ class Driver:
         return response.json_body
 
     def fire_timers(self) -> dict:
-        """One night's timer work: each shard group fired as its own `FireTimerShards` invocation."""
+        """One night's timer work (`fire_timer_groups`), its DynamoDB requests billed."""
         from chalicelib import clock
-        from chalicelib.services import timers
 
-        fired = {"due": 0, "fired": 0, "skipped": 0}
-        now = clock.now()
-        for group in timers.shard_groups():
-            self.tap.drain()
-            start = time.perf_counter()
-            outcome = timers.fire_shards(group, now)
-            self.usage.lambda_ms["timers"] += billed_ms(time.perf_counter() - start)
-            self.usage.lambda_invocations["timers"] += 1
-            self.meter.add(self.usage, self.tap.drain())
-            fired = {key: fired[key] + outcome[key] for key in fired}
+        self.tap.drain()
+        fired = fire_timer_groups(self.usage, clock.now())
+        self.meter.add(self.usage, self.tap.drain())
         return fired
 
     def drain_stream(self) -> None:
@@ -456,6 +444,7 @@ def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> tuple[Usage, 
         months = None
         if args.sites:
             print(f"  {args.sites} site-months ...", file=sys.__stderr__, flush=True)
+            driver.usage = Usage()  # set-up, not billed: the gig orders' bill is complete
             sites = open_sites(driver, people, args.sites)
             months = driver.usage = Usage()
             mail_before = len(list((scratch / "mail").glob("*.eml")))
@@ -477,7 +466,7 @@ def idle_jobs(meter: Meter, tap: Tap) -> Usage:
     """One minute's scheduled work with nothing due: the schedule's own jobs, and each shard group's
     timer invocation (on AWS each is one Lambda invocation; the schedule's SQS send is not timed here)."""
     from chalicelib import clock
-    from chalicelib.services import notifications, payouts, timers
+    from chalicelib.services import notifications, payouts
 
     usage = Usage()
     now = clock.now()
@@ -487,13 +476,24 @@ def idle_jobs(meter: Meter, tap: Tap) -> Usage:
     payouts.resend_unsent(now)
     usage.lambda_ms["schedule"] += billed_ms(time.perf_counter() - start)
     usage.lambda_invocations["schedule"] += 1
-    for group in timers.shard_groups():
-        start = time.perf_counter()
-        timers.fire_shards(group, now)
-        usage.lambda_ms["timers"] += billed_ms(time.perf_counter() - start)
-        usage.lambda_invocations["timers"] += 1
+    fire_timer_groups(usage, now)
     meter.add(usage, tap.drain())
     return usage
+
+
+def fire_timer_groups(usage: Usage, now: Any) -> dict:
+    """Each shard group fired as its own `FireTimerShards` invocation, timed and counted in `usage`;
+    the due, fired and skipped timers summed."""
+    from chalicelib.services import timers
+
+    totals = {"due": 0, "fired": 0, "skipped": 0}
+    for group in timers.shard_groups():
+        start = time.perf_counter()
+        outcome = timers.fire_shards(group, now)
+        usage.lambda_ms["timers"] += billed_ms(time.perf_counter() - start)
+        usage.lambda_invocations["timers"] += 1
+        totals = {key: totals[key] + outcome[key] for key in totals}
+    return totals
 
 
 # The bill -------------------------------------------------------------------------------------
