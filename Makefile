@@ -66,7 +66,7 @@ messages: $(PY_STAMP)
 	mkdir -p build
 	$(BIN)/pybabel extract --mapping-file babel.cfg --add-location file --sort-by-file --project escrowdesk \
 		--msgid-bugs-address "" --copyright-holder "" --output-file build/messages.pot .
-	for locale in $$($(BIN)/python -c "from chalicelib.config import LOCALES; print(*(l for l in LOCALES if l != 'en'))"); do \
+	for locale in $$($(BIN)/python -c "from chalicelib.platform.config import LOCALES; print(*(l for l in LOCALES if l != 'en'))"); do \
 		[ -f $(CATALOGS)/$$locale/LC_MESSAGES/messages.po ] || $(BIN)/pybabel init --input-file build/messages.pot \
 			--output-dir $(CATALOGS) --domain messages --locale $$locale || exit 1; \
 	done

@@ -5,13 +5,26 @@ import os
 
 from chalice import Chalice, ConvertToMiddleware
 
-from chalicelib import clock, config, jobs, observability
-from chalicelib.api import accounts, bank, cards, dev, invoices, offers, openapi, orders, projects, sites, tasks
-from chalicelib.api.http import refuse_other_methods
-from chalicelib.observability import logger, metrics
+from chalicelib.entrypoints import jobs
+from chalicelib.entrypoints.api import (
+    accounts,
+    bank,
+    cards,
+    dev,
+    invoices,
+    offers,
+    openapi,
+    orders,
+    projects,
+    sites,
+    tasks,
+)
+from chalicelib.entrypoints.api.http import refuse_other_methods
+from chalicelib.entrypoints.web import pages
+from chalicelib.platform import clock, config, observability
+from chalicelib.platform.observability import logger, metrics
 from chalicelib.services import notifications, timers
 from chalicelib.store import models
-from chalicelib.web import pages
 
 config.settings.check()
 models.bind(config.settings)
@@ -19,7 +32,7 @@ models.bind(config.settings)
 app = Chalice(app_name="escrowdesk")
 app.api.binary_types.extend(["application/pdf", "application/zip", "application/octet-stream"])
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
-if config.settings.xray_sdk:  # Lambda's active tracing needs no SDK; see chalicelib/observability.py
+if config.settings.xray_sdk:  # Lambda's active tracing needs no SDK; see chalicelib/platform/observability.py
     app.register_middleware(ConvertToMiddleware(observability.tracer().capture_lambda_handler))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 for blueprint in (accounts.bp, invoices.bp, bank.bp, orders.bp, offers.bp, projects.bp, tasks.bp, sites.bp, cards.bp,

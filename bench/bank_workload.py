@@ -432,8 +432,9 @@ def check(world: World, dynamodb_url: str, prefix: str) -> list[str]:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ["DYNAMODB_HOST"], os.environ["TABLE_PREFIX"] = dynamodb_url, prefix
-    from chalicelib import audit, config
+    from chalicelib.platform import config
     from chalicelib.processes.registry import PROCESSES
+    from chalicelib.services import audit
     from chalicelib.store import models
     from chalicelib.store.models import DealModel, JournalLineModel, PaymentModel
 
@@ -483,7 +484,7 @@ def check(world: World, dynamodb_url: str, prefix: str) -> list[str]:
 def site_violations() -> list[str]:
     """Every service invoice paid by exactly one payment, revenue in UAH exactly the paid invoices, no site
     dunned with nothing overdue, the card clearing account exactly the refunds pending."""
-    from chalicelib import clock
+    from chalicelib.platform import clock
     from chalicelib.processes.subscription import OVERDUE_AFTER
     from chalicelib.store.models import (
         AccountModel,

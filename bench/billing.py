@@ -74,7 +74,9 @@ class CountingAcquirer:
 def write_sites(count: int, due: int, cards: bool) -> None:
     """`count` sites with their subscriptions; the first `due` have this month still to invoice; each with a
     saved card when `cards`."""
-    from chalicelib import clock, engine, periods
+    from chalicelib import engine
+    from chalicelib.money import periods
+    from chalicelib.platform import clock
     from chalicelib.processes.subscription import PLATFORM
     from chalicelib.store.models import DealModel, SiteModel, TariffModel
 
@@ -109,7 +111,7 @@ def write_sites(count: int, due: int, cards: bool) -> None:
 
 def timed_run(tap: ItemTap, floor: Floor) -> dict:
     """One fire_due run, timed, then the same requests replayed by the floor."""
-    from chalicelib import clock
+    from chalicelib.platform import clock
     from chalicelib.services import timers
 
     tap.drain()
@@ -140,7 +142,8 @@ def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> str:
     configure_environment(endpoint, scratch, cheap_passwords=True)
     tap = ItemTap()
     tap.install()
-    from chalicelib import clock, config, periods
+    from chalicelib.money import periods
+    from chalicelib.platform import clock, config
     from chalicelib.store import models
     from chalicelib.store.models import ServiceInvoiceModel
     from chalicelib.store.tables import create_tables
@@ -162,7 +165,7 @@ def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> str:
     floor.replay(tap.drain())
 
     print("  the monthly run ...", file=sys.stderr, flush=True)
-    from chalicelib import acquirer
+    from chalicelib.adapters import acquirer
 
     counting = CountingAcquirer()
     acquirer.get_acquirer = lambda: counting  # type: ignore[assignment]

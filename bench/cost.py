@@ -249,7 +249,7 @@ class Driver:
 
     def fire_timers(self) -> dict:
         """One night's timer work (`fire_timer_groups`), its DynamoDB requests billed."""
-        from chalicelib import clock
+        from chalicelib.platform import clock
 
         self.tap.drain()
         fired = fire_timer_groups(self.usage, clock.now())
@@ -290,7 +290,7 @@ class People:
 
 def cast() -> People:
     """Clients and contractors with a gig each, made through the services (not billed)."""
-    from chalicelib.auth import Principal
+    from chalicelib.access.auth import Principal
     from chalicelib.services import accounts, gigs
 
     clients, contractors = [], []
@@ -335,7 +335,7 @@ class Site:
 def open_sites(driver: Driver, people: People, count: int) -> list[Site]:
     """Set-up, not billed: an operator's two tariffs, then `count` sites on `start`, each with its usage
     key, created on the 1st of a month (their first invoice, the whole month, is issued at once)."""
-    from chalicelib import tariffs
+    from chalicelib.money import tariffs
     from chalicelib.services import accounts
     from tests.billing_support import BUSINESS, OWNER, START, at
 
@@ -361,7 +361,7 @@ def site_month(driver: Driver, sites: list[Site]) -> int:
     """One billing month of every site (January 2027, paid on 1 February); the timers fired."""
     from datetime import timedelta
 
-    from chalicelib import clock
+    from chalicelib.platform import clock
     from tests.billing_support import KYIV, at
     from tests.support import sign, transfer_event
 
@@ -411,7 +411,7 @@ def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> tuple[Usage, 
     tap.install()
     import importlib
 
-    from chalicelib import clock, config
+    from chalicelib.platform import clock, config
     from chalicelib.store import models
     from chalicelib.store.tables import create_tables
 
@@ -465,7 +465,7 @@ def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> tuple[Usage, 
 def idle_jobs(meter: Meter, tap: Tap) -> Usage:
     """One minute's scheduled work with nothing due: the schedule's own jobs, and each shard group's
     timer invocation (on AWS each is one Lambda invocation; the schedule's SQS send is not timed here)."""
-    from chalicelib import clock
+    from chalicelib.platform import clock
     from chalicelib.services import notifications, payouts
 
     usage = Usage()

@@ -104,9 +104,9 @@ class Route:
 
 def seed(runs: int) -> list[Route]:
     """A client with money and a token, a contractor's gig, open invoices; events for each route and run."""
-    from chalicelib import ledger
-    from chalicelib.auth import Principal
-    from chalicelib.money import Money
+    from chalicelib.access.auth import Principal
+    from chalicelib.money import ledger
+    from chalicelib.money.amounts import Money
     from chalicelib.services import accounts, gigs, invoices
     from chalicelib.store.uow import UnitOfWork
 
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         configure_environment(endpoint, scratch, cheap_passwords=True)
         os.environ.update({"JWT_SECRET": "bench-jwt-secret-" + "x" * 16, "BANK_WEBHOOK_SECRET": "b" * 32,
                            "ACQUIRER_WEBHOOK_SECRET": "a" * 32})
-        from chalicelib import config
+        from chalicelib.platform import config
         from chalicelib.store import models
         from chalicelib.store.tables import create_tables
 

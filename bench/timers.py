@@ -113,9 +113,9 @@ class ThreadTap(Tap):
 
 def due_orders(count: int, round_: int) -> list[str]:
     """`count` real orders (the client funded, each price in escrow); due once the clock moves a day on."""
-    from chalicelib import ledger
-    from chalicelib.auth import Principal
-    from chalicelib.money import Money
+    from chalicelib.access.auth import Principal
+    from chalicelib.money import ledger
+    from chalicelib.money.amounts import Money
     from chalicelib.services import gigs, orders
     from chalicelib.store.uow import UnitOfWork
 
@@ -130,7 +130,8 @@ def due_orders(count: int, round_: int) -> list[str]:
 
 def idle_deals(count: int) -> None:
     """`count` deals whose timers lie a month ahead, batch-written directly."""
-    from chalicelib import clock, engine
+    from chalicelib import engine
+    from chalicelib.platform import clock
     from chalicelib.processes.gig_order import PROCESS
     from chalicelib.store.models import DealModel
 
@@ -188,7 +189,7 @@ class Round:
 
 def one_round(workers: int, args: argparse.Namespace, tap: ThreadTap, floor: Floor, floor_client: Any,
               round_: int) -> Round:
-    from chalicelib import clock
+    from chalicelib.platform import clock
     from chalicelib.services import timers
     from chalicelib.store.models import DealModel
 
@@ -223,7 +224,7 @@ def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> str:
     os.environ.update({"TIMER_SHARDS": str(args.shards), "TIMER_WORKERS": str(max(args.workers))})
     tap = ThreadTap()
     tap.install()
-    from chalicelib import clock, config
+    from chalicelib.platform import clock, config
     from chalicelib.store import models
     from chalicelib.store.tables import create_tables
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import zlib
 from datetime import datetime
 
-from chalicelib import clock, ledger
-from chalicelib.config import settings
-from chalicelib.errors import Conflict, Forbidden
+from chalicelib.money import ledger
+from chalicelib.platform import clock
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import Conflict, Forbidden
 from chalicelib.processes import Context, Process, Transition
 from chalicelib.services import notifications
 from chalicelib.store.models import DealModel, ProfileModel

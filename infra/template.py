@@ -100,7 +100,7 @@ def _api_access() -> dict[str, Access]:
             for table, indexes in _indexes().items()}
 
 
-# The scheduled job (chalicelib/jobs.py), one statement per job:
+# The scheduled job (chalicelib/entrypoints/jobs.py), one statement per job:
 # - fire_due_timers (services/timers.dispatch): sends one message per group of timer shards to the
 #   timer queue (SQS, below), touching no table;
 # - retry_unsent_email (services/notifications.retry_unsent): queries `by_email_queue`, reads each
@@ -153,8 +153,8 @@ def table_access() -> dict[str, dict[str, Access]]:
 
 SENDS_MAIL = frozenset({JOBS, STREAM})  # notifications.deliver: from the stream, and the retry job
 USES_FILES = frozenset({API})  # services/projects and sites: uploads and download links
-USES_OUTSIDE_SERVICES = frozenset({API})  # the state registry and Vchasno (chalicelib/registry.py, vchasno.py)
-# The card acquirer (chalicelib/acquirer.py): the API asks for payment pages and refunds, the timer function
+USES_OUTSIDE_SERVICES = frozenset({API})  # the state registry and Vchasno (chalicelib/adapters)
+# The card acquirer (chalicelib/adapters/acquirer.py): the API asks for payment pages and refunds, the timer function
 # charges saved cards.
 CHARGES_CARDS = frozenset({API, TIMERS})
 # The timer queue: the job sends a message per group of shards, the timer function's trigger consumes them.

@@ -6,7 +6,9 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from chalicelib import acquirer, clock, tariffs
+from chalicelib.adapters import acquirer
+from chalicelib.money import tariffs
+from chalicelib.platform import clock
 
 KYIV = ZoneInfo("Europe/Kyiv")
 START = {"code": "start", "name": "Start", "price": {"amount": 31000, "currency": "UAH"},

@@ -1,5 +1,5 @@
 """The params each deal, offer and conversation notification kind is rendered with — one sample per
-recipient role. `chalicelib/views.py` builds exactly these shapes; the template tests render every
+recipient role. `chalicelib/services/views.py` builds exactly these shapes; the template tests render every
 sample in every locale.
 
 Every order kind goes to both parties (`role` is `client` or `contractor`); the dispute kinds also go

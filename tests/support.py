@@ -8,19 +8,19 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chalicelib import audit
+from chalicelib.services import audit
 
 if TYPE_CHECKING:
     import pytest
 
-    from chalicelib.config import Settings
+    from chalicelib.platform.config import Settings
 
 BANK_SECRET = "local-bank-secret"
 
 
 def bind_fresh_store(monkeypatch: pytest.MonkeyPatch, *, endpoint: str | None, prefix: str, mail_dir: str) -> Settings:
     """Point the service at new, empty tables under `prefix`, mail into `mail_dir`, the clock at real time."""
-    from chalicelib import clock, config
+    from chalicelib.platform import clock, config
     from chalicelib.store import models, tables
 
     monkeypatch.setenv("TABLE_PREFIX", prefix)
@@ -56,7 +56,7 @@ def assert_sums_zero() -> None:
 def assert_books_balance(*, holds_are_escrow: bool = True) -> None:
     """The sums hold, every account's balance equals the sum of its journal lines, and (unless the
     test makes holds of its own) what each user holds is exactly the escrow of their open deals and
-    pending payouts (`chalicelib.audit`)."""
+    pending payouts (`chalicelib.services.audit`)."""
     violations = audit.books_violations(holds_are_escrow=holds_are_escrow)
     assert violations == [], "books do not balance:\n" + "\n".join(violations)
 

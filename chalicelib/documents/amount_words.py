@@ -10,7 +10,7 @@ from __future__ import annotations
 from babel.numbers import get_currency_name
 from num2words import CONVERTER_CLASSES, num2words
 
-from chalicelib.money import Money, precision
+from chalicelib.money.amounts import Money, precision
 
 # num2words always speaks of a subunit worth 1/100, so it may only spell currencies with two decimals.
 _NUM2WORDS_PRECISION = 2

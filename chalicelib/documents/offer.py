@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from chalicelib import config, i18n
 from chalicelib.documents.layout import DocumentPdf
+from chalicelib.platform import config, i18n
 
 OFFER_VERSION = "1.0"
 OFFER_EFFECTIVE = "2026-12-01"

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib import config, i18n
 from chalicelib.documents.amount_words import amount_in_words
 from chalicelib.documents.layout import Column, DocumentPdf
 from chalicelib.documents.service_invoice import describe_line
-from chalicelib.money import Money, format_money
+from chalicelib.money.amounts import Money, format_money
+from chalicelib.platform import config, i18n
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from chalicelib import config, i18n
 from chalicelib.documents.amount_words import amount_in_words
 from chalicelib.documents.layout import Column, DocumentPdf
-from chalicelib.money import Money, format_money
+from chalicelib.money.amounts import Money, format_money
+from chalicelib.platform import config, i18n
 
 
 @dataclass(frozen=True)

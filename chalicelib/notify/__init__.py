@@ -6,9 +6,9 @@ page it leads to; `senders.get_sender()` delivers it through SES on AWS or into 
 notification kind is one template, `templates/kinds/<kind>.html.j2`, and its msgids in each catalog under
 `locales/` (see the README, "Adding a notification kind").
 """
+from chalicelib.adapters.mail import Sender, SesSender, SinkSender, get_sender
 from chalicelib.notify.links import link_for
 from chalicelib.notify.render import KINDS, RenderedMessage, render, render_summary
-from chalicelib.notify.senders import Sender, SesSender, SinkSender, get_sender
 
 __all__ = ["KINDS", "RenderedMessage", "Sender", "SesSender", "SinkSender", "get_sender", "link_for", "render",
            "render_summary"]

@@ -4,14 +4,14 @@ in-cabinet notification's `link`.
 A kind names the parameter that holds its object's id; the id's type prefix (`ord_`, `ctr_`, …) says
 which kind of object it is, and `WEB_PATHS` where the marketplace's web client shows that object,
 below `WEB_APP_URL`. An invitation, a request to join and a password reset lead to the service's own
-pages instead (`chalicelib/web`, by the one-time link in their `link` parameter, below `APP_URL`).
+pages instead (`chalicelib/entrypoints/web`, by the one-time link in their `link` parameter, below `APP_URL`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib import config
-from chalicelib.i18n import N_
+from chalicelib.platform import config
+from chalicelib.platform.i18n import N_
 
 # kind → the params that may hold the id of the object it is about, the first one present wins;
 # () leads to the web client's home page, and None to the kind's own `link` parameter.
@@ -84,7 +84,7 @@ class Link:
 def link_for(kind: str, params: dict) -> Link:
     """The page a notification of `kind` with `params` leads to."""
     targets = TARGETS.get(kind, DEAL)
-    if targets is None:  # a page of the service itself (chalicelib/web), by its one-time link
+    if targets is None:  # a page of the service itself (chalicelib/entrypoints/web), by its one-time link
         return Link(params["link"], LABELS[kind])
     for param in targets:
         object_id = params.get(param)

@@ -1,7 +1,7 @@
 """Rendering: one notification kind + locale + params → subject, plain text and HTML.
 
 Each kind is one template, `templates/kinds/<kind>.html.j2`, shared by every locale: its words are msgids
-in `{% trans %}` blocks, translated by the locale's gettext catalog (`chalicelib.i18n`). A kind template
+in `{% trans %}` blocks, translated by the locale's gettext catalog (`chalicelib.platform.i18n`). A kind template
 defines two blocks and extends `layouts/message.html.j2` (greeting, the call-to-action button, sign-off):
 
   subject   the subject line
@@ -21,11 +21,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pas
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
-from chalicelib import i18n
-from chalicelib.clock import parse_iso
-from chalicelib.money import format_amount
+from chalicelib.money.amounts import format_amount
 from chalicelib.notify.htmltext import html_to_text
 from chalicelib.notify.links import link_for
+from chalicelib.platform import i18n
+from chalicelib.platform.clock import parse_iso
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 KINDS_DIR = "kinds"

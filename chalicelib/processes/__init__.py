@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from chalicelib import clock
-from chalicelib.errors import Conflict
-from chalicelib.ledger import Transfer
+from chalicelib.money.ledger import Transfer
+from chalicelib.platform import clock
+from chalicelib.platform.errors import Conflict
 from chalicelib.store.models import DealModel
 from chalicelib.store.uow import UnitOfWork
 

@@ -11,9 +11,11 @@ setting says so creates tasks straight in work. Completing issues the act of com
 """
 from __future__ import annotations
 
-from chalicelib import clock, ledger, views
-from chalicelib.money import Money, commission
+from chalicelib.money import ledger
+from chalicelib.money.amounts import Money, commission
+from chalicelib.platform import clock
 from chalicelib.processes import Context, Process, Transition
+from chalicelib.services import views
 from chalicelib.store.models import DealModel
 
 DRAFT, IN_WORK, DONE, CANCELLED = "draft", "in_work", "done", "cancelled"

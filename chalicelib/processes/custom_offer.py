@@ -12,8 +12,9 @@ expires.
 """
 from __future__ import annotations
 
-from chalicelib import clock, views
+from chalicelib.platform import clock
 from chalicelib.processes import Context, Process, Timer, Transition
+from chalicelib.services import views
 from chalicelib.store.models import DealModel
 
 PENDING, ACCEPTED, REJECTED, WITHDRAWN, EXPIRED = "pending", "accepted", "rejected", "withdrawn", "expired"

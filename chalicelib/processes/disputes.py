@@ -5,9 +5,10 @@ refund and a release less commission, citing the frozen terms. A deal's escrow i
 amount where the flow sets one (a project's halves), else its `amount`."""
 from __future__ import annotations
 
-from chalicelib import clock, ledger
-from chalicelib.errors import Unprocessable
-from chalicelib.money import commission
+from chalicelib.money import ledger
+from chalicelib.money.amounts import commission
+from chalicelib.platform import clock
+from chalicelib.platform.errors import Unprocessable
 from chalicelib.processes import Actor, Context, Transition
 from chalicelib.store.models import DealModel
 

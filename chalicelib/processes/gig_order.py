@@ -34,11 +34,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib import clock, ledger, views
-from chalicelib.config import settings
-from chalicelib.errors import Conflict, Forbidden, NotFound, Unprocessable
-from chalicelib.money import Money, commission
+from chalicelib.money import ledger
+from chalicelib.money.amounts import Money, commission
+from chalicelib.platform import clock
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from chalicelib.processes import Actor, Context, Process, Timer, Transition, disputes, past_deadline
+from chalicelib.services import views
 from chalicelib.store.models import DealModel
 
 NOT_STARTED, IN_PROGRESS, ON_REVIEW, DISPUTED = "not_started", "in_progress", "on_review", "disputed"

@@ -29,11 +29,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib import clock, ledger, views
-from chalicelib.config import settings
-from chalicelib.errors import Conflict
-from chalicelib.money import Money, commission
+from chalicelib.money import ledger
+from chalicelib.money.amounts import Money, commission
+from chalicelib.platform import clock
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import Conflict
 from chalicelib.processes import Actor, Context, Process, Timer, Transition, disputes, past_deadline
+from chalicelib.services import views
 from chalicelib.store.models import DealModel
 
 AWAITING, IN_PROGRESS, DELIVERED, DISPUTED = "awaiting_acceptance", "in_progress", "delivered", "disputed"

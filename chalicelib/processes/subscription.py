@@ -65,11 +65,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib import acquirer, clock, ids, periods, tariffs
-from chalicelib.config import settings
-from chalicelib.errors import Conflict, DomainError, Unprocessable
-from chalicelib.money import Money
-from chalicelib.observability import logger
+from chalicelib.adapters import acquirer
+from chalicelib.money import periods, tariffs
+from chalicelib.money.amounts import Money
+from chalicelib.platform import clock, ids
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import Conflict, DomainError, Unprocessable
+from chalicelib.platform.observability import logger
 from chalicelib.processes import Actor, Context, Process, Timer, Transition
 from chalicelib.services import notifications
 from chalicelib.store.models import (

@@ -1,10 +1,10 @@
 """Sign-up, log-in and log-out, passwords (change, and reset by e-mail), profiles and operators.
 
-Log-in is limited per e-mail address and per source address (`chalicelib.limits`): past the limit it
+Log-in is limited per e-mail address and per source address (`chalicelib.access.limits`): past the limit it
 answers 429 whatever the password, and it does the same work — two reads and one password hash —
 whether or not the account exists. A password reset is a one-time link e-mailed to the address
 (only its SHA-256 is stored), with the same answer whether or not an account uses it. Changing or
-resetting the password ends every session (`chalicelib.sessions`)."""
+resetting the password ends every session (`chalicelib.access.sessions`)."""
 from __future__ import annotations
 
 import hashlib
@@ -14,10 +14,11 @@ from datetime import timedelta
 
 from pynamodb.expressions.update import Action
 
-from chalicelib import auth, clock, i18n, idempotency, ids, limits, sessions, views
-from chalicelib.config import settings
-from chalicelib.errors import Conflict, Forbidden, NotFound, Unauthorized
-from chalicelib.services import notifications
+from chalicelib.access import auth, limits, sessions
+from chalicelib.platform import clock, i18n, ids
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Unauthorized
+from chalicelib.services import idempotency, notifications, views
 from chalicelib.store import lookup
 from chalicelib.store.models import KeyModel, UserModel
 from chalicelib.store.uow import UnitOfWork

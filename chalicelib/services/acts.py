@@ -3,14 +3,15 @@ are paid, while Vchasno is activated — the act's PDF uploaded through the Vcha
 it returns recorded on the site (`SiteModel.acts`, one per month: asking again returns the same act)."""
 from __future__ import annotations
 
-from chalicelib import clock, idempotency, ids, periods, tariffs
-from chalicelib.auth import Principal
-from chalicelib.errors import Conflict, Retryable
-from chalicelib.money import Money
-from chalicelib.services import notifications, service_invoices, sites
+from chalicelib.access.auth import Principal
+from chalicelib.adapters.vchasno import get_vchasno
+from chalicelib.money import periods, tariffs
+from chalicelib.money.amounts import Money
+from chalicelib.platform import clock, ids
+from chalicelib.platform.errors import Conflict, Retryable
+from chalicelib.services import idempotency, notifications, service_invoices, sites
 from chalicelib.store.models import ServiceInvoiceModel, SiteModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
-from chalicelib.vchasno import get_vchasno
 
 SENT = "sent"
 

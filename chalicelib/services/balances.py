@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from chalicelib import ledger, views
-from chalicelib.auth import Principal
-from chalicelib.money import SUPPORTED_CURRENCIES
-from chalicelib.pagination import page
+from chalicelib.access.auth import Principal
+from chalicelib.money import ledger
+from chalicelib.money.amounts import SUPPORTED_CURRENCIES
+from chalicelib.services import views
+from chalicelib.services.pagination import page
 from chalicelib.store.models import AccountModel, JournalLineModel
 
 

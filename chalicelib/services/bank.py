@@ -19,13 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import clock, idempotency, ids, ledger, views
-from chalicelib.auth import Principal
-from chalicelib.errors import Conflict, DomainError, Retryable, Unprocessable
-from chalicelib.money import SUPPORTED_CURRENCIES, Money, within_bounds
-from chalicelib.observability import logger, metrics
-from chalicelib.pagination import page
-from chalicelib.services import invoices, notifications, service_invoices
+from chalicelib.access.auth import Principal
+from chalicelib.money import ledger
+from chalicelib.money.amounts import SUPPORTED_CURRENCIES, Money, within_bounds
+from chalicelib.platform import clock, ids
+from chalicelib.platform.errors import Conflict, DomainError, Retryable, Unprocessable
+from chalicelib.platform.observability import logger, metrics
+from chalicelib.services import idempotency, invoices, notifications, service_invoices, views
+from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import PaymentModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
@@ -231,7 +232,7 @@ def mark_for_return(principal: Principal, payment_id: str) -> tuple[int, dict]:
 
 def _refund_card(payment: PaymentModel) -> None:
     """Ask the acquirer to refund parked card money to the card it came from."""
-    from chalicelib import acquirer
+    from chalicelib.adapters import acquirer
 
     try:
         acquirer.get_acquirer().refund(str(payment.acquirer_payment_id), Money(int(payment.amount), payment.currency))

@@ -17,17 +17,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from chalicelib import acquirer, clock, engine, idempotency, ids, ledger, tariffs
-from chalicelib.auth import Principal
-from chalicelib.config import settings
-from chalicelib.errors import Conflict, DomainError, Retryable
-from chalicelib.money import SUPPORTED_CURRENCIES, Money, within_bounds
-from chalicelib.observability import logger, metrics
-from chalicelib.pagination import page
+from chalicelib import engine
+from chalicelib.access.auth import Principal
+from chalicelib.adapters import acquirer
+from chalicelib.money import ledger, tariffs
+from chalicelib.money.amounts import SUPPORTED_CURRENCIES, Money, within_bounds
+from chalicelib.platform import clock, ids
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import Conflict, DomainError, Retryable
+from chalicelib.platform.observability import logger, metrics
 from chalicelib.processes import Context
 from chalicelib.processes.subscription import OPEN as SUBSCRIBED
 from chalicelib.processes.subscription import PROCESS
-from chalicelib.services import bank, deals, notifications, service_invoices, sites
+from chalicelib.services import bank, deals, idempotency, notifications, service_invoices, sites
+from chalicelib.services.pagination import page
 from chalicelib.store.models import CardPaymentModel, DealModel, KeyModel, PaymentModel, ServiceInvoiceModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 

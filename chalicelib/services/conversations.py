@@ -7,11 +7,11 @@ contractor may make a client a custom offer only once the client has written to 
 """
 from __future__ import annotations
 
-from chalicelib import clock, idempotency, ids, views
-from chalicelib.auth import Principal
-from chalicelib.errors import Unprocessable
-from chalicelib.pagination import page
-from chalicelib.services import notifications, orders
+from chalicelib.access.auth import Principal
+from chalicelib.platform import clock, ids
+from chalicelib.platform.errors import Unprocessable
+from chalicelib.services import idempotency, notifications, orders, views
+from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import ConversationModel, MessageModel, UserModel
 from chalicelib.store.uow import UnitOfWork

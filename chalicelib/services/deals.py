@@ -14,12 +14,14 @@ from datetime import datetime
 
 from pynamodb.expressions.condition import Condition
 
-from chalicelib import clock, engine, idempotency
-from chalicelib.auth import Principal
-from chalicelib.errors import Conflict, Forbidden, NotFound, Retryable
-from chalicelib.pagination import page
+from chalicelib import engine
+from chalicelib.access.auth import Principal
+from chalicelib.platform import clock
+from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Retryable
 from chalicelib.processes import Actor, Context, Process
 from chalicelib.processes.registry import PROCESSES
+from chalicelib.services import idempotency
+from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries

@@ -1,11 +1,12 @@
 """Gigs: a contractor's fixed-price services that clients order."""
 from __future__ import annotations
 
-from chalicelib import clock, idempotency, ids, views
-from chalicelib.auth import Principal
-from chalicelib.errors import NotFound
-from chalicelib.money import require_positive
-from chalicelib.pagination import page
+from chalicelib.access.auth import Principal
+from chalicelib.money.amounts import require_positive
+from chalicelib.platform import clock, ids
+from chalicelib.platform.errors import NotFound
+from chalicelib.services import idempotency, views
+from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import GigModel
 from chalicelib.store.uow import UnitOfWork

@@ -1,12 +1,13 @@
 """Top-up by proforma invoice: numbering, the invoice itself, its PDF and the client's documents."""
 from __future__ import annotations
 
-from chalicelib import clock, idempotency, ids, ledger, views
-from chalicelib.auth import Principal
-from chalicelib.errors import NotFound
-from chalicelib.money import Money, require_positive
-from chalicelib.pagination import page
-from chalicelib.services import accounts, notifications
+from chalicelib.access.auth import Principal
+from chalicelib.money import ledger
+from chalicelib.money.amounts import Money, require_positive
+from chalicelib.platform import clock, ids
+from chalicelib.platform.errors import NotFound
+from chalicelib.services import accounts, idempotency, notifications, views
+from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import InvoiceModel, KeyModel
 from chalicelib.store.uow import UnitOfWork

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from chalicelib import clock, ids, views
-from chalicelib.observability import logger, metrics
-from chalicelib.pagination import page
+from chalicelib.platform import clock, ids
+from chalicelib.platform.observability import logger, metrics
+from chalicelib.services import views
+from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import KeyModel, NotificationModel, UserModel
 from chalicelib.store.uow import UnitOfWork

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from chalicelib import clock, engine, idempotency, ids, terms, views
-from chalicelib.auth import Principal
-from chalicelib.config import settings
-from chalicelib.errors import Forbidden, NotFound, Unprocessable
-from chalicelib.money import require_positive
+from chalicelib import engine
+from chalicelib.access.auth import Principal
+from chalicelib.money import deal_terms
+from chalicelib.money.amounts import require_positive
+from chalicelib.platform import clock, ids
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import Forbidden, NotFound, Unprocessable
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.custom_offer import PENDING, PROCESS
-from chalicelib.services import conversations, deals, gigs, orders, profiles
+from chalicelib.services import conversations, deals, gigs, idempotency, orders, profiles, views
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, UserModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
@@ -47,7 +49,7 @@ def create(principal: Principal, client_id: str, gig_id: str, description: str, 
     deal = DealModel(offer_id, client_id=client_id, contractor_id=principal.user_id, subject_id=gig.id,
                      title=gig.title, amount=money.amount_minor, currency=currency, commission_bps=0,
                      delivery_days=delivery_days, accept_by=last_date, created_at=clock.iso(now), terms=agreed,
-                     terms_hash=terms.digest(agreed))
+                     terms_hash=deal_terms.digest(agreed))
     uow = UnitOfWork()
     engine.create(uow, PROCESS, deal, PENDING, Context(now, "contractor"), None, notify="offer_received")
     return idempotency.commit(uow, 201, views.offer(deal))
@@ -120,7 +122,7 @@ def accept(principal: Principal, offer_id: str) -> tuple[int, dict]:
         offer = load(offer_id)
         ctx_role = _role(principal, offer)
         agreed = dict(offer.terms)
-        if not terms.verify(agreed, offer.terms_hash):
+        if not deal_terms.verify(agreed, offer.terms_hash):
             raise AssertionError(f"offer {offer.id}: stored terms do not match their hash")
         gig = gigs.load(offer.subject_id)
         now = clock.now()

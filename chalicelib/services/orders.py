@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import clock, engine, idempotency, ids, ledger, terms, views
-from chalicelib.auth import Principal
-from chalicelib.config import settings
-from chalicelib.errors import NotFound, Unprocessable
-from chalicelib.money import Money, require_positive
-from chalicelib.pagination import page
+from chalicelib import engine
+from chalicelib.access.auth import Principal
+from chalicelib.adapters.files import ANY_FILE, decode_upload, get_files, safe_filename
+from chalicelib.money import deal_terms, ledger
+from chalicelib.money.amounts import Money, require_positive
+from chalicelib.platform import clock, ids
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import NotFound, Unprocessable
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.disputes import QUEUE as DISPUTES_QUEUE
 from chalicelib.processes.gig_order import NOT_STARTED, PROCESS
-from chalicelib.services import deals, gigs
-from chalicelib.storage import ANY_FILE, decode_upload, get_files, safe_filename
+from chalicelib.services import deals, gigs, idempotency, views
+from chalicelib.services.pagination import page
 from chalicelib.store.models import DealModel, GigModel
 from chalicelib.store.uow import UnitOfWork
 
@@ -46,7 +48,7 @@ def open_order(uow: UnitOfWork, client_id: str, gig: GigModel, agreed: dict, now
         order_id or ids.new_id("ord"), client_id=client_id, contractor_id=gig.contractor_id, subject_id=gig.id,
         related_id=offer_id, title=agreed["title"], amount=agreed["amount"], currency=agreed["currency"],
         commission_bps=settings.commission_gig_order_bps, delivery_days=agreed["delivery_days"],
-        created_at=clock.iso(now), terms=agreed, terms_hash=terms.digest(agreed),
+        created_at=clock.iso(now), terms=agreed, terms_hash=deal_terms.digest(agreed),
     )
     hold = ledger.hold(f"{deal.id}:place", client_id, Money(agreed["amount"], agreed["currency"]), ref=deal.id,
                        kind="escrow_hold")

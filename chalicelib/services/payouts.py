@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib import clock, idempotency, ids, ledger, views
-from chalicelib.auth import Principal
-from chalicelib.config import settings
-from chalicelib.errors import Conflict, NotFound, Unprocessable
-from chalicelib.money import Money, require_positive
-from chalicelib.observability import logger
-from chalicelib.pagination import page
-from chalicelib.payout_bank import get_bank
-from chalicelib.services import notifications
+from chalicelib.access.auth import Principal
+from chalicelib.adapters.payout_bank import get_bank
+from chalicelib.money import ledger
+from chalicelib.money.amounts import Money, require_positive
+from chalicelib.platform import clock, ids
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import Conflict, NotFound, Unprocessable
+from chalicelib.platform.observability import logger
+from chalicelib.services import idempotency, notifications, views
+from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import KeyModel, PayoutModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries

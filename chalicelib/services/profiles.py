@@ -5,9 +5,9 @@ once late), as Kwork counts it. A cancellation both parties agreed to does not c
 nor does a client's refusal of a cancellation request."""
 from __future__ import annotations
 
-from chalicelib.auth import Principal
-from chalicelib.config import settings
-from chalicelib.errors import Unprocessable
+from chalicelib.access.auth import Principal
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import Unprocessable
 from chalicelib.store import lookup
 from chalicelib.store.models import ProfileModel, UserModel
 

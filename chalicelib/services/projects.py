@@ -5,16 +5,18 @@ later step is a transition applied by the engine. Client and bidder talk in thei
 (`services/conversations.py`)."""
 from __future__ import annotations
 
-from chalicelib import clock, engine, idempotency, ids, ledger, terms, views
-from chalicelib.auth import Principal
-from chalicelib.config import settings
-from chalicelib.errors import Conflict, Forbidden, NotFound, Unprocessable
-from chalicelib.money import Money, require_positive
-from chalicelib.pagination import page
+from chalicelib import engine
+from chalicelib.access.auth import Principal
+from chalicelib.adapters.files import check_zip, decode_upload, get_files, safe_filename
+from chalicelib.money import deal_terms, ledger
+from chalicelib.money.amounts import Money, require_positive
+from chalicelib.platform import clock, ids
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.project import AWAITING, IN_PROGRESS, PROCESS, first_half
-from chalicelib.services import deals, notifications, profiles
-from chalicelib.storage import check_zip, decode_upload, get_files, safe_filename
+from chalicelib.services import deals, idempotency, notifications, profiles, views
+from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, ProjectModel, ProposalModel
 from chalicelib.store.uow import UnitOfWork
@@ -149,7 +151,7 @@ def select(principal: Principal, project_id: str, contractor_id: str) -> tuple[i
                      subject_id=project.id, title=project.title, description=project.description, amount=price,
                      escrowed=half, currency=project.currency, commission_bps=settings.commission_project_bps,
                      delivery_days=int(proposal.days), created_at=clock.iso(now), terms=agreed,
-                     terms_hash=terms.digest(agreed), data={})
+                     terms_hash=deal_terms.digest(agreed), data={})
     uow = UnitOfWork()
     uow.update(project, [ProjectModel.status.set(CONTRACTED), ProjectModel.listing.remove(),
                          ProjectModel.contract_id.set(deal.id)], condition=ProjectModel.status == OPEN,

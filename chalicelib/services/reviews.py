@@ -2,12 +2,12 @@
 (for a custom offer: the related gig) keeps a running sum and count of its ratings."""
 from __future__ import annotations
 
-from chalicelib import clock, idempotency, views
-from chalicelib.auth import Principal
-from chalicelib.errors import Conflict, Forbidden
-from chalicelib.pagination import page
+from chalicelib.access.auth import Principal
+from chalicelib.platform import clock
+from chalicelib.platform.errors import Conflict, Forbidden
 from chalicelib.processes.gig_order import COMPLETED
-from chalicelib.services import gigs, notifications, orders
+from chalicelib.services import gigs, idempotency, notifications, orders, views
+from chalicelib.services.pagination import page
 from chalicelib.store.models import DealModel, GigModel, ReviewModel
 from chalicelib.store.uow import UnitOfWork
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import clock, engine, ledger, views
-from chalicelib.auth import Principal
-from chalicelib.config import settings
-from chalicelib.errors import NotFound
-from chalicelib.money import Money
-from chalicelib.pagination import page
+from chalicelib import engine
+from chalicelib.access.auth import Principal
+from chalicelib.money import ledger
+from chalicelib.money.amounts import Money
+from chalicelib.platform import clock
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import NotFound
 from chalicelib.processes import Context
 from chalicelib.processes.subscription import (
     BLOCKED,
@@ -29,7 +30,8 @@ from chalicelib.processes.subscription import (
 from chalicelib.processes.subscription import (
     OPEN as SUBSCRIBED,
 )
-from chalicelib.services import deals, notifications
+from chalicelib.services import deals, notifications, views
+from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, KeyModel, ServiceInvoiceModel, SiteModel
 from chalicelib.store.uow import UnitOfWork

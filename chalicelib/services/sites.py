@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from chalicelib import clock, engine, idempotency, ids, periods, tariffs, views
-from chalicelib.auth import Principal
-from chalicelib.errors import Conflict, Forbidden, NotFound, Retryable, Unprocessable
-from chalicelib.identifiers import Host, host, phone, tax_id, ua_iban
-from chalicelib.observability import logger
-from chalicelib.pagination import page
+from chalicelib import engine
+from chalicelib.access.auth import Principal
+from chalicelib.adapters.state_registry import get_registry
+from chalicelib.adapters.vchasno import get_vchasno
+from chalicelib.money import periods, tariffs
+from chalicelib.platform import clock, ids
+from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Retryable, Unprocessable
+from chalicelib.platform.observability import logger
 from chalicelib.processes import Context
 from chalicelib.processes.subscription import (
     ACTIVE,
@@ -28,12 +30,12 @@ from chalicelib.processes.subscription import (
     domain_key,
     site_key,
 )
-from chalicelib.registry import get_registry
-from chalicelib.services import deals, notifications, service_invoices
+from chalicelib.services import deals, idempotency, notifications, service_invoices, views
+from chalicelib.services.pagination import page
+from chalicelib.services.site_identifiers import Host, host, phone, tax_id, ua_iban
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, KeyModel, SiteModel, TariffModel, UserModel
 from chalicelib.store.uow import UnitOfWork
-from chalicelib.vchasno import get_vchasno
 
 MAX_DOMAINS = 20
 SERVICE_CODE_BASE = 10_000  # the first site's code is 10001: five digits and more
@@ -401,7 +403,7 @@ def contracts(principal: Principal, site_id: str) -> dict:
 
 
 def contract_link(principal: Principal, site_id: str, contract_id: str) -> dict:
-    from chalicelib.storage import get_files
+    from chalicelib.adapters.files import get_files
 
     visible(principal, site_id)
     item = next((c for c in load_site(site_id).contracts if c["id"] == contract_id), None)
@@ -412,8 +414,8 @@ def contract_link(principal: Principal, site_id: str, contract_id: str) -> dict:
 
 
 def upload_contract(principal: Principal, site_id: str, filename: str, content_base64: str) -> tuple[int, dict]:
-    from chalicelib.config import settings
-    from chalicelib.storage import decode_upload, get_files
+    from chalicelib.adapters.files import decode_upload, get_files
+    from chalicelib.platform.config import settings
 
     principal.require_operator()
     visible(principal, site_id)

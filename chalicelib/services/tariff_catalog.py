@@ -3,9 +3,11 @@ month, features. Anyone signed in reads them; a price change applies from the ne
 (`tariffs.effective_period`), so a month is always billed at the price it began with."""
 from __future__ import annotations
 
-from chalicelib import clock, idempotency, periods, tariffs, views
-from chalicelib.auth import Principal
-from chalicelib.errors import Conflict, Unprocessable
+from chalicelib.access.auth import Principal
+from chalicelib.money import periods, tariffs
+from chalicelib.platform import clock
+from chalicelib.platform.errors import Conflict, Unprocessable
+from chalicelib.services import idempotency, views
 from chalicelib.store.models import TariffModel
 from chalicelib.store.uow import UnitOfWork
 

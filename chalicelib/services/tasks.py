@@ -5,14 +5,16 @@ the act of completed work; the company may cancel a task in work. Each step afte
 transition of `chalicelib/processes/b2b_task.py`."""
 from __future__ import annotations
 
-from chalicelib import clock, engine, idempotency, ids, ledger, views
-from chalicelib.auth import Principal
-from chalicelib.config import settings
-from chalicelib.errors import Conflict, Forbidden, NotFound, Unprocessable
-from chalicelib.money import Money, require_positive
+from chalicelib import engine
+from chalicelib.access.auth import Principal
+from chalicelib.money import ledger
+from chalicelib.money.amounts import Money, require_positive
+from chalicelib.platform import clock, ids
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.b2b_task import DONE, DRAFT, IN_WORK, PROCESS, reserve
-from chalicelib.services import accounts, deals, profiles, team
+from chalicelib.services import accounts, deals, idempotency, profiles, team, views
 from chalicelib.store.models import DealModel
 from chalicelib.store.uow import UnitOfWork
 

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from chalicelib import auth, clock, i18n, limits, views
-from chalicelib.auth import Principal
-from chalicelib.config import settings
-from chalicelib.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
-from chalicelib.pagination import page
-from chalicelib.services import accounts, notifications, profiles
+from chalicelib.access import auth, limits
+from chalicelib.access.auth import Principal
+from chalicelib.platform import clock, i18n
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
+from chalicelib.services import accounts, notifications, profiles, views
+from chalicelib.services.pagination import page
 from chalicelib.store.models import KeyModel, ProfileModel, TeamMemberModel, UserModel
 from chalicelib.store.uow import UnitOfWork
 

@@ -28,10 +28,10 @@ from datetime import datetime
 
 import boto3
 
-from chalicelib import clock
-from chalicelib.config import settings
-from chalicelib.errors import Retryable
-from chalicelib.observability import logger
+from chalicelib.platform import clock
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import Retryable
+from chalicelib.platform.observability import logger
 from chalicelib.services.deals import fire_timer
 from chalicelib.store.models import DealModel
 from chalicelib.store.uow import connection_for

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import time
 
-from chalicelib import clock, engine, periods
-from chalicelib.errors import Conflict, Unauthorized
+from chalicelib import engine
+from chalicelib.money import periods
+from chalicelib.platform import clock
+from chalicelib.platform.errors import Conflict, Unauthorized
 from chalicelib.processes import Context
 from chalicelib.processes.subscription import PROCESS
 from chalicelib.services import deals, sites

@@ -5,7 +5,7 @@ from typing import Any, TypeVar
 
 from pynamodb.models import Model
 
-from chalicelib.errors import NotFound
+from chalicelib.platform.errors import NotFound
 
 M = TypeVar("M", bound=Model)
 

@@ -21,7 +21,7 @@ from pynamodb.exceptions import TableError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.config import Settings
+from chalicelib.platform.config import Settings
 
 DEFAULT_POOL_CONNECTIONS = 10  # PynamoDB's own default
 

@@ -18,7 +18,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
-from chalicelib.errors import Conflict, Retryable, Unavailable
+from chalicelib.platform.errors import Conflict, Retryable, Unavailable
 
 T = TypeVar("T")
 

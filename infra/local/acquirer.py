@@ -15,7 +15,7 @@ import threading
 import urllib.error
 import urllib.request
 
-from chalicelib import acquirer
+from chalicelib.adapters import acquirer
 
 
 def _default_url() -> str:

@@ -193,11 +193,11 @@ def _create_tables(endpoint: str) -> dict[str, str]:
 
 
 def _create_operator(options: Options) -> bool:
-    """`python -m chalicelib.cli create-operator`, when the project has that command; True if it ran."""
-    if importlib.util.find_spec("chalicelib.cli") is None:
+    """`python -m chalicelib.entrypoints.cli create-operator`, when the project has that command; True if it ran."""
+    if importlib.util.find_spec("chalicelib.entrypoints.cli") is None:
         return False
     result = subprocess.run(
-        [sys.executable, "-m", "chalicelib.cli", "create-operator",
+        [sys.executable, "-m", "chalicelib.entrypoints.cli", "create-operator",
          "--email", options.operator_email, "--password", options.operator_password],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )
@@ -323,7 +323,8 @@ def _ignore_signals() -> None:
 
 def _print_banner(options: Options, dynamodb_endpoint: str, scheduler: Scheduler,
                   pollers: list[StreamPoller], has_operator: bool) -> None:
-    operator = f"{options.operator_email} / {options.operator_password}" if has_operator else "none (no chalicelib.cli)"
+    operator = (f"{options.operator_email} / {options.operator_password}" if has_operator
+                else "none (no chalicelib.entrypoints.cli)")
     schedules = ", ".join(scheduler.handlers) or "none"
     streams = ", ".join(f"{p.table_name} -> {p.function_name}" for p in pollers) or "none"
     lines = [

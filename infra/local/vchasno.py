@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from chalicelib.vchasno import LocalVchasno
+from chalicelib.adapters.vchasno import LocalVchasno
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,7 +47,7 @@ def ddb_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def store(ddb_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path):
-    from chalicelib import clock
+    from chalicelib.platform import clock
 
     yield bind_fresh_store(monkeypatch, endpoint=ddb_endpoint, prefix=f"it-{_SESSION}-{next(_TEST_NUMBERS)}-",
                            mail_dir=str(tmp_path / "mail"))

@@ -7,8 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chalicelib import clock, tariffs
-from chalicelib.auth import Principal
+from chalicelib.access.auth import Principal
+from chalicelib.money import tariffs
+from chalicelib.platform import clock
 from chalicelib.services import accounts, sites, timers, usage
 from chalicelib.store.models import DealModel, ServiceInvoiceModel
 from tests.billing_support import add_tariffs, at, invoices, key_for, new_site, report
@@ -95,7 +96,8 @@ def test_a_whole_month_by_card_declines_links_blocking_and_unblocking_by_bank_tr
     a payment link expires and renews, the site is blocked after the grace days and unblocked at once by a
     bank transfer, and the expired link the acquirer confirms late is parked — the books audited at every
     step."""
-    from chalicelib import acquirer, config
+    from chalicelib.adapters import acquirer
+    from chalicelib.platform import config
     from tests.billing_support import deliver
 
     def run_timers() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from chalicelib import ledger
-from chalicelib.auth import Principal
-from chalicelib.errors import Conflict, InsufficientFunds
-from chalicelib.money import Money
+from chalicelib.access.auth import Principal
+from chalicelib.money import ledger
+from chalicelib.money.amounts import Money
+from chalicelib.platform.errors import Conflict, InsufficientFunds
 from chalicelib.services import bank, invoices
 from chalicelib.store.models import PaymentModel
 from chalicelib.store.uow import UnitOfWork

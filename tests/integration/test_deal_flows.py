@@ -73,7 +73,7 @@ def test_project_contract_then_a_payout_on_dynamodb_local(api, tmp_path, monkeyp
     import io
     import zipfile
 
-    from chalicelib import config
+    from chalicelib.platform import config
 
     monkeypatch.setenv("FILES_DIR", str(tmp_path / "files"))
     monkeypatch.setenv("BANK_OUTBOX_DIR", str(tmp_path / "bank"))

@@ -8,9 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib import clock, config, engine, ledger
-from chalicelib.auth import Principal
-from chalicelib.money import Money
+from chalicelib import engine
+from chalicelib.access.auth import Principal
+from chalicelib.money import ledger
+from chalicelib.money.amounts import Money
+from chalicelib.platform import clock, config
 from chalicelib.processes.gig_order import PROCESS
 from chalicelib.services import gigs, orders, timers
 from chalicelib.store import models

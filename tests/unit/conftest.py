@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from moto import mock_aws
 
-from chalicelib import clock
+from chalicelib.platform import clock
 from tests.support import bind_fresh_store
 
 

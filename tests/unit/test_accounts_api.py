@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import jwt
 import pytest
 
-from chalicelib import clock, i18n
+from chalicelib.platform import clock, i18n
 from chalicelib.services import accounts
 
 
@@ -78,7 +78,7 @@ def test_validation_error_names_the_field(api):
 
 
 def test_cli_creates_an_operator_once(api, capsys):
-    from chalicelib import cli
+    from chalicelib.entrypoints import cli
 
     assert cli.main(["create-operator", "--email", "boss@example.com", "--password", "operator-pass"]) == 0
     assert "operator usr_" in capsys.readouterr().out

@@ -16,7 +16,7 @@ from pathlib import Path
 import botocore.session
 import pytest
 
-from chalicelib import clock, config
+from chalicelib.platform import clock, config
 from chalicelib.store.models import IdempotencyModel, UserModel
 from tests.support import assert_books_balance
 
@@ -110,7 +110,7 @@ def test_a_log_in_does_the_same_work_whether_or_not_the_account_exists(api, monk
     monkeypatch.setenv("PASSWORD_TIME_COST", "2")
     monkeypatch.setenv("PASSWORD_MEMORY_KIB", "19456")
     config.reload()
-    from chalicelib import auth
+    from chalicelib.access import auth
 
     stored = auth.hash_password(PASSWORD)
     timings: dict[bool, list[float]] = {True: [], False: []}

@@ -18,8 +18,8 @@ import zipfile
 from dataclasses import dataclass, field
 
 import app  # noqa: F401  (registers every route, so OPERATIONS is complete)
-from chalicelib import acquirer
-from chalicelib.api.http import OPERATIONS
+from chalicelib.adapters import acquirer
+from chalicelib.entrypoints.api.http import OPERATIONS
 from chalicelib.store.models import AccountModel, DealModel, JournalLineModel, PayoutModel
 from tests.support import assert_books_balance, sign, transfer_event
 

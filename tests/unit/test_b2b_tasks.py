@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from chalicelib import clock, config
+from chalicelib.platform import clock, config
 from tests.support import assert_books_balance, transfer_event
 
 DAY = 86400

@@ -8,7 +8,7 @@ import json
 import pytest
 
 import app  # noqa: F401  (registers every route, so OPERATIONS is complete at collection)
-from chalicelib.api.http import OPERATIONS
+from chalicelib.entrypoints.api.http import OPERATIONS
 from tests.support import assert_books_balance, transfer_event
 
 MALFORMED = [b"not json", b"[]"]

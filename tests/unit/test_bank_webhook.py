@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from chalicelib import clock
+from chalicelib.platform import clock
 from chalicelib.store.models import PaymentModel
 from tests.support import assert_books_balance, sign, transfer_event
 

@@ -10,8 +10,9 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from chalicelib import clock, tariffs
-from chalicelib.ledger import System
+from chalicelib.money import tariffs
+from chalicelib.money.ledger import System
+from chalicelib.platform import clock
 from chalicelib.services import timers
 from chalicelib.store.models import AccountModel, DealModel, KeyModel, NotificationModel, SiteModel, UsageModel
 from tests.billing_support import (
@@ -358,8 +359,8 @@ def test_requisites_failing_a_checksum_are_a_422_naming_the_field(api, owner, bo
 
 
 def test_requisites_come_from_the_registry_and_are_locked_while_vchasno_is_active(api, owner, tmp_path, monkeypatch):
-    from chalicelib import config
-    from chalicelib.vchasno import LocalVchasno
+    from chalicelib.adapters.vchasno import LocalVchasno
+    from chalicelib.platform import config
 
     monkeypatch.setenv("VCHASNO_LOCAL_FILE", str(tmp_path / "vchasno.json"))
     config.reload()

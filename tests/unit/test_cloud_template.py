@@ -16,7 +16,9 @@ import botocore.session
 import pytest
 from chalice.utils import to_cfn_resource_name
 
-from chalicelib import acquirer, clock, tariffs
+from chalicelib.adapters import acquirer
+from chalicelib.money import tariffs
+from chalicelib.platform import clock
 from chalicelib.store import tables
 from chalicelib.store.models import ALL_MODELS, CardPaymentModel, NotificationModel, logical_name
 from infra import template
@@ -371,7 +373,7 @@ class Recorder:
 @pytest.fixture
 def recorder(store, monkeypatch):
     """Hooks every DynamoDB client made from now on (PynamoDB makes its own on first use)."""
-    from chalicelib.notify.senders import SinkSender
+    from chalicelib.adapters.mail import SinkSender
     from chalicelib.services import notifications
 
     recording = Recorder()
@@ -425,7 +427,7 @@ def _timer_queue(monkeypatch) -> tuple[str, str]:
     """The stack's timer queue, on moto: (its URL, now TIMER_QUEUE_URL; its ARN)."""
     import boto3
 
-    from chalicelib import config
+    from chalicelib.platform import config
 
     sqs = boto3.client("sqs", region_name=REGION)
     url = sqs.create_queue(QueueName="escrowdesk-prod-timers")["QueueUrl"]

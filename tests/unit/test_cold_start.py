@@ -52,10 +52,10 @@ def test_import_app_leaves_what_only_some_routes_need_to_those_routes(stage):
     loaded = _imported_by_app(**STAGES[stage])
     assert not loaded & set(PER_ROUTE), (
         f"{sorted(loaded & set(PER_ROUTE))} now load with the app: import them where they are used "
-        "(see chalicelib/api/http.py for request models)")
+        "(see chalicelib/entrypoints/api/http.py for request models)")
 
 
-# Use cases only their routes need (chalicelib/lazy.py): the billing services, the marketplace's and the
+# Use cases only their routes need (chalicelib/platform/lazy.py): the billing services, the marketplace's and the
 # accounts' own; the schedule's and the stream's (timers, deals, notifications, payouts) load with the app.
 ROUTE_SERVICES = ("sites", "service_invoices", "tariff_catalog", "usage", "accounts", "bank", "orders", "offers",
                   "projects", "tasks", "team", "conversations", "gigs", "reviews", "invoices", "card_payments", "acts")
@@ -69,7 +69,7 @@ def test_import_app_leaves_the_routes_use_cases_to_their_first_request():
 
 
 def test_a_lazy_module_is_the_real_one_once_used():
-    from chalicelib.lazy import LazyModule, lazy_modules
+    from chalicelib.platform.lazy import LazyModule, lazy_modules
 
     (stand_in,) = lazy_modules("chalicelib.services", "usage")
     from chalicelib.services import usage

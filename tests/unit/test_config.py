@@ -1,7 +1,7 @@
 """Configuration: deployed stages refuse the local default secrets."""
 import pytest
 
-from chalicelib.config import Settings
+from chalicelib.platform.config import Settings
 
 
 def test_local_stage_runs_on_defaults(monkeypatch):

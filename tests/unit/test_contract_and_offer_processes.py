@@ -19,10 +19,12 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from chalicelib import clock, engine, ledger
-from chalicelib.auth import Principal
-from chalicelib.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
-from chalicelib.money import Money
+from chalicelib import engine
+from chalicelib.access.auth import Principal
+from chalicelib.money import ledger
+from chalicelib.money.amounts import Money
+from chalicelib.platform import clock
+from chalicelib.platform.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 from chalicelib.processes import custom_offer, project
 from chalicelib.processes.disputes import escrow_of
 from chalicelib.processes.gig_order import OPEN_STATES as OPEN_ORDER_STATES

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from chalicelib import config
-from chalicelib.api.http import OPERATIONS
+from chalicelib.entrypoints.api.http import OPERATIONS
+from chalicelib.platform import config
 from chalicelib.store import tables
 
 

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 import pytest
 from pypdf import PdfReader
 
-from chalicelib import config
-from chalicelib.config import LOCALES
 from chalicelib.documents import ProformaInvoice, render_proforma_invoice
 from chalicelib.documents.act import Act, render_act
 from chalicelib.documents.amount_words import amount_in_words
-from chalicelib.money import SUPPORTED_CURRENCIES, Money, format_money
+from chalicelib.money.amounts import SUPPORTED_CURRENCIES, Money, format_money
+from chalicelib.platform import config
+from chalicelib.platform.config import LOCALES
 
 NUMBER = "PI-2026-000001"
 PAYMENT_DETAILS = "Invoice № PI-2026-000001 dated 22/11/2026"

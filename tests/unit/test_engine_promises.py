@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib import engine
-from chalicelib.errors import Conflict
+from chalicelib.platform.errors import Conflict
 from chalicelib.processes import Context, Process
 from chalicelib.processes.gig_order import (
     CANCELLATION_REASONS,
@@ -150,7 +150,7 @@ def test_a_process_that_loops_by_design_has_no_limits_that_its_short_history_cou
 def test_years_of_a_subscription_keep_its_item_small():
     """Given a site billed for ten years, reporting usage every day, changing tariffs and asking to be
     deleted and changing its mind every month, its deal's item stays a few kilobytes."""
-    from chalicelib import periods
+    from chalicelib.money import periods
     from chalicelib.processes.subscription import PROCESS as SUBSCRIPTION
 
     tariff = {"code": "business", "name": "Б" * 100, "price": 62000, "limits": {"products": 10, "orders_per_month": 5}}

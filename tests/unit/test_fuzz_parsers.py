@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import app  # noqa: F401  (registers every route, so OPERATIONS is complete)
-from chalicelib import auth, pagination
-from chalicelib.api.http import OPERATIONS, parse_body
-from chalicelib.errors import BadRequest, Unauthorized, Unprocessable
+from chalicelib.access import auth
+from chalicelib.entrypoints.api.http import OPERATIONS, parse_body
+from chalicelib.platform.errors import BadRequest, Unauthorized, Unprocessable
+from chalicelib.services import pagination
 from chalicelib.store.models import InvoiceModel, PaymentModel
 from tests.support import assert_books_balance, sign, transfer_event
 

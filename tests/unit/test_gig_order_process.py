@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from chalicelib import clock, ledger
-from chalicelib.auth import Principal
-from chalicelib.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
-from chalicelib.money import Money
+from chalicelib.access.auth import Principal
+from chalicelib.money import ledger
+from chalicelib.money.amounts import Money
+from chalicelib.platform import clock
+from chalicelib.platform.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 from chalicelib.processes.gig_order import CANCELLATION_REASONS, OPEN_STATES, PROCESS
 from chalicelib.services import gigs, orders, profiles, timers
 from chalicelib.store.models import DealModel

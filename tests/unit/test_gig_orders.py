@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib import clock
+from chalicelib.platform import clock
 from chalicelib.processes.gig_order import review_days
 from chalicelib.services import timers
 from tests.support import act, assert_books_balance, place_order, run_jobs

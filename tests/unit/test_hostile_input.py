@@ -14,9 +14,9 @@ import zipfile
 import pytest
 
 import app  # noqa: F401  (registers every route, so OPERATIONS is complete)
-from chalicelib.api.http import OPERATIONS, ROUTE_METHODS
-from chalicelib.money import MAX_AMOUNT_MINOR
-from chalicelib.pagination import encode_cursor, list_scope
+from chalicelib.entrypoints.api.http import OPERATIONS, ROUTE_METHODS
+from chalicelib.money.amounts import MAX_AMOUNT_MINOR
+from chalicelib.services.pagination import encode_cursor, list_scope
 from tests.support import assert_books_balance, sign, transfer_event
 from tests.unit.test_authz_matrix import (
     NOBODY,
@@ -44,7 +44,7 @@ def _int_fields(body) -> list[str]:
 
 def _shaped(response) -> bool:
     if response.headers.get("Content-Type", "").startswith("text/html"):
-        return True  # a page (chalicelib/web) answers in HTML, its refusals too
+        return True  # a page (chalicelib/entrypoints/web) answers in HTML, its refusals too
     try:
         error = json.loads(response.body)["error"]
     except (ValueError, KeyError, TypeError):
@@ -203,7 +203,7 @@ def _symlink_zip() -> str:
 
 
 def test_a_deliverable_must_be_a_zip_safe_to_unpack(api, world, monkeypatch):
-    from chalicelib import config
+    from chalicelib.platform import config
 
     w = world
     contract, coder = w["contract"], w["tokens"]["deal contractor"]

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from chalicelib import ledger
-from chalicelib.errors import Conflict, InsufficientFunds, Unprocessable
-from chalicelib.money import Money
+from chalicelib.money import ledger
+from chalicelib.money.amounts import Money
+from chalicelib.platform.errors import Conflict, InsufficientFunds, Unprocessable
 from chalicelib.store.uow import UnitOfWork
 from tests.support import assert_books_balance, assert_sums_zero
 

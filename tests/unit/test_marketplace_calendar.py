@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib import clock, config
+from chalicelib.platform import clock, config
 from chalicelib.processes.gig_order import review_days
 
 

@@ -6,7 +6,7 @@ import email
 from email import policy
 from pathlib import Path
 
-from chalicelib import clock
+from chalicelib.platform import clock
 from chalicelib.services import notifications
 from chalicelib.store.models import NotificationModel
 from tests.support import transfer_event
@@ -137,7 +137,7 @@ def test_broadcast_missed_by_the_stream_is_fanned_out_by_the_retry_job(api, stor
 def test_a_stale_claim_settled_by_a_concurrent_job_run_is_skipped_not_a_crash(api, store, monkeypatch):
     """Found by the bank workload: two job runs at once both saw a stale "sending" claim; the one whose
     conditional update lost raised, and the whole jobs run answered 500 with the later jobs not run."""
-    from chalicelib import jobs
+    from chalicelib.entrypoints import jobs
 
     api.signup("stuck@example.com")
     record = next(iter(NotificationModel.scan()))
@@ -155,7 +155,7 @@ def test_a_stale_claim_settled_by_a_concurrent_job_run_is_skipped_not_a_crash(ap
 def test_one_failing_job_does_not_stop_the_others(monkeypatch):
     import pytest
 
-    from chalicelib import jobs
+    from chalicelib.entrypoints import jobs
 
     ran = []
 

@@ -12,10 +12,10 @@ import boto3
 import pytest
 from jinja2 import UndefinedError
 
-from chalicelib import clock, config
-from chalicelib.money import Money, format_money
+from chalicelib.money.amounts import Money, format_money
 from chalicelib.notify import KINDS, RenderedMessage, SesSender, SinkSender, get_sender, link_for, render
 from chalicelib.notify.htmltext import html_to_text
+from chalicelib.platform import clock, config
 from tests.notification_samples import CANCELLATION_REASONS, EXTRA, SAMPLES
 
 LOCALES = tuple(config.LOCALES)

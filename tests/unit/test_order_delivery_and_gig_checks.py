@@ -8,7 +8,7 @@ import base64
 
 import pytest
 
-from chalicelib import clock, config
+from chalicelib.platform import clock, config
 from chalicelib.services import gigs
 from chalicelib.store.models import DealModel
 from tests.support import act, assert_books_balance, place_order

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib import clock
+from chalicelib.platform import clock
 from chalicelib.store.models import DealModel
 from tests.support import act, assert_books_balance, place_order, run_jobs
 

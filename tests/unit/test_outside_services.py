@@ -1,7 +1,8 @@
 """The outside services' HTTP adapters — Vchasno (company check, document upload) and the state
 registry — against a stand-in HTTP server on this machine, and the local Vchasno's command line.
 
-The stand-in answers as the real API is documented to (`chalicelib/vchasno.py`, `chalicelib/registry.py`)
+The stand-in answers as the real API is documented to (`chalicelib/adapters/vchasno.py`,
+`chalicelib/adapters/state_registry.py`)
 and records each request, so the tests check what the adapters send as well as what they make of the
 answers: the token, the paths, the multipart upload, and every failure a 503 or a 422 that changes
 nothing."""
@@ -17,11 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from chalicelib import config
-from chalicelib.errors import Unprocessable
-from chalicelib.registry import Company, HttpRegistry, LocalRegistry, UpstreamUnavailable, get_registry
+from chalicelib.adapters.state_registry import Company, HttpRegistry, LocalRegistry, UpstreamUnavailable, get_registry
+from chalicelib.adapters.vchasno import HttpVchasno, LocalVchasno, get_vchasno
+from chalicelib.platform import config
+from chalicelib.platform.errors import Unprocessable
 from chalicelib.store.models import SiteModel
-from chalicelib.vchasno import HttpVchasno, LocalVchasno, get_vchasno
 from infra.local import vchasno as vchasno_cli
 from tests.billing_support import EDRPOU, IBAN, add_tariffs, new_site
 

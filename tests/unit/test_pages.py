@@ -1,4 +1,4 @@
-"""The pages people open from e-mails (chalicelib/web), through the app: a link's token is swapped for a
+"""The pages people open from e-mails (chalicelib/entrypoints/web), through the app: a link's token is swapped for a
 cookie at once, the forms need the cookie's CSRF token and this origin, unknown, used and expired links
 get pages that say so, and the pages speak the reader's language (Persian right to left). The same
 flows run in a real browser in tests/e2e/test_pages_in_browser.py."""
@@ -9,7 +9,7 @@ import urllib.parse
 
 import pytest
 
-from chalicelib import clock, config
+from chalicelib.platform import clock, config
 from tests.support import assert_books_balance
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

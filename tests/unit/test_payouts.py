@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import clock, config
+from chalicelib.platform import clock, config
 from tests.support import assert_books_balance, run_jobs, transfer_event
 
 CARD = "4111 1111 1111 1111"
@@ -143,7 +143,7 @@ def test_payout_retried_with_the_same_key_is_made_once(api, funded):
 
 
 def test_a_request_the_bank_did_not_get_is_resent_by_the_job(api, funded, monkeypatch):
-    from chalicelib import payout_bank
+    from chalicelib.adapters import payout_bank
 
     bank_is_down = [True]
     original = payout_bank.LocalBank.request_payout

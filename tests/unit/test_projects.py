@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from chalicelib import clock
+from chalicelib.platform import clock
 from tests.support import assert_books_balance, run_jobs, transfer_event
 
 HOUR = 3600
@@ -235,7 +235,7 @@ def test_either_party_may_ask_an_operator_to_decide_before_completion(api, marke
 
 
 def test_submit_needs_a_zip_within_the_limit(api, market, monkeypatch):
-    from chalicelib import config
+    from chalicelib.platform import config
 
     contract = _contract(api, market)
     _act(api, market["coder"], contract, "accept")
@@ -306,7 +306,7 @@ def test_client_and_bidder_talk_in_their_conversation(api, market):
 def test_on_aws_deliverables_go_to_s3_behind_presigned_links(api, market, monkeypatch):
     import boto3
 
-    from chalicelib import config
+    from chalicelib.platform import config
 
     monkeypatch.setenv("FILES_BUCKET", "escrowdesk-files")
     config.reload()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from chalicelib import config
-from chalicelib.vchasno import LocalVchasno
+from chalicelib.adapters.vchasno import LocalVchasno
+from chalicelib.platform import config
 from tests.billing_support import EDRPOU, IBAN, add_tariffs, at, invoices, new_site
 from tests.support import transfer_event
 

@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from chalicelib import acquirer, clock, config
-from chalicelib.auth import Principal
-from chalicelib.errors import Conflict
-from chalicelib.ledger import System
+from chalicelib.access.auth import Principal
+from chalicelib.adapters import acquirer
+from chalicelib.money.ledger import System
+from chalicelib.platform import clock, config
+from chalicelib.platform.errors import Conflict
 from chalicelib.processes.subscription import OVERDUE_AFTER
 from chalicelib.services import bank, card_payments, sites, tariff_catalog, timers
 from chalicelib.store.models import AccountModel, CardPaymentModel, DealModel, ServiceInvoiceModel

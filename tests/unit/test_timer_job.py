@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from chalicelib import clock, config, engine
+from chalicelib import engine
+from chalicelib.platform import clock, config
 from chalicelib.services import timers
 from chalicelib.store.models import DealModel
 from tests.support import place_order

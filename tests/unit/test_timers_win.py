@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from chalicelib import clock
+from chalicelib.platform import clock
 from chalicelib.processes.registry import PROCESSES
 from chalicelib.store.models import DealModel, JournalEntryModel, NotificationModel
 from tests.support import assert_books_balance, run_jobs, transfer_event

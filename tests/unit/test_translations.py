@@ -15,8 +15,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from chalicelib import i18n
-from chalicelib.config import DEFAULT_LOCALE, LOCALES
+from chalicelib.platform import i18n
+from chalicelib.platform.config import DEFAULT_LOCALE, LOCALES
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATED = sorted(set(LOCALES) - {DEFAULT_LOCALE})

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
 
-from chalicelib import ledger
-from chalicelib.errors import Conflict, InsufficientFunds, Retryable
-from chalicelib.money import Money
+from chalicelib.money import ledger
+from chalicelib.money.amounts import Money
+from chalicelib.platform.errors import Conflict, InsufficientFunds, Retryable
 from chalicelib.store import uow as uow_module
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 from tests.support import assert_books_balance

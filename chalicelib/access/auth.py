@@ -1,0 +1,141 @@
+"""Passwords (argon2id via argon2-cffi) and bearer tokens (HS256 JWTs via PyJWT).
+
+argon2 and PyJWT load on first use, not with the app: a cold start that serves a webhook needs neither.
+PyJWT imports `cryptography` when it is installed, for the asymmetric algorithms; HS256 is the standard
+library's HMAC, and the Lambda bundle (requirements.txt) carries no `cryptography`, so there it never loads.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.platform import clock
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import Forbidden, Unauthorized
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
+CLIENT, CONTRACTOR, OPERATOR = "client", "contractor", "operator"
+_ALGORITHM = "HS256"
+MAX_TIMESTAMP_DIGITS = 12  # unix seconds until the year 33658
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who calls. Built from the user record the token names (`chalicelib.access.sessions`): the roles are the
+    record's, never the token's; `user` is that record, so a use case needs no second read of it."""
+
+    user_id: str
+    roles: tuple[str, ...]
+    session: str | None = None
+    expires: int = 0
+    user: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def is_operator(self) -> bool:
+        return OPERATOR in self.roles
+
+    def require_operator(self) -> None:
+        if not self.is_operator:
+            raise Forbidden("operator_only", "Only platform operators may do this")
+
+
+@cache
+def _hasher(time_cost: int, memory_kib: int) -> PasswordHasher:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+
+
+def hash_password(password: str) -> str:
+    return _hasher(settings.password_time_cost, settings.password_memory_kib).hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches; with no hash (no such account) the same work is done against a decoy,
+    so the answer takes as long whether or not the account exists."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return _hasher(settings.password_time_cost, settings.password_memory_kib).verify(
+            password_hash or _decoy_hash(settings.password_time_cost, settings.password_memory_kib), password) and (
+            password_hash is not None)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@cache
+def _decoy_hash(time_cost: int, memory_kib: int) -> str:
+    return _hasher(time_cost, memory_kib).hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: str
+    epoch: int  # the user's token epoch when it was issued
+    session: str
+    expires: int
+
+
+def issue_token(user_id: str, epoch: int = 0) -> str:
+    """A bearer token for one new session. It names the user, his token epoch and the session, nothing
+    he may do: roles are read from the user record on each request."""
+    import jwt
+
+    # Tokens are checked against the real clock: moving the local test clock must not expire them.
+    issued = int(clock.wall().timestamp())
+    claims = {"sub": user_id, "ep": epoch, "sid": secrets.token_urlsafe(12), "iat": issued,
+              "exp": issued + settings.token_ttl_seconds}
+    return jwt.encode(claims, settings.jwt_secret, algorithm=_ALGORITHM)
+
+
+def claims_from_header(header: str | None) -> TokenClaims:
+    if not header or not header.startswith("Bearer "):
+        raise Unauthorized("unauthorized", "Send Authorization: Bearer <token>")
+    import jwt
+
+    try:
+        claims = jwt.decode(header[len("Bearer "):].strip(), settings.jwt_secret, algorithms=[_ALGORITHM],
+                            options={"require": ["sub", "exp", "sid"]})
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("token_expired", "The token has expired; log in again") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("invalid_token", "The token is not valid") from None
+    epoch = claims.get("ep", 0)
+    if not isinstance(epoch, int) or not isinstance(claims["sub"], str) or not isinstance(claims["sid"], str):
+        raise Unauthorized("invalid_token", "The token is not valid")
+    return TokenClaims(claims["sub"], epoch, claims["sid"], int(claims["exp"]))
+
+
+def verify_bank_signature(header: str | None, raw_body: bytes) -> None:
+    """The bank's webhooks: X-Bank-Signature with BANK_WEBHOOK_SECRET."""
+    verify_signature(header, raw_body, settings.bank_webhook_secret, "X-Bank-Signature")
+
+
+def verify_acquirer_signature(header: str | None, raw_body: bytes) -> None:
+    """The card acquirer's webhooks: the bank's scheme, X-Acquirer-Signature with ACQUIRER_WEBHOOK_SECRET."""
+    verify_signature(header, raw_body, settings.acquirer_webhook_secret, "X-Acquirer-Signature")
+
+
+def verify_signature(header: str | None, raw_body: bytes, secret: str, name: str) -> None:
+    """`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, judged by the real wall clock."""
+    if not header:
+        raise Unauthorized("invalid_signature", f"{name} is missing")
+    fields: dict[str, list[str]] = {}
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        fields.setdefault(key, []).append(value)
+    timestamp = (fields.get("t") or [""])[0]
+    # "²" is a digit to isdigit(), not to int(); and int() of thousands of digits is itself an error
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_TIMESTAMP_DIGITS):
+        raise Unauthorized("invalid_signature", f"{name} has no valid timestamp")
+    if abs(clock.wall().timestamp() - int(timestamp)) > settings.webhook_tolerance_seconds:
+        raise Unauthorized("stale_signature", f"{name} timestamp is outside the tolerance")
+    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + raw_body, hashlib.sha256).hexdigest()
+    if not any(hmac.compare_digest(expected, candidate) for candidate in fields.get("v1", [])):
+        raise Unauthorized("invalid_signature", f"{name} does not match")

@@ -1,0 +1,78 @@
+"""Sessions: a bearer token is good only while the user record it names says so.
+
+Every authenticated request reads the user once (consistently): the token's epoch must be the
+user's `token_epoch` (a password change or reset moves it on, revoking every token issued before),
+its session must not be among the user's logged-out sessions, and the caller's roles are the
+record's — an operator who is demoted loses access with his next request, whatever his token says.
+The record rides along on the `Principal`, so use cases that need the user do not read it again.
+"""
+from __future__ import annotations
+
+import time
+
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
+
+from chalicelib.access import auth
+from chalicelib.platform import clock
+from chalicelib.platform.errors import Conflict, Unauthorized
+from chalicelib.store.models import UserModel
+
+# Logged-out sessions kept on the user record until their tokens expire; past this many at once, a
+# log-out revokes every session instead (the epoch moves on), so the record stays small.
+MAX_REVOKED_SESSIONS = 50
+
+
+def authenticate(header: str | None) -> auth.Principal:
+    claims = auth.claims_from_header(header)
+    try:
+        user = UserModel.get(claims.user_id, consistent_read=True)
+    except UserModel.DoesNotExist:
+        raise Unauthorized("invalid_token", "The token is not valid") from None
+    if claims.epoch != int(user.token_epoch or 0) or claims.session in (user.revoked_sessions or {}):
+        raise Unauthorized("token_revoked", "This session has ended (logged out, or the password changed); "
+                                            "log in again")
+    return auth.Principal(user.id, tuple(str(role) for role in user.roles), claims.session, claims.expires, user)
+
+
+def issue(user: UserModel) -> str:
+    """A token for a new session of `user`, in his current epoch."""
+    return auth.issue_token(user.id, int(user.token_epoch or 0))
+
+
+def reissue(user_id: str) -> str:
+    """A new session for a user known by id (replaying a sign-up: the first token was never stored)."""
+    return issue(UserModel.get(user_id, consistent_read=True))
+
+
+def log_out(principal: auth.Principal) -> None:
+    """End the caller's session: its token is refused from now on; his other sessions go on."""
+    assert principal.session is not None and principal.user is not None
+    user: UserModel = principal.user
+    for _ in range(5):
+        now = int(clock.wall().timestamp())
+        revoked = {sid: int(until) for sid, until in (user.revoked_sessions or {}).items() if int(until) > now}
+        revoked[principal.session] = principal.expires
+        unchanged = (UserModel.revoked_sessions == user.revoked_sessions if user.revoked_sessions is not None
+                     else UserModel.revoked_sessions.does_not_exist())
+        epoch = UserModel.token_epoch == user.token_epoch if user.token_epoch is not None else (
+            UserModel.token_epoch.does_not_exist())
+        actions: list[Action]
+        if len(revoked) > MAX_REVOKED_SESSIONS:
+            actions = [UserModel.token_epoch.set(int(user.token_epoch or 0) + 1), UserModel.revoked_sessions.remove()]
+        else:
+            actions = [UserModel.revoked_sessions.set(revoked)]
+        try:
+            user.update(actions=actions, condition=unchanged & epoch)
+            return
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+        time.sleep(0.01)
+        user = UserModel.get(user.id, consistent_read=True)
+    raise Conflict("busy", "The account changed meanwhile; log out again")
+
+
+def revoke_all_actions(user: UserModel) -> list[Action]:
+    """Update actions that end every session of `user` (with a password change or reset)."""
+    return [UserModel.token_epoch.set(int(user.token_epoch or 0) + 1), UserModel.revoked_sessions.remove()]

@@ -1,0 +1,153 @@
+"""Deliverable files (a project's zip, the files delivered with a gig order): kept in an S3 bucket on
+AWS (`FILES_BUCKET`) and in a local folder otherwise (`FILES_DIR`), handed out only through
+short-lived download links — an S3 presigned URL, or locally a signed token for
+`GET /v1/files/{token}` that expires by the application clock.
+
+What a caller names a file is reduced to a safe name before it is stored (`safe_filename`), and the
+download's `Content-Disposition` is built with RFC 6266 / RFC 5987 quoting (`content_disposition`),
+so no name can break the header or make a file undownloadable. A zip must be a real one whose
+central directory an unpacker can walk without harm (`check_zip`)."""
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import os
+import re
+import stat
+import unicodedata
+import urllib.parse
+import zipfile
+from pathlib import Path
+from typing import Protocol
+
+import boto3
+
+from chalicelib.platform import clock
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import Forbidden, Unprocessable
+
+ZIP, ANY_FILE = "application/zip", "application/octet-stream"
+
+
+class Files(Protocol):
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def link(self, key: str, filename: str, content_type: str = ZIP) -> str: ...
+
+
+def decode_upload(content_base64: str, *, max_bytes: int, field: str) -> bytes:
+    """An uploaded file's bytes, or a 422 naming `field` when it is not base64 or too large."""
+    try:
+        data = base64.b64decode(content_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise Unprocessable("validation_error", f"{field} is not valid base64", field=field) from None
+    if len(data) > max_bytes:
+        raise Unprocessable("file_too_large", f"The file may be at most {max_bytes} bytes", field=field)
+    return data
+
+
+MAX_FILENAME_CHARS = 150
+# Characters no stored name keeps: quotes and separators break headers and paths, and the rest mean
+# something to a shell or a file system.
+_JOINERS = "\u200c\u200d"  # zero-width (non-)joiners: Persian words need them
+_UNSAFE_CHARS = re.compile(r'["\'\\/:;*?<>|`$]')
+
+
+def safe_filename(name: str, *, suffix: str = "") -> str:
+    """A name safe to store, show and send in a header: no control or format characters (CR, LF, NUL,
+    bidi overrides), no quotes or path separators, no leading dots, at most MAX_FILENAME_CHARS
+    characters, and ending in `suffix` (`.zip`) when one is given."""
+    name = unicodedata.normalize("NFC", name)
+    kept = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in _JOINERS else ch
+                   for ch in name)
+    kept = " ".join(_UNSAFE_CHARS.sub("_", kept).split()).lstrip(". ")
+    if suffix and kept.lower().endswith(suffix):
+        kept = kept[: -len(suffix)]
+    return (kept[: MAX_FILENAME_CHARS - len(suffix)].rstrip(". ") or "file") + suffix
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with an ASCII fallback `filename` and the exact UTF-8 name in `filename*` (RFC 6266, 5987)."""
+    name = safe_filename(filename)
+    stem, extension = os.path.splitext(name)
+    ascii_stem = " ".join(unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode().split())
+    ascii_extension = extension.encode("ascii", "ignore").decode()
+    fallback = (ascii_stem.strip(". ") or "file") + ascii_extension
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"
+
+
+def check_zip(data: bytes, *, max_entries: int, max_unpacked_bytes: int, field: str) -> None:
+    """A real zip whose central directory is safe to unpack, or a 422 naming `field`: every entry a
+    relative path without `..`, no links, at most `max_entries` entries and `max_unpacked_bytes`
+    declared unpacked bytes together (a zip bomb declares its size here; Python refuses to unpack more
+    than an entry declares)."""
+    def refuse(code: str, message: str) -> Unprocessable:
+        return Unprocessable(code, message, field=field)
+
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise refuse("not_a_zip", "The deliverable must be a zip archive")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+        raise refuse("not_a_zip", "The zip archive's directory cannot be read") from None
+    if len(entries) > max_entries:
+        raise refuse("zip_too_many_entries", f"A zip may hold at most {max_entries} entries")
+    if sum(entry.file_size for entry in entries) > max_unpacked_bytes:
+        raise refuse("zip_too_large_unpacked", f"A zip may unpack to at most {max_unpacked_bytes} bytes")
+    for entry in entries:
+        name = entry.filename
+        parts = re.split(r"[\\/]", name)
+        if (name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts or "\0" in name):
+            raise refuse("zip_unsafe_path", f"The zip entry {name[:100]!r} points outside the archive's folder")
+        if stat.S_ISLNK(entry.external_attr >> 16):
+            raise refuse("zip_unsafe_path", f"The zip entry {name[:100]!r} is a symbolic link")
+
+
+class LocalFiles:
+    def _path(self, key: str) -> Path:
+        return Path(settings.files_dir) / key
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    def link(self, key: str, filename: str, content_type: str = ZIP) -> str:
+        import jwt
+
+        expires = int(clock.now().timestamp()) + settings.download_link_seconds
+        token = jwt.encode({"key": key, "name": filename, "type": content_type, "until": expires, "use": "download"},
+                           settings.jwt_secret, algorithm="HS256")
+        return f"/v1/files/{token}"
+
+    def read(self, token: str) -> tuple[bytes, str, str]:
+        """The file behind a local download link, its name and type; a forged or expired link is a 403."""
+        import jwt
+
+        try:
+            claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"])
+        except jwt.PyJWTError:
+            raise Forbidden("invalid_link", "This download link is not valid") from None
+        if claims.get("use") != "download" or int(claims["until"]) < clock.now().timestamp():
+            raise Forbidden("expired_link", "This download link has expired; ask for a new one")
+        return self._path(claims["key"]).read_bytes(), claims["name"], claims.get("type", ZIP)
+
+
+class S3Files:
+    def __init__(self) -> None:
+        self._s3 = boto3.client("s3", region_name=settings.region)
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self._s3.put_object(Bucket=settings.files_bucket, Key=key, Body=data, ContentType=content_type)
+
+    def link(self, key: str, filename: str, content_type: str = ZIP) -> str:
+        return self._s3.generate_presigned_url(
+            "get_object", ExpiresIn=settings.download_link_seconds,
+            Params={"Bucket": settings.files_bucket, "Key": key, "ResponseContentType": content_type,
+                    "ResponseContentDisposition": content_disposition(filename)})
+
+
+def get_files() -> Files:
+    return S3Files() if settings.files_bucket else LocalFiles()

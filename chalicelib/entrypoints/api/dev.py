@@ -1,0 +1,43 @@
+"""Local stage only: move the application clock and run the scheduled jobs on demand.
+On any other stage these routes answer 404."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.entrypoints import jobs
+from chalicelib.entrypoints.api.http import Call, endpoint
+from chalicelib.entrypoints.api.http import schema_names as s
+from chalicelib.platform import clock
+from chalicelib.platform.config import settings
+from chalicelib.platform.errors import NotFound
+
+bp = Blueprint(__name__)
+
+
+def _local_only() -> None:
+    if not settings.is_local:
+        raise NotFound("not_found", "No such route")
+
+
+def _clock() -> dict:
+    return {"now": clock.iso(clock.now()), "offset_seconds": clock.offset()}
+
+
+@endpoint(bp, "GET", "/dev/clock", summary="The application clock (local stage only)", tag="dev",
+          response=s.ClockOut, auth_="none", errors=(404,), guard=_local_only)
+def get_clock(call: Call):
+    return _clock()
+
+
+@endpoint(bp, "POST", "/dev/clock", summary="Move the application clock forward (local stage only)", tag="dev",
+          request=s.ClockIn, response=s.ClockOut, auth_="none", errors=(404,), guard=_local_only)
+def advance_clock(call: Call):
+    clock.advance(call.body.advance_seconds)
+    return _clock()
+
+
+@endpoint(bp, "POST", "/dev/jobs/run", summary="Run every scheduled job once now (local stage only)", tag="dev",
+          response=s.JobsOut, auth_="none", errors=(404,), guard=_local_only)
+def run_jobs(call: Call):
+    now = clock.now()
+    return {"now": clock.iso(now), "jobs": jobs.run_all(now)}

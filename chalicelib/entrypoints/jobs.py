@@ -1,0 +1,34 @@
+"""Scheduled jobs, by name. EventBridge runs them every minute on AWS; the local runner and
+`POST /dev/jobs/run` run the same functions. Each is safe to run twice, late or concurrently."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from chalicelib.platform.observability import logger
+from chalicelib.services import notifications, payouts, timers
+
+JOBS: dict[str, Callable[[datetime], dict]] = {
+    "fire_due_timers": timers.fire_due,
+    "retry_unsent_email": notifications.retry_unsent,
+    "resend_payout_requests": payouts.resend_unsent,
+}
+
+
+class JobsFailed(Exception):
+    """One or more jobs failed; the others still ran. The schedule's invocation fails (and alarms)."""
+
+
+def run_all(now: datetime) -> dict[str, dict]:
+    """Every job, each on its own: one failing does not keep the others from running."""
+    results: dict[str, dict] = {}
+    failed = []
+    for name, job in JOBS.items():
+        try:
+            results[name] = job(now)
+        except Exception:
+            logger.exception("job failed", extra={"job": name})
+            failed.append(name)
+    if failed:
+        raise JobsFailed(", ".join(failed))
+    return results

@@ -1,0 +1,83 @@
+"""The page flow's state between opening a link and submitting its form: one signed cookie holding the
+link's token, the form's CSRF token and the reader's language, scoped to the pages and short-lived."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import urllib.parse
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+
+from chalicelib.platform.config import settings
+
+NAME = "escrowdesk_link"
+LIFETIME_SECONDS = 3600  # long enough to fill a form in, short enough not to outlive its purpose
+
+
+@dataclass(frozen=True)
+class LinkState:
+    kind: str  # "invitation" | "reset"
+    token: str
+    csrf: str
+    locale: str
+
+
+def base_url() -> str:
+    return settings.app_url.rstrip("/")
+
+
+def pages_path() -> str:
+    """The cookie's path: the pages below APP_URL (which may carry an API Gateway stage, e.g. /v1)."""
+    return urllib.parse.urlsplit(base_url()).path + "/web"
+
+
+def _mac(payload: str) -> str:
+    return hmac.new(settings.jwt_secret.encode(), b"web-link:" + payload.encode(), hashlib.sha256).hexdigest()
+
+
+def seal(kind: str, token: str, locale: str) -> tuple[LinkState, str]:
+    """A new state for `kind`'s link and the Set-Cookie header that keeps it."""
+    state = LinkState(kind, token, secrets.token_urlsafe(24), locale)
+    payload = base64.urlsafe_b64encode(json.dumps(
+        {"k": kind, "t": token, "c": state.csrf, "l": locale, "e": int(time.time()) + LIFETIME_SECONDS},
+        separators=(",", ":")).encode()).decode()
+    return state, _set_cookie(f"{payload}.{_mac(payload)}", LIFETIME_SECONDS)
+
+
+def clear() -> str:
+    return _set_cookie("", 0)
+
+
+def _set_cookie(value: str, max_age: int) -> str:
+    secure = "; Secure" if base_url().startswith("https://") else ""
+    return f"{NAME}={value}; Max-Age={max_age}; Path={pages_path()}; HttpOnly; SameSite=Lax{secure}"
+
+
+def read(cookie_header: str | None, kind: str) -> LinkState | None:
+    """The state of a `kind` link from the request's cookies, if it is ours, intact and not too old."""
+    if not cookie_header or len(cookie_header) > 8192:
+        return None
+    try:
+        morsel = SimpleCookie(cookie_header).get(NAME)
+    except CookieError:
+        return None
+    if morsel is None:
+        return None
+    payload, _, mac = morsel.value.partition(".")
+    if not payload.isascii() or not hmac.compare_digest(mac, _mac(payload)):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(payload.encode()))
+    except ValueError:
+        return None
+    if data.get("k") != kind or int(data.get("e", 0)) < time.time():
+        return None
+    return LinkState(kind, str(data["t"]), str(data["c"]), str(data["l"]))
+
+
+def csrf_matches(state: LinkState, submitted: str | None) -> bool:
+    return bool(submitted) and hmac.compare_digest(state.csrf.encode(), (submitted or "").encode())

@@ -1,0 +1,39 @@
+"""Rendering a page: jinja2 with the i18n extension over the e-mails' gettext catalogs, imported on first
+use so that the API's cold start does not pay for it."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.platform import i18n
+from chalicelib.platform.config import LOCALES
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+# Each language named in itself, for the page's language switch.
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "uk": "Українська", "fa": "فارسی"}
+
+
+@functools.cache
+def _environment(locale: str) -> Environment:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True, auto_reload=False, extensions=["jinja2.ext.i18n"])
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def page(template: str, locale: str, **context: Any) -> str:
+    locale = i18n.resolve_locale(locale)
+    languages = [(code, LANGUAGE_NAMES.get(code, code)) for code in LOCALES]
+    return _environment(locale).get_template(template).render(
+        locale=locale, direction="rtl" if i18n.is_rtl(locale) else "ltr", languages=languages, **context)
+
+
+def translate(locale: str, message: str) -> str:
+    return i18n.translations(i18n.resolve_locale(locale)).gettext(message)

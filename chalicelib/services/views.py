@@ -1,0 +1,307 @@
+"""How domain records are shown over the API (one function per resource)."""
+from __future__ import annotations
+
+from chalicelib.money import deal_terms
+from chalicelib.money.amounts import commission
+from chalicelib.platform import i18n
+from chalicelib.store.models import (
+    ConversationModel,
+    DealModel,
+    GigModel,
+    InvoiceModel,
+    JournalLineModel,
+    MessageModel,
+    NotificationModel,
+    PaymentModel,
+    PayoutModel,
+    ProjectModel,
+    ProposalModel,
+    ReviewModel,
+    ServiceInvoiceModel,
+    SiteModel,
+    TariffModel,
+    TeamMemberModel,
+    UserModel,
+)
+
+
+def user(record: UserModel) -> dict:
+    return {"id": record.id, "email": record.email, "name": record.name, "locale": record.locale,
+            "timezone": i18n.zone_name(record.timezone, record.locale), "roles": list(record.roles),
+            "created_at": record.created_at}
+
+
+def invoice(record: InvoiceModel) -> dict:
+    return {"id": record.id, "number": record.number, "amount": int(record.amount), "currency": record.currency,
+            "status": record.status, "payment_details": record.payment_details, "created_at": record.created_at,
+            "paid_at": record.paid_at, "pdf_url": f"/v1/invoices/{record.id}/pdf"}
+
+
+def payment(record: PaymentModel) -> dict:
+    return {"id": record.id, "event_id": record.event_id, "amount": int(record.amount), "currency": record.currency,
+            "purpose": record.purpose, "payer": record.payer, "received_at": record.received_at,
+            "status": record.status, "reason": record.reason, "invoice_id": record.invoice_id,
+            "resolved_by": record.resolved_by, "resolved_at": record.resolved_at}
+
+
+def statement_line(record: JournalLineModel) -> dict:
+    return {"entry_id": record.entry_id, "kind": record.kind, "currency": record.currency, "bucket": record.bucket,
+            "amount": int(record.amount), "ref": record.ref, "created_at": record.created_at[:19] + "Z"}
+
+
+def notification(record: NotificationModel, title: str, body: str, link: str) -> dict:
+    return {"id": record.id, "kind": record.kind, "title": title, "body": body, "link": link,
+            "params": record.params, "created_at": record.created_at, "read_at": record.read_at}
+
+
+def gig(record: GigModel) -> dict:
+    return {"id": record.id, "contractor_id": record.contractor_id, "title": record.title,
+            "description": record.description, "amount": int(record.amount), "currency": record.currency,
+            "delivery_days": int(record.delivery_days), "status": record.status,
+            "rating": rating(record.rating_sum, record.rating_count), "created_at": record.created_at}
+
+
+def order(record: DealModel) -> dict:
+    return {"id": record.id, "gig_id": record.subject_id, "offer_id": record.related_id,
+            "client_id": record.client_id, "contractor_id": record.contractor_id, "title": record.title,
+            "amount": int(record.amount), "currency": record.currency, "commission": _commission(record),
+            "status": record.status, "delivery_days": int(record.delivery_days), "deadline_at": record.deadline_at,
+            "review_due_at": record.review_due_at, "last_message": record.last_message,
+            "closed_reason": record.closed_reason, "revisions": int(record.revisions or 0),
+            "extras": [_extra(extra) for extra in record.extras],
+            "deliveries": [_delivery(delivery) for delivery in (record.data or {}).get("deliveries", [])],
+            "cancellation": record.cancellation,
+            "dispute": record.dispute, "terms": record.terms, "terms_hash": record.terms_hash,
+            "terms_verified": deal_terms.verify(record.terms, record.terms_hash),
+            "reviewed": record.reviewed_at is not None,
+            "created_at": record.created_at, "version": int(record.version), "history": record.history}
+
+
+def _delivery(delivery: dict) -> dict:
+    return {"at": delivery["at"],
+            "files": [{"id": f["id"], "filename": f["filename"], "size": f["size"]} for f in delivery["files"]]}
+
+
+def _extra(extra: dict) -> dict:
+    return {key: extra[key] for key in ("id", "title", "amount", "extra_days", "status", "offered_at", "decided_at")}
+
+
+def offer(record: DealModel) -> dict:
+    agreed = record.terms or {}
+    return {"id": record.id, "gig_id": record.subject_id, "order_id": record.related_id,
+            "client_id": record.client_id, "contractor_id": record.contractor_id, "title": record.title,
+            "description": agreed.get("description", ""), "amount": int(record.amount), "currency": record.currency,
+            "delivery_days": int(record.delivery_days), "revision_limit": agreed.get("revision_limit"),
+            "accept_by": record.accept_by, "status": record.status, "closed_reason": record.closed_reason,
+            "terms": record.terms, "terms_hash": record.terms_hash, "created_at": record.created_at,
+            "version": int(record.version), "history": record.history}
+
+
+def _commission(record: DealModel) -> int:
+    return commission(int(record.amount), int(record.commission_bps))
+
+
+def _money(amount: int | None, currency: str) -> dict | None:
+    return None if amount is None else {"amount": int(amount), "currency": currency}
+
+
+def deal_notification(record: DealModel, kind: str, role: str, *, extra_id: str | None = None) -> dict:
+    """The params an order notification is rendered with (see tests/notification_samples.py)."""
+    gross, fee, currency = int(record.amount), _commission(record), record.currency
+    params = {"role": role, "order_id": record.id, "title": record.title, "amount": _money(gross, currency),
+              "payout": _money(gross - fee, currency), "commission": _money(fee, currency),
+              "deadline_at": record.deadline_at, "review_due_at": record.review_due_at,
+              "message": record.last_message or "", "reason": record.closed_reason or ""}
+    if kind.startswith("extra_"):
+        extra = next(e for e in record.extras if e["id"] == extra_id)
+        params["extra"] = {"title": extra["title"], "amount": _money(extra["amount"], currency),
+                           "extra_days": extra["extra_days"]}
+    if kind.startswith("cancellation_"):
+        asked = record.cancellation or {}
+        params["cancellation"] = {"by": asked["by"], "reason": asked["reason"], "message": asked.get("message", "")}
+    if kind.startswith("dispute_"):
+        dispute = record.dispute or {}
+        released = dispute.get("release")
+        params["dispute"] = {
+            "by": dispute.get("by", "client"), "reason": dispute.get("reason", ""), "note": dispute.get("note", ""),
+            "refund": _money(dispute.get("refund"), currency), "release": _money(released, currency),
+            "payout": _money(None if released is None else released - dispute["commission"], currency)}
+    return params
+
+
+def offer_notification(record: DealModel, role: str) -> dict:
+    agreed = record.terms or {}
+    return {"role": role, "offer_id": record.id, "gig_title": agreed.get("gig_title", record.title),
+            "description": agreed.get("description", ""), "amount": _money(int(record.amount), record.currency),
+            "delivery_days": int(record.delivery_days), "revision_limit": agreed.get("revision_limit"),
+            "accept_by": record.accept_by, "order_id": record.related_id, "reason": record.closed_reason or ""}
+
+
+def review(record: ReviewModel) -> dict:
+    return {"order_id": record.order_id, "gig_id": record.gig_id, "client_id": record.client_id,
+            "contractor_id": record.contractor_id, "rating": int(record.rating), "text": record.text,
+            "created_at": record.created_at}
+
+
+def rating(total: float | None, count: float | None) -> dict:
+    """A rating without floats: the count, the sum, and the average as a decimal string with 2 places."""
+    count, total = int(count or 0), int(total or 0)
+    hundredths = (total * 100 + count // 2) // count if count else None
+    average = None if hundredths is None else f"{hundredths // 100}.{hundredths % 100:02d}"
+    return {"count": count, "sum": total, "average": average}
+
+
+def message(record: MessageModel) -> dict:
+    return {"id": record.message_id, "thread_id": record.thread_id, "sender_id": record.sender_id,
+            "text": record.text, "attachments": record.attachments, "created_at": record.created_at}
+
+
+def conversation(record: ConversationModel) -> dict:
+    return {"id": record.conversation_id, "peer_id": record.peer_id, "created_at": record.created_at}
+
+
+def masked(method: str, destination: str) -> str:
+    """A card shows its last four digits; an IBAN its country, check digits and last four."""
+    if method == "card":
+        return f"•••• {destination[-4:]}"
+    return f"{destination[:4]} •••• {destination[-4:]}"
+
+
+def payout(record: PayoutModel) -> dict:
+    return {"id": record.id, "amount": int(record.amount), "currency": record.currency, "method": record.method,
+            "destination": masked(record.method, record.destination), "status": record.status,
+            "created_at": record.created_at, "sent_at": record.sent_at, "decided_at": record.decided_at,
+            "failure_reason": record.failure_reason}
+
+
+def payout_notification(record: PayoutModel) -> dict:
+    return {"payout_id": record.id, "amount": {"amount": int(record.amount), "currency": record.currency},
+            "destination": masked(record.method, record.destination), "reason": record.failure_reason or ""}
+
+
+def project(record: ProjectModel) -> dict:
+    return {"id": record.id, "client_id": record.client_id, "title": record.title, "description": record.description,
+            "skills": list(record.skills), "budget_min": int(record.budget_min), "budget_max": int(record.budget_max),
+            "currency": record.currency, "status": record.status, "contract_id": record.contract_id,
+            "created_at": record.created_at}
+
+
+def proposal(record: ProposalModel) -> dict:
+    return {"project_id": record.project_id, "contractor_id": record.contractor_id, "price": int(record.price),
+            "currency": record.currency, "days": int(record.days), "text": record.text, "status": record.status,
+            "created_at": record.created_at, "updated_at": record.updated_at}
+
+
+def contract(record: DealModel) -> dict:
+    escrowed = int(record.amount if record.escrowed is None else record.escrowed)
+    deliverable = (record.data or {}).get("deliverable")
+    return {"id": record.id, "project_id": record.subject_id, "client_id": record.client_id,
+            "contractor_id": record.contractor_id, "title": record.title, "price": int(record.amount),
+            "escrowed": escrowed, "currency": record.currency, "commission_bps": int(record.commission_bps),
+            "status": record.status, "days": int(record.delivery_days), "deadline_at": record.deadline_at,
+            "release_due_at": record.review_due_at, "fund_due_at": record.fund_due_at, "deliverable": deliverable,
+            "dispute": record.dispute,
+            "terms": record.terms, "terms_hash": record.terms_hash,
+            "terms_verified": deal_terms.verify(record.terms, record.terms_hash), "created_at": record.created_at,
+            "version": int(record.version), "history": record.history}
+
+
+def deal(record: DealModel) -> dict:
+    """A deal in a list that mixes flows (the operators' dispute queue)."""
+    return contract(record) | {"process": "project"} if record.process == "project" else order(record) | {
+        "process": record.process}
+
+
+def contract_notification(record: DealModel, kind: str, role: str) -> dict:
+    """Like an order's, but `amount` is what is in escrow now and `price` the agreed price."""
+    escrowed = int(record.amount if record.escrowed is None else record.escrowed)
+    fee = commission(escrowed, int(record.commission_bps))
+    return {**deal_notification(record, kind, role), "deal": "contract", "amount": _money(escrowed, record.currency),
+            "payout": _money(escrowed - fee, record.currency), "commission": _money(fee, record.currency),
+            "price": _money(int(record.amount), record.currency), "fund_due_at": record.fund_due_at}
+
+
+def task(record: DealModel) -> dict:
+    act = (record.data or {}).get("act")
+    return {"id": record.id, "company_id": record.client_id, "contractor_id": record.contractor_id,
+            "title": record.title, "description": record.description or "", "amount": int(record.amount),
+            "currency": record.currency, "commission": commission(int(record.amount), int(record.commission_bps)),
+            "deadline_at": record.deadline_at, "status": record.status, "closed_reason": record.closed_reason,
+            "act": None if act is None else {**act, "pdf_url": f"/v1/tasks/{record.id}/act"},
+            "created_at": record.created_at, "version": int(record.version), "history": record.history}
+
+
+def act_document(record: DealModel) -> dict:
+    act = (record.data or {})["act"]
+    return {"kind": "act", "number": act["number"], "issued_at": act["issued_at"], "task_id": record.id,
+            "title": record.title, "amount": int(record.amount), "currency": record.currency,
+            "company_id": record.client_id, "contractor_id": record.contractor_id,
+            "pdf_url": f"/v1/tasks/{record.id}/act"}
+
+
+def task_notification(record: DealModel, role: str) -> dict:
+    fee = commission(int(record.amount), int(record.commission_bps))
+    return {"role": role, "task_id": record.id, "title": record.title,
+            "amount": _money(int(record.amount), record.currency),
+            "payout": _money(int(record.amount) - fee, record.currency), "deadline_at": record.deadline_at,
+            "reason": record.closed_reason or ""}
+
+
+def team_member(record: TeamMemberModel) -> dict:
+    return {"email": record.email, "user_id": record.user_id, "state": record.state, "invited_at": record.invited_at,
+            "joined_at": record.joined_at}
+
+
+def tariff(record: TariffModel, period: str) -> dict:
+    from chalicelib.money.tariffs import CURRENCY, price_for
+
+    upcoming = [entry for entry in record.prices if entry["from"] > period]
+    price = {"amount": price_for(record, period), "currency": CURRENCY}
+    return {"code": record.code, "name": record.name, "price": price,
+            "limits": dict(record.limits), "features": list(record.features), "active": bool(record.active),
+            "price_changes": [{"from": entry["from"], "price": {"amount": int(entry["amount"]), "currency": CURRENCY}}
+                              for entry in sorted(upcoming, key=lambda entry: entry["from"])]}
+
+
+def site(record: SiteModel, deal: DealModel, tariffs: dict[str, TariffModel], counters: dict,
+         next_invoice_at: str | None) -> dict:
+    from chalicelib.money.tariffs import COUNTERS, CURRENCY
+
+    data = deal.data or {}
+    current = tariffs.get(data.get("tariff", ""))
+    limits = dict(current.limits) if current else {}
+    mine = set(current.features) if current else set()
+    pending = tariffs.get(data.get("next_tariff") or "")
+    return {
+        "id": record.id, "service_code": record.service_code, "name": record.name, "domains": list(record.domains),
+        "owner": dict(record.contact), "owner_id": deal.client_id, "status": deal.status,
+        "tariff": {"code": data.get("tariff"), "name": data.get("tariff_name"),
+                   "price": {"amount": int(deal.amount), "currency": CURRENCY}},
+        "next_tariff": None if pending is None else {"code": pending.code, "name": pending.name,
+                                                     "from": data.get("next_period")},
+        "counters": {**{name: {"value": counters[name], "limit": limits.get(limit)}
+                        for name, limit in COUNTERS.items()}, "refreshed_at": counters["refreshed_at"]},
+        "additional_features": [{"tariff": other.code, "name": other.name,
+                                 "features": [f for f in other.features if f not in mine]}
+                                for other in sorted(tariffs.values(), key=lambda t: t.code)
+                                if other.active and other.code != data.get("tariff")
+                                and any(f not in mine for f in other.features)],
+        "vchasno": {"status": record.vchasno},
+        "payment_method": None if not record.payment_method else {
+            "card_mask": record.payment_method["card_mask"], "holder": record.payment_method.get("holder", "")},
+        "next_invoice_at": next_invoice_at,
+        "deletion": record.deletion, "created_at": record.created_at,
+    }
+
+
+def service_invoice(record: ServiceInvoiceModel) -> dict:
+    return {"id": record.id, "site_id": record.site_id, "number": record.number, "period": record.period,
+            "kind": record.kind, "amount": int(record.amount), "currency": record.currency, "status": record.status,
+            "issued_at": record.issued_at, "due_at": record.due_at, "paid_at": record.paid_at,
+            "paid_by": record.paid_by, "lines": list(record.lines),
+            "pdf_url": f"/v1/sites/{record.site_id}/invoices/{record.id}/pdf"}
+
+
+def requisites(record: SiteModel) -> dict:
+    return {"tax_id": None, "kind": None, "iban": None, "company_name": None, "address": None, "director": None,
+            "updated_at": None, **(record.requisites or {}), "vchasno": {"status": record.vchasno}}
