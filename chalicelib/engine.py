@@ -14,11 +14,11 @@ import zlib
 from datetime import datetime
 
 from chalicelib.money import ledger
+from chalicelib.notify import outbox
 from chalicelib.platform import clock
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, Forbidden
 from chalicelib.processes import Context, Process, Transition
-from chalicelib.services import notifications
 from chalicelib.store.models import DealModel, ProfileModel
 from chalicelib.store.uow import UnitOfWork
 
@@ -147,6 +147,6 @@ def _notify(uow: UnitOfWork, process: Process, deal: DealModel, ctx: Context, ki
     parties = {"client": deal.client_id, "contractor": deal.contractor_id}
     recipients = [(parties[role], role) for role in process.parties]
     if operators:
-        recipients.append((notifications.OPERATORS, "operator"))
+        recipients.append((outbox.OPERATORS, "operator"))
     for recipient, role in recipients:
-        notifications.enqueue(uow, recipient, kind, process.notification(deal, ctx, kind, role))
+        outbox.enqueue(uow, recipient, kind, process.notification(deal, ctx, kind, role))

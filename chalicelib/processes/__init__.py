@@ -21,7 +21,9 @@ in its transaction (`writes`: a service invoice and its number's claim), and a p
 its timed transitions need besides the deal before they fire (`prepare`: the tariff a month is
 billed at), so the job and a request that fires a due timer give it the same input, and may ask the
 outside world for something once a timed transition committed (`after`: a card charge), idempotently,
-since a crash between the two is made good by firing again.
+since a crash between the two is made good by firing again. `after` only says what to ask, as data
+(`Charge`, `Refund`); the use case that fired the transition sends it through the adapter, so no process
+imports the outside world.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from chalicelib.money.amounts import Money
 from chalicelib.money.ledger import Transfer
 from chalicelib.platform import clock
 from chalicelib.platform.errors import Conflict
@@ -75,6 +78,28 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class Charge:
+    """Ask the acquirer to charge a saved card (the same `idempotency_key` is charged once)."""
+
+    payment_id: str
+    card_token: str
+    amount: Money
+    description: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class Refund:
+    """Ask the acquirer to refund a payment (asked twice, it refunds once)."""
+
+    payment_id: str
+    amount: Money
+
+
+OutsideRequest = Charge | Refund
+
+
+@dataclass(frozen=True)
 class Process:
     name: str
     noun: str  # how errors name the deal: "order", "offer"
@@ -88,9 +113,9 @@ class Process:
     history_kept: int | None = None  # keep only the last N steps (a process that loops by design)
     # (deal, timed transition, now) → the Context payload it fires with, read before it fires
     prepare: Callable[[DealModel, str, datetime], dict] | None = None
-    # (deal as a timed transition left it, its context) → what it asks of the outside world once its
-    # transaction committed (a card charge); it must be safe to ask twice
-    after: Callable[[DealModel, Context], None] | None = None
+    # (deal as a timed transition left it, its context) → what to ask of the outside world once its
+    # transaction committed (a card charge); each request must be safe to ask twice
+    after: Callable[[DealModel, Context], list[OutsideRequest]] | None = None
     # the operators' queue a deal is listed in by its state (`by_queue`: sites by status), if any
     queue: Callable[[str], str | None] | None = None
 

@@ -65,15 +65,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib.adapters import acquirer
 from chalicelib.money import periods, tariffs
 from chalicelib.money.amounts import Money
+from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
-from chalicelib.platform.errors import Conflict, DomainError, Unprocessable
-from chalicelib.platform.observability import logger
-from chalicelib.processes import Actor, Context, Process, Timer, Transition
-from chalicelib.services import notifications
+from chalicelib.platform.errors import Conflict, Unprocessable
+from chalicelib.processes import Actor, Charge, Context, OutsideRequest, Process, Refund, Timer, Transition
 from chalicelib.store.models import (
     CardPaymentModel,
     DealModel,
@@ -227,7 +225,7 @@ def _write_invoice(uow: UnitOfWork, deal: DealModel) -> None:
         currency=tariffs.CURRENCY, status=INVOICE_OPEN, issued_at=invoice["issued_at"], due_at=invoice["due_at"])
     uow.put(record, condition=ServiceInvoiceModel.id.does_not_exist())
     uow.put(KeyModel(number_key(invoice["number"]), target_id=invoice["id"]), condition=KeyModel.key.does_not_exist())
-    notifications.enqueue(uow, deal.client_id, "service_invoice_issued", {
+    outbox.enqueue(uow, deal.client_id, "service_invoice_issued", {
         **_site_params(deal), "invoice_id": invoice["id"], "number": invoice["number"], "period": invoice["period"],
         "amount": {"amount": invoice["amount"], "currency": tariffs.CURRENCY}, "due_at": invoice["due_at"]})
 
@@ -352,22 +350,17 @@ def _write_charge(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
         created_at=clock.iso(ctx.now)), condition=CardPaymentModel.id.does_not_exist())
 
 
-def send_charge(deal: DealModel, ctx: Context) -> None:
-    """After the transaction: ask the acquirer for the charge this transition recorded (if any). A lost
+def charge_requested(deal: DealModel) -> list[OutsideRequest]:
+    """After the transaction: the charge this transition recorded (if any), for the acquirer. A lost
     request is asked again CHARGE_RESEND later by the `charge_card` timer."""
     charging = data(deal).get("charging")
     if not charging or int(charging["version"]) != int(deal.version):
-        return
+        return []
     token = data(deal).get("card_token")
     if not token:
-        return
-    try:
-        acquirer.get_acquirer().charge(
-            charging["payment_id"], token, Money(int(charging["amount"]), tariffs.CURRENCY),
-            f"{charging['number']} ({deal.title})", idempotency_key=charging["invoice_id"])
-    except DomainError:
-        logger.warning("card charge not taken; asked again later", extra={"site_id": deal.id,
-                                                                          "payment_id": charging["payment_id"]})
+        return []
+    return [Charge(charging["payment_id"], token, Money(int(charging["amount"]), tariffs.CURRENCY),
+                   f"{charging['number']} ({deal.title})", idempotency_key=charging["invoice_id"])]
 
 
 def _settled(deal: DealModel, ctx: Context) -> dict:
@@ -397,7 +390,7 @@ def _card_changes(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
         return
     uow.update(SiteModel(deal.id), [SiteModel.payment_method.set({
         "card_mask": card["mask"], "holder": card.get("holder", ""), "saved_at": clock.iso(ctx.now)})])
-    notifications.enqueue(uow, deal.client_id, "card_saved", {**_site_params(deal), "card_mask": card["mask"],
+    outbox.enqueue(uow, deal.client_id, "card_saved", {**_site_params(deal), "card_mask": card["mask"],
                                                                "holder": card.get("holder", "")})
 
 
@@ -433,7 +426,7 @@ def _write_reminders(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
     d = data(deal)
     for invoice_id in d.get("reminding") or []:
         invoice = d["unpaid"][invoice_id]
-        notifications.enqueue(uow, deal.client_id, "service_invoice_due_soon", {
+        outbox.enqueue(uow, deal.client_id, "service_invoice_due_soon", {
             **_site_params(deal), "invoice_id": invoice_id, "number": invoice["number"],
             "amount": {"amount": invoice["amount"], "currency": tariffs.CURRENCY}, "due_at": invoice["due_at"]})
 
@@ -485,20 +478,15 @@ def _refund_confirmed(deal: DealModel, ctx: Context) -> dict:
     return {"data": {**d, "refunding": refunding}}
 
 
-def after_commit(deal: DealModel, ctx: Context) -> None:
+def after_commit(deal: DealModel, ctx: Context) -> list[OutsideRequest]:
     """What a timed transition asks of the outside world once committed: a charge, refunds asked again."""
-    send_charge(deal, ctx)
+    requests = charge_requested(deal)
     resending = data(deal).get("resending") or {}
     if int(resending.get("version", 0)) != int(deal.version):
-        return
+        return requests
     refunding = data(deal).get("refunding") or {}
-    for payment_id in resending.get("ids") or []:
-        if payment_id in refunding:
-            try:
-                acquirer.get_acquirer().refund(payment_id, Money(int(refunding[payment_id]["amount"]),
-                                                                 tariffs.CURRENCY))
-            except DomainError:
-                logger.warning("verification refund not taken; asked again later", extra={"payment_id": payment_id})
+    return requests + [Refund(payment_id, Money(int(refunding[payment_id]["amount"]), tariffs.CURRENCY))
+                       for payment_id in resending.get("ids") or [] if payment_id in refunding]
 
 
 # --- usage ----------------------------------------------------------------------------------------------------------
@@ -539,7 +527,7 @@ def _notify_limits(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
     values = counters_now(deal, ctx.now)
     for name in d.get("limits_reached") or []:
         limit = int(ctx.payload["limits"][tariffs.COUNTERS[name]])
-        notifications.enqueue(uow, deal.client_id, "counter_limit_reached", {
+        outbox.enqueue(uow, deal.client_id, "counter_limit_reached", {
             **_site_params(deal), "counter": name, "value": values[name], "limit": limit})
 
 
@@ -632,7 +620,7 @@ def _record_owner(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
     uow.update(SiteModel(deal.id), [SiteModel.contact.set(ctx.payload["contact"])])
     previous = data(deal).get("previous_owner_id")
     if previous:  # the former owner learns it too
-        notifications.enqueue(uow, previous, "owner_changed", {**_site_params(deal), "contact": ctx.payload["contact"],
+        outbox.enqueue(uow, previous, "owner_changed", {**_site_params(deal), "contact": ctx.payload["contact"],
                                                                "role": "previous_owner"})
 
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pynamodb.expressions.update import Action
 
 from chalicelib.access import auth, limits, sessions
+from chalicelib.notify import outbox
 from chalicelib.platform import clock, i18n, ids
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Unauthorized
@@ -76,7 +77,7 @@ def _create_user(email: str, password: str, name: str, locale: str, roles: list[
     if auth.OPERATOR in roles:
         uow.update(KeyModel(notifications.OPERATORS_KEY),
                    [KeyModel.members.set((KeyModel.members | []).append([user.id]))])
-    notifications.enqueue(uow, user.id, "welcome", {})
+    outbox.enqueue(uow, user.id, "welcome", {})
     if join is not None:
         join(uow, user)
     status, body = idempotency.commit(uow, 201, {"user": views.user(user)})  # its record keeps no token
@@ -143,7 +144,7 @@ def request_password_reset(email: str, source_ip: str) -> tuple[int, dict]:
         uow = UnitOfWork()
         uow.put(KeyModel(_reset_key(token), target_id=user.id, data={"expires_at": clock.iso(expires_at)}))
         # To the address, not the user's feed: whoever holds a session must not find a way to take the account.
-        notifications.enqueue(uow, f"{notifications.EMAIL_PREFIX}{user.email}", "password_reset", {
+        outbox.enqueue(uow, f"{notifications.EMAIL_PREFIX}{user.email}", "password_reset", {
             "name": user.name, "locale": user.locale, "timezone": i18n.zone_name(user.timezone, user.locale),
             "expires_at": clock.iso(expires_at),
             "link": f"{settings.app_url}/web/password-reset/{token}"})

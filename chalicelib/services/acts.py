@@ -7,9 +7,10 @@ from chalicelib.access.auth import Principal
 from chalicelib.adapters.vchasno import get_vchasno
 from chalicelib.money import periods, tariffs
 from chalicelib.money.amounts import Money
+from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
 from chalicelib.platform.errors import Conflict, Retryable
-from chalicelib.services import idempotency, notifications, service_invoices, sites
+from chalicelib.services import idempotency, service_invoices, sites
 from chalicelib.store.models import ServiceInvoiceModel, SiteModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
@@ -57,7 +58,7 @@ def _request(owner_id: str, site_id: str, period: str) -> tuple[int, dict]:
     previous = site.acts or []
     unchanged = SiteModel.acts == previous if previous else (SiteModel.acts.does_not_exist() | (SiteModel.acts == []))
     uow.update(site, [SiteModel.acts.set([*previous, act])], condition=unchanged, on_fail=Retryable("acts_changed"))
-    notifications.enqueue(uow, owner_id, "act_sent", {
+    outbox.enqueue(uow, owner_id, "act_sent", {
         "site_id": site_id, "site_name": site.name, "period": period, "amount": amount.to_json(),
         "vchasno_document_id": document_id})
     return idempotency.commit(uow, 201, view(act))

@@ -22,10 +22,11 @@ from typing import Any
 from chalicelib.access.auth import Principal
 from chalicelib.money import ledger
 from chalicelib.money.amounts import SUPPORTED_CURRENCIES, Money, within_bounds
+from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
 from chalicelib.platform.errors import Conflict, DomainError, Retryable, Unprocessable
 from chalicelib.platform.observability import logger, metrics
-from chalicelib.services import idempotency, invoices, notifications, service_invoices, views
+from chalicelib.services import idempotency, invoices, service_invoices, views
 from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import PaymentModel
@@ -99,7 +100,7 @@ def _receive(transfer: IncomingTransfer, payment_id: str, *, invoice_taken: bool
     else:
         if _holdable(transfer.amount_minor, transfer.currency):
             ledger.record(uow, ledger.park_unmatched(payment_id, _money(transfer), ref=payment_id))
-        notifications.enqueue(uow, notifications.OPERATORS, "payment_unmatched", {
+        outbox.enqueue(uow, outbox.OPERATORS, "payment_unmatched", {
             "payment_id": payment_id, "purpose": transfer.purpose, "reason": reason,
             "amount": {"amount": transfer.amount_minor, "currency": transfer.currency}})
     try:

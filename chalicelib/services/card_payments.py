@@ -22,6 +22,7 @@ from chalicelib.access.auth import Principal
 from chalicelib.adapters import acquirer
 from chalicelib.money import ledger, tariffs
 from chalicelib.money.amounts import SUPPORTED_CURRENCIES, Money, within_bounds
+from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, DomainError, Retryable
@@ -29,7 +30,7 @@ from chalicelib.platform.observability import logger, metrics
 from chalicelib.processes import Context
 from chalicelib.processes.subscription import OPEN as SUBSCRIBED
 from chalicelib.processes.subscription import PROCESS
-from chalicelib.services import bank, deals, idempotency, notifications, service_invoices, sites
+from chalicelib.services import bank, deals, idempotency, service_invoices, sites
 from chalicelib.services.pagination import page
 from chalicelib.store.models import CardPaymentModel, DealModel, KeyModel, PaymentModel, ServiceInvoiceModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
@@ -256,7 +257,7 @@ def _refunded(uow: UnitOfWork, payment: CardPaymentModel, event: AcquirerEvent) 
     _settle(uow, payment, REFUNDED, VERIFIED, expected=REFUND_PENDING)
     ledger.record(uow, ledger.card_verification_refunded(f"{payment.id}:refunded", money, ref=payment.id))
     _fire(uow, payment.site_id, "refund_confirmed", {"payment_id": payment.id})
-    notifications.enqueue(uow, payment.owner_id, "card_verification_refunded", {
+    outbox.enqueue(uow, payment.owner_id, "card_verification_refunded", {
         "site_id": payment.site_id, "amount": money.to_json(), "card_mask": payment.card_mask or ""})
     return REFUNDED
 
@@ -298,7 +299,7 @@ def _park(uow: UnitOfWork, event: AcquirerEvent, payment: CardPaymentModel | Non
     if _holdable(event):
         ledger.record(uow, ledger.park_card_payment(payment_id, Money(event.amount_minor, event.currency),
                                                     ref=payment_id))
-    notifications.enqueue(uow, notifications.OPERATORS, "payment_unmatched", {
+    outbox.enqueue(uow, outbox.OPERATORS, "payment_unmatched", {
         "payment_id": payment_id, "purpose": what, "reason": reason, "amount": amount})
 
 

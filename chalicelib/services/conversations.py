@@ -8,9 +8,10 @@ contractor may make a client a custom offer only once the client has written to 
 from __future__ import annotations
 
 from chalicelib.access.auth import Principal
+from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
 from chalicelib.platform.errors import Unprocessable
-from chalicelib.services import idempotency, notifications, orders, views
+from chalicelib.services import idempotency, orders, views
 from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import ConversationModel, MessageModel, UserModel
@@ -94,7 +95,7 @@ def _post(principal: Principal, thread_id: str, text: str, attachments: list[dic
     if membership is not None:
         uow.update(membership, [ConversationModel.wrote_at.set(ConversationModel.wrote_at | clock.iso(now))])
     for recipient in recipients:
-        notifications.enqueue(uow, recipient, "message_received",
+        outbox.enqueue(uow, recipient, "message_received",
                               {"sender_name": sender.name, "text": text, "attachments": len(attachments), **where})
     return idempotency.commit(uow, 201, views.message(message))
 

@@ -17,8 +17,9 @@ from pynamodb.expressions.condition import Condition
 from chalicelib import engine
 from chalicelib.access.auth import Principal
 from chalicelib.platform import clock
-from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Retryable
-from chalicelib.processes import Actor, Context, Process
+from chalicelib.platform.errors import Conflict, DomainError, Forbidden, NotFound, Retryable
+from chalicelib.platform.observability import logger
+from chalicelib.processes import Actor, Charge, Context, OutsideRequest, Process
 from chalicelib.processes.registry import PROCESSES
 from chalicelib.services import idempotency
 from chalicelib.services.pagination import page
@@ -68,8 +69,25 @@ def fire_timer(deal: DealModel, now: datetime) -> bool:
     except (Conflict, Forbidden):
         return False
     if process.after is not None:
-        process.after(deal, ctx)
+        ask_outside(process.after(deal, ctx))
     return True
+
+
+def ask_outside(requests: list[OutsideRequest]) -> None:
+    """Send what committed transitions ask of the outside world. Each request is safe to send twice, and one
+    not taken now is asked again by the deal's own timer, so a refusal is logged, never raised."""
+    from chalicelib.adapters import acquirer
+
+    for request in requests:
+        try:
+            if isinstance(request, Charge):
+                acquirer.get_acquirer().charge(request.payment_id, request.card_token, request.amount,
+                                               request.description, idempotency_key=request.idempotency_key)
+            else:
+                acquirer.get_acquirer().refund(request.payment_id, request.amount)
+        except DomainError:
+            logger.warning("acquirer request not taken; asked again later",
+                           extra={"payment_id": request.payment_id, "request": type(request).__name__})
 
 
 def role_of(principal: Principal, deal: DealModel, noun: str, *, operators: bool = True) -> Actor:

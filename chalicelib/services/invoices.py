@@ -4,9 +4,10 @@ from __future__ import annotations
 from chalicelib.access.auth import Principal
 from chalicelib.money import ledger
 from chalicelib.money.amounts import Money, require_positive
+from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
 from chalicelib.platform.errors import NotFound
-from chalicelib.services import accounts, idempotency, notifications, views
+from chalicelib.services import accounts, idempotency, views
 from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import InvoiceModel, KeyModel
@@ -40,7 +41,7 @@ def create(principal: Principal, amount_minor: int, currency: str) -> tuple[int,
     uow = UnitOfWork()
     uow.put(invoice, condition=InvoiceModel.id.does_not_exist())
     uow.put(KeyModel(number_key(number), target_id=invoice.id), condition=KeyModel.key.does_not_exist())
-    notifications.enqueue(uow, principal.user_id, "invoice_created", {
+    outbox.enqueue(uow, principal.user_id, "invoice_created", {
         "invoice_id": invoice.id, "number": number, "amount": money.to_json(),
         "payment_details": invoice.payment_details})
     return idempotency.commit(uow, 201, views.invoice(invoice))
@@ -62,7 +63,7 @@ def pay(uow: UnitOfWork, invoice: InvoiceModel, payment_id: str, source: str, on
         ledger.record(uow, ledger.bank_top_up(payment_id, invoice.owner_id, money, ref=invoice.id))
     else:
         ledger.record(uow, ledger.apply_unmatched(f"{payment_id}:applied", invoice.owner_id, money, ref=invoice.id))
-    notifications.enqueue(uow, invoice.owner_id, "invoice_paid", {
+    outbox.enqueue(uow, invoice.owner_id, "invoice_paid", {
         "invoice_id": invoice.id, "number": invoice.number, "amount": money.to_json(), "paid_at": paid_at})
 
 

@@ -19,35 +19,24 @@ from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from chalicelib.platform import clock, ids
+from chalicelib.notify.outbox import OPERATORS, PENDING, pending_record
+from chalicelib.platform import clock
 from chalicelib.platform.observability import logger, metrics
 from chalicelib.services import views
 from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import KeyModel, NotificationModel, UserModel
-from chalicelib.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from chalicelib.notify import Sender
+    from chalicelib.adapters.mail import Sender
 
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
-OPERATORS = "role:operator"
+SENDING, SENT, FAILED = "sending", "sent", "failed"
 OPERATORS_KEY = "operators"
 EMAIL_PREFIX = "email:"
 RETRY_AFTER = timedelta(minutes=5)
 GIVE_UP_AFTER = timedelta(minutes=30)
 
 
-def enqueue(uow: UnitOfWork, user_id: str, kind: str, params: dict) -> str:
-    """Add an in-cabinet notification (and its e-mail, via the stream) to the unit of work."""
-    notification_id = ids.new_id("ntf")
-    uow.put(_pending(user_id, notification_id, kind, params, clock.iso(clock.now())))
-    return notification_id
-
-
-def _pending(user_id: str, notification_id: str, kind: str, params: dict, created_at: str) -> NotificationModel:
-    return NotificationModel(user_id, notification_id, kind=kind, params=params, created_at=created_at,
-                             email_state=PENDING, email_queue=PENDING)
 
 
 def list_for(user_id: str, limit: int, cursor: str | None) -> dict:
@@ -57,13 +46,14 @@ def list_for(user_id: str, limit: int, cursor: str | None) -> dict:
 
 
 def get_sender() -> Sender:
-    from chalicelib.notify import get_sender as configured_sender
+    from chalicelib.adapters.mail import get_sender as configured_sender
 
     return configured_sender()
 
 
 def _present(record: NotificationModel, user: UserModel) -> dict:
-    from chalicelib.notify import link_for, render_summary
+    from chalicelib.notify.links import link_for
+    from chalicelib.notify.render import render_summary
 
     title, body = render_summary(record.kind, user.locale, {"name": user.name, **record.params},
                                  timezone=user.timezone)
@@ -79,7 +69,7 @@ def mark_read(user_id: str, notification_id: str) -> dict:
 
 def deliver(user_id: str, notification_id: str) -> str:
     """Send the e-mail of one notification at most once; returns what happened."""
-    from chalicelib.notify import render
+    from chalicelib.notify.render import render
 
     if user_id.startswith("role:"):
         return _fan_out(user_id, notification_id)
@@ -121,7 +111,7 @@ def _fan_out(role: str, broadcast_id: str) -> str:
     if broadcast.email_state != PENDING:
         return "already_fanned_out"
     for member_id in _members(role):
-        copy = _pending(member_id, f"{broadcast_id}.{member_id}", broadcast.kind, broadcast.params,
+        copy = pending_record(member_id, f"{broadcast_id}.{member_id}", broadcast.kind, broadcast.params,
                         broadcast.created_at)
         try:
             copy.save(condition=NotificationModel.id.does_not_exist())

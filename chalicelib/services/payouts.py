@@ -12,11 +12,12 @@ from chalicelib.access.auth import Principal
 from chalicelib.adapters.payout_bank import get_bank
 from chalicelib.money import ledger
 from chalicelib.money.amounts import Money, require_positive
+from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, NotFound, Unprocessable
 from chalicelib.platform.observability import logger
-from chalicelib.services import idempotency, notifications, views
+from chalicelib.services import idempotency, views
 from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import KeyModel, PayoutModel
@@ -71,7 +72,7 @@ def request(principal: Principal, amount_minor: int, currency: str, method: str,
     uow.update(counter, [KeyModel.seq.add(1)],
                condition=KeyModel.seq.does_not_exist() | (KeyModel.seq < settings.payout_max_open),
                on_fail=Conflict("payout_open", f"A payout in {currency} is already on its way; wait for it"))
-    notifications.enqueue(uow, principal.user_id, "payout_requested", views.payout_notification(payout))
+    outbox.enqueue(uow, principal.user_id, "payout_requested", views.payout_notification(payout))
     result = idempotency.commit(uow, 201, views.payout(payout))
     _send(payout)
     return result
@@ -134,7 +135,7 @@ def _settle(payout: PayoutModel, event_id: str, paid: bool, reason: str) -> dict
         ledger.record(uow, ledger.refund(f"{payout.id}:failed", payout.owner_id, money, ref=payout.id,
                                          kind="payout_failed"))
     uow.update(_open_counter(payout.owner_id, payout.currency), [KeyModel.seq.add(-1)])
-    notifications.enqueue(uow, payout.owner_id, "payout_paid" if paid else "payout_failed",
+    outbox.enqueue(uow, payout.owner_id, "payout_paid" if paid else "payout_failed",
                           views.payout_notification(payout))
     uow.commit()
     return {"received": True, "payout": views.payout(payout)}

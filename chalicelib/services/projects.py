@@ -10,12 +10,13 @@ from chalicelib.access.auth import Principal
 from chalicelib.adapters.files import check_zip, decode_upload, get_files, safe_filename
 from chalicelib.money import deal_terms, ledger
 from chalicelib.money.amounts import Money, require_positive
+from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.project import AWAITING, IN_PROGRESS, PROCESS, first_half
-from chalicelib.services import deals, idempotency, notifications, profiles, views
+from chalicelib.services import deals, idempotency, profiles, views
 from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, ProjectModel, ProposalModel
@@ -83,7 +84,7 @@ def propose(principal: Principal, project_id: str, price: int, days: int, text: 
     uow = UnitOfWork()
     uow.put(proposal, condition=ProposalModel.contractor_id.does_not_exist(),
             on_fail=Conflict("already_proposed", "You already sent a proposal; edit it instead"))
-    notifications.enqueue(uow, project.client_id, "proposal_received", {
+    outbox.enqueue(uow, project.client_id, "proposal_received", {
         "project_id": project.id, "title": project.title, "price": {"amount": price, "currency": project.currency},
         "days": days, "text": text})
     return idempotency.commit(uow, 201, views.proposal(proposal))

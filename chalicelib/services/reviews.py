@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from chalicelib.access.auth import Principal
+from chalicelib.notify import outbox
 from chalicelib.platform import clock
 from chalicelib.platform.errors import Conflict, Forbidden
 from chalicelib.processes.gig_order import COMPLETED
-from chalicelib.services import gigs, idempotency, notifications, orders, views
+from chalicelib.services import gigs, idempotency, orders, views
 from chalicelib.services.pagination import page
 from chalicelib.store.models import DealModel, GigModel, ReviewModel
 from chalicelib.store.uow import UnitOfWork
@@ -30,7 +31,7 @@ def leave(principal: Principal, order_id: str, rating: int, text: str) -> tuple[
                condition=GigModel.id.exists())
     for recipient, role in ((deal.client_id, "client"), (deal.contractor_id, "contractor")):
         params = {**views.deal_notification(deal, "review_received", role), "review": {"rating": rating, "text": text}}
-        notifications.enqueue(uow, recipient, "review_received", params)
+        outbox.enqueue(uow, recipient, "review_received", params)
     return idempotency.commit(uow, 201, views.review(review))
 
 

@@ -13,6 +13,7 @@ from chalicelib import engine
 from chalicelib.access.auth import Principal
 from chalicelib.money import ledger
 from chalicelib.money.amounts import Money
+from chalicelib.notify import outbox
 from chalicelib.platform import clock
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import NotFound
@@ -30,7 +31,7 @@ from chalicelib.processes.subscription import (
 from chalicelib.processes.subscription import (
     OPEN as SUBSCRIBED,
 )
-from chalicelib.services import deals, notifications, views
+from chalicelib.services import deals, views
 from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, KeyModel, ServiceInvoiceModel, SiteModel
@@ -73,7 +74,7 @@ def pay(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id: str, source: 
     else:
         ledger.record(uow, ledger.apply_unmatched_to_revenue(f"{payment_id}:applied", money, ref=invoice.id))
     _tell_subscription(uow, invoice, payment_id, card)
-    notifications.enqueue(uow, invoice.owner_id, notify, {
+    outbox.enqueue(uow, invoice.owner_id, notify, {
         "site_id": invoice.site_id, "invoice_id": invoice.id, "number": invoice.number, "period": invoice.period,
         "amount": money.to_json(), "paid_at": paid_at})
 

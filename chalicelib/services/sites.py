@@ -16,6 +16,7 @@ from chalicelib.access.auth import Principal
 from chalicelib.adapters.state_registry import get_registry
 from chalicelib.adapters.vchasno import get_vchasno
 from chalicelib.money import periods, tariffs
+from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
 from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Retryable, Unprocessable
 from chalicelib.platform.observability import logger
@@ -30,7 +31,7 @@ from chalicelib.processes.subscription import (
     domain_key,
     site_key,
 )
-from chalicelib.services import deals, idempotency, notifications, service_invoices, views
+from chalicelib.services import deals, idempotency, service_invoices, views
 from chalicelib.services.pagination import page
 from chalicelib.services.site_identifiers import Host, host, phone, tax_id, ua_iban
 from chalicelib.store import lookup
@@ -259,7 +260,7 @@ def put_requisites(principal: Principal, site_id: str, raw_tax_id: str, raw_iban
     uow.update(site, [SiteModel.requisites.set(requisites)], condition=SiteModel.vchasno != ACTIVATED,
                on_fail=Conflict("vchasno_active", "Deactivate the Vchasno integration before editing the "
                                                   "requisites, then activate it again"))
-    notifications.enqueue(uow, deal.client_id, "requisites_changed", {
+    outbox.enqueue(uow, deal.client_id, "requisites_changed", {
         "site_id": site_id, "site_name": site.name, "tax_id": number, "iban": iban, "company_name": company.name})
     uow.commit()
     site.requisites = requisites
@@ -295,7 +296,7 @@ def _switch_vchasno(deal: DealModel, site: SiteModel, status: str, kind: str) ->
     tax = (site.requisites or {}).get("tax_id")
     uow.update(site, [SiteModel.vchasno.set(status)], condition=SiteModel.vchasno == site.vchasno,
                on_fail=Conflict("state_changed", "The integration changed meanwhile; reload and try again"))
-    notifications.enqueue(uow, deal.client_id, kind, {"site_id": site.id, "site_name": site.name, "tax_id": tax})
+    outbox.enqueue(uow, deal.client_id, kind, {"site_id": site.id, "site_name": site.name, "tax_id": tax})
     return idempotency.commit(uow, 200, {"status": status})
 
 

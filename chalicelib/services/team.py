@@ -20,6 +20,7 @@ from typing import Any
 
 from chalicelib.access import auth, limits
 from chalicelib.access.auth import Principal
+from chalicelib.notify import outbox
 from chalicelib.platform import clock, i18n
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
@@ -99,9 +100,9 @@ def _invite_one(company: UserModel, email: str, greeting: str) -> str:
     params = {"company_id": company.id, "company_name": _company_name(company), "greeting": greeting,
               "expires_at": clock.iso(expires_at), "link": invitation_link(token)}
     if existing:
-        notifications.enqueue(uow, existing.id, "team_join_request", params)
+        outbox.enqueue(uow, existing.id, "team_join_request", params)
     else:
-        notifications.enqueue(uow, f"{notifications.EMAIL_PREFIX}{email}", "team_invitation",
+        outbox.enqueue(uow, f"{notifications.EMAIL_PREFIX}{email}", "team_invitation",
                               {**params, "locale": company.locale,
                                "timezone": i18n.zone_name(company.timezone, company.locale)})
     try:

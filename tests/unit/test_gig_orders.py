@@ -189,7 +189,7 @@ def test_timer_job_skips_a_deal_that_moved_on(api, deal):
 
 
 def test_every_notification_of_the_processes_has_templates_and_a_sample(api, deal):
-    from chalicelib.notify import KINDS
+    from chalicelib.notify.render import KINDS
     from chalicelib.processes.registry import PROCESSES
     from tests.notification_samples import SAMPLES
 

@@ -6,6 +6,7 @@ import email
 from email import policy
 from pathlib import Path
 
+from chalicelib.notify import outbox
 from chalicelib.platform import clock
 from chalicelib.services import notifications
 from chalicelib.store.models import NotificationModel
@@ -102,13 +103,13 @@ def test_unmatched_payment_reaches_every_operator_once(api, store):
     first = accounts.create_operator("ops1@escrowdesk.local", "operator-pass")["user"]["id"]
     second = accounts.create_operator("ops2@escrowdesk.local", "operator-pass")["user"]["id"]
     api.webhook(transfer_event("evt-stray", 4200, "GBP", "no number here"))
-    broadcast = [r for r in NotificationModel.scan() if r.user_id == notifications.OPERATORS]
+    broadcast = [r for r in NotificationModel.scan() if r.user_id == outbox.OPERATORS]
     assert len(broadcast) == 1 and broadcast[0].kind == "payment_unmatched"
 
     for _ in range(2):  # the stream may deliver a record twice
         app_module.on_notification_record(_stream_event(broadcast), FakeContext())
     copies = [r for r in NotificationModel.scan()
-              if r.kind == "payment_unmatched" and r.user_id != notifications.OPERATORS]
+              if r.kind == "payment_unmatched" and r.user_id != outbox.OPERATORS]
     assert sorted(r.user_id for r in copies) == sorted([first, second])
 
     app_module.on_notification_record(_stream_event(copies), FakeContext())

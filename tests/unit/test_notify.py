@@ -12,9 +12,11 @@ import boto3
 import pytest
 from jinja2 import UndefinedError
 
+from chalicelib.adapters.mail import SesSender, SinkSender, get_sender
 from chalicelib.money.amounts import Money, format_money
-from chalicelib.notify import KINDS, RenderedMessage, SesSender, SinkSender, get_sender, link_for, render
 from chalicelib.notify.htmltext import html_to_text
+from chalicelib.notify.links import link_for
+from chalicelib.notify.render import KINDS, RenderedMessage, render
 from chalicelib.platform import clock, config
 from tests.notification_samples import CANCELLATION_REASONS, EXTRA, SAMPLES
 
