@@ -14,8 +14,7 @@ from __future__ import annotations
 from chalicelib.money import ledger
 from chalicelib.money.amounts import Money, commission
 from chalicelib.platform import clock
-from chalicelib.processes import Context, Process, Transition
-from chalicelib.services import views
+from chalicelib.processes import Context, Process, Transition, notice_params
 from chalicelib.store.models import DealModel
 
 DRAFT, IN_WORK, DONE, CANCELLED = "draft", "in_work", "done", "cancelled"
@@ -52,7 +51,7 @@ def _cancelled(deal: DealModel, ctx: Context) -> dict:
 
 
 def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:
-    return views.task_notification(deal, role)
+    return notice_params.task_notification(deal, role)
 
 
 PROCESS = Process(

@@ -13,8 +13,7 @@ expires.
 from __future__ import annotations
 
 from chalicelib.platform import clock
-from chalicelib.processes import Context, Process, Timer, Transition
-from chalicelib.services import views
+from chalicelib.processes import Context, Process, Timer, Transition, notice_params
 from chalicelib.store.models import DealModel
 
 PENDING, ACCEPTED, REJECTED, WITHDRAWN, EXPIRED = "pending", "accepted", "rejected", "withdrawn", "expired"
@@ -29,7 +28,7 @@ def _closed(deal: DealModel, ctx: Context) -> dict:
 
 
 def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:
-    return views.offer_notification(deal, role)
+    return notice_params.offer_notification(deal, role)
 
 
 PROCESS = Process(

@@ -39,8 +39,7 @@ from chalicelib.money.amounts import Money, commission
 from chalicelib.platform import clock
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
-from chalicelib.processes import Actor, Context, Process, Timer, Transition, disputes, past_deadline
-from chalicelib.services import views
+from chalicelib.processes import Actor, Context, Process, Timer, Transition, disputes, notice_params, past_deadline
 from chalicelib.store.models import DealModel
 
 NOT_STARTED, IN_PROGRESS, ON_REVIEW, DISPUTED = "not_started", "in_progress", "on_review", "disputed"
@@ -207,7 +206,7 @@ def _cancellation_answered(status: str):
 
 
 def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:
-    return views.deal_notification(deal, kind, role, extra_id=ctx.payload.get("extra_id"))
+    return notice_params.deal_notification(deal, kind, role, extra_id=ctx.payload.get("extra_id"))
 
 
 PROCESS = Process(

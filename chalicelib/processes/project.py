@@ -34,8 +34,7 @@ from chalicelib.money.amounts import Money, commission
 from chalicelib.platform import clock
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict
-from chalicelib.processes import Actor, Context, Process, Timer, Transition, disputes, past_deadline
-from chalicelib.services import views
+from chalicelib.processes import Actor, Context, Process, Timer, Transition, disputes, notice_params, past_deadline
 from chalicelib.store.models import DealModel
 
 AWAITING, IN_PROGRESS, DELIVERED, DISPUTED = "awaiting_acceptance", "in_progress", "delivered", "disputed"
@@ -122,7 +121,7 @@ def _closed(deal: DealModel, ctx: Context) -> dict:
 
 
 def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:
-    return views.contract_notification(deal, kind, role)
+    return notice_params.contract_notification(deal, kind, role)
 
 
 # --- timers ----------------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from chalicelib.access.auth import Principal
 from chalicelib.notify import outbox
 from chalicelib.platform import clock
 from chalicelib.platform.errors import Conflict, Forbidden
+from chalicelib.processes import notice_params
 from chalicelib.processes.gig_order import COMPLETED
 from chalicelib.services import gigs, idempotency, orders, views
 from chalicelib.services.pagination import page
@@ -30,7 +31,8 @@ def leave(principal: Principal, order_id: str, rating: int, text: str) -> tuple[
     uow.update(GigModel(deal.subject_id), [GigModel.rating_sum.add(rating), GigModel.rating_count.add(1)],
                condition=GigModel.id.exists())
     for recipient, role in ((deal.client_id, "client"), (deal.contractor_id, "contractor")):
-        params = {**views.deal_notification(deal, "review_received", role), "review": {"rating": rating, "text": text}}
+        params = {**notice_params.deal_notification(deal, "review_received", role),
+                  "review": {"rating": rating, "text": text}}
         outbox.enqueue(uow, recipient, "review_received", params)
     return idempotency.commit(uow, 201, views.review(review))
 

@@ -1,0 +1,64 @@
+"""The params each process's notifications are rendered with, for each recipient: what the deal is, what it
+costs and what the reader gets (see tests/notification_samples.py for every kind's shape)."""
+from __future__ import annotations
+
+from chalicelib.money.amounts import commission
+from chalicelib.store.models import DealModel
+
+
+def _commission(record: DealModel) -> int:
+    return commission(int(record.amount), int(record.commission_bps))
+
+
+def _money(amount: int | None, currency: str) -> dict | None:
+    return None if amount is None else {"amount": int(amount), "currency": currency}
+
+
+def deal_notification(record: DealModel, kind: str, role: str, *, extra_id: str | None = None) -> dict:
+    """The params an order notification is rendered with (see tests/notification_samples.py)."""
+    gross, fee, currency = int(record.amount), _commission(record), record.currency
+    params = {"role": role, "order_id": record.id, "title": record.title, "amount": _money(gross, currency),
+              "payout": _money(gross - fee, currency), "commission": _money(fee, currency),
+              "deadline_at": record.deadline_at, "review_due_at": record.review_due_at,
+              "message": record.last_message or "", "reason": record.closed_reason or ""}
+    if kind.startswith("extra_"):
+        extra = next(e for e in record.extras if e["id"] == extra_id)
+        params["extra"] = {"title": extra["title"], "amount": _money(extra["amount"], currency),
+                           "extra_days": extra["extra_days"]}
+    if kind.startswith("cancellation_"):
+        asked = record.cancellation or {}
+        params["cancellation"] = {"by": asked["by"], "reason": asked["reason"], "message": asked.get("message", "")}
+    if kind.startswith("dispute_"):
+        dispute = record.dispute or {}
+        released = dispute.get("release")
+        params["dispute"] = {
+            "by": dispute.get("by", "client"), "reason": dispute.get("reason", ""), "note": dispute.get("note", ""),
+            "refund": _money(dispute.get("refund"), currency), "release": _money(released, currency),
+            "payout": _money(None if released is None else released - dispute["commission"], currency)}
+    return params
+
+
+def offer_notification(record: DealModel, role: str) -> dict:
+    agreed = record.terms or {}
+    return {"role": role, "offer_id": record.id, "gig_title": agreed.get("gig_title", record.title),
+            "description": agreed.get("description", ""), "amount": _money(int(record.amount), record.currency),
+            "delivery_days": int(record.delivery_days), "revision_limit": agreed.get("revision_limit"),
+            "accept_by": record.accept_by, "order_id": record.related_id, "reason": record.closed_reason or ""}
+
+
+def contract_notification(record: DealModel, kind: str, role: str) -> dict:
+    """Like an order's, but `amount` is what is in escrow now and `price` the agreed price."""
+    escrowed = int(record.amount if record.escrowed is None else record.escrowed)
+    fee = commission(escrowed, int(record.commission_bps))
+    return {**deal_notification(record, kind, role), "deal": "contract", "amount": _money(escrowed, record.currency),
+            "payout": _money(escrowed - fee, record.currency), "commission": _money(fee, record.currency),
+            "price": _money(int(record.amount), record.currency), "fund_due_at": record.fund_due_at}
+
+
+def task_notification(record: DealModel, role: str) -> dict:
+    fee = commission(int(record.amount), int(record.commission_bps))
+    return {"role": role, "task_id": record.id, "title": record.title,
+            "amount": _money(int(record.amount), record.currency),
+            "payout": _money(int(record.amount) - fee, record.currency), "deadline_at": record.deadline_at,
+            "reason": record.closed_reason or ""}
+
