@@ -1,0 +1,117 @@
+"""Accounts and who may do what: users, the lookup keys (e-mail, tokens, site keys), profiles, team members,
+idempotency records and abuse-limit counters."""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.models import Model
+
+from chalicelib.store.models.base import BaseMeta, JSONAttribute
+
+
+class UserModel(Model):
+    class Meta(BaseMeta):
+        logical_name = "users"
+        table_name = "users"
+
+    id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    locale = UnicodeAttribute()
+    timezone = UnicodeAttribute(null=True)  # IANA name; None on accounts made before time zones
+    password_hash = UnicodeAttribute()
+    roles = ListAttribute(of=UnicodeAttribute)
+    created_at = UnicodeAttribute()
+    # Tokens carry the epoch they were issued in; a password change or reset moves it on, which revokes
+    # every earlier token. Logged-out sessions until their tokens expire: {session id: expiry (unix)}.
+    token_epoch = NumberAttribute(null=True)
+    revoked_sessions = JSONAttribute(null=True)
+
+
+class KeyModel(Model):
+    """Unique claims and counters: `email#<address>` → user, `invoice#<number>` → invoice,
+    `counter#invoice#<year>` → last sequence number, `operators` → the operators' user ids."""
+
+    class Meta(BaseMeta):
+        logical_name = "keys"
+        table_name = "keys"
+
+    key = UnicodeAttribute(hash_key=True)
+    target_id = UnicodeAttribute(null=True)
+    seq = NumberAttribute(null=True)
+    data = JSONAttribute(null=True)
+    members = ListAttribute(of=UnicodeAttribute, null=True)
+
+
+class IdempotencyModel(Model):
+    """The first response to `(scope, Idempotency-Key)`. Records of money-moving requests are
+    written in the movement's own transaction and never expire; others expire by TTL."""
+
+    class Meta(BaseMeta):
+        logical_name = "idempotency"
+        table_name = "idempotency"
+        ttl_attribute = "expires_at"
+
+    id = UnicodeAttribute(hash_key=True)
+    request_hash = UnicodeAttribute()
+    status_code = NumberAttribute()
+    body = JSONAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = NumberAttribute(null=True)
+
+
+class ProfileModel(Model):
+    """What others see of a contractor besides his gigs: his level, whether he takes custom offers,
+    and the counters behind his responsibility rating (updated inside the deals' transactions)."""
+
+    class Meta(BaseMeta):
+        logical_name = "profiles"
+        table_name = "profiles"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    level = UnicodeAttribute(null=True)
+    custom_offers = UnicodeAttribute(null=True)  # "enabled" when the contractor takes custom offers
+    orders_completed = NumberAttribute(null=True)
+    orders_failed = NumberAttribute(null=True)  # declined, auto-cancelled, or cancelled by the client once late
+    orders_cancelled = NumberAttribute(null=True)  # cancelled by agreement: no rating drop
+    skills = ListAttribute(of=UnicodeAttribute, null=True)
+    company_name = UnicodeAttribute(null=True)  # a company's settings: its name on acts,
+    company_details = UnicodeAttribute(null=True)  # its requisites as printed,
+    send_tasks_immediately = BooleanAttribute(null=True)  # and whether new tasks skip the draft
+
+
+class TeamMemberModel(Model):
+    """A company's team: one item per contractor, keyed by e-mail; `invited` until the invitee sets a
+    password, `requested` until someone who already has an account accepts (or `declined`), then `active`."""
+
+    class Meta(BaseMeta):
+        logical_name = "team"
+        table_name = "team"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute(null=True)
+    state = UnicodeAttribute()  # invited | requested | active | declined
+    greeting = UnicodeAttribute(null=True)
+    invited_at = UnicodeAttribute()
+    joined_at = UnicodeAttribute(null=True)
+
+
+class LimitModel(Model):
+    """An abuse limit's counter for one key and window (failed log-ins per e-mail or address, invitations
+    per company and day, e-mails per address and day, password resets): items expire by TTL."""
+
+    class Meta(BaseMeta):
+        logical_name = "limits"
+        table_name = "limits"
+        ttl_attribute = "expires_at"
+
+    key = UnicodeAttribute(hash_key=True)
+    hits = NumberAttribute(default=0)
+    window_ends = NumberAttribute()  # unix seconds: the window's counting stops here
+    expires_at = NumberAttribute()
+

@@ -1,0 +1,168 @@
+"""Money's tables: ledger accounts and the journal, top-up invoices, incoming payments and payouts."""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.store.models.base import BaseMeta, JSONAttribute
+
+
+class AccountModel(Model):
+    """A ledger account: one per (owner, currency), or per (system account, currency, shard)."""
+
+    class Meta(BaseMeta):
+        logical_name = "accounts"
+        table_name = "accounts"
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    account_key = UnicodeAttribute(range_key=True)  # "USD" for users, "USD#07" for sharded system accounts
+    currency = UnicodeAttribute()
+    available = NumberAttribute(default=0)
+    held = NumberAttribute(default=0)
+
+
+class JournalEntryModel(Model):
+    """One transfer: its postings, written once (`attribute_not_exists`), so a retry can't repeat it."""
+
+    class Meta(BaseMeta):
+        logical_name = "journal"
+        table_name = "journal"
+
+    pk = UnicodeAttribute(hash_key=True)  # entry#<transfer id>
+    sk = UnicodeAttribute(range_key=True)  # "entry"
+    kind = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    postings = JSONAttribute(null=True)
+    ref = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+
+
+class JournalLineModel(Model):
+    """One posting seen from its account, for an owner's statement and reconciliation."""
+
+    class Meta(BaseMeta):
+        logical_name = "journal"
+        table_name = "journal"
+
+    pk = UnicodeAttribute(hash_key=True)  # lines#<owner id>[#<shard>]
+    sk = UnicodeAttribute(range_key=True)  # <created_at>#<transfer id>#<n>
+    entry_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    account_key = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    bucket = UnicodeAttribute()
+    amount = NumberAttribute()
+    ref = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+
+class InvoicesByOwner(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class InvoiceModel(Model):
+    class Meta(BaseMeta):
+        logical_name = "invoices"
+        table_name = "invoices"
+
+    id = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+    number = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()
+    payment_details = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    paid_at = UnicodeAttribute(null=True)
+    payment_id = UnicodeAttribute(null=True)
+    by_owner = InvoicesByOwner()
+
+
+class UnmatchedPayments(GlobalSecondaryIndex):
+    """Sparse: only payments waiting for an operator carry `queue`."""
+
+    class Meta:
+        index_name = "by_queue"
+        projection = AllProjection()
+
+    queue = UnicodeAttribute(hash_key=True)
+    received_at = UnicodeAttribute(range_key=True)
+
+
+class PaymentModel(Model):
+    """An incoming bank transfer, one per bank `event_id`."""
+
+    class Meta(BaseMeta):
+        logical_name = "payments"
+        table_name = "payments"
+
+    id = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    purpose = UnicodeAttribute()
+    payer = JSONAttribute()
+    received_at = UnicodeAttribute()
+    status = UnicodeAttribute()  # credited | unmatched | applied | returned
+    reason = UnicodeAttribute(null=True)
+    invoice_id = UnicodeAttribute(null=True)
+    queue = UnicodeAttribute(null=True)
+    resolved_by = UnicodeAttribute(null=True)
+    resolved_at = UnicodeAttribute(null=True)
+    # Card money parked by the acquirer's webhook: its payment at the acquirer, which a return refunds.
+    acquirer_payment_id = UnicodeAttribute(null=True)
+    by_queue = UnmatchedPayments()
+
+
+class PayoutsByOwner(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class UnsentPayouts(GlobalSecondaryIndex):
+    """Sparse: payouts whose request has not reached the bank yet carry `queue`."""
+
+    class Meta:
+        index_name = "by_queue"
+        projection = AllProjection()
+
+    queue = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class PayoutModel(Model):
+    """A withdrawal to a card or an IBAN: held at once, then paid out or returned by the bank's answer."""
+
+    class Meta(BaseMeta):
+        logical_name = "payouts"
+        table_name = "payouts"
+
+    id = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    method = UnicodeAttribute()  # card | iban
+    destination = UnicodeAttribute()  # the card number or IBAN, normalised
+    status = UnicodeAttribute()  # pending | paid | failed
+    created_at = UnicodeAttribute()
+    sent_at = UnicodeAttribute(null=True)
+    decided_at = UnicodeAttribute(null=True)
+    failure_reason = UnicodeAttribute(null=True)
+    bank_event_id = UnicodeAttribute(null=True)
+    queue = UnicodeAttribute(null=True)
+    by_owner = PayoutsByOwner()
+    by_queue = UnsentPayouts()
+
