@@ -5,7 +5,7 @@ time authenticates, parses and validates the body with pydantic, applies the Ide
 rules to POSTs, and maps domain errors to the API's error shape in this one place.
 
 Routes name their request and response models (`schema_names.SignupIn`) rather than import them:
-pydantic and the models of `schemas.py` cost more import time than the rest of the app, so they load
+pydantic and the models of `schemas/` cost more import time than the rest of the app, so they load
 with the first request that has a body to validate (or `GET /openapi.json`), not with every cold start.
 """
 from __future__ import annotations
@@ -45,19 +45,24 @@ if TYPE_CHECKING:
 # (X-Site-Key), no bearer
 Auth = Literal["user", "operator", "bank", "acquirer", "site", "none"]
 JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
-SCHEMAS_MODULE = "chalicelib.entrypoints.api.schemas"
+SCHEMAS_PACKAGE = "chalicelib.entrypoints.api.schemas"
+SCHEMA_AREAS = ("common", "accounts", "bank", "orders", "offers", "projects", "tasks", "sites", "pages", "dev")
 
 
 @dataclass(frozen=True)
 class Schema:
-    """A model of `schemas.py` by name; `.model` imports it (and pydantic) when first needed."""
+    """A model of `schemas/<area>.py` by name; `.model` imports it (and pydantic) when first needed."""
 
     name: str
 
     @property
     def model(self) -> type[BaseModel]:
-        model: type[BaseModel] = getattr(importlib.import_module(SCHEMAS_MODULE), self.name)
-        return model
+        for area in SCHEMA_AREAS:
+            module = importlib.import_module(f"{SCHEMAS_PACKAGE}.{area}")
+            model: type[BaseModel] | None = getattr(module, self.name, None)
+            if model is not None:
+                return model
+        raise LookupError(f"no request or response model named {self.name} in {SCHEMAS_PACKAGE}")
 
 
 class _SchemaNames:

@@ -1,0 +1,103 @@
+"""Accounts: sign-up, log-in, the user, passwords, balances, statements and the notification feed."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import EmailStr, Field
+
+from chalicelib.entrypoints.api.schemas.common import ApiModel, Locale, RequestModel, TimeZone
+
+
+class SignupIn(RequestModel):
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=128)
+    name: str = Field(min_length=1, max_length=100)
+    locale: Locale = "en"
+    timezone: TimeZone | None = Field(default=None, description="default: the locale's marketplace's zone")
+
+
+class MeIn(RequestModel):
+    """What a user may change about himself; a field left out stays as it is."""
+
+    locale: Locale | None = None
+    timezone: TimeZone | None = None
+
+
+class LoginIn(RequestModel):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class PasswordChangeIn(RequestModel):
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=8, max_length=128)
+
+
+class PasswordResetIn(RequestModel):
+    email: str = Field(min_length=3, max_length=254)
+
+
+class PasswordResetConfirmIn(RequestModel):
+    token: str = Field(min_length=1, max_length=200,
+                       description="from the link e-mailed by POST /v1/auth/password-reset")
+    password: str = Field(min_length=8, max_length=128)
+
+
+class UserOut(ApiModel):
+    id: str
+    email: str
+    name: str
+    locale: Locale
+    timezone: str = Field(description="IANA time zone name")
+    roles: list[str]
+    created_at: str
+
+
+class SignupOut(ApiModel):
+    user: UserOut
+    token: str
+
+
+class TokenOut(ApiModel):
+    token: str
+
+
+class BalanceLine(ApiModel):
+    currency: str
+    available: int
+    held: int
+
+
+class BalancesOut(ApiModel):
+    items: list[BalanceLine]
+
+
+class StatementLine(ApiModel):
+    entry_id: str
+    kind: str
+    currency: str
+    bucket: Literal["available", "held"]
+    amount: int
+    ref: str | None
+    created_at: str
+
+
+class StatementList(ApiModel):
+    items: list[StatementLine]
+    next_cursor: str | None
+
+
+class NotificationOut(ApiModel):
+    id: str
+    kind: str
+    title: str
+    body: str
+    link: str = Field(description="the page where the reader acts on it (the same as the e-mail's button)")
+    params: dict
+    created_at: str
+    read_at: str | None
+
+
+class NotificationList(ApiModel):
+    items: list[NotificationOut]
+    next_cursor: str | None

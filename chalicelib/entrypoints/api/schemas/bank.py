@@ -1,0 +1,130 @@
+"""Money in and out: top-up invoices, the bank's webhook, incoming payments, payouts and the trial balance."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, StrictInt
+
+from chalicelib.entrypoints.api.schemas.common import MAX_AMOUNT, ApiModel, CurrencyCode, RequestModel
+
+
+class InvoiceIn(RequestModel):
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units, e.g. 150000 = 1,500.00 USD")
+    currency: str = CurrencyCode
+
+
+class Payer(RequestModel):
+    name: str = Field(max_length=200)
+    iban: str = Field(default="", max_length=64)
+
+
+class BankEventIn(RequestModel):
+    event_id: str = Field(min_length=1, max_length=200)
+    type: str = Field(min_length=1, max_length=100)
+
+
+class TransferIncomingIn(BankEventIn):
+    type: Literal["transfer.incoming"]
+    amount: StrictInt = Field(gt=0, lt=10**38, description=(
+        "minor units; a transfer above the bound of its currency is parked as unmatched (amount_out_of_range)"))
+    currency: str = CurrencyCode
+    purpose: str = Field(max_length=2000)
+    payer: Payer
+    received_at: str = Field(min_length=1, max_length=64)
+
+
+class ApplyPaymentIn(RequestModel):
+    invoice_id: str = Field(min_length=1, max_length=100)
+
+
+class InvoiceOut(ApiModel):
+    id: str
+    number: str = Field(examples=["PI-2026-000001"])
+    amount: int
+    currency: str
+    status: Literal["open", "paid"]
+    payment_details: str
+    created_at: str
+    paid_at: str | None
+    pdf_url: str
+
+
+class InvoiceList(ApiModel):
+    items: list[InvoiceOut]
+    next_cursor: str | None
+
+
+class PaymentOut(ApiModel):
+    id: str
+    event_id: str
+    amount: int
+    currency: str
+    purpose: str
+    payer: dict
+    received_at: str
+    status: Literal["credited", "unmatched", "applied", "returned"]
+    reason: str | None
+    invoice_id: str | None
+    resolved_by: str | None
+    resolved_at: str | None
+
+
+class PaymentList(ApiModel):
+    items: list[PaymentOut]
+    next_cursor: str | None
+
+
+class PayoutOut(ApiModel):
+    id: str
+    amount: int
+    currency: str
+    method: Literal["card", "iban"]
+    destination: str = Field(description="masked: •••• 1111 for a card, DE89 •••• 3000 for an IBAN")
+    status: Literal["pending", "paid", "failed"]
+    created_at: str
+    sent_at: str | None
+    decided_at: str | None
+    failure_reason: str | None
+
+
+class PayoutList(ApiModel):
+    items: list[PayoutOut]
+    next_cursor: str | None
+
+
+class WebhookAck(ApiModel):
+    received: bool
+    duplicate: bool = False
+    ignored: bool = False
+    payment: PaymentOut | None = None
+    payout: PayoutOut | None = None
+
+
+class TrialBalanceLine(ApiModel):
+    currency: str
+    total: int
+    balanced: bool
+    accounts: dict[str, int]
+
+
+class TrialBalanceOut(ApiModel):
+    items: list[TrialBalanceLine]
+    balanced: bool
+
+
+class Destination(RequestModel):
+    type: Literal["card", "iban"]
+    number: str = Field(min_length=1, max_length=64, description="card number (Luhn-checked) or IBAN")
+
+
+class PayoutIn(RequestModel):
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
+    currency: str = CurrencyCode
+    destination: Destination
+
+
+class PayoutEventIn(RequestModel):
+    event_id: str = Field(min_length=1, max_length=200)
+    type: Literal["payout.paid", "payout.failed"]
+    payout_id: str = Field(min_length=1, max_length=100)
+    reason: str = Field(default="", max_length=1000)

@@ -1,0 +1,140 @@
+"""Conversations, contractors' profiles and custom offers."""
+from __future__ import annotations
+
+import urllib.parse
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, StrictInt
+
+from chalicelib.entrypoints.api.schemas.common import MAX_AMOUNT, ApiModel, CurrencyCode, RequestModel
+from chalicelib.platform.config import settings
+
+
+def _attachment_url(value: str) -> str:
+    """`https:` links, or the service's own file links (`/v1/files/…`): never `javascript:`, `data:`,
+    `http:` or anything else a reader's client might run or that travels in the clear."""
+    if not value or value.startswith(f"{settings.app_url.rstrip('/')}/v1/files/"):
+        return value
+    parts = urllib.parse.urlsplit(value)
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise ValueError("the URL may not contain spaces or control characters")
+    if parts.scheme == "https" and parts.hostname:
+        return value
+    if not parts.scheme and not parts.netloc and parts.path.startswith("/v1/files/"):
+        return value
+    raise ValueError("an attachment URL must be an https: link or one of the service's own /v1/files/ links")
+
+
+class Attachment(RequestModel):
+    name: str = Field(min_length=1, max_length=255)
+    size: StrictInt = Field(ge=0, le=1024 * 1024 * 1024, description="bytes")
+    content_type: str = Field(min_length=1, max_length=255)
+    url: Annotated[str, AfterValidator(_attachment_url)] = Field(
+        default="", max_length=2000, description="https:, or a /v1/files/ link of this service")
+
+
+class ChatMessageIn(RequestModel):
+    text: str = Field(default="", max_length=10000)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=10)
+
+
+class ChatMessageOut(ApiModel):
+    id: str
+    thread_id: str
+    sender_id: str
+    text: str
+    attachments: list[dict]
+    created_at: str
+
+
+class ChatMessageList(ApiModel):
+    items: list[ChatMessageOut]
+    next_cursor: str | None
+
+
+class ConversationIn(RequestModel):
+    user_id: str = Field(min_length=1, max_length=100, description="the other participant")
+
+
+class ConversationOut(ApiModel):
+    id: str
+    peer_id: str
+    created_at: str
+
+
+class ConversationList(ApiModel):
+    items: list[ConversationOut]
+    next_cursor: str | None
+
+
+class ResponsibilityOut(ApiModel):
+    percent: int = Field(description="orders completed out of completed + failed (auto-cancelled or late)")
+    completed: int
+    failed: int
+    cancelled_without_penalty: int
+
+
+class ContractorOut(ApiModel):
+    id: str
+    name: str
+    level: str
+    custom_offers: bool
+    skills: list[str]
+    responsibility: ResponsibilityOut
+
+
+Skill = Annotated[str, Field(min_length=1, max_length=50)]
+
+
+class ProfileIn(RequestModel):
+    custom_offers: bool | None = None
+    skills: list[Skill] | None = Field(default=None, max_length=30)
+
+
+class LevelIn(RequestModel):
+    level: str = Field(min_length=1, max_length=50)
+
+
+class OfferIn(RequestModel):
+    client_id: str = Field(min_length=1, max_length=100)
+    gig_id: str = Field(min_length=1, max_length=100, description="the related gig: the review lands under it")
+    description: str = Field(min_length=1, max_length=10000)
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
+    currency: str = CurrencyCode
+    delivery_days: StrictInt = Field(ge=1, le=365)
+    revision_limit: StrictInt | None = Field(default=None, ge=0, le=100)
+    accept_by: str | None = Field(default=None, max_length=40, description="ISO 8601; the offer expires after it")
+    order_id: str | None = Field(default=None, min_length=1, max_length=100,
+                                 description="made from the page of this order between the two; without it, the "
+                                             "client must have written to the contractor in their conversation")
+
+
+class OfferOut(ApiModel):
+    id: str
+    gig_id: str
+    order_id: str | None
+    client_id: str
+    contractor_id: str
+    title: str
+    description: str
+    amount: int
+    currency: str
+    delivery_days: int
+    revision_limit: int | None
+    accept_by: str | None
+    status: Literal["pending", "accepted", "rejected", "withdrawn", "expired"]
+    closed_reason: str | None
+    terms: dict | None
+    terms_hash: str | None
+    created_at: str
+    version: int
+    history: list[dict]
+
+
+class OfferList(ApiModel):
+    items: list[OfferOut]
+    next_cursor: str | None
+
+
+class OptionalReasonIn(RequestModel):
+    reason: str = Field(default="", max_length=1000)

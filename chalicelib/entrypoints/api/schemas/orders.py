@@ -1,0 +1,187 @@
+"""Gigs and gig orders: deliveries, extras, cancellations, disputes and reviews."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, StrictInt
+
+from chalicelib.entrypoints.api.schemas.common import MAX_AMOUNT, ApiModel, CurrencyCode, RequestModel
+
+
+class GigIn(RequestModel):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
+    currency: str = CurrencyCode
+    delivery_days: StrictInt = Field(ge=1, le=365)
+
+
+class OrderIn(RequestModel):
+    gig_id: str = Field(min_length=1, max_length=100)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$",
+                                 description="optional: refuse unless the gig is priced in this currency")
+
+
+class MessageIn(RequestModel):
+    message: str = Field(min_length=1, max_length=5000)
+
+
+class FileIn(RequestModel):
+    filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\]+$")
+    content_base64: str = Field(min_length=1, description="the file, base64-encoded")
+
+
+class DeliveryIn(RequestModel):
+    message: str = Field(min_length=1, max_length=5000)
+    attachments: list[FileIn] = Field(default_factory=list, max_length=5,
+                                      description="the delivered files (DELIVERABLE_MAX_BYTES together)")
+
+
+class ReasonIn(RequestModel):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class RatingOut(ApiModel):
+    count: int
+    sum: int
+    average: str | None = Field(description="sum / count with two decimals, e.g. \"4.67\"; null without reviews")
+
+
+class GigOut(ApiModel):
+    id: str
+    contractor_id: str
+    title: str
+    description: str
+    amount: int
+    currency: str
+    delivery_days: int
+    status: Literal["active", "paused"]
+    rating: RatingOut
+    created_at: str
+
+
+class GigList(ApiModel):
+    items: list[GigOut]
+    next_cursor: str | None
+
+
+class ExtraOut(ApiModel):
+    id: str
+    title: str
+    amount: int
+    extra_days: int
+    status: Literal["offered", "paid", "rejected"]
+    offered_at: str
+    decided_at: str | None
+
+
+class CancellationOut(ApiModel):
+    by: Literal["client", "contractor"]
+    reason: str
+    message: str
+    requested_at: str
+    status: Literal["pending", "accepted", "refused", "lapsed"]
+    answered_at: str | None
+
+
+class DisputeOut(ApiModel):
+    by: Literal["client", "contractor"] = Field(default="client", description="who opened it")
+    reason: str
+    opened_at: str
+    refund: int | None
+    release: int | None
+    commission: int | None
+    note: str
+    resolved_at: str | None
+    resolved_by: str | None
+    terms_hash: str | None
+
+
+class DeliveredFileOut(ApiModel):
+    id: str
+    filename: str
+    size: int = Field(description="bytes")
+
+
+class DeliveryOut(ApiModel):
+    at: str
+    files: list[DeliveredFileOut] = Field(description="GET /v1/orders/{order_id}/files/{id} gives a download link")
+
+
+class OrderOut(ApiModel):
+    id: str
+    gig_id: str
+    offer_id: str | None
+    client_id: str
+    contractor_id: str
+    title: str
+    amount: int = Field(description="in escrow while open: the price plus paid extras")
+    currency: str
+    commission: int
+    status: Literal["not_started", "in_progress", "on_review", "disputed", "completed", "cancelled", "resolved"]
+    delivery_days: int
+    deadline_at: str | None
+    review_due_at: str | None
+    last_message: str | None
+    closed_reason: str | None
+    revisions: int
+    extras: list[ExtraOut]
+    deliveries: list[DeliveryOut] = Field(description="each delivery's files, oldest first (the latest message is "
+                                                     "last_message; the conversation is the order's thread)")
+    cancellation: CancellationOut | None
+    dispute: DisputeOut | None
+    terms: dict | None = Field(description="the terms frozen when the order was made")
+    terms_hash: str | None = Field(description="SHA-256 of the terms as canonical JSON")
+    terms_verified: bool
+    reviewed: bool
+    created_at: str
+    version: int
+    history: list[dict]
+
+
+class OrderList(ApiModel):
+    items: list[OrderOut]
+    next_cursor: str | None
+
+
+class ExtraIn(RequestModel):
+    title: str = Field(min_length=1, max_length=200)
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units, in the order's currency")
+    extra_days: StrictInt = Field(ge=0, le=365)
+
+
+class CancellationIn(RequestModel):
+    reason: str = Field(min_length=1, max_length=50, description=(
+        "contractor: requirements_exceed_gig | client_unresponsive | unable_to_complete | mutual_agreement | other; "
+        "client: no_longer_needed | contractor_unresponsive | mutual_agreement | other"))
+    message: str = Field(default="", max_length=5000)
+
+
+class DisputeIn(RequestModel):
+    message: str = Field(min_length=1, max_length=5000, description="what is wrong with the delivery")
+
+
+class ResolutionIn(RequestModel):
+    refund: StrictInt = Field(ge=0, le=MAX_AMOUNT, description="minor units back to the client")
+    release: StrictInt = Field(ge=0, le=MAX_AMOUNT, description="minor units to the contractor, less commission")
+    note: str = Field(min_length=1, max_length=5000, description="the decision, citing the frozen terms")
+
+
+class ReviewIn(RequestModel):
+    rating: StrictInt = Field(ge=1, le=5)
+    text: str = Field(default="", max_length=5000)
+
+
+class ReviewOut(ApiModel):
+    order_id: str
+    gig_id: str
+    client_id: str
+    contractor_id: str
+    rating: int
+    text: str
+    created_at: str
+
+
+class ReviewList(ApiModel):
+    items: list[ReviewOut]
+    next_cursor: str | None

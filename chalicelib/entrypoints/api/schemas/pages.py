@@ -1,0 +1,29 @@
+"""The pages' forms (chalicelib/entrypoints/web/pages.py), posted as application/x-www-form-urlencoded."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from chalicelib.entrypoints.api.schemas.common import ApiModel
+
+
+class InvitationForm(ApiModel):
+    csrf: str = Field(min_length=1, max_length=100)
+    action: Literal["accept", "decline"]
+    name: str = Field(default="", max_length=100)
+    password: str = Field(default="", max_length=128)
+    locale: str = Field(default="", max_length=10)
+
+
+class PasswordForm(ApiModel):
+    csrf: str = Field(min_length=1, max_length=100)
+    password: str = Field(max_length=128)
+    password_again: str = Field(max_length=128)
+
+
+class CheckoutForm(ApiModel):
+    csrf: str = Field(min_length=1, max_length=100)
+    action: Literal["pay", "decline"]
+    card_number: str = Field(default="", max_length=23)
+    holder: str = Field(default="", max_length=100)

@@ -1,0 +1,302 @@
+"""Subscription billing of business accounts: tariffs, sites, usage, requisites, service invoices, contracts."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import EmailStr, Field, StrictInt, model_validator
+
+from chalicelib.entrypoints.api.schemas.common import ApiModel, CurrencyCode, MoneyIn, MoneyOut, RequestModel
+from chalicelib.processes.subscription import DELETION_REASONS
+from chalicelib.services.sites import MAX_DOMAINS
+
+SiteStatus = Literal["active", "past_due", "blocked", "deletion_requested", "deleted"]
+
+
+Reason = Literal["too_expensive", "missing_features", "moving_to_another_platform", "closing_business", "other"]
+
+
+assert set(Reason.__args__) == set(DELETION_REASONS)  # type: ignore[attr-defined]
+
+
+class Limits(RequestModel):
+    products: StrictInt = Field(ge=0, le=10**9)
+    orders_per_month: StrictInt = Field(ge=0, le=10**9)
+
+
+class TariffIn(RequestModel):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    name: str = Field(min_length=1, max_length=100)
+    price: MoneyIn
+    limits: Limits
+    features: list[str] = Field(default_factory=list, max_length=50)
+
+
+class TariffPatchIn(RequestModel):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    price: MoneyIn | None = Field(default=None, description="applies from the next billing month")
+    limits: Limits | None = None
+    features: list[str] | None = Field(default=None, max_length=50)
+    active: bool | None = None
+
+
+class TariffOut(ApiModel):
+    code: str
+    name: str
+    price: MoneyOut
+    limits: dict[str, int]
+    features: list[str]
+    active: bool
+    price_changes: list[dict]
+
+
+class TariffList(ApiModel):
+    items: list[TariffOut]
+
+
+class OwnerIn(RequestModel):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    phone: str = Field(min_length=3, max_length=32, description="international (E.164), e.g. +380501234567")
+
+
+class SiteIn(RequestModel):
+    name: str = Field(min_length=1, max_length=200)
+    domains: list[str] = Field(min_length=1, max_length=MAX_DOMAINS, description="host names; IDN allowed")
+    owner: OwnerIn
+    tariff: str = Field(min_length=1, max_length=40)
+
+
+class Counter(ApiModel):
+    value: int
+    limit: int | None
+
+
+class CountersOut(ApiModel):
+    products: Counter
+    orders: Counter
+    refreshed_at: str | None
+
+
+class SiteTariff(ApiModel):
+    code: str | None
+    name: str | None
+    price: MoneyOut
+
+
+class NextTariff(ApiModel):
+    code: str
+    name: str
+    from_: str | None = Field(alias="from")
+
+
+class AdditionalFeatures(ApiModel):
+    tariff: str
+    name: str
+    features: list[str]
+
+
+class SiteOut(ApiModel):
+    id: str
+    service_code: str
+    name: str
+    domains: list[str]
+    owner: dict
+    owner_id: str
+    status: SiteStatus
+    tariff: SiteTariff
+    next_tariff: NextTariff | None
+    counters: CountersOut
+    additional_features: list[AdditionalFeatures]
+    vchasno: dict
+    payment_method: dict | None
+    next_invoice_at: str | None
+    deletion: dict | None
+    created_at: str
+
+
+class SiteList(ApiModel):
+    items: list[SiteOut]
+    next_cursor: str | None
+
+
+class DomainIn(RequestModel):
+    domain: str = Field(min_length=1, max_length=253)
+
+
+class DomainsOut(ApiModel):
+    domains: list[str]
+
+
+class KeyOut(ApiModel):
+    key: str = Field(description="shown once; only its hash is kept")
+    created_at: str
+
+
+class UsageIn(RequestModel):
+    event_id: str = Field(min_length=1, max_length=200)
+    products: StrictInt | None = Field(default=None, ge=0, le=10**9, description="the current number of products")
+    orders: StrictInt | None = Field(default=None, ge=0, le=10**6, description="new orders since the last report")
+
+    @model_validator(mode="after")
+    def _one_counter(self) -> UsageIn:
+        if (self.products is None) == (self.orders is None):
+            raise ValueError("send exactly one of products or orders")
+        return self
+
+
+class UsageOut(ApiModel):
+    accepted: bool
+    duplicate: bool
+    event_id: str
+
+
+class RequisitesIn(RequestModel):
+    tax_id: str = Field(min_length=1, max_length=20, description="EDRPOU (8 digits) or RNOKPP (10 digits)")
+    iban: str = Field(min_length=1, max_length=64, description="a Ukrainian IBAN (UA…)")
+
+
+class RequisitesOut(ApiModel):
+    tax_id: str | None
+    kind: Literal["company", "sole_proprietor"] | None
+    iban: str | None
+    company_name: str | None
+    address: str | None
+    director: str | None
+    updated_at: str | None
+    vchasno: dict
+
+
+class VchasnoOut(ApiModel):
+    status: Literal["not_activated", "activated"]
+
+
+class TariffChangeIn(RequestModel):
+    code: str = Field(min_length=1, max_length=40)
+
+
+class ServiceInvoiceOut(ApiModel):
+    id: str
+    site_id: str
+    number: str
+    period: str
+    kind: str
+    amount: int
+    currency: str
+    status: Literal["open", "paid", "void"]
+    issued_at: str
+    due_at: str
+    paid_at: str | None
+    paid_by: Literal["card", "link", "bank_transfer"] | None
+    lines: list[dict]
+    pdf_url: str
+
+
+class ServiceInvoiceList(ApiModel):
+    items: list[ServiceInvoiceOut]
+    next_cursor: str | None
+
+
+class SiteContractOut(ApiModel):
+    id: str
+    kind: Literal["public_offer", "personal"]
+    title: str
+    version: str | None
+    effective_from: str | None
+    filename: str
+    size: int | None
+    uploaded_at: str | None
+    url: str
+
+
+class SiteContractList(ApiModel):
+    items: list[SiteContractOut]
+    next_cursor: str | None
+
+
+class LinkOut(ApiModel):
+    url: str
+    filename: str
+
+
+class DeletionIn(RequestModel):
+    reasons: list[Reason] = Field(min_length=1, max_length=5)
+    comment: str = Field(default="", max_length=2000)
+
+
+class OwnerChangeIn(RequestModel):
+    owner: OwnerIn
+    user_id: str | None = Field(default=None, max_length=100, description="the new owner's account, if it changes")
+
+
+class ContractIn(RequestModel):
+    filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\]+\.pdf$")
+    content_base64: str = Field(min_length=1, description="the signed contract, a PDF, base64-encoded")
+
+
+class PaymentLinkOut(ApiModel):
+    payment_id: str
+    url: str
+    expires_at: str
+
+
+class PaymentMethodOut(PaymentLinkOut):
+    purpose: Literal["pay_invoice", "verify"]
+
+
+class AcquirerCard(RequestModel):
+    mask: str = Field(min_length=1, max_length=64)
+    holder: str = Field(default="", max_length=200)
+    token: str = Field(min_length=1, max_length=500)
+
+
+class AcquirerEventIn(RequestModel):
+    event_id: str = Field(min_length=1, max_length=200)
+    type: str = Field(min_length=1, max_length=100, description=(
+        "payment.succeeded | payment.failed | refund.succeeded; any other type is received and ignored"))
+    payment_id: str = Field(min_length=1, max_length=200)
+    amount: StrictInt = Field(gt=0, lt=10**15)
+    currency: str = CurrencyCode
+    card: AcquirerCard | None = None
+
+
+class AcquirerAck(ApiModel):
+    received: bool
+    duplicate: bool = False
+    ignored: bool = False
+    outcome: str | None = None
+
+
+class CardPaymentOut(ApiModel):
+    id: str
+    site_id: str
+    purpose: Literal["link", "pay_invoice", "verify", "autopay"]
+    invoice_id: str | None
+    amount: int
+    currency: str
+    status: Literal["pending", "succeeded", "failed", "refund_pending", "refunded"]
+    outcome: Literal["applied", "verified", "parked", "declined"] | None
+    card_mask: str | None
+    created_at: str
+    expires_at: str | None
+    settled_at: str | None
+
+
+class CardPaymentList(ApiModel):
+    items: list[CardPaymentOut]
+    next_cursor: str | None
+
+
+class SiteActIn(RequestModel):
+    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="a closed billing month, YYYY-MM")
+
+
+class SiteActOut(ApiModel):
+    id: str
+    period: str
+    status: Literal["sent"]
+    vchasno_document_id: str
+
+
+class SiteActList(ApiModel):
+    items: list[SiteActOut]
+    next_cursor: str | None

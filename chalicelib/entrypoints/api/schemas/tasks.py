@@ -1,0 +1,138 @@
+"""Companies' teams and B2B tasks: invitations, members, settings, tasks, acts and documents."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, StrictInt
+
+from chalicelib.entrypoints.api.schemas.common import (
+    MAX_AMOUNT,
+    ApiModel,
+    CurrencyCode,
+    Locale,
+    PlainText,
+    RequestModel,
+    TimeZone,
+)
+
+
+class InvitationsIn(RequestModel):
+    emails: str = Field(min_length=1, max_length=10000, description="one address, or many separated by commas")
+    greeting: PlainText = Field(default="", max_length=1000, description=(
+        "the company's own words to the invitees, plain text (no markup is rendered), shown as a quote"))
+
+
+class InvitationResult(ApiModel):
+    email: str
+    status: Literal["invited", "requested", "already_in_team", "invalid", "duplicate", "daily_limit_reached",
+                    "recently_invited"] = Field(description=(
+        "invited: e-mailed a link to join; requested: the address has an account, e-mailed a request to "
+        "join it must accept; daily_limit_reached: the company's invitations for today are used up; "
+        "recently_invited: the address got an invitation today already"))
+    reason: str | None = None
+
+
+class InvitationsOut(ApiModel):
+    results: list[InvitationResult]
+
+
+class AcceptInvitationIn(RequestModel):
+    password: str = Field(min_length=8, max_length=128)
+    name: str = Field(min_length=1, max_length=100)
+    locale: Locale = "en"
+    timezone: TimeZone | None = None
+
+
+class MemberOut(ApiModel):
+    email: str
+    user_id: str | None
+    state: Literal["invited", "requested", "active", "declined"]
+    invited_at: str
+    joined_at: str | None
+
+
+class MemberList(ApiModel):
+    items: list[MemberOut]
+    next_cursor: str | None
+
+
+class SettingsIn(RequestModel):
+    company_name: str | None = Field(default=None, max_length=200)
+    company_details: str | None = Field(default=None, max_length=2000, description="requisites printed on acts")
+    send_tasks_immediately: bool | None = None
+
+
+class SettingsOut(ApiModel):
+    company_name: str
+    company_details: str
+    send_tasks_immediately: bool
+
+
+class TaskIn(RequestModel):
+    contractor_id: str = Field(min_length=1, max_length=100, description="an active member of your team")
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10000)
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
+    currency: str = CurrencyCode
+    deadline_at: str | None = Field(default=None, max_length=40)
+
+
+class TaskEditIn(RequestModel):
+    contractor_id: str | None = Field(default=None, description="refused: a task's contractor never changes")
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10000)
+    amount: StrictInt | None = Field(default=None, gt=0, le=MAX_AMOUNT)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    deadline_at: str | None = Field(default=None, max_length=40)
+
+
+class ActOut(ApiModel):
+    number: str
+    issued_at: str
+    pdf_url: str
+
+
+class TaskOut(ApiModel):
+    id: str
+    company_id: str
+    contractor_id: str
+    title: str
+    description: str
+    amount: int
+    currency: str
+    commission: int
+    deadline_at: str | None
+    status: Literal["draft", "in_work", "done", "cancelled"]
+    closed_reason: str | None
+    act: ActOut | None
+    created_at: str
+    version: int
+    history: list[dict]
+
+
+class TaskList(ApiModel):
+    items: list[TaskOut]
+    next_cursor: str | None
+
+
+class DeletedOut(ApiModel):
+    deleted: bool
+    id: str
+
+
+class DocumentOut(ApiModel):
+    kind: Literal["act"]
+    number: str
+    issued_at: str
+    task_id: str
+    title: str
+    amount: int
+    currency: str
+    company_id: str
+    contractor_id: str
+    pdf_url: str
+
+
+class DocumentList(ApiModel):
+    items: list[DocumentOut]
+    next_cursor: str | None
