@@ -485,7 +485,7 @@ def site_violations() -> list[str]:
     """Every service invoice paid by exactly one payment, revenue in UAH exactly the paid invoices, no site
     dunned with nothing overdue, the card clearing account exactly the refunds pending."""
     from chalicelib.platform import clock
-    from chalicelib.processes.subscription import OVERDUE_AFTER
+    from chalicelib.processes.site_deal import OVERDUE_AFTER
     from chalicelib.store.models import (
         AccountModel,
         CardPaymentModel,

@@ -77,7 +77,7 @@ def write_sites(count: int, due: int, cards: bool) -> None:
     from chalicelib import engine
     from chalicelib.money import periods
     from chalicelib.platform import clock
-    from chalicelib.processes.subscription import PLATFORM
+    from chalicelib.processes.site_deal import PLATFORM
     from chalicelib.store.models import DealModel, SiteModel, TariffModel
 
     now = clock.now()

@@ -60,20 +60,73 @@ per counter that a limit is reached. Work per day is proportional to the sites t
 
 The subscription goes round by design (a month, a day), so the deal keeps its last `HISTORY_KEPT`
 steps and its transitions only overwrite fixed-size data.
+
+This module is the table and the steps of invoicing, usage, tariffs, deletion and owners; paying (card
+charges, dunning, saved cards, refunds) is in `subscription_paying.py`, and what every part reads off the
+site's deal in `site_deal.py`.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from chalicelib.money import periods, tariffs
-from chalicelib.money.amounts import Money
 from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, Unprocessable
-from chalicelib.processes import Actor, Charge, Context, OutsideRequest, Process, Refund, Timer, Transition
+from chalicelib.processes import Context, Process, Timer, Transition
+from chalicelib.processes.site_deal import (
+    ACTIVE,
+    BILLED,
+    BLOCKED,
+    DELETED,
+    DELETION_REASONS,
+    DELETION_REQUESTED,
+    HISTORY_KEPT,
+    INVOICE_OPEN,
+    INVOICE_VOID,
+    OPEN,
+    PAST_DUE,
+    REFRESH_GRACE,
+    SYSTEM,
+    counters_now,
+    data,
+    domain_key,
+    number,
+    number_key,
+    over_limits,
+    shown,
+    site_key,
+    site_params,
+)
+from chalicelib.processes.subscription_paying import (
+    BLOCKING,
+    CHARGING,
+    FALLING_DUE,
+    REMINDING,
+    after_commit,
+    autopay_stopped,
+    blockable,
+    card_changes,
+    card_saved,
+    charge_due,
+    charge_next,
+    charged,
+    declined,
+    forget_card,
+    is_due,
+    nothing_overdue_left,
+    refund_confirmed,
+    refund_due,
+    refunds_resent,
+    reminded,
+    saved_card_changes,
+    settled,
+    still_pending,
+    write_charge,
+    write_reminders,
+)
 from chalicelib.store.models import (
-    CardPaymentModel,
     DealModel,
     KeyModel,
     ServiceInvoiceModel,
@@ -81,58 +134,6 @@ from chalicelib.store.models import (
     UsageModel,
 )
 from chalicelib.store.uow import UnitOfWork
-
-ACTIVE, PAST_DUE, BLOCKED = "active", "past_due", "blocked"
-DELETION_REQUESTED, DELETED = "deletion_requested", "deleted"
-BILLED = frozenset({ACTIVE, PAST_DUE, BLOCKED})
-OPEN = BILLED | {DELETION_REQUESTED}
-PLATFORM = "platform"  # the contractor of every subscription: the platform itself
-HISTORY_KEPT = 60
-REFRESH_GRACE = timedelta(minutes=5)  # a report sent just before midnight has landed by then
-DELETION_REASONS = ("too_expensive", "missing_features", "moving_to_another_platform", "closing_business", "other")
-INVOICE_OPEN, INVOICE_PAID, INVOICE_VOID = "open", "paid", "void"
-SYSTEM: frozenset[Actor] = frozenset({"system"})
-CHARGE_RESEND = timedelta(minutes=15)  # a charge unanswered this long is asked again (same payment id)
-OVERDUE_AFTER = timedelta(seconds=1)  # `due_at` is the last second of the due day
-AUTOPAY, PENDING = "autopay", "pending"
-
-
-def data(deal: DealModel) -> dict:
-    return dict(deal.data or {})
-
-
-def number(service_code: str, seq: int) -> str:
-    return f"{settings.service_invoice_prefix}-{service_code}-{seq:03d}"
-
-
-def number_key(invoice_number: str) -> str:
-    return f"invoice#{invoice_number}"
-
-
-def domain_key(ascii_host: str) -> str:
-    return f"domain#{ascii_host}"
-
-
-def site_key(key_hash: str) -> str:
-    return f"sitekey#{key_hash}"
-
-
-def counters_now(deal: DealModel, now: datetime) -> dict:
-    """The counters as the site shows them at `now`: orders count the current month only."""
-    return shown(data(deal).get("counters") or {}, now)
-
-
-def shown(counters: dict, now: datetime) -> dict:
-    this_month = periods.period_of(now)
-    orders = int(counters.get("orders", 0)) if counters.get("month") == this_month else 0
-    return {"products": int(counters.get("products", 0)), "orders": orders,
-            "refreshed_at": counters.get("refreshed_at")}
-
-
-def over_limits(counters: dict, limits: dict) -> list[str]:
-    """The counters that exceed the limits."""
-    return [name for name, limit in tariffs.COUNTERS.items() if counters[name] > int(limits[limit])]
-
 
 # --- timers ---------------------------------------------------------------------------------------------------------
 
@@ -195,13 +196,13 @@ def _invoice(deal: DealModel, ctx: Context, d: dict, period: str, kind: str, lin
         "version": int(deal.version) + 1,
     }
     invoice_id = str(invoice["id"])
-    still_open = {**_pending(d.get("unpaid") or {}, issued), invoice_id: {
+    still_open = {**still_pending(d.get("unpaid") or {}, issued), invoice_id: {
         "number": invoice["number"], "amount": invoice["amount"], "issued_at": invoice["issued_at"],
         "due_at": invoice["due_at"], "charges": 0, "reminded": False}}
     changes = {"invoice_seq": seq, "last_invoice": invoice, "unpaid": still_open,
                "oldest_open": d.get("oldest_open") or {"issued_at": invoice["issued_at"], "due_at": invoice["due_at"]}}
     if d.get("autopay") and not d.get("charging"):  # the saved card pays it the same day
-        changes.update(_charge({**d, "unpaid": still_open}, deal, invoice_id, issued))
+        changes.update(charge_next({**d, "unpaid": still_open}, deal, invoice_id, issued))
     return changes
 
 
@@ -226,7 +227,7 @@ def _write_invoice(uow: UnitOfWork, deal: DealModel) -> None:
     uow.put(record, condition=ServiceInvoiceModel.id.does_not_exist())
     uow.put(KeyModel(number_key(invoice["number"]), target_id=invoice["id"]), condition=KeyModel.key.does_not_exist())
     outbox.enqueue(uow, deal.client_id, "service_invoice_issued", {
-        **_site_params(deal), "invoice_id": invoice["id"], "number": invoice["number"], "period": invoice["period"],
+        **site_params(deal), "invoice_id": invoice["id"], "number": invoice["number"], "period": invoice["period"],
         "amount": {"amount": invoice["amount"], "currency": tariffs.CURRENCY}, "due_at": invoice["due_at"]})
 
 
@@ -241,252 +242,6 @@ def _issue_month(deal: DealModel, ctx: Context) -> dict:
         kind = "first_month" if not d.get("invoice_seq") else ("resumed" if since else "month")
         changes.update(_invoice(deal, ctx, d, period, kind, [line]))
     return {"data": {**d, **changes}, "amount": terms.price}
-
-
-# --- paying: card charges, dunning -------------------------------------------------------------------------------
-
-def unpaid(deal: DealModel) -> dict[str, dict]:
-    """The open invoices that still expect a reminder or a charge of the card."""
-    return dict(data(deal).get("unpaid") or {})
-
-
-def is_overdue(oldest_open: dict | None, now: datetime) -> bool:
-    """Whether an invoice is past its due date at `now`, the oldest open one being `oldest_open`."""
-    return oldest_open is not None and clock.parse_iso(oldest_open["due_at"]) + OVERDUE_AFTER <= now
-
-
-def unpaid_window(invoice: dict) -> datetime:
-    """Until when an open invoice may still expect something of the deal: its reminder comes before its
-    due date, and its last charge BILLING_RETRY_DAYS after its issue."""
-    last_charge = clock.parse_iso(invoice["issued_at"]) + timedelta(days=max(settings.billing_retry_days))
-    return max(clock.parse_iso(invoice["due_at"]), last_charge) + timedelta(days=1)
-
-
-def _pending(invoices: dict[str, dict], now: datetime) -> dict[str, dict]:
-    return {key: invoice for key, invoice in invoices.items() if unpaid_window(invoice) > now}
-
-
-def charge_payment_id(invoice_id: str, attempt: int) -> str:
-    return ids.derived_id("cpy", invoice_id, "charge", str(attempt))
-
-
-def _next_charge(invoice: dict) -> datetime | None:
-    """When the saved card is charged next for this invoice: on its issue, then BILLING_RETRY_DAYS after."""
-    charges, issued = int(invoice["charges"]), clock.parse_iso(invoice["issued_at"])
-    if charges == 0:
-        return issued
-    retries = settings.billing_retry_days
-    return issued + timedelta(days=retries[charges - 1]) if charges <= len(retries) else None
-
-
-def _charge_due(deal: DealModel) -> datetime | None:
-    d = data(deal)
-    if not d.get("autopay"):
-        return None
-    if d.get("charging"):
-        return clock.parse_iso(d["charging"]["requested_at"]) + CHARGE_RESEND
-    times = [due for invoice in (d.get("unpaid") or {}).values() if (due := _next_charge(invoice))]
-    return min(times) if times else None
-
-
-def _overdue_due(deal: DealModel) -> datetime | None:
-    oldest = data(deal).get("oldest_open")
-    return clock.parse_iso(oldest["due_at"]) + OVERDUE_AFTER if oldest else None
-
-
-def _block_due(deal: DealModel) -> datetime | None:
-    oldest = data(deal).get("oldest_open")
-    if not oldest:
-        return None
-    issued_day = periods.local_day(clock.parse_iso(oldest["issued_at"]))
-    return periods.start_of_day(issued_day + timedelta(days=settings.billing_block_after_days))
-
-
-def _reminder_at(invoice: dict) -> datetime:
-    return periods.start_of_day(periods.local_day(clock.parse_iso(invoice["due_at"])) - timedelta(days=1))
-
-
-def _remind_due(deal: DealModel) -> datetime | None:
-    times = [_reminder_at(invoice) for invoice in unpaid(deal).values() if not invoice.get("reminded")]
-    return min(times) if times else None
-
-
-CHARGING = Timer("charge_card", _charge_due)
-FALLING_DUE = Timer("fall_past_due", _overdue_due)
-BLOCKING = Timer("block", _block_due)
-REMINDING = Timer("remind_due", _remind_due)
-
-
-def _charge(d: dict, deal: DealModel, invoice_id: str, now: datetime) -> dict:
-    """Start charging the saved card for an invoice: the next attempt, recorded on the deal."""
-    invoices = dict(d.get("unpaid") or {})
-    invoice = {**invoices[invoice_id], "charges": int(invoices[invoice_id]["charges"]) + 1}
-    invoices[invoice_id] = invoice
-    charging = {"payment_id": charge_payment_id(invoice_id, invoice["charges"]), "invoice_id": invoice_id,
-                "attempt": invoice["charges"], "amount": invoice["amount"], "number": invoice["number"],
-                "requested_at": clock.iso(now), "version": int(deal.version) + 1, "new": True}
-    return {"unpaid": invoices, "charging": charging}
-
-
-def _charged(deal: DealModel, ctx: Context) -> dict:
-    d = data(deal)
-    if d.get("charging"):  # unanswered: ask again under the same payment id
-        return {"data": {**d, "charging": {**d["charging"], "requested_at": clock.iso(ctx.now),
-                                           "version": int(deal.version) + 1, "new": False}}}
-    due = sorted((when, invoice_id) for invoice_id, invoice in (d.get("unpaid") or {}).items()
-                 if (when := _next_charge(invoice)) and when <= ctx.now)
-    if not due:
-        raise Conflict("nothing_to_charge", "No invoice is due for a charge")
-    return {"data": {**d, **_charge(d, deal, due[0][1], ctx.now)}}
-
-
-def _write_charge(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
-    charging = data(deal).get("charging")
-    if not charging or int(charging["version"]) != int(deal.version) or not charging.get("new"):
-        return
-    uow.put(CardPaymentModel(
-        charging["payment_id"], site_id=deal.id, owner_id=deal.client_id, purpose=AUTOPAY,
-        invoice_id=charging["invoice_id"], amount=int(charging["amount"]), currency=tariffs.CURRENCY, status=PENDING,
-        created_at=clock.iso(ctx.now)), condition=CardPaymentModel.id.does_not_exist())
-
-
-def charge_requested(deal: DealModel) -> list[OutsideRequest]:
-    """After the transaction: the charge this transition recorded (if any), for the acquirer. A lost
-    request is asked again CHARGE_RESEND later by the `charge_card` timer."""
-    charging = data(deal).get("charging")
-    if not charging or int(charging["version"]) != int(deal.version):
-        return []
-    token = data(deal).get("card_token")
-    if not token:
-        return []
-    return [Charge(charging["payment_id"], token, Money(int(charging["amount"]), tariffs.CURRENCY),
-                   f"{charging['number']} ({deal.title})", idempotency_key=charging["invoice_id"])]
-
-
-def _settled(deal: DealModel, ctx: Context) -> dict:
-    """A payment for an invoice (`payload.invoice_id`), perhaps by a card to save (`payload.card`); the oldest
-    invoice still open after it is `payload.oldest_open`."""
-    d = data(deal)
-    invoices = _pending(dict(d.get("unpaid") or {}), ctx.now)
-    invoice_id = ctx.payload["invoice_id"]
-    invoices.pop(invoice_id, None)
-    changes: dict = {"unpaid": invoices, "oldest_open": ctx.payload.get("oldest_open")}
-    charging = d.get("charging")
-    if charging and (charging["invoice_id"] == invoice_id or charging["payment_id"] == ctx.payload.get("payment_id")):
-        changes["charging"] = None
-    if ctx.payload.get("card") and not d.get("autopay_stopped"):
-        changes.update(autopay=True, card_token=ctx.payload["card"]["token"])
-    return {"data": {**d, **changes}}
-
-
-def _nothing_overdue_left(deal: DealModel, ctx: Context) -> None:
-    if is_overdue(ctx.payload.get("oldest_open"), ctx.now):
-        raise Conflict("still_overdue", "Other invoices are still overdue")
-
-
-def _card_changes(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
-    card = ctx.payload.get("card")
-    if not card or data(deal).get("autopay_stopped"):
-        return
-    uow.update(SiteModel(deal.id), [SiteModel.payment_method.set({
-        "card_mask": card["mask"], "holder": card.get("holder", ""), "saved_at": clock.iso(ctx.now)})])
-    outbox.enqueue(uow, deal.client_id, "card_saved", {**_site_params(deal), "card_mask": card["mask"],
-                                                               "holder": card.get("holder", "")})
-
-
-def _declined(deal: DealModel, ctx: Context) -> dict:
-    d = data(deal)
-    charging = d.get("charging")
-    if not charging or charging["payment_id"] != ctx.payload["payment_id"]:
-        raise Conflict("not_charging", "This charge is not the one in flight")
-    return {"data": {**d, "charging": None}}
-
-
-def _is_due(deal: DealModel, ctx: Context) -> None:
-    if not is_overdue(data(deal).get("oldest_open"), ctx.now):
-        raise Conflict("nothing_overdue", "No invoice is past its due date")
-
-
-def _blockable(deal: DealModel, ctx: Context) -> None:
-    due = _block_due(deal)
-    if due is None or due > ctx.now:
-        raise Conflict("not_yet", "No invoice has been unpaid long enough to block the site")
-
-
-def _reminded(deal: DealModel, ctx: Context) -> dict:
-    d = data(deal)
-    invoices = _pending(dict(d.get("unpaid") or {}), ctx.now)  # a reminder missed by a whole window is dropped
-    due = [i for i, invoice in invoices.items() if not invoice.get("reminded") and _reminder_at(invoice) <= ctx.now]
-    for invoice_id in due:
-        invoices[invoice_id] = {**invoices[invoice_id], "reminded": True}
-    return {"data": {**d, "unpaid": invoices, "reminding": due}}
-
-
-def _write_reminders(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
-    d = data(deal)
-    for invoice_id in d.get("reminding") or []:
-        invoice = d["unpaid"][invoice_id]
-        outbox.enqueue(uow, deal.client_id, "service_invoice_due_soon", {
-            **_site_params(deal), "invoice_id": invoice_id, "number": invoice["number"],
-            "amount": {"amount": invoice["amount"], "currency": tariffs.CURRENCY}, "due_at": invoice["due_at"]})
-
-
-def _autopay_stopped(deal: DealModel, ctx: Context) -> dict:
-    return {"data": {**data(deal), "autopay": False, "autopay_stopped": True, "charging": None, "card_token": None}}
-
-
-def _forget_card(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
-    uow.update(SiteModel(deal.id), [SiteModel.payment_method.remove()])
-
-
-def _card_saved(deal: DealModel, ctx: Context) -> dict:
-    d = data(deal)
-    refunding = dict(d.get("refunding") or {})
-    if ctx.payload.get("refund"):  # the verification's 1.00 UAH: its refund is asked for at once, and again
-        refunding[ctx.payload["payment_id"]] = {"amount": int(ctx.payload["refund"]),
-                                                "requested_at": clock.iso(ctx.now)}
-    if d.get("autopay_stopped") or not ctx.payload.get("card"):
-        return {"data": {**d, "refunding": refunding}}
-    return {"data": {**d, "autopay": True, "card_token": ctx.payload["card"]["token"], "refunding": refunding}}
-
-
-def _saved_card_changes(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
-    if not data(deal).get("autopay_stopped"):
-        _card_changes(uow, deal, ctx)
-
-
-def _refund_due(deal: DealModel) -> datetime | None:
-    times = [clock.parse_iso(entry["requested_at"]) for entry in (data(deal).get("refunding") or {}).values()]
-    return min(times) + CHARGE_RESEND if times else None
-
-
-def _refunds_resent(deal: DealModel, ctx: Context) -> dict:
-    d = data(deal)
-    refunding = dict(d.get("refunding") or {})
-    due = sorted(key for key, entry in refunding.items()
-                 if clock.parse_iso(entry["requested_at"]) + CHARGE_RESEND <= ctx.now)
-    for payment_id in due:
-        refunding[payment_id] = {**refunding[payment_id], "requested_at": clock.iso(ctx.now)}
-    return {"data": {**d, "refunding": refunding, "resending": {"version": int(deal.version) + 1, "ids": due}}}
-
-
-def _refund_confirmed(deal: DealModel, ctx: Context) -> dict:
-    d = data(deal)
-    refunding = dict(d.get("refunding") or {})
-    if refunding.pop(ctx.payload["payment_id"], None) is None:
-        raise Conflict("not_refunding", "No refund of this payment is awaited")
-    return {"data": {**d, "refunding": refunding}}
-
-
-def after_commit(deal: DealModel, ctx: Context) -> list[OutsideRequest]:
-    """What a timed transition asks of the outside world once committed: a charge, refunds asked again."""
-    requests = charge_requested(deal)
-    resending = data(deal).get("resending") or {}
-    if int(resending.get("version", 0)) != int(deal.version):
-        return requests
-    refunding = data(deal).get("refunding") or {}
-    return requests + [Refund(payment_id, Money(int(refunding[payment_id]["amount"]), tariffs.CURRENCY))
-                       for payment_id in resending.get("ids") or [] if payment_id in refunding]
 
 
 # --- usage ----------------------------------------------------------------------------------------------------------
@@ -528,7 +283,7 @@ def _notify_limits(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
     for name in d.get("limits_reached") or []:
         limit = int(ctx.payload["limits"][tariffs.COUNTERS[name]])
         outbox.enqueue(uow, deal.client_id, "counter_limit_reached", {
-            **_site_params(deal), "counter": name, "value": values[name], "limit": limit})
+            **site_params(deal), "counter": name, "value": values[name], "limit": limit})
 
 
 # --- tariff ---------------------------------------------------------------------------------------------------------
@@ -620,20 +375,15 @@ def _record_owner(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
     uow.update(SiteModel(deal.id), [SiteModel.contact.set(ctx.payload["contact"])])
     previous = data(deal).get("previous_owner_id")
     if previous:  # the former owner learns it too
-        outbox.enqueue(uow, previous, "owner_changed", {**_site_params(deal), "contact": ctx.payload["contact"],
+        outbox.enqueue(uow, previous, "owner_changed", {**site_params(deal), "contact": ctx.payload["contact"],
                                                                "role": "previous_owner"})
 
 
 # --- notifications --------------------------------------------------------------------------------------------------
 
-def _site_params(deal: DealModel) -> dict:
-    d = data(deal)
-    return {"site_id": deal.id, "site_name": deal.title, "service_code": d.get("service_code", "")}
-
-
 def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:
     d = data(deal)
-    params = {**_site_params(deal), "role": role}
+    params = {**site_params(deal), "role": role}
     if kind == "site_created":
         params.update(tariff_name=d.get("tariff_name", ""))
     elif kind == "deletion_requested":
@@ -646,7 +396,7 @@ def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:
         params.update(invoice_id=ctx.payload.get("invoice_id", ""), number=ctx.payload.get("number", ""),
                       payment_url=ctx.payload.get("payment_url", ""),
                       amount={"amount": int(ctx.payload.get("amount", 0)), "currency": tariffs.CURRENCY},
-                      retry_at=clock.iso(due) if (due := _charge_due(deal)) else None)
+                      retry_at=clock.iso(due) if (due := charge_due(deal)) else None)
     return params
 
 
@@ -656,10 +406,10 @@ def _invoice_written(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
 
 def _issued(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
     _write_invoice(uow, deal)
-    _write_charge(uow, deal, ctx)
+    write_charge(uow, deal, ctx)
 
 
-REFUNDING = Timer("resend_refund", _refund_due)
+REFUNDING = Timer("resend_refund", refund_due)
 
 PROCESS = Process(
     name="subscription",
@@ -681,22 +431,22 @@ PROCESS = Process(
                    notify="deletion_completed", writes=_deleted),
         Transition("change_owner", OPEN, None, frozenset({"operator"}), notify="owner_changed",
                    effects=_owner_changed, writes=_record_owner),
-        Transition("charge_card", BILLED, None, SYSTEM, effects=_charged, writes=_write_charge),
-        Transition("charge_declined", OPEN, None, SYSTEM, notify="card_charge_declined", effects=_declined),
-        Transition("invoice_paid", OPEN, None, SYSTEM, effects=_settled, writes=_card_changes),
-        Transition("recover", frozenset({PAST_DUE}), ACTIVE, SYSTEM, effects=_settled, guard=_nothing_overdue_left,
-                   writes=_card_changes),
-        Transition("unblock", frozenset({BLOCKED}), ACTIVE, SYSTEM, notify="site_unblocked", effects=_settled,
-                   guard=_nothing_overdue_left, writes=_card_changes),
+        Transition("charge_card", BILLED, None, SYSTEM, effects=charged, writes=write_charge),
+        Transition("charge_declined", OPEN, None, SYSTEM, notify="card_charge_declined", effects=declined),
+        Transition("invoice_paid", OPEN, None, SYSTEM, effects=settled, writes=card_changes),
+        Transition("recover", frozenset({PAST_DUE}), ACTIVE, SYSTEM, effects=settled, guard=nothing_overdue_left,
+                   writes=card_changes),
+        Transition("unblock", frozenset({BLOCKED}), ACTIVE, SYSTEM, notify="site_unblocked", effects=settled,
+                   guard=nothing_overdue_left, writes=card_changes),
         Transition("fall_past_due", frozenset({ACTIVE}), PAST_DUE, SYSTEM, notify="service_invoice_overdue",
-                   guard=_is_due),
-        Transition("block", frozenset({PAST_DUE}), BLOCKED, SYSTEM, notify="site_blocked", guard=_blockable),
-        Transition("remind_due", BILLED, None, SYSTEM, effects=_reminded, writes=_write_reminders),
-        Transition("save_card", OPEN, None, SYSTEM, effects=_card_saved, writes=_saved_card_changes),
-        Transition("resend_refund", OPEN, None, SYSTEM, effects=_refunds_resent),
-        Transition("refund_confirmed", OPEN, None, SYSTEM, effects=_refund_confirmed),
+                   guard=is_due),
+        Transition("block", frozenset({PAST_DUE}), BLOCKED, SYSTEM, notify="site_blocked", guard=blockable),
+        Transition("remind_due", BILLED, None, SYSTEM, effects=reminded, writes=write_reminders),
+        Transition("save_card", OPEN, None, SYSTEM, effects=card_saved, writes=saved_card_changes),
+        Transition("resend_refund", OPEN, None, SYSTEM, effects=refunds_resent),
+        Transition("refund_confirmed", OPEN, None, SYSTEM, effects=refund_confirmed),
         Transition("stop_autopay", OPEN, None, frozenset({"operator"}), notify="autopay_stopped",
-                   effects=_autopay_stopped, writes=_forget_card),
+                   effects=autopay_stopped, writes=forget_card),
     )},
     notification=_notification,
     timers={

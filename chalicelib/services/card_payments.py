@@ -28,7 +28,7 @@ from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, DomainError, Retryable
 from chalicelib.platform.observability import logger, metrics
 from chalicelib.processes import Context
-from chalicelib.processes.subscription import OPEN as SUBSCRIBED
+from chalicelib.processes.site_deal import OPEN as SUBSCRIBED
 from chalicelib.processes.subscription import PROCESS
 from chalicelib.services import bank, deals, idempotency, service_invoices, sites
 from chalicelib.services.pagination import page

@@ -18,19 +18,10 @@ from chalicelib.platform import clock
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import NotFound
 from chalicelib.processes import Context
-from chalicelib.processes.subscription import (
-    BLOCKED,
-    INVOICE_OPEN,
-    INVOICE_PAID,
-    INVOICE_VOID,
-    PAST_DUE,
-    PROCESS,
-    is_overdue,
-    number_key,
-)
-from chalicelib.processes.subscription import (
-    OPEN as SUBSCRIBED,
-)
+from chalicelib.processes.site_deal import BLOCKED, INVOICE_OPEN, INVOICE_PAID, INVOICE_VOID, PAST_DUE, number_key
+from chalicelib.processes.site_deal import OPEN as SUBSCRIBED
+from chalicelib.processes.subscription import PROCESS
+from chalicelib.processes.subscription_paying import is_overdue
 from chalicelib.services import deals, views
 from chalicelib.services.pagination import page
 from chalicelib.store import lookup

@@ -21,16 +21,8 @@ from chalicelib.platform import clock, ids
 from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Retryable, Unprocessable
 from chalicelib.platform.observability import logger
 from chalicelib.processes import Context
-from chalicelib.processes.subscription import (
-    ACTIVE,
-    BILLED,
-    DELETED,
-    PLATFORM,
-    PROCESS,
-    counters_now,
-    domain_key,
-    site_key,
-)
+from chalicelib.processes.site_deal import ACTIVE, BILLED, DELETED, PLATFORM, counters_now, domain_key, site_key
+from chalicelib.processes.subscription import PROCESS
 from chalicelib.services import deals, idempotency, service_invoices, views
 from chalicelib.services.pagination import page
 from chalicelib.services.site_identifiers import Host, host, phone, tax_id, ua_iban

@@ -20,7 +20,7 @@ from chalicelib.adapters import acquirer
 from chalicelib.money.ledger import System
 from chalicelib.platform import clock, config
 from chalicelib.platform.errors import Conflict
-from chalicelib.processes.subscription import OVERDUE_AFTER
+from chalicelib.processes.site_deal import OVERDUE_AFTER
 from chalicelib.services import bank, card_payments, sites, tariff_catalog, timers
 from chalicelib.store.models import AccountModel, CardPaymentModel, DealModel, ServiceInvoiceModel
 from tests.billing_support import OWNER

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import EmailStr, Field, StrictInt, model_validator
 
 from chalicelib.entrypoints.api.schemas.common import ApiModel, CurrencyCode, MoneyIn, MoneyOut, RequestModel
-from chalicelib.processes.subscription import DELETION_REASONS
+from chalicelib.processes.site_deal import DELETION_REASONS
 from chalicelib.services.sites import MAX_DOMAINS
 
 SiteStatus = Literal["active", "past_due", "blocked", "deletion_requested", "deleted"]
