@@ -29,10 +29,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
-from chalicelib.adapters.state_registry import UpstreamUnavailable
 from chalicelib.money.amounts import Money
 from chalicelib.platform import clock
 from chalicelib.platform.config import settings
+from chalicelib.platform.errors import UpstreamUnavailable
 
 CURRENCY_CODES = {"UAH": 980, "USD": 840, "EUR": 978}
 SUCCEEDED, FAILED, REFUNDED = "payment.succeeded", "payment.failed", "refund.succeeded"

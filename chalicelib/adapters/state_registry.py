@@ -15,14 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chalicelib.platform.config import settings
-from chalicelib.platform.errors import DomainError, Unprocessable
-
-
-class UpstreamUnavailable(DomainError):
-    """An outside service (the registry, Vchasno) did not answer: nothing was changed; retry later."""
-
-    status = 503
-    default_code = "upstream_unavailable"
+from chalicelib.platform.errors import Unprocessable, UpstreamUnavailable
 
 
 @dataclass(frozen=True)

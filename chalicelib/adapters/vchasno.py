@@ -16,8 +16,8 @@ import uuid
 from pathlib import Path
 from typing import Protocol
 
-from chalicelib.adapters.state_registry import UpstreamUnavailable
 from chalicelib.platform.config import settings
+from chalicelib.platform.errors import UpstreamUnavailable
 
 
 class Vchasno(Protocol):

@@ -89,3 +89,10 @@ class Unavailable(DomainError):
 
 class Retryable(Exception):
     """A transaction lost a race with another writer; the whole use case may be run again."""
+
+
+class UpstreamUnavailable(DomainError):
+    """An outside service (the registry, Vchasno, the acquirer) did not answer: nothing was changed; retry later."""
+
+    status = 503
+    default_code = "upstream_unavailable"

@@ -241,7 +241,7 @@ def test_saving_a_card_without_an_open_invoice_charges_1_uah_and_refunds_it_nett
 
 def test_a_verification_refund_the_acquirer_did_not_take_is_asked_again_until_confirmed(
         api, owner, fake_acquirer, monkeypatch):
-    from chalicelib.adapters.state_registry import UpstreamUnavailable
+    from chalicelib.platform.errors import UpstreamUnavailable
 
     site = _paid_site_with_card(api, owner, fake_acquirer)
     started = api.post(f"/v1/sites/{site['id']}/payment-method", token=owner).json_body

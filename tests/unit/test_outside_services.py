@@ -18,10 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from chalicelib.adapters.state_registry import Company, HttpRegistry, LocalRegistry, UpstreamUnavailable, get_registry
+from chalicelib.adapters.state_registry import Company, HttpRegistry, LocalRegistry, get_registry
 from chalicelib.adapters.vchasno import HttpVchasno, LocalVchasno, get_vchasno
 from chalicelib.platform import config
-from chalicelib.platform.errors import Unprocessable
+from chalicelib.platform.errors import Unprocessable, UpstreamUnavailable
 from chalicelib.store.models import SiteModel
 from infra.local import vchasno as vchasno_cli
 from tests.billing_support import EDRPOU, IBAN, add_tariffs, new_site
