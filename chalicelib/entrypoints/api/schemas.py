@@ -1114,7 +1114,7 @@ class ContractIn(_In):
     content_base64: str = Field(min_length=1, description="the signed contract, a PDF, base64-encoded")
 
 
-# Card payments of sites (issue 13) ------------------------------------------------------------
+# Card payments of sites ----------------------------------------------------------------------
 
 class PaymentLinkOut(_Model):
     payment_id: str
