@@ -43,7 +43,7 @@ class LocaleSettings:
 
 
 # The languages people read escrowdesk in. English is the catalogs' source language. A new locale is
-# one line here plus its catalog (see docs/languages.md, "Adding a language").
+# one line here plus its catalog (see docs/development.md, "Adding a language").
 LOCALES: dict[str, LocaleSettings] = {
     "en": LocaleSettings(zone="UTC"),
     "ru": LocaleSettings(zone="Europe/Moscow"),
