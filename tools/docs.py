@@ -23,6 +23,7 @@ the code's own or sorted — so running it twice changes nothing.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import json
 import re
@@ -44,6 +45,7 @@ def documents() -> list[Path]:
     return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
+@functools.cache  # the code does not change while this process runs
 def render(spec: str) -> str:
     """The body of the section a marker names (without the markers)."""
     kind, _, argument = spec.strip().partition(" ")

@@ -22,6 +22,12 @@ HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 ISSUE_NUMBER = re.compile(r"\bissues? #?\d+\b", re.IGNORECASE)
 
 
+@pytest.fixture(autouse=True)
+def store():
+    """These tests read files and code, not tables: no fresh moto store per test."""
+    yield None
+
+
 def _prose(text: str) -> str:
     """The Markdown outside fenced code blocks and code spans, where links are links."""
     text = re.sub(r"^(```|~~~).*?^\1[^\n]*$", "", text, flags=re.S | re.M)
