@@ -2,7 +2,7 @@
 #   make run    the local stage: DynamoDB Local, API on http://127.0.0.1:8000, schedule, stream
 #   make test   lint, then the unit, integration and end-to-end suites (the pages in headless chromium
 #               included), `make template` and `make check-long`
-#   make lint   ruff, and mypy on chalicelib/
+#   make lint   ruff, and mypy on chalicelib/ and tools/
 #   make template  the prod stage's CloudFormation (chalice package + infra/resources.json), checked by cfn-lint
 #   make check-long  the bank workload and schemathesis against a running local stage
 #   make messages  extract the msgids of the code and templates and merge them into every catalog (.po)

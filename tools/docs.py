@@ -28,7 +28,7 @@ import inspect
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,7 +99,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
@@ -264,7 +264,8 @@ def read_settings() -> list[Setting]:
         if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
                 and isinstance(node.value, ast.Call)):
             continue
-        comment, line = [], node.lineno - 2
+        comment: list[str] = []
+        line = node.lineno - 2
         while line >= 0 and lines[line].strip().startswith("#"):
             comment.insert(0, lines[line].strip().lstrip("#").strip())
             line -= 1
@@ -323,7 +324,7 @@ def error_classes(modules: list[tuple[str, ast.Module]]) -> dict[str, ErrorClass
                 if isinstance(item, ast.Assign) and isinstance(item.value, ast.Constant):
                     for target in item.targets:
                         if isinstance(target, ast.Name) and target.id == "status":
-                            status = int(item.value.value)
+                            status = int(str(item.value.value))
                         elif isinstance(target, ast.Name) and target.id == "default_code":
                             code = str(item.value.value)
                 if isinstance(item, ast.FunctionDef) and item.name == "__init__":
