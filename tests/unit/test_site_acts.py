@@ -1,4 +1,4 @@
-"""Acts of services rendered to a site (seed 003, issue 13): for a closed, paid month, while Vchasno is
+"""Acts of services rendered to a site (seed 003): for a closed, paid month, while Vchasno is
 activated, uploaded through the Vchasno adapter; asking twice for one month returns the same act."""
 from __future__ import annotations
 

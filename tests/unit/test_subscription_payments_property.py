@@ -1,4 +1,4 @@
-"""Stateful property of a site's paying life (issue 13), on the service layer with the local fake acquirer:
+"""Stateful property of a site's paying life, on the service layer with the local fake acquirer:
 the clock moves and the timer job runs (invoices, auto-charges, retries, dunning), the owner pays by link,
 saves a good or a declined card, pays by bank transfer, and the acquirer's webhooks arrive once, twice,
 late or out of order. After every step: no invoice is paid twice (revenue is exactly the paid invoices),

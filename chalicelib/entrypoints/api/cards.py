@@ -1,4 +1,4 @@
-"""Sites paying by card (issue 13): payment links, saving a card, the acquirer's signed webhook, a site's
+"""Sites paying by card: payment links, saving a card, the acquirer's signed webhook, a site's
 card payments, and operators' acts on them (the list of sites by status, stopping auto-pay)."""
 from __future__ import annotations
 

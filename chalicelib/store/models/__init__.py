@@ -110,7 +110,7 @@ def bind(settings: Settings) -> None:
 def _share(model: type[Model], shared: Connection) -> None:
     """Send the model's requests through `shared` (the unit of work's connection). PynamoDB gives each model a
     connection of its own — its own botocore session, client and HTTP pool — so a cold start loaded DynamoDB's
-    service model (~60 ms) and opened a connection again for every model it touched (PynamoDB issue #1245)."""
+    service model (~60 ms) and opened a connection again for every model it touched (pynamodb/PynamoDB#1245)."""
     table = model._get_connection()
     meta_table = table.get_meta_table()
     table.connection = shared
