@@ -21,6 +21,7 @@ BANK_SECRET = "local-bank-secret"
 def bind_fresh_store(monkeypatch: pytest.MonkeyPatch, *, endpoint: str | None, prefix: str, mail_dir: str) -> Settings:
     """Point the service at new, empty tables under `prefix`, mail into `mail_dir`, the clock at real time."""
     from chalicelib.platform import clock, config
+    from chalicelib.services import invoices
     from chalicelib.store import models, tables
 
     monkeypatch.setenv("TABLE_PREFIX", prefix)
@@ -30,6 +31,7 @@ def bind_fresh_store(monkeypatch: pytest.MonkeyPatch, *, endpoint: str | None, p
     models.bind(settings)
     tables.create_tables(endpoint_url=endpoint, region=settings.region, prefix=settings.table_prefix)
     clock.reset()
+    monkeypatch.setattr(invoices, "_blocks", invoices._Blocks())  # new tables: a new environment's numbers
     return settings
 
 

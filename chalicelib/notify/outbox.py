@@ -1,14 +1,22 @@
 """The notifications outbox: a state change adds its notifications to its own unit of work, so they are
 written in the same transaction as the change they tell of. The table's stream then e-mails each one
 (`chalicelib.services.notifications`). This module sits below the engine, so a process can notify without
-reaching up into a use case."""
+reaching up into a use case.
+
+A notification waiting for its e-mail carries `email_queue`, the key of a sparse index the retry job reads.
+The key is sharded (`pending#<n>`, `EMAIL_QUEUE_SHARDS`) by a hash of the notification's id, so at a thousand
+orders a second no index partition takes more than a small share of the writes."""
 from __future__ import annotations
 
+import zlib
+
 from chalicelib.platform import clock, ids
+from chalicelib.platform.config import settings
 from chalicelib.store.models import NotificationModel
 from chalicelib.store.uow import UnitOfWork
 
 PENDING = "pending"
+LEGACY_QUEUE = PENDING  # the one unsharded key notifications written before the shards carry
 OPERATORS = "role:operator"  # a broadcast to every operator, fanned out when delivered
 
 
@@ -22,4 +30,14 @@ def enqueue(uow: UnitOfWork, user_id: str, kind: str, params: dict) -> str:
 def pending_record(user_id: str, notification_id: str, kind: str, params: dict, created_at: str) -> NotificationModel:
     """A notification not yet e-mailed: its state and the e-mail queue index both say `pending`."""
     return NotificationModel(user_id, notification_id, kind=kind, params=params, created_at=created_at,
-                             email_state=PENDING, email_queue=PENDING)
+                             email_state=PENDING, email_queue=queue_key(notification_id))
+
+
+def queue_key(notification_id: str) -> str:
+    """The e-mail queue index's partition a notification waits in."""
+    return f"{PENDING}#{zlib.crc32(notification_id.encode()) % settings.email_queue_shards}"
+
+
+def queue_keys() -> list[str]:
+    """Every partition of the e-mail queue index, the unsharded key of older notifications last."""
+    return [f"{PENDING}#{shard}" for shard in range(settings.email_queue_shards)] + [LEGACY_QUEUE]

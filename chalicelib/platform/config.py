@@ -157,7 +157,13 @@ class Settings:
     system_account_shards: int = field(default_factory=lambda: int(_env("SYSTEM_ACCOUNT_SHARDS", "16")))
     # Pending timers are spread over this many index partitions; the job reads each. Only ever raise
     # it: timers already written to a shard above a lowered count would no longer be read.
-    timer_shards: int = field(default_factory=lambda: int(_env("TIMER_SHARDS", "16")))
+    timer_shards: int = field(default_factory=lambda: int(_env("TIMER_SHARDS", "64")))
+    # Notifications waiting for their e-mail are spread over this many index partitions (`pending#<n>`), so no
+    # partition takes more than its share of the writes; the retry job reads each. Only ever raise it.
+    email_queue_shards: int = field(default_factory=lambda: int(_env("EMAIL_QUEUE_SHARDS", "32")))
+    # Top-up invoice numbers are reserved this many at a time per Lambda environment, so the year's counter is
+    # written once per block, not once per invoice; a block left unused when an environment ends is a gap.
+    invoice_number_block: int = field(default_factory=lambda: int(_env("INVOICE_NUMBER_BLOCK", "100")))
     # Shards one invocation of the timer job fires at once (threads); on AWS each group of this many
     # shards is one message on the timer queue, so one invocation (`TIMER_QUEUE_URL`, set by the stack).
     timer_workers: int = field(default_factory=lambda: int(_env("TIMER_WORKERS", "4")))

@@ -1,11 +1,21 @@
-"""Top-up by proforma invoice: numbering, the invoice itself, its PDF and the client's documents."""
+"""Top-up by proforma invoice: numbering, the invoice itself, its PDF and the client's documents.
+
+Numbers are `PI-<year>-<6 digits or more>`, unique and readable. They come from blocks of
+`INVOICE_NUMBER_BLOCK` reserved at once from the year's counter by each Lambda environment, and are handed out
+in order within a block: at a thousand invoices a second the counter is written ten times a second, not a
+thousand. Numbers therefore increase within one environment but not across them, and a block an environment did
+not use up when it ended leaves a gap. That is allowed: a proforma is not a tax document. A site's service
+invoices keep their own gap-free sequence per site (`services/service_invoices.py`)."""
 from __future__ import annotations
+
+import threading
 
 from chalicelib.access.auth import Principal
 from chalicelib.money import ledger
 from chalicelib.money.amounts import Money, require_positive
 from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
+from chalicelib.platform.config import settings
 from chalicelib.platform.errors import NotFound
 from chalicelib.services import accounts, idempotency, views
 from chalicelib.services.pagination import page
@@ -21,11 +31,38 @@ def number_key(number: str) -> str:
     return f"invoice#{number}"
 
 
+class _Blocks:
+    """The numbers this environment reserved and has not handed out yet, per table and year."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._left: dict[tuple[str, int], tuple[int, int]] = {}  # (table, year) → (next, last)
+
+    def take(self, year: int) -> int:
+        where = (KeyModel.Meta.table_name, year)
+        with self._lock:
+            following, last = self._left.get(where, (1, 0))
+            if following > last:
+                following, last = self._reserve(year)
+            self._left[where] = (following + 1, last)
+            return following
+
+    @staticmethod
+    def _reserve(year: int) -> tuple[int, int]:
+        """One atomic add to the year's counter: the block is ours whoever else reserves at the same time."""
+        size = max(1, settings.invoice_number_block)
+        counter = KeyModel(f"counter#invoice#{year}")
+        counter.update(actions=[KeyModel.seq.add(size)])
+        last = int(counter.seq)
+        return last - size + 1, last
+
+
+_blocks = _Blocks()
+
+
 def next_number(year: int) -> str:
-    """`PI-<year>-<6 digits>` from an atomic counter: unique however many create at once."""
-    counter = KeyModel(f"counter#invoice#{year}")
-    counter.update(actions=[KeyModel.seq.add(1)])
-    return f"PI-{year}-{int(counter.seq):06d}"
+    """`PI-<year>-<6 digits>`: the next number of this environment's block, unique however many create at once."""
+    return f"PI-{year}-{_blocks.take(year):06d}"
 
 
 def create(principal: Principal, amount_minor: int, currency: str) -> tuple[int, dict]:

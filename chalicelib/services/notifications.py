@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from chalicelib.notify.outbox import OPERATORS, PENDING, pending_record
+from chalicelib.notify.outbox import OPERATORS, PENDING, pending_record, queue_keys
 from chalicelib.platform import clock
 from chalicelib.platform.observability import logger, metrics
 from chalicelib.services import views
@@ -143,11 +143,13 @@ def deliver_stream_records(records: list) -> dict:
 
 
 def retry_unsent(now) -> dict:
-    """Job: deliver what the stream missed; give up on claims that never finished."""
+    """Job: deliver what the stream missed; give up on claims that never finished. It reads every shard of
+    the e-mail queue index, oldest first within each."""
     due = clock.iso(now - RETRY_AFTER)
     stale = clock.iso(now - GIVE_UP_AFTER)
     outcome = {"sent": 0, "failed": 0, "skipped": 0}
-    for key in NotificationModel.by_email_queue.query(PENDING, NotificationModel.created_at <= due):
+    for key in (key for queue in queue_keys()
+                for key in NotificationModel.by_email_queue.query(queue, NotificationModel.created_at <= due)):
         record = NotificationModel.get(key.user_id, key.id)
         if record.email_state == PENDING:
             result = deliver(record.user_id, record.id)

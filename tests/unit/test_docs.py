@@ -110,7 +110,7 @@ def test_error_codes_come_with_their_status():
 def test_settings_name_their_variables_and_defaults():
     by_attribute = {setting.attribute: setting for setting in docs.read_settings()}
     shards = by_attribute["timer_shards"]
-    assert shards.variables == ("TIMER_SHARDS",) and shards.default == "`16`"
+    assert shards.variables == ("TIMER_SHARDS",) and shards.default == "`64`"
     assert by_attribute["region"].variables == ("AWS_REGION", "AWS_DEFAULT_REGION")
     assert all(setting.variables and setting.group for setting in by_attribute.values())
 

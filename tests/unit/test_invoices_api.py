@@ -29,6 +29,25 @@ def test_numbers_are_sequential_and_unique(api):
     assert [int(n[-6:]) for n in numbers] == sorted(int(n[-6:]) for n in numbers)
 
 
+def test_environments_number_from_blocks_of_their_own_unique_and_increasing_within_each(store, monkeypatch):
+    """Given two Lambda environments numbering at once, when they hand out numbers in turn, then no number is
+    given twice, each environment's numbers increase, and the year's counter is written once per block."""
+    from chalicelib.platform import config
+    from chalicelib.services import invoices
+    from chalicelib.store.models import KeyModel
+
+    monkeypatch.setenv("INVOICE_NUMBER_BLOCK", "4")
+    config.reload()
+    first, second = invoices._Blocks(), invoices._Blocks()
+    taken: dict[str, list[int]] = {"first": [], "second": []}
+    for _ in range(6):
+        taken["first"].append(first.take(2026))
+        taken["second"].append(second.take(2026))
+    assert taken["first"] == [1, 2, 3, 4, 9, 10] and taken["second"] == [5, 6, 7, 8, 13, 14]
+    assert int(KeyModel.get("counter#invoice#2026").seq) == 16  # four blocks of four: the last two half used
+    assert invoices.next_number(2027).startswith("PI-2027-")
+
+
 @pytest.mark.parametrize("body, code", [
     ({"amount": 0, "currency": "USD"}, "validation_error"),
     ({"amount": -5, "currency": "USD"}, "validation_error"),

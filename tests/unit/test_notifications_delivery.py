@@ -71,6 +71,24 @@ def test_retry_job_delivers_what_the_stream_missed_after_five_minutes(api, store
     assert len(_mails(store)) == 1
 
 
+def test_the_email_queue_is_spread_over_its_shards_and_the_retry_job_reads_every_one(api, store):
+    """Given notifications waiting for their e-mail, when they are written, then their queue keys spread over
+    several of the index's shards (no hot partition), and the retry job still finds each, the unsharded key
+    of older notifications too."""
+    for n in range(12):
+        api.signup(f"queued{n}@example.com")
+    older = outbox.pending_record("usr_older", "ntf_older", "welcome", {}, clock.iso(clock.now()))
+    older.email_queue = outbox.LEGACY_QUEUE
+    older.save()
+    keys = {record.email_queue for record in NotificationModel.scan()}
+    assert len(keys) >= 6 and keys - {outbox.LEGACY_QUEUE} <= set(outbox.queue_keys())
+    assert all(key.startswith("pending#") for key in keys - {outbox.LEGACY_QUEUE})
+    clock.advance(301)
+    outcome = notifications.retry_unsent(clock.now())
+    assert outcome["sent"] == 12 and outcome["skipped"] == 1  # the older one's user has no account here
+    assert {record.email_queue for record in NotificationModel.scan() if record.email_state == "sent"} == {None}
+
+
 def test_failed_send_goes_back_to_pending_and_is_retried(api, store, monkeypatch):
     api.signup("flaky@example.com")
     record = next(iter(NotificationModel.scan()))

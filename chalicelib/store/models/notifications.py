@@ -11,7 +11,8 @@ from chalicelib.store.models.base import BaseMeta, JSONAttribute
 
 
 class PendingEmails(GlobalSecondaryIndex):
-    """Sparse: notifications whose e-mail has not gone out carry `email_queue`."""
+    """Sparse: notifications whose e-mail has not gone out carry `email_queue`, one of `EMAIL_QUEUE_SHARDS` keys
+    (`chalicelib.notify.outbox.queue_key`), so the queue has no hot partition."""
 
     class Meta:
         index_name = "by_email_queue"
