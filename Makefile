@@ -54,11 +54,16 @@ browser:
 check-long: install
 	$(call run_suite,tests/long)
 
-# One stack: chalice's functions, roles and API merged with infra/resources.json (python -m infra.template).
+# One stack: chalice's functions, roles and API merged with infra/resources.json (python -m infra.template);
+# the bundle trimmed and compiled to byte code (python -m infra.bundle), the SnapStart option's versions
+# and alias wired in (python -m infra.snapstart); cfn-lint checks it with SnapStart off and on.
 template: $(PY_STAMP)
 	AWS_DEFAULT_REGION=eu-central-1 $(BIN)/chalice package --stage prod --pkg-format cloudformation \
 		--merge-template infra/resources.json build/cloudformation
-	$(BIN)/cfn-lint build/cloudformation/sam.json
+	$(BIN)/python -m infra.bundle build/cloudformation/deployment.zip
+	$(BIN)/python -m infra.snapstart build/cloudformation
+	$(BIN)/cfn-lint --parameters SnapStart=false -- build/cloudformation/sam.json
+	$(BIN)/cfn-lint --parameters SnapStart=true -- build/cloudformation/sam.json
 
 install: $(PY_STAMP) $(NPM_STAMP)
 

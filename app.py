@@ -5,7 +5,7 @@ import os
 
 from chalice import Chalice, ConvertToMiddleware
 
-from chalicelib import clock, config, jobs, observability
+from chalicelib import clock, config, health, jobs, observability, snapshot
 from chalicelib.api import accounts, bank, cards, dev, invoices, offers, openapi, orders, projects, sites, tasks
 from chalicelib.api.http import refuse_other_methods
 from chalicelib.observability import logger, metrics
@@ -15,6 +15,7 @@ from chalicelib.web import pages
 
 config.settings.check()
 models.bind(config.settings)
+snapshot.register()
 
 app = Chalice(app_name="escrowdesk")
 app.api.binary_types.extend(["application/pdf", "application/zip", "application/octet-stream"])
@@ -46,6 +47,12 @@ def correlate(event, get_response):
 def run_scheduled_jobs(event):
     """EventBridge: every minute, run each job at the application clock."""
     return jobs.run_all(clock.now())
+
+
+@app.schedule("rate(1 hour)")
+def audit_books(event):
+    """EventBridge: every hour, audit the latest money movements and report what the books show."""
+    return health.audit_recent_books(clock.now())
 
 
 @app.on_sqs_message(queue_arn=TIMER_QUEUE_ARN, batch_size=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from chalicelib import health
 from chalicelib.observability import logger
 from chalicelib.services import notifications, payouts, timers
 
@@ -12,6 +13,7 @@ JOBS: dict[str, Callable[[datetime], dict]] = {
     "fire_due_timers": timers.fire_due,
     "retry_unsent_email": notifications.retry_unsent,
     "resend_payout_requests": payouts.resend_unsent,
+    "report_queues": health.report_queues,
 }
 
 
