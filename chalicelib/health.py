@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from chalicelib import clock
 from chalicelib.config import settings
 from chalicelib.observability import logger, metrics
+from chalicelib.services.notifications import PENDING as EMAIL_PENDING
 from chalicelib.store.models import (
     AccountModel,
     CardPaymentModel,
@@ -39,8 +40,7 @@ BOOKS_AUDITED_ENTRIES = "BooksAuditedEntries"
 EMITTED = (TIMER_LAG, EMAIL_QUEUE_AGE, UNMATCHED_PAYMENTS, UNMATCHED_PAYMENT_AGE, PENDING_CARD_CHARGES,
            BOOKS_IMBALANCES, BOOKS_AUDITED_ENTRIES)
 
-EMAIL_PENDING = "pending"  # services/notifications.PENDING: the e-mail queue's key
-UNMATCHED_QUEUE = "unmatched"  # services/bank.QUEUE: the payments' queue for operators
+UNMATCHED_QUEUE = "unmatched"  # services/bank.QUEUE (a route's module, which the schedule does not load)
 AUDIT_WINDOW = timedelta(hours=2)  # the hourly audit's entries overlap, so a late run misses none
 AUDIT_MAX_ENTRIES = 5_000
 

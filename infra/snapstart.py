@@ -66,8 +66,13 @@ def _version(function: str, properties: dict[str, Any], code_sha256: str) -> tup
     }
 
 
-def _event_resources(function: str, name: str, event: dict[str, Any]) -> dict[str, Any]:
-    kind, properties = event["Type"], event.get("Properties", {})
+def event_id(function: str, event: str) -> str:
+    """The logical id SAM gives what an event of a function creates (so the switch replaces nothing)."""
+    return f"{function}{event}"
+
+
+def _event_resources(function: str, event: str, spec: dict[str, Any]) -> dict[str, Any]:
+    kind, properties, name = spec["Type"], spec.get("Properties", {}), event_id(function, event)
     if kind == "Schedule":
         return {
             name: {"Type": "AWS::Events::Rule", "Properties": {
@@ -106,8 +111,8 @@ def wire(template: dict[str, Any], code_sha256: str) -> dict[str, Any]:
     added: dict[str, Any] = {}
     for function in functions:
         properties = resources[function]["Properties"]
-        for name, event in sorted(properties.pop("Events", {}).items()):
-            added.update(_event_resources(function, name, event))
+        for event, spec in sorted(properties.pop("Events", {}).items()):
+            added.update(_event_resources(function, event, spec))
         version_id, version = _version(function, properties, code_sha256)
         added[version_id] = version
         added[alias_id(function)] = {"Type": "AWS::Lambda::Alias", "Condition": CONDITION, "Properties": {

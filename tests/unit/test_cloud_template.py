@@ -749,9 +749,10 @@ def test_the_snapstart_variant_calls_every_function_through_its_alias(packaged):
     for name, permission in _of_type(resources, "AWS::Lambda::Permission").items():
         target = permission["Properties"]["FunctionName"]
         assert through_alias(target, function_of(target)), name
-    assert callers[TIMERS] == {template.TIMER_EVENT} and callers[STREAM] == {template.STREAM_EVENT}
+    assert callers[TIMERS] == {snapstart.event_id(TIMERS, template.TIMER_EVENT)}
+    assert callers[STREAM] == {snapstart.event_id(STREAM, template.STREAM_EVENT)}
     assert callers[JOBS] and callers[AUDIT]
-    stream = resources[template.STREAM_EVENT]["Properties"]
+    stream = resources[snapstart.event_id(STREAM, template.STREAM_EVENT)]["Properties"]
     assert stream["EventSourceArn"] == {"Fn::GetAtt": ["NotificationsTable", "StreamArn"]}
     assert stream["BisectBatchOnFunctionError"] is True and stream["StartingPosition"] == "TRIM_HORIZON"
 
