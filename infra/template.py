@@ -1,9 +1,9 @@
 """`python -m infra.template` writes `infra/resources.json`: what `chalice package --merge-template`
 adds to chalice's own template so that one CloudFormation stack holds the whole service.
 
-Chalice's template has the four functions (the REST API's `APIHandler`, the every-minute
-`RunScheduledJobs`, the timer queue's `FireTimerShards`, the notifications stream's
-`OnNotificationRecord`), a role each, and the REST API.
+Chalice's template has the five functions (the REST API's `APIHandler`, the every-minute
+`RunScheduledJobs`, the hourly `AuditBooks`, the timer queue's `FireTimerShards`, the notifications
+stream's `OnNotificationRecord`), a role each, and the REST API.
 The merge (chalice's `TemplateDeepMerger`: dictionaries merge, our values win, lists are replaced)
 adds, from this module:
 
@@ -24,7 +24,10 @@ adds, from this module:
   functions that send e-mail, the stream for the stream function, the timer queue for the job (send)
   and the timer function (receive), its own log group, X-Ray;
 - a log group per function, and alarms (errors, throttles, the API's 5XX, the stream's iterator age,
-  a job that stops running, timers waiting on the queue) on an SNS topic that e-mails `AlarmEmail`.
+  a job that stops running, timers waiting on the queue) on an SNS topic that e-mails `AlarmEmail`;
+- the operations dashboard and the alarms on the service's own metrics (infra/operations.py), and the
+  SnapStart parameter and each function's SnapStart setting (infra/snapstart.py, which also wires the
+  versions and the alias into the packaged template).
 
 `tests/unit/test_cloud_template.py` keeps `infra/resources.json` in step with this module and runs the
 job and the stream handler to check that `table_access()` covers every DynamoDB request they make.
