@@ -14,6 +14,7 @@ The AWS CLI uses the caller's own credentials and region (AWS_PROFILE, AWS_REGIO
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import subprocess
 import sys
@@ -23,6 +24,8 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from infra.snapstart import DIGEST_PARAMETER
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build" / "cloudformation"
@@ -68,10 +71,18 @@ def read_parameters(path: Path) -> dict[str, str]:
     return {key: str(value) for key, value in loaded.items()}
 
 
+def digest(parameters: dict[str, str]) -> str:
+    """A digest of the parameters' values (`ParametersDigest`: under SnapStart, a changed value publishes
+    new versions; the values themselves never reach the template)."""
+    text = json.dumps({key: value for key, value in parameters.items() if key != DIGEST_PARAMETER}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def deploy(stack: str, bucket: str, parameters: dict[str, str], *, aws: str = "aws", run: Run | None = None,
            build: Path | None = None) -> str:
     """Package and deploy the stack; its API's URL."""
     run, build = run or run_cli, build or BUILD
+    parameters = {**parameters, DIGEST_PARAMETER: digest(parameters)}
     packaged = build / "packaged.json"
     run([aws, "cloudformation", "package", "--template-file", str(build / "sam.json"), "--s3-bucket", bucket,
          "--s3-prefix", stack, "--output-template-file", str(packaged), "--use-json"])

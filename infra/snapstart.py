@@ -6,8 +6,9 @@ calls every function unqualified. `python -m infra.snapstart build/cloudformatio
 packaged template (after `python -m infra.bundle`, since it names versions after the bundle's hash):
 
 - each function gets, under the condition `SnapStartOn`, a published version (`<Function>Version<hash>`:
-  its logical id changes with the bundle and the function's settings, so a deploy that changes either
-  publishes a new one) and the alias `live` on it (`<Function>Live`);
+  its logical id changes with the bundle and the function's settings, and its description with
+  `ParametersDigest`, which `make deploy` sets from the parameters' values, so a deploy that changes any
+  of them publishes a new one) and the alias `live` on it (`<Function>Live`);
 - the API's integrations and its invoke permission, the schedules, the timer queue's trigger and the
   notifications stream's trigger call the alias when the condition holds, the function otherwise. The
   schedules and triggers become plain EventBridge rules and event source mappings for that (a SAM
@@ -27,11 +28,19 @@ from typing import Any
 
 CONDITION = "SnapStartOn"
 ALIAS = "live"
-PARAMETERS: dict[str, Any] = {"SnapStart": {
-    "Type": "String", "AllowedValues": ["true", "false"], "Default": "false",
-    "Description": "Publish versions with Lambda SnapStart and call them through the alias `live` "
-                   "(restores initialized environments instead of cold imports; billed per GB cached and restored)",
-}}
+DIGEST_PARAMETER = "ParametersDigest"
+PARAMETERS: dict[str, Any] = {
+    "SnapStart": {
+        "Type": "String", "AllowedValues": ["true", "false"], "Default": "false",
+        "Description": "Publish versions with Lambda SnapStart and call them through the alias `live` (restores "
+                       "initialized environments instead of cold imports; billed per GB cached and restored)",
+    },
+    DIGEST_PARAMETER: {
+        "Type": "String", "Default": "none", "AllowedPattern": r"^[0-9a-z]{1,64}$",
+        "Description": "Set by make deploy: a digest of the other parameters' values, so that a change of a "
+                       "parameter alone publishes new versions for the alias (SnapStart)",
+    },
+}
 CONDITIONS: dict[str, Any] = {CONDITION: {"Fn::Equals": [{"Ref": "SnapStart"}, "true"]}}
 # Every function's SnapStart setting (merged into chalice's functions by infra/template.py).
 FUNCTION_PROPERTY: dict[str, Any] = {"ApplyOn": {"Fn::If": [CONDITION, "PublishedVersions", "None"]}}
@@ -60,9 +69,12 @@ def _invoked_arn(function: str) -> dict[str, Any]:
 
 def _version(function: str, properties: dict[str, Any], code_sha256: str) -> tuple[str, dict[str, Any]]:
     digest = hashlib.sha256((code_sha256 + json.dumps(properties, sort_keys=True)).encode()).hexdigest()[:10]
+    # The logical id follows the bundle and the template's settings; the description follows the values the
+    # parameters give them (a changed description publishes a new version too).
     return f"{function}Version{digest}", {
         "Type": "AWS::Lambda::Version", "Condition": CONDITION,
-        "Properties": {"FunctionName": {"Ref": function}},
+        "Properties": {"FunctionName": {"Ref": function},
+                       "Description": {"Fn::Sub": f"{function} with parameters ${{{DIGEST_PARAMETER}}}"}},
     }
 
 

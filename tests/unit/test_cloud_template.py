@@ -729,6 +729,7 @@ def test_the_snapstart_variant_calls_every_function_through_its_alias(packaged):
         version_id = alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
         assert versions[version_id]["Condition"] == "SnapStartOn"
         assert versions[version_id]["Properties"]["FunctionName"] == {"Ref": function}
+        assert "${ParametersDigest}" in versions[version_id]["Properties"]["Description"]["Fn::Sub"]
 
     def through_alias(value: Any, function: str) -> bool:
         return value == {"Fn::If": ["SnapStartOn", {"Ref": f"{function}Live"}, {"Ref": function}]} or (

@@ -63,9 +63,16 @@ def test_deploy_packages_deploys_with_the_operators_parameters_then_smoke_checks
     deployed = calls[1]
     assert deployed[deployed.index("--stack-name") + 1] == "escrowdesk-prod"
     overrides = deployed[deployed.index("--parameter-overrides") + 1:]
-    assert overrides == ["AlarmEmail=ops@example.com", f"JwtSecret={'j' * 40}", "SnapStart=true"]
+    assert overrides == ["AlarmEmail=ops@example.com", f"JwtSecret={'j' * 40}",
+                         f"ParametersDigest={deploy.digest(json.loads(parameters.read_text()))}", "SnapStart=true"]
     assert {"CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"} <= set(deployed)
     assert routed == [("GET", "/openapi.json"), ("POST", "/v1/auth/signup"), ("POST", "/v1/auth/login")]
+
+
+def test_a_changed_parameter_changes_the_digest_that_publishes_new_versions():
+    assert deploy.digest({"AppUrl": "https://a.example"}) != deploy.digest({"AppUrl": "https://b.example"})
+    assert deploy.digest({"AppUrl": "https://a.example", "ParametersDigest": "old"}) == deploy.digest(
+        {"AppUrl": "https://a.example"})
 
 
 def test_a_parameters_file_inside_the_repository_or_missing_is_refused(tmp_path):
