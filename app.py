@@ -5,7 +5,7 @@ import os
 
 from chalice import Chalice, ConvertToMiddleware
 
-from chalicelib.entrypoints import jobs
+from chalicelib.entrypoints import jobs, snapshot
 from chalicelib.entrypoints.api import (
     accounts,
     bank,
@@ -23,11 +23,12 @@ from chalicelib.entrypoints.api.http import refuse_other_methods
 from chalicelib.entrypoints.web import pages
 from chalicelib.platform import clock, config, observability
 from chalicelib.platform.observability import logger, metrics
-from chalicelib.services import notifications, timers
+from chalicelib.services import health, notifications, timers
 from chalicelib.store import models
 
 config.settings.check()
 models.bind(config.settings)
+snapshot.register()
 
 app = Chalice(app_name="escrowdesk")
 app.api.binary_types.extend(["application/pdf", "application/zip", "application/octet-stream"])
@@ -59,6 +60,12 @@ def correlate(event, get_response):
 def run_scheduled_jobs(event):
     """EventBridge: every minute, run each job at the application clock."""
     return jobs.run_all(clock.now())
+
+
+@app.schedule("rate(1 hour)")
+def audit_books(event):
+    """EventBridge: every hour, audit the latest money movements and report what the books show."""
+    return health.audit_recent_books(clock.now())
 
 
 @app.on_sqs_message(queue_arn=TIMER_QUEUE_ARN, batch_size=1)

@@ -26,6 +26,15 @@ Byte code goes to a scratch PYTHONPYCACHEPREFIX, warmed by a first untimed run, 
 gets no __pycache__ and every timed run reads compiled byte code.
 Aims (from the issues): app's import at most 1.5x the floor's on the prod stage, and our own modules
 adding at most 0.2x to what they import directly.
+
+    python -m bench.import_time --bundle build/cloudformation/deployment.zip [--runs N]
+
+times the bundle `make template` built, as Lambda loads it instead: unpacked (as /var/task), imported
+by this interpreter with no site-packages and no byte code written (Lambda's task directory is
+read-only), the prod stage's variables; `import app` and the floor, both from the bundle, once with the
+byte code it ships and once with the bundle's `.pyc` files left out (what a bundle without byte code
+costs: every module compiled at each cold start). Aims: app at most 1.5x the floor in each case, and
+app with shipped byte code at most a third of app without.
 """
 from __future__ import annotations
 
@@ -52,7 +61,7 @@ COMMON = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_R
           "AWS_DEFAULT_REGION": "eu-central-1"}
 ON_LAMBDA = {  # what Lambda and the stack (infra/template.py) add to the stage's own variables
     "AWS_LAMBDA_FUNCTION_NAME": "escrowdesk-prod-APIHandler", "LAMBDA_TASK_ROOT": str(ROOT),
-    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11", "JWT_SECRET": "b" * 32, "BANK_WEBHOOK_SECRET": "b" * 32,
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13", "JWT_SECRET": "b" * 32, "BANK_WEBHOOK_SECRET": "b" * 32,
     "ACQUIRER_WEBHOOK_SECRET": "a" * 32,
     "BANK_PAYOUT_URL": "https://bank.example/payouts", "APP_URL": "https://api.example",
     "MAIL_FROM": "escrowdesk <no-reply@example.com>", "FILES_BUCKET": "bench-files",
@@ -273,16 +282,64 @@ def attribution(deps: list[str], trees: list[Node], top: int) -> list[str]:
     return lines
 
 
+MAX_SHIPPED_RATIO = 1 / 3
+
+
+def time_bundle_import(modules: list[str], task: Path, env: dict[str, str]) -> float:
+    """Seconds a fresh interpreter without site-packages takes to import `modules` from the unpacked bundle."""
+    code = f"import sys; sys.path.insert(0, {str(task)!r})\n{TIMED}"
+    completed = subprocess.run([sys._base_executable, "-S", "-c", code, *modules], cwd=task.parent, env=env,  # type: ignore[attr-defined]
+                               capture_output=True, text=True, check=True)
+    return float(completed.stdout.strip().splitlines()[-1])
+
+
+def bundle_main(bundle: Path, runs: int) -> int:
+    from infra.bundle import Sizes, unpack
+
+    variables = {**COMMON, **stage_variables("prod"), **ON_LAMBDA, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {"PATH": os.environ.get("PATH", ""), **variables}
+    sizes = Sizes.of(bundle)
+    timings: dict[str, dict[str, list[float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="escrowdesk-task-") as scratch:
+        for kind, without in (("shipped byte code", ()), ("no byte code", (".pyc",))):
+            task = Path(scratch) / "task"
+            unpack(bundle, task, without=without)
+            env["LAMBDA_TASK_ROOT"] = str(task)
+            print(f"  {kind} ...", file=sys.stderr, flush=True)
+            rows: dict[str, list[float]] = {"app": [], "floor": []}
+            for _ in range(runs):  # alternate, so machine noise hits both alike
+                rows["app"].append(time_bundle_import(["app"], task, env))
+                rows["floor"].append(time_bundle_import(list(FLOOR), task, env))
+            timings[kind] = rows
+    lines = [f"cold import from the unpacked bundle {bundle} ({sizes.files} files, "
+             f"{sizes.unpacked / 1e6:.1f} MB, {sizes.pyc} .pyc), median of {runs} fresh interpreters, no "
+             "site-packages, no byte code written", ""]
+    for kind, rows in timings.items():
+        ratio = statistics.median(rows["app"]) / statistics.median(rows["floor"])
+        lines += [f"{kind}:", f"  import app                                {_ms(rows['app'])}",
+                  f"  {' + '.join(FLOOR):40}  {_ms(rows['floor'])}   app / floor {ratio:5.2f}x  "
+                  f"{_verdict(ratio, MAX_FLOOR_RATIO)}", ""]
+    shipped = statistics.median(timings["shipped byte code"]["app"])
+    compiled = statistics.median(timings["no byte code"]["app"])
+    lines.append(f"import app with shipped byte code / without: {shipped * 1000:.1f} ms / {compiled * 1000:.1f} ms "
+                 f"= {shipped / compiled:.2f}  {_verdict(round(shipped / compiled, 2), round(MAX_SHIPPED_RATIO, 2))}")
+    print("\n".join(lines))
+    return 0
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9, help="timed interpreters per side (default 9)")
     parser.add_argument("--trees", type=int, default=3, help="-X importtime runs for attribution (default 3)")
     parser.add_argument("--top", type=int, default=10, help="own modules to list (default 10)")
+    parser.add_argument("--bundle", type=Path, help="time this deployment.zip unpacked, as Lambda loads it")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.bundle:
+        return bundle_main(args.bundle, args.runs)
     lines = [f"cold import, median of {args.runs} fresh interpreters per row (in-process, start-up excluded)", ""]
     first: tuple[list[str], list[Node]] | None = None
     with tempfile.TemporaryDirectory(prefix="escrowdesk-pycache-") as pycache:

@@ -1,9 +1,9 @@
 """`python -m infra.template` writes `infra/resources.json`: what `chalice package --merge-template`
 adds to chalice's own template so that one CloudFormation stack holds the whole service.
 
-Chalice's template has the four functions (the REST API's `APIHandler`, the every-minute
-`RunScheduledJobs`, the timer queue's `FireTimerShards`, the notifications stream's
-`OnNotificationRecord`), a role each, and the REST API.
+Chalice's template has the five functions (the REST API's `APIHandler`, the every-minute
+`RunScheduledJobs`, the hourly `AuditBooks`, the timer queue's `FireTimerShards`, the notifications
+stream's `OnNotificationRecord`), a role each, and the REST API.
 The merge (chalice's `TemplateDeepMerger`: dictionaries merge, our values win, lists are replaced)
 adds, from this module:
 
@@ -24,7 +24,10 @@ adds, from this module:
   functions that send e-mail, the stream for the stream function, the timer queue for the job (send)
   and the timer function (receive), its own log group, X-Ray;
 - a log group per function, and alarms (errors, throttles, the API's 5XX, the stream's iterator age,
-  a job that stops running, timers waiting on the queue) on an SNS topic that e-mails `AlarmEmail`.
+  a job that stops running, timers waiting on the queue) on an SNS topic that e-mails `AlarmEmail`;
+- the operations dashboard and the alarms on the service's own metrics (infra/operations.py), and the
+  SnapStart parameter and each function's SnapStart setting (infra/snapstart.py, which also wires the
+  versions and the alias into the packaged template).
 
 `tests/unit/test_cloud_template.py` keeps `infra/resources.json` in step with this module and runs the
 job and the stream handler to check that `table_access()` covers every DynamoDB request they make.
@@ -39,6 +42,7 @@ from typing import Any
 
 from chalicelib.store import tables
 from chalicelib.store.models import ALL_MODELS, logical_name
+from infra import operations, snapstart
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PATH = ROOT / "infra" / "resources.json"
@@ -47,9 +51,10 @@ STAGE = "prod"
 
 # Chalice's logical ids for the functions (the handlers' names in CamelCase) and their roles.
 API, JOBS, TIMERS, STREAM = "APIHandler", "RunScheduledJobs", "FireTimerShards", "OnNotificationRecord"
-FUNCTIONS = (API, JOBS, TIMERS, STREAM)
+AUDIT = "AuditBooks"
+FUNCTIONS = (API, JOBS, TIMERS, STREAM, AUDIT)
 ROLES = {API: "ApiHandlerRole", JOBS: "RunScheduledJobsRole", TIMERS: "FireTimerShardsRole",
-         STREAM: "OnNotificationRecordRole"}
+         STREAM: "OnNotificationRecordRole", AUDIT: "AuditBooksRole"}
 STREAM_EVENT = "OnNotificationRecordDynamodbEventSource"
 STREAM_TABLE = "notifications"
 TIMER_EVENT = "FireTimerShardsSqsEventSource"
@@ -107,12 +112,24 @@ def _api_access() -> dict[str, Access]:
 #   notification, delivers it (the recipient from users, an operators' broadcast fanned out to the
 #   members listed in keys) and sends it through SES;
 # - resend_payout_requests (services/payouts.resend_unsent): queries the payouts' `by_queue` index,
-#   asks the bank (over HTTPS) and marks each payout sent.
+#   asks the bank (over HTTPS) and marks each payout sent;
+# - report_queues (chalicelib/services/health.py): the first due timer of each shard of the deals' `by_timer`, the
+#   e-mail queue's first entry and the payments waiting on `by_queue`, as metrics.
 JOB_ACCESS = {
     "notifications": access("GetItem", "PutItem", "UpdateItem", indexes=("by_email_queue",)),
     "users": access("GetItem"),
     "keys": access("GetItem"),
     "payouts": access("UpdateItem", indexes=("by_queue",)),
+    "deals": access(indexes=("by_timer",)),
+    "payments": access(indexes=("by_queue",)),
+}
+
+# The hourly books audit (chalicelib/services/health.audit_recent_books): scans the journal for its latest entries,
+# reads each user account they touched and queries its journal lines, and counts the card charges pending.
+AUDIT_ACCESS = {
+    "journal": access("Query", "Scan"),
+    "accounts": access("GetItem"),
+    "card_payments": access("Scan"),
 }
 
 # The timer function (services/timers.fire_messages), one invocation per queued group of shards:
@@ -148,7 +165,7 @@ STREAM_ACCESS = {
 
 def table_access() -> dict[str, dict[str, Access]]:
     """function → table (its logical name, as in the models) → what the function does to it."""
-    return {API: _api_access(), JOBS: JOB_ACCESS, TIMERS: TIMER_ACCESS, STREAM: STREAM_ACCESS}
+    return {API: _api_access(), JOBS: JOB_ACCESS, TIMERS: TIMER_ACCESS, STREAM: STREAM_ACCESS, AUDIT: AUDIT_ACCESS}
 
 
 SENDS_MAIL = frozenset({JOBS, STREAM})  # notifications.deliver: from the stream, and the retry job
@@ -246,7 +263,8 @@ PARAMETERS: dict[str, Any] = {
     },
 }
 
-CONDITIONS = {"MailIdentityIsDomain": {"Fn::Equals": [{"Ref": "MailIdentityType"}, "domain"]}}
+CONDITIONS = {"MailIdentityIsDomain": {"Fn::Equals": [{"Ref": "MailIdentityType"}, "domain"]},
+              **snapstart.CONDITIONS}
 
 
 # Resources ------------------------------------------------------------------------------------
@@ -257,9 +275,12 @@ def table_ids() -> dict[str, str]:
 
 
 def _tables() -> dict[str, Any]:
+    """The tables as the local stage has them, and here kept on stack deletion or replacement and
+    protected from deletion (a `DeleteTable` call fails until the protection is turned off)."""
     resources = tables.cloudformation_resources()
     for resource in resources.values():
         resource["UpdateReplacePolicy"] = "Retain"
+        resource["Properties"]["DeletionProtectionEnabled"] = True
     return resources
 
 
@@ -349,6 +370,7 @@ def _functions() -> dict[str, Any]:
         properties: dict[str, Any] = {
             "Environment": {"Variables": _environment(function)},
             "LoggingConfig": {"LogGroup": {"Ref": f"{function}LogGroup"}},
+            "SnapStart": snapstart.FUNCTION_PROPERTY,
         }
         if function == STREAM:
             # A batch that keeps failing is split, then given up after the retries: the retry job
@@ -360,7 +382,10 @@ def _functions() -> dict[str, Any]:
             }}}
         if function == TIMERS:
             properties["Events"] = {TIMER_EVENT: {"Properties": {"Queue": {"Fn::GetAtt": [TIMER_QUEUE, "Arn"]}}}}
-        resources[function] = {"Properties": properties}
+        # cfn-lint's W2530 expects SAM's AutoPublishAlias beside SnapStart; infra/snapstart.py publishes the
+        # versions and the alias itself, under the SnapStart condition.
+        resources[function] = {"Properties": properties,
+                               "Metadata": {"cfn-lint": {"config": {"ignore_checks": ["W2530"]}}}}
         resources[f"{function}LogGroup"] = {
             "Type": "AWS::Logs::LogGroup",
             # Logs go with the stack (they expire after LOG_RETENTION_DAYS anyway); the money's trail is the journal.
@@ -382,7 +407,8 @@ def policy_statements(function: str) -> list[dict[str, Any]]:
     by_actions: dict[tuple[str, ...], list[str]] = {}
     indexes: list[dict[str, Any]] = []
     for table, grant in sorted(table_access()[function].items()):
-        by_actions.setdefault(tuple(sorted(grant.actions)), []).append(table)
+        if grant.actions:
+            by_actions.setdefault(tuple(sorted(grant.actions)), []).append(table)
         indexes += [{"Fn::Sub": f"${{{ids[table]}.Arn}}/index/{index}"} for index in sorted(grant.indexes)]
     for number, (actions, names) in enumerate(sorted(by_actions.items()), start=1):
         statements.append({
@@ -592,11 +618,11 @@ OUTPUTS: dict[str, Any] = {
 
 def template() -> dict[str, Any]:
     return {
-        "Parameters": PARAMETERS,
+        "Parameters": {**PARAMETERS, **snapstart.PARAMETERS},
         "Conditions": CONDITIONS,
         "Resources": {**_tables(), **_files(), **_timer_queue(), **_mail(), **_functions(), **_rest_api(),
                       **_firewall(),
-                      **_alarms()},
+                      **_alarms(), **operations.resources(_chalice_stage())},
         "Outputs": OUTPUTS,
     }
 

@@ -6,12 +6,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 from chalicelib.platform.observability import logger
-from chalicelib.services import notifications, payouts, timers
+from chalicelib.services import health, notifications, payouts, timers
 
 JOBS: dict[str, Callable[[datetime], dict]] = {
     "fire_due_timers": timers.fire_due,
     "retry_unsent_email": notifications.retry_unsent,
     "resend_payout_requests": payouts.resend_unsent,
+    "report_queues": health.report_queues,
 }
 
 

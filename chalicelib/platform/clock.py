@@ -44,6 +44,13 @@ def advance(seconds: float) -> datetime:
     return now()
 
 
+def forget_cached_offset() -> None:
+    """Read the clock file's offset again at the next `now()` (an environment restored from a snapshot)."""
+    global _file_cache
+    with _lock:
+        _file_cache = None
+
+
 def reset() -> None:
     global _memory_offset, _file_cache
     with _lock:

@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -19,8 +19,6 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
 from chalicelib.platform.errors import Conflict, Retryable, Unavailable
-
-T = TypeVar("T")
 
 # Top-level error codes and transaction cancellation reasons that mean "too much load": nothing written.
 THROTTLING_CODES = {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
@@ -127,7 +125,7 @@ def _translate(error: TransactWriteError, ordered: list[_Item]) -> Exception:
     return error
 
 
-def run_with_retries(use_case: Callable[[], T], *, attempts: int = 6, base_delay_s: float = 0.01) -> T:
+def run_with_retries[T](use_case: Callable[[], T], *, attempts: int = 6, base_delay_s: float = 0.01) -> T:
     """Run a read-decide-commit use case, again from its reads if it lost a race."""
     for attempt in range(attempts):
         try:

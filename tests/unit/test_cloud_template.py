@@ -17,12 +17,12 @@ import pytest
 from chalice.utils import to_cfn_resource_name
 
 from chalicelib.adapters import acquirer
-from chalicelib.money import tariffs
+from chalicelib.money.amounts import tariffs
 from chalicelib.platform import clock
 from chalicelib.store import tables
 from chalicelib.store.models import ALL_MODELS, CardPaymentModel, NotificationModel, logical_name
-from infra import template
-from infra.template import API, FUNCTIONS, JOBS, ROLES, STREAM, TIMERS
+from infra import snapstart, template
+from infra.template import API, AUDIT, FUNCTIONS, JOBS, ROLES, STREAM, TIMERS
 from tests.billing_support import add_tariffs, key_for, new_site, report
 from tests.support import place_order, transfer_event
 
@@ -57,7 +57,8 @@ def test_tables_are_the_models_tables_on_demand_with_recovery_and_kept(resources
     assert set(found) == {tables.logical_id(logical_name(model)) for model in ALL_MODELS}
     standalone = tables.template()["Resources"]  # infra/dynamodb.json, the local stage's tables
     for name, table in found.items():
-        props = table["Properties"]
+        props = dict(table["Properties"])
+        assert props.pop("DeletionProtectionEnabled") is True, name
         assert props == standalone[name]["Properties"], name
         assert props["BillingMode"] == "PAY_PER_REQUEST", name
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
@@ -480,6 +481,10 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
                                           "destination": {"type": "card", "number": "4111 1111 1111 1111"}},
                           token=deal["client"])
     assert payout.status_code == 201, payout.body
+    recorder.function = AUDIT
+    audited = app_module.audit_books(SCHEDULE_EVENT, FakeContext())
+    assert audited["entries"] >= 1 and audited["accounts"] >= 1 and audited["imbalances"] == 0, audited
+    recorder.function = API
     operator = api.post("/v1/auth/login", {"email": "ops@escrowdesk.local", "password": "operator-pass"})
     add_tariffs(api, operator.json_body["token"])
     site = new_site(api, deal["client"])
@@ -552,7 +557,7 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
                           " then run python -m infra.template")
 
     declared = template.table_access()
-    for function in (JOBS, TIMERS, STREAM):
+    for function in (JOBS, TIMERS, STREAM, AUDIT):
         used = {(action, table.removeprefix(prefix), index) for action, table, index in recorder.of(function)}
         granted = {(action, table, None) for table, grant in declared[function].items() for action in grant.actions}
         granted |= {("Query", table, index) for table, grant in declared[function].items() for index in grant.indexes}
@@ -589,3 +594,175 @@ def test_the_api_role_allows_every_request_of_every_route(recorder, api, store, 
                      if not policy.allows(f"dynamodb:{action}", policy.table_arn(table.removeprefix(prefix), index))},
                     key=str)
     assert denied == [], "grant these to the API in infra/template.py, then run python -m infra.template"
+
+
+# The packaged stack: runtime, architecture, tables, alarms, the dashboard, SnapStart ----------------
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory) -> dict[str, Any]:
+    """What `make template` deploys, but the bundle: chalice's own template for the prod stage, merged with
+    infra/resources.json and wired by infra/snapstart.py, with chalice's dependency build stubbed (a
+    one-file zip), so no pip, no network."""
+    import hashlib
+    import zipfile
+    from unittest import mock
+
+    from chalice.awsclient import TypedAWSClient
+    from chalice.cli.factory import CLIFactory
+    from chalice.deploy.packager import LambdaDeploymentPackager
+    from chalice.package import PackageOptions, create_app_packager
+
+    out = tmp_path_factory.mktemp("package")
+    stub = out / "built.zip"
+    with zipfile.ZipFile(stub, "w") as archive:
+        archive.writestr("app.py", "")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_DEFAULT_REGION", REGION)
+        factory = CLIFactory(str(template.ROOT))
+        config = factory.create_config_obj(chalice_stage_name=template.STAGE)
+        options = PackageOptions(TypedAWSClient(factory.create_botocore_session()))
+        with mock.patch.object(LambdaDeploymentPackager, "create_deployment_package", return_value=str(stub)):
+            create_app_packager(config, options, merge_template=str(template.TEMPLATE_PATH)).package_app(
+                config, str(out / "cloudformation"), template.STAGE)
+    built = json.loads((out / "cloudformation" / "sam.json").read_text(encoding="utf-8"))
+    return snapstart.wire(built, hashlib.sha256(stub.read_bytes()).hexdigest())
+
+
+def test_functions_run_python_3_13_on_arm64(packaged):
+    functions = _of_type(packaged["Resources"], "AWS::Serverless::Function")
+    assert set(functions) == set(FUNCTIONS)
+    for name, function in functions.items():
+        assert function["Properties"]["Runtime"] == "python3.13", name
+        assert function["Properties"]["Architectures"] == ["arm64"], name
+
+
+def test_every_table_is_protected_from_deletion_recoverable_and_kept(packaged):
+    found = _of_type(packaged["Resources"], "AWS::DynamoDB::Table")
+    assert set(found) == {tables.logical_id(logical_name(model)) for model in ALL_MODELS}
+    for name, table in found.items():
+        assert table["Properties"]["DeletionProtectionEnabled"] is True, name
+        assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain", name
+
+
+def test_items_that_expire_have_ttl_on_their_table(resources):
+    ttl = {logical_name(model): model.Meta.ttl_attribute for model in ALL_MODELS
+           if getattr(model.Meta, "ttl_attribute", None)}
+    assert ttl, "the models declare which items expire"
+    for name, attribute in ttl.items():
+        assert resources[tables.logical_id(name)]["Properties"]["TimeToLiveSpecification"] == {
+            "AttributeName": attribute, "Enabled": True}, name
+
+
+def _alarm_on(resources: dict[str, Any], namespace: str, metric: str) -> dict[str, Any]:
+    (alarm,) = [a["Properties"] for a in _of_type(resources, "AWS::CloudWatch::Alarm").values()
+                if a["Properties"]["Namespace"] == namespace and a["Properties"]["MetricName"] == metric]
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    return alarm
+
+
+def test_an_alarm_for_each_thing_a_person_must_act_on(generated, resources):
+    """5XX from the API; timers over 5 minutes late; an e-mail waiting over 15 minutes; any imbalance the
+    books audit finds; a bank payment unmatched for over 2 hours. All to one topic, e-mailed to AlarmEmail."""
+    from chalicelib.services import health
+
+    assert generated["Parameters"]["AlarmEmail"]["AllowedPattern"]
+    server_errors = _alarm_on(resources, "AWS/ApiGateway", "5XXError")
+    assert (server_errors["Threshold"], server_errors["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    expected = {health.TIMER_LAG: 300, health.EMAIL_QUEUE_AGE: 900, health.BOOKS_IMBALANCES: 0,
+                health.UNMATCHED_PAYMENT_AGE: 2 * 3600}
+    for metric, threshold in expected.items():
+        alarm = _alarm_on(resources, "Escrowdesk", metric)
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (threshold, "GreaterThanThreshold"), metric
+        assert alarm["Statistic"] == "Maximum" and alarm["Dimensions"] == [{"Name": "service", "Value": "escrowdesk"}]
+    assert _of_type(resources, "AWS::SNS::Topic").keys() == {"AlarmTopic"}
+
+
+def _dashboard_metrics(resources: dict[str, Any]) -> list[list[Any]]:
+    (dashboard,) = _of_type(resources, "AWS::CloudWatch::Dashboard").values()
+    body = json.loads(dashboard["Properties"]["DashboardBody"]["Fn::Sub"])
+    return [metric for widget in body["widgets"] for metric in widget["properties"]["metrics"]]
+
+
+def test_the_dashboard_names_only_metrics_the_code_emits(resources, api, deal, store):
+    """Given a funded order, a stray payment and a due timer, the every-minute job and the hourly audit
+    emit every metric of ours that the dashboard shows, under the dimension it shows."""
+    from chalicelib.platform.observability import metrics
+    from chalicelib.services import health
+
+    place_order(api, deal)
+    assert api.webhook(transfer_event("evt-stray-dash", 4200, "GBP", "no number here")).status_code == 200
+    clock.advance(timedelta(hours=25).total_seconds())
+    metrics.clear_metrics()
+    gauges = health.report_queues(clock.now())
+    audit = health.audit_recent_books(clock.now() - timedelta(hours=24))
+    emitted = set(metrics.metric_set)
+    dimensions = dict(metrics.default_dimensions, service=metrics.service)
+    metrics.clear_metrics()
+    assert gauges[health.TIMER_LAG] > 0 and gauges[health.UNMATCHED_PAYMENTS] == 1, gauges
+    assert audit["imbalances"] == 0, audit
+    shown = _dashboard_metrics(resources)
+    ours = [m for m in shown if m[0] == "Escrowdesk"]
+    assert {m[1] for m in ours} == set(health.EMITTED) and set(health.EMITTED) <= emitted
+    for metric in ours:
+        assert dict(zip(metric[2:-1:2], metric[3:-1:2], strict=True)) == dimensions, metric
+    others = {(m[0], m[1]) for m in shown if m[0] != "Escrowdesk"}
+    assert others == {("AWS/ApiGateway", "Count"), ("AWS/ApiGateway", "4XXError"), ("AWS/ApiGateway", "5XXError"),
+                      ("AWS/ApiGateway", "Latency"), ("AWS/SQS", "ApproximateAgeOfOldestMessage")}
+    assert {m[-1]["stat"] for m in shown if m[1] == "Latency"} == {"p50", "p99"}
+
+
+def test_the_snapstart_variant_calls_every_function_through_its_alias(packaged):
+    """With SnapStart=true each function has a published version and the alias `live`, and the API's
+    integrations, the invoke permissions, the schedules and both triggers name the alias; with it off they
+    name the function, as chalice's template does."""
+    resources = packaged["Resources"]
+    assert packaged["Parameters"]["SnapStart"]["AllowedValues"] == ["true", "false"]
+    assert packaged["Conditions"]["SnapStartOn"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "true"]}
+    versions = _of_type(resources, "AWS::Lambda::Version")
+    aliases = _of_type(resources, "AWS::Lambda::Alias")
+    for function in FUNCTIONS:
+        properties = resources[function]["Properties"]
+        assert "Events" not in properties, function
+        assert properties["SnapStart"] == {"ApplyOn": {"Fn::If": ["SnapStartOn", "PublishedVersions", "None"]}}
+        alias = aliases[f"{function}Live"]
+        assert alias["Condition"] == "SnapStartOn" and alias["Properties"]["Name"] == "live"
+        version_id = alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+        assert versions[version_id]["Condition"] == "SnapStartOn"
+        assert versions[version_id]["Properties"]["FunctionName"] == {"Ref": function}
+        assert "${ParametersDigest}" in versions[version_id]["Properties"]["Description"]["Fn::Sub"]
+
+    def through_alias(value: Any, function: str) -> bool:
+        return value == {"Fn::If": ["SnapStartOn", {"Ref": f"{function}Live"}, {"Ref": function}]} or (
+            value == {"Fn::If": ["SnapStartOn", {"Ref": f"{function}Live"}, {"Fn::GetAtt": [function, "Arn"]}]})
+
+    def function_of(value: Any) -> str:
+        return value["Fn::If"][2].get("Ref") or value["Fn::If"][2]["Fn::GetAtt"][0]
+
+    callers: dict[str, set[str]] = {function: set() for function in FUNCTIONS}
+    for name, mapping in _of_type(resources, "AWS::Lambda::EventSourceMapping").items():
+        target = mapping["Properties"]["FunctionName"]
+        assert through_alias(target, function_of(target)), name
+        callers[function_of(target)].add(name)
+    for name, rule in _of_type(resources, "AWS::Events::Rule").items():
+        (rule_target,) = rule["Properties"]["Targets"]
+        assert through_alias(rule_target["Arn"], function_of(rule_target["Arn"])), name
+        callers[function_of(rule_target["Arn"])].add(name)
+    for name, permission in _of_type(resources, "AWS::Lambda::Permission").items():
+        target = permission["Properties"]["FunctionName"]
+        assert through_alias(target, function_of(target)), name
+    assert callers[TIMERS] == {snapstart.event_id(TIMERS, template.TIMER_EVENT)}
+    assert callers[STREAM] == {snapstart.event_id(STREAM, template.STREAM_EVENT)}
+    assert callers[JOBS] and callers[AUDIT]
+    stream = resources[snapstart.event_id(STREAM, template.STREAM_EVENT)]["Properties"]
+    assert stream["EventSourceArn"] == {"Fn::GetAtt": ["NotificationsTable", "StreamArn"]}
+    assert stream["BisectBatchOnFunctionError"] is True and stream["StartingPosition"] == "TRIM_HORIZON"
+
+    api_body = json.dumps(resources[template.REST_API]["Properties"]["DefinitionBody"])
+    integrations = re.findall(r'"uri": (\{.*?\}\]\})', api_body)
+    assert integrations
+    for uri in integrations:
+        when_on, when_off = json.loads(uri)["Fn::If"][1:]
+        assert "${APIHandlerLive}" in when_on["Fn::Sub"] and "${APIHandler.Arn}" in when_off["Fn::Sub"], uri
+    assert "${APIHandler.Arn}" not in re.sub(r'"uri": \{.*?\}\]\}', "", api_body)

@@ -108,3 +108,67 @@ def test_the_lambda_bundle_has_no_cryptography_so_hs256_tokens_never_load_it():
     bundle = _runtime_distributions()
     assert {"pyjwt", "pynamodb", "aws-xray-sdk"} <= bundle
     assert "cryptography" not in bundle
+
+
+# The bundle as Lambda loads it (infra/bundle.py) ---------------------------------------------------
+
+def _fake_bundle(path: Path) -> Path:
+    """A bundle shaped like chalice's: our code, a dependency with tests and stubs, Babel's locale data,
+    botocore's service models, and a CLI-only distribution."""
+    import zipfile
+
+    files = {
+        "app.py": "import chalicelib\n", "chalicelib/__init__.py": "", "pkg/__init__.py": "VALUE = 1\n",
+        "pkg/__init__.pyi": "VALUE: int\n", "pkg/py.typed": "", "pkg/tests/test_pkg.py": "", "pkg/_speed.c": "",
+        "babel/locale-data/root.dat": "r", "babel/locale-data/en.dat": "e", "babel/locale-data/uk_UA.dat": "u",
+        "babel/locale-data/fa.dat": "f", "babel/locale-data/de.dat": "d", "babel/locale-data/ja_JP.dat": "j",
+        "botocore/data/endpoints.json": "{}", "botocore/data/dynamodb/2012-08-10/service-2.json": "{}",
+        "botocore/data/ec2/2016-11-15/service-2.json": "{}", "pip/__init__.py": "", "pip-26.0.dist-info/RECORD": "",
+        "phonenumbers/__init__.py": "", "phonenumbers/geodata/data0.py": "X = 1\n",
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return path
+
+
+def test_the_bundle_keeps_what_functions_load_with_the_runtimes_byte_code(tmp_path):
+    """Given chalice's bundle, the rewrite drops what no function loads and compiles every module left with
+    the runtime's own Python (3.13: the same magic number), checked by hash, never by timestamp."""
+    import zipfile
+
+    from infra import bundle
+
+    path = _fake_bundle(tmp_path / "deployment.zip")
+    before, after = bundle.rewrite(path)
+    names = set(zipfile.ZipFile(path).namelist())
+    assert {"app.py", "pkg/__init__.py", "babel/locale-data/root.dat", "babel/locale-data/en.dat",
+            "babel/locale-data/uk_UA.dat", "babel/locale-data/fa.dat", "botocore/data/endpoints.json",
+            "botocore/data/dynamodb/2012-08-10/service-2.json", "phonenumbers/__init__.py"} <= names
+    assert not names & {"pkg/__init__.pyi", "pkg/py.typed", "pkg/tests/test_pkg.py", "pkg/_speed.c",
+                        "babel/locale-data/de.dat", "babel/locale-data/ja_JP.dat", "pip/__init__.py",
+                        "botocore/data/ec2/2016-11-15/service-2.json", "pip-26.0.dist-info/RECORD",
+                        "phonenumbers/geodata/data0.py"}
+    assert bundle.uncompiled(path) == [] and after.pyc == after.py == 4 and before.pyc == 0
+    assert bundle.bundle_magic(path) == {bundle.runtime_magic()}
+    assert sys.version_info[:2] == bundle.RUNTIME
+    with zipfile.ZipFile(path) as archive:
+        header = archive.read("pkg/__pycache__/__init__.cpython-313.pyc")[:16]
+    assert int.from_bytes(header[4:8], "little") == 0b01, "hash-based and unchecked (PEP 552)"
+    assert {info.date_time for info in zipfile.ZipFile(path).infolist()} == {bundle.FIXED_TIME}
+
+
+def test_a_restored_snapshot_gets_its_own_connection_and_random_state(store):
+    """SnapStart's restore hook: a new DynamoDB connection and a new seed, so restored environments
+    share neither."""
+    import random
+
+    from chalicelib.entrypoints import snapshot
+    from chalicelib.store import models, uow
+
+    before = uow.connection_for(models.DealModel)
+    state = random.getstate()
+    snapshot.renew_after_restore()
+    assert uow.connection_for(models.DealModel) is not before
+    assert models.DealModel._get_connection().connection is uow.connection_for(models.DealModel)
+    assert random.getstate() != state
