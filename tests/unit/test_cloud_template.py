@@ -17,7 +17,7 @@ import pytest
 from chalice.utils import to_cfn_resource_name
 
 from chalicelib.adapters import acquirer
-from chalicelib.money.amounts import tariffs
+from chalicelib.money import tariffs
 from chalicelib.platform import clock
 from chalicelib.store import tables
 from chalicelib.store.models import ALL_MODELS, CardPaymentModel, NotificationModel, logical_name
