@@ -24,6 +24,7 @@ from markupsafe import Markup, escape
 from chalicelib import i18n
 from chalicelib.clock import parse_iso
 from chalicelib.money import format_amount
+from chalicelib.notify import bidi
 from chalicelib.notify.htmltext import html_to_text
 from chalicelib.notify.links import link_for
 
@@ -124,7 +125,8 @@ def _environment(locale: str) -> Environment:
     )
     # Whitespace inside {% trans %} collapses, as in the msgids `pybabel extract` finds (babel.cfg: trimmed).
     env.policies["ext.i18n.trimmed"] = True
-    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    # Values set into a sentence keep their own direction (`<bdi>`; isolates in the text read from it).
+    bidi.install_gettext(env, i18n.translations(locale), i18n.is_rtl(locale))
     env.filters.update(money=_money, date=_date, moment=_moment, strong=_strong, quote=_quote)
     return env
 
