@@ -11,7 +11,7 @@ holding a right-to-left letter. Shared by e-mails, pages (their gettext installe
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
@@ -29,8 +29,9 @@ _AT_HOME_IN_RTL = frozenset(("R", "AL", "NSM", "EN", "AN", "WS"))
 
 
 def direction(text: str) -> str | None:
-    """"ltr" or "rtl" by the first strong character (as FSI and `dir="auto"` decide), None without one."""
-    for char in text:
+    """"ltr" or "rtl" by the first strong character outside isolates (as FSI and `dir="auto"` decide), None
+    without one."""
+    for char in _outside_isolates(text):
         bidi_class = unicodedata.bidirectional(char)
         if bidi_class == "L":
             return "ltr"
@@ -40,10 +41,20 @@ def direction(text: str) -> str | None:
 
 
 def needs_isolation(text: str, rtl: bool) -> bool:
-    if not text or text[0] in ISOLATES:
-        return False
-    classes = {unicodedata.bidirectional(char) for char in text}
+    """Whether `text` would be reordered by a sentence of that direction (its isolated parts are safe)."""
+    classes = {unicodedata.bidirectional(char) for char in _outside_isolates(text)}
     return not classes <= _AT_HOME_IN_RTL if rtl else bool(classes & _RTL_CLASSES)
+
+
+def _outside_isolates(text: str) -> Iterator[str]:
+    depth = 0
+    for char in text:
+        if char in (LRI, RLI, FSI):
+            depth += 1
+        elif char == PDI:
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            yield char
 
 
 def isolate(value: object, rtl: bool) -> str:
@@ -53,6 +64,15 @@ def isolate(value: object, rtl: bool) -> str:
         return text
     opening = {"ltr": LRI, "rtl": RLI}.get(direction(text) or "", FSI)
     return f"{opening}{text}{PDI}"
+
+
+def fill(sentence: str, rtl: bool, **values: object) -> str:
+    """A translated sentence with its `%(name)s` values put in, each isolated where it needs it."""
+    return sentence % {name: isolate(value, rtl) for name, value in values.items()}
+
+
+def without_isolates(text: str) -> str:
+    return "".join(char for char in text if char not in ISOLATES)
 
 
 def bdi(value: object, rtl: bool) -> Markup:

@@ -3,7 +3,7 @@ are paid, while Vchasno is activated — the act's PDF uploaded through the Vcha
 it returns recorded on the site (`SiteModel.acts`, one per month: asking again returns the same act)."""
 from __future__ import annotations
 
-from chalicelib import clock, idempotency, ids, periods, tariffs
+from chalicelib import clock, config, idempotency, ids, periods, tariffs
 from chalicelib.auth import Principal
 from chalicelib.errors import Conflict, Retryable
 from chalicelib.money import Money
@@ -66,10 +66,12 @@ def _render(site: SiteModel, period: str, billed: list[ServiceInvoiceModel], amo
     from chalicelib.documents.service_act import ServiceAct, render_service_act
 
     requisites = site.requisites or {}
+    in_order = sorted(billed, key=lambda i: int(i.seq))
     return render_service_act(ServiceAct(
         number=f"{site.service_code}-{period}", issued_at=clock.now(), period=period,
-        lines=[line for invoice in sorted(billed, key=lambda i: int(i.seq)) for line in invoice.lines],
-        amount=amount, site_name=site.name, service_code=site.service_code,
+        lines=[line for invoice in in_order for line in invoice.lines], amount=amount,
+        invoiced_minor=tuple(int(invoice.amount) for invoice in in_order), vat_bps=config.settings.service_vat_bps,
+        site_name=site.name, service_code=site.service_code,
         customer_name=requisites.get("company_name") or site.contact.get("name", ""),
         customer_tax_id=requisites.get("tax_id", ""), customer_iban=requisites.get("iban", ""),
         customer_address=requisites.get("address", "")))

@@ -1,7 +1,7 @@
 """Top-up by proforma invoice: numbering, the invoice itself, its PDF and the client's documents."""
 from __future__ import annotations
 
-from chalicelib import clock, idempotency, ids, ledger, views
+from chalicelib import clock, config, idempotency, ids, ledger, views
 from chalicelib.auth import Principal
 from chalicelib.errors import NotFound
 from chalicelib.money import Money, require_positive
@@ -100,6 +100,6 @@ def pdf(principal: Principal, invoice_id: str) -> tuple[str, bytes]:
     document = ProformaInvoice(
         number=invoice.number, issued_at=clock.parse_iso(invoice.created_at),
         amount=Money(int(invoice.amount), invoice.currency), payment_details=invoice.payment_details,
-        payer_name=owner.name, payer_email=owner.email,
+        payer_name=owner.name, payer_email=owner.email, vat_bps=config.settings.payee_vat_bps,
     )
     return f"{invoice.number}.pdf", render_proforma_invoice(document, owner.locale, owner.timezone)

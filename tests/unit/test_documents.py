@@ -101,7 +101,7 @@ def test_russian_invoice_has_cyrillic_labels_and_payer_name():
         "Иван Петров",
         "Назначение платежа",
         PAYMENT_DETAILS,
-        "Одна тысяча гривен, одна копейка",
+        "Одна тысяча гривен 01 копейка",
     ):
         assert expected in text
 
