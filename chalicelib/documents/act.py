@@ -47,7 +47,10 @@ def render_act(act: Act, locale: str, timezone: str | None = None) -> bytes:
     doc.section(_("Contractor"))
     doc.key_values([(name, act.contractor_name), (email, act.contractor_email)])
     figures = format_money(act.amount, locale)
-    work = f"{act.task_title} — {act.task_description}" if act.task_description else act.task_title
+    rtl = i18n.is_rtl(locale)
+    work = bidi.isolate(act.task_title, rtl)
+    if act.task_description:
+        work = f"{work} — {bidi.isolate(act.task_description, rtl)}"
     doc.table([Column(_("Work performed"), 70), Column(_("Amount"), 30, numeric=True)], [[work, figures]],
               total=[_("Total"), figures])
     vat = vat_line([act.amount.amount_minor], act.amount.currency, act.vat_bps, locale)

@@ -3,7 +3,7 @@ into a sentence keeps its own reading order.
 
 The Unicode bidi algorithm gives the neutral characters at the edges of a value (guillemets, the comma after
 a postcode, the dash of a range) the paragraph's direction, so "01001, м. Київ" in a Persian line reads
-"м. Київ ,01001". A value is therefore isolated from its sentence: with the Unicode isolates (FSI/LRI/RLI …
+"м. Київ ,01001". A value is therefore isolated from its sentence: with the Unicode isolates (LRI/RLI …
 PDI) in PDFs and plain text, with `<bdi>` in HTML. Only values that need it are isolated: in a
 right-to-left text anything but right-to-left letters, digits and spaces; in a left-to-right text anything
 holding a right-to-left letter. Shared by e-mails, pages (their gettext installed here) and the PDFs.
@@ -11,7 +11,7 @@ holding a right-to-left letter. Shared by e-mails, pages (their gettext installe
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
@@ -62,8 +62,7 @@ def isolate(value: object, rtl: bool) -> str:
     text = str(value)
     if not needs_isolation(text, rtl):
         return text
-    opening = {"ltr": LRI, "rtl": RLI}.get(direction(text) or "", FSI)
-    return f"{opening}{text}{PDI}"
+    return f"{LRI if _own_direction(text, rtl) == 'ltr' else RLI}{text}{PDI}"
 
 
 def fill(sentence: str, rtl: bool, **values: object) -> str:
@@ -80,9 +79,13 @@ def bdi(value: object, rtl: bool) -> Markup:
     html = value if isinstance(value, Markup) else escape(value)
     if not needs_isolation(html.striptags(), rtl):
         return html
-    value_direction = direction(html.striptags())
-    attribute = Markup(' dir="%s"') % value_direction if value_direction else ""
-    return Markup("<bdi%s>%s</bdi>") % (attribute, html)
+    return Markup('<bdi dir="%s">%s</bdi>') % (_own_direction(html.striptags(), rtl), html)
+
+
+def _own_direction(text: str, rtl: bool) -> str:
+    """The direction a value is isolated in: its first strong character's, else (only digits and neutrals
+    around isolated parts) the text's around it."""
+    return direction(text) or ("rtl" if rtl else "ltr")
 
 
 def install_gettext(env: Environment, translations: NullTranslations, rtl: bool) -> None:
@@ -97,12 +100,9 @@ def install_gettext(env: Environment, translations: NullTranslations, rtl: bool)
             variables = {name: bdi(value, rtl) for name, value in variables.items()}
         return sentence % variables
 
-    def gettext_with(lookup: Callable[..., str]) -> Callable[..., str]:
-        @pass_context
-        def gettext(context: Context, message: str, **variables: Any) -> str:
-            return substitute(context, lookup(message), variables)
-
-        return gettext
+    @pass_context
+    def gettext(context: Context, message: str, **variables: Any) -> str:
+        return substitute(context, translations.gettext(message), variables)
 
     @pass_context
     def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
@@ -111,8 +111,8 @@ def install_gettext(env: Environment, translations: NullTranslations, rtl: bool)
 
     @pass_context
     def pgettext(context: Context, message_context: str, message: str, **variables: Any) -> str:
-        return substitute(context, translations.pgettext(message_context, message), variables)
+        return substitute(context, str(translations.pgettext(message_context, message)), variables)
 
     # What `install_gettext_callables(newstyle=True)` sets up, with the substitution above in place of its own.
     env.newstyle_gettext = True  # type: ignore[attr-defined]
-    env.globals.update(gettext=gettext_with(translations.gettext), ngettext=ngettext, pgettext=pgettext)
+    env.globals.update(gettext=gettext, ngettext=ngettext, pgettext=pgettext)

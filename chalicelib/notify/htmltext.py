@@ -6,7 +6,7 @@ The message templates use a small, fixed part of HTML, and this is how each part
   <br>                                a line break
   <blockquote>                        someone's own words, kept line for line and indented by four spaces
   <a href="URL">label</a>             `label: URL` (just `URL` when the label is the address itself)
-  <bdi dir="…">                       its text between Unicode isolates (LRI/RLI/FSI … PDI), so a value keeps
+  <bdi dir="…">                       its text between Unicode isolates (LRI/RLI … PDI), so a value keeps
                                       its direction in the text as in the HTML (notify/bidi.py)
   <strong>, <em>, <span>, …           their text
   <head>, <style>, <script>           nothing
@@ -22,7 +22,7 @@ _BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol",
 _HIDDEN = frozenset({"head", "title", "style", "script"})
 _QUOTE_INDENT = "    "
 _ISOLATE_BY_DIR = {"ltr": "\u2066", "rtl": "\u2067"}
-_FIRST_STRONG_ISOLATE, _POP_ISOLATE = "\u2068", "\u2069"
+_FIRST_STRONG_ISOLATE, _POP_ISOLATE = "\u2068", "\u2069"  # FSI: a <bdi> without dir decides by its text
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 
 
