@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 LRI, RLI, FSI, PDI = "\u2066", "\u2067", "\u2068", "\u2069"
 ISOLATES = frozenset((LRI, RLI, FSI, PDI))
 _RTL_CLASSES = frozenset(("R", "AL"))
-# What a right-to-left sentence takes as it is: its letters and marks, digits (a lone number reads right in
-# either direction) and spaces.
-_AT_HOME_IN_RTL = frozenset(("R", "AL", "NSM", "EN", "AN", "WS"))
+# What a right-to-left sentence takes as it is: its letters and marks, the zero-width joiners Persian words
+# hold, digits (a lone number reads right in either direction) and spaces.
+_AT_HOME_IN_RTL = frozenset(("R", "AL", "NSM", "BN", "EN", "AN", "WS"))
 
 
 def direction(text: str) -> str | None:

@@ -9,7 +9,8 @@ defines two blocks and extends `layouts/message.html.j2` (greeting, the call-to-
 
 The body is rendered once, as HTML; the plain text is derived from it (`htmltext.html_to_text`), and the
 e-mail's HTML document wraps it in `layouts/email.html.j2`, which sets the language and the direction.
-Dates and moments read in the recipient's locale and time zone; money in babel's format for the locale.
+Dates and moments read in the recipient's locale and time zone, billing months in words; money in babel's
+format for the locale. Values set into a sentence keep their own direction (`bidi`).
 """
 from __future__ import annotations
 
@@ -95,6 +96,12 @@ def _date(context: Context, value: str) -> str:
 
 
 @pass_context
+def _month(context: Context, value: str) -> str:
+    """A billing month, `2026-11` → `November 2026`, `листопад 2026`; in Persian with its Solar Hijri days."""
+    return i18n.format_month(value, context["locale"])
+
+
+@pass_context
 def _moment(context: Context, value: str) -> str:
     """ISO 8601 timestamp → the day and time for the reader, his zone named (deadlines)."""
     return i18n.format_datetime(parse_iso(value), context["locale"], context["zone"])
@@ -127,7 +134,7 @@ def _environment(locale: str) -> Environment:
     env.policies["ext.i18n.trimmed"] = True
     # Values set into a sentence keep their own direction (`<bdi>`; isolates in the text read from it).
     bidi.install_gettext(env, i18n.translations(locale), i18n.is_rtl(locale))
-    env.filters.update(money=_money, date=_date, moment=_moment, strong=_strong, quote=_quote)
+    env.filters.update(money=_money, date=_date, month=_month, moment=_moment, strong=_strong, quote=_quote)
     return env
 
 
