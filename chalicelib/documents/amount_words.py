@@ -2,7 +2,8 @@
 
 num2words spells the currency where its language has forms for it; otherwise the amount is
 spelt as a cardinal number followed by babel's CLDR name of the currency, so every supported
-currency reads in every locale.
+currency reads in every locale. Ukrainian and Russian documents write the subunits as two digits, as
+their accountants do: "П'ятсот гривень 00 копійок", "Пятьсот рублей 00 копеек".
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from chalicelib.money.amounts import Money, precision
 
 # num2words always speaks of a subunit worth 1/100, so it may only spell currencies with two decimals.
 _NUM2WORDS_PRECISION = 2
+_SUBUNITS_IN_DIGITS = frozenset(("uk", "ru"))
 
 
 def amount_in_words(money: Money, locale: str) -> str:
@@ -29,6 +31,10 @@ def _num2words_knows(currency: str, locale: str) -> bool:
 
 
 def _currency_words(money: Money, locale: str) -> str:
+    if locale in _SUBUNITS_IN_DIGITS:
+        # cents=False: the subunits as "%02d" before their name; no comma between units and subunits.
+        return num2words(money.as_decimal(), lang=locale, to="currency", currency=money.currency, cents=False,
+                         separator="")
     return num2words(money.as_decimal(), lang=locale, to="currency", currency=money.currency)
 
 

@@ -4,7 +4,10 @@ call-out box, note).
 
 Documents say what goes on the page; this module says where it goes. For a right-to-left
 locale the page is mirrored here — text starts at the right margin and columns run from
-right to left — so documents never branch on direction.
+right to left — so documents never branch on direction. Every text is drawn with its values'
+own direction: a value of the other direction (a Cyrillic name or address, an IBAN, an amount
+with its sign in a Persian document) is isolated (`notify.bidi`), so its neutral characters at
+the edges — guillemets, a postcode's comma — stay where its writer put them.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import TypeVar
 
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableBordersLayout, XPos, YPos
+
+from chalicelib.notify import bidi
 
 T = TypeVar("T")
 _FONTS_DIR = Path(__file__).parent / "fonts"
@@ -47,7 +52,7 @@ class DocumentPdf:
     def __init__(self, *, title: str, lang: str, rtl: bool, author: str, created_at: datetime) -> None:
         self._rtl = rtl
         self._pdf = _new_pdf(lang, rtl)
-        _set_metadata(self._pdf, title=title, lang=lang, author=author, created_at=created_at)
+        _set_metadata(self._pdf, title=bidi.without_isolates(title), lang=lang, author=author, created_at=created_at)
         self._pdf.add_page()
 
     @property
@@ -57,6 +62,9 @@ class DocumentPdf:
     @property
     def _end(self) -> str:
         return "L" if self._rtl else "R"
+
+    def _own_direction(self, text: str) -> str:
+        return bidi.isolate(text, self._rtl)
 
     def _in_reading_order(self, cells: Sequence[T]) -> list[T]:
         """Cells listed first-to-last as a reader meets them, laid out left-to-right as fpdf2 draws them."""
@@ -95,7 +103,7 @@ class DocumentPdf:
             for label, value in rows:
                 row = table.row()
                 for text, style in self._in_reading_order(((label, FontFace(color=_MUTED)), (value, None))):
-                    row.cell(text, style=style)
+                    row.cell(self._own_direction(text), style=style)
 
     def table(self, columns: Sequence[Column], rows: Sequence[Sequence[str]], total: Sequence[str]) -> None:
         """A ruled table with a shaded heading row and a bold total row under the body."""
@@ -110,10 +118,11 @@ class DocumentPdf:
             line_height=_LINE_MM + 1,
             padding=(1, 2),
         ) as table:
-            table.row(self._in_reading_order([column.heading for column in columns]))
+            table.row(self._in_reading_order([self._own_direction(column.heading) for column in columns]))
             for cells in rows:
-                table.row(self._in_reading_order(cells))
-            table.row(self._in_reading_order(total), style=FontFace(emphasis="BOLD"))
+                table.row(self._in_reading_order([self._own_direction(cell) for cell in cells]))
+            table.row(self._in_reading_order([self._own_direction(cell) for cell in total]),
+                      style=FontFace(emphasis="BOLD"))
 
     def callout(self, label: str, text: str) -> None:
         """A shaded, framed box for the one thing the reader must act on."""
@@ -145,7 +154,7 @@ class DocumentPdf:
         self._pdf.multi_cell(
             0,
             line_mm,
-            text,
+            self._own_direction(text),
             border=frame or 0,
             fill=bool(frame),
             align=self._start,

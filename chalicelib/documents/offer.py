@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chalicelib.documents.layout import DocumentPdf
+from chalicelib.documents.service_invoice import site_label
+from chalicelib.notify import bidi
 from chalicelib.platform import config, i18n
 
 OFFER_VERSION = "1.0"
@@ -26,13 +28,14 @@ def render_offer(site_name: str, service_code: str, locale: str, timezone: str |
     _ = i18n.translations(locale).gettext
     settings = config.settings
     effective = datetime.fromisoformat(OFFER_EFFECTIVE).replace(hour=12, tzinfo=UTC)
-    title = _("Public offer on access to the platform, version %(version)s") % {"version": OFFER_VERSION}
+    title = bidi.fill(_("Public offer on access to the platform, version %(version)s"), i18n.is_rtl(locale),
+                      version=OFFER_VERSION)
     doc = DocumentPdf(title=title, lang=locale, rtl=i18n.is_rtl(locale), author=settings.supplier_name,
                       created_at=effective)
     doc.letterhead(settings.supplier_name)
     doc.title(title)
     doc.key_values([(_("Effective from"), i18n.format_date(effective, locale, i18n.zone_for(timezone, locale))),
-                    (_("Site"), f"{site_name} ({_('service code')} {service_code})")])
+                    (_("Site"), site_label(site_name, service_code, locale))])
     for number, clause in enumerate(CLAUSES, start=1):
         doc.section(f"{number}.")
         doc.note(_(clause))

@@ -1,7 +1,8 @@
 """The proforma (top-up) invoice: what it holds and what it shows, in the payer's language.
 
 The payment details text is the line the payer must quote in the bank transfer for the
-payment to be matched automatically (MISSION §2), so it gets the call-out box.
+payment to be matched automatically (MISSION §2), so it gets the call-out box. Like every invoice
+it says how VAT stands: the payee's rate (`PAYEE_VAT_BPS`), "Без ПДВ" when it is 0.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from datetime import datetime
 
 from chalicelib.documents.amount_words import amount_in_words
 from chalicelib.documents.layout import Column, DocumentPdf
+from chalicelib.documents.vat import vat_line
 from chalicelib.money.amounts import Money, format_money
+from chalicelib.notify import bidi
 from chalicelib.platform import config, i18n
 
 
@@ -23,6 +26,7 @@ class ProformaInvoice:
     payment_details: str  # "Invoice № PI-2026-000001 dated 22/11/2026"
     payer_name: str
     payer_email: str
+    vat_bps: int = 0  # the payee's VAT rate; 0 when not a VAT payer
 
     def __post_init__(self) -> None:
         if self.issued_at.tzinfo is None:
@@ -36,7 +40,7 @@ def render_proforma_invoice(invoice: ProformaInvoice, locale: str, timezone: str
     _ = i18n.translations(locale).gettext
     # Read through the module: config.reload() replaces the settings object.
     settings = config.settings
-    title = _("Proforma invoice No. %(number)s") % {"number": invoice.number}
+    title = bidi.fill(_("Proforma invoice No. %(number)s"), i18n.is_rtl(locale), number=invoice.number)
     doc = DocumentPdf(
         title=title, lang=locale, rtl=i18n.is_rtl(locale), author=settings.payee_name, created_at=invoice.issued_at
     )
@@ -45,7 +49,7 @@ def render_proforma_invoice(invoice: ProformaInvoice, locale: str, timezone: str
     issued_on = i18n.format_date(invoice.issued_at, locale, i18n.zone_for(timezone, locale))
     doc.key_values([(_("Date of issue"), issued_on)])
     _parties(doc, invoice, locale, settings)
-    _amount(doc, invoice.amount, locale)
+    _amount(doc, invoice, locale)
     doc.callout(_("Payment details — quote exactly in the bank transfer"), invoice.payment_details)
     doc.note(_("The payment is credited automatically when its purpose quotes the invoice number exactly and its "
                "amount and currency match this invoice."))
@@ -68,12 +72,14 @@ def _parties(doc: DocumentPdf, invoice: ProformaInvoice, locale: str, settings: 
     )
 
 
-def _amount(doc: DocumentPdf, amount: Money, locale: str) -> None:
+def _amount(doc: DocumentPdf, invoice: ProformaInvoice, locale: str) -> None:
     _ = i18n.translations(locale).gettext
+    amount = invoice.amount
     figures = format_money(amount, locale)
     doc.table(
         [Column(_("Description"), 70), Column(_("Amount"), 30, numeric=True)],
         [[_("Top-up of the escrowdesk account balance"), figures]],
         total=[_("Total"), figures],
     )
-    doc.key_values([(_("Amount in words"), amount_in_words(amount, locale))])
+    vat = vat_line([amount.amount_minor], amount.currency, invoice.vat_bps, locale)
+    doc.key_values([(_("VAT"), vat), (_("Amount in words"), amount_in_words(amount, locale))])

@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.documents.amount_words import amount_in_words
 from chalicelib.documents.layout import Column, DocumentPdf
+from chalicelib.documents.vat import vat_line
 from chalicelib.money.amounts import Money, format_money
+from chalicelib.notify import bidi
 from chalicelib.platform import config, i18n
 
 
@@ -31,25 +33,21 @@ class ServiceInvoice:
     customer_email: str
 
 
-def vat_included(amount_minor: int, vat_bps: int) -> int:
-    """The VAT inside a gross amount at `vat_bps` (2000 = 20 %), rounded half up."""
-    return (2 * amount_minor * vat_bps + 10_000 + vat_bps) // (2 * (10_000 + vat_bps))
-
-
 def render_service_invoice(invoice: ServiceInvoice, locale: str, timezone: str | None = None) -> bytes:
     locale = i18n.resolve_locale(locale)
     translations = i18n.translations(locale)
     _, pgettext = translations.gettext, translations.pgettext
     settings = config.settings
     zone = i18n.zone_for(timezone, locale)
-    title = _("Service invoice No. %(number)s") % {"number": invoice.number}
-    doc = DocumentPdf(title=title, lang=locale, rtl=i18n.is_rtl(locale), author=settings.supplier_name,
+    rtl = i18n.is_rtl(locale)
+    title = bidi.fill(_("Service invoice No. %(number)s"), rtl, number=invoice.number)
+    doc = DocumentPdf(title=title, lang=locale, rtl=rtl, author=settings.supplier_name,
                       created_at=invoice.issued_at)
     doc.letterhead(settings.supplier_name)
     doc.title(title)
     doc.key_values([(_("Date of issue"), i18n.format_date(invoice.issued_at, locale, zone)),
                     (_("Pay by"), i18n.format_date(invoice.due_at, locale, zone)),
-                    (_("Site"), f"{invoice.site_name} ({_('service code')} {invoice.service_code})")])
+                    (_("Site"), site_label(invoice.site_name, invoice.service_code, locale))])
     name, tax, address = str(pgettext("organisation", "Name")), _("EDRPOU / RNOKPP"), _("Address")
     doc.section(_("Supplier"))
     doc.key_values([(name, settings.supplier_name), (tax, settings.supplier_tax_id),
@@ -64,28 +62,30 @@ def render_service_invoice(invoice: ServiceInvoice, locale: str, timezone: str |
             for line in invoice.lines]
     total = format_money(invoice.amount, locale)
     doc.table([Column(_("Description"), 70), Column(_("Amount"), 30, numeric=True)], rows, total=[_("Total"), total])
-    if invoice.vat_bps:
-        vat = Money(vat_included(invoice.amount.amount_minor, invoice.vat_bps), invoice.amount.currency)
-        vat_line = _("Including VAT %(rate)s %%: %(vat)s") % {"rate": f"{invoice.vat_bps / 100:g}",
-                                                             "vat": format_money(vat, locale)}
-    else:
-        vat_line = _("Without VAT")
-    doc.key_values([(_("VAT"), vat_line), (_("Amount in words"), amount_in_words(invoice.amount, locale))])
+    vat = vat_line([invoice.amount.amount_minor], currency, invoice.vat_bps, locale)
+    doc.key_values([(_("VAT"), vat), (_("Amount in words"), amount_in_words(invoice.amount, locale))])
     doc.callout(_("Payment details — quote exactly in the bank transfer"),
-                _("Payment for invoice No. %(number)s") % {"number": invoice.number})
+                bidi.fill(_("Payment for invoice No. %(number)s"), rtl, number=invoice.number))
     doc.note(_("The payment is credited automatically when its purpose quotes the invoice number exactly and its "
                "amount and currency match this invoice."))
     return doc.output()
+
+
+def site_label(site_name: str, service_code: str, locale: str) -> str:
+    """The site as invoices and acts name it: "Квітковий магазин (сервіс-код 10001)"."""
+    sentence = i18n.translations(locale).gettext("%(site_name)s (service code %(code)s)")
+    return bidi.fill(sentence, i18n.is_rtl(locale), site_name=site_name, code=service_code)
 
 
 def describe_line(line: dict, locale: str) -> str:
     _ = i18n.translations(locale).gettext
     start, end = (_day(date.fromisoformat(line[key]), locale) for key in ("start", "end"))
     values = {"tariff": line["tariff_name"], "start": start, "end": end}
+    rtl = i18n.is_rtl(locale)
     if int(line["days"]) == int(line["month_days"]):
-        return _("Access to the platform, tariff “%(tariff)s”, %(start)s – %(end)s") % values
+        return bidi.fill(_("Access to the platform, tariff “%(tariff)s”, %(start)s – %(end)s"), rtl, **values)
     by_days = _("Access to the platform, tariff “%(tariff)s”, %(start)s – %(end)s, by days: %(days)s of %(month_days)s")
-    return by_days % {**values, "days": line["days"], "month_days": line["month_days"]}
+    return bidi.fill(by_days, rtl, **values, days=line["days"], month_days=line["month_days"])
 
 
 def _day(day: date, locale: str) -> str:

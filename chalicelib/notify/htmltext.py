@@ -6,6 +6,8 @@ The message templates use a small, fixed part of HTML, and this is how each part
   <br>                                a line break
   <blockquote>                        someone's own words, kept line for line and indented by four spaces
   <a href="URL">label</a>             `label: URL` (just `URL` when the label is the address itself)
+  <bdi dir="…">                       its text between Unicode isolates (LRI/RLI … PDI), so a value keeps
+                                      its direction in the text as in the HTML (notify/bidi.py)
   <strong>, <em>, <span>, …           their text
   <head>, <style>, <script>           nothing
 
@@ -19,6 +21,8 @@ from html.parser import HTMLParser
 _BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "table", "tr", "blockquote"})
 _HIDDEN = frozenset({"head", "title", "style", "script"})
 _QUOTE_INDENT = "    "
+_ISOLATE_BY_DIR = {"ltr": "\u2066", "rtl": "\u2067"}
+_FIRST_STRONG_ISOLATE, _POP_ISOLATE = "\u2068", "\u2069"  # FSI: a <bdi> without dir decides by its text
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 
 
@@ -47,6 +51,8 @@ class _TextParser(HTMLParser):
             self._quoted += tag == "blockquote"
         elif tag == "br":
             self._current.append("\n")
+        elif tag == "bdi":
+            self._current.append(_ISOLATE_BY_DIR.get(dict(attrs).get("dir") or "", _FIRST_STRONG_ISOLATE))
         elif tag == "a":
             self._links.append(dict(attrs).get("href"))
             self._current.append("\x00")  # where the link's label starts
@@ -57,6 +63,8 @@ class _TextParser(HTMLParser):
         elif tag in _BLOCKS:
             self._end_paragraph()
             self._quoted -= tag == "blockquote"
+        elif tag == "bdi":
+            self._current.append(_POP_ISOLATE)
         elif tag == "a" and self._links:
             self._close_link(self._links.pop())
 

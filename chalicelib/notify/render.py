@@ -9,7 +9,8 @@ defines two blocks and extends `layouts/message.html.j2` (greeting, the call-to-
 
 The body is rendered once, as HTML; the plain text is derived from it (`htmltext.html_to_text`), and the
 e-mail's HTML document wraps it in `layouts/email.html.j2`, which sets the language and the direction.
-Dates and moments read in the recipient's locale and time zone; money in babel's format for the locale.
+Dates and moments read in the recipient's locale and time zone, billing months in words; money in babel's
+format for the locale. Values set into a sentence keep their own direction (`bidi`).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from chalicelib.money.amounts import format_amount
+from chalicelib.notify import bidi
 from chalicelib.notify.htmltext import html_to_text
 from chalicelib.notify.links import link_for
 from chalicelib.platform import i18n
@@ -94,6 +96,12 @@ def _date(context: Context, value: str) -> str:
 
 
 @pass_context
+def _month(context: Context, value: str) -> str:
+    """A billing month, `2026-11` → `November 2026`, `листопад 2026`; in Persian with its Solar Hijri days."""
+    return i18n.format_month(value, context["locale"])
+
+
+@pass_context
 def _moment(context: Context, value: str) -> str:
     """ISO 8601 timestamp → the day and time for the reader, his zone named (deadlines)."""
     return i18n.format_datetime(parse_iso(value), context["locale"], context["zone"])
@@ -124,8 +132,9 @@ def _environment(locale: str) -> Environment:
     )
     # Whitespace inside {% trans %} collapses, as in the msgids `pybabel extract` finds (babel.cfg: trimmed).
     env.policies["ext.i18n.trimmed"] = True
-    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(money=_money, date=_date, moment=_moment, strong=_strong, quote=_quote)
+    # Values set into a sentence keep their own direction (`<bdi>`; isolates in the text read from it).
+    bidi.install_gettext(env, i18n.translations(locale), i18n.is_rtl(locale))
+    env.filters.update(money=_money, date=_date, month=_month, moment=_moment, strong=_strong, quote=_quote)
     return env
 
 

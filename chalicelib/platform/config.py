@@ -220,7 +220,8 @@ class Settings:
     mail_from: str = field(default_factory=lambda: _env("MAIL_FROM", "escrowdesk <no-reply@escrowdesk.local>"))
     # Local stage only: a file holding the test clock's offset, shared by the API and the job runner.
     clock_file: str | None = field(default_factory=lambda: os.environ.get("CLOCK_FILE") or None)
-    # Payee details printed on proforma invoices.
+    # Payee details printed on proforma invoices, and the payee's VAT rate (basis points; 0: "без ПДВ").
+    payee_vat_bps: int = field(default_factory=lambda: int(_env("PAYEE_VAT_BPS", "0")))
     payee_name: str = field(default_factory=lambda: _env("PAYEE_NAME", "Escrowdesk Ltd"))
     payee_bank: str = field(default_factory=lambda: _env("PAYEE_BANK", "Example Bank AG"))
     payee_iban: str = field(default_factory=lambda: _env("PAYEE_IBAN", "DE89370400440532013000"))

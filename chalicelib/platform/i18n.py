@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, available_timezones
@@ -105,6 +105,25 @@ def format_date(moment: datetime, locale: str, zone: ZoneInfo) -> str:
         day = jdatetime.date.fromgregorian(date=local.date())
         return _persian_digits(f"{day.day} {jdatetime.date.j_months_fa[day.month - 1]} {day.year}")
     return babel_format_date(local.date(), format="long", locale=locale)
+
+
+def format_month(period: str, locale: str) -> str:
+    """A calendar month (`2026-11`, a billing period) in words: `November 2026`, `ноябрь 2026`, `листопад 2026`;
+    in Persian the month with the Solar Hijri days it spans, `نوامبر ۲۰۲۶ (۱۰ آبان – ۹ آذر ۱۴۰۵)`."""
+    from babel.dates import format_date as babel_format_date
+
+    locale = resolve_locale(locale)
+    year, month = (int(part) for part in period.split("-"))
+    first = datetime(year, month, 1, 12, tzinfo=UTC)
+    name = babel_format_date(first.date(), format="LLLL y", locale=locale)
+    if LOCALES[locale].calendar != "persian":
+        return name
+    last = datetime(year + month // 12, month % 12 + 1, 1, 12, tzinfo=UTC) - timedelta(days=1)
+    start, end = (format_date(day, locale, ZoneInfo("UTC")) for day in (first, last))
+    start_year = start.rsplit(" ", 1)[1]
+    if start_year == end.rsplit(" ", 1)[1]:
+        start = start.removesuffix(f" {start_year}")
+    return f"{_persian_digits(name)} ({start} – {end})"
 
 
 def format_datetime(moment: datetime, locale: str, zone: ZoneInfo) -> str:

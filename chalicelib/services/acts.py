@@ -8,7 +8,7 @@ from chalicelib.adapters.vchasno import get_vchasno
 from chalicelib.money import periods, tariffs
 from chalicelib.money.amounts import Money
 from chalicelib.notify import outbox
-from chalicelib.platform import clock, ids
+from chalicelib.platform import clock, config, ids
 from chalicelib.platform.errors import Conflict, Retryable
 from chalicelib.services import idempotency, service_invoices, sites
 from chalicelib.store.models import ServiceInvoiceModel, SiteModel
@@ -68,10 +68,12 @@ def _render(site: SiteModel, period: str, billed: list[ServiceInvoiceModel], amo
     from chalicelib.documents.service_act import ServiceAct, render_service_act
 
     requisites = site.requisites or {}
+    in_order = sorted(billed, key=lambda i: int(i.seq))
     return render_service_act(ServiceAct(
         number=f"{site.service_code}-{period}", issued_at=clock.now(), period=period,
-        lines=[line for invoice in sorted(billed, key=lambda i: int(i.seq)) for line in invoice.lines],
-        amount=amount, site_name=site.name, service_code=site.service_code,
+        lines=[line for invoice in in_order for line in invoice.lines], amount=amount,
+        invoiced_minor=tuple(int(invoice.amount) for invoice in in_order), vat_bps=config.settings.service_vat_bps,
+        site_name=site.name, service_code=site.service_code,
         customer_name=requisites.get("company_name") or site.contact.get("name", ""),
         customer_tax_id=requisites.get("tax_id", ""), customer_iban=requisites.get("iban", ""),
         customer_address=requisites.get("address", "")))

@@ -14,7 +14,7 @@ from chalicelib.access.auth import Principal
 from chalicelib.money import ledger
 from chalicelib.money.amounts import Money, require_positive
 from chalicelib.notify import outbox
-from chalicelib.platform import clock, ids
+from chalicelib.platform import clock, config, ids
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import NotFound
 from chalicelib.services import accounts, idempotency, views
@@ -139,6 +139,6 @@ def pdf(principal: Principal, invoice_id: str) -> tuple[str, bytes]:
     document = ProformaInvoice(
         number=invoice.number, issued_at=clock.parse_iso(invoice.created_at),
         amount=Money(int(invoice.amount), invoice.currency), payment_details=invoice.payment_details,
-        payer_name=owner.name, payer_email=owner.email,
+        payer_name=owner.name, payer_email=owner.email, vat_bps=config.settings.payee_vat_bps,
     )
     return f"{invoice.number}.pdf", render_proforma_invoice(document, owner.locale, owner.timezone)

@@ -399,3 +399,60 @@ def test_a_contractor_who_declines_is_told_it_counts_against_his_rating():
     contractor = next(p for p in SAMPLES["order_declined"] if p["role"] == "contractor")
     assert "counts against your responsibility rating" in render("order_declined", "en",
                                                                  {"name": "O", **contractor}).text
+
+
+# --- values of another direction ---------------------------------------------------------------------------------
+
+LRI, RLI, PDI = "\u2066", "\u2067", "\u2069"
+
+
+def _site_created(locale: str, site_name: str):
+    return render("site_created", locale, {"name": "Олена", **SAMPLES["site_created"][0], "site_name": site_name})
+
+
+def test_a_persian_email_keeps_cyrillic_and_latin_values_in_their_own_direction():
+    message = _site_created("fa", "ТОВ «Квітка»")
+
+    assert '<bdi dir="ltr">ТОВ «Квітка»</bdi>' in message.html
+    assert '<bdi dir="ltr"><strong>Business</strong></bdi>' in message.html
+    assert f"{LRI}ТОВ «Квітка»{PDI}" in message.text and f"{LRI}ТОВ «Квітка»{PDI}" in message.subject
+    assert f"{LRI}Олена{PDI}" in message.text
+
+
+def test_a_persian_email_leaves_persian_values_and_plain_numbers_as_they_are():
+    message = _site_created("fa", "گل‌فروشی")
+
+    assert "«گل‌فروشی»" in message.text and "<strong>10001</strong>" in message.html
+    assert '<bdi dir="rtl">' not in message.html
+
+
+def test_a_left_to_right_email_isolates_only_right_to_left_values():
+    assert "<bdi" not in _site_created("uk", "ТОВ «Квітка»").html
+    message = _site_created("uk", "گل‌فروشی")
+    assert '<bdi dir="rtl">گل‌فروشی</bdi>' in message.html and f"{RLI}گل‌فروشی{PDI}" in message.text
+
+
+@pytest.mark.parametrize(("locale", "month"), [
+    ("en", "November 2026"), ("uk", "листопад 2026"), ("ru", "ноябрь 2026"),
+    ("fa", "نوامبر ۲۰۲۶ (۱۰ آبان – ۹ آذر ۱۴۰۵)"),
+])
+def test_the_act_email_names_its_month_in_words(locale, month):
+    message = render("act_sent", locale, {"name": "Olena", **SAMPLES["act_sent"][0]})
+
+    assert month in message.subject and month in message.text and "2026-11" not in message.text
+
+
+@pytest.mark.parametrize(("value", "rtl", "isolated"), [
+    ("01001, м. Київ", True, f"{LRI}01001, м. Київ{PDI}"),  # a postcode's comma would move to the end
+    ("UA213223130000026007233566001", True, f"{LRI}UA213223130000026007233566001{PDI}"),
+    ("20 %:", True, f"{RLI}20 %:{PDI}"),  # no letter: the direction of the text around it
+    ("۲ اسفند ۱۴۰۳", True, "۲ اسفند ۱۴۰۳"),
+    ("گل‌فروشی", True, "گل‌فروشی"),
+    ("42", True, "42"),
+    ("ТОВ «Квітка»", False, "ТОВ «Квітка»"),
+    ("علی رضایی", False, f"{RLI}علی رضایی{PDI}"),
+])
+def test_a_value_is_isolated_only_where_the_text_around_it_would_reorder_it(value, rtl, isolated):
+    from chalicelib.notify import bidi
+
+    assert bidi.isolate(value, rtl) == isolated

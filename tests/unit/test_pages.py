@@ -126,3 +126,25 @@ def test_a_password_is_reset_on_its_page_in_the_readers_language_right_to_left_i
     assert 'lang="ru"' in russian and "Ссылка не работает" in russian
     ukrainian = api.get("/web/password-reset/forged", headers={"Accept-Language": "uk-UA,uk;q=0.9,en;q=0.8"})
     assert 'lang="uk"' in ukrainian.body.decode() and ukrainian.status_code == 404
+
+
+def _invitation_html(locale: str, company_name: str) -> str:
+    from chalicelib.entrypoints.web.render import page
+
+    return page("invitation.html.j2", locale, company_name=company_name, existing=True, greeting="", error="",
+                action="/web/invitation", csrf="token", email="new@example.com", name="", switch_language=True)
+
+
+def test_a_persian_page_keeps_a_latin_company_name_in_its_own_direction():
+    html = _invitation_html("fa", "ACME <Ltd>")
+
+    assert '<h1><bdi dir="ltr">ACME &lt;Ltd&gt;</bdi>' in html
+    title = html[html.index("<title>"):html.index("</title>")]
+    assert "<bdi" not in title and "\u2066ACME &lt;Ltd&gt;\u2069" in title  # a <title> holds text: isolates
+    assert 'lang="uk" dir="auto">Українська</a>' in html
+
+
+def test_an_english_page_leaves_a_latin_company_name_bare():
+    html = _invitation_html("en", "ACME <Ltd>")
+
+    assert "<h1>ACME &lt;Ltd&gt; invites you" in html and "<bdi" not in html

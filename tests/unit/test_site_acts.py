@@ -26,7 +26,11 @@ def _kinds(api, token: str) -> list[str]:
     return [n["kind"] for n in api.get("/v1/notifications?limit=100", token=token).json_body["items"]]
 
 
-def test_an_act_for_a_closed_paid_month_goes_to_vchasno_once_with_both_parties_and_the_amount(api, owner, tmp_path):
+@pytest.mark.parametrize(("vat_bps", "vat_line"), [(0, "Без ПДВ"), (2000, "У тому числі ПДВ 20 %: 25,00")])
+def test_an_act_for_a_closed_paid_month_goes_to_vchasno_once_with_both_parties_and_the_amount(
+        api, owner, tmp_path, monkeypatch, vat_bps, vat_line):
+    monkeypatch.setenv("SERVICE_VAT_BPS", str(vat_bps))
+    config.reload()
     at(2027, 3, 17)
     site = new_site(api, owner)
     path = f"/v1/sites/{site['id']}"
@@ -56,6 +60,9 @@ def test_an_act_for_a_closed_paid_month_goes_to_vchasno_once_with_both_parties_a
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(Path(uploaded).read_bytes())).pages)
     assert "Акт наданих послуг № 10001-2027-03" in text and EDRPOU in text and IBAN in text
     assert "150,00" in text and "Постачальник" in text and "Замовник" in text
+    # the month in words, the VAT as its invoice shows it, and how it is signed
+    assert "березень 2027" in text and vat_line in text and "Сто п'ятдесят гривень 00 копійок" in text
+    assert "Підписується кваліфікованими електронними підписами сторін у сервісі «Вчасно»" in " ".join(text.split())
     assert "act_sent" in _kinds(api, owner)
     bad = api.post(f"{path}/acts", {"period": "2027-13"}, token=owner)
     assert bad.status_code == 422 and bad.json_body["error"]["field"] == "period"

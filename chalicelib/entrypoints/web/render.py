@@ -20,11 +20,17 @@ LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "uk": "Українс
 @functools.cache
 def _environment(locale: str) -> Environment:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    from markupsafe import escape
+
+    from chalicelib.notify import bidi
+    from chalicelib.notify.htmltext import html_to_text
 
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False, extensions=["jinja2.ext.i18n"])
     env.policies["ext.i18n.trimmed"] = True
-    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    # Values set into a sentence keep their own direction (`<bdi>`); the <title> reads them as text.
+    bidi.install_gettext(env, i18n.translations(locale), i18n.is_rtl(locale))
+    env.filters["as_text"] = lambda html: escape(" ".join(html_to_text(html).split()))
     return env
 
 
