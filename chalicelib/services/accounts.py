@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.access import auth, limits, sessions
@@ -94,7 +95,19 @@ def login(email: str, password: str, source_ip: str) -> dict:
         limits.hit(by_email, email)
         limits.hit(by_address, source_ip)
         raise Unauthorized("invalid_credentials", "E-mail or password is wrong")
+    _rehash_if_weaker(user, password)
     return {"token": sessions.issue(user)}
+
+
+def _rehash_if_weaker(user: UserModel, password: str) -> None:
+    """A hash made with older, weaker argon2 parameters is replaced while the password is at hand. The
+    sessions stay: nothing about the password changed. A concurrent password change wins."""
+    if user.password_hash and auth.needs_rehash(user.password_hash):
+        try:
+            user.update(actions=[UserModel.password_hash.set(auth.hash_password(password))],
+                        condition=UserModel.password_hash == user.password_hash)
+        except UpdateError:
+            pass
 
 
 def log_out(principal: auth.Principal) -> dict:
