@@ -7,6 +7,7 @@ whether or not the account exists. A password reset is a one-time link e-mailed 
 resetting the password ends every session (`chalicelib.access.sessions`)."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Callable
@@ -103,11 +104,9 @@ def _rehash_if_weaker(user: UserModel, password: str) -> None:
     """A hash made with older, weaker argon2 parameters is replaced while the password is at hand. The
     sessions stay: nothing about the password changed. A concurrent password change wins."""
     if user.password_hash and auth.needs_rehash(user.password_hash):
-        try:
+        with contextlib.suppress(UpdateError):
             user.update(actions=[UserModel.password_hash.set(auth.hash_password(password))],
                         condition=UserModel.password_hash == user.password_hash)
-        except UpdateError:
-            pass
 
 
 def log_out(principal: auth.Principal) -> dict:
