@@ -589,3 +589,25 @@ def test_the_api_role_allows_every_request_of_every_route(recorder, api, store, 
                      if not policy.allows(f"dynamodb:{action}", policy.table_arn(table.removeprefix(prefix), index))},
                     key=str)
     assert denied == [], "grant these to the API in infra/template.py, then run python -m infra.template"
+
+
+def test_tracing_never_records_a_functions_answer_with_its_tokens_and_keys(resources):
+    """Powertools' tracer puts a traced method's return value into X-Ray unless told not to: sign-ups'
+    tokens, site keys, payment links. Every function of the packaged prod stage (chalice's own environment,
+    from .chalice/config.json, with infra/resources.json merged over it) says not to."""
+    from chalice.config import Config
+    from chalice.deploy import models
+    from chalice.deploy.appgraph import ApplicationGraphBuilder, DependencyBuilder
+
+    import app as app_module
+
+    config = Config(chalice_stage="prod", user_provided_params={"chalice_app": app_module.app, "project_dir": "."},
+                    config_from_disk=json.loads((template.ROOT / ".chalice" / "config.json").read_text()))
+    graph = ApplicationGraphBuilder().build(config, "prod")
+    functions = {(API if resource.resource_name == "api_handler" else to_cfn_resource_name(resource.resource_name)):
+                 resource.environment_variables for resource in DependencyBuilder().build_dependencies(graph)
+                 if isinstance(resource, models.LambdaFunction)}
+    assert set(functions) == set(FUNCTIONS)
+    for function, environment in functions.items():
+        merged = {**environment, **resources[function]["Properties"]["Environment"]["Variables"]}
+        assert merged.get("POWERTOOLS_TRACER_CAPTURE_RESPONSE") == "false", function
