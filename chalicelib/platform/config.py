@@ -265,8 +265,11 @@ class Settings:
     login_window_seconds: int = field(default_factory=lambda: int(_env("LOGIN_WINDOW_SECONDS", "900")))
     invitations_per_company_per_day: int = field(
         default_factory=lambda: int(_env("INVITATIONS_PER_COMPANY_PER_DAY", "200")))
+    # Invitation e-mails one address gets a day: from one company, and (a higher cap) from all companies together.
+    invitation_emails_per_company_address_per_day: int = field(
+        default_factory=lambda: int(_env("INVITATION_EMAILS_PER_COMPANY_ADDRESS_PER_DAY", "1")))
     invitation_emails_per_address_per_day: int = field(
-        default_factory=lambda: int(_env("INVITATION_EMAILS_PER_ADDRESS_PER_DAY", "1")))
+        default_factory=lambda: int(_env("INVITATION_EMAILS_PER_ADDRESS_PER_DAY", "5")))
     password_resets_per_email: int = field(default_factory=lambda: int(_env("PASSWORD_RESETS_PER_EMAIL", "3")))
     password_resets_per_ip: int = field(default_factory=lambda: int(_env("PASSWORD_RESETS_PER_IP", "30")))
     password_reset_ttl_minutes: int = field(default_factory=lambda: int(_env("PASSWORD_RESET_TTL_MINUTES", "60")))
