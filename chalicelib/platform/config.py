@@ -256,6 +256,11 @@ class Settings:
     vchasno_url: str = field(default_factory=lambda: _env("VCHASNO_URL", ""))
     vchasno_token: str = field(default_factory=lambda: _env("VCHASNO_TOKEN", ""))
     vchasno_local_file: str = field(default_factory=lambda: _env("VCHASNO_LOCAL_FILE", "var/vchasno/accounts.json"))
+    # Domain verification (chalicelib/adapters/domains.py): how long one DNS or HTTPS check may take, and
+    # where the local stage's fake keeps what `python -m infra.local.domains verify` published.
+    domain_verify_timeout_seconds: float = field(
+        default_factory=lambda: float(_env("DOMAIN_VERIFY_TIMEOUT_SECONDS", "5")))
+    domains_local_file: str = field(default_factory=lambda: _env("DOMAINS_LOCAL_FILE", "var/domains/published.json"))
     # Abuse limits (kept in DynamoDB): failed log-ins per e-mail address and per source address within
     # a window, after which log-in answers 429 until the window has passed; invitations per company and
     # day, and invitation e-mails per address and day; password-reset e-mails per address and per source
