@@ -274,7 +274,7 @@ def domain_status(principal: Principal, site_id: str, domain: str) -> dict:
 
 def verify_domain(principal: Principal, site_id: str, domain: str) -> dict:
     """Check the published proof; the first site to prove a domain holds it, and the others are told."""
-    site, h = _connected(principal, site_id, domain, to_change=True)
+    _, h = _connected(principal, site_id, domain, to_change=True)
     holder = _holder(h.ascii)
     if holder == site_id:
         return _domain_view(site_id, h, holder)
