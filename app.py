@@ -19,7 +19,7 @@ from chalicelib.entrypoints.api import (
     sites,
     tasks,
 )
-from chalicelib.entrypoints.api.http import refuse_other_methods
+from chalicelib.entrypoints.api.http import refuse_other_methods, secure_headers
 from chalicelib.entrypoints.web import pages
 from chalicelib.platform import clock, config, observability
 from chalicelib.platform.observability import logger, metrics
@@ -54,6 +54,12 @@ def correlate(event, get_response):
     """Every log line of a request carries its API Gateway request id."""
     logger.set_correlation_id(event.context.get("requestId"))
     return get_response(event)
+
+
+@app.middleware("http")
+def harden(event, get_response):
+    """Every answer, the API's and the web pages': HSTS on deployed stages, no-store on answers with secrets."""
+    return secure_headers(get_response(event))
 
 
 @app.schedule("rate(1 minute)")

@@ -9,6 +9,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
 os.environ.setdefault("AWS_REGION", "eu-central-1")
 os.environ["PASSWORD_TIME_COST"] = "1"
 os.environ["PASSWORD_MEMORY_KIB"] = "64"
+os.environ["PASSWORD_PARALLELISM"] = "1"
 os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
 os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "Escrowdesk"
 os.environ.setdefault("STAGE", "local")

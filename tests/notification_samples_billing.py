@@ -19,6 +19,7 @@ SAMPLES: dict[str, list[dict]] = {
     "requisites_changed": [{**SITE, "tax_id": "32855961", "iban": "UA213223130000026007233566001",
                             "company_name": "ТОВ «Квіти»"}],
     "vchasno_activated": [{**SITE, "tax_id": "32855961"}],
+    "domain_claimed_elsewhere": [{**SITE, "domain": "магазин.укр"}],
     "vchasno_deactivated": [{**SITE, "tax_id": "32855961"}],
     "deletion_requested": [{**SITE, **DELETION}, {**SITE, **DELETION, "role": "operator"}],
     "deletion_withdrawn": [SITE],

@@ -46,14 +46,18 @@ class Principal:
 
 
 @cache
-def _hasher(time_cost: int, memory_kib: int) -> PasswordHasher:
+def _hasher(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher:
     from argon2 import PasswordHasher
 
-    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+
+
+def _configured() -> PasswordHasher:
+    return _hasher(settings.password_time_cost, settings.password_memory_kib, settings.password_parallelism)
 
 
 def hash_password(password: str) -> str:
-    return _hasher(settings.password_time_cost, settings.password_memory_kib).hash(password)
+    return _configured().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
@@ -62,16 +66,22 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     from argon2.exceptions import InvalidHashError, VerificationError
 
     try:
-        return _hasher(settings.password_time_cost, settings.password_memory_kib).verify(
-            password_hash or _decoy_hash(settings.password_time_cost, settings.password_memory_kib), password) and (
+        return _configured().verify(password_hash or _decoy_hash(
+            settings.password_time_cost, settings.password_memory_kib, settings.password_parallelism), password) and (
             password_hash is not None)
     except (VerificationError, InvalidHashError):
         return False
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """Whether a hash was made with other parameters than today's (weaker ones, or another variant): the
+    next successful log-in stores a new one."""
+    return _configured().check_needs_rehash(password_hash)
+
+
 @cache
-def _decoy_hash(time_cost: int, memory_kib: int) -> str:
-    return _hasher(time_cost, memory_kib).hash(secrets.token_urlsafe(16))
+def _decoy_hash(time_cost: int, memory_kib: int, parallelism: int) -> str:
+    return _hasher(time_cost, memory_kib, parallelism).hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """The outside world, one module each: the card acquirer (`acquirer`), the payout bank (`payout_bank`), the state
-company registry (`state_registry`), Vchasno (`vchasno`), file storage (`files`) and mail (`mail`).
+company registry (`state_registry`), Vchasno (`vchasno`), file storage (`files`), mail (`mail`) and domain
+verification (`domains`).
 
 Each module is the same shape: a small `Protocol` a use case codes against, its real implementation (HTTP, or
 S3 and SES on AWS) and its local fake side by side, and one `get_…()` at its end, the only place that picks

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Protocol
 
 from chalicelib.money.amounts import Money
-from chalicelib.platform import clock
+from chalicelib.platform import clock, outgoing
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import UpstreamUnavailable
 
@@ -75,7 +75,7 @@ class HttpAcquirer:
         request = urllib.request.Request(f"{settings.acquirer_url.rstrip('/')}{path}", data=json.dumps(body).encode(),
                                          method="POST", headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with outgoing.urlopen(request, timeout=10) as response:
                 return dict(json.loads(response.read() or b"{}"))
         except (urllib.error.URLError, TimeoutError, ValueError):
             raise unavailable() from None

@@ -77,21 +77,33 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"
 
 
-def check_zip(data: bytes, *, max_entries: int, max_unpacked_bytes: int, field: str) -> None:
-    """A real zip whose central directory is safe to unpack, or a 422 naming `field`: every entry a
-    relative path without `..`, no links, at most `max_entries` entries and `max_unpacked_bytes`
-    declared unpacked bytes together (a zip bomb declares its size here; Python refuses to unpack more
-    than an entry declares)."""
+ZIP_LOCAL_HEADER = b"PK\x03\x04"
+
+
+def check_zip(data: bytes, *, filename: str, max_entries: int, max_unpacked_bytes: int, field: str,
+              name_field: str = "filename") -> None:
+    """A real zip named `.zip` whose central directory is safe to unpack, or a 422 naming `field` (or
+    `name_field`): the file starts with its first entry's local header and every entry's header is where
+    the directory says (a zip reader finds an archive appended to anything, an executable's MZ header
+    included: that file is not a zip), every entry a relative path without `..`, no links, at most
+    `max_entries` entries and `max_unpacked_bytes` declared unpacked bytes together (a zip bomb declares its
+    size here; Python refuses to unpack more than an entry declares)."""
     def refuse(code: str, message: str) -> Unprocessable:
         return Unprocessable(code, message, field=field)
 
-    if not zipfile.is_zipfile(io.BytesIO(data)):
+    if not filename.strip().lower().endswith(".zip"):
+        raise Unprocessable("not_a_zip", "The deliverable's name must end in .zip", field=name_field)
+    if not data.startswith(ZIP_LOCAL_HEADER) or not zipfile.is_zipfile(io.BytesIO(data)):
         raise refuse("not_a_zip", "The deliverable must be a zip archive")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
         raise refuse("not_a_zip", "The zip archive's directory cannot be read") from None
+    # zipfile shifts every offset by whatever precedes the archive: a first entry not at 0 means bytes before it
+    if (not entries or min(entry.header_offset for entry in entries) != 0
+            or any(data[entry.header_offset:entry.header_offset + 4] != ZIP_LOCAL_HEADER for entry in entries)):
+        raise refuse("not_a_zip", "The zip archive must start with its first entry, with nothing before it")
     if len(entries) > max_entries:
         raise refuse("zip_too_many_entries", f"A zip may hold at most {max_entries} entries")
     if sum(entry.file_size for entry in entries) > max_unpacked_bytes:

@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Protocol
 
+from chalicelib.platform import outgoing
 from chalicelib.platform.config import settings
 from chalicelib.store.models import PayoutModel
 
@@ -47,7 +48,7 @@ class HttpBank:
         request = urllib.request.Request(settings.bank_payout_url, data=body, method="POST", headers={
             "Content-Type": "application/json", "Idempotency-Key": payout.id,
             "X-Bank-Signature": f"t={timestamp},v1={mac}"})
-        with urllib.request.urlopen(request, timeout=10):
+        with outgoing.urlopen(request, timeout=10):
             pass
 
 

@@ -14,6 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Protocol
 
+from chalicelib.platform import outgoing
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Unprocessable, UpstreamUnavailable
 
@@ -42,7 +43,7 @@ class HttpRegistry:
         request = urllib.request.Request(f"{settings.registry_url.rstrip('/')}/companies/{tax_id}", headers={
             "Accept": "application/json", "Authorization": f"Bearer {settings.registry_token}"})
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with outgoing.urlopen(request, timeout=10) as response:
                 found = json.load(response)
         except urllib.error.HTTPError as error:
             if error.code == 404:

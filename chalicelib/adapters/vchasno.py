@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Protocol
 
+from chalicelib.platform import outgoing
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import UpstreamUnavailable
 
@@ -61,7 +62,7 @@ class HttpVchasno:
     def _open(self, request: urllib.request.Request) -> dict | None:
         request.add_header("Authorization", settings.vchasno_token)
         try:
-            with urllib.request.urlopen(request, timeout=15) as response:
+            with outgoing.urlopen(request, timeout=15) as response:
                 return json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
             if error.code == 404:

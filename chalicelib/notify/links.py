@@ -45,7 +45,8 @@ TARGETS: dict[str, tuple[str, ...] | None] = {
                                         "vchasno_activated", "vchasno_deactivated", "deletion_requested",
                                         "deletion_withdrawn", "deletion_completed", "owner_changed", "card_saved",
                                         "card_verification_refunded", "service_invoice_overdue", "site_blocked",
-                                        "site_unblocked", "autopay_stopped", "act_sent")},
+                                        "site_unblocked", "autopay_stopped", "act_sent",
+                                        "domain_claimed_elsewhere")},
 }
 # Every other kind is about a deal: an order, or a project's contract.
 DEAL = ("order_id",)

@@ -136,6 +136,15 @@ def _timezone(name: str, default: str) -> str:
     return value
 
 
+# OWASP's Password Storage Cheat Sheet: argon2id with at least one of these (memory KiB, passes, lanes), each
+# the same cost; more memory with fewer passes is equivalent. Parameters that meet none are too weak.
+ARGON2_OWASP_MINIMUM = ((47104, 1, 1), (19456, 2, 1), (12288, 3, 1), (9216, 4, 1), (7168, 5, 1))
+
+
+def meets_owasp_minimum(memory_kib: int, time_cost: int, parallelism: int) -> bool:
+    return parallelism >= 1 and any(memory_kib >= m and time_cost >= t for m, t, _ in ARGON2_OWASP_MINIMUM)
+
+
 @dataclass(frozen=True)
 class Settings:
     # The stage: `local` serves /dev/* and uses the local fakes; every other stage needs real secrets.
@@ -263,6 +272,11 @@ class Settings:
     vchasno_url: str = field(default_factory=lambda: _env("VCHASNO_URL", ""))
     vchasno_token: str = field(default_factory=lambda: _env("VCHASNO_TOKEN", ""))
     vchasno_local_file: str = field(default_factory=lambda: _env("VCHASNO_LOCAL_FILE", "var/vchasno/accounts.json"))
+    # Domain verification (chalicelib/adapters/domains.py): how long one DNS or HTTPS check may take, and
+    # where the local stage's fake keeps what `python -m infra.local.domains verify` published.
+    domain_verify_timeout_seconds: float = field(
+        default_factory=lambda: float(_env("DOMAIN_VERIFY_TIMEOUT_SECONDS", "5")))
+    domains_local_file: str = field(default_factory=lambda: _env("DOMAINS_LOCAL_FILE", "var/domains/published.json"))
     # Abuse limits (kept in DynamoDB): failed log-ins per e-mail address and per source address within
     # a window, after which log-in answers 429 until the window has passed; invitations per company and
     # day, and invitation e-mails per address and day; password-reset e-mails per address and per source
@@ -272,31 +286,47 @@ class Settings:
     login_window_seconds: int = field(default_factory=lambda: int(_env("LOGIN_WINDOW_SECONDS", "900")))
     invitations_per_company_per_day: int = field(
         default_factory=lambda: int(_env("INVITATIONS_PER_COMPANY_PER_DAY", "200")))
+    # Invitation e-mails one address gets a day: from one company, and (a higher cap) from all companies together.
+    invitation_emails_per_company_address_per_day: int = field(
+        default_factory=lambda: int(_env("INVITATION_EMAILS_PER_COMPANY_ADDRESS_PER_DAY", "1")))
     invitation_emails_per_address_per_day: int = field(
-        default_factory=lambda: int(_env("INVITATION_EMAILS_PER_ADDRESS_PER_DAY", "1")))
+        default_factory=lambda: int(_env("INVITATION_EMAILS_PER_ADDRESS_PER_DAY", "5")))
     password_resets_per_email: int = field(default_factory=lambda: int(_env("PASSWORD_RESETS_PER_EMAIL", "3")))
     password_resets_per_ip: int = field(default_factory=lambda: int(_env("PASSWORD_RESETS_PER_IP", "30")))
     password_reset_ttl_minutes: int = field(default_factory=lambda: int(_env("PASSWORD_RESET_TTL_MINUTES", "60")))
-    # argon2 cost; lowered only by the test suite.
-    password_time_cost: int = field(default_factory=lambda: int(_env("PASSWORD_TIME_COST", "2")))
-    password_memory_kib: int = field(default_factory=lambda: int(_env("PASSWORD_MEMORY_KIB", "19456")))
+    # argon2id cost: RFC 9106's second recommended option (t=3 passes, 64 MiB, 4 lanes); see
+    # docs/security-platform.md for what it costs a log-in (bench/passwords.py). Lowered only by the test
+    # suite: a deployed function refuses anything below OWASP's minimum (ARGON2_OWASP_MINIMUM).
+    password_time_cost: int = field(default_factory=lambda: int(_env("PASSWORD_TIME_COST", "3")))
+    password_memory_kib: int = field(default_factory=lambda: int(_env("PASSWORD_MEMORY_KIB", "65536")))
+    password_parallelism: int = field(default_factory=lambda: int(_env("PASSWORD_PARALLELISM", "4")))
 
     @property
     def is_local(self) -> bool:
         return self.stage == "local"
 
     def check(self) -> None:
-        """A deployed stage must not run on the local defaults of its secrets. Only a running
-        function is checked: `chalice package` imports the app with the stage's variables, but the
-        secrets reach the functions from the CloudFormation stack's parameters, not from the shell."""
-        if self.is_local or not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        """A deployed stage must name itself, and must not run on the local defaults of its secrets nor
+        on argon2 parameters below OWASP's minimum. Only a running function is checked: `chalice
+        package` imports the app with the stage's variables, but the secrets reach the functions from the
+        CloudFormation stack's parameters, not from the shell."""
+        if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
             return
+        if not os.environ.get("STAGE") or self.is_local:
+            # the local stage opens /dev/clock and /dev/jobs/run and trusts its default secrets
+            raise RuntimeError(f"STAGE must name a deployed stage inside Lambda (got {os.environ.get('STAGE')!r}); "
+                               "the local stage's test doors and default secrets must never run there")
         for value, local_default, env in ((self.jwt_secret, LOCAL_JWT_SECRET, "JWT_SECRET"),
                                           (self.bank_webhook_secret, LOCAL_BANK_SECRET, "BANK_WEBHOOK_SECRET"),
                                           (self.acquirer_webhook_secret, LOCAL_ACQUIRER_SECRET,
                                            "ACQUIRER_WEBHOOK_SECRET")):
             if value == local_default:
                 raise RuntimeError(f"{env} must be set on stage {self.stage!r}")
+        if not meets_owasp_minimum(self.password_memory_kib, self.password_time_cost, self.password_parallelism):
+            raise RuntimeError(f"PASSWORD_MEMORY_KIB={self.password_memory_kib}, PASSWORD_TIME_COST="
+                               f"{self.password_time_cost}, PASSWORD_PARALLELISM={self.password_parallelism} are "
+                               "below OWASP's argon2id minimum (one of: " + ", ".join(
+                                   f"m={m} KiB t={t} p={p}" for m, t, p in ARGON2_OWASP_MINIMUM) + ")")
 
 
 settings = Settings()

@@ -7,11 +7,13 @@ whether or not the account exists. A password reset is a one-time link e-mailed 
 resetting the password ends every session (`chalicelib.access.sessions`)."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.access import auth, limits, sessions
@@ -94,7 +96,17 @@ def login(email: str, password: str, source_ip: str) -> dict:
         limits.hit(by_email, email)
         limits.hit(by_address, source_ip)
         raise Unauthorized("invalid_credentials", "E-mail or password is wrong")
+    _rehash_if_weaker(user, password)
     return {"token": sessions.issue(user)}
+
+
+def _rehash_if_weaker(user: UserModel, password: str) -> None:
+    """A hash made with older, weaker argon2 parameters is replaced while the password is at hand. The
+    sessions stay: nothing about the password changed. A concurrent password change wins."""
+    if user.password_hash and auth.needs_rehash(user.password_hash):
+        with contextlib.suppress(UpdateError):
+            user.update(actions=[UserModel.password_hash.set(auth.hash_password(password))],
+                        condition=UserModel.password_hash == user.password_hash)
 
 
 def log_out(principal: auth.Principal) -> dict:

@@ -199,8 +199,8 @@ def upload(principal: Principal, contract_id: str, filename: str, content_base64
     if deal.status != IN_PROGRESS:
         raise Conflict("invalid_state", f"Cannot upload to a contract that is {deal.status.replace('_', ' ')}")
     data = decode_upload(content_base64, max_bytes=settings.deliverable_max_bytes, field="content_base64")
-    check_zip(data, max_entries=settings.zip_max_entries, max_unpacked_bytes=settings.zip_max_unpacked_bytes,
-              field="content_base64")
+    check_zip(data, filename=filename, max_entries=settings.zip_max_entries,
+              max_unpacked_bytes=settings.zip_max_unpacked_bytes, field="content_base64")
     key = f"deliverables/{deal.id}/{ids.new_id('fil')}.zip"
     get_files().put(key, data, "application/zip")
     deliverable = {"key": key, "filename": safe_filename(filename, suffix=".zip"), "size": len(data),

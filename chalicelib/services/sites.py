@@ -3,21 +3,28 @@ details — name, domains, owner contact, requisites, the Vchasno integration, i
 contracts — live in `SiteModel`; its billing life (status, tariff, counters, invoices, deletion) is the
 subscription deal of the same id (`processes/subscription.py`), changed only through the engine.
 
-Domains are unique across sites (a claim per host's IDNA form, written in the same transaction); the
-owner contact and the owner change only by an operator's act, as the seed sends that to support; while
+A domain is claimed by proving it: added to a site it is `pending` until the owner publishes the site's
+token for it (a DNS TXT record or a file under `/.well-known/`, `chalicelib.adapters.domains`) and asks for
+verification. Until then other sites may claim it too (`domain-claims#<host>` lists them); the first to prove
+it holds it (`domain#<host>`, unique) and the others' owners are told (`domain_claimed_elsewhere`). The
+token is derived from the site and the host (an HMAC), so none is stored. The owner contact and the owner
+change only by an operator's act, as the seed sends that to support; while
 Vchasno is activated the requisites cannot be edited (deactivate, edit, activate again)."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 
 from chalicelib import engine
 from chalicelib.access.auth import Principal
+from chalicelib.adapters import domains as domain_proofs
 from chalicelib.adapters.state_registry import get_registry
 from chalicelib.adapters.vchasno import get_vchasno
 from chalicelib.money import periods, tariffs
 from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
+from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Retryable, Unprocessable
 from chalicelib.platform.observability import logger
 from chalicelib.processes import Context
@@ -115,9 +122,15 @@ def _contact(owner: dict) -> dict:
     return {"name": owner["name"], "email": owner["email"], "phone": phone(owner["phone"])}
 
 
+def _claims_key(ascii_host: str) -> str:
+    return f"domain-claims#{ascii_host}"
+
+
 def _claim_domain(uow: UnitOfWork, site_id: str, h: Host) -> None:
-    uow.put(KeyModel(domain_key(h.ascii), target_id=site_id), condition=KeyModel.key.does_not_exist(),
-            on_fail=Conflict("domain_taken", f"{h.name} is already connected to another site"))
+    """A pending claim: refused only when another site has proved the domain already."""
+    uow.check(KeyModel, domain_key(h.ascii), condition=KeyModel.key.does_not_exist(),
+              on_fail=Conflict("domain_taken", f"{h.name} is already connected to another site"))
+    uow.update(KeyModel(_claims_key(h.ascii)), [KeyModel.members.set((KeyModel.members | []).append([site_id]))])
 
 
 def _active_tariff(code: str) -> TariffModel:
@@ -194,11 +207,112 @@ def remove_domain(principal: Principal, site_id: str, domain: str) -> dict:
         raise NotFound("not_found", f"{domain} is not connected to this site")
     remaining = [name for name in current if name != h.name]
     uow = UnitOfWork()
-    uow.delete(KeyModel(domain_key(h.ascii)))
+    if _holder(h.ascii) == site_id:
+        uow.delete(KeyModel(domain_key(h.ascii)), condition=KeyModel.target_id == site_id)
+    _drop_claim(uow, site_id, h.ascii)
     uow.update(site, [SiteModel.domains.set(remaining)],  # type: ignore[arg-type]
                condition=SiteModel.domains == current)  # type: ignore[comparison-overlap]
     uow.commit()
     return {"domains": remaining}
+
+
+# --- proving a domain ----------------------------------------------------------------------------------------------
+
+PENDING_DOMAIN, VERIFIED_DOMAIN, TAKEN_DOMAIN = "pending", "verified", "taken"
+
+
+def domain_token(site_id: str, ascii_host: str) -> str:
+    """The site's token for a host: the same every time it is asked for, different for every (site, host)."""
+    mac = hmac.new(settings.jwt_secret.encode(), f"domain-verify\n{site_id}\n{ascii_host}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:40]
+
+
+def _holder(ascii_host: str) -> str | None:
+    """The site that proved the host, if any."""
+    try:
+        return str(KeyModel.get(domain_key(ascii_host), consistent_read=True).target_id)
+    except KeyModel.DoesNotExist:
+        return None
+
+
+def _claimants(ascii_host: str) -> list[str]:
+    try:
+        return [str(member) for member in KeyModel.get(_claims_key(ascii_host), consistent_read=True).members or []]
+    except KeyModel.DoesNotExist:
+        return []
+
+
+def _drop_claim(uow: UnitOfWork, site_id: str, ascii_host: str) -> None:
+    claimants = _claimants(ascii_host)
+    if site_id in claimants:
+        uow.update(KeyModel(_claims_key(ascii_host)),
+                   [KeyModel.members.set([member for member in claimants if member != site_id])],  # type: ignore[misc]
+                   condition=KeyModel.members == claimants)  # type: ignore[comparison-overlap]
+
+
+def _connected(principal: Principal, site_id: str, domain: str, *, to_change: bool) -> tuple[SiteModel, Host]:
+    (owned if to_change else visible)(principal, site_id)
+    h = host(domain, field="domain")
+    site = load_site(site_id)
+    if h.name not in [str(name) for name in site.domains]:
+        raise NotFound("not_found", f"{domain} is not connected to this site")
+    return site, h
+
+
+def _domain_view(site_id: str, h: Host, holder: str | None) -> dict:
+    status = PENDING_DOMAIN if holder is None else VERIFIED_DOMAIN if holder == site_id else TAKEN_DOMAIN
+    token = domain_token(site_id, h.ascii)
+    return {"domain": h.name, "status": status, "token": token, "txt_record": domain_proofs.txt_record(token),
+            "well_known_url": domain_proofs.well_known_url(h.ascii)}
+
+
+def domain_status(principal: Principal, site_id: str, domain: str) -> dict:
+    """Whether the site holds the domain, and how to prove it: the TXT record, or the file to serve."""
+    _, h = _connected(principal, site_id, domain, to_change=False)
+    return _domain_view(site_id, h, _holder(h.ascii))
+
+
+def verify_domain(principal: Principal, site_id: str, domain: str) -> dict:
+    """Check the published proof; the first site to prove a domain holds it, and the others are told."""
+    _, h = _connected(principal, site_id, domain, to_change=True)
+    holder = _holder(h.ascii)
+    if holder == site_id:
+        return _domain_view(site_id, h, holder)
+    taken = Conflict("domain_taken", f"{h.name} was proved by another site first")
+    if holder is not None:
+        raise taken
+    view = _domain_view(site_id, h, site_id)
+    if not domain_proofs.get_domain_verifier().proves(h.ascii, view["token"]):
+        raise Unprocessable("domain_not_proven", f"Neither the TXT record {view['txt_record']!r} on {h.ascii} nor "
+                            f"the token at {view['well_known_url']} was found; publish one and ask again",
+                            field="domain")
+    uow = UnitOfWork()
+    uow.put(KeyModel(domain_key(h.ascii), target_id=site_id), condition=KeyModel.key.does_not_exist(),
+            on_fail=taken)
+    _drop_claim(uow, site_id, h.ascii)
+    uow.check(SiteModel, site_id, condition=SiteModel.domains.contains(h.name),  # still the site's
+              on_fail=NotFound("not_found", f"{domain} is not connected to this site"))
+    uow.commit()
+    _tell_the_others(site_id, h)
+    return view
+
+
+def _tell_the_others(winner: str, h: Host) -> None:
+    """Each other site still claiming the host hears that it lost it; one small transaction each, after the
+    win, so that no number of rival claims can stop the owner who proved it."""
+    for site_id in _claimants(h.ascii):
+        if site_id == winner:
+            continue
+        try:
+            site, deal = load_site(site_id), load_deal(site_id)
+        except NotFound:
+            continue
+        if h.name not in [str(name) for name in site.domains]:
+            continue
+        uow = UnitOfWork()
+        outbox.enqueue(uow, deal.client_id, "domain_claimed_elsewhere", {
+            "site_id": site_id, "site_name": site.name, "domain": h.name})
+        uow.commit()
 
 
 def key_hash(key: str) -> str:
@@ -354,7 +468,8 @@ def complete_deletion(principal: Principal, site_id: str) -> tuple[int, dict]:
     def what_goes(deal: DealModel) -> dict:
         site = load_site(site_id)
         return {"open_invoices": service_invoices.open_ids(site_id),
-                "site": {"key_hash": site.key_hash, "domain_keys": [host(str(name)).ascii for name in site.domains]}}
+                "site": {"key_hash": site.key_hash, "domain_keys": [ascii_host for ascii_host in (
+                    host(str(name)).ascii for name in site.domains) if _holder(ascii_host) == site_id]}}
 
     def gone(site: SiteModel, deal: DealModel) -> None:
         site.domains, site.key_hash = [], None
@@ -408,7 +523,6 @@ def contract_link(principal: Principal, site_id: str, contract_id: str) -> dict:
 
 def upload_contract(principal: Principal, site_id: str, filename: str, content_base64: str) -> tuple[int, dict]:
     from chalicelib.adapters.files import decode_upload, get_files
-    from chalicelib.platform.config import settings
 
     principal.require_operator()
     visible(principal, site_id)

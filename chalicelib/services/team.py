@@ -1,14 +1,17 @@
 """A company's team and settings (seed 000). The company invites contractors by e-mail — one
 address or many, comma-separated — and each address gets its own answer: invited, requested (it
-already has an account), already in the team, over a limit, or invalid; the valid ones go through
-whatever the others do.
+already has an account), already in the team, over a limit, not sent today, or invalid; the valid ones go
+through whatever the others do.
 
 An invitee without an account gets a one-time link (only its SHA-256 is stored; it expires, and a
 conditional write makes it single-use) to a page where he sets his name and password, which creates
 the account and joins the team in one transaction — or declines. Someone who already has an account
 is never added silently: he gets a request to join, and joins only when he accepts it (on the
-page the e-mail links to, or signed in). Invitations are limited per company and day, and an
-address gets at most INVITATION_EMAILS_PER_ADDRESS_PER_DAY invitation e-mails a day, whoever sends them.
+page the e-mail links to, or signed in). Invitations are limited per company and day. An address gets at
+most INVITATION_EMAILS_PER_COMPANY_ADDRESS_PER_DAY invitation e-mails a day from one company (so no company
+floods a person) and INVITATION_EMAILS_PER_ADDRESS_PER_DAY from all of them (a higher cap, so one company's
+invitation never silences another's). An invitation over either is not sent, and the inviter is told so
+(`not_sent_today`): it is never dropped silently.
 The greeting is the company's own words, plain text, shown as a quote from the company."""
 from __future__ import annotations
 
@@ -31,10 +34,15 @@ from chalicelib.store.uow import UnitOfWork
 
 INVITED, REQUESTED, ACTIVE, DECLINED = "invited", "requested", "active", "declined"
 MAX_ADDRESSES = 50
+NOT_SENT_TODAY = "not_sent_today"  # the address had its invitation e-mails for today: nothing sent, nothing kept
 
 
 def invitations_per_company() -> limits.Daily:
     return limits.Daily("invites-company", settings.invitations_per_company_per_day)
+
+
+def invitation_emails_per_company_address() -> limits.Daily:
+    return limits.Daily("invites-company-address", settings.invitation_emails_per_company_address_per_day)
 
 
 def invitation_emails_per_address() -> limits.Daily:
@@ -92,6 +100,7 @@ def _invite_one(company: UserModel, email: str, greeting: str) -> str:
     uow.put(member, condition=TeamMemberModel.email.does_not_exist() |
             TeamMemberModel.state.is_in(INVITED, REQUESTED, DECLINED), on_fail=Conflict("in_team", "already"))
     limits.charge(uow, invitations_per_company(), company.id, on_fail=_CompanyLimit())
+    limits.charge(uow, invitation_emails_per_company_address(), f"{company.id} {email}", on_fail=_AddressLimit())
     limits.charge(uow, invitation_emails_per_address(), email, on_fail=_AddressLimit())
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(hours=settings.invitation_ttl_hours)
@@ -112,7 +121,7 @@ def _invite_one(company: UserModel, email: str, greeting: str) -> str:
     except _CompanyLimit:
         return "daily_limit_reached"
     except _AddressLimit:
-        return "recently_invited"
+        return NOT_SENT_TODAY
     return "requested" if existing else "invited"
 
 

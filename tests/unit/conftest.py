@@ -15,6 +15,7 @@ def store(monkeypatch, tmp_path):
     monkeypatch.setenv("MAIL_TRANSPORT", "sink")
     monkeypatch.setenv("BANK_OUTBOX_DIR", str(tmp_path / "bank"))
     monkeypatch.setenv("FILES_DIR", str(tmp_path / "files"))
+    monkeypatch.setenv("DOMAINS_LOCAL_FILE", str(tmp_path / "domains" / "published.json"))
     monkeypatch.setenv("TIMER_WORKERS", "1")  # moto's in-memory tables are not thread-safe; DynamoDB Local's are
     with mock_aws():
         yield bind_fresh_store(monkeypatch, endpoint=None, prefix="unit-", mail_dir=str(tmp_path / "mail"))

@@ -255,13 +255,40 @@ def test_a_company_invites_at_most_its_daily_number_of_addresses(api, company, m
                     token=company["token"]).json_body["results"][0]["status"] == "invited"
 
 
-def test_an_address_gets_one_invitation_e_mail_a_day_whoever_sends_it(api, company):
+def test_another_companys_invitation_the_same_day_is_not_silenced_by_the_first(api, company):
     other = api.signup("boss@other.example", name="Other")
     assert api.post("/v1/team/invitations", {"emails": "x@example.com"},
                     token=company["token"]).json_body["results"][0]["status"] == "invited"
     assert api.post("/v1/team/invitations", {"emails": "x@example.com"},
-                    token=other).json_body["results"][0]["status"] == "recently_invited"
+                    token=other).json_body["results"][0]["status"] == "invited"
+    assert len(_mail_to("x@example.com")) == 2  # the person hears of both companies
+
+
+def test_a_company_cannot_flood_one_person_and_is_told_its_second_invitation_was_not_sent(api, company):
+    assert api.post("/v1/team/invitations", {"emails": "x@example.com"},
+                    token=company["token"]).json_body["results"][0]["status"] == "invited"
+    again = api.post("/v1/team/invitations", {"emails": "x@example.com, y@example.com"}, token=company["token"])
+    assert again.json_body["results"] == [{"email": "x@example.com", "status": "not_sent_today"},
+                                          {"email": "y@example.com", "status": "invited"}]
     assert len(_mail_to("x@example.com")) == 1
+    clock.advance(86400)
+    assert api.post("/v1/team/invitations", {"emails": "x@example.com"},
+                    token=company["token"]).json_body["results"][0]["status"] == "invited"
+
+
+def test_many_companies_inviting_one_person_hit_a_higher_cap_and_each_refused_inviter_is_told(api, monkeypatch):
+    monkeypatch.setenv("INVITATION_EMAILS_PER_ADDRESS_PER_DAY", "2")
+    config.reload()
+    companies = [api.signup(f"boss{n}@company{n}.example", name=f"Company {n}") for n in range(3)]
+    statuses = [api.post("/v1/team/invitations", {"emails": "x@example.com"}, token=token).json_body["results"][0]
+                ["status"] for token in companies]
+    assert statuses == ["invited", "invited", "not_sent_today"]
+    assert len(_mail_to("x@example.com")) == 2
+    refused_team = api.get("/v1/team", token=companies[2]).json_body["items"]
+    assert refused_team == []  # nothing half-done: the inviter may send it again tomorrow
+    clock.advance(86400)
+    assert api.post("/v1/team/invitations", {"emails": "x@example.com"},
+                    token=companies[2]).json_body["results"][0]["status"] == "invited"
 
 
 def test_the_greeting_is_plain_text_within_bounds_and_quoted_as_the_companys_words(api, company):

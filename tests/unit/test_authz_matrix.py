@@ -328,6 +328,8 @@ def _site_rows(w: dict) -> list[Row]:
         Row("POST", f"/v1/sites/{s}/usage", frozenset({SITE_KEY}), {"event_id": "evt-usage", "orders": 1}),
         Row("POST", f"/v1/sites/{s}/domains", frozenset({OWNER}), {"domain": "www.shop.example.ua"}),
         Row("DELETE", f"/v1/sites/{s}/domains/www.shop.example.ua", frozenset({OWNER})),
+        Row("GET", f"/v1/sites/{s}/domains/shop.example.ua", SITE_READERS),
+        Row("POST", f"/v1/sites/{s}/domains/shop.example.ua/verify", frozenset({OWNER})),
         Row("GET", f"/v1/sites/{s}/requisites", SITE_READERS),
         Row("PUT", f"/v1/sites/{s}/requisites", frozenset({OWNER}), {"tax_id": EDRPOU, "iban": IBAN}),
         Row("POST", f"/v1/sites/{s}/vchasno/activate", frozenset({OWNER})),

@@ -342,7 +342,7 @@ def test_given_an_invitee_who_signed_up_alone_when_invited_again_then_he_joins_o
     api.post("/v1/team/invitations", {"emails": "self@example.com"}, token=company["token"])
     himself = api.signup("self@example.com")
     same_day = api.post("/v1/team/invitations", {"emails": "self@example.com"}, token=company["token"])
-    assert same_day.json_body["results"][0]["status"] == "recently_invited"  # one e-mail per address a day
+    assert same_day.json_body["results"][0]["status"] == "not_sent_today"  # one e-mail a day per company and address
     clock.advance(DAY)
     again = api.post("/v1/team/invitations", {"emails": "self@example.com"}, token=company["token"])
     assert again.json_body["results"][0]["status"] == "requested"

@@ -10,6 +10,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
+from chalicelib.adapters.domains import LocalVerifier
 from chalicelib.money import tariffs
 from chalicelib.money.ledger import System
 from chalicelib.platform import clock
@@ -91,6 +92,8 @@ def test_bad_site_input_is_a_422_naming_the_field_and_creates_nothing(api, owner
 def test_domains_are_unique_across_sites_idn_included_and_the_owner_adds_and_removes_them(api, owner, operator_token):
     site = new_site(api, owner, domains=("магазин.укр",))
     assert site["domains"] == ["магазин.укр"]
+    LocalVerifier().publish("xn--80aairftm.xn--j1amh")  # the owner proves it (docs/security-platform.md)
+    assert api.post(f"/v1/sites/{site['id']}/domains/магазин.укр/verify", token=owner).status_code == 200
     other = api.signup("other@example.ua")
     taken = api.post("/v1/sites", {"name": "X", "domains": ["XN--80AAIRFTM.xn--j1amh"], "owner": OWNER,
                                    "tariff": "start"}, token=other)
@@ -506,6 +509,9 @@ def test_claims_and_usage_items_are_what_the_tables_hold(api, owner):
     site = new_site(api, owner)
     key = key_for(api, owner, site["id"])
     report(api, site["id"], key, event_id="o1", orders=2)
+    assert KeyModel.get("domain-claims#shop.example.ua").members == [site["id"]]
+    LocalVerifier().publish("shop.example.ua")
+    assert api.post(f"/v1/sites/{site['id']}/domains/shop.example.ua/verify", token=owner).status_code == 200
     assert KeyModel.get("domain#shop.example.ua").target_id == site["id"]
     assert KeyModel.get("invoice#HOR-10001-001").target_id.startswith("sin_")
     items = {item.sk for item in UsageModel.query(site["id"])}

@@ -766,3 +766,13 @@ def test_the_snapstart_variant_calls_every_function_through_its_alias(packaged):
         when_on, when_off = json.loads(uri)["Fn::If"][1:]
         assert "${APIHandlerLive}" in when_on["Fn::Sub"] and "${APIHandler.Arn}" in when_off["Fn::Sub"], uri
     assert "${APIHandler.Arn}" not in re.sub(r'"uri": \{.*?\}\]\}', "", api_body)
+
+
+def test_tracing_never_records_a_functions_answer_with_its_tokens_and_keys(packaged):
+    """Powertools' tracer puts a traced method's return value into X-Ray unless told not to: sign-ups'
+    tokens, site keys, payment links. Every function of the packaged prod stage says not to."""
+    functions = _of_type(packaged["Resources"], "AWS::Serverless::Function")
+    assert set(functions) == set(FUNCTIONS)
+    for name, function in functions.items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables.get("POWERTOOLS_TRACER_CAPTURE_RESPONSE") == "false", name

@@ -1,7 +1,14 @@
-"""Configuration: deployed stages refuse the local default secrets."""
+"""Configuration: deployed stages refuse the local default secrets, a missing stage, and weak password hashing."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from chalicelib.platform.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_local_stage_runs_on_defaults(monkeypatch):
@@ -18,6 +25,8 @@ def test_packaging_a_deployed_stage_needs_no_secrets(monkeypatch):
 
 def test_deployed_stage_refuses_default_secrets(monkeypatch):
     monkeypatch.setenv("STAGE", "prod")
+    monkeypatch.setenv("PASSWORD_TIME_COST", "2")  # the suite's cheap hashing would be refused too
+    monkeypatch.setenv("PASSWORD_MEMORY_KIB", "19456")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "escrowdesk-prod")
     monkeypatch.delenv("JWT_SECRET", raising=False)
     with pytest.raises(RuntimeError, match="JWT_SECRET"):
@@ -48,3 +57,59 @@ def test_the_marketplace_calendar_defaults_to_kwork_and_takes_a_persian_week(mon
     monkeypatch.setenv("MARKETPLACE_TIMEZONE", "Asia/Tehran")
     monkeypatch.setenv("WEEKEND_DAYS", "Friday")
     assert (Settings().marketplace_timezone, Settings().weekend_days) == ("Asia/Tehran", frozenset({4}))
+
+
+def _import_app_inside_lambda(**env: str) -> subprocess.CompletedProcess:
+    """A fresh interpreter imports app.py the way Lambda does, with only `env` beside the basics."""
+    keep = {name: os.environ[name] for name in ("PATH", "HOME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                                "AWS_DEFAULT_REGION", "AWS_REGION") if name in os.environ}
+    return subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={**keep, "AWS_LAMBDA_FUNCTION_NAME": "escrowdesk-prod", **env})
+
+
+@pytest.mark.parametrize("stage", [None, "", "local"])
+def test_a_function_deployed_without_a_stage_refuses_to_start_instead_of_opening_the_test_doors(stage):
+    started = _import_app_inside_lambda(**({} if stage is None else {"STAGE": stage}))
+    assert started.returncode != 0
+    assert "RuntimeError: STAGE must name a deployed stage inside Lambda" in started.stderr
+
+
+def test_a_function_deployed_with_its_stage_and_secrets_starts():
+    started = _import_app_inside_lambda(STAGE="prod", JWT_SECRET="j" * 32, BANK_WEBHOOK_SECRET="b" * 32,
+                                        ACQUIRER_WEBHOOK_SECRET="a" * 32)
+    assert started.returncode == 0, started.stderr
+
+
+@pytest.mark.parametrize(("memory_kib", "time_cost", "parallelism"), [(19455, 2, 1), (47103, 1, 1), (7168, 4, 1),
+                                                                       (64, 1, 1)])
+def test_a_deployed_function_refuses_argon2_parameters_below_owasps_minimum(monkeypatch, memory_kib, time_cost,
+                                                                             parallelism):
+    monkeypatch.setenv("STAGE", "prod")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "escrowdesk-prod")
+    for name in ("JWT_SECRET", "BANK_WEBHOOK_SECRET", "ACQUIRER_WEBHOOK_SECRET"):
+        monkeypatch.setenv(name, "s" * 32)
+    monkeypatch.setenv("PASSWORD_MEMORY_KIB", str(memory_kib))
+    monkeypatch.setenv("PASSWORD_TIME_COST", str(time_cost))
+    monkeypatch.setenv("PASSWORD_PARALLELISM", str(parallelism))
+    with pytest.raises(RuntimeError, match="below OWASP's argon2id minimum"):
+        Settings().check()
+
+
+@pytest.mark.parametrize(("memory_kib", "time_cost", "parallelism"), [(19456, 2, 1), (47104, 1, 1), (65536, 3, 4)])
+def test_owasps_minimum_and_stronger_argon2_parameters_start(monkeypatch, memory_kib, time_cost, parallelism):
+    monkeypatch.setenv("STAGE", "prod")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "escrowdesk-prod")
+    for name in ("JWT_SECRET", "BANK_WEBHOOK_SECRET", "ACQUIRER_WEBHOOK_SECRET"):
+        monkeypatch.setenv(name, "s" * 32)
+    monkeypatch.setenv("PASSWORD_MEMORY_KIB", str(memory_kib))
+    monkeypatch.setenv("PASSWORD_TIME_COST", str(time_cost))
+    monkeypatch.setenv("PASSWORD_PARALLELISM", str(parallelism))
+    Settings().check()
+
+
+def test_the_default_argon2_parameters_are_rfc_9106s_second_recommended_option(monkeypatch):
+    for name in ("PASSWORD_MEMORY_KIB", "PASSWORD_TIME_COST", "PASSWORD_PARALLELISM"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert (settings.password_memory_kib, settings.password_time_cost, settings.password_parallelism) == (
+        64 * 1024, 3, 4)

@@ -235,7 +235,7 @@ def test_a_header_injection_file_name_is_stored_safe_and_downloads(api, world):
     w = world
     contract, coder, owner = w["contract"], w["tokens"]["deal contractor"], w["tokens"][OWNER]
     api.post(f"/v1/contracts/{contract}/accept", token=coder)
-    evil = 'report"; filename=evil.exe\r\nSet-Cookie: session=stolen\x00.pdf'
+    evil = 'report"; filename=evil.exe\r\nSet-Cookie: session=stolen\x00.pdf.zip'
     answer = api.post(f"/v1/contracts/{contract}/deliverable", {"filename": evil, "content_base64": _zip_of("a")},
                       token=coder)
     assert answer.status_code == 200, answer.body

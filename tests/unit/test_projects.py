@@ -253,6 +253,35 @@ def test_submit_needs_a_zip_within_the_limit(api, market, monkeypatch):
                 ).status_code == 403
 
 
+def _raw_zip() -> bytes:
+    return base64.b64decode(_zip())
+
+
+def test_an_executable_with_a_zip_appended_named_report_pdf_exe_is_refused_as_a_deliverable(api, market):
+    """A zip reader finds an archive at the end of any file; the client would be handed an MZ executable."""
+    contract = _contract(api, market)
+    _act(api, market["coder"], contract, "accept")
+    executable = b"MZ\x90\x00" + b"\x00" * 60 + b"This program cannot be run in DOS mode" + bytes(200)
+    assert zipfile.is_zipfile(io.BytesIO(executable + _raw_zip()))  # what the old check asked
+    for filename, content in (("report.pdf.exe", executable + _raw_zip()), ("report.zip", executable + _raw_zip()),
+                              ("report.pdf.exe", _raw_zip())):
+        answer = _act(api, market["coder"], contract, "deliverable",
+                      {"filename": filename, "content_base64": base64.b64encode(content).decode()})
+        assert answer.status_code == 422 and answer.json_body["error"]["code"] == "not_a_zip", (filename, answer.body)
+    assert _act(api, market["coder"], contract, "submit").json_body["error"]["code"] == "no_deliverable"
+
+
+def test_a_zip_with_bytes_before_its_first_entry_is_refused_even_when_they_start_like_a_zip(api, market):
+    contract = _contract(api, market)
+    _act(api, market["coder"], contract, "accept")
+    for prefix in (b"PK\x03\x04 smuggled bytes ", b"PK\x03\x04" + b"\x00" * 26):
+        answer = _act(api, market["coder"], contract, "deliverable",
+                      {"filename": "site.zip", "content_base64": base64.b64encode(prefix + _raw_zip()).decode()})
+        assert answer.status_code == 422 and answer.json_body["error"]["code"] == "not_a_zip", answer.body
+    plain = _act(api, market["coder"], contract, "deliverable", {"filename": "Site.ZIP", "content_base64": _zip()})
+    assert plain.status_code == 200, plain.body
+
+
 def test_dispute_on_delivered_work_is_split_by_an_operator(api, market, operator_token):
     contract = _delivered(api, market)
     opened = _act(api, market["client"], contract, "dispute", {"message": "The form does not work"})

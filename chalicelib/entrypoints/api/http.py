@@ -23,6 +23,7 @@ from chalice.app import Request
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.access import auth, sessions
+from chalicelib.platform.config import settings
 from chalicelib.platform.errors import (
     BadRequest,
     DomainError,
@@ -401,6 +402,39 @@ def refuse_other_methods(app: Any) -> None:
                                                    allow=allowed))
 
         app.route(path, methods=missing, content_types=["*/*"], name="method_not_allowed")(method_not_allowed)
+
+
+# A JSON answer with any of these fields (or a field ending in one: "reset_link", "download_url") hands the
+# caller something that works by itself: no cache (browser, proxy) may keep it.
+SECRET_FIELDS = ("token", "key", "link", "secret", "url", "password")
+HSTS = "max-age=63072000; includeSubDomains"  # two years, as hstspreload.org asks
+
+
+def secure_headers(response: Response) -> Response:
+    """Every answer of a deployed stage tells the browser to speak HTTPS only (the local stage serves plain
+    HTTP on 127.0.0.1); every JSON answer that carries a token, key, link or secret is never cached."""
+    extra: dict[str, str | list[str]] = {}
+    if not settings.is_local:
+        extra["Strict-Transport-Security"] = HSTS
+    if _carries_secret(response.body):
+        extra["Cache-Control"] = "no-store"
+    if extra:  # a new dict: many answers share one headers dict (JSON_HEADERS)
+        response.headers = {**response.headers, **extra}
+    return response
+
+
+def _carries_secret(body: Any) -> bool:
+    stack = [body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if any(isinstance(name, str) and name.lower().endswith(SECRET_FIELDS) and item not in (None, "")
+                   for name, item in value.items()):
+                return True
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
 
 
 def internal_error() -> Response:

@@ -80,6 +80,20 @@ def remove_domain(call: Call):
     return sites.remove_domain(call.user, call.params["site_id"], call.params["domain"])
 
 
+@endpoint(bp, "GET", "/v1/sites/{site_id}/domains/{domain}", summary="A domain's proof: pending until the owner "
+          "publishes the token (TXT record or /.well-known file) and asks to verify it; verified; or taken by another "
+          "site that proved it first", tag="billing", response=s.DomainStatusOut, errors=(422,))
+def domain_status(call: Call):
+    return sites.domain_status(call.user, call.params["site_id"], call.params["domain"])
+
+
+@endpoint(bp, "POST", "/v1/sites/{site_id}/domains/{domain}/verify", summary="Check the published proof of a "
+          "domain: the first site to prove it holds it, and the others are told", tag="billing",
+          response=s.DomainStatusOut, errors=(403,))
+def verify_domain(call: Call):
+    return sites.verify_domain(call.user, call.params["site_id"], call.params["domain"])
+
+
 @endpoint(bp, "POST", "/v1/sites/{site_id}/keys", summary="Issue the site's usage key (shown once; the previous "
           "key stops working)", tag="billing", status=201, response=s.KeyOut, errors=(403,))
 def issue_key(call: Call):

@@ -127,6 +127,17 @@ class DomainsOut(ApiModel):
     domains: list[str]
 
 
+class DomainStatusOut(ApiModel):
+    domain: str
+    status: Literal["pending", "verified", "taken"] = Field(description=(
+        "pending: not proved yet (other sites may claim it too); verified: this site proved it and holds it; "
+        "taken: another site proved it first"))
+    token: str = Field(description="this site's token for this domain (the same every time)")
+    txt_record: str = Field(description="publish this as a DNS TXT record on the domain …")
+    well_known_url: str = Field(description="… or serve the token as the body of this address (no redirect to "
+                                            "another host)")
+
+
 class KeyOut(ApiModel):
     key: str = Field(description="shown once; only its hash is kept")
     created_at: str

@@ -25,10 +25,11 @@ class InvitationsIn(RequestModel):
 class InvitationResult(ApiModel):
     email: str
     status: Literal["invited", "requested", "already_in_team", "invalid", "duplicate", "daily_limit_reached",
-                    "recently_invited"] = Field(description=(
+                    "not_sent_today"] = Field(description=(
         "invited: e-mailed a link to join; requested: the address has an account, e-mailed a request to "
         "join it must accept; daily_limit_reached: the company's invitations for today are used up; "
-        "recently_invited: the address got an invitation today already"))
+        "not_sent_today: the address already got today's invitation e-mails (from this company, or from all "
+        "companies together): nothing was sent, invite it again tomorrow"))
     reason: str | None = None
 
 
