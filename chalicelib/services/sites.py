@@ -18,16 +18,25 @@ from chalicelib.adapters.vchasno import get_vchasno
 from chalicelib.money import periods, tariffs
 from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
-from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Retryable, Unprocessable
+from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Retryable, Unauthorized, Unprocessable
 from chalicelib.platform.observability import logger
 from chalicelib.processes import Context
-from chalicelib.processes.site_deal import ACTIVE, BILLED, DELETED, PLATFORM, counters_now, domain_key, site_key
+from chalicelib.processes.site_deal import (
+    ACTIVE,
+    BILLED,
+    BLOCKED,
+    DELETED,
+    PLATFORM,
+    counters_now,
+    domain_key,
+    site_key,
+)
 from chalicelib.processes.subscription import PROCESS
 from chalicelib.services import deals, idempotency, service_invoices, views
 from chalicelib.services.pagination import page
 from chalicelib.services.site_identifiers import Host, host, phone, tax_id, ua_iban
-from chalicelib.store import lookup
-from chalicelib.store.models import DealModel, KeyModel, SiteModel, TariffModel, UserModel
+from chalicelib.store import audit_log, lookup
+from chalicelib.store.models import AuditLogModel, DealModel, KeyModel, SiteModel, TariffModel, UserModel
 from chalicelib.store.uow import UnitOfWork
 
 MAX_DOMAINS = 20
@@ -295,9 +304,12 @@ def _switch_vchasno(deal: DealModel, site: SiteModel, status: str, kind: str) ->
 # --- the subscription's moves ----------------------------------------------------------------------------------------
 
 def fire_move(principal: Principal, site_id: str, transition: str, *, payload: dict | None = None,
-          message: str | None = None, load_payload=None, site_changes=None) -> tuple[int, dict]:
+          message: str | None = None, load_payload=None, site_changes=None,
+          audit: tuple[str, str] | None = None) -> tuple[int, dict]:
     """Fire a subscription transition as the caller's part; the answer shows the site as the transition
-    leaves it (`site_changes(site, deal)`: what its writes change in the site's own item)."""
+    leaves it (`site_changes(site, deal)`: what its writes change in the site's own item). An operator's
+    act names its `audit` (action, reason): its record, the deal's billing data before and after, is
+    written in the act's transaction."""
     def role(deal: DealModel):
         if principal.user_id == deal.client_id:
             return "client"
@@ -307,9 +319,18 @@ def fire_move(principal: Principal, site_id: str, transition: str, *, payload: d
 
     extra = dict(payload or {})
 
+    seen: dict = {}
+
     def before(deal: DealModel, actor) -> None:
+        seen["before"] = billing_snapshot(deal)
         if load_payload is not None:
             extra.update(load_payload(deal))
+
+    def audited(uow: UnitOfWork, deal: DealModel) -> None:
+        if audit is not None:
+            action, reason = audit
+            audit_log.record(uow, subject=audit_log.site_subject(site_id), actor_id=principal.user_id,
+                             action=action, reason=reason, before=seen["before"], after=billing_snapshot(deal))
 
     def show(deal: DealModel) -> dict:
         site = load_site(site_id)
@@ -317,12 +338,27 @@ def fire_move(principal: Principal, site_id: str, transition: str, *, payload: d
             site_changes(site, deal)
         return present(site, deal)
 
-    return deals.fire(PROCESS, site_id, transition, role, show, message=message, payload=extra, before=before)
+    return deals.fire(PROCESS, site_id, transition, role, show, message=message, payload=extra, before=before,
+                      also=audited)
 
 
-def change_tariff(principal: Principal, site_id: str, code: str) -> tuple[int, dict]:
+AUDITED = ("status", "tariff", "next_tariff", "autopay", "autopay_stopped", "client_id")
+
+
+def billing_snapshot(deal: DealModel) -> dict:
+    """What an operator's act on a site may change, as the audit trail records it."""
+    d = deal.data or {}
+    return {"status": deal.status, "client_id": deal.client_id, "tariff": d.get("tariff"),
+            "next_tariff": d.get("next_tariff"), "autopay": bool(d.get("autopay")),
+            "autopay_stopped": bool(d.get("autopay_stopped"))}
+
+
+def change_tariff(principal: Principal, site_id: str, code: str, *, reason: str | None = None) -> tuple[int, dict]:
     """An upgrade applies at once with a prorated invoice; a downgrade from the next month (409
-    over_limit while a counter exceeds the new limit)."""
+    over_limit while a counter exceeds the new limit). An operator changes it by the same rules, with a
+    reason the audit trail keeps."""
+    if reason is not None:
+        principal.require_operator()
     tariff = _active_tariff(code)
 
     def terms(deal: DealModel) -> dict:
@@ -330,7 +366,8 @@ def change_tariff(principal: Principal, site_id: str, code: str) -> tuple[int, d
         current = tariffs.load((deal.data or {})["tariff"])
         return {"tariff": tariffs.terms(tariff, period).to_json(), "current": tariffs.terms(current, period).to_json()}
 
-    return fire_move(principal, site_id, "change_tariff", load_payload=terms)
+    return fire_move(principal, site_id, "change_tariff", load_payload=terms,
+                     audit=("change_tariff", reason) if reason is not None else None)
 
 
 def request_deletion(principal: Principal, site_id: str, reasons: list[str], comment: str) -> tuple[int, dict]:
@@ -349,29 +386,74 @@ def withdraw_deletion(principal: Principal, site_id: str) -> tuple[int, dict]:
 
 
 def complete_deletion(principal: Principal, site_id: str) -> tuple[int, dict]:
+    """Open invoices stay owed (an operator may write each off, with a reason); the key, the domains and the
+    card go."""
     principal.require_operator()
 
     def what_goes(deal: DealModel) -> dict:
         site = load_site(site_id)
-        return {"open_invoices": service_invoices.open_ids(site_id),
-                "site": {"key_hash": site.key_hash, "domain_keys": [host(str(name)).ascii for name in site.domains]}}
+        return {"site": {"key_hash": site.key_hash, "domain_keys": [host(str(name)).ascii for name in site.domains]}}
 
     def gone(site: SiteModel, deal: DealModel) -> None:
-        site.domains, site.key_hash = [], None
+        site.domains, site.key_hash, site.payment_method = [], None, None
 
     return fire_move(principal, site_id, "complete_deletion", load_payload=what_goes, site_changes=gone)
 
 
-def change_owner(principal: Principal, site_id: str, owner: dict, user_id: str | None) -> tuple[int, dict]:
+def change_owner(principal: Principal, site_id: str, owner: dict, user_id: str | None,
+                 reason: str | None = None) -> tuple[int, dict]:
+    """The contact billing e-mails go to, and perhaps the owner: a new owner starts clean (the previous
+    owner's card and auto-pay forgotten, the usage key rotated: the shop needs a new one)."""
     principal.require_operator()
     contact = _contact(owner)
     if user_id is not None:
         lookup.load(UserModel, user_id, what="user")
+
+    def old_key(deal: DealModel) -> dict:
+        return {"key_hash": load_site(site_id).key_hash}
+
     def recorded(site: SiteModel, deal: DealModel) -> None:
         site.contact = contact
+        if (deal.data or {}).get("previous_owner_id"):
+            site.payment_method, site.key_hash = None, None
 
     return fire_move(principal, site_id, "change_owner", payload={"contact": contact, "owner_id": user_id},
-                 site_changes=recorded)
+                     load_payload=old_key, site_changes=recorded,
+                     audit=("change_owner", reason or "owner change requested through support"))
+
+
+def resume_autopay(principal: Principal, site_id: str, reason: str) -> tuple[int, dict]:
+    """An operator's act: card payments are allowed again; the next card the owner pays with is saved."""
+    principal.require_operator()
+    return fire_move(principal, site_id, "resume_autopay", audit=("resume_autopay", reason))
+
+
+def audit_trail(principal: Principal, site_id: str, limit: int, cursor: str | None) -> dict:
+    """Operators: what operators did to the site, newest first — who, when, what, before → after, why."""
+    principal.require_operator()
+    load_site(site_id)
+    return page(lambda **kw: AuditLogModel.query(audit_log.site_subject(site_id), scan_index_forward=False, **kw),
+                limit, cursor, views.audit_record)
+
+
+# --- the shop's own view ---------------------------------------------------------------------------------------------
+
+def status_for_key(site_id: str, key: str | None) -> dict:
+    """The site's billing state as its shop reads it with its usage key: the status, since when it is blocked,
+    and the oldest open invoice with a live payment link (the same one for PAYMENT_LINK_MINUTES)."""
+    from chalicelib.services import card_payments
+
+    if site_for_key(key) != site_id:
+        raise Unauthorized("invalid_site_key", "X-Site-Key is missing or is not this site's key")
+    deal = load_deal(site_id)
+    blocked_since = (deal.data or {}).get("blocked_since") if deal.status == BLOCKED else None
+    still_open = service_invoices.open_invoices(deal)
+    oldest = None
+    if still_open:
+        invoice = still_open[0]
+        oldest = {"number": invoice.number, "amount": {"amount": int(invoice.amount), "currency": invoice.currency},
+                  "due_at": invoice.due_at, "payment_url": card_payments.fresh_link(invoice.id) or None}
+    return {"status": deal.status, "blocked_since": blocked_since, "oldest_open_invoice": oldest}
 
 
 # --- contracts -----------------------------------------------------------------------------------------------------

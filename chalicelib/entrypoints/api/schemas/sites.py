@@ -174,6 +174,12 @@ class TariffChangeIn(RequestModel):
     code: str = Field(min_length=1, max_length=40)
 
 
+class WriteOffOut(ApiModel):
+    at: str
+    by: str
+    reason: str
+
+
 class ServiceInvoiceOut(ApiModel):
     id: str
     site_id: str
@@ -182,13 +188,14 @@ class ServiceInvoiceOut(ApiModel):
     kind: str
     amount: int
     currency: str
-    status: Literal["open", "paid", "void"]
+    status: Literal["open", "paid", "void", "written_off"]
     issued_at: str
     due_at: str
     paid_at: str | None
     paid_by: Literal["card", "link", "bank_transfer"] | None
     lines: list[dict]
     pdf_url: str
+    written_off: WriteOffOut | None = Field(default=None, description="an operator's write-off, if any")
 
 
 class ServiceInvoiceList(ApiModel):
@@ -226,6 +233,8 @@ class DeletionIn(RequestModel):
 class OwnerChangeIn(RequestModel):
     owner: OwnerIn
     user_id: str | None = Field(default=None, max_length=100, description="the new owner's account, if it changes")
+    reason: str | None = Field(default=None, min_length=3, max_length=500, description="why (kept in the audit "
+                                                                                       "trail)")
 
 
 class ContractIn(RequestModel):
@@ -300,3 +309,45 @@ class SiteActOut(ApiModel):
 class SiteActList(ApiModel):
     items: list[SiteActOut]
     next_cursor: str | None
+
+
+# --- operators' acts and their audit trail, the shop's own view ------------------------------------------------------
+
+OperatorReason = Field(min_length=3, max_length=500, description="why (kept in the audit trail)")
+
+
+class OperatorReasonIn(RequestModel):
+    reason: str = OperatorReason
+
+
+class OperatorTariffChangeIn(RequestModel):
+    code: str = Field(min_length=1, max_length=40)
+    reason: str = OperatorReason
+
+
+class AuditRecordOut(ApiModel):
+    id: str
+    actor_id: str
+    action: str
+    at: str
+    before: dict | None
+    after: dict | None
+    reason: str
+
+
+class AuditRecordList(ApiModel):
+    items: list[AuditRecordOut]
+    next_cursor: str | None
+
+
+class OpenInvoiceOut(ApiModel):
+    number: str
+    amount: MoneyOut
+    due_at: str
+    payment_url: str | None = Field(description="a live payment link (the same one for 30 minutes)")
+
+
+class SiteStatusOut(ApiModel):
+    status: SiteStatus
+    blocked_since: str | None
+    oldest_open_invoice: OpenInvoiceOut | None
