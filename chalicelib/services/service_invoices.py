@@ -144,8 +144,8 @@ def _write_off(principal: Principal, site_id: str, invoice_id: str, reason: str)
         raise Conflict("invoice_not_open", f"The invoice is {invoice.status}; only an open invoice is written off")
     now = clock.now()
     uow = UnitOfWork()
-    uow.update(invoice, [ServiceInvoiceModel.status.set(WRITTEN_OFF), ServiceInvoiceModel.written_off.set({
-        "at": clock.iso(now), "by": principal.user_id, "reason": reason})],
+    written_off = {"at": clock.iso(now), "by": principal.user_id, "reason": reason}
+    uow.update(invoice, [ServiceInvoiceModel.status.set(WRITTEN_OFF), ServiceInvoiceModel.written_off.set(written_off)],
                condition=ServiceInvoiceModel.status == OPEN, on_fail=Retryable("invoice_changed"))
     money = Money(int(invoice.amount), invoice.currency)
     ledger.record(uow, ledger.service_invoice_written_off(f"{invoice.id}:written_off", money, ref=invoice.id), at=now)
@@ -156,7 +156,7 @@ def _write_off(principal: Principal, site_id: str, invoice_id: str, reason: str)
     outbox.enqueue(uow, invoice.owner_id, "service_invoice_written_off", {
         "site_id": invoice.site_id, "invoice_id": invoice.id, "number": invoice.number, "period": invoice.period,
         "amount": money.to_json(), "reason": reason})
-    invoice.status = WRITTEN_OFF
+    invoice.status, invoice.written_off = WRITTEN_OFF, written_off
     return idempotency.commit(uow, 200, views.service_invoice(invoice))
 
 
