@@ -167,7 +167,7 @@ def test_a_deleted_site_asks_again_for_a_pending_verification_refund_until_the_a
     assert_books_balance()
 
 
-# --- operators' acts, audited -------------------------------------------------------------------------------------------
+# --- operators' acts, audited -----------------------------------------------------------------------------------------
 
 def test_an_operator_writes_off_an_open_invoice_with_a_reason_in_the_ledger_the_audit_and_the_sites_history(
         api, owner, operator_token):
@@ -272,7 +272,7 @@ def test_only_operators_read_a_sites_audit_trail(api, owner, operator_token):
     assert _audit(api, operator_token, site["id"]) == []
 
 
-# --- the shop's own view ------------------------------------------------------------------------------------------------
+# --- the shop's own view ----------------------------------------------------------------------------------------------
 
 def test_the_shop_reads_its_billing_state_with_its_key_and_a_payment_link_kept_for_30_minutes(api, owner):
     at(2027, 3, 17)
@@ -304,7 +304,8 @@ def test_the_shop_reads_its_billing_state_with_its_key_and_a_payment_link_kept_f
     at(2027, 3, 27, 0, 1)
     run_timers()
     blocked = api.get(path, headers={"X-Site-Key": key}).json_body
-    assert blocked["status"] == "blocked" and blocked["blocked_since"] == "2027-03-26T22:01:00Z"  # when the job blocked it
+    assert blocked["status"] == "blocked"
+    assert blocked["blocked_since"] == "2027-03-26T22:01:00Z"  # when the job blocked it
     api.webhook(transfer_event("evt-pay", invoice["amount"], "UAH", invoice["number"]))
     assert api.get(path, headers={"X-Site-Key": key}).json_body == {
         "status": "active", "blocked_since": None, "oldest_open_invoice": None}
