@@ -357,7 +357,9 @@ def change_tariff(principal: Principal, site_id: str, code: str, *, reason: str 
     """An upgrade applies at once with a prorated invoice; a downgrade from the next month (409
     over_limit while a counter exceeds the new limit). An operator changes it by the same rules, with a
     reason the audit trail keeps."""
-    if reason is not None:
+    if reason is None:
+        owned(principal, site_id)  # the owner's own route: an operator uses the audited one
+    else:
         principal.require_operator()
     tariff = _active_tariff(code)
 
