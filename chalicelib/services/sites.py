@@ -121,7 +121,11 @@ def _hosts(domains: list[str]) -> list[Host]:
 
 
 def _contact(owner: dict) -> dict:
-    return {"name": owner["name"], "email": owner["email"], "phone": phone(owner["phone"])}
+    """The site's contact person, whom billing e-mails go to (in `locale`, if given: else the holder's)."""
+    contact = {"name": owner["name"], "email": owner["email"], "phone": phone(owner["phone"])}
+    if owner.get("locale"):
+        contact["locale"] = owner["locale"]
+    return contact
 
 
 def _claim_domain(uow: UnitOfWork, site_id: str, h: Host) -> None:

@@ -272,6 +272,54 @@ def test_only_operators_read_a_sites_audit_trail(api, owner, operator_token):
     assert _audit(api, operator_token, site["id"]) == []
 
 
+# --- billing e-mails go to the site's contact person ------------------------------------------------------------------
+
+def _mails_to(store, address: str) -> list:
+    import email
+    from email import policy
+    from pathlib import Path
+
+    mails = [email.message_from_bytes(p.read_bytes(), policy=policy.default)
+             for p in sorted(Path(store.mail_sink_dir).glob("*.eml"))]
+    return [m for m in mails if m["To"] == address]
+
+
+def _deliver_all(user_id: str) -> None:
+    from chalicelib.services import notifications
+
+    for record in NotificationModel.query(user_id):
+        notifications.deliver(user_id, record.id)
+
+
+def test_billing_e_mails_go_to_the_sites_contact_in_her_language_and_a_new_contact_gets_the_next_one(
+        api, owner, operator_token, store):
+    at(2027, 3, 17)
+    contact = {"name": "Оксана", "email": "accounts@shop.example.ua", "phone": "+380501234567", "locale": "ru"}
+    created = api.post("/v1/sites", {"name": "Квіти", "domains": ["shop.example.ua"], "owner": contact,
+                                     "tariff": "start"}, token=owner)
+    assert created.status_code == 201, created.body
+    assert api.post("/v1/sites", {"name": "X", "domains": ["x.example.ua"], "owner": {**contact, "locale": "xx"},
+                                  "tariff": "start"}, token=owner).status_code == 422
+    site = created.json_body
+    owner_id = _user_id(api, owner)
+    _deliver_all(owner_id)
+    (issued,) = _mails_to(store, "accounts@shop.example.ua")
+    assert issued["Subject"].startswith("Счёт HOR-10001-001")  # the contact's language, not the holder's
+    assert [m["Subject"] for m in _mails_to(store, "owner@example.ua")]  # the holder still gets his own mail
+    kinds = [n.kind for n in NotificationModel.query(owner_id)]
+    assert "service_invoice_issued" in kinds  # and the notice in the cabinet feed
+
+    new_contact = {"name": "Taras", "email": "taras@example.ua", "phone": "+380671112233"}
+    assert api.post(f"/v1/operator/sites/{site['id']}/owner", {"owner": new_contact},
+                    token=operator_token).status_code == 200
+    (invoice,) = invoices(api, owner, site["id"])
+    api.webhook(transfer_event("evt-contact", invoice["amount"], "UAH", invoice["number"]))
+    _deliver_all(owner_id)
+    (paid,) = _mails_to(store, "taras@example.ua")
+    assert paid["Subject"].startswith("Рахунок HOR-10001-001")  # no language given: the holder's (uk)
+    assert len(_mails_to(store, "accounts@shop.example.ua")) == 1
+
+
 # --- the shop's own view ----------------------------------------------------------------------------------------------
 
 def test_the_shop_reads_its_billing_state_with_its_key_and_a_payment_link_kept_for_30_minutes(api, owner):

@@ -5,7 +5,14 @@ from typing import Literal
 
 from pydantic import EmailStr, Field, StrictInt, model_validator
 
-from chalicelib.entrypoints.api.schemas.common import ApiModel, CurrencyCode, MoneyIn, MoneyOut, RequestModel
+from chalicelib.entrypoints.api.schemas.common import (
+    ApiModel,
+    CurrencyCode,
+    Locale,
+    MoneyIn,
+    MoneyOut,
+    RequestModel,
+)
 from chalicelib.processes.site_deal import DELETION_REASONS
 from chalicelib.services.sites import MAX_DOMAINS
 
@@ -54,9 +61,12 @@ class TariffList(ApiModel):
 
 
 class OwnerIn(RequestModel):
+    """The site's contact person: invoices, payment reminders and other billing e-mails go to this address."""
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
     phone: str = Field(min_length=3, max_length=32, description="international (E.164), e.g. +380501234567")
+    locale: Locale | None = Field(default=None, description="the language of the billing e-mails; default: the "
+                                                            "account holder's")
 
 
 class SiteIn(RequestModel):
