@@ -272,6 +272,45 @@ def test_only_operators_read_a_sites_audit_trail(api, owner, operator_token):
     assert _audit(api, operator_token, site["id"]) == []
 
 
+# --- "pay online" starts the subscription ------------------------------------------------------------------------------
+
+def test_paying_an_invoice_online_saves_the_card_unless_unticked_and_changing_it_is_always_the_1_uah_check(
+        api, owner, fake_acquirer):
+    at(2027, 3, 17)
+    site = new_site(api, owner)
+    (march,) = invoices(api, owner, site["id"])
+    link = api.post(f"/v1/sites/{site['id']}/invoices/{march['id']}/payment-link", token=owner).json_body
+    fake_acquirer.answer(link["payment_id"], True, CARD, "Olena", save=False)  # the owner unticked the box
+    deliver(api)
+    assert invoices(api, owner, site["id"])[0]["status"] == "paid"
+    assert DealModel.get(site["id"]).data.get("autopay") is not True
+    assert api.get(f"/v1/sites/{site['id']}", token=owner).json_body["payment_method"] is None
+
+    at(2027, 4, 1, 1)
+    run_timers()
+    (april,) = [i for i in invoices(api, owner, site["id"]) if i["period"] == "2027-04"]
+    adding = api.post(f"/v1/sites/{site['id']}/payment-method", token=owner).json_body
+    assert adding["purpose"] == "pay_invoice"  # adding a card pays the open invoice with it
+    fake_acquirer.answer(adding["payment_id"], True, CARD, "Olena")
+    deliver(api)
+    assert invoices(api, owner, site["id"])[0]["status"] == "paid"
+    at(2027, 5, 1, 1)
+    run_timers()
+    deliver(api)  # May's invoice charged to the saved card on the 1st
+    assert [i["status"] for i in invoices(api, owner, site["id"]) if i["period"] == "2027-05"] == ["paid"]
+
+    at(2027, 5, 2)
+    changing = api.post(f"/v1/sites/{site['id']}/payment-method", token=owner).json_body
+    assert changing["purpose"] == "verify" and CardPaymentModel.get(changing["payment_id"]).amount == 100
+    fake_acquirer.answer(changing["payment_id"], True, "5375414100001234", "Olena")
+    deliver(api)
+    deliver(api)
+    assert api.get(f"/v1/sites/{site['id']}", token=owner).json_body["payment_method"]["card_mask"] == \
+        "537541******1234"
+    assert april["status"] == "open"  # as read before it was paid
+    assert_books_balance()
+
+
 # --- billing e-mails go to the site's contact person ------------------------------------------------------------------
 
 def _mails_to(store, address: str) -> list:

@@ -265,7 +265,8 @@ class PaymentMethodOut(PaymentLinkOut):
 class AcquirerCard(RequestModel):
     mask: str = Field(min_length=1, max_length=64)
     holder: str = Field(default="", max_length=200)
-    token: str = Field(min_length=1, max_length=500)
+    token: str | None = Field(default=None, min_length=1, max_length=500,
+                              description="the saved card's token; none when the payer did not save the card")
 
 
 class AcquirerEventIn(RequestModel):
