@@ -272,7 +272,7 @@ def test_only_operators_read_a_sites_audit_trail(api, owner, operator_token):
     assert _audit(api, operator_token, site["id"]) == []
 
 
-# --- "pay online" starts the subscription ------------------------------------------------------------------------------
+# --- "pay online" starts the subscription -----------------------------------------------------------------------------
 
 def test_paying_an_invoice_online_saves_the_card_unless_unticked_and_changing_it_is_always_the_1_uah_check(
         api, owner, fake_acquirer):
