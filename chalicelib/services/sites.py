@@ -246,11 +246,38 @@ def site_for_key(key: str | None) -> str | None:
 # --- requisites and Vchasno ----------------------------------------------------------------------------------------
 
 def get_requisites(principal: Principal, site_id: str) -> dict:
-    visible(principal, site_id)
-    return views.requisites(load_site(site_id))
+    """The site's requisites; a site without any shows those of the owner's site that has them (the one whose
+    requisites changed last), pre-filled for the form and marked `prefilled_from` until saved."""
+    deal = visible(principal, site_id)
+    site = load_site(site_id)
+    if (site.requisites or {}).get("tax_id"):
+        return views.requisites(site)
+    donor = _owners_latest_requisites(deal.client_id, site_id)
+    if donor is None:
+        return views.requisites(site)
+    prefilled = {key: value for key, value in (donor.requisites or {}).items() if key != "updated_at"}
+    return {**views.requisites(site), **prefilled, "updated_at": None, "prefilled_from": donor.id}
 
 
-def put_requisites(principal: Principal, site_id: str, raw_tax_id: str, raw_iban: str) -> dict:
+def _owners_latest_requisites(owner_id: str, other_than: str) -> SiteModel | None:
+    candidates = []
+    for deal in DealModel.by_client.query(f"{PROCESS.noun}#{owner_id}"):
+        if deal.id == other_than:
+            continue
+        site = load_site(deal.id)
+        if (site.requisites or {}).get("tax_id"):
+            candidates.append(site)
+    return max(candidates, key=lambda site: site.requisites.get("updated_at") or "", default=None)
+
+
+CORRECTABLE = ("company_name", "address", "director")
+
+
+def put_requisites(principal: Principal, site_id: str, raw_tax_id: str, raw_iban: str,
+                   corrections: dict | None = None, *, activate_vchasno: bool = False) -> dict:
+    """The tax id and IBAN; the registry fills the name, address and director, which the owner may correct
+    (the registry's own record is kept beside the corrections). With `activate_vchasno` the requisites are
+    saved and Vchasno activated in one transaction: both happen or neither."""
     deal = owned(principal, site_id)
     number, kind = tax_id(raw_tax_id)
     iban = ua_iban(raw_iban)
@@ -258,18 +285,40 @@ def put_requisites(principal: Principal, site_id: str, raw_tax_id: str, raw_iban
     if site.vchasno == ACTIVATED:
         raise Conflict("vchasno_active", "Deactivate the Vchasno integration before editing the requisites, "
                                          "then activate it again")
+    if activate_vchasno and not get_vchasno().has_account(number):
+        raise _no_vchasno_account(number)
     company = get_registry().company(number)
-    requisites = {"tax_id": number, "kind": kind, "iban": iban, "company_name": company.name,
-                  "address": company.address, "director": company.director, "updated_at": clock.iso(clock.now())}
+    registry = {"company_name": company.name, "address": company.address, "director": company.director}
+    corrected = {key: value for key, value in (corrections or {}).items()
+                 if key in CORRECTABLE and value is not None and value != registry[key]}
+    requisites = {"tax_id": number, "kind": kind, "iban": iban, **registry, **corrected,
+                  "updated_at": clock.iso(clock.now())}
+    if corrected:
+        requisites["registry"] = registry
+    actions = [SiteModel.requisites.set(requisites)]
+    if activate_vchasno:
+        actions.append(SiteModel.vchasno.set(ACTIVATED))
     uow = UnitOfWork()
-    uow.update(site, [SiteModel.requisites.set(requisites)], condition=SiteModel.vchasno != ACTIVATED,
+    uow.update(site, actions, condition=SiteModel.vchasno != ACTIVATED,
                on_fail=Conflict("vchasno_active", "Deactivate the Vchasno integration before editing the "
                                                   "requisites, then activate it again"))
     outbox.enqueue(uow, deal.client_id, "requisites_changed", {
-        "site_id": site_id, "site_name": site.name, "tax_id": number, "iban": iban, "company_name": company.name})
+        "site_id": site_id, "site_name": site.name, "tax_id": number, "iban": iban,
+        "company_name": requisites["company_name"]})
+    if activate_vchasno:
+        outbox.enqueue(uow, deal.client_id, "vchasno_activated", {"site_id": site.id, "site_name": site.name,
+                                                                  "tax_id": number})
     uow.commit()
     site.requisites = requisites
+    if activate_vchasno:
+        site.vchasno = ACTIVATED
     return views.requisites(site)
+
+
+def _no_vchasno_account(number: str) -> Unprocessable:
+    return Unprocessable("vchasno_account_not_found",
+                         f"Vchasno has no account for {number}. Register your company at https://vchasno.ua with "
+                         "this EDRPOU/RNOKPP, then activate the integration again", field="tax_id")
 
 
 def activate_vchasno(principal: Principal, site_id: str) -> tuple[int, dict]:
@@ -281,10 +330,7 @@ def activate_vchasno(principal: Principal, site_id: str) -> tuple[int, dict]:
     if site.vchasno == ACTIVATED:
         return 200, {"status": ACTIVATED}
     if not get_vchasno().has_account(requisites["tax_id"]):
-        raise Unprocessable("vchasno_account_not_found",
-                            f"Vchasno has no account for {requisites['tax_id']}. Register your company at "
-                            "https://vchasno.ua with this EDRPOU/RNOKPP, then activate the integration again",
-                            field="tax_id")
+        raise _no_vchasno_account(requisites["tax_id"])
     return _switch_vchasno(deal, site, ACTIVATED, "vchasno_activated")
 
 

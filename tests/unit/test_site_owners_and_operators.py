@@ -311,6 +311,49 @@ def test_paying_an_invoice_online_saves_the_card_unless_unticked_and_changing_it
     assert_books_balance()
 
 
+# --- requisites ------------------------------------------------------------------------------------------------------
+
+def test_requisites_are_prefilled_from_the_owners_other_site_and_registry_corrections_are_kept_beside_it(
+        api, owner, monkeypatch, tmp_path):
+    from chalicelib.adapters.vchasno import LocalVchasno
+    from chalicelib.platform import config
+    from tests.billing_support import EDRPOU, IBAN
+
+    monkeypatch.setenv("VCHASNO_LOCAL_FILE", str(tmp_path / "vchasno" / "accounts.json"))
+    config.reload()
+    first = new_site(api, owner)
+    second = new_site(api, owner, domains=("second.example.ua",))
+    empty = api.get(f"/v1/sites/{second['id']}/requisites", token=owner).json_body
+    assert empty["tax_id"] is None and empty.get("prefilled_from") is None
+
+    corrected = api.request("PUT", f"/v1/sites/{first['id']}/requisites",
+                            {"tax_id": EDRPOU, "iban": IBAN, "director": "Петренко Олена Іванівна"}, token=owner)
+    assert corrected.status_code == 200, corrected.body
+    body = corrected.json_body
+    assert body["director"] == "Петренко Олена Іванівна"
+    assert body["registry"]["director"] and body["registry"]["director"] != body["director"]
+    assert body["company_name"] == body["registry"]["company_name"]  # what was not corrected is the registry's
+
+    prefilled = api.get(f"/v1/sites/{second['id']}/requisites", token=owner).json_body
+    assert prefilled["prefilled_from"] == first["id"] and prefilled["updated_at"] is None
+    assert (prefilled["tax_id"], prefilled["iban"], prefilled["director"]) == (EDRPOU, IBAN, "Петренко Олена Іванівна")
+    stranger = api.signup("stranger@example.ua")
+    assert api.get(f"/v1/sites/{second['id']}/requisites", token=stranger).status_code == 404
+
+    path = f"/v1/sites/{second['id']}/requisites"
+    refused = api.request("PUT", path, {"tax_id": EDRPOU, "iban": IBAN, "activate_vchasno": True}, token=owner)
+    assert refused.status_code == 422 and refused.json_body["error"]["code"] == "vchasno_account_not_found"
+    assert SiteModel.get(second["id"]).requisites is None  # neither saved nor activated
+    assert SiteModel.get(second["id"]).vchasno == "not_activated"
+    LocalVchasno().add(EDRPOU)
+    both = api.request("PUT", path, {"tax_id": EDRPOU, "iban": IBAN, "activate_vchasno": True}, token=owner)
+    assert both.status_code == 200, both.body
+    assert both.json_body["vchasno"] == {"status": "activated"} and both.json_body["tax_id"] == EDRPOU
+    kinds = [n.kind for n in NotificationModel.query(_user_id(api, owner))]
+    assert "requisites_changed" in kinds and "vchasno_activated" in kinds
+    assert api.request("PUT", path, {"tax_id": EDRPOU, "iban": IBAN, "address": ""}, token=owner).status_code == 422
+
+
 # --- billing e-mails go to the site's contact person ------------------------------------------------------------------
 
 def _mails_to(store, address: str) -> list:

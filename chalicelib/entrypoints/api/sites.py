@@ -95,17 +95,22 @@ def report_usage(call: Call):
                         b.orders)
 
 
-@endpoint(bp, "GET", "/v1/sites/{site_id}/requisites", summary="The site's requisites", tag="billing",
+@endpoint(bp, "GET", "/v1/sites/{site_id}/requisites", summary="The site's requisites (not set yet: pre-filled "
+          "from the owner's other site)", tag="billing",
           response=s.RequisitesOut)
 def get_requisites(call: Call):
     return sites.get_requisites(call.user, call.params["site_id"])
 
 
 @endpoint(bp, "PUT", "/v1/sites/{site_id}/requisites", summary="Set the requisites (the company's name, address and "
-          "director come from the state registry)", tag="billing", request=s.RequisitesIn, response=s.RequisitesOut,
+          "director come from the state registry; the owner may correct them), and perhaps activate Vchasno in the "
+          "same call", tag="billing", request=s.RequisitesIn, response=s.RequisitesOut,
           errors=(403, 409))
 def put_requisites(call: Call):
-    return sites.put_requisites(call.user, call.params["site_id"], call.body.tax_id, call.body.iban)
+    b = call.body
+    return sites.put_requisites(call.user, call.params["site_id"], b.tax_id, b.iban,
+                                b.model_dump(include={"company_name", "address", "director"}),
+                                activate_vchasno=b.activate_vchasno)
 
 
 @endpoint(bp, "POST", "/v1/sites/{site_id}/vchasno/activate", summary="Activate Vchasno (an account must exist for "

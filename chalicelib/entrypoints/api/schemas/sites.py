@@ -163,6 +163,20 @@ class UsageOut(ApiModel):
 class RequisitesIn(RequestModel):
     tax_id: str = Field(min_length=1, max_length=20, description="EDRPOU (8 digits) or RNOKPP (10 digits)")
     iban: str = Field(min_length=1, max_length=64, description="a Ukrainian IBAN (UA…)")
+    company_name: str | None = Field(default=None, min_length=1, max_length=300,
+                                     description="a correction of the registry's name (kept beside it)")
+    address: str | None = Field(default=None, min_length=1, max_length=500,
+                                description="a correction of the registry's address (kept beside it)")
+    director: str | None = Field(default=None, min_length=1, max_length=200,
+                                 description="a correction of the registry's director (kept beside it)")
+    activate_vchasno: bool = Field(default=False, description="save and activate Vchasno in one call: both "
+                                                              "happen or neither")
+
+
+class RegistryRecordOut(ApiModel):
+    company_name: str
+    address: str
+    director: str
 
 
 class RequisitesOut(ApiModel):
@@ -174,6 +188,10 @@ class RequisitesOut(ApiModel):
     director: str | None
     updated_at: str | None
     vchasno: dict
+    registry: RegistryRecordOut | None = Field(default=None, description="what the state registry said, when the "
+                                                                         "owner corrected it")
+    prefilled_from: str | None = Field(default=None, description="not saved yet: filled in from the owner's site "
+                                                                 "with this id")
 
 
 class VchasnoOut(ApiModel):
