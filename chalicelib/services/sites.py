@@ -471,7 +471,7 @@ def change_owner(principal: Principal, site_id: str, owner: dict, user_id: str |
 
     return fire_move(principal, site_id, "change_owner", payload={"contact": contact, "owner_id": user_id},
                      load_payload=old_key, site_changes=recorded,
-                     audit=("change_owner", reason or "owner change requested through support"))
+                     audit=("change_owner", reason or "no reason given"))
 
 
 def resume_autopay(principal: Principal, site_id: str, reason: str) -> tuple[int, dict]:
