@@ -109,8 +109,8 @@ def _api_access() -> dict[str, Access]:
 # - fire_due_timers (services/timers.dispatch): sends one message per group of timer shards to the
 #   timer queue (SQS, below), touching no table;
 # - retry_unsent_email (services/notifications.retry_unsent): queries `by_email_queue`, reads each
-#   notification, delivers it (the recipient from users, an operators' broadcast fanned out to the
-#   members listed in keys) and sends it through SES;
+#   notification, delivers it (the recipient from users — or a site's contact person from sites — an
+#   operators' broadcast fanned out to the members listed in keys) and sends it through SES;
 # - resend_payout_requests (services/payouts.resend_unsent): queries the payouts' `by_queue` index,
 #   asks the bank (over HTTPS) and marks each payout sent;
 # - report_queues (chalicelib/services/health.py): the first due timer of each shard of the deals' `by_timer`, the
@@ -119,6 +119,7 @@ JOB_ACCESS = {
     "notifications": access("GetItem", "PutItem", "UpdateItem", indexes=("by_email_queue",)),
     "users": access("GetItem"),
     "keys": access("GetItem"),
+    "sites": access("GetItem"),
     "payouts": access("UpdateItem", indexes=("by_queue",)),
     "deals": access(indexes=("by_timer",)),
     "payments": access(indexes=("by_queue",)),
@@ -155,11 +156,13 @@ TIMER_ACCESS = {
 
 # The stream function (services/notifications.deliver_stream_records): claims and marks each new
 # notification, reads its recipient (users) or fans a broadcast out to the operators (keys, new
-# notifications), and sends the e-mail through SES. It never touches deals, money or anything else.
+# notifications), reads a site's contact person for its billing e-mails (sites), and sends the e-mail
+# through SES. It never touches deals, money or anything else.
 STREAM_ACCESS = {
     "notifications": access("GetItem", "PutItem", "UpdateItem"),
     "users": access("GetItem"),
     "keys": access("GetItem"),
+    "sites": access("GetItem"),
 }
 
 

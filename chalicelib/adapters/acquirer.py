@@ -180,18 +180,22 @@ class LocalAcquirer:
         self._emit(event(REFUNDED, payment_id, amount))
 
     def answer(self, payment_id: str, paid: bool, card_number: str = "4111111111111111",
-               holder: str = "TEST HOLDER") -> dict:
-        """The person on the checkout page (or the developer) pays or declines."""
+               holder: str = "TEST HOLDER", *, save: bool = True) -> dict:
+        """The person on the checkout page (or the developer) pays or declines; unticking "save this card"
+        (`save=False`) pays without giving us the card's token."""
         payment = self.load(payment_id)
         if payment is None:
             raise KeyError(payment_id)
         digits = "".join(ch for ch in card_number if ch.isdigit())
         token = "tok_" + hashlib.sha256(digits.encode()).hexdigest()[:24]
         card = {"mask": f"{digits[:6]}******{digits[-4:]}", "holder": holder.strip().upper(), "token": token}
+        saved = bool(paid and payment.get("save_card") and save)
+        if not saved:
+            card = {key: value for key, value in card.items() if key != "token"}
         money = Money(int(payment["amount"]), payment["currency"])
         body = event(SUCCEEDED if paid else FAILED, payment_id, money, card)
         self._save({**payment, "status": "succeeded" if paid else "failed", "card": card, "event": body})
-        if paid and payment.get("save_card"):
+        if saved:
             self._keep("tokens", token, card)
         self._emit(body)
         return body

@@ -35,6 +35,8 @@ class Files(Protocol):
 
     def link(self, key: str, filename: str, content_type: str = ZIP) -> str: ...
 
+    def get(self, key: str) -> bytes: ...
+
 
 def decode_upload(content_base64: str, *, max_bytes: int, field: str) -> bytes:
     """An uploaded file's bytes, or a 422 naming `field` when it is not base64 or too large."""
@@ -134,6 +136,9 @@ class LocalFiles:
                            settings.jwt_secret, algorithm="HS256")
         return f"/v1/files/{token}"
 
+    def get(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
     def read(self, token: str) -> tuple[bytes, str, str]:
         """The file behind a local download link, its name and type; a forged or expired link is a 403."""
         import jwt
@@ -153,6 +158,9 @@ class S3Files:
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self._s3.put_object(Bucket=settings.files_bucket, Key=key, Body=data, ContentType=content_type)
+
+    def get(self, key: str) -> bytes:
+        return bytes(self._s3.get_object(Bucket=settings.files_bucket, Key=key)["Body"].read())
 
     def link(self, key: str, filename: str, content_type: str = ZIP) -> str:
         return self._s3.generate_presigned_url(

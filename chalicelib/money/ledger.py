@@ -42,6 +42,8 @@ class System(str, Enum):
     SUSPENSE = "sys:suspense"  # bank money not yet matched to an invoice
     ACQUIRER = "sys:acquirer"  # money received from the card acquirer (goes negative)
     CARD_CLEARING = "sys:card_clearing"  # card money in flight: a verification charge until its refund
+    WRITE_OFFS = "sys:write_offs"  # service invoices an operator wrote off: revenue given up (goes negative)
+    WRITTEN_OFF = "sys:written_off"  # what those invoices asked for, no longer owed by anyone
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,15 @@ def return_card_payment(transfer_id: str, money: Money, ref: str) -> Transfer:
     suspense = system_account(System.SUSPENSE, money.currency, transfer_id)
     acquirer = system_account(System.ACQUIRER, money.currency, transfer_id)
     return _move(transfer_id, "card_unmatched_returned", money, (suspense, AVAILABLE), (acquirer, AVAILABLE), ref)
+
+
+def service_invoice_written_off(transfer_id: str, money: Money, ref: str) -> Transfer:
+    """An operator writes a service invoice off (with a reason): the amount it asked for is given up. Nothing
+    was booked when it was issued, so the entry pairs the write-off with the debt it cancels."""
+    write_offs = system_account(System.WRITE_OFFS, money.currency, transfer_id)
+    written_off = system_account(System.WRITTEN_OFF, money.currency, transfer_id)
+    return _move(transfer_id, "service_invoice_written_off", money, (write_offs, AVAILABLE), (written_off, AVAILABLE),
+                 ref)
 
 
 def hold(transfer_id: str, owner_id: str, money: Money, ref: str, kind: str = "hold") -> Transfer:

@@ -41,6 +41,7 @@ TARGETS: dict[str, tuple[str, ...] | None] = {
     "service_invoice_due_soon": ("invoice_id",),
     "card_charge_succeeded": ("invoice_id",),
     "card_charge_declined": ("invoice_id",),
+    "service_invoice_written_off": ("invoice_id",),
     **{kind: ("site_id",) for kind in ("site_created", "counter_limit_reached", "requisites_changed",
                                         "vchasno_activated", "vchasno_deactivated", "deletion_requested",
                                         "deletion_withdrawn", "deletion_completed", "owner_changed", "card_saved",

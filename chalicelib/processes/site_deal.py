@@ -15,11 +15,12 @@ ACTIVE, PAST_DUE, BLOCKED = "active", "past_due", "blocked"
 DELETION_REQUESTED, DELETED = "deletion_requested", "deleted"
 BILLED = frozenset({ACTIVE, PAST_DUE, BLOCKED})
 OPEN = BILLED | {DELETION_REQUESTED}
+AFTER_DELETION = OPEN | {DELETED}  # a verification refund is awaited even after the site is gone
 PLATFORM = "platform"  # the contractor of every subscription: the platform itself
 HISTORY_KEPT = 60
 REFRESH_GRACE = timedelta(minutes=5)  # a report sent just before midnight has landed by then
 DELETION_REASONS = ("too_expensive", "missing_features", "moving_to_another_platform", "closing_business", "other")
-INVOICE_OPEN, INVOICE_PAID, INVOICE_VOID = "open", "paid", "void"
+INVOICE_OPEN, INVOICE_PAID, INVOICE_VOID, INVOICE_WRITTEN_OFF = "open", "paid", "void", "written_off"
 SYSTEM: frozenset[Actor] = frozenset({"system"})
 CHARGE_RESEND = timedelta(minutes=15)  # a charge unanswered this long is asked again (same payment id)
 OVERDUE_AFTER = timedelta(seconds=1)  # `due_at` is the last second of the due day

@@ -11,8 +11,10 @@ contractor (the platform serves it), so only the owner is notified.
 |                           |                   |                    |          | downgrade: from the next month    |
 | active, past_due, blocked | request_deletion  | deletion_requested | client   | no more invoices                  |
 | deletion_requested        | withdraw_deletion | active             | client   | billing resumes (by days)         |
-| deletion_requested        | complete_deletion | deleted            | operator | open invoices void; key, domains  |
-| every open state          | change_owner      | (stays)            | operator | the owner contact (and owner)     |
+| deletion_requested        | complete_deletion | deleted            | operator | key, domains, card go; invoices   |
+|                           |                   |                    |          | stay owed                         |
+| every open state          | change_owner      | (stays)            | operator | the owner contact (and owner: the |
+|                           |                   |                    |          | card forgotten, the key rotated)  |
 | active, past_due, blocked | charge_card       | (stays)            | system   | the saved card charged (acquirer) |
 | every open state          | charge_declined   | (stays)            | system   | owner told, with a payment link   |
 | every open state          | invoice_paid      | (stays)            | system   | card, link or bank transfer       |
@@ -23,8 +25,9 @@ contractor (the platform serves it), so only the owner is notified.
 | active, past_due, blocked | remind_due        | (stays)            | system   | the day before the due date       |
 | every open state          | save_card         | (stays)            | system   | a verified card: auto-pay on      |
 | every open state          | stop_autopay      | (stays)            | operator | bank transfers only from now      |
-| every open state          | resend_refund     | (stays)            | system   | a verification's refund asked again |
-| every open state          | refund_confirmed  | (stays)            | system   | the acquirer refunded it          |
+| every open state          | resume_autopay    | (stays)            | operator | the next card payment saves it    |
+| open states, deleted      | resend_refund     | (stays)            | system   | a verification's refund asked again |
+| open states, deleted      | refund_confirmed  | (stays)            | system   | the acquirer refunded it          |
 
 Billing months are calendar months in `BILLING_TIMEZONE`. The deal's data says which month is billed
 next (`next_period`) and from when (`billable_from`: a new site's first month, or a month that began
@@ -53,6 +56,14 @@ no charge timer: it is never charged. A card's 1.00 UAH verification is refunded
 confirmed; until the acquirer confirms the refund the deal keeps it (`refunding`) and `resend_refund`
 asks again every CHARGE_RESEND.
 
+Owners and deletion. A new owner starts clean: the previous owner's card (its token, its mask and
+holder on the site) and auto-pay are forgotten and the site's usage key stops working, in the change's
+transaction; the new owner is asked to add a card, the previous one told the site left his account.
+Completing a deletion writes nothing off: open invoices stay owed (an operator may write one off, with a
+reason: `services/service_invoices.write_off`), the card is forgotten, and a verification refund still
+awaited keeps the deleted site's one timer (`resend_refund`) until the acquirer confirms it — which is why
+`deleted` is not a terminal state here: nothing else leaves it or happens in it.
+
 Usage reports are summed per billing day outside the deal (`UsageModel`); the first report of a day
 records the day on the deal (`report_usage`), which arms `refresh_counters` for a few minutes after that
 day ends. The refresh folds the finished days into the counters and tells the owner once per month
@@ -77,6 +88,7 @@ from chalicelib.platform.errors import Conflict, Unprocessable
 from chalicelib.processes import Context, Process, Timer, Transition
 from chalicelib.processes.site_deal import (
     ACTIVE,
+    AFTER_DELETION,
     BILLED,
     BLOCKED,
     DELETED,
@@ -84,7 +96,6 @@ from chalicelib.processes.site_deal import (
     DELETION_REQUESTED,
     HISTORY_KEPT,
     INVOICE_OPEN,
-    INVOICE_VOID,
     OPEN,
     PAST_DUE,
     REFRESH_GRACE,
@@ -105,9 +116,11 @@ from chalicelib.processes.subscription_paying import (
     FALLING_DUE,
     REMINDING,
     after_commit,
+    autopay_resumed,
     autopay_stopped,
     blockable,
     card_changes,
+    card_forgotten,
     card_saved,
     charge_due,
     charge_next,
@@ -349,34 +362,54 @@ def _forget_questionnaire(uow: UnitOfWork, deal: DealModel, ctx: Context) -> Non
     uow.update(SiteModel(deal.id), [SiteModel.deletion.remove()])
 
 
+def _deletion_completed(deal: DealModel, ctx: Context) -> dict:
+    """The card goes with the site; a verification refund still awaited stays (`refunding`: its timer)."""
+    return {"data": {**data(deal), **card_forgotten()}}
+
+
 def _deleted(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
-    """Invoices and the ledger stay (accounting records); open invoices are void; the key and domains go."""
-    for invoice_id in ctx.payload.get("open_invoices", []):
-        uow.update(ServiceInvoiceModel(invoice_id), [ServiceInvoiceModel.status.set(INVOICE_VOID)],
-                   condition=ServiceInvoiceModel.status == INVOICE_OPEN)
+    """Invoices and the ledger stay (accounting records): open invoices stay owed; the key, domains and the
+    card as shown go."""
     site = ctx.payload["site"]
     if site.get("key_hash"):
         uow.delete(KeyModel(site_key(site["key_hash"])))
     for ascii_host in site.get("domain_keys", []):
         uow.delete(KeyModel(domain_key(ascii_host)))
     uow.update(SiteModel(deal.id), [SiteModel.domains.set([]), SiteModel.key_hash.remove(),
-                                    SiteModel.deleted_at.set(clock.iso(ctx.now))])
+                                    SiteModel.payment_method.remove(), SiteModel.deleted_at.set(clock.iso(ctx.now))])
 
 
 # --- owner ----------------------------------------------------------------------------------------------------------
 
 def _owner_changed(deal: DealModel, ctx: Context) -> dict:
+    """A new owner starts clean: the previous owner's card and auto-pay are forgotten (a stop by support is
+    his too). Only the contact changing keeps everything."""
     owner_id = ctx.payload.get("owner_id") or deal.client_id
+    if owner_id == deal.client_id:
+        return {"data": {**data(deal), "previous_owner_id": None}}
     return {"client_id": owner_id, "client_key": f"site#{owner_id}",
-            "data": {**data(deal), "previous_owner_id": deal.client_id if owner_id != deal.client_id else None}}
+            "data": {**data(deal), **card_forgotten(), "autopay_stopped": False, "previous_owner_id": deal.client_id}}
 
 
 def _record_owner(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
-    uow.update(SiteModel(deal.id), [SiteModel.contact.set(ctx.payload["contact"])])
     previous = data(deal).get("previous_owner_id")
-    if previous:  # the former owner learns it too
-        outbox.enqueue(uow, previous, "owner_changed", {**site_params(deal), "contact": ctx.payload["contact"],
-                                                               "role": "previous_owner"})
+    if not previous:
+        uow.update(SiteModel(deal.id), [SiteModel.contact.set(ctx.payload["contact"])])
+        return
+    old_key = ctx.payload.get("key_hash")
+    if old_key:  # the shop's usage key was the previous owner's: it stops working now
+        uow.delete(KeyModel(site_key(old_key)))
+    uow.update(SiteModel(deal.id), [SiteModel.contact.set(ctx.payload["contact"]), SiteModel.payment_method.remove(),
+                                    SiteModel.key_hash.remove()],
+               condition=SiteModel.key_hash == old_key if old_key else SiteModel.key_hash.does_not_exist(),
+               on_fail=Conflict("state_changed", "The site changed meanwhile; reload it and try again"))
+    outbox.enqueue(uow, previous, "owner_changed", {**site_params(deal), "contact": ctx.payload["contact"],
+                                                    "role": "previous_owner"})
+
+
+def _blocked(deal: DealModel, ctx: Context) -> dict:
+    """Since when the site is blocked, as its shop reads it (`GET /v1/sites/{id}/status`)."""
+    return {"data": {**data(deal), "blocked_since": clock.iso(ctx.now)}}
 
 
 # --- notifications --------------------------------------------------------------------------------------------------
@@ -388,8 +421,9 @@ def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:
         params.update(tariff_name=d.get("tariff_name", ""))
     elif kind == "deletion_requested":
         params.update(reasons=list(d["deletion"]["reasons"]), comment=d["deletion"]["comment"])
-    elif kind == "owner_changed":
-        params.update(contact=ctx.payload.get("contact", {}), role="owner")
+    elif kind == "owner_changed":  # a new owner is asked to add a card: the previous owner's is forgotten
+        params.update(contact=ctx.payload.get("contact", {}),
+                      role="new_owner" if d.get("previous_owner_id") else "owner")
     elif kind in ("service_invoice_overdue", "site_blocked"):
         params.update(invoices=list(ctx.payload.get("invoices") or []))
     elif kind == "card_charge_declined":
@@ -415,12 +449,12 @@ PROCESS = Process(
     name="subscription",
     noun="site",
     states=frozenset({ACTIVE, PAST_DUE, BLOCKED, DELETION_REQUESTED, DELETED}),
-    terminal=frozenset({DELETED}),
+    terminal=frozenset(),  # a deleted site still awaits a verification's refund (its one timer); nothing else
     transitions={t.name: t for t in (
         Transition("issue_invoice", BILLED, None, SYSTEM, effects=_issue_month, writes=_issued),
         Transition("report_usage", OPEN, None, SYSTEM, effects=_usage_reported, guard=_not_yet_reported),
         Transition("refresh_counters", OPEN, None, SYSTEM, effects=_refreshed, writes=_notify_limits),
-        Transition("change_tariff", BILLED, None, frozenset({"client"}), effects=_tariff_changed,
+        Transition("change_tariff", BILLED, None, frozenset({"client", "operator"}), effects=_tariff_changed,
                    guard=_tariff_allowed, writes=_issued),
         Transition("request_deletion", BILLED, DELETION_REQUESTED, frozenset({"client"}),
                    notify="deletion_requested", notify_operators=True, effects=_deletion_requested,
@@ -428,7 +462,7 @@ PROCESS = Process(
         Transition("withdraw_deletion", frozenset({DELETION_REQUESTED}), ACTIVE, frozenset({"client"}),
                    notify="deletion_withdrawn", effects=_deletion_withdrawn, writes=_forget_questionnaire),
         Transition("complete_deletion", frozenset({DELETION_REQUESTED}), DELETED, frozenset({"operator"}),
-                   notify="deletion_completed", writes=_deleted),
+                   notify="deletion_completed", effects=_deletion_completed, writes=_deleted),
         Transition("change_owner", OPEN, None, frozenset({"operator"}), notify="owner_changed",
                    effects=_owner_changed, writes=_record_owner),
         Transition("charge_card", BILLED, None, SYSTEM, effects=charged, writes=write_charge),
@@ -440,13 +474,15 @@ PROCESS = Process(
                    guard=nothing_overdue_left, writes=card_changes),
         Transition("fall_past_due", frozenset({ACTIVE}), PAST_DUE, SYSTEM, notify="service_invoice_overdue",
                    guard=is_due),
-        Transition("block", frozenset({PAST_DUE}), BLOCKED, SYSTEM, notify="site_blocked", guard=blockable),
+        Transition("block", frozenset({PAST_DUE}), BLOCKED, SYSTEM, notify="site_blocked", guard=blockable,
+                   effects=_blocked),
         Transition("remind_due", BILLED, None, SYSTEM, effects=reminded, writes=write_reminders),
         Transition("save_card", OPEN, None, SYSTEM, effects=card_saved, writes=saved_card_changes),
-        Transition("resend_refund", OPEN, None, SYSTEM, effects=refunds_resent),
-        Transition("refund_confirmed", OPEN, None, SYSTEM, effects=refund_confirmed),
+        Transition("resend_refund", AFTER_DELETION, None, SYSTEM, effects=refunds_resent),
+        Transition("refund_confirmed", AFTER_DELETION, None, SYSTEM, effects=refund_confirmed),
         Transition("stop_autopay", OPEN, None, frozenset({"operator"}), notify="autopay_stopped",
                    effects=autopay_stopped, writes=forget_card),
+        Transition("resume_autopay", OPEN, None, frozenset({"operator"}), effects=autopay_resumed),
     )},
     notification=_notification,
     timers={
@@ -454,6 +490,7 @@ PROCESS = Process(
         PAST_DUE: (INVOICING, REFRESHING, CHARGING, REMINDING, BLOCKING, REFUNDING),
         BLOCKED: (INVOICING, REFRESHING, CHARGING, REMINDING, REFUNDING),
         DELETION_REQUESTED: (REFRESHING, REFUNDING),
+        DELETED: (REFUNDING,),
     },
     parties=("client",),
     history_kept=HISTORY_KEPT,

@@ -208,8 +208,20 @@ def write_reminders(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
             "amount": {"amount": invoice["amount"], "currency": tariffs.CURRENCY}, "due_at": invoice["due_at"]})
 
 
+def card_forgotten() -> dict:
+    """The deal's data without a saved card: nothing is charged until a card is saved again."""
+    return {"autopay": False, "charging": None, "card_token": None}
+
+
 def autopay_stopped(deal: DealModel, ctx: Context) -> dict:
-    return {"data": {**data(deal), "autopay": False, "autopay_stopped": True, "charging": None, "card_token": None}}
+    return {"data": {**data(deal), **card_forgotten(), "autopay_stopped": True}}
+
+
+def autopay_resumed(deal: DealModel, ctx: Context) -> dict:
+    """Support turns card payments back on: the next card the owner pays with is saved for auto-pay."""
+    if not data(deal).get("autopay_stopped"):
+        raise Conflict("autopay_not_stopped", "Card payments of this site were not stopped")
+    return {"data": {**data(deal), "autopay_stopped": False}}
 
 
 def forget_card(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:

@@ -4,12 +4,13 @@ it returns recorded on the site (`SiteModel.acts`, one per month: asking again r
 from __future__ import annotations
 
 from chalicelib.access.auth import Principal
+from chalicelib.adapters.files import get_files
 from chalicelib.adapters.vchasno import get_vchasno
 from chalicelib.money import periods, tariffs
 from chalicelib.money.amounts import Money
 from chalicelib.notify import outbox
 from chalicelib.platform import clock, config, ids
-from chalicelib.platform.errors import Conflict, Retryable
+from chalicelib.platform.errors import Conflict, NotFound, Retryable
 from chalicelib.services import idempotency, service_invoices, sites
 from chalicelib.store.models import ServiceInvoiceModel, SiteModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
@@ -52,8 +53,12 @@ def _request(owner_id: str, site_id: str, period: str) -> tuple[int, dict]:
     pdf = _render(site, period, billed, amount)
     number = f"{site.service_code}-{period}"
     document_id = get_vchasno().upload(site.requisites["tax_id"], f"act-{number}.pdf", pdf)
-    act = {"id": ids.derived_id("act", site_id, period), "period": period, "status": SENT,
-           "vchasno_document_id": document_id, "amount": amount.to_json(), "created_at": clock.iso(clock.now())}
+    act_id = ids.derived_id("act", site_id, period)
+    key = pdf_key(site_id, act_id)
+    get_files().put(key, pdf, "application/pdf")  # the very bytes Vchasno got, for the owner to download
+    act = {"id": act_id, "period": period, "status": SENT, "vchasno_document_id": document_id,
+           "amount": amount.to_json(), "created_at": clock.iso(clock.now()), "pdf_key": key,
+           "filename": f"act-{number}.pdf"}
     uow = UnitOfWork()
     previous = site.acts or []
     unchanged = SiteModel.acts == previous if previous else (SiteModel.acts.does_not_exist() | (SiteModel.acts == []))
@@ -62,6 +67,21 @@ def _request(owner_id: str, site_id: str, period: str) -> tuple[int, dict]:
         "site_id": site_id, "site_name": site.name, "period": period, "amount": amount.to_json(),
         "vchasno_document_id": document_id})
     return idempotency.commit(uow, 201, view(act))
+
+
+def pdf_key(site_id: str, act_id: str) -> str:
+    return f"deliverables/sites/{site_id}/acts/{act_id}.pdf"
+
+
+def pdf(principal: Principal, site_id: str, act_id: str) -> tuple[str, bytes]:
+    """The act's PDF: the same document that went to Vchasno (kept when it was sent)."""
+    sites.visible(principal, site_id)
+    act = next((act for act in sites.load_site(site_id).acts or [] if act["id"] == act_id), None)
+    if act is None:
+        raise NotFound("not_found", "No such act")
+    if not act.get("pdf_key"):
+        raise NotFound("act_pdf_not_kept", "This act was sent before its documents were kept; Vchasno has it")
+    return act["filename"], get_files().get(act["pdf_key"])
 
 
 def _render(site: SiteModel, period: str, billed: list[ServiceInvoiceModel], amount: Money) -> bytes:

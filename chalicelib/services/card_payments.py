@@ -86,8 +86,10 @@ def _live_link(invoice: ServiceInvoiceModel) -> tuple[int, dict]:
     if link and clock.parse_iso(link["expires_at"]) > now:
         return 200, {key: link[key] for key in ("payment_id", "url", "expires_at")}
     seq = int(link["seq"]) + 1 if link else 1
+    # "Pay online" starts the subscription: the card paying the invoice is saved for auto-pay unless the owner
+    # unticks "save this card" on the acquirer's page
     payment = _ask(ids.derived_id("cpy", invoice.id, "link", str(seq)), invoice.site_id, invoice.owner_id, LINK,
-                   invoice.id, Money(int(invoice.amount), invoice.currency), invoice.number, save_card=False)
+                   invoice.id, Money(int(invoice.amount), invoice.currency), invoice.number, save_card=True)
     uow = UnitOfWork()
     uow.put(payment, condition=CardPaymentModel.id.does_not_exist(), on_fail=Retryable("link_race"))
     previous = ServiceInvoiceModel.link == link if link else ServiceInvoiceModel.link.does_not_exist()
@@ -106,10 +108,11 @@ def fresh_link(invoice_id: str) -> str:
 
 
 def payment_method(principal: Principal, site_id: str) -> tuple[int, dict]:
-    """The page that saves a card: it pays the oldest open invoice, or charges 1.00 UAH to verify the card
-    (refunded as soon as the acquirer confirms it). Changing the card is the same."""
+    """The page that saves a card. Adding one pays the oldest open invoice with it, or charges 1.00 UAH to verify
+    it (refunded as soon as the acquirer confirms it); changing the saved card is always the verification."""
     deal = _payable(principal, site_id)
-    still_open = service_invoices.open_invoices(deal)
+    changing = bool((deal.data or {}).get("card_token"))
+    still_open = [] if changing else service_invoices.open_invoices(deal)
     if still_open:
         invoice_id = still_open[0].id
         purpose, money, what = PAY_INVOICE, Money(int(still_open[0].amount), tariffs.CURRENCY), still_open[0].number

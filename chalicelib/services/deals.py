@@ -103,9 +103,11 @@ def role_of(principal: Principal, deal: DealModel, noun: str, *, operators: bool
 def fire(process: Process, deal_id: str, transition: str, role_of: Callable[[DealModel], Actor],
          present: Callable[[DealModel], dict], *, message: str | None = None, reason: str | None = None,
          payload: dict | None = None, status: int = 200,
-         before: Callable[[DealModel, Actor], None] | None = None) -> tuple[int, dict]:
+         before: Callable[[DealModel, Actor], None] | None = None,
+         also: Callable[[UnitOfWork, DealModel], None] | None = None) -> tuple[int, dict]:
     """Fire `transition` on a deal as the caller's part in it, committed with the request's
-    idempotency record; a lost race reloads the deal and tries again. `before` may refuse first."""
+    idempotency record; a lost race reloads the deal and tries again. `before` may refuse first;
+    `also` adds what else the move writes to its transaction (an operator's audit record)."""
 
     def attempt() -> tuple[int, dict]:
         deal = load(process, deal_id)
@@ -115,6 +117,8 @@ def fire(process: Process, deal_id: str, transition: str, role_of: Callable[[Dea
         ctx = Context(clock.now(), role, message=message, reason=reason, payload=dict(payload or {}))
         uow = UnitOfWork()
         engine.apply(uow, process, deal, transition, ctx)
+        if also is not None:
+            also(uow, deal)
         return idempotency.commit(uow, status, present(deal))
 
     return run_with_retries(attempt)

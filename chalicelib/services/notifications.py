@@ -25,7 +25,7 @@ from chalicelib.platform.observability import logger, metrics
 from chalicelib.services import views
 from chalicelib.services.pagination import page
 from chalicelib.store import lookup
-from chalicelib.store.models import KeyModel, NotificationModel, UserModel
+from chalicelib.store.models import KeyModel, NotificationModel, SiteModel, UserModel
 
 if TYPE_CHECKING:
     from chalicelib.adapters.mail import Sender
@@ -82,7 +82,7 @@ def deliver(user_id: str, notification_id: str) -> str:
             return "already_claimed"
         raise
     try:
-        address, locale, timezone, name = _recipient(user_id, record.params)
+        address, locale, timezone, name = _recipient(user_id, record.kind, record.params)
         message = render(record.kind, locale, {"name": name, **record.params}, timezone=timezone)
         get_sender().send(to=address, message=message, message_id=notification_id)
     except Exception:
@@ -94,15 +94,39 @@ def deliver(user_id: str, notification_id: str) -> str:
     return "sent"
 
 
-def _recipient(user_id: str, params: dict) -> tuple[str, str, str | None, str]:
+def _recipient(user_id: str, kind: str, params: dict) -> tuple[str, str, str | None, str]:
     """(address, locale, time zone, name): a user's own, or for `email:<address>` (someone without an
     account yet, e.g. an invitee) the address itself, in the params' locale and time zone, greeted by the
-    name the params give (none for an invitee: never by his address)."""
+    name the params give (none for an invitee: never by his address). A site's billing e-mail goes to the
+    site's contact person as the site names it when it is sent (a changed contact gets the next one), in
+    the contact's language; the account holder keeps the notice in the cabinet feed."""
     if user_id.startswith(EMAIL_PREFIX):
         address = user_id.removeprefix(EMAIL_PREFIX)
         return address, params.get("locale", "en"), params.get("timezone"), params.get("name", "")
     user = UserModel.get(user_id)
+    contact = _site_contact(params.get("site_id")) if kind in SITE_BILLING_KINDS else None
+    if contact:
+        return contact["email"], contact.get("locale") or user.locale, user.timezone, contact.get("name", "")
     return user.email, user.locale, user.timezone, user.name
+
+
+# What seed 003 sends to the site's contact person ("счета, напоминания об оплате"): invoices, payments,
+# reminders, dunning, cards and acts.
+SITE_BILLING_KINDS = frozenset({
+    "service_invoice_issued", "service_invoice_paid", "service_invoice_due_soon", "service_invoice_overdue",
+    "service_invoice_written_off", "site_blocked", "site_unblocked", "card_charge_succeeded", "card_charge_declined",
+    "card_saved", "card_verification_refunded", "autopay_stopped", "act_sent"})
+
+
+def _site_contact(site_id: str | None) -> dict | None:
+    if not site_id:
+        return None
+    try:
+        site = SiteModel.get(site_id, consistent_read=True)
+    except SiteModel.DoesNotExist:
+        return None
+    contact = dict(site.contact or {})
+    return contact if contact.get("email") else None
 
 
 def _fan_out(role: str, broadcast_id: str) -> str:

@@ -16,19 +16,27 @@ from chalicelib.money.amounts import Money
 from chalicelib.notify import outbox
 from chalicelib.platform import clock
 from chalicelib.platform.config import settings
-from chalicelib.platform.errors import NotFound
+from chalicelib.platform.errors import Conflict, NotFound, Retryable
 from chalicelib.processes import Context
-from chalicelib.processes.site_deal import BLOCKED, INVOICE_OPEN, INVOICE_PAID, INVOICE_VOID, PAST_DUE, number_key
+from chalicelib.processes.site_deal import (
+    BLOCKED,
+    INVOICE_OPEN,
+    INVOICE_PAID,
+    INVOICE_VOID,
+    INVOICE_WRITTEN_OFF,
+    PAST_DUE,
+    number_key,
+)
 from chalicelib.processes.site_deal import OPEN as SUBSCRIBED
 from chalicelib.processes.subscription import PROCESS
 from chalicelib.processes.subscription_paying import is_overdue
-from chalicelib.services import deals, views
+from chalicelib.services import deals, idempotency, views
 from chalicelib.services.pagination import page
-from chalicelib.store import lookup
+from chalicelib.store import audit_log, lookup
 from chalicelib.store.models import DealModel, KeyModel, ServiceInvoiceModel, SiteModel
-from chalicelib.store.uow import UnitOfWork
+from chalicelib.store.uow import UnitOfWork, run_with_retries
 
-OPEN, PAID, VOID = INVOICE_OPEN, INVOICE_PAID, INVOICE_VOID
+OPEN, PAID, VOID, WRITTEN_OFF = INVOICE_OPEN, INVOICE_PAID, INVOICE_VOID, INVOICE_WRITTEN_OFF
 BANK_TRANSFER, CARD, LINK = "bank_transfer", "card", "link"
 CARD_SOURCE = "card"  # the acquirer's account pays (`pay`'s other sources: the bank's, suspense)
 NUMBER_PATTERN = r"[A-Z]{2,10}-\d{5,}-\d{3,}"
@@ -122,9 +130,34 @@ def get(site_id: str, invoice_id: str) -> dict:
     return views.service_invoice(of_site(site_id, invoice_id))
 
 
-def open_ids(site_id: str) -> list[str]:
-    return [invoice.id for invoice in ServiceInvoiceModel.by_site.query(
-        site_id, filter_condition=ServiceInvoiceModel.status == OPEN)]
+def write_off(principal: Principal, site_id: str, invoice_id: str, reason: str) -> tuple[int, dict]:
+    """An operator's act: an open invoice is no longer owed. The ledger records the amount given up, the
+    audit trail who did it and why, the subscription forgets the invoice (it may no longer be overdue), and
+    the owner is told — all in one transaction."""
+    principal.require_operator()
+    return run_with_retries(lambda: _write_off(principal, site_id, invoice_id, reason))
+
+
+def _write_off(principal: Principal, site_id: str, invoice_id: str, reason: str) -> tuple[int, dict]:
+    invoice = of_site(site_id, invoice_id)
+    if invoice.status != OPEN:
+        raise Conflict("invoice_not_open", f"The invoice is {invoice.status}; only an open invoice is written off")
+    now = clock.now()
+    uow = UnitOfWork()
+    written_off = {"at": clock.iso(now), "by": principal.user_id, "reason": reason}
+    uow.update(invoice, [ServiceInvoiceModel.status.set(WRITTEN_OFF), ServiceInvoiceModel.written_off.set(written_off)],
+               condition=ServiceInvoiceModel.status == OPEN, on_fail=Retryable("invoice_changed"))
+    money = Money(int(invoice.amount), invoice.currency)
+    ledger.record(uow, ledger.service_invoice_written_off(f"{invoice.id}:written_off", money, ref=invoice.id), at=now)
+    audit_log.record(uow, subject=audit_log.site_subject(site_id), actor_id=principal.user_id, action="write_off",
+                     reason=reason, before={"invoice": invoice.number, "status": OPEN, "amount": money.to_json()},
+                     after={"invoice": invoice.number, "status": WRITTEN_OFF}, now=now)
+    _tell_subscription(uow, invoice, f"{invoice.id}:written_off", None)
+    outbox.enqueue(uow, invoice.owner_id, "service_invoice_written_off", {
+        "site_id": invoice.site_id, "invoice_id": invoice.id, "number": invoice.number, "period": invoice.period,
+        "amount": money.to_json(), "reason": reason})
+    invoice.status, invoice.written_off = WRITTEN_OFF, written_off
+    return idempotency.commit(uow, 200, views.service_invoice(invoice))
 
 
 def pdf(principal: Principal, site_id: str, invoice_id: str, owner_id: str) -> tuple[str, bytes]:

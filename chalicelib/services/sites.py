@@ -25,16 +25,25 @@ from chalicelib.money import periods, tariffs
 from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
-from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Retryable, Unprocessable
+from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Retryable, Unauthorized, Unprocessable
 from chalicelib.platform.observability import logger
 from chalicelib.processes import Context
-from chalicelib.processes.site_deal import ACTIVE, BILLED, DELETED, PLATFORM, counters_now, domain_key, site_key
+from chalicelib.processes.site_deal import (
+    ACTIVE,
+    BILLED,
+    BLOCKED,
+    DELETED,
+    PLATFORM,
+    counters_now,
+    domain_key,
+    site_key,
+)
 from chalicelib.processes.subscription import PROCESS
 from chalicelib.services import deals, idempotency, service_invoices, views
 from chalicelib.services.pagination import page
 from chalicelib.services.site_identifiers import Host, host, phone, tax_id, ua_iban
-from chalicelib.store import lookup
-from chalicelib.store.models import DealModel, KeyModel, SiteModel, TariffModel, UserModel
+from chalicelib.store import audit_log, lookup
+from chalicelib.store.models import AuditLogModel, DealModel, KeyModel, SiteModel, TariffModel, UserModel
 from chalicelib.store.uow import UnitOfWork
 
 MAX_DOMAINS = 20
@@ -119,7 +128,11 @@ def _hosts(domains: list[str]) -> list[Host]:
 
 
 def _contact(owner: dict) -> dict:
-    return {"name": owner["name"], "email": owner["email"], "phone": phone(owner["phone"])}
+    """The site's contact person, whom billing e-mails go to (in `locale`, if given: else the holder's)."""
+    contact = {"name": owner["name"], "email": owner["email"], "phone": phone(owner["phone"])}
+    if owner.get("locale"):
+        contact["locale"] = owner["locale"]
+    return contact
 
 
 def _claims_key(ascii_host: str) -> str:
@@ -347,11 +360,38 @@ def site_for_key(key: str | None) -> str | None:
 # --- requisites and Vchasno ----------------------------------------------------------------------------------------
 
 def get_requisites(principal: Principal, site_id: str) -> dict:
-    visible(principal, site_id)
-    return views.requisites(load_site(site_id))
+    """The site's requisites; a site without any shows those of the owner's site that has them (the one whose
+    requisites changed last), pre-filled for the form and marked `prefilled_from` until saved."""
+    deal = visible(principal, site_id)
+    site = load_site(site_id)
+    if (site.requisites or {}).get("tax_id"):
+        return views.requisites(site)
+    donor = _owners_latest_requisites(deal.client_id, site_id)
+    if donor is None:
+        return views.requisites(site)
+    prefilled = {key: value for key, value in (donor.requisites or {}).items() if key != "updated_at"}
+    return {**views.requisites(site), **prefilled, "updated_at": None, "prefilled_from": donor.id}
 
 
-def put_requisites(principal: Principal, site_id: str, raw_tax_id: str, raw_iban: str) -> dict:
+def _owners_latest_requisites(owner_id: str, other_than: str) -> SiteModel | None:
+    candidates = []
+    for deal in DealModel.by_client.query(f"{PROCESS.noun}#{owner_id}"):
+        if deal.id == other_than:
+            continue
+        site = load_site(deal.id)
+        if (site.requisites or {}).get("tax_id"):
+            candidates.append(site)
+    return max(candidates, key=lambda site: site.requisites.get("updated_at") or "", default=None)
+
+
+CORRECTABLE = ("company_name", "address", "director")
+
+
+def put_requisites(principal: Principal, site_id: str, raw_tax_id: str, raw_iban: str,
+                   corrections: dict | None = None, *, activate_vchasno: bool = False) -> dict:
+    """The tax id and IBAN; the registry fills the name, address and director, which the owner may correct
+    (the registry's own record is kept beside the corrections). With `activate_vchasno` the requisites are
+    saved and Vchasno activated in one transaction: both happen or neither."""
     deal = owned(principal, site_id)
     number, kind = tax_id(raw_tax_id)
     iban = ua_iban(raw_iban)
@@ -359,18 +399,40 @@ def put_requisites(principal: Principal, site_id: str, raw_tax_id: str, raw_iban
     if site.vchasno == ACTIVATED:
         raise Conflict("vchasno_active", "Deactivate the Vchasno integration before editing the requisites, "
                                          "then activate it again")
+    if activate_vchasno and not get_vchasno().has_account(number):
+        raise _no_vchasno_account(number)
     company = get_registry().company(number)
-    requisites = {"tax_id": number, "kind": kind, "iban": iban, "company_name": company.name,
-                  "address": company.address, "director": company.director, "updated_at": clock.iso(clock.now())}
+    registry = {"company_name": company.name, "address": company.address, "director": company.director}
+    corrected = {key: value for key, value in (corrections or {}).items()
+                 if key in CORRECTABLE and value is not None and value != registry[key]}
+    requisites = {"tax_id": number, "kind": kind, "iban": iban, **registry, **corrected,
+                  "updated_at": clock.iso(clock.now())}
+    if corrected:
+        requisites["registry"] = registry
+    actions = [SiteModel.requisites.set(requisites)]
+    if activate_vchasno:
+        actions.append(SiteModel.vchasno.set(ACTIVATED))
     uow = UnitOfWork()
-    uow.update(site, [SiteModel.requisites.set(requisites)], condition=SiteModel.vchasno != ACTIVATED,
+    uow.update(site, actions, condition=SiteModel.vchasno != ACTIVATED,
                on_fail=Conflict("vchasno_active", "Deactivate the Vchasno integration before editing the "
                                                   "requisites, then activate it again"))
     outbox.enqueue(uow, deal.client_id, "requisites_changed", {
-        "site_id": site_id, "site_name": site.name, "tax_id": number, "iban": iban, "company_name": company.name})
+        "site_id": site_id, "site_name": site.name, "tax_id": number, "iban": iban,
+        "company_name": requisites["company_name"]})
+    if activate_vchasno:
+        outbox.enqueue(uow, deal.client_id, "vchasno_activated", {"site_id": site.id, "site_name": site.name,
+                                                                  "tax_id": number})
     uow.commit()
     site.requisites = requisites
+    if activate_vchasno:
+        site.vchasno = ACTIVATED
     return views.requisites(site)
+
+
+def _no_vchasno_account(number: str) -> Unprocessable:
+    return Unprocessable("vchasno_account_not_found",
+                         f"Vchasno has no account for {number}. Register your company at https://vchasno.ua with "
+                         "this EDRPOU/RNOKPP, then activate the integration again", field="tax_id")
 
 
 def activate_vchasno(principal: Principal, site_id: str) -> tuple[int, dict]:
@@ -382,10 +444,7 @@ def activate_vchasno(principal: Principal, site_id: str) -> tuple[int, dict]:
     if site.vchasno == ACTIVATED:
         return 200, {"status": ACTIVATED}
     if not get_vchasno().has_account(requisites["tax_id"]):
-        raise Unprocessable("vchasno_account_not_found",
-                            f"Vchasno has no account for {requisites['tax_id']}. Register your company at "
-                            "https://vchasno.ua with this EDRPOU/RNOKPP, then activate the integration again",
-                            field="tax_id")
+        raise _no_vchasno_account(requisites["tax_id"])
     return _switch_vchasno(deal, site, ACTIVATED, "vchasno_activated")
 
 
@@ -409,9 +468,12 @@ def _switch_vchasno(deal: DealModel, site: SiteModel, status: str, kind: str) ->
 # --- the subscription's moves ----------------------------------------------------------------------------------------
 
 def fire_move(principal: Principal, site_id: str, transition: str, *, payload: dict | None = None,
-          message: str | None = None, load_payload=None, site_changes=None) -> tuple[int, dict]:
+          message: str | None = None, load_payload=None, site_changes=None,
+          audit: tuple[str, str] | None = None) -> tuple[int, dict]:
     """Fire a subscription transition as the caller's part; the answer shows the site as the transition
-    leaves it (`site_changes(site, deal)`: what its writes change in the site's own item)."""
+    leaves it (`site_changes(site, deal)`: what its writes change in the site's own item). An operator's
+    act names its `audit` (action, reason): its record, the deal's billing data before and after, is
+    written in the act's transaction."""
     def role(deal: DealModel):
         if principal.user_id == deal.client_id:
             return "client"
@@ -421,9 +483,18 @@ def fire_move(principal: Principal, site_id: str, transition: str, *, payload: d
 
     extra = dict(payload or {})
 
+    seen: dict = {}
+
     def before(deal: DealModel, actor) -> None:
+        seen["before"] = billing_snapshot(deal)
         if load_payload is not None:
             extra.update(load_payload(deal))
+
+    def audited(uow: UnitOfWork, deal: DealModel) -> None:
+        if audit is not None:
+            action, reason = audit
+            audit_log.record(uow, subject=audit_log.site_subject(site_id), actor_id=principal.user_id,
+                             action=action, reason=reason, before=seen["before"], after=billing_snapshot(deal))
 
     def show(deal: DealModel) -> dict:
         site = load_site(site_id)
@@ -431,12 +502,29 @@ def fire_move(principal: Principal, site_id: str, transition: str, *, payload: d
             site_changes(site, deal)
         return present(site, deal)
 
-    return deals.fire(PROCESS, site_id, transition, role, show, message=message, payload=extra, before=before)
+    return deals.fire(PROCESS, site_id, transition, role, show, message=message, payload=extra, before=before,
+                      also=audited)
 
 
-def change_tariff(principal: Principal, site_id: str, code: str) -> tuple[int, dict]:
+AUDITED = ("status", "tariff", "next_tariff", "autopay", "autopay_stopped", "client_id")
+
+
+def billing_snapshot(deal: DealModel) -> dict:
+    """What an operator's act on a site may change, as the audit trail records it."""
+    d = deal.data or {}
+    return {"status": deal.status, "client_id": deal.client_id, "tariff": d.get("tariff"),
+            "next_tariff": d.get("next_tariff"), "autopay": bool(d.get("autopay")),
+            "autopay_stopped": bool(d.get("autopay_stopped"))}
+
+
+def change_tariff(principal: Principal, site_id: str, code: str, *, reason: str | None = None) -> tuple[int, dict]:
     """An upgrade applies at once with a prorated invoice; a downgrade from the next month (409
-    over_limit while a counter exceeds the new limit)."""
+    over_limit while a counter exceeds the new limit). An operator changes it by the same rules, with a
+    reason the audit trail keeps."""
+    if reason is None:
+        owned(principal, site_id)  # the owner's own route: an operator uses the audited one
+    else:
+        principal.require_operator()
     tariff = _active_tariff(code)
 
     def terms(deal: DealModel) -> dict:
@@ -444,7 +532,8 @@ def change_tariff(principal: Principal, site_id: str, code: str) -> tuple[int, d
         current = tariffs.load((deal.data or {})["tariff"])
         return {"tariff": tariffs.terms(tariff, period).to_json(), "current": tariffs.terms(current, period).to_json()}
 
-    return fire_move(principal, site_id, "change_tariff", load_payload=terms)
+    return fire_move(principal, site_id, "change_tariff", load_payload=terms,
+                     audit=("change_tariff", reason) if reason is not None else None)
 
 
 def request_deletion(principal: Principal, site_id: str, reasons: list[str], comment: str) -> tuple[int, dict]:
@@ -463,30 +552,75 @@ def withdraw_deletion(principal: Principal, site_id: str) -> tuple[int, dict]:
 
 
 def complete_deletion(principal: Principal, site_id: str) -> tuple[int, dict]:
+    """Open invoices stay owed (an operator may write each off, with a reason); the key, the domains and the
+    card go."""
     principal.require_operator()
 
     def what_goes(deal: DealModel) -> dict:
         site = load_site(site_id)
-        return {"open_invoices": service_invoices.open_ids(site_id),
-                "site": {"key_hash": site.key_hash, "domain_keys": [ascii_host for ascii_host in (
-                    host(str(name)).ascii for name in site.domains) if _holder(ascii_host) == site_id]}}
+        return {"site": {"key_hash": site.key_hash, "domain_keys": [ascii_host for ascii_host in (
+            host(str(name)).ascii for name in site.domains) if _holder(ascii_host) == site_id]}}
 
     def gone(site: SiteModel, deal: DealModel) -> None:
-        site.domains, site.key_hash = [], None
+        site.domains, site.key_hash, site.payment_method = [], None, None
 
     return fire_move(principal, site_id, "complete_deletion", load_payload=what_goes, site_changes=gone)
 
 
-def change_owner(principal: Principal, site_id: str, owner: dict, user_id: str | None) -> tuple[int, dict]:
+def change_owner(principal: Principal, site_id: str, owner: dict, user_id: str | None,
+                 reason: str | None = None) -> tuple[int, dict]:
+    """The contact billing e-mails go to, and perhaps the owner: a new owner starts clean (the previous
+    owner's card and auto-pay forgotten, the usage key rotated: the shop needs a new one)."""
     principal.require_operator()
     contact = _contact(owner)
     if user_id is not None:
         lookup.load(UserModel, user_id, what="user")
+
+    def old_key(deal: DealModel) -> dict:
+        return {"key_hash": load_site(site_id).key_hash}
+
     def recorded(site: SiteModel, deal: DealModel) -> None:
         site.contact = contact
+        if (deal.data or {}).get("previous_owner_id"):
+            site.payment_method, site.key_hash = None, None
 
     return fire_move(principal, site_id, "change_owner", payload={"contact": contact, "owner_id": user_id},
-                 site_changes=recorded)
+                     load_payload=old_key, site_changes=recorded,
+                     audit=("change_owner", reason or "no reason given"))
+
+
+def resume_autopay(principal: Principal, site_id: str, reason: str) -> tuple[int, dict]:
+    """An operator's act: card payments are allowed again; the next card the owner pays with is saved."""
+    principal.require_operator()
+    return fire_move(principal, site_id, "resume_autopay", audit=("resume_autopay", reason))
+
+
+def audit_trail(principal: Principal, site_id: str, limit: int, cursor: str | None) -> dict:
+    """Operators: what operators did to the site, newest first — who, when, what, before → after, why."""
+    principal.require_operator()
+    load_site(site_id)
+    return page(lambda **kw: AuditLogModel.query(audit_log.site_subject(site_id), scan_index_forward=False, **kw),
+                limit, cursor, views.audit_record)
+
+
+# --- the shop's own view ---------------------------------------------------------------------------------------------
+
+def status_for_key(site_id: str, key: str | None) -> dict:
+    """The site's billing state as its shop reads it with its usage key: the status, since when it is blocked,
+    and the oldest open invoice with a live payment link (the same one for PAYMENT_LINK_MINUTES)."""
+    from chalicelib.services import card_payments
+
+    if site_for_key(key) != site_id:
+        raise Unauthorized("invalid_site_key", "X-Site-Key is missing or is not this site's key")
+    deal = load_deal(site_id)
+    blocked_since = (deal.data or {}).get("blocked_since") if deal.status == BLOCKED else None
+    still_open = service_invoices.open_invoices(deal)
+    oldest = None
+    if still_open:
+        invoice = still_open[0]
+        oldest = {"number": invoice.number, "amount": {"amount": int(invoice.amount), "currency": invoice.currency},
+                  "due_at": invoice.due_at, "payment_url": card_payments.fresh_link(invoice.id) or None}
+    return {"status": deal.status, "blocked_since": blocked_since, "oldest_open_invoice": oldest}
 
 
 # --- contracts -----------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from chalicelib.money import deal_terms
 from chalicelib.money.amounts import commission
 from chalicelib.platform import i18n
 from chalicelib.store.models import (
+    AuditLogModel,
     ConversationModel,
     DealModel,
     GigModel,
@@ -246,7 +247,12 @@ def service_invoice(record: ServiceInvoiceModel) -> dict:
             "kind": record.kind, "amount": int(record.amount), "currency": record.currency, "status": record.status,
             "issued_at": record.issued_at, "due_at": record.due_at, "paid_at": record.paid_at,
             "paid_by": record.paid_by, "lines": list(record.lines),
-            "pdf_url": f"/v1/sites/{record.site_id}/invoices/{record.id}/pdf"}
+            "pdf_url": f"/v1/sites/{record.site_id}/invoices/{record.id}/pdf", "written_off": record.written_off}
+
+
+def audit_record(record: AuditLogModel) -> dict:
+    return {"id": record.id, "actor_id": record.actor_id, "action": record.action, "at": record.at,
+            "before": record.before, "after": record.after, "reason": record.reason}
 
 
 def requisites(record: SiteModel) -> dict:

@@ -136,7 +136,9 @@ def test_paying_by_link_pays_the_invoice_once_however_often_the_webhook_comes(ap
     paid = invoices(api, owner, site["id"])[0]
     assert paid["status"] == "paid" and paid["paid_by"] == "link"
     assert _account(System.REVENUE.value) == invoice["amount"]
-    assert _site(api, owner, site["id"])["payment_method"] is None  # a link does not save the card
+    # "Pay online" starts the subscription: the card that paid is saved for auto-pay (the box was left ticked)
+    assert _site(api, owner, site["id"])["payment_method"]["card_mask"] == "411111******1111"
+    assert DealModel.get(site["id"]).data["autopay"] is True
     again = api.post(f"/v1/sites/{site['id']}/invoices/{invoice['id']}/payment-link", token=owner)
     assert again.status_code == 409 and again.json_body["error"]["code"] == "invoice_not_open"
     assert "service_invoice_paid" in _kinds(api, owner)
@@ -400,6 +402,7 @@ def test_the_local_checkout_page_takes_a_luhn_checked_card_and_pays_the_invoice_
     opened = api.get(path, headers={"Accept-Language": "uk"})
     assert opened.status_code == 200 and opened.headers["Content-Type"].startswith("text/html")
     assert invoice["number"] in opened.body.decode() and "150,00" in opened.body.decode()
+    assert re.search(r'name="save_card" value="yes" checked', opened.body.decode())  # saving is the default
     cookie = opened.headers["Set-Cookie"].split(";")[0]
     csrf = re.search(r'name="csrf" value="([^"]+)"', opened.body.decode()).group(1)
     card = {"csrf": csrf, "action": "pay", "holder": "Olena Petrenko"}
@@ -410,6 +413,7 @@ def test_the_local_checkout_page_takes_a_luhn_checked_card_and_pays_the_invoice_
     assert paid.status_code == 303 and "/done?result=pay" in paid.headers["Location"]
     assert deliver(api)[0]["outcome"] == "applied"
     assert invoices(api, owner, site["id"])[0]["paid_by"] == "link"
+    assert _site(api, owner, site["id"])["payment_method"] is None  # "save this card" was unticked: not sent
     assert api.get(path).status_code == 409  # answered already
     assert_books_balance()
 

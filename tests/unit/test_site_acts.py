@@ -66,3 +66,28 @@ def test_an_act_for_a_closed_paid_month_goes_to_vchasno_once_with_both_parties_a
     assert "act_sent" in _kinds(api, owner)
     bad = api.post(f"{path}/acts", {"period": "2027-13"}, token=owner)
     assert bad.status_code == 422 and bad.json_body["error"]["field"] == "period"
+
+
+def test_an_act_downloads_as_the_very_pdf_that_went_to_vchasno_and_only_for_those_who_see_the_site(api, owner,
+                                                                                                    tmp_path):
+    at(2027, 3, 17)
+    site = new_site(api, owner)
+    path = f"/v1/sites/{site['id']}"
+    (march,) = invoices(api, owner, site["id"])
+    api.request("PUT", f"{path}/requisites", {"tax_id": EDRPOU, "iban": IBAN}, token=owner)
+    LocalVchasno().add(EDRPOU)
+    api.post(f"{path}/vchasno/activate", token=owner)
+    at(2027, 4, 1, 12)
+    api.webhook(transfer_event("evt-march", march["amount"], "UAH", march["number"]))
+    act = api.post(f"{path}/acts", {"period": "2027-03"}, token=owner).json_body
+
+    downloaded = api.get(f"{path}/acts/{act['id']}/pdf", token=owner, headers={"Accept": "application/pdf"})
+    assert downloaded.status_code == 200 and downloaded.headers["Content-Type"] == "application/pdf"
+    (uploaded,) = (tmp_path / "vchasno" / "documents" / EDRPOU).iterdir()
+    assert downloaded.body == Path(uploaded).read_bytes()
+    assert "act-10001-2027-03.pdf" in downloaded.headers["Content-Disposition"]
+    unknown = api.get(f"{path}/acts/act_nope/pdf", token=owner, headers={"Accept": "application/pdf"})
+    assert unknown.status_code == 404
+    stranger = api.signup("stranger@example.ua")
+    assert api.get(f"{path}/acts/{act['id']}/pdf", token=stranger,
+                   headers={"Accept": "application/pdf"}).status_code == 404

@@ -159,3 +159,75 @@ SitePaymentsMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 test_a_sites_payments_keep_their_promises = SitePaymentsMachine.TestCase
+
+
+# --- owners and deletion mid-month ------------------------------------------------------------------------------------
+# The same paying life, in which the site also changes hands and is deleted at any step. Besides the promises
+# above: every charge of a saved card is the card of the owner of the time (an owner change forgets the card),
+# open invoices are never voided by a deletion, and a deleted site keeps a timer exactly while a verification
+# refund is awaited.
+
+class SiteOwnersMachine(SitePaymentsMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.operator = Principal(f"usr_op{self.run}", ("operator",))
+        self.owners: list[tuple[str, str]] = [("", self.owner.user_id)]  # (since, owner id)
+        self.heirs = itertools.count()
+
+    def _deleted(self) -> bool:
+        return DealModel.get(self.site, consistent_read=True).status == "deleted"
+
+    @precondition(lambda self: not self._deleted())
+    @rule(new_owner=st.booleans())
+    def owner_changes(self, new_owner):
+        from chalicelib.store.models import UserModel
+
+        user_id = None
+        if new_owner:
+            user_id = f"usr_heir{self.run}x{next(self.heirs)}"
+            UserModel(user_id, email=f"{user_id}@example.ua", name="Heir", locale="uk", timezone="Europe/Kyiv",
+                      password_hash="-", roles=["client"], created_at=clock.iso(clock.now())).save()
+        sites.change_owner(self.operator, self.site, OWNER, user_id, "sold")
+        deal = DealModel.get(self.site, consistent_read=True)
+        if user_id:
+            assert deal.data["card_token"] is None and not deal.data["autopay"]
+            self.owner = Principal(user_id, ("client",))
+            self.owners.append((clock.iso(clock.now()), user_id))
+
+    @precondition(lambda self: not self._deleted())
+    @rule()
+    def site_is_deleted(self):
+        if DealModel.get(self.site, consistent_read=True).status != "deletion_requested":
+            sites.request_deletion(self.owner, self.site, ["other"], "")
+        sites.complete_deletion(self.operator, self.site)
+        assert DealModel.get(self.site, consistent_read=True).data["card_token"] is None
+
+    @rule(pays=st.booleans())
+    def pay_by_link(self, pays):
+        if not self._deleted():  # a deleted site's owner has no payment links: his invoices are paid by transfer
+            super().pay_by_link(pays)
+
+    @invariant()
+    def every_charge_is_the_card_of_the_owner_of_its_time(self):
+        for payment in CardPaymentModel.by_site.query(self.site):
+            if payment.purpose == card_payments.AUTOPAY:
+                owner_then = [owner for since, owner in self.owners if since <= payment.created_at][-1]
+                assert payment.owner_id == owner_then, f"{payment.id} charged {payment.owner_id}, not {owner_then}"
+
+    @invariant()
+    def a_deletion_voids_nothing(self):
+        assert [i.id for i in ServiceInvoiceModel.by_site.query(self.site) if i.status == "void"] == []
+
+    @invariant()
+    def a_deleted_site_waits_only_for_its_refunds(self):
+        deal = DealModel.get(self.site, consistent_read=True)
+        if deal.status == "deleted":
+            awaited = bool((deal.data or {}).get("refunding"))
+            assert (deal.timer_transition == "resend_refund") == awaited, deal.timer_transition
+
+
+SiteOwnersMachine.TestCase.settings = settings(
+    max_examples=5, stateful_step_count=15, deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+test_a_sites_payments_keep_their_promises_through_owner_changes_and_deletion = SiteOwnersMachine.TestCase

@@ -109,17 +109,22 @@ def report_usage(call: Call):
                         b.orders)
 
 
-@endpoint(bp, "GET", "/v1/sites/{site_id}/requisites", summary="The site's requisites", tag="billing",
+@endpoint(bp, "GET", "/v1/sites/{site_id}/requisites", summary="The site's requisites (not set yet: pre-filled "
+          "from the owner's other site)", tag="billing",
           response=s.RequisitesOut)
 def get_requisites(call: Call):
     return sites.get_requisites(call.user, call.params["site_id"])
 
 
 @endpoint(bp, "PUT", "/v1/sites/{site_id}/requisites", summary="Set the requisites (the company's name, address and "
-          "director come from the state registry)", tag="billing", request=s.RequisitesIn, response=s.RequisitesOut,
+          "director come from the state registry; the owner may correct them), and perhaps activate Vchasno in the "
+          "same call", tag="billing", request=s.RequisitesIn, response=s.RequisitesOut,
           errors=(403, 409))
 def put_requisites(call: Call):
-    return sites.put_requisites(call.user, call.params["site_id"], call.body.tax_id, call.body.iban)
+    b = call.body
+    return sites.put_requisites(call.user, call.params["site_id"], b.tax_id, b.iban,
+                                b.model_dump(include={"company_name", "address", "director"}),
+                                activate_vchasno=b.activate_vchasno)
 
 
 @endpoint(bp, "POST", "/v1/sites/{site_id}/vchasno/activate", summary="Activate Vchasno (an account must exist for "
@@ -178,6 +183,12 @@ def list_acts(call: Call):
     return acts.list_for(call.user, call.params["site_id"])
 
 
+@endpoint(bp, "GET", "/v1/sites/{site_id}/acts/{act_id}/pdf", summary="An act as PDF: the document sent to "
+          "Vchasno", tag="billing", produces="application/pdf")
+def get_act_pdf(call: Call):
+    return _pdf(*acts.pdf(call.user, call.params["site_id"], call.params["act_id"]))
+
+
 @endpoint(bp, "GET", "/v1/sites/{site_id}/contracts", summary="The public offer and any personal contract",
           tag="billing", response=s.SiteContractList)
 def list_contracts(call: Call):
@@ -214,10 +225,47 @@ def complete_deletion(call: Call):
     return sites.complete_deletion(call.user, call.params["site_id"])
 
 
-@endpoint(bp, "POST", "/v1/operator/sites/{site_id}/owner", summary="Change a site's owner contact (and owner)",
-          tag="operator", request=s.OwnerChangeIn, response=s.SiteOut, auth_="operator")
+@endpoint(bp, "POST", "/v1/operator/sites/{site_id}/owner", summary="Change a site's owner contact (and owner: "
+          "the previous owner's card forgotten, the usage key rotated), audited", tag="operator",
+          request=s.OwnerChangeIn, response=s.SiteOut, auth_="operator")
 def change_owner(call: Call):
-    return sites.change_owner(call.user, call.params["site_id"], call.body.owner.model_dump(), call.body.user_id)
+    b = call.body
+    return sites.change_owner(call.user, call.params["site_id"], b.owner.model_dump(), b.user_id, b.reason)
+
+
+@endpoint(bp, "POST", "/v1/operator/sites/{site_id}/tariff", summary="Change a site's tariff by the owner's rules "
+          "(an upgrade at once, prorated; a downgrade from the next month), audited with a reason", tag="operator",
+          request=s.OperatorTariffChangeIn, response=s.SiteOut, auth_="operator")
+def operator_change_tariff(call: Call):
+    return sites.change_tariff(call.user, call.params["site_id"], call.body.code, reason=call.body.reason)
+
+
+@endpoint(bp, "POST", "/v1/operator/sites/{site_id}/autopay/resume", summary="Allow card payments again after "
+          "they were stopped (the next card payment saves the card), audited with a reason", tag="operator",
+          request=s.OperatorReasonIn, response=s.SiteOut, auth_="operator")
+def resume_autopay(call: Call):
+    return sites.resume_autopay(call.user, call.params["site_id"], call.body.reason)
+
+
+@endpoint(bp, "POST", "/v1/operator/sites/{site_id}/invoices/{invoice_id}/write-off", summary="Write an open "
+          "invoice off, with a reason (a ledger entry; audited)", tag="operator", request=s.OperatorReasonIn,
+          response=s.ServiceInvoiceOut, auth_="operator", moves_money=True)
+def write_off_invoice(call: Call):
+    return service_invoices.write_off(call.user, call.params["site_id"], call.params["invoice_id"], call.body.reason)
+
+
+@endpoint(bp, "GET", "/v1/operator/sites/{site_id}/audit", summary="What operators did to the site, newest first: "
+          "who, when, what, before → after, why", tag="operator", response=s.AuditRecordList,
+          query=("limit", "cursor"), auth_="operator", errors=(422,))
+def site_audit(call: Call):
+    return sites.audit_trail(call.user, call.params["site_id"], call.limit, call.cursor)
+
+
+@endpoint(bp, "GET", "/v1/sites/{site_id}/status", summary="The site's billing state for its shop, with the "
+          "site's key (X-Site-Key, no bearer): status, since when blocked, the oldest open invoice with a payment "
+          "link", tag="billing", response=s.SiteStatusOut, auth_="site")
+def site_status(call: Call):
+    return sites.status_for_key(call.params["site_id"], call.request.headers.get("x-site-key"))
 
 
 @endpoint(bp, "POST", "/v1/operator/sites/{site_id}/contracts", summary="Upload a site's personal contract (PDF)",

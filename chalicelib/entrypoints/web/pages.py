@@ -314,6 +314,7 @@ def _checkout_page(request: Request, payment_id: str, state: cookies.LinkState, 
     expired = clock.parse_iso(payment["expires_at"]) <= clock.now()
     return _html(status, page("checkout.html.j2", locale, description=payment["description"], amount=amount,
                               expired=expired, csrf=state.csrf, error=error, card_number=card_number, holder=holder,
+                              offers_saving=bool(payment.get("save_card")),
                               action=f"{cookies.base_url()}/web/checkout/{payment_id}", switch_language=True),
                  **({"Set-Cookie": cookie} if cookie else {}))
 
@@ -345,7 +346,7 @@ def answer_checkout_page(request: Request, payment_id: str) -> Response:
     if problem:
         return _checkout_page(request, payment_id, state, status=422, error=translate(state.locale, problem),
                               card_number=form.card_number, holder=form.holder)
-    LocalAcquirer().answer(payment_id, form.action == "pay", digits, form.holder)
+    LocalAcquirer().answer(payment_id, form.action == "pay", digits, form.holder, save=form.save_card == "yes")
     return _redirect(f"/web/checkout/{payment_id}/done?result={form.action}&lang={state.locale}",
                      **{"Set-Cookie": cookies.clear()})
 

@@ -20,6 +20,7 @@ from chalicelib.store.models.accounts import (
     TeamMemberModel,
     UserModel,
 )
+from chalicelib.store.models.audit import AuditLogModel
 from chalicelib.store.models.base import DEFAULT_POOL_CONNECTIONS, BaseMeta, JSONAttribute, logical_name
 from chalicelib.store.models.billing import (
     CardPaymentModel,
@@ -88,6 +89,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     CardPaymentModel,
     UsageModel,
     LimitModel,
+    AuditLogModel,
 )
 
 def bind(settings: Settings) -> None:
@@ -121,7 +123,7 @@ def _share(model: type[Model], shared: Connection) -> None:
 
 
 __all__ = [
-    "ALL_MODELS", "DEFAULT_POOL_CONNECTIONS", "AccountModel", "BaseMeta", "CardPaymentModel",
+    "ALL_MODELS", "DEFAULT_POOL_CONNECTIONS", "AccountModel", "AuditLogModel", "BaseMeta", "CardPaymentModel",
     "CardPaymentsBySite", "ConversationModel", "DealModel", "DealsByClient", "DealsByContractor", "DealsByQueue",
     "DueTimers", "GigModel", "GigsByContractor", "IdempotencyModel", "InvoiceModel", "InvoicesByOwner",
     "JSONAttribute", "JournalEntryModel", "JournalLineModel", "KeyModel", "LimitModel", "MessageModel",

@@ -83,13 +83,14 @@ class ServiceInvoiceModel(Model):
     lines = JSONAttribute()  # [{tariff, tariff_name, start, end, days, month_days, amount}]
     amount = NumberAttribute()
     currency = UnicodeAttribute()
-    status = UnicodeAttribute()  # open | paid | void
+    status = UnicodeAttribute()  # open | paid | void | written_off
     issued_at = UnicodeAttribute()
     due_at = UnicodeAttribute()
     paid_at = UnicodeAttribute(null=True)
     paid_by = UnicodeAttribute(null=True)  # card | link | bank_transfer
     payment_id = UnicodeAttribute(null=True)
     link = JSONAttribute(null=True)  # the live payment link: {payment_id, url, expires_at, seq}
+    written_off = JSONAttribute(null=True)  # an operator's write-off: {at, by, reason}
     by_site = ServiceInvoicesBySite()
 
 

@@ -27,3 +27,4 @@ class CheckoutForm(ApiModel):
     action: Literal["pay", "decline"]
     card_number: str = Field(default="", max_length=23)
     holder: str = Field(default="", max_length=100)
+    save_card: Literal["yes", ""] = Field(default="", description="the \"save this card\" box, ticked: \"yes\"")

@@ -5,7 +5,14 @@ from typing import Literal
 
 from pydantic import EmailStr, Field, StrictInt, model_validator
 
-from chalicelib.entrypoints.api.schemas.common import ApiModel, CurrencyCode, MoneyIn, MoneyOut, RequestModel
+from chalicelib.entrypoints.api.schemas.common import (
+    ApiModel,
+    CurrencyCode,
+    Locale,
+    MoneyIn,
+    MoneyOut,
+    RequestModel,
+)
 from chalicelib.processes.site_deal import DELETION_REASONS
 from chalicelib.services.sites import MAX_DOMAINS
 
@@ -54,9 +61,12 @@ class TariffList(ApiModel):
 
 
 class OwnerIn(RequestModel):
+    """The site's contact person: invoices, payment reminders and other billing e-mails go to this address."""
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
     phone: str = Field(min_length=3, max_length=32, description="international (E.164), e.g. +380501234567")
+    locale: Locale | None = Field(default=None, description="the language of the billing e-mails; default: the "
+                                                            "account holder's")
 
 
 class SiteIn(RequestModel):
@@ -164,6 +174,20 @@ class UsageOut(ApiModel):
 class RequisitesIn(RequestModel):
     tax_id: str = Field(min_length=1, max_length=20, description="EDRPOU (8 digits) or RNOKPP (10 digits)")
     iban: str = Field(min_length=1, max_length=64, description="a Ukrainian IBAN (UA…)")
+    company_name: str | None = Field(default=None, min_length=1, max_length=300,
+                                     description="a correction of the registry's name (kept beside it)")
+    address: str | None = Field(default=None, min_length=1, max_length=500,
+                                description="a correction of the registry's address (kept beside it)")
+    director: str | None = Field(default=None, min_length=1, max_length=200,
+                                 description="a correction of the registry's director (kept beside it)")
+    activate_vchasno: bool = Field(default=False, description="save and activate Vchasno in one call: both "
+                                                              "happen or neither")
+
+
+class RegistryRecordOut(ApiModel):
+    company_name: str
+    address: str
+    director: str
 
 
 class RequisitesOut(ApiModel):
@@ -175,6 +199,10 @@ class RequisitesOut(ApiModel):
     director: str | None
     updated_at: str | None
     vchasno: dict
+    registry: RegistryRecordOut | None = Field(default=None, description="what the state registry said, when the "
+                                                                         "owner corrected it")
+    prefilled_from: str | None = Field(default=None, description="not saved yet: filled in from the owner's site "
+                                                                 "with this id")
 
 
 class VchasnoOut(ApiModel):
@@ -185,6 +213,12 @@ class TariffChangeIn(RequestModel):
     code: str = Field(min_length=1, max_length=40)
 
 
+class WriteOffOut(ApiModel):
+    at: str
+    by: str
+    reason: str
+
+
 class ServiceInvoiceOut(ApiModel):
     id: str
     site_id: str
@@ -193,13 +227,14 @@ class ServiceInvoiceOut(ApiModel):
     kind: str
     amount: int
     currency: str
-    status: Literal["open", "paid", "void"]
+    status: Literal["open", "paid", "void", "written_off"]
     issued_at: str
     due_at: str
     paid_at: str | None
     paid_by: Literal["card", "link", "bank_transfer"] | None
     lines: list[dict]
     pdf_url: str
+    written_off: WriteOffOut | None = Field(default=None, description="an operator's write-off, if any")
 
 
 class ServiceInvoiceList(ApiModel):
@@ -237,6 +272,8 @@ class DeletionIn(RequestModel):
 class OwnerChangeIn(RequestModel):
     owner: OwnerIn
     user_id: str | None = Field(default=None, max_length=100, description="the new owner's account, if it changes")
+    reason: str | None = Field(default=None, min_length=3, max_length=500, description="why (kept in the audit "
+                                                                                       "trail)")
 
 
 class ContractIn(RequestModel):
@@ -257,7 +294,8 @@ class PaymentMethodOut(PaymentLinkOut):
 class AcquirerCard(RequestModel):
     mask: str = Field(min_length=1, max_length=64)
     holder: str = Field(default="", max_length=200)
-    token: str = Field(min_length=1, max_length=500)
+    token: str | None = Field(default=None, min_length=1, max_length=500,
+                              description="the saved card's token; none when the payer did not save the card")
 
 
 class AcquirerEventIn(RequestModel):
@@ -311,3 +349,45 @@ class SiteActOut(ApiModel):
 class SiteActList(ApiModel):
     items: list[SiteActOut]
     next_cursor: str | None
+
+
+# --- operators' acts and their audit trail, the shop's own view ------------------------------------------------------
+
+OperatorReason = Field(min_length=3, max_length=500, description="why (kept in the audit trail)")
+
+
+class OperatorReasonIn(RequestModel):
+    reason: str = OperatorReason
+
+
+class OperatorTariffChangeIn(RequestModel):
+    code: str = Field(min_length=1, max_length=40)
+    reason: str = OperatorReason
+
+
+class AuditRecordOut(ApiModel):
+    id: str
+    actor_id: str
+    action: str
+    at: str
+    before: dict | None
+    after: dict | None
+    reason: str
+
+
+class AuditRecordList(ApiModel):
+    items: list[AuditRecordOut]
+    next_cursor: str | None
+
+
+class OpenInvoiceOut(ApiModel):
+    number: str
+    amount: MoneyOut
+    due_at: str
+    payment_url: str | None = Field(description="a live payment link (the same one for 30 minutes)")
+
+
+class SiteStatusOut(ApiModel):
+    status: SiteStatus
+    blocked_since: str | None
+    oldest_open_invoice: OpenInvoiceOut | None

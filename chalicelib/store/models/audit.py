@@ -1,0 +1,27 @@
+"""Operators' acts as a trail: who did what to which subject, when, from what to what, and why."""
+from __future__ import annotations
+
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.models import Model
+
+from chalicelib.store.models.base import BaseMeta, JSONAttribute
+
+
+class AuditLogModel(Model):
+    """One operator's act (`subject` = `site#<id>`, ...), sorted by time within its subject (`sk` =
+    `<at>#<id>`). Written in the act's own transaction (`store/audit_log.py`), so an act that did not
+    happen leaves no record and one that happened always has its record; records are never changed."""
+
+    class Meta(BaseMeta):
+        logical_name = "audit_log"
+        table_name = "audit_log"
+
+    subject = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    id = UnicodeAttribute()
+    actor_id = UnicodeAttribute()  # the operator's user id
+    action = UnicodeAttribute()  # change_tariff | resume_autopay | write_off | apply_transfer | change_owner | ...
+    at = UnicodeAttribute()
+    before = JSONAttribute(null=True)  # what the act changed, as it was
+    after = JSONAttribute(null=True)  # and as the act left it
+    reason = UnicodeAttribute()
