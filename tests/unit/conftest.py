@@ -46,3 +46,15 @@ def deal(api):
     client_id = api.get("/v1/me", token=client).json_body["id"]
     return {"contractor": contractor, "client": client, "gig": gig.json_body, "client_id": client_id,
             "contractor_id": gig.json_body["contractor_id"]}
+
+
+@pytest.fixture
+def still_clock(monkeypatch):
+    """The application clock moves only when the test moves it (`clock.advance`), not with the wall clock, so
+    exact times (a payment link's 30 minutes) hold on a busy machine. Webhook freshness keeps the real clock."""
+    from datetime import timedelta
+
+    from chalicelib.platform import clock
+
+    started = clock.wall()
+    monkeypatch.setattr(clock, "now", lambda: started + timedelta(seconds=clock.offset()))

@@ -105,6 +105,7 @@ def test_the_acquirer_webhook_takes_only_its_own_signature_within_the_tolerance(
 
 # --- payment links ----------------------------------------------------------------------------------------------------
 
+@pytest.mark.usefixtures("still_clock")
 def test_a_payment_link_is_the_same_for_30_minutes_and_then_a_new_one(api, owner):
     at(2027, 3, 17)
     site = new_site(api, owner)

@@ -404,6 +404,7 @@ def test_billing_e_mails_go_to_the_sites_contact_in_her_language_and_a_new_conta
 
 # --- the shop's own view ----------------------------------------------------------------------------------------------
 
+@pytest.mark.usefixtures("still_clock")
 def test_the_shop_reads_its_billing_state_with_its_key_and_a_payment_link_kept_for_30_minutes(api, owner):
     at(2027, 3, 17)
     site = new_site(api, owner)
