@@ -257,6 +257,8 @@ class AcquirerEventIn(RequestModel):
     amount: StrictInt = Field(gt=0, lt=10**15)
     currency: str = CurrencyCode
     card: AcquirerCard | None = None
+    acquirer_id: str | None = Field(default=None, min_length=1, max_length=200, description=(
+        "the acquirer's own id of the payment (Monobank's invoiceId); refunds name it"))
 
 
 class AcquirerAck(ApiModel):
