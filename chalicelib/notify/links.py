@@ -41,6 +41,8 @@ TARGETS: dict[str, tuple[str, ...] | None] = {
     "service_invoice_due_soon": ("invoice_id",),
     "card_charge_succeeded": ("invoice_id",),
     "card_charge_declined": ("invoice_id",),
+    "card_payment_refunded": ("invoice_id",),
+    "transfer_to_be_returned": ("invoice_id",),
     **{kind: ("site_id",) for kind in ("site_created", "counter_limit_reached", "requisites_changed",
                                         "vchasno_activated", "vchasno_deactivated", "deletion_requested",
                                         "deletion_withdrawn", "deletion_completed", "owner_changed", "card_saved",

@@ -72,9 +72,11 @@ def pay(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id: str, source: 
 
 def open_invoices(deal: DealModel) -> list[ServiceInvoiceModel]:
     """The site's open invoices, oldest first, each read strongly consistent (the index lags behind): those
-    the index lists, and the one the subscription issued last, which the index may not list yet."""
+    the deal itself records as unpaid (every invoice of the last days, whatever the index shows yet), the
+    one it issued last, and those the index lists (older ones)."""
     candidates = {invoice.id for invoice in ServiceInvoiceModel.by_site.query(
         deal.id, filter_condition=ServiceInvoiceModel.status == OPEN)}
+    candidates.update((deal.data or {}).get("unpaid") or {})
     last = (deal.data or {}).get("last_invoice")
     if last:
         candidates.add(last["id"])
