@@ -167,8 +167,10 @@ def settled(deal: DealModel, ctx: Context) -> dict:
     if charging and (charging["invoice_id"] == invoice_id or charging["payment_id"] == ctx.payload.get("payment_id")):
         changes["charging"] = None
     if ctx.payload.get("card") and not d.get("autopay_stopped"):
+        older = {key: {**invoice, "charges": 0, "reminded": True}
+                 for key, invoice in (ctx.payload.get("still_open") or {}).items() if key not in invoices}
         changes.update(autopay=True, card_token=ctx.payload["card"]["token"],
-                       unpaid=rebased(invoices, ctx.now, changes.get("charging", charging)))
+                       unpaid=rebased({**invoices, **older}, ctx.now, changes.get("charging", charging)))
     return {"data": {**d, **changes}}
 
 

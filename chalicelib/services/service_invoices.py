@@ -102,8 +102,13 @@ def _tell_subscription(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id
     if deal.status not in SUBSCRIBED:
         return
     now = clock.now()
-    oldest = oldest_open_after(deal, invoice.id)
+    left = [other for other in open_invoices(deal) if other.id != invoice.id]
+    oldest = {"issued_at": left[0].issued_at, "due_at": min(i.due_at for i in left)} if left else None
     payload = {"invoice_id": invoice.id, "payment_id": payment_id, "card": card, "oldest_open": oldest}
+    if card:  # a card saved now charges the invoices still open, however old (once now, then its retries)
+        payload["still_open"] = {other.id: {"number": other.number, "amount": int(other.amount),
+                                            "issued_at": other.issued_at, "due_at": other.due_at}
+                                 for other in left}
     engine.apply(uow, PROCESS, deal, paying_transition(deal, oldest, now), Context(now, "system", payload=payload))
 
 
