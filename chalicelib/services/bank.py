@@ -243,11 +243,8 @@ def mark_for_return(principal: Principal, payment_id: str) -> tuple[int, dict]:
     a refund is the payment's own, so the acquirer makes it once."""
     principal.require_operator()
     payment = _load(payment_id)
-    if payment.status == RETURNED:  # a repeated return: only the acquirer or the bank is asked again
-        if payment.acquirer_payment_id:
-            _refund_card(payment)
-        else:
-            _return_transfer(payment)
+    if payment.status == RETURNED and payment.acquirer_payment_id:
+        _refund_card(payment)  # a repeated return of card money: only the acquirer is asked again
         return 200, views.payment(payment)
     _require_unmatched(payment)
     uow = UnitOfWork()
@@ -279,7 +276,7 @@ def _return_transfer(payment: PaymentModel) -> None:
                          status="pending", created_at=clock.iso(clock.now()))
     try:
         payout_bank.get_bank().request_payout(payout)
-    except OSError:  # the bank did not answer: returning the payment again asks again
+    except OSError:  # the bank did not answer: an operator sends it by hand (the metric alarms)
         logger.warning("transfer return not taken by the bank", extra={"payment_id": payment.id})
         metrics.add_metric(name="TransferReturnNotTaken", unit="Count", value=1)
 
