@@ -94,8 +94,8 @@ def test_concurrent_first_reports_of_a_day_all_count_and_arm_one_refresh(api, ow
 def test_a_whole_month_by_card_declines_links_blocking_and_unblocking_by_bank_transfer(api, owner, monkeypatch):
     """A site saves a card, its next invoice is charged on the 1st; the card then declines, is tried again,
     a payment link expires and renews, the site is blocked after the grace days and unblocked at once by a
-    bank transfer, and the expired link the acquirer confirms late is parked — the books audited at every
-    step."""
+    bank transfer, and the expired link the acquirer confirms late is refunded at once — the books audited
+    at every step."""
     from chalicelib.adapters import acquirer
     from chalicelib.platform import config
     from tests.billing_support import deliver
@@ -156,7 +156,8 @@ def test_a_whole_month_by_card_declines_links_blocking_and_unblocking_by_bank_tr
     assert_books_balance()
 
     acquirer.LocalAcquirer().answer(first["payment_id"], True)  # the expired link, confirmed after all
-    assert [a["outcome"] for a in deliver(api)] == ["parked"]
+    assert [a["outcome"] for a in deliver(api)] == ["duplicate"]  # the invoice was paid: it goes back
+    assert [a["outcome"] for a in deliver(api)] == ["refunded"]
     assert [i["status"] for i in invoices(api, owner, site["id"])] == ["paid", "paid", "paid"]
     assert_books_balance()
 
