@@ -390,3 +390,19 @@ def test_the_fake_acquirers_outbox_loses_no_webhook_while_writers_and_a_taker_ra
     taker.join()
     taken.extend(fake.take_outbox())
     assert sorted(e["event_id"] for e in taken) == sorted(f"w{w}-{n}" for w in range(4) for n in range(50))
+
+
+def test_the_sites_card_payments_show_a_duplicate_and_its_refund(api, owner, fake):
+    site = _paid_site_with_card(api, owner, fake)
+    at(2027, 4, 1, 0, 5)
+    run_timers()
+    april = invoices(api, owner, site["id"])[0]
+    link = api.post(f"/v1/sites/{site['id']}/invoices/{april['id']}/payment-link", token=owner).json_body
+    fake.answer(link["payment_id"], True)
+    deliver(api)
+    deliver(api)
+    listed = api.get(f"/v1/sites/{site['id']}/card-payments", token=owner)
+    assert listed.status_code == 200, listed.body
+    shown = {p["id"]: (p["status"], p["outcome"]) for p in listed.json_body["items"]}
+    assert shown[link["payment_id"]] == ("refunded", "duplicate")
+    assert_books_balance()

@@ -276,7 +276,7 @@ class CardPaymentOut(ApiModel):
     amount: int
     currency: str
     status: Literal["pending", "succeeded", "failed", "refund_pending", "refunded"]
-    outcome: Literal["applied", "verified", "parked", "declined"] | None
+    outcome: Literal["applied", "verified", "parked", "declined", "duplicate"] | None
     card_mask: str | None
     created_at: str
     expires_at: str | None
