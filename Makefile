@@ -6,6 +6,7 @@
 #   make template  the prod stage's CloudFormation (chalice package + infra/resources.json), checked by cfn-lint
 #   make deploy STAGE=prod DEPLOY_BUCKET=...  the template deployed with the AWS CLI, then a smoke check
 #   make check-long  the bank workload and schemathesis against a running local stage
+#   make soak   the bank workload for 300 s at 12 clients, 8 contractors, 6 sites against `make run` (not in test)
 #   make messages  extract the msgids of the code and templates and merge them into every catalog (.po)
 #   make docs   rewrite the generated tables in README.md and docs/ from the code (python -m tools.docs)
 #   make pdf-preview  PNG pages of every document in every locale under build/pdf-preview, to look at
@@ -28,7 +29,7 @@ define run_suite
 	$(PYTEST) $(1) || { status=$$?; [ $$status -eq 5 ] && echo "no tests in $(firstword $(1))" || exit $$status; }
 endef
 
-.PHONY: run test lint unit integration e2e template deploy check-long install messages browser docs pdf-preview
+.PHONY: run test lint unit integration e2e template deploy check-long install messages browser docs pdf-preview soak
 
 run: install
 	exec $(BIN)/python -m infra.local.runner
@@ -56,6 +57,12 @@ browser:
 # The slow checks against a running local stage: the bank workload and schemathesis (tests/long).
 check-long: install
 	$(call run_suite,tests/long)
+
+# The bank workload at soak size against a running local stage (`make run` in another shell); not part of
+# `make test`. It must end with 0 violations.
+SOAK_SECONDS ?= 300
+soak: install
+	$(BIN)/python -m bench.bank_workload --seconds $(SOAK_SECONDS) --clients 12 --contractors 8 --sites 6 --seed 7
 
 # One stack: chalice's functions, roles and API merged with infra/resources.json (python -m infra.template);
 # the bundle trimmed and compiled to byte code (python -m infra.bundle), the SnapStart option's versions

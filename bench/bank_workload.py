@@ -22,8 +22,11 @@ equals the sum of its journal lines; what each user holds equals the escrow of t
 money-holding state plus their pending payouts; every order's escrow fits its status; each bank
 event was credited at most once, and each user got exactly the invoices that were paid; each service
 invoice was paid by exactly one payment (card, link or transfer) and revenue in UAH is exactly the paid
-service invoices; no site is past due or blocked with nothing overdue; the card clearing account holds
-exactly the verifications whose refund is pending. It prints
+service invoices; every card payment the acquirer took — the workload's own pages and the stage's own
+auto-charges alike, known by the acquirer's payment id whoever sent its events — ends in exactly one of:
+paying one invoice, refunded (or its refund pending), or parked once with a reason an operator sees, and
+none is parked as `invoice_already_paid` (a duplicate goes back by itself); no site is past due or
+blocked with nothing overdue; the card clearing account holds exactly the refunds pending. It prints
 the operations done, operations per second and the violations found; it exits 1 if there are any.
 """
 from __future__ import annotations
@@ -462,7 +465,7 @@ def check(world: World, dynamodb_url: str, prefix: str) -> list[str]:
 
     credited = Counter()
     for payment in PaymentModel.scan(consistent_read=True):
-        if payment.event_id in world.acquirer_events:  # card money parked for operators
+        if payment.acquirer_payment_id or payment.event_id in world.acquirer_events:  # card money, checked below
             continue
         credited[payment.event_id] += 1
         if payment.event_id not in world.delivered_events:
@@ -512,6 +515,7 @@ def site_violations() -> list[str]:
     paid = sum(int(i.amount) for i in invoices.values() if i.status == "paid")
     if revenue != paid:
         violations.append(f"revenue in UAH is {revenue}, but the paid service invoices total {paid}")
+    violations += card_violations(invoices)
     clearing = sum(int(a.available) for a in AccountModel.query("sys:card_clearing", consistent_read=True))
     pending = sum(int(p.amount) for p in CardPaymentModel.scan(consistent_read=True) if p.status == "refund_pending")
     if clearing != pending:
@@ -523,6 +527,37 @@ def site_violations() -> list[str]:
                        and clock.parse_iso(i.due_at) + OVERDUE_AFTER <= now]
             if not overdue:
                 violations.append(f"site {deal.id} is {deal.status} with nothing overdue")
+    return violations
+
+
+def card_violations(invoices: dict) -> list[str]:
+    """Every card payment the acquirer took ends in exactly one of: paying one invoice, refunded (or its
+    refund pending), or parked once with a reason; no owner is charged twice without an automatic refund."""
+    from chalicelib.store.models import CardPaymentModel, PaymentModel
+
+    violations: list[str] = []
+    parked: dict[str, object] = {}
+    for item in PaymentModel.scan(consistent_read=True):
+        if not item.acquirer_payment_id:
+            continue
+        if item.acquirer_payment_id in parked:
+            violations.append(f"card payment {item.acquirer_payment_id} parked twice")
+        parked[item.acquirer_payment_id] = item
+        if not item.reason:
+            violations.append(f"card payment {item.acquirer_payment_id} parked without a reason")
+        if item.reason == "invoice_already_paid":
+            violations.append(f"card payment {item.acquirer_payment_id} for an invoice paid already waits for an "
+                              f"operator: its owner was charged twice")
+    paid_by = {i.payment_id: i.id for i in invoices.values() if i.status == "paid"}
+    for payment in CardPaymentModel.scan(consistent_read=True):
+        if payment.status in ("pending", "failed"):
+            continue
+        ends = [payment.outcome == "applied" and paid_by.get(payment.id) == payment.invoice_id,
+                payment.outcome in ("duplicate", "verified") and payment.status in ("refund_pending", "refunded"),
+                payment.outcome == "parked" and payment.id in parked]
+        if sum(ends) != 1:
+            violations.append(f"card payment {payment.id} ({payment.purpose}) is {payment.status}/{payment.outcome}: "
+                              "it pays no invoice, is not refunded and is not parked")
     return violations
 
 

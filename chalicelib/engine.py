@@ -94,6 +94,26 @@ def apply(uow: UnitOfWork, process: Process, deal: DealModel, name: str, ctx: Co
     return transition
 
 
+def rearm(uow: UnitOfWork, process: Process, deal: DealModel, refused: str, now: datetime) -> bool:
+    """Re-arm a deal whose due timer `refused` its transition: its earliest other timer (the refused one
+    again only once it falls due later than `now`), written conditional on the status and version read.
+    False if that changes nothing."""
+    read = (deal.timer_shard, deal.timer_due_at, deal.timer_transition)
+    armed = [(due, timer.fires) for timer in process.timers.get(deal.status, ())
+             if (due := timer.due(deal)) and not (timer.fires == refused and due <= now)]
+    if armed:
+        due, fires = min(armed)
+        deal.timer_shard, deal.timer_due_at, deal.timer_transition = timer_shard(deal.id), clock.iso(due), fires
+    else:
+        deal.timer_shard = deal.timer_due_at = deal.timer_transition = None
+    if (deal.timer_shard, deal.timer_due_at, deal.timer_transition) == read:
+        return False
+    uow.update(deal, _actions(deal, {}, ("timer_shard", "timer_due_at", "timer_transition")),
+               condition=(DealModel.status == deal.status) & (DealModel.version == int(deal.version)),
+               on_fail=Conflict("state_changed", f"The {process.noun} changed meanwhile"))
+    return True
+
+
 def due_timer(deal: DealModel, now: datetime) -> str | None:
     """The deal's timed transition if it is due at `now`."""
     if deal.timer_transition is None or deal.timer_due_at is None:
@@ -133,8 +153,10 @@ def _schedule(process: Process, deal: DealModel) -> None:
     deal.timer_transition = fires
 
 
-def _actions(deal: DealModel, changes: dict) -> list:
-    names = {"status", "version", "history", "timer_shard", "timer_due_at", "timer_transition", *changes}
+def _actions(deal: DealModel, changes: dict,
+             fixed: tuple[str, ...] = ("status", "version", "history", "timer_shard", "timer_due_at",
+                                       "timer_transition")) -> list:
+    names = {*fixed, *changes}
     actions = []
     for name in sorted(names):
         value = getattr(deal, name)

@@ -41,7 +41,7 @@ class System(str, Enum):
     REVENUE = "sys:revenue"  # platform commission and paid service invoices
     SUSPENSE = "sys:suspense"  # bank money not yet matched to an invoice
     ACQUIRER = "sys:acquirer"  # money received from the card acquirer (goes negative)
-    CARD_CLEARING = "sys:card_clearing"  # card money in flight: a verification charge until its refund
+    CARD_CLEARING = "sys:card_clearing"  # card money in flight: a verification or a duplicate until its refund
     WRITE_OFFS = "sys:write_offs"  # service invoices an operator wrote off: revenue given up (goes negative)
     WRITTEN_OFF = "sys:written_off"  # what those invoices asked for, no longer owed by anyone
 
@@ -164,6 +164,26 @@ def card_verification_refunded(transfer_id: str, money: Money, ref: str) -> Tran
     acquirer = system_account(System.ACQUIRER, money.currency, transfer_id)
     clearing = system_account(System.CARD_CLEARING, money.currency, transfer_id)
     return _move(transfer_id, "card_verification_refund", money, (clearing, AVAILABLE), (acquirer, AVAILABLE), ref)
+
+
+def card_duplicate(transfer_id: str, money: Money, ref: str) -> Transfer:
+    """Card money for an invoice paid already waits in the clearing account while the acquirer refunds it."""
+    acquirer = system_account(System.ACQUIRER, money.currency, transfer_id)
+    clearing = system_account(System.CARD_CLEARING, money.currency, transfer_id)
+    return _move(transfer_id, "card_duplicate_in", money, (acquirer, AVAILABLE), (clearing, AVAILABLE), ref)
+
+
+def card_duplicate_refunded(transfer_id: str, money: Money, ref: str) -> Transfer:
+    acquirer = system_account(System.ACQUIRER, money.currency, transfer_id)
+    clearing = system_account(System.CARD_CLEARING, money.currency, transfer_id)
+    return _move(transfer_id, "card_duplicate_refund", money, (clearing, AVAILABLE), (acquirer, AVAILABLE), ref)
+
+
+def park_refused_refund(transfer_id: str, money: Money, ref: str) -> Transfer:
+    """A refund the acquirer refused: the money leaves the clearing account for suspense, for an operator."""
+    clearing = system_account(System.CARD_CLEARING, money.currency, transfer_id)
+    suspense = system_account(System.SUSPENSE, money.currency, transfer_id)
+    return _move(transfer_id, "card_refund_refused", money, (clearing, AVAILABLE), (suspense, AVAILABLE), ref)
 
 
 def park_card_payment(transfer_id: str, money: Money, ref: str) -> Transfer:

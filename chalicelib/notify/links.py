@@ -42,6 +42,8 @@ TARGETS: dict[str, tuple[str, ...] | None] = {
     "card_charge_succeeded": ("invoice_id",),
     "card_charge_declined": ("invoice_id",),
     "service_invoice_written_off": ("invoice_id",),
+    "card_payment_refunded": ("invoice_id",),
+    "transfer_to_be_returned": ("invoice_id",),
     **{kind: ("site_id",) for kind in ("site_created", "counter_limit_reached", "requisites_changed",
                                         "vchasno_activated", "vchasno_deactivated", "deletion_requested",
                                         "deletion_withdrawn", "deletion_completed", "owner_changed", "card_saved",

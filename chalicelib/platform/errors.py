@@ -96,3 +96,11 @@ class UpstreamUnavailable(DomainError):
 
     status = 503
     default_code = "upstream_unavailable"
+
+
+class UpstreamRefused(DomainError):
+    """An outside service answered and refused the request (an HTTP 4xx: a bad token, an expired card, the
+    bank said no): asking again the same way gets the same answer, so it is an outcome, not a pause."""
+
+    status = 502
+    default_code = "upstream_refused"

@@ -79,7 +79,8 @@ class Transition:
 
 @dataclass(frozen=True)
 class Charge:
-    """Ask the acquirer to charge a saved card (the same `idempotency_key` is charged once)."""
+    """Ask the acquirer to charge a saved card (the same `idempotency_key` is charged once: the attempt,
+    `<invoice id>:<n>`)."""
 
     payment_id: str
     card_token: str
@@ -90,10 +91,12 @@ class Charge:
 
 @dataclass(frozen=True)
 class Refund:
-    """Ask the acquirer to refund a payment (asked twice, it refunds once)."""
+    """Ask the acquirer to refund a payment (asked twice, it refunds once); `acquirer_id` is the acquirer's
+    own id of the payment, when known."""
 
     payment_id: str
     amount: Money
+    acquirer_id: str | None = None
 
 
 OutsideRequest = Charge | Refund

@@ -46,9 +46,12 @@ made, reminded) until their window (`unpaid_window`) has passed, so the item sta
 site stays unpaid: `remind_due` fires at the start of the day before a due date. With a saved card
 (`autopay`) an invoice is charged in the transaction that issues it (`charging`: the card payment asked
 of the acquirer, written as a `CardPaymentModel` in that transaction and sent by `after` once it
-committed with the card's token the deal keeps (`card_token`); its idempotency key is the invoice id),
-and after a decline again BILLING_RETRY_DAYS after its issue (`charge_card`). A charge whose answer has
-not come within CHARGE_RESEND is asked again under the same payment id, which the acquirer answers once.
+committed with the card's token the deal keeps (`card_token`), by the use case that fired the
+transition, in the same request or job run; its idempotency key is the attempt, `<invoice id>:<n>`),
+and after a decline again BILLING_RETRY_DAYS after its issue (`charge_card`). A card saved while invoices
+are open charges each of them once at once, and their retries count from then (`charges_from`). A charge
+whose answer has not come within CHARGE_RESEND is asked again under the same payment id and key, which the
+acquirer answers once; a charge the acquirer refuses (4xx) is a decline.
 The outcomes come by the acquirer's webhook (`services/card_payments.py`), which fires `invoice_paid` —
 or `recover` / `unblock` when it pays the last overdue invoice, so the site is active again at once — in
 the payment's transaction, as the bank's matcher does for a transfer. A site in `deletion_requested` has

@@ -34,9 +34,23 @@ def is_overdue(oldest_open: dict | None, now: datetime) -> bool:
 
 def unpaid_window(invoice: dict) -> datetime:
     """Until when an open invoice may still expect something of the deal: its reminder comes before its
-    due date, and its last charge BILLING_RETRY_DAYS after its issue."""
-    last_charge = clock.parse_iso(invoice["issued_at"]) + timedelta(days=max(settings.billing_retry_days))
+    due date, and its last charge BILLING_RETRY_DAYS after its issue (or after the card was saved)."""
+    last_charge = _schedule_start(invoice) + timedelta(days=max(settings.billing_retry_days))
     return max(clock.parse_iso(invoice["due_at"]), last_charge) + timedelta(days=1)
+
+
+def _schedule_start(invoice: dict) -> datetime:
+    """When the invoice's charges count from: its issue, or the moment a card was saved while it was open."""
+    return clock.parse_iso(invoice.get("charges_from") or invoice["issued_at"])
+
+
+def rebased(invoices: dict[str, dict], now: datetime, charging: dict | None) -> dict[str, dict]:
+    """A card saved now against invoices left unpaid: each is charged once now, and its retries count from
+    now (no burst of the attempts whose days passed while there was no card)."""
+    busy = (charging or {}).get("invoice_id")
+    return {invoice_id: invoice if invoice_id == busy else
+            {**invoice, "charges_from": clock.iso(now), "charges_before": int(invoice["charges"])}
+            for invoice_id, invoice in invoices.items()}
 
 
 def still_pending(invoices: dict[str, dict], now: datetime) -> dict[str, dict]:
@@ -49,7 +63,7 @@ def charge_payment_id(invoice_id: str, attempt: int) -> str:
 
 def _next_charge(invoice: dict) -> datetime | None:
     """When the saved card is charged next for this invoice: on its issue, then BILLING_RETRY_DAYS after."""
-    charges, issued = int(invoice["charges"]), clock.parse_iso(invoice["issued_at"])
+    charges, issued = int(invoice["charges"]) - int(invoice.get("charges_before", 0)), _schedule_start(invoice)
     if charges == 0:
         return issued
     retries = settings.billing_retry_days
@@ -137,7 +151,8 @@ def charge_requested(deal: DealModel) -> list[OutsideRequest]:
     if not token:
         return []
     return [Charge(charging["payment_id"], token, Money(int(charging["amount"]), tariffs.CURRENCY),
-                   f"{charging['number']} ({deal.title})", idempotency_key=charging["invoice_id"])]
+                   f"{charging['number']} ({deal.title})",
+                   idempotency_key=f"{charging['invoice_id']}:{charging['attempt']}")]
 
 
 def settled(deal: DealModel, ctx: Context) -> dict:
@@ -152,7 +167,10 @@ def settled(deal: DealModel, ctx: Context) -> dict:
     if charging and (charging["invoice_id"] == invoice_id or charging["payment_id"] == ctx.payload.get("payment_id")):
         changes["charging"] = None
     if ctx.payload.get("card") and not d.get("autopay_stopped"):
-        changes.update(autopay=True, card_token=ctx.payload["card"]["token"])
+        older = {key: {**invoice, "charges": 0, "reminded": True}
+                 for key, invoice in (ctx.payload.get("still_open") or {}).items() if key not in invoices}
+        changes.update(autopay=True, card_token=ctx.payload["card"]["token"],
+                       unpaid=rebased({**invoices, **older}, ctx.now, changes.get("charging", charging)))
     return {"data": {**d, **changes}}
 
 
@@ -233,10 +251,12 @@ def card_saved(deal: DealModel, ctx: Context) -> dict:
     refunding = dict(d.get("refunding") or {})
     if ctx.payload.get("refund"):  # the verification's 1.00 UAH: its refund is asked for at once, and again
         refunding[ctx.payload["payment_id"]] = {"amount": int(ctx.payload["refund"]),
-                                                "requested_at": clock.iso(ctx.now)}
+                                                "requested_at": clock.iso(ctx.now),
+                                                "acquirer_id": ctx.payload.get("acquirer_id")}
     if d.get("autopay_stopped") or not ctx.payload.get("card"):
         return {"data": {**d, "refunding": refunding}}
-    return {"data": {**d, "autopay": True, "card_token": ctx.payload["card"]["token"], "refunding": refunding}}
+    return {"data": {**d, "autopay": True, "card_token": ctx.payload["card"]["token"], "refunding": refunding,
+                     "unpaid": rebased(still_pending(unpaid(deal), ctx.now), ctx.now, d.get("charging"))}}
 
 
 def saved_card_changes(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
@@ -274,5 +294,6 @@ def after_commit(deal: DealModel, ctx: Context) -> list[OutsideRequest]:
     if int(resending.get("version", 0)) != int(deal.version):
         return requests
     refunding = data(deal).get("refunding") or {}
-    return requests + [Refund(payment_id, Money(int(refunding[payment_id]["amount"]), tariffs.CURRENCY))
+    return requests + [Refund(payment_id, Money(int(refunding[payment_id]["amount"]), tariffs.CURRENCY),
+                              refunding[payment_id].get("acquirer_id"))
                        for payment_id in resending.get("ids") or [] if payment_id in refunding]

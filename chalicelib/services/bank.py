@@ -3,14 +3,18 @@ transfers that could not be matched to an invoice.
 
 One matcher serves every kind of invoice a transfer may pay (`KINDS`): a top-up's proforma invoice
 (`PI-2026-000123`, credited to the client's balance) and a site's service invoice (`HOR-11111-007`,
-the platform's revenue). The number's pattern says the kind. A transfer is credited only when its
+the platform's revenue). The number's pattern says the kind, read the way people type it: in any case,
+with any Unicode hyphen, dash or minus sign (U+2010–U+2015, U+2212, U+00AD) and stray spaces around
+the dashes (`hor – 11111 – 007`); amounts are never rounded. A transfer is credited only when its
 purpose quotes exactly one known open invoice number and amount and currency match exactly; the
 kind then writes what paying it means, in the payment's transaction. Anything else is parked as an
 unmatched payment (its money in the suspense account) with the reason, for an operator to apply to
 an invoice of either kind or return. A transfer the ledger cannot hold (a currency we keep no
 balances in, or an amount beyond the currency's bound) is parked without moving money: its item is
 the record an operator acts on. One bank `event_id` is one payment item, written with
-`attribute_not_exists`, so a redelivered event changes nothing.
+`attribute_not_exists`, so a redelivered event changes nothing. A transfer for a site's invoice paid
+already is parked too, and the owner is told it will be returned; an operator's return sends bank money
+back through the bank's payout API to the account it came from (card money, through the acquirer).
 """
 from __future__ import annotations
 
@@ -56,6 +60,14 @@ KINDS = (
                 service_invoices.pay),
 )
 _NUMBERS = [(re.compile(rf"(?<![A-Z0-9-]){kind.pattern}(?![0-9])"), kind) for kind in KINDS]
+_DASHES = re.compile("[\u2010-\u2015\u2212\u00ad]")
+_SPACED_DASH = re.compile(r"(?<=[A-Z0-9])\s*-\s*(?=[0-9])")
+
+
+def as_typed(purpose: str) -> str:
+    """A transfer's purpose with its invoice numbers as we write them: upper case, every hyphen, dash or minus
+    an ASCII hyphen, no spaces around a dash between a number's parts."""
+    return _SPACED_DASH.sub("-", _DASHES.sub("-", purpose.upper()))
 
 
 class _DuplicateEvent(Exception):
@@ -87,11 +99,13 @@ def receive_transfer(transfer: IncomingTransfer) -> dict:
 
 def _receive(transfer: IncomingTransfer, payment_id: str, *, invoice_taken: bool = False) -> dict:
     kind, invoice, reason = _match(transfer, invoice_taken)
+    paid_twice = _paid_already(transfer, reason)
     payment = PaymentModel(
         payment_id, event_id=transfer.event_id, amount=transfer.amount_minor, currency=transfer.currency,
         purpose=transfer.purpose, payer=transfer.payer, received_at=transfer.received_at,
         status=CREDITED if invoice else UNMATCHED, reason=reason,
-        invoice_id=invoice.id if invoice else None, queue=None if invoice else QUEUE,
+        invoice_id=invoice.id if invoice else (paid_twice.id if paid_twice is not None else None),
+        queue=None if invoice else QUEUE,
     )
     uow = UnitOfWork()
     uow.put(payment, condition=PaymentModel.id.does_not_exist(), on_fail=_DuplicateEvent())
@@ -103,6 +117,10 @@ def _receive(transfer: IncomingTransfer, payment_id: str, *, invoice_taken: bool
         outbox.enqueue(uow, outbox.OPERATORS, "payment_unmatched", {
             "payment_id": payment_id, "purpose": transfer.purpose, "reason": reason,
             "amount": {"amount": transfer.amount_minor, "currency": transfer.currency}})
+        if paid_twice is not None:  # the owner learns it goes back (an operator's return sends it)
+            outbox.enqueue(uow, paid_twice.owner_id, "transfer_to_be_returned", {
+                "site_id": paid_twice.site_id, "invoice_id": paid_twice.id, "number": paid_twice.number,
+                "amount": {"amount": transfer.amount_minor, "currency": transfer.currency}, "payment_id": payment_id})
     try:
         uow.commit()
     except _InvoiceTaken:
@@ -122,6 +140,15 @@ def _again_if_moved(use_case: Callable[[], dict]) -> dict:
         raise Retryable("state_changed") from None
 
 
+def _paid_already(transfer: IncomingTransfer, reason: str | None) -> Any:
+    """The site's invoice a parked transfer paid a second time, if that is why it was parked."""
+    if reason != "invoice_already_paid":
+        return None
+    numbers = _NUMBERS[1][0].findall(as_typed(transfer.purpose))
+    invoice = service_invoices.find_by_number(numbers[0]) if len(numbers) == 1 else None
+    return invoice if invoice is not None and invoice.status == service_invoices.PAID else None
+
+
 def _holdable(amount_minor: int, currency: str) -> bool:
     """Whether the ledger can keep this money: a currency it holds, an amount within its bound."""
     return currency in SUPPORTED_CURRENCIES and within_bounds(amount_minor, currency)
@@ -131,8 +158,9 @@ def _match(transfer: IncomingTransfer, invoice_taken: bool) -> tuple[InvoiceKind
     """(kind, invoice, None) for a transfer that pays exactly one open invoice; else (kind, None, reason)."""
     if transfer.currency in SUPPORTED_CURRENCIES and not within_bounds(transfer.amount_minor, transfer.currency):
         return KINDS[0], None, "amount_out_of_range"
+    purpose = as_typed(transfer.purpose)
     found = sorted({(number, index) for index, (pattern, _) in enumerate(_NUMBERS)
-                    for number in pattern.findall(transfer.purpose)})
+                    for number in pattern.findall(purpose)})
     if not found:
         return KINDS[0], None, "no_invoice_number"
     if len(found) > 1:
@@ -228,7 +256,29 @@ def mark_for_return(principal: Principal, payment_id: str) -> tuple[int, dict]:
     answer = idempotency.commit(uow, 200, views.payment(payment))
     if payment.acquirer_payment_id:
         _refund_card(payment)
+    else:
+        _return_transfer(payment)
     return answer
+
+
+def _return_transfer(payment: PaymentModel) -> None:
+    """Send a returned bank transfer back through the bank's payout API, to the account it came from (the
+    payout id is derived from the payment, so asking twice is paid once)."""
+    from chalicelib.adapters import payout_bank
+    from chalicelib.store.models import PayoutModel
+
+    iban = str((payment.payer or {}).get("iban") or "")
+    if not iban:
+        logger.warning("returned transfer names no account; the bank is not asked", extra={"payment_id": payment.id})
+        return
+    payout = PayoutModel(ids.derived_id("po", "return", payment.id), owner_id=outbox.OPERATORS,
+                         amount=int(payment.amount), currency=payment.currency, method="iban", destination=iban,
+                         status="pending", created_at=clock.iso(clock.now()))
+    try:
+        payout_bank.get_bank().request_payout(payout)
+    except OSError:  # the bank did not answer: an operator sends it by hand (the metric alarms)
+        logger.warning("transfer return not taken by the bank", extra={"payment_id": payment.id})
+        metrics.add_metric(name="TransferReturnNotTaken", unit="Count", value=1)
 
 
 def _refund_card(payment: PaymentModel) -> None:

@@ -4,18 +4,28 @@ signed webhooks that settle them. Charges of the saved card are started by the s
 (`processes/subscription.py`); their outcomes come here like every other card payment.
 
 Each webhook `event_id` is claimed (`acqevent#<id>` in keys) in the transaction that applies it, so a
-redelivered event changes nothing; a payment's item changes only from `pending` (or `refund_pending`),
-so one payment's outcome is applied once whatever its events. A succeeded payment for an invoice still
-open pays it (however late: an expired link the acquirer still confirmed); one for an invoice no longer
-open, or for a payment we never asked for, is parked for operators like an unmatched bank transfer,
-its money in the suspense account. A verification's 1.00 UAH sits in the card clearing account until its
-refund is confirmed, so the books net it to zero.
+redelivered event changes nothing; a payment's item changes only from `pending` (or `failed`, or
+`refund_pending`), so one payment's outcome is applied once whatever its events. A succeeded payment for
+an invoice still open pays it, however late: an expired link the acquirer still confirmed, or a charge
+confirmed after it was declined (the invoice's pending retries go with it). One for an invoice paid
+meanwhile (a link and an auto-charge crossing, two card pages, a card and a transfer racing) is a
+duplicate: refunded through the acquirer at once, the owner told, its money in the card clearing account
+until the acquirer confirms the refund (the site's `resend_refund` asks again until then). A success for a
+payment we never asked for is parked for operators like an unmatched bank transfer, its money in the
+suspense account, once per acquirer payment whatever event ids it comes under. A verification's 1.00 UAH
+sits in the card clearing account until its refund is confirmed, so the books net it to zero.
+
+A charge or a refund the acquirer refuses (4xx) is an outcome, not a pause: a refused charge is a
+decline (`charge_refused`: the owner gets a payment link, the retries go on), a refused refund leaves
+the money parked for an operator (`refund_refused`, reason `refund_refused`).
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+
+from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import engine
 from chalicelib.access.auth import Principal
@@ -25,7 +35,7 @@ from chalicelib.money.amounts import SUPPORTED_CURRENCIES, Money, within_bounds
 from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
-from chalicelib.platform.errors import Conflict, DomainError, Retryable
+from chalicelib.platform.errors import Conflict, DomainError, Retryable, UpstreamRefused
 from chalicelib.platform.observability import logger, metrics
 from chalicelib.processes import Context
 from chalicelib.processes.site_deal import OPEN as SUBSCRIBED
@@ -37,7 +47,7 @@ from chalicelib.store.uow import UnitOfWork, run_with_retries
 
 LINK, PAY_INVOICE, VERIFY, AUTOPAY = "link", "pay_invoice", "verify", "autopay"
 PENDING, SUCCEEDED, FAILED, REFUND_PENDING, REFUNDED = "pending", "succeeded", "failed", "refund_pending", "refunded"
-APPLIED, VERIFIED, PARKED, DECLINED = "applied", "verified", "parked", "declined"
+APPLIED, VERIFIED, PARKED, DECLINED, DUPLICATE = "applied", "verified", "parked", "declined", "duplicate"
 VERIFICATION = Money(100, tariffs.CURRENCY)  # 1.00 UAH
 
 
@@ -49,6 +59,7 @@ class AcquirerEvent:
     amount_minor: int
     currency: str
     card: dict | None  # {mask, holder, token}, on payments only
+    acquirer_id: str | None = None  # the acquirer's own id of the payment (Monobank's invoiceId)
 
 
 class _Duplicate(Exception):
@@ -130,11 +141,11 @@ def _ask(payment_id: str, site_id: str, owner_id: str, purpose: str, invoice_id:
     """Ask the acquirer for a payment page (the same id asked twice is the same page) and make its item."""
     validity = settings.payment_link_minutes * 60
     now = clock.now()
-    url = acquirer.get_acquirer().create_payment(payment_id, money, description, validity, save_card)
+    page = acquirer.get_acquirer().create_payment(payment_id, money, description, validity, save_card)
     return CardPaymentModel(payment_id, site_id=site_id, owner_id=owner_id, purpose=purpose, invoice_id=invoice_id,
                             amount=money.amount_minor, currency=money.currency, status=PENDING, save_card=save_card,
-                            url=url, expires_at=clock.iso(now + timedelta(seconds=validity)),
-                            created_at=clock.iso(now))
+                            url=page.url, acquirer_id=page.acquirer_id,
+                            expires_at=clock.iso(now + timedelta(seconds=validity)), created_at=clock.iso(now))
 
 
 # --- the acquirer's webhook ----------------------------------------------------------------------------------------
@@ -192,44 +203,47 @@ def _apply(event: AcquirerEvent) -> tuple[dict, Callable[[], None] | None]:
 
 
 def _settle(uow: UnitOfWork, payment: CardPaymentModel, status: str, outcome: str,
-            expected: str = PENDING, card_mask: str | None = None) -> None:
+            expected: str = PENDING, card_mask: str | None = None, acquirer_id: str | None = None) -> None:
     actions = [CardPaymentModel.status.set(status), CardPaymentModel.outcome.set(outcome),
                CardPaymentModel.settled_at.set(clock.iso(clock.now()))]
     if card_mask:
         actions.append(CardPaymentModel.card_mask.set(card_mask))
+    if acquirer_id and not payment.acquirer_id:
+        actions.append(CardPaymentModel.acquirer_id.set(acquirer_id))
+        payment.acquirer_id = acquirer_id
     uow.update(payment, actions, condition=CardPaymentModel.status == expected, on_fail=_Raced())
 
 
 def _succeeded(uow: UnitOfWork, payment: CardPaymentModel,
                event: AcquirerEvent) -> tuple[str, Callable[[], None] | None]:
     money = Money(event.amount_minor, event.currency)
-    if payment.status == FAILED:  # declined, then confirmed after all: never lost, an operator decides
-        _settle(uow, payment, SUCCEEDED, PARKED, expected=FAILED)
-        _park(uow, event, payment, "confirmed_after_decline")
-        return PARKED, None
-    if payment.status != PENDING:
+    if payment.status not in (PENDING, FAILED):
         return "ignored", None  # this payment's outcome is applied already
+    was = str(payment.status)  # a success after a decline (the bank changed its mind) is a success
     card = event.card if payment.save_card and event.card and event.card.get("token") else None
     mask = (event.card or {}).get("mask")
     if money != Money(int(payment.amount), payment.currency):
-        _settle(uow, payment, SUCCEEDED, PARKED, card_mask=mask)
+        _settle(uow, payment, SUCCEEDED, PARKED, expected=was, card_mask=mask, acquirer_id=event.acquirer_id)
         _park(uow, event, payment, "amount_mismatch")
         return PARKED, None
     if payment.purpose == VERIFY:
-        _settle(uow, payment, REFUND_PENDING, VERIFIED, card_mask=mask)
+        _settle(uow, payment, REFUND_PENDING, VERIFIED, expected=was, card_mask=mask, acquirer_id=event.acquirer_id)
         ledger.record(uow, ledger.card_verification(f"{payment.id}:verified", money, ref=payment.id))
         _fire(uow, payment.site_id, "save_card", {"card": card, "payment_id": payment.id,
-                                                   "refund": money.amount_minor})
+                                                   "refund": money.amount_minor, "acquirer_id": payment.acquirer_id})
         return VERIFIED, lambda: _refund(payment, money)
     invoice = service_invoices.load(str(payment.invoice_id))
-    if invoice.status != service_invoices.OPEN:
-        _settle(uow, payment, SUCCEEDED, PARKED, card_mask=mask)
-        _park(uow, event, payment, "invoice_void" if invoice.status == service_invoices.VOID
-              else "invoice_already_paid")
-        if card:
-            _fire(uow, payment.site_id, "save_card", {"card": card, "payment_id": payment.id})
-        return PARKED, None
-    _settle(uow, payment, SUCCEEDED, APPLIED, card_mask=mask)
+    if invoice.status != service_invoices.OPEN:  # paid (or void) meanwhile: the money goes back by itself
+        _settle(uow, payment, REFUND_PENDING, DUPLICATE, expected=was, card_mask=mask, acquirer_id=event.acquirer_id)
+        ledger.record(uow, ledger.card_duplicate(f"{payment.id}:duplicate", money, ref=payment.id))
+        _fire(uow, payment.site_id, "save_card", {"card": card, "payment_id": payment.id,
+                                                   "refund": money.amount_minor, "acquirer_id": payment.acquirer_id})
+        outbox.enqueue(uow, payment.owner_id, "card_payment_refunded", {
+            "site_id": payment.site_id, "invoice_id": invoice.id, "number": invoice.number,
+            "amount": money.to_json(), "card_mask": mask or payment.card_mask or "",
+            "reason": "invoice_void" if invoice.status == service_invoices.VOID else "invoice_already_paid"})
+        return DUPLICATE, lambda: _refund(payment, money)
+    _settle(uow, payment, SUCCEEDED, APPLIED, expected=was, card_mask=mask, acquirer_id=event.acquirer_id)
     paid_by = service_invoices.LINK if payment.purpose == LINK else service_invoices.CARD
     service_invoices.pay(uow, invoice, payment.id, service_invoices.CARD_SOURCE, _Raced(), paid_by=paid_by,
                          card=card, notify="card_charge_succeeded" if payment.purpose == AUTOPAY
@@ -240,7 +254,7 @@ def _succeeded(uow: UnitOfWork, payment: CardPaymentModel,
 def _failed(uow: UnitOfWork, payment: CardPaymentModel, event: AcquirerEvent) -> str:
     if payment.status != PENDING:
         return "ignored"
-    _settle(uow, payment, FAILED, DECLINED, card_mask=(event.card or {}).get("mask"))
+    _settle(uow, payment, FAILED, DECLINED, card_mask=(event.card or {}).get("mask"), acquirer_id=event.acquirer_id)
     if payment.purpose == AUTOPAY:
         deal = deals.load(PROCESS, payment.site_id)
         charging = (deal.data or {}).get("charging") or {}
@@ -257,21 +271,68 @@ def _refunded(uow: UnitOfWork, payment: CardPaymentModel, event: AcquirerEvent) 
     if payment.status != REFUND_PENDING:
         return "ignored"
     money = Money(int(payment.amount), payment.currency)
-    _settle(uow, payment, REFUNDED, VERIFIED, expected=REFUND_PENDING)
-    ledger.record(uow, ledger.card_verification_refunded(f"{payment.id}:refunded", money, ref=payment.id))
+    _settle(uow, payment, REFUNDED, str(payment.outcome), expected=REFUND_PENDING)
     _fire(uow, payment.site_id, "refund_confirmed", {"payment_id": payment.id})
+    if payment.outcome == DUPLICATE:  # the owner was told when the refund was asked for
+        ledger.record(uow, ledger.card_duplicate_refunded(f"{payment.id}:refunded", money, ref=payment.id))
+        return REFUNDED
+    ledger.record(uow, ledger.card_verification_refunded(f"{payment.id}:refunded", money, ref=payment.id))
     outbox.enqueue(uow, payment.owner_id, "card_verification_refunded", {
         "site_id": payment.site_id, "amount": money.to_json(), "card_mask": payment.card_mask or ""})
     return REFUNDED
 
 
 def _refund(payment: CardPaymentModel, money: Money) -> None:
-    """After the verification's transaction: give the 1.00 UAH back (the subscription's `resend_refund` asks
-    again until the acquirer confirms it)."""
+    """After the transaction that booked it: give a verification's 1.00 UAH or a duplicate back (the
+    subscription's `resend_refund` asks again until the acquirer confirms it; a refusal parks it)."""
     try:
-        acquirer.get_acquirer().refund(payment.id, money)
+        acquirer.get_acquirer().refund(payment.id, money, payment.acquirer_id)
+    except UpstreamRefused:
+        refund_refused(payment.id)
     except DomainError:
-        logger.warning("verification refund not taken; asked again later", extra={"payment_id": payment.id})
+        logger.warning("card refund not taken; asked again later", extra={"payment_id": payment.id})
+
+
+def remember_acquirer_id(payment_id: str, acquirer_id: str | None) -> None:
+    """The acquirer's own id of a charge, from its answer, kept for the refunds that name it."""
+    if not acquirer_id:
+        return
+    try:
+        CardPaymentModel(payment_id).update(actions=[CardPaymentModel.acquirer_id.set(acquirer_id)],
+                                            condition=CardPaymentModel.id.exists())
+    except PynamoDBException:  # the webhook brings the same id; this is only the early copy
+        logger.info("acquirer id not kept from the charge's answer", extra={"payment_id": payment_id})
+
+
+def charge_refused(payment_id: str) -> dict:
+    """The acquirer refused a charge outright (4xx): a decline like its `payment.failed` webhook."""
+    payment = CardPaymentModel.get(payment_id, consistent_read=True)
+    return receive(AcquirerEvent(event_id=f"refused:{payment_id}", type=acquirer.FAILED, payment_id=payment_id,
+                                 amount_minor=int(payment.amount), currency=payment.currency, card=None))
+
+
+def refund_refused(payment_id: str) -> None:
+    """The acquirer refused a refund outright (4xx): asking again would be refused again, so the money is
+    parked for an operator (return it again, or apply it) and the site stops asking."""
+    def use_case() -> tuple[dict, None]:
+        payment = CardPaymentModel.get(payment_id, consistent_read=True)
+        if payment.status != REFUND_PENDING:
+            return {}, None
+        money = Money(int(payment.amount), payment.currency)
+        uow = UnitOfWork()
+        _settle(uow, payment, SUCCEEDED, PARKED, expected=REFUND_PENDING)
+        parked = _parked_payment(payment.id, f"refused:{payment.id}", money, payment, "refund_refused", {})
+        uow.put(parked, condition=PaymentModel.id.does_not_exist())
+        ledger.record(uow, ledger.park_refused_refund(f"{payment.id}:refund_refused", money, ref=parked.id))
+        outbox.enqueue(uow, outbox.OPERATORS, "payment_unmatched", {
+            "payment_id": parked.id, "purpose": parked.purpose, "reason": "refund_refused",
+            "amount": money.to_json()})
+        _fire(uow, payment.site_id, "refund_confirmed", {"payment_id": payment.id})
+        uow.commit()
+        return {}, None
+
+    run_with_retries(lambda: _moved_is_a_race(use_case))
+    logger.warning("card refund refused by the acquirer; parked for operators", extra={"payment_id": payment_id})
 
 
 def _fire(uow: UnitOfWork, site_id: str, transition: str, payload: dict) -> None:
@@ -287,23 +348,35 @@ def _holdable(event: AcquirerEvent) -> bool:
     return event.currency in SUPPORTED_CURRENCIES and within_bounds(event.amount_minor, event.currency)
 
 
+def _parked_payment(card_payment_id: str, event_id: str, money: Money, payment: CardPaymentModel | None,
+                    reason: str, card: dict) -> PaymentModel:
+    what = f"card payment {card_payment_id}" + (f" for {payment.invoice_id}" if payment and payment.invoice_id else "")
+    return PaymentModel(ids.derived_id("pay", "acquirer", card_payment_id), event_id=event_id,
+                        amount=money.amount_minor, currency=money.currency, purpose=what,
+                        payer={"name": card.get("holder", ""), "card_mask": card.get("mask", "")},
+                        received_at=clock.iso(clock.now()), status=bank.UNMATCHED, reason=reason, queue=bank.QUEUE,
+                        acquirer_payment_id=card_payment_id, invoice_id=payment.invoice_id if payment else None)
+
+
 def _park(uow: UnitOfWork, event: AcquirerEvent, payment: CardPaymentModel | None, reason: str) -> None:
     """Card money nothing can take is an unmatched payment for operators (apply or return it); money the
-    ledger cannot keep (a currency it holds no balances in) is only the record."""
-    payment_id = ids.derived_id("pay", "acquirer", event.event_id)
-    what = f"card payment {event.payment_id}" + (f" for {payment.invoice_id}" if payment and payment.invoice_id else "")
-    card = event.card or {}
-    amount = {"amount": event.amount_minor, "currency": event.currency}
-    uow.put(PaymentModel(payment_id, event_id=event.event_id, amount=event.amount_minor, currency=event.currency,
-                         purpose=what, payer={"name": card.get("holder", ""), "card_mask": card.get("mask", "")},
-                         received_at=clock.iso(clock.now()), status=bank.UNMATCHED, reason=reason,
-                         queue=bank.QUEUE, acquirer_payment_id=event.payment_id),
-            condition=PaymentModel.id.does_not_exist())
+    ledger cannot keep (a currency it holds no balances in) is only the record. One acquirer payment is
+    parked once, whatever event ids its success comes under."""
+    parked = PaymentModel(ids.derived_id("pay", "acquirer", event.payment_id), event_id=event.event_id,
+                          amount=event.amount_minor, currency=event.currency,
+                          purpose=f"card payment {event.payment_id}" + (
+                              f" for {payment.invoice_id}" if payment and payment.invoice_id else ""),
+                          payer={"name": (event.card or {}).get("holder", ""),
+                                 "card_mask": (event.card or {}).get("mask", "")},
+                          received_at=clock.iso(clock.now()), status=bank.UNMATCHED, reason=reason,
+                          queue=bank.QUEUE, acquirer_payment_id=event.payment_id)
+    uow.put(parked, condition=PaymentModel.id.does_not_exist(), on_fail=_Duplicate())
     if _holdable(event):
-        ledger.record(uow, ledger.park_card_payment(payment_id, Money(event.amount_minor, event.currency),
-                                                    ref=payment_id))
+        ledger.record(uow, ledger.park_card_payment(parked.id, Money(event.amount_minor, event.currency),
+                                                    ref=parked.id))
     outbox.enqueue(uow, outbox.OPERATORS, "payment_unmatched", {
-        "payment_id": payment_id, "purpose": what, "reason": reason, "amount": amount})
+        "payment_id": parked.id, "purpose": parked.purpose, "reason": reason,
+        "amount": {"amount": event.amount_minor, "currency": event.currency}})
 
 
 def _park_unknown(uow: UnitOfWork, event: AcquirerEvent, payment: CardPaymentModel | None, reason: str) -> str:

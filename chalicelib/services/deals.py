@@ -17,7 +17,7 @@ from pynamodb.expressions.condition import Condition
 from chalicelib import engine
 from chalicelib.access.auth import Principal
 from chalicelib.platform import clock
-from chalicelib.platform.errors import Conflict, DomainError, Forbidden, NotFound, Retryable
+from chalicelib.platform.errors import Conflict, DomainError, Forbidden, NotFound, Retryable, UpstreamRefused
 from chalicelib.platform.observability import logger
 from chalicelib.processes import Actor, Charge, Context, OutsideRequest, Process
 from chalicelib.processes.registry import PROCESSES
@@ -56,13 +56,21 @@ def settle(deal: DealModel, now: datetime) -> DealModel:
 
 def fire_timer(deal: DealModel, now: datetime) -> bool:
     """Fire the deal's pending timed transition as the `system` actor; False if it no longer applies
-    (another run fired it first, the deal moved on, or an index copy lags behind the table)."""
+    (another run fired it first, the deal moved on, or an index copy lags behind the table). A timer
+    whose transition the deal refuses (its guard, its state) is not left pending: the deal re-arms its
+    next timer without it (`engine.rearm`), so a refused timer never blocks the ones behind it."""
     if deal.timer_transition is None:
         return False
     process = PROCESSES[deal.process]
     payload = process.prepare(deal, deal.timer_transition, now) if process.prepare else {}
     uow = UnitOfWork()
     ctx = Context(now, "system", payload=payload)
+    refused = deal.timer_transition
+    try:
+        engine.check(process, deal, refused, ctx)
+    except (Conflict, Forbidden):
+        _rearm(process, deal, refused, now)
+        return False
     try:
         engine.apply(uow, process, deal, deal.timer_transition, ctx)
         uow.commit()
@@ -73,19 +81,41 @@ def fire_timer(deal: DealModel, now: datetime) -> bool:
     return True
 
 
+def _rearm(process: Process, deal: DealModel, refused: str, now: datetime) -> None:
+    uow = UnitOfWork()
+    if not engine.rearm(uow, process, deal, refused, now):
+        return
+    try:
+        uow.commit()
+    except Conflict:  # the deal moved meanwhile: its move armed its timers afresh
+        return
+    logger.info("refused timer re-armed", extra={"deal_id": deal.id, "refused": refused,
+                                                "next": deal.timer_transition})
+
+
 def ask_outside(requests: list[OutsideRequest]) -> None:
     """Send what committed transitions ask of the outside world. Each request is safe to send twice, and one
     not taken now is asked again by the deal's own timer, so a refusal is logged, never raised."""
     from chalicelib.adapters import acquirer
+    from chalicelib.services import card_payments  # a refusal is the payments' outcome (they use this module)
 
     for request in requests:
         try:
             if isinstance(request, Charge):
-                acquirer.get_acquirer().charge(request.payment_id, request.card_token, request.amount,
-                                               request.description, idempotency_key=request.idempotency_key)
+                acquirer_id = acquirer.get_acquirer().charge(request.payment_id, request.card_token, request.amount,
+                                                             request.description,
+                                                             idempotency_key=request.idempotency_key)
+                card_payments.remember_acquirer_id(request.payment_id, acquirer_id)
             else:
-                acquirer.get_acquirer().refund(request.payment_id, request.amount)
-        except DomainError:
+                acquirer.get_acquirer().refund(request.payment_id, request.amount, request.acquirer_id)
+        except UpstreamRefused:  # 4xx: asking again would be refused again
+            logger.warning("acquirer refused the request", extra={"payment_id": request.payment_id,
+                                                                   "request": type(request).__name__})
+            if isinstance(request, Charge):
+                card_payments.charge_refused(request.payment_id)
+            else:
+                card_payments.refund_refused(request.payment_id)
+        except DomainError:  # unavailable: the deal's own timer asks again under the same id and key
             logger.warning("acquirer request not taken; asked again later",
                            extra={"payment_id": request.payment_id, "request": type(request).__name__})
 
@@ -109,7 +139,10 @@ def fire(process: Process, deal_id: str, transition: str, role_of: Callable[[Dea
     idempotency record; a lost race reloads the deal and tries again. `before` may refuse first;
     `also` adds what else the move writes to its transaction (an operator's audit record)."""
 
+    fired: list[tuple[DealModel, Context]] = []
+
     def attempt() -> tuple[int, dict]:
+        fired.clear()
         deal = load(process, deal_id)
         role = role_of(deal)
         if before is not None:
@@ -119,9 +152,15 @@ def fire(process: Process, deal_id: str, transition: str, role_of: Callable[[Dea
         engine.apply(uow, process, deal, transition, ctx)
         if also is not None:
             also(uow, deal)
-        return idempotency.commit(uow, status, present(deal))
+        answer = idempotency.commit(uow, status, present(deal))
+        fired.append((deal, ctx))
+        return answer
 
-    return run_with_retries(attempt)
+    answer = run_with_retries(attempt)
+    if process.after is not None:  # what the move asks of the outside world leaves in this request
+        for deal, ctx in fired:
+            ask_outside(process.after(deal, ctx))
+    return answer
 
 
 def list_for(principal: Principal, process: Process, role: str, limit: int, cursor: str | None,

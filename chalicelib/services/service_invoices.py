@@ -80,9 +80,11 @@ def pay(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id: str, source: 
 
 def open_invoices(deal: DealModel) -> list[ServiceInvoiceModel]:
     """The site's open invoices, oldest first, each read strongly consistent (the index lags behind): those
-    the index lists, and the one the subscription issued last, which the index may not list yet."""
+    the deal itself records as unpaid (every invoice of the last days, whatever the index shows yet), the
+    one it issued last, and those the index lists (older ones)."""
     candidates = {invoice.id for invoice in ServiceInvoiceModel.by_site.query(
         deal.id, filter_condition=ServiceInvoiceModel.status == OPEN)}
+    candidates.update((deal.data or {}).get("unpaid") or {})
     last = (deal.data or {}).get("last_invoice")
     if last:
         candidates.add(last["id"])
@@ -108,8 +110,13 @@ def _tell_subscription(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id
     if deal.status not in SUBSCRIBED:
         return
     now = clock.now()
-    oldest = oldest_open_after(deal, invoice.id)
+    left = [other for other in open_invoices(deal) if other.id != invoice.id]
+    oldest = {"issued_at": left[0].issued_at, "due_at": min(i.due_at for i in left)} if left else None
     payload = {"invoice_id": invoice.id, "payment_id": payment_id, "card": card, "oldest_open": oldest}
+    if card:  # a card saved now charges the invoices still open, however old (once now, then its retries)
+        payload["still_open"] = {other.id: {"number": other.number, "amount": int(other.amount),
+                                            "issued_at": other.issued_at, "due_at": other.due_at}
+                                 for other in left}
     engine.apply(uow, PROCESS, deal, paying_transition(deal, oldest, now), Context(now, "system", payload=payload))
 
 

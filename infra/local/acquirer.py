@@ -5,6 +5,11 @@ The local runner delivers the fake's queued webhooks every second as well (`deli
     python -m infra.local.acquirer pay <payment_id> [--card 4111111111111111] [--holder "TEST HOLDER"]
     python -m infra.local.acquirer fail <payment_id>
     python -m infra.local.acquirer refund <payment_id>
+    python -m infra.local.acquirer refuse-next <card token or site id>   # its next call answers HTTP 4xx
+    python -m infra.local.acquirer timeout-next <card token or site id>  # its next call is lost (times out)
+
+A site id names the card the site's auto-pay charges (read off its subscription on the local stage's
+DynamoDB); a card token is what the fake gave the card (`tok_…`, in its payment files).
 """
 from __future__ import annotations
 
@@ -45,15 +50,40 @@ def deliver_forever(base_url: str, stop: threading.Event, interval: float = 1.0)
             acquirer.deliver(events, post_to(base_url))
 
 
+def card_token(name: str) -> str | None:
+    """A card token as it is, or the token a site's auto-pay charges."""
+    if name.startswith("tok_"):
+        return name
+    from pynamodb.exceptions import PynamoDBException
+
+    from chalicelib.store.models import DealModel
+
+    try:
+        deal = DealModel.get(name, consistent_read=True)
+    except (DealModel.DoesNotExist, PynamoDBException):  # no such site, or no local stage to ask
+        return None
+    token = (deal.data or {}).get("card_token")
+    return str(token) if token else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.local.acquirer")
-    parser.add_argument("action", choices=("pay", "fail", "refund"))
-    parser.add_argument("payment_id")
+    parser.add_argument("action", choices=("pay", "fail", "refund", "refuse-next", "timeout-next"))
+    parser.add_argument("payment_id", help="the payment's id (pay, fail, refund), or a card token or site id")
     parser.add_argument("--card", default="4111111111111111")
     parser.add_argument("--holder", default="TEST HOLDER")
     parser.add_argument("--url", default=_default_url())
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     fake = acquirer.LocalAcquirer()
+    if args.action in ("refuse-next", "timeout-next"):
+        token = card_token(args.payment_id)
+        if token is None:
+            print(f"{args.payment_id} is no card token, nor a site with a saved card", file=sys.stderr)
+            return 1
+        fake.arm(token, "refuse" if args.action == "refuse-next" else "timeout")
+        what = "be refused (HTTP 400)" if args.action == "refuse-next" else "time out"
+        print(f"the next call for card {token} will {what}")
+        return 0
     try:
         if args.action == "refund":
             if fake.refund_by_hand(args.payment_id) is None:

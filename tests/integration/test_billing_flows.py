@@ -94,8 +94,8 @@ def test_concurrent_first_reports_of_a_day_all_count_and_arm_one_refresh(api, ow
 def test_a_whole_month_by_card_declines_links_blocking_and_unblocking_by_bank_transfer(api, owner, monkeypatch):
     """A site saves a card, its next invoice is charged on the 1st; the card then declines, is tried again,
     a payment link expires and renews, the site is blocked after the grace days and unblocked at once by a
-    bank transfer, and the expired link the acquirer confirms late is parked — the books audited at every
-    step."""
+    bank transfer, and the expired link the acquirer confirms late is refunded at once — the books audited
+    at every step."""
     from chalicelib.adapters import acquirer
     from chalicelib.platform import config
     from tests.billing_support import deliver
@@ -156,6 +156,89 @@ def test_a_whole_month_by_card_declines_links_blocking_and_unblocking_by_bank_tr
     assert_books_balance()
 
     acquirer.LocalAcquirer().answer(first["payment_id"], True)  # the expired link, confirmed after all
-    assert [a["outcome"] for a in deliver(api)] == ["parked"]
+    assert [a["outcome"] for a in deliver(api)] == ["duplicate"]  # the invoice was paid: it goes back
+    assert [a["outcome"] for a in deliver(api)] == ["refunded"]
     assert [i["status"] for i in invoices(api, owner, site["id"])] == ["paid", "paid", "paid"]
+    assert_books_balance()
+
+
+def test_a_month_in_which_every_kind_of_double_payment_happens_once_ends_with_everything_paid_or_refunded(
+        api, owner, monkeypatch, tmp_path):
+    """On DynamoDB Local: a link paid while the auto-charge crosses it, a second card page paid for an invoice
+    paid already, a card and a transfer racing, and a success nobody asked for resent under new event ids.
+    Each duplicate goes back: card money refunded by the acquirer at once, the transfer returned by the bank
+    on the operator's return, the stranger parked once and returned; revenue is exactly the paid invoices."""
+    import json as _json
+    from pathlib import Path
+
+    from chalicelib.adapters import acquirer
+    from chalicelib.money.amounts import Money
+    from chalicelib.platform import config
+    from chalicelib.store.models import AccountModel, CardPaymentModel, PaymentModel
+    from tests.billing_support import deliver
+
+    monkeypatch.setenv("BANK_OUTBOX_DIR", str(tmp_path / "bank"))
+    config.reload()
+    fake = acquirer.LocalAcquirer()
+    operator = api.post("/v1/auth/login", {"email": "ops@escrowdesk.local", "password": "operator-pass"})
+    ops = operator.json_body["token"]
+
+    def account(name: str) -> int:
+        return sum(int(a.available) for a in AccountModel.query(name, consistent_read=True) if a.currency == "UAH")
+
+    def deliver_all() -> list[str]:
+        outcomes = []
+        while answers := deliver(api):
+            outcomes += [a["outcome"] for a in answers]
+        return outcomes
+
+    at(2027, 3, 17)
+    site = new_site(api, owner)
+    (march,) = invoices(api, owner, site["id"])
+    # two card pages for March's invoice, both paid: the second is a duplicate
+    first_page = api.post(f"/v1/sites/{site['id']}/payment-method", token=owner).json_body
+    second_page = api.post(f"/v1/sites/{site['id']}/payment-method", token=owner).json_body
+    fake.answer(first_page["payment_id"], True)
+    fake.answer(second_page["payment_id"], True)
+    assert deliver_all() == ["applied", "duplicate", "refunded"]
+    assert_books_balance()
+
+    # April: the auto-charge and the owner's payment link cross
+    at(2027, 4, 1, 0, 5)
+    timers.fire_due(clock.now())
+    april = invoices(api, owner, site["id"])[0]
+    link = api.post(f"/v1/sites/{site['id']}/invoices/{april['id']}/payment-link", token=owner).json_body
+    fake.answer(link["payment_id"], True)
+    assert deliver_all() == ["applied", "duplicate", "refunded"]
+    assert_books_balance()
+
+    # an upgrade is charged in its own request, and a transfer for it races the card
+    at(2027, 4, 10)
+    assert api.post(f"/v1/sites/{site['id']}/tariff", {"code": "business"}, token=owner).status_code == 200
+    upgrade = invoices(api, owner, site["id"])[0]
+    assert upgrade["kind"] == "upgrade"
+    assert deliver_all() == ["applied"]
+    raced = api.webhook(transfer_event("evt-raced", upgrade["amount"], "UAH", upgrade["number"].lower()))
+    assert raced.json_body["payment"]["reason"] == "invoice_already_paid"
+    returned = api.post(f"/v1/operator/payments/{raced.json_body['payment']['id']}/return", token=ops)
+    assert returned.status_code == 200
+    sent = (Path(config.settings.bank_outbox_dir) / "payout_requests.jsonl").read_text().splitlines()
+    assert [_json.loads(line)["amount"] for line in sent] == [upgrade["amount"]]
+
+    # a success nobody asked for, resent under new event ids: parked once, and returned by the operator
+    for n in range(3):
+        body = {**acquirer.event(acquirer.SUCCEEDED, "cpy_stranger", Money(5000, "UAH")), "event_id": f"evt-s{n}"}
+        raw = _json.dumps(body).encode()
+        assert api.post("/v1/webhooks/acquirer", raw=raw,
+                        headers={"X-Acquirer-Signature": acquirer.sign(raw)}).status_code == 200
+    (stranger,) = [p for p in PaymentModel.scan(consistent_read=True) if p.acquirer_payment_id == "cpy_stranger"]
+    assert api.post(f"/v1/operator/payments/{stranger.id}/return", token=ops).status_code == 200
+
+    paid = [i for i in invoices(api, owner, site["id"]) if i["status"] == "paid"]
+    assert {i["id"] for i in paid} == {march["id"], april["id"], upgrade["id"]}
+    assert account("sys:revenue") == sum(i["amount"] for i in paid)
+    assert account("sys:suspense") == 0 and account("sys:card_clearing") == 0
+    assert {(p.outcome, p.status) for p in CardPaymentModel.scan(consistent_read=True)} == {
+        ("applied", "succeeded"), ("duplicate", "refunded")}
+    assert all(p.status == "returned" for p in PaymentModel.scan(consistent_read=True) if p.status != "credited")
     assert_books_balance()

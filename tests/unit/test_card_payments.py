@@ -159,51 +159,65 @@ def _expired_and_renewed_link(api, owner) -> tuple[dict, dict, dict, dict]:
     return site, invoice, old, new
 
 
-def test_an_expired_link_confirmed_late_pays_an_open_invoice_and_is_parked_once_the_invoice_is_paid(
+def test_an_expired_link_confirmed_late_pays_an_open_invoice_and_once_it_is_paid_is_refunded_at_once(
         api, owner, operator_token, fake_acquirer):
     site, invoice, old, new = _expired_and_renewed_link(api, owner)
     fake_acquirer.answer(old["payment_id"], True)  # the acquirer still confirms the expired link
     assert deliver(api)[0]["outcome"] == "applied"
     assert invoices(api, owner, site["id"])[0]["status"] == "paid"
     fake_acquirer.answer(new["payment_id"], True)  # the owner paid the renewed link too
-    assert deliver(api)[0]["outcome"] == "parked"
+    assert deliver(api)[0]["outcome"] == "duplicate"
 
     assert _account(System.REVENUE.value) == invoice["amount"]  # never credited twice
-    parked = api.get("/v1/operator/payments/unmatched", token=operator_token).json_body["items"]
-    assert [(p["reason"], p["amount"]) for p in parked] == [("invoice_already_paid", invoice["amount"])]
-    returned = api.post(f"/v1/operator/payments/{parked[0]['id']}/return", token=operator_token)
-    assert returned.status_code == 200 and returned.json_body["status"] == "returned"
-    # back the way it came: the acquirer refunds the card; its confirmation books nothing twice
+    # back the way it came at once, naming the acquirer's own id: nothing waits for an operator
     assert fake_acquirer.load(new["payment_id"])["status"] == "refunded"
-    assert deliver(api)[0]["outcome"] == "ignored"
-    assert _account(System.SUSPENSE.value) == 0
+    assert _account(System.CARD_CLEARING.value) == invoice["amount"]  # until the acquirer confirms it
+    assert api.get("/v1/operator/payments/unmatched", token=operator_token).json_body["items"] == []
+    assert "card_payment_refunded" in _kinds(api, owner)
+    assert deliver(api)[0]["outcome"] == "refunded"
+    assert deliver(api) == []
+    assert _account(System.CARD_CLEARING.value) == 0 and _account(System.SUSPENSE.value) == 0
     assert _account(System.ACQUIRER.value) == -invoice["amount"]  # only the payment that paid the invoice
-    assert _account(System.BANK_OUT.value) == 0  # nothing left through the bank
+    assert CardPaymentModel.get(new["payment_id"]).status == "refunded"
     assert_books_balance()
 
 
-def test_returning_parked_card_money_asks_the_acquirer_again_until_it_takes_the_refund(
-        api, owner, operator_token, fake_acquirer, monkeypatch):
+def test_a_duplicates_refund_the_acquirer_did_not_take_is_asked_again_until_it_is_confirmed(
+        api, owner, fake_acquirer, monkeypatch):
     _, invoice, old, new = _expired_and_renewed_link(api, owner)
     fake_acquirer.answer(old["payment_id"], True)
     fake_acquirer.answer(new["payment_id"], True)
-    assert [answer["outcome"] for answer in deliver(api)] == ["applied", "parked"]
-    (parked,) = api.get("/v1/operator/payments/unmatched", token=operator_token).json_body["items"]
-
-    class Down:
-        def refund(self, payment_id, amount):
-            raise acquirer.unavailable()
-
-    with monkeypatch.context() as patched:
-        patched.setattr(acquirer, "get_acquirer", Down)
-        first = api.post(f"/v1/operator/payments/{parked['id']}/return", token=operator_token)
-    assert first.status_code == 200 and first.json_body["status"] == "returned"
+    token = fake_acquirer.load(new["payment_id"])["card"]["token"]
+    fake_acquirer.arm(token, "timeout")  # the refund asked at once is lost
+    assert [answer["outcome"] for answer in deliver(api)] == ["applied", "duplicate"]
     assert fake_acquirer.load(new["payment_id"])["status"] == "succeeded"  # not refunded yet
+    at(2027, 3, 17, 11, 20)
+    run_timers()  # the site's resend_refund asks again
+    assert fake_acquirer.load(new["payment_id"])["status"] == "refunded"
+    assert [answer["outcome"] for answer in deliver(api)] == ["refunded"]
+    assert _account(System.CARD_CLEARING.value) == 0
+    assert _account(System.ACQUIRER.value) == -invoice["amount"]
+    assert_books_balance()
+
+
+def test_a_refund_the_acquirer_refuses_is_parked_for_an_operator_whose_return_asks_again(
+        api, owner, operator_token, fake_acquirer):
+    _, invoice, old, new = _expired_and_renewed_link(api, owner)
+    fake_acquirer.answer(old["payment_id"], True)
+    fake_acquirer.answer(new["payment_id"], True)
+    fake_acquirer.arm(fake_acquirer.load(new["payment_id"])["card"]["token"], "refuse")
+    assert [answer["outcome"] for answer in deliver(api)] == ["applied", "duplicate"]
+    (parked,) = api.get("/v1/operator/payments/unmatched", token=operator_token).json_body["items"]
+    assert (parked["reason"], parked["amount"]) == ("refund_refused", invoice["amount"])
+    assert _account(System.CARD_CLEARING.value) == 0 and _account(System.SUSPENSE.value) == invoice["amount"]
+    at(2027, 3, 17, 12)
+    run_timers()  # the site no longer asks by itself: a refusal would only repeat
+    assert fake_acquirer.load(new["payment_id"])["status"] == "succeeded"
+    returned = api.post(f"/v1/operator/payments/{parked['id']}/return", token=operator_token)
+    assert returned.status_code == 200 and returned.json_body["status"] == "returned"
+    assert fake_acquirer.load(new["payment_id"])["status"] == "refunded"
+    assert [answer["outcome"] for answer in deliver(api)] == ["ignored"]  # booked by the return already
     assert _account(System.SUSPENSE.value) == 0
-    again = api.post(f"/v1/operator/payments/{parked['id']}/return", token=operator_token)
-    assert again.status_code == 200 and fake_acquirer.load(new["payment_id"])["status"] == "refunded"
-    assert api.post(f"/v1/operator/payments/{parked['id']}/return", token=operator_token).status_code == 200
-    assert [answer["outcome"] for answer in deliver(api)] == ["ignored"]  # one refund, confirmed once
     assert _account(System.ACQUIRER.value) == -invoice["amount"]
     assert_books_balance()
 
@@ -250,7 +264,8 @@ def test_a_verification_refund_the_acquirer_did_not_take_is_asked_again_until_co
     started = api.post(f"/v1/sites/{site['id']}/payment-method", token=owner).json_body
     fake_acquirer.answer(started["payment_id"], True)
     with monkeypatch.context() as down:
-        down.setattr(acquirer.LocalAcquirer, "refund", lambda self, payment_id, amount: (_ for _ in ()).throw(
+        down.setattr(acquirer.LocalAcquirer, "refund", lambda self, payment_id, amount, acquirer_id=None: (
+            _ for _ in ()).throw(
             UpstreamUnavailable("acquirer_unavailable")))
         assert deliver(api)[0]["outcome"] == "verified"
     assert deliver(api) == [] and _account(System.CARD_CLEARING.value) == 100
@@ -269,7 +284,8 @@ def test_a_verification_refund_the_acquirer_did_not_take_is_asked_again_until_co
 
 # --- auto-pay -------------------------------------------------------------------------------------------------------
 
-def test_on_the_1st_the_saved_card_is_charged_the_same_day_once_keyed_by_the_invoice(api, owner, fake_acquirer):
+def test_on_the_1st_the_saved_card_is_charged_the_same_day_once_keyed_by_the_invoices_first_attempt(
+        api, owner, fake_acquirer):
     site = _paid_site_with_card(api, owner, fake_acquirer)
     at(2027, 4, 1, 0, 0, 30)
     assert timers.fire_due(clock.now())["fired"] == 1
@@ -278,7 +294,7 @@ def test_on_the_1st_the_saved_card_is_charged_the_same_day_once_keyed_by_the_inv
     (charge,) = [p for p in CardPaymentModel.scan() if p.purpose == "autopay"]
     assert charge.invoice_id == april["id"] and charge.amount == april["amount"]
     stored = acquirer.LocalAcquirer().load(charge.id)
-    assert stored is not None and stored["key"] == april["id"]
+    assert stored is not None and stored["key"] == f"{april['id']}:1"
     deliver(api, twice=True)
 
     paid = invoices(api, owner, site["id"])[0]

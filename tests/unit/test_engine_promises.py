@@ -184,3 +184,47 @@ def test_years_of_a_subscription_keep_its_item_small():
         engine.apply(UnitOfWork(), SUBSCRIPTION, deal, "withdraw_deletion", Context(now, "client"))
     assert int(deal.data["invoice_seq"]) >= 120 and len(deal.history) == SUBSCRIPTION.history_kept
     assert _item_bytes(deal) < 16 * 1024, f"{_item_bytes(deal)} bytes"
+
+
+TIMED = [(name, state, timer.fires) for name, process in PROCESSES.items()
+         for state, timers in sorted(process.timers.items()) for timer in timers]
+
+
+@pytest.mark.parametrize(("name", "state", "fires"), TIMED, ids=[f"{n}-{s}-{f}" for n, s, f in TIMED])
+def test_a_due_timer_whose_transition_is_refused_never_stays_pending_the_deal_re_arms_its_next_timer(
+        monkeypatch, name: str, state: str, fires: str):
+    """Whatever a process's guard says when its timer fires, the timer does not stay due for ever (each job
+    run and each read finding it again, and the timers behind it never armed): the deal re-arms without it."""
+    import dataclasses
+
+    from chalicelib.platform import clock
+    from chalicelib.processes import Timer
+    from chalicelib.services import deals
+
+    now = T0 + timedelta(days=3)
+    process = PROCESSES[name]
+
+    def refuse(deal, ctx):
+        raise Conflict("not_now", "refused when it fired")
+
+    others = {timer.fires: T0 + timedelta(days=1 + index) for index, timer in enumerate(process.timers[state])}
+    others[fires] = T0
+    timers = tuple(Timer(timer.fires, lambda deal, at=others[timer.fires]: at) for timer in process.timers[state])
+    transitions = {**process.transitions, fires: dataclasses.replace(process.transitions[fires], guard=refuse)}
+    patched = dataclasses.replace(process, prepare=None, transitions=transitions, timers={state: timers})
+    monkeypatch.setitem(PROCESSES, name, patched)
+    deal = DealModel(f"{name[:3]}_refused", client_id="usr_c", contractor_id="usr_k", subject_id="x", title="t",
+                     amount=100, currency="UAH", commission_bps=0, delivery_days=1, created_at=clock.iso(T0),
+                     terms={}, terms_hash="h", data={}, process=name, status=state, version=3, history=[],
+                     client_key="x#usr_c", contractor_key="x#usr_k",
+                     timer_shard=engine.timer_shard(f"{name[:3]}_refused"), timer_due_at=clock.iso(T0),
+                     timer_transition=fires)
+    deal.save()
+    assert deals.fire_timer(deal, now) is False
+    after = DealModel.get(deal.id, consistent_read=True)
+    assert not (after.timer_transition == fires and engine.due_timer(after, now) == fires), \
+        f"{name}.{fires} stays due after its refusal"
+    assert int(after.version) == 3 and after.status == state  # nothing else changed
+    expected = [(at, timer) for timer, at in others.items() if timer != fires]
+    if expected:
+        assert after.timer_transition == min(expected)[1]

@@ -1,15 +1,20 @@
 """Stateful property of a site's paying life, on the service layer with the local fake acquirer:
 the clock moves and the timer job runs (invoices, auto-charges, retries, dunning), the owner pays by link,
 saves a good or a declined card, pays by bank transfer, and the acquirer's webhooks arrive once, twice,
-late or out of order. After every step: no invoice is paid twice (revenue is exactly the paid invoices),
-no site is past due or blocked with nothing overdue, the card clearing account holds exactly the
-verifications whose refund is pending, and the books balance."""
+late or out of order; the acquirer refuses calls (4xx), loses them (timeouts, 5xx), declines and then
+confirms the same payment, and resends successes under new event ids, for our payments and for payments
+nobody asked for. After every step: no invoice is paid twice (revenue is exactly the paid invoices), every
+payment the acquirer took ends in exactly one of: paying one invoice, refunded (or its refund pending), or
+parked with a reason an operator sees; no site is past due or blocked with nothing overdue, and one with an
+invoice unpaid BILLING_BLOCK_AFTER_DAYS is blocked; every charge recorded is at the acquirer unless the
+call was lost; the card clearing account holds exactly the refunds pending; and the books balance."""
 from __future__ import annotations
 
 import hashlib
 import itertools
 import os
 from datetime import timedelta
+from typing import ClassVar
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -17,12 +22,14 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from chalicelib.access.auth import Principal
 from chalicelib.adapters import acquirer
+from chalicelib.money import periods
+from chalicelib.money.amounts import Money
 from chalicelib.money.ledger import System
 from chalicelib.platform import clock, config
 from chalicelib.platform.errors import Conflict
 from chalicelib.processes.site_deal import OVERDUE_AFTER
 from chalicelib.services import bank, card_payments, sites, tariff_catalog, timers
-from chalicelib.store.models import AccountModel, CardPaymentModel, DealModel, ServiceInvoiceModel
+from chalicelib.store.models import AccountModel, CardPaymentModel, DealModel, PaymentModel, ServiceInvoiceModel
 from tests.billing_support import OWNER
 from tests.support import assert_books_balance
 
@@ -38,12 +45,39 @@ def _balance(owner_id: str) -> int:
     return sum(int(a.available) for a in AccountModel.query(owner_id, consistent_read=True) if a.currency == "UAH")
 
 
+class FlakyAcquirer(acquirer.LocalAcquirer):
+    """The local fake, whose next call may be refused (4xx) or lost (a timeout, a 5xx)."""
+
+    faults: ClassVar[list[str]] = []
+    lost: ClassVar[set[str]] = set()
+
+    def _misbehave(self, payment_id: str) -> None:
+        if self.faults:
+            fault = self.faults.pop(0)
+            if fault == "refuse":
+                raise acquirer.refused("HTTP 400")
+            self.lost.add(payment_id)
+            raise acquirer.unavailable()
+
+    def charge(self, payment_id, token, amount, description, idempotency_key):
+        self._misbehave(payment_id)
+        return super().charge(payment_id, token, amount, description, idempotency_key)
+
+    def refund(self, payment_id, amount, acquirer_id=None):
+        self._misbehave(payment_id)
+        return super().refund(payment_id, amount, acquirer_id)
+
+
 class SitePaymentsMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         os.environ["ACQUIRER_DECLINE_TOKENS"] = _token(DECLINED)
         config.reload()
         acquirer.LocalAcquirer().take_outbox()  # nothing of an earlier example
+        FlakyAcquirer.faults, FlakyAcquirer.lost = [], set()
+        self._real_get_acquirer = acquirer.get_acquirer
+        acquirer.get_acquirer = FlakyAcquirer
+        self.unknown = itertools.count()
         self.run = next(_runs)
         self.owner = Principal(f"usr_owner{self.run}", ("client",))
         operator = Principal(f"usr_op{self.run}", ("operator",))
@@ -55,6 +89,7 @@ class SitePaymentsMachine(RuleBasedStateMachine):
         self.revenue_before = _balance(System.REVENUE.value)
         self.paid_before = self._paid_total()
         self.transfers = itertools.count()
+        self.jobs_ran_at = clock.now()
 
     def _paid_total(self) -> int:
         return sum(int(i.amount) for i in ServiceInvoiceModel.scan(consistent_read=True) if i.status == "paid")
@@ -76,6 +111,7 @@ class SitePaymentsMachine(RuleBasedStateMachine):
         clock.advance(timedelta(hours=hours).total_seconds())
         while timers.fire_due(clock.now())["fired"]:
             pass
+        self.jobs_ran_at = clock.now()
 
     @rule(pays=st.booleans())
     def pay_by_link(self, pays):
@@ -120,6 +156,34 @@ class SitePaymentsMachine(RuleBasedStateMachine):
         for body in reversed(late) if reverse else late:
             self._apply(body)
 
+    @rule(fault=st.sampled_from(["refuse", "timeout", "unavailable"]))
+    def the_acquirer_misbehaves_on_its_next_call(self, fault):
+        FlakyAcquirer.faults.append(fault)
+
+    @rule(data=st.data())
+    def a_declined_payment_is_confirmed_after_all(self, data):
+        declined = sorted(p.id for p in CardPaymentModel.scan(consistent_read=True)
+                          if p.site_id == self.site and (acquirer.LocalAcquirer().load(p.id) or {}).get(
+                              "status") == "failed")
+        if declined:
+            acquirer.LocalAcquirer().answer(data.draw(st.sampled_from(declined)), True)
+
+    @rule(data=st.data())
+    def a_success_is_resent_under_a_new_event_id(self, data):
+        taken = sorted(p.id for p in CardPaymentModel.scan(consistent_read=True)
+                       if p.site_id == self.site and (acquirer.LocalAcquirer().load(p.id) or {}).get("event"))
+        if taken:
+            body = dict(acquirer.LocalAcquirer().load(data.draw(st.sampled_from(taken)))["event"])
+            if body["type"] == acquirer.SUCCEEDED:
+                self._apply({**body, "event_id": f"evt_again_{next(self.unknown)}"})
+
+    @rule(times=st.integers(min_value=1, max_value=3))
+    def a_payment_nobody_asked_for_succeeds(self, times):
+        payment_id = f"cpy_stranger{self.run}x{next(self.unknown)}"
+        for n in range(times):
+            self._apply({**acquirer.event(acquirer.SUCCEEDED, payment_id, Money(31000, "UAH")),
+                         "event_id": f"evt_{payment_id}_{n}"})
+
     # --- promises -------------------------------------------------------------------------------------------------
 
     @invariant()
@@ -135,6 +199,41 @@ class SitePaymentsMachine(RuleBasedStateMachine):
             assert overdue, f"{deal.status} with nothing overdue"
 
     @invariant()
+    def every_payment_taken_pays_one_invoice_or_is_refunded_or_parked_with_a_reason(self):
+        paid_by = {i.payment_id: i.id for i in ServiceInvoiceModel.scan(consistent_read=True) if i.status == "paid"}
+        parked = {}
+        for item in PaymentModel.scan(consistent_read=True):
+            if item.acquirer_payment_id:
+                assert item.acquirer_payment_id not in parked, f"{item.acquirer_payment_id} parked twice"
+                assert item.reason, f"{item.id} parked without a reason"
+                parked[item.acquirer_payment_id] = item
+        for payment in CardPaymentModel.scan(consistent_read=True):
+            if payment.site_id != self.site or payment.status in ("pending", "failed"):
+                continue
+            ends = [payment.outcome == "applied" and paid_by.get(payment.id) == payment.invoice_id,
+                    payment.outcome in ("duplicate", "verified") and payment.status in ("refund_pending", "refunded"),
+                    payment.outcome == "parked" and payment.id in parked]
+            assert sum(ends) == 1, f"{payment.id}: {payment.status}/{payment.outcome} ends in {ends}"
+        for payment_id in (p for p in parked if p.startswith(f"cpy_stranger{self.run}x")):
+            assert parked[payment_id].reason == "unknown_payment"
+
+    @invariant()
+    def an_invoice_unpaid_long_enough_has_blocked_the_site(self):
+        deal = DealModel.get(self.site, consistent_read=True)
+        after = timedelta(days=config.settings.billing_block_after_days)
+        late = [i for i in self._open()
+                if periods.start_of_day(periods.local_day(clock.parse_iso(i.issued_at)) + after) <= self.jobs_ran_at]
+        if late:
+            assert deal.status == "blocked", f"{deal.status} with {[i.number for i in late]} unpaid for too long"
+
+    @invariant()
+    def every_charge_recorded_is_at_the_acquirer_unless_its_call_was_lost(self):
+        for payment in CardPaymentModel.scan(consistent_read=True):
+            if payment.site_id == self.site and payment.purpose == "autopay" and payment.status == "pending":
+                assert acquirer.LocalAcquirer().load(payment.id) is not None or payment.id in FlakyAcquirer.lost, \
+                    f"{payment.id} recorded but never sent"
+
+    @invariant()
     def the_clearing_account_holds_only_verifications_awaiting_their_refund(self):
         pending = sum(int(p.amount) for p in CardPaymentModel.scan(consistent_read=True)
                       if p.status == card_payments.REFUND_PENDING)
@@ -145,8 +244,11 @@ class SitePaymentsMachine(RuleBasedStateMachine):
         assert_books_balance()
 
     def teardown(self):
+        FlakyAcquirer.faults = []
         for body in acquirer.LocalAcquirer().take_outbox() + self.held:
             self._apply(body)
+        self.every_payment_taken_pays_one_invoice_or_is_refunded_or_parked_with_a_reason()
+        acquirer.get_acquirer = self._real_get_acquirer
         self.the_clearing_account_holds_only_verifications_awaiting_their_refund()
         self.no_invoice_is_paid_twice()
         os.environ.pop("ACQUIRER_DECLINE_TOKENS", None)

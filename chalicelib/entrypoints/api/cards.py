@@ -45,7 +45,7 @@ def acquirer_webhook(call: Call):
     b = call.body
     return card_payments.receive(card_payments.AcquirerEvent(
         event_id=b.event_id, type=b.type, payment_id=b.payment_id, amount_minor=b.amount, currency=b.currency,
-        card=b.card.model_dump() if b.card else None))
+        card=b.card.model_dump() if b.card else None, acquirer_id=b.acquirer_id))
 
 
 @endpoint(bp, "GET", "/v1/operator/sites", summary="Sites by status (active, past_due, blocked, "

@@ -120,7 +120,8 @@ class CardPaymentModel(Model):
     amount = NumberAttribute()
     currency = UnicodeAttribute()
     status = UnicodeAttribute()  # pending | succeeded | failed | refund_pending | refunded
-    outcome = UnicodeAttribute(null=True)  # applied | verified | parked | declined
+    outcome = UnicodeAttribute(null=True)  # applied | verified | parked | declined | duplicate (refunded)
+    acquirer_id = UnicodeAttribute(null=True)  # the acquirer's own id of the payment (Monobank's invoiceId)
     save_card = BooleanAttribute(default=False)
     url = UnicodeAttribute(null=True)
     expires_at = UnicodeAttribute(null=True)

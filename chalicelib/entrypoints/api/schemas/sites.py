@@ -306,6 +306,8 @@ class AcquirerEventIn(RequestModel):
     amount: StrictInt = Field(gt=0, lt=10**15)
     currency: str = CurrencyCode
     card: AcquirerCard | None = None
+    acquirer_id: str | None = Field(default=None, min_length=1, max_length=200, description=(
+        "the acquirer's own id of the payment (Monobank's invoiceId); refunds name it"))
 
 
 class AcquirerAck(ApiModel):
@@ -323,7 +325,7 @@ class CardPaymentOut(ApiModel):
     amount: int
     currency: str
     status: Literal["pending", "succeeded", "failed", "refund_pending", "refunded"]
-    outcome: Literal["applied", "verified", "parked", "declined"] | None
+    outcome: Literal["applied", "verified", "parked", "declined", "duplicate"] | None
     card_mask: str | None
     created_at: str
     expires_at: str | None
