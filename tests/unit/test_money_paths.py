@@ -17,7 +17,7 @@ import pytest
 from chalicelib.adapters import acquirer
 from chalicelib.money.amounts import Money
 from chalicelib.money.ledger import System
-from chalicelib.platform import clock, config
+from chalicelib.platform import clock, config, outgoing
 from chalicelib.platform.errors import UpstreamRefused, UpstreamUnavailable
 from chalicelib.services import timers
 from chalicelib.store.models import AccountModel, CardPaymentModel, DealModel, ServiceInvoiceModel
@@ -118,7 +118,7 @@ def test_a_4xx_from_the_acquirer_is_a_refusal_and_only_a_timeout_a_5xx_or_a_brok
     def answer(request, timeout):
         raise failure
 
-    monkeypatch.setattr(urllib.request, "urlopen", answer)
+    monkeypatch.setattr(outgoing, "urlopen", answer)
     for call in (lambda a: a.charge("cpy_1", "tok_1", Money(100, "UAH"), "HOR-10001-001", "sin_1:1"),
                  lambda a: a.refund("cpy_1", Money(100, "UAH"), "mono_1")):
         with pytest.raises(expected) as raised:
@@ -136,7 +136,7 @@ def test_a_charge_is_keyed_by_its_attempt_and_a_refund_names_the_acquirers_own_p
         sent.append((request.full_url, dict(request.header_items()), json.loads(request.data)))
         return _Answer({"invoiceId": "2210012MPLYwJjVUTL", "pageUrl": "https://pay.example/x"})
 
-    monkeypatch.setattr(urllib.request, "urlopen", answer)
+    monkeypatch.setattr(outgoing, "urlopen", answer)
     http = acquirer.HttpAcquirer()
     assert http.charge("cpy_1", "tok_1", Money(31000, "UAH"), "HOR-10001-002", "sin_2:3") == "2210012MPLYwJjVUTL"
     http.refund("cpy_1", Money(31000, "UAH"), "2210012MPLYwJjVUTL")

@@ -144,7 +144,7 @@ def test_a_deleted_site_asks_again_for_a_pending_verification_refund_until_the_a
     assert started["purpose"] == "verify"
     fake_acquirer.answer(started["payment_id"], True, CARD, "Olena")
 
-    def unavailable(self, payment_id, amount):
+    def unavailable(self, payment_id, amount, acquirer_id=None):
         raise UpstreamUnavailable("acquirer_unavailable", "The acquirer did not answer")
 
     with monkeypatch.context() as patched:
