@@ -20,7 +20,7 @@ LIFETIME_SECONDS = 3600  # long enough to fill a form in, short enough not to ou
 
 @dataclass(frozen=True)
 class LinkState:
-    kind: str  # "invitation" | "reset"
+    kind: str  # "invitation" | "reset" | "confirmation" | "checkout"
     token: str
     csrf: str
     locale: str
