@@ -234,9 +234,9 @@ def reset_link(token: str) -> tuple[KeyModel, UserModel]:
     return key, user
 
 
-def reset_password(token: str, password: str) -> dict:
+def reset_password(token: str, password: str, source_ip: str | None = None) -> dict:
     """Set a new password with a reset link, once: every session ends, and with them every other reset link;
-    the address's failed log-ins are forgotten."""
+    the account's failed log-ins (from everywhere, and from the address that used the link) are forgotten."""
     key, user = reset_link(token)
     uow = UnitOfWork()
     uow.update(key, [KeyModel.seq.set(1)], condition=KeyModel.seq.does_not_exist(),
@@ -244,6 +244,8 @@ def reset_password(token: str, password: str) -> dict:
     _set_password(user, password, uow)
     uow.commit()
     limits.clear(login_attempts_by_account(), user.email)
+    if source_ip is not None:
+        limits.clear(login_attempts_by_pair(), _pair(user.email, source_ip))
     return {"status": "password_changed"}
 
 

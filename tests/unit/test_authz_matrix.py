@@ -120,7 +120,7 @@ def _world(api) -> dict:
     ok(api.post(f"/v1/projects/{w['project2']}/proposals", {"price": 25_000, "days": 4, "text": "Me"},
                 token=tokens[CONTRACTOR]))
     invited = ok(api.post("/v1/team/invitations", {"emails": "seller@example.com"}, token=tokens[OWNER]))
-    assert [r["status"] for r in invited["results"]] == ["requested"]
+    assert [r["status"] for r in invited["results"]] == ["invited"]
     ok(api.post(f"/v1/team/requests/{ids[OWNER]}/accept", token=tokens[CONTRACTOR]))
     task = {"contractor_id": ids[CONTRACTOR], "title": "Translate", "description": "EN → UK", "amount": 3_000,
             "currency": "USD"}

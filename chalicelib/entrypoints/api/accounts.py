@@ -68,7 +68,7 @@ def request_password_reset(call: Call):
           "token, once: every session ends", tag="accounts", request=s.PasswordResetConfirmIn,
           response=s.StatusOut, auth_="none", errors=(404, 409))
 def confirm_password_reset(call: Call):
-    return accounts.reset_password(call.body.token, call.body.password)
+    return accounts.reset_password(call.body.token, call.body.password, call.source_ip)
 
 
 @endpoint(bp, "GET", "/v1/me", summary="The signed-in user", tag="accounts", response=s.UserOut)

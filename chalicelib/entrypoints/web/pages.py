@@ -283,7 +283,8 @@ def set_password_page(request: Request) -> Response:
                N_("The two passwords differ.") if form.password != form.password_again else None)
     if problem:
         return _password_page(request, state, status=422, error=translate(state.locale, problem))
-    accounts.reset_password(state.token, form.password)
+    identity = (request.context or {}).get("identity") or {}
+    accounts.reset_password(state.token, form.password, str(identity.get("sourceIp") or "unknown"))
     return _redirect(f"/web/password/done?lang={state.locale}", **{"Set-Cookie": cookies.clear()})
 
 

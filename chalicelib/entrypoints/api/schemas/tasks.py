@@ -24,10 +24,10 @@ class InvitationsIn(RequestModel):
 
 class InvitationResult(ApiModel):
     email: str
-    status: Literal["invited", "requested", "already_in_team", "invalid", "duplicate", "daily_limit_reached",
+    status: Literal["invited", "already_in_team", "invalid", "duplicate", "daily_limit_reached",
                     "recently_invited"] = Field(description=(
-        "invited: e-mailed a link to join; requested: the address has an account, e-mailed a request to "
-        "join it must accept; daily_limit_reached: the company's invitations for today are used up; "
+        "invited: e-mailed a link to join (or, if the address has an account, a request to join it must "
+        "accept: the answer does not say which); daily_limit_reached: the company's invitations for today are used up; "
         "recently_invited: the address got an invitation today already"))
     reason: str | None = None
 
