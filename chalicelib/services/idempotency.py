@@ -41,9 +41,9 @@ _current: contextvars.ContextVar[Claim | None] = contextvars.ContextVar("idempot
 
 
 def make_claim(scope: str, key: str, method: str, path: str, body: bytes) -> Claim:
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise Unprocessable("invalid_idempotency_key", f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} characters",
-                            field="Idempotency-Key")
+    if not key or len(key) > MAX_KEY_LENGTH or not (key.isascii() and key.isprintable()):
+        raise Unprocessable("invalid_idempotency_key", f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} printable "
+                                                       "ASCII characters", field="Idempotency-Key")
     digest = hashlib.sha256(b"\n".join([method.encode(), path.encode(), body or b""])).hexdigest()
     return Claim(record_id=f"{scope}#{key}", request_hash=digest)
 
