@@ -306,6 +306,14 @@ def confirmation_link(token: str) -> tuple[KeyModel, UserModel]:
     return key, user
 
 
+def confirm_without_link(user_id: str) -> dict:
+    """The local stage's tools only (`/dev/...`): mark the address confirmed, as its link would."""
+    user = get_user(user_id)
+    if not is_confirmed(user):
+        user.update(actions=[UserModel.email_confirmed_at.set(clock.iso(clock.now()))])
+    return {"status": "email_confirmed", "message": f"{user.email} is confirmed"}
+
+
 def confirm_email(token: str) -> dict:
     key, user = confirmation_link(token)
     used = Conflict("confirmation_link_used", "This address is already confirmed")

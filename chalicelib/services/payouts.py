@@ -17,7 +17,7 @@ from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, NotFound, Unprocessable
 from chalicelib.platform.observability import logger
-from chalicelib.services import accounts, idempotency, views
+from chalicelib.services import idempotency, views
 from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import KeyModel, PayoutModel
@@ -54,6 +54,8 @@ def validate_destination(method: str, number: str) -> str:
 
 
 def request(principal: Principal, amount_minor: int, currency: str, method: str, number: str) -> tuple[int, dict]:
+    from chalicelib.services import accounts  # with the first payout, not with the app (it loads payouts)
+
     accounts.require_confirmed_email(principal.user or accounts.get_user(principal.user_id))  # a proven address
     money = require_positive(amount_minor, currency)
     minimum = settings.payout_min_amount.get(currency)
