@@ -63,33 +63,6 @@ def retry_after(limit: Window, subject: str) -> int | None:
     return None
 
 
-def check(limit: Window, subject: str, code: str, message: str) -> None:
-    """Refuse with 429 and `Retry-After` while `subject` is over the limit."""
-    wait = retry_after(limit, subject)
-    if wait is not None:
-        raise TooManyRequests(code, message, retry_after=wait)
-
-
-def hit(limit: Window, subject: str) -> None:
-    """Count one event: into the open window, or a new one if the last has passed."""
-    key, now = f"{limit.name}#{_digest(subject)}", _now_seconds()
-    for _ in range(3):  # two racers may both find no open window; the loser counts in the winner's
-        try:
-            LimitModel(key).update(actions=[LimitModel.hits.add(1)], condition=LimitModel.window_ends > now)
-            return
-        except UpdateError as error:
-            if error.cause_response_code != _CONDITION_FAILED:
-                raise
-        ends = now + limit.seconds
-        try:
-            LimitModel(key, hits=1, window_ends=ends, expires_at=ends + _KEEP_SECONDS).save(
-                condition=LimitModel.key.does_not_exist() | (LimitModel.window_ends <= now))
-            return
-        except PutError as error:
-            if error.cause_response_code != _CONDITION_FAILED:
-                raise
-
-
 def take(limit: Window, subject: str, code: str, message: str) -> None:
     """Charge one event before doing the work it limits, atomically: refuse with 429 and `Retry-After` if
     it would be one too many (then nothing is counted)."""
