@@ -14,6 +14,8 @@ SAMPLES: dict[str, list[dict]] = {
                           for greeting in ("", "Hi!")],
     "password_reset": [{"name": "Olena", "locale": "en", "expires_at": "2025-03-04T10:00:00Z",
                         "link": "http://127.0.0.1:8000/web/password-reset/abc"}],
+    "email_confirmation": [{"expires_at": "2025-03-04T10:00:00Z", "resend": "POST /v1/me/email-confirmation",
+                            "link": "http://127.0.0.1:8000/web/email-confirmations/abc"}],
     "task_sent": [{**TASK, "role": role} for role in ROLES],
     "task_done": [{**TASK, "role": role} for role in ROLES],
     "task_cancelled": [{**TASK, "role": role} for role in ROLES],

@@ -63,6 +63,41 @@ def assert_books_balance(*, holds_are_escrow: bool = True) -> None:
     assert violations == [], "books do not balance:\n" + "\n".join(violations)
 
 
+def confirmation_token(user_id: str) -> str:
+    """The token of the latest confirmation link e-mailed to the account (before its e-mail is sent)."""
+    from chalicelib.notify import links
+    from chalicelib.store.models import NotificationModel
+
+    seeds = [record.params[links.SEED] for record in NotificationModel.query(user_id, scan_index_forward=False)
+             if record.kind == "email_confirmation" and links.SEED in record.params]
+    return links.one_time_token(seeds[0])
+
+
+def sent_links(kind: str) -> list[str]:
+    """Send what is pending (as the job does after 5 minutes), then the one-time links of every e-mail of `kind`
+    in the mail sink: the links exist only there, never in a stored notification."""
+    import email
+    import re
+    from email import policy
+    from pathlib import Path
+
+    from chalicelib.notify import links
+    from chalicelib.platform import clock, config
+    from chalicelib.services import notifications
+    from chalicelib.store.models import NotificationModel
+
+    clock.advance(600)
+    notifications.retry_unsent(clock.now())
+    ids = {record.id for record in NotificationModel.scan() if record.kind == kind}
+    prefix = re.escape(config.settings.app_url + links.ONE_TIME_PATHS[kind].split("{")[0])
+    found = []
+    for path in sorted(Path(config.settings.mail_sink_dir).glob("*.eml")):
+        if any(path.stem.endswith(notification_id) for notification_id in ids):
+            message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+            found += re.findall(rf'href="({prefix}[\w-]+)"', message.get_body(("html",)).get_content())
+    return found
+
+
 class Api:
     """A thin JSON client over chalice.test.Client for readable tests."""
 
@@ -83,11 +118,19 @@ class Api:
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
 
-    def signup(self, email: str, *, locale: str = "en", name: str = "Test User") -> str:
+    def signup(self, email: str, *, locale: str = "en", name: str = "Test User", confirmed: bool = True) -> str:
+        """A new account's token; its address confirmed by the e-mailed link unless `confirmed=False`."""
         response = self.post("/v1/auth/signup", {"email": email, "password": "correct horse", "name": name,
                                                   "locale": locale})
         assert response.status_code == 201, response.body
+        if confirmed:
+            self.confirm_email(response.json_body["user"]["id"])
         return response.json_body["token"]
+
+    def confirm_email(self, user_id: str) -> None:
+        """Use the confirmation link e-mailed to the account (made from its notification's seed, as the e-mail is)."""
+        response = self.post("/v1/auth/email-confirmation/confirm", {"token": confirmation_token(user_id)})
+        assert response.status_code == 200, response.body
 
     def invoice(self, token: str, amount: int = 150000, currency: str = "USD") -> dict:
         response = self.post("/v1/invoices", {"amount": amount, "currency": currency}, token=token)

@@ -147,5 +147,6 @@ def verify_signature(header: str | None, raw_body: bytes, secret: str, name: str
     if abs(clock.wall().timestamp() - int(timestamp)) > settings.webhook_tolerance_seconds:
         raise Unauthorized("stale_signature", f"{name} timestamp is outside the tolerance")
     expected = hmac.new(secret.encode(), timestamp.encode() + b"." + raw_body, hashlib.sha256).hexdigest()
-    if not any(hmac.compare_digest(expected, candidate) for candidate in fields.get("v1", [])):
+    # as bytes: compare_digest refuses a str with non-ASCII in it (a TypeError, not a refusal)
+    if not any(hmac.compare_digest(expected.encode(), candidate.encode()) for candidate in fields.get("v1", [])):
         raise Unauthorized("invalid_signature", f"{name} does not match")

@@ -1,8 +1,9 @@
 """Abuse limits, kept in DynamoDB (the `limits` table) so that they hold across Lambda instances.
 
 Each limit counts events for a subject (an e-mail address, a source address, a company) in a window:
-- `Window` limits open a window at the first event and count until it passes (failed log-ins: five
-  failures within 15 minutes of the first lock the address out until those 15 minutes are over);
+- `Window` limits open a window at the first event and count until it passes. `take` charges one event
+  before the work it limits, by a conditional add: of many requests at the same instant, only as many as
+  the limit allows get through, and the rest are refused without the work being done;
 - `Daily` limits count per calendar day in UTC (invitations per company, e-mails per address), and
   their counter is written inside the transaction that does what they count, so a refused event
   leaves nothing behind.
@@ -62,23 +63,21 @@ def retry_after(limit: Window, subject: str) -> int | None:
     return None
 
 
-def check(limit: Window, subject: str, code: str, message: str) -> None:
-    """Refuse with 429 and `Retry-After` while `subject` is over the limit."""
-    wait = retry_after(limit, subject)
-    if wait is not None:
-        raise TooManyRequests(code, message, retry_after=wait)
-
-
-def hit(limit: Window, subject: str) -> None:
-    """Count one event: into the open window, or a new one if the last has passed."""
+def take(limit: Window, subject: str, code: str, message: str) -> None:
+    """Charge one event before doing the work it limits, atomically: refuse with 429 and `Retry-After` if
+    it would be one too many (then nothing is counted)."""
     key, now = f"{limit.name}#{_digest(subject)}", _now_seconds()
     for _ in range(3):  # two racers may both find no open window; the loser counts in the winner's
         try:
-            LimitModel(key).update(actions=[LimitModel.hits.add(1)], condition=LimitModel.window_ends > now)
+            LimitModel(key).update(actions=[LimitModel.hits.add(1)],
+                                   condition=(LimitModel.window_ends > now) & (LimitModel.hits < limit.max_count))
             return
         except UpdateError as error:
             if error.cause_response_code != _CONDITION_FAILED:
                 raise
+        wait = retry_after(limit, subject)
+        if wait is not None:
+            raise TooManyRequests(code, message, retry_after=wait)
         ends = now + limit.seconds
         try:
             LimitModel(key, hits=1, window_ends=ends, expires_at=ends + _KEEP_SECONDS).save(
@@ -87,6 +86,31 @@ def hit(limit: Window, subject: str) -> None:
         except PutError as error:
             if error.cause_response_code != _CONDITION_FAILED:
                 raise
+    raise TooManyRequests(code, message, retry_after=1)
+
+
+def give_back(limit: Window, subject: str) -> None:
+    """Return one event charged by `take` (the work turned out to be no abuse, e.g. a right password)."""
+    try:
+        LimitModel(f"{limit.name}#{_digest(subject)}").update(actions=[LimitModel.hits.add(-1)],
+                                                              condition=LimitModel.hits > 0)
+    except UpdateError as error:
+        if error.cause_response_code != _CONDITION_FAILED:
+            raise
+
+
+def mark(name: str, subject: str, seconds: int) -> None:
+    """Remember that `subject` did something (e.g. logged in from an address), for `seconds`."""
+    ends = _now_seconds() + seconds
+    LimitModel(f"{name}#{_digest(subject)}", hits=1, window_ends=ends, expires_at=ends).save()
+
+
+def marked(name: str, subject: str) -> bool:
+    try:
+        item = LimitModel.get(f"{name}#{_digest(subject)}", consistent_read=True)
+    except LimitModel.DoesNotExist:
+        return False
+    return int(item.window_ends) > _now_seconds()
 
 
 def clear(limit: Window, subject: str) -> None:

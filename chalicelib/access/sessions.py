@@ -40,11 +40,6 @@ def issue(user: UserModel) -> str:
     return auth.issue_token(user.id, int(user.token_epoch or 0))
 
 
-def reissue(user_id: str) -> str:
-    """A new session for a user known by id (replaying a sign-up: the first token was never stored)."""
-    return issue(UserModel.get(user_id, consistent_read=True))
-
-
 def log_out(principal: auth.Principal) -> None:
     """End the caller's session: its token is refused from now on; his other sessions go on."""
     assert principal.session is not None and principal.user is not None

@@ -3,11 +3,20 @@ in-cabinet notification's `link`.
 
 A kind names the parameter that holds its object's id; the id's type prefix (`ord_`, `ctr_`, …) says
 which kind of object it is, and `WEB_PATHS` where the marketplace's web client shows that object,
-below `WEB_APP_URL`. An invitation, a request to join and a password reset lead to the service's own
-pages instead (`chalicelib/entrypoints/web`, by the one-time link in their `link` parameter, below `APP_URL`).
+below `WEB_APP_URL`. An invitation, a request to join, a password reset and an address confirmation lead to
+the service's own pages instead (`chalicelib/entrypoints/web`, below `APP_URL`), by a one-time link.
+
+No working one-time link is ever stored. The stored notification holds a `link_seed`; the link's token is an
+HMAC of that seed under a key derived from JWT_SECRET (`one_time_token`), so the seed alone opens nothing. The
+e-mail is rendered with the link once, when it is sent (`with_link`), and the seed is then removed: the feed
+shows the notification without its link, leading to the web client's home page.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 
 from chalicelib.platform import config
@@ -20,6 +29,7 @@ TARGETS: dict[str, tuple[str, ...] | None] = {
     "team_invitation": None,
     "team_join_request": None,
     "password_reset": None,
+    "email_confirmation": None,
     "invoice_created": ("invoice_id",),
     "invoice_paid": ("invoice_id",),
     "payment_unmatched": ("payment_id",),
@@ -65,6 +75,7 @@ LABELS = {
     "team_invitation": N_("Open the invitation"),
     "team_join_request": N_("Answer the request"),
     "password_reset": N_("Set a new password"),
+    "email_confirmation": N_("Confirm the address"),
     "order": N_("Open the order"),
     "contract": N_("Open the contract"),
     "offer": N_("Open the offer"),
@@ -79,6 +90,38 @@ LABELS = {
 }
 
 
+SEED = "link_seed"
+# kind → the service's page its one-time link opens (below APP_URL)
+ONE_TIME_PATHS = {
+    "team_invitation": "/web/invitations/{token}",
+    "team_join_request": "/web/invitations/{token}",
+    "password_reset": "/web/password-reset/{token}",
+    "email_confirmation": "/web/email-confirmations/{token}",
+}
+
+
+def new_seed() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def one_time_token(seed: str) -> str:
+    """The token of a one-time link: only whoever holds JWT_SECRET can make it from its stored seed."""
+    key = hmac.new(config.settings.jwt_secret.encode(), b"one-time-links", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(hmac.new(key, seed.encode(), hashlib.sha256).digest()).decode().rstrip("=")
+
+
+def one_time_link(kind: str, seed: str) -> str:
+    return config.settings.app_url + ONE_TIME_PATHS[kind].format(token=one_time_token(seed))
+
+
+def with_link(kind: str, params: dict) -> dict:
+    """The params an e-mail is rendered with: its one-time link made from the seed, the seed itself left out."""
+    seed = params.get(SEED)
+    if seed is None or kind not in ONE_TIME_PATHS:
+        return params
+    return {**{name: value for name, value in params.items() if name != SEED}, "link": one_time_link(kind, seed)}
+
+
 @dataclass(frozen=True)
 class Link:
     url: str
@@ -89,7 +132,9 @@ def link_for(kind: str, params: dict) -> Link:
     """The page a notification of `kind` with `params` leads to."""
     targets = TARGETS.get(kind, DEAL)
     if targets is None:  # a page of the service itself (chalicelib/entrypoints/web), by its one-time link
-        return Link(params["link"], LABELS[kind])
+        if params.get("link"):  # only while the e-mail is rendered: the stored notification keeps no link
+            return Link(params["link"], LABELS[kind])
+        return Link(_web_url("home"), LABELS["home"])
     for param in targets:
         object_id = params.get(param)
         if object_id:

@@ -277,13 +277,27 @@ class Settings:
     domain_verify_timeout_seconds: float = field(
         default_factory=lambda: float(_env("DOMAIN_VERIFY_TIMEOUT_SECONDS", "5")))
     domains_local_file: str = field(default_factory=lambda: _env("DOMAINS_LOCAL_FILE", "var/domains/published.json"))
-    # Abuse limits (kept in DynamoDB): failed log-ins per e-mail address and per source address within
-    # a window, after which log-in answers 429 until the window has passed; invitations per company and
-    # day, and invitation e-mails per address and day; password-reset e-mails per address and per source
-    # address within an hour; how long a reset link lives.
+    # Abuse limits (kept in DynamoDB, each charged before the work it limits): log-in attempts per
+    # (account, source address) and per source address within a window, after which log-in answers 429
+    # until the window has passed; log-in attempts per account from addresses that never logged in to it,
+    # within LOGIN_ACCOUNT_WINDOW_SECONDS (a much higher bar: only a spread attack reaches it, and an address
+    # that logged in to the account before still gets in); password changes per session holder; sign-ups per
+    # source address and hour (0 = no limit; off by default on the local stage, where tools and tests create
+    # many accounts from one address); invitations per company and day, and invitation e-mails per address
+    # and day; password-reset and address-confirmation e-mails per address and per source address within an
+    # hour; how long a reset link and a confirmation link live.
     login_max_failures_per_email: int = field(default_factory=lambda: int(_env("LOGIN_MAX_FAILURES_PER_EMAIL", "5")))
     login_max_failures_per_ip: int = field(default_factory=lambda: int(_env("LOGIN_MAX_FAILURES_PER_IP", "100")))
     login_window_seconds: int = field(default_factory=lambda: int(_env("LOGIN_WINDOW_SECONDS", "900")))
+    login_max_attempts_per_account: int = field(
+        default_factory=lambda: int(_env("LOGIN_MAX_ATTEMPTS_PER_ACCOUNT", "50")))
+    login_account_window_seconds: int = field(
+        default_factory=lambda: int(_env("LOGIN_ACCOUNT_WINDOW_SECONDS", "3600")))
+    password_changes_per_user: int = field(default_factory=lambda: int(_env("PASSWORD_CHANGES_PER_USER", "5")))
+    signups_per_ip_per_hour: int = field(default_factory=lambda: int(_env(
+        "SIGNUPS_PER_IP_PER_HOUR", "0" if os.environ.get("STAGE", "local") == "local" else "50")))
+    email_confirmation_ttl_hours: int = field(
+        default_factory=lambda: int(_env("EMAIL_CONFIRMATION_TTL_HOURS", "48")))
     invitations_per_company_per_day: int = field(
         default_factory=lambda: int(_env("INVITATIONS_PER_COMPANY_PER_DAY", "200")))
     # Invitation e-mails one address gets a day: from one company, and (a higher cap) from all companies together.

@@ -5,7 +5,8 @@ exists, its first response is replayed, or 409 `idempotency_conflict` is raised 
 request. Otherwise the claim rides along with the request: a unit of work that commits a state
 change writes the record inside the same transaction (kept forever when money moved, with a
 TTL otherwise); a request that wrote nothing stores its record afterwards. A record never keeps a
-bearer token (`token`): a replay of an answer that carried one gets a new session's (`api/http.py`).
+bearer token (`token`) nor a key shown once (`key`): a replay of an answer that carried a token answers
+without one, and a replay of a key's issue is refused (`api/http.py`).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from chalicelib.store.models import IdempotencyModel
 from chalicelib.store.uow import UnitOfWork
 
 TTL_SECONDS = 7 * 24 * 3600
+SECRETS = ("token", "key")  # answer fields a record never keeps: a bearer token, a site's usage key
 MAX_KEY_LENGTH = 255
 
 
@@ -39,9 +41,9 @@ _current: contextvars.ContextVar[Claim | None] = contextvars.ContextVar("idempot
 
 
 def make_claim(scope: str, key: str, method: str, path: str, body: bytes) -> Claim:
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise Unprocessable("invalid_idempotency_key", f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} characters",
-                            field="Idempotency-Key")
+    if not key or len(key) > MAX_KEY_LENGTH or not (key.isascii() and key.isprintable()):
+        raise Unprocessable("invalid_idempotency_key", f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} printable "
+                                                       "ASCII characters", field="Idempotency-Key")
     digest = hashlib.sha256(b"\n".join([method.encode(), path.encode(), body or b""])).hexdigest()
     return Claim(record_id=f"{scope}#{key}", request_hash=digest)
 
@@ -88,7 +90,7 @@ def store_after(claim: Claim, status: int, body: dict) -> None:
 
 def _record(claim: Claim, status: int, body: dict, *, durable: bool) -> IdempotencyModel:
     now = clock.wall()
-    kept = {name: value for name, value in body.items() if name != "token"}  # never a bearer token
+    kept = {name: value for name, value in body.items() if name not in SECRETS}
     return IdempotencyModel(
         claim.record_id, request_hash=claim.request_hash, status_code=status, body=kept, created_at=clock.iso(now),
         expires_at=None if durable else int(now.timestamp()) + TTL_SECONDS,

@@ -18,7 +18,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.update import Action
 
+from chalicelib.notify.links import SEED, with_link
 from chalicelib.notify.outbox import OPERATORS, PENDING, pending_record, queue_keys
 from chalicelib.platform import clock
 from chalicelib.platform.observability import logger, metrics
@@ -83,13 +85,17 @@ def deliver(user_id: str, notification_id: str) -> str:
         raise
     try:
         address, locale, timezone, name = _recipient(user_id, record.kind, record.params)
-        message = render(record.kind, locale, {"name": name, **record.params}, timezone=timezone)
+        message = render(record.kind, locale, {"name": name, **with_link(record.kind, record.params)},
+                         timezone=timezone)
         get_sender().send(to=address, message=message, message_id=notification_id)
     except Exception:
         logger.exception("e-mail delivery failed", extra={"notification_id": notification_id})
         record.update(actions=[NotificationModel.email_state.set(PENDING)])
         return "failed_will_retry"
-    record.update(actions=[NotificationModel.email_state.set(SENT), NotificationModel.email_queue.remove()])
+    sent: list[Action] = [NotificationModel.email_state.set(SENT), NotificationModel.email_queue.remove()]
+    if SEED in record.params:  # the link was rendered once, into the e-mail: nothing is left to make it again
+        sent.append(NotificationModel.params.set({k: v for k, v in record.params.items() if k != SEED}))
+    record.update(actions=sent)
     metrics.add_metric(name="EmailSent", unit="Count", value=1)
     return "sent"
 

@@ -54,6 +54,9 @@ def validate_destination(method: str, number: str) -> str:
 
 
 def request(principal: Principal, amount_minor: int, currency: str, method: str, number: str) -> tuple[int, dict]:
+    from chalicelib.services import accounts  # with the first payout, not with the app (it loads payouts)
+
+    accounts.require_confirmed_email(principal.user or accounts.get_user(principal.user_id))  # a proven address
     money = require_positive(amount_minor, currency)
     minimum = settings.payout_min_amount.get(currency)
     if minimum is None:

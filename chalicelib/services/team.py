@@ -1,29 +1,29 @@
 """A company's team and settings (seed 000). The company invites contractors by e-mail — one
-address or many, comma-separated — and each address gets its own answer: invited, requested (it
-already has an account), already in the team, over a limit, not sent today, or invalid; the valid ones go
-through whatever the others do.
+address or many, comma-separated — and each address gets its own answer: invited (whether or not it
+already has an account: the answer does not tell the inviter who has one), already in the team, over a
+limit, not sent today, or invalid; the valid ones go through whatever the others do.
 
 An invitee without an account gets a one-time link (only its SHA-256 is stored; it expires, and a
 conditional write makes it single-use) to a page where he sets his name and password, which creates
 the account and joins the team in one transaction — or declines. Someone who already has an account
 is never added silently: he gets a request to join, and joins only when he accepts it (on the
-page the e-mail links to, or signed in). Invitations are limited per company and day. An address gets at
-most INVITATION_EMAILS_PER_COMPANY_ADDRESS_PER_DAY invitation e-mails a day from one company (so no company
-floods a person) and INVITATION_EMAILS_PER_ADDRESS_PER_DAY from all of them (a higher cap, so one company's
-invitation never silences another's). An invitation over either is not sent, and the inviter is told so
-(`not_sent_today`): it is never dropped silently.
+page the e-mail links to, or signed in), and only once his address is confirmed: whoever signed up with
+an address he does not own cannot take its team membership. Invitations are limited per company and day. An
+address gets at most INVITATION_EMAILS_PER_COMPANY_ADDRESS_PER_DAY invitation e-mails a day from one company (so
+no company floods a person) and INVITATION_EMAILS_PER_ADDRESS_PER_DAY from all of them (a higher cap, so one
+company's invitation never silences another's). An invitation over either is not sent, and the inviter is told
+so (`not_sent_today`): it is never dropped silently.
 The greeting is the company's own words, plain text, shown as a quote from the company."""
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from chalicelib.access import auth, limits
 from chalicelib.access.auth import Principal
-from chalicelib.notify import outbox
+from chalicelib.notify import links, outbox
 from chalicelib.platform import clock, i18n
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
@@ -102,12 +102,12 @@ def _invite_one(company: UserModel, email: str, greeting: str) -> str:
     limits.charge(uow, invitations_per_company(), company.id, on_fail=_CompanyLimit())
     limits.charge(uow, invitation_emails_per_company_address(), f"{company.id} {email}", on_fail=_AddressLimit())
     limits.charge(uow, invitation_emails_per_address(), email, on_fail=_AddressLimit())
-    token = secrets.token_urlsafe(32)
+    seed = links.new_seed()  # the link is made from it when the e-mail is sent; no working link is stored
     expires_at = now + timedelta(hours=settings.invitation_ttl_hours)
-    uow.put(KeyModel(_invitation_key(token), target_id=company.id, data={
+    uow.put(KeyModel(_invitation_key(links.one_time_token(seed)), target_id=company.id, data={
         "email": email, "expires_at": clock.iso(expires_at), "user_id": existing.id if existing else None}))
     params = {"company_id": company.id, "company_name": _company_name(company), "greeting": greeting,
-              "expires_at": clock.iso(expires_at), "link": invitation_link(token)}
+              "expires_at": clock.iso(expires_at), links.SEED: seed}
     if existing:
         outbox.enqueue(uow, existing.id, "team_join_request", params)
     else:
@@ -122,11 +122,7 @@ def _invite_one(company: UserModel, email: str, greeting: str) -> str:
         return "daily_limit_reached"
     except _AddressLimit:
         return NOT_SENT_TODAY
-    return "requested" if existing else "invited"
-
-
-def invitation_link(token: str) -> str:
-    return f"{settings.app_url}/web/invitations/{token}"
+    return "invited"  # an existing account got its request to join; the inviter is not told which
 
 
 def _company_name(company: UserModel) -> str:
@@ -223,6 +219,8 @@ def _answer(uow: UnitOfWork, company_id: str, email: str, user_id: str | None, a
     pending = INVITED if user_id is None else REQUESTED
     if member.state != pending or member.user_id != user_id:
         raise Conflict("invitation_used", "This request was already answered")
+    if accept and user_id is not None:  # an existing account joins only with a proven address
+        accounts.require_confirmed_email(accounts.get_user(user_id))
     member.state = ACTIVE if accept else DECLINED
     member.joined_at = clock.iso(clock.now()) if accept else None
     joined = TeamMemberModel.joined_at.set(member.joined_at) if accept else TeamMemberModel.joined_at.remove()

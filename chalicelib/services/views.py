@@ -29,7 +29,12 @@ from chalicelib.store.models import (
 def user(record: UserModel) -> dict:
     return {"id": record.id, "email": record.email, "name": record.name, "locale": record.locale,
             "timezone": i18n.zone_name(record.timezone, record.locale), "roles": list(record.roles),
-            "created_at": record.created_at}
+            "created_at": record.created_at, "email_confirmed": record.email_confirmed_at is not None,
+            # until it is confirmed: how to get a new link (the e-mailed one may be lost or expired)
+            "email_confirmation": None if record.email_confirmed_at is not None else {
+                "resend": "POST /v1/me/email-confirmation",
+                "message": "Open the link we e-mailed you to confirm your address; until then you cannot join a "
+                           "company's team or withdraw money. Lost it? Ask for a new one."}}
 
 
 def invoice(record: InvoiceModel) -> dict:

@@ -66,14 +66,14 @@ def _signup(url: str, who: str, locale: str = "en") -> tuple[str, str]:
     return address, answer.json()["token"]
 
 
-def _mail(mail_dir: Path, to: str, timeout: float = 30) -> Path:
-    """The HTML copy (what a person opens in the sink) of the e-mail to `to` that links to one of the
-    service's pages (not the welcome e-mail), once the stream has sent it."""
+def _mail(mail_dir: Path, to: str, timeout: float = 30, below: str = "/web/") -> Path:
+    """The HTML copy (what a person opens in the sink) of the newest e-mail to `to` that links to one of the
+    service's pages below `below` (not the welcome e-mail), once the stream has sent it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for eml in sorted(mail_dir.glob("*.eml"), reverse=True):
             message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-            if message["To"] == to and "/web/" in eml.with_suffix(".html").read_text(encoding="utf-8"):
+            if message["To"] == to and below in eml.with_suffix(".html").read_text(encoding="utf-8"):
                 return eml.with_suffix(".html")
         time.sleep(0.2)
     raise AssertionError(f"no e-mail to {to} in {mail_dir}")
@@ -88,7 +88,15 @@ def _open_link_from_the_sink(page, message: Path) -> None:
     page.goto(message.as_uri())
     page.click("a.button")
     page.wait_for_load_state()
-    assert "/web/invitations/" not in page.url and "/web/password-reset/" not in page.url, page.url  # token gone
+    assert not any(path in page.url for path in ("/web/invitations/", "/web/password-reset/",
+                                                 "/web/email-confirmations/")), page.url  # token gone
+
+
+def _confirm_address(page, mail_dir: Path, address: str) -> None:
+    """Open the confirmation e-mail's link and confirm the address on its page."""
+    _open_link_from_the_sink(page, _mail(mail_dir, address, below="/web/email-confirmations/"))
+    page.click("button[type=submit]")
+    page.wait_for_url("**/web/email-confirmation/done**")
 
 
 def test_an_invitee_opens_the_invitation_from_the_mail_sink_joins_and_logs_in(local_stack, page) -> None:
@@ -129,7 +137,7 @@ def test_a_password_reset_in_persian_reads_right_to_left_and_sets_the_new_passwo
     address, session = _signup(url, "sara", locale="fa")
     assert requests.post(f"{url}/v1/auth/password-reset", json={"email": address}, timeout=30).status_code == 202
 
-    _open_link_from_the_sink(page, _mail(local_stack.mail_dir, address))
+    _open_link_from_the_sink(page, _mail(local_stack.mail_dir, address, below="/web/password-reset/"))
 
     assert page.get_attribute("html", "dir") == "rtl" and page.get_attribute("html", "lang") == "fa"
     assert "رمز عبور" in page.inner_text("h1")
@@ -148,10 +156,11 @@ def test_an_existing_account_answers_a_request_to_join_in_persian(local_stack, p
     url = local_stack.url
     _, company = _signup(url, "dariush", locale="fa")
     member, _ = _signup(url, "mina", locale="fa")
+    _confirm_address(page, local_stack.mail_dir, member)  # an existing account joins only with a proven address
     requests.post(f"{url}/v1/team/invitations", json={"emails": member},
                   headers={"Authorization": f"Bearer {company}"}, timeout=30)
 
-    _open_link_from_the_sink(page, _mail(local_stack.mail_dir, member))
+    _open_link_from_the_sink(page, _mail(local_stack.mail_dir, member, below="/web/invitations/"))
 
     assert page.get_attribute("html", "dir") == "rtl"
     assert page.locator("#password").count() == 0  # he has an account: accept or decline, nothing to set
@@ -159,6 +168,30 @@ def test_an_existing_account_answers_a_request_to_join_in_persian(local_stack, p
     page.wait_for_url("**/web/invitation/done**")
     members = requests.get(f"{url}/v1/team", headers={"Authorization": f"Bearer {company}"}, timeout=30).json()
     assert [m["state"] for m in members["items"] if m["email"] == member] == ["active"]
+
+
+def test_a_new_account_confirms_its_address_from_the_e_mail_in_persian_and_the_link_then_is_spent(
+        local_stack, page) -> None:
+    url = local_stack.url
+    address, session = _signup(url, "parisa", locale="fa")
+    me = requests.get(f"{url}/v1/me", headers={"Authorization": f"Bearer {session}"}, timeout=30).json()
+    assert me["email_confirmed"] is False and me["email_confirmation"]["resend"] == "POST /v1/me/email-confirmation"
+    message = _mail(local_stack.mail_dir, address, below="/web/email-confirmations/")
+
+    _open_link_from_the_sink(page, message)
+
+    assert page.url.endswith("/web/email-confirmation")
+    assert page.get_attribute("html", "dir") == "rtl" and page.get_attribute("html", "lang") == "fa"
+    assert address in page.inner_text("main") and "تأیید" in page.inner_text("h1")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/web/email-confirmation/done**")
+    assert page.get_attribute("html", "dir") == "rtl" and "تأیید شد" in page.inner_text("main")
+    me = requests.get(f"{url}/v1/me", headers={"Authorization": f"Bearer {session}"}, timeout=30).json()
+    assert me["email_confirmed"] is True and me["email_confirmation"] is None
+    page.goto(message.as_uri())  # the e-mail's link again: spent
+    with page.expect_navigation() as used:
+        page.click("a.button")
+    assert used.value.status == 409 and page.locator("form").count() == 0
 
 
 def test_an_expired_invitation_link_opens_a_page_that_says_so(local_stack, page) -> None:

@@ -120,7 +120,7 @@ def _world(api) -> dict:
     ok(api.post(f"/v1/projects/{w['project2']}/proposals", {"price": 25_000, "days": 4, "text": "Me"},
                 token=tokens[CONTRACTOR]))
     invited = ok(api.post("/v1/team/invitations", {"emails": "seller@example.com"}, token=tokens[OWNER]))
-    assert [r["status"] for r in invited["results"]] == ["requested"]
+    assert [r["status"] for r in invited["results"]] == ["invited"]
     ok(api.post(f"/v1/team/requests/{ids[OWNER]}/accept", token=tokens[CONTRACTOR]))
     task = {"contractor_id": ids[CONTRACTOR], "title": "Translate", "description": "EN → UK", "amount": 3_000,
             "currency": "USD"}
@@ -190,6 +190,7 @@ def _rows(w: dict) -> list[Row]:
         Row("GET", "/dev/clock", EVERYONE),
         Row("POST", "/dev/clock", EVERYONE, {"advance_seconds": 0}),
         Row("POST", "/dev/jobs/run", EVERYONE),
+        Row("POST", f"/dev/users/{w['ids'][CLIENT2]}/email-confirmation", EVERYONE),
         Row("POST", "/v1/invoices", USERS, {"amount": 100, "currency": "USD"}),
         Row("GET", "/v1/invoices", USERS, sees=frozenset({OWNER}), item="invoice"),
         Row("GET", f"/v1/invoices/{w['invoice']}", frozenset({OWNER, OPERATOR})),
@@ -278,6 +279,13 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", "/v1/auth/password-reset", EVERYONE, {"email": "owner@example.com"}),
         Row("POST", "/v1/auth/password-reset/confirm", frozenset(), {"token": "not-a-token",
                                                                       "password": "a new password"}),
+        # the address's confirmation: a new link for oneself (every account here is confirmed: a 409), or the link
+        Row("POST", "/v1/me/email-confirmation", USERS),
+        Row("POST", "/v1/auth/email-confirmation/confirm", frozenset(), {"token": "not-a-token"}),
+        Row("GET", "/web/email-confirmations/not-a-token", frozenset()),
+        Row("GET", "/web/email-confirmation", frozenset()),
+        Row("POST", "/web/email-confirmation", frozenset(), headers=PAGE_FORM),
+        Row("GET", "/web/email-confirmation/done", EVERYONE),
         # the pages people open from e-mails: their link's token is their only credential
         Row("GET", "/web/invitations/not-a-token", frozenset()),
         Row("GET", "/web/invitation", frozenset()),
@@ -424,7 +432,8 @@ def test_every_endpoint_answers_each_caller_exactly_what_it_may(api):
             before = _snapshot()
             response = call(who)
             expected = {401} if who in (NOBODY, SITE_KEY) else REFUSED
-            if row.path.startswith(("/v1/files/", "/v1/invitations/", "/v1/auth/password-reset/", "/web/")):
+            if row.path.startswith(("/v1/files/", "/v1/invitations/", "/v1/auth/password-reset/", "/web/",
+                                    "/v1/auth/email-confirmation/")):
                 expected = REFUSED | {400, 410, 422}  # their credential is in the request, not a bearer token
             if row.path.startswith("/v1/webhooks/"):
                 expected = {401}  # the bank's signature is checked before anything reads the body

@@ -39,7 +39,7 @@ def company(api):
     api.webhook(transfer_event("evt-fund", 100000, "USD", api.invoice(token, 100000, "USD")["payment_details"]))
     worker = api.signup("worker@example.com", name="Worker")
     invited = api.post("/v1/team/invitations", {"emails": "worker@example.com", "greeting": "Welcome"}, token=token)
-    assert [r["status"] for r in invited.json_body["results"]] == ["requested"]
+    assert [r["status"] for r in invited.json_body["results"]] == ["invited"]
     company_id = api.get("/v1/me", token=token).json_body["id"]
     assert api.post(f"/v1/team/requests/{company_id}/accept", token=worker).status_code == 200
     worker_id = api.get("/v1/me", token=worker).json_body["id"]
@@ -213,7 +213,7 @@ def test_given_an_existing_user_when_invited_then_he_joins_only_once_he_accepts(
     other = api.signup("other@example.com", name="Other")
     other_id = api.get("/v1/me", token=other).json_body["id"]
     asked = api.post("/v1/team/invitations", {"emails": "other@example.com"}, token=company["token"])
-    assert [r["status"] for r in asked.json_body["results"]] == ["requested"]
+    assert [r["status"] for r in asked.json_body["results"]] == ["invited"]
     refused = _task(api, company, contractor_id=other_id)
     assert refused.status_code == 422 and refused.json_body["error"]["code"] == "not_in_team"  # not before he accepts
     declined = api.post(f"/v1/team/requests/{company['company_id']}/decline", token=other)
@@ -345,7 +345,7 @@ def test_given_an_invitee_who_signed_up_alone_when_invited_again_then_he_joins_o
     assert same_day.json_body["results"][0]["status"] == "not_sent_today"  # one e-mail a day per company and address
     clock.advance(DAY)
     again = api.post("/v1/team/invitations", {"emails": "self@example.com"}, token=company["token"])
-    assert again.json_body["results"][0]["status"] == "requested"
+    assert again.json_body["results"][0]["status"] == "invited"
     assert api.post(f"/v1/team/requests/{company['company_id']}/accept", token=himself).status_code == 200
     team = {m["email"]: m["state"] for m in api.get("/v1/team", token=company["token"]).json_body["items"]}
     assert team["self@example.com"] == "active"

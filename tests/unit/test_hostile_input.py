@@ -311,3 +311,87 @@ def test_nobody_gets_a_500_for_a_token_that_is_not_one(api, world):
         answer = api.get("/v1/me", headers={"Authorization": header})
         assert answer.status_code == 401 and _shaped(answer), header
     assert NOBODY
+
+
+# Every header and cookie the service reads, filled with non-ASCII, overlong and empty values -----------------
+
+NON_ASCII, OVERLONG = "é\u0663ß", "a" * 10_000
+
+
+def _signature(value: str) -> str:
+    import time
+
+    return f"t={int(time.time())},v1={value}"  # a fresh timestamp, so that the signature itself is compared
+
+
+# header → how each hostile value is put into it (a signature keeps a fresh t=, a cookie its name)
+HOSTILE_HEADERS = {
+    "Authorization": lambda value: f"Bearer {value}",
+    "Idempotency-Key": lambda value: value,
+    "X-Site-Key": lambda value: value,
+    "X-Bank-Signature": _signature,
+    "X-Acquirer-Signature": _signature,
+    "Accept": lambda value: value,
+    "Accept-Language": lambda value: value,
+    "Origin": lambda value: value,
+    "Cookie": lambda value: f"escrowdesk_link={value}",
+}
+HOSTILE_VALUES = {"non-ASCII": NON_ASCII, "overlong": OVERLONG, "empty": "",
+                  "non-ASCII signature": "x." + NON_ASCII, "quoted octal escape": '"x.\\351"'}
+
+
+@pytest.fixture
+def readers(api, operator_token):
+    """A request for each header the service reads, every other part of it right."""
+    from chalicelib.entrypoints.web import cookies
+    from tests.billing_support import add_tariffs, key_for, new_site
+
+    add_tariffs(api, operator_token)
+    owner = api.signup("owner@shop.example")
+    site = new_site(api, owner)
+    key = key_for(api, owner, site["id"])
+    invoice = api.invoice(owner, 1_000, "USD")
+    _, reset_cookie = cookies.seal("reset", "not-a-real-token", "en")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    return {  # header → (method, path, body, raw, other headers, bearer)
+        "Authorization": ("GET", "/v1/me", None, None, {}, None),
+        "Idempotency-Key": ("POST", "/v1/invoices", {"amount": 1_000, "currency": "USD"}, None, {}, owner),
+        "X-Site-Key": ("POST", f"/v1/sites/{site['id']}/usage", {"event_id": "e1", "products": 1}, None, {}, None),
+        "X-Bank-Signature": ("POST", "/v1/webhooks/bank", None, b"{}", {}, None),
+        "X-Acquirer-Signature": ("POST", "/v1/webhooks/acquirer", None, b"{}", {}, None),
+        "Accept": ("GET", f"/v1/invoices/{invoice['id']}/pdf", None, None, {}, owner),
+        "Accept-Language": ("GET", "/web/password", None, None, {}, None),
+        "Origin": ("POST", "/web/password", None, b"csrf=x&password=p&password_again=p",
+                   {**form, "Cookie": reset_cookie.split(";")[0]}, None),
+        "Cookie": ("POST", "/web/password", None, b"csrf=x&password=p&password_again=p", form, None),
+        "_site_key": key,
+    }
+
+
+@pytest.mark.parametrize("header", HOSTILE_HEADERS, ids=list(HOSTILE_HEADERS))
+def test_a_hostile_header_or_cookie_is_a_clear_4xx_never_a_500(api, readers, header):
+    method, path, body, raw, headers, bearer = readers[header]
+    if header != "X-Site-Key" and path.endswith("/usage"):
+        headers = {**headers, "X-Site-Key": readers["_site_key"]}
+    wrong = []
+    for label, value in HOSTILE_VALUES.items():
+        sent = {**headers, header: HOSTILE_HEADERS[header](value)}
+        if header != "Authorization" and bearer:
+            sent["Authorization"] = f"Bearer {bearer}"
+        answer = api.request(method, path, body, raw=raw, headers=sent)
+        # printable ASCII is a fine Idempotency-Key, whatever it looks like
+        fine = header == "Idempotency-Key" and value.isascii() and value.isprintable() and 0 < len(value) <= 255
+        if not (answer.status_code < 300 if fine else 400 <= answer.status_code < 500 and _shaped(answer)):
+            wrong.append(f"{label}: {answer.status_code} {answer.body[:160]!r}")
+    assert wrong == []
+
+
+def test_a_webhook_signature_with_non_ascii_is_refused_not_a_type_error(api):
+    for name, path in (("X-Bank-Signature", "/v1/webhooks/bank"), ("X-Acquirer-Signature", "/v1/webhooks/acquirer")):
+        answer = api.post(path, raw=b"{}", headers={name: _signature("\u00e9" * 64)})
+        assert answer.status_code == 401 and answer.json_body["error"]["code"] == "invalid_signature"
+
+
+def test_a_quoted_cookie_with_an_octal_escape_on_the_password_page_is_refused_not_a_type_error(api):
+    answer = api.get("/web/password", headers={"Cookie": 'escrowdesk_link="x.\\351"'})
+    assert answer.status_code == 400 and answer.headers["Content-Type"].startswith("text/html")

@@ -46,7 +46,7 @@ def test_invoice_paid_is_emailed_once_in_the_clients_language(api, store):
     app_module.on_notification_record(event, FakeContext())
     app_module.on_notification_record(event, FakeContext())  # a retried batch
     mails = _mails(store)
-    assert len(mails) == len(records) == 3  # welcome, invoice created, invoice paid
+    assert len(mails) == len(records) == 4  # welcome, address confirmation, invoice created, invoice paid
     paid = [m for m in mails if invoice["number"] in m["Subject"] and "оплачен" in m["Subject"].lower()]
     assert len(paid) == 1 and paid[0]["To"] == "ivan@example.com"
     assert all(r.email_state == "sent" for r in NotificationModel.scan())
@@ -66,9 +66,9 @@ def test_retry_job_delivers_what_the_stream_missed_after_five_minutes(api, store
     api.signup("late@example.com")
     assert notifications.retry_unsent(clock.now())["sent"] == 0
     clock.advance(301)
-    assert notifications.retry_unsent(clock.now())["sent"] == 1
+    assert notifications.retry_unsent(clock.now())["sent"] == 2  # the welcome and the address confirmation
     assert notifications.retry_unsent(clock.now())["sent"] == 0
-    assert len(_mails(store)) == 1
+    assert len(_mails(store)) == 2
 
 
 def test_the_email_queue_is_spread_over_its_shards_and_the_retry_job_reads_every_one(api, store):
@@ -107,7 +107,8 @@ def test_failed_send_goes_back_to_pending_and_is_retried(api, store, monkeypatch
 def test_notifications_list_and_mark_read(api):
     token = api.signup("r@example.com", locale="uk")
     items = api.get("/v1/notifications", token=token).json_body["items"]
-    assert [i["kind"] for i in items] == ["welcome"] and items[0]["read_at"] is None and items[0]["title"]
+    assert [i["kind"] for i in items] == ["email_confirmation", "welcome"]
+    assert items[0]["read_at"] is None and items[0]["title"]
     read = api.post(f"/v1/notifications/{items[0]['id']}/read", token=token)
     assert read.status_code == 200 and read.json_body["read_at"]
     other = api.signup("o@example.com")
@@ -167,7 +168,8 @@ def test_a_stale_claim_settled_by_a_concurrent_job_run_is_skipped_not_a_crash(ap
         actions=[NotificationModel.email_state.set("failed")])
     monkeypatch.setattr(NotificationModel, "get", classmethod(lambda cls, *key, **kw: seen))
     ran = jobs.run_all(clock.now())
-    assert ran["retry_unsent_email"] == {"sent": 0, "failed": 0, "skipped": 1}
+    # both of the account's queued e-mails (welcome, address confirmation) read as that settled claim
+    assert ran["retry_unsent_email"] == {"sent": 0, "failed": 0, "skipped": 2}
     assert set(ran) == set(jobs.JOBS)
 
 

@@ -10,18 +10,13 @@ import urllib.parse
 import pytest
 
 from chalicelib.platform import clock, config
-from tests.support import assert_books_balance
+from tests.support import assert_books_balance, sent_links
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def _links(kind: str) -> list[str]:
-    from chalicelib.services import notifications
-    from chalicelib.store.models import NotificationModel
-
-    clock.advance(600)
-    notifications.retry_unsent(clock.now())
-    return [n.params["link"] for n in NotificationModel.scan() if n.kind == kind]
+    return sent_links(kind)
 
 
 def _path(link: str) -> str:

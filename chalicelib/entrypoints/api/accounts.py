@@ -18,10 +18,24 @@ bp = Blueprint(__name__)
 
 
 @endpoint(bp, "POST", "/v1/auth/signup", summary="Create an account", tag="accounts", status=201,
-          request=s.SignupIn, response=s.SignupOut, auth_="none", errors=(409,), issues_token=True)
+          request=s.SignupIn, response=s.SignupOut, auth_="none", errors=(409, 429), issues_token=True)
 def signup(call: Call):
     body = call.body
-    return accounts.signup(str(body.email), body.password, body.name, body.locale, body.timezone)
+    return accounts.signup(str(body.email), body.password, body.name, body.locale, body.timezone,
+                           source_ip=call.source_ip)
+
+
+@endpoint(bp, "POST", "/v1/me/email-confirmation", summary="E-mail a new link to confirm the address (limited like "
+          "reset e-mails)", tag="accounts", status=202, response=s.StatusOut, errors=(409, 429))
+def resend_email_confirmation(call: Call):
+    return accounts.resend_confirmation(call.user, call.source_ip)
+
+
+@endpoint(bp, "POST", "/v1/auth/email-confirmation/confirm", summary="Confirm the address with the e-mailed link's "
+          "token, once", tag="accounts", request=s.EmailConfirmIn, response=s.StatusOut, auth_="none",
+          errors=(404, 409))
+def confirm_email(call: Call):
+    return accounts.confirm_email(call.body.token)
 
 
 @endpoint(bp, "POST", "/v1/auth/login", summary="Log in and get a bearer token (429 after too many failures)",
@@ -54,7 +68,7 @@ def request_password_reset(call: Call):
           "token, once: every session ends", tag="accounts", request=s.PasswordResetConfirmIn,
           response=s.StatusOut, auth_="none", errors=(404, 409))
 def confirm_password_reset(call: Call):
-    return accounts.reset_password(call.body.token, call.body.password)
+    return accounts.reset_password(call.body.token, call.body.password, call.source_ip)
 
 
 @endpoint(bp, "GET", "/v1/me", summary="The signed-in user", tag="accounts", response=s.UserOut)

@@ -26,6 +26,7 @@ from chalicelib.access import auth, sessions
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import (
     BadRequest,
+    Conflict,
     DomainError,
     MethodNotAllowed,
     NotAcceptable,
@@ -99,11 +100,13 @@ class Operation:
     guard: Callable[[], None] | None = None
     moves_money: bool = False
     also: tuple[int, ...] = ()  # other success statuses (e.g. 200 when a POST finds what it would create)
-    # Its answer carries a bearer token ("token"). Idempotency records never keep one: a replay gets a
-    # new session's token instead, for the user the first answer named (or the caller). Log-in keeps no
-    # record at all: logging in again is its replay.
+    # Its answer carries a bearer token ("token"). Idempotency records never keep one, and a replay never
+    # starts a session: it answers without a token (log in for one). Log-in keeps no record at all: logging in
+    # again is its replay.
     issues_token: bool = False
     keeps_record: bool = True
+    # Its answer carries a secret shown once ("key"), which the record does not keep: a replay is refused.
+    issues_secret: bool = False
 
 
 OPERATIONS: list[Operation] = []
@@ -152,14 +155,14 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, s
              auth_: Auth = "user", query: tuple[str, ...] = (), produces: str = "application/json",
              errors: tuple[int, ...] = (), guard: Callable[[], None] | None = None,
              moves_money: bool = False, also: tuple[int, ...] = (), issues_token: bool = False,
-             keeps_record: bool = True) -> Callable:
+             keeps_record: bool = True, issues_secret: bool = False) -> Callable:
     def register(handler: Callable[[Call], Any]) -> Callable:
         operation = Operation(method, path, summary, tag, auth_, status, request, response, query, produces,
                               _errors_for(method, auth_, request, path,
                                           errors + ((406,) if produces != "application/json" else ())
                                           + ((400,) if "cursor" in query else ())),  # invalid_cursor
                               handler.__name__, guard,
-                              moves_money, also, issues_token, keeps_record)
+                              moves_money, also, issues_token, keeps_record, issues_secret)
         OPERATIONS.append(operation)
 
         @bp.route(path, methods=[method], content_types=["*/*"])
@@ -193,7 +196,7 @@ def dispatch(request: Request, operation: Operation, handler: Callable[[Call], A
     try:
         if operation.guard is not None:
             operation.guard()
-        principal = _authenticate(request, operation.auth)
+        principal = _authenticate(request, operation.auth, params)
         body = parse_body(operation.request, raw_body(request)) if operation.request else None
         call = Call(request, principal, body, params, dict(request.query_params or {}))
         with list_scope(_list_identity(call, operation)):
@@ -232,16 +235,20 @@ def _list_identity(call: Call, operation: Operation) -> str:
     return json.dumps([caller, operation.method, operation.path, sorted(call.params.items()), filters])
 
 
-def _authenticate(request: Request, mode: Auth) -> auth.Principal | None:
+def _authenticate(request: Request, mode: Auth, params: dict | None = None) -> auth.Principal | None:
     if mode == "bank":  # the bank's HMAC over the raw body, before anything reads the body
         auth.verify_bank_signature(request.headers.get("x-bank-signature"), raw_body(request))
         return None
     if mode == "acquirer":
         auth.verify_acquirer_signature(request.headers.get("x-acquirer-signature"), raw_body(request))
         return None
-    if mode == "site":  # the service checks the key against the site in the path
+    if mode == "site":  # the site's key, before anything else (an Idempotency-Key's replay included)
+        from chalicelib.services import sites
+
         if not request.headers.get("x-site-key"):
             raise Unauthorized("invalid_site_key", "Send the site's usage key in X-Site-Key")
+        if sites.site_for_key(request.headers.get("x-site-key")) != (params or {}).get("site_id"):
+            raise Unauthorized("invalid_site_key", "X-Site-Key is missing or is not this site's key")
         return None
     if mode == "none":
         return None
@@ -349,10 +356,10 @@ def _identity(call: Call) -> str:
 def _replay(previous: tuple[int, dict] | None, call: Call, operation: Operation) -> Response:
     assert previous is not None
     status, body = previous
-    if operation.issues_token and status < 300:  # the record kept no token: a new session's instead
-        user_id = (body.get("user") or {}).get("id") or (call.principal.user_id if call.principal else None)
-        if user_id:
-            body = {**body, "token": sessions.reissue(str(user_id))}
+    if operation.issues_secret and status < 300:  # the record kept no secret, and none is made again
+        raise Conflict("key_already_issued", "This key was already issued and is shown only once; issue another "
+                                             "(the previous one then stops working)")
+    # A replay never starts a session (the record kept no token): it answers without one.
     headers: dict[str, str | list[str]] = {**JSON_HEADERS, "Idempotent-Replayed": "true"}
     return Response(body=body, status_code=status, headers=headers)
 

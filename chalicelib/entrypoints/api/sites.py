@@ -95,7 +95,8 @@ def verify_domain(call: Call):
 
 
 @endpoint(bp, "POST", "/v1/sites/{site_id}/keys", summary="Issue the site's usage key (shown once; the previous "
-          "key stops working)", tag="billing", status=201, response=s.KeyOut, errors=(403,))
+          "key stops working; a replay of the request is 409 key_already_issued)", tag="billing", status=201,
+          response=s.KeyOut, errors=(403,), issues_secret=True)
 def issue_key(call: Call):
     return sites.issue_key(call.user, call.params["site_id"])
 

@@ -20,7 +20,7 @@ LIFETIME_SECONDS = 3600  # long enough to fill a form in, short enough not to ou
 
 @dataclass(frozen=True)
 class LinkState:
-    kind: str  # "invitation" | "reset"
+    kind: str  # "invitation" | "reset" | "confirmation" | "checkout"
     token: str
     csrf: str
     locale: str
@@ -68,7 +68,8 @@ def read(cookie_header: str | None, kind: str) -> LinkState | None:
     if morsel is None:
         return None
     payload, _, mac = morsel.value.partition(".")
-    if not payload.isascii() or not hmac.compare_digest(mac, _mac(payload)):
+    # as bytes: a quoted cookie may unescape to non-ASCII (`"x.\351"`), which compare_digest refuses as str
+    if not payload.isascii() or not hmac.compare_digest(mac.encode(), _mac(payload).encode()):
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(payload.encode()))

@@ -55,6 +55,15 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         "This link has already been used to set a new password. Ask for a new link if you need one.")),
     "reset_link_expired": (410, N_("This link has expired"), N_(
         "This password reset link has expired. Ask for a new one.")),
+    "invalid_confirmation_link": (404, N_("This link does not work"), N_(
+        "This confirmation link is not valid. Check that you opened the whole link from the e-mail.")),
+    "confirmation_link_used": (409, N_("Already confirmed"), N_(
+        "This address is already confirmed. Log in to escrowdesk to go on.")),
+    "confirmation_link_expired": (410, N_("This link has expired"), N_(
+        "This confirmation link has expired. Log in and ask for a new one in your account settings.")),
+    "email_not_confirmed": (403, N_("Confirm your e-mail address first"), N_(
+        "Your account's address is not confirmed yet. Open the confirmation link we e-mailed you, then open "
+        "this link again.")),
 }
 NO_LINK = (400, N_("Open the link from your e-mail"), N_(
     "This page opens from the link in your e-mail. Open that link again."))
@@ -274,7 +283,8 @@ def set_password_page(request: Request) -> Response:
                N_("The two passwords differ.") if form.password != form.password_again else None)
     if problem:
         return _password_page(request, state, status=422, error=translate(state.locale, problem))
-    accounts.reset_password(state.token, form.password)
+    identity = (request.context or {}).get("identity") or {}
+    accounts.reset_password(state.token, form.password, str(identity.get("sourceIp") or "unknown"))
     return _redirect(f"/web/password/done?lang={state.locale}", **{"Set-Cookie": cookies.clear()})
 
 
@@ -284,6 +294,49 @@ def password_done(request: Request) -> Response:
     return _html(200, page("done.html.j2", locale, title=translate(locale, N_("Your new password is set")),
                            message=translate(locale, N_(
                                "Every device that was signed in has been signed out. Log in with the new password.")),
+                           web_app_url=settings.web_app_url, switch_language=False))
+
+
+# The address's confirmation ---------------------------------------------------------------------
+
+@_page("GET", "/web/email-confirmations/{token}", "The confirmation e-mail's link: checks it and opens the "
+       "confirmation page", LINK_STATUSES)
+def open_confirmation_link(request: Request, token: str) -> Response:
+    from chalicelib.services import accounts
+
+    _, user = accounts.confirmation_link(token)
+    _, cookie = cookies.seal("confirmation", token, _locale(request, user.locale))
+    return _redirect("/web/email-confirmation", **{"Set-Cookie": cookie})
+
+
+@_page("GET", "/web/email-confirmation", "The confirmation page: the address, and a button to confirm it",
+       FORM_STATUSES)
+def confirmation_page(request: Request) -> Response:
+    from chalicelib.services import accounts
+
+    state = _state(request, "confirmation")
+    _, user = accounts.confirmation_link(state.token)
+    return _html(200, page("confirmation.html.j2", _locale(request, state.locale), email=user.email, csrf=state.csrf,
+                           action=cookies.base_url() + "/web/email-confirmation", switch_language=True))
+
+
+@_page("POST", "/web/email-confirmation", "Confirm the address from the confirmation page (CSRF-protected)",
+       POST_STATUSES, form=s.ConfirmationForm)
+def confirm_page(request: Request) -> Response:
+    from chalicelib.services import accounts
+
+    state = _state(request, "confirmation")
+    _form(request, s.ConfirmationForm, state)
+    accounts.confirm_email(state.token)
+    return _redirect(f"/web/email-confirmation/done?lang={state.locale}", **{"Set-Cookie": cookies.clear()})
+
+
+@_page("GET", "/web/email-confirmation/done", "The address is confirmed", (200,))
+def confirmation_done(request: Request) -> Response:
+    locale = _locale(request, i18n.DEFAULT_LOCALE)
+    return _html(200, page("done.html.j2", locale, title=translate(locale, N_("Your address is confirmed")),
+                           message=translate(locale, N_(
+                               "Thank you. You can now join a company's team and withdraw money.")),
                            web_app_url=settings.web_app_url, switch_language=False))
 
 

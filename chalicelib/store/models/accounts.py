@@ -30,6 +30,9 @@ class UserModel(Model):
     # every earlier token. Logged-out sessions until their tokens expire: {session id: expiry (unix)}.
     token_epoch = NumberAttribute(null=True)
     revoked_sessions = JSONAttribute(null=True)
+    # When the address was proven (its e-mailed confirmation link used, or the account made by an invitation
+    # link); None until then.
+    email_confirmed_at = UnicodeAttribute(null=True)
 
 
 class KeyModel(Model):

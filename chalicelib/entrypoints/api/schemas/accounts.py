@@ -37,10 +37,19 @@ class PasswordResetIn(RequestModel):
     email: str = Field(min_length=3, max_length=254)
 
 
+class EmailConfirmIn(RequestModel):
+    token: str = Field(min_length=1, max_length=200, description="from the confirmation link e-mailed at sign-up")
+
+
 class PasswordResetConfirmIn(RequestModel):
     token: str = Field(min_length=1, max_length=200,
                        description="from the link e-mailed by POST /v1/auth/password-reset")
     password: str = Field(min_length=8, max_length=128)
+
+
+class EmailConfirmationHint(ApiModel):
+    resend: str = Field(description="the route that e-mails a new confirmation link")
+    message: str
 
 
 class UserOut(ApiModel):
@@ -51,15 +60,19 @@ class UserOut(ApiModel):
     timezone: str = Field(description="IANA time zone name")
     roles: list[str]
     created_at: str
+    email_confirmed: bool = Field(description="whether the address was proven by its e-mailed link")
+    email_confirmation: EmailConfirmationHint | None = Field(
+        default=None, description="until the address is confirmed: how to get a new link")
 
 
 class SignupOut(ApiModel):
     user: UserOut
-    token: str
+    token: str | None = Field(default=None, description="absent when a stored answer is replayed (Idempotency-Key): "
+                                                        "a replay never starts a session; log in instead")
 
 
 class TokenOut(ApiModel):
-    token: str
+    token: str | None = Field(default=None, description="absent when a stored answer is replayed (Idempotency-Key)")
 
 
 class BalanceLine(ApiModel):

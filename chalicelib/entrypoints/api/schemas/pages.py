@@ -22,6 +22,10 @@ class PasswordForm(ApiModel):
     password_again: str = Field(max_length=128)
 
 
+class ConfirmationForm(ApiModel):
+    csrf: str = Field(min_length=1, max_length=100)
+
+
 class CheckoutForm(ApiModel):
     csrf: str = Field(min_length=1, max_length=100)
     action: Literal["pay", "decline"]

@@ -24,12 +24,12 @@ class InvitationsIn(RequestModel):
 
 class InvitationResult(ApiModel):
     email: str
-    status: Literal["invited", "requested", "already_in_team", "invalid", "duplicate", "daily_limit_reached",
+    status: Literal["invited", "already_in_team", "invalid", "duplicate", "daily_limit_reached",
                     "not_sent_today"] = Field(description=(
-        "invited: e-mailed a link to join; requested: the address has an account, e-mailed a request to "
-        "join it must accept; daily_limit_reached: the company's invitations for today are used up; "
-        "not_sent_today: the address already got today's invitation e-mails (from this company, or from all "
-        "companies together): nothing was sent, invite it again tomorrow"))
+        "invited: e-mailed a link to join (or, if the address has an account, a request to join it must "
+        "accept: the answer does not say which); daily_limit_reached: the company's invitations for today are "
+        "used up; not_sent_today: the address already got today's invitation e-mails (from this company, or "
+        "from all companies together): nothing was sent, invite it again tomorrow"))
     reason: str | None = None
 
 
