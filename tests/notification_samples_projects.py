@@ -30,4 +30,9 @@ SAMPLES: dict[str, list[dict]] = {
     "contract_lapsed": [{**CONTRACT, "deadline_at": None, "role": role} for role in ROLES],
     "contract_cancelled": [{**CONTRACT, "amount": _money(100000), "role": role} for role in ROLES],
     "contract_closed_unfunded": [{**CONTRACT, "role": role} for role in ROLES],
+    # to a bidder: his own bid's price and the project as it now stands
+    "proposal_not_selected": [{"project_id": "prj_01J", "title": "Landing page", "status": "contracted",
+                               "price": _money(100000)}],
+    "project_closed": [{"project_id": "prj_01J", "title": "Landing page", "status": "closed", "price": _money(100000)}],
+    "project_changed": [{"project_id": "prj_01J", "title": "Landing page", "status": "open", "price": _money(100000)}],
 }

@@ -7,8 +7,8 @@ dispute.
 | from                   | transition           | to              | who                  | money                      |
 |------------------------|----------------------|-----------------|----------------------|----------------------------|
 | awaiting_acceptance    | accept               | in_progress     | contractor           |                            |
-| awaiting_acceptance    | decline              | declined        | contractor           | the half back              |
-| awaiting_acceptance    | lapse (72 h)         | lapsed          | system               | the half back              |
+| awaiting_acceptance    | decline              | declined        | contractor           | the half back; project open|
+| awaiting_acceptance    | lapse (72 h)         | lapsed          | system               | the half back; project open|
 | in_progress, delivered | fund_rest            | (stays)         | client               | the other half into escrow |
 | in_progress            | submit               | delivered       | contractor           | (needs a deliverable)      |
 | in_progress            | cancel_late          | cancelled       | client, once late    | what is in escrow back     |
@@ -35,7 +35,8 @@ from chalicelib.platform import clock
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict
 from chalicelib.processes import Actor, Context, Process, Timer, Transition, disputes, notice_params, past_deadline
-from chalicelib.store.models import DealModel
+from chalicelib.store.models import DealModel, ProjectModel, ProposalModel
+from chalicelib.store.uow import UnitOfWork
 
 AWAITING, IN_PROGRESS, DELIVERED, DISPUTED = "awaiting_acceptance", "in_progress", "delivered", "disputed"
 COMPLETED, DECLINED, LAPSED, CANCELLED = "completed", "declined", "lapsed", "cancelled"
@@ -120,6 +121,17 @@ def _closed(deal: DealModel, ctx: Context) -> dict:
     return {"closed_reason": ctx.reason, "review_due_at": None, "fund_due_at": None}
 
 
+def _reopen_project(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
+    """The contract never started (declined or lapsed): its project takes proposals again, the other
+    bids still active, and the chosen bid records how its contract ended so it cannot be chosen again."""
+    uow.update(ProjectModel(deal.subject_id), [ProjectModel.status.set("open"), ProjectModel.listing.set("open"),
+                                               ProjectModel.contract_id.remove()],
+               condition=ProjectModel.contract_id == deal.id)
+    uow.update(ProposalModel(deal.subject_id, deal.contractor_id), [ProposalModel.status.set(deal.status),
+                                                                    ProposalModel.updated_at.set(clock.iso(ctx.now))],
+               condition=ProposalModel.status == "selected")
+
+
 def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:
     return notice_params.contract_notification(deal, kind, role)
 
@@ -148,9 +160,9 @@ PROCESS = Process(
         Transition("accept", frozenset({AWAITING}), IN_PROGRESS, frozenset({"contractor"}),
                    notify="contract_accepted", effects=_accepted),
         Transition("decline", frozenset({AWAITING}), DECLINED, frozenset({"contractor"}), money=_refund,
-                   notify="contract_declined", effects=_closed),
+                   notify="contract_declined", effects=_closed, writes=_reopen_project),
         Transition("lapse", frozenset({AWAITING}), LAPSED, frozenset({"system"}), money=_refund,
-                   notify="contract_lapsed", effects=_closed),
+                   notify="contract_lapsed", effects=_closed, writes=_reopen_project),
         Transition("fund_rest", frozenset({IN_PROGRESS, DELIVERED}), None, frozenset({"client"}), money=_hold_rest,
                    notify="contract_funded", effects=_funded, guard=_not_funded_yet, limit=1),
         Transition("submit", frozenset({IN_PROGRESS}), DELIVERED, frozenset({"contractor"}),

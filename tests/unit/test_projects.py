@@ -320,3 +320,84 @@ def test_on_aws_deliverables_go_to_s3_behind_presigned_links(api, market, monkey
     stored = boto3.client("s3", region_name=config.settings.region).get_object(Bucket="escrowdesk-files", Key=key)
     assert zipfile.is_zipfile(io.BytesIO(stored["Body"].read()))
     assert api.get("/v1/files/anything").status_code == 404  # no local file route when a bucket is set
+
+
+# --- fair endings: a project is never stuck, and bidders hear the outcome -------------------------------------------
+
+def _kinds(api, token) -> list[str]:
+    return [n["kind"] for n in api.get("/v1/notifications", token=token).json_body["items"]]
+
+
+def _bids(api, market) -> dict[str, str]:
+    items = api.get(f"/v1/projects/{market['project']['id']}/proposals", token=market["client"]).json_body["items"]
+    by_id = {market["ids"][who]: who for who in ("coder", "designer")}
+    return {by_id[b["contractor_id"]]: b["status"] for b in items}
+
+
+@pytest.mark.parametrize("ending", ["decline", "lapse"])
+def test_a_contract_that_never_starts_reopens_the_project_with_the_other_bids_still_active(api, market, ending):
+    _propose(api, market, who="designer", price=25000)
+    contract = _contract(api, market)
+    if ending == "decline":
+        assert _act(api, market["coder"], contract, "decline").status_code == 200
+    else:
+        clock.advance(72 * HOUR + 1)
+        assert run_jobs(api)["fire_due_timers"]["fired"] == 1
+    project = api.get(f"/v1/projects/{market['project']['id']}", token=market["client"]).json_body
+    assert project["status"] == "open" and project["contract_id"] is None
+    assert _bids(api, market) == {"coder": f"{ending}d", "designer": "active"}
+    listed = api.get("/v1/projects?skills=python", token=market["designer"]).json_body["items"]
+    assert [p["id"] for p in listed] == [project["id"]]
+    path = f"/v1/projects/{project['id']}/proposals"
+    again = api.post(f"{path}/{market['ids']['coder']}/select", token=market["client"])
+    assert again.status_code == 409 and again.json_body["error"]["code"] == "proposal_closed"
+    chosen = api.post(f"{path}/{market['ids']['designer']}/select", token=market["client"])
+    assert chosen.status_code == 201 and chosen.json_body["escrowed"] == 12500
+    assert api.balance(market["client"]) == (37500, 12500)
+    assert_books_balance()
+
+
+def test_when_a_contract_is_accepted_the_other_bidders_are_told_they_were_not_selected(api, market):
+    _propose(api, market, who="designer")
+    contract = _contract(api, market)
+    assert _bids(api, market) == {"coder": "selected", "designer": "active"}
+    assert _act(api, market["coder"], contract, "accept").status_code == 200
+    assert _bids(api, market) == {"coder": "selected", "designer": "not_selected"}
+    assert "proposal_not_selected" in _kinds(api, market["designer"])
+    assert "proposal_not_selected" not in _kinds(api, market["coder"])
+
+
+def test_the_client_may_close_an_open_project_and_every_bidder_is_told(api, market):
+    _propose(api, market)
+    _propose(api, market, who="designer")
+    project_id = market["project"]["id"]
+    assert api.post(f"/v1/projects/{project_id}/close", token=market["coder"]).status_code == 403
+    closed = api.post(f"/v1/projects/{project_id}/close", token=market["client"])
+    assert closed.status_code == 200 and closed.json_body["status"] == "closed"
+    assert _bids(api, market) == {"coder": "not_selected", "designer": "not_selected"}
+    assert all("project_closed" in _kinds(api, market[who]) for who in ("coder", "designer"))
+    assert api.get("/v1/projects", token=market["coder"]).json_body["items"] == []
+    assert api.post(f"/v1/projects/{project_id}/close", token=market["client"]).status_code == 409
+    late = api.post(f"/v1/projects/{project_id}/proposals/{market['ids']['coder']}/select", token=market["client"])
+    assert late.status_code == 409
+    assert api.balance(market["client"]) == (50000, 0)
+
+
+def test_the_client_may_edit_a_project_without_a_contract_and_bidders_are_told(api, market):
+    _propose(api, market)
+    project_id = market["project"]["id"]
+    edited = api.request("PATCH", f"/v1/projects/{project_id}", {"description": "Now with a contact form",
+                                                                 "budget_max": 45000}, token=market["client"])
+    assert edited.status_code == 200, edited.body
+    assert edited.json_body["description"] == "Now with a contact form" and edited.json_body["budget_max"] == 45000
+    assert "project_changed" in _kinds(api, market["coder"])
+    for bad in ({"budget_max": 100}, {"title": ""}, {"skills": []}, {"budget_min": 0}):
+        refused = api.request("PATCH", f"/v1/projects/{project_id}", bad, token=market["client"])
+        assert refused.status_code == 422, bad
+    assert api.request("PATCH", f"/v1/projects/{project_id}", {"title": "Mine"}, token=market["coder"]
+                       ).status_code == 403
+    _contract(api, market)
+    contracted = api.request("PATCH", f"/v1/projects/{project_id}", {"title": "Changed"}, token=market["client"])
+    assert contracted.status_code == 409 and contracted.json_body["error"]["code"] == "project_closed"
+    assert api.get(f"/v1/projects/{project_id}", token=market["client"]).json_body["description"] == (
+        "Now with a contact form")

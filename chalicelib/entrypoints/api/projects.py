@@ -46,6 +46,18 @@ def get_project(call: Call):
     return projects.get(call.params["project_id"])
 
 
+@endpoint(bp, "PATCH", "/v1/projects/{project_id}", summary="Change my project while it has no contract (client); "
+          "every bidder is told", tag="projects", request=s.ProjectEditIn, response=s.ProjectOut, errors=(403, 409))
+def edit_project(call: Call):
+    return projects.edit(call.user, call.params["project_id"], call.body.model_dump(exclude_none=True))
+
+
+@endpoint(bp, "POST", "/v1/projects/{project_id}/close", summary="Close my project while it has no contract "
+          "(client); every bidder is told", tag="projects", response=s.ProjectOut, errors=(403, 409))
+def close_project(call: Call):
+    return projects.close(call.user, call.params["project_id"])
+
+
 @endpoint(bp, "POST", "/v1/projects/{project_id}/proposals", summary="Send a proposal (contractor)",
           tag="projects", status=201, request=s.ProposalIn, response=s.ProposalOut, errors=(409,))
 def propose(call: Call):

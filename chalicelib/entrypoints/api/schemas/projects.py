@@ -19,6 +19,14 @@ class ProjectIn(RequestModel):
     currency: str = CurrencyCode
 
 
+class ProjectEditIn(RequestModel):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, min_length=1, max_length=10000)
+    skills: list[Skill] | None = Field(default=None, min_length=1, max_length=20)
+    budget_min: StrictInt | None = Field(default=None, gt=0, le=MAX_AMOUNT, description="minor units")
+    budget_max: StrictInt | None = Field(default=None, gt=0, le=MAX_AMOUNT, description="minor units")
+
+
 class ProjectOut(ApiModel):
     id: str
     client_id: str
@@ -28,7 +36,8 @@ class ProjectOut(ApiModel):
     budget_min: int
     budget_max: int
     currency: str
-    status: Literal["open", "contracted"]
+    status: Literal["open", "contracted", "closed"] = Field(
+        description="open: taking proposals (again, after a contract was declined or lapsed); closed by its client")
     contract_id: str | None
     created_at: str
 
@@ -57,7 +66,9 @@ class ProposalOut(ApiModel):
     currency: str
     days: int
     text: str
-    status: Literal["active", "withdrawn", "selected"]
+    status: Literal["active", "withdrawn", "selected", "not_selected", "declined", "lapsed"] = Field(
+        description="not_selected: another bid's contract was accepted or the project closed; declined, lapsed: "
+                    "how the contract opened on this bid ended before it started")
     created_at: str
     updated_at: str
 
