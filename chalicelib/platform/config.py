@@ -177,6 +177,13 @@ class Settings:
     # rest before the contract closes unfunded (the half in escrow goes to the contractor).
     contract_accept_hours: int = field(default_factory=lambda: int(_env("CONTRACT_ACCEPT_HOURS", "72")))
     contract_fund_rest_days: int = field(default_factory=lambda: int(_env("CONTRACT_FUND_REST_DAYS", "2")))
+    # After the work is marked done the client may send it back for changes at most this many times
+    # (a dispute stays open to either party); each round gives the contractor at least
+    # `CONTRACT_REWORK_DAYS` before the client may cancel it as late. The contractor may push the client's
+    # deadline to escrow the rest back once, by `CONTRACT_FUND_EXTEND_DAYS`.
+    contract_rework_limit: int = field(default_factory=lambda: int(_env("CONTRACT_REWORK_LIMIT", "3")))
+    contract_rework_days: int = field(default_factory=lambda: int(_env("CONTRACT_REWORK_DAYS", "3")))
+    contract_fund_extend_days: int = field(default_factory=lambda: int(_env("CONTRACT_FUND_EXTEND_DAYS", "2")))
     # Projects: how long after the work is marked done the escrow is released by itself, and the
     # largest deliverable (a zip) accepted; where deliverables are kept (a bucket on AWS, else a folder).
     project_auto_release_hours: int = field(default_factory=lambda: int(_env("PROJECT_AUTO_RELEASE_HOURS", "48")))

@@ -3,6 +3,7 @@ costs and what the reader gets (see tests/notification_samples.py for every kind
 from __future__ import annotations
 
 from chalicelib.money.amounts import commission
+from chalicelib.platform.config import settings
 from chalicelib.store.models import DealModel
 
 
@@ -52,7 +53,10 @@ def contract_notification(record: DealModel, kind: str, role: str) -> dict:
     fee = commission(escrowed, int(record.commission_bps))
     return {**deal_notification(record, kind, role), "deal": "contract", "amount": _money(escrowed, record.currency),
             "payout": _money(escrowed - fee, record.currency), "commission": _money(fee, record.currency),
-            "price": _money(int(record.amount), record.currency), "fund_due_at": record.fund_due_at}
+            "price": _money(int(record.amount), record.currency), "fund_due_at": record.fund_due_at,
+            "rest": _money(max(int(record.amount) - escrowed, 0), record.currency),
+            "rework": {"used": sum(1 for step in record.history or [] if step["transition"] == "request_changes"),
+                       "limit": settings.contract_rework_limit}}
 
 
 def task_notification(record: DealModel, role: str) -> dict:

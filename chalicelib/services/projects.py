@@ -284,11 +284,17 @@ def upload(principal: Principal, contract_id: str, filename: str, content_base64
     return idempotency.commit(uow, 200, views.contract(deal))
 
 
-def download_link(principal: Principal, contract_id: str) -> dict:
-    """A short-lived link to the deliverable, for the parties — refused until the whole price is in escrow."""
+def download_link(principal: Principal, contract_id: str, version: str | None = None) -> dict:
+    """A short-lived link to the deliverable (or one submitted version of it), for the parties — refused
+    until the whole price is in escrow."""
     deal = load_contract(contract_id)
     role = _role(principal, deal)
     deliverable = (deal.data or {}).get("deliverable")
+    if version is not None:
+        versions = (deal.data or {}).get("versions") or []
+        if not version.isdigit() or not 1 <= int(version) <= len(versions):
+            raise Unprocessable("validation_error", f"version must be one of 1..{len(versions)}", field="version")
+        deliverable = versions[int(version) - 1]
     if deliverable is None:
         raise NotFound("not_found", "No deliverable has been uploaded yet")
     escrowed = int(deal.amount if deal.escrowed is None else deal.escrowed)

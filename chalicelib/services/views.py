@@ -4,6 +4,7 @@ from __future__ import annotations
 from chalicelib.money import deal_terms
 from chalicelib.money.amounts import commission
 from chalicelib.platform import i18n
+from chalicelib.platform.config import settings
 from chalicelib.store.models import (
     ConversationModel,
     DealModel,
@@ -164,6 +165,10 @@ def contract(record: DealModel) -> dict:
             "escrowed": escrowed, "currency": record.currency, "commission_bps": int(record.commission_bps),
             "status": record.status, "days": int(record.delivery_days), "deadline_at": record.deadline_at,
             "release_due_at": record.review_due_at, "fund_due_at": record.fund_due_at, "deliverable": deliverable,
+            "versions": (record.data or {}).get("versions") or [],
+            "rework": {"used": sum(1 for step in record.history if step["transition"] == "request_changes"),
+                       "limit": settings.contract_rework_limit},
+            "funding_extended": any(step["transition"] == "extend_funding" for step in record.history),
             "dispute": record.dispute,
             "terms": record.terms, "terms_hash": record.terms_hash,
             "terms_verified": deal_terms.verify(record.terms, record.terms_hash), "created_at": record.created_at,

@@ -98,7 +98,11 @@ class ContractOut(ApiModel):
     fund_due_at: str | None = Field(description="after the work was marked done with half the price in escrow: "
                                                 "unless the rest is escrowed by then, the half goes to the "
                                                 "contractor and the contract closes unfunded")
-    deliverable: dict | None
+    deliverable: dict | None = Field(description="the latest upload")
+    versions: list[dict] = Field(description="every submitted deliverable, oldest first (`version`, `submitted_at`)")
+    rework: dict = Field(description="rounds of changes the client asked for: `used` of `limit`")
+    funding_extended: bool = Field(description="whether the contractor already extended the deadline to escrow "
+                                               "the rest (allowed once)")
     dispute: DisputeOut | None
     terms: dict | None
     terms_hash: str | None
@@ -116,6 +120,10 @@ class ContractList(ApiModel):
 class DisputeQueue(ApiModel):
     items: list[dict] = Field(description="orders and contracts in dispute, each with `process`")
     next_cursor: str | None
+
+
+class ChangesIn(RequestModel):
+    message: str = Field(min_length=1, max_length=5000, description="what should change in the work")
 
 
 class DeliverableIn(RequestModel):
