@@ -40,7 +40,8 @@ ROLES = ("client", "contractor")
 SAMPLES: dict[str, list[dict]] = {
     "order_placed": [{**NOT_STARTED, "role": role} for role in ROLES],
     "order_started": [{**ORDER, "role": role} for role in ROLES],
-    "order_declined": [{**NOT_STARTED, "reason": "Fully booked this week", "role": role} for role in ROLES],
+    "order_declined": [{**NOT_STARTED, "reason": "requirements_not_matching_gig", "role": role} for role in ROLES]
+    + [{**NOT_STARTED, "reason": "other", "message": "Fully booked this week", "role": role} for role in ROLES],
     "order_auto_cancelled": [{**NOT_STARTED, "role": role} for role in ROLES],
     "order_delivered": [{**ON_REVIEW, "role": role} for role in ROLES],
     "order_revision_requested": [{**ORDER, "message": "Please make the cup <b>bigger</b>.", "role": role}
@@ -58,7 +59,9 @@ SAMPLES: dict[str, list[dict]] = {
     "dispute_opened": [{**ON_REVIEW, "dispute": DISPUTE_OPENED, "role": role} for role in (*ROLES, "operator")],
     "dispute_resolved": [{**ON_REVIEW, "dispute": DISPUTE_RESOLVED, "role": role} for role in (*ROLES, "operator")],
     "review_received": [{**ORDER, "review": {"rating": 5, "text": "Great work, fast <and> clean."}, "role": role}
-                        for role in ROLES],
+                        for role in ROLES]
+    + [{**ORDER, "review": {"rating": 1, "text": "Declined at the last moment.", "outcome": "declined_by_contractor"},
+        "role": "contractor"}],
     "offer_received": [{**OFFER, "role": role} for role in ROLES],
     "offer_accepted": [{**OFFER, "order_id": "ord_01K", "role": role} for role in ROLES],  # order created and paid
     "offer_rejected": [{**OFFER, "reason": "Too expensive for us", "role": role} for role in ROLES],

@@ -4,7 +4,7 @@ delivered for review, accepted by the client or automatically after the review w
 | from                     | transition           | to          | who                   | money                    |
 |--------------------------|----------------------|-------------|-----------------------|--------------------------|
 | not_started              | start                | in_progress | contractor            |                          |
-| not_started              | decline              | cancelled   | contractor            | refund (rating drops)    |
+| not_started              | decline (a reason)   | cancelled   | contractor            | refund (rating drops)    |
 | not_started              | auto_cancel (24h)    | cancelled   | system                | refund (rating drops)    |
 | not_started, in_progress | offer_extra          | (stays)     | contractor            |                          |
 | not_started, in_progress | pay_extra            | (stays)     | client                | extra into escrow        |
@@ -59,6 +59,9 @@ CANCELLATION_REASONS: dict[str, tuple[str, ...]] = {
                    "other"),
     "client": ("no_longer_needed", "contractor_unresponsive", "mutual_agreement", "other"),
 }
+# Why a contractor declines a new order (Kwork's "choose the reason for refusal"); "other" needs a text.
+DECLINE_REASONS: tuple[str, ...] = ("requirements_not_matching_gig", "too_busy", "unable_to_complete",
+                                    "client_asked", "other")
 PARTIES: frozenset[Actor] = frozenset({"client", "contractor"})
 
 
@@ -120,6 +123,13 @@ def _reason_from_the_list(deal: DealModel, ctx: Context) -> None:
         raise Unprocessable("invalid_reason", f"reason must be one of: {', '.join(allowed)}", field="reason")
 
 
+def _decline_reason(deal: DealModel, ctx: Context) -> None:
+    if ctx.reason not in DECLINE_REASONS:
+        raise Unprocessable("invalid_reason", f"reason must be one of: {', '.join(DECLINE_REASONS)}", field="reason")
+    if ctx.reason == "other" and not (ctx.message or "").strip():
+        raise Unprocessable("message_required", "Say why in the message when the reason is 'other'", field="message")
+
+
 def _answer_from_the_other_party(deal: DealModel, ctx: Context) -> None:
     asked = deal.cancellation
     if not asked or asked["status"] != "pending":
@@ -160,6 +170,10 @@ def _revision(deal: DealModel, ctx: Context) -> dict:
 
 def _closed(deal: DealModel, ctx: Context) -> dict:
     return {"closed_reason": ctx.reason, "review_due_at": None}
+
+
+def _declined(deal: DealModel, ctx: Context) -> dict:
+    return {**_closed(deal, ctx), "last_message": ctx.message or None}
 
 
 def _extra_offered(deal: DealModel, ctx: Context) -> dict:
@@ -218,7 +232,8 @@ PROCESS = Process(
         Transition("start", frozenset({NOT_STARTED}), IN_PROGRESS, frozenset({"contractor"}),
                    notify="order_started", effects=_started),
         Transition("decline", frozenset({NOT_STARTED}), CANCELLED, frozenset({"contractor"}), money=_refund,
-                   notify="order_declined", effects=_closed, contractor_score="orders_failed"),
+                   notify="order_declined", effects=_declined, guard=_decline_reason,
+                   contractor_score="orders_failed"),
         Transition("auto_cancel", frozenset({NOT_STARTED}), CANCELLED, frozenset({"system"}), money=_refund,
                    notify="order_auto_cancelled", effects=_closed, contractor_score="orders_failed"),
         Transition("offer_extra", BEFORE_DELIVERY, None, frozenset({"contractor"}), notify="extra_offered",

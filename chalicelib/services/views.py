@@ -105,7 +105,7 @@ def _commission(record: DealModel) -> int:
 def review(record: ReviewModel) -> dict:
     return {"order_id": record.order_id, "gig_id": record.gig_id, "client_id": record.client_id,
             "contractor_id": record.contractor_id, "rating": int(record.rating), "text": record.text,
-            "created_at": record.created_at}
+            "outcome": record.outcome or "completed", "created_at": record.created_at}
 
 
 def rating(total: float | None, count: float | None) -> dict:

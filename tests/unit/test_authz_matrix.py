@@ -239,7 +239,7 @@ def _rows(w: dict) -> list[Row]:
             {"refund": 1, "release": 1, "note": "split"}),
         Row("POST", f"/v1/orders/{o}/accept", frozenset({OWNER})),
         Row("POST", f"/v1/orders/{o}/review", frozenset({OWNER}), {"rating": 5, "text": "Great"}),
-        Row("POST", f"/v1/orders/{o}/decline", frozenset({CONTRACTOR}), {"reason": "busy"}),
+        Row("POST", f"/v1/orders/{o}/decline", frozenset({CONTRACTOR}), {"reason": "too_busy"}),
         Row("POST", f"/v1/orders/{o}/cancel", frozenset({OWNER}), {"reason": "late"}),
         Row("POST", "/v1/projects", USERS, {"title": "P", "description": "D", "skills": ["python"],
                                             "budget_min": 100, "budget_max": 200, "currency": "USD"}),
