@@ -98,5 +98,8 @@ from tests.notification_samples_projects import CONTRACT  # noqa: E402
 
 SAMPLES["dispute_opened"] += [{**CONTRACT, "dispute": {**DISPUTE_OPENED, "by": by, "reason": f"The {by} says no."},
                                "role": role} for by in ROLES for role in (*ROLES, "operator")]
+# A contractor who asks an operator to cancel a started order opens one on the order.
+SAMPLES["dispute_opened"] += [{**ORDER, "dispute": {**DISPUTE_OPENED, "by": "contractor", "reason": "No brief"},
+                               "role": role} for role in (*ROLES, "operator")]
 SAMPLES["dispute_resolved"] += [{**CONTRACT, "dispute": DISPUTE_RESOLVED, "role": role}
                                 for role in (*ROLES, "operator")]

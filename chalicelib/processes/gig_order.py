@@ -14,6 +14,8 @@ delivered for review, accepted by the client or automatically after the review w
 | not_started, in_progress | refuse_cancellation  | (stays)     | the other party       |                          |
 | in_progress              | deliver              | on_review   | contractor            |                          |
 | in_progress              | cancel_late          | cancelled   | client, once late     | refund (rating drops)    |
+| in_progress              | ask_operator_to_cancel | disputed | contractor, refused¹ |                          |
+| not_started, in_progress | escalate_cancellation | disputed    | system, unanswered 3 d |                        |
 | on_review                | request_revision     | in_progress | client                |                          |
 | on_review                | accept               | completed   | client                | release less commission  |
 | on_review                | auto_accept (3–4 d)  | completed   | system                | release less commission  |
@@ -23,6 +25,12 @@ delivered for review, accepted by the client or automatically after the review w
 The deadline clock stops on review: delivering keeps the time left, a revision restores it. A paid
 extra adds its price to the escrow and its days to the deadline (or to the delivery days, before
 the start). A dispute stops the timers until an operator splits the escrow.
+
+¹ A started order always has a way out for the contractor: once the client refused his cancellation
+request, or the requests are used up, he may ask an operator to cancel it (a dispute with his reason)
+instead of waiting for the client's late one-click cancel, which would count against him. A
+cancellation request nobody answers within 3 days goes to an operator the same way. An operator's
+decision does not move the rating either way.
 
 The responsibility rating follows Kwork: refusing a not-started order (`decline`) fails the order
 like the auto-cancel and a late cancellation do; a cancellation both parties agree to does not.
@@ -54,6 +62,8 @@ MAX_EXTRAS = 20
 MAX_CANCELLATION_REQUESTS = 3
 MAX_REVISIONS = 10
 MAX_DELIVERIES = MAX_REVISIONS + 1
+# A cancellation request nobody answers goes to an operator after this long.
+CANCELLATION_ANSWER_WITHIN = timedelta(days=3)
 CANCELLATION_REASONS: dict[str, tuple[str, ...]] = {
     "contractor": ("requirements_exceed_gig", "client_unresponsive", "unable_to_complete", "mutual_agreement",
                    "other"),
@@ -138,6 +148,20 @@ def _answer_from_the_other_party(deal: DealModel, ctx: Context) -> None:
         raise Forbidden("not_your_move", "The other party answers a cancellation request")
 
 
+def _no_cancellation_left(deal: DealModel, ctx: Context) -> None:
+    """The contractor's way out of a started order: the client refused his cancellation request, or the
+    requests are used up — he asks an operator to cancel it, saying why."""
+    asked = deal.cancellation or {}
+    refused = asked.get("by") == "contractor" and asked.get("status") == "refused"
+    used_up = sum(1 for step in deal.history if step["transition"] == "request_cancellation") \
+        >= MAX_CANCELLATION_REQUESTS
+    if not (refused or used_up):
+        raise Conflict("cancellation_not_refused", "Ask the client to cancel first; an operator decides once the "
+                                                   "client refused or the requests are used up")
+    if not (ctx.message or "").strip():
+        raise Unprocessable("message_required", "Say why the order should be cancelled", field="message")
+
+
 def _within_revision_limit(deal: DealModel, ctx: Context) -> None:
     limit = (deal.terms or {}).get("revision_limit")
     if limit is not None and int(deal.revisions or 0) >= int(limit):
@@ -219,6 +243,24 @@ def _cancellation_answered(status: str):
     return effects
 
 
+def _to_operator(deal: DealModel, ctx: Context) -> dict:
+    return disputes.opened(deal, ctx, by="contractor", reason=ctx.message or "")
+
+
+def _escalated(deal: DealModel, ctx: Context) -> dict:
+    asked = deal.cancellation or {}
+    reason = f"cancellation request unanswered: {asked.get('reason', '')} {asked.get('message', '')}".strip()
+    return {**disputes.opened(deal, ctx, by=asked.get("by", "client"), reason=reason),
+            "cancellation": {**asked, "status": "escalated", "answered_at": clock.iso(ctx.now)}}
+
+
+def _cancellation_unanswered_at(deal: DealModel) -> datetime | None:
+    asked = deal.cancellation
+    if not asked or asked["status"] != "pending":
+        return None
+    return clock.parse_iso(asked["requested_at"]) + CANCELLATION_ANSWER_WITHIN
+
+
 def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:
     return notice_params.deal_notification(deal, kind, role, extra_id=ctx.payload.get("extra_id"))
 
@@ -262,13 +304,20 @@ PROCESS = Process(
                    notify="order_completed", effects=_closed, contractor_score="orders_completed"),
         Transition("auto_accept", frozenset({ON_REVIEW}), COMPLETED, frozenset({"system"}), money=_release,
                    notify="order_auto_accepted", effects=_closed, contractor_score="orders_completed"),
+        Transition("ask_operator_to_cancel", frozenset({IN_PROGRESS}), DISPUTED, frozenset({"contractor"}),
+                   notify="dispute_opened", notify_operators=True, effects=_to_operator,
+                   guard=_no_cancellation_left),
+        Transition("escalate_cancellation", BEFORE_DELIVERY, DISPUTED, frozenset({"system"}),
+                   notify="dispute_opened", notify_operators=True, effects=_escalated),
         disputes.open_dispute(frozenset({ON_REVIEW}), DISPUTED),
         disputes.resolve_dispute(frozenset({DISPUTED}), RESOLVED),
     )},
     notification=_notification,
     holding=OPEN_STATES,
     timers={
-        NOT_STARTED: (Timer("auto_cancel", lambda deal: clock.parse_iso(deal.created_at) + START_WITHIN),),
+        NOT_STARTED: (Timer("auto_cancel", lambda deal: clock.parse_iso(deal.created_at) + START_WITHIN),
+                      Timer("escalate_cancellation", _cancellation_unanswered_at)),
+        IN_PROGRESS: (Timer("escalate_cancellation", _cancellation_unanswered_at),),
         ON_REVIEW: (Timer("auto_accept", lambda deal: clock.parse_iso(deal.review_due_at)),),
     },
 )

@@ -229,6 +229,7 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", f"/v1/orders/{o}/cancellation", PARTIES, reason),
         Row("POST", f"/v1/orders/{o}/cancellation/refuse", PARTIES),
         Row("POST", f"/v1/orders/{o}/cancellation/accept", PARTIES),
+        Row("POST", f"/v1/orders/{o}/cancellation/operator", frozenset({CONTRACTOR}), {"message": "Stuck"}),
         Row("POST", f"/v1/orders/{o}/start", frozenset({CONTRACTOR})),
         Row("POST", f"/v1/orders/{o}/deliver", frozenset({CONTRACTOR}), {"message": "Here it is"}),
         Row("GET", f"/v1/orders/{w['delivered']}/files/{w['file']}", SUPPORT),

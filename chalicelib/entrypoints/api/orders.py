@@ -103,6 +103,8 @@ _transition("dispute", "open_dispute", "Open a dispute on a delivered order inst
 _transition("cancellation/accept", "accept_cancellation",
             "Accept the other party's cancellation request: full refund, no rating drop")
 _transition("cancellation/refuse", "refuse_cancellation", "Refuse the other party's cancellation request")
+_transition("cancellation/operator", "ask_operator_to_cancel", "Ask an operator to cancel a started order, saying why "
+            "(contractor, once the client refused or the requests are used up)", s.MessageIn, "message")
 
 
 @endpoint(bp, "POST", "/v1/orders/{order_id}/deliver",
