@@ -39,11 +39,20 @@ def deal_notification(record: DealModel, kind: str, role: str, *, extra_id: str 
     return params
 
 
+def promised_revisions(promised: int | None) -> int:
+    """What an offer promises is what the engine keeps: an offer made before the cap (no number) allows
+    the engine's limit, never "unlimited"."""
+    from chalicelib.processes.gig_order import MAX_REVISIONS  # gig_order renders its notices with this module
+
+    return MAX_REVISIONS if promised is None else min(int(promised), MAX_REVISIONS)
+
+
 def offer_notification(record: DealModel, role: str) -> dict:
     agreed = record.terms or {}
     return {"role": role, "offer_id": record.id, "gig_title": agreed.get("gig_title", record.title),
             "description": agreed.get("description", ""), "amount": _money(int(record.amount), record.currency),
-            "delivery_days": int(record.delivery_days), "revision_limit": agreed.get("revision_limit"),
+            "delivery_days": int(record.delivery_days),
+            "revision_limit": promised_revisions(agreed.get("revision_limit")),
             "accept_by": record.accept_by, "order_id": record.related_id, "reason": record.closed_reason or ""}
 
 

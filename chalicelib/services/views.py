@@ -5,6 +5,7 @@ from chalicelib.money import deal_terms
 from chalicelib.money.amounts import commission
 from chalicelib.platform import i18n
 from chalicelib.platform.config import settings
+from chalicelib.processes import notice_params
 from chalicelib.store.models import (
     ConversationModel,
     DealModel,
@@ -92,7 +93,9 @@ def offer(record: DealModel) -> dict:
     return {"id": record.id, "gig_id": record.subject_id, "order_id": record.related_id,
             "client_id": record.client_id, "contractor_id": record.contractor_id, "title": record.title,
             "description": agreed.get("description", ""), "amount": int(record.amount), "currency": record.currency,
-            "delivery_days": int(record.delivery_days), "revision_limit": agreed.get("revision_limit"),
+            "delivery_days": int(record.delivery_days),
+            "revision_limit": notice_params.promised_revisions(agreed.get("revision_limit")),
+            "commission": _commission(record), "net_to_contractor": int(record.amount) - _commission(record),
             "accept_by": record.accept_by, "status": record.status, "closed_reason": record.closed_reason,
             "terms": record.terms, "terms_hash": record.terms_hash, "created_at": record.created_at,
             "version": int(record.version), "history": record.history}
