@@ -101,6 +101,26 @@ def _offer_levels() -> dict[str, dict]:
     return levels
 
 
+# What a contractor needs to reach a level by himself (LEVEL_RULES, JSON): completed orders, the
+# responsibility rating in percent and the account's age in days; he holds the highest level whose rule he
+# meets, unless an operator set one (the override is recorded with who set it and when).
+DEFAULT_LEVEL_RULES = {
+    "advanced": {"min_completed": 10, "min_responsibility": 90, "min_account_days": 30},
+    "pro": {"min_completed": 50, "min_responsibility": 95, "min_account_days": 180},
+}
+
+
+def _level_rules() -> dict[str, dict]:
+    raw = os.environ.get("LEVEL_RULES")
+    rules = json.loads(raw) if raw else DEFAULT_LEVEL_RULES
+    for name, rule in rules.items():
+        if set(rule) != {"min_completed", "min_responsibility", "min_account_days"} or not all(
+                isinstance(value, int) and value >= 0 for value in rule.values()):
+            raise ValueError(f"LEVEL_RULES[{name!r}] needs integer min_completed, min_responsibility and "
+                             "min_account_days")
+    return rules
+
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -198,6 +218,7 @@ class Settings:
     # Custom offers: limits per contractor level (JSON, see DEFAULT_OFFER_LEVELS), and how long an
     # offer waits for the client when it names no last date, and at most.
     offer_levels: dict = field(default_factory=_offer_levels)
+    level_rules: dict = field(default_factory=_level_rules)  # see DEFAULT_LEVEL_RULES
     offer_valid_days: int = field(default_factory=lambda: int(_env("OFFER_VALID_DAYS", "7")))
     offer_max_valid_days: int = field(default_factory=lambda: int(_env("OFFER_MAX_VALID_DAYS", "30")))
     # Payouts: the smallest withdrawal per currency (JSON, minor units), how many may be open at once

@@ -266,3 +266,35 @@ def test_at_most_three_offers_from_one_contractor_wait_for_one_client(api, talki
     assert len(api.get("/v1/offers?role=contractor", token=talking["contractor"]).json_body["items"]) == 3
     api.post(f"/v1/offers/{offers[0].json_body['id']}/withdraw", token=talking["contractor"])
     assert _offer(api, talking).status_code == 201
+
+
+def test_a_contractors_level_follows_the_configured_rule_and_an_operator_override_is_recorded(api, talking,
+                                                                                                operator_token,
+                                                                                                monkeypatch):
+    from chalicelib.platform import config
+
+    monkeypatch.setenv("LEVEL_RULES", '{"advanced": {"min_completed": 1, "min_responsibility": 100, '
+                                      '"min_account_days": 1}}')
+    config.reload()
+    path = f"/v1/contractors/{talking['contractor_id']}"
+    assert api.get(path, token=talking["client"]).json_body["level"] == "new"
+    order = api.post("/v1/orders", {"gig_id": talking["gig"]["id"]}, token=talking["client"]).json_body
+    api.post(f"/v1/orders/{order['id']}/start", token=talking["contractor"])
+    api.post(f"/v1/orders/{order['id']}/deliver", {"message": "Done"}, token=talking["contractor"])
+    api.post(f"/v1/orders/{order['id']}/accept", token=talking["client"])
+    assert api.get(path, token=talking["client"]).json_body["level"] == "new"  # the account is not a day old
+    clock.advance(24 * 3600)
+    shown = api.get(path, token=talking["client"]).json_body
+    assert shown["level"] == "advanced" and shown["level_set_by_operator"] is None
+    assert _offer(api, talking, amount=60000, delivery_days=45).status_code == 201
+    failed = api.post("/v1/orders", {"gig_id": talking["gig"]["id"]}, token=talking["client"]).json_body
+    api.post(f"/v1/orders/{failed['id']}/decline", {"reason": "too_busy"}, token=talking["contractor"])
+    assert api.get(path, token=talking["client"]).json_body["level"] == "new"  # responsibility fell to 50 %
+    set_by = api.post(f"/v1/operator/contractors/{talking['contractor_id']}/level", {"level": "pro"},
+                      token=operator_token).json_body
+    assert set_by["level"] == "pro"
+    assert set_by["level_set_by_operator"]["by"] and set_by["level_set_by_operator"]["at"]
+    monkeypatch.setenv("LEVEL_RULES", '{"pro": {"min_completed": 1}}')
+    with pytest.raises(ValueError):
+        config.reload()
+    assert_books_balance()

@@ -77,7 +77,9 @@ class ResponsibilityOut(ApiModel):
 class ContractorOut(ApiModel):
     id: str
     name: str
-    level: str
+    level: str = Field(description="bounds custom offers: follows LEVEL_RULES (completed orders, responsibility "
+                                   "rating, account age) unless an operator set it")
+    level_set_by_operator: dict | None = Field(description="the operator's override, if any: `by` and `at`")
     custom_offers: bool
     skills: list[str]
     responsibility: ResponsibilityOut
