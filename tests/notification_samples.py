@@ -31,7 +31,7 @@ DISPUTE_RESOLVED = {"reason": "The logo is not what we agreed.", "note": "Half t
 OFFER = {
     "offer_id": "ofr_01J", "gig_title": "Logo design", "description": "Three logo concepts and two revisions.",
     "amount": _money(40000), "delivery_days": 5, "revision_limit": 2, "accept_by": "2025-02-25T10:30:00Z",
-    "order_id": None, "reason": "",
+    "order_id": None, "reason": "", "commission": _money(8000), "payout": _money(32000),
 }
 
 ROLES = ("client", "contractor")

@@ -12,7 +12,8 @@ CONTRACT = {
     "order_id": "ctr_01J", "title": "Landing page", "amount": _money(50000), "payout": _money(45000),
     "commission": _money(5000), "price": _money(100000), "deadline_at": "2025-03-01T10:00:00Z",
     "review_due_at": None, "message": "", "reason": "", "deal": "contract", "fund_due_at": None,
-    "rest": _money(50000), "rework": {"used": 0, "limit": 3},
+    "rest": _money(50000), "rework": {"used": 0, "limit": 3}, "price_payout": _money(90000),
+    "price_commission": _money(10000),
 }
 ROLES = ("client", "contractor")
 

@@ -53,7 +53,10 @@ def offer_notification(record: DealModel, role: str) -> dict:
             "description": agreed.get("description", ""), "amount": _money(int(record.amount), record.currency),
             "delivery_days": int(record.delivery_days),
             "revision_limit": promised_revisions(agreed.get("revision_limit")),
-            "accept_by": record.accept_by, "order_id": record.related_id, "reason": record.closed_reason or ""}
+            "accept_by": record.accept_by, "order_id": record.related_id, "reason": record.closed_reason or "",
+            # what the order it becomes will take and leave the contractor (recorded with the offer)
+            "commission": _money(_commission(record), record.currency),
+            "payout": _money(int(record.amount) - _commission(record), record.currency)}
 
 
 def contract_notification(record: DealModel, kind: str, role: str) -> dict:
@@ -63,6 +66,8 @@ def contract_notification(record: DealModel, kind: str, role: str) -> dict:
     return {**deal_notification(record, kind, role), "deal": "contract", "amount": _money(escrowed, record.currency),
             "payout": _money(escrowed - fee, record.currency), "commission": _money(fee, record.currency),
             "price": _money(int(record.amount), record.currency), "fund_due_at": record.fund_due_at,
+            "price_payout": _money(int(record.amount) - _commission(record), record.currency),
+            "price_commission": _money(_commission(record), record.currency),
             "rest": _money(max(int(record.amount) - escrowed, 0), record.currency),
             "rework": {"used": sum(1 for step in record.history or [] if step["transition"] == "request_changes"),
                        "limit": settings.contract_rework_limit}}
@@ -72,6 +77,7 @@ def task_notification(record: DealModel, role: str) -> dict:
     fee = commission(int(record.amount), int(record.commission_bps))
     return {"role": role, "task_id": record.id, "title": record.title,
             "amount": _money(int(record.amount), record.currency),
-            "payout": _money(int(record.amount) - fee, record.currency), "deadline_at": record.deadline_at,
+            "payout": _money(int(record.amount) - fee, record.currency), "commission": _money(fee, record.currency),
+            "deadline_at": record.deadline_at,
             "reason": record.closed_reason or ""}
 

@@ -399,3 +399,16 @@ def test_a_contractor_who_declines_is_told_it_counts_against_his_rating():
     contractor = next(p for p in SAMPLES["order_declined"] if p["role"] == "contractor")
     assert "counts against your responsibility rating" in render("order_declined", "en",
                                                                  {"name": "O", **contractor}).text
+
+
+@pytest.mark.parametrize("kind", ["order_placed", "contract_created", "offer_received", "extra_paid", "task_sent"])
+def test_every_notice_that_states_an_amount_shows_the_contractor_his_net(kind):
+    """The contractor reads what he will get after commission; the client reads what he pays, never the fee."""
+    for params in SAMPLES[kind]:
+        net = params.get("price_payout") or params["payout"]
+        text = render(kind, "en", {"name": "Olena", **params}).text
+        figure = format_money(Money(net["amount"], net["currency"]), "en")
+        if params["role"] == "contractor":
+            assert figure in text, text
+        else:
+            assert "commission" not in text, text
