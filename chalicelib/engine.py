@@ -130,7 +130,7 @@ def _refusal(process: Process, deal: DealModel, name: str) -> Conflict:
     """Why `name` cannot fire now: what the timer that decided the deal did, or its state."""
     last = deal.history[-1] if deal.history else {}
     decided = process.transitions.get(last.get("transition", ""))
-    if decided is not None and decided.notify and process.timed(decided.name):
+    if decided is not None and decided.notify and decided.target is not None and process.timed(decided.name):
         return Conflict(decided.notify, f"Cannot {_words(name)} this {process.noun}: its time ran out and it was "
                                         f"{_words(decided.target or deal.status)} ({_words(decided.name)}) at "
                                         f"{last['at']}")

@@ -31,7 +31,7 @@ DISPUTE_RESOLVED = {"reason": "The logo is not what we agreed.", "note": "Half t
 OFFER = {
     "offer_id": "ofr_01J", "gig_title": "Logo design", "description": "Three logo concepts and two revisions.",
     "amount": _money(40000), "delivery_days": 5, "revision_limit": 2, "accept_by": "2025-02-25T10:30:00Z",
-    "order_id": None, "reason": "",
+    "order_id": None, "reason": "", "commission": _money(8000), "payout": _money(32000),
 }
 
 ROLES = ("client", "contractor")
@@ -40,7 +40,8 @@ ROLES = ("client", "contractor")
 SAMPLES: dict[str, list[dict]] = {
     "order_placed": [{**NOT_STARTED, "role": role} for role in ROLES],
     "order_started": [{**ORDER, "role": role} for role in ROLES],
-    "order_declined": [{**NOT_STARTED, "reason": "Fully booked this week", "role": role} for role in ROLES],
+    "order_declined": [{**NOT_STARTED, "reason": "requirements_not_matching_gig", "role": role} for role in ROLES]
+    + [{**NOT_STARTED, "reason": "other", "message": "Fully booked this week", "role": role} for role in ROLES],
     "order_auto_cancelled": [{**NOT_STARTED, "role": role} for role in ROLES],
     "order_delivered": [{**ON_REVIEW, "role": role} for role in ROLES],
     "order_revision_requested": [{**ORDER, "message": "Please make the cup <b>bigger</b>.", "role": role}
@@ -58,7 +59,9 @@ SAMPLES: dict[str, list[dict]] = {
     "dispute_opened": [{**ON_REVIEW, "dispute": DISPUTE_OPENED, "role": role} for role in (*ROLES, "operator")],
     "dispute_resolved": [{**ON_REVIEW, "dispute": DISPUTE_RESOLVED, "role": role} for role in (*ROLES, "operator")],
     "review_received": [{**ORDER, "review": {"rating": 5, "text": "Great work, fast <and> clean."}, "role": role}
-                        for role in ROLES],
+                        for role in ROLES]
+    + [{**ORDER, "review": {"rating": 1, "text": "Declined at the last moment.", "outcome": "declined_by_contractor"},
+        "role": "contractor"}],
     "offer_received": [{**OFFER, "role": role} for role in ROLES],
     "offer_accepted": [{**OFFER, "order_id": "ord_01K", "role": role} for role in ROLES],  # order created and paid
     "offer_rejected": [{**OFFER, "reason": "Too expensive for us", "role": role} for role in ROLES],
@@ -95,5 +98,8 @@ from tests.notification_samples_projects import CONTRACT  # noqa: E402
 
 SAMPLES["dispute_opened"] += [{**CONTRACT, "dispute": {**DISPUTE_OPENED, "by": by, "reason": f"The {by} says no."},
                                "role": role} for by in ROLES for role in (*ROLES, "operator")]
+# A contractor who asks an operator to cancel a started order opens one on the order.
+SAMPLES["dispute_opened"] += [{**ORDER, "dispute": {**DISPUTE_OPENED, "by": "contractor", "reason": "No brief"},
+                               "role": role} for role in (*ROLES, "operator")]
 SAMPLES["dispute_resolved"] += [{**CONTRACT, "dispute": DISPUTE_RESOLVED, "role": role}
                                 for role in (*ROLES, "operator")]

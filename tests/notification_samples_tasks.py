@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 TASK = {"task_id": "tsk_01J", "title": "Translate the price list", "amount": {"amount": 250000, "currency": "UAH"},
-        "payout": {"amount": 250000, "currency": "UAH"}, "deadline_at": "2025-03-01T10:00:00Z", "reason": ""}
+        "payout": {"amount": 250000, "currency": "UAH"}, "commission": {"amount": 0, "currency": "UAH"},
+        "deadline_at": "2025-03-01T10:00:00Z", "reason": ""}
 ROLES = ("client", "contractor")
 
 SAMPLES: dict[str, list[dict]] = {

@@ -34,8 +34,8 @@ class ProformaInvoice:
 
 
 def render_proforma_invoice(invoice: ProformaInvoice, locale: str, timezone: str | None = None) -> bytes:
-    """The invoice as PDF bytes in `locale` (anything unknown renders in English), its date as the payer's
-    time zone (an IANA name; by default his locale's marketplace's) reads it."""
+    """The invoice as PDF bytes in `locale` (anything unknown renders in English), dated on the marketplace's
+    calendar like its number (`timezone`, the payer's own, no longer moves the date)."""
     locale = i18n.resolve_locale(locale)
     _ = i18n.translations(locale).gettext
     # Read through the module: config.reload() replaces the settings object.
@@ -46,7 +46,9 @@ def render_proforma_invoice(invoice: ProformaInvoice, locale: str, timezone: str
     )
     doc.letterhead(settings.payee_name)
     doc.title(title)
-    issued_on = i18n.format_date(invoice.issued_at, locale, i18n.zone_for(timezone, locale))
+    # one date per document: the day of issue on the marketplace's calendar, as the number's year and the
+    # "dated" of the payment details are (whatever the payer's own time zone)
+    issued_on = i18n.format_date(invoice.issued_at, locale, i18n.zone_for(settings.marketplace_timezone, locale))
     doc.key_values([(_("Date of issue"), issued_on)])
     _parties(doc, invoice, locale, settings)
     _amount(doc, invoice, locale)

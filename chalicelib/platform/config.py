@@ -101,6 +101,26 @@ def _offer_levels() -> dict[str, dict]:
     return levels
 
 
+# What a contractor needs to reach a level by himself (LEVEL_RULES, JSON): completed orders, the
+# responsibility rating in percent and the account's age in days; he holds the highest level whose rule he
+# meets, unless an operator set one (the override is recorded with who set it and when).
+DEFAULT_LEVEL_RULES = {
+    "advanced": {"min_completed": 10, "min_responsibility": 90, "min_account_days": 30},
+    "pro": {"min_completed": 50, "min_responsibility": 95, "min_account_days": 180},
+}
+
+
+def _level_rules() -> dict[str, dict]:
+    raw = os.environ.get("LEVEL_RULES")
+    rules = json.loads(raw) if raw else DEFAULT_LEVEL_RULES
+    for name, rule in rules.items():
+        if set(rule) != {"min_completed", "min_responsibility", "min_account_days"} or not all(
+                isinstance(value, int) and value >= 0 for value in rule.values()):
+            raise ValueError(f"LEVEL_RULES[{name!r}] needs integer min_completed, min_responsibility and "
+                             "min_account_days")
+    return rules
+
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -199,6 +219,13 @@ class Settings:
     # rest before the contract closes unfunded (the half in escrow goes to the contractor).
     contract_accept_hours: int = field(default_factory=lambda: int(_env("CONTRACT_ACCEPT_HOURS", "72")))
     contract_fund_rest_days: int = field(default_factory=lambda: int(_env("CONTRACT_FUND_REST_DAYS", "2")))
+    # After the work is marked done the client may send it back for changes at most this many times
+    # (a dispute stays open to either party); each round gives the contractor at least
+    # `CONTRACT_REWORK_DAYS` before the client may cancel it as late. The contractor may push the client's
+    # deadline to escrow the rest back once, by `CONTRACT_FUND_EXTEND_DAYS`.
+    contract_rework_limit: int = field(default_factory=lambda: int(_env("CONTRACT_REWORK_LIMIT", "3")))
+    contract_rework_days: int = field(default_factory=lambda: int(_env("CONTRACT_REWORK_DAYS", "3")))
+    contract_fund_extend_days: int = field(default_factory=lambda: int(_env("CONTRACT_FUND_EXTEND_DAYS", "2")))
     # Projects: how long after the work is marked done the escrow is released by itself, and the
     # largest deliverable (a zip) accepted; where deliverables are kept (a bucket on AWS, else a folder).
     project_auto_release_hours: int = field(default_factory=lambda: int(_env("PROJECT_AUTO_RELEASE_HOURS", "48")))
@@ -215,6 +242,7 @@ class Settings:
     # Custom offers: limits per contractor level (JSON, see DEFAULT_OFFER_LEVELS), and how long an
     # offer waits for the client when it names no last date, and at most.
     offer_levels: dict = field(default_factory=_offer_levels)
+    level_rules: dict = field(default_factory=_level_rules)  # see DEFAULT_LEVEL_RULES
     offer_valid_days: int = field(default_factory=lambda: int(_env("OFFER_VALID_DAYS", "7")))
     offer_max_valid_days: int = field(default_factory=lambda: int(_env("OFFER_MAX_VALID_DAYS", "30")))
     # Payouts: the smallest withdrawal per currency (JSON, minor units), how many may be open at once

@@ -50,6 +50,11 @@ def _split(deal: DealModel, ctx: Context, transfer_id: str) -> ledger.Transfer:
                          commission_minor=int(dispute["commission"]), ref=deal.id)
 
 
+def opened(deal: DealModel, ctx: Context, *, by: str, reason: str) -> dict:
+    """A dispute opened on someone's behalf (an unanswered cancellation request sent to an operator)."""
+    return _opened(deal, Context(ctx.now, by, message=reason))  # type: ignore[arg-type]
+
+
 def open_dispute(source: frozenset[str], target: str,
                  actors: frozenset[Actor] = frozenset({"client"})) -> Transition:
     return Transition("open_dispute", source, target, actors, notify="dispute_opened", notify_operators=True,

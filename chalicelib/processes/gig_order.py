@@ -4,7 +4,7 @@ delivered for review, accepted by the client or automatically after the review w
 | from                     | transition           | to          | who                   | money                    |
 |--------------------------|----------------------|-------------|-----------------------|--------------------------|
 | not_started              | start                | in_progress | contractor            |                          |
-| not_started              | decline              | cancelled   | contractor            | refund (rating drops)    |
+| not_started              | decline (a reason)   | cancelled   | contractor            | refund (rating drops)    |
 | not_started              | auto_cancel (24h)    | cancelled   | system                | refund (rating drops)    |
 | not_started, in_progress | offer_extra          | (stays)     | contractor            |                          |
 | not_started, in_progress | pay_extra            | (stays)     | client                | extra into escrow        |
@@ -14,6 +14,8 @@ delivered for review, accepted by the client or automatically after the review w
 | not_started, in_progress | refuse_cancellation  | (stays)     | the other party       |                          |
 | in_progress              | deliver              | on_review   | contractor            |                          |
 | in_progress              | cancel_late          | cancelled   | client, once late     | refund (rating drops)    |
+| in_progress              | ask_operator_to_cancel | disputed | contractor, refused¹ |                          |
+| not_started, in_progress | escalate_cancellation | disputed    | system, unanswered 3 d |                        |
 | on_review                | request_revision     | in_progress | client                |                          |
 | on_review                | accept               | completed   | client                | release less commission  |
 | on_review                | auto_accept (3–4 d)  | completed   | system                | release less commission  |
@@ -23,6 +25,12 @@ delivered for review, accepted by the client or automatically after the review w
 The deadline clock stops on review: delivering keeps the time left, a revision restores it. A paid
 extra adds its price to the escrow and its days to the deadline (or to the delivery days, before
 the start). A dispute stops the timers until an operator splits the escrow.
+
+¹ A started order always has a way out for the contractor: once the client refused his cancellation
+request, or the requests are used up, he may ask an operator to cancel it (a dispute with his reason)
+instead of waiting for the client's late one-click cancel, which would count against him. A
+cancellation request nobody answers within 3 days goes to an operator the same way. An operator's
+decision does not move the rating either way.
 
 The responsibility rating follows Kwork: refusing a not-started order (`decline`) fails the order
 like the auto-cancel and a late cancellation do; a cancellation both parties agree to does not.
@@ -54,11 +62,16 @@ MAX_EXTRAS = 20
 MAX_CANCELLATION_REQUESTS = 3
 MAX_REVISIONS = 10
 MAX_DELIVERIES = MAX_REVISIONS + 1
+# A cancellation request nobody answers goes to an operator after this long.
+CANCELLATION_ANSWER_WITHIN = timedelta(days=3)
 CANCELLATION_REASONS: dict[str, tuple[str, ...]] = {
     "contractor": ("requirements_exceed_gig", "client_unresponsive", "unable_to_complete", "mutual_agreement",
                    "other"),
     "client": ("no_longer_needed", "contractor_unresponsive", "mutual_agreement", "other"),
 }
+# Why a contractor declines a new order (Kwork's "choose the reason for refusal"); "other" needs a text.
+DECLINE_REASONS: tuple[str, ...] = ("requirements_not_matching_gig", "too_busy", "unable_to_complete",
+                                    "client_asked", "other")
 PARTIES: frozenset[Actor] = frozenset({"client", "contractor"})
 
 
@@ -120,12 +133,33 @@ def _reason_from_the_list(deal: DealModel, ctx: Context) -> None:
         raise Unprocessable("invalid_reason", f"reason must be one of: {', '.join(allowed)}", field="reason")
 
 
+def _decline_reason(deal: DealModel, ctx: Context) -> None:
+    if ctx.reason not in DECLINE_REASONS:
+        raise Unprocessable("invalid_reason", f"reason must be one of: {', '.join(DECLINE_REASONS)}", field="reason")
+    if ctx.reason == "other" and not (ctx.message or "").strip():
+        raise Unprocessable("message_required", "Say why in the message when the reason is 'other'", field="message")
+
+
 def _answer_from_the_other_party(deal: DealModel, ctx: Context) -> None:
     asked = deal.cancellation
     if not asked or asked["status"] != "pending":
         raise Conflict("no_cancellation_request", "There is no cancellation request to answer")
     if asked["by"] == ctx.actor:
         raise Forbidden("not_your_move", "The other party answers a cancellation request")
+
+
+def _no_cancellation_left(deal: DealModel, ctx: Context) -> None:
+    """The contractor's way out of a started order: the client refused his cancellation request, or the
+    requests are used up — he asks an operator to cancel it, saying why."""
+    asked = deal.cancellation or {}
+    refused = asked.get("by") == "contractor" and asked.get("status") == "refused"
+    used_up = sum(1 for step in deal.history if step["transition"] == "request_cancellation") \
+        >= MAX_CANCELLATION_REQUESTS
+    if not (refused or used_up):
+        raise Conflict("cancellation_not_refused", "Ask the client to cancel first; an operator decides once the "
+                                                   "client refused or the requests are used up")
+    if not (ctx.message or "").strip():
+        raise Unprocessable("message_required", "Say why the order should be cancelled", field="message")
 
 
 def _within_revision_limit(deal: DealModel, ctx: Context) -> None:
@@ -160,6 +194,10 @@ def _revision(deal: DealModel, ctx: Context) -> dict:
 
 def _closed(deal: DealModel, ctx: Context) -> dict:
     return {"closed_reason": ctx.reason, "review_due_at": None}
+
+
+def _declined(deal: DealModel, ctx: Context) -> dict:
+    return {**_closed(deal, ctx), "last_message": ctx.message or None}
 
 
 def _extra_offered(deal: DealModel, ctx: Context) -> dict:
@@ -205,6 +243,24 @@ def _cancellation_answered(status: str):
     return effects
 
 
+def _to_operator(deal: DealModel, ctx: Context) -> dict:
+    return disputes.opened(deal, ctx, by="contractor", reason=ctx.message or "")
+
+
+def _escalated(deal: DealModel, ctx: Context) -> dict:
+    asked = deal.cancellation or {}
+    reason = f"cancellation request unanswered: {asked.get('reason', '')} {asked.get('message', '')}".strip()
+    return {**disputes.opened(deal, ctx, by=asked.get("by", "client"), reason=reason),
+            "cancellation": {**asked, "status": "escalated", "answered_at": clock.iso(ctx.now)}}
+
+
+def _cancellation_unanswered_at(deal: DealModel) -> datetime | None:
+    asked = deal.cancellation
+    if not asked or asked["status"] != "pending":
+        return None
+    return clock.parse_iso(asked["requested_at"]) + CANCELLATION_ANSWER_WITHIN
+
+
 def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:
     return notice_params.deal_notification(deal, kind, role, extra_id=ctx.payload.get("extra_id"))
 
@@ -218,7 +274,8 @@ PROCESS = Process(
         Transition("start", frozenset({NOT_STARTED}), IN_PROGRESS, frozenset({"contractor"}),
                    notify="order_started", effects=_started),
         Transition("decline", frozenset({NOT_STARTED}), CANCELLED, frozenset({"contractor"}), money=_refund,
-                   notify="order_declined", effects=_closed, contractor_score="orders_failed"),
+                   notify="order_declined", effects=_declined, guard=_decline_reason,
+                   contractor_score="orders_failed"),
         Transition("auto_cancel", frozenset({NOT_STARTED}), CANCELLED, frozenset({"system"}), money=_refund,
                    notify="order_auto_cancelled", effects=_closed, contractor_score="orders_failed"),
         Transition("offer_extra", BEFORE_DELIVERY, None, frozenset({"contractor"}), notify="extra_offered",
@@ -247,13 +304,20 @@ PROCESS = Process(
                    notify="order_completed", effects=_closed, contractor_score="orders_completed"),
         Transition("auto_accept", frozenset({ON_REVIEW}), COMPLETED, frozenset({"system"}), money=_release,
                    notify="order_auto_accepted", effects=_closed, contractor_score="orders_completed"),
+        Transition("ask_operator_to_cancel", frozenset({IN_PROGRESS}), DISPUTED, frozenset({"contractor"}),
+                   notify="dispute_opened", notify_operators=True, effects=_to_operator,
+                   guard=_no_cancellation_left),
+        Transition("escalate_cancellation", BEFORE_DELIVERY, DISPUTED, frozenset({"system"}),
+                   notify="dispute_opened", notify_operators=True, effects=_escalated),
         disputes.open_dispute(frozenset({ON_REVIEW}), DISPUTED),
         disputes.resolve_dispute(frozenset({DISPUTED}), RESOLVED),
     )},
     notification=_notification,
     holding=OPEN_STATES,
     timers={
-        NOT_STARTED: (Timer("auto_cancel", lambda deal: clock.parse_iso(deal.created_at) + START_WITHIN),),
+        NOT_STARTED: (Timer("auto_cancel", lambda deal: clock.parse_iso(deal.created_at) + START_WITHIN),
+                      Timer("escalate_cancellation", _cancellation_unanswered_at)),
+        IN_PROGRESS: (Timer("escalate_cancellation", _cancellation_unanswered_at),),
         ON_REVIEW: (Timer("auto_accept", lambda deal: clock.parse_iso(deal.review_due_at)),),
     },
 )

@@ -3,6 +3,7 @@ costs and what the reader gets (see tests/notification_samples.py for every kind
 from __future__ import annotations
 
 from chalicelib.money.amounts import commission
+from chalicelib.platform.config import settings
 from chalicelib.store.models import DealModel
 
 
@@ -38,12 +39,24 @@ def deal_notification(record: DealModel, kind: str, role: str, *, extra_id: str 
     return params
 
 
+def promised_revisions(promised: int | None) -> int:
+    """What an offer promises is what the engine keeps: an offer made before the cap (no number) allows
+    the engine's limit, never "unlimited"."""
+    from chalicelib.processes.gig_order import MAX_REVISIONS  # gig_order renders its notices with this module
+
+    return MAX_REVISIONS if promised is None else min(int(promised), MAX_REVISIONS)
+
+
 def offer_notification(record: DealModel, role: str) -> dict:
     agreed = record.terms or {}
     return {"role": role, "offer_id": record.id, "gig_title": agreed.get("gig_title", record.title),
             "description": agreed.get("description", ""), "amount": _money(int(record.amount), record.currency),
-            "delivery_days": int(record.delivery_days), "revision_limit": agreed.get("revision_limit"),
-            "accept_by": record.accept_by, "order_id": record.related_id, "reason": record.closed_reason or ""}
+            "delivery_days": int(record.delivery_days),
+            "revision_limit": promised_revisions(agreed.get("revision_limit")),
+            "accept_by": record.accept_by, "order_id": record.related_id, "reason": record.closed_reason or "",
+            # what the order it becomes will take and leave the contractor (recorded with the offer)
+            "commission": _money(_commission(record), record.currency),
+            "payout": _money(int(record.amount) - _commission(record), record.currency)}
 
 
 def contract_notification(record: DealModel, kind: str, role: str) -> dict:
@@ -52,13 +65,19 @@ def contract_notification(record: DealModel, kind: str, role: str) -> dict:
     fee = commission(escrowed, int(record.commission_bps))
     return {**deal_notification(record, kind, role), "deal": "contract", "amount": _money(escrowed, record.currency),
             "payout": _money(escrowed - fee, record.currency), "commission": _money(fee, record.currency),
-            "price": _money(int(record.amount), record.currency), "fund_due_at": record.fund_due_at}
+            "price": _money(int(record.amount), record.currency), "fund_due_at": record.fund_due_at,
+            "price_payout": _money(int(record.amount) - _commission(record), record.currency),
+            "price_commission": _money(_commission(record), record.currency),
+            "rest": _money(max(int(record.amount) - escrowed, 0), record.currency),
+            "rework": {"used": sum(1 for step in record.history or [] if step["transition"] == "request_changes"),
+                       "limit": settings.contract_rework_limit}}
 
 
 def task_notification(record: DealModel, role: str) -> dict:
     fee = commission(int(record.amount), int(record.commission_bps))
     return {"role": role, "task_id": record.id, "title": record.title,
             "amount": _money(int(record.amount), record.currency),
-            "payout": _money(int(record.amount) - fee, record.currency), "deadline_at": record.deadline_at,
+            "payout": _money(int(record.amount) - fee, record.currency), "commission": _money(fee, record.currency),
+            "deadline_at": record.deadline_at,
             "reason": record.closed_reason or ""}
 

@@ -13,9 +13,10 @@ from chalicelib.money import deal_terms
 from chalicelib.money.amounts import require_positive
 from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
-from chalicelib.platform.errors import Forbidden, NotFound, Unprocessable
+from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.custom_offer import PENDING, PROCESS
+from chalicelib.processes.gig_order import MAX_REVISIONS
 from chalicelib.services import conversations, deals, gigs, idempotency, orders, profiles, views
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, UserModel
@@ -39,20 +40,38 @@ def create(principal: Principal, client_id: str, gig_id: str, description: str, 
     lookup.load(UserModel, client_id, what="client")
     _in_touch(principal, client_id, order_id)
     _within_level(profiles.level_of(profile), money.amount_minor, currency, delivery_days)
+    _few_pending(principal.user_id, client_id)
+    if revision_limit is None:  # the engine's own limit: an offer never promises more, nor "unlimited"
+        revision_limit = MAX_REVISIONS
+    commission_bps = settings.commission_gig_order_bps
     now = clock.now()
     last_date = _last_date(accept_by, now)
     offer_id = ids.new_id("ofr")
     agreed = {"offer_id": offer_id, "gig_id": gig.id, "gig_title": gig.title, "title": gig.title,
               "description": description, "amount": money.amount_minor, "currency": currency,
               "delivery_days": delivery_days, "revision_limit": revision_limit, "accept_by": last_date,
-              "client_id": client_id, "contractor_id": principal.user_id}
+              "client_id": client_id, "contractor_id": principal.user_id, "commission_bps": commission_bps}
     deal = DealModel(offer_id, client_id=client_id, contractor_id=principal.user_id, subject_id=gig.id,
-                     title=gig.title, amount=money.amount_minor, currency=currency, commission_bps=0,
+                     title=gig.title, amount=money.amount_minor, currency=currency, commission_bps=commission_bps,
                      delivery_days=delivery_days, accept_by=last_date, created_at=clock.iso(now), terms=agreed,
                      terms_hash=deal_terms.digest(agreed))
     uow = UnitOfWork()
     engine.create(uow, PROCESS, deal, PENDING, Context(now, "contractor"), None, notify="offer_received")
     return idempotency.commit(uow, 201, views.offer(deal))
+
+
+MAX_PENDING_PER_CLIENT = 3
+
+
+def _few_pending(contractor_id: str, client_id: str) -> None:
+    """At most `MAX_PENDING_PER_CLIENT` offers from one contractor wait for one client's answer."""
+    now = clock.now()
+    pending = [deal for deal in DealModel.by_contractor.query(
+        f"{PROCESS.noun}#{contractor_id}", filter_condition=(DealModel.client_id == client_id)
+        & (DealModel.status == PENDING)) if deals.settle(deal, now).status == PENDING]
+    if len(pending) >= MAX_PENDING_PER_CLIENT:
+        raise Conflict("too_many_pending_offers", f"At most {MAX_PENDING_PER_CLIENT} offers may wait for one "
+                                                  "client's answer; withdraw one or wait for the answers")
 
 
 def _in_touch(principal: Principal, client_id: str, order_id: str | None) -> None:

@@ -47,7 +47,9 @@ def open_order(uow: UnitOfWork, client_id: str, gig: GigModel, agreed: dict, now
     deal = DealModel(
         order_id or ids.new_id("ord"), client_id=client_id, contractor_id=gig.contractor_id, subject_id=gig.id,
         related_id=offer_id, title=agreed["title"], amount=agreed["amount"], currency=agreed["currency"],
-        commission_bps=settings.commission_gig_order_bps, delivery_days=agreed["delivery_days"],
+        # an offer's frozen terms name the commission its contractor was shown; a gig's order takes today's
+        commission_bps=int(agreed.get("commission_bps", settings.commission_gig_order_bps)),
+        delivery_days=agreed["delivery_days"],
         created_at=clock.iso(now), terms=agreed, terms_hash=deal_terms.digest(agreed),
     )
     hold = ledger.hold(f"{deal.id}:place", client_id, Money(agreed["amount"], agreed["currency"]), ref=deal.id,

@@ -6,6 +6,7 @@ nor does a client's refusal of a cancellation request."""
 from __future__ import annotations
 
 from chalicelib.access.auth import Principal
+from chalicelib.platform import clock
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Unprocessable
 from chalicelib.store import lookup
@@ -22,8 +23,22 @@ def load(user_id: str) -> ProfileModel:
         return ProfileModel(user_id)
 
 
-def level_of(profile: ProfileModel) -> str:
-    return profile.level if profile.level in settings.offer_levels else DEFAULT_LEVEL
+def level_of(profile: ProfileModel, user: UserModel | None = None) -> str:
+    """The operator's override if any, else the highest level whose rule (`LEVEL_RULES`: completed orders,
+    responsibility rating, account age) the contractor meets now — so the level moves by itself."""
+    if profile.level in settings.offer_levels:
+        return profile.level
+    user = user or lookup.load(UserModel, profile.user_id, what="user")
+    completed, failed = int(profile.orders_completed or 0), int(profile.orders_failed or 0)
+    percent = 100 if not completed + failed else completed * 100 // (completed + failed)
+    age_days = (clock.now() - clock.parse_iso(user.created_at)).days
+    earned = DEFAULT_LEVEL
+    for name in settings.offer_levels:
+        rule = settings.level_rules.get(name)
+        if rule and completed >= rule["min_completed"] and percent >= rule["min_responsibility"] \
+                and age_days >= rule["min_account_days"]:
+            earned = name
+    return earned
 
 
 def show(user_id: str) -> dict:
@@ -32,7 +47,9 @@ def show(user_id: str) -> dict:
     completed, failed = int(profile.orders_completed or 0), int(profile.orders_failed or 0)
     counted = completed + failed
     percent = 100 if not counted else completed * 100 // counted
-    return {"id": user.id, "name": user.name, "level": level_of(profile),
+    return {"id": user.id, "name": user.name, "level": level_of(profile, user),
+            "level_set_by_operator": None if profile.level not in settings.offer_levels else {
+                "by": profile.level_set_by, "at": profile.level_set_at},
             "custom_offers": profile.custom_offers == ENABLED, "skills": list(profile.skills or []),
             "responsibility": {"percent": percent, "completed": completed, "failed": failed,
                                "cancelled_without_penalty": int(profile.orders_cancelled or 0)}}
@@ -59,5 +76,7 @@ def set_level(principal: Principal, user_id: str, level: str) -> dict:
         raise Unprocessable("unknown_level", f"level must be one of: {', '.join(settings.offer_levels)}",
                             field="level")
     lookup.load(UserModel, user_id, what="user")
-    ProfileModel(user_id).update(actions=[ProfileModel.level.set(level)])
+    ProfileModel(user_id).update(actions=[ProfileModel.level.set(level),
+                                          ProfileModel.level_set_by.set(principal.user_id),
+                                          ProfileModel.level_set_at.set(clock.iso(clock.now()))])
     return show(user_id)

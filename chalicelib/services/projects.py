@@ -22,8 +22,9 @@ from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, ProjectModel, ProposalModel
 from chalicelib.store.uow import UnitOfWork
 
-OPEN, CONTRACTED = "open", "contracted"
-ACTIVE, WITHDRAWN, SELECTED = "active", "withdrawn", "selected"
+OPEN, CONTRACTED, CLOSED = "open", "contracted", "closed"
+ACTIVE, WITHDRAWN, SELECTED, NOT_SELECTED = "active", "withdrawn", "selected", "not_selected"
+FAN_OUT = 40  # bidders told per transaction (a proposal's update and its author's notification each)
 
 
 def post(principal: Principal, title: str, description: str, skills: list[str], budget_min: int, budget_max: int,
@@ -64,6 +65,71 @@ def load(project_id: str) -> ProjectModel:
 
 def get(project_id: str) -> dict:
     return views.project(load(project_id))
+
+
+def _own_open_project(principal: Principal, project_id: str) -> ProjectModel:
+    project = load(project_id)
+    if project.client_id != principal.user_id:
+        raise Forbidden("not_your_project", "Only the project's client may change it")
+    if project.status != OPEN:
+        raise Conflict("project_closed", "Only a project still taking proposals, with no contract, can be changed")
+    return project
+
+
+def _active_bids(project_id: str) -> list[ProposalModel]:
+    return list(ProposalModel.query(project_id, filter_condition=ProposalModel.status == ACTIVE,
+                                    consistent_read=True))
+
+
+def _tell_bidders(project: ProjectModel, kind: str, *, status: str | None = None, but: str | None = None) -> None:
+    """Tell every active bidder (but `but`) what happened to the project, marking each bid `status` if given;
+    in chunks, each bid's change with its author's notification."""
+    bids = [bid for bid in _active_bids(project.id) if bid.contractor_id != but]
+    for start in range(0, len(bids), FAN_OUT):
+        uow = UnitOfWork()
+        for bid in bids[start:start + FAN_OUT]:
+            if status is not None:
+                uow.update(bid, [ProposalModel.status.set(status),
+                                 ProposalModel.updated_at.set(clock.iso(clock.now()))],
+                           condition=ProposalModel.status == ACTIVE)
+            outbox.enqueue(uow, bid.contractor_id, kind, {
+                "project_id": project.id, "title": project.title, "status": project.status,
+                "price": {"amount": int(bid.price), "currency": bid.currency}})
+        uow.commit()
+
+
+def edit(principal: Principal, project_id: str, changes: dict) -> dict:
+    """The client changes the project while no contract exists; every active bidder is told."""
+    project = _own_open_project(principal, project_id)
+    budget_min = changes.get("budget_min", int(project.budget_min))
+    budget_max = changes.get("budget_max", int(project.budget_max))
+    if budget_max < budget_min:
+        raise Unprocessable("invalid_budget", "budget_max must not be below budget_min", field="budget_max")
+    if "skills" in changes:
+        changes["skills"] = sorted({skill.lower() for skill in changes["skills"]})
+    actions = [getattr(ProjectModel, name).set(value) for name, value in sorted(changes.items())]
+    if not actions:
+        return views.project(project)
+    uow = UnitOfWork()
+    uow.update(project, actions, condition=ProjectModel.status == OPEN,
+               on_fail=Conflict("project_closed", "Only a project still taking proposals can be changed"))
+    uow.commit()
+    project = load(project_id)
+    _tell_bidders(project, "project_changed")
+    return views.project(project)
+
+
+def close(principal: Principal, project_id: str) -> tuple[int, dict]:
+    """The client closes a project that has no contract: it takes no more proposals and every bidder is told."""
+    project = _own_open_project(principal, project_id)
+    uow = UnitOfWork()
+    uow.update(project, [ProjectModel.status.set(CLOSED), ProjectModel.listing.remove()],
+               condition=ProjectModel.status == OPEN,
+               on_fail=Conflict("project_closed", "Only a project still taking proposals can be closed"))
+    project.status, project.listing = CLOSED, None
+    status, body = idempotency.commit(uow, 200, views.project(project))
+    _tell_bidders(project, "project_closed", status=NOT_SELECTED)
+    return status, body
 
 
 def _open_project(project_id: str, principal: Principal) -> ProjectModel:
@@ -187,8 +253,13 @@ def list_contracts(principal: Principal, role: str, limit: int, cursor: str | No
 
 def act(principal: Principal, contract_id: str, transition: str, *, message: str | None = None,
         payload: dict | None = None) -> tuple[int, dict]:
-    return deals.fire(PROCESS, contract_id, transition, lambda deal: _role(principal, deal), views.contract,
-                      message=message, payload=payload)
+    status, body = deals.fire(PROCESS, contract_id, transition, lambda deal: _role(principal, deal), views.contract,
+                              message=message, payload=payload)
+    if transition == "accept" and status == 200:
+        # the contract is under way: the other bids are not chosen, and their authors hear it
+        _tell_bidders(load(body["project_id"]), "proposal_not_selected", status=NOT_SELECTED,
+                      but=body["contractor_id"])
+    return status, body
 
 
 def upload(principal: Principal, contract_id: str, filename: str, content_base64: str) -> tuple[int, dict]:
@@ -213,11 +284,17 @@ def upload(principal: Principal, contract_id: str, filename: str, content_base64
     return idempotency.commit(uow, 200, views.contract(deal))
 
 
-def download_link(principal: Principal, contract_id: str) -> dict:
-    """A short-lived link to the deliverable, for the parties — refused until the whole price is in escrow."""
+def download_link(principal: Principal, contract_id: str, version: str | None = None) -> dict:
+    """A short-lived link to the deliverable (or one submitted version of it), for the parties — refused
+    until the whole price is in escrow."""
     deal = load_contract(contract_id)
     role = _role(principal, deal)
     deliverable = (deal.data or {}).get("deliverable")
+    if version is not None:
+        versions = (deal.data or {}).get("versions") or []
+        if not version.isdigit() or not 1 <= int(version) <= len(versions):
+            raise Unprocessable("validation_error", f"version must be one of 1..{len(versions)}", field="version")
+        deliverable = versions[int(version) - 1]
     if deliverable is None:
         raise NotFound("not_found", "No deliverable has been uploaded yet")
     escrowed = int(deal.amount if deal.escrowed is None else deal.escrowed)

@@ -1,5 +1,8 @@
-"""Reviews: the client rates a completed order once (1–5 and text); the gig it was ordered under
-(for a custom offer: the related gig) keeps a running sum and count of its ratings."""
+"""Reviews: the client rates an order once (1–5 and text) once it is completed — or once it ended badly
+for him: cancelled in a way that counts against the contractor (declined, not started in time, cancelled
+as late) or decided by an operator's dispute decision. The review carries the order's outcome beside it.
+The gig it was ordered under (for a custom offer: the related gig) keeps a running sum and count of its
+ratings."""
 from __future__ import annotations
 
 from chalicelib.access.auth import Principal
@@ -13,16 +16,31 @@ from chalicelib.services.pagination import page
 from chalicelib.store.models import DealModel, GigModel, ReviewModel
 from chalicelib.store.uow import UnitOfWork
 
+# the transition that ended an order → the outcome a review of it shows; only these endings may be reviewed
+OUTCOMES = {"accept": "completed", "auto_accept": "completed", "decline": "declined_by_contractor",
+            "auto_cancel": "not_started_in_time", "cancel_late": "cancelled_as_late",
+            "resolve_dispute": "decided_by_operator"}
+
+
+def outcome_of(deal: DealModel) -> str | None:
+    """How the order ended, if it ended in a way its client may review."""
+    ending = deal.history[-1]["transition"] if deal.history else None
+    if deal.status == COMPLETED or ending in OUTCOMES:
+        return OUTCOMES.get(ending or "", "completed")
+    return None
+
 
 def leave(principal: Principal, order_id: str, rating: int, text: str) -> tuple[int, dict]:
     deal = orders.load(order_id)
     if orders.role_in(principal, deal) != "client":
         raise Forbidden("not_your_move", "Only the client reviews an order")
-    if deal.status != COMPLETED:
-        raise Conflict("not_completed", "An order can be reviewed once it is completed")
+    outcome = outcome_of(deal)
+    if outcome is None:
+        raise Conflict("not_completed", "An order can be reviewed once it is completed, or once it was cancelled "
+                                        "against the contractor or decided by an operator")
     now = clock.iso(clock.now())
     review = ReviewModel(deal.id, gig_id=deal.subject_id, client_id=deal.client_id, contractor_id=deal.contractor_id,
-                         rating=rating, text=text, created_at=now)
+                         rating=rating, text=text, created_at=now, outcome=outcome)
     already = Conflict("already_reviewed", "This order has already been reviewed")
     uow = UnitOfWork()
     uow.put(review, condition=ReviewModel.order_id.does_not_exist(), on_fail=already)
@@ -32,7 +50,7 @@ def leave(principal: Principal, order_id: str, rating: int, text: str) -> tuple[
                condition=GigModel.id.exists())
     for recipient, role in ((deal.client_id, "client"), (deal.contractor_id, "contractor")):
         params = {**notice_params.deal_notification(deal, "review_received", role),
-                  "review": {"rating": rating, "text": text}}
+                  "review": {"rating": rating, "text": text, "outcome": outcome}}
         outbox.enqueue(uow, recipient, "review_received", params)
     return idempotency.commit(uow, 201, views.review(review))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from chalicelib.money import deal_terms
 from chalicelib.money.amounts import commission
 from chalicelib.platform import i18n
+from chalicelib.platform.config import settings
+from chalicelib.processes import notice_params
 from chalicelib.store.models import (
     AuditLogModel,
     ConversationModel,
@@ -97,7 +99,9 @@ def offer(record: DealModel) -> dict:
     return {"id": record.id, "gig_id": record.subject_id, "order_id": record.related_id,
             "client_id": record.client_id, "contractor_id": record.contractor_id, "title": record.title,
             "description": agreed.get("description", ""), "amount": int(record.amount), "currency": record.currency,
-            "delivery_days": int(record.delivery_days), "revision_limit": agreed.get("revision_limit"),
+            "delivery_days": int(record.delivery_days),
+            "revision_limit": notice_params.promised_revisions(agreed.get("revision_limit")),
+            "commission": _commission(record), "net_to_contractor": int(record.amount) - _commission(record),
             "accept_by": record.accept_by, "status": record.status, "closed_reason": record.closed_reason,
             "terms": record.terms, "terms_hash": record.terms_hash, "created_at": record.created_at,
             "version": int(record.version), "history": record.history}
@@ -110,7 +114,7 @@ def _commission(record: DealModel) -> int:
 def review(record: ReviewModel) -> dict:
     return {"order_id": record.order_id, "gig_id": record.gig_id, "client_id": record.client_id,
             "contractor_id": record.contractor_id, "rating": int(record.rating), "text": record.text,
-            "created_at": record.created_at}
+            "outcome": record.outcome or "completed", "created_at": record.created_at}
 
 
 def rating(total: float | None, count: float | None) -> dict:
@@ -170,6 +174,10 @@ def contract(record: DealModel) -> dict:
             "escrowed": escrowed, "currency": record.currency, "commission_bps": int(record.commission_bps),
             "status": record.status, "days": int(record.delivery_days), "deadline_at": record.deadline_at,
             "release_due_at": record.review_due_at, "fund_due_at": record.fund_due_at, "deliverable": deliverable,
+            "versions": (record.data or {}).get("versions") or [],
+            "rework": {"used": sum(1 for step in record.history if step["transition"] == "request_changes"),
+                       "limit": settings.contract_rework_limit},
+            "funding_extended": any(step["transition"] == "extend_funding" for step in record.history),
             "dispute": record.dispute,
             "terms": record.terms, "terms_hash": record.terms_hash,
             "terms_verified": deal_terms.verify(record.terms, record.terms_hash), "created_at": record.created_at,

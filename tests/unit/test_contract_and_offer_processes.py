@@ -72,6 +72,8 @@ class _Machine(RuleBasedStateMachine):
         """Fire as `who`; if the deal's timer was due, the answer must name what the timer did."""
         raw = DealModel.get(deal_id, consistent_read=True)
         due = engine.due_timer(raw, clock.now())
+        if due is not None and self.process.transitions[due].target is None:
+            due = None  # a reminder keeps the deal's state: the move goes on after it fired
         try:
             attempt()
         except (NotFound, Forbidden) as refused:
@@ -125,7 +127,8 @@ class _Machine(RuleBasedStateMachine):
         now = clock.now()
         for deal_id in self.deals:
             deal = DealModel.get(deal_id, consistent_read=True)
-            timed = [step["transition"] for step in deal.history if self.process.timed(step["transition"])]
+            timed = [step["transition"] for step in deal.history if self.process.timed(step["transition"])
+                     and self.process.transitions[step["transition"]].target is not None]  # not a reminder
             assert len(timed) <= 1 and (not timed or deal.history[-1]["transition"] == timed[0])
             if deal_id in self.terminal:
                 assert deal.status == self.terminal[deal_id], "a terminal state was left"
@@ -226,6 +229,10 @@ class OfferMachine(_Machine):
                                     last_date)
         except Unprocessable as refused:
             assert refused.code == "gig_not_active"
+            return
+        except Conflict as refused:  # at most 3 offers wait for one client's answer
+            assert refused.code == "too_many_pending_offers"
+            assert sum(DealModel.get(d).status == "pending" for d in self.deals) >= 3
             return
         self.deals.append(created[1]["id"])
 

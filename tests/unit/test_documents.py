@@ -138,12 +138,15 @@ def test_persian_invoice_renders_one_page_with_persian_text_and_the_number():
     assert as_extracted("۱ آذر ۱۴۰۵") in text  # 22 November 2026 in the Solar Hijri calendar, Persian digits
 
 
-def test_the_date_of_issue_is_the_day_in_the_payers_time_zone():
-    late_evening_utc = make_invoice(issued_at=datetime(2026, 11, 22, 22, 30, tzinfo=UTC))
+def test_the_date_of_issue_is_the_day_on_the_marketplaces_calendar_like_the_invoice_number():
+    """22:30 UTC on 31 December is already 1 January in Moscow (the default MARKETPLACE_TIMEZONE): the number
+    says 2027 and the payment details "dated 01/01/2027", so the date of issue says so too, for every reader."""
+    new_years_eve_utc = make_invoice(issued_at=datetime(2026, 12, 31, 22, 30, tzinfo=UTC))
 
-    assert "November 22, 2026" in text_of(render_proforma_invoice(late_evening_utc, "en"))
-    assert "November 23, 2026" in text_of(render_proforma_invoice(late_evening_utc, "en", "Asia/Tokyo"))
-    assert "23 ноября 2026" in text_of(render_proforma_invoice(late_evening_utc, "ru"))  # Moscow by default
+    assert "January 1, 2027" in text_of(render_proforma_invoice(new_years_eve_utc, "en"))
+    assert "January 1, 2027" in text_of(render_proforma_invoice(new_years_eve_utc, "en", "UTC"))
+    assert "January 1, 2027" in text_of(render_proforma_invoice(new_years_eve_utc, "en", "America/New_York"))
+    assert "1 января 2027" in text_of(render_proforma_invoice(new_years_eve_utc, "ru"))
 
 
 def test_rial_amount_has_no_decimals_in_figures_or_words():

@@ -99,10 +99,18 @@ def test_started_order_is_not_auto_cancelled(api, deal):
 
 def test_decline_refunds_in_full(api, deal):
     order = place_order(api, deal)
-    declined = act(api, deal["contractor"], order, "decline", {"reason": "Too busy this week"})
-    assert declined.json_body["status"] == "cancelled" and declined.json_body["closed_reason"] == "Too busy this week"
-    assert api.balance(deal["client"]) == (25000, 0)
     assert act(api, deal["contractor"], order, "decline", {}).status_code == 422
+    assert act(api, deal["contractor"], order, "decline", {"reason": "Too busy this week"}).status_code == 422
+    bare_other = act(api, deal["contractor"], order, "decline", {"reason": "other"})
+    assert bare_other.status_code == 422 and bare_other.json_body["error"]["code"] == "message_required"
+    assert api.balance(deal["client"]) == (15000, 10000)
+    declined = act(api, deal["contractor"], order, "decline", {"reason": "requirements_not_matching_gig"})
+    assert declined.json_body["status"] == "cancelled"
+    assert declined.json_body["closed_reason"] == "requirements_not_matching_gig"
+    assert api.balance(deal["client"]) == (25000, 0)
+    other = place_order(api, deal)
+    said = act(api, deal["contractor"], other, "decline", {"reason": "other", "message": "Moving house"})
+    assert said.status_code == 200 and said.json_body["closed_reason"] == "other"
     assert_books_balance()
 
 

@@ -456,3 +456,16 @@ def test_a_value_is_isolated_only_where_the_text_around_it_would_reorder_it(valu
     from chalicelib.notify import bidi
 
     assert bidi.isolate(value, rtl) == isolated
+
+
+@pytest.mark.parametrize("kind", ["order_placed", "contract_created", "offer_received", "extra_paid", "task_sent"])
+def test_every_notice_that_states_an_amount_shows_the_contractor_his_net(kind):
+    """The contractor reads what he will get after commission; the client reads what he pays, never the fee."""
+    for params in SAMPLES[kind]:
+        net = params.get("price_payout") or params["payout"]
+        text = render(kind, "en", {"name": "Olena", **params}).text
+        figure = format_money(Money(net["amount"], net["currency"]), "en")
+        if params["role"] == "contractor":
+            assert figure in text, text
+        else:
+            assert "commission" not in text, text

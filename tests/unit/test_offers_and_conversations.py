@@ -223,7 +223,78 @@ def test_offer_limits_follow_the_contractor_level(api, talking, operator_token):
 @pytest.mark.parametrize("changes", [{"amount": 0}, {"currency": "GBP"}, {"delivery_days": 0},
                                      {"accept_by": "yesterday"}, {"accept_by": "2020-01-01T00:00:00Z"},
                                      {"accept_by": "2026-11-25T10:00:00"}, {"revision_limit": -1},
+                                     {"revision_limit": 11}, {"revision_limit": 100},
                                      {"description": ""}])
 def test_invalid_offers_are_422_and_create_nothing(api, talking, changes):
     assert _offer(api, talking, **changes).status_code == 422
     assert api.get("/v1/offers?role=contractor", token=talking["contractor"]).json_body["items"] == []
+
+
+# --- offers keep their word ------------------------------------------------------------------------------------------
+
+def test_an_offer_promises_the_engines_revision_limit_at_most_and_never_unlimited(api, talking):
+    from chalicelib.notify.render import render
+    from chalicelib.processes.gig_order import MAX_REVISIONS
+
+    assert _offer(api, talking, revision_limit=MAX_REVISIONS + 1).status_code == 422
+    offer = _offer(api, talking, revision_limit=None).json_body
+    assert offer["revision_limit"] == MAX_REVISIONS and offer["terms"]["revision_limit"] == MAX_REVISIONS
+    received = next(n for n in api.get("/v1/notifications", token=talking["client"]).json_body["items"]
+                    if n["kind"] == "offer_received")
+    assert received["params"]["revision_limit"] == MAX_REVISIONS
+    for locale in ("en", "ru"):
+        text = render("offer_received", locale, {"name": "Olena", **received["params"]}).text
+        assert "unlimited" not in text.lower() and "без ограничений" not in text.lower()
+
+
+def test_the_offer_shows_the_contractor_his_net_and_the_order_takes_exactly_that_commission(api, talking):
+    offer = _offer(api, talking).json_body
+    assert offer["commission"] == 2400 and offer["net_to_contractor"] == 9600  # 120.00 less 20 %
+    order = api.post(f"/v1/offers/{offer['id']}/accept", token=talking["client"]).json_body
+    api.post(f"/v1/orders/{order['id']}/start", token=talking["contractor"])
+    api.post(f"/v1/orders/{order['id']}/deliver", {"message": "Done"}, token=talking["contractor"])
+    assert api.post(f"/v1/orders/{order['id']}/accept", token=talking["client"]).status_code == 200
+    assert api.balance(talking["contractor"]) == (offer["net_to_contractor"], 0)
+    assert_books_balance()
+
+
+def test_at_most_three_offers_from_one_contractor_wait_for_one_client(api, talking):
+    offers = [_offer(api, talking) for _ in range(3)]
+    assert [o.status_code for o in offers] == [201, 201, 201]
+    fourth = _offer(api, talking)
+    assert fourth.status_code == 409 and fourth.json_body["error"]["code"] == "too_many_pending_offers"
+    assert len(api.get("/v1/offers?role=contractor", token=talking["contractor"]).json_body["items"]) == 3
+    api.post(f"/v1/offers/{offers[0].json_body['id']}/withdraw", token=talking["contractor"])
+    assert _offer(api, talking).status_code == 201
+
+
+def test_a_contractors_level_follows_the_configured_rule_and_an_operator_override_is_recorded(api, talking,
+                                                                                                operator_token,
+                                                                                                monkeypatch):
+    from chalicelib.platform import config
+
+    monkeypatch.setenv("LEVEL_RULES", '{"advanced": {"min_completed": 1, "min_responsibility": 100, '
+                                      '"min_account_days": 1}}')
+    config.reload()
+    path = f"/v1/contractors/{talking['contractor_id']}"
+    assert api.get(path, token=talking["client"]).json_body["level"] == "new"
+    order = api.post("/v1/orders", {"gig_id": talking["gig"]["id"]}, token=talking["client"]).json_body
+    api.post(f"/v1/orders/{order['id']}/start", token=talking["contractor"])
+    api.post(f"/v1/orders/{order['id']}/deliver", {"message": "Done"}, token=talking["contractor"])
+    api.post(f"/v1/orders/{order['id']}/accept", token=talking["client"])
+    assert api.get(path, token=talking["client"]).json_body["level"] == "new"  # the account is not a day old
+    clock.advance(24 * 3600)
+    shown = api.get(path, token=talking["client"]).json_body
+    assert shown["level"] == "advanced" and shown["level_set_by_operator"] is None
+    assert _offer(api, talking, amount=60000, delivery_days=45).status_code == 201
+    failed = api.post("/v1/orders", {"gig_id": talking["gig"]["id"]}, token=talking["client"]).json_body
+    api.post(f"/v1/orders/{failed['id']}/decline", {"reason": "too_busy"}, token=talking["contractor"])
+    assert api.get(path, token=talking["client"]).json_body["level"] == "new"  # responsibility fell to 50 %
+    set_by = api.post(f"/v1/operator/contractors/{talking['contractor_id']}/level", {"level": "pro"},
+                      token=operator_token).json_body
+    assert set_by["level"] == "pro"
+    assert set_by["level_set_by_operator"]["by"] and set_by["level_set_by_operator"]["at"]
+    monkeypatch.setenv("LEVEL_RULES", '{"pro": {"min_completed": 1}}')
+    with pytest.raises(ValueError):
+        config.reload()
+    assert_books_balance()

@@ -186,7 +186,7 @@ def test_refusing_auto_cancel_and_late_cancel_fail_the_order_an_agreed_cancellat
     act(api, deal["client"], completed, "accept")
     assert _profile(api, deal)["responsibility"]["percent"] == 100
     declined = place_order(api, deal)
-    act(api, deal["contractor"], declined, "decline", {"reason": "Busy"})
+    act(api, deal["contractor"], declined, "decline", {"reason": "too_busy"})
     assert _profile(api, deal)["responsibility"] == {"percent": 50, "completed": 1, "failed": 1,
                                                      "cancelled_without_penalty": 0}
 
@@ -332,3 +332,75 @@ def test_contractor_is_told_his_net_payout_when_the_order_is_auto_accepted(api, 
     feed = api.get("/v1/notifications", token=deal["contractor"]).json_body["items"]
     auto = next(n for n in feed if n["kind"] == "order_auto_accepted")
     assert "$80.00" in auto["body"] and "$20.00" in auto["body"]
+
+
+@pytest.mark.parametrize("ending", ["decline", "auto_cancel", "cancel_late"])
+def test_a_client_may_review_an_order_cancelled_against_the_contractor_with_its_outcome_beside_it(api, deal, ending):
+    order = place_order(api, deal)
+    if ending == "decline":
+        act(api, deal["contractor"], order, "decline", {"reason": "too_busy"})
+    elif ending == "auto_cancel":
+        clock.advance(24 * 3600 + 1)
+        run_jobs(api)
+    else:
+        act(api, deal["contractor"], order, "start")
+        clock.advance(int(deal["gig"]["delivery_days"]) * 24 * 3600 + 1)
+        assert act(api, deal["client"], order, "cancel").status_code == 200
+    review = api.post(f"/v1/orders/{order['id']}/review", {"rating": 1, "text": "Let me down"}, token=deal["client"])
+    assert review.status_code == 201, review.body
+    expected = {"decline": "declined_by_contractor", "auto_cancel": "not_started_in_time",
+                "cancel_late": "cancelled_as_late"}[ending]
+    assert review.json_body["outcome"] == expected
+    listed = api.get(f"/v1/gigs/{deal['gig']['id']}/reviews", token=deal["client"]).json_body["items"]
+    assert [(r["rating"], r["outcome"]) for r in listed] == [(1, expected)]
+    assert api.balance(deal["client"]) == (25000, 0)
+    assert_books_balance()
+
+
+def test_an_order_cancelled_by_agreement_cannot_be_reviewed(api, deal):
+    order = place_order(api, deal)
+    act(api, deal["client"], order, "cancellation", {"reason": "no_longer_needed"})
+    act(api, deal["contractor"], order, "cancellation/accept")
+    refused = api.post(f"/v1/orders/{order['id']}/review", {"rating": 1}, token=deal["client"])
+    assert refused.status_code == 409 and refused.json_body["error"]["code"] == "not_completed"
+
+
+# --- a started order always has a way out for the contractor ------------------------------------------------------
+
+def test_after_the_client_refuses_a_cancellation_the_contractor_may_ask_an_operator_to_cancel(api, deal,
+                                                                                             operator_token):
+    order = _started(api, deal)
+    early = act(api, deal["contractor"], order, "cancellation/operator", {"message": "The client is silent"})
+    assert early.status_code == 409 and early.json_body["error"]["code"] == "cancellation_not_refused"
+    api.post(f"/v1/orders/{order['id']}/cancellation", {"reason": "client_unresponsive"}, token=deal["contractor"])
+    act(api, deal["client"], order, "cancellation/refuse")
+    assert act(api, deal["contractor"], order, "cancellation/operator", {"message": ""}).status_code == 422
+    assert act(api, deal["client"], order, "cancellation/operator", {"message": "Me"}).status_code == 403
+    asked = act(api, deal["contractor"], order, "cancellation/operator", {"message": "No brief after 5 days"})
+    assert asked.status_code == 200 and asked.json_body["status"] == "disputed", asked.body
+    assert asked.json_body["dispute"]["by"] == "contractor"
+    assert asked.json_body["dispute"]["reason"] == "No brief after 5 days"
+    queue = api.get("/v1/operator/disputes", token=operator_token).json_body["items"]
+    assert order["id"] in [d["id"] for d in queue]
+    clock.advance(30 * 24 * 3600)  # past the deadline: the client's late one-click cancel no longer applies
+    assert act(api, deal["client"], order, "cancel").status_code == 409
+    resolved = api.post(f"/v1/operator/disputes/{order['id']}/resolve", {"refund": 10000, "release": 0,
+                                                                       "note": "Cancelled"}, token=operator_token)
+    assert resolved.status_code == 200 and resolved.json_body["status"] == "resolved"
+    assert _profile(api, deal)["responsibility"]["failed"] == 0
+    assert api.balance(deal["client"]) == (25000, 0)
+    assert_books_balance()
+
+
+def test_a_cancellation_request_unanswered_for_three_days_goes_to_an_operator(api, deal, operator_token):
+    order = _started(api, deal)
+    api.post(f"/v1/orders/{order['id']}/cancellation", {"reason": "no_longer_needed"}, token=deal["client"])
+    clock.advance(3 * 24 * 3600 - 60)
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 0
+    clock.advance(61)
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 1
+    shown = api.get(f"/v1/orders/{order['id']}", token=deal["client"]).json_body
+    assert shown["status"] == "disputed" and shown["dispute"]["by"] == "client"
+    assert shown["cancellation"]["status"] == "escalated"
+    assert order["id"] in [d["id"] for d in api.get("/v1/operator/disputes", token=operator_token).json_body["items"]]
+    assert_books_balance()

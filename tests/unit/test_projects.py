@@ -138,7 +138,8 @@ def test_unfunded_work_closes_after_the_fund_rest_days_paying_the_half_and_keepi
     shown = api.get(f"/v1/contracts/{contract['id']}", token=market["client"]).json_body
     assert shown["release_due_at"] is None and shown["fund_due_at"] is not None
     clock.advance(47 * HOUR)
-    assert run_jobs(api)["fire_due_timers"]["fired"] == 0
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 1  # the client's reminder, a day before
+    assert api.get(f"/v1/contracts/{contract['id']}", token=market["client"]).json_body["status"] == "delivered"
     clock.advance(HOUR + 1)
     assert run_jobs(api)["fire_due_timers"]["fired"] == 1
     assert run_jobs(api)["fire_due_timers"]["fired"] == 0
@@ -349,3 +350,205 @@ def test_on_aws_deliverables_go_to_s3_behind_presigned_links(api, market, monkey
     stored = boto3.client("s3", region_name=config.settings.region).get_object(Bucket="escrowdesk-files", Key=key)
     assert zipfile.is_zipfile(io.BytesIO(stored["Body"].read()))
     assert api.get("/v1/files/anything").status_code == 404  # no local file route when a bucket is set
+
+
+# --- fair endings: a project is never stuck, and bidders hear the outcome -------------------------------------------
+
+def _kinds(api, token) -> list[str]:
+    return [n["kind"] for n in api.get("/v1/notifications", token=token).json_body["items"]]
+
+
+def _bids(api, market) -> dict[str, str]:
+    items = api.get(f"/v1/projects/{market['project']['id']}/proposals", token=market["client"]).json_body["items"]
+    by_id = {market["ids"][who]: who for who in ("coder", "designer")}
+    return {by_id[b["contractor_id"]]: b["status"] for b in items}
+
+
+@pytest.mark.parametrize("ending", ["decline", "lapse"])
+def test_a_contract_that_never_starts_reopens_the_project_with_the_other_bids_still_active(api, market, ending):
+    _propose(api, market, who="designer", price=25000)
+    contract = _contract(api, market)
+    if ending == "decline":
+        assert _act(api, market["coder"], contract, "decline").status_code == 200
+    else:
+        clock.advance(72 * HOUR + 1)
+        assert run_jobs(api)["fire_due_timers"]["fired"] == 1
+    project = api.get(f"/v1/projects/{market['project']['id']}", token=market["client"]).json_body
+    assert project["status"] == "open" and project["contract_id"] is None
+    assert _bids(api, market) == {"coder": f"{ending}d", "designer": "active"}
+    listed = api.get("/v1/projects?skills=python", token=market["designer"]).json_body["items"]
+    assert [p["id"] for p in listed] == [project["id"]]
+    path = f"/v1/projects/{project['id']}/proposals"
+    again = api.post(f"{path}/{market['ids']['coder']}/select", token=market["client"])
+    assert again.status_code == 409 and again.json_body["error"]["code"] == "proposal_closed"
+    chosen = api.post(f"{path}/{market['ids']['designer']}/select", token=market["client"])
+    assert chosen.status_code == 201 and chosen.json_body["escrowed"] == 12500
+    assert api.balance(market["client"]) == (37500, 12500)
+    assert_books_balance()
+
+
+def test_when_a_contract_is_accepted_the_other_bidders_are_told_they_were_not_selected(api, market):
+    _propose(api, market, who="designer")
+    contract = _contract(api, market)
+    assert _bids(api, market) == {"coder": "selected", "designer": "active"}
+    assert _act(api, market["coder"], contract, "accept").status_code == 200
+    assert _bids(api, market) == {"coder": "selected", "designer": "not_selected"}
+    assert "proposal_not_selected" in _kinds(api, market["designer"])
+    assert "proposal_not_selected" not in _kinds(api, market["coder"])
+
+
+def test_the_client_may_close_an_open_project_and_every_bidder_is_told(api, market):
+    _propose(api, market)
+    _propose(api, market, who="designer")
+    project_id = market["project"]["id"]
+    assert api.post(f"/v1/projects/{project_id}/close", token=market["coder"]).status_code == 403
+    closed = api.post(f"/v1/projects/{project_id}/close", token=market["client"])
+    assert closed.status_code == 200 and closed.json_body["status"] == "closed"
+    assert _bids(api, market) == {"coder": "not_selected", "designer": "not_selected"}
+    assert all("project_closed" in _kinds(api, market[who]) for who in ("coder", "designer"))
+    assert api.get("/v1/projects", token=market["coder"]).json_body["items"] == []
+    assert api.post(f"/v1/projects/{project_id}/close", token=market["client"]).status_code == 409
+    late = api.post(f"/v1/projects/{project_id}/proposals/{market['ids']['coder']}/select", token=market["client"])
+    assert late.status_code == 409
+    assert api.balance(market["client"]) == (50000, 0)
+
+
+def test_the_client_may_edit_a_project_without_a_contract_and_bidders_are_told(api, market):
+    _propose(api, market)
+    project_id = market["project"]["id"]
+    edited = api.request("PATCH", f"/v1/projects/{project_id}", {"description": "Now with a contact form",
+                                                                 "budget_max": 45000}, token=market["client"])
+    assert edited.status_code == 200, edited.body
+    assert edited.json_body["description"] == "Now with a contact form" and edited.json_body["budget_max"] == 45000
+    assert "project_changed" in _kinds(api, market["coder"])
+    for bad in ({"budget_max": 100}, {"title": ""}, {"skills": []}, {"budget_min": 0}):
+        refused = api.request("PATCH", f"/v1/projects/{project_id}", bad, token=market["client"])
+        assert refused.status_code == 422, bad
+    assert api.request("PATCH", f"/v1/projects/{project_id}", {"title": "Mine"}, token=market["coder"]
+                       ).status_code == 403
+    _contract(api, market)
+    contracted = api.request("PATCH", f"/v1/projects/{project_id}", {"title": "Changed"}, token=market["client"])
+    assert contracted.status_code == 409 and contracted.json_body["error"]["code"] == "project_closed"
+    assert api.get(f"/v1/projects/{project_id}", token=market["client"]).json_body["description"] == (
+        "Now with a contact form")
+
+
+# --- rework before release, and the unfunded rest seen fairly -------------------------------------------------------
+
+def _funded_delivery(api, market) -> dict:
+    contract = _delivered(api, market)
+    assert _act(api, market["client"], contract, "fund").status_code == 200
+    return contract
+
+
+def _resubmit(api, market, contract, size=200):
+    assert _act(api, market["coder"], contract, "deliverable", {"filename": "site-v2.zip",
+                                                                "content_base64": _zip(size)}).status_code == 200
+    return _act(api, market["coder"], contract, "submit")
+
+
+def test_the_client_sends_the_work_back_for_changes_and_the_release_clock_stops_until_the_next_submission(api, market):
+    contract = _funded_delivery(api, market)
+    assert _act(api, market["client"], contract, "changes", {"message": ""}).status_code == 422
+    assert _act(api, market["coder"], contract, "changes", {"message": "Mine"}).status_code == 403
+    back = _act(api, market["client"], contract, "changes", {"message": "The form does not send"})
+    assert back.status_code == 200, back.body
+    assert back.json_body["status"] == "in_progress" and back.json_body["release_due_at"] is None
+    assert back.json_body["rework"] == {"used": 1, "limit": 3}
+    assert "contract_changes_requested" in _kinds(api, market["coder"])
+    clock.advance(10 * 24 * HOUR)
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 0  # nothing released while the work is being changed
+    same = _act(api, market["coder"], contract, "submit")
+    assert same.status_code == 409 and same.json_body["error"]["code"] == "no_new_deliverable"
+    again = _resubmit(api, market, contract)
+    assert again.status_code == 200 and again.json_body["release_due_at"] is not None
+    assert [v["version"] for v in again.json_body["versions"]] == [1, 2]
+    assert again.json_body["versions"][0]["key"] != again.json_body["versions"][1]["key"]
+    first = api.get(f"/v1/contracts/{contract['id']}/deliverable?version=1", token=market["client"])
+    assert first.status_code == 200 and first.json_body["filename"] == "site.zip"
+    for bad in ("0", "3", "x"):
+        assert api.get(f"/v1/contracts/{contract['id']}/deliverable?version={bad}",
+                       token=market["client"]).status_code == 422
+    clock.advance(48 * HOUR + 1)
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 1
+    assert api.balance(market["coder"]) == (27001, 0)
+    assert_books_balance()
+
+
+def test_rounds_of_changes_are_bounded_and_a_dispute_stays_available(api, market):
+    contract = _funded_delivery(api, market)
+    for round_ in range(3):
+        assert _act(api, market["client"], contract, "changes", {"message": f"Round {round_}"}).status_code == 200
+        assert _resubmit(api, market, contract, size=300 + round_).status_code == 200
+    fourth = _act(api, market["client"], contract, "changes", {"message": "Once more"})
+    assert fourth.status_code == 409 and fourth.json_body["error"]["code"] == "limit_reached"
+    disputed = _act(api, market["client"], contract, "dispute", {"message": "Still broken"})
+    assert disputed.status_code == 200 and disputed.json_body["status"] == "disputed"
+    assert len(disputed.json_body["versions"]) == 4
+    assert_books_balance()
+
+
+def test_a_rework_round_never_lets_the_client_cancel_as_late_at_once(api, market):
+    contract = _contract(api, market)
+    _act(api, market["coder"], contract, "accept")
+    _act(api, market["coder"], contract, "deliverable", {"filename": "site.zip", "content_base64": _zip()})
+    clock.advance(5 * 24 * HOUR + 1)  # past the proposal's days
+    _act(api, market["coder"], contract, "submit")
+    _act(api, market["client"], contract, "changes", {"message": "Fix the header"})
+    early = _act(api, market["client"], contract, "cancel")
+    assert early.status_code == 409 and early.json_body["error"]["code"] == "not_late"
+    clock.advance(3 * 24 * HOUR + 1)
+    assert _act(api, market["client"], contract, "cancel").json_body["status"] == "cancelled"
+    assert api.balance(market["client"]) == (50000, 0)
+    assert_books_balance()
+
+
+def _notices(api, token, kind) -> list[dict]:
+    return [n for n in api.get("/v1/notifications", token=token).json_body["items"] if n["kind"] == kind]
+
+
+def test_the_client_is_warned_of_the_exact_rest_at_submission_and_a_day_before(api, market):
+    contract = _delivered(api, market)
+    fund_due_at = api.get(f"/v1/contracts/{contract['id']}", token=market["client"]).json_body["fund_due_at"]
+    submitted = _notices(api, market["client"], "work_submitted")[0]
+    assert submitted["params"]["rest"] == {"amount": 15000, "currency": "USD"}
+    assert submitted["params"]["fund_due_at"] == fund_due_at
+    clock.advance(24 * HOUR - 60)
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 0
+    clock.advance(61)
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 1
+    assert run_jobs(api)["fire_due_timers"]["fired"] == 0  # once per deadline
+    reminder = _notices(api, market["client"], "contract_fund_reminder")
+    assert len(reminder) == 1 and reminder[0]["params"]["rest"]["amount"] == 15000
+    assert reminder[0]["params"]["fund_due_at"] == fund_due_at
+    assert _notices(api, market["coder"], "contract_fund_reminder")
+    assert api.get(f"/v1/contracts/{contract['id']}", token=market["client"]).json_body["status"] == "delivered"
+    assert api.balance(market["coder"]) == (0, 0)
+
+
+def test_the_contractor_may_extend_the_funding_deadline_once_and_both_hear_the_outcome(api, market):
+    contract = _delivered(api, market)
+    assert _act(api, market["client"], contract, "extend-funding").status_code == 403
+    before = api.get(f"/v1/contracts/{contract['id']}", token=market["coder"]).json_body["fund_due_at"]
+    extended = _act(api, market["coder"], contract, "extend-funding")
+    assert extended.status_code == 200 and extended.json_body["funding_extended"] is True
+    assert clock.parse_iso(extended.json_body["fund_due_at"]) - clock.parse_iso(before) == \
+        clock.parse_iso("2026-01-03T00:00:00Z") - clock.parse_iso("2026-01-01T00:00:00Z")
+    twice = _act(api, market["coder"], contract, "extend-funding")
+    assert twice.status_code == 409 and twice.json_body["error"]["code"] == "limit_reached"
+    assert all(_notices(api, market[who], "contract_fund_extended") for who in ("client", "coder"))
+    clock.advance(48 * HOUR + 1)  # the old deadline passes: nothing closes
+    run_jobs(api)
+    assert api.get(f"/v1/contracts/{contract['id']}", token=market["coder"]).json_body["status"] == "delivered"
+    clock.advance(48 * HOUR)
+    run_jobs(api)
+    assert api.get(f"/v1/contracts/{contract['id']}", token=market["coder"]).json_body["status"] == "closed_unfunded"
+    assert all(_notices(api, market[who], "contract_closed_unfunded") for who in ("client", "coder"))
+    assert api.balance(market["coder"]) == (13501, 0)
+    assert_books_balance()
+
+
+def test_a_funded_contract_has_no_deadline_to_extend(api, market):
+    contract = _funded_delivery(api, market)
+    refused = _act(api, market["coder"], contract, "extend-funding")
+    assert refused.status_code == 409 and refused.json_body["error"]["code"] == "already_funded"

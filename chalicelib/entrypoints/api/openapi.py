@@ -22,6 +22,8 @@ _QUERY_DOCS = {
     "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
     "role": {"type": "string", "enum": ["client", "contractor"], "default": "client"},
     "skills": {"type": "string", "description": "comma-separated; default: the caller's own skills"},
+    "version": {"type": "integer", "minimum": 1, "description": "a submitted version of the deliverable; "
+                "default: the latest upload"},
     "lang": {"type": "string", "enum": ["en", "ru", "uk", "fa"], "description": "the page's language"},
     "status": {"type": "string", "enum": ["active", "past_due", "blocked", "deletion_requested", "deleted"],
                "default": "blocked", "description": "the sites' status"},

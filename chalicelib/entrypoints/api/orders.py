@@ -85,7 +85,16 @@ def _transition(path: str, transition: str, summary: str, request=None, field: s
 
 
 _transition("start", "start", "Start work (contractor): the delivery clock starts")
-_transition("decline", "decline", "Decline a new order (contractor): full refund", s.ReasonIn, "reason")
+
+
+@endpoint(bp, "POST", "/v1/orders/{order_id}/decline", summary="Decline a new order with a reason from the list "
+          "(contractor): full refund", tag="orders", request=s.DeclineIn, response=s.OrderOut, errors=(403, 409),
+          moves_money=True)
+def order_decline(call: Call):
+    return orders.act(call.user, call.params["order_id"], "decline", reason=call.body.reason,
+                      message=call.body.message or None)
+
+
 _transition("accept", "accept", "Accept the work (client): escrow released less commission")
 _transition("request-revision", "request_revision", "Ask for a revision (client)", s.MessageIn, "message")
 _transition("cancel", "cancel_late", "Cancel a late order (client): full refund")
@@ -94,6 +103,8 @@ _transition("dispute", "open_dispute", "Open a dispute on a delivered order inst
 _transition("cancellation/accept", "accept_cancellation",
             "Accept the other party's cancellation request: full refund, no rating drop")
 _transition("cancellation/refuse", "refuse_cancellation", "Refuse the other party's cancellation request")
+_transition("cancellation/operator", "ask_operator_to_cancel", "Ask an operator to cancel a started order, saying why "
+            "(contractor, once the client refused or the requests are used up)", s.MessageIn, "message")
 
 
 @endpoint(bp, "POST", "/v1/orders/{order_id}/deliver",

@@ -46,6 +46,18 @@ def get_project(call: Call):
     return projects.get(call.params["project_id"])
 
 
+@endpoint(bp, "PATCH", "/v1/projects/{project_id}", summary="Change my project while it has no contract (client); "
+          "every bidder is told", tag="projects", request=s.ProjectEditIn, response=s.ProjectOut, errors=(403, 409))
+def edit_project(call: Call):
+    return projects.edit(call.user, call.params["project_id"], call.body.model_dump(exclude_none=True))
+
+
+@endpoint(bp, "POST", "/v1/projects/{project_id}/close", summary="Close my project while it has no contract "
+          "(client); every bidder is told", tag="projects", response=s.ProjectOut, errors=(403, 409))
+def close_project(call: Call):
+    return projects.close(call.user, call.params["project_id"])
+
+
 @endpoint(bp, "POST", "/v1/projects/{project_id}/proposals", summary="Send a proposal (contractor)",
           tag="projects", status=201, request=s.ProposalIn, response=s.ProposalOut, errors=(409,))
 def propose(call: Call):
@@ -104,6 +116,9 @@ _transition("accept", "accept", "Accept the work (contractor): the delivery cloc
 _transition("decline", "decline", "Decline the contract (contractor): the escrowed half returns")
 _transition("fund", "fund_rest", "Escrow the remaining half (client): the deliverable can then be downloaded")
 _transition("submit", "submit", "Mark the work done (contractor; needs the deliverable)")
+_transition("changes", "request_changes", "Send the work marked done back for changes, with a message (client; at "
+            "most CONTRACT_REWORK_LIMIT times): the clocks stop until the next submission", s.ChangesIn)
+_transition("extend-funding", "extend_funding", "Give the client more time to escrow the rest, once (contractor)")
 _transition("approve", "approve", "Approve the work (client): the price less commission goes to the contractor")
 _transition("cancel", "cancel_late", "Cancel a contract past its deadline (client): the escrow returns in full")
 _transition("dispute", "open_dispute", "Ask an operator to decide, at any time before completion (either party)",
@@ -117,10 +132,10 @@ def upload_deliverable(call: Call):
 
 
 @endpoint(bp, "GET", "/v1/contracts/{contract_id}/deliverable",
-          summary="A short-lived download link (403 for the client until fully funded)", tag="contracts",
-          response=s.DownloadOut, errors=(403,))
+          summary="A short-lived download link (403 for the client until fully funded); ?version=N for an "
+          "earlier submitted version", tag="contracts", response=s.DownloadOut, query=("version",), errors=(403, 422))
 def download_deliverable(call: Call):
-    return projects.download_link(call.user, call.params["contract_id"])
+    return projects.download_link(call.user, call.params["contract_id"], call.query.get("version"))
 
 
 @endpoint(bp, "POST", "/v1/operator/contracts/{contract_id}/resolve",

@@ -76,7 +76,9 @@ class ProfileModel(Model):
         table_name = "profiles"
 
     user_id = UnicodeAttribute(hash_key=True)
-    level = UnicodeAttribute(null=True)
+    level = UnicodeAttribute(null=True)  # an operator's override; without it the level follows LEVEL_RULES
+    level_set_by = UnicodeAttribute(null=True)  # the operator who set the override,
+    level_set_at = UnicodeAttribute(null=True)  # and when
     custom_offers = UnicodeAttribute(null=True)  # "enabled" when the contractor takes custom offers
     orders_completed = NumberAttribute(null=True)
     orders_failed = NumberAttribute(null=True)  # declined, auto-cancelled, or cancelled by the client once late

@@ -162,6 +162,7 @@ class ReviewModel(Model):
     rating = NumberAttribute()
     text = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    outcome = UnicodeAttribute(null=True)  # how the order ended: completed, declined_by_contractor, ...
     by_gig = ReviewsByGig()
 
 

@@ -77,7 +77,9 @@ class ResponsibilityOut(ApiModel):
 class ContractorOut(ApiModel):
     id: str
     name: str
-    level: str
+    level: str = Field(description="bounds custom offers: follows LEVEL_RULES (completed orders, responsibility "
+                                   "rating, account age) unless an operator set it")
+    level_set_by_operator: dict | None = Field(description="the operator's override, if any: `by` and `at`")
     custom_offers: bool
     skills: list[str]
     responsibility: ResponsibilityOut
@@ -102,7 +104,8 @@ class OfferIn(RequestModel):
     amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
     currency: str = CurrencyCode
     delivery_days: StrictInt = Field(ge=1, le=365)
-    revision_limit: StrictInt | None = Field(default=None, ge=0, le=100)
+    revision_limit: StrictInt | None = Field(default=None, ge=0, le=10, description=(
+        "how many revisions the order allows; at most the engine's 10, which is also the default"))
     accept_by: str | None = Field(default=None, max_length=40, description="ISO 8601; the offer expires after it")
     order_id: str | None = Field(default=None, min_length=1, max_length=100,
                                  description="made from the page of this order between the two; without it, the "
@@ -121,6 +124,8 @@ class OfferOut(ApiModel):
     currency: str
     delivery_days: int
     revision_limit: int | None
+    commission: int = Field(description="the platform's commission the order will take, minor units")
+    net_to_contractor: int = Field(description="what the contractor gets once the order completes, minor units")
     accept_by: str | None
     status: Literal["pending", "accepted", "rejected", "withdrawn", "expired"]
     closed_reason: str | None

@@ -150,6 +150,12 @@ class ExtraIn(RequestModel):
     extra_days: StrictInt = Field(ge=0, le=365)
 
 
+class DeclineIn(RequestModel):
+    reason: str = Field(min_length=1, max_length=50, description=(
+        "requirements_not_matching_gig | too_busy | unable_to_complete | client_asked | other"))
+    message: str = Field(default="", max_length=5000, description="required with reason `other`")
+
+
 class CancellationIn(RequestModel):
     reason: str = Field(min_length=1, max_length=50, description=(
         "contractor: requirements_exceed_gig | client_unresponsive | unable_to_complete | mutual_agreement | other; "
@@ -179,6 +185,8 @@ class ReviewOut(ApiModel):
     contractor_id: str
     rating: int
     text: str
+    outcome: Literal["completed", "declined_by_contractor", "not_started_in_time", "cancelled_as_late",
+                     "decided_by_operator"] = Field(description="how the order ended, shown beside the review")
     created_at: str
 
 

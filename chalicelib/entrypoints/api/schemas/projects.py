@@ -19,6 +19,14 @@ class ProjectIn(RequestModel):
     currency: str = CurrencyCode
 
 
+class ProjectEditIn(RequestModel):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, min_length=1, max_length=10000)
+    skills: list[Skill] | None = Field(default=None, min_length=1, max_length=20)
+    budget_min: StrictInt | None = Field(default=None, gt=0, le=MAX_AMOUNT, description="minor units")
+    budget_max: StrictInt | None = Field(default=None, gt=0, le=MAX_AMOUNT, description="minor units")
+
+
 class ProjectOut(ApiModel):
     id: str
     client_id: str
@@ -28,7 +36,8 @@ class ProjectOut(ApiModel):
     budget_min: int
     budget_max: int
     currency: str
-    status: Literal["open", "contracted"]
+    status: Literal["open", "contracted", "closed"] = Field(
+        description="open: taking proposals (again, after a contract was declined or lapsed); closed by its client")
     contract_id: str | None
     created_at: str
 
@@ -57,7 +66,9 @@ class ProposalOut(ApiModel):
     currency: str
     days: int
     text: str
-    status: Literal["active", "withdrawn", "selected"]
+    status: Literal["active", "withdrawn", "selected", "not_selected", "declined", "lapsed"] = Field(
+        description="not_selected: another bid's contract was accepted or the project closed; declined, lapsed: "
+                    "how the contract opened on this bid ended before it started")
     created_at: str
     updated_at: str
 
@@ -87,7 +98,11 @@ class ContractOut(ApiModel):
     fund_due_at: str | None = Field(description="after the work was marked done with half the price in escrow: "
                                                 "unless the rest is escrowed by then, the half goes to the "
                                                 "contractor and the contract closes unfunded")
-    deliverable: dict | None
+    deliverable: dict | None = Field(description="the latest upload")
+    versions: list[dict] = Field(description="every submitted deliverable, oldest first (`version`, `submitted_at`)")
+    rework: dict = Field(description="rounds of changes the client asked for: `used` of `limit`")
+    funding_extended: bool = Field(description="whether the contractor already extended the deadline to escrow "
+                                               "the rest (allowed once)")
     dispute: DisputeOut | None
     terms: dict | None
     terms_hash: str | None
@@ -105,6 +120,10 @@ class ContractList(ApiModel):
 class DisputeQueue(ApiModel):
     items: list[dict] = Field(description="orders and contracts in dispute, each with `process`")
     next_cursor: str | None
+
+
+class ChangesIn(RequestModel):
+    message: str = Field(min_length=1, max_length=5000, description="what should change in the work")
 
 
 class DeliverableIn(RequestModel):

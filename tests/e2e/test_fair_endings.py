@@ -1,0 +1,119 @@
+"""Deals that end fairly, over HTTP on the local stage as a client would call them: a project whose
+contract is declined takes proposals again, and delivered work goes back for changes before release."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import uuid
+import zipfile
+from datetime import UTC, datetime
+
+import requests
+
+from tests.support import sign
+
+
+def _user(api: str, who: str, skills: list[str] | None = None) -> dict:
+    response = requests.post(f"{api}/v1/auth/signup", json={
+        "email": f"{who}-{uuid.uuid4().hex[:8]}@example.com", "password": "correct horse", "name": who.title(),
+        "locale": "en"}, timeout=30)
+    assert response.status_code == 201, response.text
+    auth = {"Authorization": f"Bearer {response.json()['token']}"}
+    if skills:
+        requests.patch(f"{api}/v1/me/profile", json={"skills": skills}, headers=auth, timeout=30)
+    return {"headers": auth, "id": requests.get(f"{api}/v1/me", headers=auth, timeout=30).json()["id"]}
+
+
+def _fund(api: str, user: dict, amount: int) -> None:
+    invoice = requests.post(f"{api}/v1/invoices", json={"amount": amount, "currency": "USD"},
+                            headers=user["headers"], timeout=30).json()
+    body = json.dumps({
+        "event_id": f"evt_{uuid.uuid4().hex}", "type": "transfer.incoming", "amount": amount, "currency": "USD",
+        "purpose": invoice["payment_details"], "payer": {"name": "ACME", "iban": "DE89370400440532013000"},
+        "received_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }).encode()
+    answer = requests.post(f"{api}/v1/webhooks/bank", data=body, timeout=30,
+                           headers={"Content-Type": "application/json", "X-Bank-Signature": sign(body)})
+    assert answer.status_code == 200, answer.text
+
+
+def _zip(text: str) -> str:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.html", text)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _post(api: str, path: str, user: dict, body: dict | None = None) -> requests.Response:
+    return requests.post(f"{api}{path}", json=body, headers=user["headers"], timeout=30)
+
+
+def _project_with_bids(api: str) -> tuple[dict, dict, dict, dict]:
+    client, coder, designer = _user(api, "client"), _user(api, "coder", ["python"]), _user(api, "designer", ["python"])
+    _fund(api, client, 100000)
+    project = _post(api, "/v1/projects", client, {"title": f"Landing {uuid.uuid4().hex[:6]}", "description": "A page",
+                                                  "skills": ["python"], "budget_min": 10000, "budget_max": 60000,
+                                                  "currency": "USD"}).json()
+    for bidder, price in ((coder, 40000), (designer, 30000)):
+        bid = _post(api, f"/v1/projects/{project['id']}/proposals", bidder, {"price": price, "days": 5, "text": "Me"})
+        assert bid.status_code == 201, bid.text
+    return client, coder, designer, project
+
+
+def test_a_declined_contract_reopens_the_project_and_the_client_chooses_another_bid(local_stack) -> None:
+    api = local_stack.url
+    client, coder, designer, project = _project_with_bids(api)
+    contract = _post(api, f"/v1/projects/{project['id']}/proposals/{coder['id']}/select", client).json()
+    assert _post(api, f"/v1/contracts/{contract['id']}/decline", coder).json()["status"] == "declined"
+    reopened = requests.get(f"{api}/v1/projects/{project['id']}", headers=client["headers"], timeout=30).json()
+    assert reopened["status"] == "open"
+    chosen = _post(api, f"/v1/projects/{project['id']}/proposals/{designer['id']}/select", client)
+    assert chosen.status_code == 201, chosen.text
+    assert _post(api, f"/v1/contracts/{chosen.json()['id']}/accept", designer).status_code == 200
+    balances = requests.get(f"{api}/v1/balances", headers=client["headers"], timeout=30).json()["items"]
+    assert {"currency": "USD", "available": 85000, "held": 15000} in balances
+
+
+def test_delivered_work_goes_back_for_changes_and_is_released_after_the_next_submission(local_stack) -> None:
+    api = local_stack.url
+    client, coder, _, project = _project_with_bids(api)
+    contract = _post(api, f"/v1/projects/{project['id']}/proposals/{coder['id']}/select", client).json()
+    path = f"/v1/contracts/{contract['id']}"
+    _post(api, f"{path}/accept", coder)
+    _post(api, f"{path}/fund", client)
+    _post(api, f"{path}/deliverable", coder, {"filename": "v1.zip", "content_base64": _zip("one")})
+    assert _post(api, f"{path}/submit", coder).status_code == 200
+    back = _post(api, f"{path}/changes", client, {"message": "The header is wrong"})
+    assert back.status_code == 200 and back.json()["status"] == "in_progress", back.text
+    assert back.json()["release_due_at"] is None
+    requests.post(f"{api}/dev/clock", json={"advance_seconds": 5 * 86400}, timeout=30)
+    requests.post(f"{api}/dev/jobs/run", timeout=60)
+    assert requests.get(f"{api}{path}", headers=client["headers"], timeout=30).json()["status"] == "in_progress"
+    _post(api, f"{path}/deliverable", coder, {"filename": "v2.zip", "content_base64": _zip("two")})
+    again = _post(api, f"{path}/submit", coder).json()
+    assert [v["filename"] for v in again["versions"]] == ["v1.zip", "v2.zip"]
+    requests.post(f"{api}/dev/clock", json={"advance_seconds": 2 * 86400 + 60}, timeout=30)
+    requests.post(f"{api}/dev/jobs/run", timeout=60)
+    assert requests.get(f"{api}{path}", headers=coder["headers"], timeout=30).json()["status"] == "completed"
+    balances = requests.get(f"{api}/v1/balances", headers=coder["headers"], timeout=30).json()["items"]
+    assert {"currency": "USD", "available": 36000, "held": 0} in balances
+
+
+def test_a_client_reviews_an_order_the_contractor_declined_and_the_review_shows_the_outcome(local_stack) -> None:
+    api = local_stack.url
+    seller, buyer = _user(api, "seller"), _user(api, "buyer")
+    _fund(api, buyer, 10000)
+    gig = _post(api, "/v1/gigs", seller, {"title": f"Logo {uuid.uuid4().hex[:6]}", "amount": 5000, "currency": "USD",
+                                          "delivery_days": 2}).json()
+    order = _post(api, "/v1/orders", buyer, {"gig_id": gig["id"]}).json()
+    unlisted = _post(api, f"/v1/orders/{order['id']}/decline", seller, {"reason": "busy"})
+    assert unlisted.status_code == 422, unlisted.text
+    declined = _post(api, f"/v1/orders/{order['id']}/decline", seller, {"reason": "requirements_not_matching_gig"})
+    assert declined.status_code == 200 and declined.json()["status"] == "cancelled", declined.text
+    review = _post(api, f"/v1/orders/{order['id']}/review", buyer, {"rating": 1, "text": "Declined after a day"})
+    assert review.status_code == 201, review.text
+    reviews = requests.get(f"{api}/v1/gigs/{gig['id']}/reviews", headers=buyer["headers"], timeout=30).json()["items"]
+    assert [(r["rating"], r["outcome"]) for r in reviews] == [(1, "declined_by_contractor")]
+    balances = requests.get(f"{api}/v1/balances", headers=buyer["headers"], timeout=30).json()["items"]
+    assert {"currency": "USD", "available": 10000, "held": 0} in balances
