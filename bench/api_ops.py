@@ -28,7 +28,9 @@ How it measures
 DynamoDB Local reports capacity units without splitting reads from writes (transactional writes at
 DynamoDB's double rate, indexes included; `bench.cost` probes it); RCU is summed over read requests,
 WCU over the others.
-"""
+
+Why one file of this size: a benchmark is read top to bottom beside the figures it prints, and its
+measuring hooks, scenarios and report belong to one run."""
 from __future__ import annotations
 
 import argparse

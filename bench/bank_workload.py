@@ -28,7 +28,9 @@ paying one invoice, refunded (or its refund pending), or parked once with a reas
 none is parked as `invoice_already_paid` (a duplicate goes back by itself); no site is past due or
 blocked with nothing overdue; the card clearing account holds exactly the refunds pending. It prints
 the operations done, operations per second and the violations found; it exits 1 if there are any.
-"""
+
+Why one file of this size: a workload is read top to bottom, its actors, faults and final checks in the
+order they run, like Jepsen's own tests."""
 from __future__ import annotations
 
 import argparse

@@ -34,7 +34,9 @@ How it measures
   measured (default 100) and the bill scaled to 1,000 site-months.
 - The bill uses one region's published on-demand list prices (`PRICES`, the one table of them).
   The scheduled jobs and alarms cost the same whatever the traffic: they are shown per month apart.
-"""
+
+Why one file of this size: a benchmark is read top to bottom beside the bill it prints; the prices, the
+scenarios and the report belong to one run."""
 from __future__ import annotations
 
 import argparse

@@ -78,7 +78,9 @@ steps and its transitions only overwrite fixed-size data.
 This module is the table and the steps of invoicing, usage, tariffs, deletion and owners; paying (card
 charges, dunning, saved cards, refunds) is in `subscription_paying.py`, and what every part reads off the
 site's deal in `site_deal.py`.
-"""
+
+Why one module of this size: the table above is its map, and the transitions it lists sit below it in
+the same order; the helpers that are not transitions already live beside it."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta

@@ -9,7 +9,10 @@ verification. Until then other sites may claim it too (`domain-claims#<host>` li
 it holds it (`domain#<host>`, unique) and the others' owners are told (`domain_claimed_elsewhere`). The
 token is derived from the site and the host (an HMAC), so none is stored. The owner contact and the owner
 change only by an operator's act, as the seed sends that to support; while
-Vchasno is activated the requisites cannot be edited (deactivate, edit, activate again)."""
+Vchasno is activated the requisites cannot be edited (deactivate, edit, activate again).
+
+Why one module of this size: every use case here loads the same site, checks the same owner or operator
+and changes the site item and its subscription deal together; split into files they would import each other."""
 from __future__ import annotations
 
 import hashlib
