@@ -141,7 +141,8 @@ AUDIT_ACCESS = {
 # the accounts), the contractor's rating counter (profiles) and both parties' notifications; a site's
 # subscription reads its tariff (tariffs) and the finished days' usage (usage) first, and a month's
 # invoice is a service invoice with its number's claim (keys); with a saved card the same transaction
-# records the charge (card_payments), which is then asked of the acquirer; falling past due or being
+# records the charge (card_payments), which is then asked of the acquirer (and the acquirer's own payment id
+# written back on the charge once it answers); falling past due or being
 # blocked lists the site's open invoices (service_invoices' by_site).
 TIMER_ACCESS = {
     "deals": access("UpdateItem", indexes=("by_timer",)),
@@ -153,7 +154,7 @@ TIMER_ACCESS = {
     "usage": access("GetItem"),
     "service_invoices": access("PutItem", indexes=("by_site",)),
     "keys": access("PutItem"),
-    "card_payments": access("PutItem"),
+    "card_payments": access("PutItem", "UpdateItem"),
 }
 
 # The stream function (services/notifications.deliver_stream_records): claims and marks each new

@@ -83,9 +83,10 @@ def test_the_email_queue_is_spread_over_its_shards_and_the_retry_job_reads_every
     keys = {record.email_queue for record in NotificationModel.scan()}
     assert len(keys) >= 6 and keys - {outbox.LEGACY_QUEUE} <= set(outbox.queue_keys())
     assert all(key.startswith("pending#") for key in keys - {outbox.LEGACY_QUEUE})
+    waiting = sum(record.email_state == "pending" for record in NotificationModel.scan()) - 1
     clock.advance(301)
     outcome = notifications.retry_unsent(clock.now())
-    assert outcome["sent"] == 12 and outcome["skipped"] == 1  # the older one's user has no account here
+    assert outcome["sent"] == waiting and outcome["skipped"] == 1  # the older one's user has no account here
     assert {record.email_queue for record in NotificationModel.scan() if record.email_state == "sent"} == {None}
 
 
