@@ -29,7 +29,7 @@ define run_suite
 	$(PYTEST) $(1) || { status=$$?; [ $$status -eq 5 ] && echo "no tests in $(firstword $(1))" || exit $$status; }
 endef
 
-.PHONY: run test lint unit integration e2e template deploy check-long install messages browser docs pdf-preview soak
+.PHONY: run test lint unit integration e2e template deploy check-long install messages browser poppler docs pdf-preview soak
 
 run: install
 	exec $(BIN)/python -m infra.local.runner
@@ -40,7 +40,7 @@ lint: $(PY_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-unit: $(PY_STAMP)
+unit: $(PY_STAMP) poppler
 	$(call run_suite,tests/unit -n auto)
 
 integration: install
@@ -53,6 +53,11 @@ e2e: install browser
 # Python package (requirements-dev.txt); no browser is ever downloaded. Installed only when missing (root).
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# The documents' tests read a PDF's words where they are drawn (pdftotext) and `make pdf-preview` draws pages
+# (pdftoppm): Debian's poppler-utils, installed only when missing (root).
+poppler:
+	@test -x /usr/bin/pdftotext || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils; }
 
 # The slow checks against a running local stage: the bank workload and schemathesis (tests/long).
 check-long: install
@@ -114,7 +119,7 @@ docs: $(PY_STAMP)
 
 # Every document kind in every locale (tests/document_samples.py), with VAT and without (`-novat`), as PDFs
 # and PNG pages (pdftoppm, from Debian's poppler-utils): what a change to the documents looks like on paper.
-pdf-preview: $(PY_STAMP)
+pdf-preview: $(PY_STAMP) poppler
 	$(BIN)/python -m tests.document_samples build/pdf-preview
 
 $(BIN)/python:
