@@ -71,3 +71,21 @@ def deliver(api, *, twice: bool = False) -> list[dict]:
             assert response.status_code == 200, response.body
             answers.append(response.json_body)
     return answers
+
+
+def run_timers() -> int:
+    """The timer job run until nothing is due (on AWS: the next minutes' runs)."""
+    from chalicelib.services import timers
+
+    fired = total = timers.fire_due(clock.now())["fired"]
+    while fired:
+        fired = timers.fire_due(clock.now())["fired"]
+        total += fired
+    return total
+
+
+def uah_available(owner_id: str) -> int:
+    """What an account (a system account's shards summed) has available in UAH."""
+    from chalicelib.store.models import AccountModel
+
+    return sum(int(a.available) for a in AccountModel.query(owner_id) if a.currency == "UAH")

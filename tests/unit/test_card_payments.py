@@ -14,8 +14,18 @@ from chalicelib.adapters import acquirer
 from chalicelib.money.ledger import System
 from chalicelib.platform import clock, config
 from chalicelib.services import timers
-from chalicelib.store.models import AccountModel, CardPaymentModel, DealModel
-from tests.billing_support import add_tariffs, at, deliver, invoices, key_for, new_site, report
+from chalicelib.store.models import CardPaymentModel, DealModel
+from tests.billing_support import (
+    add_tariffs,
+    at,
+    deliver,
+    invoices,
+    key_for,
+    new_site,
+    report,
+    run_timers,
+    uah_available,
+)
 from tests.support import assert_books_balance, transfer_event
 
 CARD = "4111111111111111"
@@ -33,17 +43,8 @@ def owner(api, operator_token):
     return api.signup("owner@example.ua", locale="uk", name="Olena")
 
 
-def run_timers() -> int:
-    """The timer job run until nothing is due (on AWS: the next minutes' runs)."""
-    fired = total = timers.fire_due(clock.now())["fired"]
-    while fired:
-        fired = timers.fire_due(clock.now())["fired"]
-        total += fired
-    return total
 
 
-def _account(owner_id: str) -> int:
-    return sum(int(a.available) for a in AccountModel.query(owner_id) if a.currency == "UAH")
 
 
 def _kinds(api, token: str) -> list[str]:
@@ -99,7 +100,7 @@ def test_the_acquirer_webhook_takes_only_its_own_signature_within_the_tolerance(
         signed = json.dumps(body).encode()
         answer = api.post(path, raw=signed, headers={"X-Acquirer-Signature": acquirer.sign(signed)})
         assert answer.status_code == 200, answer.body  # a valid event is always received
-    assert _account(System.SUSPENSE.value) == 100  # the UAH nobody asked for waits for operators; GBP is a record
+    assert uah_available(System.SUSPENSE.value) == 100  # the UAH nobody asked for waits for operators; GBP is a record
     assert_books_balance()
 
 
@@ -136,7 +137,7 @@ def test_paying_by_link_pays_the_invoice_once_however_often_the_webhook_comes(ap
 
     paid = invoices(api, owner, site["id"])[0]
     assert paid["status"] == "paid" and paid["paid_by"] == "link"
-    assert _account(System.REVENUE.value) == invoice["amount"]
+    assert uah_available(System.REVENUE.value) == invoice["amount"]
     # "Pay online" starts the subscription: the card that paid is saved for auto-pay (the box was left ticked)
     assert _site(api, owner, site["id"])["payment_method"]["card_mask"] == "411111******1111"
     assert DealModel.get(site["id"]).data["autopay"] is True
@@ -168,16 +169,16 @@ def test_an_expired_link_confirmed_late_pays_an_open_invoice_and_once_it_is_paid
     fake_acquirer.answer(new["payment_id"], True)  # the owner paid the renewed link too
     assert deliver(api)[0]["outcome"] == "duplicate"
 
-    assert _account(System.REVENUE.value) == invoice["amount"]  # never credited twice
+    assert uah_available(System.REVENUE.value) == invoice["amount"]  # never credited twice
     # back the way it came at once, naming the acquirer's own id: nothing waits for an operator
     assert fake_acquirer.load(new["payment_id"])["status"] == "refunded"
-    assert _account(System.CARD_CLEARING.value) == invoice["amount"]  # until the acquirer confirms it
+    assert uah_available(System.CARD_CLEARING.value) == invoice["amount"]  # until the acquirer confirms it
     assert api.get("/v1/operator/payments/unmatched", token=operator_token).json_body["items"] == []
     assert "card_payment_refunded" in _kinds(api, owner)
     assert deliver(api)[0]["outcome"] == "refunded"
     assert deliver(api) == []
-    assert _account(System.CARD_CLEARING.value) == 0 and _account(System.SUSPENSE.value) == 0
-    assert _account(System.ACQUIRER.value) == -invoice["amount"]  # only the payment that paid the invoice
+    assert uah_available(System.CARD_CLEARING.value) == 0 and uah_available(System.SUSPENSE.value) == 0
+    assert uah_available(System.ACQUIRER.value) == -invoice["amount"]  # only the payment that paid the invoice
     assert CardPaymentModel.get(new["payment_id"]).status == "refunded"
     assert_books_balance()
 
@@ -195,8 +196,8 @@ def test_a_duplicates_refund_the_acquirer_did_not_take_is_asked_again_until_it_i
     run_timers()  # the site's resend_refund asks again
     assert fake_acquirer.load(new["payment_id"])["status"] == "refunded"
     assert [answer["outcome"] for answer in deliver(api)] == ["refunded"]
-    assert _account(System.CARD_CLEARING.value) == 0
-    assert _account(System.ACQUIRER.value) == -invoice["amount"]
+    assert uah_available(System.CARD_CLEARING.value) == 0
+    assert uah_available(System.ACQUIRER.value) == -invoice["amount"]
     assert_books_balance()
 
 
@@ -209,7 +210,7 @@ def test_a_refund_the_acquirer_refuses_is_parked_for_an_operator_whose_return_as
     assert [answer["outcome"] for answer in deliver(api)] == ["applied", "duplicate"]
     (parked,) = api.get("/v1/operator/payments/unmatched", token=operator_token).json_body["items"]
     assert (parked["reason"], parked["amount"]) == ("refund_refused", invoice["amount"])
-    assert _account(System.CARD_CLEARING.value) == 0 and _account(System.SUSPENSE.value) == invoice["amount"]
+    assert uah_available(System.CARD_CLEARING.value) == 0 and uah_available(System.SUSPENSE.value) == invoice["amount"]
     at(2027, 3, 17, 12)
     run_timers()  # the site no longer asks by itself: a refusal would only repeat
     assert fake_acquirer.load(new["payment_id"])["status"] == "succeeded"
@@ -217,8 +218,8 @@ def test_a_refund_the_acquirer_refuses_is_parked_for_an_operator_whose_return_as
     assert returned.status_code == 200 and returned.json_body["status"] == "returned"
     assert fake_acquirer.load(new["payment_id"])["status"] == "refunded"
     assert [answer["outcome"] for answer in deliver(api)] == ["ignored"]  # booked by the return already
-    assert _account(System.SUSPENSE.value) == 0
-    assert _account(System.ACQUIRER.value) == -invoice["amount"]
+    assert uah_available(System.SUSPENSE.value) == 0
+    assert uah_available(System.ACQUIRER.value) == -invoice["amount"]
     assert_books_balance()
 
 
@@ -242,12 +243,12 @@ def test_saving_a_card_without_an_open_invoice_charges_1_uah_and_refunds_it_nett
     assert CardPaymentModel.get(started["payment_id"]).amount == 100
     fake_acquirer.answer(started["payment_id"], True, "5375414100001234", "Taras Shevchenko")
     assert deliver(api)[0]["outcome"] == "verified"
-    assert _account(System.CARD_CLEARING.value) == 100  # in flight until the refund is confirmed
+    assert uah_available(System.CARD_CLEARING.value) == 100  # in flight until the refund is confirmed
     assert_books_balance()
     assert deliver(api, twice=True)[0]["outcome"] == "refunded"
 
-    assert _account(System.CARD_CLEARING.value) == 0
-    assert _account(System.ACQUIRER.value) == -invoices(api, owner, site["id"])[0]["amount"]
+    assert uah_available(System.CARD_CLEARING.value) == 0
+    assert uah_available(System.ACQUIRER.value) == -invoices(api, owner, site["id"])[0]["amount"]
     assert _site(api, owner, site["id"])["payment_method"] == {"card_mask": "537541******1234",
                                                                "holder": "TARAS SHEVCHENKO"}
     payments = api.get(f"/v1/sites/{site['id']}/card-payments", token=owner).json_body["items"]
@@ -268,14 +269,14 @@ def test_a_verification_refund_the_acquirer_did_not_take_is_asked_again_until_co
             _ for _ in ()).throw(
             UpstreamUnavailable("acquirer_unavailable")))
         assert deliver(api)[0]["outcome"] == "verified"
-    assert deliver(api) == [] and _account(System.CARD_CLEARING.value) == 100
+    assert deliver(api) == [] and uah_available(System.CARD_CLEARING.value) == 100
     at(2027, 3, 17, 10, 14)
     run_timers()
     assert deliver(api) == []  # not yet: asked again 15 minutes after
     at(2027, 3, 17, 10, 16)
     run_timers()
     assert [a["outcome"] for a in deliver(api)] == ["refunded"]
-    assert _account(System.CARD_CLEARING.value) == 0
+    assert uah_available(System.CARD_CLEARING.value) == 0
     assert DealModel.get(site["id"]).data["refunding"] == {}
     at(2027, 3, 17, 11)
     assert run_timers() == 0
@@ -299,7 +300,7 @@ def test_on_the_1st_the_saved_card_is_charged_the_same_day_once_keyed_by_the_inv
 
     paid = invoices(api, owner, site["id"])[0]
     assert paid["status"] == "paid" and paid["paid_by"] == "card"
-    assert _account(System.REVENUE.value) == 15000 + 31000
+    assert uah_available(System.REVENUE.value) == 15000 + 31000
     assert "card_charge_succeeded" in _kinds(api, owner)
     at(2027, 4, 2, 1)
     run_timers()

@@ -17,11 +17,10 @@ import pytest
 from chalicelib.adapters import acquirer
 from chalicelib.money.amounts import Money
 from chalicelib.money.ledger import System
-from chalicelib.platform import clock, config, outgoing
+from chalicelib.platform import config, outgoing
 from chalicelib.platform.errors import UpstreamRefused, UpstreamUnavailable
-from chalicelib.services import timers
-from chalicelib.store.models import AccountModel, CardPaymentModel, DealModel, ServiceInvoiceModel
-from tests.billing_support import add_tariffs, at, deliver, invoices, new_site
+from chalicelib.store.models import CardPaymentModel, DealModel, ServiceInvoiceModel
+from tests.billing_support import add_tariffs, at, deliver, invoices, new_site, run_timers, uah_available
 from tests.support import assert_books_balance, transfer_event
 
 CARD = "4111111111111111"
@@ -38,16 +37,8 @@ def owner(api, operator_token):
     return api.signup("owner@example.ua", locale="uk", name="Olena")
 
 
-def run_timers() -> int:
-    fired = total = timers.fire_due(clock.now())["fired"]
-    while fired:
-        fired = timers.fire_due(clock.now())["fired"]
-        total += fired
-    return total
 
 
-def _account(owner_id: str) -> int:
-    return sum(int(a.available) for a in AccountModel.query(owner_id) if a.currency == "UAH")
 
 
 def _kinds(api, token: str) -> list[str]:
@@ -205,7 +196,7 @@ def test_a_success_after_a_decline_pays_the_open_invoice_and_cancels_its_pending
         at(2027, 4, day, 0, 5)
         run_timers()
     assert len(_charges(april["id"])) == 1  # the retries went with the payment
-    assert _account(System.REVENUE.value) == 15000 + 31000
+    assert uah_available(System.REVENUE.value) == 15000 + 31000
     assert_books_balance()
 
 
@@ -222,8 +213,8 @@ def test_a_link_payment_crossing_the_auto_charge_is_refunded_at_once_and_the_own
     assert fake.load(link["payment_id"])["status"] == "refunded"
     assert "card_payment_refunded" in _kinds(api, owner)
     assert [a["outcome"] for a in deliver(api)] == ["refunded"]
-    assert _account(System.REVENUE.value) == 15000 + 31000
-    assert _account(System.CARD_CLEARING.value) == 0 and _account(System.SUSPENSE.value) == 0
+    assert uah_available(System.REVENUE.value) == 15000 + 31000
+    assert uah_available(System.CARD_CLEARING.value) == 0 and uah_available(System.SUSPENSE.value) == 0
     assert_books_balance()
 
 
@@ -242,7 +233,7 @@ def test_a_bank_transfer_for_a_paid_invoice_is_parked_the_owner_told_and_its_ret
             (Path(config.settings.bank_outbox_dir) / "payout_requests.jsonl").read_text().splitlines()]
     assert [(r["amount"], r["method"], r["destination"]) for r in sent] == [
         (first["amount"], "iban", "DE89370400440532013000")]
-    assert _account(System.SUSPENSE.value) == 0 and _account(System.BANK_OUT.value) == first["amount"]
+    assert uah_available(System.SUSPENSE.value) == 0 and uah_available(System.BANK_OUT.value) == first["amount"]
     assert_books_balance()
 
 
@@ -255,7 +246,7 @@ def test_an_unknown_success_resent_under_new_event_ids_is_parked_once(api, opera
         assert answer.status_code == 200
     parked = api.get("/v1/operator/payments/unmatched", token=operator_token).json_body["items"]
     assert [(p["reason"], p["amount"]) for p in parked] == [("unknown_payment", 31000)]
-    assert _account(System.SUSPENSE.value) == 31000
+    assert uah_available(System.SUSPENSE.value) == 31000
     assert_books_balance()
 
 
