@@ -22,7 +22,7 @@ from chalicelib.entrypoints.api import (
 from chalicelib.entrypoints.api.http import refuse_other_methods, secure_headers
 from chalicelib.entrypoints.web import pages
 from chalicelib.platform import clock, config, observability
-from chalicelib.platform.observability import logger, metrics
+from chalicelib.platform.observability import logger
 from chalicelib.services import health, notifications, timers
 from chalicelib.store import models
 
@@ -35,7 +35,7 @@ app.api.binary_types.extend(["application/pdf", "application/zip", "application/
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 if config.settings.xray_sdk:  # Lambda's active tracing needs no SDK; see chalicelib/platform/observability.py
     app.register_middleware(ConvertToMiddleware(observability.tracer().capture_lambda_handler))
-app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
+app.register_middleware(ConvertToMiddleware(observability.log_metrics))
 for blueprint in (accounts.bp, invoices.bp, bank.bp, orders.bp, offers.bp, projects.bp, tasks.bp, sites.bp, cards.bp,
                   dev.bp, openapi.bp, pages.bp):
     app.register_blueprint(blueprint)

@@ -8,9 +8,11 @@ is imported only when `XRAY_SDK` is on, e.g. while chasing a slow request.
 """
 from __future__ import annotations
 
+import threading
 import warnings
-from functools import cache
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import cache, wraps
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 
@@ -24,6 +26,27 @@ metrics = Metrics(namespace="Escrowdesk", service=SERVICE)
 
 # Most requests publish no business metric; Powertools warns about each of them otherwise.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+
+
+# Lambda runs one request at a time in an environment, but the local stage serves requests, schedules and
+# streams on threads that share this one Metrics: Powertools checks "anything to publish?" and then
+# serializes, and another thread's flush in between empties the set and raised "Must contain at least one
+# metric" as a 500. Flushing under one lock makes the check and the flush one step.
+_flush_lock = threading.Lock()
+
+
+def log_metrics(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a Lambda handler, then publish the metrics it added as one EMF record (Powertools' log_metrics)."""
+
+    @wraps(handler)
+    def run(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(event, context, *args, **kwargs)
+        finally:
+            with _flush_lock:
+                metrics.flush_metrics()
+
+    return run
 
 
 @cache
