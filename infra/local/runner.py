@@ -250,7 +250,12 @@ class _RequestHandler(ChaliceRequestHandler):
 
     def handle(self) -> None:
         faults.serving(True)  # LOCAL_FAULTS apply to this thread's DynamoDB calls, and only to API threads
-        super().handle()
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            # The caller gave up (a client's timeout) before the answer was written: the request has run, and
+            # a traceback per dropped answer would bury the log a person reads.
+            self.close_connection = True
 
     def _send_json_error(self, status: int, code: str, message: str) -> None:
         body = json.dumps({"error": {"code": code, "message": message}}).encode()
