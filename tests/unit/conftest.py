@@ -1,11 +1,23 @@
 """Unit tests run the service layer on moto's in-memory DynamoDB: fresh tables per test."""
 from __future__ import annotations
 
+import boto3
+import pynamodb.connection.base
 import pytest
 from moto import mock_aws
 
 from chalicelib.platform import clock
 from tests.support import bind_fresh_store
+
+_SESSION: list[boto3.session.Session] = []
+
+
+def _shared_session() -> boto3.session.Session:
+    """One boto3 session for the whole process. moto gives every test a new default session, and PynamoDB a
+    new botocore session to every connection: each loaded the services' models from disk again."""
+    if not _SESSION:
+        _SESSION.append(boto3.session.Session())
+    return _SESSION[0]
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +30,9 @@ def store(monkeypatch, tmp_path):
     monkeypatch.setenv("DOMAINS_LOCAL_FILE", str(tmp_path / "domains" / "published.json"))
     monkeypatch.setenv("TIMER_WORKERS", "1")  # moto's in-memory tables are not thread-safe; DynamoDB Local's are
     with mock_aws():
+        session = _shared_session()
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+        monkeypatch.setattr(pynamodb.connection.base, "get_session", lambda: session._session)
         yield bind_fresh_store(monkeypatch, endpoint=None, prefix="unit-", mail_dir=str(tmp_path / "mail"))
     clock.reset()
 
