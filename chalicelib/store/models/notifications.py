@@ -38,5 +38,6 @@ class NotificationModel(Model):
     email_state = UnicodeAttribute()  # pending | sending | sent | failed
     email_queue = UnicodeAttribute(null=True)
     read_at = UnicodeAttribute(null=True)
+    actor_id = UnicodeAttribute(null=True)  # the user whose action it tells of, when one did it
     by_email_queue = PendingEmails()
 
