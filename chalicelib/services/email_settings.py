@@ -49,8 +49,9 @@ def unsubscribe_target(token: str) -> tuple[UserModel, str]:
         target = preferences.read_unsubscribe_token(token)
     except preferences.BadLink as bad:
         if bad.code == "unsubscribe_link_expired":
-            raise Conflict(bad.code, "This link has expired; change your e-mail settings in your account") from None
-        raise NotFound(bad.code, "This link is not valid") from None
+            raise Conflict("unsubscribe_link_expired",
+                           "This link has expired; change your e-mail settings in your account") from None
+        raise NotFound("invalid_unsubscribe_link", "This link is not valid") from None
     try:
         return UserModel.get(target.user_id), target.kind
     except UserModel.DoesNotExist:
