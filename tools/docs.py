@@ -432,8 +432,8 @@ def errors() -> str:
 def emails() -> str:
     from chalicelib.notify.preferences import CLASSES, KINDS
 
-    rows = [(_code(group), CLASSES[group], ", ".join(_code(kind) for kind, mail in KINDS.items() if mail.group == group))
-            for group in CLASSES]
+    rows = [(_code(group), CLASSES[group],
+             ", ".join(_code(kind) for kind, mail in KINDS.items() if mail.group == group)) for group in CLASSES]
     return _table(("class", "e-mail", "kinds"), rows)
 
 
