@@ -280,3 +280,23 @@ def test_an_expired_link_turns_nothing_off(api):
     answer = _one_click(api, path)
     assert answer.status_code == 410 and "expired" in answer.body.decode()
     assert UserModel.get("usr_reader").email_choices is None
+
+
+def test_ses_sends_the_unsubscribe_headers_with_the_message():
+    from chalicelib.adapters.mail import SesSender
+    from chalicelib.notify.render import RenderedMessage
+
+    class Recording:
+        def __init__(self) -> None:
+            self.sent: list[dict] = []
+
+        def send_email(self, **request):
+            self.sent.append(request)
+
+    url = preferences.unsubscribe_url("usr_reader", "order_started")
+    message = RenderedMessage("Order started", "text\n", "<p>text</p>", preferences.unsubscribe_headers(url))
+    client = Recording()
+    SesSender(client).send(to="reader@example.com", message=message, message_id="ntf_1")
+    headers = {h["Name"]: h["Value"] for h in client.sent[0]["Content"]["Simple"]["Headers"]}
+    assert headers["List-Unsubscribe"] == f"<{url}>"
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
