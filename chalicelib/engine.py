@@ -170,5 +170,6 @@ def _notify(uow: UnitOfWork, process: Process, deal: DealModel, ctx: Context, ki
     recipients = [(parties[role], role) for role in process.parties]
     if operators:
         recipients.append((outbox.OPERATORS, "operator"))
+    actor = parties.get(ctx.actor)  # a party's own move; None when a timer, an operator or the system moved
     for recipient, role in recipients:
-        outbox.enqueue(uow, recipient, kind, process.notification(deal, ctx, kind, role))
+        outbox.enqueue(uow, recipient, kind, process.notification(deal, ctx, kind, role), actor=actor)

@@ -13,6 +13,8 @@ and the marker names what goes in it:
                          (from, to, who, money, notification, limit, guard and other writes)
   settings               every field of `chalicelib.platform.config.Settings`: its environment variable(s) and
                          default, grouped under the comment that explains them
+  emails                 every notification kind's e-mail class (`chalicelib.notify.preferences.KINDS`) and
+                         whether it can be turned off
   errors                 every error code the code raises (a `DomainError` subclass called with a code, found
                          by reading chalicelib's source), with its HTTP status and the modules that raise it
 
@@ -53,6 +55,7 @@ def render(spec: str) -> str:
         "transitions": transitions,
         "settings": lambda _: settings(),
         "errors": lambda _: errors(),
+        "emails": lambda _: emails(),
     }
     if kind not in renderers:
         raise ValueError(f"unknown generated section {spec!r}: one of {', '.join(renderers)}")
@@ -421,6 +424,17 @@ def errors() -> str:
              ", ".join(_code(where) for where in sorted(modules)))
             for (code, status), modules in sorted(error_codes().items(), key=lambda item: (item[0][1], item[0][0]))]
     return _table(("code", "HTTP status", "raised in (under chalicelib/)"), rows)
+
+
+# --- e-mails -----------------------------------------------------------------------------------------------------
+
+
+def emails() -> str:
+    from chalicelib.notify.preferences import CLASSES, KINDS
+
+    rows = [(_code(group), CLASSES[group],
+             ", ".join(_code(kind) for kind, mail in KINDS.items() if mail.group == group)) for group in CLASSES]
+    return _table(("class", "e-mail", "kinds"), rows)
 
 
 if __name__ == "__main__":

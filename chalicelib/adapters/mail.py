@@ -106,7 +106,8 @@ def _ses_content(message: RenderedMessage, message_id: str) -> dict:
             "Text": {"Data": message.text, "Charset": "UTF-8"},
             "Html": {"Data": message.html, "Charset": "UTF-8"},
         },
-        "Headers": [{"Name": MESSAGE_ID_HEADER, "Value": message_id}],
+        "Headers": [{"Name": MESSAGE_ID_HEADER, "Value": message_id},
+                    *({"Name": name, "Value": value} for name, value in message.headers)],
     }
 
 
@@ -120,6 +121,8 @@ def _eml(to: str, message: RenderedMessage, message_id: str, sent_at: datetime) 
     eml["Date"] = format_datetime(sent_at)
     eml["Message-ID"] = f"<{_safe_id(message_id)}@{domain}>"
     eml[MESSAGE_ID_HEADER] = message_id
+    for name, value in message.headers:
+        eml[name] = value
     eml.set_content(message.text)
     eml.add_alternative(message.html, subtype="html")
     return eml

@@ -20,17 +20,19 @@ LEGACY_QUEUE = PENDING  # the one unsharded key notifications written before the
 OPERATORS = "role:operator"  # a broadcast to every operator, fanned out when delivered
 
 
-def enqueue(uow: UnitOfWork, user_id: str, kind: str, params: dict) -> str:
-    """Add an in-cabinet notification (and its e-mail, via the stream) to the unit of work."""
+def enqueue(uow: UnitOfWork, user_id: str, kind: str, params: dict, *, actor: str | None = None) -> str:
+    """Add an in-cabinet notification (and its e-mail, via the stream) to the unit of work. `actor`: the user
+    whose action it tells of, so that he is not e-mailed about what he did himself."""
     notification_id = ids.new_id("ntf")
-    uow.put(pending_record(user_id, notification_id, kind, params, clock.iso(clock.now())))
+    uow.put(pending_record(user_id, notification_id, kind, params, clock.iso(clock.now()), actor=actor))
     return notification_id
 
 
-def pending_record(user_id: str, notification_id: str, kind: str, params: dict, created_at: str) -> NotificationModel:
+def pending_record(user_id: str, notification_id: str, kind: str, params: dict, created_at: str, *,
+                   actor: str | None = None) -> NotificationModel:
     """A notification not yet e-mailed: its state and the e-mail queue index both say `pending`."""
     return NotificationModel(user_id, notification_id, kind=kind, params=params, created_at=created_at,
-                             email_state=PENDING, email_queue=queue_key(notification_id))
+                             email_state=PENDING, email_queue=queue_key(notification_id), actor_id=actor)
 
 
 def queue_key(notification_id: str) -> str:

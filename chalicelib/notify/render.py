@@ -38,6 +38,7 @@ class RenderedMessage:
     subject: str
     text: str
     html: str
+    headers: tuple[tuple[str, str], ...] = ()  # extra header fields, e.g. List-Unsubscribe
 
 
 def render(kind: str, locale: str, params: dict, *, timezone: str | None = None) -> RenderedMessage:

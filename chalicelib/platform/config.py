@@ -190,6 +190,8 @@ class Settings:
     # Notifications waiting for their e-mail are spread over this many index partitions (`pending#<n>`), so no
     # partition takes more than its share of the writes; the retry job reads each. Only ever raise it.
     email_queue_shards: int = field(default_factory=lambda: int(_env("EMAIL_QUEUE_SHARDS", "32")))
+    # How long the one-click link in an optional e-mail's List-Unsubscribe header turns that kind of e-mail off.
+    unsubscribe_link_days: int = field(default_factory=lambda: int(_env("UNSUBSCRIBE_LINK_DAYS", "90")))
     # Top-up invoice numbers are reserved this many at a time per Lambda environment, so the year's counter is
     # written once per block, not once per invoice; a block left unused when an environment ends is a gap.
     invoice_number_block: int = field(default_factory=lambda: int(_env("INVOICE_NUMBER_BLOCK", "100")))

@@ -80,7 +80,7 @@ def create(principal: Principal, amount_minor: int, currency: str) -> tuple[int,
     uow.put(KeyModel(number_key(number), target_id=invoice.id), condition=KeyModel.key.does_not_exist())
     outbox.enqueue(uow, principal.user_id, "invoice_created", {
         "invoice_id": invoice.id, "number": number, "amount": money.to_json(),
-        "payment_details": invoice.payment_details})
+        "payment_details": invoice.payment_details}, actor=principal.user_id)
     return idempotency.commit(uow, 201, views.invoice(invoice))
 
 

@@ -14,12 +14,14 @@ most requests only add notifications to their unit of work.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
+from chalicelib.notify import preferences
 from chalicelib.notify.links import SEED, with_link
 from chalicelib.notify.outbox import OPERATORS, PENDING, pending_record, queue_keys
 from chalicelib.platform import clock
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.mail import Sender
 
 SENDING, SENT, FAILED = "sending", "sent", "failed"
+NOT_EMAILED = "not_emailed"  # the feed has it; its recipient's choices (or his own action) keep it from e-mail
 OPERATORS_KEY = "operators"
 EMAIL_PREFIX = "email:"
 RETRY_AFTER = timedelta(minutes=5)
@@ -84,9 +87,21 @@ def deliver(user_id: str, notification_id: str) -> str:
             return "already_claimed"
         raise
     try:
-        address, locale, timezone, name = _recipient(user_id, record.kind, record.params)
-        message = render(record.kind, locale, {"name": name, **with_link(record.kind, record.params)},
-                         timezone=timezone)
+        user = None if user_id.startswith(EMAIL_PREFIX) else UserModel.get(user_id)
+        if user is not None and not preferences.emailed(record.kind, user.email_choices,
+                                                        own=record.actor_id == user_id):
+            record.update(actions=[NotificationModel.email_state.set(NOT_EMAILED),
+                                   NotificationModel.email_queue.remove()])
+            return NOT_EMAILED
+        address, locale, timezone, name = _recipient(user_id, user, record.kind, record.params)
+        unsubscribe = (preferences.unsubscribe_url(user_id, record.kind)
+                       if user is not None and preferences.optional(record.kind) else None)
+        params = {"name": name, **with_link(record.kind, record.params)}
+        if unsubscribe:
+            params["unsubscribe_url"] = unsubscribe
+        message = render(record.kind, locale, params, timezone=timezone)
+        if unsubscribe:
+            message = replace(message, headers=preferences.unsubscribe_headers(unsubscribe))
         get_sender().send(to=address, message=message, message_id=notification_id)
     except Exception:
         logger.exception("e-mail delivery failed", extra={"notification_id": notification_id})
@@ -100,16 +115,15 @@ def deliver(user_id: str, notification_id: str) -> str:
     return "sent"
 
 
-def _recipient(user_id: str, kind: str, params: dict) -> tuple[str, str, str | None, str]:
+def _recipient(user_id: str, user: UserModel | None, kind: str, params: dict) -> tuple[str, str, str | None, str]:
     """(address, locale, time zone, name): a user's own, or for `email:<address>` (someone without an
     account yet, e.g. an invitee) the address itself, in the params' locale and time zone, greeted by the
     name the params give (none for an invitee: never by his address). A site's billing e-mail goes to the
     site's contact person as the site names it when it is sent (a changed contact gets the next one), in
     the contact's language; the account holder keeps the notice in the cabinet feed."""
-    if user_id.startswith(EMAIL_PREFIX):
+    if user is None:
         address = user_id.removeprefix(EMAIL_PREFIX)
         return address, params.get("locale", "en"), params.get("timezone"), params.get("name", "")
-    user = UserModel.get(user_id)
     contact = _site_contact(params.get("site_id")) if kind in SITE_BILLING_KINDS else None
     if contact:
         return contact["email"], contact.get("locale") or user.locale, user.timezone, contact.get("name", "")
@@ -142,7 +156,7 @@ def _fan_out(role: str, broadcast_id: str) -> str:
         return "already_fanned_out"
     for member_id in _members(role):
         copy = pending_record(member_id, f"{broadcast_id}.{member_id}", broadcast.kind, broadcast.params,
-                        broadcast.created_at)
+                              broadcast.created_at, actor=broadcast.actor_id)
         try:
             copy.save(condition=NotificationModel.id.does_not_exist())
         except PutError as error:
@@ -183,7 +197,7 @@ def retry_unsent(now) -> dict:
         record = NotificationModel.get(key.user_id, key.id)
         if record.email_state == PENDING:
             result = deliver(record.user_id, record.id)
-            outcome["sent" if result == "sent" else "skipped"] += 1
+            outcome["sent" if result == "sent" else "skipped"] += 1  # skipped: claimed elsewhere, failed or not wanted
         elif record.email_state == SENDING and record.created_at <= stale:
             try:
                 record.update(actions=[NotificationModel.email_state.set(FAILED),

@@ -75,7 +75,8 @@ def request(principal: Principal, amount_minor: int, currency: str, method: str,
     uow.update(counter, [KeyModel.seq.add(1)],
                condition=KeyModel.seq.does_not_exist() | (KeyModel.seq < settings.payout_max_open),
                on_fail=Conflict("payout_open", f"A payout in {currency} is already on its way; wait for it"))
-    outbox.enqueue(uow, principal.user_id, "payout_requested", views.payout_notification(payout))
+    outbox.enqueue(uow, principal.user_id, "payout_requested", views.payout_notification(payout),
+                   actor=principal.user_id)
     result = idempotency.commit(uow, 201, views.payout(payout))
     _send(payout)
     return result

@@ -169,6 +169,8 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", "/v1/auth/login", EVERYONE, {"email": "owner@example.com", "password": "correct horse"}),
         Row("GET", "/v1/me", USERS),
         Row("PATCH", "/v1/me", USERS, {"timezone": "Europe/Kyiv"}),
+        Row("GET", "/v1/me/notification-settings", USERS),
+        Row("PATCH", "/v1/me/notification-settings", USERS, {"email": {"order_started": False}}),
         Row("GET", "/v1/balances", USERS),
         Row("GET", "/v1/ledger", USERS),
         Row("GET", "/v1/notifications", USERS, sees=frozenset({OWNER}), item="notification"),
@@ -288,6 +290,9 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", "/v1/me/email-confirmation", USERS),
         Row("POST", "/v1/auth/email-confirmation/confirm", frozenset(), {"token": "not-a-token"}),
         Row("GET", "/web/email-confirmations/not-a-token", frozenset()),
+        # the one-click link's own signature is its credential, no log-in: a forged one opens nothing
+        Row("GET", "/web/unsubscribe/not-a-token", frozenset()),
+        Row("POST", "/web/unsubscribe/not-a-token", frozenset(), headers=PAGE_FORM),
         Row("GET", "/web/email-confirmation", frozenset()),
         Row("POST", "/web/email-confirmation", frozenset(), headers=PAGE_FORM),
         Row("GET", "/web/email-confirmation/done", EVERYONE),

@@ -10,9 +10,10 @@ from chalicelib.entrypoints.api.http import schema_names as s
 from chalicelib.platform.lazy import lazy_modules
 
 if TYPE_CHECKING:
-    from chalicelib.services import accounts, balances, notifications
+    from chalicelib.services import accounts, balances, email_settings, notifications
 else:  # loaded when a route first runs (chalicelib/platform/lazy.py)
-    accounts, balances, notifications = lazy_modules("chalicelib.services", "accounts", "balances", "notifications")
+    accounts, balances, email_settings, notifications = lazy_modules("chalicelib.services", "accounts", "balances",
+                                                                     "email_settings", "notifications")
 
 bp = Blueprint(__name__)
 
@@ -103,3 +104,16 @@ def list_notifications(call: Call):
           tag="notifications", response=s.NotificationOut)
 def read_notification(call: Call):
     return notifications.mark_read(call.user.user_id, call.params["notification_id"])
+
+
+@endpoint(bp, "GET", "/v1/me/notification-settings", summary="Which notification kinds are e-mailed to me (the "
+          "cabinet feed has them all)", tag="notifications", response=s.EmailSettingsOut)
+def get_notification_settings(call: Call):
+    return email_settings.get(call.user)
+
+
+@endpoint(bp, "PATCH", "/v1/me/notification-settings", summary="Turn e-mail on or off per notification kind "
+          "(security and must-act kinds stay on)", tag="notifications", request=s.EmailSettingsIn,
+          response=s.EmailSettingsOut, errors=(409, 422))
+def update_notification_settings(call: Call):
+    return email_settings.change(call.user, call.body.email, call.body.own_actions)

@@ -64,6 +64,10 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     "email_not_confirmed": (403, N_("Confirm your e-mail address first"), N_(
         "Your account's address is not confirmed yet. Open the confirmation link we e-mailed you, then open "
         "this link again.")),
+    "invalid_unsubscribe_link": (404, N_("This link does not work"), N_(
+        "This link to turn e-mails off is not valid. Check that you opened the whole link from the e-mail.")),
+    "unsubscribe_link_expired": (410, N_("This link has expired"), N_(
+        "This link to turn e-mails off has expired. Log in and change your e-mail settings in your account.")),
 }
 NO_LINK = (400, N_("Open the link from your e-mail"), N_(
     "This page opens from the link in your e-mail. Open that link again."))
@@ -416,3 +420,36 @@ def checkout_done(request: Request, payment_id: str) -> Response:
             "The test acquirer accepted the payment; the invoice is marked paid within seconds.")
     return _html(200, page("done.html.j2", locale, title=translate(locale, title), message=translate(locale, message),
                            web_app_url=settings.web_app_url, switch_language=False))
+
+
+# Turning one kind of e-mail off (RFC 8058) ---------------------------------------------------------------
+
+UNSUBSCRIBE_STATUSES = (200, 404, 410)
+
+
+def _unsubscribe_page(request: Request, token: str, user, kind: str, *, done: bool) -> Response:  # type: ignore[no-untyped-def]
+    from chalicelib.notify.preferences import KINDS, UNSUBSCRIBE_PATH
+
+    locale = _locale(request, user.locale)
+    return _html(200, page("unsubscribe.html.j2", locale, label=translate(locale, KINDS[kind].label or kind),
+                           done=done, action=cookies.base_url() + UNSUBSCRIBE_PATH.format(token=token),
+                           web_app_url=settings.web_app_url, switch_language=not done))
+
+
+@_page("GET", "/web/unsubscribe/{token}", "An optional e-mail's List-Unsubscribe link: asks before turning that "
+       "kind of e-mail off (a GET changes nothing)", UNSUBSCRIBE_STATUSES)
+def unsubscribe_link(request: Request, token: str) -> Response:
+    from chalicelib.services import email_settings
+
+    user, kind = email_settings.unsubscribe_target(token)
+    return _unsubscribe_page(request, token, user, kind, done=False)
+
+
+@_page("POST", "/web/unsubscribe/{token}", "One click (RFC 8058): that kind of e-mail is off for the link's user, "
+       "without a log-in; the signed link is the authority, so no cookie or CSRF token is asked for",
+       UNSUBSCRIBE_STATUSES, form=s.UnsubscribeForm)
+def unsubscribe_one_click(request: Request, token: str) -> Response:
+    from chalicelib.services import email_settings
+
+    user, kind = email_settings.unsubscribe(token)
+    return _unsubscribe_page(request, token, user, kind, done=True)

@@ -33,6 +33,9 @@ class UserModel(Model):
     # When the address was proven (its e-mailed confirmation link used, or the account made by an invitation
     # link); None until then.
     email_confirmed_at = UnicodeAttribute(null=True)
+    # Which optional notification kinds he wants e-mailed (`chalicelib.notify.preferences`):
+    # {"kinds": {kind: bool}, "own_actions": bool}; None: the defaults.
+    email_choices = JSONAttribute(null=True)
 
 
 class KeyModel(Model):

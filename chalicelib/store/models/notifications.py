@@ -35,8 +35,9 @@ class NotificationModel(Model):
     kind = UnicodeAttribute()
     params = JSONAttribute()
     created_at = UnicodeAttribute()
-    email_state = UnicodeAttribute()  # pending | sending | sent | failed
+    email_state = UnicodeAttribute()  # pending | sending | sent | failed | not_emailed (the recipient did not want it)
     email_queue = UnicodeAttribute(null=True)
     read_at = UnicodeAttribute(null=True)
+    actor_id = UnicodeAttribute(null=True)  # the user whose action it tells of, when one did it
     by_email_queue = PendingEmails()
 

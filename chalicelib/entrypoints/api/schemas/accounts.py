@@ -1,9 +1,9 @@
 """Accounts: sign-up, log-in, the user, passwords, balances, statements and the notification feed."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field
+from pydantic import EmailStr, Field, StrictBool, StringConstraints
 
 from chalicelib.entrypoints.api.schemas.common import ApiModel, Locale, RequestModel, TimeZone
 
@@ -114,3 +114,29 @@ class NotificationOut(ApiModel):
 class NotificationList(ApiModel):
     items: list[NotificationOut]
     next_cursor: str | None
+
+
+NotificationKind = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class EmailSettingOut(ApiModel):
+    kind: str = Field(description="a notification kind")
+    group: Literal["security", "action", "money", "deadline", "other_party", "account"] = Field(
+        description="security and action: always e-mailed (action: something a party must act on); the others "
+                    "optional")
+    mandatory: bool = Field(description="whether its e-mail can be turned off (false: it can)")
+    email: bool = Field(description="whether it is e-mailed (the cabinet feed has every kind whatever this says)")
+
+
+class EmailSettingsOut(ApiModel):
+    own_actions: bool = Field(description="whether notifications of the user's own actions are e-mailed too "
+                                          "(default false; security e-mails always are)")
+    items: list[EmailSettingOut]
+
+
+class EmailSettingsIn(RequestModel):
+    """What to change; a kind left out keeps its setting."""
+
+    email: dict[NotificationKind, StrictBool] = Field(default_factory=dict, max_length=100,
+                                                description="kind → e-mail on (true) or off (false)")
+    own_actions: StrictBool | None = None

@@ -32,3 +32,8 @@ class CheckoutForm(ApiModel):
     card_number: str = Field(default="", max_length=23)
     holder: str = Field(default="", max_length=100)
     save_card: Literal["yes", ""] = Field(default="", description="the \"save this card\" box, ticked: \"yes\"")
+
+
+class UnsubscribeForm(ApiModel):
+    list_unsubscribe: Literal["One-Click"] = Field(alias="List-Unsubscribe", description="what a mail client's "
+                                                   "one-click POST sends (RFC 8058); the link alone is enough")
