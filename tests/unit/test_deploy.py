@@ -49,7 +49,8 @@ def test_deploy_packages_deploys_with_the_operators_parameters_then_smoke_checks
     API's description, signs up and logs in."""
     aws, log = _fake_aws(tmp_path)
     parameters = tmp_path / "prod-parameters.json"
-    parameters.write_text(json.dumps({"AppUrl": "https://api.example.com", "AlarmEmail": "ops@example.com", "SnapStart": "true"}))
+    parameters.write_text(json.dumps({"AppUrl": "https://api.example.com", "AlarmEmail": "ops@example.com",
+                                      "SnapStart": "true"}))
     build = tmp_path / "build"
     build.mkdir()
     monkeypatch.setattr(deploy, "BUILD", build)
