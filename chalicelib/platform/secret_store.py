@@ -19,6 +19,11 @@ A secret has one of three shapes, stored as JSON:
 A plain string, which is what the stack puts in a secret it creates, is a keyring of the one key `0`, or the
 current value with no previous one.
 
+While a rotation spreads, a warm function may still hold the secret as it was. What a fresher function signed
+names a kid it does not know, and a party that switched signs with a value it does not know: before refusing, it
+reads the secret again (`refresh`), at most once per `REFRESH_SECONDS` per secret, so forged kids cannot turn
+into a flood of reads.
+
 `rotate()` (`python -m chalicelib.entrypoints.cli rotate-secret <name>`) writes the next value; see
 docs/operations.md for the runbook.
 """
@@ -26,6 +31,8 @@ from __future__ import annotations
 
 import json
 import secrets as random
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +42,7 @@ from chalicelib.platform import clock, config
 
 KEYRING, WEBHOOK, TOKEN = "keyring", "webhook", "token"
 FIRST_KID = "0"  # the id of a keyring's only key before its first rotation (and of a local key)
+REFRESH_SECONDS = 30  # the least time between two reads of one secret forced by something it did not know
 
 
 @dataclass(frozen=True)
@@ -85,13 +93,17 @@ def arn(name: str) -> str:
     return str(getattr(config.settings, f"{SECRETS[name].setting}_arn"))
 
 
-def _document(name: str) -> dict[str, Any]:
+_refreshed: dict[str, float] = {}  # secret → when (monotonic) it was last read again before its maximum age
+_refresh_lock = threading.Lock()
+
+
+def _document(name: str, *, fresh: bool = False) -> dict[str, Any]:
     secret_arn = arn(name)
     if not secret_arn:
         return {"current": getattr(config.settings, SECRETS[name].setting)}
     from aws_lambda_powertools.utilities import parameters
 
-    raw = parameters.get_secret(secret_arn, max_age=config.settings.secret_max_age_seconds)
+    raw = parameters.get_secret(secret_arn, max_age=config.settings.secret_max_age_seconds, force_fetch=fresh)
     return parse(raw if isinstance(raw, str) else bytes(raw).decode())  # type: ignore[arg-type]
 
 
@@ -115,9 +127,22 @@ def _as_keyring(document: Mapping[str, Any]) -> Keyring:
     return Keyring(document["current"], dict(keys))
 
 
-def keyring(name: str = "jwt") -> Keyring:
+def keyring(name: str = "jwt", *, fresh: bool = False) -> Keyring:
     assert SECRETS[name].shape == KEYRING, f"{name} is not a keyring"
-    return _as_keyring(_document(name))
+    return _as_keyring(_document(name, fresh=fresh))
+
+
+def may_refresh(name: str) -> bool:
+    """Whether the secret may be read again now, before its maximum age, because something named a key or carried
+    a signature the cached value does not know (a rotation another function has already seen). Claims the read."""
+    if not arn(name):
+        return False
+    with _refresh_lock:
+        now = time.monotonic()
+        if now - _refreshed.get(name, float("-inf")) < REFRESH_SECONDS:
+            return False
+        _refreshed[name] = now
+        return True
 
 
 def signing_key(name: str = "jwt") -> tuple[str, str]:
@@ -126,8 +151,12 @@ def signing_key(name: str = "jwt") -> tuple[str, str]:
 
 
 def verifying_key(kid: object, name: str = "jwt") -> str | None:
-    """The key that checks what was signed under `kid`, while the ring holds it."""
-    return keyring(name).key(kid)
+    """The key that checks what was signed under `kid`, while the ring holds it (read again once if the cached
+    ring does not know the kid)."""
+    key = keyring(name).key(kid)
+    if key is None and isinstance(kid, str) and may_refresh(name):
+        key = keyring(name, fresh=True).key(kid)
+    return key
 
 
 def _overlap_ends(document: Mapping[str, Any]) -> datetime | None:
@@ -137,11 +166,11 @@ def _overlap_ends(document: Mapping[str, Any]) -> datetime | None:
     return datetime.fromisoformat(rotated_at) + timedelta(hours=config.settings.webhook_secret_overlap_hours)
 
 
-def webhook_secrets(name: str) -> list[str]:
+def webhook_secrets(name: str, *, fresh: bool = False) -> list[str]:
     """The values a webhook may be signed with now: the current one, and the previous one within the overlap
     (judged by the real clock, as the signatures' own freshness is)."""
     assert SECRETS[name].shape == WEBHOOK, f"{name} is not a webhook secret"
-    document = _document(name)
+    document = _document(name, fresh=fresh)
     values = [document["current"]]
     ends = _overlap_ends(document)
     if isinstance(document.get("previous"), str) and ends is not None and clock.wall() < ends:
@@ -160,6 +189,8 @@ def forget() -> None:
     from aws_lambda_powertools.utilities import parameters
 
     parameters.clear_caches()
+    with _refresh_lock:
+        _refreshed.clear()
 
 
 # Rotating -------------------------------------------------------------------------------------

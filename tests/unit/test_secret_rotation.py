@@ -205,3 +205,46 @@ def test_a_cursor_naming_no_key_of_the_ring_is_a_clear_400(api, cursor_of):
     cursor = api.get("/v1/invoices?limit=2", token=token).json_body["next_cursor"]
     answer = api.get(f"/v1/invoices?limit=2&cursor={cursor_of(cursor)}", token=token)
     assert (answer.status_code, answer.json_body["error"]["code"]) == (400, "invalid_cursor")
+
+
+def test_a_function_still_holding_the_old_secret_accepts_what_a_fresher_one_signed(stored_secrets, api, monkeypatch):
+    """Given this function cached the secrets, and another function (or the operator) rotated them since: a token
+    under the new kid and a webhook signed with the new value make it read the secret again once, not refuse."""
+    client = boto3.client("secretsmanager", region_name=REGION)
+    token = api.signup("ann@example.com")  # the JWT keyring and, below, the bank's secret are now cached here
+    body = transfer_event("evt-cached", 4200, "USD", "no number here")
+    assert api.webhook(body, signature=sign(body, secret=FIRST_VALUES["bank-webhook"])).status_code == 200
+    now = clock.wall()
+    for name in ("jwt", "bank-webhook"):
+        stored = client.get_secret_value(SecretId=stored_secrets[name])["SecretString"]
+        document = secret_store.next_document(name, stored, value=None, now=now)
+        client.put_secret_value(SecretId=stored_secrets[name], SecretString=json.dumps(document))
+    ring, bank = _stored(stored_secrets["jwt"]), _stored(stored_secrets["bank-webhook"])
+    claims = jwt.decode(token, FIRST_VALUES["jwt"], algorithms=["HS256"])
+    fresher = jwt.encode(claims, ring["keys"][ring["current"]], algorithm="HS256", headers={"kid": ring["current"]})
+
+    assert api.get("/v1/me", token=fresher).status_code == 200
+    assert api.get("/v1/me", token=token).status_code == 200
+    second = transfer_event("evt-fresher", 4200, "USD", "no number here either")
+    assert api.webhook(second, signature=sign(second, secret=bank["current"])).status_code == 200
+
+
+def test_a_forged_kid_reads_the_secret_again_at_most_once_in_a_while(stored_secrets, api, monkeypatch):
+    from aws_lambda_powertools.utilities import parameters
+
+    token = api.signup("ann@example.com")
+    claims = jwt.decode(token, FIRST_VALUES["jwt"], algorithms=["HS256"])
+    reads = []
+    provider = parameters.base.DEFAULT_PROVIDERS["secrets"]
+    fetch = provider._get
+    monkeypatch.setattr(provider, "_get", lambda name, **options: reads.append(name) or fetch(name, **options))
+    for attempt in range(5):
+        forged = jwt.encode(claims, "a guessed key of thirty-two bytes!", algorithm="HS256",
+                            headers={"kid": f"guess-{attempt}"})
+        refused = api.get("/v1/me", token=forged)
+        assert (refused.status_code, refused.json_body["error"]["code"]) == (401, "invalid_token")
+    assert reads == [stored_secrets["jwt"]]
+
+
+def test_every_secret_the_store_knows_is_a_setting_the_configuration_knows():
+    assert sorted(secret.setting for secret in secret_store.SECRETS.values()) == sorted(config.SECRET_SETTINGS)
