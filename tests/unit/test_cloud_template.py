@@ -435,10 +435,10 @@ def recorder(store, monkeypatch):
 
     read_secret = secret_store._document
 
-    def recording_read(name: str) -> dict:
+    def recording_read(name: str, *, fresh: bool = False) -> dict:
         if recording.function is not None:
             recording.secrets_read.add((recording.function, name))
-        return read_secret(name)
+        return read_secret(name, fresh=fresh)
 
     monkeypatch.setattr(botocore.session.Session, "create_client", create_client)
     monkeypatch.setattr(notifications, "get_sender", RecordingSender)
