@@ -154,7 +154,7 @@ def verifying_key(kid: object, name: str = "jwt") -> str | None:
     """The key that checks what was signed under `kid`, while the ring holds it (read again once if the cached
     ring does not know the kid)."""
     key = keyring(name).key(kid)
-    if key is None and isinstance(kid, str) and may_refresh(name):
+    if key is None and isinstance(kid, str) and kid and may_refresh(name):
         key = keyring(name, fresh=True).key(kid)
     return key
 
