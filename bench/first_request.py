@@ -31,7 +31,7 @@ import uuid
 from dataclasses import dataclass
 
 from bench.api_ops import APP_PREFIX, REGION, configure_environment, quiet, scratch_dynamodb
-from bench.import_time import ON_LAMBDA, ROOT, stage_variables
+from bench.import_time import ON_LAMBDA, ROOT, SECRET_ARNS, stage_variables
 from tests.support import sign, transfer_event
 
 PRICE = 10000
@@ -147,7 +147,9 @@ def child_environment(endpoint: str, pycache: str) -> dict[str, str]:
                 "TABLE_PREFIX": APP_PREFIX, "DYNAMODB_HOST": endpoint, "PYTHONPYCACHEPREFIX": pycache,
                 "JWT_SECRET": os.environ["JWT_SECRET"], "BANK_WEBHOOK_SECRET": os.environ["BANK_WEBHOOK_SECRET"],
                 "ACQUIRER_WEBHOOK_SECRET": os.environ["ACQUIRER_WEBHOOK_SECRET"]})
-    for name in ("PYTHONDONTWRITEBYTECODE", "CLOCK_FILE", "XRAY_SDK"):
+    # There is no Secrets Manager beside DynamoDB Local: the secrets are the local values, so the child is not
+    # "inside Lambda" (which refuses them) and a deployed function's one GetSecretValue per secret is not measured.
+    for name in ("PYTHONDONTWRITEBYTECODE", "CLOCK_FILE", "XRAY_SDK", "AWS_LAMBDA_FUNCTION_NAME", *SECRET_ARNS):
         env.pop(name, None)
     return env
 

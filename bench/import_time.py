@@ -59,10 +59,13 @@ PDF_STACK = ("fpdf", "uharfbuzz", "num2words")  # loaded by the PDF routes only,
 INDIRECT = ("aws_xray_sdk.core",)  # Powertools' Tracer imports it when constructed
 COMMON = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "eu-central-1",
           "AWS_DEFAULT_REGION": "eu-central-1"}
+# What the stack gives a deployed function instead of its secrets' values: each secret's ARN (infra/template.py).
+SECRET_ARNS = {variable: f"arn:aws:secretsmanager:eu-central-1:123456789012:secret:escrowdesk-prod-{variable.lower()}"
+               for variable in ("JWT_SECRET_ARN", "BANK_WEBHOOK_SECRET_ARN", "ACQUIRER_WEBHOOK_SECRET_ARN",
+                                "TOTP_ENCRYPTION_KEY_ARN")}
 ON_LAMBDA = {  # what Lambda and the stack (infra/template.py) add to the stage's own variables
     "AWS_LAMBDA_FUNCTION_NAME": "escrowdesk-prod-APIHandler", "LAMBDA_TASK_ROOT": str(ROOT),
-    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13", "JWT_SECRET": "b" * 32, "BANK_WEBHOOK_SECRET": "b" * 32,
-    "ACQUIRER_WEBHOOK_SECRET": "a" * 32,
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13", **SECRET_ARNS,
     "BANK_PAYOUT_URL": "https://bank.example/payouts", "APP_URL": "https://api.example",
     "MAIL_FROM": "escrowdesk <no-reply@example.com>", "FILES_BUCKET": "bench-files",
     "TIMER_QUEUE_URL": "https://sqs.eu-central-1.amazonaws.com/000000000000/bench-timers",

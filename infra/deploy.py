@@ -3,8 +3,8 @@ AWS CLI, then a smoke check against the URL it serves.
 
 1. `aws cloudformation package` uploads the bundle to `DEPLOY_BUCKET` and points the template at it;
 2. `aws cloudformation deploy` creates or updates the stack `DEPLOY_STACK` with the parameters read from
-   `DEPLOY_PARAMETERS`, a JSON file the operator keeps outside the repository (its secrets never enter
-   git): either an object `{"JwtSecret": "...", ...}` or CloudFormation's list of
+   `DEPLOY_PARAMETERS`, a JSON file the operator keeps outside the repository (the stage's addresses; the
+   secrets live in Secrets Manager, not here): either an object `{"AppUrl": "...", ...}` or CloudFormation's list of
    `{"ParameterKey": ..., "ParameterValue": ...}`;
 3. the stack's `EndpointURL` output is read back, and the smoke check asks it for `/openapi.json`, signs a
    new account up (`smoke+<time>@<SMOKE_DOMAIN>`) and logs it in. Any step that fails stops with its reason.

@@ -15,14 +15,16 @@ adds, from this module:
 - the REST API's edge: gateway responses in the API's error shape (an unknown route is a 404 that
   never echoes the caller's Authorization header), `*/*` binary media types so files reach any caller
   as bytes, and a WAF web ACL whose rate-based rule is the outer limit per source address;
-- the parameters (secrets, the bank's payout endpoint, the sender, the alarm address) and every
-  function's environment built from them and from the resources;
+- the parameters (the bank's payout endpoint, the sender, the alarm address, outside services' addresses), the
+  secrets in Secrets Manager (keys, webhook secrets, outside services' tokens; `SECRETS_READ`), and every
+  function's environment built from them and from the resources: a secret's ARN, never its value;
 - the stream trigger pointed at the notifications table's real stream, the queue trigger at the timer
   queue, and X-Ray tracing on the REST API (the functions' active tracing is the stage's `xray`);
 - each function's role policy, replaced by one that grants only what that function does: the
   DynamoDB actions on the tables and indexes it uses (`table_access()`), S3 for the API, SES for the
   functions that send e-mail, the stream for the stream function, the timer queue for the job (send)
-  and the timer function (receive), its own log group, X-Ray;
+  and the timer function (receive), `secretsmanager:GetSecretValue` on exactly the secrets it reads, its own
+  log group, X-Ray;
 - a log group per function, and alarms (errors, throttles, the API's 5XX, the stream's iterator age,
   a job that stops running, timers waiting on the queue) on an SNS topic that e-mails `AlarmEmail`;
 - the operations dashboard and the alarms on the service's own metrics (infra/operations.py), and the
@@ -42,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chalicelib.platform import secret_store
 from chalicelib.store import tables
 from chalicelib.store.models import ALL_MODELS, logical_name
 from infra import operations, snapstart
@@ -184,6 +187,33 @@ CHARGES_CARDS = frozenset({API, TIMERS})
 QUEUE_ACTIONS = {JOBS: ("sqs:SendMessage",),
                  TIMERS: ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")}
 
+# The secrets each function reads from Secrets Manager (chalicelib/platform/secret_store.py): its environment names
+# their ARNs and its role may read exactly those. The API reads them all (tokens, cursors, links; the webhooks; the
+# acquirer, the registry and Vchasno; the operators' second factors). The job renders retried e-mails' one-time
+# links (jwt) and signs the payout requests it resends (bank-webhook); the timer function charges saved cards
+# (acquirer-key); the stream renders one-time links; the books audit reads none.
+SECRETS_READ: dict[str, frozenset[str]] = {
+    API: frozenset(secret_store.SECRETS),
+    JOBS: frozenset({"jwt", "bank-webhook"}),
+    TIMERS: frozenset({"acquirer-key"}),
+    STREAM: frozenset({"jwt"}),
+    AUDIT: frozenset(),
+}
+SECRET_DESCRIPTIONS = {
+    "jwt": "HS256 keyring for bearer tokens, list cursors and links (JWT_SECRET)",
+    "totp": "Keyring the operators' second factors are encrypted with at rest (TOTP_ENCRYPTION_KEY)",
+    "bank-webhook": "HMAC key shared with the bank: its webhooks and our payout requests (BANK_WEBHOOK_SECRET)",
+    "acquirer-webhook": "HMAC key the card acquirer signs its webhooks with (ACQUIRER_WEBHOOK_SECRET)",
+    "acquirer-key": "The merchant's token at the card acquirer, sent as X-Token (ACQUIRER_KEY)",
+    "vchasno-token": "The token Vchasno issued to the platform, sent as Authorization (VCHASNO_TOKEN)",
+    "registry-token": "The registry service's bearer token (REGISTRY_TOKEN)",
+}
+
+
+def secret_id(name: str) -> str:
+    """A secret's logical id: `jwt` → `JwtSecret`, `acquirer-key` → `AcquirerKeySecret`."""
+    return "".join(part.capitalize() for part in name.split("-")) + "Secret"
+
 
 # Parameters -----------------------------------------------------------------------------------
 
@@ -194,30 +224,14 @@ PARAMETERS: dict[str, Any] = {
         "Type": "String", "Default": "escrowdesk-prod-", "AllowedPattern": r"^[A-Za-z0-9_.-]*$",
         "Description": "Table names are <TablePrefix><name>",
     },
-    "JwtSecret": {
-        "Type": "String", "NoEcho": True, "MinLength": 32,
-        "Description": "HS256 key for bearer tokens, list cursors and download links (JWT_SECRET)",
-    },
-    "BankWebhookSecret": {
-        "Type": "String", "NoEcho": True, "MinLength": 32,
-        "Description": "HMAC key shared with the bank: its webhooks and our payout requests (BANK_WEBHOOK_SECRET)",
-    },
     "BankPayoutUrl": {
         "Type": "String", "AllowedPattern": r"^https://\S+$",
         "Description": "The bank's payout endpoint (BANK_PAYOUT_URL)",
-    },
-    "AcquirerWebhookSecret": {
-        "Type": "String", "NoEcho": True, "MinLength": 32,
-        "Description": "HMAC key the card acquirer signs its webhooks with (ACQUIRER_WEBHOOK_SECRET)",
     },
     "AcquirerUrl": {
         "Type": "String", "AllowedPattern": r"^https://\S*[^/\s]$",
         "Description": "The card acquirer's API, no trailing slash: payment pages, saved-card charges, refunds"
                        " (ACQUIRER_URL)",
-    },
-    "AcquirerKey": {
-        "Type": "String", "NoEcho": True, "MinLength": 8,
-        "Description": "The merchant's token at the card acquirer, sent as X-Token (ACQUIRER_KEY)",
     },
     "AppUrl": {
         "Type": "String", "AllowedPattern": r"^https://\S*[^/\s]$",
@@ -246,17 +260,9 @@ PARAMETERS: dict[str, Any] = {
         "Type": "String", "Default": "https://edo.vchasno.ua", "AllowedPattern": r"^https://\S*[^/\s]$",
         "Description": "Vchasno's API, no trailing slash: the company check and document uploads (VCHASNO_URL)",
     },
-    "VchasnoToken": {
-        "Type": "String", "NoEcho": True, "MinLength": 8,
-        "Description": "The token Vchasno issued to the platform, sent as Authorization (VCHASNO_TOKEN)",
-    },
     "RegistryUrl": {
         "Type": "String", "AllowedPattern": r"^https://\S*[^/\s]$",
         "Description": "The state registry service: GET <url>/companies/<tax id> (REGISTRY_URL)",
-    },
-    "RegistryToken": {
-        "Type": "String", "NoEcho": True, "MinLength": 8,
-        "Description": "The registry service's bearer token (REGISTRY_TOKEN)",
     },
     "ApiRateLimit": {
         "Type": "Number", "Default": 2000, "MinValue": 10, "MaxValue": 2000000000,
@@ -346,13 +352,23 @@ def _mail() -> dict[str, Any]:
     }}
 
 
+def _secrets() -> dict[str, Any]:
+    """One secret each, created holding a random string (a keyring of one key, or a placeholder until the outside
+    party's value is set with `rotate-secret <name> --value-stdin`; docs/operations.md)."""
+    return {secret_id(name): {
+        "Type": "AWS::SecretsManager::Secret",
+        "Properties": {
+            "Name": {"Fn::Sub": f"${{AWS::StackName}}/{name}"},
+            "Description": SECRET_DESCRIPTIONS[name],
+            "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+        },
+    } for name in secret_store.SECRETS}
+
+
 def _environment(function: str) -> dict[str, Any]:
     env: dict[str, Any] = {
         "TABLE_PREFIX": {"Ref": "TablePrefix"},
-        "JWT_SECRET": {"Ref": "JwtSecret"},
-        "BANK_WEBHOOK_SECRET": {"Ref": "BankWebhookSecret"},
         "BANK_PAYOUT_URL": {"Ref": "BankPayoutUrl"},
-        "ACQUIRER_WEBHOOK_SECRET": {"Ref": "AcquirerWebhookSecret"},
         "APP_URL": {"Ref": "AppUrl"},
         "WEB_APP_URL": {"Ref": "WebAppUrl"},
         "MAIL_FROM": {"Fn::Sub": "${MailFromName} <${MailFromAddress}>"},
@@ -361,10 +377,11 @@ def _environment(function: str) -> dict[str, Any]:
     if function in USES_FILES:
         env["FILES_BUCKET"] = {"Ref": "FilesBucket"}
     if function in USES_OUTSIDE_SERVICES:
-        env.update({"VCHASNO_URL": {"Ref": "VchasnoUrl"}, "VCHASNO_TOKEN": {"Ref": "VchasnoToken"},
-                    "REGISTRY_URL": {"Ref": "RegistryUrl"}, "REGISTRY_TOKEN": {"Ref": "RegistryToken"}})
+        env.update({"VCHASNO_URL": {"Ref": "VchasnoUrl"}, "REGISTRY_URL": {"Ref": "RegistryUrl"}})
     if function in CHARGES_CARDS:
-        env.update({"ACQUIRER_URL": {"Ref": "AcquirerUrl"}, "ACQUIRER_KEY": {"Ref": "AcquirerKey"}})
+        env["ACQUIRER_URL"] = {"Ref": "AcquirerUrl"}
+    for name in sorted(SECRETS_READ[function]):
+        env[secret_store.SECRETS[name].arn_variable] = {"Ref": secret_id(name)}
     if function == JOBS:
         env["TIMER_QUEUE_URL"] = {"Ref": TIMER_QUEUE}
     return env
@@ -434,6 +451,11 @@ def policy_statements(function: str) -> list[dict[str, Any]]:
         statements.append({
             "Sid": "TimerQueue", "Effect": "Allow", "Action": list(QUEUE_ACTIONS[function]),
             "Resource": [{"Fn::GetAtt": [TIMER_QUEUE, "Arn"]}],
+        })
+    if SECRETS_READ[function]:
+        statements.append({
+            "Sid": "Secrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [{"Ref": secret_id(name)} for name in sorted(SECRETS_READ[function])],
         })
     if function in USES_FILES:
         statements.append({
@@ -614,6 +636,10 @@ def _alarms() -> dict[str, Any]:
 OUTPUTS: dict[str, Any] = {
     "FilesBucketName": {"Value": {"Ref": "FilesBucket"}},
     "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
+    **{f"{secret_id(name)}Arn": {
+        "Description": f"The secret `rotate-secret {name} --secret-id <this>` rotates",
+        "Value": {"Ref": secret_id(name)},
+    } for name in secret_store.SECRETS},
     **{f"MailDkimRecord{n}": {
         "Condition": "MailIdentityIsDomain",
         "Description": "A CNAME record SES needs in the domain's DNS to verify it",
@@ -626,7 +652,7 @@ def template() -> dict[str, Any]:
     return {
         "Parameters": {**PARAMETERS, **snapstart.PARAMETERS},
         "Conditions": CONDITIONS,
-        "Resources": {**_tables(), **_files(), **_timer_queue(), **_mail(), **_functions(), **_rest_api(),
+        "Resources": {**_tables(), **_files(), **_timer_queue(), **_mail(), **_secrets(), **_functions(), **_rest_api(),
                       **_firewall(),
                       **_alarms(), **operations.resources(_chalice_stage())},
         "Outputs": OUTPUTS,

@@ -1,4 +1,8 @@
-"""Passwords (argon2id via argon2-cffi) and bearer tokens (HS256 JWTs via PyJWT).
+"""Passwords (argon2id via argon2-cffi), bearer tokens (HS256 JWTs via PyJWT) and webhooks' signatures.
+
+A token names the key that signed it in its `kid` header; it verifies while the JWT keyring holds that key, so a
+rotation signs no one out (chalicelib/platform/secret_store.py). A webhook is checked against its secret's current
+value and, within the overlap after a rotation, the previous one.
 
 argon2 and PyJWT load on first use, not with the app: a cold start that serves a webhook needs neither.
 PyJWT imports `cryptography` when it is installed, for the asymmetric algorithms; HS256 is the standard
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.platform import clock
+from chalicelib.platform import clock, secret_store
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Forbidden, Unauthorized
 
@@ -101,7 +105,8 @@ def issue_token(user_id: str, epoch: int = 0) -> str:
     issued = int(clock.wall().timestamp())
     claims = {"sub": user_id, "ep": epoch, "sid": secrets.token_urlsafe(12), "iat": issued,
               "exp": issued + settings.token_ttl_seconds}
-    return jwt.encode(claims, settings.jwt_secret, algorithm=_ALGORITHM)
+    kid, key = secret_store.signing_key()
+    return jwt.encode(claims, key, algorithm=_ALGORITHM, headers={"kid": kid})
 
 
 def claims_from_header(header: str | None) -> TokenClaims:
@@ -109,9 +114,12 @@ def claims_from_header(header: str | None) -> TokenClaims:
         raise Unauthorized("unauthorized", "Send Authorization: Bearer <token>")
     import jwt
 
+    token = header[len("Bearer "):].strip()
     try:
-        claims = jwt.decode(header[len("Bearer "):].strip(), settings.jwt_secret, algorithms=[_ALGORITHM],
-                            options={"require": ["sub", "exp", "sid"]})
+        key = secret_store.verifying_key(jwt.get_unverified_header(token).get("kid"))
+        if key is None:  # signed by a key the ring no longer holds, or by none of ours
+            raise Unauthorized("invalid_token", "The token is not valid")
+        claims = jwt.decode(token, key, algorithms=[_ALGORITHM], options={"require": ["sub", "exp", "sid"]})
     except jwt.ExpiredSignatureError:
         raise Unauthorized("token_expired", "The token has expired; log in again") from None
     except jwt.PyJWTError:
@@ -124,16 +132,28 @@ def claims_from_header(header: str | None) -> TokenClaims:
 
 def verify_bank_signature(header: str | None, raw_body: bytes) -> None:
     """The bank's webhooks: X-Bank-Signature with BANK_WEBHOOK_SECRET."""
-    verify_signature(header, raw_body, settings.bank_webhook_secret, "X-Bank-Signature")
+    _verify_webhook(header, raw_body, "bank-webhook", "X-Bank-Signature")
 
 
 def verify_acquirer_signature(header: str | None, raw_body: bytes) -> None:
     """The card acquirer's webhooks: the bank's scheme, X-Acquirer-Signature with ACQUIRER_WEBHOOK_SECRET."""
-    verify_signature(header, raw_body, settings.acquirer_webhook_secret, "X-Acquirer-Signature")
+    _verify_webhook(header, raw_body, "acquirer-webhook", "X-Acquirer-Signature")
 
 
-def verify_signature(header: str | None, raw_body: bytes, secret: str, name: str) -> None:
-    """`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, judged by the real wall clock."""
+def _verify_webhook(header: str | None, raw_body: bytes, secret: str, name: str) -> None:
+    """A signature that matches none of the secret's values this function holds is checked once more against the
+    secret read again: the party may sign with a value rotated in after this function cached the secret."""
+    try:
+        verify_signature(header, raw_body, secret_store.webhook_secrets(secret), name)
+    except Unauthorized as refused:
+        if refused.code != "invalid_signature" or not secret_store.may_refresh(secret):
+            raise
+        verify_signature(header, raw_body, secret_store.webhook_secrets(secret, fresh=True), name)
+
+
+def verify_signature(header: str | None, raw_body: bytes, secrets_now: list[str], name: str) -> None:
+    """`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, judged by the real wall clock, under any of the
+    secret's values honoured now."""
     if not header:
         raise Unauthorized("invalid_signature", f"{name} is missing")
     fields: dict[str, list[str]] = {}
@@ -146,7 +166,8 @@ def verify_signature(header: str | None, raw_body: bytes, secret: str, name: str
         raise Unauthorized("invalid_signature", f"{name} has no valid timestamp")
     if abs(clock.wall().timestamp() - int(timestamp)) > settings.webhook_tolerance_seconds:
         raise Unauthorized("stale_signature", f"{name} timestamp is outside the tolerance")
-    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + raw_body, hashlib.sha256).hexdigest()
+    expected = [hmac.new(secret.encode(), timestamp.encode() + b"." + raw_body, hashlib.sha256).hexdigest().encode()
+                for secret in secrets_now]
     # as bytes: compare_digest refuses a str with non-ASCII in it (a TypeError, not a refusal)
-    if not any(hmac.compare_digest(expected.encode(), candidate.encode()) for candidate in fields.get("v1", [])):
+    if not any(hmac.compare_digest(mac, candidate.encode()) for mac in expected for candidate in fields.get("v1", [])):
         raise Unauthorized("invalid_signature", f"{name} does not match")

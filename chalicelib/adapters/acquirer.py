@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Protocol
 
 from chalicelib.money.amounts import Money
-from chalicelib.platform import clock, outgoing
+from chalicelib.platform import clock, outgoing, secret_store
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import UpstreamRefused, UpstreamUnavailable
 
@@ -77,7 +77,7 @@ class Acquirer(Protocol):
 def sign(body: bytes, secret: str | None = None, at: int | None = None) -> str:
     """The `X-Acquirer-Signature` of a webhook body."""
     timestamp = str(int(time.time()) if at is None else at)
-    key = (secret or settings.acquirer_webhook_secret).encode()
+    key = (secret or secret_store.current("acquirer-webhook")).encode()
     return f"t={timestamp},v1={hmac.new(key, timestamp.encode() + b'.' + body, hashlib.sha256).hexdigest()}"
 
 
@@ -93,7 +93,7 @@ def event(kind: str, payment_id: str, amount: Money, card: dict | None = None, a
 
 class HttpAcquirer:
     def _post(self, path: str, body: dict, idempotency_key: str | None = None) -> dict:
-        headers = {"Content-Type": "application/json", "X-Token": settings.acquirer_key}
+        headers = {"Content-Type": "application/json", "X-Token": secret_store.current("acquirer-key")}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         request = urllib.request.Request(f"{settings.acquirer_url.rstrip('/')}{path}", data=json.dumps(body).encode(),

@@ -1,7 +1,8 @@
 """Deliverable files (a project's zip, the files delivered with a gig order): kept in an S3 bucket on
 AWS (`FILES_BUCKET`) and in a local folder otherwise (`FILES_DIR`), handed out only through
 short-lived download links — an S3 presigned URL, or locally a signed token for
-`GET /v1/files/{token}` that expires by the application clock.
+`GET /v1/files/{token}` that expires by the application clock and names the key that signed it (`kid`), so it
+still downloads after the key rotates.
 
 What a caller names a file is reduced to a safe name before it is stored (`safe_filename`), and the
 download's `Content-Disposition` is built with RFC 6266 / RFC 5987 quoting (`content_disposition`),
@@ -23,7 +24,7 @@ from typing import Protocol
 
 import boto3
 
-from chalicelib.platform import clock
+from chalicelib.platform import clock, secret_store
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Forbidden, Unprocessable
 
@@ -132,8 +133,9 @@ class LocalFiles:
         import jwt
 
         expires = int(clock.now().timestamp()) + settings.download_link_seconds
+        kid, signing = secret_store.signing_key()
         token = jwt.encode({"key": key, "name": filename, "type": content_type, "until": expires, "use": "download"},
-                           settings.jwt_secret, algorithm="HS256")
+                           signing, algorithm="HS256", headers={"kid": kid})
         return f"/v1/files/{token}"
 
     def get(self, key: str) -> bytes:
@@ -144,7 +146,10 @@ class LocalFiles:
         import jwt
 
         try:
-            claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"])
+            verifying = secret_store.verifying_key(jwt.get_unverified_header(token).get("kid"))
+            if verifying is None:
+                raise Forbidden("invalid_link", "This download link is not valid")
+            claims = jwt.decode(token, verifying, algorithms=["HS256"])
         except jwt.PyJWTError:
             raise Forbidden("invalid_link", "This download link is not valid") from None
         if claims.get("use") != "download" or int(claims["until"]) < clock.now().timestamp():

@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Protocol
 
-from chalicelib.platform import outgoing
+from chalicelib.platform import outgoing, secret_store
 from chalicelib.platform.config import settings
 from chalicelib.store.models import PayoutModel
 
@@ -43,7 +43,7 @@ class HttpBank:
     def request_payout(self, payout: PayoutModel) -> None:
         body = json.dumps(_request(payout)).encode()
         timestamp = str(int(time.time()))
-        mac = hmac.new(settings.bank_webhook_secret.encode(), timestamp.encode() + b"." + body,
+        mac = hmac.new(secret_store.current("bank-webhook").encode(), timestamp.encode() + b"." + body,
                        hashlib.sha256).hexdigest()
         request = urllib.request.Request(settings.bank_payout_url, data=body, method="POST", headers={
             "Content-Type": "application/json", "Idempotency-Key": payout.id,

@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Protocol
 
-from chalicelib.platform import outgoing
+from chalicelib.platform import outgoing, secret_store
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Unprocessable, UpstreamUnavailable
 
@@ -41,7 +41,7 @@ class LocalRegistry:
 class HttpRegistry:
     def company(self, tax_id: str) -> Company:
         request = urllib.request.Request(f"{settings.registry_url.rstrip('/')}/companies/{tax_id}", headers={
-            "Accept": "application/json", "Authorization": f"Bearer {settings.registry_token}"})
+            "Accept": "application/json", "Authorization": f"Bearer {secret_store.current('registry-token')}"})
         try:
             with outgoing.urlopen(request, timeout=10) as response:
                 found = json.load(response)

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Protocol
 
-from chalicelib.platform import outgoing
+from chalicelib.platform import outgoing, secret_store
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import UpstreamUnavailable
 
@@ -60,7 +60,7 @@ class LocalVchasno:
 
 class HttpVchasno:
     def _open(self, request: urllib.request.Request) -> dict | None:
-        request.add_header("Authorization", settings.vchasno_token)
+        request.add_header("Authorization", secret_store.current("vchasno-token"))
         try:
             with outgoing.urlopen(request, timeout=15) as response:
                 return json.loads(response.read() or b"{}")

@@ -1,14 +1,18 @@
-"""Command line for platform staff: `python -m chalicelib.entrypoints.cli create-operator --email E --password P`.
+"""Command line for platform staff:
 
-Operators never come from sign-up; the first one is made here (the local runner calls this with
-OPERATOR_EMAIL / OPERATOR_PASSWORD). It talks to the DynamoDB configured in the environment.
+- `python -m chalicelib.entrypoints.cli create-operator --email E --password P`: operators never come from
+  sign-up; the first one is made here (the local runner calls this with OPERATOR_EMAIL / OPERATOR_PASSWORD). It
+  talks to the DynamoDB configured in the environment.
+- `python -m chalicelib.entrypoints.cli rotate-secret <name> [--secret-id ARN] [--value-stdin] [--force]`: writes
+  the secret's next value in Secrets Manager (chalicelib/platform/secret_store.py; the runbook is in
+  docs/operations.md). It prints the new key id or the rotation's time, never a value.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from chalicelib.platform import config
+from chalicelib.platform import config, secret_store
 from chalicelib.platform.errors import DomainError
 from chalicelib.store import models
 
@@ -20,7 +24,17 @@ def main(argv: list[str] | None = None) -> int:
     operator.add_argument("--email", required=True)
     operator.add_argument("--password", required=True)
     operator.add_argument("--name", default="Operator")
+    rotate = commands.add_parser("rotate-secret", help="rotate one secret in Secrets Manager")
+    rotate.add_argument("name", choices=sorted(secret_store.SECRETS))
+    rotate.add_argument("--secret-id", help="the secret's ARN or name (the stack's output <Name>SecretArn); "
+                                            "by default the ARN in the environment's <NAME>_ARN")
+    rotate.add_argument("--value-stdin", action="store_true",
+                        help="read the new value from standard input: a token or key the outside party issued")
+    rotate.add_argument("--force", action="store_true",
+                        help="rotate even while the previous rotation's key or value is still honoured")
     args = parser.parse_args(argv)
+    if args.command == "rotate-secret":
+        return _rotate_secret(args)
 
     models.bind(config.reload())
     from chalicelib.services import accounts
@@ -31,6 +45,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{error.code}: {error.message}", file=sys.stderr)
         return 1 if error.code != "email_taken" else 0
     print(f"operator {created['user']['id']} <{created['user']['email']}>")
+    return 0
+
+
+def _rotate_secret(args: argparse.Namespace) -> int:
+    config.reload()
+    value = sys.stdin.read().strip() if args.value_stdin else None
+    if args.value_stdin and not value:
+        print("no value on standard input", file=sys.stderr)
+        return 2
+    try:
+        shown = secret_store.rotate(args.name, value=value, secret_id=args.secret_id, force=args.force)
+    except secret_store.RotationRefused as refused:
+        print(f"not rotated: {refused}", file=sys.stderr)
+        return 1
+    print(" ".join(f"{key}={value}" for key, value in shown.items()))
     return 0
 
 

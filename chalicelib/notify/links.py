@@ -7,7 +7,9 @@ below `WEB_APP_URL`. An invitation, a request to join, a password reset and an a
 the service's own pages instead (`chalicelib/entrypoints/web`, below `APP_URL`), by a one-time link.
 
 No working one-time link is ever stored. The stored notification holds a `link_seed`; the link's token is an
-HMAC of that seed under a key derived from JWT_SECRET (`one_time_token`), so the seed alone opens nothing. The
+HMAC of that seed under a key derived from the JWT keyring's key the seed names (`one_time_token`; a seed is
+`<kid>.<random>`, so a link made after the key rotated still matches the token stored when it was asked for), and
+the seed alone opens nothing. The
 e-mail is rendered with the link once, when it is sent (`with_link`), and the seed is then removed: the feed
 shows the notification without its link, leading to the web client's home page.
 """
@@ -19,7 +21,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from chalicelib.platform import config
+from chalicelib.platform import config, secret_store
 from chalicelib.platform.i18n import N_
 
 # kind → the params that may hold the id of the object it is about, the first one present wins;
@@ -104,12 +106,15 @@ ONE_TIME_PATHS = {
 
 
 def new_seed() -> str:
-    return secrets.token_urlsafe(16)
+    kid, _ = secret_store.signing_key()
+    return f"{kid}.{secrets.token_urlsafe(16)}"
 
 
 def one_time_token(seed: str) -> str:
-    """The token of a one-time link: only whoever holds JWT_SECRET can make it from its stored seed."""
-    key = hmac.new(config.settings.jwt_secret.encode(), b"one-time-links", hashlib.sha256).digest()
+    """The token of a one-time link: only whoever holds the JWT key its seed names can make it from the seed."""
+    kid, _, _ = seed.rpartition(".")
+    secret = secret_store.verifying_key(kid) or secret_store.signing_key()[1]
+    key = hmac.new(secret.encode(), b"one-time-links", hashlib.sha256).digest()
     return base64.urlsafe_b64encode(hmac.new(key, seed.encode(), hashlib.sha256).digest()).decode().rstrip("=")
 
 

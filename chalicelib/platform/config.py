@@ -12,6 +12,13 @@ from dataclasses import dataclass, field, fields
 LOCAL_JWT_SECRET = "local-jwt-secret-change-me-in-prod"
 LOCAL_BANK_SECRET = "local-bank-secret"
 LOCAL_ACQUIRER_SECRET = "local-acquirer-secret"
+LOCAL_TOTP_KEY = "local-totp-encryption-key"
+# The secrets a deployed stage reads from AWS Secrets Manager (chalicelib/platform/secret_store.py): the setting of
+# each one's local value; `<NAME>_ARN` names its secret. The first four have local defaults a deployed stage must
+# never run on.
+SECRET_SETTINGS = ("jwt_secret", "bank_webhook_secret", "acquirer_webhook_secret", "totp_encryption_key",
+                   "acquirer_key", "vchasno_token", "registry_token")
+REQUIRED_SECRETS = SECRET_SETTINGS[:4]
 
 
 def _env(name: str, default: str) -> str:
@@ -174,14 +181,27 @@ class Settings:
     # the prefix of every table's name (`<prefix><name>`).
     dynamodb_host: str | None = field(default_factory=lambda: os.environ.get("DYNAMODB_HOST") or None)
     table_prefix: str = field(default_factory=lambda: _env("TABLE_PREFIX", "escrowdesk-local-"))
-    # Bearer tokens and list cursors are signed (HS256) with this key, required on every stage but local;
-    # a token lives this many seconds.
+    # Bearer tokens, list cursors and links are signed (HS256) with this key on the local stage; a deployed
+    # stage reads a keyring from the secret JWT_SECRET_ARN names instead (chalicelib/platform/secret_store.py).
+    # A token lives this many seconds, which is also how soon after a rotation the key may rotate again.
     jwt_secret: str = field(default_factory=lambda: _env("JWT_SECRET", LOCAL_JWT_SECRET))
+    jwt_secret_arn: str = field(default_factory=lambda: _env("JWT_SECRET_ARN", ""))
     token_ttl_seconds: int = field(default_factory=lambda: int(_env("TOKEN_TTL_SECONDS", "43200")))
     # The bank's webhooks: their HMAC key (required on every stage but local) and how far (either way, by
     # the real clock) a signature's time may be from now.
     bank_webhook_secret: str = field(default_factory=lambda: _env("BANK_WEBHOOK_SECRET", LOCAL_BANK_SECRET))
+    bank_webhook_secret_arn: str = field(default_factory=lambda: _env("BANK_WEBHOOK_SECRET_ARN", ""))
     webhook_tolerance_seconds: int = field(default_factory=lambda: int(_env("WEBHOOK_TOLERANCE_SECONDS", "300")))
+    # After a webhook secret (the bank's, the acquirer's) rotates, webhooks signed with its previous value are
+    # still accepted for this many hours, while the other party switches over.
+    webhook_secret_overlap_hours: int = field(default_factory=lambda: int(_env("WEBHOOK_SECRET_OVERLAP_HOURS", "48")))
+    # How long a function keeps a secret it read from Secrets Manager before reading it again: the longest a
+    # rotation takes to reach every warm function.
+    secret_max_age_seconds: int = field(default_factory=lambda: int(_env("SECRET_MAX_AGE_SECONDS", "300")))
+    # The key the operators' second factors (TOTP seeds) are encrypted with at rest: this local value, or a
+    # keyring from the secret TOTP_ENCRYPTION_KEY_ARN names on a deployed stage (old keys are kept to decrypt).
+    totp_encryption_key: str = field(default_factory=lambda: _env("TOTP_ENCRYPTION_KEY", LOCAL_TOTP_KEY))
+    totp_encryption_key_arn: str = field(default_factory=lambda: _env("TOTP_ENCRYPTION_KEY_ARN", ""))
     # Hot system accounts (bank clearing, revenue, suspense) are split over this many items.
     system_account_shards: int = field(default_factory=lambda: int(_env("SYSTEM_ACCOUNT_SHARDS", "16")))
     # Pending timers are spread over this many index partitions; the job reads each. Only ever raise
@@ -287,20 +307,26 @@ class Settings:
     # The card acquirer (shaped like Monobank acquiring): its API when ACQUIRER_URL is set (ACQUIRER_KEY
     # is the merchant's token), the local fake otherwise (its state and checkout pages under
     # ACQUIRER_LOCAL_DIR; it declines the saved-card tokens listed in ACQUIRER_DECLINE_TOKENS). Its
-    # webhooks are signed like the bank's with ACQUIRER_WEBHOOK_SECRET.
+    # webhooks are signed like the bank's with ACQUIRER_WEBHOOK_SECRET. On a deployed stage both secrets are
+    # read from the secrets ACQUIRER_KEY_ARN and ACQUIRER_WEBHOOK_SECRET_ARN name.
     acquirer_url: str = field(default_factory=lambda: _env("ACQUIRER_URL", ""))
     acquirer_key: str = field(default_factory=lambda: _env("ACQUIRER_KEY", ""))
+    acquirer_key_arn: str = field(default_factory=lambda: _env("ACQUIRER_KEY_ARN", ""))
     acquirer_webhook_secret: str = field(default_factory=lambda: _env("ACQUIRER_WEBHOOK_SECRET",
                                                                       LOCAL_ACQUIRER_SECRET))
+    acquirer_webhook_secret_arn: str = field(default_factory=lambda: _env("ACQUIRER_WEBHOOK_SECRET_ARN", ""))
     acquirer_local_dir: str = field(default_factory=lambda: _env("ACQUIRER_LOCAL_DIR", "var/acquirer"))
     acquirer_decline_tokens: frozenset[str] = field(default_factory=lambda: frozenset(
         token.strip() for token in _env("ACQUIRER_DECLINE_TOKENS", "").split(",") if token.strip()))
     # The state registry (company name, address, director by EDRPOU/RNOKPP) and Vchasno (e-documents):
     # HTTP APIs when their URL is set, local fakes otherwise (Vchasno's known tax ids in VCHASNO_LOCAL_FILE).
+    # Their tokens come from the secrets REGISTRY_TOKEN_ARN and VCHASNO_TOKEN_ARN name on a deployed stage.
     registry_url: str = field(default_factory=lambda: _env("REGISTRY_URL", ""))
     registry_token: str = field(default_factory=lambda: _env("REGISTRY_TOKEN", ""))
+    registry_token_arn: str = field(default_factory=lambda: _env("REGISTRY_TOKEN_ARN", ""))
     vchasno_url: str = field(default_factory=lambda: _env("VCHASNO_URL", ""))
     vchasno_token: str = field(default_factory=lambda: _env("VCHASNO_TOKEN", ""))
+    vchasno_token_arn: str = field(default_factory=lambda: _env("VCHASNO_TOKEN_ARN", ""))
     vchasno_local_file: str = field(default_factory=lambda: _env("VCHASNO_LOCAL_FILE", "var/vchasno/accounts.json"))
     # Domain verification (chalicelib/adapters/domains.py): how long one DNS or HTTPS check may take, and
     # where the local stage's fake keeps what `python -m infra.local.domains verify` published.
@@ -350,22 +376,24 @@ class Settings:
         return self.stage == "local"
 
     def check(self) -> None:
-        """A deployed stage must name itself, and must not run on the local defaults of its secrets nor
-        on argon2 parameters below OWASP's minimum. Only a running function is checked: `chalice
-        package` imports the app with the stage's variables, but the secrets reach the functions from the
-        CloudFormation stack's parameters, not from the shell."""
+        """A deployed stage must name itself, must read its secrets from Secrets Manager (its environment names
+        each one's ARN, never a value) and must not run on argon2 parameters below OWASP's minimum. Only a
+        running function is checked: `chalice package` imports the app with the stage's variables, but the
+        secrets' ARNs reach the functions from the CloudFormation stack, not from the shell."""
         if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
             return
         if not os.environ.get("STAGE") or self.is_local:
             # the local stage opens /dev/clock and /dev/jobs/run and trusts its default secrets
             raise RuntimeError(f"STAGE must name a deployed stage inside Lambda (got {os.environ.get('STAGE')!r}); "
                                "the local stage's test doors and default secrets must never run there")
-        for value, local_default, env in ((self.jwt_secret, LOCAL_JWT_SECRET, "JWT_SECRET"),
-                                          (self.bank_webhook_secret, LOCAL_BANK_SECRET, "BANK_WEBHOOK_SECRET"),
-                                          (self.acquirer_webhook_secret, LOCAL_ACQUIRER_SECRET,
-                                           "ACQUIRER_WEBHOOK_SECRET")):
-            if value == local_default:
-                raise RuntimeError(f"{env} must be set on stage {self.stage!r}")
+        for name in SECRET_SETTINGS:
+            if name.upper() in os.environ:
+                raise RuntimeError(f"{name.upper()} must not be set on stage {self.stage!r}: name its secret in "
+                                   f"{name.upper()}_ARN")
+        for name in REQUIRED_SECRETS:
+            if not getattr(self, f"{name}_arn"):
+                raise RuntimeError(f"{name.upper()}_ARN must name the secret of {name.upper()} on stage "
+                                   f"{self.stage!r}")
         if not meets_owasp_minimum(self.password_memory_kib, self.password_time_cost, self.password_parallelism):
             raise RuntimeError(f"PASSWORD_MEMORY_KIB={self.password_memory_kib}, PASSWORD_TIME_COST="
                                f"{self.password_time_cost}, PASSWORD_PARALLELISM={self.password_parallelism} are "

@@ -2,7 +2,8 @@
 can only hand back a cursor we issued. The MAC also covers the list it came from — who asked, the
 route, its path parameters and filters (`list_scope`, set by the HTTP adapter for each request) — so
 another user's cursor, or one from another list, is a clear 400 `invalid_cursor`, never a query with
-a start key that does not belong to it."""
+a start key that does not belong to it. A cursor names the key that signed it (`<payload>.<kid>.<mac>`), so it
+still pages after the key rotates, while the keyring holds the key (chalicelib/platform/secret_store.py)."""
 from __future__ import annotations
 
 import base64
@@ -17,7 +18,7 @@ from typing import Any
 
 from pynamodb.pagination import ResultIterator
 
-from chalicelib.platform.config import settings
+from chalicelib.platform import secret_store
 from chalicelib.platform.errors import BadRequest, Unprocessable
 
 MAX_LIMIT = 100
@@ -37,9 +38,9 @@ def list_scope(scope: str) -> Iterator[None]:
         _scope.reset(token)
 
 
-def _mac(payload: str) -> str:
+def _mac(key: str, payload: str) -> str:
     message = b"cursor:" + _scope.get().encode() + b"\n" + payload.encode()
-    return hmac.new(settings.jwt_secret.encode(), message, hashlib.sha256).hexdigest()[:24]
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()[:24]
 
 
 def _invalid() -> BadRequest:
@@ -50,14 +51,18 @@ def encode_cursor(key: dict | None) -> str | None:
     if not key:
         return None
     payload = base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
-    return f"{payload}.{_mac(payload)}"
+    kid, signing = secret_store.signing_key()
+    return f"{payload}.{kid}.{_mac(signing, payload)}"
 
 
 def decode_cursor(cursor: str | None) -> dict | None:
     if not cursor:
         return None
-    payload, _, mac = cursor.partition(".")
-    if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii() or not hmac.compare_digest(mac, _mac(payload)):
+    if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii() or cursor.count(".") != 2:
+        raise _invalid()
+    payload, kid, mac = cursor.split(".")
+    key = secret_store.verifying_key(kid)
+    if key is None or not hmac.compare_digest(mac, _mac(key, payload)):
         raise _invalid()
     try:
         key = json.loads(base64.urlsafe_b64decode((payload + "=" * (-len(payload) % 4)).encode()))

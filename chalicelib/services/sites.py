@@ -26,7 +26,7 @@ from chalicelib.adapters.state_registry import get_registry
 from chalicelib.adapters.vchasno import get_vchasno
 from chalicelib.money import periods, tariffs
 from chalicelib.notify import outbox
-from chalicelib.platform import clock, ids
+from chalicelib.platform import clock, ids, secret_store
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Retryable, Unauthorized, Unprocessable
 from chalicelib.platform.observability import logger
@@ -237,10 +237,20 @@ def remove_domain(principal: Principal, site_id: str, domain: str) -> dict:
 PENDING_DOMAIN, VERIFIED_DOMAIN, TAKEN_DOMAIN = "pending", "verified", "taken"
 
 
-def domain_token(site_id: str, ascii_host: str) -> str:
-    """The site's token for a host: the same every time it is asked for, different for every (site, host)."""
-    mac = hmac.new(settings.jwt_secret.encode(), f"domain-verify\n{site_id}\n{ascii_host}".encode(), hashlib.sha256)
+def domain_token(site_id: str, ascii_host: str, key: str | None = None) -> str:
+    """The site's token for a host: the same every time it is asked for (until the JWT key rotates), different
+    for every (site, host)."""
+    secret = key if key is not None else secret_store.signing_key()[1]
+    mac = hmac.new(secret.encode(), f"domain-verify\n{site_id}\n{ascii_host}".encode(), hashlib.sha256)
     return mac.hexdigest()[:40]
+
+
+def _proven(site_id: str, ascii_host: str) -> bool:
+    """Whether the host published the site's token under any key of the JWT keyring: a token shown before a
+    rotation still proves the domain."""
+    verifier, ring = domain_proofs.get_domain_verifier(), secret_store.keyring()
+    keys = sorted(ring.keys.items(), key=lambda item: item[0] != ring.current)  # the current key's token first
+    return any(verifier.proves(ascii_host, domain_token(site_id, ascii_host, key)) for _, key in keys)
 
 
 def _holder(ascii_host: str) -> str | None:
@@ -298,7 +308,7 @@ def verify_domain(principal: Principal, site_id: str, domain: str) -> dict:
     if holder is not None:
         raise taken
     view = _domain_view(site_id, h, site_id)
-    if not domain_proofs.get_domain_verifier().proves(h.ascii, view["token"]):
+    if not _proven(site_id, h.ascii):
         raise Unprocessable("domain_not_proven", f"Neither the TXT record {view['txt_record']!r} on {h.ascii} nor "
                             f"the token at {view['well_known_url']} was found; publish one and ask again",
                             field="domain")

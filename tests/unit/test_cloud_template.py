@@ -18,7 +18,8 @@ from chalice.utils import to_cfn_resource_name
 
 from chalicelib.adapters import acquirer
 from chalicelib.money import tariffs
-from chalicelib.platform import clock
+from chalicelib.platform import clock, secret_store
+from chalicelib.platform.config import SECRET_SETTINGS
 from chalicelib.store import tables
 from chalicelib.store.models import ALL_MODELS, CardPaymentModel, NotificationModel, logical_name
 from infra import snapstart, template
@@ -122,15 +123,12 @@ def test_bucket_is_private_encrypted_and_only_the_api_gets_it(resources):
         assert (env.get("FILES_BUCKET") == {"Ref": "FilesBucket"}) == (function == API), function
 
 
-def test_every_function_gets_the_secrets_and_settings_from_parameters(generated, resources):
-    parameters = generated["Parameters"]
-    for secret in ("JwtSecret", "BankWebhookSecret"):
-        assert parameters[secret]["NoEcho"] is True and parameters[secret]["MinLength"] >= 32
-        assert "Default" not in parameters[secret]
+def test_every_function_gets_its_settings_from_parameters_and_its_secrets_by_arn_only(generated, resources):
+    assert not any(parameter.get("NoEcho") for parameter in generated["Parameters"].values()), \
+        "secrets live in Secrets Manager, not in parameters"
     for function in FUNCTIONS:
         env = resources[function]["Properties"]["Environment"]["Variables"]
-        assert env["JWT_SECRET"] == {"Ref": "JwtSecret"}
-        assert env["BANK_WEBHOOK_SECRET"] == {"Ref": "BankWebhookSecret"}
+        assert not {name.upper() for name in SECRET_SETTINGS} & set(env), f"{function}: a secret's value in its env"
         assert env["BANK_PAYOUT_URL"] == {"Ref": "BankPayoutUrl"}
         assert env["TABLE_PREFIX"] == {"Ref": "TablePrefix"}
         assert env["MAIL_FROM"] == {"Fn::Sub": "${MailFromName} <${MailFromAddress}>"}
@@ -138,6 +136,44 @@ def test_every_function_gets_the_secrets_and_settings_from_parameters(generated,
     identity = resources["MailIdentity"]
     assert identity["Type"] == "AWS::SES::EmailIdentity"
     assert "MailFromAddress" in json.dumps(identity["Properties"]["EmailIdentity"])
+
+
+def _secret_arns_in_env(resources: dict[str, Any], function: str) -> dict[str, Any]:
+    return {name: value for name, value in resources[function]["Properties"]["Environment"]["Variables"].items()
+            if name in {secret.arn_variable for secret in secret_store.SECRETS.values()}}
+
+
+def test_every_secret_lives_in_secrets_manager_with_its_arn_in_the_outputs(generated, resources):
+    created = _of_type(resources, "AWS::SecretsManager::Secret")
+    assert set(created) == {template.secret_id(name) for name in secret_store.SECRETS}
+    for name in secret_store.SECRETS:
+        properties = created[template.secret_id(name)]["Properties"]
+        assert properties["Name"] == {"Fn::Sub": f"${{AWS::StackName}}/{name}"}
+        assert "SecretString" not in properties and properties["GenerateSecretString"]["PasswordLength"] >= 32
+        assert generated["Outputs"][f"{template.secret_id(name)}Arn"]["Value"] == {"Ref": template.secret_id(name)}
+
+
+def test_every_function_reads_only_its_own_secrets(resources):
+    """A function's environment names the ARN of each secret it reads, and its role may read exactly those
+    secrets: no wildcard, no other action, nothing for the books audit."""
+    for function in FUNCTIONS:
+        wanted = template.SECRETS_READ[function]
+        env = _secret_arns_in_env(resources, function)
+        assert env == {secret_store.SECRETS[name].arn_variable: {"Ref": template.secret_id(name)} for name in wanted}
+        grants = _grants(resources, function, "secretsmanager:")
+        if not wanted:
+            assert grants == [], function
+            continue
+        (grant,) = grants
+        assert grant["Action"] == ["secretsmanager:GetSecretValue"], function
+        assert grant["Resource"] == [{"Ref": template.secret_id(name)} for name in sorted(wanted)], function
+        policy = _policy(resources, function)
+        for name in secret_store.SECRETS:
+            arn = policy.resolve({"Ref": template.secret_id(name)})
+            assert policy.allows("secretsmanager:GetSecretValue", arn) == (name in wanted), (function, name)
+            assert not policy.allows("secretsmanager:PutSecretValue", arn), (function, name)
+    assert template.SECRETS_READ[AUDIT] == frozenset()
+    assert template.SECRETS_READ[STREAM] == {"jwt"} and template.SECRETS_READ[TIMERS] == {"acquirer-key"}
 
 
 def test_the_template_covers_every_function_of_the_app():
@@ -215,6 +251,8 @@ class Policy:
         if isinstance(value, str):
             return value
         ((function, argument),) = value.items()
+        if function == "Ref":
+            return self._resource_arn(argument)
         if function == "Fn::GetAtt":
             logical_id, attribute = argument
             suffix = {"Arn": "", "StreamArn": "/stream/2026-01-01T00:00:00.000"}[attribute]
@@ -350,6 +388,7 @@ class Recorder:
     requests: set[tuple[str, str, str, str | None]] = field(default_factory=set)
     queue_requests: set[tuple[str, str, str]] = field(default_factory=set)
     mailers: set[str] = field(default_factory=set)
+    secrets_read: set[tuple[str, str]] = field(default_factory=set)
 
     def queue_call(self, params: dict, model: Any, **_: Any) -> None:
         if self.function is not None:
@@ -394,8 +433,16 @@ def recorder(store, monkeypatch):
             recording.mailers.add(recording.function or "?")
             super().send(**kwargs)
 
+    read_secret = secret_store._document
+
+    def recording_read(name: str, *, fresh: bool = False) -> dict:
+        if recording.function is not None:
+            recording.secrets_read.add((recording.function, name))
+        return read_secret(name, fresh=fresh)
+
     monkeypatch.setattr(botocore.session.Session, "create_client", create_client)
     monkeypatch.setattr(notifications, "get_sender", RecordingSender)
+    monkeypatch.setattr(secret_store, "_document", recording_read)
     return recording
 
 
@@ -564,6 +611,11 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
         assert granted == used, f"{function}: granted, unused {granted - used}; used, not granted {used - granted}"
 
     assert recorder.mailers == set(template.SENDS_MAIL)
+
+    read = {function: {name for who, name in recorder.secrets_read if who == function} for function in FUNCTIONS}
+    assert all(read[function] <= template.SECRETS_READ[function] for function in FUNCTIONS), (
+        "grant these in infra/template.py (SECRETS_READ)", read)
+    assert read[API] >= {"jwt", "bank-webhook", "acquirer-webhook"}
 
     queue = _policy(resources, JOBS).resolve({"Fn::GetAtt": [template.TIMER_QUEUE, "Arn"]})
     assert {(who, action) for who, action, url in recorder.queue_requests} == {(JOBS, "sqs:SendMessage")}

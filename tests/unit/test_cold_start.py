@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+from bench.import_time import SECRET_ARNS
+
 ROOT = Path(__file__).resolve().parents[2]
 NEVER_AT_IMPORT = ("aws_xray_sdk", "cryptography", "fpdf", "uharfbuzz")  # the X-Ray SDK, PyJWT's extra, PDFs
 PER_ROUTE = ("pydantic", "jinja2", "jwt", "argon2", "email_validator", "babel", "stdnum")
@@ -37,7 +39,7 @@ def _imported_by_app(*, full: bool = False, **variables: str) -> set[str]:
     return set(json.loads(completed.stdout.splitlines()[-1]))
 
 
-STAGES = {"local": _stage("local"), "prod": {**_stage("prod"), "JWT_SECRET": "j" * 32}}
+STAGES = {"local": _stage("local"), "prod": {**_stage("prod"), **SECRET_ARNS}}
 
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
@@ -79,8 +81,7 @@ def test_a_lazy_module_is_the_real_one_once_used():
 
 def test_xray_sdk_loads_when_asked_for_in_a_lambda():
     loaded = _imported_by_app(**STAGES["prod"], XRAY_SDK="true", LAMBDA_TASK_ROOT=str(ROOT),
-                              AWS_LAMBDA_FUNCTION_NAME="escrowdesk-prod-APIHandler", BANK_WEBHOOK_SECRET="b" * 32,
-                              ACQUIRER_WEBHOOK_SECRET="a" * 32,
+                              AWS_LAMBDA_FUNCTION_NAME="escrowdesk-prod-APIHandler",
                               PASSWORD_TIME_COST="2", PASSWORD_MEMORY_KIB="19456")  # the suite's cheap hashing is
     assert "aws_xray_sdk" in loaded  # refused inside Lambda
 

@@ -1,4 +1,5 @@
-"""Configuration: deployed stages refuse the local default secrets, a missing stage, and weak password hashing."""
+"""Configuration: deployed stages refuse the local default secrets (and secrets in their environment), a missing
+stage, and weak password hashing."""
 import os
 import subprocess
 import sys
@@ -6,9 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.platform.config import Settings
+from bench.import_time import SECRET_ARNS
+from chalicelib.platform.config import REQUIRED_SECRETS, SECRET_SETTINGS, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_simulated_lambda_environment_names_every_secret_a_deployed_stage_needs():
+    assert set(SECRET_ARNS) == {f"{name.upper()}_ARN" for name in REQUIRED_SECRETS}
+
+
+def _deployed_with_secret_arns(monkeypatch):
+    for name in SECRET_SETTINGS:
+        monkeypatch.delenv(name.upper(), raising=False)
+    for name, value in SECRET_ARNS.items():
+        monkeypatch.setenv(name, value)
 
 
 def test_local_stage_runs_on_defaults(monkeypatch):
@@ -23,24 +36,30 @@ def test_packaging_a_deployed_stage_needs_no_secrets(monkeypatch):
     Settings().check()
 
 
-def test_deployed_stage_refuses_default_secrets(monkeypatch):
+def test_deployed_stage_refuses_to_run_without_each_secrets_arn(monkeypatch):
     monkeypatch.setenv("STAGE", "prod")
     monkeypatch.setenv("PASSWORD_TIME_COST", "2")  # the suite's cheap hashing would be refused too
     monkeypatch.setenv("PASSWORD_MEMORY_KIB", "19456")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "escrowdesk-prod")
-    monkeypatch.delenv("JWT_SECRET", raising=False)
-    with pytest.raises(RuntimeError, match="JWT_SECRET"):
-        Settings().check()
-    monkeypatch.setenv("JWT_SECRET", "s" * 32)
-    monkeypatch.delenv("BANK_WEBHOOK_SECRET", raising=False)
-    with pytest.raises(RuntimeError, match="BANK_WEBHOOK_SECRET"):
-        Settings().check()
-    monkeypatch.setenv("BANK_WEBHOOK_SECRET", "b" * 32)
-    monkeypatch.delenv("ACQUIRER_WEBHOOK_SECRET", raising=False)
-    with pytest.raises(RuntimeError, match="ACQUIRER_WEBHOOK_SECRET"):
-        Settings().check()
-    monkeypatch.setenv("ACQUIRER_WEBHOOK_SECRET", "a" * 32)
+    _deployed_with_secret_arns(monkeypatch)
     Settings().check()
+    for name in SECRET_ARNS:
+        monkeypatch.delenv(name)
+        with pytest.raises(RuntimeError, match=name):
+            Settings().check()
+        monkeypatch.setenv(name, SECRET_ARNS[name])
+
+
+@pytest.mark.parametrize("name", [name.upper() for name in SECRET_SETTINGS])
+def test_a_deployed_stage_refuses_a_secrets_value_in_its_environment(monkeypatch, name):
+    monkeypatch.setenv("STAGE", "prod")
+    monkeypatch.setenv("PASSWORD_TIME_COST", "2")
+    monkeypatch.setenv("PASSWORD_MEMORY_KIB", "19456")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "escrowdesk-prod")
+    _deployed_with_secret_arns(monkeypatch)
+    monkeypatch.setenv(name, "s" * 32)
+    with pytest.raises(RuntimeError, match=f"{name} must not be set"):
+        Settings().check()
 
 
 @pytest.mark.parametrize(("name", "value"), [("WEEKEND_DAYS", "caturday"), ("WEEKEND_DAYS", ""),
@@ -75,8 +94,7 @@ def test_a_function_deployed_without_a_stage_refuses_to_start_instead_of_opening
 
 
 def test_a_function_deployed_with_its_stage_and_secrets_starts():
-    started = _import_app_inside_lambda(STAGE="prod", JWT_SECRET="j" * 32, BANK_WEBHOOK_SECRET="b" * 32,
-                                        ACQUIRER_WEBHOOK_SECRET="a" * 32)
+    started = _import_app_inside_lambda(STAGE="prod", **SECRET_ARNS)
     assert started.returncode == 0, started.stderr
 
 
@@ -86,8 +104,7 @@ def test_a_deployed_function_refuses_argon2_parameters_below_owasps_minimum(monk
                                                                              parallelism):
     monkeypatch.setenv("STAGE", "prod")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "escrowdesk-prod")
-    for name in ("JWT_SECRET", "BANK_WEBHOOK_SECRET", "ACQUIRER_WEBHOOK_SECRET"):
-        monkeypatch.setenv(name, "s" * 32)
+    _deployed_with_secret_arns(monkeypatch)
     monkeypatch.setenv("PASSWORD_MEMORY_KIB", str(memory_kib))
     monkeypatch.setenv("PASSWORD_TIME_COST", str(time_cost))
     monkeypatch.setenv("PASSWORD_PARALLELISM", str(parallelism))
@@ -99,8 +116,7 @@ def test_a_deployed_function_refuses_argon2_parameters_below_owasps_minimum(monk
 def test_owasps_minimum_and_stronger_argon2_parameters_start(monkeypatch, memory_kib, time_cost, parallelism):
     monkeypatch.setenv("STAGE", "prod")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "escrowdesk-prod")
-    for name in ("JWT_SECRET", "BANK_WEBHOOK_SECRET", "ACQUIRER_WEBHOOK_SECRET"):
-        monkeypatch.setenv(name, "s" * 32)
+    _deployed_with_secret_arns(monkeypatch)
     monkeypatch.setenv("PASSWORD_MEMORY_KIB", str(memory_kib))
     monkeypatch.setenv("PASSWORD_TIME_COST", str(time_cost))
     monkeypatch.setenv("PASSWORD_PARALLELISM", str(parallelism))

@@ -49,7 +49,8 @@ def test_deploy_packages_deploys_with_the_operators_parameters_then_smoke_checks
     API's description, signs up and logs in."""
     aws, log = _fake_aws(tmp_path)
     parameters = tmp_path / "prod-parameters.json"
-    parameters.write_text(json.dumps({"JwtSecret": "j" * 40, "AlarmEmail": "ops@example.com", "SnapStart": "true"}))
+    parameters.write_text(json.dumps({"AppUrl": "https://api.example.com", "AlarmEmail": "ops@example.com",
+                                      "SnapStart": "true"}))
     build = tmp_path / "build"
     build.mkdir()
     monkeypatch.setattr(deploy, "BUILD", build)
@@ -63,7 +64,7 @@ def test_deploy_packages_deploys_with_the_operators_parameters_then_smoke_checks
     deployed = calls[1]
     assert deployed[deployed.index("--stack-name") + 1] == "escrowdesk-prod"
     overrides = deployed[deployed.index("--parameter-overrides") + 1:]
-    assert overrides == ["AlarmEmail=ops@example.com", f"JwtSecret={'j' * 40}",
+    assert overrides == ["AlarmEmail=ops@example.com", "AppUrl=https://api.example.com",
                          f"ParametersDigest={deploy.digest(json.loads(parameters.read_text()))}", "SnapStart=true"]
     assert {"CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"} <= set(deployed)
     assert routed == [("GET", "/openapi.json"), ("POST", "/v1/auth/signup"), ("POST", "/v1/auth/login")]

@@ -1,5 +1,6 @@
 """The page flow's state between opening a link and submitting its form: one signed cookie holding the
-link's token, the form's CSRF token and the reader's language, scoped to the pages and short-lived."""
+link's token, the form's CSRF token and the reader's language, scoped to the pages and short-lived. It names the
+key that signed it (`<payload>.<kid>.<mac>`), so a rotation of the key does not end a form half filled in."""
 from __future__ import annotations
 
 import base64
@@ -12,6 +13,7 @@ import urllib.parse
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 
+from chalicelib.platform import secret_store
 from chalicelib.platform.config import settings
 
 NAME = "escrowdesk_link"
@@ -35,8 +37,8 @@ def pages_path() -> str:
     return urllib.parse.urlsplit(base_url()).path + "/web"
 
 
-def _mac(payload: str) -> str:
-    return hmac.new(settings.jwt_secret.encode(), b"web-link:" + payload.encode(), hashlib.sha256).hexdigest()
+def _mac(key: str, payload: str) -> str:
+    return hmac.new(key.encode(), b"web-link:" + payload.encode(), hashlib.sha256).hexdigest()
 
 
 def seal(kind: str, token: str, locale: str) -> tuple[LinkState, str]:
@@ -45,7 +47,8 @@ def seal(kind: str, token: str, locale: str) -> tuple[LinkState, str]:
     payload = base64.urlsafe_b64encode(json.dumps(
         {"k": kind, "t": token, "c": state.csrf, "l": locale, "e": int(time.time()) + LIFETIME_SECONDS},
         separators=(",", ":")).encode()).decode()
-    return state, _set_cookie(f"{payload}.{_mac(payload)}", LIFETIME_SECONDS)
+    kid, key = secret_store.signing_key()
+    return state, _set_cookie(f"{payload}.{kid}.{_mac(key, payload)}", LIFETIME_SECONDS)
 
 
 def clear() -> str:
@@ -67,9 +70,12 @@ def read(cookie_header: str | None, kind: str) -> LinkState | None:
         return None
     if morsel is None:
         return None
-    payload, _, mac = morsel.value.partition(".")
+    if morsel.value.count(".") != 2:
+        return None
+    payload, kid, mac = morsel.value.split(".")
+    key = secret_store.verifying_key(kid)
     # as bytes: a quoted cookie may unescape to non-ASCII (`"x.\351"`), which compare_digest refuses as str
-    if not payload.isascii() or not hmac.compare_digest(mac.encode(), _mac(payload).encode()):
+    if key is None or not payload.isascii() or not hmac.compare_digest(mac.encode(), _mac(key, payload).encode()):
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(payload.encode()))
