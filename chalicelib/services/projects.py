@@ -5,6 +5,8 @@ later step is a transition applied by the engine. Client and bidder talk in thei
 (`services/conversations.py`)."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from chalicelib import engine
 from chalicelib.access.auth import Principal
 from chalicelib.adapters.files import check_zip, decode_upload, get_files, safe_filename
@@ -13,10 +15,11 @@ from chalicelib.money.amounts import Money, require_positive
 from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
-from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
+from chalicelib.platform.errors import Conflict, Forbidden, InsufficientFunds, NotFound, Unprocessable
 from chalicelib.processes import Actor, Context
+from chalicelib.processes.disputes import escrow_of
 from chalicelib.processes.project import AWAITING, IN_PROGRESS, PROCESS, first_half
-from chalicelib.services import deals, idempotency, profiles, views
+from chalicelib.services import deals, idempotency, profiles, topups, views
 from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, ProjectModel, ProposalModel
@@ -253,13 +256,30 @@ def list_contracts(principal: Principal, role: str, limit: int, cursor: str | No
 
 def act(principal: Principal, contract_id: str, transition: str, *, message: str | None = None,
         payload: dict | None = None) -> tuple[int, dict]:
-    status, body = deals.fire(PROCESS, contract_id, transition, lambda deal: _role(principal, deal), views.contract,
-                              message=message, payload=payload)
+    try:
+        status, body = deals.fire(PROCESS, contract_id, transition, lambda deal: _role(principal, deal),
+                                  views.contract, message=message, payload=payload)
+    except InsufficientFunds:
+        if transition != "fund_rest":
+            raise
+        deal = load_contract(contract_id)  # too little for the rest: a card top-up escrows it once paid
+        raise topups.required(principal.user_id, Money(int(deal.amount) - escrow_of(deal), deal.currency),
+                              {"kind": topups.FUND_CONTRACT, "contract_id": deal.id}) from None
     if transition == "accept" and status == 200:
         # the contract is under way: the other bids are not chosen, and their authors hear it
         _tell_bidders(load(body["project_id"]), "proposal_not_selected", status=NOT_SELECTED,
                       but=body["contractor_id"])
     return status, body
+
+
+def fund_into(uow: UnitOfWork, client_id: str, contract_id: str, now: datetime) -> DealModel:
+    """Add escrowing the rest of a contract to the unit of work, as its client firing `fund_rest` (a paid top-up
+    funds it)."""
+    deal = load_contract(contract_id)
+    if deal.client_id != client_id:
+        raise NotFound("not_found", "No such contract")
+    engine.apply(uow, PROCESS, deal, "fund_rest", Context(now, "client"))
+    return deal
 
 
 def upload(principal: Principal, contract_id: str, filename: str, content_base64: str) -> tuple[int, dict]:
