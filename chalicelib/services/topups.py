@@ -226,8 +226,8 @@ def paid(claimed: Callable[[], UnitOfWork], payment: CardPaymentModel,
     if topup.action:
         uow = claimed()
         try:
-            result = _fire(uow, topup)
-            _credit(uow, payment, topup, was, mask, event.acquirer_id, {"status": COMPLETED, **result})
+            made = _fire(uow, topup)
+            _credit(uow, payment, topup, was, mask, event.acquirer_id, {"status": COMPLETED, **made})
             uow.commit()
             return card_payments.APPLIED, None
         except DomainError as refused:
@@ -235,8 +235,8 @@ def paid(claimed: Callable[[], UnitOfWork], payment: CardPaymentModel,
                 raise  # a lost race: the whole event is applied again
             failure = refused
     uow = claimed()
-    result = None if failure is None else {"status": FAILED, "reason": _reason(failure)}
-    _credit(uow, payment, topup, was, mask, event.acquirer_id, result)
+    _credit(uow, payment, topup, was, mask, event.acquirer_id,
+            None if failure is None else {"status": FAILED, "reason": _reason(failure)})
     if failure is not None:
         logger.info("top-up paid; its action no longer possible", extra={"topup_id": topup.id,
                                                                          "code": failure.code})
