@@ -203,16 +203,34 @@ def proposals(principal: Principal, project_id: str, limit: int, cursor: str | N
 
 
 def select(principal: Principal, project_id: str, contractor_id: str) -> tuple[int, dict]:
-    """The client chooses a proposal: half its price goes into escrow and the contract opens."""
+    """The client chooses a proposal: half its price goes into escrow and the contract opens. Too little
+    available balance answers 402 with a card top-up that chooses it once paid."""
     project = load(project_id)
     if project.client_id != principal.user_id:
         raise Forbidden("not_your_project", "Only the project's client chooses a proposal")
+    uow = UnitOfWork()
+    deal = _select(uow, project, contractor_id, clock.now())
+    try:
+        return idempotency.commit(uow, 201, views.contract(deal))
+    except InsufficientFunds:
+        raise topups.required(principal.user_id, Money(int(deal.escrowed), deal.currency), {
+            "kind": topups.SELECT_PROPOSAL, "project_id": project.id, "contractor_id": contractor_id}) from None
+
+
+def select_into(uow: UnitOfWork, client_id: str, project_id: str, contractor_id: str, now: datetime) -> DealModel:
+    """Add choosing a proposal to the unit of work, with the checks of `select` (a paid top-up chooses it)."""
+    project = load(project_id)
+    if project.client_id != client_id:
+        raise NotFound("not_found", "No such project")
+    return _select(uow, project, contractor_id, now)
+
+
+def _select(uow: UnitOfWork, project: ProjectModel, contractor_id: str, now: datetime) -> DealModel:
     if project.status != OPEN:
         raise Conflict("project_closed", "A proposal has already been chosen for this project")
-    proposal = lookup.load(ProposalModel, project_id, contractor_id, what="proposal")
+    proposal = lookup.load(ProposalModel, project.id, contractor_id, what="proposal")
     if proposal.status != ACTIVE:
         raise Conflict("proposal_closed", "This proposal was withdrawn")
-    now = clock.now()
     price, half = int(proposal.price), first_half(int(proposal.price))
     agreed = {"project_id": project.id, "title": project.title, "description": project.description,
               "price": price, "currency": project.currency, "days": int(proposal.days), "proposal": proposal.text,
@@ -222,7 +240,6 @@ def select(principal: Principal, project_id: str, contractor_id: str) -> tuple[i
                      escrowed=half, currency=project.currency, commission_bps=settings.commission_project_bps,
                      delivery_days=int(proposal.days), created_at=clock.iso(now), terms=agreed,
                      terms_hash=deal_terms.digest(agreed), data={})
-    uow = UnitOfWork()
     uow.update(project, [ProjectModel.status.set(CONTRACTED), ProjectModel.listing.remove(),
                          ProjectModel.contract_id.set(deal.id)], condition=ProjectModel.status == OPEN,
                on_fail=Conflict("project_closed", "A proposal has already been chosen for this project"))
@@ -231,7 +248,7 @@ def select(principal: Principal, project_id: str, contractor_id: str) -> tuple[i
     hold = ledger.hold(f"{deal.id}:select", project.client_id, Money(half, project.currency), ref=deal.id,
                        kind="escrow_hold")
     engine.create(uow, PROCESS, deal, AWAITING, Context(now, "client"), hold, notify="contract_created")
-    return idempotency.commit(uow, 201, views.contract(deal))
+    return deal
 
 
 # --- contracts ------------------------------------------------------------------------------------------------------

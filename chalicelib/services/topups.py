@@ -12,12 +12,13 @@ revenue, in one transaction with the top-up marked paid. A decline or an expired
 client asks for a new link); a success for a top-up already paid (two pages of one top-up both paid) is a
 duplicate, refunded like billing's.
 
-One step: placing an order, accepting an offer, paying an extra or funding a contract with too little
-available balance answers 402 `insufficient_funds` with the missing amount and a top-up of it that stores the
-action (`required`). The same action asked again for the same missing amount gets the same top-up. Once paid,
-the action is fired in the webhook's transaction with the checks it always has (the gig still active, the offer
-not expired, the extra still offered...). If it can no longer happen, the money stays on the balance and the
-client is told why (`topup_action_failed`).
+One step: placing an order, accepting an offer, paying an extra or funding a project's contract (choosing a
+proposal escrows its first half, `fund` the rest) with too little available balance answers 402
+`insufficient_funds` with the missing amount and a top-up of it that stores the action (`required`). The same
+action asked again for the same missing amount gets the same top-up. Once paid, the action is fired in the
+webhook's transaction with the checks it always has (the gig still active, the offer not expired, the extra
+still offered...). If it can no longer happen, the money stays on the balance and the client is told why
+(`topup_action_failed`).
 """
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ from chalicelib.store.uow import UnitOfWork, run_with_retries
 
 CARD_TOPUP = "card_topup"  # the invoice's kind
 PURPOSE = "topup"  # the card payment's purpose
-PLACE_ORDER, ACCEPT_OFFER, PAY_EXTRA, FUND_CONTRACT = "place_order", "accept_offer", "pay_extra", "fund_contract"
+PLACE_ORDER, ACCEPT_OFFER, PAY_EXTRA = "place_order", "accept_offer", "pay_extra"
+FUND_CONTRACT, SELECT_PROPOSAL = "fund_contract", "select_proposal"  # the rest of a contract; its first half
 COMPLETED, FAILED = "completed", "failed"
 # why an action could not happen, as the client is told (anything else: it is no longer possible)
 REASONS = ("gig_not_active", "offer_expired", "extra_decided", "already_funded", "insufficient_funds")
@@ -303,4 +305,7 @@ def _fire(uow: UnitOfWork, topup: InvoiceModel) -> dict:
         return {"order_id": orders.pay_extra_into(uow, client_id, action["order_id"], action["extra_id"], now).id}
     if action["kind"] == FUND_CONTRACT:
         return {"contract_id": projects.fund_into(uow, client_id, action["contract_id"], now).id}
+    if action["kind"] == SELECT_PROPOSAL:
+        return {"contract_id": projects.select_into(uow, client_id, action["project_id"], action["contractor_id"],
+                                                    now).id}
     raise AssertionError(f"top-up {topup.id}: unknown action {action['kind']!r}")

@@ -357,3 +357,27 @@ def test_funding_a_contract_short_of_balance_escrows_the_rest_once_its_top_up_is
     assert DealModel.get(contract["id"]).escrowed == 40000
     assert _available(api, client) == (0, 40000)
     assert_books_balance()
+
+
+def test_choosing_a_proposal_short_of_balance_opens_the_contract_once_its_top_up_is_paid(api, fake_acquirer):
+    client = api.signup("client@example.com")
+    coder = api.signup("coder@example.com")
+    project = api.post("/v1/projects", {"title": "Page", "description": "A page", "skills": ["python"],
+                                        "budget_min": 20000, "budget_max": 40000, "currency": "USD"},
+                       token=client).json_body
+    api.post(f"/v1/projects/{project['id']}/proposals", {"price": 30000, "days": 5, "text": "Yes"}, token=coder)
+    coder_id = api.get("/v1/me", token=coder).json_body["id"]
+    path = f"/v1/projects/{project['id']}/proposals/{coder_id}/select"
+
+    error = api.post(path, token=client).json_body["error"]
+    assert error["missing"] == {"amount": 15000, "currency": "USD"}
+    assert api.get(f"/v1/projects/{project['id']}", token=client).json_body["status"] == "open"
+    _nothing_changed(api, client)
+    _pay(fake_acquirer, error["topup"]["payment_url"])
+    deliver(api)
+
+    contract_id = api.get(f"/v1/topups/{error['topup']['id']}", token=client).json_body["action_result"]["contract_id"]
+    assert DealModel.get(contract_id).escrowed == 15000
+    assert api.get(f"/v1/projects/{project['id']}", token=client).json_body["status"] == "contracted"
+    assert _available(api, client) == (0, 15000)
+    assert_books_balance()

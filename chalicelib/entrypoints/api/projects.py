@@ -86,7 +86,7 @@ def withdraw_proposal(call: Call):
 
 @endpoint(bp, "POST", "/v1/projects/{project_id}/proposals/{contractor_id}/select",
           summary="Choose a proposal (client): half its price goes into escrow", tag="projects", status=201,
-          response=s.ContractOut, errors=(403, 409), moves_money=True)
+          response=s.ContractOut, errors=(402, 403, 409), moves_money=True)
 def select_proposal(call: Call):
     return projects.select(call.user, call.params["project_id"], call.params["contractor_id"])
 
