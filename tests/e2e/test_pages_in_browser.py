@@ -293,6 +293,6 @@ def test_a_client_with_an_empty_balance_pays_an_orders_402_on_the_checkout_page_
                                 None))
     assert order["status"] == "not_started" and order["amount"] == 4500 and order["gig_id"] == gig.json()["id"]
     balances = requests.get(f"{url}/v1/balances", headers=auth, timeout=30).json()["items"]
-    assert [(b["currency"], b["available"], b["held"]) for b in balances] == [("USD", 0, 4500)]
+    assert next((b["available"], b["held"]) for b in balances if b["currency"] == "USD") == (0, 4500)
     topup = requests.get(f"{url}/v1/topups/{error['topup']['id']}", headers=auth, timeout=30).json()
     assert topup["status"] == "paid" and topup["action_result"] == {"status": "completed", "order_id": order["id"]}
