@@ -381,3 +381,24 @@ def test_choosing_a_proposal_short_of_balance_opens_the_contract_once_its_top_up
     assert api.get(f"/v1/projects/{project['id']}", token=client).json_body["status"] == "contracted"
     assert _available(api, client) == (0, 15000)
     assert_books_balance()
+
+
+def test_two_transfers_over_one_account_in_a_unit_of_work_are_netted_and_its_floor_is_checked_on_the_net(api, broke):
+    from chalicelib.money import ledger
+    from chalicelib.platform.errors import InsufficientFunds
+    from chalicelib.store.uow import UnitOfWork
+
+    user_id = api.get("/v1/me", token=broke).json_body["id"]
+    uow = UnitOfWork()
+    ledger.record(uow, ledger.card_top_up("t-in", user_id, Money(3000, "USD"), 0, ref="top_x"))
+    ledger.record(uow, ledger.hold("t-hold", user_id, Money(3000, "USD"), ref="ord_x"))
+    uow.commit()  # one update of the client's account: +3000 available, then 3000 of it held
+    assert _available(api, broke) == (0, 3000)
+
+    short = UnitOfWork()
+    ledger.record(short, ledger.card_top_up("t-in-2", user_id, Money(1000, "USD"), 0, ref="top_y"))
+    ledger.record(short, ledger.hold("t-hold-2", user_id, Money(2000, "USD"), ref="ord_y"))
+    with pytest.raises(InsufficientFunds):
+        short.commit()
+    assert _available(api, broke) == (0, 3000)
+    assert_books_balance(holds_are_escrow=False)  # the test's holds belong to no deal
