@@ -15,6 +15,10 @@ payment we never asked for is parked for operators like an unmatched bank transf
 suspense account, once per acquirer payment whatever event ids it comes under. A verification's 1.00 UAH
 sits in the card clearing account until its refund is confirmed, so the books net it to zero.
 
+A client's card top-up (purpose `topup`) comes through the same webhook; its success is applied by
+`services/topups.py` (the balance credited, the action it was for fired), its decline and its duplicate's
+refund here like any other payment's.
+
 A charge or a refund the acquirer refuses (4xx) is an outcome, not a pause: a refused charge is a
 decline (`charge_refused`: the owner gets a payment link, the retries go on), a refused refund leaves
 the money parked for an operator (`refund_refused`, reason `refund_refused`).
@@ -218,7 +222,7 @@ def _applied(event: AcquirerEvent, outcome: str) -> dict:
 
 
 def settle(uow: UnitOfWork, payment: CardPaymentModel, status: str, outcome: str,
-            expected: str = PENDING, card_mask: str | None = None, acquirer_id: str | None = None) -> None:
+           expected: str = PENDING, card_mask: str | None = None, acquirer_id: str | None = None) -> None:
     actions = [CardPaymentModel.status.set(status), CardPaymentModel.outcome.set(outcome),
                CardPaymentModel.settled_at.set(clock.iso(clock.now()))]
     if card_mask:
