@@ -138,7 +138,9 @@ def payment_link(principal: Principal, topup_id: str) -> tuple[int, dict]:
     return run_with_retries(lambda: _live_link(load(topup_id)))
 
 
-def _live_link(topup: InvoiceModel) -> tuple[int, dict]:
+def _live_link(topup: InvoiceModel, *, answer: bool = True) -> tuple[int, dict]:
+    """The live link, renewed when expired; `answer=False` when it is not the request's own answer (a 402's
+    top-up): then the request's idempotency record is not written with it."""
     if topup.status != invoices.OPEN:
         raise Conflict("topup_paid", "This top-up is paid already")
     link = topup.link or {}
@@ -152,6 +154,9 @@ def _live_link(topup: InvoiceModel) -> tuple[int, dict]:
     uow.update(topup, [InvoiceModel.link.set({**_link(payment), "seq": seq})],
                condition=previous & (InvoiceModel.status == invoices.OPEN), on_fail=Retryable("link_race"))
     topup.link = {**_link(payment), "seq": seq}
+    if not answer:
+        uow.commit()
+        return 200, _link(payment)
     return idempotency.commit(uow, 200, _link(payment))
 
 
@@ -192,7 +197,7 @@ def _for_action(client_id: str, missing: Money, action: dict) -> dict:
     except (KeyModel.DoesNotExist, NotFound):
         existing = None
     if existing is not None and existing.status == invoices.OPEN:
-        link = _live_link(existing)[1]
+        link = _live_link(existing, answer=False)[1]
         return {"id": existing.id, "payment_url": link["url"], "expires_at": link["expires_at"]}
     topup, payment = _new(client_id, missing, action)
     uow = UnitOfWork()

@@ -241,6 +241,18 @@ def test_an_order_with_an_empty_balance_is_402_with_a_top_up_that_places_and_hol
     assert_books_balance()
 
 
+def test_a_402_sent_again_with_its_idempotency_key_after_the_link_expired_is_the_same_top_up_with_a_new_link(
+        api, deal, broke, still_clock):
+    key = {"Idempotency-Key": "order-once"}
+    first = api.post("/v1/orders", {"gig_id": _gig(api, deal)}, token=broke, headers=key).json_body["error"]
+    clock.advance(31 * MINUTE)
+    again = api.post("/v1/orders", {"gig_id": _gig(api, deal)}, token=broke, headers=key)
+    assert again.status_code == 402 and again.json_body["error"]["topup"]["id"] == first["topup"]["id"]
+    assert again.json_body["error"]["topup"]["payment_url"] != first["topup"]["payment_url"]
+    assert api.get("/v1/orders", token=broke).json_body["items"] == []
+    _nothing_changed(api, broke)
+
+
 def test_a_client_with_part_of_the_price_tops_up_only_the_rest(api, deal, fake_acquirer):
     place_order(api, deal)
     place_order(api, deal)  # 50.00 of 250.00 left
