@@ -4,8 +4,11 @@
     python -m bench.bank_workload [--url http://127.0.0.1:8000] [--dynamodb http://127.0.0.1:8766]
                                   [--seconds 30] [--clients 6] [--contractors 4] [--seed 1]
 
-Clients top up through signed bank webhooks (some delivered twice at once, some replayed late), place
-orders, pay extras, accept deliveries, ask for revisions, cancel, send B2B tasks and ask for payouts.
+Clients top up through signed bank webhooks (some delivered twice at once, some replayed late) and by card
+(`POST /v1/topups`, the acquirer's answer once, twice, late or declined, and sometimes two pages of one top-up
+both paid: the second is a duplicate, refunded), place orders and pay extras (answered 402 with a card top-up
+when the balance is short, and that top-up often paid, which completes the action), accept deliveries, ask for
+revisions, cancel, send B2B tasks and ask for payouts.
 Contractors start, deliver, offer extras, accept cancellations, complete tasks and ask for payouts.
 The bank answers payouts (paid or failed, some answers twice). Site owners (`--sites`) pay their monthly
 service invoices through payment links and by bank transfer, and save cards (paying an invoice, or the
@@ -26,7 +29,9 @@ service invoices; every card payment the acquirer took — the workload's own pa
 auto-charges alike, known by the acquirer's payment id whoever sent its events — ends in exactly one of:
 paying one invoice, refunded (or its refund pending), or parked once with a reason an operator sees, and
 none is parked as `invoice_already_paid` (a duplicate goes back by itself); no site is past due or
-blocked with nothing overdue; the card clearing account holds exactly the refunds pending. It prints
+blocked with nothing overdue; the card clearing account holds exactly the refunds pending; each client's card
+top-ups in the journal are exactly his paid top-ups, each paid by one card payment, and each completed action
+of a paid top-up made its deal. It prints
 the operations done, operations per second and the violations found; it exits 1 if there are any.
 
 Why one file of this size: a workload is read top to bottom, its actors, faults and final checks in the
@@ -151,6 +156,7 @@ class World:
     sites: list[tuple[str, str]] = field(default_factory=list)         # (site id, owner's token)
     acquirer_queue: list[tuple[float, bytes]] = field(default_factory=list)  # the acquirer's webhooks
     acquirer_events: set[str] = field(default_factory=set)
+    topups: dict[str, str] = field(default_factory=dict)               # card top-up id -> its client's id
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -178,8 +184,8 @@ def client_loop(world: World, user_id: str, token: str, seed: int) -> None:
     rng = random.Random(seed)
     me = Client(world.url, world.stats, rng, token)
     while not world.stop.is_set():
-        action = rng.choices(("top_up", "order", "review", "extras", "cancel", "task", "payout"),
-                             weights=(3, 5, 4, 2, 1, 2, 1))[0]
+        action = rng.choices(("top_up", "card_top_up", "order", "review", "extras", "cancel", "task", "payout"),
+                             weights=(3, 1, 5, 4, 2, 1, 2, 1))[0]
         if action == "top_up":
             currency = rng.choice(CURRENCIES)
             invoice = me.json("create invoice", "POST", "/v1/invoices",
@@ -188,9 +194,14 @@ def client_loop(world: World, user_id: str, token: str, seed: int) -> None:
                 with world.lock:
                     world.invoices[invoice["id"]] = {"owner": user_id, **invoice}
                 _queue_transfer(world, rng, invoice)
+        elif action == "card_top_up":
+            topup = me.json("card top-up", "POST", "/v1/topups", {"amount": rng.choice((5_000, 20_000)),
+                                                                  "currency": rng.choice(CURRENCIES)})
+            if topup:
+                _pay_topup(world, me, rng, user_id, topup["id"])
         elif action == "order":
             gig = rng.choice(world.gigs)
-            me.call("place order", "POST", "/v1/orders", {"gig_id": gig["id"]})
+            _or_top_up(world, me, rng, user_id, me.call("place order", "POST", "/v1/orders", {"gig_id": gig["id"]}))
         elif action in ("review", "extras", "cancel"):
             orders = me.json("list orders", "GET", "/v1/orders?limit=50") or {"items": []}
             for order in orders.get("items", []):
@@ -204,7 +215,8 @@ def client_loop(world: World, user_id: str, token: str, seed: int) -> None:
                     for extra in order.get("extras", []):
                         if extra["status"] == "offered":
                             verb = "pay" if rng.random() < 0.8 else "reject"
-                            me.call(f"{verb} extra", "POST", f"{path}/extras/{extra['id']}/{verb}")
+                            _or_top_up(world, me, rng, user_id,
+                                       me.call(f"{verb} extra", "POST", f"{path}/extras/{extra['id']}/{verb}"))
                 elif action == "cancel" and order["status"] in ("not_started", "in_progress") and rng.random() < 0.3:
                     if order["status"] == "in_progress":
                         me.call("ask cancellation", "POST", f"{path}/cancellation", {"reason": "no_longer_needed"})
@@ -261,6 +273,33 @@ def _payout(world: World, me: Client, rng: random.Random) -> None:
             if payout:
                 with world.lock:
                     world.payouts.append(payout["id"])
+
+
+def _or_top_up(world: World, me: Client, rng: random.Random, user_id: str,
+               response: requests.Response | None) -> None:
+    """A 402 with a card top-up: often paid (the action then completes itself), sometimes left."""
+    if response is None or response.status_code != 402 or rng.random() < 0.4:
+        return
+    topup = (response.json()["error"].get("topup") or {}).get("id")
+    if topup:
+        _pay_topup(world, me, rng, user_id, topup)
+
+
+def _pay_topup(world: World, me: Client, rng: random.Random, user_id: str, topup_id: str) -> None:
+    """The client pays a card top-up's page (the acquirer answers once, twice, late or declines); sometimes he
+    asks for its link again later and pays that page too (a new one once the first expired: a duplicate)."""
+    with world.lock:
+        world.topups[topup_id] = user_id
+    topup = me.json("read top-up", "GET", f"/v1/topups/{topup_id}")
+    if topup is None or topup["status"] != "pending" or not topup["payment_url"]:
+        return
+    total = topup["total"]["amount"]
+    _queue_card(world, rng, topup["payment_url"].rsplit("/", 1)[1], total, card=None, currency=topup["currency"])
+    if rng.random() < 0.2:
+        time.sleep(rng.uniform(0.5, 2))  # the clock moves meanwhile: the link may have expired
+        link = me.json("top-up link", "POST", f"/v1/topups/{topup_id}/payment-link")
+        if link is not None:
+            _queue_card(world, rng, link["payment_id"], total, card=None, currency=topup["currency"])
 
 
 def _queue_transfer(world: World, rng: random.Random, invoice: dict) -> None:
@@ -358,12 +397,12 @@ def site_loop(world: World, site_id: str, token: str, seed: int) -> None:
 
 
 def _queue_card(world: World, rng: random.Random, payment_id: str, amount: int, *, card: dict | None,
-                refund: bool = False) -> None:
+                refund: bool = False, currency: str = "UAH") -> None:
     """The acquirer's answer to a payment page: mostly paid (some twice at once, some seconds later, when
     the link may have expired), sometimes declined; a verification's refund confirmed a little later."""
     paid = rng.random() < 0.85
     event = {"event_id": f"acq-{uuid.uuid4()}", "type": "payment.succeeded" if paid else "payment.failed",
-             "payment_id": payment_id, "amount": amount, "currency": "UAH",
+             "payment_id": payment_id, "amount": amount, "currency": currency,
              "card": card or {"mask": "411111******1111", "holder": "OWNER", "token": "tok-link"}}
     body = json.dumps(event).encode()
     now = time.monotonic()
@@ -490,7 +529,38 @@ def check(world: World, dynamodb_url: str, prefix: str) -> list[str]:
     for key in set(expected) | set(top_ups):
         if expected[key] != top_ups[key]:
             violations.append(f"{key}: topped up {top_ups[key]}, but its paid invoices total {expected[key]}")
-    return violations + site_violations()
+    return violations + site_violations() + topup_violations(world)
+
+
+def topup_violations(world: World) -> list[str]:
+    """Each client's card top-ups in the journal are exactly his paid top-ups (each credited once), every
+    top-up the clients asked for is theirs, and each completed action of a paid top-up made its deal."""
+    from chalicelib.store.models import DealModel, InvoiceModel, JournalLineModel
+
+    violations: list[str] = []
+    paid: dict[tuple[str, str], int] = defaultdict(int)
+    for topup in InvoiceModel.scan(InvoiceModel.kind == "card_topup", consistent_read=True):
+        if topup.id in world.topups and world.topups[topup.id] != topup.owner_id:
+            violations.append(f"top-up {topup.id} belongs to {topup.owner_id}, asked for by {world.topups[topup.id]}")
+        if topup.status != "paid":
+            continue
+        paid[(topup.owner_id, topup.currency)] += int(topup.amount)
+        result = topup.action_result or {}
+        made = result.get("order_id") or result.get("contract_id")
+        if result.get("status") == "completed":
+            try:
+                DealModel.get(made, consistent_read=True)
+            except DealModel.DoesNotExist:
+                violations.append(f"top-up {topup.id} completed its action, but {made} does not exist")
+    credited: dict[tuple[str, str], int] = defaultdict(int)
+    for line in JournalLineModel.scan(JournalLineModel.kind == "card_top_up", consistent_read=True):
+        owner = line.pk.removeprefix("lines#").split("#")[0]
+        if line.sk != "entry" and not owner.startswith("sys:"):  # the journal's entries share the table
+            credited[(owner, line.currency)] += int(line.amount)
+    for key in set(paid) | set(credited):
+        if paid[key] != credited[key]:
+            violations.append(f"{key}: card top-ups credited {credited[key]}, but the paid top-ups total {paid[key]}")
+    return violations
 
 
 def site_violations() -> list[str]:
@@ -542,7 +612,7 @@ def site_violations() -> list[str]:
 def card_violations(invoices: dict) -> list[str]:
     """Every card payment the acquirer took ends in exactly one of: paying one invoice, refunded (or its
     refund pending), or parked once with a reason; no owner is charged twice without an automatic refund."""
-    from chalicelib.store.models import CardPaymentModel, PaymentModel
+    from chalicelib.store.models import CardPaymentModel, InvoiceModel, PaymentModel
 
     violations: list[str] = []
     parked: dict[str, object] = {}
@@ -558,6 +628,8 @@ def card_violations(invoices: dict) -> list[str]:
             violations.append(f"card payment {item.acquirer_payment_id} for an invoice paid already waits for an "
                               f"operator: its owner was charged twice")
     paid_by = {i.payment_id: i.id for i in invoices.values() if i.status == "paid"}
+    paid_by.update({t.payment_id: t.id for t in InvoiceModel.scan(InvoiceModel.kind == "card_topup",
+                                                                   consistent_read=True) if t.status == "paid"})
     for payment in CardPaymentModel.scan(consistent_read=True):
         if payment.status in ("pending", "failed"):
             continue
@@ -566,7 +638,7 @@ def card_violations(invoices: dict) -> list[str]:
                 payment.outcome == "parked" and payment.id in parked]
         if sum(ends) != 1:
             violations.append(f"card payment {payment.id} ({payment.purpose}) is {payment.status}/{payment.outcome}: "
-                              "it pays no invoice, is not refunded and is not parked")
+                              "it pays no invoice or top-up, is not refunded and is not parked")
     return violations
 
 
@@ -658,7 +730,7 @@ def run(url: str, dynamodb_url: str, *, seconds: float, clients: int, contractor
     out("refusals: " + (", ".join(f"{name} {code} {n}" for (name, code), n in stats.refusals.most_common(12))
                         or "none"))
     out(f"events sent: {len(world.delivered_events)}, payouts: {len(world.payouts)}, "
-        f"acquirer events: {len(world.acquirer_events)}, sites: {len(world.sites)}")
+        f"acquirer events: {len(world.acquirer_events)}, sites: {len(world.sites)}, card top-ups: {len(world.topups)}")
     out(f"violations: {len(violations)}")
     for violation in violations:
         out(f"  {violation}")

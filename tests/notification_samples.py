@@ -92,6 +92,7 @@ _merge("payouts")
 _merge("projects")
 _merge("tasks")
 _merge("billing")
+_merge("topups")
 
 # Disputes on a project's contract: either party may open one.
 from tests.notification_samples_projects import CONTRACT  # noqa: E402

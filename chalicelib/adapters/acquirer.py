@@ -318,6 +318,14 @@ def deliver(events: list[dict], post: Callable[[bytes, str], int]) -> int:
     return delivered
 
 
+def for_currency(currency: str) -> Acquirer | None:
+    """The acquirer that takes cards in `currency` (`CARD_ACQUIRERS`), or None when no card is taken in it."""
+    if (settings.card_acquirers.get(currency) or settings.card_acquirers.get("*")) is None:
+        return None
+    adapter = get_acquirer()
+    return None if isinstance(adapter, HttpAcquirer) and currency not in CURRENCY_CODES else adapter
+
+
 def get_acquirer() -> Acquirer:
     """The acquirer's API on every deployed stage; the local fake on the local stage."""
     return HttpAcquirer() if settings.acquirer_url or not settings.is_local else LocalAcquirer()

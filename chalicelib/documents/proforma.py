@@ -27,6 +27,11 @@ class ProformaInvoice:
     payer_name: str
     payer_email: str
     vat_bps: int = 0  # the payee's VAT rate; 0 when not a VAT payer
+    # A card top-up's document is its receipt: the fee charged on top, and the card and moment that paid it
+    card: bool = False
+    fee: Money | None = None
+    card_mask: str = ""
+    paid_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.issued_at.tzinfo is None:
@@ -40,7 +45,8 @@ def render_proforma_invoice(invoice: ProformaInvoice, locale: str, timezone: str
     _ = i18n.translations(locale).gettext
     # Read through the module: config.reload() replaces the settings object.
     settings = config.settings
-    title = bidi.fill(_("Proforma invoice No. %(number)s"), i18n.is_rtl(locale), number=invoice.number)
+    heading = _("Receipt No. %(number)s") if invoice.card else _("Proforma invoice No. %(number)s")
+    title = bidi.fill(heading, i18n.is_rtl(locale), number=invoice.number)
     doc = DocumentPdf(
         title=title, lang=locale, rtl=i18n.is_rtl(locale), author=settings.payee_name, created_at=invoice.issued_at
     )
@@ -52,6 +58,9 @@ def render_proforma_invoice(invoice: ProformaInvoice, locale: str, timezone: str
     doc.key_values([(_("Date of issue"), issued_on)])
     _parties(doc, invoice, locale, settings)
     _amount(doc, invoice, locale)
+    if invoice.card:
+        _card(doc, invoice, locale, settings)
+        return doc.output()
     doc.callout(_("Payment details — quote exactly in the bank transfer"), invoice.payment_details)
     doc.note(_("The payment is credited automatically when its purpose quotes the invoice number exactly and its "
                "amount and currency match this invoice."))
@@ -74,14 +83,28 @@ def _parties(doc: DocumentPdf, invoice: ProformaInvoice, locale: str, settings: 
     )
 
 
+def _card(doc: DocumentPdf, invoice: ProformaInvoice, locale: str, settings: config.Settings) -> None:
+    _ = i18n.translations(locale).gettext
+    if invoice.paid_at is None:
+        doc.note(_("Not paid yet: the card payment page of this top-up pays it."))
+        return
+    paid_on = i18n.format_date(invoice.paid_at, locale, i18n.zone_for(settings.marketplace_timezone, locale))
+    doc.key_values([(_("Paid by card"), ", ".join(part for part in (invoice.card_mask, paid_on) if part))])
+
+
 def _amount(doc: DocumentPdf, invoice: ProformaInvoice, locale: str) -> None:
     _ = i18n.translations(locale).gettext
     amount = invoice.amount
     figures = format_money(amount, locale)
+    rows = [[_("Top-up of the escrowdesk account balance"), figures]]
+    total = amount
+    if invoice.fee is not None and invoice.fee.amount_minor:
+        rows.append([_("Card payment fee"), format_money(invoice.fee, locale)])
+        total = Money(amount.amount_minor + invoice.fee.amount_minor, amount.currency)
     doc.table(
         [Column(_("Description"), 70), Column(_("Amount"), 30, numeric=True)],
-        [[_("Top-up of the escrowdesk account balance"), figures]],
-        total=[_("Total"), figures],
+        rows,
+        total=[_("Total"), format_money(total, locale)],
     )
     vat = vat_line([amount.amount_minor], amount.currency, invoice.vat_bps, locale)
     doc.key_values([(_("VAT"), vat), (_("Amount in words"), amount_in_words(amount, locale))])

@@ -209,6 +209,18 @@ def service_invoice_written_off(transfer_id: str, money: Money, ref: str) -> Tra
                  ref)
 
 
+def card_top_up(transfer_id: str, owner_id: str, money: Money, fee_minor: int, ref: str) -> Transfer:
+    """A card top-up the acquirer confirmed: `money` lands on the owner's available balance, and the fee charged
+    on top of it (if any) is the platform's revenue."""
+    assert fee_minor >= 0, "a fee is never negative"
+    postings = [Posting(system_account(System.ACQUIRER, money.currency, transfer_id), AVAILABLE,
+                        -(money.amount_minor + fee_minor)),
+                Posting(user_account(owner_id, money.currency), AVAILABLE, money.amount_minor)]
+    if fee_minor:
+        postings.append(Posting(system_account(System.REVENUE, money.currency, transfer_id), AVAILABLE, fee_minor))
+    return Transfer(transfer_id, "card_top_up", money.currency, tuple(postings), ref)
+
+
 def hold(transfer_id: str, owner_id: str, money: Money, ref: str, kind: str = "hold") -> Transfer:
     """Reserve money on the owner's own account (escrow, a pending payout)."""
     account = user_account(owner_id, money.currency)
@@ -290,19 +302,24 @@ def _net_by_account(transfer: Transfer) -> dict[AccountRef, dict[Bucket, int]]:
 
 
 def _update_account(uow: UnitOfWork, account: AccountRef, deltas: dict[Bucket, int]) -> None:
+    """One update per account and transaction: an account an earlier transfer of the same unit of work touched
+    gets the sum of both (its floor checked on the sum, which is what the transaction leaves)."""
+    netted = uow.account_deltas.setdefault(account, {AVAILABLE: 0, HELD: 0})
+    for bucket, delta in deltas.items():
+        netted[bucket] += delta
     item = AccountModel(account.owner_id, account.key)
     actions = [AccountModel.currency.set(account.currency)]
     condition = None
-    for bucket, delta in deltas.items():
+    for name, delta in netted.items():
         if delta == 0:
             continue
-        attribute = getattr(AccountModel, bucket)
+        attribute = getattr(AccountModel, name)
         actions.append(attribute.add(delta))
         if delta < 0 and not account.is_system:
             floor = attribute >= -delta
             condition = floor if condition is None else condition & floor
-    uow.update(item, actions, condition=condition, on_fail=functools.partial(shortfall, account.owner_id,
-                                                                             account.currency))
+    uow.update_keyed(("account", account), item, actions, condition=condition,
+                     on_fail=functools.partial(shortfall, account.owner_id, account.currency))
 
 
 def shortfall(owner_id: str, currency: str) -> DomainError:

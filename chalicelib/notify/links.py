@@ -59,6 +59,7 @@ TARGETS: dict[str, tuple[str, ...] | None] = {
     "service_invoice_written_off": ("invoice_id",),
     "card_payment_refunded": ("invoice_id",),
     "transfer_to_be_returned": ("invoice_id",),
+    "topup_action_failed": ("invoice_id",),
     **{kind: ("site_id",) for kind in ("site_created", "counter_limit_reached", "requisites_changed",
                                         "vchasno_activated", "vchasno_deactivated", "deletion_requested",
                                         "deletion_withdrawn", "deletion_completed", "owner_changed", "card_saved",
@@ -72,7 +73,7 @@ DEAL = ("order_id",)
 # an id's type prefix → the object WEB_PATHS knows it by
 OBJECTS = {"ord": "order", "ctr": "contract", "ofr": "offer", "prj": "project", "tsk": "task", "inv": "invoice",
            "po": "payout", "pay": "unmatched_payment", "cnv": "conversation", "site": "site",
-           "sin": "service_invoice"}
+           "sin": "service_invoice", "top": "invoice"}
 
 # What the button says, by the object it opens (msgids: translated where they are shown).
 LABELS = {

@@ -89,6 +89,20 @@ def _web_paths() -> dict[str, str]:
 DEFAULT_PAYOUT_MINIMUM = {"USD": 1_000, "EUR": 1_000, "UAH": 50_000, "IRR": 5_000_000}
 
 
+CARD_ACQUIRER_NAMES = ("monobank",)
+
+
+def _acquirers(value: str) -> dict[str, str]:
+    """`CARD_ACQUIRERS`: "UAH:monobank,EUR:monobank" → {"UAH": "monobank", "EUR": "monobank"}."""
+    mapping = {}
+    for pair in filter(None, (part.strip() for part in value.split(","))):
+        currency, _, name = pair.partition(":")
+        if name.strip() not in CARD_ACQUIRER_NAMES:
+            raise ValueError(f"CARD_ACQUIRERS: unknown acquirer {name.strip()!r} for {currency.strip()}")
+        mapping[currency.strip().upper()] = name.strip()
+    return mapping
+
+
 def _payout_minimum() -> dict[str, int]:
     raw = os.environ.get("PAYOUT_MIN_AMOUNT")
     minimum = json.loads(raw) if raw else DEFAULT_PAYOUT_MINIMUM
@@ -318,6 +332,15 @@ class Settings:
     acquirer_local_dir: str = field(default_factory=lambda: _env("ACQUIRER_LOCAL_DIR", "var/acquirer"))
     acquirer_decline_tokens: frozenset[str] = field(default_factory=lambda: frozenset(
         token.strip() for token in _env("ACQUIRER_DECLINE_TOKENS", "").split(",") if token.strip()))
+    # Card top-ups of clients' balances: which acquirer takes cards in each currency ("UAH:monobank,EUR:monobank";
+    # "*" stands for every currency). "monobank" is the Monobank-shaped adapter above, which on the local stage is
+    # its fake; a currency with none is refused (`card_payments_unavailable`) and stays payable by bank transfer.
+    # Deployed stages take UAH only by default; the local stage's fake takes every currency.
+    card_acquirers: dict[str, str] = field(default_factory=lambda: _acquirers(_env(
+        "CARD_ACQUIRERS", "*:monobank" if os.environ.get("STAGE", "local") == "local" else "UAH:monobank")))
+    # A card top-up's fee in basis points of the amount credited (0 = none): charged on top, shown before
+    # paying, booked to revenue and printed on the receipt.
+    card_topup_fee_bps: int = field(default_factory=lambda: int(_env("CARD_TOPUP_FEE_BPS", "0")))
     # The state registry (company name, address, director by EDRPOU/RNOKPP) and Vchasno (e-documents):
     # HTTP APIs when their URL is set, local fakes otherwise (Vchasno's known tax ids in VCHASNO_LOCAL_FILE).
     # Their tokens come from the secrets REGISTRY_TOKEN_ARN and VCHASNO_TOKEN_ARN name on a deployed stage.

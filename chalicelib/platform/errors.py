@@ -63,6 +63,24 @@ class InsufficientFunds(Conflict):
     default_code = "insufficient_funds"
 
 
+class PaymentRequired(DomainError):
+    """Too little available balance for an action a card top-up can complete: what is missing and, when cards
+    are taken in its currency, the top-up whose payment completes the action (`topup`: {id, payment_url,
+    expires_at}, or None)."""
+
+    status = 402
+    default_code = "insufficient_funds"
+
+    def __init__(self, message: str, *, missing: dict, topup: dict | None) -> None:
+        super().__init__(self.default_code, message)
+        self.missing, self.topup = missing, topup
+
+    def to_json(self) -> dict:
+        body = super().to_json()
+        body["error"].update(missing=self.missing, topup=self.topup)
+        return body
+
+
 class Unprocessable(DomainError):
     status = 422
     default_code = "validation_error"

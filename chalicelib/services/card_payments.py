@@ -15,6 +15,10 @@ payment we never asked for is parked for operators like an unmatched bank transf
 suspense account, once per acquirer payment whatever event ids it comes under. A verification's 1.00 UAH
 sits in the card clearing account until its refund is confirmed, so the books net it to zero.
 
+A client's card top-up (purpose `topup`) comes through the same webhook; its success is applied by
+`services/topups.py` (the balance credited, the action it was for fired), its decline and its duplicate's
+refund here like any other payment's.
+
 A charge or a refund the acquirer refuses (4xx) is an outcome, not a pause: a refused charge is a
 decline (`charge_refused`: the owner gets a payment link, the retries go on), a refused refund leaves
 the money parked for an operator (`refund_refused`, reason `refund_refused`).
@@ -45,7 +49,7 @@ from chalicelib.services.pagination import page
 from chalicelib.store.models import CardPaymentModel, DealModel, KeyModel, PaymentModel, ServiceInvoiceModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
-LINK, PAY_INVOICE, VERIFY, AUTOPAY = "link", "pay_invoice", "verify", "autopay"
+LINK, PAY_INVOICE, VERIFY, AUTOPAY, TOPUP = "link", "pay_invoice", "verify", "autopay", "topup"
 PENDING, SUCCEEDED, FAILED, REFUND_PENDING, REFUNDED = "pending", "succeeded", "failed", "refund_pending", "refunded"
 APPLIED, VERIFIED, PARKED, DECLINED, DUPLICATE = "applied", "verified", "parked", "declined", "duplicate"
 VERIFICATION = Money(100, tariffs.CURRENCY)  # 1.00 UAH
@@ -66,7 +70,7 @@ class _Duplicate(Exception):
     pass
 
 
-class _Raced(Exception):
+class Raced(Exception):
     """The payment or the invoice changed between our read and our commit."""
 
 
@@ -164,7 +168,7 @@ def receive(event: AcquirerEvent) -> dict:
 def _moved_is_a_race(use_case: Callable[[], tuple[dict, Callable[[], None] | None]]):
     try:
         return use_case()
-    except _Raced:
+    except Raced:
         raise Retryable("card_payment_race") from None
     except Conflict as moved:
         if moved.code != "state_changed":
@@ -172,15 +176,26 @@ def _moved_is_a_race(use_case: Callable[[], tuple[dict, Callable[[], None] | Non
         raise Retryable("state_changed") from None
 
 
-def _apply(event: AcquirerEvent) -> tuple[dict, Callable[[], None] | None]:
+def _claimed(event: AcquirerEvent) -> UnitOfWork:
+    """A unit of work that claims the event: committed once, whatever else it writes."""
     uow = UnitOfWork()
     uow.put(KeyModel(f"acqevent#{event.event_id}", target_id=event.payment_id),
             condition=KeyModel.key.does_not_exist(), on_fail=_Duplicate(), first=True)
+    return uow
+
+
+def _apply(event: AcquirerEvent) -> tuple[dict, Callable[[], None] | None]:
+    uow = _claimed(event)
     try:
         payment = CardPaymentModel.get(event.payment_id, consistent_read=True)
     except CardPaymentModel.DoesNotExist:
         payment = None
     after = None
+    if payment is not None and payment.purpose == TOPUP and event.type == acquirer.SUCCEEDED and _holdable(event):
+        from chalicelib.services import topups  # top-ups fire the actions of other services, which use this one
+
+        outcome, after = topups.paid(lambda: _claimed(event), payment, event)
+        return _applied(event, outcome), after
     if not _holdable(event):  # money the ledger cannot keep: a record for operators, nothing moved
         outcome = _park_unknown(uow, event, payment, "unsupported_currency") \
             if event.type == acquirer.SUCCEEDED else "ignored"
@@ -196,14 +211,18 @@ def _apply(event: AcquirerEvent) -> tuple[dict, Callable[[], None] | None]:
     else:
         outcome = "ignored"
     uow.commit()
+    return _applied(event, outcome), after
+
+
+def _applied(event: AcquirerEvent, outcome: str) -> dict:
     metrics.add_metric(name="CardPaymentEvent", unit="Count", value=1)
     logger.info("acquirer event applied", extra={"event_id": event.event_id, "payment_id": event.payment_id,
                                                  "type": event.type, "outcome": outcome})
-    return {"received": True, "duplicate": False, "ignored": outcome == "ignored", "outcome": outcome}, after
+    return {"received": True, "duplicate": False, "ignored": outcome == "ignored", "outcome": outcome}
 
 
-def _settle(uow: UnitOfWork, payment: CardPaymentModel, status: str, outcome: str,
-            expected: str = PENDING, card_mask: str | None = None, acquirer_id: str | None = None) -> None:
+def settle(uow: UnitOfWork, payment: CardPaymentModel, status: str, outcome: str,
+           expected: str = PENDING, card_mask: str | None = None, acquirer_id: str | None = None) -> None:
     actions = [CardPaymentModel.status.set(status), CardPaymentModel.outcome.set(outcome),
                CardPaymentModel.settled_at.set(clock.iso(clock.now()))]
     if card_mask:
@@ -211,7 +230,7 @@ def _settle(uow: UnitOfWork, payment: CardPaymentModel, status: str, outcome: st
     if acquirer_id and not payment.acquirer_id:
         actions.append(CardPaymentModel.acquirer_id.set(acquirer_id))
         payment.acquirer_id = acquirer_id
-    uow.update(payment, actions, condition=CardPaymentModel.status == expected, on_fail=_Raced())
+    uow.update(payment, actions, condition=CardPaymentModel.status == expected, on_fail=Raced())
 
 
 def _succeeded(uow: UnitOfWork, payment: CardPaymentModel,
@@ -223,18 +242,18 @@ def _succeeded(uow: UnitOfWork, payment: CardPaymentModel,
     card = event.card if payment.save_card and event.card and event.card.get("token") else None
     mask = (event.card or {}).get("mask")
     if money != Money(int(payment.amount), payment.currency):
-        _settle(uow, payment, SUCCEEDED, PARKED, expected=was, card_mask=mask, acquirer_id=event.acquirer_id)
-        _park(uow, event, payment, "amount_mismatch")
+        settle(uow, payment, SUCCEEDED, PARKED, expected=was, card_mask=mask, acquirer_id=event.acquirer_id)
+        park(uow, event, payment, "amount_mismatch")
         return PARKED, None
     if payment.purpose == VERIFY:
-        _settle(uow, payment, REFUND_PENDING, VERIFIED, expected=was, card_mask=mask, acquirer_id=event.acquirer_id)
+        settle(uow, payment, REFUND_PENDING, VERIFIED, expected=was, card_mask=mask, acquirer_id=event.acquirer_id)
         ledger.record(uow, ledger.card_verification(f"{payment.id}:verified", money, ref=payment.id))
         _fire(uow, payment.site_id, "save_card", {"card": card, "payment_id": payment.id,
                                                    "refund": money.amount_minor, "acquirer_id": payment.acquirer_id})
-        return VERIFIED, lambda: _refund(payment, money)
+        return VERIFIED, lambda: refund(payment, money)
     invoice = service_invoices.load(str(payment.invoice_id))
     if invoice.status != service_invoices.OPEN:  # paid (or void) meanwhile: the money goes back by itself
-        _settle(uow, payment, REFUND_PENDING, DUPLICATE, expected=was, card_mask=mask, acquirer_id=event.acquirer_id)
+        settle(uow, payment, REFUND_PENDING, DUPLICATE, expected=was, card_mask=mask, acquirer_id=event.acquirer_id)
         ledger.record(uow, ledger.card_duplicate(f"{payment.id}:duplicate", money, ref=payment.id))
         _fire(uow, payment.site_id, "save_card", {"card": card, "payment_id": payment.id,
                                                    "refund": money.amount_minor, "acquirer_id": payment.acquirer_id})
@@ -242,10 +261,10 @@ def _succeeded(uow: UnitOfWork, payment: CardPaymentModel,
             "site_id": payment.site_id, "invoice_id": invoice.id, "number": invoice.number,
             "amount": money.to_json(), "card_mask": mask or payment.card_mask or "",
             "reason": "invoice_void" if invoice.status == service_invoices.VOID else "invoice_already_paid"})
-        return DUPLICATE, lambda: _refund(payment, money)
-    _settle(uow, payment, SUCCEEDED, APPLIED, expected=was, card_mask=mask, acquirer_id=event.acquirer_id)
+        return DUPLICATE, lambda: refund(payment, money)
+    settle(uow, payment, SUCCEEDED, APPLIED, expected=was, card_mask=mask, acquirer_id=event.acquirer_id)
     paid_by = service_invoices.LINK if payment.purpose == LINK else service_invoices.CARD
-    service_invoices.pay(uow, invoice, payment.id, service_invoices.CARD_SOURCE, _Raced(), paid_by=paid_by,
+    service_invoices.pay(uow, invoice, payment.id, service_invoices.CARD_SOURCE, Raced(), paid_by=paid_by,
                          card=card, notify="card_charge_succeeded" if payment.purpose == AUTOPAY
                          else "service_invoice_paid")
     return APPLIED, None
@@ -254,7 +273,7 @@ def _succeeded(uow: UnitOfWork, payment: CardPaymentModel,
 def _failed(uow: UnitOfWork, payment: CardPaymentModel, event: AcquirerEvent) -> str:
     if payment.status != PENDING:
         return "ignored"
-    _settle(uow, payment, FAILED, DECLINED, card_mask=(event.card or {}).get("mask"), acquirer_id=event.acquirer_id)
+    settle(uow, payment, FAILED, DECLINED, card_mask=(event.card or {}).get("mask"), acquirer_id=event.acquirer_id)
     if payment.purpose == AUTOPAY:
         deal = deals.load(PROCESS, payment.site_id)
         charging = (deal.data or {}).get("charging") or {}
@@ -271,8 +290,9 @@ def _refunded(uow: UnitOfWork, payment: CardPaymentModel, event: AcquirerEvent) 
     if payment.status != REFUND_PENDING:
         return "ignored"
     money = Money(int(payment.amount), payment.currency)
-    _settle(uow, payment, REFUNDED, str(payment.outcome), expected=REFUND_PENDING)
-    _fire(uow, payment.site_id, "refund_confirmed", {"payment_id": payment.id})
+    settle(uow, payment, REFUNDED, str(payment.outcome), expected=REFUND_PENDING)
+    if payment.purpose != TOPUP:  # a client's top-up has no site to tell
+        _fire(uow, payment.site_id, "refund_confirmed", {"payment_id": payment.id})
     if payment.outcome == DUPLICATE:  # the owner was told when the refund was asked for
         ledger.record(uow, ledger.card_duplicate_refunded(f"{payment.id}:refunded", money, ref=payment.id))
         return REFUNDED
@@ -282,7 +302,7 @@ def _refunded(uow: UnitOfWork, payment: CardPaymentModel, event: AcquirerEvent) 
     return REFUNDED
 
 
-def _refund(payment: CardPaymentModel, money: Money) -> None:
+def refund(payment: CardPaymentModel, money: Money) -> None:
     """After the transaction that booked it: give a verification's 1.00 UAH or a duplicate back (the
     subscription's `resend_refund` asks again until the acquirer confirms it; a refusal parks it)."""
     try:
@@ -320,14 +340,15 @@ def refund_refused(payment_id: str) -> None:
             return {}, None
         money = Money(int(payment.amount), payment.currency)
         uow = UnitOfWork()
-        _settle(uow, payment, SUCCEEDED, PARKED, expected=REFUND_PENDING)
+        settle(uow, payment, SUCCEEDED, PARKED, expected=REFUND_PENDING)
         parked = _parked_payment(payment.id, f"refused:{payment.id}", money, payment, "refund_refused", {})
         uow.put(parked, condition=PaymentModel.id.does_not_exist())
         ledger.record(uow, ledger.park_refused_refund(f"{payment.id}:refund_refused", money, ref=parked.id))
         outbox.enqueue(uow, outbox.OPERATORS, "payment_unmatched", {
             "payment_id": parked.id, "purpose": parked.purpose, "reason": "refund_refused",
             "amount": money.to_json()})
-        _fire(uow, payment.site_id, "refund_confirmed", {"payment_id": payment.id})
+        if payment.purpose != TOPUP:  # a client's top-up has no site to tell
+            _fire(uow, payment.site_id, "refund_confirmed", {"payment_id": payment.id})
         uow.commit()
         return {}, None
 
@@ -358,7 +379,7 @@ def _parked_payment(card_payment_id: str, event_id: str, money: Money, payment: 
                         acquirer_payment_id=card_payment_id, invoice_id=payment.invoice_id if payment else None)
 
 
-def _park(uow: UnitOfWork, event: AcquirerEvent, payment: CardPaymentModel | None, reason: str) -> None:
+def park(uow: UnitOfWork, event: AcquirerEvent, payment: CardPaymentModel | None, reason: str) -> None:
     """Card money nothing can take is an unmatched payment for operators (apply or return it); money the
     ledger cannot keep (a currency it holds no balances in) is only the record. One acquirer payment is
     parked once, whatever event ids its success comes under."""
@@ -380,7 +401,7 @@ def _park(uow: UnitOfWork, event: AcquirerEvent, payment: CardPaymentModel | Non
 
 
 def _park_unknown(uow: UnitOfWork, event: AcquirerEvent, payment: CardPaymentModel | None, reason: str) -> str:
-    _park(uow, event, payment, reason)
+    park(uow, event, payment, reason)
     return PARKED
 
 

@@ -140,5 +140,7 @@ def pdf(principal: Principal, invoice_id: str) -> tuple[str, bytes]:
         number=invoice.number, issued_at=clock.parse_iso(invoice.created_at),
         amount=Money(int(invoice.amount), invoice.currency), payment_details=invoice.payment_details,
         payer_name=owner.name, payer_email=owner.email, vat_bps=config.settings.payee_vat_bps,
+        card=invoice.kind == "card_topup", fee=Money(int(invoice.fee or 0), invoice.currency),
+        card_mask=invoice.card_mask or "", paid_at=clock.parse_iso(invoice.paid_at) if invoice.paid_at else None,
     )
     return f"{invoice.number}.pdf", render_proforma_invoice(document, owner.locale, owner.timezone)

@@ -10,14 +10,14 @@ from datetime import UTC, datetime, timedelta
 from chalicelib import engine
 from chalicelib.access.auth import Principal
 from chalicelib.money import deal_terms
-from chalicelib.money.amounts import require_positive
+from chalicelib.money.amounts import Money, require_positive
 from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
-from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
+from chalicelib.platform.errors import Conflict, Forbidden, InsufficientFunds, NotFound, Unprocessable
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.custom_offer import PENDING, PROCESS
 from chalicelib.processes.gig_order import MAX_REVISIONS
-from chalicelib.services import conversations, deals, gigs, idempotency, orders, profiles, views
+from chalicelib.services import conversations, deals, gigs, idempotency, orders, profiles, topups, views
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, UserModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
@@ -135,23 +135,39 @@ def list_mine(principal: Principal, role: str, limit: int, cursor: str | None) -
 
 
 def accept(principal: Principal, offer_id: str) -> tuple[int, dict]:
-    """The client accepts: the order is created on the offer's terms and paid into escrow at once."""
+    """The client accepts: the order is created on the offer's terms and paid into escrow at once. Too little
+    available balance answers 402 with a card top-up that accepts the offer once paid."""
 
     def attempt() -> tuple[int, dict]:
         offer = load(offer_id)
-        ctx_role = _role(principal, offer)
-        agreed = dict(offer.terms)
-        if not deal_terms.verify(agreed, offer.terms_hash):
-            raise AssertionError(f"offer {offer.id}: stored terms do not match their hash")
-        gig = gigs.load(offer.subject_id)
-        now = clock.now()
         uow = UnitOfWork()
-        order_id = ids.new_id("ord")
-        engine.apply(uow, PROCESS, offer, "accept", Context(now, ctx_role, payload={"order_id": order_id}))
-        order = orders.open_order(uow, offer.client_id, gig, agreed, now, offer_id=offer.id, order_id=order_id)
+        order = _accept(uow, offer, _role(principal, offer), clock.now())
         return idempotency.commit(uow, 201, views.order(order))
 
-    return run_with_retries(attempt)
+    try:
+        return run_with_retries(attempt)
+    except InsufficientFunds:
+        offer = load(offer_id)
+        raise topups.required(principal.user_id, Money(int(offer.amount), offer.currency),
+                              {"kind": topups.ACCEPT_OFFER, "offer_id": offer.id}) from None
+
+
+def accept_into(uow: UnitOfWork, client_id: str, offer_id: str, now: datetime) -> DealModel:
+    """Add the acceptance of an offer to the unit of work, with the checks of `accept` (a paid top-up accepts it)."""
+    offer = load(offer_id)
+    if offer.client_id != client_id:
+        raise NotFound("not_found", "No such offer")
+    return _accept(uow, offer, "client", now)
+
+
+def _accept(uow: UnitOfWork, offer: DealModel, role: Actor, now: datetime) -> DealModel:
+    agreed = dict(offer.terms)
+    if not deal_terms.verify(agreed, offer.terms_hash):
+        raise AssertionError(f"offer {offer.id}: stored terms do not match their hash")
+    gig = gigs.load(offer.subject_id)
+    order_id = ids.new_id("ord")
+    engine.apply(uow, PROCESS, offer, "accept", Context(now, role, payload={"order_id": order_id}))
+    return orders.open_order(uow, offer.client_id, gig, agreed, now, offer_id=offer.id, order_id=order_id)
 
 
 def close(principal: Principal, offer_id: str, transition: str, reason: str = "") -> tuple[int, dict]:

@@ -12,11 +12,11 @@ from chalicelib.money import deal_terms, ledger
 from chalicelib.money.amounts import Money, require_positive
 from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
-from chalicelib.platform.errors import NotFound, Unprocessable
+from chalicelib.platform.errors import InsufficientFunds, NotFound, Unprocessable
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.disputes import QUEUE as DISPUTES_QUEUE
 from chalicelib.processes.gig_order import NOT_STARTED, PROCESS
-from chalicelib.services import deals, gigs, idempotency, views
+from chalicelib.services import deals, gigs, idempotency, topups, views
 from chalicelib.services.pagination import page
 from chalicelib.store.models import DealModel, GigModel
 from chalicelib.store.uow import UnitOfWork
@@ -25,20 +25,39 @@ MAX_DELIVERY_FILES = 5
 
 
 def place(principal: Principal, gig_id: str, currency: str | None = None) -> tuple[int, dict]:
-    """The client orders a gig: its price moves from available to escrow, status `not_started`."""
+    """The client orders a gig: its price moves from available to escrow, status `not_started`. Too little
+    available balance answers 402 with a card top-up that places the order once paid."""
     gig = gigs.load(gig_id)
-    if gig.status != gigs.ACTIVE:
-        raise Unprocessable("gig_not_active", "This gig is paused and cannot be ordered", field="gig_id")
-    if gig.contractor_id == principal.user_id:
-        raise Unprocessable("own_gig", "You cannot order your own gig", field="gig_id")
+    _orderable(gig, principal.user_id)
     if currency is not None and currency != gig.currency:
         raise Unprocessable("currency_mismatch", f"This gig is priced in {gig.currency}, not {currency}",
                             field="currency")
-    agreed = {"gig_id": gig.id, "title": gig.title, "description": gig.description, "amount": int(gig.amount),
-              "currency": gig.currency, "delivery_days": int(gig.delivery_days), "revision_limit": None}
     uow = UnitOfWork()
-    deal = open_order(uow, principal.user_id, gig, agreed, clock.now())
-    return idempotency.commit(uow, 201, views.order(deal))
+    deal = open_order(uow, principal.user_id, gig, _agreed(gig), clock.now())
+    try:
+        return idempotency.commit(uow, 201, views.order(deal))
+    except InsufficientFunds:
+        raise topups.required(principal.user_id, Money(int(gig.amount), gig.currency),
+                              {"kind": topups.PLACE_ORDER, "gig_id": gig.id}) from None
+
+
+def place_into(uow: UnitOfWork, client_id: str, gig_id: str, now: datetime) -> DealModel:
+    """Add the order of a gig to the unit of work, with the checks of `place` (a paid top-up places it)."""
+    gig = gigs.load(gig_id)
+    _orderable(gig, client_id)
+    return open_order(uow, client_id, gig, _agreed(gig), now)
+
+
+def _orderable(gig: GigModel, client_id: str) -> None:
+    if gig.status != gigs.ACTIVE:
+        raise Unprocessable("gig_not_active", "This gig is paused and cannot be ordered", field="gig_id")
+    if gig.contractor_id == client_id:
+        raise Unprocessable("own_gig", "You cannot order your own gig", field="gig_id")
+
+
+def _agreed(gig: GigModel) -> dict:
+    return {"gig_id": gig.id, "title": gig.title, "description": gig.description, "amount": int(gig.amount),
+            "currency": gig.currency, "delivery_days": int(gig.delivery_days), "revision_limit": None}
 
 
 def open_order(uow: UnitOfWork, client_id: str, gig: GigModel, agreed: dict, now: datetime, *,
@@ -84,6 +103,27 @@ def act(principal: Principal, order_id: str, transition: str, *, message: str | 
     """A party (or an operator) fires a transition on an order: start, deliver, accept, pay_extra..."""
     return deals.fire(PROCESS, order_id, transition, lambda deal: role_in(principal, deal), views.order,
                       message=message, reason=reason, payload=payload, status=status)
+
+
+def pay_extra(principal: Principal, order_id: str, extra_id: str) -> tuple[int, dict]:
+    """The client pays an extra into escrow; too little available balance answers 402 with a card top-up
+    that pays it once paid."""
+    try:
+        return act(principal, order_id, "pay_extra", payload={"extra_id": extra_id})
+    except InsufficientFunds:
+        deal = load(order_id)
+        extra = next(e for e in deal.extras if e["id"] == extra_id)
+        raise topups.required(principal.user_id, Money(int(extra["amount"]), deal.currency),
+                              {"kind": topups.PAY_EXTRA, "order_id": deal.id, "extra_id": extra_id}) from None
+
+
+def pay_extra_into(uow: UnitOfWork, client_id: str, order_id: str, extra_id: str, now: datetime) -> DealModel:
+    """Add the payment of an extra to the unit of work, as its client firing `pay_extra` (a paid top-up pays it)."""
+    deal = load(order_id)
+    if deal.client_id != client_id:
+        raise NotFound("not_found", "No such order")
+    engine.apply(uow, PROCESS, deal, "pay_extra", Context(now, "client", payload={"extra_id": extra_id}))
+    return deal
 
 
 def deliver(principal: Principal, order_id: str, message: str, files: list[tuple[str, str]]) -> tuple[int, dict]:

@@ -5,6 +5,8 @@ later step is a transition applied by the engine. Client and bidder talk in thei
 (`services/conversations.py`)."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from chalicelib import engine
 from chalicelib.access.auth import Principal
 from chalicelib.adapters.files import check_zip, decode_upload, get_files, safe_filename
@@ -13,10 +15,11 @@ from chalicelib.money.amounts import Money, require_positive
 from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
-from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
+from chalicelib.platform.errors import Conflict, Forbidden, InsufficientFunds, NotFound, Unprocessable
 from chalicelib.processes import Actor, Context
+from chalicelib.processes.disputes import escrow_of
 from chalicelib.processes.project import AWAITING, IN_PROGRESS, PROCESS, first_half
-from chalicelib.services import deals, idempotency, profiles, views
+from chalicelib.services import deals, idempotency, profiles, topups, views
 from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, ProjectModel, ProposalModel
@@ -200,16 +203,34 @@ def proposals(principal: Principal, project_id: str, limit: int, cursor: str | N
 
 
 def select(principal: Principal, project_id: str, contractor_id: str) -> tuple[int, dict]:
-    """The client chooses a proposal: half its price goes into escrow and the contract opens."""
+    """The client chooses a proposal: half its price goes into escrow and the contract opens. Too little
+    available balance answers 402 with a card top-up that chooses it once paid."""
     project = load(project_id)
     if project.client_id != principal.user_id:
         raise Forbidden("not_your_project", "Only the project's client chooses a proposal")
+    uow = UnitOfWork()
+    deal = _select(uow, project, contractor_id, clock.now())
+    try:
+        return idempotency.commit(uow, 201, views.contract(deal))
+    except InsufficientFunds:
+        raise topups.required(principal.user_id, Money(int(deal.escrowed), deal.currency), {
+            "kind": topups.SELECT_PROPOSAL, "project_id": project.id, "contractor_id": contractor_id}) from None
+
+
+def select_into(uow: UnitOfWork, client_id: str, project_id: str, contractor_id: str, now: datetime) -> DealModel:
+    """Add choosing a proposal to the unit of work, with the checks of `select` (a paid top-up chooses it)."""
+    project = load(project_id)
+    if project.client_id != client_id:
+        raise NotFound("not_found", "No such project")
+    return _select(uow, project, contractor_id, now)
+
+
+def _select(uow: UnitOfWork, project: ProjectModel, contractor_id: str, now: datetime) -> DealModel:
     if project.status != OPEN:
         raise Conflict("project_closed", "A proposal has already been chosen for this project")
-    proposal = lookup.load(ProposalModel, project_id, contractor_id, what="proposal")
+    proposal = lookup.load(ProposalModel, project.id, contractor_id, what="proposal")
     if proposal.status != ACTIVE:
         raise Conflict("proposal_closed", "This proposal was withdrawn")
-    now = clock.now()
     price, half = int(proposal.price), first_half(int(proposal.price))
     agreed = {"project_id": project.id, "title": project.title, "description": project.description,
               "price": price, "currency": project.currency, "days": int(proposal.days), "proposal": proposal.text,
@@ -219,7 +240,6 @@ def select(principal: Principal, project_id: str, contractor_id: str) -> tuple[i
                      escrowed=half, currency=project.currency, commission_bps=settings.commission_project_bps,
                      delivery_days=int(proposal.days), created_at=clock.iso(now), terms=agreed,
                      terms_hash=deal_terms.digest(agreed), data={})
-    uow = UnitOfWork()
     uow.update(project, [ProjectModel.status.set(CONTRACTED), ProjectModel.listing.remove(),
                          ProjectModel.contract_id.set(deal.id)], condition=ProjectModel.status == OPEN,
                on_fail=Conflict("project_closed", "A proposal has already been chosen for this project"))
@@ -228,7 +248,7 @@ def select(principal: Principal, project_id: str, contractor_id: str) -> tuple[i
     hold = ledger.hold(f"{deal.id}:select", project.client_id, Money(half, project.currency), ref=deal.id,
                        kind="escrow_hold")
     engine.create(uow, PROCESS, deal, AWAITING, Context(now, "client"), hold, notify="contract_created")
-    return idempotency.commit(uow, 201, views.contract(deal))
+    return deal
 
 
 # --- contracts ------------------------------------------------------------------------------------------------------
@@ -253,13 +273,30 @@ def list_contracts(principal: Principal, role: str, limit: int, cursor: str | No
 
 def act(principal: Principal, contract_id: str, transition: str, *, message: str | None = None,
         payload: dict | None = None) -> tuple[int, dict]:
-    status, body = deals.fire(PROCESS, contract_id, transition, lambda deal: _role(principal, deal), views.contract,
-                              message=message, payload=payload)
+    try:
+        status, body = deals.fire(PROCESS, contract_id, transition, lambda deal: _role(principal, deal),
+                                  views.contract, message=message, payload=payload)
+    except InsufficientFunds:
+        if transition != "fund_rest":
+            raise
+        deal = load_contract(contract_id)  # too little for the rest: a card top-up escrows it once paid
+        raise topups.required(principal.user_id, Money(int(deal.amount) - escrow_of(deal), deal.currency),
+                              {"kind": topups.FUND_CONTRACT, "contract_id": deal.id}) from None
     if transition == "accept" and status == 200:
         # the contract is under way: the other bids are not chosen, and their authors hear it
         _tell_bidders(load(body["project_id"]), "proposal_not_selected", status=NOT_SELECTED,
                       but=body["contractor_id"])
     return status, body
+
+
+def fund_into(uow: UnitOfWork, client_id: str, contract_id: str, now: datetime) -> DealModel:
+    """Add escrowing the rest of a contract to the unit of work, as its client firing `fund_rest` (a paid top-up
+    funds it)."""
+    deal = load_contract(contract_id)
+    if deal.client_id != client_id:
+        raise NotFound("not_found", "No such contract")
+    engine.apply(uow, PROCESS, deal, "fund_rest", Context(now, "client"))
+    return deal
 
 
 def upload(principal: Principal, contract_id: str, filename: str, content_base64: str) -> tuple[int, dict]:

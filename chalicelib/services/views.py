@@ -42,7 +42,7 @@ def user(record: UserModel) -> dict:
 def invoice(record: InvoiceModel) -> dict:
     return {"id": record.id, "number": record.number, "amount": int(record.amount), "currency": record.currency,
             "status": record.status, "payment_details": record.payment_details, "created_at": record.created_at,
-            "paid_at": record.paid_at, "pdf_url": f"/v1/invoices/{record.id}/pdf"}
+            "paid_at": record.paid_at, "pdf_url": f"/v1/invoices/{record.id}/pdf", "kind": record.kind or "proforma"}
 
 
 def payment(record: PaymentModel) -> dict:

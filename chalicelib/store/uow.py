@@ -59,6 +59,10 @@ class UnitOfWork:
     updates: list[_Item] = field(default_factory=list)
     moves_money: bool = False
     consumed_capacity: list[dict] = field(default_factory=list)
+    # what the ledger has netted per account so far: a transaction touches an item once, so a second transfer
+    # over the same account (a card top-up and the escrow it pays) replaces the first one's update
+    account_deltas: dict[Any, dict[str, int]] = field(default_factory=dict)
+    _keyed: dict[Any, int] = field(default_factory=dict)
     _model: type[Model] | None = None
 
     def put(self, item: Model, *, condition: Condition | None = None,
@@ -72,6 +76,19 @@ class UnitOfWork:
         kwargs = item.get_update_kwargs_from_instance(actions=actions, condition=condition,
                                                       add_version_condition=False)
         self.updates.append(_Item(kwargs, on_fail or _state_changed()))
+        self._model = self._model or type(item)
+
+    def update_keyed(self, key: Any, item: Model, actions: list, *, condition: Condition | None = None,
+                     on_fail: OnFail | None = None) -> None:
+        """An update that replaces the one added under the same `key` before (the item's netted change)."""
+        kwargs = item.get_update_kwargs_from_instance(actions=actions, condition=condition,
+                                                      add_version_condition=False)
+        entry = _Item(kwargs, on_fail or _state_changed())
+        if key in self._keyed:
+            self.updates[self._keyed[key]] = entry
+        else:
+            self._keyed[key] = len(self.updates)
+            self.updates.append(entry)
         self._model = self._model or type(item)
 
     def delete(self, item: Model, *, condition: Condition | None = None, on_fail: OnFail | None = None) -> None:

@@ -264,3 +264,35 @@ def test_a_declined_charges_e_mail_opens_a_payment_link_paid_on_the_checkout_pag
     page.wait_for_url("**/done?result=pay**")
     paid = _until(lambda: next((i for i in invoices() if i["status"] == "paid" and i["paid_by"] == "link"), None))
     assert paid["number"].endswith("-002")
+
+
+def test_a_client_with_an_empty_balance_pays_an_orders_402_on_the_checkout_page_and_the_order_is_placed_and_held(
+        local_stack, page) -> None:
+    url = local_stack.url
+    _, seller = _signup(url, "seller")
+    gig = requests.post(f"{url}/v1/gigs", json={"title": "Logo", "description": "A logo", "amount": 4500,
+                                                 "currency": "USD", "delivery_days": 3},
+                        headers={"Authorization": f"Bearer {seller}"}, timeout=30)
+    assert gig.status_code == 201, gig.text
+    _, buyer = _signup(url, "buyer")
+    auth = {"Authorization": f"Bearer {buyer}"}
+
+    refused = requests.post(f"{url}/v1/orders", json={"gig_id": gig.json()["id"]}, headers=auth, timeout=30)
+    assert refused.status_code == 402, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "insufficient_funds" and error["missing"] == {"amount": 4500, "currency": "USD"}
+
+    page.goto(error["topup"]["payment_url"])
+    assert "Pay by card" in page.inner_text("h1")
+    page.fill("#card_number", "4111 1111 1111 1111")
+    page.fill("#holder", "Ivan Petrenko")
+    page.click("button[value=pay]")
+    page.wait_for_url("**/done?result=pay**")
+
+    order = _until(lambda: next(iter(requests.get(f"{url}/v1/orders", headers=auth, timeout=30).json()["items"]),
+                                None))
+    assert order["status"] == "not_started" and order["amount"] == 4500 and order["gig_id"] == gig.json()["id"]
+    balances = requests.get(f"{url}/v1/balances", headers=auth, timeout=30).json()["items"]
+    assert next((b["available"], b["held"]) for b in balances if b["currency"] == "USD") == (0, 4500)
+    topup = requests.get(f"{url}/v1/topups/{error['topup']['id']}", headers=auth, timeout=30).json()
+    assert topup["status"] == "paid" and topup["action_result"] == {"status": "completed", "order_id": order["id"]}

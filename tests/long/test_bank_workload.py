@@ -18,7 +18,7 @@ def test_the_books_hold_under_a_concurrent_workload_with_retries_and_moving_time
     assert result["violations"] == [], "\n".join(printed)
     done = result["by_kind"]
     for kind in ("webhook", "place order", "start", "deliver", "accept delivery", "pay extra", "complete task",
-                 "ask payout", "payout answer", "run jobs", "move clock"):
+                 "ask payout", "payout answer", "run jobs", "move clock", "card top-up", "read top-up"):
         assert done.get(kind, 0) > 0, f"the workload never did {kind!r}: {done}"
     assert result["ops"] > 300
 

@@ -131,6 +131,7 @@ def _world(api) -> dict:
     w["payment"] = ok(api.webhook(parked))["payment"]["id"]
     w["notification"] = api.get("/v1/notifications", token=tokens[OWNER]).json_body["items"][0]["id"]
     w["documents"] = w["task"]
+    w["topup"] = ok(api.post("/v1/topups", {"amount": 100, "currency": "USD"}, token=tokens[OWNER]))["id"]
     _sites(api, w, ok)
     return w
 
@@ -194,6 +195,9 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", "/dev/jobs/run", EVERYONE),
         Row("POST", f"/dev/users/{w['ids'][CLIENT2]}/email-confirmation", EVERYONE),
         Row("POST", "/v1/invoices", USERS, {"amount": 100, "currency": "USD"}),
+        Row("POST", "/v1/topups", USERS, {"amount": 100, "currency": "USD"}),
+        Row("GET", f"/v1/topups/{w['topup']}", frozenset({OWNER, OPERATOR})),
+        Row("POST", f"/v1/topups/{w['topup']}/payment-link", frozenset({OWNER})),
         Row("GET", "/v1/invoices", USERS, sees=frozenset({OWNER}), item="invoice"),
         Row("GET", f"/v1/invoices/{w['invoice']}", frozenset({OWNER, OPERATOR})),
         Row("GET", f"/v1/invoices/{w['invoice']}/pdf", frozenset({OWNER, OPERATOR}),

@@ -22,11 +22,12 @@ def test_ordering_moves_the_price_into_escrow(api, deal):
     assert_books_balance()
 
 
-def test_order_without_enough_money_is_409_and_moves_nothing(api, deal):
+def test_order_without_enough_money_is_402_with_a_top_up_and_moves_nothing(api, deal):
     place_order(api, deal)
     place_order(api, deal)
     third = api.post("/v1/orders", {"gig_id": deal["gig"]["id"]}, token=deal["client"])
-    assert third.status_code == 409 and third.json_body["error"]["code"] == "insufficient_funds"
+    assert third.status_code == 402 and third.json_body["error"]["code"] == "insufficient_funds"
+    assert third.json_body["error"]["missing"] == {"amount": 5000, "currency": "USD"}
     assert api.balance(deal["client"]) == (5000, 20000)
     assert_books_balance()
 

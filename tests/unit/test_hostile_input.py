@@ -302,7 +302,7 @@ def test_currency_mismatch_is_422_on_every_route_that_pays(api, world):
                                                                                                         answer.body)
     broke = api.signup("broke@example.com")
     nothing = api.post("/v1/orders", {"gig_id": eur_gig}, token=broke)
-    assert nothing.status_code == 409 and nothing.json_body["error"]["code"] == "insufficient_funds"
+    assert nothing.status_code == 402 and nothing.json_body["error"]["code"] == "insufficient_funds"
     assert_books_balance()
 
 

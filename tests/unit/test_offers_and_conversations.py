@@ -158,7 +158,7 @@ def test_offer_order_runs_as_a_gig_order_with_its_revision_limit_and_review_unde
 def test_an_offer_the_client_cannot_afford_stays_pending_and_moves_nothing(api, talking):
     offer = _offer(api, talking, amount=30000).json_body
     refused = api.post(f"/v1/offers/{offer['id']}/accept", token=talking["client"])
-    assert refused.status_code == 409 and refused.json_body["error"]["code"] == "insufficient_funds"
+    assert refused.status_code == 402 and refused.json_body["error"]["code"] == "insufficient_funds"
     assert api.get(f"/v1/offers/{offer['id']}", token=talking["client"]).json_body["status"] == "pending"
     assert api.get("/v1/orders", token=talking["client"]).json_body["items"] == []
     assert_books_balance()

@@ -75,11 +75,11 @@ def test_extra_before_the_start_adds_days_to_the_delivery_time(api, deal):
     assert_books_balance()
 
 
-def test_extra_the_client_cannot_afford_is_409_and_changes_nothing(api, deal):
+def test_extra_the_client_cannot_afford_is_402_and_changes_nothing(api, deal):
     order = _started(api, deal)
     extra = _extra(api, deal, order, amount=20000).json_body["extras"][0]["id"]
     refused = act(api, deal["client"], order, f"extras/{extra}/pay")
-    assert refused.status_code == 409 and refused.json_body["error"]["code"] == "insufficient_funds"
+    assert refused.status_code == 402 and refused.json_body["error"]["code"] == "insufficient_funds"
     after = api.get(f"/v1/orders/{order['id']}", token=deal["client"]).json_body
     assert after["amount"] == 10000 and after["extras"][0]["status"] == "offered"
     assert api.balance(deal["client"]) == (15000, 10000)

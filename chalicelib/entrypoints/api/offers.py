@@ -40,7 +40,7 @@ def get_offer(call: Call):
 
 @endpoint(bp, "POST", "/v1/offers/{offer_id}/accept",
           summary="Accept an offer (client): the order is created and paid into escrow", tag="offers", status=201,
-          response=s.OrderOut, errors=(403, 409), moves_money=True)
+          response=s.OrderOut, errors=(402, 403, 409), moves_money=True)
 def accept_offer(call: Call):
     return offers.accept(call.user, call.params["offer_id"])
 

@@ -28,7 +28,9 @@ _QUERY_DOCS = {
     "status": {"type": "string", "enum": ["active", "past_due", "blocked", "deletion_requested", "deleted"],
                "default": "blocked", "description": "the sites' status"},
 }
-_ERROR_TEXT = {400: "Malformed request", 401: "No or bad credentials", 403: "Not allowed in your role",
+_ERROR_TEXT = {400: "Malformed request", 401: "No or bad credentials",
+               402: "Not enough available balance: `missing`, and a card `topup` whose payment completes the action",
+               403: "Not allowed in your role",
                404: "Unknown, or not visible to you", 409: "State conflict (status, funds, idempotency)",
                406: "The route answers a file: send an Accept header that allows its type (or */*)",
                422: "Well-formed but invalid",

@@ -55,7 +55,7 @@ def activate_gig(call: Call):
 
 
 @endpoint(bp, "POST", "/v1/orders", summary="Order a gig: its price moves into escrow at once", tag="orders",
-          status=201, request=s.OrderIn, response=s.OrderOut, errors=(409,), moves_money=True)
+          status=201, request=s.OrderIn, response=s.OrderOut, errors=(402, 409), moves_money=True)
 def place_order(call: Call):
     return orders.place(call.user, call.body.gig_id, call.body.currency)
 
@@ -139,9 +139,9 @@ def offer_extra(call: Call):
 
 @endpoint(bp, "POST", "/v1/orders/{order_id}/extras/{extra_id}/pay",
           summary="Pay an extra (client): more escrow, a later deadline", tag="orders", response=s.OrderOut,
-          errors=(403, 409), moves_money=True)
+          errors=(402, 403, 409), moves_money=True)
 def pay_extra(call: Call):
-    return orders.act(call.user, call.params["order_id"], "pay_extra", payload={"extra_id": call.params["extra_id"]})
+    return orders.pay_extra(call.user, call.params["order_id"], call.params["extra_id"])
 
 
 @endpoint(bp, "POST", "/v1/orders/{order_id}/extras/{extra_id}/reject", summary="Reject an extra (client)",

@@ -86,7 +86,7 @@ def withdraw_proposal(call: Call):
 
 @endpoint(bp, "POST", "/v1/projects/{project_id}/proposals/{contractor_id}/select",
           summary="Choose a proposal (client): half its price goes into escrow", tag="projects", status=201,
-          response=s.ContractOut, errors=(403, 409), moves_money=True)
+          response=s.ContractOut, errors=(402, 403, 409), moves_money=True)
 def select_proposal(call: Call):
     return projects.select(call.user, call.params["project_id"], call.params["contractor_id"])
 
@@ -102,19 +102,20 @@ def get_contract(call: Call):
     return projects.get_contract(call.user, call.params["contract_id"])
 
 
-def _transition(path: str, transition: str, summary: str, request=None) -> None:
+def _transition(path: str, transition: str, summary: str, request=None, errors: tuple[int, ...] = (403, 409)) -> None:
     def handler(call: Call):
         message = call.body.message if request is not None else None
         return projects.act(call.user, call.params["contract_id"], transition, message=message)
 
     handler.__name__ = handler.__qualname__ = f"contract_{transition}"
     endpoint(bp, "POST", f"/v1/contracts/{{contract_id}}/{path}", summary=summary, tag="contracts", request=request,
-             response=s.ContractOut, errors=(403, 409), moves_money=True)(handler)
+             response=s.ContractOut, errors=errors, moves_money=True)(handler)
 
 
 _transition("accept", "accept", "Accept the work (contractor): the delivery clock starts")
 _transition("decline", "decline", "Decline the contract (contractor): the escrowed half returns")
-_transition("fund", "fund_rest", "Escrow the remaining half (client): the deliverable can then be downloaded")
+_transition("fund", "fund_rest", "Escrow the remaining half (client): the deliverable can then be downloaded",
+            errors=(402, 403, 409))
 _transition("submit", "submit", "Mark the work done (contractor; needs the deliverable)")
 _transition("changes", "request_changes", "Send the work marked done back for changes, with a message (client; at "
             "most CONTRACT_REWORK_LIMIT times): the clocks stop until the next submission", s.ChangesIn)

@@ -113,10 +113,10 @@ class CardPaymentModel(Model):
         table_name = "card_payments"
 
     id = UnicodeAttribute(hash_key=True)
-    site_id = UnicodeAttribute()
+    site_id = UnicodeAttribute()  # the site paid for; for a client's card top-up, the client (his top-ups' index)
     owner_id = UnicodeAttribute()
-    purpose = UnicodeAttribute()  # link | pay_invoice | verify | autopay
-    invoice_id = UnicodeAttribute(null=True)  # none for a verification
+    purpose = UnicodeAttribute()  # link | pay_invoice | verify | autopay | topup
+    invoice_id = UnicodeAttribute(null=True)  # none for a verification; a card top-up's `top_` id
     amount = NumberAttribute()
     currency = UnicodeAttribute()
     status = UnicodeAttribute()  # pending | succeeded | failed | refund_pending | refunded

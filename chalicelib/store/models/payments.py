@@ -70,6 +70,10 @@ class InvoicesByOwner(GlobalSecondaryIndex):
 
 
 class InvoiceModel(Model):
+    """A top-up of a client's balance, in his documents: a proforma paid by bank transfer (`inv_`), or a card
+    top-up (`top_`, kind `card_topup`) paid on the acquirer's page, which may carry the action that asked for it
+    (an order to place...) and is fired when it is paid."""
+
     class Meta(BaseMeta):
         logical_name = "invoices"
         table_name = "invoices"
@@ -84,6 +88,13 @@ class InvoiceModel(Model):
     created_at = UnicodeAttribute()
     paid_at = UnicodeAttribute(null=True)
     payment_id = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute(null=True)  # none for a proforma | card_topup
+    fee = NumberAttribute(null=True)  # a card top-up's fee, charged on top of `amount`
+    link = JSONAttribute(null=True)  # a card top-up's live payment link: {payment_id, url, expires_at, seq}
+    card_mask = UnicodeAttribute(null=True)  # the card that paid a card top-up
+    # the action a card top-up completes once paid ({kind, ...ids}) and what became of it ({status, id|reason})
+    action = JSONAttribute(null=True)
+    action_result = JSONAttribute(null=True)
     by_owner = InvoicesByOwner()
 
 

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field, StrictInt
 
-from chalicelib.entrypoints.api.schemas.common import MAX_AMOUNT, ApiModel, CurrencyCode, RequestModel
+from chalicelib.entrypoints.api.schemas.common import MAX_AMOUNT, ApiModel, CurrencyCode, MoneyOut, RequestModel
 
 
 class InvoiceIn(RequestModel):
@@ -47,6 +47,8 @@ class InvoiceOut(ApiModel):
     created_at: str
     paid_at: str | None
     pdf_url: str
+    kind: Literal["proforma", "card_topup"] = Field(default="proforma", description=(
+        "a proforma paid by bank transfer, or a card top-up (its PDF is then the receipt)"))
 
 
 class InvoiceList(ApiModel):
@@ -128,3 +130,28 @@ class PayoutEventIn(RequestModel):
     type: Literal["payout.paid", "payout.failed"]
     payout_id: str = Field(min_length=1, max_length=100)
     reason: str = Field(default="", max_length=1000)
+
+
+class TopupIn(RequestModel):
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units credited to the balance; a fee, if any, "
+                                                                "is charged on top")
+    currency: str = CurrencyCode
+
+
+class TopupOut(ApiModel):
+    id: str = Field(examples=["top_01j..."])
+    number: str
+    amount: int
+    currency: str
+    status: Literal["pending", "paid"]
+    payment_url: str | None = Field(description="the acquirer's payment page (POST …/payment-link renews it)")
+    expires_at: str | None
+    fee: MoneyOut = Field(description="charged on top of the amount (CARD_TOPUP_FEE_BPS; none by default)")
+    total: MoneyOut = Field(description="what the card pays: amount + fee")
+    action: dict | None = Field(description="what the top-up completes once paid: {kind: place_order|accept_offer|"
+                                            "pay_extra|fund_contract, ids}")
+    action_result: dict | None = Field(description="{status: completed, order_id|contract_id} or {status: failed, "
+                                                   "reason}: a failed action leaves the money on the balance")
+    created_at: str
+    paid_at: str | None
+    receipt_url: str

@@ -63,10 +63,25 @@ class RequestModel(ApiModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
 
+class MoneyOut(ApiModel):
+    amount: int
+    currency: str
+
+
+class TopupLink(ApiModel):
+    id: str
+    payment_url: str
+    expires_at: str
+
+
 class ErrorBody(ApiModel):
     code: str
     message: str
     field: str | None = None
+    # 402 insufficient_funds only: what the balance lacks, and the card top-up whose payment completes the action
+    # (null when cards are not taken in the currency)
+    missing: MoneyOut | None = None
+    topup: TopupLink | None = None
 
 
 class ErrorOut(ApiModel):
@@ -83,6 +98,3 @@ class MoneyIn(RequestModel):
     currency: str = CurrencyCode
 
 
-class MoneyOut(ApiModel):
-    amount: int
-    currency: str
