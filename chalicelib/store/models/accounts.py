@@ -33,6 +33,13 @@ class UserModel(Model):
     # When the address was proven (its e-mailed confirmation link used, or the account made by an invitation
     # link); None until then.
     email_confirmed_at = UnicodeAttribute(null=True)
+    # An operator's second factor for the console (`chalicelib/access/totp.py`): the TOTP secret, encrypted with
+    # TOTP_ENCRYPTION_KEY; one offered at log-in until a code confirms it; when it was confirmed; and the last
+    # time step a code was accepted for, so that no code works twice.
+    totp_secret = UnicodeAttribute(null=True)
+    totp_pending = UnicodeAttribute(null=True)
+    totp_enrolled_at = UnicodeAttribute(null=True)
+    totp_last_step = NumberAttribute(null=True)
 
 
 class KeyModel(Model):

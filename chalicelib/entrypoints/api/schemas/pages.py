@@ -32,3 +32,20 @@ class CheckoutForm(ApiModel):
     card_number: str = Field(default="", max_length=23)
     holder: str = Field(default="", max_length=100)
     save_card: Literal["yes", ""] = Field(default="", description="the \"save this card\" box, ticked: \"yes\"")
+
+
+class ConsoleLoginForm(ApiModel):
+    csrf: str = Field(min_length=1, max_length=100)
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=128)
+    code: str = Field(default="", max_length=12, description="the authenticator app's 6-digit code (empty before "
+                                                             "enrolment)")
+
+
+class ConsoleCodeForm(ApiModel):
+    csrf: str = Field(min_length=1, max_length=100)
+    code: str = Field(max_length=12)
+
+
+class ConsoleLogoutForm(ApiModel):
+    csrf: str = Field(min_length=1, max_length=100)
