@@ -21,7 +21,7 @@ from chalicelib.store.models import AuditLogModel, UserModel
 from chalicelib.store.uow import UnitOfWork
 
 AUDIT_PAGE = 100  # the newest records the audit page shows
-_SCAN_PAGES = 20  # an unfiltered or per-operator read looks at no more than this many pages of the table
+_SCAN_PAGES = 20  # an unfiltered or per-operator read (a scan) reads at most this many pages' worth of records
 
 
 def user_subject(user_id: str) -> str:

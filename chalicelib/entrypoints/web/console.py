@@ -132,12 +132,15 @@ def _seal(kind: str, token: str, locale: str) -> tuple[cookies.LinkState, str]:
     return cookies.seal(kind, token, locale, name=FORM, path=console_path(), same_site="Strict")
 
 
-def _checked(request: Request, schema: Schema, csrf: str) -> Any:
-    form = parse_form(request, schema, STALE)
+def _form(request: Request, schema: Schema) -> Any:
+    """The POSTed form, well formed and from our own origin (checked before any cookie, so junk is a 400)."""
+    return parse_form(request, schema, STALE)
+
+
+def _require_csrf(form: Any, csrf: str) -> None:
     if not cookies.csrf_matches(cookies.LinkState("", "", csrf, ""), getattr(form, "csrf", None)):
         logger.warning("console form without its CSRF token")
         raise PageProblem(*STALE)
-    return form
 
 
 def _session(request: Request) -> sessions.ConsoleSession:
@@ -174,8 +177,9 @@ def console_login_page(request: Request) -> Response:
 def console_login(request: Request) -> Response:
     from chalicelib.services import console
 
+    form = _form(request, s.ConsoleLoginForm)
     state = _form_cookie(request, "console-login")
-    form = _checked(request, s.ConsoleLoginForm, state.csrf)
+    _require_csrf(form, state.csrf)
     locale = _locale(request, state.locale)
     try:
         result = console.log_in(form.email, form.password, form.code, _source_ip(request))
@@ -225,8 +229,9 @@ def console_enrol_page(request: Request) -> Response:
 def console_enrol(request: Request) -> Response:
     from chalicelib.services import console
 
+    form = _form(request, s.ConsoleCodeForm)
     state = _form_cookie(request, "console-enrol")
-    form = _checked(request, s.ConsoleCodeForm, state.csrf)
+    _require_csrf(form, state.csrf)
     locale = _locale(request, state.locale)
     try:
         user = console.confirm_enrolment(*_enrolling(state), form.code)
@@ -242,8 +247,9 @@ def console_enrol(request: Request) -> Response:
 @_console_page("POST", "/console/logout", "Log out of the console (CSRF-protected): the session ends",
                (303, 400, 401, 403), form=s.ConsoleLogoutForm)
 def console_logout(request: Request) -> Response:
+    form = _form(request, s.ConsoleLogoutForm)
     session = _session(request)
-    _checked(request, s.ConsoleLogoutForm, session.csrf)
+    _require_csrf(form, session.csrf)
     sessions.log_out(session.principal)
     return _redirect(f"/console/login?lang={_locale(request, session.principal.user.locale)}",
                      _session_cookie("", 0))
