@@ -227,3 +227,31 @@ def test_with_totp_required_an_operator_without_totp_gets_no_operator_route(api,
     finally:
         monkeypatch.delenv("OPERATOR_TOTP_REQUIRED")
         config.reload()
+
+
+def test_a_console_session_ends_after_eight_hours(api, operator, monkeypatch):
+    from datetime import timedelta
+
+    from chalicelib.platform import clock
+
+    session, _ = _enrol(api)
+    assert api.get("/console", headers={"Cookie": session}).status_code == 200
+    real = clock.wall
+    monkeypatch.setattr(clock, "wall", lambda: real() + timedelta(hours=8, seconds=1))
+    ended = api.get("/console/audit?lang=uk", headers={"Cookie": session})
+    assert ended.status_code == 401 and 'lang="uk"' in ended.body.decode()
+
+
+def test_the_stored_totp_secret_opens_only_with_its_key_and_untouched(monkeypatch):
+    sealed = totp.encrypt("JBSWY3DPEHPK3PXP")
+    assert "JBSWY3DPEHPK3PXP" not in sealed and totp.decrypt(sealed) == "JBSWY3DPEHPK3PXP"
+    assert totp.encrypt("JBSWY3DPEHPK3PXP") != sealed  # a fresh nonce each time
+    tampered = sealed[:-6] + ("A" if sealed[-6] != "A" else "B") + sealed[-5:]
+    assert totp.decrypt(tampered) is None and totp.decrypt("v1.!!") is None and totp.decrypt("v2." + sealed[3:]) is None
+    monkeypatch.setenv("TOTP_ENCRYPTION_KEY", "another key")
+    config.reload()
+    try:
+        assert totp.decrypt(sealed) is None
+    finally:
+        monkeypatch.delenv("TOTP_ENCRYPTION_KEY")
+        config.reload()
