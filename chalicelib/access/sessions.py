@@ -8,13 +8,19 @@ The record rides along on the `Principal`, so use cases that need the user do no
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import secrets
 import time
+from dataclasses import dataclass
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.access import auth
-from chalicelib.platform import clock
+from chalicelib.platform import clock, secret_store
 from chalicelib.platform.errors import Conflict, Unauthorized
 from chalicelib.store.models import UserModel
 
@@ -71,3 +77,65 @@ def log_out(principal: auth.Principal) -> None:
 def revoke_all_actions(user: UserModel) -> list[Action]:
     """Update actions that end every session of `user` (with a password change or reset)."""
     return [UserModel.token_epoch.set(int(user.token_epoch or 0) + 1), UserModel.revoked_sessions.remove()]
+
+
+# The operator console's sessions ---------------------------------------------------------------------------------
+# A console session is a signed cookie value naming the user, his token epoch, a session id, his roles (as a
+# digest) and a CSRF token, for CONSOLE_SESSION_SECONDS. It is checked against the user record on every page like
+# a bearer token: a password change moves the epoch on, a log-out revokes the session id, and any change of
+# his roles ends it (the digest no longer matches), as does losing the operator role.
+CONSOLE_SESSION_SECONDS = 8 * 3600
+
+
+@dataclass(frozen=True)
+class ConsoleSession:
+    principal: auth.Principal
+    csrf: str
+
+
+def _roles_digest(user: UserModel) -> str:
+    return hashlib.sha256("|".join(sorted(str(role) for role in user.roles)).encode()).hexdigest()[:16]
+
+
+def _console_mac(key: str, payload: str) -> str:
+    return hmac.new(key.encode(), b"console-session:" + payload.encode(), hashlib.sha256).hexdigest()
+
+
+def open_console(user: UserModel) -> str:
+    """The cookie value of a new console session of `user`."""
+    expires = int(clock.wall().timestamp()) + CONSOLE_SESSION_SECONDS
+    payload = base64.urlsafe_b64encode(json.dumps(
+        {"u": user.id, "ep": int(user.token_epoch or 0), "sid": secrets.token_urlsafe(12), "r": _roles_digest(user),
+         "c": secrets.token_urlsafe(24), "e": expires}, separators=(",", ":")).encode()).decode()
+    kid, key = secret_store.signing_key()  # the jwt keyring's: the cookie names its key, as bearer tokens do
+    return f"{payload}.{kid}.{_console_mac(key, payload)}"
+
+
+def console(value: str | None) -> ConsoleSession:
+    """The console session a cookie value stands for, while the user record says it goes on."""
+    ended = Unauthorized("console_session_ended", "The console session has ended; log in again")
+    if not value or len(value) > 2048:
+        raise ended
+    if value.count(".") != 2:
+        raise ended
+    payload, kid, mac = value.split(".")
+    key = secret_store.verifying_key(kid)
+    if key is None or not payload.isascii() or not hmac.compare_digest(mac.encode(),
+                                                                       _console_mac(key, payload).encode()):
+        raise ended
+    try:
+        data = json.loads(base64.urlsafe_b64decode(payload.encode()))
+        user_id, epoch, sid, roles, csrf, expires = (str(data["u"]), int(data["ep"]), str(data["sid"]),
+                                                     str(data["r"]), str(data["c"]), int(data["e"]))
+    except (ValueError, KeyError, TypeError):
+        raise ended from None
+    if expires <= clock.wall().timestamp():
+        raise ended
+    try:
+        user = UserModel.get(user_id, consistent_read=True)
+    except UserModel.DoesNotExist:
+        raise ended from None
+    if (epoch != int(user.token_epoch or 0) or sid in (user.revoked_sessions or {})
+            or roles != _roles_digest(user) or auth.OPERATOR not in user.roles):
+        raise ended
+    return ConsoleSession(auth.Principal(user.id, tuple(str(role) for role in user.roles), sid, expires, user), csrf)

@@ -387,6 +387,12 @@ class Settings:
     password_resets_per_email: int = field(default_factory=lambda: int(_env("PASSWORD_RESETS_PER_EMAIL", "3")))
     password_resets_per_ip: int = field(default_factory=lambda: int(_env("PASSWORD_RESETS_PER_IP", "30")))
     password_reset_ttl_minutes: int = field(default_factory=lambda: int(_env("PASSWORD_RESET_TTL_MINUTES", "60")))
+    # The operator console (`/console`): whether an operator without an enrolled TOTP is refused every
+    # `/v1/operator/*` route (on by default on deployed stages, off on the local stage). The key that encrypts
+    # each operator's stored TOTP secret is the `totp` secret (TOTP_ENCRYPTION_KEY above).
+    operator_totp_required: bool = field(default_factory=lambda: _env(
+        "OPERATOR_TOTP_REQUIRED", "false" if os.environ.get("STAGE", "local") == "local" else "true"
+    ).strip().lower() in ("1", "true", "yes", "on"))
     # argon2id cost: RFC 9106's second recommended option (t=3 passes, 64 MiB, 4 lanes); see
     # docs/security-platform.md for what it costs a log-in (bench/passwords.py). Lowered only by the test
     # suite: a deployed function refuses anything below OWASP's minimum (ARGON2_OWASP_MINIMUM).

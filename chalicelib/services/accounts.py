@@ -137,6 +137,13 @@ def _create_user(email: str, password: str, name: str, locale: str, roles: list[
 
 def login(email: str, password: str, source_ip: str) -> dict:
     """Each attempt is charged before the password is checked; a right password gives its charges back."""
+    return {"token": sessions.issue(check_login(email, password, source_ip))}
+
+
+def check_login(email: str, password: str, source_ip: str,
+                second_factor: Callable[[UserModel], None] | None = None) -> UserModel:
+    """The account whose e-mail and password these are, charged to the log-in limits first. A
+    `second_factor` check runs after the password: if it refuses, the attempt stays charged."""
     pair = _pair(email, source_ip)
     limits.take(login_attempts_by_pair(), pair, "too_many_attempts",
                 "Too many failed log-ins for this e-mail from your address; wait and retry")
@@ -150,13 +157,15 @@ def login(email: str, password: str, source_ip: str) -> dict:
     user = find_by_email(email)
     if not auth.verify_password(user.password_hash if user else None, password) or user is None:
         raise Unauthorized("invalid_credentials", "E-mail or password is wrong")
+    if second_factor is not None:
+        second_factor(user)
     _rehash_if_weaker(user, password)
     limits.clear(login_attempts_by_pair(), pair)
     limits.give_back(login_failures_by_address(), source_ip)
     if not known:
         limits.give_back(login_attempts_by_account(), email)
     limits.mark(KNOWN_ADDRESS, pair, KNOWN_ADDRESS_SECONDS)
-    return {"token": sessions.issue(user)}
+    return user
 
 
 def _rehash_if_weaker(user: UserModel, password: str) -> None:

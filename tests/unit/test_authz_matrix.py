@@ -313,6 +313,14 @@ def _rows(w: dict) -> list[Row]:
         Row("GET", "/web/checkout/cpy_unknown", frozenset()),
         Row("POST", "/web/checkout/cpy_unknown", frozenset(), headers=PAGE_FORM),
         Row("GET", "/web/checkout/cpy_unknown/done", EVERYONE),
+        # the operator console: its session is its own cookie, never a bearer token or a site key
+        Row("GET", "/console/login", EVERYONE),
+        Row("POST", "/console/login", frozenset(), headers=PAGE_FORM),
+        Row("GET", "/console/enrol", frozenset()),
+        Row("POST", "/console/enrol", frozenset(), headers=PAGE_FORM),
+        Row("POST", "/console/logout", frozenset(), headers=PAGE_FORM),
+        Row("GET", "/console", frozenset()),
+        Row("GET", "/console/audit", frozenset()),
         Row("GET", "/v1/team", USERS),
         Row("GET", "/v1/company/settings", USERS),
         Row("PATCH", "/v1/company/settings", USERS - {OPERATOR}, {"send_tasks_at_once": False}),
@@ -447,13 +455,13 @@ def test_every_endpoint_answers_each_caller_exactly_what_it_may(api):
             response = call(who)
             expected = {401} if who in (NOBODY, SITE_KEY) else REFUSED
             if row.path.startswith(("/v1/files/", "/v1/invitations/", "/v1/auth/password-reset/", "/web/",
-                                    "/v1/auth/email-confirmation/")):
+                                    "/v1/auth/email-confirmation/", "/console")):
                 expected = REFUSED | {400, 410, 422}  # their credential is in the request, not a bearer token
             if row.path.startswith("/v1/webhooks/"):
                 expected = {401}  # the bank's signature is checked before anything reads the body
             if response.status_code not in expected:
                 wrong.append(f"{row.method} {row.path} as {who}: {response.status_code}, expected {sorted(expected)}")
-            if row.path.startswith("/web/"):  # pages answer in HTML, refusals too
+            if row.path.startswith(("/web/", "/console")):  # pages answer in HTML, refusals too
                 if not response.headers.get("Content-Type", "").startswith("text/html"):
                     wrong.append(f"{row.method} {row.path} as {who}: a page answered {response.headers}")
             elif response.status_code >= 400 and set(response.json_body["error"]) < {"code", "message"}:

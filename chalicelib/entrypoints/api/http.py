@@ -28,6 +28,7 @@ from chalicelib.platform.errors import (
     BadRequest,
     Conflict,
     DomainError,
+    Forbidden,
     MethodNotAllowed,
     NotAcceptable,
     TooManyRequests,
@@ -255,6 +256,9 @@ def _authenticate(request: Request, mode: Auth, params: dict | None = None) -> a
     principal = sessions.authenticate(request.headers.get("authorization"))
     if mode == "operator":
         principal.require_operator()
+        if settings.operator_totp_required and not getattr(principal.user, "totp_enrolled_at", None):
+            raise Forbidden("totp_enrolment_required", "Operators must enrol a TOTP authenticator first: log in "
+                                                       "to the console (/console/login) once")
     return principal
 
 

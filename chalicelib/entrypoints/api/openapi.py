@@ -27,6 +27,10 @@ _QUERY_DOCS = {
     "lang": {"type": "string", "enum": ["en", "ru", "uk", "fa"], "description": "the page's language"},
     "status": {"type": "string", "enum": ["active", "past_due", "blocked", "deletion_requested", "deleted"],
                "default": "blocked", "description": "the sites' status"},
+    "operator": {"type": "string", "maxLength": 254, "description": "the console's audit log: only this operator's "
+                 "acts (his e-mail or user id)"},
+    "object": {"type": "string", "maxLength": 200, "description": "the console's audit log: only the acts on this "
+               "object (a site id, `site#<id>` or `user#<id>`)"},
 }
 _ERROR_TEXT = {400: "Malformed request", 401: "No or bad credentials",
                402: "Not enough available balance: `missing`, and a card `topup` whose payment completes the action",

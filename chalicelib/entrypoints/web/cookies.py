@@ -41,31 +41,44 @@ def _mac(key: str, payload: str) -> str:
     return hmac.new(key.encode(), b"web-link:" + payload.encode(), hashlib.sha256).hexdigest()
 
 
-def seal(kind: str, token: str, locale: str) -> tuple[LinkState, str]:
-    """A new state for `kind`'s link and the Set-Cookie header that keeps it."""
+def seal(kind: str, token: str, locale: str, *, name: str = NAME, path: str = "", same_site: str = "Lax",
+         ) -> tuple[LinkState, str]:
+    """A new state for `kind`'s link and the Set-Cookie header that keeps it (by default the pages' cookie)."""
     state = LinkState(kind, token, secrets.token_urlsafe(24), locale)
     payload = base64.urlsafe_b64encode(json.dumps(
         {"k": kind, "t": token, "c": state.csrf, "l": locale, "e": int(time.time()) + LIFETIME_SECONDS},
         separators=(",", ":")).encode()).decode()
     kid, key = secret_store.signing_key()
-    return state, _set_cookie(f"{payload}.{kid}.{_mac(key, payload)}", LIFETIME_SECONDS)
+    return state, set_cookie(f"{payload}.{kid}.{_mac(key, payload)}", LIFETIME_SECONDS, name=name, path=path,
+                             same_site=same_site)
 
 
 def clear() -> str:
-    return _set_cookie("", 0)
+    return set_cookie("", 0)
 
 
-def _set_cookie(value: str, max_age: int) -> str:
+def set_cookie(value: str, max_age: int, *, name: str = NAME, path: str = "", same_site: str = "Lax") -> str:
+    """A Set-Cookie header: HttpOnly always, Secure whenever the service is reached over HTTPS (deployed stages)."""
     secure = "; Secure" if base_url().startswith("https://") else ""
-    return f"{NAME}={value}; Max-Age={max_age}; Path={pages_path()}; HttpOnly; SameSite=Lax{secure}"
+    return f"{name}={value}; Max-Age={max_age}; Path={path or pages_path()}; HttpOnly; SameSite={same_site}{secure}"
 
 
-def read(cookie_header: str | None, kind: str) -> LinkState | None:
+def cookie_value(cookie_header: str | None, name: str) -> str | None:
+    if not cookie_header or len(cookie_header) > 8192:
+        return None
+    try:
+        morsel = SimpleCookie(cookie_header).get(name)
+    except CookieError:
+        return None
+    return morsel.value if morsel is not None else None
+
+
+def read(cookie_header: str | None, kind: str, name: str = NAME) -> LinkState | None:
     """The state of a `kind` link from the request's cookies, if it is ours, intact and not too old."""
     if not cookie_header or len(cookie_header) > 8192:
         return None
     try:
-        morsel = SimpleCookie(cookie_header).get(NAME)
+        morsel = SimpleCookie(cookie_header).get(name)
     except CookieError:
         return None
     if morsel is None:

@@ -157,23 +157,28 @@ def _state(request: Request, kind: str) -> cookies.LinkState:
 
 def _form(request: Request, schema: Schema, state: cookies.LinkState) -> Any:
     """The POSTed form, from this page (same origin, the cookie's CSRF token), or a page saying why not."""
+    form = parse_form(request, schema)
+    if not cookies.csrf_matches(state, getattr(form, "csrf", None)):
+        logger.warning("page form without its CSRF token")
+        raise PageProblem(*STALE_FORM)
+    return form
+
+
+def parse_form(request: Request, schema: Schema, stale: tuple[int, str, str] = STALE_FORM) -> Any:
+    """The POSTed form, if it came from our own origin and is well formed; its CSRF token is the caller's to check."""
     origin = request.headers.get("origin")
     own = urllib.parse.urlsplit(cookies.base_url())
     if origin and origin != f"{own.scheme}://{own.netloc}":
         logger.warning("page form from another origin", extra={"origin": origin[:200]})
-        raise PageProblem(*STALE_FORM)
+        raise PageProblem(*stale)
     raw = raw_body(request)
     if len(raw) > MAX_FORM_BYTES:
         raise PageProblem(*BAD_FORM)
     try:
         fields = urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
-        form = schema.model.model_validate({name: values[0] for name, values in fields.items()})
+        return schema.model.model_validate({name: values[0] for name, values in fields.items()})
     except (UnicodeDecodeError, ValueError):  # pydantic's ValidationError is a ValueError
         raise PageProblem(*BAD_FORM) from None
-    if not cookies.csrf_matches(state, getattr(form, "csrf", None)):
-        logger.warning("page form without its CSRF token")
-        raise PageProblem(*STALE_FORM)
-    return form
 
 
 # The invitation -------------------------------------------------------------------------------

@@ -36,6 +36,13 @@ class UserModel(Model):
     # Which optional notification kinds he wants e-mailed (`chalicelib.notify.preferences`):
     # {"kinds": {kind: bool}, "own_actions": bool}; None: the defaults.
     email_choices = JSONAttribute(null=True)
+    # An operator's second factor for the console (`chalicelib/access/totp.py`): the TOTP secret, encrypted with
+    # TOTP_ENCRYPTION_KEY; one offered at log-in until a code confirms it; when it was confirmed; and the last
+    # time step a code was accepted for, so that no code works twice.
+    totp_secret = UnicodeAttribute(null=True)
+    totp_pending = UnicodeAttribute(null=True)
+    totp_enrolled_at = UnicodeAttribute(null=True)
+    totp_last_step = NumberAttribute(null=True)
 
 
 class KeyModel(Model):

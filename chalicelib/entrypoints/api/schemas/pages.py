@@ -37,3 +37,18 @@ class CheckoutForm(ApiModel):
 class UnsubscribeForm(ApiModel):
     list_unsubscribe: Literal["One-Click"] = Field(alias="List-Unsubscribe", description="what a mail client's "
                                                    "one-click POST sends (RFC 8058); the link alone is enough")
+class ConsoleLoginForm(ApiModel):
+    csrf: str = Field(min_length=1, max_length=100)
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=128)
+    code: str = Field(default="", max_length=12, description="the authenticator app's 6-digit code (empty before "
+                                                             "enrolment)")
+
+
+class ConsoleCodeForm(ApiModel):
+    csrf: str = Field(min_length=1, max_length=100)
+    code: str = Field(max_length=12)
+
+
+class ConsoleLogoutForm(ApiModel):
+    csrf: str = Field(min_length=1, max_length=100)
