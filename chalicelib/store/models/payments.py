@@ -84,6 +84,7 @@ class InvoiceModel(Model):
     created_at = UnicodeAttribute()
     paid_at = UnicodeAttribute(null=True)
     payment_id = UnicodeAttribute(null=True)
+    amount_paid = NumberAttribute(null=True)  # parts of transfers an operator applied: due = amount − amount_paid
     by_owner = InvoicesByOwner()
 
 

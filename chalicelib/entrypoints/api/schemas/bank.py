@@ -35,6 +35,9 @@ class TransferIncomingIn(BankEventIn):
 
 class ApplyPaymentIn(RequestModel):
     invoice_id: str = Field(min_length=1, max_length=100)
+    reason: str | None = Field(default=None, min_length=3, max_length=500, description=(
+        "why (kept in the audit trail); needed to apply a payment that is not exactly what the invoice still asks: "
+        "less leaves it open for the rest, more pays it and keeps the surplus as the site's credit"))
 
 
 class InvoiceOut(ApiModel):
@@ -47,6 +50,8 @@ class InvoiceOut(ApiModel):
     created_at: str
     paid_at: str | None
     pdf_url: str
+    amount_paid: int = Field(description="paid so far (parts of transfers an operator applied)")
+    amount_due: int = Field(description="what is still to pay: amount − amount_paid (0 once paid)")
 
 
 class InvoiceList(ApiModel):
