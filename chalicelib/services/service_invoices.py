@@ -106,16 +106,20 @@ def _transfer_id(payment_id: str, source: str) -> str:
 def _pay_part(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id: str, source: str, on_fail: Exception,
               received: int) -> None:
     """A part of what is due: revenue now, the invoice open for the rest (its payment link, which asked the
-    whole, is dropped: the next one asks the rest), and the subscription charges or reminds only the rest."""
-    paid = int(invoice.amount_paid or 0) + received
-    uow.update(invoice, [ServiceInvoiceModel.amount_paid.set(paid), ServiceInvoiceModel.link.remove()],
+    whole, expires now: the next one asks the rest), and the subscription charges or reminds only the rest."""
+    paid, now = int(invoice.amount_paid or 0) + received, clock.now()
+    actions = [ServiceInvoiceModel.amount_paid.set(paid)]
+    if invoice.link:  # expired now (its sequence number kept): the next link is a new one
+        invoice.link = {**invoice.link, "expires_at": clock.iso(now)}
+        actions.append(ServiceInvoiceModel.link.set(invoice.link))
+    uow.update(invoice, actions,
                condition=(ServiceInvoiceModel.status == OPEN) & _paid_so_far_unchanged(invoice), on_fail=on_fail)
     money = Money(received, invoice.currency)
     ledger.record(uow, ledger.service_payment(_transfer_id(payment_id, source), source, money, ref=invoice.id))
-    invoice.amount_paid, invoice.link = paid, None
+    invoice.amount_paid = paid
     deal = deals.load(PROCESS, invoice.site_id)
     if deal.status in SUBSCRIBED:
-        engine.apply(uow, PROCESS, deal, "invoice_part_paid", Context(clock.now(), "system", payload={
+        engine.apply(uow, PROCESS, deal, "invoice_part_paid", Context(now, "system", payload={
             "invoice_id": invoice.id, "payment_id": payment_id, "due": due(invoice)}))
     outbox.enqueue(uow, invoice.owner_id, "service_invoice_part_paid", {
         "site_id": invoice.site_id, "invoice_id": invoice.id, "number": invoice.number, "period": invoice.period,
