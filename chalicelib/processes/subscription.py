@@ -75,7 +75,8 @@ transaction; the new owner is asked to add a card, the previous one told the sit
 Completing a deletion writes nothing off: open invoices stay owed (an operator may write one off, with a
 reason: `services/service_invoices.write_off`), the card is forgotten, and a verification refund still
 awaited keeps the deleted site's one timer (`resend_refund`) until the acquirer confirms it — which is why
-`deleted` is not a terminal state here: nothing else leaves it or happens in it.
+`deleted` is not a terminal state here: nothing else leaves it or happens in it (but an operator's refund of
+the credit the site still holds, `refund_credit`).
 
 Usage reports are summed per billing day outside the deal (`UsageModel`); the first report of a day
 records the day on the deal (`report_usage`), which arms `refresh_counters` for a few minutes after that
@@ -487,7 +488,7 @@ PROCESS = Process(
     name="subscription",
     noun="site",
     states=frozenset({ACTIVE, PAST_DUE, BLOCKED, DELETION_REQUESTED, DELETED}),
-    terminal=frozenset(),  # a deleted site still awaits a verification's refund (its one timer); nothing else
+    terminal=frozenset(),  # a deleted site still awaits a verification's refund (its one timer), or a credit refund
     transitions={t.name: t for t in (
         Transition("issue_invoice", BILLED, None, SYSTEM, effects=_issue_month, writes=_issued),
         Transition("report_usage", OPEN, None, SYSTEM, effects=_usage_reported, guard=_not_yet_reported),
