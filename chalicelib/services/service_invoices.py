@@ -233,5 +233,7 @@ def pdf(principal: Principal, site_id: str, invoice_id: str, owner_id: str) -> t
         customer_name=requisites.get("company_name") or site.contact.get("name", ""),
         customer_tax_id=requisites.get("tax_id", ""), customer_iban=requisites.get("iban", ""),
         customer_address=requisites.get("address", ""), customer_email=site.contact.get("email", ""),
+        amount_paid=int(invoice.amount_paid or 0) if invoice.status == OPEN else 0,
+        credit_applied=int(invoice.credit_applied or 0) if invoice.status == OPEN else 0,
     )
     return f"{invoice.number}.pdf", render_service_invoice(document, reader.locale, reader.timezone)

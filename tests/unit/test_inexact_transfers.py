@@ -6,10 +6,12 @@ first on the next invoice or refunded to the payer on request. The books are aud
 moves money."""
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from chalicelib.adapters import acquirer
 from chalicelib.money.ledger import System
@@ -115,6 +117,11 @@ def test_a_transfer_short_of_the_invoice_pays_a_part_and_the_invoice_stays_open_
     assert record["after"]["amount_due"] == invoice["amount"] - 10000 and record["after"]["status"] == "open"
     (notice,) = _params(_user_id(api, owner), "service_invoice_part_paid")
     assert notice["amount_due"] == {"amount": invoice["amount"] - 10000, "currency": "UAH"}
+    pdf = api.get(f"/v1/sites/{site['id']}/invoices/{invoice['id']}/pdf", token=owner,
+                  headers={"Accept": "application/pdf"})
+    assert pdf.status_code == 200
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.body)).pages)
+    assert "Уже сплачено" in text and "До сплати" in text  # the owner reads Ukrainian
     assert_books_balance()
 
     # the bank's matcher reads what is still due: a transfer of the rest quoting the number pays it
