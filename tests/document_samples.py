@@ -45,7 +45,8 @@ def service_invoice(vat_bps: int) -> ServiceInvoice:
         due_at=datetime(2026, 11, 16, 7, tzinfo=UTC), period=PERIOD, lines=[FIRST_LINE],
         amount=Money(INVOICED_MINOR[0], "UAH"), vat_bps=vat_bps, site_name=SITE_NAME, service_code=SERVICE_CODE,
         customer_name=CUSTOMER_NAME, customer_tax_id=CUSTOMER_TAX_ID, customer_iban=CUSTOMER_IBAN,
-        customer_address=CUSTOMER_ADDRESS, customer_email="owner@kvitka.example")
+        customer_address=CUSTOMER_ADDRESS, customer_email="owner@kvitka.example", amount_paid=12000,
+        credit_applied=5000)  # a part paid by the site's credit and a transfer: the rest is due
 
 
 def service_act(vat_bps: int) -> ServiceAct:

@@ -12,7 +12,17 @@ DELETION = {"reasons": ["too_expensive", "missing_features", "moving_to_another_
 
 SAMPLES: dict[str, list[dict]] = {
     "site_created": [{**SITE, "tariff_name": "Business"}],
-    "service_invoice_issued": [{**SITE, **INVOICE, "due_at": "2026-12-06T21:59:59Z"}],
+    "service_invoice_issued": [{**SITE, **INVOICE, "due_at": "2026-12-06T21:59:59Z"},
+                               {**SITE, **INVOICE, "due_at": "2026-12-06T21:59:59Z",
+                                "credit_applied": {"amount": 9900, "currency": "UAH"},
+                                "amount_due": {"amount": 40000, "currency": "UAH"}},
+                               {**SITE, **INVOICE, "due_at": "2026-12-06T21:59:59Z", "credit_applied": UAH,
+                                "amount_due": {"amount": 0, "currency": "UAH"}}],
+    "service_invoice_part_paid": [{**INVOICE, "amount": {"amount": 20000, "currency": "UAH"},
+                                   "amount_due": {"amount": 29900, "currency": "UAH"}}],
+    "site_credit_added": [{"site_id": "site_01J", "invoice_id": "sin_01J", "number": "HOR-10001-007",
+                           "amount": {"amount": 5100, "currency": "UAH"}}],
+    "site_credit_refunded": [{**SITE, "amount": {"amount": 5100, "currency": "UAH"}}],
     "service_invoice_paid": [{**INVOICE, "paid_at": "2026-12-03T10:00:00Z"}],
     "counter_limit_reached": [{**SITE, "counter": "products", "value": 1000, "limit": 1000},
                               {**SITE, "counter": "orders", "value": 300, "limit": 300}],

@@ -31,6 +31,8 @@ class ServiceInvoice:
     customer_iban: str
     customer_address: str
     customer_email: str
+    amount_paid: int = 0  # paid so far (parts of transfers applied, the site's credit): the due is the rest
+    credit_applied: int = 0  # of amount_paid, the site's credit spent on it
 
 
 def render_service_invoice(invoice: ServiceInvoice, locale: str, timezone: str | None = None) -> bytes:
@@ -64,6 +66,12 @@ def render_service_invoice(invoice: ServiceInvoice, locale: str, timezone: str |
     doc.table([Column(_("Description"), 70), Column(_("Amount"), 30, numeric=True)], rows, total=[_("Total"), total])
     vat = vat_line([invoice.amount.amount_minor], currency, invoice.vat_bps, locale)
     doc.key_values([(_("VAT"), vat), (_("Amount in words"), amount_in_words(invoice.amount, locale))])
+    if invoice.amount_paid:  # a part paid, or the site's credit spent on it: what is left to pay
+        paid = [(_("Credit applied"), format_money(Money(invoice.credit_applied, currency), locale))] \
+            if invoice.credit_applied else []
+        doc.key_values([*paid, (_("Paid so far"), format_money(Money(invoice.amount_paid, currency), locale)),
+                        (_("Amount due"), format_money(Money(int(invoice.amount.amount_minor) - invoice.amount_paid,
+                                                             currency), locale))])
     doc.callout(_("Payment details — quote exactly in the bank transfer"),
                 bidi.fill(_("Payment for invoice No. %(number)s"), rtl, number=invoice.number))
     doc.note(_("The payment is credited automatically when its purpose quotes the invoice number exactly and its "

@@ -153,6 +153,42 @@ def card_service_payment(transfer_id: str, money: Money, ref: str) -> Transfer:
     return _move(transfer_id, "service_invoice_card", money, (acquirer, AVAILABLE), (revenue, AVAILABLE), ref)
 
 
+SERVICE_SOURCES = {"bank": (System.BANK_IN, "service_invoice"), "card": (System.ACQUIRER, "service_invoice_card"),
+                   "suspense": (System.SUSPENSE, "service_invoice_applied")}
+
+
+def site_credit(site_id: str, currency: str) -> AccountRef:
+    """A site's credit: what it paid beyond an invoice, spent on its next invoices or refunded (never negative)."""
+    return AccountRef(f"credit:{site_id}", currency)
+
+
+def service_payment(transfer_id: str, source: str, money: Money, ref: str, *, site_id: str = "",
+                    surplus_minor: int = 0) -> Transfer:
+    """Money from `source` (`bank`, `card`, `suspense`) paying a service invoice: `money` is revenue, and what
+    came beyond it (`surplus_minor`) is the site's credit."""
+    account, kind = SERVICE_SOURCES[source]
+    postings = [Posting(system_account(account, money.currency, transfer_id), AVAILABLE,
+                        -(money.amount_minor + surplus_minor)),
+                Posting(system_account(System.REVENUE, money.currency, transfer_id), AVAILABLE, money.amount_minor)]
+    if surplus_minor:
+        postings.append(Posting(site_credit(site_id, money.currency), AVAILABLE, surplus_minor))
+    return Transfer(transfer_id, kind, money.currency, tuple(postings), ref)
+
+
+def site_credit_spent(transfer_id: str, site_id: str, money: Money, ref: str) -> Transfer:
+    """The site's credit pays (part of) its new invoice: revenue."""
+    revenue = system_account(System.REVENUE, money.currency, transfer_id)
+    return _move(transfer_id, "site_credit_spent", money, (site_credit(site_id, money.currency), AVAILABLE),
+                 (revenue, AVAILABLE), ref)
+
+
+def site_credit_refunded(transfer_id: str, site_id: str, money: Money, ref: str, *, to_card: bool) -> Transfer:
+    """The site's credit goes back to whoever paid it: through the bank's payout, or the acquirer to the card."""
+    out = system_account(System.ACQUIRER if to_card else System.BANK_OUT, money.currency, transfer_id)
+    return _move(transfer_id, "site_credit_refund", money, (site_credit(site_id, money.currency), AVAILABLE),
+                 (out, AVAILABLE), ref)
+
+
 def card_verification(transfer_id: str, money: Money, ref: str) -> Transfer:
     """A card's verification charge waits in the clearing account until its refund is confirmed."""
     acquirer = system_account(System.ACQUIRER, money.currency, transfer_id)

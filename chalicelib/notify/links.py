@@ -60,12 +60,13 @@ TARGETS: dict[str, tuple[str, ...] | None] = {
     "card_payment_refunded": ("invoice_id",),
     "transfer_to_be_returned": ("invoice_id",),
     "topup_action_failed": ("invoice_id",),
+    "service_invoice_part_paid": ("invoice_id",),
     **{kind: ("site_id",) for kind in ("site_created", "counter_limit_reached", "requisites_changed",
                                         "vchasno_activated", "vchasno_deactivated", "deletion_requested",
                                         "deletion_withdrawn", "deletion_completed", "owner_changed", "card_saved",
                                         "card_verification_refunded", "service_invoice_overdue", "site_blocked",
                                         "site_unblocked", "autopay_stopped", "act_sent",
-                                        "domain_claimed_elsewhere")},
+                                        "domain_claimed_elsewhere", "site_credit_added", "site_credit_refunded")},
 }
 # Every other kind is about a deal: an order, or a project's contract.
 DEAL = ("order_id",)

@@ -18,6 +18,8 @@ contractor (the platform serves it), so only the owner is notified.
 | active, past_due, blocked | charge_card       | (stays)            | system   | the saved card charged (acquirer) |
 | every open state          | charge_declined   | (stays)            | system   | owner told, with a payment link   |
 | every open state          | invoice_paid      | (stays)            | system   | card, link or bank transfer       |
+|                           |                   |                    |          | beyond the due: the site's credit |
+| every open state          | invoice_part_paid | (stays)            | system   | a part: charges ask only the rest |
 | past_due                  | recover           | active             | system   | the last overdue invoice paid     |
 | blocked                   | unblock           | active             | system   | the last overdue invoice paid     |
 | active                    | fall_past_due     | past_due           | system   | an invoice unpaid past its due    |
@@ -28,6 +30,8 @@ contractor (the platform serves it), so only the owner is notified.
 | every open state          | resume_autopay    | (stays)            | operator | the next card payment saves it    |
 | open states, deleted      | resend_refund     | (stays)            | system   | a verification's refund asked again |
 | open states, deleted      | refund_confirmed  | (stays)            | system   | the acquirer refunded it          |
+| open states, deleted      | refund_credit     | (stays)            | client,  | the site's credit back to its     |
+|                           |                   |                    | operator | payer (bank payout or card refund)|
 
 Billing months are calendar months in `BILLING_TIMEZONE`. The deal's data says which month is billed
 next (`next_period`) and from when (`billable_from`: a new site's first month, or a month that began
@@ -52,6 +56,12 @@ and after a decline again BILLING_RETRY_DAYS after its issue (`charge_card`). A 
 are open charges each of them once at once, and their retries count from then (`charges_from`). A charge
 whose answer has not come within CHARGE_RESEND is asked again under the same payment id and key, which the
 acquirer answers once; a charge the acquirer refuses (4xx) is a decline.
+A part of an invoice (an operator applying a transfer short of it) leaves it open: `invoice_part_paid` makes
+its charges and reminder ask only the rest. What a payment brings beyond the due is the site's credit: a ledger
+account of the site (`credit:<site id>`) credited in the payment's transaction and mirrored on the deal
+(`credit`), which the next invoice spends first, in its own transaction (`credit_applied`: an invoice the credit
+covers whole is issued paid); `refund_credit` sends it back to whoever paid it instead (the amount is what the
+ledger holds, so a deleted site's credit goes back too).
 The outcomes come by the acquirer's webhook (`services/card_payments.py`), which fires `invoice_paid` —
 or `recover` / `unblock` when it pays the last overdue invoice, so the site is active again at once — in
 the payment's transaction, as the bank's matcher does for a transfer. A site in `deletion_requested` has
@@ -65,7 +75,8 @@ transaction; the new owner is asked to add a card, the previous one told the sit
 Completing a deletion writes nothing off: open invoices stay owed (an operator may write one off, with a
 reason: `services/service_invoices.write_off`), the card is forgotten, and a verification refund still
 awaited keeps the deleted site's one timer (`resend_refund`) until the acquirer confirms it — which is why
-`deleted` is not a terminal state here: nothing else leaves it or happens in it.
+`deleted` is not a terminal state here: nothing else leaves it or happens in it (but an operator's refund of
+the credit the site still holds, `refund_credit`).
 
 Usage reports are summed per billing day outside the deal (`UsageModel`); the first report of a day
 records the day on the deal (`report_usage`), which arms `refresh_counters` for a few minutes after that
@@ -85,7 +96,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib.money import periods, tariffs
+from chalicelib.money import ledger, periods, tariffs
+from chalicelib.money.amounts import Money
 from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
@@ -101,6 +113,7 @@ from chalicelib.processes.site_deal import (
     DELETION_REQUESTED,
     HISTORY_KEPT,
     INVOICE_OPEN,
+    INVOICE_PAID,
     OPEN,
     PAST_DUE,
     REFRESH_GRACE,
@@ -130,10 +143,13 @@ from chalicelib.processes.subscription_paying import (
     charge_due,
     charge_next,
     charged,
+    credit_refunded,
     declined,
     forget_card,
+    has_credit,
     is_due,
     nothing_overdue_left,
+    part_settled,
     refund_confirmed,
     refund_due,
     refunds_resent,
@@ -142,6 +158,7 @@ from chalicelib.processes.subscription_paying import (
     settled,
     still_pending,
     write_charge,
+    write_credit_refund,
     write_reminders,
 )
 from chalicelib.store.models import (
@@ -193,7 +210,8 @@ def prepare(deal: DealModel, transition: str, now: datetime) -> dict:
                 "limits": dict(tariff.limits)}
     if transition in ("fall_past_due", "block"):
         return {"invoices": [{"number": invoice.number, "due_at": invoice.due_at,
-                              "amount": {"amount": int(invoice.amount), "currency": invoice.currency}}
+                              "amount": {"amount": int(invoice.amount) - int(invoice.amount_paid or 0),
+                                         "currency": invoice.currency}}
                              for invoice in ServiceInvoiceModel.by_site.query(
                                  deal.id, filter_condition=ServiceInvoiceModel.status == INVOICE_OPEN, limit=20)]}
     return {}
@@ -206,19 +224,26 @@ def _invoice(deal: DealModel, ctx: Context, d: dict, period: str, kind: str, lin
     seq = int(d.get("invoice_seq", 0)) + 1
     issued = ctx.now
     due_day = periods.local_day(issued) + timedelta(days=settings.billing_due_days)
-    invoice = {
+    total = sum(int(line["amount"]) for line in lines)
+    invoice: dict = {
         "id": ids.derived_id("sin", deal.id, str(seq)), "seq": seq, "number": number(d["service_code"], seq),
-        "period": period, "kind": kind, "lines": lines, "amount": sum(int(line["amount"]) for line in lines),
-        "issued_at": clock.iso(issued),
+        "period": period, "kind": kind, "lines": lines, "amount": total, "issued_at": clock.iso(issued),
         "due_at": clock.iso(periods.start_of_day(periods.day_after(due_day)) - timedelta(seconds=1)),
         "version": int(deal.version) + 1,
     }
     invoice_id = str(invoice["id"])
+    credit = int(d.get("credit") or 0)
+    spent = min(credit, total)  # the site's credit pays first
+    changes: dict = {"invoice_seq": seq, "last_invoice": {**invoice, "credit_applied": spent}}
+    if spent:
+        changes["credit"] = credit - spent
+    if spent == total:  # paid whole by the credit: nothing to charge, remind or dun
+        return changes
     still_open = {**still_pending(d.get("unpaid") or {}, issued), invoice_id: {
-        "number": invoice["number"], "amount": invoice["amount"], "issued_at": invoice["issued_at"],
+        "number": invoice["number"], "amount": total - spent, "issued_at": invoice["issued_at"],
         "due_at": invoice["due_at"], "charges": 0, "reminded": False}}
-    changes = {"invoice_seq": seq, "last_invoice": invoice, "unpaid": still_open,
-               "oldest_open": d.get("oldest_open") or {"issued_at": invoice["issued_at"], "due_at": invoice["due_at"]}}
+    changes.update(unpaid=still_open, oldest_open=d.get("oldest_open") or {"issued_at": invoice["issued_at"],
+                                                                            "due_at": invoice["due_at"]})
     if d.get("autopay") and not d.get("charging"):  # the saved card pays it the same day
         changes.update(charge_next({**d, "unpaid": still_open}, deal, invoice_id, issued))
     return changes
@@ -238,15 +263,24 @@ def _write_invoice(uow: UnitOfWork, deal: DealModel) -> None:
     invoice = data(deal).get("last_invoice")
     if not invoice or int(invoice["version"]) != int(deal.version):
         return
+    spent = int(invoice.get("credit_applied") or 0)
+    paid_whole = spent == invoice["amount"]
     record = ServiceInvoiceModel(
         invoice["id"], site_id=deal.id, owner_id=deal.client_id, seq=invoice["seq"], number=invoice["number"],
         period=invoice["period"], kind=invoice["kind"], lines=invoice["lines"], amount=invoice["amount"],
-        currency=tariffs.CURRENCY, status=INVOICE_OPEN, issued_at=invoice["issued_at"], due_at=invoice["due_at"])
+        currency=tariffs.CURRENCY, status=INVOICE_PAID if paid_whole else INVOICE_OPEN, issued_at=invoice["issued_at"],
+        due_at=invoice["due_at"], amount_paid=spent or None, credit_applied=spent or None,
+        paid_at=invoice["issued_at"] if paid_whole else None, paid_by="credit" if paid_whole else None)
     uow.put(record, condition=ServiceInvoiceModel.id.does_not_exist())
     uow.put(KeyModel(number_key(invoice["number"]), target_id=invoice["id"]), condition=KeyModel.key.does_not_exist())
+    if spent:  # the credit leaves the site's account in the invoice's own transaction
+        ledger.record(uow, ledger.site_credit_spent(f"{invoice['id']}:credit", deal.id,
+                                                    Money(spent, tariffs.CURRENCY), ref=invoice["id"]))
     outbox.enqueue(uow, deal.client_id, "service_invoice_issued", {
         **site_params(deal), "invoice_id": invoice["id"], "number": invoice["number"], "period": invoice["period"],
-        "amount": {"amount": invoice["amount"], "currency": tariffs.CURRENCY}, "due_at": invoice["due_at"]})
+        "amount": {"amount": invoice["amount"], "currency": tariffs.CURRENCY}, "due_at": invoice["due_at"],
+        "credit_applied": {"amount": spent, "currency": tariffs.CURRENCY},
+        "amount_due": {"amount": invoice["amount"] - spent, "currency": tariffs.CURRENCY}})
 
 
 def _issue_month(deal: DealModel, ctx: Context) -> dict:
@@ -454,7 +488,7 @@ PROCESS = Process(
     name="subscription",
     noun="site",
     states=frozenset({ACTIVE, PAST_DUE, BLOCKED, DELETION_REQUESTED, DELETED}),
-    terminal=frozenset(),  # a deleted site still awaits a verification's refund (its one timer); nothing else
+    terminal=frozenset(),  # a deleted site still awaits a verification's refund (its one timer), or a credit refund
     transitions={t.name: t for t in (
         Transition("issue_invoice", BILLED, None, SYSTEM, effects=_issue_month, writes=_issued),
         Transition("report_usage", OPEN, None, SYSTEM, effects=_usage_reported, guard=_not_yet_reported),
@@ -473,6 +507,7 @@ PROCESS = Process(
         Transition("charge_card", BILLED, None, SYSTEM, effects=charged, writes=write_charge),
         Transition("charge_declined", OPEN, None, SYSTEM, notify="card_charge_declined", effects=declined),
         Transition("invoice_paid", OPEN, None, SYSTEM, effects=settled, writes=card_changes),
+        Transition("invoice_part_paid", OPEN, None, SYSTEM, effects=part_settled),
         Transition("recover", frozenset({PAST_DUE}), ACTIVE, SYSTEM, effects=settled, guard=nothing_overdue_left,
                    writes=card_changes),
         Transition("unblock", frozenset({BLOCKED}), ACTIVE, SYSTEM, notify="site_unblocked", effects=settled,
@@ -488,6 +523,8 @@ PROCESS = Process(
         Transition("stop_autopay", OPEN, None, frozenset({"operator"}), notify="autopay_stopped",
                    effects=autopay_stopped, writes=forget_card),
         Transition("resume_autopay", OPEN, None, frozenset({"operator"}), effects=autopay_resumed),
+        Transition("refund_credit", AFTER_DELETION, None, frozenset({"client", "operator"}), guard=has_credit,
+                   effects=credit_refunded, writes=write_credit_refund),
     )},
     notification=_notification,
     timers={

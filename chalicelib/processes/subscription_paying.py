@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib.money import periods, tariffs
+from chalicelib.money import ledger, periods, tariffs
 from chalicelib.money.amounts import Money
 from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
@@ -163,6 +163,8 @@ def settled(deal: DealModel, ctx: Context) -> dict:
     invoice_id = ctx.payload["invoice_id"]
     invoices.pop(invoice_id, None)
     changes: dict = {"unpaid": invoices, "oldest_open": ctx.payload.get("oldest_open")}
+    if ctx.payload.get("credit"):  # paid beyond the invoice: the site's credit, spent on its next invoices
+        changes["credit"] = int(d.get("credit") or 0) + int(ctx.payload["credit"])
     charging = d.get("charging")
     if charging and (charging["invoice_id"] == invoice_id or charging["payment_id"] == ctx.payload.get("payment_id")):
         changes["charging"] = None
@@ -172,6 +174,36 @@ def settled(deal: DealModel, ctx: Context) -> dict:
         changes.update(autopay=True, card_token=ctx.payload["card"]["token"],
                        unpaid=rebased({**invoices, **older}, ctx.now, changes.get("charging", charging)))
     return {"data": {**d, **changes}}
+
+
+def part_settled(deal: DealModel, ctx: Context) -> dict:
+    """A part of an invoice paid (`payload.due`: what is left of it): its charges and reminder ask only the rest."""
+    d = data(deal)
+    invoices = dict(d.get("unpaid") or {})
+    invoice_id = ctx.payload["invoice_id"]
+    if invoice_id in invoices:
+        invoices[invoice_id] = {**invoices[invoice_id], "amount": int(ctx.payload["due"])}
+    return {"data": {**d, "unpaid": invoices}}
+
+
+def credit_refunded(deal: DealModel, ctx: Context) -> dict:
+    """The site's credit (`payload.amount`, as the ledger holds it) goes back to who paid it: none is left to
+    spend on the next invoice."""
+    refund = {**ctx.payload["refund"], "version": int(deal.version) + 1}
+    return {"data": {**data(deal), "credit": 0, "credit_refund": refund}}
+
+
+def has_credit(deal: DealModel, ctx: Context) -> None:
+    if int(ctx.payload.get("refund", {}).get("amount", 0)) <= 0:
+        raise Conflict("no_credit", "The site has no credit to refund")
+
+
+def write_credit_refund(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
+    refund = data(deal)["credit_refund"]
+    money = Money(int(refund["amount"]), tariffs.CURRENCY)
+    ledger.record(uow, ledger.site_credit_refunded(refund["id"], deal.id, money, ref=refund["payment_id"],
+                                                   to_card=refund["to"] == "card"))
+    outbox.enqueue(uow, deal.client_id, "site_credit_refunded", {**site_params(deal), "amount": money.to_json()})
 
 
 def nothing_overdue_left(deal: DealModel, ctx: Context) -> None:

@@ -32,7 +32,7 @@ from chalicelib.platform.errors import Conflict, DomainError, Retryable, Unproce
 from chalicelib.platform.observability import logger, metrics
 from chalicelib.services import idempotency, invoices, service_invoices, views
 from chalicelib.services.pagination import page
-from chalicelib.store import lookup
+from chalicelib.store import audit_log, lookup
 from chalicelib.store.models import PaymentModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
@@ -50,14 +50,19 @@ class InvoiceKind:
     prefix: str  # its ids' type prefix (`inv`, `sin`), for operators applying a payment by id
     find: Callable[[str], Any]  # number → the invoice, or None
     load: Callable[[str], Any]  # id → the invoice (404 if unknown)
-    # (uow, invoice, payment id, BANK | SUSPENSE, the error if it stopped being open): mark it paid, move the money
-    pay: Callable[[UnitOfWork, Any, str, str, Exception], None]
+    # (uow, invoice, payment id, BANK | SUSPENSE, the error if it stopped being open; amount=what came, default
+    # the due): pay it (or a part of it), move the money
+    pay: Callable[..., None]
+    due: Callable[[Any], int]  # the invoice → what it still asks for (its amount less what was paid of it)
+    subject: Callable[[Any], str]  # the invoice → whose audit trail an operator's inexact application goes in
 
 
 KINDS = (
-    InvoiceKind(invoices.NUMBER_PATTERN, "inv", invoices.find_by_number, invoices.load, invoices.pay),
+    InvoiceKind(invoices.NUMBER_PATTERN, "inv", invoices.find_by_number, invoices.load, invoices.pay, invoices.due,
+                lambda invoice: f"user#{invoice.owner_id}"),
     InvoiceKind(service_invoices.NUMBER_PATTERN, "sin", service_invoices.find_by_number, service_invoices.load,
-                service_invoices.pay),
+                service_invoices.pay, service_invoices.due,
+                lambda invoice: audit_log.site_subject(invoice.site_id)),
 )
 _NUMBERS = [(re.compile(rf"(?<![A-Z0-9-]){kind.pattern}(?![0-9])"), kind) for kind in KINDS]
 _DASHES = re.compile("[\u2010-\u2015\u2212\u00ad]")
@@ -176,7 +181,7 @@ def _match(transfer: IncomingTransfer, invoice_taken: bool) -> tuple[InvoiceKind
         return kind, None, "invoice_already_paid"
     if invoice.currency != transfer.currency:
         return kind, None, "currency_mismatch"
-    if int(invoice.amount) != transfer.amount_minor:
+    if kind.due(invoice) != transfer.amount_minor:  # what is still due, after the parts paid already
         return kind, None, "amount_mismatch"
     return kind, invoice, None
 
@@ -213,9 +218,12 @@ def get_payment(principal: Principal, payment_id: str) -> dict:
     return views.payment(_load(payment_id))
 
 
-def apply_to_invoice(principal: Principal, payment_id: str, invoice_id: str) -> tuple[int, dict]:
-    """Credit an unmatched payment to an invoice (a top-up's or a site's) whose amount and currency it
-    matches exactly."""
+def apply_to_invoice(principal: Principal, payment_id: str, invoice_id: str,
+                     reason: str | None = None) -> tuple[int, dict]:
+    """Credit an unmatched payment to an invoice (a top-up's or a site's). A payment of exactly what the
+    invoice still asks for pays it. One of another amount is applied only with the operator's `reason`
+    (audited): less than due pays a part and leaves the invoice open for the rest; more pays it and the
+    surplus is the site's credit (a top-up's surplus is the client's balance, like the rest of it)."""
     principal.require_operator()
     payment = _load_unmatched(payment_id)
     kind = _kind_of(invoice_id)
@@ -225,13 +233,30 @@ def apply_to_invoice(principal: Principal, payment_id: str, invoice_id: str) -> 
     if invoice.currency != payment.currency:
         raise Unprocessable("currency_mismatch", "The payment's currency differs from the invoice's",
                             field="invoice_id")
-    if int(invoice.amount) != int(payment.amount):
-        raise Unprocessable("amount_mismatch", "The payment's amount differs from the invoice's", field="invoice_id")
+    if int(payment.amount) <= 0 or not _holdable(int(payment.amount), payment.currency):
+        raise Unprocessable("invalid_amount", "The payment's amount cannot be applied to an invoice",
+                            field="payment_id")
+    rest = kind.due(invoice)
+    exact = int(payment.amount) == rest
+    if not exact and reason is None:
+        raise Unprocessable("amount_mismatch", f"The payment's amount differs from what the invoice still asks "
+                            f"({rest}); give a reason to apply it anyway", field="invoice_id")
     uow = UnitOfWork()
     _resolve(uow, principal, payment, APPLIED, invoice_id=invoice.id)
-    kind.pay(uow, invoice, payment.id, SUSPENSE, Conflict("invoice_not_open", "The invoice is already paid"))
+    kind.pay(uow, invoice, payment.id, SUSPENSE, Conflict("invoice_not_open", "The invoice is already paid"),
+             amount=int(payment.amount))
+    if reason is not None:
+        paid = min(int(payment.amount), rest)
+        audit_log.record(uow, subject=kind.subject(invoice), actor_id=principal.user_id, action="apply_payment",
+                         reason=reason,
+                         before={"invoice": invoice.number, "status": invoices.OPEN, "amount_due": rest},
+                         after={"invoice": invoice.number, "payment_id": payment.id,
+                                "applied": int(payment.amount), "amount_due": rest - paid,
+                                "status": invoices.OPEN if paid < rest else invoices.PAID,
+                                "credit": int(payment.amount) - paid})
     status, body = idempotency.commit(uow, 200, views.payment(payment))
-    metrics.add_metric(name="InvoicePaid", unit="Count", value=1)
+    metrics.add_metric(name="InvoicePaid" if int(payment.amount) >= rest else "InvoicePartPaid", unit="Count",
+                       value=1)
     return status, body
 
 
@@ -264,20 +289,27 @@ def mark_for_return(principal: Principal, payment_id: str) -> tuple[int, dict]:
 def _return_transfer(payment: PaymentModel) -> None:
     """Send a returned bank transfer back through the bank's payout API, to the account it came from (the
     payout id is derived from the payment, so asking twice is paid once)."""
+    send_back(("return", payment.id), Money(int(payment.amount), payment.currency),
+              str((payment.payer or {}).get("iban") or ""), payment.id)
+
+
+def send_back(key: tuple[str, ...], money: Money, iban: str, what: str) -> None:
+    """Bank money going back to the account it came from, through the bank's payout API (the payout id is
+    derived from `key`, so asking twice is paid once). A refusal is logged and counted, never raised: the
+    books moved already, and an operator sends it by hand (the metric alarms)."""
     from chalicelib.adapters import payout_bank
     from chalicelib.store.models import PayoutModel
 
-    iban = str((payment.payer or {}).get("iban") or "")
     if not iban:
-        logger.warning("returned transfer names no account; the bank is not asked", extra={"payment_id": payment.id})
+        logger.warning("money to send back names no account; the bank is not asked", extra={"ref": what})
         return
-    payout = PayoutModel(ids.derived_id("po", "return", payment.id), owner_id=outbox.OPERATORS,
-                         amount=int(payment.amount), currency=payment.currency, method="iban", destination=iban,
-                         status="pending", created_at=clock.iso(clock.now()))
+    payout = PayoutModel(ids.derived_id("po", *key), owner_id=outbox.OPERATORS, amount=money.amount_minor,
+                         currency=money.currency, method="iban", destination=iban, status="pending",
+                         created_at=clock.iso(clock.now()))
     try:
         payout_bank.get_bank().request_payout(payout)
     except OSError:  # the bank did not answer: an operator sends it by hand (the metric alarms)
-        logger.warning("transfer return not taken by the bank", extra={"payment_id": payment.id})
+        logger.warning("transfer return not taken by the bank", extra={"ref": what})
         metrics.add_metric(name="TransferReturnNotTaken", unit="Count", value=1)
 
 

@@ -104,7 +104,7 @@ def _live_link(invoice: ServiceInvoiceModel) -> tuple[int, dict]:
     # "Pay online" starts the subscription: the card paying the invoice is saved for auto-pay unless the owner
     # unticks "save this card" on the acquirer's page
     payment = _ask(ids.derived_id("cpy", invoice.id, "link", str(seq)), invoice.site_id, invoice.owner_id, LINK,
-                   invoice.id, Money(int(invoice.amount), invoice.currency), invoice.number, save_card=True)
+                   invoice.id, Money(service_invoices.due(invoice), invoice.currency), invoice.number, save_card=True)
     uow = UnitOfWork()
     uow.put(payment, condition=CardPaymentModel.id.does_not_exist(), on_fail=Retryable("link_race"))
     previous = ServiceInvoiceModel.link == link if link else ServiceInvoiceModel.link.does_not_exist()
@@ -130,7 +130,8 @@ def payment_method(principal: Principal, site_id: str) -> tuple[int, dict]:
     still_open = [] if changing else service_invoices.open_invoices(deal)
     if still_open:
         invoice_id = still_open[0].id
-        purpose, money, what = PAY_INVOICE, Money(int(still_open[0].amount), tariffs.CURRENCY), still_open[0].number
+        purpose, money, what = PAY_INVOICE, Money(service_invoices.due(still_open[0]), tariffs.CURRENCY), \
+            still_open[0].number
     else:
         invoice_id, purpose, money = None, VERIFY, VERIFICATION
         what = f"Card verification, {deal.title}"
@@ -264,9 +265,9 @@ def _succeeded(uow: UnitOfWork, payment: CardPaymentModel,
         return DUPLICATE, lambda: refund(payment, money)
     settle(uow, payment, SUCCEEDED, APPLIED, expected=was, card_mask=mask, acquirer_id=event.acquirer_id)
     paid_by = service_invoices.LINK if payment.purpose == LINK else service_invoices.CARD
-    service_invoices.pay(uow, invoice, payment.id, service_invoices.CARD_SOURCE, Raced(), paid_by=paid_by,
-                         card=card, notify="card_charge_succeeded" if payment.purpose == AUTOPAY
-                         else "service_invoice_paid")
+    service_invoices.pay(uow, invoice, payment.id, service_invoices.CARD_SOURCE, Raced(),
+                         amount=money.amount_minor, paid_by=paid_by, card=card,
+                         notify="card_charge_succeeded" if payment.purpose == AUTOPAY else "service_invoice_paid")
     return APPLIED, None
 
 
@@ -280,7 +281,7 @@ def _failed(uow: UnitOfWork, payment: CardPaymentModel, event: AcquirerEvent) ->
         if deal.status in SUBSCRIBED and charging.get("payment_id") == payment.id:
             invoice = service_invoices.load(str(payment.invoice_id))
             payload = {"payment_id": payment.id, "invoice_id": invoice.id, "number": invoice.number,
-                       "amount": int(invoice.amount),
+                       "amount": service_invoices.due(invoice),
                        "payment_url": fresh_link(invoice.id) if invoice.status == service_invoices.OPEN else ""}
             engine.apply(uow, PROCESS, deal, "charge_declined", Context(clock.now(), "system", payload=payload))
     return DECLINED

@@ -88,20 +88,37 @@ def load(invoice_id: str) -> InvoiceModel:
     return lookup.load(InvoiceModel, invoice_id, what="invoice")
 
 
-def pay(uow: UnitOfWork, invoice: InvoiceModel, payment_id: str, source: str, on_fail: Exception) -> None:
-    """The bank matcher's (or an operator's) payment of a top-up invoice: marked paid, the money on the
-    client's balance (from the bank, or from the suspense account where it was parked)."""
+def due(invoice: InvoiceModel) -> int:
+    """What the invoice still asks for: its amount less the parts of transfers applied to it."""
+    return int(invoice.amount) - int(invoice.amount_paid or 0)
+
+
+def pay(uow: UnitOfWork, invoice: InvoiceModel, payment_id: str, source: str, on_fail: Exception, *,
+        amount: int | None = None) -> None:
+    """The bank matcher's (or an operator's) payment of a top-up invoice: the money on the client's balance (from
+    the bank, or from the suspense account where it was parked), all of it, however much it is (a top-up's
+    surplus is balance like the rest). The invoice is paid once `amount` (default: what is still due) covers
+    the due; a part leaves it open for the rest."""
+    received = due(invoice) if amount is None else int(amount)
+    paid_so_far = int(invoice.amount_paid or 0)
+    unchanged = (InvoiceModel.amount_paid == paid_so_far if invoice.amount_paid is not None
+                 else InvoiceModel.amount_paid.does_not_exist())
     paid_at = clock.iso(clock.now())
-    uow.update(invoice, [InvoiceModel.status.set(PAID), InvoiceModel.paid_at.set(paid_at),
-                         InvoiceModel.payment_id.set(payment_id)],
-               condition=InvoiceModel.status == OPEN, on_fail=on_fail)
-    money = Money(int(invoice.amount), invoice.currency)
+    whole = received >= due(invoice)
+    actions = [InvoiceModel.amount_paid.set(paid_so_far + received)]
+    if whole:
+        actions += [InvoiceModel.status.set(PAID), InvoiceModel.paid_at.set(paid_at),
+                    InvoiceModel.payment_id.set(payment_id)]
+    uow.update(invoice, actions, condition=(InvoiceModel.status == OPEN) & unchanged, on_fail=on_fail)
+    money = Money(received, invoice.currency)
     if source == "bank":
         ledger.record(uow, ledger.bank_top_up(payment_id, invoice.owner_id, money, ref=invoice.id))
     else:
         ledger.record(uow, ledger.apply_unmatched(f"{payment_id}:applied", invoice.owner_id, money, ref=invoice.id))
-    outbox.enqueue(uow, invoice.owner_id, "invoice_paid", {
-        "invoice_id": invoice.id, "number": invoice.number, "amount": money.to_json(), "paid_at": paid_at})
+    invoice.amount_paid = paid_so_far + received
+    if whole:
+        outbox.enqueue(uow, invoice.owner_id, "invoice_paid", {
+            "invoice_id": invoice.id, "number": invoice.number, "amount": money.to_json(), "paid_at": paid_at})
 
 
 def load_visible(principal: Principal, invoice_id: str) -> InvoiceModel:

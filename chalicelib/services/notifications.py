@@ -135,7 +135,8 @@ def _recipient(user_id: str, user: UserModel | None, kind: str, params: dict) ->
 SITE_BILLING_KINDS = frozenset({
     "service_invoice_issued", "service_invoice_paid", "service_invoice_due_soon", "service_invoice_overdue",
     "service_invoice_written_off", "site_blocked", "site_unblocked", "card_charge_succeeded", "card_charge_declined",
-    "card_saved", "card_verification_refunded", "autopay_stopped", "act_sent"})
+    "card_saved", "card_verification_refunded", "autopay_stopped", "act_sent", "service_invoice_part_paid",
+    "site_credit_added", "site_credit_refunded"})
 
 
 def _site_contact(site_id: str | None) -> dict | None:

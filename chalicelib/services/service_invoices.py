@@ -38,7 +38,7 @@ from chalicelib.store.uow import UnitOfWork, run_with_retries
 
 OPEN, PAID, VOID, WRITTEN_OFF = INVOICE_OPEN, INVOICE_PAID, INVOICE_VOID, INVOICE_WRITTEN_OFF
 BANK_TRANSFER, CARD, LINK = "bank_transfer", "card", "link"
-CARD_SOURCE = "card"  # the acquirer's account pays (`pay`'s other sources: the bank's, suspense)
+CARD_SOURCE, SUSPENSE_SOURCE = "card", "suspense"  # the acquirer's account, parked money (`pay`'s sources; and "bank")
 NUMBER_PATTERN = r"[A-Z]{2,10}-\d{5,}-\d{3,}"
 
 
@@ -56,26 +56,74 @@ def find_by_number(number: str) -> ServiceInvoiceModel | None:
     return load(key.target_id)
 
 
+def due(invoice: ServiceInvoiceModel) -> int:
+    """What the invoice still asks for: its amount less what was paid on it so far (parts applied, credit)."""
+    return int(invoice.amount) - int(invoice.amount_paid or 0)
+
+
+def _paid_so_far_unchanged(invoice: ServiceInvoiceModel):
+    if invoice.amount_paid is None:
+        return ServiceInvoiceModel.amount_paid.does_not_exist()
+    return ServiceInvoiceModel.amount_paid == int(invoice.amount_paid)
+
+
 def pay(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id: str, source: str, on_fail: Exception, *,
-        paid_by: str = BANK_TRANSFER, card: dict | None = None, notify: str = "service_invoice_paid") -> None:
-    """Mark the invoice paid, move its money from `source` to revenue and tell the site's subscription,
-    in `uow`; `card` is a card to save for auto-pay (the owner paid with it on the payment-method page)."""
+        amount: int | None = None, paid_by: str = BANK_TRANSFER, card: dict | None = None,
+        notify: str = "service_invoice_paid") -> None:
+    """A payment of `amount` (default: what is still due) from `source` on the invoice, in `uow`. Less than due
+    is a part: revenue, the invoice open for the rest. Otherwise the invoice is paid and the site's subscription
+    told; what came beyond the due is the site's credit, in the same transfer. `card` is a card to save for
+    auto-pay (the owner paid with it on the payment-method page)."""
+    rest = due(invoice)
+    received = rest if amount is None else int(amount)
+    if received < rest:
+        _pay_part(uow, invoice, payment_id, source, on_fail, received)
+        return
     paid_at = clock.iso(clock.now())
+    surplus = received - rest
     uow.update(invoice, [ServiceInvoiceModel.status.set(PAID), ServiceInvoiceModel.paid_at.set(paid_at),
                          ServiceInvoiceModel.paid_by.set(paid_by),
-                         ServiceInvoiceModel.payment_id.set(payment_id)],
-               condition=ServiceInvoiceModel.status == OPEN, on_fail=on_fail)
-    money = Money(int(invoice.amount), invoice.currency)
-    if source == "bank":
-        ledger.record(uow, ledger.bank_service_payment(payment_id, money, ref=invoice.id))
-    elif source == CARD_SOURCE:
-        ledger.record(uow, ledger.card_service_payment(payment_id, money, ref=invoice.id))
-    else:
-        ledger.record(uow, ledger.apply_unmatched_to_revenue(f"{payment_id}:applied", money, ref=invoice.id))
-    _tell_subscription(uow, invoice, payment_id, card)
+                         ServiceInvoiceModel.payment_id.set(payment_id),
+                         ServiceInvoiceModel.amount_paid.set(int(invoice.amount_paid or 0) + rest)],
+               condition=(ServiceInvoiceModel.status == OPEN) & _paid_so_far_unchanged(invoice), on_fail=on_fail)
+    money = Money(rest, invoice.currency)
+    ledger.record(uow, ledger.service_payment(_transfer_id(payment_id, source), source, money, ref=invoice.id,
+                                              site_id=invoice.site_id, surplus_minor=surplus))
+    _tell_subscription(uow, invoice, payment_id, card, credit=surplus)
     outbox.enqueue(uow, invoice.owner_id, notify, {
         "site_id": invoice.site_id, "invoice_id": invoice.id, "number": invoice.number, "period": invoice.period,
-        "amount": money.to_json(), "paid_at": paid_at})
+        "amount": Money(int(invoice.amount), invoice.currency).to_json(), "paid_at": paid_at})
+    if surplus:
+        outbox.enqueue(uow, invoice.owner_id, "site_credit_added", {
+            "site_id": invoice.site_id, "invoice_id": invoice.id, "number": invoice.number,
+            "amount": Money(surplus, invoice.currency).to_json()})
+
+
+def _transfer_id(payment_id: str, source: str) -> str:
+    return f"{payment_id}:applied" if source == SUSPENSE_SOURCE else payment_id
+
+
+def _pay_part(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id: str, source: str, on_fail: Exception,
+              received: int) -> None:
+    """A part of what is due: revenue now, the invoice open for the rest (its payment link, which asked the
+    whole, expires now: the next one asks the rest), and the subscription charges or reminds only the rest."""
+    paid, now = int(invoice.amount_paid or 0) + received, clock.now()
+    actions = [ServiceInvoiceModel.amount_paid.set(paid)]
+    if invoice.link:  # expired now (its sequence number kept): the next link is a new one
+        invoice.link = {**invoice.link, "expires_at": clock.iso(now)}
+        actions.append(ServiceInvoiceModel.link.set(invoice.link))
+    uow.update(invoice, actions,
+               condition=(ServiceInvoiceModel.status == OPEN) & _paid_so_far_unchanged(invoice), on_fail=on_fail)
+    money = Money(received, invoice.currency)
+    ledger.record(uow, ledger.service_payment(_transfer_id(payment_id, source), source, money, ref=invoice.id))
+    invoice.amount_paid = paid
+    deal = deals.load(PROCESS, invoice.site_id)
+    if deal.status in SUBSCRIBED:
+        engine.apply(uow, PROCESS, deal, "invoice_part_paid", Context(now, "system", payload={
+            "invoice_id": invoice.id, "payment_id": payment_id, "due": due(invoice)}))
+    outbox.enqueue(uow, invoice.owner_id, "service_invoice_part_paid", {
+        "site_id": invoice.site_id, "invoice_id": invoice.id, "number": invoice.number, "period": invoice.period,
+        "amount": money.to_json(), "amount_due": Money(due(invoice), invoice.currency).to_json()})
 
 
 def open_invoices(deal: DealModel) -> list[ServiceInvoiceModel]:
@@ -105,16 +153,18 @@ def paying_transition(deal: DealModel, oldest_open: dict | None, now: datetime) 
     return "invoice_paid"
 
 
-def _tell_subscription(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id: str, card: dict | None) -> None:
+def _tell_subscription(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id: str, card: dict | None, *,
+                       credit: int = 0) -> None:
     deal = deals.load(PROCESS, invoice.site_id)
     if deal.status not in SUBSCRIBED:
         return
     now = clock.now()
     left = [other for other in open_invoices(deal) if other.id != invoice.id]
     oldest = {"issued_at": left[0].issued_at, "due_at": min(i.due_at for i in left)} if left else None
-    payload = {"invoice_id": invoice.id, "payment_id": payment_id, "card": card, "oldest_open": oldest}
+    payload = {"invoice_id": invoice.id, "payment_id": payment_id, "card": card, "oldest_open": oldest,
+               "credit": credit}
     if card:  # a card saved now charges the invoices still open, however old (once now, then its retries)
-        payload["still_open"] = {other.id: {"number": other.number, "amount": int(other.amount),
+        payload["still_open"] = {other.id: {"number": other.number, "amount": due(other),
                                             "issued_at": other.issued_at, "due_at": other.due_at}
                                  for other in left}
     engine.apply(uow, PROCESS, deal, paying_transition(deal, oldest, now), Context(now, "system", payload=payload))
@@ -153,8 +203,9 @@ def _write_off(principal: Principal, site_id: str, invoice_id: str, reason: str)
     uow = UnitOfWork()
     written_off = {"at": clock.iso(now), "by": principal.user_id, "reason": reason}
     uow.update(invoice, [ServiceInvoiceModel.status.set(WRITTEN_OFF), ServiceInvoiceModel.written_off.set(written_off)],
-               condition=ServiceInvoiceModel.status == OPEN, on_fail=Retryable("invoice_changed"))
-    money = Money(int(invoice.amount), invoice.currency)
+               condition=(ServiceInvoiceModel.status == OPEN) & _paid_so_far_unchanged(invoice),
+               on_fail=Retryable("invoice_changed"))
+    money = Money(due(invoice), invoice.currency)  # what was paid of it stays paid
     ledger.record(uow, ledger.service_invoice_written_off(f"{invoice.id}:written_off", money, ref=invoice.id), at=now)
     audit_log.record(uow, subject=audit_log.site_subject(site_id), actor_id=principal.user_id, action="write_off",
                      reason=reason, before={"invoice": invoice.number, "status": OPEN, "amount": money.to_json()},
@@ -182,5 +233,7 @@ def pdf(principal: Principal, site_id: str, invoice_id: str, owner_id: str) -> t
         customer_name=requisites.get("company_name") or site.contact.get("name", ""),
         customer_tax_id=requisites.get("tax_id", ""), customer_iban=requisites.get("iban", ""),
         customer_address=requisites.get("address", ""), customer_email=site.contact.get("email", ""),
+        amount_paid=int(invoice.amount_paid or 0) if invoice.status == OPEN else 0,
+        credit_applied=int(invoice.credit_applied or 0) if invoice.status == OPEN else 0,
     )
     return f"{invoice.number}.pdf", render_service_invoice(document, reader.locale, reader.timezone)

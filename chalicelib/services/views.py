@@ -42,7 +42,14 @@ def user(record: UserModel) -> dict:
 def invoice(record: InvoiceModel) -> dict:
     return {"id": record.id, "number": record.number, "amount": int(record.amount), "currency": record.currency,
             "status": record.status, "payment_details": record.payment_details, "created_at": record.created_at,
-            "paid_at": record.paid_at, "pdf_url": f"/v1/invoices/{record.id}/pdf", "kind": record.kind or "proforma"}
+            "paid_at": record.paid_at, "pdf_url": f"/v1/invoices/{record.id}/pdf", "kind": record.kind or "proforma",
+            **_paid_and_due(record)}
+
+
+def _paid_and_due(record: InvoiceModel | ServiceInvoiceModel) -> dict:
+    """What was paid of an invoice and what it still asks (nothing once it is paid, void or written off)."""
+    paid = int(record.amount) if record.status == "paid" else int(record.amount_paid or 0)
+    return {"amount_paid": paid, "amount_due": int(record.amount) - paid if record.status == "open" else 0}
 
 
 def payment(record: PaymentModel) -> dict:
@@ -252,6 +259,7 @@ def site(record: SiteModel, deal: DealModel, tariffs: dict[str, TariffModel], co
             "card_mask": record.payment_method["card_mask"], "holder": record.payment_method.get("holder", "")},
         "next_invoice_at": next_invoice_at,
         "deletion": record.deletion, "created_at": record.created_at,
+        "credit": {"amount": int(data.get("credit") or 0), "currency": CURRENCY},
     }
 
 
@@ -260,7 +268,8 @@ def service_invoice(record: ServiceInvoiceModel) -> dict:
             "kind": record.kind, "amount": int(record.amount), "currency": record.currency, "status": record.status,
             "issued_at": record.issued_at, "due_at": record.due_at, "paid_at": record.paid_at,
             "paid_by": record.paid_by, "lines": list(record.lines),
-            "pdf_url": f"/v1/sites/{record.site_id}/invoices/{record.id}/pdf", "written_off": record.written_off}
+            "pdf_url": f"/v1/sites/{record.site_id}/invoices/{record.id}/pdf", "written_off": record.written_off,
+            **_paid_and_due(record), "credit_applied": int(record.credit_applied or 0)}
 
 
 def audit_record(record: AuditLogModel) -> dict:

@@ -45,11 +45,12 @@ def get_payment(call: Call):
     return bank.get_payment(call.user, call.params["payment_id"])
 
 
-@endpoint(bp, "POST", "/v1/operator/payments/{payment_id}/apply", summary="Apply an unmatched payment to an invoice",
-          tag="operator", request=s.ApplyPaymentIn, response=s.PaymentOut, auth_="operator", errors=(409,),
-          moves_money=True)
+@endpoint(bp, "POST", "/v1/operator/payments/{payment_id}/apply", summary="Apply an unmatched payment to an invoice "
+          "(another amount than it still asks only with a reason, audited: less leaves it open for the rest, more "
+          "keeps the surplus as the site's credit)", tag="operator", request=s.ApplyPaymentIn, response=s.PaymentOut,
+          auth_="operator", errors=(409,), moves_money=True)
 def apply_payment(call: Call):
-    return bank.apply_to_invoice(call.user, call.params["payment_id"], call.body.invoice_id)
+    return bank.apply_to_invoice(call.user, call.params["payment_id"], call.body.invoice_id, call.body.reason)
 
 
 @endpoint(bp, "POST", "/v1/operator/payments/{payment_id}/return", summary="Mark an unmatched payment for return",

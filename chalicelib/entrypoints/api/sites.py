@@ -255,6 +255,20 @@ def write_off_invoice(call: Call):
     return service_invoices.write_off(call.user, call.params["site_id"], call.params["invoice_id"], call.body.reason)
 
 
+@endpoint(bp, "POST", "/v1/sites/{site_id}/credit/refund", summary="Have the site's credit (what it paid beyond "
+          "its invoices) sent back to whoever paid it, instead of spending it on the next invoice", tag="billing",
+          response=s.SiteOut, errors=(403, 409), moves_money=True)
+def refund_credit(call: Call):
+    return sites.refund_credit(call.user, call.params["site_id"])
+
+
+@endpoint(bp, "POST", "/v1/operator/sites/{site_id}/credit/refund", summary="Send a site's credit back to whoever "
+          "paid it, with a reason (audited)", tag="operator", request=s.OperatorReasonIn, response=s.SiteOut,
+          auth_="operator", errors=(409,), moves_money=True)
+def operator_refund_credit(call: Call):
+    return sites.refund_credit(call.user, call.params["site_id"], call.body.reason)
+
+
 @endpoint(bp, "GET", "/v1/operator/sites/{site_id}/audit", summary="What operators did to the site, newest first: "
           "who, when, what, before → after, why", tag="operator", response=s.AuditRecordList,
           query=("limit", "cursor"), auth_="operator", errors=(422,))

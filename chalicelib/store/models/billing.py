@@ -87,8 +87,11 @@ class ServiceInvoiceModel(Model):
     issued_at = UnicodeAttribute()
     due_at = UnicodeAttribute()
     paid_at = UnicodeAttribute(null=True)
-    paid_by = UnicodeAttribute(null=True)  # card | link | bank_transfer
+    paid_by = UnicodeAttribute(null=True)  # card | link | bank_transfer | credit
     payment_id = UnicodeAttribute(null=True)
+    # paid so far (parts of transfers an operator applied, the site's credit spent on it): due = amount − amount_paid
+    amount_paid = NumberAttribute(null=True)
+    credit_applied = NumberAttribute(null=True)  # of amount_paid, the site's credit spent on it when it was issued
     link = JSONAttribute(null=True)  # the live payment link: {payment_id, url, expires_at, seq}
     written_off = JSONAttribute(null=True)  # an operator's write-off: {at, by, reason}
     by_site = ServiceInvoicesBySite()

@@ -95,6 +95,7 @@ class InvoiceModel(Model):
     # the action a card top-up completes once paid ({kind, ...ids}) and what became of it ({status, id|reason})
     action = JSONAttribute(null=True)
     action_result = JSONAttribute(null=True)
+    amount_paid = NumberAttribute(null=True)  # parts of transfers an operator applied: due = amount − amount_paid
     by_owner = InvoicesByOwner()
 
 

@@ -35,6 +35,9 @@ class TransferIncomingIn(BankEventIn):
 
 class ApplyPaymentIn(RequestModel):
     invoice_id: str = Field(min_length=1, max_length=100)
+    reason: str | None = Field(default=None, min_length=3, max_length=500, description=(
+        "why (kept in the audit trail); needed to apply a payment that is not exactly what the invoice still asks: "
+        "less leaves it open for the rest, more pays it and keeps the surplus as the site's credit"))
 
 
 class InvoiceOut(ApiModel):
@@ -49,6 +52,8 @@ class InvoiceOut(ApiModel):
     pdf_url: str
     kind: Literal["proforma", "card_topup"] = Field(default="proforma", description=(
         "a proforma paid by bank transfer, or a card top-up (its PDF is then the receipt)"))
+    amount_paid: int = Field(description="paid so far (parts of transfers an operator applied)")
+    amount_due: int = Field(description="what is still to pay: amount − amount_paid (0 once paid)")
 
 
 class InvoiceList(ApiModel):

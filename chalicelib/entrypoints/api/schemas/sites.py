@@ -122,6 +122,8 @@ class SiteOut(ApiModel):
     next_invoice_at: str | None
     deletion: dict | None
     created_at: str
+    credit: MoneyOut = Field(description="what the site paid beyond its invoices: spent first on its next invoice, "
+                                         "or refunded on request (POST /v1/sites/{site_id}/credit/refund)")
 
 
 class SiteList(ApiModel):
@@ -231,10 +233,13 @@ class ServiceInvoiceOut(ApiModel):
     issued_at: str
     due_at: str
     paid_at: str | None
-    paid_by: Literal["card", "link", "bank_transfer"] | None
+    paid_by: Literal["card", "link", "bank_transfer", "credit"] | None
     lines: list[dict]
     pdf_url: str
     written_off: WriteOffOut | None = Field(default=None, description="an operator's write-off, if any")
+    amount_paid: int = Field(description="paid so far: parts of transfers applied, the site's credit spent on it")
+    amount_due: int = Field(description="what is still to pay: amount − amount_paid (0 once paid)")
+    credit_applied: int = Field(description="of amount_paid, the site's credit spent on it when it was issued")
 
 
 class ServiceInvoiceList(ApiModel):
