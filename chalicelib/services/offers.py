@@ -149,7 +149,7 @@ def accept(principal: Principal, offer_id: str) -> tuple[int, dict]:
         order_id = ids.new_id("ord")
         engine.apply(uow, PROCESS, offer, "accept", Context(now, ctx_role, payload={"order_id": order_id}))
         order = orders.open_order(uow, offer.client_id, gig, agreed, now, offer_id=offer.id, order_id=order_id)
-        return idempotency.commit(uow, 201, views.order(order))
+        return idempotency.commit(uow, 201, views.order(order, "client"))
 
     return run_with_retries(attempt)
 

@@ -69,10 +69,26 @@ def gig(record: GigModel) -> dict:
             "rating": rating(record.rating_sum, record.rating_count), "created_at": record.created_at}
 
 
-def order(record: DealModel) -> dict:
+def order(record: DealModel, reader: str = "operator") -> dict:
+    """The order as `reader` (client, contractor, operator) sees it: the platform's commission — in the
+    figures, the frozen terms and a dispute's decision — is the contractor's and the operators' to see,
+    never the client's, who sees what he pays."""
+    shown = _order(record)
+    if reader == "client":
+        shown.pop("commission")
+        shown.pop("net_to_contractor")
+        shown["terms"] = None if record.terms is None else {
+            key: value for key, value in record.terms.items() if key != "commission_bps"}
+        if record.dispute:
+            shown["dispute"] = {key: value for key, value in record.dispute.items() if key != "commission"}
+    return shown
+
+
+def _order(record: DealModel) -> dict:
     return {"id": record.id, "gig_id": record.subject_id, "offer_id": record.related_id,
             "client_id": record.client_id, "contractor_id": record.contractor_id, "title": record.title,
             "amount": int(record.amount), "currency": record.currency, "commission": _commission(record),
+            "net_to_contractor": int(record.amount) - _commission(record),
             "status": record.status, "delivery_days": int(record.delivery_days), "deadline_at": record.deadline_at,
             "review_due_at": record.review_due_at, "last_message": record.last_message,
             "closed_reason": record.closed_reason, "revisions": int(record.revisions or 0),
