@@ -244,6 +244,9 @@ class Settings:
     offer_levels: dict = field(default_factory=_offer_levels)
     level_rules: dict = field(default_factory=_level_rules)  # see DEFAULT_LEVEL_RULES
     offer_valid_days: int = field(default_factory=lambda: int(_env("OFFER_VALID_DAYS", "7")))
+    # How long a client's request for a custom offer waits for the contractor's answer (an offer or a
+    # decline) before it expires; a request with an earlier deadline expires at its deadline.
+    offer_request_answer_days: int = field(default_factory=lambda: int(_env("OFFER_REQUEST_ANSWER_DAYS", "7")))
     offer_max_valid_days: int = field(default_factory=lambda: int(_env("OFFER_MAX_VALID_DAYS", "30")))
     # Payouts: the smallest withdrawal per currency (JSON, minor units), how many may be open at once
     # per currency, and where the bank takes payout requests (empty: the local bank, a file).

@@ -118,9 +118,20 @@ def offer(record: DealModel) -> dict:
             "delivery_days": int(record.delivery_days),
             "revision_limit": notice_params.promised_revisions(agreed.get("revision_limit")),
             "commission": _commission(record), "net_to_contractor": int(record.amount) - _commission(record),
-            "accept_by": record.accept_by, "status": record.status, "closed_reason": record.closed_reason,
+            "request_id": agreed.get("request_id"), "accept_by": record.accept_by, "status": record.status, "closed_reason": record.closed_reason,
             "terms": record.terms, "terms_hash": record.terms_hash, "created_at": record.created_at,
             "version": int(record.version), "history": record.history}
+
+
+def offer_request(record: DealModel) -> dict:
+    data = record.data or {}
+    return {"id": record.id, "client_id": record.client_id, "contractor_id": record.contractor_id,
+            "gig_id": data.get("gig_id"), "description": record.description or "",
+            "budget": None if not data.get("budget") else dict(data["budget"]), "deadline_at": record.deadline_at,
+            "answer_by": record.accept_by, "status": record.status, "offer_id": record.related_id,
+            "closed_reason": record.closed_reason, "conversation_id": data["conversation_id"],
+            "message_id": data["message_id"], "created_at": record.created_at, "version": int(record.version),
+            "history": record.history}
 
 
 def _commission(record: DealModel) -> int:
@@ -143,7 +154,8 @@ def rating(total: float | None, count: float | None) -> dict:
 
 def message(record: MessageModel) -> dict:
     return {"id": record.message_id, "thread_id": record.thread_id, "sender_id": record.sender_id,
-            "text": record.text, "attachments": record.attachments, "created_at": record.created_at}
+            "text": record.text, "attachments": record.attachments, "offer_request_id": record.offer_request_id,
+            "created_at": record.created_at}
 
 
 def conversation(record: ConversationModel) -> dict:

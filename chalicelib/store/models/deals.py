@@ -194,6 +194,7 @@ class MessageModel(Model):
     text = UnicodeAttribute()
     attachments = JSONAttribute(default=list)  # [{name, size, content_type, url}]: metadata only
     created_at = UnicodeAttribute()
+    offer_request_id = UnicodeAttribute(null=True)  # the entry is a client's request for a custom offer
 
 
 class ProjectsByState(GlobalSecondaryIndex):
