@@ -32,9 +32,9 @@ def notification(deal: DealModel, role: str) -> dict:
     """What both parties' notices about a request say; a budget is what the client offered to pay."""
     data = deal.data or {}
     return {"role": role, "request_id": deal.id, "conversation_id": data.get("conversation_id"),
-            "gig_title": data.get("gig_title") or "", "description": deal.description or "", "budget": data.get("budget"),
-            "deadline_at": deal.deadline_at, "accept_by": deal.accept_by, "reason": deal.closed_reason or "",
-            "offer_id": deal.related_id}
+            "gig_title": data.get("gig_title") or "", "description": deal.description or "",
+            "budget": data.get("budget"), "deadline_at": deal.deadline_at, "accept_by": deal.accept_by,
+            "reason": deal.closed_reason or "", "offer_id": deal.related_id}
 
 
 def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:

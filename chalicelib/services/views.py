@@ -118,7 +118,8 @@ def offer(record: DealModel) -> dict:
             "delivery_days": int(record.delivery_days),
             "revision_limit": notice_params.promised_revisions(agreed.get("revision_limit")),
             "commission": _commission(record), "net_to_contractor": int(record.amount) - _commission(record),
-            "request_id": agreed.get("request_id"), "accept_by": record.accept_by, "status": record.status, "closed_reason": record.closed_reason,
+            "request_id": agreed.get("request_id"), "accept_by": record.accept_by, "status": record.status,
+            "closed_reason": record.closed_reason,
             "terms": record.terms, "terms_hash": record.terms_hash, "created_at": record.created_at,
             "version": int(record.version), "history": record.history}
 

@@ -252,7 +252,8 @@ def test_the_offer_shows_the_contractor_his_net_and_the_order_takes_exactly_that
     assert offer["commission"] == 2400 and offer["net_to_contractor"] == 9600  # 120.00 less 20 %
     order = api.post(f"/v1/offers/{offer['id']}/accept", token=talking["client"]).json_body
     assert "commission" not in order and "commission_bps" not in order["terms"]  # the client's view
-    assert api.get(f"/v1/orders/{order['id']}", token=talking["contractor"]).json_body["terms"]["commission_bps"] == 2000
+    as_contractor = api.get(f"/v1/orders/{order['id']}", token=talking["contractor"]).json_body
+    assert as_contractor["terms"]["commission_bps"] == 2000
     api.post(f"/v1/orders/{order['id']}/start", token=talking["contractor"])
     api.post(f"/v1/orders/{order['id']}/deliver", {"message": "Done"}, token=talking["contractor"])
     assert api.post(f"/v1/orders/{order['id']}/accept", token=talking["client"]).status_code == 200
