@@ -114,6 +114,13 @@ def rearm(uow: UnitOfWork, process: Process, deal: DealModel, refused: str, now:
     return True
 
 
+def rearmed(process: Process, deal: DealModel) -> list:
+    """The update actions that arm a deal's timers afresh from its data, changed outside its process (a
+    draft's contractor); the caller writes them with its own change, conditional on what it read."""
+    _schedule(process, deal)
+    return _actions(deal, {}, ("timer_shard", "timer_due_at", "timer_transition"))
+
+
 def due_timer(deal: DealModel, now: datetime) -> str | None:
     """The deal's timed transition if it is due at `now`."""
     if deal.timer_transition is None or deal.timer_due_at is None:

@@ -20,4 +20,6 @@ SAMPLES: dict[str, list[dict]] = {
     "task_sent": [{**TASK, "role": role} for role in ROLES],
     "task_done": [{**TASK, "role": role} for role in ROLES],
     "task_cancelled": [{**TASK, "role": role} for role in ROLES],
+    "task_unassigned": [{**TASK, "role": "client", "email": "newbie@example.com", "reason": reason}
+                        for reason in ("declined", "expired")],
 }

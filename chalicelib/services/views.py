@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from chalicelib.money import deal_terms
 from chalicelib.money.amounts import commission
-from chalicelib.platform import i18n
+from chalicelib.platform import clock, i18n
 from chalicelib.platform.config import settings
-from chalicelib.processes import notice_params
+from chalicelib.processes import b2b_task, notice_params
 from chalicelib.store.models import (
     AuditLogModel,
     ConversationModel,
@@ -221,7 +221,12 @@ def deal(record: DealModel) -> dict:
 
 def task(record: DealModel) -> dict:
     act = (record.data or {}).get("act")
-    return {"id": record.id, "company_id": record.client_id, "contractor_id": record.contractor_id,
+    unassigned = record.contractor_id == b2b_task.UNASSIGNED
+    member = b2b_task.pending_member(record)
+    return {"id": record.id, "company_id": record.client_id,
+            "contractor_id": None if unassigned else record.contractor_id,
+            "contractor_state": "unassigned" if unassigned else "invited" if member else "active",
+            "invitation_expires_at": member["expires_at"] if member else None,
             "title": record.title, "description": record.description or "", "amount": int(record.amount),
             "currency": record.currency, "commission": commission(int(record.amount), int(record.commission_bps)),
             "deadline_at": record.deadline_at, "status": record.status, "closed_reason": record.closed_reason,
@@ -238,8 +243,16 @@ def act_document(record: DealModel) -> dict:
 
 
 def team_member(record: TeamMemberModel) -> dict:
-    return {"email": record.email, "user_id": record.user_id, "state": record.state, "invited_at": record.invited_at,
-            "joined_at": record.joined_at}
+    """A member as the company sees him: `contractor_id` is whom to assign tasks to — drafts only, until he
+    joins; a pending invitation past its expiry shows as `expired`."""
+    pending = record.state in ("invited", "requested")
+    expired = pending and record.expires_at is not None and clock.parse_iso(record.expires_at) <= clock.now()
+    assignable = record.state == "active" or (pending and not expired)
+    return {"email": record.email, "user_id": record.user_id,
+            "contractor_id": (record.user_id or b2b_task.placeholder_id(record.company_id, record.email))
+            if assignable else None,
+            "state": "expired" if expired else record.state, "invited_at": record.invited_at,
+            "invitation_expires_at": record.expires_at if pending else None, "joined_at": record.joined_at}
 
 
 def tariff(record: TariffModel, period: str) -> dict:

@@ -104,6 +104,7 @@ class TeamMemberModel(Model):
     greeting = UnicodeAttribute(null=True)
     invited_at = UnicodeAttribute()
     joined_at = UnicodeAttribute(null=True)
+    expires_at = UnicodeAttribute(null=True)  # when the pending invitation (or request to join) expires
 
 
 class LimitModel(Model):
