@@ -145,6 +145,14 @@ def review(record: ReviewModel) -> dict:
             "outcome": record.outcome or "completed", "created_at": record.created_at}
 
 
+def contract_review(record: ReviewModel) -> dict:
+    contract_id, _, author = record.order_id.partition("#")
+    return {"contract_id": contract_id, "project_id": record.project_id, "author_role": author,
+            "author_id": record.client_id if author == "client" else record.contractor_id,
+            "reviewed_id": record.contractor_id if author == "client" else record.client_id,
+            "rating": int(record.rating), "text": record.text, "created_at": record.created_at}
+
+
 def rating(total: float | None, count: float | None) -> dict:
     """A rating without floats: the count, the sum, and the average as a decimal string with 2 places."""
     count, total = int(count or 0), int(total or 0)

@@ -144,6 +144,12 @@ def get_contractor(call: Call):
     return profiles.show(call.params["user_id"])
 
 
+@endpoint(bp, "GET", "/v1/clients/{user_id}", summary="A client's profile: how contractors rated him on projects",
+          tag="profiles", response=s.ClientOut)
+def get_client(call: Call):
+    return profiles.show_client(call.params["user_id"])
+
+
 @endpoint(bp, "PATCH", "/v1/me/profile", summary="Change my contractor settings (custom offers, skills)",
           tag="profiles", request=s.ProfileIn, response=s.ContractorOut)
 def update_profile(call: Call):

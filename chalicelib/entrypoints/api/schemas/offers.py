@@ -85,6 +85,19 @@ class ContractorOut(ApiModel):
     custom_offers: bool
     skills: list[str]
     responsibility: ResponsibilityOut
+    project_rating: RatingOut = Field(description="how the clients of his completed project contracts rated him")
+
+
+class RatingOut(ApiModel):
+    count: int
+    sum: int
+    average: str | None = Field(description="a decimal string with 2 places; null without ratings")
+
+
+class ClientOut(ApiModel):
+    id: str
+    name: str
+    project_rating: RatingOut = Field(description="how the contractors of his completed project contracts rated him")
 
 
 Skill = Annotated[str, Field(min_length=1, max_length=50)]

@@ -196,3 +196,20 @@ class ReviewOut(ApiModel):
 class ReviewList(ApiModel):
     items: list[ReviewOut]
     next_cursor: str | None
+
+
+class ContractReviewOut(ApiModel):
+    contract_id: str
+    project_id: str | None
+    author_role: Literal["client", "contractor"] = Field(description="the client reviews the contractor, and the "
+                                                                     "contractor the client")
+    author_id: str
+    reviewed_id: str
+    rating: int
+    text: str
+    created_at: str
+
+
+class ContractReviewList(ApiModel):
+    items: list[ContractReviewOut]
+    next_cursor: str | None
