@@ -53,6 +53,8 @@ TARGETS: dict[str, tuple[str, ...] | None] = {
     "task_done": ("task_id",),
     "task_cancelled": ("task_id",),
     "task_unassigned": ("task_id",),
+    "task_disputed": ("task_id",),
+    "task_dispute_resolved": ("task_id",),
     "service_invoice_issued": ("invoice_id",),
     "service_invoice_paid": ("invoice_id",),
     "service_invoice_due_soon": ("invoice_id",),

@@ -202,6 +202,9 @@ class Settings:
     # Platform commission per flow, in basis points (2000 = 20 %).
     commission_gig_order_bps: int = field(default_factory=lambda: int(_env("COMMISSION_GIG_ORDER_BPS", "2000")))
     commission_b2b_task_bps: int = field(default_factory=lambda: int(_env("COMMISSION_B2B_TASK_BPS", "0")))
+    # How long after a B2B task is marked done (and paid) its company may still contest it: its cancel then
+    # opens a dispute for an operator, and what the contractor was paid is held until the operator decides.
+    task_dispute_days: int = field(default_factory=lambda: int(_env("TASK_DISPUTE_DAYS", "14")))
     # Team invitations: how long the one-time link lives, and the web address links point to.
     invitation_ttl_hours: int = field(default_factory=lambda: int(_env("INVITATION_TTL_HOURS", "72")))
     app_url: str = field(default_factory=lambda: _env("APP_URL", "http://127.0.0.1:8000"))

@@ -67,7 +67,8 @@ class Transition:
     source: frozenset[str]
     target: str | None  # None: the deal stays where it is
     actors: frozenset[Actor]
-    money: Callable[[DealModel, Context, str], Transfer] | None = None  # (deal, ctx, transfer id) → transfer
+    # (deal, ctx, transfer id) → transfer; None when, this time, there is nothing to move
+    money: Callable[[DealModel, Context, str], Transfer | None] | None = None
     notify: str | None = None  # the notification kind both parties get
     notify_operators: bool = False
     effects: Callable[[DealModel, Context], dict] | None = None  # attribute name → new value

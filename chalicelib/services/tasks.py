@@ -13,7 +13,7 @@ from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from chalicelib.processes import Actor, Context
-from chalicelib.processes.b2b_task import DONE, DRAFT, IN_WORK, PROCESS, UNASSIGNED, reserve
+from chalicelib.processes.b2b_task import DISPUTED, DONE, DRAFT, IN_WORK, PROCESS, RESOLVED, UNASSIGNED, reserve
 from chalicelib.services import accounts, deals, idempotency, profiles, team, views
 from chalicelib.store.models import DealModel
 from chalicelib.store.uow import UnitOfWork
@@ -121,10 +121,29 @@ def delete(principal: Principal, task_id: str) -> dict:
     return {"deleted": True, "id": deal.id}
 
 
+CANCELLED_AFTER_DONE = "The company cancelled the task after it was marked done"
+
+
 def act(principal: Principal, task_id: str, transition: str, reason: str | None = None) -> tuple[int, dict]:
-    """send (company), complete (contractor), cancel (company)."""
+    """send (company), complete (contractor), cancel (company). A done task's cancel does not take the money
+    back: it opens a dispute for an operator (`open_dispute`)."""
+    if transition == "cancel" and load(task_id).status in (DONE, DISPUTED, RESOLVED):
+        transition, reason = "open_dispute", reason or CANCELLED_AFTER_DONE
     return deals.fire(PROCESS, task_id, transition, lambda deal: _role(principal, deal), views.task, reason=reason,
                       before=_funds_for_sending if transition == "send" else None)
+
+
+def dispute(principal: Principal, task_id: str, reason: str) -> tuple[int, dict]:
+    """The company contests a done task: an operator decides; the contractor's pay is held meanwhile."""
+    return act(principal, task_id, "open_dispute", reason)
+
+
+def resolve_dispute(principal: Principal, task_id: str, refund_minor: int, release_minor: int,
+                    note: str) -> tuple[int, dict]:
+    """An operator splits what a contested task holds: `refund` to the company, `release` back to the contractor."""
+    principal.require_operator()
+    return deals.fire(PROCESS, task_id, "resolve_dispute", lambda deal: "operator", views.task, message=note,
+                      payload={"refund": refund_minor, "release": release_minor, "operator_id": principal.user_id})
 
 
 def _funds_for_sending(deal: DealModel, role: Actor) -> None:
@@ -150,7 +169,7 @@ def act_pdf(principal: Principal, task_id: str) -> bytes:
 
     deal = load(task_id)
     role = _role(principal, deal)
-    if deal.status != DONE:
+    if "act" not in (deal.data or {}):
         raise NotFound("not_found", "The act is issued when the task is done")
     company, contractor = accounts.get_user(deal.client_id), accounts.get_user(deal.contractor_id)
     company_profile = profiles.load(company.id)
@@ -166,4 +185,5 @@ def act_pdf(principal: Principal, task_id: str) -> bytes:
 
 def documents(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
     """The caller's acts of completed work, as the company (default) or as the contractor, newest first."""
-    return deals.list_for(principal, PROCESS, role, limit, cursor, views.act_document, only=DealModel.status == DONE)
+    return deals.list_for(principal, PROCESS, role, limit, cursor, views.act_document,
+                          only=DealModel.status.is_in(DONE, DISPUTED, RESOLVED))

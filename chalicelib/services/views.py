@@ -223,6 +223,8 @@ def contract(record: DealModel) -> dict:
 
 def deal(record: DealModel) -> dict:
     """A deal in a list that mixes flows (the operators' dispute queue)."""
+    if record.process == "b2b_task":
+        return task(record) | {"process": record.process}
     return contract(record) | {"process": "project"} if record.process == "project" else order(record) | {
         "process": record.process}
 
@@ -238,6 +240,7 @@ def task(record: DealModel) -> dict:
             "title": record.title, "description": record.description or "", "amount": int(record.amount),
             "currency": record.currency, "commission": commission(int(record.amount), int(record.commission_bps)),
             "deadline_at": record.deadline_at, "status": record.status, "closed_reason": record.closed_reason,
+            "dispute": record.dispute,
             "act": None if act is None else {**act, "pdf_url": f"/v1/tasks/{record.id}/act"},
             "created_at": record.created_at, "version": int(record.version), "history": record.history}
 

@@ -327,6 +327,8 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", f"/v1/tasks/{t}/done", frozenset({CONTRACTOR})),
         Row("GET", f"/v1/tasks/{t}/act", PARTIES, headers={"Accept": "application/pdf"}),
         Row("GET", "/v1/documents", USERS, sees=PARTIES, item="documents"),
+        Row("POST", f"/v1/tasks/{t}/dispute", frozenset({OWNER}), {"reason": "Not what we asked for"}),
+        Row("POST", f"/v1/operator/tasks/{t}/resolve", frozenset({OPERATOR}), {"refund": 0, "release": 0, "note": "x"}),
         Row("POST", f"/v1/tasks/{t}/cancel", frozenset({OWNER})),
         Row("DELETE", f"/v1/tasks/{w['draft']}", frozenset({OWNER})),
         *_site_rows(w),

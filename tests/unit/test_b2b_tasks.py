@@ -269,7 +269,7 @@ def test_given_the_same_idempotency_key_when_marking_done_twice_then_paid_once_s
     assert_books_balance()
 
 
-def test_given_a_finished_task_then_it_is_neither_editable_nor_cancellable(api, company):
+def test_given_a_finished_task_then_it_is_neither_editable_nor_sendable_again(api, company):
     done = _task(api, company).json_body
     api.post(f"/v1/tasks/{done['id']}/send", token=company["token"])
     api.post(f"/v1/tasks/{done['id']}/done", token=company["worker"])
@@ -280,7 +280,7 @@ def test_given_a_finished_task_then_it_is_neither_editable_nor_cancellable(api, 
         edit = api.request("PATCH", f"/v1/tasks/{task['id']}", {"title": "x"}, token=company["token"])
         assert edit.status_code == 409 and edit.json_body["error"]["code"] == "not_a_draft"
         assert api.request("DELETE", f"/v1/tasks/{task['id']}", token=company["token"]).status_code == 409
-    assert api.post(f"/v1/tasks/{done['id']}/cancel", token=company["token"]).status_code == 409
+    assert api.post(f"/v1/tasks/{cancelled['id']}/cancel", token=company["token"]).status_code == 409
     assert api.post(f"/v1/tasks/{cancelled['id']}/send", token=company["token"]).status_code == 409
     assert api.balance(company["token"]) == (70000, 0) and api.balance(company["worker"]) == (30000, 0)
     assert_books_balance()
@@ -444,4 +444,63 @@ def test_an_invitee_who_declines_leaves_his_drafts_unassigned_and_the_company_is
     refused = _task(api, company, contractor_id=other["contractor_id"])
     assert refused.status_code == 409 and refused.json_body["error"]["code"] == "contractor_not_joined"
     assert api.balance(company["token"]) == (100000, 0)
+    assert_books_balance()
+
+
+# --- a done task the company cancels goes to an operator -------------------------------------------------------------
+
+def _done(api, company) -> dict:
+    task = _task(api, company).json_body
+    api.post(f"/v1/tasks/{task['id']}/send", token=company["token"])
+    assert api.post(f"/v1/tasks/{task['id']}/done", token=company["worker"]).status_code == 200
+    return task
+
+
+def test_a_company_that_cancels_a_done_task_opens_a_dispute_and_the_pay_is_held_until_an_operator_decides(
+        api, company, operator_token):
+    task = _done(api, company)
+    assert api.post(f"/v1/tasks/{task['id']}/cancel", token=company["worker"]).status_code == 403
+    contested = api.post(f"/v1/tasks/{task['id']}/cancel", token=company["token"])
+    assert contested.status_code == 200 and contested.json_body["status"] == "disputed", contested.body
+    assert contested.json_body["dispute"]["held"] == 30000 and contested.json_body["dispute"]["paid"] == 30000
+    # the money does not go straight back to the company: it is held on the contractor's account
+    assert api.balance(company["token"]) == (70000, 0)
+    assert api.balance(company["worker"]) == (0, 30000)
+    assert "task_disputed" in [n["kind"] for n in api.get("/v1/notifications",
+                                                          token=company["worker"]).json_body["items"]]
+    queue = api.get("/v1/operator/disputes", token=operator_token).json_body["items"]
+    assert [(item["id"], item["process"]) for item in queue] == [(task["id"], "b2b_task")]
+    assert api.post(f"/v1/tasks/{task['id']}/cancel", token=company["token"]).status_code == 409
+    path = f"/v1/operator/tasks/{task['id']}/resolve"
+    wrong = api.post(path, {"refund": 20000, "release": 20000, "note": "Too much"}, token=operator_token)
+    assert wrong.status_code == 422 and wrong.json_body["error"]["code"] == "split_mismatch"
+    assert api.post(path, {"refund": 10000, "release": 20000, "note": "x"}, token=company["token"]).status_code == 403
+    decided = api.post(path, {"refund": 10000, "release": 20000, "note": "A third was not translated"},
+                       token=operator_token)
+    assert decided.status_code == 200 and decided.json_body["status"] == "resolved", decided.body
+    assert api.balance(company["token"]) == (80000, 0)
+    assert api.balance(company["worker"]) == (20000, 0)
+    assert api.get("/v1/operator/disputes", token=operator_token).json_body["items"] == []
+    pdf = api.get(f"/v1/tasks/{task['id']}/act", token=company["token"], headers={"Accept": "application/pdf"})
+    assert pdf.status_code == 200  # the act of the work done stays
+    assert_books_balance()
+
+
+def test_a_dispute_holds_only_what_the_contractor_still_has_and_closes_after_the_window(api, company, operator_token):
+    task = _done(api, company)
+    assert api.post("/v1/payouts", {"amount": 25000, "currency": "USD", "destination": {
+        "type": "card", "number": "4111 1111 1111 1111"}}, token=company["worker"]).status_code == 201
+    contested = api.post(f"/v1/tasks/{task['id']}/dispute", {"reason": "Machine translation"},
+                         token=company["token"]).json_body
+    assert contested["dispute"]["held"] == 5000 and contested["dispute"]["reason"] == "Machine translation"
+    assert api.balance(company["worker"])[0] == 0
+    decided = api.post(f"/v1/operator/tasks/{task['id']}/resolve", {"refund": 5000, "release": 0,
+                                                                    "note": "Refund what is left"},
+                       token=operator_token)
+    assert decided.status_code == 200
+    assert api.balance(company["token"]) == (75000, 0)
+    late = _done(api, company)
+    clock.advance((config.settings.task_dispute_days + 1) * DAY)
+    closed = api.post(f"/v1/tasks/{late['id']}/cancel", token=company["token"])
+    assert closed.status_code == 409 and closed.json_body["error"]["code"] == "dispute_window_closed"
     assert_books_balance()

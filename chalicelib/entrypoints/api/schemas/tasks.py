@@ -102,6 +102,23 @@ class ActOut(ApiModel):
     pdf_url: str
 
 
+class TaskDisputeOut(ApiModel):
+    by: Literal["client"] = Field(description="the company")
+    reason: str
+    opened_at: str
+    paid: int = Field(description="what the contractor was paid for the task")
+    held: int = Field(description="what is held of it on his account until the decision (what he still had)")
+    refund: int | None = Field(description="the decision: to the company")
+    release: int | None = Field(description="the decision: back to the contractor")
+    note: str
+    resolved_at: str | None
+    resolved_by: str | None
+
+
+class TaskDisputeIn(RequestModel):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
 class TaskOut(ApiModel):
     id: str
     company_id: str
@@ -115,8 +132,9 @@ class TaskOut(ApiModel):
     currency: str
     commission: int
     deadline_at: str | None
-    status: Literal["draft", "in_work", "done", "cancelled"]
+    status: Literal["draft", "in_work", "done", "cancelled", "disputed", "resolved"]
     closed_reason: str | None
+    dispute: TaskDisputeOut | None = Field(description="a done task the company contested, for an operator")
     act: ActOut | None
     created_at: str
     version: int
