@@ -91,7 +91,7 @@ def _wait_for_api(stack: Stack) -> None:
         try:
             if requests.get(f"{stack.url}/openapi.json", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow to build it on a busy machine
             pass
         time.sleep(0.25)
     pytest.fail(f"the API did not come up in {START_TIMEOUT_S} s:\n{stack.log()}")
