@@ -164,6 +164,12 @@ def _split(deal: DealModel, ctx: Context, transfer_id: str) -> ledger.Transfer |
                          commission_minor=0, ref=deal.id)
 
 
+def _held_by(deal: DealModel) -> tuple[str, int]:
+    if deal.status == DISPUTED:
+        return deal.contractor_id, int((deal.dispute or {})["held"])
+    return deal.client_id, int(deal.amount)
+
+
 def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:
     return notice_params.task_notification(deal, role)
 
@@ -191,4 +197,5 @@ PROCESS = Process(
     notification=_notification,
     timers={DRAFT: (Timer("unassign", _invitation_expires),)},
     holding=frozenset({IN_WORK, DISPUTED}),
+    held_by=_held_by,
 )

@@ -471,6 +471,7 @@ def test_a_company_that_cancels_a_done_task_opens_a_dispute_and_the_pay_is_held_
     queue = api.get("/v1/operator/disputes", token=operator_token).json_body["items"]
     assert [(item["id"], item["process"]) for item in queue] == [(task["id"], "b2b_task")]
     assert api.post(f"/v1/tasks/{task['id']}/cancel", token=company["token"]).status_code == 409
+    assert_books_balance()  # what the dispute holds is on the contractor's account
     path = f"/v1/operator/tasks/{task['id']}/resolve"
     wrong = api.post(path, {"refund": 20000, "release": 20000, "note": "Too much"}, token=operator_token)
     assert wrong.status_code == 422 and wrong.json_body["error"]["code"] == "split_mismatch"
@@ -494,6 +495,7 @@ def test_a_dispute_holds_only_what_the_contractor_still_has_and_closes_after_the
                          token=company["token"]).json_body
     assert contested["dispute"]["held"] == 5000 and contested["dispute"]["reason"] == "Machine translation"
     assert api.balance(company["worker"])[0] == 0
+    assert_books_balance()
     decided = api.post(f"/v1/operator/tasks/{task['id']}/resolve", {"refund": 5000, "release": 0,
                                                                     "note": "Refund what is left"},
                        token=operator_token)
