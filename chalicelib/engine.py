@@ -82,8 +82,9 @@ def apply(uow: UnitOfWork, process: Process, deal: DealModel, name: str, ctx: Co
     uow.update(deal, _actions(deal, changes), condition=(DealModel.status == read_status) &
                (DealModel.version == read_version),
                on_fail=Conflict("state_changed", f"The {process.noun} changed meanwhile; reload it and try again"))
-    if transition.money:
-        ledger.record(uow, transition.money(deal, ctx, f"{deal.id}:{name}:{read_version}"), at=ctx.now)
+    transfer = transition.money(deal, ctx, f"{deal.id}:{name}:{read_version}") if transition.money else None
+    if transfer is not None:
+        ledger.record(uow, transfer, at=ctx.now)
     if transition.writes:
         transition.writes(uow, deal, ctx)
     if transition.contractor_score:
@@ -112,6 +113,13 @@ def rearm(uow: UnitOfWork, process: Process, deal: DealModel, refused: str, now:
                condition=(DealModel.status == deal.status) & (DealModel.version == int(deal.version)),
                on_fail=Conflict("state_changed", f"The {process.noun} changed meanwhile"))
     return True
+
+
+def rearmed(process: Process, deal: DealModel) -> list:
+    """The update actions that arm a deal's timers afresh from its data, changed outside its process (a
+    draft's contractor); the caller writes them with its own change, conditional on what it read."""
+    _schedule(process, deal)
+    return _actions(deal, {}, ("timer_shard", "timer_due_at", "timer_transition"))
 
 
 def due_timer(deal: DealModel, now: datetime) -> str | None:

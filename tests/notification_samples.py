@@ -34,6 +34,12 @@ OFFER = {
     "order_id": None, "reason": "", "commission": _money(8000), "payout": _money(32000),
 }
 
+OFFER_REQUEST = {
+    "request_id": "orq_01J", "conversation_id": "cnv_01J", "gig_title": "Logo design",
+    "description": "A logo for a <b>coffee</b> shop, in green.", "budget": _money(30000),
+    "deadline_at": "2025-03-10T10:00:00Z", "accept_by": "2025-03-01T10:00:00Z", "reason": "", "offer_id": None,
+}
+
 ROLES = ("client", "contractor")
 
 # kind → the params of each recipient (the sender adds `name`, the recipient's display name)
@@ -67,6 +73,11 @@ SAMPLES: dict[str, list[dict]] = {
     "offer_rejected": [{**OFFER, "reason": "Too expensive for us", "role": role} for role in ROLES],
     "offer_expired": [{**OFFER, "role": role} for role in ROLES],
     "offer_withdrawn": [{**OFFER, "role": role} for role in ROLES],
+    "offer_requested": [{**OFFER_REQUEST, "role": role} for role in ROLES]
+    + [{**OFFER_REQUEST, "gig_title": "", "budget": None, "deadline_at": None, "role": role} for role in ROLES],
+    "offer_request_declined": [{**OFFER_REQUEST, "reason": "Fully booked until March", "role": role}
+                               for role in ROLES],
+    "offer_request_expired": [{**OFFER_REQUEST, "role": role} for role in ROLES],
     "message_received": [
         {"sender_name": "Taras", "conversation_id": "cnv_01J", "order_id": None, "title": "",
          "text": "Hi! Could you do a logo <b>by Friday</b>?", "attachments": 0},

@@ -4,6 +4,8 @@ from __future__ import annotations
 TASK = {"task_id": "tsk_01J", "title": "Translate the price list", "amount": {"amount": 250000, "currency": "UAH"},
         "payout": {"amount": 250000, "currency": "UAH"}, "commission": {"amount": 0, "currency": "UAH"},
         "deadline_at": "2025-03-01T10:00:00Z", "reason": ""}
+TASK_DISPUTE = {"reason": "The translation was machine-made", "held": {"amount": 250000, "currency": "UAH"},
+                "refund": None, "release": None, "note": ""}
 ROLES = ("client", "contractor")
 
 SAMPLES: dict[str, list[dict]] = {
@@ -20,4 +22,11 @@ SAMPLES: dict[str, list[dict]] = {
     "task_sent": [{**TASK, "role": role} for role in ROLES],
     "task_done": [{**TASK, "role": role} for role in ROLES],
     "task_cancelled": [{**TASK, "role": role} for role in ROLES],
+    "task_disputed": [{**TASK, "dispute": TASK_DISPUTE, "role": role} for role in (*ROLES, "operator")],
+    "task_dispute_resolved": [{**TASK, "role": "client", "dispute": {
+        **TASK_DISPUTE, "refund": {"amount": 100000, "currency": "UAH"},
+        "release": {"amount": 150000, "currency": "UAH"}, "note": note}}
+        for note in ("", "Half the list was not translated")],
+    "task_unassigned": [{**TASK, "role": "client", "email": "newbie@example.com", "reason": reason}
+                        for reason in ("declined", "expired")],
 }

@@ -238,6 +238,9 @@ class Settings:
     # Platform commission per flow, in basis points (2000 = 20 %).
     commission_gig_order_bps: int = field(default_factory=lambda: int(_env("COMMISSION_GIG_ORDER_BPS", "2000")))
     commission_b2b_task_bps: int = field(default_factory=lambda: int(_env("COMMISSION_B2B_TASK_BPS", "0")))
+    # How long after a B2B task is marked done (and paid) its company may still contest it: its cancel then
+    # opens a dispute for an operator, and what the contractor was paid is held until the operator decides.
+    task_dispute_days: int = field(default_factory=lambda: int(_env("TASK_DISPUTE_DAYS", "14")))
     # Team invitations: how long the one-time link lives, and the web address links point to.
     invitation_ttl_hours: int = field(default_factory=lambda: int(_env("INVITATION_TTL_HOURS", "72")))
     app_url: str = field(default_factory=lambda: _env("APP_URL", "http://127.0.0.1:8000"))
@@ -280,6 +283,9 @@ class Settings:
     offer_levels: dict = field(default_factory=_offer_levels)
     level_rules: dict = field(default_factory=_level_rules)  # see DEFAULT_LEVEL_RULES
     offer_valid_days: int = field(default_factory=lambda: int(_env("OFFER_VALID_DAYS", "7")))
+    # How long a client's request for a custom offer waits for the contractor's answer (an offer or a
+    # decline) before it expires; a request with an earlier deadline expires at its deadline.
+    offer_request_answer_days: int = field(default_factory=lambda: int(_env("OFFER_REQUEST_ANSWER_DAYS", "7")))
     offer_max_valid_days: int = field(default_factory=lambda: int(_env("OFFER_MAX_VALID_DAYS", "30")))
     # Payouts: the smallest withdrawal per currency (JSON, minor units), how many may be open at once
     # per currency, and where the bank takes payout requests (empty: the local bank, a file).

@@ -67,7 +67,8 @@ class Transition:
     source: frozenset[str]
     target: str | None  # None: the deal stays where it is
     actors: frozenset[Actor]
-    money: Callable[[DealModel, Context, str], Transfer] | None = None  # (deal, ctx, transfer id) → transfer
+    # (deal, ctx, transfer id) → transfer; None when, this time, there is nothing to move
+    money: Callable[[DealModel, Context, str], Transfer | None] | None = None
     notify: str | None = None  # the notification kind both parties get
     notify_operators: bool = False
     effects: Callable[[DealModel, Context], dict] | None = None  # attribute name → new value
@@ -121,6 +122,9 @@ class Process:
     after: Callable[[DealModel, Context], list[OutsideRequest]] | None = None
     # the operators' queue a deal is listed in by its state (`by_queue`: sites by status), if any
     queue: Callable[[str], str | None] | None = None
+    # whose account holds a holding deal's money, and how much, where that is not the client's escrow (a
+    # contested B2B task holds what its contractor was paid, as far as he still had it: possibly nothing)
+    held_by: Callable[[DealModel], tuple[str, int]] | None = None
 
     def __post_init__(self) -> None:
         for transition in self.transitions.values():

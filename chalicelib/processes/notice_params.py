@@ -79,5 +79,18 @@ def task_notification(record: DealModel, role: str) -> dict:
             "amount": _money(int(record.amount), record.currency),
             "payout": _money(int(record.amount) - fee, record.currency), "commission": _money(fee, record.currency),
             "deadline_at": record.deadline_at,
-            "reason": record.closed_reason or ""}
+            "reason": record.closed_reason or "", **_task_dispute(record)}
+
+
+def _task_dispute(record: DealModel) -> dict:
+    """A contested done task: what is held of the contractor's pay, and how an operator split it."""
+    dispute = record.dispute
+    if not dispute:
+        return {}
+
+    def amount(key: str) -> dict | None:
+        return None if dispute.get(key) is None else _money(int(dispute[key]), record.currency)
+
+    return {"dispute": {"reason": dispute.get("reason", ""), "held": amount("held"), "refund": amount("refund"),
+                        "release": amount("release"), "note": dispute.get("note", "")}}
 

@@ -56,11 +56,17 @@ def _escrow_violations(held: dict[tuple[str, str], int]) -> list[str]:
     violations = []
     needed: dict[tuple[str, str], int] = defaultdict(int)
     for deal in DealModel.scan(consistent_read=True):
-        if deal.status in PROCESSES[deal.process].holding:
-            escrow = int(deal.amount if deal.escrowed is None else deal.escrowed)
-            if escrow <= 0:
-                violations.append(f"{deal.id} is {deal.status} but holds {escrow}")
-            needed[(deal.client_id, deal.currency)] += escrow
+        process = PROCESSES[deal.process]
+        if deal.status in process.holding:
+            if process.held_by is not None:  # the process says whose account holds it (possibly nothing)
+                owner, escrow = process.held_by(deal)
+                if escrow < 0:
+                    violations.append(f"{deal.id} is {deal.status} but holds {escrow}")
+            else:
+                owner, escrow = deal.client_id, int(deal.amount if deal.escrowed is None else deal.escrowed)
+                if escrow <= 0:
+                    violations.append(f"{deal.id} is {deal.status} but holds {escrow}")
+            needed[(owner, deal.currency)] += escrow
     for payout in PayoutModel.scan(consistent_read=True):
         if payout.status == "pending":
             needed[(payout.owner_id, payout.currency)] += int(payout.amount)

@@ -17,7 +17,7 @@ from chalicelib.platform.errors import Conflict, Forbidden, InsufficientFunds, N
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.custom_offer import PENDING, PROCESS
 from chalicelib.processes.gig_order import MAX_REVISIONS
-from chalicelib.services import conversations, deals, gigs, idempotency, orders, profiles, topups, views
+from chalicelib.services import conversations, deals, gigs, idempotency, offer_requests, orders, profiles, topups, views
 from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, UserModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
@@ -25,7 +25,8 @@ from chalicelib.store.uow import UnitOfWork, run_with_retries
 
 def create(principal: Principal, client_id: str, gig_id: str, description: str, amount_minor: int, currency: str,
            delivery_days: int, revision_limit: int | None, accept_by: str | None,
-           order_id: str | None = None) -> tuple[int, dict]:
+           order_id: str | None = None, request_id: str | None = None) -> tuple[int, dict]:
+    """The offer; made with `request_id`, it answers the client's request for it in the same transaction."""
     money = require_positive(amount_minor, currency)
     profile = profiles.load(principal.user_id)
     if profile.custom_offers != profiles.ENABLED:
@@ -38,7 +39,9 @@ def create(principal: Principal, client_id: str, gig_id: str, description: str, 
     if client_id == principal.user_id:
         raise Unprocessable("own_offer", "You cannot make an offer to yourself", field="client_id")
     lookup.load(UserModel, client_id, what="client")
-    _in_touch(principal, client_id, order_id)
+    request = None if request_id is None else offer_requests.answering(principal, request_id, client_id)
+    if request is None:  # a request is the client's own words to him
+        _in_touch(principal, client_id, order_id)
     _within_level(profiles.level_of(profile), money.amount_minor, currency, delivery_days)
     _few_pending(principal.user_id, client_id)
     if revision_limit is None:  # the engine's own limit: an offer never promises more, nor "unlimited"
@@ -51,12 +54,16 @@ def create(principal: Principal, client_id: str, gig_id: str, description: str, 
               "description": description, "amount": money.amount_minor, "currency": currency,
               "delivery_days": delivery_days, "revision_limit": revision_limit, "accept_by": last_date,
               "client_id": client_id, "contractor_id": principal.user_id, "commission_bps": commission_bps}
+    if request is not None:
+        agreed["request_id"] = request.id
     deal = DealModel(offer_id, client_id=client_id, contractor_id=principal.user_id, subject_id=gig.id,
                      title=gig.title, amount=money.amount_minor, currency=currency, commission_bps=commission_bps,
                      delivery_days=delivery_days, accept_by=last_date, created_at=clock.iso(now), terms=agreed,
                      terms_hash=deal_terms.digest(agreed))
     uow = UnitOfWork()
     engine.create(uow, PROCESS, deal, PENDING, Context(now, "contractor"), None, notify="offer_received")
+    if request is not None:
+        offer_requests.answer(uow, request, offer_id, now)
     return idempotency.commit(uow, 201, views.offer(deal))
 
 
@@ -142,7 +149,7 @@ def accept(principal: Principal, offer_id: str) -> tuple[int, dict]:
         offer = load(offer_id)
         uow = UnitOfWork()
         order = _accept(uow, offer, _role(principal, offer), clock.now())
-        return idempotency.commit(uow, 201, views.order(order))
+        return idempotency.commit(uow, 201, views.order(order, "client"))
 
     try:
         return run_with_retries(attempt)

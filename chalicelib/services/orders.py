@@ -35,7 +35,7 @@ def place(principal: Principal, gig_id: str, currency: str | None = None) -> tup
     uow = UnitOfWork()
     deal = open_order(uow, principal.user_id, gig, _agreed(gig), clock.now())
     try:
-        return idempotency.commit(uow, 201, views.order(deal))
+        return idempotency.commit(uow, 201, views.order(deal, "client"))
     except InsufficientFunds:
         raise topups.required(principal.user_id, Money(int(gig.amount), gig.currency),
                               {"kind": topups.PLACE_ORDER, "gig_id": gig.id}) from None
@@ -90,18 +90,19 @@ def role_in(principal: Principal, deal: DealModel) -> Actor:
 
 def get(principal: Principal, order_id: str) -> dict:
     deal = load(order_id)
-    role_in(principal, deal)
-    return views.order(deal)
+    return views.order(deal, role_in(principal, deal))
 
 
 def list_mine(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
-    return deals.list_for(principal, PROCESS, role, limit, cursor, views.order)
+    reader = "contractor" if role == "contractor" else "client"
+    return deals.list_for(principal, PROCESS, role, limit, cursor, lambda deal: views.order(deal, reader))
 
 
 def act(principal: Principal, order_id: str, transition: str, *, message: str | None = None,
         reason: str | None = None, payload: dict | None = None, status: int = 200) -> tuple[int, dict]:
     """A party (or an operator) fires a transition on an order: start, deliver, accept, pay_extra..."""
-    return deals.fire(PROCESS, order_id, transition, lambda deal: role_in(principal, deal), views.order,
+    return deals.fire(PROCESS, order_id, transition, lambda deal: role_in(principal, deal),
+                      lambda deal: views.order(deal, role_in(principal, deal)),
                       message=message, reason=reason, payload=payload, status=status)
 
 

@@ -9,6 +9,7 @@ from chalicelib.access.auth import Principal
 from chalicelib.platform import clock
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Unprocessable
+from chalicelib.services import views
 from chalicelib.store import lookup
 from chalicelib.store.models import ProfileModel, UserModel
 
@@ -52,7 +53,16 @@ def show(user_id: str) -> dict:
                 "by": profile.level_set_by, "at": profile.level_set_at},
             "custom_offers": profile.custom_offers == ENABLED, "skills": list(profile.skills or []),
             "responsibility": {"percent": percent, "completed": completed, "failed": failed,
-                               "cancelled_without_penalty": int(profile.orders_cancelled or 0)}}
+                               "cancelled_without_penalty": int(profile.orders_cancelled or 0)},
+            "project_rating": views.rating(profile.contractor_rating_sum, profile.contractor_rating_count)}
+
+
+def show_client(user_id: str) -> dict:
+    """A client's profile: how the contractors of his completed projects rated him."""
+    user = lookup.load(UserModel, user_id, what="user")
+    profile = load(user_id)
+    return {"id": user.id, "name": user.name,
+            "project_rating": views.rating(profile.client_rating_sum, profile.client_rating_count)}
 
 
 def update(principal: Principal, custom_offers: bool | None, skills: list[str] | None) -> dict:

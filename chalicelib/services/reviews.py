@@ -2,7 +2,11 @@
 for him: cancelled in a way that counts against the contractor (declined, not started in time, cancelled
 as late) or decided by an operator's dispute decision. The review carries the order's outcome beside it.
 The gig it was ordered under (for a custom offer: the related gig) keeps a running sum and count of its
-ratings."""
+ratings.
+
+A project's contract, once completed, is reviewed both ways: the client reviews the contractor and the
+contractor the client, each once; the reviews are listed as the user's (GET /v1/users/{id}/reviews) and
+rate him in his contractor's profile or his client's profile."""
 from __future__ import annotations
 
 from chalicelib.access.auth import Principal
@@ -11,9 +15,11 @@ from chalicelib.platform import clock
 from chalicelib.platform.errors import Conflict, Forbidden
 from chalicelib.processes import notice_params
 from chalicelib.processes.gig_order import COMPLETED
-from chalicelib.services import gigs, idempotency, orders, views
+from chalicelib.processes.project import COMPLETED as CONTRACT_COMPLETED
+from chalicelib.services import deals, gigs, idempotency, orders, projects, views
 from chalicelib.services.pagination import page
-from chalicelib.store.models import DealModel, GigModel, ReviewModel
+from chalicelib.store import lookup
+from chalicelib.store.models import DealModel, GigModel, ProfileModel, ReviewModel, UserModel
 from chalicelib.store.uow import UnitOfWork
 
 # the transition that ended an order → the outcome a review of it shows; only these endings may be reviewed
@@ -53,6 +59,35 @@ def leave(principal: Principal, order_id: str, rating: int, text: str) -> tuple[
                   "review": {"rating": rating, "text": text, "outcome": outcome}}
         outbox.enqueue(uow, recipient, "review_received", params)
     return idempotency.commit(uow, 201, views.review(review))
+
+
+def leave_on_contract(principal: Principal, contract_id: str, rating: int, text: str) -> tuple[int, dict]:
+    """Either party of a completed project contract reviews the other, once: the client the contractor,
+    the contractor the client. The review counts in the reviewed user's rating in that role."""
+    deal = projects.load_contract(contract_id)
+    author = deals.role_of(principal, deal, "contract", operators=False)
+    if deal.status != CONTRACT_COMPLETED:
+        raise Conflict("not_completed", "A contract can be reviewed once it is completed")
+    reviewed_role, reviewed_id = ("contractor", deal.contractor_id) if author == "client" else (
+        "client", deal.client_id)
+    review = ReviewModel(f"{deal.id}#{author}", gig_id=f"{reviewed_role}#{reviewed_id}", client_id=deal.client_id,
+                         contractor_id=deal.contractor_id, rating=rating, text=text, created_at=clock.iso(clock.now()),
+                         outcome="completed", author=author, project_id=deal.subject_id)
+    uow = UnitOfWork()
+    uow.put(review, condition=ReviewModel.order_id.does_not_exist(),
+            on_fail=Conflict("already_reviewed", "You have already reviewed this contract"))
+    total, count = (ProfileModel.contractor_rating_sum, ProfileModel.contractor_rating_count) \
+        if reviewed_role == "contractor" else (ProfileModel.client_rating_sum, ProfileModel.client_rating_count)
+    uow.update(ProfileModel(reviewed_id), [total.add(rating), count.add(1)])
+    return idempotency.commit(uow, 201, views.contract_review(review))
+
+
+def list_for_user(user_id: str, role: str, limit: int, cursor: str | None) -> dict:
+    """What the other parties of his completed project contracts wrote about a user as a contractor
+    or as a client, newest first."""
+    lookup.load(UserModel, user_id, what="user")
+    return page(lambda **kw: ReviewModel.by_gig.query(f"{role}#{user_id}", scan_index_forward=False, **kw), limit,
+                cursor, views.contract_review)
 
 
 def list_for_gig(gig_id: str, limit: int, cursor: str | None) -> dict:

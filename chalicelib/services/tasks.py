@@ -13,7 +13,7 @@ from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from chalicelib.processes import Actor, Context
-from chalicelib.processes.b2b_task import DONE, DRAFT, IN_WORK, PROCESS, reserve
+from chalicelib.processes.b2b_task import DISPUTED, DONE, DRAFT, IN_WORK, PROCESS, RESOLVED, UNASSIGNED, reserve
 from chalicelib.services import accounts, deals, idempotency, profiles, team, views
 from chalicelib.store.models import DealModel
 from chalicelib.store.uow import UnitOfWork
@@ -39,13 +39,19 @@ def _deadline(value: str | None) -> str | None:
 def create(principal: Principal, contractor_id: str, title: str, description: str, amount_minor: int,
            currency: str, deadline_at: str | None) -> tuple[int, dict]:
     money = require_positive(amount_minor, currency)
-    team.require_member(principal.user_id, contractor_id)
+    contractor_id, member = team.assignee(principal.user_id, contractor_id)
     now = clock.now()
     deal = DealModel(ids.new_id("tsk"), client_id=principal.user_id, contractor_id=contractor_id,
                      subject_id=principal.user_id, title=title, description=description, amount=amount_minor,
                      currency=currency, commission_bps=settings.commission_b2b_task_bps, delivery_days=0,
-                     deadline_at=_deadline(deadline_at), created_at=clock.iso(now), data={})
+                     deadline_at=_deadline(deadline_at), created_at=clock.iso(now),
+                     data={"member": member} if member else {})
     at_once = bool(profiles.load(principal.user_id).send_tasks_immediately)
+    if member is not None:
+        if at_once:
+            raise Conflict("contractor_not_joined", "The contractor has not joined your team yet, and your tasks are "
+                           "sent at once: a task for him can be sent once he accepts the invitation")
+        team.require_room_for_draft(principal.user_id, contractor_id, member)
     if at_once:
         _covers(principal.user_id, money)
     uow = UnitOfWork()
@@ -75,12 +81,20 @@ def _own_draft(principal: Principal, task_id: str) -> DealModel:
 
 
 def edit(principal: Principal, task_id: str, changes: dict) -> dict:
-    """Everything but the contractor may change while the task is a draft."""
+    """Everything but the contractor may change while the task is a draft; a draft left without one (his
+    invitation was declined or expired) may be assigned to a member of the team."""
     deal = _own_draft(principal, task_id)
-    if changes.get("contractor_id") not in (None, deal.contractor_id):
-        raise Unprocessable("contractor_fixed", "A task's contractor cannot be changed; delete the draft and create "
-                            "a new task instead", field="contractor_id")
     updates = {name: value for name, value in changes.items() if name in EDITABLE and value is not None}
+    if changes.get("contractor_id") not in (None, deal.contractor_id):
+        if deal.contractor_id != UNASSIGNED:
+            raise Unprocessable("contractor_fixed", "A task's contractor cannot be changed; delete the draft and "
+                                "create a new task instead", field="contractor_id")
+        contractor_id, member = team.assignee(principal.user_id, changes["contractor_id"])
+        if member is not None:
+            team.require_room_for_draft(principal.user_id, contractor_id, member)
+        updates.update(contractor_id=contractor_id, contractor_key=f"{PROCESS.noun}#{contractor_id}",
+                       data={**(deal.data or {}), "member": member} if member else {
+                           key: value for key, value in (deal.data or {}).items() if key != "member"})
     if "deadline_at" in updates:
         updates["deadline_at"] = _deadline(updates["deadline_at"])
     money = require_positive(int(updates.get("amount", deal.amount)), updates.get("currency", deal.currency))
@@ -91,7 +105,7 @@ def edit(principal: Principal, task_id: str, changes: dict) -> dict:
     deal.version = read_version + 1
     uow = UnitOfWork()
     uow.update(deal, [getattr(DealModel, name).set(value) for name, value in updates.items()]
-               + [DealModel.version.set(deal.version)],
+               + [DealModel.version.set(deal.version)] + engine.rearmed(PROCESS, deal),
                condition=(DealModel.status == DRAFT) & (DealModel.version == read_version),
                on_fail=Conflict("state_changed", "The task changed meanwhile; reload it and try again"))
     uow.commit()
@@ -107,10 +121,29 @@ def delete(principal: Principal, task_id: str) -> dict:
     return {"deleted": True, "id": deal.id}
 
 
+CANCELLED_AFTER_DONE = "The company cancelled the task after it was marked done"
+
+
 def act(principal: Principal, task_id: str, transition: str, reason: str | None = None) -> tuple[int, dict]:
-    """send (company), complete (contractor), cancel (company)."""
+    """send (company), complete (contractor), cancel (company). A done task's cancel does not take the money
+    back: it opens a dispute for an operator (`open_dispute`)."""
+    if transition == "cancel" and load(task_id).status in (DONE, DISPUTED, RESOLVED):
+        transition, reason = "open_dispute", reason or CANCELLED_AFTER_DONE
     return deals.fire(PROCESS, task_id, transition, lambda deal: _role(principal, deal), views.task, reason=reason,
                       before=_funds_for_sending if transition == "send" else None)
+
+
+def dispute(principal: Principal, task_id: str, reason: str) -> tuple[int, dict]:
+    """The company contests a done task: an operator decides; the contractor's pay is held meanwhile."""
+    return act(principal, task_id, "open_dispute", reason)
+
+
+def resolve_dispute(principal: Principal, task_id: str, refund_minor: int, release_minor: int,
+                    note: str) -> tuple[int, dict]:
+    """An operator splits what a contested task holds: `refund` to the company, `release` back to the contractor."""
+    principal.require_operator()
+    return deals.fire(PROCESS, task_id, "resolve_dispute", lambda deal: "operator", views.task, message=note,
+                      payload={"refund": refund_minor, "release": release_minor, "operator_id": principal.user_id})
 
 
 def _funds_for_sending(deal: DealModel, role: Actor) -> None:
@@ -136,7 +169,7 @@ def act_pdf(principal: Principal, task_id: str) -> bytes:
 
     deal = load(task_id)
     role = _role(principal, deal)
-    if deal.status != DONE:
+    if "act" not in (deal.data or {}):
         raise NotFound("not_found", "The act is issued when the task is done")
     company, contractor = accounts.get_user(deal.client_id), accounts.get_user(deal.contractor_id)
     company_profile = profiles.load(company.id)
@@ -152,4 +185,5 @@ def act_pdf(principal: Principal, task_id: str) -> bytes:
 
 def documents(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
     """The caller's acts of completed work, as the company (default) or as the contractor, newest first."""
-    return deals.list_for(principal, PROCESS, role, limit, cursor, views.act_document, only=DealModel.status == DONE)
+    return deals.list_for(principal, PROCESS, role, limit, cursor, views.act_document,
+                          only=DealModel.status.is_in(DONE, DISPUTED, RESOLVED))

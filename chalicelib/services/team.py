@@ -13,7 +13,14 @@ address gets at most INVITATION_EMAILS_PER_COMPANY_ADDRESS_PER_DAY invitation e-
 no company floods a person) and INVITATION_EMAILS_PER_ADDRESS_PER_DAY from all of them (a higher cap, so one
 company's invitation never silences another's). An invitation over either is not sent, and the inviter is told
 so (`not_sent_today`): it is never dropped silently.
-The greeting is the company's own words, plain text, shown as a quote from the company."""
+The greeting is the company's own words, plain text, shown as a quote from the company.
+
+An invitee is in the team at once, listed as `invited` (or `requested`, for an existing account) until he
+joins: the company may assign him drafts (by the `contractor_id` the team's list shows, which for someone
+without an account yet is an id derived from the company and his address). A draft of his cannot be sent
+until he joins; when he joins, his drafts become his for good; when he declines, or his invitation
+expires, they return to unassigned and the company is told (`processes/b2b_task.py`, `unassign`). A
+renewed invitation carries his drafts along to its new expiry."""
 from __future__ import annotations
 
 import hashlib
@@ -21,15 +28,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from chalicelib import engine
 from chalicelib.access import auth, limits
 from chalicelib.access.auth import Principal
 from chalicelib.notify import links, outbox
 from chalicelib.platform import clock, i18n
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
+from chalicelib.processes import Context
+from chalicelib.processes.b2b_task import DRAFT, pending_member, placeholder_id
+from chalicelib.processes.b2b_task import PROCESS as TASKS
 from chalicelib.services import accounts, notifications, profiles, views
 from chalicelib.services.pagination import page
-from chalicelib.store.models import KeyModel, ProfileModel, TeamMemberModel, UserModel
+from chalicelib.store.models import DealModel, KeyModel, ProfileModel, TeamMemberModel, UserModel
 from chalicelib.store.uow import UnitOfWork
 
 INVITED, REQUESTED, ACTIVE, DECLINED = "invited", "requested", "active", "declined"
@@ -93,8 +104,10 @@ def invite(principal: Principal, addresses: str, greeting: str) -> dict:
 def _invite_one(company: UserModel, email: str, greeting: str) -> str:
     now = clock.now()
     existing = accounts.find_by_email(email)
+    expires_at = now + timedelta(hours=settings.invitation_ttl_hours)
     member = TeamMemberModel(company.id, email, user_id=existing.id if existing else None,
-                             state=REQUESTED if existing else INVITED, greeting=greeting, invited_at=clock.iso(now))
+                             state=REQUESTED if existing else INVITED, greeting=greeting, invited_at=clock.iso(now),
+                             expires_at=clock.iso(expires_at))
     uow = UnitOfWork()
     # A pending invitation or request may be renewed (a fresh link), a declined one sent again.
     uow.put(member, condition=TeamMemberModel.email.does_not_exist() |
@@ -103,7 +116,9 @@ def _invite_one(company: UserModel, email: str, greeting: str) -> str:
     limits.charge(uow, invitation_emails_per_company_address(), f"{company.id} {email}", on_fail=_AddressLimit())
     limits.charge(uow, invitation_emails_per_address(), email, on_fail=_AddressLimit())
     seed = links.new_seed()  # the link is made from it when the e-mail is sent; no working link is stored
-    expires_at = now + timedelta(hours=settings.invitation_ttl_hours)
+    for draft in _drafts_of(company.id, email, member.user_id):  # a renewal: his drafts wait until the new expiry
+        _redirect(uow, draft, member.user_id or placeholder_id(company.id, email),
+                  {"email": email, "expires_at": member.expires_at})
     uow.put(KeyModel(_invitation_key(links.one_time_token(seed)), target_id=company.id, data={
         "email": email, "expires_at": clock.iso(expires_at), "user_id": existing.id if existing else None}))
     params = {"company_id": company.id, "company_name": _company_name(company), "greeting": greeting,
@@ -186,6 +201,8 @@ def accept_invitation(token: str, password: str | None, name: str | None, locale
         uow.update(TeamMemberModel(invitation.company_id, invitation.email), [
             TeamMemberModel.user_id.set(user.id), TeamMemberModel.state.set(ACTIVE),
             TeamMemberModel.joined_at.set(clock.iso(clock.now()))], condition=TeamMemberModel.state == INVITED)
+        for draft in _drafts_of(invitation.company_id, invitation.email, None):
+            _redirect(uow, draft, user.id, None)
 
     return accounts.signup_invited(invitation.email, password, name, locale, join, timezone)
 
@@ -221,12 +238,67 @@ def _answer(uow: UnitOfWork, company_id: str, email: str, user_id: str | None, a
         raise Conflict("invitation_used", "This request was already answered")
     if accept and user_id is not None:  # an existing account joins only with a proven address
         accounts.require_confirmed_email(accounts.get_user(user_id))
+    now = clock.now()
     member.state = ACTIVE if accept else DECLINED
-    member.joined_at = clock.iso(clock.now()) if accept else None
+    member.joined_at = clock.iso(now) if accept else None
     joined = TeamMemberModel.joined_at.set(member.joined_at) if accept else TeamMemberModel.joined_at.remove()
     uow.update(member, [TeamMemberModel.state.set(member.state), joined], condition=TeamMemberModel.state == pending,
                on_fail=Conflict("invitation_used", "This request was already answered"))
+    for draft in _drafts_of(company_id, email, user_id):
+        if accept:
+            _redirect(uow, draft, str(user_id), None)
+        else:
+            engine.apply(uow, TASKS, draft, "unassign", Context(now, "system", reason="declined"))
     return member
+
+
+MAX_DRAFTS_PER_INVITEE = 25  # his joining moves them all in one transaction
+
+
+def _drafts_of(company_id: str, email: str, user_id: str | None) -> list[DealModel]:
+    """The company's drafts waiting for the invitee at `email` to join."""
+    found = []
+    for contractor_id in {placeholder_id(company_id, email), *([user_id] if user_id else [])}:
+        found += [draft for draft in DealModel.by_contractor.query(
+            f"{TASKS.noun}#{contractor_id}", filter_condition=(DealModel.client_id == company_id)
+            & (DealModel.status == DRAFT)) if (pending_member(draft) or {}).get("email") == email]
+    return found
+
+
+def _redirect(uow: UnitOfWork, draft: DealModel, contractor_id: str, member: dict | None) -> None:
+    """A draft's contractor settled outside the process: he joined (`member` None), or his invitation was renewed."""
+    read_version = int(draft.version)
+    draft.contractor_id, draft.contractor_key = contractor_id, f"{TASKS.noun}#{contractor_id}"
+    draft.data = {**{key: value for key, value in (draft.data or {}).items() if key != "member"},
+                  **({"member": member} if member else {})}
+    draft.version = read_version + 1
+    uow.update(draft, [DealModel.contractor_id.set(draft.contractor_id),
+                       DealModel.contractor_key.set(draft.contractor_key), DealModel.data.set(draft.data),
+                       DealModel.version.set(draft.version), *engine.rearmed(TASKS, draft)],
+               condition=(DealModel.status == DRAFT) & (DealModel.version == read_version),
+               on_fail=Conflict("state_changed", "A draft of this contractor changed meanwhile; try again"))
+
+
+def assignee(company_id: str, contractor_id: str) -> tuple[str, dict | None]:
+    """Whom a draft may be assigned to: an active member (his id, None), or someone invited whose
+    invitation is still open (his id or placeholder, and {email, expires_at} of the invitation)."""
+    now = clock.now()
+    for member in TeamMemberModel.query(company_id, consistent_read=True):
+        if contractor_id not in (member.user_id, placeholder_id(company_id, member.email)):
+            continue
+        if member.state == ACTIVE and member.user_id == contractor_id:
+            return contractor_id, None
+        if member.state in (INVITED, REQUESTED) and member.expires_at and clock.parse_iso(member.expires_at) > now:
+            return member.user_id or placeholder_id(company_id, member.email), {"email": member.email,
+                                                                                 "expires_at": member.expires_at}
+    raise Unprocessable("not_in_team", "The contractor must be a member of your team, or invited to it",
+                        field="contractor_id")
+
+
+def require_room_for_draft(company_id: str, contractor_id: str, member: dict) -> None:
+    if len(_drafts_of(company_id, member["email"], contractor_id)) >= MAX_DRAFTS_PER_INVITEE:
+        raise Conflict("too_many_drafts", f"At most {MAX_DRAFTS_PER_INVITEE} drafts may wait for one invitee to "
+                                          "join; send some once he has joined")
 
 
 def members(principal: Principal, limit: int, cursor: str | None) -> dict:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from chalicelib.money import deal_terms
 from chalicelib.money.amounts import commission
-from chalicelib.platform import i18n
+from chalicelib.platform import clock, i18n
 from chalicelib.platform.config import settings
-from chalicelib.processes import notice_params
+from chalicelib.processes import b2b_task, notice_params
 from chalicelib.store.models import (
     AuditLogModel,
     ConversationModel,
@@ -76,10 +76,26 @@ def gig(record: GigModel) -> dict:
             "rating": rating(record.rating_sum, record.rating_count), "created_at": record.created_at}
 
 
-def order(record: DealModel) -> dict:
+def order(record: DealModel, reader: str = "operator") -> dict:
+    """The order as `reader` (client, contractor, operator) sees it: the platform's commission — in the
+    figures, the frozen terms and a dispute's decision — is the contractor's and the operators' to see,
+    never the client's, who sees what he pays."""
+    shown = _order(record)
+    if reader == "client":
+        shown.pop("commission")
+        shown.pop("net_to_contractor")
+        shown["terms"] = None if record.terms is None else {
+            key: value for key, value in record.terms.items() if key != "commission_bps"}
+        if record.dispute:
+            shown["dispute"] = {key: value for key, value in record.dispute.items() if key != "commission"}
+    return shown
+
+
+def _order(record: DealModel) -> dict:
     return {"id": record.id, "gig_id": record.subject_id, "offer_id": record.related_id,
             "client_id": record.client_id, "contractor_id": record.contractor_id, "title": record.title,
             "amount": int(record.amount), "currency": record.currency, "commission": _commission(record),
+            "net_to_contractor": int(record.amount) - _commission(record),
             "status": record.status, "delivery_days": int(record.delivery_days), "deadline_at": record.deadline_at,
             "review_due_at": record.review_due_at, "last_message": record.last_message,
             "closed_reason": record.closed_reason, "revisions": int(record.revisions or 0),
@@ -109,9 +125,21 @@ def offer(record: DealModel) -> dict:
             "delivery_days": int(record.delivery_days),
             "revision_limit": notice_params.promised_revisions(agreed.get("revision_limit")),
             "commission": _commission(record), "net_to_contractor": int(record.amount) - _commission(record),
-            "accept_by": record.accept_by, "status": record.status, "closed_reason": record.closed_reason,
+            "request_id": agreed.get("request_id"), "accept_by": record.accept_by, "status": record.status,
+            "closed_reason": record.closed_reason,
             "terms": record.terms, "terms_hash": record.terms_hash, "created_at": record.created_at,
             "version": int(record.version), "history": record.history}
+
+
+def offer_request(record: DealModel) -> dict:
+    data = record.data or {}
+    return {"id": record.id, "client_id": record.client_id, "contractor_id": record.contractor_id,
+            "gig_id": data.get("gig_id"), "description": record.description or "",
+            "budget": None if not data.get("budget") else dict(data["budget"]), "deadline_at": record.deadline_at,
+            "answer_by": record.accept_by, "status": record.status, "offer_id": record.related_id,
+            "closed_reason": record.closed_reason, "conversation_id": data["conversation_id"],
+            "message_id": data["message_id"], "created_at": record.created_at, "version": int(record.version),
+            "history": record.history}
 
 
 def _commission(record: DealModel) -> int:
@@ -124,6 +152,14 @@ def review(record: ReviewModel) -> dict:
             "outcome": record.outcome or "completed", "created_at": record.created_at}
 
 
+def contract_review(record: ReviewModel) -> dict:
+    contract_id, _, author = record.order_id.partition("#")
+    return {"contract_id": contract_id, "project_id": record.project_id, "author_role": author,
+            "author_id": record.client_id if author == "client" else record.contractor_id,
+            "reviewed_id": record.contractor_id if author == "client" else record.client_id,
+            "rating": int(record.rating), "text": record.text, "created_at": record.created_at}
+
+
 def rating(total: float | None, count: float | None) -> dict:
     """A rating without floats: the count, the sum, and the average as a decimal string with 2 places."""
     count, total = int(count or 0), int(total or 0)
@@ -134,7 +170,8 @@ def rating(total: float | None, count: float | None) -> dict:
 
 def message(record: MessageModel) -> dict:
     return {"id": record.message_id, "thread_id": record.thread_id, "sender_id": record.sender_id,
-            "text": record.text, "attachments": record.attachments, "created_at": record.created_at}
+            "text": record.text, "attachments": record.attachments, "offer_request_id": record.offer_request_id,
+            "created_at": record.created_at}
 
 
 def conversation(record: ConversationModel) -> dict:
@@ -193,16 +230,24 @@ def contract(record: DealModel) -> dict:
 
 def deal(record: DealModel) -> dict:
     """A deal in a list that mixes flows (the operators' dispute queue)."""
+    if record.process == "b2b_task":
+        return task(record) | {"process": record.process}
     return contract(record) | {"process": "project"} if record.process == "project" else order(record) | {
         "process": record.process}
 
 
 def task(record: DealModel) -> dict:
     act = (record.data or {}).get("act")
-    return {"id": record.id, "company_id": record.client_id, "contractor_id": record.contractor_id,
+    unassigned = record.contractor_id == b2b_task.UNASSIGNED
+    member = b2b_task.pending_member(record)
+    return {"id": record.id, "company_id": record.client_id,
+            "contractor_id": None if unassigned else record.contractor_id,
+            "contractor_state": "unassigned" if unassigned else "invited" if member else "active",
+            "invitation_expires_at": member["expires_at"] if member else None,
             "title": record.title, "description": record.description or "", "amount": int(record.amount),
             "currency": record.currency, "commission": commission(int(record.amount), int(record.commission_bps)),
             "deadline_at": record.deadline_at, "status": record.status, "closed_reason": record.closed_reason,
+            "dispute": record.dispute,
             "act": None if act is None else {**act, "pdf_url": f"/v1/tasks/{record.id}/act"},
             "created_at": record.created_at, "version": int(record.version), "history": record.history}
 
@@ -216,8 +261,16 @@ def act_document(record: DealModel) -> dict:
 
 
 def team_member(record: TeamMemberModel) -> dict:
-    return {"email": record.email, "user_id": record.user_id, "state": record.state, "invited_at": record.invited_at,
-            "joined_at": record.joined_at}
+    """A member as the company sees him: `contractor_id` is whom to assign tasks to — drafts only, until he
+    joins; a pending invitation past its expiry shows as `expired`."""
+    pending = record.state in ("invited", "requested")
+    expired = pending and record.expires_at is not None and clock.parse_iso(record.expires_at) <= clock.now()
+    assignable = record.state == "active" or (pending and not expired)
+    return {"email": record.email, "user_id": record.user_id,
+            "contractor_id": (record.user_id or b2b_task.placeholder_id(record.company_id, record.email))
+            if assignable else None,
+            "state": "expired" if expired else record.state, "invited_at": record.invited_at,
+            "invitation_expires_at": record.expires_at if pending else None, "joined_at": record.joined_at}
 
 
 def tariff(record: TariffModel, period: str) -> dict:

@@ -1,5 +1,6 @@
 """Deals that end fairly, over HTTP on the local stage as a client would call them: a project whose
-contract is declined takes proposals again, and delivered work goes back for changes before release."""
+contract is declined takes proposals again, delivered work goes back for changes before release, and a
+company's invitee is in its team at once, his drafts waiting for him to join."""
 from __future__ import annotations
 
 import base64
@@ -117,3 +118,48 @@ def test_a_client_reviews_an_order_the_contractor_declined_and_the_review_shows_
     assert [(r["rating"], r["outcome"]) for r in reviews] == [(1, "declined_by_contractor")]
     balances = requests.get(f"{api}/v1/balances", headers=buyer["headers"], timeout=30).json()["items"]
     assert {"currency": "USD", "available": 10000, "held": 0} in balances
+
+
+def test_an_invitee_is_in_the_team_at_once_and_his_drafts_wait_for_him_to_join(local_stack) -> None:
+    api = local_stack.url
+    company, worker = _user(api, "company"), _user(api, "worker")
+    _fund(api, company, 50000)
+    worker_email = requests.get(f"{api}/v1/me", headers=worker["headers"], timeout=30).json()["email"]
+    newbie = f"newbie-{uuid.uuid4().hex[:8]}@example.com"
+    invited = _post(api, "/v1/team/invitations", company, {"emails": f"{newbie},{worker_email}"}).json()
+    assert [r["status"] for r in invited["results"]] == ["invited", "invited"]
+    listed = requests.get(f"{api}/v1/team", headers=company["headers"], timeout=30).json()["items"]
+    team = {m["email"]: m for m in listed}
+    assert team[newbie]["state"] == "invited" and team[newbie]["contractor_id"]
+    assert team[worker_email]["state"] == "requested" and team[worker_email]["contractor_id"] == worker["id"]
+
+    def draft(contractor_id: str) -> dict:
+        made = _post(api, "/v1/tasks", company, {"contractor_id": contractor_id, "title": "Translate the price list",
+                                                 "amount": 20000, "currency": "USD"})
+        assert made.status_code == 201, made.text
+        return made.json()
+
+    waiting, for_worker = draft(team[newbie]["contractor_id"]), draft(worker["id"])
+    assert waiting["status"] == "draft" and waiting["contractor_state"] == "invited"
+    refused = _post(api, f"/v1/tasks/{for_worker['id']}/send", company)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "contractor_not_joined", refused.text
+
+    # the worker confirms his address and joins: his draft is his and goes for payment
+    requests.post(f"{api}/dev/users/{worker['id']}/email-confirmation", timeout=30)
+    company_id = requests.get(f"{api}/v1/me", headers=company["headers"], timeout=30).json()["id"]
+    assert _post(api, f"/v1/team/requests/{company_id}/accept", worker).status_code == 200
+    sent = _post(api, f"/v1/tasks/{for_worker['id']}/send", company)
+    assert sent.status_code == 200 and sent.json()["status"] == "in_work", sent.text
+
+    # the newcomer never answers: once his invitation expires his draft is unassigned and the company told
+    requests.post(f"{api}/dev/clock", json={"advance_seconds": 73 * 3600}, timeout=30)
+    requests.post(f"{api}/dev/jobs/run", timeout=60)
+    after = requests.get(f"{api}/v1/tasks/{waiting['id']}", headers=company["headers"], timeout=30).json()
+    assert after["status"] == "draft" and after["contractor_state"] == "unassigned" and after["contractor_id"] is None
+    kinds = [n["kind"] for n in requests.get(f"{api}/v1/notifications", headers=company["headers"],
+                                             timeout=30).json()["items"]]
+    assert "task_unassigned" in kinds
+    unsent = _post(api, f"/v1/tasks/{waiting['id']}/send", company)
+    assert unsent.status_code == 409 and unsent.json()["error"]["code"] == "no_contractor"
+    balances = requests.get(f"{api}/v1/balances", headers=company["headers"], timeout=30).json()["items"]
+    assert {"currency": "USD", "available": 30000, "held": 20000} in balances

@@ -99,6 +99,9 @@ def _world(api) -> dict:
     w["offer"] = ok(api.post("/v1/offers", {"client_id": ids[OWNER], "gig_id": gig, "description": "Three concepts",
                                             "amount": 12_000, "currency": "USD", "delivery_days": 5,
                                             "revision_limit": 1}, token=tokens[CONTRACTOR]))["id"]
+    w["offer_request"] = ok(api.post("/v1/offer-requests", {"contractor_id": ids[CONTRACTOR], "gig_id": gig,
+                                                            "description": "A logo, in blue"},
+                                     token=tokens[OWNER]))["id"]
     w["delivered"] = ok(api.post("/v1/orders", {"gig_id": gig}, token=tokens[OWNER]))["id"]
     ok(api.post(f"/v1/orders/{w['delivered']}/start", token=tokens[CONTRACTOR]))
     delivery = {"message": "Here it is", "attachments": [{"filename": "logo.svg", "content_base64": "PHN2Zy8+"}]}
@@ -210,6 +213,13 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", f"/v1/offers/{x}/reject", frozenset({OWNER}), {"reason": "Too expensive"}),
         Row("POST", f"/v1/offers/{x}/accept", frozenset({OWNER})),
         Row("POST", f"/v1/offers/{x}/withdraw", frozenset({CONTRACTOR})),
+        Row("POST", "/v1/offer-requests", USERS, {"contractor_id": k, "description": "Another logo"}),
+        Row("GET", "/v1/offer-requests", USERS, sees=PARTIES, item="offer_request"),
+        Row("GET", f"/v1/offer-requests/{w['offer_request']}", PARTIES),
+        Row("POST", f"/v1/offer-requests/{w['offer_request']}/decline", frozenset({CONTRACTOR}), {"reason": "Busy"}),
+        Row("POST", f"/v1/offer-requests/{w['offer_request']}/withdraw", frozenset({OWNER})),
+        Row("GET", f"/v1/clients/{w['ids'][OWNER]}", USERS),
+        Row("GET", f"/v1/users/{k}/reviews", USERS),
         Row("POST", "/v1/conversations", USERS, {"user_id": k}),
         Row("GET", "/v1/conversations", USERS, sees=PARTIES, item="conversation"),
         Row("POST", f"/v1/conversations/{w['conversation']}/messages", PARTIES, {"text": "hello"}),
@@ -274,6 +284,7 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", f"/v1/contracts/{c}/changes", frozenset({OWNER}), {"message": "Fix it"}),
         Row("POST", f"/v1/contracts/{c}/extend-funding", frozenset({CONTRACTOR})),
         Row("POST", f"/v1/contracts/{c}/cancel", frozenset({OWNER})),
+        Row("POST", f"/v1/contracts/{c}/review", PARTIES, {"rating": 5}),
         Row("POST", f"/v1/contracts/{c}/dispute", PARTIES, {"message": "Broken"}),
         Row("POST", f"/v1/operator/contracts/{c}/resolve", frozenset({OPERATOR}),
             {"refund": 1, "release": 1, "note": "split"}),
@@ -333,6 +344,8 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", f"/v1/tasks/{t}/done", frozenset({CONTRACTOR})),
         Row("GET", f"/v1/tasks/{t}/act", PARTIES, headers={"Accept": "application/pdf"}),
         Row("GET", "/v1/documents", USERS, sees=PARTIES, item="documents"),
+        Row("POST", f"/v1/tasks/{t}/dispute", frozenset({OWNER}), {"reason": "Not what we asked for"}),
+        Row("POST", f"/v1/operator/tasks/{t}/resolve", frozenset({OPERATOR}), {"refund": 0, "release": 0, "note": "x"}),
         Row("POST", f"/v1/tasks/{t}/cancel", frozenset({OWNER})),
         Row("DELETE", f"/v1/tasks/{w['draft']}", frozenset({OWNER})),
         *_site_rows(w),

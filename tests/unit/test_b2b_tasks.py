@@ -214,8 +214,11 @@ def test_given_an_existing_user_when_invited_then_he_joins_only_once_he_accepts(
     other_id = api.get("/v1/me", token=other).json_body["id"]
     asked = api.post("/v1/team/invitations", {"emails": "other@example.com"}, token=company["token"])
     assert [r["status"] for r in asked.json_body["results"]] == ["invited"]
-    refused = _task(api, company, contractor_id=other_id)
-    assert refused.status_code == 422 and refused.json_body["error"]["code"] == "not_in_team"  # not before he accepts
+    # he is in the team at once for drafts, but a task for him is not sent before he accepts
+    draft = _task(api, company, contractor_id=other_id)
+    assert draft.status_code == 201 and draft.json_body["contractor_state"] == "invited"
+    unsent = api.post(f"/v1/tasks/{draft.json_body['id']}/send", token=company["token"])
+    assert unsent.status_code == 409 and unsent.json_body["error"]["code"] == "contractor_not_joined"
     declined = api.post(f"/v1/team/requests/{company['company_id']}/decline", token=other)
     assert declined.status_code == 200 and declined.json_body["state"] == "declined"
     again = api.post(f"/v1/team/requests/{company['company_id']}/accept", token=other)
@@ -266,7 +269,7 @@ def test_given_the_same_idempotency_key_when_marking_done_twice_then_paid_once_s
     assert_books_balance()
 
 
-def test_given_a_finished_task_then_it_is_neither_editable_nor_cancellable(api, company):
+def test_given_a_finished_task_then_it_is_neither_editable_nor_sendable_again(api, company):
     done = _task(api, company).json_body
     api.post(f"/v1/tasks/{done['id']}/send", token=company["token"])
     api.post(f"/v1/tasks/{done['id']}/done", token=company["worker"])
@@ -277,7 +280,7 @@ def test_given_a_finished_task_then_it_is_neither_editable_nor_cancellable(api, 
         edit = api.request("PATCH", f"/v1/tasks/{task['id']}", {"title": "x"}, token=company["token"])
         assert edit.status_code == 409 and edit.json_body["error"]["code"] == "not_a_draft"
         assert api.request("DELETE", f"/v1/tasks/{task['id']}", token=company["token"]).status_code == 409
-    assert api.post(f"/v1/tasks/{done['id']}/cancel", token=company["token"]).status_code == 409
+    assert api.post(f"/v1/tasks/{cancelled['id']}/cancel", token=company["token"]).status_code == 409
     assert api.post(f"/v1/tasks/{cancelled['id']}/send", token=company["token"]).status_code == 409
     assert api.balance(company["token"]) == (70000, 0) and api.balance(company["worker"]) == (30000, 0)
     assert_books_balance()
@@ -349,3 +352,157 @@ def test_given_an_invitee_who_signed_up_alone_when_invited_again_then_he_joins_o
     assert api.post(f"/v1/team/requests/{company['company_id']}/accept", token=himself).status_code == 200
     team = {m["email"]: m["state"] for m in api.get("/v1/team", token=company["token"]).json_body["items"]}
     assert team["self@example.com"] == "active"
+
+
+# --- an invitee is in the team at once -------------------------------------------------------------------------------
+
+def _invitee(api, company, address="newbie@example.com"):
+    asked = api.post("/v1/team/invitations", {"emails": address}, token=company["token"])
+    assert [r["status"] for r in asked.json_body["results"]] == ["invited"]
+    members = api.get("/v1/team", token=company["token"]).json_body["items"]
+    return next(m for m in members if m["email"] == address)
+
+
+def _accept_link(address: str) -> str:
+    _deliver_mail()
+    [message] = _mail_to(address)
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    return re.search(r"/web/invitations/([A-Za-z0-9_\-]+)", body).group(1)
+
+
+def test_an_invitee_without_an_account_gets_drafts_at_once_and_they_are_his_once_he_joins(api, company):
+    member = _invitee(api, company)
+    assert member["state"] == "invited" and member["user_id"] is None and member["contractor_id"]
+    assert member["invitation_expires_at"]
+    draft = _task(api, company, contractor_id=member["contractor_id"]).json_body
+    assert draft["status"] == "draft" and draft["contractor_state"] == "invited"
+    refused = api.post(f"/v1/tasks/{draft['id']}/send", token=company["token"])
+    assert refused.status_code == 409 and refused.json_body["error"]["code"] == "contractor_not_joined"
+    assert api.balance(company["token"]) == (100000, 0)
+    # he joins through the link in his e-mail: the draft is his, and it can be sent for payment
+    token = _accept_link("newbie@example.com")
+    joined = api.post(f"/v1/invitations/{token}/accept", {"password": "correct horse", "name": "Newbie"})
+    assert joined.status_code == 201, joined.body
+    newbie_id = joined.json_body["user"]["id"]
+    mine = api.get(f"/v1/tasks/{draft['id']}", token=company["token"]).json_body
+    assert mine["contractor_id"] == newbie_id and mine["contractor_state"] == "active"
+    sent = api.post(f"/v1/tasks/{draft['id']}/send", token=company["token"])
+    assert sent.status_code == 200 and sent.json_body["status"] == "in_work"
+    assert api.get(f"/v1/tasks/{draft['id']}", token=joined.json_body["token"]).status_code == 200
+    assert api.balance(company["token"]) == (70000, 30000)
+    assert_books_balance()
+
+
+def test_when_an_invitation_expires_the_drafts_return_to_unassigned_and_the_company_is_told(api, company):
+    member = _invitee(api, company)
+    draft = _task(api, company, contractor_id=member["contractor_id"]).json_body
+    clock.advance(config.settings.invitation_ttl_hours * 3600 + 1)
+    api.post("/dev/jobs/run")
+    after = api.get(f"/v1/tasks/{draft['id']}", token=company["token"]).json_body
+    assert after["status"] == "draft" and after["contractor_id"] is None and after["contractor_state"] == "unassigned"
+    [told] = [n for n in api.get("/v1/notifications", token=company["token"]).json_body["items"]
+              if n["kind"] == "task_unassigned"]
+    assert "newbie@example.com" in told["body"] and draft["title"] in told["body"]
+    listed = next(m for m in api.get("/v1/team", token=company["token"]).json_body["items"]
+                  if m["email"] == "newbie@example.com")
+    assert listed["state"] == "expired" and listed["contractor_id"] is None
+    unsent = api.post(f"/v1/tasks/{draft['id']}/send", token=company["token"])
+    assert unsent.status_code == 409 and unsent.json_body["error"]["code"] == "no_contractor"
+    # the company assigns the draft to a member who has joined, and sends it
+    assigned = api.request("PATCH", f"/v1/tasks/{draft['id']}", {"contractor_id": company["worker_id"]},
+                           token=company["token"])
+    assert assigned.status_code == 200 and assigned.json_body["contractor_state"] == "active"
+    assert api.post(f"/v1/tasks/{draft['id']}/send", token=company["token"]).status_code == 200
+    assert api.balance(company["token"]) == (70000, 30000)
+    assert_books_balance()
+
+
+def test_a_renewed_invitation_carries_the_drafts_to_its_new_expiry(api, company):
+    member = _invitee(api, company)
+    draft = _task(api, company, contractor_id=member["contractor_id"]).json_body
+    clock.advance(config.settings.invitation_ttl_hours * 3600 - 60)
+    renewed = _invitee(api, company)
+    assert renewed["invitation_expires_at"] > member["invitation_expires_at"]
+    clock.advance(120)
+    api.post("/dev/jobs/run")
+    kept = api.get(f"/v1/tasks/{draft['id']}", token=company["token"]).json_body
+    assert kept["contractor_state"] == "invited" and kept["invitation_expires_at"] == renewed["invitation_expires_at"]
+
+
+def test_an_invitee_who_declines_leaves_his_drafts_unassigned_and_the_company_is_told(api, company):
+    member = _invitee(api, company)
+    draft = _task(api, company, contractor_id=member["contractor_id"]).json_body
+    token = _accept_link("newbie@example.com")
+    assert api.post(f"/v1/invitations/{token}/decline").status_code == 200
+    after = api.get(f"/v1/tasks/{draft['id']}", token=company["token"]).json_body
+    assert after["contractor_state"] == "unassigned"
+    kinds = [n["kind"] for n in api.get("/v1/notifications", token=company["token"]).json_body["items"]]
+    assert "task_unassigned" in kinds
+    # an invitee's draft is not a task in work: a company that sends tasks at once cannot make one for him
+    api.request("PATCH", "/v1/company/settings", {"send_tasks_immediately": True}, token=company["token"])
+    other = _invitee(api, company, "later@example.com")
+    refused = _task(api, company, contractor_id=other["contractor_id"])
+    assert refused.status_code == 409 and refused.json_body["error"]["code"] == "contractor_not_joined"
+    assert api.balance(company["token"]) == (100000, 0)
+    assert_books_balance()
+
+
+# --- a done task the company cancels goes to an operator -------------------------------------------------------------
+
+def _done(api, company) -> dict:
+    task = _task(api, company).json_body
+    api.post(f"/v1/tasks/{task['id']}/send", token=company["token"])
+    assert api.post(f"/v1/tasks/{task['id']}/done", token=company["worker"]).status_code == 200
+    return task
+
+
+def test_a_company_that_cancels_a_done_task_opens_a_dispute_and_the_pay_is_held_until_an_operator_decides(
+        api, company, operator_token):
+    task = _done(api, company)
+    assert api.post(f"/v1/tasks/{task['id']}/cancel", token=company["worker"]).status_code == 403
+    contested = api.post(f"/v1/tasks/{task['id']}/cancel", token=company["token"])
+    assert contested.status_code == 200 and contested.json_body["status"] == "disputed", contested.body
+    assert contested.json_body["dispute"]["held"] == 30000 and contested.json_body["dispute"]["paid"] == 30000
+    # the money does not go straight back to the company: it is held on the contractor's account
+    assert api.balance(company["token"]) == (70000, 0)
+    assert api.balance(company["worker"]) == (0, 30000)
+    assert "task_disputed" in [n["kind"] for n in api.get("/v1/notifications",
+                                                          token=company["worker"]).json_body["items"]]
+    queue = api.get("/v1/operator/disputes", token=operator_token).json_body["items"]
+    assert [(item["id"], item["process"]) for item in queue] == [(task["id"], "b2b_task")]
+    assert api.post(f"/v1/tasks/{task['id']}/cancel", token=company["token"]).status_code == 409
+    assert_books_balance()  # what the dispute holds is on the contractor's account
+    path = f"/v1/operator/tasks/{task['id']}/resolve"
+    wrong = api.post(path, {"refund": 20000, "release": 20000, "note": "Too much"}, token=operator_token)
+    assert wrong.status_code == 422 and wrong.json_body["error"]["code"] == "split_mismatch"
+    assert api.post(path, {"refund": 10000, "release": 20000, "note": "x"}, token=company["token"]).status_code == 403
+    decided = api.post(path, {"refund": 10000, "release": 20000, "note": "A third was not translated"},
+                       token=operator_token)
+    assert decided.status_code == 200 and decided.json_body["status"] == "resolved", decided.body
+    assert api.balance(company["token"]) == (80000, 0)
+    assert api.balance(company["worker"]) == (20000, 0)
+    assert api.get("/v1/operator/disputes", token=operator_token).json_body["items"] == []
+    pdf = api.get(f"/v1/tasks/{task['id']}/act", token=company["token"], headers={"Accept": "application/pdf"})
+    assert pdf.status_code == 200  # the act of the work done stays
+    assert_books_balance()
+
+
+def test_a_dispute_holds_only_what_the_contractor_still_has_and_closes_after_the_window(api, company, operator_token):
+    task = _done(api, company)
+    assert api.post("/v1/payouts", {"amount": 25000, "currency": "USD", "destination": {
+        "type": "card", "number": "4111 1111 1111 1111"}}, token=company["worker"]).status_code == 201
+    contested = api.post(f"/v1/tasks/{task['id']}/dispute", {"reason": "Machine translation"},
+                         token=company["token"]).json_body
+    assert contested["dispute"]["held"] == 5000 and contested["dispute"]["reason"] == "Machine translation"
+    assert api.balance(company["worker"])[0] == 0
+    assert_books_balance()
+    decided = api.post(f"/v1/operator/tasks/{task['id']}/resolve", {"refund": 5000, "release": 0,
+                                                                    "note": "Refund what is left"},
+                       token=operator_token)
+    assert decided.status_code == 200
+    assert api.balance(company["token"]) == (75000, 0)
+    late = _done(api, company)
+    clock.advance((config.settings.task_dispute_days + 1) * DAY)
+    closed = api.post(f"/v1/tasks/{late['id']}/cancel", token=company["token"])
+    assert closed.status_code == 409 and closed.json_body["error"]["code"] == "dispute_window_closed"
+    assert_books_balance()

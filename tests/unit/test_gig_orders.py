@@ -16,9 +16,24 @@ DAY = 86400
 
 def test_ordering_moves_the_price_into_escrow(api, deal):
     order = place_order(api, deal)
-    assert order["status"] == "not_started" and order["amount"] == 10000 and order["commission"] == 2000
+    assert order["status"] == "not_started" and order["amount"] == 10000
     assert api.balance(deal["client"]) == (15000, 10000)
     assert api.get(f"/v1/orders/{order['id']}", token=deal["contractor"]).json_body["status"] == "not_started"
+    assert_books_balance()
+
+
+def test_the_client_never_sees_the_commission_and_the_contractor_sees_it_with_his_net(api, deal):
+    order = place_order(api, deal)
+    started = act(api, deal["contractor"], order, "start").json_body
+    as_contractor = [started, api.get(f"/v1/orders/{order['id']}", token=deal["contractor"]).json_body,
+                     api.get("/v1/orders?role=contractor", token=deal["contractor"]).json_body["items"][0]]
+    for shown in as_contractor:
+        assert shown["commission"] == 2000 and shown["net_to_contractor"] == 8000
+    as_client = [order, api.get(f"/v1/orders/{order['id']}", token=deal["client"]).json_body,
+                 api.get("/v1/orders", token=deal["client"]).json_body["items"][0]]
+    for shown in as_client:
+        assert "commission" not in shown and "net_to_contractor" not in shown
+        assert "commission_bps" not in (shown["terms"] or {})
     assert_books_balance()
 
 

@@ -468,4 +468,8 @@ def test_every_notice_that_states_an_amount_shows_the_contractor_his_net(kind):
         if params["role"] == "contractor":
             assert figure in text, text
         else:
+            pays = params["amount"]
+            assert format_money(Money(pays["amount"], pays["currency"]), "en") in text, text
             assert "commission" not in text, text
+            if net != pays:  # a fee was taken: the client is not shown the contractor's net
+                assert figure not in text, text

@@ -251,6 +251,9 @@ def test_the_offer_shows_the_contractor_his_net_and_the_order_takes_exactly_that
     offer = _offer(api, talking).json_body
     assert offer["commission"] == 2400 and offer["net_to_contractor"] == 9600  # 120.00 less 20 %
     order = api.post(f"/v1/offers/{offer['id']}/accept", token=talking["client"]).json_body
+    assert "commission" not in order and "commission_bps" not in order["terms"]  # the client's view
+    as_contractor = api.get(f"/v1/orders/{order['id']}", token=talking["contractor"]).json_body
+    assert as_contractor["terms"]["commission_bps"] == 2000
     api.post(f"/v1/orders/{order['id']}/start", token=talking["contractor"])
     api.post(f"/v1/orders/{order['id']}/deliver", {"message": "Done"}, token=talking["contractor"])
     assert api.post(f"/v1/orders/{order['id']}/accept", token=talking["client"]).status_code == 200
@@ -298,3 +301,118 @@ def test_a_contractors_level_follows_the_configured_rule_and_an_operator_overrid
     with pytest.raises(ValueError):
         config.reload()
     assert_books_balance()
+
+
+# --- requests for a custom offer -------------------------------------------------------------------------------------
+
+def _ask(api, deal, token=None, **changes):
+    body = {"contractor_id": deal["contractor_id"], "gig_id": deal["gig"]["id"],
+            "description": "A logo for my coffee shop, in green", "budget": {"amount": 15000, "currency": "USD"},
+            "deadline_at": clock.iso(clock.now() + timedelta(days=10)), **changes}
+    return api.post("/v1/offer-requests", {k: v for k, v in body.items() if v is not None},
+                    token=token or deal["client"])
+
+
+@pytest.fixture
+def takes_offers(api, deal):
+    """Given the deal's contractor, who takes custom offers; his client has not written to him yet."""
+    assert api.request("PATCH", "/v1/me/profile", {"custom_offers": True},
+                       token=deal["contractor"]).status_code == 200
+    return deal
+
+
+def test_a_clients_request_lands_in_the_conversation_and_the_contractor_answers_it_with_an_offer(api, takes_offers):
+    deal = takes_offers
+    asked = _ask(api, deal)
+    assert asked.status_code == 201, asked.body
+    request = asked.json_body
+    assert request["status"] == "pending" and request["budget"] == {"amount": 15000, "currency": "USD"}
+    # it is an entry in their conversation, and the contractor is told
+    entries = api.get(f"/v1/conversations/{request['conversation_id']}/messages", token=deal["contractor"]).json_body
+    assert [(m["offer_request_id"], m["text"]) for m in entries["items"]] == [(request["id"], request["description"])]
+    assert api.get("/v1/notifications", token=deal["contractor"]).json_body["items"][0]["kind"] == "offer_requested"
+    received = api.get("/v1/offer-requests?role=contractor", token=deal["contractor"]).json_body["items"]
+    assert [r["id"] for r in received] == [request["id"]]
+    assert [r["id"] for r in api.get("/v1/offer-requests", token=deal["client"]).json_body["items"]] == [request["id"]]
+    # the request is the client's words: the contractor answers with an offer that names it
+    offer = _offer(api, deal, request_id=request["id"])
+    assert offer.status_code == 201, offer.body
+    assert offer.json_body["request_id"] == request["id"]
+    answered = api.get(f"/v1/offer-requests/{request['id']}", token=deal["client"]).json_body
+    assert answered["status"] == "answered" and answered["offer_id"] == offer.json_body["id"]
+    assert api.get("/v1/notifications", token=deal["client"]).json_body["items"][0]["kind"] == "offer_received"
+    # answered once: a second offer on it is refused
+    again = _offer(api, deal, request_id=request["id"])
+    assert again.status_code == 409 and again.json_body["error"]["code"] == "invalid_state"
+    assert_books_balance()
+
+
+def test_the_contractor_declines_a_request_with_a_reason_and_the_client_is_told(api, takes_offers):
+    deal = takes_offers
+    request = _ask(api, deal, gig_id=None, budget=None, deadline_at=None).json_body
+    assert request["gig_id"] is None and request["budget"] is None
+    assert api.post(f"/v1/offer-requests/{request['id']}/decline", {"reason": ""},
+                    token=deal["contractor"]).status_code == 422
+    assert api.post(f"/v1/offer-requests/{request['id']}/decline", {"reason": "Busy"},
+                    token=deal["client"]).status_code == 403
+    declined = api.post(f"/v1/offer-requests/{request['id']}/decline", {"reason": "Fully booked until March"},
+                        token=deal["contractor"])
+    assert declined.status_code == 200 and declined.json_body["status"] == "declined"
+    assert declined.json_body["closed_reason"] == "Fully booked until March"
+    told = api.get("/v1/notifications", token=deal["client"]).json_body["items"][0]
+    assert told["kind"] == "offer_request_declined" and "Fully booked until March" in told["body"]
+    late = _offer(api, deal, request_id=request["id"])
+    assert late.status_code == 409
+
+
+def test_an_unanswered_request_expires_at_the_clients_deadline(api, takes_offers):
+    deal = takes_offers
+    request = _ask(api, deal, deadline_at=clock.iso(clock.now() + timedelta(days=2))).json_body
+    assert request["answer_by"] == request["deadline_at"]
+    clock.advance(2 * DAY + 1)
+    run_jobs(api)
+    assert api.get(f"/v1/offer-requests/{request['id']}", token=deal["client"]).json_body["status"] == "expired"
+    kinds = [n["kind"] for n in api.get("/v1/notifications", token=deal["client"]).json_body["items"]]
+    assert "offer_request_expired" in kinds
+
+
+def test_a_bad_request_for_an_offer_is_refused_and_changes_nothing(api, takes_offers):
+    deal = takes_offers
+    other = api.signup("other-seller@example.com")
+    other_gig = api.post("/v1/gigs", {"title": "Icons", "description": "Icons", "amount": 5000, "currency": "USD",
+                                      "delivery_days": 2}, token=other).json_body
+    past = clock.iso(clock.now() - timedelta(hours=1))
+    cases = [
+        (_ask(api, deal, contractor_id="usr_nobody"), 404, "not_found"),
+        (_ask(api, deal, token=deal["contractor"]), 422, "own_request"),
+        (_ask(api, deal, gig_id=other_gig["id"]), 422, "not_his_gig"),
+        (_ask(api, deal, budget={"amount": 0, "currency": "USD"}), 422, "invalid_amount"),
+        (_ask(api, deal, budget={"amount": -5, "currency": "USD"}), 422, "invalid_amount"),
+        (_ask(api, deal, deadline_at=past), 422, "invalid_deadline"),
+        (_ask(api, deal, deadline_at="tomorrow"), 422, "validation_error"),
+    ]
+    for response, status, code in cases:
+        assert (response.status_code, response.json_body["error"]["code"]) == (status, code), response.body
+    other_id = api.get("/v1/me", token=other).json_body["id"]
+    refused = _ask(api, deal, contractor_id=other_id, gig_id=None)  # he does not take custom offers
+    assert refused.status_code == 422 and refused.json_body["error"]["code"] == "custom_offers_disabled"
+    assert api.get("/v1/offer-requests", token=deal["client"]).json_body["items"] == []
+    assert api.get("/v1/conversations", token=deal["client"]).json_body["items"] == []
+    # at most three wait for one contractor's answer
+    assert [_ask(api, deal).status_code for _ in range(3)] == [201, 201, 201]
+    fourth = _ask(api, deal)
+    assert fourth.status_code == 409 and fourth.json_body["error"]["code"] == "too_many_pending_requests"
+    first = api.get("/v1/offer-requests", token=deal["client"]).json_body["items"][0]
+    assert api.post(f"/v1/offer-requests/{first['id']}/withdraw", token=deal["client"]).status_code == 200
+    assert _ask(api, deal).status_code == 201
+
+
+def test_an_offer_answers_only_its_clients_request_to_its_contractor(api, takes_offers):
+    deal = takes_offers
+    request = _ask(api, deal).json_body
+    stranger = api.signup("stranger-client@example.com")
+    stranger_id = api.get("/v1/me", token=stranger).json_body["id"]
+    mismatched = _offer(api, deal, client_id=stranger_id, request_id=request["id"])
+    assert mismatched.status_code == 422 and mismatched.json_body["error"]["code"] == "request_mismatch"
+    assert api.get(f"/v1/offer-requests/{request['id']}", token=stranger).status_code == 404
+    assert api.get(f"/v1/offer-requests/{request['id']}", token=deal["client"]).json_body["status"] == "pending"

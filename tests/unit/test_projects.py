@@ -552,3 +552,36 @@ def test_a_funded_contract_has_no_deadline_to_extend(api, market):
     contract = _funded_delivery(api, market)
     refused = _act(api, market["coder"], contract, "extend-funding")
     assert refused.status_code == 409 and refused.json_body["error"]["code"] == "already_funded"
+
+
+# --- reviews both ways ----------------------------------------------------------------------------------------------
+
+def test_a_completed_contract_is_reviewed_both_ways_once_each_and_shown_in_each_profile(api, market):
+    contract = _funded_delivery(api, market)
+    early = _act(api, market["client"], contract, "review", {"rating": 5, "text": "Great"})
+    assert early.status_code == 409 and early.json_body["error"]["code"] == "not_completed"
+    assert _act(api, market["client"], contract, "approve").status_code == 200
+
+    by_client = _act(api, market["client"], contract, "review", {"rating": 5, "text": "Fast and clean"})
+    assert by_client.status_code == 201, by_client.body
+    assert by_client.json_body["author_role"] == "client"
+    assert by_client.json_body["reviewed_id"] == market["ids"]["coder"]
+    by_contractor = _act(api, market["coder"], contract, "review", {"rating": 4, "text": "Clear brief, paid on time"})
+    assert by_contractor.status_code == 201 and by_contractor.json_body["reviewed_id"] == market["ids"]["client"]
+    for token in (market["client"], market["coder"]):
+        again = _act(api, token, contract, "review", {"rating": 1})
+        assert again.status_code == 409 and again.json_body["error"]["code"] == "already_reviewed"
+    stranger = _act(api, market["designer"], contract, "review", {"rating": 1})
+    assert stranger.status_code == 404
+
+    coder, client = market["ids"]["coder"], market["ids"]["client"]
+    profile = api.get(f"/v1/contractors/{coder}", token=market["designer"]).json_body
+    assert profile["project_rating"] == {"count": 1, "sum": 5, "average": "5.00"}
+    about_coder = api.get(f"/v1/users/{coder}/reviews?role=contractor", token=market["designer"]).json_body["items"]
+    assert [(r["rating"], r["text"]) for r in about_coder] == [(5, "Fast and clean")]
+    client_profile = api.get(f"/v1/clients/{client}", token=market["designer"]).json_body
+    assert client_profile["project_rating"] == {"count": 1, "sum": 4, "average": "4.00"}
+    about_client = api.get(f"/v1/users/{client}/reviews", token=market["designer"]).json_body["items"]
+    assert [(r["author_id"], r["text"]) for r in about_client] == [(coder, "Clear brief, paid on time")]
+    assert api.get(f"/v1/users/{coder}/reviews", token=market["designer"]).json_body["items"] == []
+    assert_books_balance()

@@ -72,6 +72,11 @@ def _offer(w) -> str:
     return _ok(w["api"].post("/v1/offers", body, token=w["contractor"]))["id"]
 
 
+def _offer_request(w) -> str:
+    body = {"contractor_id": w["ids"]["contractor"], "description": "A logo for my shop"}
+    return _ok(w["api"].post("/v1/offer-requests", body, token=w["client"]))["id"]
+
+
 def _contract(w) -> str:
     api = w["api"]
     project = _ok(api.post("/v1/projects", {"title": f"Site {next(_projects)}", "description": "A site",
@@ -121,6 +126,8 @@ SCENARIOS = [
                                                                          {"message": "More"}),
              "order_auto_accepted", "orders"),
     Scenario("custom_offer", "expire", _offer, 7 * DAY + 1, ("client", "accept", None), "offer_expired", "offers"),
+    Scenario("offer_request", "expire", _offer_request, 7 * DAY + 1, ("contractor", "decline", {"reason": "Busy"}),
+             "offer_request_expired", "offer-requests", moves_money=False),
     Scenario("project", "lapse", _contract, 72 * HOUR + 1, ("contractor", "accept", None), "contract_lapsed",
              "contracts"),
     Scenario("project", "auto_release", lambda w: _delivered_contract(w, funded=True), 48 * HOUR + 1,
@@ -155,7 +162,7 @@ def _money_moved(deal_id: str) -> list[tuple]:
 
 def _told(deal_id: str) -> list[tuple[str, str]]:
     notes = [n for n in NotificationModel.scan(consistent_read=True)
-             if deal_id in (n.params.get("order_id"), n.params.get("offer_id"))]
+             if deal_id in (n.params.get("order_id"), n.params.get("offer_id"), n.params.get("request_id"))]
     return sorted((n.user_id, n.kind) for n in notes)
 
 

@@ -10,9 +10,10 @@ from chalicelib.entrypoints.api.http import schema_names as s
 from chalicelib.platform.lazy import lazy_modules
 
 if TYPE_CHECKING:
-    from chalicelib.services import conversations, offers, profiles
+    from chalicelib.services import conversations, offer_requests, offers, profiles
 else:  # loaded when a route first runs (chalicelib/platform/lazy.py)
-    conversations, offers, profiles = lazy_modules("chalicelib.services", "conversations", "offers", "profiles")
+    conversations, offer_requests, offers, profiles = lazy_modules("chalicelib.services", "conversations",
+                                                                   "offer_requests", "offers", "profiles")
 
 bp = Blueprint(__name__)
 
@@ -24,7 +25,7 @@ bp = Blueprint(__name__)
 def create_offer(call: Call):
     b = call.body
     return offers.create(call.user, b.client_id, b.gig_id, b.description, b.amount, b.currency, b.delivery_days,
-                         b.revision_limit, b.accept_by, b.order_id)
+                         b.revision_limit, b.accept_by, b.order_id, b.request_id)
 
 
 @endpoint(bp, "GET", "/v1/offers", summary="Offers received (client, default) or made (contractor)", tag="offers",
@@ -55,6 +56,42 @@ def reject_offer(call: Call):
           response=s.OfferOut, errors=(403, 409))
 def withdraw_offer(call: Call):
     return offers.close(call.user, call.params["offer_id"], "withdraw")
+
+
+# --- requests for a custom offer -------------------------------------------------------------------------------------
+
+@endpoint(bp, "POST", "/v1/offer-requests", summary="Ask a contractor for a custom offer (client)", tag="offers",
+          status=201, request=s.OfferRequestIn, response=s.OfferRequestOut, errors=(404, 409))
+def create_offer_request(call: Call):
+    b = call.body
+    budget = None if b.budget is None else (b.budget.amount, b.budget.currency)
+    return offer_requests.create(call.user, b.contractor_id, b.gig_id, b.description, budget, b.deadline_at)
+
+
+@endpoint(bp, "GET", "/v1/offer-requests", summary="Requests sent (client, default) or received (contractor)",
+          tag="offers", response=s.OfferRequestList, query=("role", "limit", "cursor"), errors=(422,))
+def list_offer_requests(call: Call):
+    return offer_requests.list_mine(call.user, call.party, call.limit, call.cursor)
+
+
+@endpoint(bp, "GET", "/v1/offer-requests/{request_id}", summary="One request for a custom offer", tag="offers",
+          response=s.OfferRequestOut)
+def get_offer_request(call: Call):
+    return offer_requests.get(call.user, call.params["request_id"])
+
+
+@endpoint(bp, "POST", "/v1/offer-requests/{request_id}/decline",
+          summary="Decline a request for a custom offer, with a reason (contractor); answer one with POST /v1/offers "
+                  "and its request_id", tag="offers", request=s.RequiredReasonIn, response=s.OfferRequestOut,
+          errors=(403, 409))
+def decline_offer_request(call: Call):
+    return offer_requests.close(call.user, call.params["request_id"], "decline", call.body.reason)
+
+
+@endpoint(bp, "POST", "/v1/offer-requests/{request_id}/withdraw", summary="Withdraw a pending request (client)",
+          tag="offers", response=s.OfferRequestOut, errors=(403, 409))
+def withdraw_offer_request(call: Call):
+    return offer_requests.close(call.user, call.params["request_id"], "withdraw")
 
 
 # --- conversations ---------------------------------------------------------------------------------------------------
@@ -105,6 +142,12 @@ def list_order_messages(call: Call):
           tag="profiles", response=s.ContractorOut)
 def get_contractor(call: Call):
     return profiles.show(call.params["user_id"])
+
+
+@endpoint(bp, "GET", "/v1/clients/{user_id}", summary="A client's profile: how contractors rated him on projects",
+          tag="profiles", response=s.ClientOut)
+def get_client(call: Call):
+    return profiles.show_client(call.params["user_id"])
 
 
 @endpoint(bp, "PATCH", "/v1/me/profile", summary="Change my contractor settings (custom offers, skills)",

@@ -13,9 +13,9 @@ from chalicelib.platform.errors import NotFound
 from chalicelib.platform.lazy import lazy_modules
 
 if TYPE_CHECKING:
-    from chalicelib.services import projects
+    from chalicelib.services import projects, reviews
 else:  # loaded when a route first runs (chalicelib/platform/lazy.py)
-    projects, = lazy_modules("chalicelib.services", "projects")
+    projects, reviews = lazy_modules("chalicelib.services", "projects", "reviews")
 
 bp = Blueprint(__name__)
 
@@ -137,6 +137,21 @@ def upload_deliverable(call: Call):
           "earlier submitted version", tag="contracts", response=s.DownloadOut, query=("version",), errors=(403, 422))
 def download_deliverable(call: Call):
     return projects.download_link(call.user, call.params["contract_id"], call.query.get("version"))
+
+
+@endpoint(bp, "POST", "/v1/contracts/{contract_id}/review",
+          summary="Review the other party of a completed contract once (the client the contractor, the contractor "
+                  "the client)", tag="contracts", status=201, request=s.ReviewIn, response=s.ContractReviewOut,
+          errors=(409,))
+def review_contract(call: Call):
+    return reviews.leave_on_contract(call.user, call.params["contract_id"], call.body.rating, call.body.text)
+
+
+@endpoint(bp, "GET", "/v1/users/{user_id}/reviews",
+          summary="What others wrote about a user on completed projects: as a client (default) or ?role=contractor",
+          tag="profiles", response=s.ContractReviewList, query=("role", "limit", "cursor"), errors=(422,))
+def list_user_reviews(call: Call):
+    return reviews.list_for_user(call.params["user_id"], call.party, call.limit, call.cursor)
 
 
 @endpoint(bp, "POST", "/v1/operator/contracts/{contract_id}/resolve",

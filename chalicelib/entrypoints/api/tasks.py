@@ -109,7 +109,25 @@ def _transition(path: str, transition: str, summary: str) -> None:
 
 _transition("send", "send", "Send to payment (company): the amount is reserved and the task goes in work")
 _transition("done", "complete", "Mark done (contractor): paid, and the act is issued")
-_transition("cancel", "cancel", "Cancel a task in work (company): the reserved amount returns")
+_transition("cancel", "cancel", "Cancel a task in work (company): the reserved amount returns; a done task's "
+            "cancel opens a dispute for an operator instead, the contractor's pay held meanwhile")
+
+
+@endpoint(bp, "POST", "/v1/tasks/{task_id}/dispute",
+          summary="Contest a done task (company), with a reason: an operator decides; the contractor's pay is held "
+                  "meanwhile", tag="tasks", request=s.TaskDisputeIn, response=s.TaskOut, errors=(403, 409),
+          moves_money=True)
+def dispute_task(call: Call):
+    return tasks.dispute(call.user, call.params["task_id"], call.body.reason)
+
+
+@endpoint(bp, "POST", "/v1/operator/tasks/{task_id}/resolve",
+          summary="Resolve a contested task by splitting what it holds (operator): refund to the company, release "
+                  "back to the contractor", tag="operator", auth_="operator", request=s.ResolutionIn,
+          response=s.TaskOut, errors=(409,), moves_money=True)
+def resolve_task_dispute(call: Call):
+    b = call.body
+    return tasks.resolve_dispute(call.user, call.params["task_id"], b.refund, b.release, b.note)
 
 
 @endpoint(bp, "GET", "/v1/tasks/{task_id}/act", summary="The act of completed work as PDF", tag="tasks",

@@ -93,6 +93,11 @@ class ProfileModel(Model):
     orders_completed = NumberAttribute(null=True)
     orders_failed = NumberAttribute(null=True)  # declined, auto-cancelled, or cancelled by the client once late
     orders_cancelled = NumberAttribute(null=True)  # cancelled by agreement: no rating drop
+    # the ratings others gave him on completed project contracts, as a contractor and as a client
+    contractor_rating_sum = NumberAttribute(null=True)
+    contractor_rating_count = NumberAttribute(null=True)
+    client_rating_sum = NumberAttribute(null=True)
+    client_rating_count = NumberAttribute(null=True)
     skills = ListAttribute(of=UnicodeAttribute, null=True)
     company_name = UnicodeAttribute(null=True)  # a company's settings: its name on acts,
     company_details = UnicodeAttribute(null=True)  # its requisites as printed,
@@ -114,6 +119,7 @@ class TeamMemberModel(Model):
     greeting = UnicodeAttribute(null=True)
     invited_at = UnicodeAttribute()
     joined_at = UnicodeAttribute(null=True)
+    expires_at = UnicodeAttribute(null=True)  # when the pending invitation (or request to join) expires
 
 
 class LimitModel(Model):

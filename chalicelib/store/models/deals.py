@@ -149,7 +149,10 @@ class ReviewsByGig(GlobalSecondaryIndex):
 
 
 class ReviewModel(Model):
-    """The client's one review of a completed order, keyed by the order."""
+    """The client's one review of a completed order, keyed by the order; or one party's review of the
+    other on a completed project contract, keyed `<contract id>#<author's role>` and listed (`gig_id`,
+    the `by_gig` index) under `<reviewed role>#<reviewed user's id>`: the reviews of a user as a contractor
+    or as a client."""
 
     class Meta(BaseMeta):
         logical_name = "reviews"
@@ -163,6 +166,8 @@ class ReviewModel(Model):
     text = UnicodeAttribute()
     created_at = UnicodeAttribute()
     outcome = UnicodeAttribute(null=True)  # how the order ended: completed, declined_by_contractor, ...
+    author = UnicodeAttribute(null=True)  # a contract's review: "client" or "contractor" (an order's: the client)
+    project_id = UnicodeAttribute(null=True)  # a contract's review: its project
     by_gig = ReviewsByGig()
 
 
@@ -194,6 +199,7 @@ class MessageModel(Model):
     text = UnicodeAttribute()
     attachments = JSONAttribute(default=list)  # [{name, size, content_type, url}]: metadata only
     created_at = UnicodeAttribute()
+    offer_request_id = UnicodeAttribute(null=True)  # the entry is a client's request for a custom offer
 
 
 class ProjectsByState(GlobalSecondaryIndex):

@@ -44,6 +44,8 @@ class ChatMessageOut(ApiModel):
     sender_id: str
     text: str
     attachments: list[dict]
+    offer_request_id: str | None = Field(default=None, description="the entry is this request for a custom offer "
+                                                                    "(GET /v1/offer-requests/{id})")
     created_at: str
 
 
@@ -83,6 +85,19 @@ class ContractorOut(ApiModel):
     custom_offers: bool
     skills: list[str]
     responsibility: ResponsibilityOut
+    project_rating: RatingOut = Field(description="how the clients of his completed project contracts rated him")
+
+
+class RatingOut(ApiModel):
+    count: int
+    sum: int
+    average: str | None = Field(description="a decimal string with 2 places; null without ratings")
+
+
+class ClientOut(ApiModel):
+    id: str
+    name: str
+    project_rating: RatingOut = Field(description="how the contractors of his completed project contracts rated him")
 
 
 Skill = Annotated[str, Field(min_length=1, max_length=50)]
@@ -110,6 +125,9 @@ class OfferIn(RequestModel):
     order_id: str | None = Field(default=None, min_length=1, max_length=100,
                                  description="made from the page of this order between the two; without it, the "
                                              "client must have written to the contractor in their conversation")
+    request_id: str | None = Field(default=None, min_length=1, max_length=100,
+                                   description="the client's pending request this offer answers (it becomes "
+                                               "`answered` and names the offer)")
 
 
 class OfferOut(ApiModel):
@@ -126,6 +144,7 @@ class OfferOut(ApiModel):
     revision_limit: int | None
     commission: int = Field(description="the platform's commission the order will take, minor units")
     net_to_contractor: int = Field(description="what the contractor gets once the order completes, minor units")
+    request_id: str | None = Field(default=None, description="the client's request it answers, if any")
     accept_by: str | None
     status: Literal["pending", "accepted", "rejected", "withdrawn", "expired"]
     closed_reason: str | None
@@ -143,3 +162,51 @@ class OfferList(ApiModel):
 
 class OptionalReasonIn(RequestModel):
     reason: str = Field(default="", max_length=1000)
+
+
+class BudgetIn(RequestModel):
+    amount: StrictInt = Field(le=MAX_AMOUNT, description="minor units, more than 0")
+    currency: str = CurrencyCode
+
+
+class OfferRequestIn(RequestModel):
+    contractor_id: str = Field(min_length=1, max_length=100)
+    gig_id: str | None = Field(default=None, min_length=1, max_length=100,
+                               description="one of the contractor's active gigs the request is about")
+    description: str = Field(min_length=1, max_length=10000, description="what the client needs")
+    budget: BudgetIn | None = None
+    deadline_at: str | None = Field(default=None, max_length=40,
+                                    description="ISO 8601, in the future; the request expires if unanswered by then")
+
+
+class BudgetOut(ApiModel):
+    amount: int
+    currency: str
+
+
+class OfferRequestOut(ApiModel):
+    id: str
+    client_id: str
+    contractor_id: str
+    gig_id: str | None
+    description: str
+    budget: BudgetOut | None
+    deadline_at: str | None
+    answer_by: str = Field(description="unanswered by then, it expires (the deadline or OFFER_REQUEST_ANSWER_DAYS)")
+    status: Literal["pending", "answered", "declined", "withdrawn", "expired"]
+    offer_id: str | None = Field(description="the offer that answered it")
+    closed_reason: str | None = Field(description="why the contractor declined it")
+    conversation_id: str
+    message_id: str = Field(description="its entry in the conversation")
+    created_at: str
+    version: int
+    history: list[dict]
+
+
+class OfferRequestList(ApiModel):
+    items: list[OfferRequestOut]
+    next_cursor: str | None
+
+
+class RequiredReasonIn(RequestModel):
+    reason: str = Field(min_length=1, max_length=1000)

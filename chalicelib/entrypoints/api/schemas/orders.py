@@ -90,7 +90,7 @@ class DisputeOut(ApiModel):
     opened_at: str
     refund: int | None
     release: int | None
-    commission: int | None
+    commission: int | None = Field(default=None, description="the contractor's and operators' to see, not the client's")
     note: str
     resolved_at: str | None
     resolved_by: str | None
@@ -117,7 +117,10 @@ class OrderOut(ApiModel):
     title: str
     amount: int = Field(description="in escrow while open: the price plus paid extras")
     currency: str
-    commission: int
+    commission: int | None = Field(default=None, description=(
+        "the platform's commission, minor units: shown to the contractor and operators, never to the client"))
+    net_to_contractor: int | None = Field(default=None, description=(
+        "what the contractor gets once the order completes, minor units: the contractor's and operators' only"))
     status: Literal["not_started", "in_progress", "on_review", "disputed", "completed", "cancelled", "resolved"]
     delivery_days: int
     deadline_at: str | None
@@ -192,4 +195,21 @@ class ReviewOut(ApiModel):
 
 class ReviewList(ApiModel):
     items: list[ReviewOut]
+    next_cursor: str | None
+
+
+class ContractReviewOut(ApiModel):
+    contract_id: str
+    project_id: str | None
+    author_role: Literal["client", "contractor"] = Field(description="the client reviews the contractor, and the "
+                                                                     "contractor the client")
+    author_id: str
+    reviewed_id: str
+    rating: int
+    text: str
+    created_at: str
+
+
+class ContractReviewList(ApiModel):
+    items: list[ContractReviewOut]
     next_cursor: str | None

@@ -47,8 +47,13 @@ class AcceptInvitationIn(RequestModel):
 class MemberOut(ApiModel):
     email: str
     user_id: str | None
-    state: Literal["invited", "requested", "active", "declined"]
+    contractor_id: str | None = Field(description=(
+        "whom to assign tasks to: an active member's id, or — until an invitee joins, drafts only — his id or, "
+        "without an account yet, a placeholder id; null once the invitation was declined or expired"))
+    state: Literal["invited", "requested", "active", "declined", "expired"] = Field(description=(
+        "invited (no account yet) and requested (an existing account) are in the team at once, for drafts"))
     invited_at: str
+    invitation_expires_at: str | None
     joined_at: str | None
 
 
@@ -70,7 +75,9 @@ class SettingsOut(ApiModel):
 
 
 class TaskIn(RequestModel):
-    contractor_id: str = Field(min_length=1, max_length=100, description="an active member of your team")
+    contractor_id: str = Field(min_length=1, max_length=100, description=(
+        "a member of your team (`contractor_id` in GET /v1/team): an invitee who has not joined yet gets drafts "
+        "only, sent once he joins (409 contractor_not_joined before)"))
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10000)
     amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
@@ -79,7 +86,9 @@ class TaskIn(RequestModel):
 
 
 class TaskEditIn(RequestModel):
-    contractor_id: str | None = Field(default=None, description="refused: a task's contractor never changes")
+    contractor_id: str | None = Field(default=None, description=(
+        "refused (a task's contractor never changes), but for a draft left unassigned when its invitee declined "
+        "or his invitation expired"))
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10000)
     amount: StrictInt | None = Field(default=None, gt=0, le=MAX_AMOUNT)
@@ -93,18 +102,39 @@ class ActOut(ApiModel):
     pdf_url: str
 
 
+class TaskDisputeOut(ApiModel):
+    by: Literal["client"] = Field(description="the company")
+    reason: str
+    opened_at: str
+    paid: int = Field(description="what the contractor was paid for the task")
+    held: int = Field(description="what is held of it on his account until the decision (what he still had)")
+    refund: int | None = Field(description="the decision: to the company")
+    release: int | None = Field(description="the decision: back to the contractor")
+    note: str
+    resolved_at: str | None
+    resolved_by: str | None
+
+
+class TaskDisputeIn(RequestModel):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
 class TaskOut(ApiModel):
     id: str
     company_id: str
-    contractor_id: str
+    contractor_id: str | None = Field(description="null: a draft whose invitee declined or whose invitation expired")
+    contractor_state: Literal["active", "invited", "unassigned"] = Field(description=(
+        "invited: a draft waiting for its contractor to join the team"))
+    invitation_expires_at: str | None
     title: str
     description: str
     amount: int
     currency: str
     commission: int
     deadline_at: str | None
-    status: Literal["draft", "in_work", "done", "cancelled"]
+    status: Literal["draft", "in_work", "done", "cancelled", "disputed", "resolved"]
     closed_reason: str | None
+    dispute: TaskDisputeOut | None = Field(description="a done task the company contested, for an operator")
     act: ActOut | None
     created_at: str
     version: int
