@@ -31,6 +31,7 @@ from chalicelib.store.models.billing import (
     TariffModel,
     UsageModel,
 )
+from chalicelib.store.models.catalog import CatalogEntryModel, ListingByNew, ListingByPrice, ListingByRank
 from chalicelib.store.models.deals import (
     ConversationModel,
     DealModel,
@@ -90,6 +91,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     UsageModel,
     LimitModel,
     AuditLogModel,
+    CatalogEntryModel,
 )
 
 def bind(settings: Settings) -> None:
@@ -124,9 +126,10 @@ def _share(model: type[Model], shared: Connection) -> None:
 
 __all__ = [
     "ALL_MODELS", "DEFAULT_POOL_CONNECTIONS", "AccountModel", "AuditLogModel", "BaseMeta", "CardPaymentModel",
-    "CardPaymentsBySite", "ConversationModel", "DealModel", "DealsByClient", "DealsByContractor", "DealsByQueue",
-    "DueTimers", "GigModel", "GigsByContractor", "IdempotencyModel", "InvoiceModel", "InvoicesByOwner",
-    "JSONAttribute", "JournalEntryModel", "JournalLineModel", "KeyModel", "LimitModel", "MessageModel",
+    "CardPaymentsBySite", "CatalogEntryModel", "ConversationModel", "DealModel", "DealsByClient",
+    "DealsByContractor", "DealsByQueue", "DueTimers", "GigModel", "GigsByContractor", "IdempotencyModel",
+    "InvoiceModel", "InvoicesByOwner", "JSONAttribute", "JournalEntryModel", "JournalLineModel", "KeyModel",
+    "LimitModel", "ListingByNew", "ListingByPrice", "ListingByRank", "MessageModel",
     "NotificationModel", "PaymentModel", "PayoutModel", "PayoutsByOwner", "PendingEmails", "ProfileModel",
     "ProjectModel", "ProjectsByClient", "ProjectsByState", "ProposalModel", "ProposalsByContractor",
     "ReviewModel", "ReviewsByGig", "ServiceInvoiceModel", "ServiceInvoicesBySite", "SiteModel", "TariffModel",

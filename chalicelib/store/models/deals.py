@@ -40,6 +40,11 @@ class GigModel(Model):
     created_at = UnicodeAttribute()
     rating_sum = NumberAttribute(null=True)  # of its reviews' 1–5 ratings
     rating_count = NumberAttribute(null=True)
+    category = UnicodeAttribute(null=True)  # one of CATALOG_CATEGORIES; none: listed only in the whole catalog
+    tags = ListAttribute(of=UnicodeAttribute, null=True)  # at most five, lower case
+    extras = JSONAttribute(null=True)  # options shown on its page: [{title, amount, extra_days}]
+    revision = NumberAttribute(null=True)  # counts edits: an edit is written only over the revision it read
+    updated_at = UnicodeAttribute(null=True)
     by_contractor = GigsByContractor()
 
 
