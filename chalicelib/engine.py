@@ -6,7 +6,8 @@ unit of work — the new status and version (conditional on the status and versi
 transition's money, both parties' notifications, the contractor's rating counter (and with it the
 catalog rows of his gigs, re-ranked) and the timer the deal's state arms next. A timed transition fired
 late, twice or concurrently fails that condition and changes nothing. A party refused because a timer
-already decided the deal is told what the timer did (409 `order_auto_cancelled`, `offer_expired`, ...), whoever fired it.
+already decided the deal is told what the timer did (409 `order_auto_cancelled`, `offer_expired`, ...),
+whoever fired it.
 """
 from __future__ import annotations
 
