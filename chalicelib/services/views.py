@@ -66,7 +66,8 @@ def gig(record: GigModel) -> dict:
     return {"id": record.id, "contractor_id": record.contractor_id, "title": record.title,
             "description": record.description, "amount": int(record.amount), "currency": record.currency,
             "delivery_days": int(record.delivery_days), "status": record.status,
-            "rating": rating(record.rating_sum, record.rating_count), "created_at": record.created_at}
+            "rating": rating(record.rating_sum, record.rating_count), "created_at": record.created_at,
+            "category": record.category, "tags": list(record.tags or []), "extras": list(record.extras or [])}
 
 
 def order(record: DealModel) -> dict:

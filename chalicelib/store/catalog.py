@@ -104,8 +104,10 @@ def listed(profile: ProfileModel) -> dict:
     return dict((profile.catalog_gigs or {}).get("gigs", {}))
 
 
-def show(uow: UnitOfWork, profile: ProfileModel, joined_at: str, gig: GigModel, before: GigModel | None) -> None:
-    """List the gig as it is now (published, activated or edited); `before` is how it was listed, if it was."""
+def show(uow: UnitOfWork, profile: ProfileModel, joined_at: str, gig: GigModel, *,
+         was_category: str | None = None) -> None:
+    """List the gig as it is now (published, activated or edited); an edited gig was listed under
+    `was_category`."""
     gigs = listed(profile)
     if gig.id not in gigs and len(gigs) >= settings.catalog_max_active_gigs:
         raise Conflict("active_gig_limit", f"A contractor may have at most {settings.catalog_max_active_gigs} "
@@ -118,7 +120,7 @@ def show(uow: UnitOfWork, profile: ProfileModel, joined_at: str, gig: GigModel, 
             uow.delete(CatalogEntryModel(gig.id, listing))
     for row in new_rows:
         uow.put(row)
-    _count(uow, before.category if before is not None and before.id in gigs else None, gig.category)
+    _count(uow, was_category if gig.id in gigs else None, gig.category)
     gigs[gig.id] = {"listings": sorted(kept), "created_at": gig.created_at}
     _save(uow, profile, gigs, joined_at)
 

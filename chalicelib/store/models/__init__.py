@@ -48,6 +48,7 @@ from chalicelib.store.models.deals import (
     ProposalModel,
     ProposalsByContractor,
     ReviewModel,
+    ReviewsByContractor,
     ReviewsByGig,
 )
 from chalicelib.store.models.notifications import NotificationModel, PendingEmails
@@ -132,6 +133,7 @@ __all__ = [
     "LimitModel", "ListingByNew", "ListingByPrice", "ListingByRank", "MessageModel",
     "NotificationModel", "PaymentModel", "PayoutModel", "PayoutsByOwner", "PendingEmails", "ProfileModel",
     "ProjectModel", "ProjectsByClient", "ProjectsByState", "ProposalModel", "ProposalsByContractor",
-    "ReviewModel", "ReviewsByGig", "ServiceInvoiceModel", "ServiceInvoicesBySite", "SiteModel", "TariffModel",
-    "TeamMemberModel", "UnmatchedPayments", "UnsentPayouts", "UsageModel", "UserModel", "bind", "logical_name",
+    "ReviewModel", "ReviewsByContractor", "ReviewsByGig", "ServiceInvoiceModel", "ServiceInvoicesBySite",
+    "SiteModel", "TariffModel", "TeamMemberModel", "UnmatchedPayments", "UnsentPayouts", "UsageModel", "UserModel",
+    "bind", "logical_name",
 ]

@@ -153,6 +153,17 @@ class ReviewsByGig(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class ReviewsByContractor(GlobalSecondaryIndex):
+    """A seller's reviews across all his gigs."""
+
+    class Meta:
+        index_name = "by_contractor"
+        projection = AllProjection()
+
+    contractor_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class ReviewModel(Model):
     """The client's one review of a completed order, keyed by the order."""
 
@@ -169,6 +180,7 @@ class ReviewModel(Model):
     created_at = UnicodeAttribute()
     outcome = UnicodeAttribute(null=True)  # how the order ended: completed, declined_by_contractor, ...
     by_gig = ReviewsByGig()
+    by_contractor = ReviewsByContractor()
 
 
 class ConversationModel(Model):
