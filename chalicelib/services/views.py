@@ -6,8 +6,10 @@ from chalicelib.money.amounts import commission
 from chalicelib.platform import i18n
 from chalicelib.platform.config import settings
 from chalicelib.processes import notice_params
+from chalicelib.store import catalog
 from chalicelib.store.models import (
     AuditLogModel,
+    CatalogEntryModel,
     ConversationModel,
     DealModel,
     GigModel,
@@ -68,6 +70,18 @@ def gig(record: GigModel) -> dict:
             "delivery_days": int(record.delivery_days), "status": record.status,
             "rating": rating(record.rating_sum, record.rating_count), "created_at": record.created_at,
             "category": record.category, "tags": list(record.tags or []), "extras": list(record.extras or [])}
+
+
+def catalog_card(row: CatalogEntryModel, level: str) -> dict:
+    """A gig as a catalog page lists it, from its index row alone."""
+    stand = row.contractor
+    return {"id": row.gig_id, "title": row.title, "amount": int(row.amount), "currency": row.currency,
+            "delivery_days": int(row.delivery_days), "category": row.category, "tags": list(row.tags or []),
+            "rating": rating(row.rating_sum, row.rating_count), "created_at": row.created_at,
+            "contractor": {"id": row.contractor_id, "level": level,
+                           "responsibility_percent": catalog.responsibility_percent(stand["completed"],
+                                                                                   stand["failed"]),
+                           "reviews": rating(stand["review_sum"], stand["review_count"])}}
 
 
 def order(record: DealModel) -> dict:

@@ -13,8 +13,8 @@ Everything that changes a rank — a scored order, a review, an operator's level
 contractor's profile: the profile keeps his listed gigs and their listings (`catalog`) and a `rank_version` that
 every such write moves on, written only over the version it read. Two changes that race for one contractor
 cannot both commit, so no row is left with a standing the profile no longer has: the loser is `Retryable` and its
-use case runs again from its reads. Categories' gig counts are counters (`KeyModel` `catalog#category#<slug>`)
-moved in the same transactions.
+use case runs again from its reads. Categories' gig counts are counters (`CategoryCountModel`) moved in the
+same transactions.
 """
 from __future__ import annotations
 
@@ -24,13 +24,13 @@ from typing import Any
 from chalicelib.platform import clock
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, Retryable
-from chalicelib.store.models import CatalogEntryModel, GigModel, KeyModel, ProfileModel
+from chalicelib.store.models import CatalogEntryModel, CategoryCountModel, GigModel, ProfileModel
 from chalicelib.store.uow import UnitOfWork
 
 MAX_TAGS = 5
 ALL = "all"
 _PRICE_DIGITS = 15
-CATEGORY_COUNTER = "catalog#category#"
+SHELF = "categories"
 RANKED_COUNTERS = ("orders_completed", "orders_failed")  # the profile's counters a catalog rank reads
 
 
@@ -146,7 +146,7 @@ def restand(uow: UnitOfWork, profile: ProfileModel, actions: list, *,
     joined_at = (profile.catalog_gigs or {}).get("joined_at", "")
     stand = standing(profile, joined_at)
     for gig_id, entry in gigs.items():
-        row_actions = [CatalogEntryModel.contractor.set(stand),
+        row_actions: list = [CatalogEntryModel.contractor.set(stand),
                        CatalogEntryModel.rank_key.set(rank_key(stand, entry["created_at"], gig_id))]
         if reviewed_gig is not None and reviewed_gig[0] == gig_id:
             row_actions += [CatalogEntryModel.rating_sum.add(reviewed_gig[1]), CatalogEntryModel.rating_count.add(1)]
@@ -174,13 +174,12 @@ def _count(uow: UnitOfWork, left: str | None, entered: str | None) -> None:
     if left == entered:
         return
     if left:
-        uow.update(KeyModel(CATEGORY_COUNTER + left), [KeyModel.seq.add(-1)])
+        uow.update(CategoryCountModel(SHELF, left), [CategoryCountModel.gigs.add(-1)])
     if entered:
-        uow.update(KeyModel(CATEGORY_COUNTER + entered), [KeyModel.seq.add(1)])
+        uow.update(CategoryCountModel(SHELF, entered), [CategoryCountModel.gigs.add(1)])
 
 
 def category_counts() -> dict[str, int]:
-    """Every configured category's count of listed gigs: one batch read of the counters."""
-    keys = [CATEGORY_COUNTER + slug for slug in settings.catalog_categories]
-    found = {item.key: int(item.seq or 0) for item in KeyModel.batch_get(keys)}
-    return {slug: found.get(CATEGORY_COUNTER + slug, 0) for slug in settings.catalog_categories}
+    """Every configured category's count of listed gigs: one Query of the counters (one item per category)."""
+    found = {item.category: int(item.gigs or 0) for item in CategoryCountModel.query(SHELF)}
+    return {slug: found.get(slug, 0) for slug in settings.catalog_categories}

@@ -31,7 +31,13 @@ from chalicelib.store.models.billing import (
     TariffModel,
     UsageModel,
 )
-from chalicelib.store.models.catalog import CatalogEntryModel, ListingByNew, ListingByPrice, ListingByRank
+from chalicelib.store.models.catalog import (
+    CatalogEntryModel,
+    CategoryCountModel,
+    ListingByNew,
+    ListingByPrice,
+    ListingByRank,
+)
 from chalicelib.store.models.deals import (
     ConversationModel,
     DealModel,
@@ -93,6 +99,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     LimitModel,
     AuditLogModel,
     CatalogEntryModel,
+    CategoryCountModel,
 )
 
 def bind(settings: Settings) -> None:
@@ -127,7 +134,7 @@ def _share(model: type[Model], shared: Connection) -> None:
 
 __all__ = [
     "ALL_MODELS", "DEFAULT_POOL_CONNECTIONS", "AccountModel", "AuditLogModel", "BaseMeta", "CardPaymentModel",
-    "CardPaymentsBySite", "CatalogEntryModel", "ConversationModel", "DealModel", "DealsByClient",
+    "CardPaymentsBySite", "CatalogEntryModel", "CategoryCountModel", "ConversationModel", "DealModel", "DealsByClient",
     "DealsByContractor", "DealsByQueue", "DueTimers", "GigModel", "GigsByContractor", "IdempotencyModel",
     "InvoiceModel", "InvoicesByOwner", "JSONAttribute", "JournalEntryModel", "JournalLineModel", "KeyModel",
     "LimitModel", "ListingByNew", "ListingByPrice", "ListingByRank", "MessageModel",

@@ -69,3 +69,16 @@ class CatalogEntryModel(Model):
     by_rank = ListingByRank()
     by_price = ListingByPrice()
     by_new = ListingByNew()
+
+
+class CategoryCountModel(Model):
+    """How many listed gigs each category has: a counter per category, moved in the transaction that lists or
+    unlists a gig, all read by one Query of the one shelf."""
+
+    class Meta(BaseMeta):
+        logical_name = "catalog_counts"
+        table_name = "catalog_counts"
+
+    shelf = UnicodeAttribute(hash_key=True)  # "categories"
+    category = UnicodeAttribute(range_key=True)
+    gigs = NumberAttribute(default=0)
