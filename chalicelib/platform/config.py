@@ -262,13 +262,13 @@ class Settings:
     offer_levels: dict = field(default_factory=_offer_levels)
     level_rules: dict = field(default_factory=_level_rules)  # see DEFAULT_LEVEL_RULES
     offer_valid_days: int = field(default_factory=lambda: int(_env("OFFER_VALID_DAYS", "7")))
+    offer_max_valid_days: int = field(default_factory=lambda: int(_env("OFFER_MAX_VALID_DAYS", "30")))
     # The catalog: its categories; how many gigs a contractor may have listed (active) at once — a change to his
     # rating rewrites all their index rows in the change's own transaction, so this bounds that transaction —
     # and how many index rows one catalog page may read while filters that are not keys skip rows.
     catalog_categories: dict = field(default_factory=_catalog_categories)
     catalog_max_active_gigs: int = field(default_factory=lambda: int(_env("CATALOG_MAX_ACTIVE_GIGS", "10")))
     catalog_page_read_budget: int = field(default_factory=lambda: int(_env("CATALOG_PAGE_READ_BUDGET", "300")))
-    offer_max_valid_days: int = field(default_factory=lambda: int(_env("OFFER_MAX_VALID_DAYS", "30")))
     # Payouts: the smallest withdrawal per currency (JSON, minor units), how many may be open at once
     # per currency, and where the bank takes payout requests (empty: the local bank, a file).
     payout_min_amount: dict = field(default_factory=_payout_minimum)
