@@ -334,3 +334,17 @@ def test_search_adapter_reads_one_query_of_the_listing(api, sellers):
                                                         now=clock.now()))
     assert [row.title for row in page.rows] == ["Gig 4", "Gig 3", "Gig 2"] and page.read == 3
     assert page.last_key is not None
+
+
+def test_openapi_documents_the_catalog_as_public_with_its_filters(api):
+    document = api.get("/openapi.json").json_body
+    browse_op = document["paths"]["/v1/catalog/gigs"]["get"]
+    assert browse_op["security"] == []
+    assert {p["name"] for p in browse_op["parameters"]} == {
+        "category", "tag", "min_price", "max_price", "currency", "max_days", "level", "sort", "limit", "cursor"}
+    assert browse_op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/CatalogPage")
+    for path in ("/v1/catalog/categories", "/v1/catalog/gigs/{gig_id}", "/v1/contractors/{user_id}/reviews"):
+        assert document["paths"][path]["get"]["security"] == []
+    edit = document["paths"]["/v1/gigs/{gig_id}"]["patch"]
+    assert edit["security"] == [{"bearer": []}] and edit["requestBody"]["content"]["application/json"]
+    assert {"CatalogCard", "CategoryList", "GigPage", "GigEditIn"} <= set(document["components"]["schemas"])
