@@ -348,3 +348,37 @@ def test_openapi_documents_the_catalog_as_public_with_its_filters(api):
     edit = document["paths"]["/v1/gigs/{gig_id}"]["patch"]
     assert edit["security"] == [{"bearer": []}] and edit["requestBody"]["content"]["application/json"]
     assert {"CatalogCard", "CategoryList", "GigPage", "GigEditIn"} <= set(document["components"]["schemas"])
+
+
+def test_an_order_auto_cancelled_by_the_timer_job_drops_its_contractors_gigs_at_once(api, sellers):
+    from chalicelib.platform import clock
+    from tests.support import run_jobs
+
+    publish(api, sellers["bob"], "Bob's gig")
+    ann = publish(api, sellers["ann"], "Ann's gig")
+    assert titles(browse(api)) == ["Ann's gig", "Bob's gig"]  # equal standing: the newer first
+    order(api, sellers["client"], ann)
+    clock.advance(25 * 3600)
+    run_jobs(api)  # the order is auto-cancelled: it counts against Ann
+    page = browse(api)
+    assert titles(page) == ["Bob's gig", "Ann's gig"] and page["items"][1]["contractor"]["responsibility_percent"] == 0
+    assert_books_balance()
+
+
+def test_a_change_written_over_a_standing_someone_else_moved_is_retried_not_lost(api, sellers):
+    from chalicelib.platform.errors import Retryable
+    from chalicelib.services import profiles
+    from chalicelib.store import catalog
+    from chalicelib.store.models import ProfileModel
+    from chalicelib.store.uow import UnitOfWork
+
+    gig = publish(api, sellers["ann"], "Logo")
+    stale = profiles.load(gig["contractor_id"])
+    publish(api, sellers["ann"], "Banner")  # moves the version the stale read saw
+    uow = UnitOfWork()
+    stale.orders_completed = 1
+    catalog.restand(uow, stale, [ProfileModel.orders_completed.add(1)])
+    with pytest.raises(Retryable):
+        uow.commit()
+    assert profiles.load(gig["contractor_id"]).orders_completed is None
+    assert {card["contractor"]["responsibility_percent"] for card in browse(api)["items"]} == {100}
