@@ -21,7 +21,7 @@ from chalicelib.store.models import CatalogEntryModel
 
 ORDERS = {"rank": ("by_rank", "rank_key", False), "price": ("by_price", "price_key", True),
           "new": ("by_new", "new_key", False)}  # the index, its sort key, and whether it is read ascending
-_CHUNK = 100  # rows per Query page while filters skip rows
+_CHUNK = 3  # while filters skip rows, a Query reads this many pages' worth of rows
 
 
 @dataclass(frozen=True)
@@ -68,18 +68,17 @@ class IndexSearch:
             low, high = catalog.price_bounds(query.currency, query.min_price, query.max_price)
             key_range = CatalogEntryModel.price_key.between(low, high)
         filtered = self._filters(query)
-        page_size = min(_CHUNK, settings.catalog_page_read_budget) if filtered else query.limit
+        # unfiltered, a page is one Query of exactly its rows; filtered, a few times the page a Query
+        page_size = min(_CHUNK * query.limit, settings.catalog_page_read_budget) if filtered else query.limit
         results = index.query(query.listing, key_range, scan_index_forward=ascending, page_size=page_size,
                               last_evaluated_key=query.start_key)
         page = CatalogPage(rows=[], last_key=None)
         seen, last = 0, None
         for row in results:
             seen, last = seen + 1, row
-            level = catalog.earned_level(row.contractor["level_override"], row.contractor["completed"],
-                                         row.contractor["failed"], row.contractor["joined_at"], query.now)
-            if all(check(row, level) for check in filtered):
+            if all(check(row) for check in filtered):
                 page.rows.append(row)
-                page.levels[row.gig_id] = level
+                page.levels[row.gig_id] = _level(row, query.now)
                 if len(page.rows) == query.limit:
                     break
             if seen >= settings.catalog_page_read_budget:
@@ -101,22 +100,28 @@ class IndexSearch:
         checks: list = []
         in_key = query.order == "price" and query.currency is not None
         if query.currency and not in_key:
-            checks.append(lambda row, _: row.currency == query.currency)
+            checks.append(lambda row: row.currency == query.currency)
         if query.min_price is not None and not in_key:
-            checks.append(lambda row, _: int(row.amount) >= query.min_price)
+            checks.append(lambda row: int(row.amount) >= query.min_price)
         if query.max_price is not None and not in_key:
-            checks.append(lambda row, _: int(row.amount) <= query.max_price)
+            checks.append(lambda row: int(row.amount) <= query.max_price)
         if query.max_days is not None:
-            checks.append(lambda row, _: int(row.delivery_days) <= query.max_days)
-        if query.level is not None:
-            ladder = list(settings.offer_levels)
-            checks.append(lambda _, level: ladder.index(level) >= ladder.index(query.level))
+            checks.append(lambda row: int(row.delivery_days) <= query.max_days)
         if query.category and query.listing != f"category#{query.category}":
-            checks.append(lambda row, _: row.category == query.category)
+            checks.append(lambda row: row.category == query.category)
         wanted = {tag for tag in query.tags if query.listing != f"tag#{tag}"}
         if wanted:
-            checks.append(lambda row, _: wanted <= set(row.tags or []))
+            checks.append(lambda row: wanted <= set(row.tags or []))
+        if query.level is not None:  # last: the level is worked out from the row's standing
+            ladder = list(settings.offer_levels)
+            checks.append(lambda row: ladder.index(_level(row, query.now)) >= ladder.index(str(query.level)))
         return checks
+
+
+def _level(row: CatalogEntryModel, now: datetime) -> str:
+    """The contractor's level now, from the standing his row carries (his account's age moves it too)."""
+    stand = row.contractor
+    return catalog.earned_level(stand["level_override"], stand["completed"], stand["failed"], stand["joined_at"], now)
 
 
 def _key(row: CatalogEntryModel, sort_key: str) -> dict[str, Any]:
