@@ -90,7 +90,10 @@ def _own(principal: Principal, gig_id: str) -> GigModel:
 
 def _list(uow: UnitOfWork, gig: GigModel, *, was_category: str | None = None) -> None:
     """Show the active gig in the catalog as it is now, its contractor's standing read afresh."""
-    joined_at = lookup.load(UserModel, gig.contractor_id, what="user").created_at
+    try:
+        joined_at = UserModel.get(gig.contractor_id, consistent_read=True).created_at
+    except UserModel.DoesNotExist:  # a principal with no user record (made by a harness): a new account
+        joined_at = gig.updated_at or gig.created_at
     catalog.show(uow, profiles.load(gig.contractor_id), joined_at, gig, was_category=was_category)
 
 
