@@ -10,6 +10,7 @@ from chalicelib.entrypoints.api import (
     accounts,
     bank,
     cards,
+    catalog,
     dev,
     invoices,
     offers,
@@ -37,7 +38,7 @@ if config.settings.xray_sdk:  # Lambda's active tracing needs no SDK; see chalic
     app.register_middleware(ConvertToMiddleware(observability.tracer().capture_lambda_handler))
 app.register_middleware(ConvertToMiddleware(observability.log_metrics))
 for blueprint in (accounts.bp, invoices.bp, bank.bp, orders.bp, offers.bp, projects.bp, tasks.bp, sites.bp, cards.bp,
-                  dev.bp, openapi.bp, pages.bp, console.bp):
+                  catalog.bp, dev.bp, openapi.bp, pages.bp, console.bp):
     app.register_blueprint(blueprint)
 refuse_other_methods(app)  # after every route: each path's other methods are a 405 in the API's shape
 

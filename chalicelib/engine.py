@@ -3,10 +3,11 @@
 It checks that the actor may fire the transition, that the deal is in a source state and has not
 used up the transition's `limit`, runs the transition's guard and effects, then writes — in one
 unit of work — the new status and version (conditional on the status and version it read), the
-transition's money, both parties' notifications, the contractor's rating counter and the timer
-the deal's state arms next. A timed transition fired late, twice or concurrently fails that
-condition and changes nothing. A party refused because a timer already decided the deal is told
-what the timer did (409 `order_auto_cancelled`, `offer_expired`, ...), whoever fired it.
+transition's money, both parties' notifications, the contractor's rating counter (and with it the
+catalog rows of his gigs, re-ranked) and the timer the deal's state arms next. A timed transition fired
+late, twice or concurrently fails that condition and changes nothing. A party refused because a timer
+already decided the deal is told what the timer did (409 `order_auto_cancelled`, `offer_expired`, ...),
+whoever fired it.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from chalicelib.platform import clock
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, Forbidden
 from chalicelib.processes import Context, Process, Transition
+from chalicelib.store import catalog
 from chalicelib.store.models import DealModel, ProfileModel
 from chalicelib.store.uow import UnitOfWork
 
@@ -88,11 +90,25 @@ def apply(uow: UnitOfWork, process: Process, deal: DealModel, name: str, ctx: Co
     if transition.writes:
         transition.writes(uow, deal, ctx)
     if transition.contractor_score:
-        uow.update(ProfileModel(deal.contractor_id),
-                   [getattr(ProfileModel, transition.contractor_score).add(1)])
+        _score(uow, deal.contractor_id, transition.contractor_score)
     if transition.notify:
         _notify(uow, process, deal, ctx, transition.notify, operators=transition.notify_operators)
     return transition
+
+
+def _score(uow: UnitOfWork, contractor_id: str, counter: str) -> None:
+    """Count the deal against (or for) its contractor. A counter behind his responsibility rating moves the
+    catalog rows of his listed gigs in this same transaction: the rating change re-ranks them at once."""
+    action = getattr(ProfileModel, counter).add(1)
+    if counter not in catalog.RANKED_COUNTERS:
+        uow.update(ProfileModel(contractor_id), [action])
+        return
+    try:
+        profile = ProfileModel.get(contractor_id, consistent_read=True)
+    except ProfileModel.DoesNotExist:
+        profile = ProfileModel(contractor_id)
+    setattr(profile, counter, int(getattr(profile, counter) or 0) + 1)
+    catalog.restand(uow, profile, [action])
 
 
 def rearm(uow: UnitOfWork, process: Process, deal: DealModel, refused: str, now: datetime) -> bool:

@@ -99,10 +99,12 @@ def _indexes() -> dict[str, frozenset[str]]:
 
 # The API serves every table: reads, queries (the tables and all their indexes), writes and
 # transactions. It deletes only a B2B task's draft (services/tasks.delete) and a site's claims (a domain
-# disconnected, a usage key replaced, a deleted site's: services/sites.py), and scans only the accounts
+# disconnected, a usage key replaced, a deleted site's: services/sites.py) and a paused or re-tagged gig's
+# catalog rows (store/catalog.py), and scans only the accounts
 # (services/balances.trial_balance, the operators' books) and the few tariffs (services/tariff_catalog).
 API_ACTIONS = ("ConditionCheckItem", "GetItem", "PutItem", "Query", "UpdateItem")
-API_EXTRA_ACTIONS = {"deals": ("DeleteItem",), "accounts": ("Scan",), "tariffs": ("Scan",), "keys": ("DeleteItem",)}
+API_EXTRA_ACTIONS = {"deals": ("DeleteItem",), "accounts": ("Scan",), "tariffs": ("Scan",), "keys": ("DeleteItem",),
+                     "catalog": ("DeleteItem",)}
 
 
 def _api_access() -> dict[str, Access]:
@@ -141,7 +143,8 @@ AUDIT_ACCESS = {
 # The timer function (services/timers.fire_messages), one invocation per queued group of shards:
 # queries each shard of the deals' `by_timer` index and fires each due timer through the engine
 # (engine.apply), one transaction: the deal, the transition's money (a journal entry and its lines,
-# the accounts), the contractor's rating counter (profiles) and both parties' notifications; a site's
+# the accounts), the contractor's rating counter (profiles, read first) with his listed gigs' catalog rows
+# re-ranked (catalog) and both parties' notifications; a site's
 # subscription reads its tariff (tariffs) and the finished days' usage (usage) first, and a month's
 # invoice is a service invoice with its number's claim (keys); with a saved card the same transaction
 # records the charge (card_payments), which is then asked of the acquirer (and the acquirer's own payment id
@@ -151,7 +154,8 @@ TIMER_ACCESS = {
     "deals": access("UpdateItem", indexes=("by_timer",)),
     "journal": access("PutItem"),
     "accounts": access("UpdateItem"),
-    "profiles": access("UpdateItem"),
+    "profiles": access("GetItem", "UpdateItem"),
+    "catalog": access("UpdateItem"),
     "notifications": access("PutItem"),
     "tariffs": access("GetItem"),
     "usage": access("GetItem"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field, fields
 
 LOCAL_JWT_SECRET = "local-jwt-secret-change-me-in-prod"
@@ -140,6 +141,23 @@ def _level_rules() -> dict[str, dict]:
             raise ValueError(f"LEVEL_RULES[{name!r}] needs integer min_completed, min_responsibility and "
                              "min_account_days")
     return rules
+
+
+# The catalog's categories (CATALOG_CATEGORIES, JSON: slug → name); a gig names at most one of them.
+DEFAULT_CATALOG_CATEGORIES = {
+    "design": "Design", "development": "Development and IT", "writing": "Texts and translations",
+    "seo": "SEO and traffic", "marketing": "Social media and marketing", "audio-video": "Audio, video and music",
+    "business": "Business and assistance", "education": "Tutoring and education",
+}
+
+
+def _catalog_categories() -> dict[str, str]:
+    raw = os.environ.get("CATALOG_CATEGORIES")
+    categories = json.loads(raw) if raw else DEFAULT_CATALOG_CATEGORIES
+    if not categories or not all(isinstance(name, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", slug)
+                                 for slug, name in categories.items()):
+        raise ValueError("CATALOG_CATEGORIES must map slugs (a-z, 0-9, -) to names")
+    return categories
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -287,6 +305,12 @@ class Settings:
     # decline) before it expires; a request with an earlier deadline expires at its deadline.
     offer_request_answer_days: int = field(default_factory=lambda: int(_env("OFFER_REQUEST_ANSWER_DAYS", "7")))
     offer_max_valid_days: int = field(default_factory=lambda: int(_env("OFFER_MAX_VALID_DAYS", "30")))
+    # The catalog: its categories; how many gigs a contractor may have listed (active) at once — a change to his
+    # rating rewrites all their index rows in the change's own transaction, so this bounds that transaction —
+    # and how many index rows one catalog page may read while filters that are not keys skip rows.
+    catalog_categories: dict = field(default_factory=_catalog_categories)
+    catalog_max_active_gigs: int = field(default_factory=lambda: int(_env("CATALOG_MAX_ACTIVE_GIGS", "10")))
+    catalog_page_read_budget: int = field(default_factory=lambda: int(_env("CATALOG_PAGE_READ_BUDGET", "300")))
     # Payouts: the smallest withdrawal per currency (JSON, minor units), how many may be open at once
     # per currency, and where the bank takes payout requests (empty: the local bank, a file).
     payout_min_amount: dict = field(default_factory=_payout_minimum)

@@ -10,8 +10,9 @@ from chalicelib.platform import clock
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Unprocessable
 from chalicelib.services import views
-from chalicelib.store import lookup
+from chalicelib.store import catalog, lookup
 from chalicelib.store.models import ProfileModel, UserModel
+from chalicelib.store.uow import UnitOfWork, run_with_retries
 
 DEFAULT_LEVEL = "new"
 ENABLED = "enabled"
@@ -30,16 +31,8 @@ def level_of(profile: ProfileModel, user: UserModel | None = None) -> str:
     if profile.level in settings.offer_levels:
         return profile.level
     user = user or lookup.load(UserModel, profile.user_id, what="user")
-    completed, failed = int(profile.orders_completed or 0), int(profile.orders_failed or 0)
-    percent = 100 if not completed + failed else completed * 100 // (completed + failed)
-    age_days = (clock.now() - clock.parse_iso(user.created_at)).days
-    earned = DEFAULT_LEVEL
-    for name in settings.offer_levels:
-        rule = settings.level_rules.get(name)
-        if rule and completed >= rule["min_completed"] and percent >= rule["min_responsibility"] \
-                and age_days >= rule["min_account_days"]:
-            earned = name
-    return earned
+    return catalog.earned_level(None, int(profile.orders_completed or 0), int(profile.orders_failed or 0),
+                                user.created_at, clock.now())
 
 
 def show(user_id: str) -> dict:
@@ -86,7 +79,14 @@ def set_level(principal: Principal, user_id: str, level: str) -> dict:
         raise Unprocessable("unknown_level", f"level must be one of: {', '.join(settings.offer_levels)}",
                             field="level")
     lookup.load(UserModel, user_id, what="user")
-    ProfileModel(user_id).update(actions=[ProfileModel.level.set(level),
-                                          ProfileModel.level_set_by.set(principal.user_id),
-                                          ProfileModel.level_set_at.set(clock.iso(clock.now()))])
+
+    def attempt() -> None:
+        profile = load(user_id)
+        profile.level = level  # his listed gigs' rows show (and filter by) the new level at once
+        uow = UnitOfWork()
+        catalog.restand(uow, profile, [ProfileModel.level.set(level), ProfileModel.level_set_by.set(principal.user_id),
+                                       ProfileModel.level_set_at.set(clock.iso(clock.now()))])
+        uow.commit()
+
+    run_with_retries(attempt)
     return show(user_id)

@@ -2,7 +2,8 @@
 for him: cancelled in a way that counts against the contractor (declined, not started in time, cancelled
 as late) or decided by an operator's dispute decision. The review carries the order's outcome beside it.
 The gig it was ordered under (for a custom offer: the related gig) keeps a running sum and count of its
-ratings.
+ratings, and so does its contractor across all his gigs: his review summary ranks his gigs in the catalog, and
+the review re-ranks them in its own transaction.
 
 A project's contract, once completed, is reviewed both ways: the client reviews the contractor and the
 contractor the client, each once; the reviews are listed as the user's (GET /v1/users/{id}/reviews) and
@@ -16,11 +17,11 @@ from chalicelib.platform.errors import Conflict, Forbidden
 from chalicelib.processes import notice_params
 from chalicelib.processes.gig_order import COMPLETED
 from chalicelib.processes.project import COMPLETED as CONTRACT_COMPLETED
-from chalicelib.services import deals, gigs, idempotency, orders, projects, views
+from chalicelib.services import deals, gigs, idempotency, orders, profiles, projects, views
 from chalicelib.services.pagination import page
-from chalicelib.store import lookup
+from chalicelib.store import catalog, lookup
 from chalicelib.store.models import DealModel, GigModel, ProfileModel, ReviewModel, UserModel
-from chalicelib.store.uow import UnitOfWork
+from chalicelib.store.uow import UnitOfWork, run_with_retries
 
 # the transition that ended an order → the outcome a review of it shows; only these endings may be reviewed
 OUTCOMES = {"accept": "completed", "auto_accept": "completed", "decline": "declined_by_contractor",
@@ -37,6 +38,10 @@ def outcome_of(deal: DealModel) -> str | None:
 
 
 def leave(principal: Principal, order_id: str, rating: int, text: str) -> tuple[int, dict]:
+    return run_with_retries(lambda: _leave(principal, order_id, rating, text))
+
+
+def _leave(principal: Principal, order_id: str, rating: int, text: str) -> tuple[int, dict]:
     deal = orders.load(order_id)
     if orders.role_in(principal, deal) != "client":
         raise Forbidden("not_your_move", "Only the client reviews an order")
@@ -54,6 +59,10 @@ def leave(principal: Principal, order_id: str, rating: int, text: str) -> tuple[
                on_fail=already)
     uow.update(GigModel(deal.subject_id), [GigModel.rating_sum.add(rating), GigModel.rating_count.add(1)],
                condition=GigModel.id.exists())
+    profile = profiles.load(deal.contractor_id)
+    profile.review_sum, profile.review_count = int(profile.review_sum or 0) + rating, int(profile.review_count or 0) + 1
+    catalog.restand(uow, profile, [ProfileModel.review_sum.add(rating), ProfileModel.review_count.add(1)],
+                    reviewed_gig=(deal.subject_id, rating))
     for recipient, role in ((deal.client_id, "client"), (deal.contractor_id, "contractor")):
         params = {**notice_params.deal_notification(deal, "review_received", role),
                   "review": {"rating": rating, "text": text, "outcome": outcome}}
@@ -94,3 +103,10 @@ def list_for_gig(gig_id: str, limit: int, cursor: str | None) -> dict:
     gigs.load(gig_id)
     return page(lambda **kw: ReviewModel.by_gig.query(gig_id, scan_index_forward=False, **kw), limit, cursor,
                 views.review)
+
+
+def list_for_contractor(contractor_id: str, limit: int, cursor: str | None) -> dict:
+    """A seller's reviews across all his gigs, newest first (public)."""
+    lookup.load(UserModel, contractor_id, what="contractor")
+    return page(lambda **kw: ReviewModel.by_contractor.query(contractor_id, scan_index_forward=False, **kw), limit,
+                cursor, views.review)

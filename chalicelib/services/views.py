@@ -6,8 +6,10 @@ from chalicelib.money.amounts import commission
 from chalicelib.platform import clock, i18n
 from chalicelib.platform.config import settings
 from chalicelib.processes import b2b_task, notice_params
+from chalicelib.store import catalog
 from chalicelib.store.models import (
     AuditLogModel,
+    CatalogEntryModel,
     ConversationModel,
     DealModel,
     GigModel,
@@ -73,7 +75,20 @@ def gig(record: GigModel) -> dict:
     return {"id": record.id, "contractor_id": record.contractor_id, "title": record.title,
             "description": record.description, "amount": int(record.amount), "currency": record.currency,
             "delivery_days": int(record.delivery_days), "status": record.status,
-            "rating": rating(record.rating_sum, record.rating_count), "created_at": record.created_at}
+            "rating": rating(record.rating_sum, record.rating_count), "created_at": record.created_at,
+            "category": record.category, "tags": list(record.tags or []), "extras": list(record.extras or [])}
+
+
+def catalog_card(row: CatalogEntryModel, level: str) -> dict:
+    """A gig as a catalog page lists it, from its index row alone."""
+    stand = row.contractor
+    return {"id": row.gig_id, "title": row.title, "amount": int(row.amount), "currency": row.currency,
+            "delivery_days": int(row.delivery_days), "category": row.category, "tags": list(row.tags or []),
+            "rating": rating(row.rating_sum, row.rating_count), "created_at": row.created_at,
+            "contractor": {"id": row.contractor_id, "level": level,
+                           "responsibility_percent": catalog.responsibility_percent(stand["completed"],
+                                                                                   stand["failed"]),
+                           "reviews": rating(stand["review_sum"], stand["review_count"])}}
 
 
 def order(record: DealModel, reader: str = "operator") -> dict:

@@ -236,6 +236,12 @@ def _rows(w: dict) -> list[Row]:
         Row("GET", f"/v1/gigs/{w['gig']}/reviews", USERS),
         Row("POST", f"/v1/gigs/{w['gig']}/pause", frozenset({CONTRACTOR})),
         Row("POST", f"/v1/gigs/{w['gig']}/activate", frozenset({CONTRACTOR})),
+        Row("PATCH", f"/v1/gigs/{w['gig']}", frozenset({CONTRACTOR}), {"title": "Logo, renamed"}),
+        # the catalog is public: anyone, with a token or without
+        Row("GET", "/v1/catalog/gigs", EVERYONE),
+        Row("GET", "/v1/catalog/categories", EVERYONE),
+        Row("GET", f"/v1/catalog/gigs/{w['gig']}", EVERYONE),
+        Row("GET", f"/v1/contractors/{k}/reviews", EVERYONE),
         Row("POST", "/v1/orders", USERS, {"gig_id": w[f"gig:{CONTRACTOR2}"]}),
         Row("GET", "/v1/orders", USERS, sees=PARTIES, item="order"),
         Row("GET", f"/v1/orders/{o}", SUPPORT),

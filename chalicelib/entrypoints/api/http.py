@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 Auth = Literal["user", "operator", "bank", "acquirer", "site", "none"]
 JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 SCHEMAS_PACKAGE = "chalicelib.entrypoints.api.schemas"
-SCHEMA_AREAS = ("common", "accounts", "bank", "orders", "offers", "projects", "tasks", "sites", "pages", "dev")
+SCHEMA_AREAS = ("common", "accounts", "bank", "orders", "offers", "projects", "tasks", "sites", "pages", "dev",
+                "catalog")
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,14 @@ class Call:
     @property
     def cursor(self) -> str | None:
         return self.query.get("cursor") or None
+
+    def every(self) -> dict[str, list[str]]:
+        """Every query parameter with all the values it was given (`?tag=a&tag=b`)."""
+        params = self.request.query_params
+        if params is None:
+            return {}
+        getlist = getattr(params, "getlist", None)
+        return {name: list(getlist(name)) if getlist else [params[name]] for name in params}
 
     @property
     def source_ip(self) -> str:
@@ -232,7 +241,7 @@ def _require_accept(request: Request, produces: str) -> None:
 def _list_identity(call: Call, operation: Operation) -> str:
     """Who lists what: a cursor is good only for the same caller, route, path parameters and filters."""
     caller = call.principal.user_id if call.principal else operation.auth
-    filters = sorted((k, v) for k, v in call.query.items() if k not in ("limit", "cursor"))
+    filters = sorted((k, v) for k, v in call.every().items() if k not in ("limit", "cursor"))
     return json.dumps([caller, operation.method, operation.path, sorted(call.params.items()), filters])
 
 

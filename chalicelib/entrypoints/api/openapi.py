@@ -31,6 +31,16 @@ _QUERY_DOCS = {
                  "acts (his e-mail or user id)"},
     "object": {"type": "string", "maxLength": 200, "description": "the console's audit log: only the acts on this "
                "object (a site id, `site#<id>` or `user#<id>`)"},
+    "category": {"type": "string", "description": "a category's id (GET /v1/catalog/categories)"},
+    "tag": {"type": "array", "items": {"type": "string"}, "maxItems": 5,
+            "description": "repeatable (?tag=a&tag=b): gigs with every one of them"},
+    "min_price": {"type": "integer", "minimum": 0, "description": "minor units, included; needs currency"},
+    "max_price": {"type": "integer", "minimum": 0, "description": "minor units, included; needs currency"},
+    "max_days": {"type": "integer", "minimum": 1, "description": "delivery in at most this many days"},
+    "level": {"type": "string", "description": "the contractor's level or above: new, advanced, pro"},
+    "sort": {"type": "string", "enum": ["rank", "price", "new"], "default": "rank",
+             "description": "rank: responsibility rating, then review score and count; price (needs currency): "
+                            "cheapest first; new: newest first"},
 }
 _ERROR_TEXT = {400: "Malformed request", 401: "No or bad credentials",
                402: "Not enough available balance: `missing`, and a card `topup` whose payment completes the action",

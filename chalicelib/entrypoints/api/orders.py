@@ -22,7 +22,8 @@ bp = Blueprint(__name__)
           response=s.GigOut)
 def publish_gig(call: Call):
     body = call.body
-    return gigs.publish(call.user, body.title, body.description, body.amount, body.currency, body.delivery_days)
+    return gigs.publish(call.user, body.title, body.description, body.amount, body.currency, body.delivery_days,
+                        category=body.category, tags=body.tags, extras=[extra.model_dump() for extra in body.extras])
 
 
 @endpoint(bp, "GET", "/v1/gigs", summary="My gigs, newest first", tag="gigs", response=s.GigList,
@@ -34,6 +35,12 @@ def list_gigs(call: Call):
 @endpoint(bp, "GET", "/v1/gigs/{gig_id}", summary="One gig", tag="gigs", response=s.GigOut)
 def get_gig(call: Call):
     return gigs.get(call.params["gig_id"])
+
+
+@endpoint(bp, "PATCH", "/v1/gigs/{gig_id}", summary="Edit a gig (its contractor): orders already placed keep their "
+          "terms", tag="gigs", request=s.GigEditIn, response=s.GigOut, errors=(409,))
+def edit_gig(call: Call):
+    return gigs.edit(call.user, call.params["gig_id"], call.body.model_dump(exclude_unset=True))
 
 
 @endpoint(bp, "GET", "/v1/gigs/{gig_id}/reviews", summary="A gig's reviews, newest first", tag="gigs",

@@ -31,6 +31,13 @@ from chalicelib.store.models.billing import (
     TariffModel,
     UsageModel,
 )
+from chalicelib.store.models.catalog import (
+    CatalogEntryModel,
+    CategoryCountModel,
+    ListingByNew,
+    ListingByPrice,
+    ListingByRank,
+)
 from chalicelib.store.models.deals import (
     ConversationModel,
     DealModel,
@@ -47,6 +54,7 @@ from chalicelib.store.models.deals import (
     ProposalModel,
     ProposalsByContractor,
     ReviewModel,
+    ReviewsByContractor,
     ReviewsByGig,
 )
 from chalicelib.store.models.notifications import NotificationModel, PendingEmails
@@ -90,6 +98,8 @@ ALL_MODELS: tuple[type[Model], ...] = (
     UsageModel,
     LimitModel,
     AuditLogModel,
+    CatalogEntryModel,
+    CategoryCountModel,
 )
 
 def bind(settings: Settings) -> None:
@@ -124,11 +134,13 @@ def _share(model: type[Model], shared: Connection) -> None:
 
 __all__ = [
     "ALL_MODELS", "DEFAULT_POOL_CONNECTIONS", "AccountModel", "AuditLogModel", "BaseMeta", "CardPaymentModel",
-    "CardPaymentsBySite", "ConversationModel", "DealModel", "DealsByClient", "DealsByContractor", "DealsByQueue",
-    "DueTimers", "GigModel", "GigsByContractor", "IdempotencyModel", "InvoiceModel", "InvoicesByOwner",
-    "JSONAttribute", "JournalEntryModel", "JournalLineModel", "KeyModel", "LimitModel", "MessageModel",
+    "CardPaymentsBySite", "CatalogEntryModel", "CategoryCountModel", "ConversationModel", "DealModel", "DealsByClient",
+    "DealsByContractor", "DealsByQueue", "DueTimers", "GigModel", "GigsByContractor", "IdempotencyModel",
+    "InvoiceModel", "InvoicesByOwner", "JSONAttribute", "JournalEntryModel", "JournalLineModel", "KeyModel",
+    "LimitModel", "ListingByNew", "ListingByPrice", "ListingByRank", "MessageModel",
     "NotificationModel", "PaymentModel", "PayoutModel", "PayoutsByOwner", "PendingEmails", "ProfileModel",
     "ProjectModel", "ProjectsByClient", "ProjectsByState", "ProposalModel", "ProposalsByContractor",
-    "ReviewModel", "ReviewsByGig", "ServiceInvoiceModel", "ServiceInvoicesBySite", "SiteModel", "TariffModel",
-    "TeamMemberModel", "UnmatchedPayments", "UnsentPayouts", "UsageModel", "UserModel", "bind", "logical_name",
+    "ReviewModel", "ReviewsByContractor", "ReviewsByGig", "ServiceInvoiceModel", "ServiceInvoicesBySite",
+    "SiteModel", "TariffModel", "TeamMemberModel", "UnmatchedPayments", "UnsentPayouts", "UsageModel", "UserModel",
+    "bind", "logical_name",
 ]

@@ -98,6 +98,12 @@ class ProfileModel(Model):
     contractor_rating_count = NumberAttribute(null=True)
     client_rating_sum = NumberAttribute(null=True)
     client_rating_count = NumberAttribute(null=True)
+    review_sum = NumberAttribute(null=True)  # his reviews' 1–5 ratings across all his gigs,
+    review_count = NumberAttribute(null=True)  # and how many
+    # The catalog (chalicelib/store/catalog.py): his listed gigs and their index rows ({gig id: [listing]}), and a
+    # version every change to them or to what ranks them moves on, written only over the version read.
+    catalog_gigs = JSONAttribute(null=True)
+    rank_version = NumberAttribute(null=True)
     skills = ListAttribute(of=UnicodeAttribute, null=True)
     company_name = UnicodeAttribute(null=True)  # a company's settings: its name on acts,
     company_details = UnicodeAttribute(null=True)  # its requisites as printed,

@@ -40,6 +40,11 @@ class GigModel(Model):
     created_at = UnicodeAttribute()
     rating_sum = NumberAttribute(null=True)  # of its reviews' 1–5 ratings
     rating_count = NumberAttribute(null=True)
+    category = UnicodeAttribute(null=True)  # one of CATALOG_CATEGORIES; none: listed only in the whole catalog
+    tags = ListAttribute(of=UnicodeAttribute, null=True)  # at most five, lower case
+    extras = JSONAttribute(null=True)  # options shown on its page: [{title, amount, extra_days}]
+    revision = NumberAttribute(null=True)  # counts edits: an edit is written only over the revision it read
+    updated_at = UnicodeAttribute(null=True)
     by_contractor = GigsByContractor()
 
 
@@ -148,6 +153,17 @@ class ReviewsByGig(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class ReviewsByContractor(GlobalSecondaryIndex):
+    """A seller's reviews across all his gigs."""
+
+    class Meta:
+        index_name = "by_contractor"
+        projection = AllProjection()
+
+    contractor_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class ReviewModel(Model):
     """The client's one review of a completed order, keyed by the order; or one party's review of the
     other on a completed project contract, keyed `<contract id>#<author's role>` and listed (`gig_id`,
@@ -169,6 +185,7 @@ class ReviewModel(Model):
     author = UnicodeAttribute(null=True)  # a contract's review: "client" or "contractor" (an order's: the client)
     project_id = UnicodeAttribute(null=True)  # a contract's review: its project
     by_gig = ReviewsByGig()
+    by_contractor = ReviewsByContractor()
 
 
 class ConversationModel(Model):

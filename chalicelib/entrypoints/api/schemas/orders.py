@@ -1,11 +1,21 @@
 """Gigs and gig orders: deliveries, extras, cancellations, disputes and reviews."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, StrictInt
+from pydantic import Field, StrictInt, model_validator
 
 from chalicelib.entrypoints.api.schemas.common import MAX_AMOUNT, ApiModel, CurrencyCode, RequestModel
+
+MAX_GIG_TAGS = 5
+Tag = Annotated[str, Field(min_length=1, max_length=30)]
+CATEGORY = "one of GET /v1/catalog/categories' ids; without one a gig is listed in the whole catalog only"
+
+
+class GigExtraIn(RequestModel):
+    title: str = Field(min_length=1, max_length=200)
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units, in the gig's currency")
+    extra_days: StrictInt = Field(ge=0, le=365)
 
 
 class GigIn(RequestModel):
@@ -14,6 +24,31 @@ class GigIn(RequestModel):
     amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units")
     currency: str = CurrencyCode
     delivery_days: StrictInt = Field(ge=1, le=365)
+    category: str | None = Field(default=None, max_length=40, description=CATEGORY)
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_GIG_TAGS,
+                            description="at most 5 words (letters, digits, hyphens), kept in lower case")
+    extras: list[GigExtraIn] = Field(default_factory=list, max_length=10,
+                                     description="paid options shown on the gig's page")
+
+
+class GigEditIn(RequestModel):
+    """Only the fields sent change; orders already placed keep the terms they were placed on."""
+
+    title: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=5000)
+    amount: StrictInt | None = Field(None, gt=0, le=MAX_AMOUNT, description="minor units")
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    delivery_days: StrictInt | None = Field(None, ge=1, le=365)
+    category: str | None = Field(None, max_length=40, description=CATEGORY + "; null takes it out of its category")
+    tags: list[Tag] | None = Field(None, max_length=MAX_GIG_TAGS, description="the whole new list, at most 5")
+    extras: list[GigExtraIn] | None = Field(None, max_length=10, description="the whole new list of paid options")
+
+    @model_validator(mode="after")
+    def _only_category_clears(self) -> GigEditIn:
+        cleared = sorted(name for name in self.model_fields_set if getattr(self, name) is None and name != "category")
+        if cleared:
+            raise ValueError(f"{cleared[0]} cannot be null")
+        return self
 
 
 class OrderIn(RequestModel):
@@ -47,6 +82,12 @@ class RatingOut(ApiModel):
     average: str | None = Field(description="sum / count with two decimals, e.g. \"4.67\"; null without reviews")
 
 
+class GigExtraOut(ApiModel):
+    title: str
+    amount: int
+    extra_days: int
+
+
 class GigOut(ApiModel):
     id: str
     contractor_id: str
@@ -58,6 +99,9 @@ class GigOut(ApiModel):
     status: Literal["active", "paused"]
     rating: RatingOut
     created_at: str
+    category: str | None
+    tags: list[str]
+    extras: list[GigExtraOut]
 
 
 class GigList(ApiModel):
