@@ -66,7 +66,7 @@ TIMER_QUEUE = "TimerQueue"
 TIMER_QUEUE_RETENTION_SECONDS = 600
 TIMER_QUEUE_VISIBILITY_SECONDS = 180
 
-TABLE_ACTIONS = ("ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan", "UpdateItem")
+TABLE_ACTIONS = ("BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan", "UpdateItem")
 FILES_PREFIX = "deliverables/"  # chalicelib/services/projects.py keys every upload under it
 LOG_RETENTION_DAYS = 90
 
@@ -98,8 +98,9 @@ def _indexes() -> dict[str, frozenset[str]]:
 # transactions. It deletes only a B2B task's draft (services/tasks.delete) and a site's claims (a domain
 # disconnected, a usage key replaced, a deleted site's: services/sites.py), and scans only the accounts
 # (services/balances.trial_balance, the operators' books) and the few tariffs (services/tariff_catalog).
+# A list of deals reads its page in one batch (the deals' list indexes hold keys only: store/lookup.in_order).
 API_ACTIONS = ("ConditionCheckItem", "GetItem", "PutItem", "Query", "UpdateItem")
-API_EXTRA_ACTIONS = {"deals": ("DeleteItem",), "accounts": ("Scan",), "tariffs": ("Scan",), "keys": ("DeleteItem",)}
+API_EXTRA_ACTIONS = {"deals": ("DeleteItem", "BatchGetItem"), "accounts": ("Scan",), "tariffs": ("Scan",), "keys": ("DeleteItem",)}
 
 
 def _api_access() -> dict[str, Access]:
