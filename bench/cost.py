@@ -460,12 +460,14 @@ class Driver:
                 pass
             return
         from chalicelib.store.models import NotificationModel
+        from infra.local.streams import LambdaContext
 
         while new := [(n.user_id, n.id) for n in NotificationModel.scan() if (n.user_id, n.id) not in self.handed]:
             self.handed.update(new)
             for start in range(0, len(new), 50):
                 self.handler({"Records": [_insert_record(user_id, notification_id)
-                                          for user_id, notification_id in new[start:start + 50]]}, None)
+                                          for user_id, notification_id in new[start:start + 50]]},
+                             LambdaContext("on_notification_record", REGION))
 
     def _stream_handler(self, app_module: Any) -> Callable[[dict, Any], Any]:
         """The app's stream handler, counted and timed as its own Lambda function."""
@@ -494,7 +496,8 @@ def _insert_record(user_id: str, notification_id: str) -> dict:
     return {"eventID": notification_id, "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": REGION,
             "eventSourceARN": f"arn:aws:dynamodb:{REGION}:000000000000:table/notifications/stream/1",
             "dynamodb": {"Keys": {"user_id": {"S": user_id}, "id": {"S": notification_id}},
-                         "SequenceNumber": "1", "SizeBytes": 100, "StreamViewType": "NEW_IMAGE"}}
+                         "ApproximateCreationDateTime": time.time(), "SequenceNumber": "1", "SizeBytes": 100,
+                         "StreamViewType": "NEW_IMAGE"}}
 
 
 @dataclass
@@ -503,16 +506,16 @@ class People:
     contractors: list[tuple[str, str]]  # (token, gig id)
 
 
-def cast() -> People:
+def cast(client_count: int = CLIENTS, contractor_count: int = CONTRACTORS) -> People:
     """Clients and contractors with a gig each, made through the services (not billed)."""
     from chalicelib.access.auth import Principal
     from chalicelib.services import accounts, gigs
 
     clients, contractors = [], []
-    for n in range(CLIENTS):
+    for n in range(client_count):
         body = accounts.signup(f"client{n}@example.com", PASSWORD, f"Client {n}", "en")[1]
         clients.append((body["token"], body["user"]["id"]))
-    for n in range(CONTRACTORS):
+    for n in range(contractor_count):
         body = accounts.signup(f"seller{n}@example.com", PASSWORD, f"Seller {n}", "en")[1]
         principal = Principal(body["user"]["id"], ("contractor",))
         contractors.append((body["token"], gigs.publish(principal, f"Gig {n}", "", GIG_PRICE, "USD", 3)[1]["id"]))
