@@ -66,7 +66,8 @@ TIMER_QUEUE = "TimerQueue"
 TIMER_QUEUE_RETENTION_SECONDS = 600
 TIMER_QUEUE_VISIBILITY_SECONDS = 180
 
-TABLE_ACTIONS = ("BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan", "UpdateItem")
+TABLE_ACTIONS = ("BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan",
+                 "UpdateItem")
 FILES_PREFIX = "deliverables/"  # chalicelib/services/projects.py keys every upload under it
 LOG_RETENTION_DAYS = 90
 
@@ -100,7 +101,8 @@ def _indexes() -> dict[str, frozenset[str]]:
 # (services/balances.trial_balance, the operators' books) and the few tariffs (services/tariff_catalog).
 # A list of deals reads its page in one batch (the deals' list indexes hold keys only: store/lookup.in_order).
 API_ACTIONS = ("ConditionCheckItem", "GetItem", "PutItem", "Query", "UpdateItem")
-API_EXTRA_ACTIONS = {"deals": ("DeleteItem", "BatchGetItem"), "accounts": ("Scan",), "tariffs": ("Scan",), "keys": ("DeleteItem",)}
+API_EXTRA_ACTIONS = {"deals": ("DeleteItem", "BatchGetItem"), "accounts": ("Scan",), "tariffs": ("Scan",),
+                     "keys": ("DeleteItem",)}
 
 
 def _api_access() -> dict[str, Access]:

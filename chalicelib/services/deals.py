@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-
 from chalicelib import engine
 from chalicelib.access.auth import Principal
 from chalicelib.platform import clock

@@ -152,4 +152,5 @@ def act_pdf(principal: Principal, task_id: str) -> bytes:
 
 def documents(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
     """The caller's acts of completed work, as the company (default) or as the contractor, newest first."""
-    return deals.list_for(principal, PROCESS, role, limit, cursor, views.act_document, only=lambda deal: deal.status == DONE)
+    return deals.list_for(principal, PROCESS, role, limit, cursor, views.act_document,
+                          only=lambda deal: deal.status == DONE)

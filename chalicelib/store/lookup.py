@@ -20,11 +20,14 @@ def in_order[M: Model](model: type[M], listed: list[M]) -> list[M]:
     order; an item gone since the index was read is left out."""
     if not listed:
         return []
-    hash_name, range_name = model._hash_keyname, model._range_keyname
+    hash_name = str(model._hash_keyname)
+    range_name: str | None = model._range_keyname
 
-    def key(item: M) -> tuple:
-        return (getattr(item, hash_name), getattr(item, range_name)) if range_name else (getattr(item, hash_name),)
+    def key(item: M) -> Any:
+        if range_name is None:
+            return getattr(item, hash_name)
+        return getattr(item, hash_name), getattr(item, range_name)
 
     keys = [key(item) for item in listed]
-    found = {key(item): item for item in model.batch_get([k if range_name else k[0] for k in keys])}
+    found = {key(item): item for item in model.batch_get(keys)}
     return [found[k] for k in keys if k in found]
