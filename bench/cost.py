@@ -856,7 +856,8 @@ def hot_keys(usage: Usage, orders: int) -> list[str]:
     families: dict[str, list[KeyRate]] = {}
     for rate in rates:
         families.setdefault(re.sub(r"#\d+$", "#<n>", rate.key), []).append(rate)
-    rows += ["", "| key family (shards) | keys written | busiest key's WCU/s | its % of a partition |", "|---|---|---|---|"]
+    rows += ["", "| key family (shards) | keys written | busiest key's WCU/s | its % of a partition |",
+             "|---|---|---|---|"]
     rows += [f"| {family} | {len(members)} | {members[0].wcu_per_second:,.0f} | {members[0].share:.0%} |"
              for family, members in families.items()]
     key, per_order = busiest_user_key(usage)
