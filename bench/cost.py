@@ -837,6 +837,27 @@ def platform_keys(usage: Usage, orders: int) -> list[KeyRate]:
     return sorted(rates, key=lambda rate: -rate.wcu_per_second)
 
 
+SHARD_SETTINGS = {"timer#": "timer_shards", "pending#": "email_queue_shards", "sys:": "system_account_shards"}
+
+
+def shard_families(rates: list[KeyRate]) -> list[tuple[str, list[KeyRate], int, float]]:
+    """Keys grouped by family (`pending#<n>`): (family, its keys written, its shards as configured, the write
+    units a second each shard takes on average). A shard is picked by a hash, so at 1,000 orders a second each
+    takes its family's average; a run of a few hundred orders puts a few more on some shards by chance."""
+    from chalicelib.platform.config import settings
+
+    families: dict[str, list[KeyRate]] = {}
+    for rate in rates:
+        families.setdefault(re.sub(r"#\d+$", "#<n>", rate.key), []).append(rate)
+    found = []
+    for family, members in families.items():
+        setting = next((name for mark, name in SHARD_SETTINGS.items() if mark in family and family.endswith("<n>")),
+                       None)
+        shards = max(len(members), getattr(settings, setting)) if setting else len(members)
+        found.append((family, members, shards, sum(rate.wcu_per_second for rate in members) / shards))
+    return sorted(found, key=lambda item: -item[3])
+
+
 def busiest_user_key(usage: Usage) -> tuple[str, float]:
     """A user's key with the most write units per order of his: (key, units per order)."""
     per_order = {key: units / len(usage.unit_orders[key]) for key, units in usage.key_units.items()
@@ -853,13 +874,11 @@ def hot_keys(usage: Usage, orders: int) -> list[str]:
     if len(rates) > SHOWN_KEYS:
         rows.append(f"| {len(rates) - SHOWN_KEYS} more keys, each at most | {rates[SHOWN_KEYS].wcu_per_second:,.0f} "
                     f"| {rates[SHOWN_KEYS].share:.0%} |")
-    families: dict[str, list[KeyRate]] = {}
-    for rate in rates:
-        families.setdefault(re.sub(r"#\d+$", "#<n>", rate.key), []).append(rate)
-    rows += ["", "| key family (shards) | keys written | busiest key's WCU/s | its % of a partition |",
-             "|---|---|---|---|"]
-    rows += [f"| {family} | {len(members)} | {members[0].wcu_per_second:,.0f} | {members[0].share:.0%} |"
-             for family, members in families.items()]
+    rows += ["", "| key family | shards (written here) | WCU/s a shard at 1,000 orders/s, on average "
+             "| % of a partition | busiest shard here |", "|---|---|---|---|---|"]
+    for family, members, shards, average in shard_families(rates):
+        rows.append(f"| {family} | {shards} ({len(members)}) | {average:,.0f} | {average / PARTITION_WCU:.0%} "
+                    f"| {members[0].wcu_per_second:,.0f} |")
     key, per_order = busiest_user_key(usage)
     if key:
         rows += ["", f"A user's own keys see only his orders: the busiest here, {key}, takes {per_order:.1f} WCU per "
@@ -887,10 +906,11 @@ def breakdown(usage: Usage, orders: int) -> list[str]:
     return rows
 
 
-def verdict(usage: Usage, orders: int) -> tuple[float, KeyRate | None]:
-    """(write units per order, the busiest shared key)."""
-    rates = platform_keys(usage, orders)
-    return usage.modelled / orders, rates[0] if rates else None
+def verdict(usage: Usage, orders: int) -> tuple[float, float]:
+    """(write units per order, the busiest shared key's share of a partition at `ORDERS_PER_SECOND`, a sharded
+    family's keys at their average)."""
+    families = shard_families(platform_keys(usage, orders))
+    return usage.modelled / orders, max((average / PARTITION_WCU for *_, average in families), default=0.0)
 
 
 def site_report(months: Usage, sites: int) -> list[str]:
@@ -950,6 +970,9 @@ def report(usage: Usage, idle: Usage, factor: float, orders: int, months: Usage 
         f"hot keys at {ORDERS_PER_SECOND:,} orders a second (measured: {orders} orders in {usage.seconds:.1f} s; "
         f"{CLIENTS} clients, {CONTRACTORS} contractors); aim: none over {HOT_SHARE:.0%} of a partition:",
         *hot_keys(usage, orders),
+        "",
+        f"busiest shared key at {ORDERS_PER_SECOND:,} orders a second (shards at their average): "
+        f"{verdict(usage, orders)[1]:.0%} of a partition (aim at most {HOT_SHARE:.0%})",
         "",
         "whatever the traffic, per month (the every-minute schedule with nothing due, alarms, metrics):",
         *bill(monthly_lines(idle, len(timers.shard_groups()), alarms, len(usage.metrics))),

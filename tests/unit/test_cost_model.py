@@ -37,12 +37,22 @@ def billed(store):
 def test_a_completed_order_is_billed_item_by_item_and_every_unit_has_a_step_and_a_table(billed):
     usage, orders = billed
     per_order, _ = cost.verdict(usage, orders)
+    assert per_order == pytest.approx(usage.modelled / orders) and per_order > 0
     assert per_order == pytest.approx(sum(usage.step_units.values()) / orders)
     assert per_order == pytest.approx(sum(usage.key_units.values()) / orders)
     steps = {step for step, _ in usage.step_units}
     assert steps == {"POST /v1/invoices", "POST /v1/webhooks/bank", "POST /v1/orders", "POST /v1/orders/{id}/start",
                      "POST /v1/orders/{id}/deliver", "POST /v1/orders/{id}/accept", "stream: e-mail"}
     assert usage.emails == 0 or usage.stream_records["INSERT"] > 0
+
+
+def test_at_a_thousand_orders_a_second_no_shared_key_takes_half_a_partition(billed):
+    usage, orders = billed
+    _, busiest = cost.verdict(usage, orders)
+    assert 0 < busiest <= cost.HOT_SHARE
+    families = {family: average for family, _, _, average in cost.shard_families(cost.platform_keys(usage, orders))}
+    assert families["notifications.by_email_queue pending#<n>"] <= cost.HOT_SHARE * cost.PARTITION_WCU
+    assert all(not key.startswith("accounts sys:") or "#" in key for key in usage.key_units)  # shards apart
 
 
 def test_the_deals_list_indexes_are_written_once_an_order_when_it_is_placed(billed):
