@@ -335,6 +335,15 @@ def require_covers(owner_id: str, money: Money) -> None:
         raise shortfall(owner_id, money.currency)
 
 
+def owned_items(owner_id: str) -> list[AccountModel]:
+    """Every account item of an owner (strongly consistent): a user's, or each shard of a system account (its
+    own partition, and the owner's, where items from before the shards had partitions of their own stay)."""
+    partitions = [owner_id]
+    if owner_id.startswith("sys:"):
+        partitions += [AccountRef(owner_id, "", shard).partition for shard in range(settings.system_account_shards)]
+    return [item for partition in partitions for item in AccountModel.query(partition, consistent_read=True)]
+
+
 def balances(owner_id: str) -> dict[str, tuple[int, int]]:
     """currency → (available, held) for a user's accounts (strongly consistent)."""
     return {account.currency: (int(account.available or 0), int(account.held or 0))
