@@ -830,10 +830,11 @@ class KeyRate:
 def platform_keys(usage: Usage, orders: int) -> list[KeyRate]:
     """Every key more than one order wrote that belongs to no user (counters, system accounts' shards, the
     e-mail queue's and the timers' shards), with its write units a second at `ORDERS_PER_SECOND`, busiest first.
-    An order's own items (its deal, its invoice) see one order's writes whatever the rate."""
+    An order's own items (its deal, its invoice) see one order's writes whatever the rate; a shard is shared
+    even when one order of the run wrote it."""
     rates = [KeyRate(key, units / orders * ORDERS_PER_SECOND, units / orders * ORDERS_PER_SECOND / PARTITION_WCU)
              for key, units in usage.key_units.items()
-             if len(usage.unit_orders[key]) > 1 and not any(mark in key for mark in USERS_OWN)]
+             if (len(usage.unit_orders[key]) > 1 or _sharded(key)) and not any(mark in key for mark in USERS_OWN)]
     return sorted(rates, key=lambda rate: -rate.wcu_per_second)
 
 
@@ -856,6 +857,10 @@ def shard_families(rates: list[KeyRate]) -> list[tuple[str, list[KeyRate], int, 
         shards = max(len(members), getattr(settings, setting)) if setting else len(members)
         found.append((family, members, shards, sum(rate.wcu_per_second for rate in members) / shards))
     return sorted(found, key=lambda item: -item[3])
+
+
+def _sharded(key: str) -> bool:
+    return re.search(r"#\d+$", key) is not None and any(mark in key for mark in SHARD_SETTINGS)
 
 
 def busiest_user_key(usage: Usage) -> tuple[str, float]:
