@@ -566,10 +566,10 @@ def topup_violations(world: World) -> list[str]:
 def site_violations() -> list[str]:
     """Every service invoice paid by exactly one payment, revenue in UAH exactly the paid invoices, no site
     dunned with nothing overdue, the card clearing account exactly the refunds pending."""
+    from chalicelib.money import ledger
     from chalicelib.platform import clock
     from chalicelib.processes.site_deal import OVERDUE_AFTER
     from chalicelib.store.models import (
-        AccountModel,
         CardPaymentModel,
         DealModel,
         PaymentModel,
@@ -589,13 +589,12 @@ def site_violations() -> list[str]:
         expected = 1 if invoice.status == "paid" else 0
         if payments[invoice.id] != expected:
             violations.append(f"{invoice.number} is {invoice.status} but {payments[invoice.id]} payments paid it")
-    revenue = sum(int(a.available) for a in AccountModel.query("sys:revenue", consistent_read=True)
-                  if a.currency == "UAH")
+    revenue = sum(int(a.available) for a in ledger.owned_items("sys:revenue") if a.currency == "UAH")
     paid = sum(int(i.amount) for i in invoices.values() if i.status == "paid")
     if revenue != paid:
         violations.append(f"revenue in UAH is {revenue}, but the paid service invoices total {paid}")
     violations += card_violations(invoices)
-    clearing = sum(int(a.available) for a in AccountModel.query("sys:card_clearing", consistent_read=True))
+    clearing = sum(int(a.available) for a in ledger.owned_items("sys:card_clearing"))
     pending = sum(int(p.amount) for p in CardPaymentModel.scan(consistent_read=True) if p.status == "refund_pending")
     if clearing != pending:
         violations.append(f"the card clearing account holds {clearing}, the refunds pending {pending}")

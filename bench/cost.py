@@ -110,37 +110,262 @@ class Usage:
     log_bytes: int = 0
     metrics: set[str] = field(default_factory=set)
     stored_bytes: int = 0
-    key_writes: Counter[str] = field(default_factory=Counter)  # "table key" -> items written
-    key_orders: dict[str, set[int]] = field(default_factory=dict)  # "table key" -> the orders that wrote it
     order: int = 0  # the order being run
     index_units: Counter[str] = field(default_factory=Counter)  # "table.index" -> write units
     table_units: Counter[str] = field(default_factory=Counter)  # table -> write units, its indexes' included
     seconds: float = 0.0
+    step: str = ""  # what is running: an API route, the stream function, a job
+    modelled: float = 0.0  # write units as DynamoDB bills them, item by item (`WriteModel`)
+    key_units: Counter[str] = field(default_factory=Counter)  # "table key" or "table.index key" -> write units
+    unit_orders: dict[str, set[int]] = field(default_factory=dict)  # those keys -> the orders that wrote them
+    step_units: Counter[tuple[str, str]] = field(default_factory=Counter)  # (step, table or table.index) -> units
+    alternatives: Counter[str] = field(default_factory=Counter)  # another design (`ALTERNATIVES`) -> its write units
 
 
 class IndexTap(Tap):
-    """`Tap`, asking each request for its capacity split by table and index, and keeping that split."""
+    """`Tap`, asking each request for its capacity split by table and index, and keeping that split; with a
+    `WriteModel`, each written item's image just before and just after the write, for the model to bill."""
+
+    def __init__(self, writes: WriteModel | None = None) -> None:
+        super().__init__()
+        self.writes = writes
 
     def _called(self, params: dict, model: Any, **kwargs: Any) -> None:
         if "ReturnConsumedCapacity" in model.input_shape.members:
             params["ReturnConsumedCapacity"] = "INDEXES"
         super()._called(params, model, **kwargs)
+        if self.writes is not None:
+            self.requests[-1].images = self.writes.images(model.name, params)  # type: ignore[attr-defined]
 
     def _answered(self, parsed: dict, **kwargs: Any) -> None:
         super()._answered(parsed, **kwargs)
         consumed = parsed.get("ConsumedCapacity") or []
-        self.requests[-1].consumed = consumed if isinstance(consumed, list) else [consumed]  # type: ignore[attr-defined]
+        request = self.requests[-1]
+        request.consumed = consumed if isinstance(consumed, list) else [consumed]  # type: ignore[attr-defined]
+        if self.writes is not None:
+            request.after = self.writes.images(request.operation, request.params)  # type: ignore[attr-defined]
+
+    @contextmanager
+    def installed(self) -> Iterator[IndexTap]:
+        """The hooks on every DynamoDB client made inside, and on none made after."""
+        import botocore.session
+
+        original = botocore.session.Session.create_client
+        self.install()
+        try:
+            yield self
+        finally:
+            botocore.session.Session.create_client = original  # type: ignore[method-assign]
+
+    def untapped(self, client: Any) -> Any:
+        """`client` without the hooks: the model's own reads are not the app's."""
+        client.meta.events.unregister("before-parameter-build.dynamodb", self._called)
+        client.meta.events.unregister("before-send.dynamodb", self._sent)
+        client.meta.events.unregister("after-call.dynamodb", self._answered)
+        return client
+
+
+# The write model --------------------------------------------------------------------------------
+#
+# DynamoDB bills a write item by item: 1 write unit per started KB of the larger of the item's images
+# before and after (2 in a transaction, a transaction's ConditionCheck included), plus, for each global
+# secondary index the write touches, the index entry's own units: none if the entry is unchanged (a
+# keys-only index when its keys stay), one write where it changes, a delete and a put where its key
+# changes. DynamoDB Local reports a transaction's units per table, as if the table had one item in it
+# (three journal entries billed as one); the model counts every item, so its totals are higher and are
+# the ones the figures use. It runs the same on moto, which reports no capacity at all.
+
+TRANSACTION_FACTOR = 2.0
+# What the deals' lists show (services/views: order, offer, contract, task) and what `deals.settle` reads: an
+# INCLUDE projection of the list indexes would have to hold all of it.
+LISTS_SHOW = ("process,status,version,client_id,contractor_id,subject_id,related_id,title,amount,escrowed,currency,"
+              "commission_bps,delivery_days,deadline_at,remaining_seconds,review_due_at,fund_due_at,accept_by,"
+              "last_message,closed_reason,revisions,extras,cancellation,dispute,terms,terms_hash,reviewed_at,data,"
+              "timer_due_at,timer_transition,history")
+# The other designs billed from the same run's images: the list indexes projecting everything (as before),
+# or what the lists show.
+ALTERNATIVES = {
+    "list indexes ALL": {f"deals.{index}": "ALL" for index in ("by_client", "by_contractor", "by_queue")},
+    "list indexes INCLUDE what lists show": {f"deals.{index}": f"INCLUDE:{LISTS_SHOW}"
+                                             for index in ("by_client", "by_contractor", "by_queue")},
+}
+WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems")
+
+
+@dataclass(frozen=True)
+class IndexShape:
+    name: str
+    hash_key: str
+    range_key: str | None
+    projection: str  # ALL | KEYS_ONLY | INCLUDE
+    include: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class TableShape:
+    name: str  # without the stage's prefix
+    hash_key: str
+    range_key: str | None
+    indexes: tuple[IndexShape, ...]
+
+    def key(self, item: dict) -> dict:
+        return {name: item[name] for name in (self.hash_key, self.range_key) if name}
+
+
+def table_shapes(projections: dict[str, str] | None = None) -> dict[str, TableShape]:
+    """Every table by its bound name, from the models; `projections` ("table.index" -> ALL, KEYS_ONLY or
+    INCLUDE:a,b) replaces an index's projection, to bill another design from the same run."""
+    from chalicelib.store.models import ALL_MODELS, logical_name
+
+    shapes = {}
+    for model in ALL_MODELS:
+        name = logical_name(model)
+        indexes = []
+        for index_name, index in getattr(model, "_indexes", {}).items():
+            attributes = index.Meta.attributes.values()
+            projection = (projections or {}).get(f"{name}.{index_name}") or index.Meta.projection.projection_type
+            kind, _, included = projection.partition(":")
+            indexes.append(IndexShape(
+                index_name, next(a.attr_name for a in attributes if a.is_hash_key),
+                next((a.attr_name for a in attributes if a.is_range_key), None), kind,
+                frozenset(filter(None, included.split(","))) | frozenset(index.Meta.projection.non_key_attributes or ())
+                if kind == "INCLUDE" else frozenset()))
+        shapes[model.Meta.table_name] = TableShape(name, model._hash_keyname, model._range_keyname, tuple(indexes))
+    return shapes
+
+
+def item_size(item: dict) -> int:
+    """An item's size as DynamoDB counts it: names and values, in bytes."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: dict) -> int:
+    kind, body = next(iter(value.items()))
+    if kind == "S":
+        return len(body.encode())
+    if kind == "N":
+        digits = body.lstrip("-").replace(".", "").strip("0") or "0"
+        return 1 + (len(digits) + 1) // 2
+    if kind == "B":
+        return len(body)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "M":
+        return 3 + sum(1 + len(name.encode()) + _value_size(inner) for name, inner in body.items())
+    if kind == "L":
+        return 3 + sum(1 + _value_size(inner) for inner in body)
+    return sum(len(str(element).encode()) for element in body)  # SS, NS, BS
+
+
+def units(size: int) -> int:
+    return max(1, math.ceil(size / 1024))
+
+
+@dataclass(frozen=True)
+class Charge:
+    target: str  # "table" or "table.index"
+    key: str  # the partition key's value written
+    units: float
+
+
+class WriteModel:
+    """Bills write requests item by item from the items' images before and after each write."""
+
+    def __init__(self, reader: Any, shapes: dict[str, TableShape]) -> None:
+        self.reader, self.shapes = reader, shapes
+        self.seconds = 0.0  # spent reading images: not the functions' time
+
+    def images(self, operation: str, params: dict) -> list[dict | None]:
+        """The current image of every item `params` writes (a consistent read each)."""
+        start = time.perf_counter()
+        try:
+            return [self._get(table, key) for table, key, _ in self._written(operation, params)]
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def charges(self, request: Request) -> list[Charge]:
+        before, after = getattr(request, "images", None), getattr(request, "after", None)
+        if request.operation not in WRITES or before is None or after is None:
+            return []
+        factor = TRANSACTION_FACTOR if request.operation == "TransactWriteItems" else 1.0
+        failed = request.error is not None
+        charges = []
+        for (table, key, kind), old, new in zip(self._written(request.operation, request.params), before, after,
+                                                strict=True):
+            shape = self.shapes[table]
+            if failed or kind == "ConditionCheck":  # a refused write, a condition checked: the item's units
+                if not (failed and request.operation == "TransactWriteItems"):
+                    charges.append(Charge(shape.name, _hash(key, shape), units(item_size(old or key)) * factor))
+                continue
+            charges.append(Charge(shape.name, _hash(key, shape),
+                                  units(max(item_size(old or {}), item_size(new or {}))) * factor))
+            for index in shape.indexes:
+                charges += [Charge(f"{shape.name}.{index.name}", entry_key, n * factor)
+                            for entry_key, n in _index_writes(shape, index, old, new)]
+        return charges
+
+    def _written(self, operation: str, params: dict) -> list[tuple[str, dict, str]]:
+        """(table, key, kind) of every item the request writes or checks."""
+        if operation == "TransactWriteItems":
+            bodies = [(kind, body) for item in params["TransactItems"] for kind, body in item.items()]
+        elif operation in ("PutItem", "UpdateItem", "DeleteItem"):
+            bodies = [(operation.removesuffix("Item"), params)]
+        else:
+            return []
+        return [(body["TableName"], body["Key"] if "Key" in body else self.shapes[body["TableName"]].key(body["Item"]),
+                 kind) for kind, body in bodies]
+
+    def _get(self, table: str, key: dict) -> dict | None:
+        return self.reader.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+
+
+def _hash(key: dict, shape: TableShape) -> str:
+    return str(next(iter(key[shape.hash_key].values())))
+
+
+def _index_writes(shape: TableShape, index: IndexShape, old: dict | None, new: dict | None) -> list[tuple[str, int]]:
+    """(the index partition's key, units) of what a write does to one index entry."""
+    def entry(image: dict | None) -> dict | None:
+        if image is None or index.hash_key not in image or (index.range_key and index.range_key not in image):
+            return None
+        if index.projection == "ALL":
+            return image
+        keep = {shape.hash_key, shape.range_key, index.hash_key, index.range_key} | index.include
+        return {name: value for name, value in image.items() if name in keep}
+
+    def place(image: dict) -> tuple:
+        return image[index.hash_key], image.get(index.range_key or "")
+
+    was, now = entry(old), entry(new)
+    if was is None and now is None:
+        return []
+    if was is not None and now is not None and place(was) == place(now):
+        return [] if was == now else [(str(next(iter(now[index.hash_key].values()))), units(item_size(now)))]
+    return [(str(next(iter(image[index.hash_key].values()))), units(item_size(image)))
+            for image in (was, now) if image is not None]
 
 
 class Meter:
-    """Turns each DynamoDB request's reported capacity into billed request units."""
+    """Turns each DynamoDB request's reported capacity into billed request units, and its written items into
+    the write model's units, by key and by step."""
 
-    def __init__(self, transaction_factor: float) -> None:
-        self.transaction_factor = transaction_factor
+    def __init__(self, transaction_factor: float, writes: WriteModel | None = None,
+                 alternatives: dict[str, dict[str, TableShape]] | None = None) -> None:
+        self.transaction_factor, self.writes = transaction_factor, writes
+        self.alternatives = {name: WriteModel(writes.reader, shapes)
+                             for name, shapes in (alternatives or {}).items()} if writes is not None else {}
 
     def add(self, usage: Usage, requests: list[Request]) -> None:
         for request in requests:
             usage.requests[request.operation] += 1
+            for name, alternative in self.alternatives.items():
+                usage.alternatives[name] += sum(charge.units for charge in alternative.charges(request))
+            for charge in self.writes.charges(request) if self.writes is not None else []:
+                usage.modelled += charge.units
+                name = f"{charge.target} {charge.key}"
+                usage.key_units[name] += charge.units
+                usage.unit_orders.setdefault(name, set()).add(usage.order)
+                usage.step_units[(usage.step, charge.target)] += charge.units
             if request.operation in READS:
                 minimum = 1.0 if request.params.get("ConsistentRead") else 0.5
                 usage.read_units += max(request.capacity, minimum)
@@ -152,36 +377,6 @@ class Meter:
                 usage.table_units[table] += consumed.get("CapacityUnits", 0.0) * factor
                 for index, units in consumed.get("GlobalSecondaryIndexes", {}).items():
                     usage.index_units[f"{table}.{index}"] += units["CapacityUnits"] * factor
-            for table, key in written_keys(request):
-                name = f"{table.removeprefix(APP_PREFIX)} {key}"
-                usage.key_writes[name] += 1
-                usage.key_orders.setdefault(name, set()).add(usage.order)
-
-
-def written_keys(request: Request) -> list[tuple[str, str]]:
-    """(table, key) of every item a write request writes."""
-    if request.operation == "TransactWriteItems":
-        bodies = [body for item in request.params["TransactItems"] for kind, body in item.items()
-                  if kind != "ConditionCheck"]
-    elif request.operation in ("PutItem", "UpdateItem", "DeleteItem"):
-        bodies = [request.params]
-    else:
-        return []
-    return [(body["TableName"], _key(body)) for body in bodies]
-
-
-def _key(body: dict) -> str:
-    from chalicelib.store.models import ALL_MODELS
-
-    if "Key" in body:
-        values = body["Key"]
-    else:  # a Put: the key attributes of its table's model
-        table = body["TableName"]
-        model = next(model for model in ALL_MODELS if model.Meta.table_name == table)
-        keys = sorted((not attribute.is_hash_key, attribute.attr_name) for attribute in model.get_attributes().values()
-                      if attribute.is_hash_key or attribute.is_range_key)
-        values = {name: body["Item"][name] for _, name in keys}
-    return "/".join(str(next(iter(value.values()))) for value in values.values())
 
 
 def transaction_factor(endpoint: str) -> float:
@@ -219,16 +414,20 @@ class Driver:
     """The API's Lambda function and the stream's, as one order's story calls them; what they consume
     goes into `usage`."""
 
-    def __init__(self, app_module: Any, endpoint: str, tap: Tap, meter: Meter) -> None:
+    def __init__(self, app_module: Any, endpoint: str | None, tap: Tap, meter: Meter) -> None:
+        """On DynamoDB Local (`endpoint`) the notifications table's stream is polled as Lambda polls it; on
+        moto (no endpoint) the stream function is handed the new notifications' records instead."""
         from chalice.test import Client
 
         from infra.local.streams import StreamPoller
 
         self.http = Client(app_module.app, stage_name="local", project_dir=str(ROOT)).http
         self.tap, self.meter, self.usage = tap, meter, Usage()
-        self.poller = StreamPoller(endpoint_url=endpoint, region=REGION, table_name=APP_PREFIX + "notifications",
-                                   handler=self._stream_handler(app_module), function_name="on_notification_record",
-                                   batch_size=50)
+        self.handler = self._stream_handler(app_module)
+        self.poller = None if endpoint is None else StreamPoller(
+            endpoint_url=endpoint, region=REGION, table_name=APP_PREFIX + "notifications", handler=self.handler,
+            function_name="on_notification_record", batch_size=50)
+        self.handed: set[tuple[str, str]] = set()
 
     def call(self, method: str, path: str, body: Any = None, *, token: str = "", raw: bytes | None = None,
              headers: dict | None = None, status: int = 200) -> dict:
@@ -239,15 +438,21 @@ class Driver:
             all_headers["Idempotency-Key"] = uuid.uuid4().hex
         payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         self.tap.drain()
-        start = time.perf_counter()
+        self.usage.step = f"{method} {re.sub(r'/[a-z]+_[0-9a-z]{20,}', '/{id}', path)}"
+        start, modelling = time.perf_counter(), self._modelling()
         response = self.http.request(method, path, headers=all_headers, body=payload)
-        self.usage.lambda_ms["api"] += billed_ms(time.perf_counter() - start)
+        self.usage.lambda_ms["api"] += billed_ms(time.perf_counter() - start - (self._modelling() - modelling))
         if response.status_code != status:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.body[:300]!r}")
         self.usage.api_requests += 1
         self.usage.lambda_invocations["api"] += 1
         self.meter.add(self.usage, self.tap.drain())
         return response.json_body
+
+    def _modelling(self) -> float:
+        """Seconds the write model has spent reading images so far (taken out of the functions' durations)."""
+        writes = self.meter.writes
+        return writes.seconds if writes is not None else 0.0
 
     def fire_timers(self) -> dict:
         """One night's timer work (`fire_timer_groups`), its DynamoDB requests billed."""
@@ -260,8 +465,19 @@ class Driver:
 
     def drain_stream(self) -> None:
         """Hand the notifications stream to the stream handler until nothing new is in it."""
-        while self.poller.poll_once():
-            pass
+        if self.poller is not None:
+            while self.poller.poll_once():
+                pass
+            return
+        from chalicelib.store.models import NotificationModel
+        from infra.local.streams import LambdaContext
+
+        while new := [(n.user_id, n.id) for n in NotificationModel.scan() if (n.user_id, n.id) not in self.handed]:
+            self.handed.update(new)
+            for start in range(0, len(new), 50):
+                self.handler({"Records": [_insert_record(user_id, notification_id)
+                                          for user_id, notification_id in new[start:start + 50]]},
+                             LambdaContext("on_notification_record", REGION))
 
     def _stream_handler(self, app_module: Any) -> Callable[[dict, Any], Any]:
         """The app's stream handler, counted and timed as its own Lambda function."""
@@ -272,16 +488,27 @@ class Driver:
 
         def counted(event: dict, context: Any) -> Any:
             self.tap.drain()
-            start = time.perf_counter()
+            self.usage.step = "stream: e-mail"
+            start, modelling = time.perf_counter(), self._modelling()
             try:
                 return handler(event, context)
             finally:
-                self.usage.lambda_ms["stream"] += billed_ms(time.perf_counter() - start)
+                self.usage.lambda_ms["stream"] += billed_ms(time.perf_counter() - start
+                                                            - (self._modelling() - modelling))
                 self.usage.lambda_invocations["stream"] += 1
                 self.usage.stream_records.update(record["eventName"] for record in event["Records"])
                 self.meter.add(self.usage, self.tap.drain())
 
         return counted
+
+
+def _insert_record(user_id: str, notification_id: str) -> dict:
+    """A notification's INSERT as the table's stream hands it to Lambda (its keys are what the handler reads)."""
+    return {"eventID": notification_id, "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": REGION,
+            "eventSourceARN": f"arn:aws:dynamodb:{REGION}:000000000000:table/notifications/stream/1",
+            "dynamodb": {"Keys": {"user_id": {"S": user_id}, "id": {"S": notification_id}},
+                         "ApproximateCreationDateTime": time.time(), "SequenceNumber": "1", "SizeBytes": 100,
+                         "StreamViewType": "NEW_IMAGE"}}
 
 
 @dataclass
@@ -290,16 +517,16 @@ class People:
     contractors: list[tuple[str, str]]  # (token, gig id)
 
 
-def cast() -> People:
+def cast(client_count: int = CLIENTS, contractor_count: int = CONTRACTORS) -> People:
     """Clients and contractors with a gig each, made through the services (not billed)."""
     from chalicelib.access.auth import Principal
     from chalicelib.services import accounts, gigs
 
     clients, contractors = [], []
-    for n in range(CLIENTS):
+    for n in range(client_count):
         body = accounts.signup(f"client{n}@example.com", PASSWORD, f"Client {n}", "en")[1]
         clients.append((body["token"], body["user"]["id"]))
-    for n in range(CONTRACTORS):
+    for n in range(contractor_count):
         body = accounts.signup(f"seller{n}@example.com", PASSWORD, f"Seller {n}", "en")[1]
         principal = Principal(body["user"]["id"], ("contractor",))
         contractors.append((body["token"], gigs.publish(principal, f"Gig {n}", "", GIG_PRICE, "USD", 3)[1]["id"]))
@@ -413,6 +640,8 @@ def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> tuple[Usage, 
     tap.install()
     import importlib
 
+    import boto3
+
     from chalicelib.platform import clock, config
     from chalicelib.store import models
     from chalicelib.store.tables import create_tables
@@ -422,7 +651,9 @@ def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> tuple[Usage, 
     create_tables(endpoint_url=endpoint, region=REGION, prefix=APP_PREFIX)
     clock.reset()
     app_module = importlib.import_module("app")
-    meter = Meter(factor)
+    reader = tap.untapped(boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION))
+    tap.writes = WriteModel(reader, table_shapes())
+    meter = Meter(factor, tap.writes, {name: table_shapes(design) for name, design in ALTERNATIVES.items()})
     log_path = scratch / "functions.log"
     with captured_output(log_path) as written:
         people = cast()
@@ -524,7 +755,7 @@ def order_lines(usage: Usage, orders: int, what: str = "orders") -> list[Line]:
     gb_seconds = sum(usage.lambda_ms.values()) / 1000 * memory_gb()
     log_gb = (usage.log_bytes + invocations * LAMBDA_LOG_BYTES_PER_INVOCATION) / 1e9
     return [
-        Line("DynamoDB writes (transactions at the double rate, indexes included)", usage.write_units * per, "WRU",
+        Line("DynamoDB writes (the write model: item by item, indexes included)", usage.modelled * per, "WRU",
              PRICES["dynamodb_write_request_unit"]),
         Line("DynamoDB reads", usage.read_units * per, "RRU", PRICES["dynamodb_read_request_unit"]),
         Line("DynamoDB stream records read by the stream function", sum(usage.stream_records.values()) * per,
@@ -581,30 +812,110 @@ def bill(lines: list[Line]) -> list[str]:
     return rows
 
 
+ORDERS_PER_SECOND = 1000  # the rate the scale plan is made for
+PARTITION_WCU = 1000  # what one partition (one key of a table or an index) takes a second
+HOT_SHARE = 0.5  # no key may take more of a partition at ORDERS_PER_SECOND
+AIM_PER_ORDER = 100  # write units per completed order
+SHOWN_KEYS = 16
+USERS_OWN = ("usr_", "gig_", "email:")  # keys of one user (his items, his lists, his gig): hot only if he is
+
+
+@dataclass(frozen=True)
+class KeyRate:
+    key: str  # "table key" or "table.index key"
+    wcu_per_second: float  # at ORDERS_PER_SECOND
+    share: float  # of a partition's PARTITION_WCU
+
+
+def platform_keys(usage: Usage, orders: int) -> list[KeyRate]:
+    """Every key more than one order wrote that belongs to no user (counters, system accounts' shards, the
+    e-mail queue's and the timers' shards), with its write units a second at `ORDERS_PER_SECOND`, busiest first.
+    An order's own items (its deal, its invoice) see one order's writes whatever the rate; a shard is shared
+    even when one order of the run wrote it."""
+    rates = [KeyRate(key, units / orders * ORDERS_PER_SECOND, units / orders * ORDERS_PER_SECOND / PARTITION_WCU)
+             for key, units in usage.key_units.items()
+             if (len(usage.unit_orders[key]) > 1 or _sharded(key)) and not any(mark in key for mark in USERS_OWN)]
+    return sorted(rates, key=lambda rate: -rate.wcu_per_second)
+
+
+SHARD_SETTINGS = {"timer#": "timer_shards", "pending#": "email_queue_shards", "sys:": "system_account_shards"}
+
+
+def shard_families(rates: list[KeyRate]) -> list[tuple[str, list[KeyRate], int, float]]:
+    """Keys grouped by family (`pending#<n>`): (family, its keys written, its shards as configured, the write
+    units a second each shard takes on average). A shard is picked by a hash, so at 1,000 orders a second each
+    takes its family's average; a run of a few hundred orders puts a few more on some shards by chance."""
+    from chalicelib.platform.config import settings
+
+    families: dict[str, list[KeyRate]] = {}
+    for rate in rates:
+        families.setdefault(re.sub(r"#\d+$", "#<n>", rate.key), []).append(rate)
+    found = []
+    for family, members in families.items():
+        setting = next((name for mark, name in SHARD_SETTINGS.items() if mark in family and family.endswith("<n>")),
+                       None)
+        shards = max(len(members), getattr(settings, setting)) if setting else len(members)
+        found.append((family, members, shards, sum(rate.wcu_per_second for rate in members) / shards))
+    return sorted(found, key=lambda item: -item[3])
+
+
+def _sharded(key: str) -> bool:
+    return re.search(r"#\d+$", key) is not None and any(mark in key for mark in SHARD_SETTINGS)
+
+
+def busiest_user_key(usage: Usage) -> tuple[str, float]:
+    """A user's key with the most write units per order of his: (key, units per order)."""
+    per_order = {key: units / len(usage.unit_orders[key]) for key, units in usage.key_units.items()
+                 if any(mark in key for mark in USERS_OWN)}
+    return max(per_order.items(), key=lambda item: item[1], default=("", 0.0))
+
+
 def hot_keys(usage: Usage, orders: int) -> list[str]:
-    """The items every order may write (the platform's: counters, the system accounts, whose shards are
-    summed), which are hot at any scale; and the busiest user's, hot only if that share of the traffic
-    is one user's."""
-    platform: dict[str, list[int]] = {}
-    for key, writes in usage.key_writes.items():
-        if "usr_" not in key and len(usage.key_orders[key]) > 1:
-            platform.setdefault(re.sub(r"#\d\d$", "", key), []).append(writes)  # "USD#07": a shard
-    rows = ["| item (shards summed) | shards written | writes per order | writes/s in this run "
-            "| writes/s per shard at 1,000 orders/s |", "|---|---|---|---|---|"]
-    for name, shards in sorted(platform.items(), key=lambda item: -sum(item[1])):
-        total = sum(shards)
-        rows.append(f"| {name} | {len(shards)} | {total / orders:.2f} | {total / usage.seconds:.1f} "
-                    f"| {max(shards) / orders * 1000:,.0f} |")
-    users = Counter({key: n for key, n in usage.key_writes.items() if "usr_" in key})
-    if users:
-        key, writes = users.most_common(1)[0]
-        rows.append(f"| busiest user item: {key} ({len(usage.key_orders[key])} of {orders} orders) | 1 "
-                    f"| {writes / orders:.2f} | {writes / usage.seconds:.1f} | {writes / orders * 1000:,.0f} |")
-    rows += ["", "| table (with its indexes) or index | write units per order | write units/s at 1,000 orders/s |",
-             "|---|---|---|"]
-    for name, units in [*usage.table_units.most_common(), *usage.index_units.most_common()]:
-        rows.append(f"| {name} | {units / orders:.1f} | {units / orders * 1000:,.0f} |")
+    """The hot-key table at `ORDERS_PER_SECOND`, and where a user's own keys would get hot."""
+    rates = platform_keys(usage, orders)
+    rows = [f"| key (table or index, partition key) | WCU/s at {ORDERS_PER_SECOND:,} orders/s "
+            f"| % of a partition's {PARTITION_WCU:,} WCU/s |", "|---|---|---|"]
+    rows += [f"| {rate.key} | {rate.wcu_per_second:,.0f} | {rate.share:.0%} |" for rate in rates[:SHOWN_KEYS]]
+    if len(rates) > SHOWN_KEYS:
+        rows.append(f"| {len(rates) - SHOWN_KEYS} more keys, each at most | {rates[SHOWN_KEYS].wcu_per_second:,.0f} "
+                    f"| {rates[SHOWN_KEYS].share:.0%} |")
+    rows += ["", "| key family | shards (written here) | WCU/s a shard at 1,000 orders/s, on average "
+             "| % of a partition | busiest shard here |", "|---|---|---|---|---|"]
+    for family, members, shards, average in shard_families(rates):
+        rows.append(f"| {family} | {shards} ({len(members)}) | {average:,.0f} | {average / PARTITION_WCU:.0%} "
+                    f"| {members[0].wcu_per_second:,.0f} |")
+    key, per_order = busiest_user_key(usage)
+    if key:
+        rows += ["", f"A user's own keys see only his orders: the busiest here, {key}, takes {per_order:.1f} WCU per "
+                 f"order of his, so one user would reach {HOT_SHARE:.0%} of a partition at "
+                 f"{HOT_SHARE * PARTITION_WCU / per_order:,.0f} orders a second of his own."]
     return rows
+
+
+def breakdown(usage: Usage, orders: int) -> list[str]:
+    """Where each write unit of an order goes: by step (an API request, the stream function), then by table
+    or index."""
+    steps: dict[str, list[tuple[str, float]]] = {}
+    for (step, target), units in usage.step_units.items():
+        steps.setdefault(step, []).append((target, units / orders))
+    rows = ["| step | WCU per order | tables and indexes (WCU per order) |", "|---|---|---|"]
+    for step, targets in sorted(steps.items(), key=lambda item: -sum(units for _, units in item[1])):
+        parts = ", ".join(f"{target} {units:.1f}" for target, units in sorted(targets, key=lambda t: -t[1]))
+        rows.append(f"| {step} | {sum(units for _, units in targets):.1f} | {parts} |")
+    by_target: Counter[str] = Counter()
+    for (_, target), units in usage.step_units.items():
+        by_target[target] += units
+    rows += ["", "| table or index | WCU per order | WCU/s at 1,000 orders/s |", "|---|---|---|"]
+    rows += [f"| {target} | {units / orders:.1f} | {units / orders * ORDERS_PER_SECOND:,.0f} |"
+             for target, units in by_target.most_common()]
+    return rows
+
+
+def verdict(usage: Usage, orders: int) -> tuple[float, float]:
+    """(write units per order, the busiest shared key's share of a partition at `ORDERS_PER_SECOND`, a sharded
+    family's keys at their average)."""
+    families = shard_families(platform_keys(usage, orders))
+    return usage.modelled / orders, max((average / PARTITION_WCU for *_, average in families), default=0.0)
 
 
 def site_report(months: Usage, sites: int) -> list[str]:
@@ -623,7 +934,7 @@ def site_report(months: Usage, sites: int) -> list[str]:
         f"dominant item: {dominant.item} ({dominant.cost / total:.0%} of {total:.4f} USD per 1,000 site-months)",
         f"per site-month: {months.api_requests / sites:.1f} API requests, "
         f"{months.lambda_invocations['timers'] / sites:.2f} timer invocations, DynamoDB {requests}; "
-        f"{months.write_units / sites:.1f} WRU, {months.read_units / sites:.1f} RRU; "
+        f"{months.modelled / sites:.1f} WRU, {months.read_units / sites:.1f} RRU; "
         f"{months.emails / sites:.1f} e-mails",
     ]
 
@@ -647,16 +958,26 @@ def report(usage: Usage, idle: Usage, factor: float, orders: int, months: Usage 
         "",
         f"dominant item: {dominant.item} ({dominant.cost / total:.0%} of {total:.4f} USD per 1,000 orders)",
         f"per order: {usage.api_requests / orders:.1f} API requests, DynamoDB {requests}; "
-        f"{usage.write_units / orders:.1f} WRU, {usage.read_units / orders:.1f} RRU; "
+        f"{usage.modelled / orders:.1f} WRU, {usage.read_units / orders:.1f} RRU; "
         f"{usage.emails / orders:.1f} e-mails; stream records {dict(usage.stream_records)} in "
         f"{usage.lambda_invocations['stream']} stream invocations for {orders} orders; "
         f"{usage.log_bytes / usage.api_requests:.0f} log bytes per API request",
         "DynamoDB Local reports transactional writes at the double rate already" if factor == 1.0 else
         "transactional writes doubled here (DynamoDB Local reported them at the plain rate)",
         "",
-        f"hottest items ({orders} orders in {usage.seconds:.1f} s, {orders / usage.seconds:.1f} orders/s; "
-        f"{CLIENTS} clients, {CONTRACTORS} contractors), and the indexes' writes:",
+        f"write units per order, item by item as DynamoDB bills them (the write model): "
+        f"{usage.modelled / orders:.1f} (aim {AIM_PER_ORDER}); DynamoDB Local reported "
+        f"{usage.write_units / orders:.1f}",
+        *[f"  the same run with {name}: {units / orders:.1f}" for name, units in usage.alternatives.items()],
+        "",
+        *breakdown(usage, orders),
+        "",
+        f"hot keys at {ORDERS_PER_SECOND:,} orders a second (measured: {orders} orders in {usage.seconds:.1f} s; "
+        f"{CLIENTS} clients, {CONTRACTORS} contractors); aim: none over {HOT_SHARE:.0%} of a partition:",
         *hot_keys(usage, orders),
+        "",
+        f"busiest shared key at {ORDERS_PER_SECOND:,} orders a second (shards at their average): "
+        f"{verdict(usage, orders)[1]:.0%} of a partition (aim at most {HOT_SHARE:.0%})",
         "",
         "whatever the traffic, per month (the every-minute schedule with nothing due, alarms, metrics):",
         *bill(monthly_lines(idle, len(timers.shard_groups()), alarms, len(usage.metrics))),

@@ -69,7 +69,8 @@ TIMER_QUEUE = "TimerQueue"
 TIMER_QUEUE_RETENTION_SECONDS = 600
 TIMER_QUEUE_VISIBILITY_SECONDS = 180
 
-TABLE_ACTIONS = ("ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan", "UpdateItem")
+TABLE_ACTIONS = ("BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan",
+                 "UpdateItem")
 FILES_PREFIX = "deliverables/"  # chalicelib/services/projects.py keys every upload under it
 LOG_RETENTION_DAYS = 90
 
@@ -102,9 +103,10 @@ def _indexes() -> dict[str, frozenset[str]]:
 # disconnected, a usage key replaced, a deleted site's: services/sites.py) and a paused or re-tagged gig's
 # catalog rows (store/catalog.py), and scans only the accounts
 # (services/balances.trial_balance, the operators' books) and the few tariffs (services/tariff_catalog).
+# A list of deals reads its page in one batch (the deals' list indexes hold keys only: store/lookup.in_order).
 API_ACTIONS = ("ConditionCheckItem", "GetItem", "PutItem", "Query", "UpdateItem")
-API_EXTRA_ACTIONS = {"deals": ("DeleteItem",), "accounts": ("Scan",), "tariffs": ("Scan",), "keys": ("DeleteItem",),
-                     "catalog": ("DeleteItem",)}
+API_EXTRA_ACTIONS = {"deals": ("DeleteItem", "BatchGetItem"), "accounts": ("Scan",), "tariffs": ("Scan",),
+                     "keys": ("DeleteItem",), "catalog": ("DeleteItem",)}
 
 
 def _api_access() -> dict[str, Access]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from chalicelib.adapters import acquirer
-from chalicelib.money import tariffs
+from chalicelib.money import ledger, tariffs
 from chalicelib.platform import clock
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -86,6 +86,4 @@ def run_timers() -> int:
 
 def uah_available(owner_id: str) -> int:
     """What an account (a system account's shards summed) has available in UAH."""
-    from chalicelib.store.models import AccountModel
-
-    return sum(int(a.available) for a in AccountModel.query(owner_id) if a.currency == "UAH")
+    return sum(int(a.available) for a in ledger.owned_items(owner_id) if a.currency == "UAH")

@@ -4,8 +4,9 @@ Accounts are (owner, currency) with two buckets, `available` and `held` (escrow,
 payouts). Every movement is a `Transfer` of postings in integer minor units whose sum is zero,
 so debits equal credits per currency by construction. The outside world has its own accounts
 (money in from the bank, money out to the bank, platform revenue, unmatched bank money); they
-may go negative and are split over several items by a shard derived from the transfer id, so
-no single item limits throughput. User accounts are written with no-overdraft conditions.
+may go negative and are split over several items by a shard derived from the transfer id, each shard
+under a partition key of its own (`sys:bank_in#07`, `owner_of` gives back `sys:bank_in`), so no item or
+partition limits throughput. User accounts are written with no-overdraft conditions.
 
 `record()` adds a transfer to a unit of work: the entry (written once per transfer id, so a
 retry cannot apply it twice), one statement line per posting, and one conditional update per
@@ -57,6 +58,11 @@ class AccountRef:
         return self.currency if self.shard is None else f"{self.currency}#{self.shard:02d}"
 
     @property
+    def partition(self) -> str:
+        """The account item's partition key: the owner, with a system account's shard."""
+        return self.owner_id if self.shard is None else f"{self.owner_id}#{self.shard:02d}"
+
+    @property
     def is_system(self) -> bool:
         return self.owner_id.startswith("sys:")
 
@@ -87,6 +93,12 @@ class Transfer:
         assert all(p.account.currency == self.currency for p in self.postings), "one currency per transfer"
         assert all(type(p.amount_minor) is int and p.amount_minor != 0 for p in self.postings)
         assert sum(p.amount_minor for p in self.postings) == 0, "debits must equal credits"
+
+
+def owner_of(partition: str) -> str:
+    """The owner of an account item (`AccountModel.owner_id`): a system account's shards share one. Items
+    written before the shards had partitions of their own carry the owner alone."""
+    return partition.partition("#")[0]
 
 
 def user_account(owner_id: str, currency: str) -> AccountRef:
@@ -343,7 +355,7 @@ def _update_account(uow: UnitOfWork, account: AccountRef, deltas: dict[Bucket, i
     netted = uow.account_deltas.setdefault(account, {AVAILABLE: 0, HELD: 0})
     for bucket, delta in deltas.items():
         netted[bucket] += delta
-    item = AccountModel(account.owner_id, account.key)
+    item = AccountModel(account.partition, account.key)
     actions = [AccountModel.currency.set(account.currency)]
     condition = None
     for name, delta in netted.items():
@@ -374,6 +386,15 @@ def require_covers(owner_id: str, money: Money) -> None:
     """Refuse up front (the transaction would refuse too) when the balance cannot pay `money`."""
     if balances(owner_id).get(money.currency, (0, 0))[0] < money.amount_minor:
         raise shortfall(owner_id, money.currency)
+
+
+def owned_items(owner_id: str) -> list[AccountModel]:
+    """Every account item of an owner (strongly consistent): a user's, or each shard of a system account (its
+    own partition, and the owner's, where items from before the shards had partitions of their own stay)."""
+    partitions = [owner_id]
+    if owner_id.startswith("sys:"):
+        partitions += [AccountRef(owner_id, "", shard).partition for shard in range(settings.system_account_shards)]
+    return [item for partition in partitions for item in AccountModel.query(partition, consistent_read=True)]
 
 
 def balances(owner_id: str) -> dict[str, tuple[int, int]]:

@@ -34,7 +34,7 @@ def trial_balance(principal: Principal) -> dict:
     for account in AccountModel.scan(consistent_read=True):
         amount = int(account.available or 0) + int(account.held or 0)
         totals[account.currency] += amount
-        kind = account.owner_id if account.owner_id.startswith("sys:") else "users"
+        kind = ledger.owner_of(account.owner_id) if account.owner_id.startswith("sys:") else "users"
         by_kind[account.currency][kind] += amount
     items = [{"currency": currency, "total": totals[currency], "balanced": totals[currency] == 0,
               "accounts": dict(sorted(by_kind[currency].items()))} for currency in sorted(totals)]

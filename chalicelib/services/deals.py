@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from pynamodb.expressions.condition import Condition
-
 from chalicelib import engine
 from chalicelib.access.auth import Principal
 from chalicelib.platform import clock
@@ -164,10 +162,16 @@ def fire(process: Process, deal_id: str, transition: str, role_of: Callable[[Dea
 
 
 def list_for(principal: Principal, process: Process, role: str, limit: int, cursor: str | None,
-             present: Callable[[DealModel], dict], *, only: Condition | None = None) -> dict:
-    """The caller's deals of `process` as client (default) or contractor, those matching `only`."""
+             present: Callable[[DealModel], dict], *, only: Callable[[DealModel], bool] | None = None) -> dict:
+    """The caller's deals of `process` as client (default) or contractor, those matching `only`. The index holds
+    keys only: the page's deals are read in one batch, then filtered (as a query's filter would, after its limit)."""
     key = f"{process.noun}#{principal.user_id}"
     index = DealModel.by_contractor if role == "contractor" else DealModel.by_client
     now = clock.now()
-    return page(lambda **kw: index.query(key, scan_index_forward=False, filter_condition=only, **kw), limit, cursor,
-                lambda deal: present(settle(deal, now)))
+
+    def load(listed: list[DealModel]) -> list[DealModel]:
+        deals = lookup.in_order(DealModel, listed)
+        return deals if only is None else [deal for deal in deals if only(deal)]
+
+    return page(lambda **kw: index.query(key, scan_index_forward=False, **kw), limit, cursor,
+                lambda deal: present(settle(deal, now)), load=load)

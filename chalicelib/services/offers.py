@@ -73,9 +73,9 @@ MAX_PENDING_PER_CLIENT = 3
 def _few_pending(contractor_id: str, client_id: str) -> None:
     """At most `MAX_PENDING_PER_CLIENT` offers from one contractor wait for one client's answer."""
     now = clock.now()
-    pending = [deal for deal in DealModel.by_contractor.query(
-        f"{PROCESS.noun}#{contractor_id}", filter_condition=(DealModel.client_id == client_id)
-        & (DealModel.status == PENDING)) if deals.settle(deal, now).status == PENDING]
+    offers = lookup.in_order(DealModel, list(DealModel.by_contractor.query(f"{PROCESS.noun}#{contractor_id}")))
+    pending = [deal for deal in offers if deal.client_id == client_id and deal.status == PENDING
+               and deals.settle(deal, now).status == PENDING]
     if len(pending) >= MAX_PENDING_PER_CLIENT:
         raise Conflict("too_many_pending_offers", f"At most {MAX_PENDING_PER_CLIENT} offers may wait for one "
                                                   "client's answer; withdraw one or wait for the answers")

@@ -18,6 +18,7 @@ from chalicelib.processes.disputes import QUEUE as DISPUTES_QUEUE
 from chalicelib.processes.gig_order import NOT_STARTED, PROCESS
 from chalicelib.services import deals, gigs, idempotency, topups, views
 from chalicelib.services.pagination import page
+from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, GigModel
 from chalicelib.store.uow import UnitOfWork
 
@@ -181,4 +182,5 @@ def resolve_dispute(principal: Principal, order_id: str, refund_minor: int, rele
 
 def open_disputes(principal: Principal, limit: int, cursor: str | None) -> dict:
     principal.require_operator()
-    return page(lambda **kw: DealModel.by_queue.query(DISPUTES_QUEUE, **kw), limit, cursor, views.deal)
+    return page(lambda **kw: DealModel.by_queue.query(DISPUTES_QUEUE, **kw), limit, cursor, views.deal,
+                load=lambda listed: lookup.in_order(DealModel, listed))

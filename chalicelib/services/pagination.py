@@ -82,8 +82,11 @@ def parse_limit(raw: str | None) -> int:
 
 
 def page(query: Callable[..., ResultIterator], limit: int, cursor: str | None,
-         present: Callable[[Any], dict]) -> dict:
-    """Run a PynamoDB query/scan for one page and shape it as `{"items", "next_cursor"}`."""
+         present: Callable[[Any], dict], *, load: Callable[[list], list] | None = None) -> dict:
+    """Run a PynamoDB query/scan for one page and shape it as `{"items", "next_cursor"}`. `load` turns what a
+    keys-only index gave into the whole items (`lookup.in_order`)."""
     results = query(limit=limit, last_evaluated_key=decode_cursor(cursor))
     items = list(results)
+    if load is not None:
+        items = load(items)
     return {"items": [present(item) for item in items], "next_cursor": encode_cursor(results.last_evaluated_key)}

@@ -116,7 +116,8 @@ def list_by_status(principal: Principal, status: str, limit: int, cursor: str | 
         raise Unprocessable("validation_error", f"status must be one of: {', '.join(SITE_STATUSES)}", field="status")
     known = _tariff_map()
     return page(lambda **kw: DealModel.by_queue.query(f"sites#{status}", **kw), limit, cursor,
-                lambda deal: present(load_site(deal.id), deal, known))
+                lambda deal: present(load_site(deal.id), deal, known),
+                load=lambda listed: lookup.in_order(DealModel, listed))
 
 
 # --- creating ------------------------------------------------------------------------------------------------------

@@ -159,7 +159,7 @@ def get(principal: Principal, task_id: str) -> dict:
 
 def list_mine(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
     """The company's tasks, or the contractor's (drafts are not his to see)."""
-    sent = DealModel.status != DRAFT if role == "contractor" else None
+    sent = (lambda deal: deal.status != DRAFT) if role == "contractor" else None
     return deals.list_for(principal, PROCESS, role, limit, cursor, views.task, only=sent)
 
 
@@ -186,4 +186,4 @@ def act_pdf(principal: Principal, task_id: str) -> bytes:
 def documents(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
     """The caller's acts of completed work, as the company (default) or as the contractor, newest first."""
     return deals.list_for(principal, PROCESS, role, limit, cursor, views.act_document,
-                          only=DealModel.status.is_in(DONE, DISPUTED, RESOLVED))
+                          only=lambda deal: deal.status in (DONE, DISPUTED, RESOLVED))

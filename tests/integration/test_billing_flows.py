@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from chalicelib.access.auth import Principal
-from chalicelib.money import tariffs
+from chalicelib.money import ledger, tariffs
 from chalicelib.platform import clock
 from chalicelib.services import accounts, sites, timers, usage
 from chalicelib.store.models import DealModel, ServiceInvoiceModel
@@ -184,7 +184,8 @@ def test_a_month_in_which_every_kind_of_double_payment_happens_once_ends_with_ev
     ops = operator.json_body["token"]
 
     def account(name: str) -> int:
-        return sum(int(a.available) for a in AccountModel.query(name, consistent_read=True) if a.currency == "UAH")
+        return sum(int(a.available) for a in AccountModel.scan(consistent_read=True)
+                   if ledger.owner_of(a.owner_id) == name and a.currency == "UAH")
 
     def deliver_all() -> list[str]:
         outcomes = []

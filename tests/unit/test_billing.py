@@ -11,11 +11,11 @@ import pytest
 from pypdf import PdfReader
 
 from chalicelib.adapters.domains import LocalVerifier
-from chalicelib.money import tariffs
+from chalicelib.money import ledger, tariffs
 from chalicelib.money.ledger import System
 from chalicelib.platform import clock
 from chalicelib.services import timers
-from chalicelib.store.models import AccountModel, DealModel, KeyModel, NotificationModel, SiteModel, UsageModel
+from chalicelib.store.models import DealModel, KeyModel, NotificationModel, SiteModel, UsageModel
 from tests.billing_support import (
     BUSINESS,
     EDRPOU,
@@ -44,7 +44,7 @@ def _kinds(api, token: str) -> list[str]:
 
 
 def _revenue_uah() -> int:
-    return sum(int(a.available) for a in AccountModel.query(System.REVENUE.value) if a.currency == "UAH")
+    return sum(int(a.available) for a in ledger.owned_items(System.REVENUE.value) if a.currency == "UAH")
 
 
 def _pdf_text(content: bytes) -> str:

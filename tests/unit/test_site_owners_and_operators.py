@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.adapters import acquirer
+from chalicelib.money import ledger
 from chalicelib.money.ledger import System
 from chalicelib.platform import clock
 from chalicelib.platform.errors import UpstreamUnavailable
 from chalicelib.services import timers
 from chalicelib.store.models import (
-    AccountModel,
     AuditLogModel,
     CardPaymentModel,
     DealModel,
@@ -52,7 +52,7 @@ def _params(user_id: str, kind: str) -> list[dict]:
 
 
 def _balance(account: System) -> int:
-    return sum(int(a.available) for a in AccountModel.query(account.value) if a.currency == "UAH")
+    return sum(int(a.available) for a in ledger.owned_items(account.value) if a.currency == "UAH")
 
 
 def _audit(api, operator_token: str, site_id: str) -> list[dict]:

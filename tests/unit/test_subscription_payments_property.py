@@ -22,14 +22,14 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from chalicelib.access.auth import Principal
 from chalicelib.adapters import acquirer
-from chalicelib.money import periods
+from chalicelib.money import ledger, periods
 from chalicelib.money.amounts import Money
 from chalicelib.money.ledger import System
 from chalicelib.platform import clock, config
 from chalicelib.platform.errors import Conflict
 from chalicelib.processes.site_deal import OVERDUE_AFTER
 from chalicelib.services import bank, card_payments, sites, tariff_catalog, timers
-from chalicelib.store.models import AccountModel, CardPaymentModel, DealModel, PaymentModel, ServiceInvoiceModel
+from chalicelib.store.models import CardPaymentModel, DealModel, PaymentModel, ServiceInvoiceModel
 from tests.billing_support import OWNER
 from tests.support import assert_books_balance
 
@@ -42,7 +42,7 @@ def _token(card: str) -> str:
 
 
 def _balance(owner_id: str) -> int:
-    return sum(int(a.available) for a in AccountModel.query(owner_id, consistent_read=True) if a.currency == "UAH")
+    return sum(int(a.available) for a in ledger.owned_items(owner_id) if a.currency == "UAH")
 
 
 class FlakyAcquirer(acquirer.LocalAcquirer):

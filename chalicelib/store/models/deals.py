@@ -7,7 +7,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.store.models.base import BaseMeta, JSONAttribute
@@ -60,11 +60,13 @@ class DueTimers(GlobalSecondaryIndex):
 
 
 class DealsByClient(GlobalSecondaryIndex):
-    """`client_key` is `<noun>#<client id>`: a client's orders and offers are listed apart."""
+    """`client_key` is `<noun>#<client id>`: a client's orders and offers are listed apart. The list indexes hold
+    keys only (a list reads its page's items in one batch, `lookup.in_order`): a transition that keeps the deal's
+    place in the lists writes none of them."""
 
     class Meta:
         index_name = "by_client"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     client_key = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
@@ -73,7 +75,7 @@ class DealsByClient(GlobalSecondaryIndex):
 class DealsByContractor(GlobalSecondaryIndex):
     class Meta:
         index_name = "by_contractor"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     contractor_key = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
@@ -84,7 +86,7 @@ class DealsByQueue(GlobalSecondaryIndex):
 
     class Meta:
         index_name = "by_queue"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     queue = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
