@@ -838,7 +838,8 @@ def platform_keys(usage: Usage, orders: int) -> list[KeyRate]:
     return sorted(rates, key=lambda rate: -rate.wcu_per_second)
 
 
-SHARD_SETTINGS = {"timer#": "timer_shards", "pending#": "email_queue_shards", "sys:": "system_account_shards"}
+SHARD_SETTINGS = {"timer#": "timer_shards", "pending#": "email_queue_shards", "sys:": "system_account_shards",
+                  "catalog.": "catalog_listing_shards"}
 
 
 def shard_families(rates: list[KeyRate]) -> list[tuple[str, list[KeyRate], int, float]]:

@@ -4,13 +4,16 @@ order. Today's implementation (`IndexSearch`) is one DynamoDB Query of the catal
 of the same interface over an OpenSearch index fed from the gigs table's stream (docs/api.md, "The catalog"),
 picked here by `get_search()`.
 
-Every read is a Query of one listing (`all`, a category or a tag) in the index of the asked order, never a Scan.
+Every read is a Query of one listing (`all`, a category or a tag) in the index of the asked order, never a Scan:
+one Query of each of the listing's shards (`CATALOG_LISTING_SHARDS`), merged in that order as they are read. The
+cursor is the last row's sort key, which every shard goes on after.
 Filters that are not part of that key (currency and price outside a price order, days, level, further tags) are
 applied to the rows as they are read, and one page reads at most `CATALOG_PAGE_READ_BUDGET` rows: a page that
 runs out of budget is short (even empty) and still carries a cursor to go on from where it stopped.
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -58,41 +61,49 @@ def start_key_names(order: str) -> set[str]:
 
 
 class IndexSearch:
-    """One Query of the listing's rows in the order's index, filters applied to the rows read."""
+    """One Query of each of the listing's shards in the order's index, merged; filters applied to the rows read."""
 
     def find(self, query: CatalogQuery) -> CatalogPage:
         index_name, sort_key, ascending = ORDERS[query.order]
         index = getattr(CatalogEntryModel, index_name)
-        key_range = None
-        if query.order == "price" and query.currency:
-            low, high = catalog.price_bounds(query.currency, query.min_price, query.max_price)
-            key_range = CatalogEntryModel.price_key.between(low, high)
         filtered = self._filters(query)
-        # unfiltered, a page is one Query of exactly its rows; filtered, a few times the page a Query
+        # unfiltered, a page reads at most its rows from each shard; filtered, a few times the page a Query
         page_size = min(_CHUNK * query.limit, settings.catalog_page_read_budget) if filtered else query.limit
-        results = index.query(query.listing, key_range, scan_index_forward=ascending, page_size=page_size,
-                              last_evaluated_key=query.start_key)
+        condition = self._range(query, sort_key, ascending)
+        queries = [index.query(shard, condition, scan_index_forward=ascending, page_size=page_size)
+                   for shard in catalog.shards(query.listing)]
+        merged = heapq.merge(*queries, key=lambda row: getattr(row, sort_key), reverse=not ascending)
         page = CatalogPage(rows=[], last_key=None)
-        seen, last = 0, None
-        for row in results:
+        seen, last, ended = 0, None, True
+        for row in merged:
             seen, last = seen + 1, row
             if all(check(row) for check in filtered):
                 page.rows.append(row)
                 page.levels[row.gig_id] = _level(row, query.now)
                 if len(page.rows) == query.limit:
+                    ended = False
                     break
             if seen >= settings.catalog_page_read_budget:
+                ended = False
                 break
-        page.read = results.page_iter.total_scanned_count
-        if last is None:
-            return page
-        if not filtered and len(page.rows) == query.limit:
-            page.last_key = results.last_evaluated_key  # the page ended with the Query's own page
-        elif len(page.rows) == query.limit or seen >= settings.catalog_page_read_budget:
-            page.last_key = _key(last, sort_key)
-        else:
-            page.last_key = None  # the listing ran out
+        page.read = sum(results.page_iter.total_scanned_count for results in queries)
+        if last is not None and not ended:
+            page.last_key = _key(last, query.listing, sort_key)
         return page
+
+    @staticmethod
+    def _range(query: CatalogQuery, sort_key: str, ascending: bool) -> Any:
+        """The sort key's condition: a price range in one currency, and past the cursor's row."""
+        attribute = getattr(CatalogEntryModel, sort_key)
+        after = query.start_key[sort_key]["S"] if query.start_key else None
+        if query.order == "price" and query.currency:
+            low, high = catalog.price_bounds(query.currency, query.min_price, query.max_price)
+            if after is not None:
+                low = max(low, after + "\0")  # the smallest key after the cursor's row
+            return attribute.between(low, high)
+        if after is None:
+            return None
+        return attribute > after if ascending else attribute < after
 
     @staticmethod
     def _filters(query: CatalogQuery) -> list:
@@ -124,8 +135,9 @@ def _level(row: CatalogEntryModel, now: datetime) -> str:
     return catalog.earned_level(stand["level_override"], stand["completed"], stand["failed"], stand["joined_at"], now)
 
 
-def _key(row: CatalogEntryModel, sort_key: str) -> dict[str, Any]:
-    return {"gig_id": {"S": row.gig_id}, "listing": {"S": row.listing}, sort_key: {"S": getattr(row, sort_key)}}
+def _key(row: CatalogEntryModel, listing: str, sort_key: str) -> dict[str, Any]:
+    """The cursor: the listing (not its shard) and where the last row read stands in the order."""
+    return {"gig_id": {"S": row.gig_id}, "listing": {"S": listing}, sort_key: {"S": getattr(row, sort_key)}}
 
 
 def get_search() -> GigSearch:

@@ -86,6 +86,10 @@ KINDS: dict[str, Mail] = {
     "counter_limit_reached": Mail(ACTION),
     "domain_claimed_elsewhere": Mail(ACTION),
     "payout_failed": Mail(ACTION),
+    "offer_requested": Mail(ACTION),  # the contractor answers with an offer or declines
+    "task_disputed": Mail(ACTION),  # operators decide; the parties may add their side
+    "task_unassigned": Mail(ACTION),  # the company assigns the drafts again
+    "topup_action_failed": Mail(ACTION),  # the money is on the balance, the action to do again
     # money
     "invoice_created": Mail(MONEY, N_("Top-up invoice issued")),
     "invoice_paid": Mail(MONEY, N_("Top-up invoice paid")),
@@ -109,10 +113,15 @@ KINDS: dict[str, Mail] = {
     "service_invoice_written_off": Mail(MONEY, N_("Service invoice written off")),
     "transfer_to_be_returned": Mail(MONEY, N_("Transfer to be returned")),
     "act_sent": Mail(MONEY, N_("Act sent to Vchasno")),
+    "service_invoice_part_paid": Mail(MONEY, N_("Service invoice partly paid")),
+    "site_credit_added": Mail(MONEY, N_("Site credit added")),
+    "site_credit_refunded": Mail(MONEY, N_("Site credit refunded")),
+    "task_dispute_resolved": Mail(MONEY, N_("Task dispute resolved")),
     # deadlines
     "order_auto_cancelled": Mail(DEADLINE, N_("Order cancelled automatically")),
     "offer_expired": Mail(DEADLINE, N_("Offer expired")),
     "contract_lapsed": Mail(DEADLINE, N_("Contract lapsed")),
+    "offer_request_expired": Mail(DEADLINE, N_("Request for an offer expired")),
     # the other party's actions
     "order_started": Mail(OTHER_PARTY, N_("Order started")),
     "order_declined": Mail(OTHER_PARTY, N_("Order declined")),
@@ -132,6 +141,7 @@ KINDS: dict[str, Mail] = {
     "project_changed": Mail(OTHER_PARTY, N_("Project changed")),
     "task_done": Mail(OTHER_PARTY, N_("Task done")),
     "task_cancelled": Mail(OTHER_PARTY, N_("Task cancelled")),
+    "offer_request_declined": Mail(OTHER_PARTY, N_("Request for an offer declined")),
     # the account
     "welcome": Mail(ACCOUNT, N_("Welcome")),
     "site_created": Mail(ACCOUNT, N_("Site created")),

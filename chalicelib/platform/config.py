@@ -312,6 +312,11 @@ class Settings:
     catalog_categories: dict = field(default_factory=_catalog_categories)
     catalog_max_active_gigs: int = field(default_factory=lambda: int(_env("CATALOG_MAX_ACTIVE_GIGS", "10")))
     catalog_page_read_budget: int = field(default_factory=lambda: int(_env("CATALOG_PAGE_READ_BUDGET", "300")))
+    # Each listing of the catalog (the whole catalog, a category, a tag) is spread over this many index keys
+    # (`all#<n>`, by a hash of the gig id): every scored order re-ranks its contractor's rows, and under one key
+    # the whole catalog's would take two partitions' writes at 1,000 orders a second (`python -m bench.cost`). A
+    # page reads the shards' Queries merged in the asked order. Changing it needs every gig listed again.
+    catalog_listing_shards: int = field(default_factory=lambda: int(_env("CATALOG_LISTING_SHARDS", "8")))
     # Payouts: the smallest withdrawal per currency (JSON, minor units), how many may be open at once
     # per currency, and where the bank takes payout requests (empty: the local bank, a file).
     payout_min_amount: dict = field(default_factory=_payout_minimum)

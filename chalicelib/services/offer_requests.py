@@ -91,9 +91,10 @@ def _deadline(value: str | None, now: datetime) -> str | None:
 
 
 def _few_pending(client_id: str, contractor_id: str, now: datetime) -> None:
-    pending = [deal for deal in DealModel.by_client.query(
-        f"{PROCESS.noun}#{client_id}", filter_condition=(DealModel.contractor_id == contractor_id)
-        & (DealModel.status == PENDING)) if deals.settle(deal, now).status == PENDING]
+    # the index holds keys only: the requests are read whole in one batch, then sorted out here
+    requests = lookup.in_order(DealModel, list(DealModel.by_client.query(f"{PROCESS.noun}#{client_id}")))
+    pending = [deal for deal in requests if deal.contractor_id == contractor_id and deal.status == PENDING
+               and deals.settle(deal, now).status == PENDING]
     if len(pending) >= MAX_PENDING_PER_CONTRACTOR:
         raise Conflict("too_many_pending_requests", f"At most {MAX_PENDING_PER_CONTRACTOR} requests may wait for one "
                                                     "contractor's answer; withdraw one or wait for the answers")

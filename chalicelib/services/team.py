@@ -40,6 +40,7 @@ from chalicelib.processes.b2b_task import DRAFT, pending_member, placeholder_id
 from chalicelib.processes.b2b_task import PROCESS as TASKS
 from chalicelib.services import accounts, notifications, profiles, views
 from chalicelib.services.pagination import page
+from chalicelib.store import lookup
 from chalicelib.store.models import DealModel, KeyModel, ProfileModel, TeamMemberModel, UserModel
 from chalicelib.store.uow import UnitOfWork
 
@@ -259,9 +260,10 @@ def _drafts_of(company_id: str, email: str, user_id: str | None) -> list[DealMod
     """The company's drafts waiting for the invitee at `email` to join."""
     found = []
     for contractor_id in {placeholder_id(company_id, email), *([user_id] if user_id else [])}:
-        found += [draft for draft in DealModel.by_contractor.query(
-            f"{TASKS.noun}#{contractor_id}", filter_condition=(DealModel.client_id == company_id)
-            & (DealModel.status == DRAFT)) if (pending_member(draft) or {}).get("email") == email]
+        # the index holds keys only: his tasks are read whole in one batch, then sorted out here
+        tasks = lookup.in_order(DealModel, list(DealModel.by_contractor.query(f"{TASKS.noun}#{contractor_id}")))
+        found += [draft for draft in tasks if draft.client_id == company_id and draft.status == DRAFT
+                  and (pending_member(draft) or {}).get("email") == email]
     return found
 
 

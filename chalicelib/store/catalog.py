@@ -1,7 +1,9 @@
 """The catalog's index rows, kept in step with the gigs and their contractors inside the changes' own transactions.
 
 A listed (active) gig has one `CatalogEntryModel` row per listing it appears in: `all`, `category#<slug>` and
-`tag#<tag>` for each of its tags (at most `MAX_TAGS`). Each row carries the gig's card, the contractor's standing
+`tag#<tag>` for each of its tags (at most `MAX_TAGS`), each under the listing's shard for the gig
+(`all#<n>`: `CATALOG_LISTING_SHARDS` keys a listing, picked by a hash of the gig id, so no index key takes the
+whole catalog's writes). Each row carries the gig's card, the contractor's standing
 (the counters behind his responsibility rating and level, his review summary) and three sort keys:
 
 - `rank_key`: responsibility percent, then review average (hundredths), then review count, then the gig's age,
@@ -18,6 +20,7 @@ same transactions.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -35,8 +38,19 @@ RANKED_COUNTERS = ("orders_completed", "orders_failed")  # the profile's counter
 
 
 def listings(gig: GigModel) -> list[str]:
-    """Every listing the gig appears in while it is active."""
-    return [ALL, *([f"category#{gig.category}"] if gig.category else []), *(f"tag#{tag}" for tag in gig.tags or [])]
+    """Every listing the gig appears in while it is active, each as the key of its shard for this gig."""
+    names = [ALL, *([f"category#{gig.category}"] if gig.category else []), *(f"tag#{tag}" for tag in gig.tags or [])]
+    shard = shard_of(gig.id)
+    return [f"{name}#{shard}" for name in names]
+
+
+def shard_of(gig_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(gig_id.encode()).digest()[:4], "big") % settings.catalog_listing_shards
+
+
+def shards(listing: str) -> list[str]:
+    """The index keys a listing is spread over."""
+    return [f"{listing}#{n}" for n in range(settings.catalog_listing_shards)]
 
 
 def responsibility_percent(completed: int, failed: int) -> int:

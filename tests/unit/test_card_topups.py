@@ -11,10 +11,11 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.adapters import acquirer
+from chalicelib.money import ledger
 from chalicelib.money.amounts import Money
 from chalicelib.money.ledger import System
 from chalicelib.platform import clock, config
-from chalicelib.store.models import AccountModel, CardPaymentModel, DealModel, InvoiceModel
+from chalicelib.store.models import CardPaymentModel, DealModel, InvoiceModel
 from tests.billing_support import deliver
 from tests.support import assert_books_balance, place_order
 
@@ -39,7 +40,7 @@ def _available(api, token: str, currency: str = "USD") -> tuple[int, int]:
 
 
 def _system(account: System, currency: str = "USD") -> int:
-    return sum(int(a.available) for a in AccountModel.query(account.value) if a.currency == currency)
+    return sum(int(a.available) for a in ledger.owned_items(account.value) if a.currency == currency)
 
 
 def _payment_id(url: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.platform import config
+from chalicelib.store import catalog
 from chalicelib.store.models import CatalogEntryModel
 from tests.support import act, assert_books_balance, transfer_event
 
@@ -245,7 +246,8 @@ def test_the_owner_edits_a_gig_and_the_catalog_shows_the_edit(api, sellers):
     assert titles(browse(api, "?tag=vector")) == []
     assert browse(api, "?tag=logo")["items"][0]["amount"] == 12_000
     rows = {row.listing for row in CatalogEntryModel.query(gig["id"])}
-    assert rows == {"all", "category#design", "tag#icon", "tag#logo"}
+    shard = catalog.shard_of(gig["id"])  # each listing's key for this gig
+    assert rows == {f"{name}#{shard}" for name in ("all", "category#design", "tag#icon", "tag#logo")}
     cleared = api.request("PATCH", f"/v1/gigs/{gig['id']}", {"category": None}, token=sellers["ann"])
     assert cleared.status_code == 200 and cleared.json_body["category"] is None
     assert titles(browse(api, "?category=design")) == []
@@ -324,16 +326,36 @@ def test_a_filtered_page_reads_at_most_its_budget_and_goes_on_from_where_it_stop
     assert seen == ["Gig 5"] and empty_pages >= 2  # short pages still carry on to the one that matches
 
 
-def test_search_adapter_reads_one_query_of_the_listing(api, sellers):
+def test_search_adapter_reads_one_query_of_each_shard_of_the_listing_merged_in_order(api, sellers, monkeypatch):
     from chalicelib.adapters import search
     from chalicelib.platform import clock
 
-    for n in range(5):
-        publish(api, sellers["ann"], f"Gig {n}", category="design")
+    published = [publish(api, sellers["ann"], f"Gig {n}", category="design") for n in range(5)]
+    by_shard = {catalog.shard_of(gig["id"]) for gig in published}
+    assert len(by_shard) > 1  # the five gigs' rows sit under more than one key
+    queries: list[str] = []
+    real_query = CatalogEntryModel.by_new.query
+    monkeypatch.setattr(CatalogEntryModel.by_new, "query",
+                        lambda key, *args, **kwargs: queries.append(key) or real_query(key, *args, **kwargs))
     page = search.get_search().find(search.CatalogQuery(listing="category#design", order="new", limit=3,
                                                         now=clock.now()))
-    assert [row.title for row in page.rows] == ["Gig 4", "Gig 3", "Gig 2"] and page.read == 3
-    assert page.last_key is not None
+    assert [row.title for row in page.rows] == ["Gig 4", "Gig 3", "Gig 2"]
+    assert queries == catalog.shards("category#design")  # one Query a shard, no Scan
+    assert page.read <= 3 * len(by_shard)  # at most a page from each shard
+    rest = search.get_search().find(search.CatalogQuery(listing="category#design", order="new", limit=3,
+                                                        now=clock.now(), start_key=page.last_key))
+    assert [row.title for row in rest.rows] == ["Gig 1", "Gig 0"] and rest.last_key is None
+
+
+def test_no_index_key_of_the_catalog_takes_more_than_its_share_of_the_listings_rows(api, sellers):
+    """Each listing is spread over CATALOG_LISTING_SHARDS keys by a hash of the gig id: a hundred gigs' rows of
+    the whole catalog fall on every key, none on more than a third of them."""
+    from collections import Counter
+
+    from chalicelib.store.models import GigModel
+
+    keys = Counter(catalog.listings(GigModel(f"gig_{n:04d}", tags=[]))[0] for n in range(100))
+    assert set(keys) == set(catalog.shards(catalog.ALL)) and max(keys.values()) < 34
 
 
 def test_openapi_documents_the_catalog_as_public_with_its_filters(api):
