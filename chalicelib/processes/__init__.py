@@ -121,6 +121,8 @@ class Process:
     after: Callable[[DealModel, Context], list[OutsideRequest]] | None = None
     # the operators' queue a deal is listed in by its state (`by_queue`: sites by status), if any
     queue: Callable[[str], str | None] | None = None
+    # every step is also an entry of the deal's thread (ThreadEntryModel), written with it; the deal counts them
+    thread: bool = False
 
     def __post_init__(self) -> None:
         for transition in self.transitions.values():
