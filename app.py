@@ -5,6 +5,7 @@ import os
 
 from chalice import Chalice, ConvertToMiddleware
 
+from chalicelib.adapters.files import UPLOAD_TYPES
 from chalicelib.entrypoints import jobs, snapshot
 from chalicelib.entrypoints.api import (
     accounts,
@@ -33,6 +34,7 @@ snapshot.register()
 
 app = Chalice(app_name="escrowdesk")
 app.api.binary_types.extend(["application/pdf", "application/zip", "application/octet-stream", "multipart/form-data"])
+app.api.binary_types.extend(sorted(set(UPLOAD_TYPES) - set(app.api.binary_types)))  # downloads of uploads
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 if config.settings.xray_sdk:  # Lambda's active tracing needs no SDK; see chalicelib/platform/observability.py
     app.register_middleware(ConvertToMiddleware(observability.tracer().capture_lambda_handler))

@@ -29,6 +29,25 @@ from chalicelib.platform.errors import Forbidden, Unprocessable
 
 ZIP, ANY_FILE = "application/zip", "application/octet-stream"
 
+# What `POST /v1/uploads` takes: each content type with the extensions a name of that type may end in (the
+# local stage serves them as binary types).
+UPLOAD_TYPES: dict[str, tuple[str, ...]] = {
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+    "application/pdf": (".pdf",),
+    "application/zip": (".zip",),
+    "text/plain": (".txt", ".md"),
+    "text/csv": (".csv",),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx",),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": (".pptx",),
+    "video/mp4": (".mp4",),
+    "audio/mpeg": (".mp3",),
+}
+IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
 
 # Uploads waiting for a claim carry this tag on S3; the bucket's lifecycle rule removes them a day later.
 UNCLAIMED_TAG = ("state", "unclaimed")

@@ -22,6 +22,9 @@ def deal_notification(record: DealModel, kind: str, role: str, *, extra_id: str 
               "payout": _money(gross - fee, currency), "commission": _money(fee, currency),
               "deadline_at": record.deadline_at, "review_due_at": record.review_due_at,
               "message": record.last_message or "", "reason": record.closed_reason or ""}
+    if kind == "order_delivered":
+        deliveries = (record.data or {}).get("deliveries") or [{}]
+        params["files"] = [{"filename": f["filename"], "size": int(f["size"])} for f in deliveries[-1].get("files", [])]
     if kind.startswith("extra_"):
         extra = next(e for e in record.extras if e["id"] == extra_id)
         params["extra"] = {"title": extra["title"], "amount": _money(extra["amount"], currency),

@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import DeleteError
 
 from chalicelib.access.auth import Principal
-from chalicelib.adapters.files import ANY_FILE, LocalFiles, get_files, safe_filename
+from chalicelib.adapters.files import ANY_FILE, IMAGES, LocalFiles, get_files, safe_filename
+from chalicelib.adapters.files import UPLOAD_TYPES as CONTENT_TYPES
 from chalicelib.platform import clock, ids
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -30,23 +31,6 @@ from chalicelib.services import deals, idempotency
 from chalicelib.store.models import ConversationModel, DealModel, UploadModel
 from chalicelib.store.uow import UnitOfWork
 
-# What may be uploaded: each content type with the extensions a name of that type may end in.
-CONTENT_TYPES: dict[str, tuple[str, ...]] = {
-    "image/png": (".png",),
-    "image/jpeg": (".jpg", ".jpeg"),
-    "image/gif": (".gif",),
-    "image/webp": (".webp",),
-    "application/pdf": (".pdf",),
-    "application/zip": (".zip",),
-    "text/plain": (".txt", ".md"),
-    "text/csv": (".csv",),
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx",),
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx",),
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation": (".pptx",),
-    "video/mp4": (".mp4",),
-    "audio/mpeg": (".mp3",),
-}
-IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 UNCLAIMED_FOR = timedelta(days=1)  # the bucket's lifecycle rule counts the same day (infra/template.py)
 FILES_PREFIX, THUMBNAILS_PREFIX = "uploads/files/", "uploads/thumbs/"
 THUMBNAIL_PIXELS = (320, 320)
