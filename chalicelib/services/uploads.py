@@ -223,7 +223,7 @@ def _visible(principal: Principal, upload_id: str) -> UploadModel:
 def sweep(now: datetime) -> dict:
     """The local stage's part of the bucket's event and lifecycle rule: thumbnails for new images, and uploads
     nothing claimed within a day removed with their items. On AWS the bucket does both, and this does nothing."""
-    if settings.files_bucket:
+    if settings.files_bucket or not settings.is_local:
         return {"processed": 0, "removed": 0}
     folder = LocalFiles()._path(FILES_PREFIX)
     if not folder.is_dir():
