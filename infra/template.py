@@ -147,7 +147,8 @@ AUDIT_ACCESS = {
 # The timer function (services/timers.fire_messages), one invocation per queued group of shards:
 # queries each shard of the deals' `by_timer` index and fires each due timer through the engine
 # (engine.apply), one transaction: the deal, the transition's money (a journal entry and its lines,
-# the accounts), the contractor's rating counter (profiles) and both parties' notifications; a site's
+# the accounts), the contractor's rating counter (profiles), both parties' notifications and an order's thread
+# entry (threads); a site's
 # subscription reads its tariff (tariffs) and the finished days' usage (usage) first, and a month's
 # invoice is a service invoice with its number's claim (keys); with a saved card the same transaction
 # records the charge (card_payments), which is then asked of the acquirer (and the acquirer's own payment id
@@ -159,6 +160,7 @@ TIMER_ACCESS = {
     "accounts": access("UpdateItem"),
     "profiles": access("UpdateItem"),
     "notifications": access("PutItem"),
+    "threads": access("PutItem"),
     "tariffs": access("GetItem"),
     "usage": access("GetItem"),
     "service_invoices": access("PutItem", indexes=("by_site",)),
@@ -695,8 +697,8 @@ def template() -> dict[str, Any]:
     return {
         "Parameters": {**PARAMETERS, **snapstart.PARAMETERS},
         "Conditions": CONDITIONS,
-        "Resources": {**_tables(), **_files(), **_timer_queue(), **_uploads_queue(), **_mail(), **_functions(), **_rest_api(),
-                      **_firewall(),
+        "Resources": {**_tables(), **_files(), **_timer_queue(), **_uploads_queue(), **_mail(), **_functions(),
+                      **_rest_api(), **_firewall(),
                       **_alarms(), **operations.resources(_chalice_stage())},
         "Outputs": OUTPUTS,
     }
