@@ -380,3 +380,12 @@ def test_the_local_form_is_absent_where_a_bucket_takes_the_uploads(api, monkeypa
     config.reload()
     assert api.post("/v1/files", raw=b"x", headers={"Content-Type": "multipart/form-data; boundary=x"}
                     ).status_code == 404
+
+
+def test_the_delivery_notice_lists_the_delivered_files(api, deal):
+    order = _started(api, deal)
+    ids = [upload(api, deal["contractor"], name, b"x") for name in ("cover.txt", "notes.md")]
+    act(api, deal["contractor"], order, "deliver", {"message": "Both", "attachments": [{"file_id": i} for i in ids]})
+    feed = api.get("/v1/notifications", token=deal["client"]).json_body["items"]
+    notice = next(n for n in feed if n["kind"] == "order_delivered")
+    assert "Delivered files:" in notice["body"] and "cover.txt" in notice["body"] and "notes.md" in notice["body"]
