@@ -5,6 +5,7 @@ import os
 
 from chalice import Chalice, ConvertToMiddleware
 
+from chalicelib.adapters.files import UPLOAD_TYPES
 from chalicelib.entrypoints import jobs, snapshot
 from chalicelib.entrypoints.api import (
     accounts,
@@ -19,6 +20,7 @@ from chalicelib.entrypoints.api import (
     projects,
     sites,
     tasks,
+    uploads,
 )
 from chalicelib.entrypoints.api.http import refuse_other_methods, secure_headers
 from chalicelib.entrypoints.web import console, pages
@@ -32,13 +34,14 @@ models.bind(config.settings)
 snapshot.register()
 
 app = Chalice(app_name="escrowdesk")
-app.api.binary_types.extend(["application/pdf", "application/zip", "application/octet-stream"])
+app.api.binary_types.extend(["application/pdf", "application/zip", "application/octet-stream", "multipart/form-data"])
+app.api.binary_types.extend(sorted(set(UPLOAD_TYPES) - set(app.api.binary_types)))  # downloads of uploads
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 if config.settings.xray_sdk:  # Lambda's active tracing needs no SDK; see chalicelib/platform/observability.py
     app.register_middleware(ConvertToMiddleware(observability.tracer().capture_lambda_handler))
 app.register_middleware(ConvertToMiddleware(observability.log_metrics))
 for blueprint in (accounts.bp, invoices.bp, bank.bp, orders.bp, offers.bp, projects.bp, tasks.bp, sites.bp, cards.bp,
-                  catalog.bp, dev.bp, openapi.bp, pages.bp, console.bp):
+                  catalog.bp, uploads.bp, dev.bp, openapi.bp, pages.bp, console.bp):
     app.register_blueprint(blueprint)
 refuse_other_methods(app)  # after every route: each path's other methods are a 405 in the API's shape
 
@@ -48,6 +51,10 @@ NOTIFICATIONS_STREAM_ARN = os.environ.get(
 )
 # A placeholder: the stack points the trigger at its own timer queue (infra/template.py); locally there is none.
 TIMER_QUEUE_ARN = "arn:aws:sqs:eu-central-1:000000000000:escrowdesk-timers"
+# Likewise the queue the files bucket tells of new uploads (S3 event notifications): `chalice package` cannot
+# package `on_s3_event` (CloudFormation cannot add notifications to a bucket it did not create with them), so the
+# bucket, which the stack creates, notifies this queue instead.
+UPLOADS_QUEUE_ARN = "arn:aws:sqs:eu-central-1:000000000000:escrowdesk-uploads"
 
 
 @app.middleware("http")
@@ -80,6 +87,14 @@ def fire_timer_shards(event):
     """The timer queue (fed by the schedule on AWS): fire the due timers of the shards a message names."""
     return timers.fire_messages([record.body for record in event], clock.now(),
                                 seconds_left=event.context.get_remaining_time_in_millis() / 1000)
+
+
+@app.on_sqs_message(queue_arn=UPLOADS_QUEUE_ARN, batch_size=10)
+def on_upload_stored(event):
+    """The files bucket's events: make each new uploaded image's thumbnail and record its pixel size."""
+    from chalicelib.services import uploads as stored  # Pillow's first user: loaded by this function only
+
+    return stored.on_stored(stored.keys_of([record.body for record in event]))
 
 
 @app.on_dynamodb_record(stream_arn=NOTIFICATIONS_STREAM_ARN, batch_size=50, starting_position="TRIM_HORIZON")

@@ -21,7 +21,7 @@ from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, Forbidden
 from chalicelib.processes import Context, Process, Transition
 from chalicelib.store import catalog
-from chalicelib.store.models import DealModel, ProfileModel
+from chalicelib.store.models import DealModel, ProfileModel, ThreadEntryModel
 from chalicelib.store.uow import UnitOfWork
 
 _ATTRIBUTES = {name: getattr(DealModel, name) for name in DealModel.get_attributes()}
@@ -42,6 +42,9 @@ def create(uow: UnitOfWork, process: Process, deal: DealModel, initial: str, ctx
     _schedule(process, deal)
     if process.queue is not None:
         deal.queue = process.queue(initial)
+    if process.thread:
+        deal.thread_count = 0
+        _thread(uow, deal, "placed", ctx)
     uow.put(deal, condition=DealModel.id.does_not_exist())
     if transfer is not None:
         ledger.record(uow, transfer, at=ctx.now)
@@ -81,6 +84,9 @@ def apply(uow: UnitOfWork, process: Process, deal: DealModel, name: str, ctx: Co
     if process.history_kept is not None:
         deal.history = deal.history[-process.history_kept:]
     _schedule(process, deal)
+    if process.thread:
+        _thread(uow, deal, name, ctx)
+        changes["thread_count"] = deal.thread_count
     uow.update(deal, _actions(deal, changes), condition=(DealModel.status == read_status) &
                (DealModel.version == read_version),
                on_fail=Conflict("state_changed", f"The {process.noun} changed meanwhile; reload it and try again"))
@@ -159,6 +165,29 @@ def _refusal(process: Process, deal: DealModel, name: str) -> Conflict:
                                         f"{_words(decided.target or deal.status)} ({_words(decided.name)}) at "
                                         f"{last['at']}")
     return Conflict("invalid_state", f"Cannot {_words(name)} this {process.noun}: it is {_words(deal.status)}")
+
+
+def _thread(uow: UnitOfWork, deal: DealModel, kind: str, ctx: Context) -> None:
+    """The step as the next entry of the deal's thread: numbered after the deal's count, which the caller writes
+    with the deal (conditional on the version it read, so two steps never take one number)."""
+    deal.thread_count = int(deal.thread_count or 0) + 1
+    details: dict = {}
+    if ctx.payload.get("files"):
+        details["files"] = [{k: v for k, v in f.items() if k not in ("key", "thumbnail_key")}
+                            for f in ctx.payload["files"]]
+    if ctx.payload.get("links"):
+        details["links"] = ctx.payload["links"]
+    extra_id = ctx.payload.get("extra_id")
+    if extra_id:
+        details["extra"] = next((e for e in deal.extras if e["id"] == extra_id), None)
+    if "cancellation" in kind and deal.cancellation:
+        details["cancellation"] = deal.cancellation
+    if "refund" in ctx.payload and "release" in ctx.payload:
+        details["split"] = {"refund": ctx.payload["refund"], "release": ctx.payload["release"]}
+    entry = ThreadEntryModel(deal.id, deal.thread_count, kind=kind, actor=ctx.actor, status=deal.status,
+                             at=clock.iso(ctx.now), message=ctx.message or None, reason=ctx.reason or None,
+                             details=details or None)
+    uow.put(entry, condition=ThreadEntryModel.seq.does_not_exist())
 
 
 def _words(name: str) -> str:

@@ -56,10 +56,10 @@ STAGE = "prod"
 
 # Chalice's logical ids for the functions (the handlers' names in CamelCase) and their roles.
 API, JOBS, TIMERS, STREAM = "APIHandler", "RunScheduledJobs", "FireTimerShards", "OnNotificationRecord"
-AUDIT = "AuditBooks"
-FUNCTIONS = (API, JOBS, TIMERS, STREAM, AUDIT)
+AUDIT, UPLOADS = "AuditBooks", "OnUploadStored"
+FUNCTIONS = (API, JOBS, TIMERS, STREAM, AUDIT, UPLOADS)
 ROLES = {API: "ApiHandlerRole", JOBS: "RunScheduledJobsRole", TIMERS: "FireTimerShardsRole",
-         STREAM: "OnNotificationRecordRole", AUDIT: "AuditBooksRole"}
+         STREAM: "OnNotificationRecordRole", AUDIT: "AuditBooksRole", UPLOADS: "OnUploadStoredRole"}
 STREAM_EVENT = "OnNotificationRecordDynamodbEventSource"
 STREAM_TABLE = "notifications"
 TIMER_EVENT = "FireTimerShardsSqsEventSource"
@@ -68,6 +68,15 @@ TIMER_QUEUE = "TimerQueue"
 # it lives 10 minutes; a receive hides it for 6x the function's timeout, as Lambda's SQS trigger asks.
 TIMER_QUEUE_RETENTION_SECONDS = 600
 TIMER_QUEUE_VISIBILITY_SECONDS = 180
+# The files bucket tells this queue of each new upload (chalice cannot package `on_s3_event`); the upload
+# function's trigger consumes it. A lost message only delays a thumbnail: the claim makes a missing one.
+UPLOADS_EVENT = "OnUploadStoredSqsEventSource"
+UPLOADS_QUEUE = "UploadsQueue"
+UPLOADS_QUEUE_VISIBILITY_SECONDS = 360
+UPLOADS_PREFIX = "uploads/"  # chalicelib/services/uploads.py: uploads/files/<id>, thumbnails uploads/thumbs/<id>.png
+UPLOADED_FILES_PREFIX = "uploads/files/"
+# An upload nothing claimed carries this tag (chalicelib/adapters/files.py UNCLAIMED_TAG) and is removed a day on.
+UNCLAIMED_TAG = {"Key": "state", "Value": "unclaimed"}
 
 TABLE_ACTIONS = ("BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan",
                  "UpdateItem")
@@ -146,7 +155,7 @@ AUDIT_ACCESS = {
 # queries each shard of the deals' `by_timer` index and fires each due timer through the engine
 # (engine.apply), one transaction: the deal, the transition's money (a journal entry and its lines,
 # the accounts), the contractor's rating counter (profiles, read first) with his listed gigs' catalog rows
-# re-ranked (catalog) and both parties' notifications; a site's
+# re-ranked (catalog), both parties' notifications and an order's thread entry (threads); a site's
 # subscription reads its tariff (tariffs) and the finished days' usage (usage) first, and a month's
 # invoice is a service invoice with its number's claim (keys); with a saved card the same transaction
 # records the charge (card_payments), which is then asked of the acquirer (and the acquirer's own payment id
@@ -159,6 +168,7 @@ TIMER_ACCESS = {
     "profiles": access("GetItem", "UpdateItem"),
     "catalog": access("UpdateItem"),
     "notifications": access("PutItem"),
+    "threads": access("PutItem"),
     "tariffs": access("GetItem"),
     "usage": access("GetItem"),
     "service_invoices": access("PutItem", indexes=("by_site",)),
@@ -178,13 +188,23 @@ STREAM_ACCESS = {
 }
 
 
+# The upload function (services/uploads.on_stored): reads the new upload's item and records its image's size and
+# thumbnail on it.
+UPLOADS_ACCESS = {
+    "uploads": access("GetItem", "UpdateItem"),
+}
+
+
 def table_access() -> dict[str, dict[str, Access]]:
     """function → table (its logical name, as in the models) → what the function does to it."""
-    return {API: _api_access(), JOBS: JOB_ACCESS, TIMERS: TIMER_ACCESS, STREAM: STREAM_ACCESS, AUDIT: AUDIT_ACCESS}
+    return {API: _api_access(), JOBS: JOB_ACCESS, TIMERS: TIMER_ACCESS, STREAM: STREAM_ACCESS, AUDIT: AUDIT_ACCESS,
+            UPLOADS: UPLOADS_ACCESS}
 
 
 SENDS_MAIL = frozenset({JOBS, STREAM})  # notifications.deliver: from the stream, and the retry job
-USES_FILES = frozenset({API})  # services/projects and sites: uploads and download links
+# services/projects, sites and uploads: presigned uploads, claims and download links; the upload function's
+# thumbnails
+USES_FILES = frozenset({API, UPLOADS})
 USES_OUTSIDE_SERVICES = frozenset({API})  # the state registry and Vchasno (chalicelib/adapters)
 # The card acquirer (chalicelib/adapters/acquirer.py): the API asks for payment pages and refunds, the timer function
 # charges saved cards.
@@ -192,6 +212,10 @@ CHARGES_CARDS = frozenset({API, TIMERS})
 # The timer queue: the job sends a message per group of shards, the timer function's trigger consumes them.
 QUEUE_ACTIONS = {JOBS: ("sqs:SendMessage",),
                  TIMERS: ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")}
+# The S3 actions on uploads: the API signs the presigned POST (its PutObject with tagging), checks, tags and links
+# claimed files; the upload function reads an image and writes and tags its thumbnail.
+UPLOAD_ACTIONS = {API: ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"),
+                  UPLOADS: ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging")}
 
 # The secrets each function reads from Secrets Manager (chalicelib/platform/secret_store.py): its environment names
 # their ARNs and its role may read exactly those. The API reads them all (tokens, cursors, links; the webhooks; the
@@ -204,6 +228,7 @@ SECRETS_READ: dict[str, frozenset[str]] = {
     TIMERS: frozenset({"acquirer-key"}),
     STREAM: frozenset({"jwt"}),
     AUDIT: frozenset(),
+    UPLOADS: frozenset(),  # thumbnails: it signs nothing
 }
 SECRET_DESCRIPTIONS = {
     "jwt": "HS256 keyring for bearer tokens, list cursors and links (JWT_SECRET)",
@@ -322,8 +347,18 @@ def _files() -> dict[str, Any]:
                     "Id": "ExpireOldVersions", "Status": "Enabled",
                     "NoncurrentVersionExpiration": {"NoncurrentDays": 90},
                     "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                }, {
+                    # uploads nothing claimed within a day (a claim re-tags them `claimed`)
+                    "Id": "ExpireUnclaimedUploads", "Status": "Enabled", "Prefix": UPLOADS_PREFIX,
+                    "TagFilters": [UNCLAIMED_TAG], "ExpirationInDays": 1,
+                }]},
+                "NotificationConfiguration": {"QueueConfigurations": [{
+                    "Event": "s3:ObjectCreated:*",
+                    "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": UPLOADED_FILES_PREFIX}]}},
+                    "Queue": {"Fn::GetAtt": [UPLOADS_QUEUE, "Arn"]},
                 }]},
             },
+            "DependsOn": f"{UPLOADS_QUEUE}Policy",  # S3 checks it may send before it saves the notification
         },
         "FilesBucketPolicy": {
             "Type": "AWS::S3::BucketPolicy",
@@ -345,6 +380,28 @@ def _timer_queue() -> dict[str, Any]:
         "Properties": {"MessageRetentionPeriod": TIMER_QUEUE_RETENTION_SECONDS,
                        "VisibilityTimeout": TIMER_QUEUE_VISIBILITY_SECONDS, "SqsManagedSseEnabled": True},
     }}
+
+
+def _uploads_queue() -> dict[str, Any]:
+    """The queue the files bucket notifies of new uploads; only S3, for this account's buckets, may send to it (the
+    account, not the bucket's ARN: the bucket's notification depends on this policy)."""
+    return {
+        UPLOADS_QUEUE: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"VisibilityTimeout": UPLOADS_QUEUE_VISIBILITY_SECONDS, "SqsManagedSseEnabled": True},
+        },
+        f"{UPLOADS_QUEUE}Policy": {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{"Ref": UPLOADS_QUEUE}],
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Sid": "FilesBucketEvents", "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+                    "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": [UPLOADS_QUEUE, "Arn"]},
+                    "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                }]},
+            },
+        },
+    }
 
 
 def _mail() -> dict[str, Any]:
@@ -411,6 +468,9 @@ def _functions() -> dict[str, Any]:
             }}}
         if function == TIMERS:
             properties["Events"] = {TIMER_EVENT: {"Properties": {"Queue": {"Fn::GetAtt": [TIMER_QUEUE, "Arn"]}}}}
+        if function == UPLOADS:
+            properties["Events"] = {UPLOADS_EVENT: {"Properties": {
+                "Queue": {"Fn::GetAtt": [UPLOADS_QUEUE, "Arn"]}}}}
         # cfn-lint's W2530 expects SAM's AutoPublishAlias beside SnapStart; infra/snapstart.py publishes the
         # versions and the alias itself, under the SnapStart condition.
         resources[function] = {"Properties": properties,
@@ -463,10 +523,21 @@ def policy_statements(function: str) -> list[dict[str, Any]]:
             "Sid": "Secrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
             "Resource": [{"Ref": secret_id(name)} for name in sorted(SECRETS_READ[function])],
         })
-    if function in USES_FILES:
+    if function == API:
         statements.append({
             "Sid": "Files", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
             "Resource": [{"Fn::Sub": f"${{FilesBucket.Arn}}/{FILES_PREFIX}*"}],
+        })
+    if function in UPLOAD_ACTIONS:
+        statements.append({
+            "Sid": "Uploads", "Effect": "Allow", "Action": list(UPLOAD_ACTIONS[function]),
+            "Resource": [{"Fn::Sub": f"${{FilesBucket.Arn}}/{UPLOADS_PREFIX}*"}],
+        })
+    if function == UPLOADS:
+        statements.append({
+            "Sid": "UploadsQueue", "Effect": "Allow",
+            "Action": ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+            "Resource": [{"Fn::GetAtt": [UPLOADS_QUEUE, "Arn"]}],
         })
     if function in SENDS_MAIL:
         statements.append({
@@ -658,8 +729,8 @@ def template() -> dict[str, Any]:
     return {
         "Parameters": {**PARAMETERS, **snapstart.PARAMETERS},
         "Conditions": CONDITIONS,
-        "Resources": {**_tables(), **_files(), **_timer_queue(), **_mail(), **_secrets(), **_functions(), **_rest_api(),
-                      **_firewall(),
+        "Resources": {**_tables(), **_files(), **_timer_queue(), **_uploads_queue(), **_mail(), **_secrets(),
+                      **_functions(), **_rest_api(), **_firewall(),
                       **_alarms(), **operations.resources(_chalice_stage())},
         "Outputs": OUTPUTS,
     }

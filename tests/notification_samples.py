@@ -49,7 +49,9 @@ SAMPLES: dict[str, list[dict]] = {
     "order_declined": [{**NOT_STARTED, "reason": "requirements_not_matching_gig", "role": role} for role in ROLES]
     + [{**NOT_STARTED, "reason": "other", "message": "Fully booked this week", "role": role} for role in ROLES],
     "order_auto_cancelled": [{**NOT_STARTED, "role": role} for role in ROLES],
-    "order_delivered": [{**ON_REVIEW, "role": role} for role in ROLES],
+    "order_delivered": [{**ON_REVIEW, "role": role, "files": [{"filename": "logo.png", "size": 20480},
+                                                              {"filename": "лого-исходник.zip", "size": 1048576}]}
+                        for role in ROLES],
     "order_revision_requested": [{**ORDER, "message": "Please make the cup <b>bigger</b>.", "role": role}
                                  for role in ROLES],
     "order_cancelled": [{**ORDER, "role": role} for role in ROLES],  # late: the client cancelled after the deadline

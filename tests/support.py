@@ -182,3 +182,44 @@ def act(api: Api, token: str, order: dict, action: str, body=None):
 
 def run_jobs(api: Api) -> dict:
     return api.post("/dev/jobs/run").json_body["jobs"]
+
+
+def multipart(fields: dict[str, str], data: bytes, filename: str = "file") -> tuple[bytes, str]:
+    """A multipart/form-data body as a browser posts a presigned upload form: the fields, then `file`."""
+    boundary = "escrowdesk-test-boundary"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+             for name, value in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                 f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def declare_upload(api: Api, token: str, filename: str, size: int, content_type: str):
+    return api.post("/v1/uploads", {"filename": filename, "size": size, "content_type": content_type}, token=token)
+
+
+def post_upload_form(api: Api, declared: dict, data: bytes):
+    """Post the file to the form `POST /v1/uploads` answered (the local stage's own `POST /v1/files`)."""
+    from urllib.parse import urlsplit
+
+    body, content_type = multipart(declared["upload"]["fields"], data)
+    return api.post(urlsplit(declared["upload"]["url"]).path, raw=body, headers={"Content-Type": content_type})
+
+
+def upload(api: Api, token: str, filename: str, data: bytes, content_type: str = "text/plain") -> str:
+    """An uploaded file's id, ready to attach."""
+    declared = declare_upload(api, token, filename, len(data), content_type)
+    assert declared.status_code == 201, declared.body
+    posted = post_upload_form(api, declared.json_body, data)
+    assert posted.status_code == 204, posted.body
+    return declared.json_body["id"]
+
+
+def png(width: int = 40, height: int = 30) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 40, 40)).save(out, "PNG")
+    return out.getvalue()

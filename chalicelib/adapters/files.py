@@ -30,6 +30,31 @@ from chalicelib.platform.errors import Forbidden, Unprocessable
 
 ZIP, ANY_FILE = "application/zip", "application/octet-stream"
 
+# What `POST /v1/uploads` takes: each content type with the extensions a name of that type may end in (the
+# local stage serves them as binary types).
+UPLOAD_TYPES: dict[str, tuple[str, ...]] = {
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+    "application/pdf": (".pdf",),
+    "application/zip": (".zip",),
+    "text/plain": (".txt", ".md"),
+    "text/csv": (".csv",),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx",),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": (".pptx",),
+    "video/mp4": (".mp4",),
+    "audio/mpeg": (".mp3",),
+}
+IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+# Uploads waiting for a claim carry this tag on S3; the bucket's lifecycle rule removes them a day later.
+UNCLAIMED_TAG = ("state", "unclaimed")
+_UNCLAIMED_TAGGING = f"<Tagging><TagSet><Tag><Key>{UNCLAIMED_TAG[0]}</Key><Value>{UNCLAIMED_TAG[1]}</Value></Tag>" \
+    "</TagSet></Tagging>"
+
 
 class Files(Protocol):
     def put(self, key: str, data: bytes, content_type: str) -> None: ...
@@ -37,6 +62,14 @@ class Files(Protocol):
     def link(self, key: str, filename: str, content_type: str = ZIP) -> str: ...
 
     def get(self, key: str) -> bytes: ...
+
+    def presigned_post(self, key: str, content_type: str, max_bytes: int) -> dict: ...
+
+    def head(self, key: str) -> tuple[int, str] | None: ...
+
+    def mark(self, key: str, *, claimed: bool) -> None: ...
+
+    def delete(self, key: str) -> None: ...
 
 
 def decode_upload(content_base64: str, *, max_bytes: int, field: str) -> bytes:
@@ -141,6 +174,49 @@ class LocalFiles:
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
 
+    def presigned_post(self, key: str, content_type: str, max_bytes: int) -> dict:
+        """The same form as S3's presigned POST, for `POST /v1/files` of this stage: the signed `policy` names
+        the key, the content type and the largest size, and expires by the application clock."""
+        import jwt
+
+        until = int(clock.now().timestamp()) + settings.upload_post_seconds
+        policy = jwt.encode({"key": key, "type": content_type, "max": max_bytes, "until": until, "use": "upload"},
+                            settings.jwt_secret, algorithm="HS256")
+        return {"url": f"{settings.app_url.rstrip('/')}/v1/files",
+                "fields": {"key": key, "Content-Type": content_type, "policy": policy}}
+
+    def receive(self, fields: dict[str, str], data: bytes) -> None:
+        """Store a file posted with a form from `presigned_post`, as S3 would: a forged or expired policy is a
+        403, a key or type other than the policy's a 403, a file larger than it allows a 422."""
+        import jwt
+
+        try:
+            claims = jwt.decode(fields.get("policy", ""), settings.jwt_secret, algorithms=["HS256"])
+        except jwt.PyJWTError:
+            raise Forbidden("invalid_policy", "This upload form is not valid") from None
+        if claims.get("use") != "upload" or int(claims["until"]) < clock.now().timestamp():
+            raise Forbidden("expired_policy", "This upload form has expired; ask for a new one")
+        if fields.get("key") != claims["key"] or fields.get("Content-Type") != claims["type"]:
+            raise Forbidden("invalid_policy", "The form's key and Content-Type must be the policy's")
+        if not 1 <= len(data) <= int(claims["max"]):
+            raise Unprocessable("file_too_large", f"The file must be 1 to {claims['max']} bytes", field="file")
+        self.put(claims["key"], data, claims["type"])
+        self._path(claims["key"] + ".type").write_text(claims["type"], encoding="utf-8")
+
+    def head(self, key: str) -> tuple[int, str] | None:
+        path = self._path(key)
+        if not path.is_file():
+            return None
+        kind = self._path(key + ".type")
+        return path.stat().st_size, kind.read_text(encoding="utf-8") if kind.is_file() else ANY_FILE
+
+    def mark(self, key: str, *, claimed: bool) -> None:
+        """Nothing to mark locally: the runner asks the uploads' items which files are claimed."""
+
+    def delete(self, key: str) -> None:
+        for path in (self._path(key), self._path(key + ".type")):
+            path.unlink(missing_ok=True)
+
     def read(self, token: str) -> tuple[bytes, str, str]:
         """The file behind a local download link, its name and type; a forged or expired link is a 403."""
         import jwt
@@ -166,6 +242,33 @@ class S3Files:
 
     def get(self, key: str) -> bytes:
         return bytes(self._s3.get_object(Bucket=settings.files_bucket, Key=key)["Body"].read())
+
+    def presigned_post(self, key: str, content_type: str, max_bytes: int) -> dict:
+        """S3's presigned POST: only this key, this content type, 1 to `max_bytes` bytes, tagged unclaimed."""
+        post = self._s3.generate_presigned_post(
+            settings.files_bucket, key, ExpiresIn=settings.upload_post_seconds,
+            Fields={"Content-Type": content_type, "tagging": _UNCLAIMED_TAGGING},
+            Conditions=[{"Content-Type": content_type}, {"tagging": _UNCLAIMED_TAGGING},
+                        ["content-length-range", 1, max_bytes]])
+        return {"url": post["url"], "fields": dict(post["fields"])}
+
+    def head(self, key: str) -> tuple[int, str] | None:
+        try:
+            found = self._s3.head_object(Bucket=settings.files_bucket, Key=key)
+        except self._s3.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return int(found["ContentLength"]), str(found.get("ContentType") or ANY_FILE)
+
+    def mark(self, key: str, *, claimed: bool) -> None:
+        """Tag the object claimed (the lifecycle rule leaves it) or unclaimed (it removes it a day later)."""
+        value = "claimed" if claimed else UNCLAIMED_TAG[1]
+        self._s3.put_object_tagging(Bucket=settings.files_bucket, Key=key,
+                                    Tagging={"TagSet": [{"Key": UNCLAIMED_TAG[0], "Value": value}]})
+
+    def delete(self, key: str) -> None:
+        self._s3.delete_object(Bucket=settings.files_bucket, Key=key)
 
     def link(self, key: str, filename: str, content_type: str = ZIP) -> str:
         return self._s3.generate_presigned_url(

@@ -6,13 +6,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from chalicelib.platform.observability import logger
-from chalicelib.services import health, notifications, payouts, timers
+from chalicelib.services import health, notifications, payouts, timers, uploads
 
 JOBS: dict[str, Callable[[datetime], dict]] = {
     "fire_due_timers": timers.fire_due,
     "retry_unsent_email": notifications.retry_unsent,
     "resend_payout_requests": payouts.resend_unsent,
     "report_queues": health.report_queues,
+    "sweep_local_uploads": uploads.sweep,  # the local stage's bucket events and lifecycle rule; nothing on AWS
 }
 
 

@@ -297,6 +297,10 @@ class Settings:
     files_bucket: str = field(default_factory=lambda: _env("FILES_BUCKET", ""))
     files_dir: str = field(default_factory=lambda: _env("FILES_DIR", "var/files"))
     download_link_seconds: int = field(default_factory=lambda: int(_env("DOWNLOAD_LINK_SECONDS", "300")))
+    # `POST /v1/uploads`: the largest file one upload may declare (the presigned POST's content-length-range),
+    # and how long its presigned POST may be used.
+    upload_max_bytes: int = field(default_factory=lambda: int(_env("UPLOAD_MAX_BYTES", str(100 * 2**20))))
+    upload_post_seconds: int = field(default_factory=lambda: int(_env("UPLOAD_POST_SECONDS", "900")))
     # Custom offers: limits per contractor level (JSON, see DEFAULT_OFFER_LEVELS), and how long an
     # offer waits for the client when it names no last date, and at most.
     offer_levels: dict = field(default_factory=_offer_levels)

@@ -125,6 +125,8 @@ class Process:
     # whose account holds a holding deal's money, and how much, where that is not the client's escrow (a
     # contested B2B task holds what its contractor was paid, as far as he still had it: possibly nothing)
     held_by: Callable[[DealModel], tuple[str, int]] | None = None
+    # every step is also an entry of the deal's thread (ThreadEntryModel), written with it; the deal counts them
+    thread: bool = False
 
     def __post_init__(self) -> None:
         for transition in self.transitions.values():

@@ -177,7 +177,8 @@ def _started(deal: DealModel, ctx: Context) -> dict:
 def _delivered(deal: DealModel, ctx: Context) -> dict:
     remaining = (clock.parse_iso(deal.deadline_at) - ctx.now).total_seconds() if deal.deadline_at else 0
     due = ctx.now + timedelta(days=review_days(ctx.now))
-    delivery = {"at": clock.iso(ctx.now), "files": ctx.payload.get("files", [])}  # its message: last_message
+    # its message is last_message, and every delivery's message stays in the order's thread
+    delivery = {"at": clock.iso(ctx.now), "files": ctx.payload.get("files", []), "links": ctx.payload.get("links", [])}
     data = deal.data or {}
     changes = {"remaining_seconds": int(remaining), "review_due_at": clock.iso(due), "last_message": ctx.message,
                "data": {**data, "deliveries": [*data.get("deliveries", []), delivery]}}
@@ -320,4 +321,5 @@ PROCESS = Process(
         IN_PROGRESS: (Timer("escalate_cancellation", _cancellation_unanswered_at),),
         ON_REVIEW: (Timer("auto_accept", lambda deal: clock.parse_iso(deal.review_due_at)),),
     },
+    thread=True,
 )

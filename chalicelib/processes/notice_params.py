@@ -2,6 +2,8 @@
 costs and what the reader gets (see tests/notification_samples.py for every kind's shape)."""
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.money.amounts import commission
 from chalicelib.platform.config import settings
 from chalicelib.store.models import DealModel
@@ -18,10 +20,14 @@ def _money(amount: int | None, currency: str) -> dict | None:
 def deal_notification(record: DealModel, kind: str, role: str, *, extra_id: str | None = None) -> dict:
     """The params an order notification is rendered with (see tests/notification_samples.py)."""
     gross, fee, currency = int(record.amount), _commission(record), record.currency
-    params = {"role": role, "order_id": record.id, "title": record.title, "amount": _money(gross, currency),
-              "payout": _money(gross - fee, currency), "commission": _money(fee, currency),
-              "deadline_at": record.deadline_at, "review_due_at": record.review_due_at,
-              "message": record.last_message or "", "reason": record.closed_reason or ""}
+    params: dict[str, Any] = {
+        "role": role, "order_id": record.id, "title": record.title, "amount": _money(gross, currency),
+        "payout": _money(gross - fee, currency), "commission": _money(fee, currency),
+        "deadline_at": record.deadline_at, "review_due_at": record.review_due_at,
+        "message": record.last_message or "", "reason": record.closed_reason or ""}
+    if kind == "order_delivered":
+        deliveries = (record.data or {}).get("deliveries") or [{}]
+        params["files"] = [{"filename": f["filename"], "size": int(f["size"])} for f in deliveries[-1].get("files", [])]
     if kind.startswith("extra_"):
         extra = next(e for e in record.extras if e["id"] == extra_id)
         params["extra"] = {"title": extra["title"], "amount": _money(extra["amount"], currency),

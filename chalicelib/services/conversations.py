@@ -1,5 +1,6 @@
-"""Conversations: messages (with attachments' metadata) between two users before any order, and
-on each order between its client and contractor. A message notifies whoever else is in the thread.
+"""Conversations: messages between two users before any order, and on each order between its client and
+contractor. A message notifies whoever else is in the thread. Its files are uploads (`POST /v1/uploads`) it
+claims in its own unit of work; outside addresses travel only as links.
 
 Two users share one conversation, whose id is derived from the pair; each has his own item for it,
 so each lists his conversations with one query, and his item records when he first wrote in it (a
@@ -11,7 +12,7 @@ from chalicelib.access.auth import Principal
 from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
 from chalicelib.platform.errors import Unprocessable
-from chalicelib.services import idempotency, orders, views
+from chalicelib.services import idempotency, orders, uploads, views
 from chalicelib.services.pagination import page
 from chalicelib.store import lookup
 from chalicelib.store.models import ConversationModel, MessageModel, UserModel
@@ -57,9 +58,9 @@ def _membership(principal: Principal, cid: str) -> ConversationModel:
     return lookup.load(ConversationModel, principal.user_id, cid, what="conversation")
 
 
-def send(principal: Principal, cid: str, text: str, attachments: list[dict]) -> tuple[int, dict]:
+def send(principal: Principal, cid: str, text: str, file_ids: list[str], links: list[str]) -> tuple[int, dict]:
     membership = _membership(principal, cid)
-    return _post(principal, cid, text, attachments, [membership.peer_id],
+    return _post(principal, cid, text, file_ids, links, [membership.peer_id],
                  {"conversation_id": cid, "order_id": None, "title": ""}, membership=membership)
 
 
@@ -68,12 +69,13 @@ def messages(principal: Principal, cid: str, limit: int, cursor: str | None) -> 
     return _history(cid, limit, cursor)
 
 
-def send_on_order(principal: Principal, order_id: str, text: str, attachments: list[dict]) -> tuple[int, dict]:
+def send_on_order(principal: Principal, order_id: str, text: str, file_ids: list[str],
+                  links: list[str]) -> tuple[int, dict]:
     deal = orders.load(order_id)
     role = orders.role_in(principal, deal)
     others = {"client": [deal.contractor_id], "contractor": [deal.client_id]}.get(role,
                                                                                [deal.client_id, deal.contractor_id])
-    return _post(principal, deal.id, text, attachments, others,
+    return _post(principal, deal.id, text, file_ids, links, others,
                  {"conversation_id": None, "order_id": deal.id, "title": deal.title})
 
 
@@ -82,15 +84,16 @@ def order_messages(principal: Principal, order_id: str, limit: int, cursor: str 
     return _history(order_id, limit, cursor)
 
 
-def _post(principal: Principal, thread_id: str, text: str, attachments: list[dict], recipients: list[str],
-          where: dict, membership: ConversationModel | None = None) -> tuple[int, dict]:
-    if not text.strip() and not attachments:
-        raise Unprocessable("empty_message", "A message needs text or an attachment", field="text")
+def _post(principal: Principal, thread_id: str, text: str, file_ids: list[str], links: list[str],
+          recipients: list[str], where: dict, membership: ConversationModel | None = None) -> tuple[int, dict]:
+    if not text.strip() and not file_ids and not links:
+        raise Unprocessable("empty_message", "A message needs text, a file or a link", field="text")
     sender = lookup.load(UserModel, principal.user_id, what="user")
     now = clock.now()
-    message = MessageModel(thread_id, ids.new_id("msg"), sender_id=principal.user_id, text=text,
-                           attachments=attachments, created_at=clock.iso(now))
     uow = UnitOfWork()
+    attachments = uploads.claim(uow, principal, file_ids, thread_id, now)
+    message = MessageModel(thread_id, ids.new_id("msg"), sender_id=principal.user_id, text=text,
+                           attachments=attachments, links=links or None, created_at=clock.iso(now))
     uow.put(message, condition=MessageModel.message_id.does_not_exist())
     if membership is not None:
         uow.update(membership, [ConversationModel.wrote_at.set(ConversationModel.wrote_at | clock.iso(now))])

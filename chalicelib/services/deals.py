@@ -132,10 +132,12 @@ def fire(process: Process, deal_id: str, transition: str, role_of: Callable[[Dea
          present: Callable[[DealModel], dict], *, message: str | None = None, reason: str | None = None,
          payload: dict | None = None, status: int = 200,
          before: Callable[[DealModel, Actor], None] | None = None,
-         also: Callable[[UnitOfWork, DealModel], None] | None = None) -> tuple[int, dict]:
+         also: Callable[[UnitOfWork, DealModel], None] | None = None,
+         prepare: Callable[[UnitOfWork, DealModel, Context], None] | None = None) -> tuple[int, dict]:
     """Fire `transition` on a deal as the caller's part in it, committed with the request's
     idempotency record; a lost race reloads the deal and tries again. `before` may refuse first;
-    `also` adds what else the move writes to its transaction (an operator's audit record)."""
+    `prepare`, once the move is allowed, adds to its transaction and context what it carries (the files a
+    delivery claims); `also` adds what else the move writes to its transaction (an operator's audit record)."""
 
     fired: list[tuple[DealModel, Context]] = []
 
@@ -147,6 +149,9 @@ def fire(process: Process, deal_id: str, transition: str, role_of: Callable[[Dea
             before(deal, role)
         ctx = Context(clock.now(), role, message=message, reason=reason, payload=dict(payload or {}))
         uow = UnitOfWork()
+        if prepare is not None:
+            engine.check(process, deal, transition, ctx)
+            prepare(uow, deal, ctx)
         engine.apply(uow, process, deal, transition, ctx)
         if also is not None:
             also(uow, deal)

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from chalicelib import engine
 from chalicelib.access.auth import Principal
-from chalicelib.adapters.files import ANY_FILE, decode_upload, get_files, safe_filename
 from chalicelib.money import deal_terms, ledger
 from chalicelib.money.amounts import Money, require_positive
 from chalicelib.platform import clock, ids
@@ -16,10 +15,10 @@ from chalicelib.platform.errors import InsufficientFunds, NotFound, Unprocessabl
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.disputes import QUEUE as DISPUTES_QUEUE
 from chalicelib.processes.gig_order import NOT_STARTED, PROCESS
-from chalicelib.services import deals, gigs, idempotency, topups, views
+from chalicelib.services import deals, gigs, idempotency, topups, uploads, views
 from chalicelib.services.pagination import page
 from chalicelib.store import lookup
-from chalicelib.store.models import DealModel, GigModel
+from chalicelib.store.models import DealModel, GigModel, ThreadEntryModel
 from chalicelib.store.uow import UnitOfWork
 
 MAX_DELIVERY_FILES = 5
@@ -94,9 +93,14 @@ def get(principal: Principal, order_id: str) -> dict:
     return views.order(deal, role_in(principal, deal))
 
 
-def list_mine(principal: Principal, role: str, limit: int, cursor: str | None) -> dict:
+def list_mine(principal: Principal, role: str, limit: int, cursor: str | None, status: str | None = None) -> dict:
+    """The caller's orders as client or contractor, newest first; only those in `status` when given."""
+    if status is not None and status not in PROCESS.states:
+        raise Unprocessable("validation_error", f"status must be one of: {', '.join(sorted(PROCESS.states))}",
+                            field="status")
     reader = "contractor" if role == "contractor" else "client"
-    return deals.list_for(principal, PROCESS, role, limit, cursor, lambda deal: views.order(deal, reader))
+    only = None if status is None else (lambda deal: deal.status == status)
+    return deals.list_for(principal, PROCESS, role, limit, cursor, lambda deal: views.order(deal, reader), only=only)
 
 
 def act(principal: Principal, order_id: str, transition: str, *, message: str | None = None,
@@ -128,27 +132,26 @@ def pay_extra_into(uow: UnitOfWork, client_id: str, order_id: str, extra_id: str
     return deal
 
 
-def deliver(principal: Principal, order_id: str, message: str, files: list[tuple[str, str]]) -> tuple[int, dict]:
-    """The contractor delivers a message and files (name, base64): the files are stored first — only
-    if the delivery may happen now — and the delivery names them, so no delivery points at a file
-    that is not there (a file of a delivery that then loses a race is an orphan, never a gap)."""
-    if len(files) > MAX_DELIVERY_FILES:
+def deliver(principal: Principal, order_id: str, message: str, file_ids: list[str],
+            links: list[str] | None = None) -> tuple[int, dict]:
+    """The contractor delivers a message with uploaded files (`POST /v1/uploads`): the delivery claims them in its
+    own unit of work, so a file is either this delivery's or still his to attach."""
+    if len(file_ids) > MAX_DELIVERY_FILES:
         raise Unprocessable("too_many_files", f"A delivery carries at most {MAX_DELIVERY_FILES} files",
                             field="attachments")
-    contents = [decode_upload(content, max_bytes=settings.deliverable_max_bytes, field=f"attachments.{n}")
-                for n, (_, content) in enumerate(files)]
-    if sum(map(len, contents)) > settings.deliverable_max_bytes:
-        raise Unprocessable("file_too_large", f"A delivery's files may be at most {settings.deliverable_max_bytes} "
-                                              "bytes together", field="attachments")
-    deal = load(order_id)
-    engine.check(PROCESS, deal, "deliver", Context(clock.now(), role_in(principal, deal), message=message))
-    stored = []
-    for (filename, _), data in zip(files, contents, strict=True):
-        file_id = ids.new_id("fil")
-        key = f"deliveries/{deal.id}/{file_id}"
-        get_files().put(key, data, ANY_FILE)
-        stored.append({"id": file_id, "key": key, "filename": safe_filename(filename), "size": len(data)})
-    return act(principal, order_id, "deliver", message=message, payload={"files": stored})
+
+    def claiming(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
+        ctx.payload["files"] = uploads.claim(uow, principal, file_ids, deal.id, ctx.now)
+
+    return deals.fire(PROCESS, order_id, "deliver", lambda deal: role_in(principal, deal), views.order,
+                      message=message, payload={"links": list(links or [])}, prepare=claiming)
+
+
+def thread(principal: Principal, order_id: str, limit: int, cursor: str | None) -> dict:
+    """The order's thread, oldest first: every step with its message, files, extra or cancellation."""
+    role_in(principal, load(order_id))
+    return page(lambda **kw: ThreadEntryModel.query(order_id, scan_index_forward=True, **kw), limit, cursor,
+                views.thread_entry)
 
 
 def download_link(principal: Principal, order_id: str, file_id: str) -> dict:
@@ -159,8 +162,7 @@ def download_link(principal: Principal, order_id: str, file_id: str) -> dict:
     found = next((f for f in delivered if f["id"] == file_id), None)
     if found is None:
         raise NotFound("not_found", "No such file on this order")
-    return {"url": get_files().link(found["key"], found["filename"], ANY_FILE),
-            "expires_in_seconds": settings.download_link_seconds, "filename": found["filename"]}
+    return uploads.link(found)
 
 
 def offer_extra(principal: Principal, order_id: str, title: str, amount_minor: int,

@@ -1,11 +1,13 @@
 """How domain records are shown over the API (one function per resource)."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from chalicelib.money import deal_terms
 from chalicelib.money.amounts import commission
 from chalicelib.platform import clock, i18n
 from chalicelib.platform.config import settings
-from chalicelib.processes import b2b_task, notice_params
+from chalicelib.processes import b2b_task, gig_order, notice_params
 from chalicelib.store import catalog
 from chalicelib.store.models import (
     AuditLogModel,
@@ -26,6 +28,7 @@ from chalicelib.store.models import (
     SiteModel,
     TariffModel,
     TeamMemberModel,
+    ThreadEntryModel,
     UserModel,
 )
 
@@ -92,10 +95,10 @@ def catalog_card(row: CatalogEntryModel, level: str) -> dict:
 
 
 def order(record: DealModel, reader: str = "operator") -> dict:
-    """The order as `reader` (client, contractor, operator) sees it: the platform's commission — in the
-    figures, the frozen terms and a dispute's decision — is the contractor's and the operators' to see,
-    never the client's, who sees what he pays."""
-    shown = _order(record)
+    """The order as `reader` (client, contractor, operator) sees it, with the times both count on: the platform's
+    commission — in the figures, the frozen terms and a dispute's decision — is the contractor's and the
+    operators' to see, never the client's, who sees what he pays."""
+    shown = {**_order_fields(record), **order_clock(record, clock.now())}
     if reader == "client":
         shown.pop("commission")
         shown.pop("net_to_contractor")
@@ -106,7 +109,29 @@ def order(record: DealModel, reader: str = "operator") -> dict:
     return shown
 
 
-def _order(record: DealModel) -> dict:
+def order_clock(record: DealModel, now: datetime) -> dict:
+    """The times both parties count on: `auto_cancel_at` while not started; the deadline and the seconds left
+    (`remaining_seconds`), which stand still on review (`deadline_paused`: the deadline shown is where it would
+    be if the clock restarted now, never passed); `review_due_at` on review."""
+    at: dict[str, object] = {"auto_cancel_at": None, "deadline_at": record.deadline_at, "remaining_seconds": None,
+          "deadline_paused": False, "deadline_passed": False, "review_due_at": record.review_due_at}
+    if record.status == gig_order.NOT_STARTED:
+        at["auto_cancel_at"] = clock.iso(clock.parse_iso(record.created_at) + gig_order.START_WITHIN)
+    elif record.status == gig_order.IN_PROGRESS and record.deadline_at:
+        left = int((clock.parse_iso(record.deadline_at) - now).total_seconds())
+        at.update(remaining_seconds=max(left, 0), deadline_passed=left < 0)
+    elif record.status == gig_order.ON_REVIEW and record.remaining_seconds is not None:
+        left = max(int(record.remaining_seconds), 0)
+        at.update(remaining_seconds=left, deadline_paused=True, deadline_at=clock.iso(now + timedelta(seconds=left)))
+    return at
+
+
+def thread_entry(record: ThreadEntryModel) -> dict:
+    return {"seq": int(record.seq), "kind": record.kind, "actor": record.actor, "status": record.status,
+            "at": record.at, "message": record.message, "reason": record.reason, **(record.details or {})}
+
+
+def _order_fields(record: DealModel) -> dict:
     return {"id": record.id, "gig_id": record.subject_id, "offer_id": record.related_id,
             "client_id": record.client_id, "contractor_id": record.contractor_id, "title": record.title,
             "amount": int(record.amount), "currency": record.currency, "commission": _commission(record),
@@ -120,12 +145,20 @@ def _order(record: DealModel) -> dict:
             "dispute": record.dispute, "terms": record.terms, "terms_hash": record.terms_hash,
             "terms_verified": deal_terms.verify(record.terms, record.terms_hash),
             "reviewed": record.reviewed_at is not None,
-            "created_at": record.created_at, "version": int(record.version), "history": record.history}
+            "created_at": record.created_at, "version": int(record.version), "history": record.history,
+            "thread_count": int(record.thread_count or 0)}
 
 
 def _delivery(delivery: dict) -> dict:
     return {"at": delivery["at"],
-            "files": [{"id": f["id"], "filename": f["filename"], "size": f["size"]} for f in delivery["files"]]}
+            "files": [file_ref(f) for f in delivery["files"]]}
+
+
+def file_ref(f: dict) -> dict:
+    """An attached file as a message or delivery shows it (its download link is asked for separately)."""
+    return {"id": f["id"], "filename": f["filename"], "size": f["size"],
+            "content_type": f.get("content_type", "application/octet-stream"),
+            "width": f.get("width"), "height": f.get("height")}
 
 
 def _extra(extra: dict) -> dict:
@@ -185,7 +218,8 @@ def rating(total: float | None, count: float | None) -> dict:
 
 def message(record: MessageModel) -> dict:
     return {"id": record.message_id, "thread_id": record.thread_id, "sender_id": record.sender_id,
-            "text": record.text, "attachments": record.attachments, "offer_request_id": record.offer_request_id,
+            "text": record.text, "attachments": [file_ref(f) for f in record.attachments if "id" in f],
+            "links": list(record.links or []), "offer_request_id": record.offer_request_id,
             "created_at": record.created_at}
 
 

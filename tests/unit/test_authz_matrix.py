@@ -21,7 +21,7 @@ import app  # noqa: F401  (registers every route, so OPERATIONS is complete)
 from chalicelib.adapters import acquirer
 from chalicelib.entrypoints.api.http import OPERATIONS
 from chalicelib.store.models import AccountModel, DealModel, JournalLineModel, PayoutModel
-from tests.support import assert_books_balance, sign, transfer_event
+from tests.support import assert_books_balance, png, sign, transfer_event, upload
 
 OWNER, CLIENT2, CONTRACTOR, CONTRACTOR2, OPERATOR, NOBODY, SITE_KEY = (
     "owner", "other client", "deal contractor", "other contractor", "operator", "no token", "site key")
@@ -104,7 +104,8 @@ def _world(api) -> dict:
                                      token=tokens[OWNER]))["id"]
     w["delivered"] = ok(api.post("/v1/orders", {"gig_id": gig}, token=tokens[OWNER]))["id"]
     ok(api.post(f"/v1/orders/{w['delivered']}/start", token=tokens[CONTRACTOR]))
-    delivery = {"message": "Here it is", "attachments": [{"filename": "logo.svg", "content_base64": "PHN2Zy8+"}]}
+    delivery = {"message": "Here it is", "attachments": [
+        {"file_id": upload(api, tokens[CONTRACTOR], "logo.png", png(), "image/png")}]}
     w["file"] = ok(api.post(f"/v1/orders/{w['delivered']}/deliver", delivery,
                             token=tokens[CONTRACTOR]))["deliveries"][0]["files"][0]["id"]
     w["payout"] = ok(api.post("/v1/payouts", {"amount": 2_000, "currency": "USD",
@@ -256,6 +257,12 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", f"/v1/orders/{o}/start", frozenset({CONTRACTOR})),
         Row("POST", f"/v1/orders/{o}/deliver", frozenset({CONTRACTOR}), {"message": "Here it is"}),
         Row("GET", f"/v1/orders/{w['delivered']}/files/{w['file']}", SUPPORT),
+        Row("GET", f"/v1/orders/{o}/thread", SUPPORT),
+        Row("POST", "/v1/uploads", USERS, {"filename": "brief.txt", "size": 10, "content_type": "text/plain"}),
+        # a claimed file: the parties of its order and operators (the contractor uploaded it)
+        Row("GET", f"/v1/uploads/{w['file']}", SUPPORT),
+        # the local stage's upload form: its signed policy is its credential
+        Row("POST", "/v1/files", frozenset()),
         Row("POST", f"/v1/orders/{o}/request-revision", frozenset({OWNER}), {"message": "Bigger"}),
         Row("POST", f"/v1/orders/{o}/dispute", frozenset({OWNER}), {"message": "Not what we agreed"}),
         Row("GET", "/v1/operator/disputes", frozenset({OPERATOR})),
@@ -475,7 +482,7 @@ def test_every_endpoint_answers_each_caller_exactly_what_it_may(api):
         for who in sorted(refused):
             response = call(who)
             expected = {401} if who in (NOBODY, SITE_KEY) else REFUSED
-            if row.path.startswith(("/v1/files/", "/v1/invitations/", "/v1/auth/password-reset/", "/web/",
+            if row.path.startswith(("/v1/files", "/v1/invitations/", "/v1/auth/password-reset/", "/web/",
                                     "/v1/auth/email-confirmation/", "/console")):
                 expected = REFUSED | {400, 410, 422}  # their credential is in the request, not a bearer token
             if row.path.startswith("/v1/webhooks/"):

@@ -23,9 +23,9 @@ from chalicelib.platform.config import SECRET_SETTINGS
 from chalicelib.store import tables
 from chalicelib.store.models import ALL_MODELS, CardPaymentModel, NotificationModel, logical_name
 from infra import snapstart, template
-from infra.template import API, AUDIT, FUNCTIONS, JOBS, ROLES, STREAM, TIMERS
+from infra.template import API, AUDIT, FUNCTIONS, JOBS, ROLES, STREAM, TIMERS, UPLOADS
 from tests.billing_support import add_tariffs, key_for, new_site, report
-from tests.support import place_order, transfer_event
+from tests.support import place_order, png, transfer_event, upload
 
 REGION, ACCOUNT = "eu-central-1", "123456789012"
 TABLE_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem")
@@ -112,7 +112,7 @@ def test_prod_is_traced_by_lambda_and_api_gateway_without_the_sdk(resources):
     assert "XRAY_SDK" not in _chalice_prod()["environment_variables"]
 
 
-def test_bucket_is_private_encrypted_and_only_the_api_gets_it(resources):
+def test_bucket_is_private_encrypted_and_only_the_api_and_the_upload_function_get_it(resources):
     bucket = resources["FilesBucket"]
     props = bucket["Properties"]
     assert bucket["Type"] == "AWS::S3::Bucket" and bucket["DeletionPolicy"] == "Retain"
@@ -120,7 +120,22 @@ def test_bucket_is_private_encrypted_and_only_the_api_gets_it(resources):
     assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
     for function in FUNCTIONS:
         env = resources[function]["Properties"]["Environment"]["Variables"]
-        assert (env.get("FILES_BUCKET") == {"Ref": "FilesBucket"}) == (function == API), function
+        assert (env.get("FILES_BUCKET") == {"Ref": "FilesBucket"}) == (function in (API, UPLOADS)), function
+
+
+def test_unclaimed_uploads_expire_after_a_day_and_new_ones_reach_the_upload_function(resources):
+    props = resources["FilesBucket"]["Properties"]
+    rule = next(r for r in props["LifecycleConfiguration"]["Rules"] if r["Id"] == "ExpireUnclaimedUploads")
+    assert rule == {"Id": "ExpireUnclaimedUploads", "Status": "Enabled", "Prefix": "uploads/",
+                    "TagFilters": [{"Key": "state", "Value": "unclaimed"}], "ExpirationInDays": 1}
+    [notice] = props["NotificationConfiguration"]["QueueConfigurations"]
+    assert notice["Queue"] == {"Fn::GetAtt": [template.UPLOADS_QUEUE, "Arn"]}
+    assert notice["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "uploads/files/"}]
+    assert resources["FilesBucket"]["DependsOn"] == f"{template.UPLOADS_QUEUE}Policy"
+    trigger = resources[UPLOADS]["Properties"]["Events"][template.UPLOADS_EVENT]["Properties"]
+    assert trigger["Queue"] == {"Fn::GetAtt": [template.UPLOADS_QUEUE, "Arn"]}
+    [allowed] = resources[f"{template.UPLOADS_QUEUE}Policy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert allowed["Principal"] == {"Service": "s3.amazonaws.com"} and allowed["Action"] == "sqs:SendMessage"
 
 
 def test_every_function_gets_its_settings_from_parameters_and_its_secrets_by_arn_only(generated, resources):
@@ -338,7 +353,7 @@ def _grants(resources: dict[str, Any], function: str, service: str) -> list[dict
 def test_s3_only_for_the_api_ses_only_for_the_mailers_and_each_its_own_logs(resources):
     for function in FUNCTIONS:
         s3 = _grants(resources, function, "s3:")
-        assert (function == API) == bool(s3), function
+        assert (function in template.USES_FILES) == bool(s3), function
         ses = _grants(resources, function, "ses:")
         assert (function in template.SENDS_MAIL) == bool(ses), function
         assert all(s["Action"] == ["ses:SendEmail"] and "${MailIdentity}" in s["Resource"][0]["Fn::Sub"] for s in ses)
@@ -347,9 +362,13 @@ def test_s3_only_for_the_api_ses_only_for_the_mailers_and_each_its_own_logs(reso
         assert resources[function]["Properties"]["LoggingConfig"] == {"LogGroup": {"Ref": f"{function}LogGroup"}}
         stream = _grants(resources, function, "dynamodb:GetRecords")
         assert (function == STREAM) == bool(stream), function
-    (files,) = _grants(resources, API, "s3:")
+    files, uploads = _grants(resources, API, "s3:")
     assert sorted(files["Action"]) == ["s3:GetObject", "s3:PutObject"]
     assert files["Resource"] == [{"Fn::Sub": "${FilesBucket.Arn}/deliverables/*"}]
+    assert sorted(uploads["Action"]) == ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"]
+    assert uploads["Resource"] == [{"Fn::Sub": "${FilesBucket.Arn}/uploads/*"}]
+    (thumbnails,) = _grants(resources, UPLOADS, "s3:")
+    assert thumbnails["Resource"] == [{"Fn::Sub": "${FilesBucket.Arn}/uploads/*"}]
 
 
 def test_alarms_on_every_function_the_api_and_the_stream(resources):
@@ -577,6 +596,14 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
 
     recorder.function = API
     assert api.webhook(transfer_event("evt-stray-2", 4300, "GBP", "no number here either")).status_code == 200
+    image = upload(api, deal["client"], "sketch.png", png(), "image/png")
+    recorder.function = UPLOADS
+    stored = json.dumps({"Records": [{"eventName": "ObjectCreated:Post",
+                                      "s3": {"object": {"key": f"uploads/files/{image}"}}}]})
+    assert app_module.on_upload_stored({"Records": [{
+        "messageId": "m1", "receiptHandle": "r1", "body": stored, "attributes": {}, "messageAttributes": {},
+        "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:eu-central-1:0:uploads",
+        "awsRegion": REGION}]}, FakeContext()) == {"processed": 1}
 
     recorder.function = None
     first = _pending()
@@ -604,7 +631,7 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
                           " then run python -m infra.template")
 
     declared = template.table_access()
-    for function in (JOBS, TIMERS, STREAM, AUDIT):
+    for function in (JOBS, TIMERS, STREAM, AUDIT, UPLOADS):
         used = {(action, table.removeprefix(prefix), index) for action, table, index in recorder.of(function)}
         granted = {(action, table, None) for table, grant in declared[function].items() for action in grant.actions}
         granted |= {("Query", table, index) for table, grant in declared[function].items() for index in grant.indexes}

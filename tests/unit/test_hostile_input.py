@@ -250,8 +250,7 @@ def test_a_header_injection_file_name_is_stored_safe_and_downloads(api, world):
     assert "\r" not in disposition and "\n" not in disposition and "Set-Cookie" not in download.headers
 
     order = w["delivered"]
-    odd = api.post(f"/v1/orders/{order}/messages", {"text": "see", "attachments": [
-        {"name": "x", "size": 1, "content_type": "text/plain", "url": "javascript:alert(1)"}]}, token=owner)
+    odd = api.post(f"/v1/orders/{order}/messages", {"text": "see", "links": ["javascript:alert(1)"]}, token=owner)
     assert odd.status_code == 422
 
 
@@ -262,13 +261,11 @@ def test_attachment_links_must_be_https_or_the_services_own(api, world, url):
     w = world
     before = _snapshot()
     for path in (f"/v1/conversations/{w['conversation']}/messages", f"/v1/orders/{w['order']}/messages"):
-        answer = api.post(path, {"text": "look", "attachments": [{"name": "x", "size": 1, "content_type": "text/html",
-                                                                  "url": url}]}, token=w["tokens"][OWNER])
-        assert answer.status_code == 422 and answer.json_body["error"]["field"].endswith("url"), (path, answer.body)
+        answer = api.post(path, {"text": "look", "links": [url]}, token=w["tokens"][OWNER])
+        assert answer.status_code == 422 and answer.json_body["error"]["field"].startswith("links"), (path, answer.body)
     assert _snapshot() == before
-    fine = api.post(f"/v1/conversations/{w['conversation']}/messages", {"text": "look", "attachments": [
-        {"name": "x", "size": 1, "content_type": "image/png", "url": "https://cdn.example/x.png"},
-        {"name": "y", "size": 1, "content_type": "application/zip", "url": "/v1/files/abc"}]}, token=w["tokens"][OWNER])
+    fine = api.post(f"/v1/conversations/{w['conversation']}/messages", {"text": "look", "links": [
+        "https://cdn.example/x.png", "/v1/files/abc"]}, token=w["tokens"][OWNER])
     assert fine.status_code == 201
 
 

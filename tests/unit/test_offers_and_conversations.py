@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.money import deal_terms
 from chalicelib.platform import clock
-from tests.support import act, assert_books_balance, run_jobs
+from tests.support import act, assert_books_balance, run_jobs, upload
 
 DAY = 86400
 
@@ -41,9 +41,10 @@ def test_conversation_is_one_per_pair_and_messages_notify_the_peer(api, talking)
     again = api.post("/v1/conversations", {"user_id": talking["client_id"]}, token=talking["contractor"])
     assert again.status_code == 200 and again.json_body["id"] == talking["conversation"]
     path = f"/v1/conversations/{talking['conversation']}/messages"
-    sent = api.post(path, {"text": "Hi, a logo by Friday?", "attachments": [
-        {"name": "brief.pdf", "size": 2048, "content_type": "application/pdf"}]}, token=talking["client"])
-    assert sent.status_code == 201 and sent.json_body["attachments"][0]["name"] == "brief.pdf"
+    brief = upload(api, talking["client"], "brief.pdf", b"%PDF-1.4 brief", "application/pdf")
+    sent = api.post(path, {"text": "Hi, a logo by Friday?", "attachments": [{"file_id": brief}]},
+                    token=talking["client"])
+    assert sent.status_code == 201 and sent.json_body["attachments"][0]["filename"] == "brief.pdf"
     api.post(path, {"text": "Sure"}, token=talking["contractor"])
     history = api.get(path, token=talking["contractor"]).json_body["items"]
     assert [m["text"] for m in history] == ["Sure", "Hi, a logo by Friday?", FIRST_WORDS]
@@ -83,9 +84,10 @@ def test_strangers_cannot_read_or_write_a_conversation(api, talking):
     assert api.post(path, {"text": "hello"}, token=stranger).status_code == 404
 
 
-@pytest.mark.parametrize("body", [{"text": ""}, {"text": "   "}, {"text": "x", "attachments": [{"name": ""}]},
-                                  {"text": "x", "attachments": [{"name": "a", "size": -1, "content_type": "x"}]},
-                                  {"text": "x", "attachments": [{"name": "a", "size": 1, "content_type": "x"}] * 11}])
+@pytest.mark.parametrize("body", [{"text": ""}, {"text": "   "}, {"text": "x", "attachments": [{"file_id": ""}]},
+                                  {"text": "x", "attachments": [{"name": "a", "size": 1, "content_type": "x"}]},
+                                  {"text": "x", "attachments": [{"file_id": "upl_nope"}]},
+                                  {"text": "x", "attachments": [{"file_id": f"upl_{n}"} for n in range(11)]}])
 def test_bad_messages_are_422_and_store_nothing(api, talking, body):
     path = f"/v1/conversations/{talking['conversation']}/messages"
     assert api.post(path, body, token=talking["client"]).status_code == 422
@@ -100,9 +102,8 @@ def test_conversation_with_oneself_or_nobody_is_refused(api, talking):
 def test_order_conversation_is_for_its_parties(api, deal):
     order = api.post("/v1/orders", {"gig_id": deal["gig"]["id"]}, token=deal["client"]).json_body
     path = f"/v1/orders/{order['id']}/messages"
-    assert api.post(path, {"text": "Brief attached", "attachments": [
-        {"name": "brief.docx", "size": 10, "content_type": "application/msword", "url": "https://files/x"}]},
-        token=deal["client"]).status_code == 201
+    assert api.post(path, {"text": "Brief attached", "links": ["https://files.example/brief.docx"]},
+                    token=deal["client"]).status_code == 201
     assert api.post(path, {"text": "Got it"}, token=deal["contractor"]).status_code == 201
     assert [m["text"] for m in api.get(path, token=deal["client"]).json_body["items"]] == ["Got it", "Brief attached"]
     stranger = api.signup("stranger@example.com")

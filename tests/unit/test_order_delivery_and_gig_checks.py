@@ -1,21 +1,15 @@
-"""A gig order's delivery is a message and files (Kwork's "message + files"), stored like project
-deliverables and handed out by short-lived links to the two parties and operators; and the state
-read before a transaction is re-checked inside it: a gig paused meanwhile cannot be ordered, and a
-custom offer whose gig was paused cannot be accepted."""
+"""A gig order's delivery is a message and uploaded files (Kwork's "message + files"), handed out by
+short-lived links to the two parties and operators; and the state read before a transaction is re-checked
+inside it: a gig paused meanwhile cannot be ordered, and a custom offer whose gig was paused cannot be
+accepted."""
 from __future__ import annotations
-
-import base64
 
 import pytest
 
-from chalicelib.platform import clock, config
+from chalicelib.platform import clock
 from chalicelib.services import gigs
-from chalicelib.store.models import DealModel
-from tests.support import act, assert_books_balance, place_order
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
+from chalicelib.store.models import DealModel, UploadModel
+from tests.support import act, assert_books_balance, place_order, upload
 
 
 def _started(api, deal) -> dict:
@@ -26,22 +20,22 @@ def _started(api, deal) -> dict:
 
 def test_a_delivery_carries_files_the_parties_and_operators_download_by_short_lived_links(api, deal, operator_token):
     order = _started(api, deal)
-    delivery = {"message": "Logo attached", "attachments": [
-        {"filename": "logo.svg", "content_base64": _b64(b"<svg/>")},
-        {"filename": "logo.png", "content_base64": _b64(b"\x89PNG fake")}]}
+    ids = [upload(api, deal["contractor"], "logo.txt", b"<svg/>"),
+           upload(api, deal["contractor"], "logo.pdf", b"%PDF fake", "application/pdf")]
+    delivery = {"message": "Logo attached", "attachments": [{"file_id": i} for i in ids]}
     delivered = act(api, deal["contractor"], order, "deliver", delivery)
     assert delivered.status_code == 200, delivered.body
     body = delivered.json_body
     assert body["status"] == "on_review" and body["last_message"] == "Logo attached"
     files = body["deliveries"][0]["files"]
-    assert [(f["filename"], f["size"]) for f in files] == [("logo.svg", 6), ("logo.png", 9)]
+    assert [(f["id"], f["filename"], f["size"]) for f in files] == [(ids[0], "logo.txt", 6), (ids[1], "logo.pdf", 9)]
     for token in (deal["client"], deal["contractor"], operator_token):
         link = api.get(f"/v1/orders/{order['id']}/files/{files[0]['id']}", token=token)
-        assert link.status_code == 200 and link.json_body["filename"] == "logo.svg"
-    download = api.get(link.json_body["url"], headers={"Accept": "application/octet-stream"})
+        assert link.status_code == 200 and link.json_body["filename"] == "logo.txt"
+    download = api.get(link.json_body["url"], headers={"Accept": "text/plain"})
     assert download.status_code == 200 and download.body == b"<svg/>"
-    assert download.headers["Content-Type"] == "application/octet-stream"
-    assert 'filename="logo.svg"' in download.headers["Content-Disposition"]
+    assert download.headers["Content-Type"] == "text/plain"
+    assert 'filename="logo.txt"' in download.headers["Content-Disposition"]
     clock.advance(link.json_body["expires_in_seconds"] + 1)
     assert api.get(link.json_body["url"]).status_code == 403
     stranger = api.signup("stranger@example.com")
@@ -53,42 +47,33 @@ def test_a_delivery_carries_files_the_parties_and_operators_download_by_short_li
 def test_revisions_keep_every_delivery_and_its_files(api, deal):
     order = _started(api, deal)
     act(api, deal["contractor"], order, "deliver", {"message": "v1", "attachments": [
-        {"filename": "v1.txt", "content_base64": _b64(b"one")}]})
+        {"file_id": upload(api, deal["contractor"], "v1.txt", b"one")}]})
     act(api, deal["client"], order, "request-revision", {"message": "Bigger"})
     second = act(api, deal["contractor"], order, "deliver", {"message": "v2", "attachments": [
-        {"filename": "v2.txt", "content_base64": _b64(b"two")}]}).json_body
+        {"file_id": upload(api, deal["contractor"], "v2.txt", b"two")}]}).json_body
     assert [[f["filename"] for f in d["files"]] for d in second["deliveries"]] == [["v1.txt"], ["v2.txt"]]
 
 
-@pytest.mark.parametrize(("attachments", "code"), [
-    ([{"filename": "a.txt", "content_base64": "!!not base64!!"}], "validation_error"),
-    ([{"filename": "a/b.txt", "content_base64": "eA=="}], "validation_error"),
-    ([{"filename": f"{n}.txt", "content_base64": "eA=="} for n in range(6)], "validation_error"),
+@pytest.mark.parametrize("attachments", [
+    [{"filename": "a.txt", "content_base64": "eA=="}],  # files travel as uploads, never base64 in the body
+    [{"file_id": ""}],
+    [{"file_id": f"upl_{n}"} for n in range(6)],
 ])
-def test_bad_delivery_files_are_422_and_change_nothing(api, deal, attachments, code, tmp_path):
+def test_bad_delivery_files_are_422_and_change_nothing(api, deal, attachments):
     order = _started(api, deal)
     refused = act(api, deal["contractor"], order, "deliver", {"message": "Done", "attachments": attachments})
-    assert refused.status_code == 422 and refused.json_body["error"]["code"] == code
+    assert refused.status_code == 422 and refused.json_body["error"]["code"] == "validation_error"
     assert DealModel.get(order["id"]).status == "in_progress"
 
 
-def test_files_over_the_limit_together_are_refused_before_anything_is_stored(api, deal, monkeypatch):
-    order = _started(api, deal)
-    monkeypatch.setenv("DELIVERABLE_MAX_BYTES", "10")
-    config.reload()
-    two = [{"filename": f"{n}.bin", "content_base64": _b64(b"123456")} for n in range(2)]
-    refused = act(api, deal["contractor"], order, "deliver", {"message": "Done", "attachments": two})
-    assert refused.status_code == 422 and refused.json_body["error"]["code"] == "file_too_large"
-    assert DealModel.get(order["id"]).status == "in_progress"
-
-
-def test_a_delivery_that_may_not_happen_stores_no_file(api, deal, tmp_path):
+def test_a_delivery_that_may_not_happen_claims_no_file(api, deal):
     order = place_order(api, deal)  # not started
-    files = [{"filename": "a.txt", "content_base64": "eA=="}]
+    file_id = upload(api, deal["contractor"], "a.txt", b"x")
+    files = [{"file_id": file_id}]
     assert act(api, deal["client"], order, "deliver", {"message": "x", "attachments": files}).status_code == 403
     refused = act(api, deal["contractor"], order, "deliver", {"message": "x", "attachments": files})
     assert refused.status_code == 409 and refused.json_body["error"]["code"] == "invalid_state"
-    assert not (tmp_path / "files").exists() or not any((tmp_path / "files").rglob("*"))
+    assert UploadModel.get(file_id).status == "pending"
 
 
 def test_a_gig_paused_between_the_read_and_the_order_is_not_ordered(api, deal, monkeypatch):

@@ -49,8 +49,8 @@ if TYPE_CHECKING:
 Auth = Literal["user", "operator", "bank", "acquirer", "site", "none"]
 JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 SCHEMAS_PACKAGE = "chalicelib.entrypoints.api.schemas"
-SCHEMA_AREAS = ("common", "accounts", "bank", "orders", "offers", "projects", "tasks", "sites", "pages", "dev",
-                "catalog")
+SCHEMA_AREAS = ("common", "accounts", "bank", "uploads", "orders", "offers", "projects", "tasks", "sites", "pages",
+                "dev", "catalog")
 
 
 @dataclass(frozen=True)

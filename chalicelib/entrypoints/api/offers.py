@@ -109,11 +109,11 @@ def list_conversations(call: Call):
 
 
 @endpoint(bp, "POST", "/v1/conversations/{conversation_id}/messages", summary="Send a message", status=201,
-          tag="conversations", request=s.ChatMessageIn, response=s.ChatMessageOut)
+          tag="conversations", request=s.ChatMessageIn, response=s.ChatMessageOut, errors=(403,))
 def send_message(call: Call):
     body = call.body
     return conversations.send(call.user, call.params["conversation_id"], body.text,
-                              [a.model_dump() for a in body.attachments])
+                              [a.file_id for a in body.attachments], body.links)
 
 
 @endpoint(bp, "GET", "/v1/conversations/{conversation_id}/messages", summary="Messages, newest first",
@@ -123,11 +123,11 @@ def list_messages(call: Call):
 
 
 @endpoint(bp, "POST", "/v1/orders/{order_id}/messages", summary="Send a message on an order", status=201,
-          tag="conversations", request=s.ChatMessageIn, response=s.ChatMessageOut)
+          tag="conversations", request=s.ChatMessageIn, response=s.ChatMessageOut, errors=(403,))
 def send_order_message(call: Call):
     body = call.body
     return conversations.send_on_order(call.user, call.params["order_id"], body.text,
-                                       [a.model_dump() for a in body.attachments])
+                                       [a.file_id for a in body.attachments], body.links)
 
 
 @endpoint(bp, "GET", "/v1/orders/{order_id}/messages", summary="An order's messages, newest first",

@@ -67,10 +67,10 @@ def place_order(call: Call):
     return orders.place(call.user, call.body.gig_id, call.body.currency)
 
 
-@endpoint(bp, "GET", "/v1/orders", summary="My orders as client (default) or contractor", tag="orders",
-          response=s.OrderList, query=("role", "limit", "cursor"), errors=(422,))
+@endpoint(bp, "GET", "/v1/orders", summary="My orders as client (default) or contractor, ?status= to filter",
+          tag="orders", response=s.OrderList, query=("role", "status", "limit", "cursor"), errors=(422,))
 def list_orders(call: Call):
-    return orders.list_mine(call.user, call.party, call.limit, call.cursor)
+    return orders.list_mine(call.user, call.party, call.limit, call.cursor, call.query.get("status") or None)
 
 
 @endpoint(bp, "GET", "/v1/orders/{order_id}", summary="One order", tag="orders", response=s.OrderOut)
@@ -115,12 +115,19 @@ _transition("cancellation/operator", "ask_operator_to_cancel", "Ask an operator 
 
 
 @endpoint(bp, "POST", "/v1/orders/{order_id}/deliver",
-          summary="Deliver the work, a message and files (contractor): the order goes on review", tag="orders",
-          request=s.DeliveryIn, response=s.OrderOut, errors=(403, 409))
+          summary="Deliver the work, a message and uploaded files (contractor): the order goes on review",
+          tag="orders", request=s.DeliveryIn, response=s.OrderOut, errors=(403, 409))
 def deliver_order(call: Call):
     body = call.body
-    files = [(attachment.filename, attachment.content_base64) for attachment in body.attachments]
-    return orders.deliver(call.user, call.params["order_id"], body.message, files)
+    return orders.deliver(call.user, call.params["order_id"], body.message, [a.file_id for a in body.attachments],
+                          body.links)
+
+
+@endpoint(bp, "GET", "/v1/orders/{order_id}/thread", summary="The order's thread, oldest first: every step with "
+          "its message and files (the parties and operators)", tag="orders", response=s.ThreadList,
+          query=("limit", "cursor"), errors=(422,))
+def order_thread(call: Call):
+    return orders.thread(call.user, call.params["order_id"], call.limit, call.cursor)
 
 
 @endpoint(bp, "GET", "/v1/orders/{order_id}/files/{file_id}",

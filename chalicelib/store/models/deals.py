@@ -140,6 +140,7 @@ class DealModel(Model):
     timer_due_at = UnicodeAttribute(null=True)
     timer_transition = UnicodeAttribute(null=True)
     history = JSONAttribute(default=list)
+    thread_count = NumberAttribute(null=True)  # entries in its thread (ThreadEntryModel), numbered from 1
     by_timer = DueTimers()
     by_client = DealsByClient()
     by_contractor = DealsByContractor()
@@ -216,9 +217,30 @@ class MessageModel(Model):
     message_id = UnicodeAttribute(range_key=True)
     sender_id = UnicodeAttribute()
     text = UnicodeAttribute()
-    attachments = JSONAttribute(default=list)  # [{name, size, content_type, url}]: metadata only
+    attachments = JSONAttribute(default=list)  # the uploads it claimed: [{id, key, filename, size, content_type, ...}]
+    links = JSONAttribute(null=True)  # outside https: addresses, shown as links only
     created_at = UnicodeAttribute()
     offer_request_id = UnicodeAttribute(null=True)  # the entry is a client's request for a custom offer
+
+
+class ThreadEntryModel(Model):
+    """One step of a deal's thread, in order: its placing, each delivery with its files, each revision request,
+    extra, cancellation request and answer, and each timer that fired. Written in the transition's own unit of
+    work; `seq` is the deal's `thread_count` after it, so the deal's item stays bounded however long the thread."""
+
+    class Meta(BaseMeta):
+        logical_name = "threads"
+        table_name = "threads"
+
+    deal_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    kind = UnicodeAttribute()  # the transition's name, or "placed"
+    actor = UnicodeAttribute()  # client | contractor | operator | system
+    status = UnicodeAttribute()  # the deal's status after it
+    at = UnicodeAttribute()
+    message = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    details = JSONAttribute(null=True)  # {files: [...]}, {extra: {...}}, {cancellation: {...}}
 
 
 class ProjectsByState(GlobalSecondaryIndex):

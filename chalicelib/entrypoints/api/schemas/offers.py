@@ -1,41 +1,19 @@
 """Conversations, contractors' profiles and custom offers."""
 from __future__ import annotations
 
-import urllib.parse
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StrictInt
+from pydantic import Field, StrictInt
 
 from chalicelib.entrypoints.api.schemas.common import MAX_AMOUNT, ApiModel, CurrencyCode, RequestModel
-from chalicelib.platform.config import settings
-
-
-def _attachment_url(value: str) -> str:
-    """`https:` links, or the service's own file links (`/v1/files/…`): never `javascript:`, `data:`,
-    `http:` or anything else a reader's client might run or that travels in the clear."""
-    if not value or value.startswith(f"{settings.app_url.rstrip('/')}/v1/files/"):
-        return value
-    parts = urllib.parse.urlsplit(value)
-    if any(ch.isspace() or ord(ch) < 32 for ch in value):
-        raise ValueError("the URL may not contain spaces or control characters")
-    if parts.scheme == "https" and parts.hostname:
-        return value
-    if not parts.scheme and not parts.netloc and parts.path.startswith("/v1/files/"):
-        return value
-    raise ValueError("an attachment URL must be an https: link or one of the service's own /v1/files/ links")
-
-
-class Attachment(RequestModel):
-    name: str = Field(min_length=1, max_length=255)
-    size: StrictInt = Field(ge=0, le=1024 * 1024 * 1024, description="bytes")
-    content_type: str = Field(min_length=1, max_length=255)
-    url: Annotated[str, AfterValidator(_attachment_url)] = Field(
-        default="", max_length=2000, description="https:, or a /v1/files/ link of this service")
+from chalicelib.entrypoints.api.schemas.uploads import AttachedFileOut, FileRefIn, Link
 
 
 class ChatMessageIn(RequestModel):
     text: str = Field(default="", max_length=10000)
-    attachments: list[Attachment] = Field(default_factory=list, max_length=10)
+    attachments: list[FileRefIn] = Field(default_factory=list, max_length=10,
+                                         description="uploads (POST /v1/uploads) the message claims")
+    links: list[Link] = Field(default_factory=list, max_length=10, description="outside addresses, as links only")
 
 
 class ChatMessageOut(ApiModel):
@@ -43,7 +21,8 @@ class ChatMessageOut(ApiModel):
     thread_id: str
     sender_id: str
     text: str
-    attachments: list[dict]
+    attachments: list[AttachedFileOut] = Field(description="GET /v1/uploads/{id} gives a download link")
+    links: list[str]
     offer_request_id: str | None = Field(default=None, description="the entry is this request for a custom offer "
                                                                     "(GET /v1/offer-requests/{id})")
     created_at: str

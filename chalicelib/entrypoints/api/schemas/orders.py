@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StrictInt, model_validator
 
 from chalicelib.entrypoints.api.schemas.common import MAX_AMOUNT, ApiModel, CurrencyCode, RequestModel
+from chalicelib.entrypoints.api.schemas.uploads import AttachedFileOut, FileRefIn, Link
 
 MAX_GIG_TAGS = 5
 Tag = Annotated[str, Field(min_length=1, max_length=30)]
@@ -61,15 +62,11 @@ class MessageIn(RequestModel):
     message: str = Field(min_length=1, max_length=5000)
 
 
-class FileIn(RequestModel):
-    filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\]+$")
-    content_base64: str = Field(min_length=1, description="the file, base64-encoded")
-
-
 class DeliveryIn(RequestModel):
     message: str = Field(min_length=1, max_length=5000)
-    attachments: list[FileIn] = Field(default_factory=list, max_length=5,
-                                      description="the delivered files (DELIVERABLE_MAX_BYTES together)")
+    attachments: list[FileRefIn] = Field(default_factory=list, max_length=5,
+                                         description="the delivered files: uploads (POST /v1/uploads) it claims")
+    links: list[Link] = Field(default_factory=list, max_length=10, description="outside addresses, as links only")
 
 
 class ReasonIn(RequestModel):
@@ -141,15 +138,10 @@ class DisputeOut(ApiModel):
     terms_hash: str | None
 
 
-class DeliveredFileOut(ApiModel):
-    id: str
-    filename: str
-    size: int = Field(description="bytes")
-
-
 class DeliveryOut(ApiModel):
     at: str
-    files: list[DeliveredFileOut] = Field(description="GET /v1/orders/{order_id}/files/{id} gives a download link")
+    files: list[AttachedFileOut] = Field(description="GET /v1/orders/{order_id}/files/{id} or GET /v1/uploads/{id} "
+                                                     "gives a download link")
 
 
 class OrderOut(ApiModel):
@@ -167,8 +159,14 @@ class OrderOut(ApiModel):
         "what the contractor gets once the order completes, minor units: the contractor's and operators' only"))
     status: Literal["not_started", "in_progress", "on_review", "disputed", "completed", "cancelled", "resolved"]
     delivery_days: int
-    deadline_at: str | None
+    deadline_at: str | None = Field(description="on review, where the deadline would be if the clock restarted now")
     review_due_at: str | None
+    auto_cancel_at: str | None = Field(description="while not started: when the order cancels itself")
+    remaining_seconds: int | None = Field(description="time left to deliver: counting down in progress, paused on "
+                                                      "review; never below 0")
+    deadline_paused: bool = Field(description="true on review: the clock stands still")
+    deadline_passed: bool = Field(description="in progress past the deadline; never while paused")
+    thread_count: int = Field(description="entries in the order's thread (GET /v1/orders/{id}/thread)")
     last_message: str | None
     closed_reason: str | None
     revisions: int
