@@ -5,8 +5,9 @@ of the same interface over an OpenSearch index fed from the gigs table's stream 
 picked here by `get_search()`.
 
 Every read is a Query of one listing (`all`, a category or a tag) in the index of the asked order, never a Scan:
-one Query of each of the listing's shards (`CATALOG_LISTING_SHARDS`), merged in that order as they are read. The
-cursor is the last row's sort key, which every shard goes on after.
+one Query of each of the listing's shards (`CATALOG_LISTING_SHARDS`), the first pages read at once on threads, then
+merged in that order as they are read; each reads a little over its share of the page, and reads on only when the
+merge takes all of it. The cursor is the last row's sort key, which every shard goes on after.
 Filters that are not part of that key (currency and price outside a price order, days, level, further tags) are
 applied to the rows as they are read, and one page reads at most `CATALOG_PAGE_READ_BUDGET` rows: a page that
 runs out of budget is short (even empty) and still carries a cursor to go on from where it stopped.
@@ -14,6 +15,9 @@ runs out of budget is short (even empty) and still carries a cursor to go on fro
 from __future__ import annotations
 
 import heapq
+import itertools
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -67,12 +71,25 @@ class IndexSearch:
         index_name, sort_key, ascending = ORDERS[query.order]
         index = getattr(CatalogEntryModel, index_name)
         filtered = self._filters(query)
-        # unfiltered, a page reads at most its rows from each shard; filtered, a few times the page a Query
-        page_size = min(_CHUNK * query.limit, settings.catalog_page_read_budget) if filtered else query.limit
+        shards = catalog.shards(query.listing)
+        # a shard's share of what the page reads, and a little over (a shard reads on, a page at a time, only
+        # when the merge takes all it read): unfiltered, the page's rows; filtered, a few times them
+        wanted = min(_CHUNK * query.limit, settings.catalog_page_read_budget) if filtered else query.limit
+        page_size = min(wanted, -(-wanted // len(shards)) + 2)
         condition = self._range(query, sort_key, ascending)
-        queries = [index.query(shard, condition, scan_index_forward=ascending, page_size=page_size)
-                   for shard in catalog.shards(query.listing)]
-        merged = heapq.merge(*queries, key=lambda row: getattr(row, sort_key), reverse=not ascending)
+
+        def opened(shard: str) -> tuple[Any, Iterator[CatalogEntryModel]]:
+            results = index.query(shard, condition, scan_index_forward=ascending, page_size=page_size)
+            first = next(results, None)  # the first page's Query, made on this worker's thread
+            return results, iter(()) if first is None else itertools.chain([first], results)
+
+        workers = min(len(shards), settings.catalog_query_threads)
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:  # the shards' first Queries at once
+                queries, streams = zip(*pool.map(opened, shards), strict=True)
+        else:
+            queries, streams = zip(*map(opened, shards), strict=True)
+        merged = heapq.merge(*streams, key=lambda row: getattr(row, sort_key), reverse=not ascending)
         page = CatalogPage(rows=[], last_key=None)
         seen, last, ended = 0, None, True
         for row in merged:

@@ -321,6 +321,8 @@ class Settings:
     # the whole catalog's would take two partitions' writes at 1,000 orders a second (`python -m bench.cost`). A
     # page reads the shards' Queries merged in the asked order. Changing it needs every gig listed again.
     catalog_listing_shards: int = field(default_factory=lambda: int(_env("CATALOG_LISTING_SHARDS", "8")))
+    # How many of a catalog page's shard Queries run at once, on threads (1: one after another).
+    catalog_query_threads: int = field(default_factory=lambda: int(_env("CATALOG_QUERY_THREADS", "8")))
     # Payouts: the smallest withdrawal per currency (JSON, minor units), how many may be open at once
     # per currency, and where the bank takes payout requests (empty: the local bank, a file).
     payout_min_amount: dict = field(default_factory=_payout_minimum)

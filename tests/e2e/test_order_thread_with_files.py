@@ -1,17 +1,53 @@
-"""An order followed in one thread, with files that are files, over HTTP on the local stage as a client would do
-it: the contractor uploads two files to the stage's upload form and delivers them, the client downloads them
-through short-lived links and accepts, and the order's thread shows every step."""
+"""A client's whole path over HTTP on the local stage, as a client would walk it: he finds a gig in the public
+catalog, orders it with an empty balance and gets 402 with a card top-up, pays on the local checkout page in
+headless Chromium, and the order is placed and held; the contractor uploads two files to the stage's upload form
+and delivers them, the client downloads them through short-lived links and accepts, and the order's thread shows
+every step."""
 from __future__ import annotations
 
 import io
-import json
+import shutil
+import tempfile
+import time
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 import requests
 from PIL import Image
 
-from tests.support import sign
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator:
+    """A headless Chromium page (Debian's chromium, driven by Playwright; nothing downloaded)."""
+    if not CHROMIUM.exists():
+        pytest.fail("chromium is missing: run `make browser` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="escrowdesk-chromium-")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), headless=True, locale="en-US",
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        context.set_default_timeout(20_000)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def _until(check, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.3)
+    raise AssertionError("timed out")
 
 
 def _user(api: str, who: str) -> dict:
@@ -20,19 +56,6 @@ def _user(api: str, who: str) -> dict:
         "locale": "en"}, timeout=30)
     assert response.status_code == 201, response.text
     return {"headers": {"Authorization": f"Bearer {response.json()['token']}"}}
-
-
-def _fund(api: str, user: dict, amount: int) -> None:
-    invoice = requests.post(f"{api}/v1/invoices", json={"amount": amount, "currency": "USD"},
-                            headers=user["headers"], timeout=30).json()
-    body = json.dumps({
-        "event_id": f"evt_{uuid.uuid4().hex}", "type": "transfer.incoming", "amount": amount, "currency": "USD",
-        "purpose": invoice["payment_details"], "payer": {"name": "ACME", "iban": "DE89370400440532013000"},
-        "received_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }).encode()
-    answer = requests.post(f"{api}/v1/webhooks/bank", data=body, timeout=30,
-                           headers={"Content-Type": "application/json", "X-Bank-Signature": sign(body)})
-    assert answer.status_code == 200, answer.text
 
 
 def _post(api: str, path: str, user: dict, body: dict | None = None) -> dict:
@@ -55,17 +78,40 @@ def _png() -> bytes:
     return out.getvalue()
 
 
-def test_the_contractor_delivers_two_uploaded_files_the_client_downloads_them_accepts_and_the_thread_shows_it_all(
-        local_stack) -> None:
+def test_a_client_finds_a_gig_pays_its_402_by_card_gets_two_files_accepts_and_the_thread_shows_every_step(
+        local_stack, page) -> None:
     api = local_stack.url
     contractor, client = _user(api, "designer"), _user(api, "client")
-    _fund(api, client, 50_000)
-    gig = _post(api, "/v1/gigs", contractor, {"title": "A logo", "description": "Two files", "amount": 20_000,
-                                              "currency": "USD", "delivery_days": 3})
-    order = _post(api, "/v1/orders", client, {"gig_id": gig["id"]})
-    assert order["status"] == "not_started" and order["auto_cancel_at"]
+    gig = _post(api, "/v1/gigs", contractor, {"title": f"A logo {uuid.uuid4().hex[:6]}", "description": "Two files",
+                                              "amount": 20_000, "currency": "USD", "delivery_days": 3,
+                                              "category": "design", "tags": ["logo"]})
+
+    # 1. a new client finds the gig in the public catalog (no token)
+    listed = requests.get(f"{api}/v1/catalog/gigs?category=design&tag=logo&sort=new&limit=50", timeout=30)
+    assert listed.status_code == 200, listed.text
+    card = next(item for item in listed.json()["items"] if item["id"] == gig["id"])
+    assert (card["amount"], card["currency"], card["delivery_days"]) == (20_000, "USD", 3)
+
+    # 2. he orders it with an empty balance: 402 with a card top-up, paid on the checkout page
+    refused = requests.post(f"{api}/v1/orders", json={"gig_id": card["id"]}, headers=client["headers"], timeout=30)
+    assert refused.status_code == 402, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "insufficient_funds" and error["missing"] == {"amount": 20_000, "currency": "USD"}
+    page.goto(error["topup"]["payment_url"])
+    page.fill("#card_number", "4111 1111 1111 1111")
+    page.fill("#holder", "Ivan Petrenko")
+    page.click("button[value=pay]")
+    page.wait_for_url("**/done?result=pay**")
+
+    # 3. the top-up placed the order, and its price is held
+    order = _until(lambda: next(iter(requests.get(f"{api}/v1/orders", headers=client["headers"],
+                                                  timeout=30).json()["items"]), None))
+    assert order["status"] == "not_started" and order["auto_cancel_at"] and order["gig_id"] == gig["id"]
+    balances = requests.get(f"{api}/v1/balances", headers=client["headers"], timeout=30).json()["items"]
+    assert next((b["available"], b["held"]) for b in balances if b["currency"] == "USD") == (0, 20_000)
     _post(api, f"/v1/orders/{order['id']}/start", contractor)
 
+    # 4. the contractor delivers two uploaded files
     files = {"logo.png": (_png(), "image/png"), "notes.txt": (b"Fonts: Vazirmatn", "text/plain")}
     ids = {name: _upload(api, contractor, name, data, kind) for name, (data, kind) in files.items()}
     delivered = _post(api, f"/v1/orders/{order['id']}/deliver", contractor, {
@@ -74,6 +120,7 @@ def test_the_contractor_delivers_two_uploaded_files_the_client_downloads_them_ac
     shown = {f["filename"]: f for f in delivered["deliveries"][0]["files"]}
     assert (shown["logo.png"]["width"], shown["logo.png"]["height"]) == (120, 80)
 
+    # 5. the client downloads them and accepts
     for name, file_id in ids.items():
         seen = requests.get(f"{api}/v1/uploads/{file_id}", headers=client["headers"], timeout=30)
         assert seen.status_code == 200, seen.text
@@ -84,6 +131,7 @@ def test_the_contractor_delivers_two_uploaded_files_the_client_downloads_them_ac
                         timeout=30).status_code == 404
 
     assert _post(api, f"/v1/orders/{order['id']}/accept", client)["status"] == "completed"
+    # 6. the thread shows every step
     thread = requests.get(f"{api}/v1/orders/{order['id']}/thread", headers=client["headers"], timeout=30).json()
     assert [(e["kind"], e["actor"], e["status"]) for e in thread["items"]] == [
         ("placed", "client", "not_started"), ("start", "contractor", "in_progress"),

@@ -29,6 +29,7 @@ def store(monkeypatch, tmp_path):
     monkeypatch.setenv("FILES_DIR", str(tmp_path / "files"))
     monkeypatch.setenv("DOMAINS_LOCAL_FILE", str(tmp_path / "domains" / "published.json"))
     monkeypatch.setenv("TIMER_WORKERS", "1")  # moto's in-memory tables are not thread-safe; DynamoDB Local's are
+    monkeypatch.setenv("CATALOG_QUERY_THREADS", "1")
     with mock_aws():
         session = _shared_session()
         monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)

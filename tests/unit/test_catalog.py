@@ -340,7 +340,7 @@ def test_search_adapter_reads_one_query_of_each_shard_of_the_listing_merged_in_o
     page = search.get_search().find(search.CatalogQuery(listing="category#design", order="new", limit=3,
                                                         now=clock.now()))
     assert [row.title for row in page.rows] == ["Gig 4", "Gig 3", "Gig 2"]
-    assert queries == catalog.shards("category#design")  # one Query a shard, no Scan
+    assert sorted(queries) == sorted(catalog.shards("category#design"))  # one Query a shard, no Scan
     assert page.read <= 3 * len(by_shard)  # at most a page from each shard
     rest = search.get_search().find(search.CatalogQuery(listing="category#design", order="new", limit=3,
                                                         now=clock.now(), start_key=page.last_key))
