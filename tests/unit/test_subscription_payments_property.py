@@ -223,7 +223,7 @@ class SitePaymentsMachine(RuleBasedStateMachine):
         after = timedelta(days=config.settings.billing_block_after_days)
         late = [i for i in self._open()
                 if periods.start_of_day(periods.local_day(clock.parse_iso(i.issued_at)) + after) <= self.jobs_ran_at]
-        if late:
+        if late and deal.status != "deleted":  # a deleted site is not blocked: it is gone, its debts kept
             assert deal.status == "blocked", f"{deal.status} with {[i.number for i in late]} unpaid for too long"
 
     @invariant()

@@ -456,5 +456,16 @@ def unsubscribe_link(request: Request, token: str) -> Response:
 def unsubscribe_one_click(request: Request, token: str) -> Response:
     from chalicelib.services import email_settings
 
+    # RFC 8058's body is the form `List-Unsubscribe=One-Click`; any other form field is let be, but a body that
+    # is no form at all (or too big to be one) is refused before anything changes. No origin check: a mail
+    # provider's server makes this POST from its own.
+    raw = raw_body(request)
+    try:
+        if len(raw) > MAX_FORM_BYTES:
+            raise ValueError("too big")
+        urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        if raw:
+            raise PageProblem(*BAD_FORM) from None
     user, kind = email_settings.unsubscribe(token)
     return _unsubscribe_page(request, token, user, kind, done=True)
