@@ -22,6 +22,8 @@ deal, so each due timer costs one item read.
 from __future__ import annotations
 
 import json
+import random
+import threading
 import time
 from collections.abc import Iterable
 from datetime import datetime
@@ -99,6 +101,42 @@ def _connect() -> None:
     _ = connection_for(DealModel).client  # the property creates the client
 
 
+# A fire that loses a race for a shared item — most often its contractor's standing, which every scored step of
+# his re-ranks in the catalog — is tried again at once, after a short random pause: the job's workers firing many
+# timers of one contractor take turns instead of leaving the losers to the next run.
+FIRE_ATTEMPTS = 30
+FIRE_PAUSE_CAP_S = 0.2
+
+
+# One contractor's timers fire one at a time within an invocation (their scored steps all write his standing,
+# and threads racing for it only lose); other contractors' fire alongside. Across invocations, the retries.
+_turns: dict[str, threading.Lock] = {}
+_turns_guard = threading.Lock()
+
+
+def _turn(deal: DealModel) -> threading.Lock:
+    with _turns_guard:
+        return _turns.setdefault(deal.contractor_id or deal.id, threading.Lock())
+
+
+def _fire_with_retries(deal: DealModel, now: datetime) -> bool:
+    with _turn(deal):
+        return _fire_in_turn(deal, now)
+
+
+def _fire_in_turn(deal: DealModel, now: datetime) -> bool:
+    for attempt in range(FIRE_ATTEMPTS):
+        try:
+            return fire_timer(deal, now)
+        except Retryable as lost:
+            if attempt == FIRE_ATTEMPTS - 1:
+                logger.info("timer lost its races; the next run fires it", extra={"deal_id": deal.id,
+                                                                                   "code": str(lost)})
+                return False
+            time.sleep(random.uniform(0, min(FIRE_PAUSE_CAP_S, 0.005 * 2**attempt)))
+    return False
+
+
 def _fire_shard(shard: int, now: datetime, stop_at: float | None) -> dict:
     outcome = {"due": 0, "fired": 0, "skipped": 0}
     due = clock.iso(now)
@@ -107,11 +145,7 @@ def _fire_shard(shard: int, now: datetime, stop_at: float | None) -> dict:
             logger.warning("timer shard out of time; the next run goes on", extra={"shard": shard, **outcome})
             break
         outcome["due"] += 1
-        try:
-            fired = fire_timer(deal, now)
-        except Retryable as lost:
-            logger.info("timer lost a race; the next run fires it", extra={"deal_id": deal.id, "code": str(lost)})
-            fired = False
+        fired = _fire_with_retries(deal, now)
         outcome["fired" if fired else "skipped"] += 1
     return outcome
 
