@@ -75,17 +75,10 @@ def cookie_value(cookie_header: str | None, name: str) -> str | None:
 
 def read(cookie_header: str | None, kind: str, name: str = NAME) -> LinkState | None:
     """The state of a `kind` link from the request's cookies, if it is ours, intact and not too old."""
-    if not cookie_header or len(cookie_header) > 8192:
+    value = cookie_value(cookie_header, name)
+    if value is None or value.count(".") != 2:
         return None
-    try:
-        morsel = SimpleCookie(cookie_header).get(name)
-    except CookieError:
-        return None
-    if morsel is None:
-        return None
-    if morsel.value.count(".") != 2:
-        return None
-    payload, kid, mac = morsel.value.split(".")
+    payload, kid, mac = value.split(".")
     key = secret_store.verifying_key(kid)
     # as bytes: a quoted cookie may unescape to non-ASCII (`"x.\351"`), which compare_digest refuses as str
     if key is None or not payload.isascii() or not hmac.compare_digest(mac.encode(), _mac(key, payload).encode()):
