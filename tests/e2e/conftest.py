@@ -5,9 +5,11 @@ and talks to it over HTTP. The schedule is set to an hour so that only the strea
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -126,3 +128,28 @@ def start_local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Call
 @pytest.fixture(scope="module")
 def local_stack(start_local_stack: Callable[..., Stack]) -> Stack:
     return start_local_stack()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """A fresh headless Chromium (Debian's, driven by Playwright: nothing downloaded) with its own profile folder,
+    for one module's tests."""
+    if not CHROMIUM.exists():
+        pytest.fail("chromium is missing: run `make browser` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="escrowdesk-chromium-")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), headless=True, args=FLAGS, locale="en-US")
+        context.set_default_timeout(20_000)
+        try:
+            yield context
+        finally:
+            context.close()
+    shutil.rmtree(profile, ignore_errors=True)

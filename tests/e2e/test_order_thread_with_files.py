@@ -6,38 +6,20 @@ every step."""
 from __future__ import annotations
 
 import io
-import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 from PIL import Image
 
-CHROMIUM = Path("/usr/bin/chromium")
 
-
-@pytest.fixture(scope="module")
-def page() -> Iterator:
-    """A headless Chromium page (Debian's chromium, driven by Playwright; nothing downloaded)."""
-    if not CHROMIUM.exists():
-        pytest.fail("chromium is missing: run `make browser` (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="escrowdesk-chromium-")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), headless=True, locale="en-US",
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
-        context.set_default_timeout(20_000)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-    shutil.rmtree(profile, ignore_errors=True)
+@pytest.fixture
+def page(browser) -> Iterator:
+    opened = browser.new_page()
+    yield opened
+    opened.close()
 
 
 def _until(check, timeout: float = 30):

@@ -9,17 +9,13 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
-import shutil
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-CHROMIUM = Path("/usr/bin/chromium")
 DECLINED_CARD = "4000000000000002"  # the stage's fake acquirer declines saved-card charges of this card
 
 
@@ -27,27 +23,6 @@ DECLINED_CARD = "4000000000000002"  # the stage's fake acquirer declines saved-c
 def local_stack(start_local_stack):
     token = "tok_" + hashlib.sha256(DECLINED_CARD.encode()).hexdigest()[:24]
     return start_local_stack(extra_env={"ACQUIRER_DECLINE_TOKENS": token})
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    """A fresh headless Chromium with its own profile folder, for this module's tests."""
-    if not CHROMIUM.exists():
-        pytest.fail("chromium is missing: run `make browser` (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="escrowdesk-chromium-")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), headless=True, args=FLAGS, locale="en-US")
-        context.set_default_timeout(20_000)
-        try:
-            yield context
-        finally:
-            context.close()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture
