@@ -143,3 +143,21 @@ def test_an_english_page_leaves_a_latin_company_name_bare():
     html = _invitation_html("en", "ACME <Ltd>")
 
     assert "<h1>ACME &lt;Ltd&gt; invites you" in html and "<bdi" not in html
+
+
+def test_every_page_takes_its_style_from_one_hashed_stylesheet_and_runs_no_inline_code(api, company):
+    api.post("/v1/team/invitations", {"emails": "new@example.com"}, token=company)
+    page, cookie = _open(api, _links("team_invitation")[0])
+    form = api.get(page, headers={"Cookie": cookie})
+    html, policy = form.body.decode(), form.headers["Content-Security-Policy"]
+    assert "<style" not in html and "<script" not in html and " style=" not in html
+    assert "unsafe-inline" not in policy and "style-src 'self'" in policy and "default-src 'none'" in policy
+    [href] = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    assert re.fullmatch(re.escape(config.settings.app_url) + r"/static/site\.[0-9a-f]{12}\.css", href)
+    sheet = api.get(_path(href))
+    assert sheet.status_code == 200 and sheet.headers["Content-Type"].startswith("text/css")
+    assert "immutable" in sheet.headers["Cache-Control"] and b"body{" in sheet.body
+    for stale in ("/static/site.000000000000.css", "/static/other.css"):
+        assert api.get(stale).status_code == 404
+    console = api.get("/console/login")
+    assert href in console.body.decode() and console.headers["Content-Security-Policy"] == policy

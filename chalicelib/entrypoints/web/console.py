@@ -20,6 +20,7 @@ from chalicelib.access import sessions
 from chalicelib.entrypoints.api.http import OPERATIONS, Operation, Schema
 from chalicelib.entrypoints.api.http import schema_names as s
 from chalicelib.entrypoints.web import cookies
+from chalicelib.entrypoints.web.assets import CSP
 from chalicelib.entrypoints.web.pages import (
     BAD_FORM,
     HTML,
@@ -37,8 +38,6 @@ from chalicelib.platform.observability import logger
 
 bp = Blueprint(__name__)
 SESSION, FORM = "escrowdesk_console", "escrowdesk_console_form"
-CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'; "
-       "frame-ancestors 'none'")
 
 SESSION_ENDED = (401, N_("Log in to the console"), N_(
     "You are not logged in to the console, or your session has ended (8 hours, a log-out, or a change of your "

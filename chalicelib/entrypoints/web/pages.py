@@ -16,6 +16,7 @@ from chalice.app import Request
 from chalicelib.entrypoints.api.http import OPERATIONS, Operation, Schema, raw_body
 from chalicelib.entrypoints.api.http import schema_names as s
 from chalicelib.entrypoints.web import cookies
+from chalicelib.entrypoints.web.assets import CSP
 from chalicelib.entrypoints.web.render import page, translate
 from chalicelib.platform import i18n
 from chalicelib.platform.config import settings
@@ -81,8 +82,7 @@ BROKEN = (500, N_("Something went wrong"), N_("Something went wrong on our side.
 def _headers(**extra: str) -> dict[str, str | list[str]]:
     return {"Content-Type": f"{HTML}; charset=utf-8", "Cache-Control": "no-store", "Referrer-Policy": "same-origin",
             "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                                       "base-uri 'none'; frame-ancestors 'none'", **extra}
+            "Content-Security-Policy": CSP, **extra}
 
 
 def _html(status: int, body: str, **headers: str) -> Response:

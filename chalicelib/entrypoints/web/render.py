@@ -36,9 +36,12 @@ def _environment(locale: str) -> Environment:
 
 def page(template: str, locale: str, **context: Any) -> str:
     locale = i18n.resolve_locale(locale)
+    from chalicelib.entrypoints.web.assets import stylesheet_url
+
     languages = [(code, LANGUAGE_NAMES.get(code, code)) for code in LOCALES]
     return _environment(locale).get_template(template).render(
-        locale=locale, direction="rtl" if i18n.is_rtl(locale) else "ltr", languages=languages, **context)
+        locale=locale, direction="rtl" if i18n.is_rtl(locale) else "ltr", languages=languages,
+        stylesheet=stylesheet_url(), **context)
 
 
 def translate(locale: str, message: str) -> str:
