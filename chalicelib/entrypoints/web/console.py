@@ -65,14 +65,14 @@ def console_path() -> str:
     return urllib.parse.urlsplit(cookies.base_url()).path + "/console"
 
 
-def _html(status: int, body: str, cookie: str | list[str] | None = None) -> Response:
+def html(status: int, body: str, cookie: str | list[str] | None = None) -> Response:
     headers: dict[str, str | list[str]] = {**_headers(), "Content-Security-Policy": CSP}
     if cookie:
         headers["Set-Cookie"] = cookie
     return Response(body=body, status_code=status, headers=headers)
 
 
-def _redirect(path: str, cookie: str | list[str] | None = None) -> Response:
+def redirect(path: str, cookie: str | list[str] | None = None) -> Response:
     headers: dict[str, str | list[str]] = {**_headers(), "Content-Security-Policy": CSP,
                                            "Location": cookies.base_url() + path}
     if cookie:
@@ -80,18 +80,18 @@ def _redirect(path: str, cookie: str | list[str] | None = None) -> Response:
     return Response(body="", status_code=303, headers=headers)
 
 
-def _locale(request: Request, fallback: str | None = None) -> str:
+def locale_of(request: Request, fallback: str | None = None) -> str:
     asked = _query(request, "lang")
     return i18n.resolve_locale(asked or fallback or _browser_language(request))
 
 
-def _problem(locale: str, status: int, title: str, message: str) -> Response:
-    return _html(status, page("console_problem.html.j2", locale, title=translate(locale, title),
+def console_problem(locale: str, status: int, title: str, message: str) -> Response:
+    return html(status, page("console_problem.html.j2", locale, title=translate(locale, title),
                               message=translate(locale, message), login_url=console_path() + "/login",
                               switch_language=False))
 
 
-def _console_page(method: str, path: str, summary: str, statuses: tuple[int, ...], form: Schema | None = None,
+def console_page(method: str, path: str, summary: str, statuses: tuple[int, ...], form: Schema | None = None,
                   query: tuple[str, ...] = ("lang",)) -> Callable:
     """Register a console page and describe it in OpenAPI; its refusals are pages in the reader's language."""
     def register(handler: Callable[..., Response]) -> Callable:
@@ -103,24 +103,24 @@ def _console_page(method: str, path: str, summary: str, statuses: tuple[int, ...
         @functools.wraps(handler)
         def route(**params: str) -> Response:
             request = bp.current_request
-            locale = _locale(request)
+            locale = locale_of(request)
             try:
                 return handler(request, **params)
             except PageProblem as problem:
-                return _problem(locale, problem.status, problem.title, problem.message)
+                return console_problem(locale, problem.status, problem.title, problem.message)
             except DomainError as error:
                 status, title, message = PROBLEMS.get(error.code, (error.status, *BROKEN[1:]))
-                return _problem(locale, status if status < 500 else 409, title, message)
+                return console_problem(locale, status if status < 500 else 409, title, message)
             except Exception:
                 logger.exception("console page failed", extra={"route": handler.__name__})
-                return _problem(locale, *BROKEN)
+                return console_problem(locale, *BROKEN)
 
         return handler
 
     return register
 
 
-def _form_cookie(request: Request, kind: str) -> cookies.LinkState:
+def form_cookie(request: Request, kind: str) -> cookies.LinkState:
     state = cookies.read(request.headers.get("cookie"), kind, name=FORM)
     if state is None:
         raise PageProblem(*STALE)
@@ -131,22 +131,22 @@ def _seal(kind: str, token: str, locale: str) -> tuple[cookies.LinkState, str]:
     return cookies.seal(kind, token, locale, name=FORM, path=console_path(), same_site="Strict")
 
 
-def _form(request: Request, schema: Schema) -> Any:
+def console_form(request: Request, schema: Schema) -> Any:
     """The POSTed form, well formed and from our own origin (checked before any cookie, so junk is a 400)."""
     return parse_form(request, schema, STALE)
 
 
-def _require_csrf(form: Any, csrf: str) -> None:
+def require_csrf(form: Any, csrf: str) -> None:
     if not cookies.csrf_matches(cookies.LinkState("", "", csrf, ""), getattr(form, "csrf", None)):
         logger.warning("console form without its CSRF token")
         raise PageProblem(*STALE)
 
 
-def _session(request: Request) -> sessions.ConsoleSession:
+def current_session(request: Request) -> sessions.ConsoleSession:
     return sessions.console(cookies.cookie_value(request.headers.get("cookie"), SESSION))
 
 
-def _session_cookie(value: str, max_age: int) -> str:
+def session_cookie(value: str, max_age: int) -> str:
     return cookies.set_cookie(value, max_age, name=SESSION, path=console_path(), same_site="Strict")
 
 
@@ -159,27 +159,27 @@ def _source_ip(request: Request) -> str:
 
 def _login_page(request: Request, state: cookies.LinkState, *, status: int = 200, error: str = "", email: str = "",
                 cookie: str | None = None) -> Response:
-    return _html(status, page("console_login.html.j2", _locale(request, state.locale), csrf=state.csrf, error=error,
+    return html(status, page("console_login.html.j2", locale_of(request, state.locale), csrf=state.csrf, error=error,
                               email=email, action=cookies.base_url() + "/console/login", switch_language=True),
                  cookie)
 
 
-@_console_page("GET", "/console/login", "The operator console's log-in page: e-mail, password and the TOTP code",
+@console_page("GET", "/console/login", "The operator console's log-in page: e-mail, password and the TOTP code",
                (200,))
 def console_login_page(request: Request) -> Response:
-    state, cookie = _seal("console-login", "", _locale(request))
+    state, cookie = _seal("console-login", "", locale_of(request))
     return _login_page(request, state, cookie=cookie)
 
 
-@_console_page("POST", "/console/login", "Log in to the console (CSRF-protected, throttled like the API's log-in); "
+@console_page("POST", "/console/login", "Log in to the console (CSRF-protected, throttled like the API's log-in); "
                "a first log-in leads to the TOTP enrolment", (303, 400, 401, 403, 429), form=s.ConsoleLoginForm)
 def console_login(request: Request) -> Response:
     from chalicelib.services import console
 
-    form = _form(request, s.ConsoleLoginForm)
-    state = _form_cookie(request, "console-login")
-    _require_csrf(form, state.csrf)
-    locale = _locale(request, state.locale)
+    form = console_form(request, s.ConsoleLoginForm)
+    state = form_cookie(request, "console-login")
+    require_csrf(form, state.csrf)
+    locale = locale_of(request, state.locale)
     try:
         result = console.log_in(form.email, form.password, form.code, _source_ip(request))
     except TooManyRequests:
@@ -191,8 +191,8 @@ def console_login(request: Request) -> Response:
                            email=form.email)
     if result.enrol:
         _, cookie = _seal("console-enrol", f"{result.user.id}:{int(result.user.token_epoch or 0)}", locale)
-        return _redirect(f"/console/enrol?lang={locale}", cookie)
-    return _redirect(f"/console?lang={locale}", _session_cookie(sessions.open_console(result.user),
+        return redirect(f"/console/enrol?lang={locale}", cookie)
+    return redirect(f"/console?lang={locale}", session_cookie(sessions.open_console(result.user),
                                                                 sessions.CONSOLE_SESSION_SECONDS))
 
 
@@ -212,72 +212,92 @@ def _enrol_page(request: Request, state: cookies.LinkState, *, status: int = 200
     user, secret = console.pending_secret(*_enrolling(state))
     qr = segno.make(totp.provisioning_uri(secret, user.email), error="m").svg_inline(scale=5, light="#fff")
     grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
-    return _html(status, page("console_enrol.html.j2", _locale(request, state.locale), csrf=state.csrf, error=error,
+    return html(status, page("console_enrol.html.j2", locale_of(request, state.locale), csrf=state.csrf, error=error,
                               qr=qr, secret=grouped, email=user.email, switch_language=True,
                               action=cookies.base_url() + "/console/enrol"))
 
 
-@_console_page("GET", "/console/enrol", "The TOTP enrolment at an operator's first log-in: the QR code and the "
+@console_page("GET", "/console/enrol", "The TOTP enrolment at an operator's first log-in: the QR code and the "
                "secret", (200, 403, 409))
 def console_enrol_page(request: Request) -> Response:
-    return _enrol_page(request, _form_cookie(request, "console-enrol"))
+    return _enrol_page(request, form_cookie(request, "console-enrol"))
 
 
-@_console_page("POST", "/console/enrol", "Confirm the TOTP enrolment with a code (CSRF-protected): the session starts",
+@console_page("POST", "/console/enrol", "Confirm the TOTP enrolment with a code (CSRF-protected): the session starts",
                (303, 400, 403, 409, 422), form=s.ConsoleCodeForm)
 def console_enrol(request: Request) -> Response:
     from chalicelib.services import console
 
-    form = _form(request, s.ConsoleCodeForm)
-    state = _form_cookie(request, "console-enrol")
-    _require_csrf(form, state.csrf)
-    locale = _locale(request, state.locale)
+    form = console_form(request, s.ConsoleCodeForm)
+    state = form_cookie(request, "console-enrol")
+    require_csrf(form, state.csrf)
+    locale = locale_of(request, state.locale)
     try:
         user = console.confirm_enrolment(*_enrolling(state), form.code)
     except DomainError as error:
         if error.code != "wrong_totp_code":
             raise
         return _enrol_page(request, state, status=422, error=translate(locale, LOGIN_ERRORS[error.code]))
-    return _redirect(f"/console?lang={locale}", [
-        _session_cookie(sessions.open_console(user), sessions.CONSOLE_SESSION_SECONDS),
+    return redirect(f"/console?lang={locale}", [
+        session_cookie(sessions.open_console(user), sessions.CONSOLE_SESSION_SECONDS),
         cookies.set_cookie("", 0, name=FORM, path=console_path(), same_site="Strict")])
 
 
-@_console_page("POST", "/console/logout", "Log out of the console (CSRF-protected): the session ends",
+@console_page("POST", "/console/logout", "Log out of the console (CSRF-protected): the session ends",
                (303, 400, 401, 403), form=s.ConsoleLogoutForm)
 def console_logout(request: Request) -> Response:
-    form = _form(request, s.ConsoleLogoutForm)
-    session = _session(request)
-    _require_csrf(form, session.csrf)
+    form = console_form(request, s.ConsoleLogoutForm)
+    session = current_session(request)
+    require_csrf(form, session.csrf)
     sessions.log_out(session.principal)
-    return _redirect(f"/console/login?lang={_locale(request, session.principal.user.locale)}",
-                     _session_cookie("", 0))
+    return redirect(f"/console/login?lang={locale_of(request, session.principal.user.locale)}",
+                     session_cookie("", 0))
 
 
 # The console's pages ------------------------------------------------------------------------------------------
 
-def _console(request: Request, session: sessions.ConsoleSession, template: str, **context: Any) -> Response:
-    locale = _locale(request, session.principal.user.locale)
-    base = cookies.base_url() + "/console"
-    return _html(200, page(template, locale, csrf=session.csrf, operator=session.principal.user.email,
-                           home_url=f"{base}?lang={locale}", audit_url=f"{base}/audit?lang={locale}",
-                           logout_action=f"{base}/logout?lang={locale}", switch_language=True, **context))
+# The console's sections, in the navigation's order: (path under /console, its name).
+SECTIONS = (("payments", N_("Unmatched payments")), ("disputes", N_("Disputes")), ("sites", N_("Sites")),
+            ("tariffs", N_("Tariffs")), ("contractors", N_("Contractors")), ("payouts", N_("Payouts")),
+            ("books", N_("Books")), ("audit", N_("Audit log")))
 
 
-@_console_page("GET", "/console", "The operator console's home page", (200, 401))
+def console_url(path: str, locale: str, **query: str) -> str:
+    """A console page's address in the reader's language: `console_url("sites/s1", "ru", q="x")`."""
+    tail = urllib.parse.urlencode({"lang": locale, **{key: value for key, value in query.items() if value}})
+    return f"{cookies.base_url()}/console{'/' + path if path else ''}?{tail}"
+
+
+def render_console(request: Request, session: sessions.ConsoleSession, template: str, *, status: int = 200,
+                   **context: Any) -> Response:
+    """A console page for a logged-in operator: the navigation, his e-mail, log-out and the CSRF token for forms;
+    `lang` is the reader's language for links and forms."""
+    locale = locale_of(request, session.principal.user.locale)
+    sections = [(console_url(path, locale), translate(locale, name)) for path, name in SECTIONS]
+    return html(status, page(template, locale, csrf=session.csrf, operator=session.principal.user.email,
+                             home_url=console_url("", locale), audit_url=console_url("audit", locale),
+                             sections=sections, lang=locale, logout_action=console_url("logout", locale),
+                             switch_language=True, **context))
+
+
+@console_page("GET", "/console", "The operator console's home page", (200, 401))
 def console_home(request: Request) -> Response:
-    return _console(request, _session(request), "console_home.html.j2")
+    return render_console(request, current_session(request), "console_home.html.j2")
 
 
-@_console_page("GET", "/console/audit", "The audit log: every operator's act, filterable by operator and by object "
+@console_page("GET", "/console/audit", "The audit log: every operator's act, filterable by operator and by object "
                "(read-only)", (200, 400, 401), query=("lang", "operator", "object"))
 def console_audit(request: Request) -> Response:
     from chalicelib.services import console
 
-    session = _session(request)
+    session = current_session(request)
     operator, subject = (_query(request, "operator") or "")[:254], (_query(request, "object") or "")[:200]
     if any(not ch.isprintable() for ch in operator + subject):
         raise PageProblem(*BAD_FORM)
     records = console.audit_records(session.principal, operator, subject)
-    return _console(request, session, "console_audit.html.j2", records=records, operator_filter=operator,
-                    object_filter=subject, lang=_locale(request, session.principal.user.locale))
+    return render_console(request, session, "console_audit.html.j2", records=records, operator_filter=operator,
+                          object_filter=subject)
+
+
+# The sections' pages register on this blueprint with `console_page`: their modules are imported here, after
+# everything they use from this one is defined.
