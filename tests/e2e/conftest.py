@@ -153,3 +153,34 @@ def browser() -> Iterator:
         finally:
             context.close()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+WIDTHS = (360, 1280)
+
+
+@pytest.fixture(scope="session")
+def check_page() -> Callable[..., None]:
+    """`check_page(page, "billing-site-fa")`: no serious or critical axe-core violation on the page as it is, no
+    sideways scrolling at 360 px and 1280 px, and a screenshot at each width in build/screenshots/ for a person to
+    look at. axe-core comes from node_modules (`make install`), or from AXE_CORE_JS."""
+    path = Path(os.environ.get("AXE_CORE_JS") or Path(__file__).resolve().parents[2] / "node_modules" / "axe-core"
+                / "axe.min.js")
+    if not path.exists():
+        pytest.fail(f"axe-core is missing at {path}: run `make install` (npm ci), or set AXE_CORE_JS")
+    axe = path.read_text(encoding="utf-8")
+
+    def check(page, name: str) -> None:  # type: ignore[no-untyped-def]
+        page.evaluate(axe)  # through the DevTools protocol: the page's CSP allows no script of its own
+        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
+               if v["impact"] in ("serious", "critical")]
+        assert bad == [], f"{name}: {bad}"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"{name} is wider than {width} px by {overflow} px"
+
+    return check
