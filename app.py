@@ -23,7 +23,7 @@ from chalicelib.entrypoints.api import (
     uploads,
 )
 from chalicelib.entrypoints.api.http import refuse_other_methods, secure_headers
-from chalicelib.entrypoints.web import assets, console, pages
+from chalicelib.entrypoints.web import assets, billing, console, pages
 from chalicelib.platform import clock, config, observability
 from chalicelib.platform.observability import logger
 from chalicelib.services import health, notifications, timers
@@ -41,7 +41,8 @@ if config.settings.xray_sdk:  # Lambda's active tracing needs no SDK; see chalic
     app.register_middleware(ConvertToMiddleware(observability.tracer().capture_lambda_handler))
 app.register_middleware(ConvertToMiddleware(observability.log_metrics))
 for blueprint in (accounts.bp, invoices.bp, bank.bp, orders.bp, offers.bp, projects.bp, tasks.bp, sites.bp, cards.bp,
-                  catalog.bp, uploads.bp, dev.bp, openapi.bp, pages.bp, console.bp, assets.bp):
+                  catalog.bp, uploads.bp, dev.bp, openapi.bp, pages.bp, console.bp, billing.bp,
+                  assets.bp):
     app.register_blueprint(blueprint)
 refuse_other_methods(app)  # after every route: each path's other methods are a 405 in the API's shape
 

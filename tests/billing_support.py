@@ -87,3 +87,37 @@ def run_timers() -> int:
 def uah_available(owner_id: str) -> int:
     """What an account (a system account's shards summed) has available in UAH."""
     return sum(int(a.available) for a in ledger.owned_items(owner_id) if a.currency == "UAH")
+
+
+# The billing section's pages (chalicelib/entrypoints/web/billing.py) through the app --------------------------------
+
+PAGE_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the page's first form."""
+    import re
+
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def post_page(api, path: str, cookie: str, fields: dict, origin: str | None = None):
+    """POST a page's form as a browser would (urlencoded, with the cookie)."""
+    import urllib.parse
+
+    headers = {**PAGE_FORM, "Cookie": cookie, **({"Origin": origin} if origin else {})}
+    return api.request("POST", path, raw=urllib.parse.urlencode(fields).encode(), headers=headers)
+
+
+def billing_login(api, email: str, password: str = "correct horse") -> str:
+    """Log in to the billing section at /web/login: the session cookie (`name=value`) for the next requests."""
+    form = api.get("/web/login")
+    assert form.status_code == 200, form.body
+    link = form.headers["Set-Cookie"].split(";")[0]
+    done = post_page(api, "/web/login", link, {"csrf": csrf_of(form.body.decode()), "email": email,
+                                                "password": password})
+    assert done.status_code == 303, done.body
+    cookies = done.headers["Set-Cookie"]
+    cookies = cookies if isinstance(cookies, list) else cookies.split(", ")
+    [session] = [cookie.split(";")[0] for cookie in cookies if cookie.startswith("escrowdesk_web=")]
+    return session

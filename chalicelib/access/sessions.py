@@ -79,12 +79,14 @@ def revoke_all_actions(user: UserModel) -> list[Action]:
     return [UserModel.token_epoch.set(int(user.token_epoch or 0) + 1), UserModel.revoked_sessions.remove()]
 
 
-# The operator console's sessions ---------------------------------------------------------------------------------
-# A console session is a signed cookie value naming the user, his token epoch, a session id, his roles (as a
-# digest) and a CSRF token, for CONSOLE_SESSION_SECONDS. It is checked against the user record on every page like
-# a bearer token: a password change moves the epoch on, a log-out revokes the session id, and any change of
-# his roles ends it (the digest no longer matches), as does losing the operator role.
+# The pages' sessions: the operator console's and the site owners' billing section ------------------------------
+# A page session is a signed cookie value naming the user, his token epoch, a session id, his roles (as a digest)
+# and a CSRF token, for a fixed time. It is checked against the user record on every page like a bearer token: a
+# password change moves the epoch on, a log-out revokes the session id, and any change of his roles ends it (the
+# digest no longer matches). A console session also ends when he is no longer an operator. The MAC names what the
+# session is for, so a billing cookie never opens the console.
 CONSOLE_SESSION_SECONDS = 8 * 3600
+WEB_SESSION_SECONDS = 12 * 3600
 
 
 @dataclass(frozen=True)
@@ -93,35 +95,35 @@ class ConsoleSession:
     csrf: str
 
 
+WebSession = ConsoleSession  # the same facts: who, and his forms' CSRF token
+
+
 def _roles_digest(user: UserModel) -> str:
     return hashlib.sha256("|".join(sorted(str(role) for role in user.roles)).encode()).hexdigest()[:16]
 
 
-def _console_mac(key: str, payload: str) -> str:
-    return hmac.new(key.encode(), b"console-session:" + payload.encode(), hashlib.sha256).hexdigest()
+def _session_mac(key: str, purpose: str, payload: str) -> str:
+    return hmac.new(key.encode(), f"{purpose}-session:".encode() + payload.encode(), hashlib.sha256).hexdigest()
 
 
-def open_console(user: UserModel) -> str:
-    """The cookie value of a new console session of `user`."""
-    expires = int(clock.wall().timestamp()) + CONSOLE_SESSION_SECONDS
+def _open(user: UserModel, purpose: str, seconds: int) -> str:
+    expires = int(clock.wall().timestamp()) + seconds
     payload = base64.urlsafe_b64encode(json.dumps(
         {"u": user.id, "ep": int(user.token_epoch or 0), "sid": secrets.token_urlsafe(12), "r": _roles_digest(user),
          "c": secrets.token_urlsafe(24), "e": expires}, separators=(",", ":")).encode()).decode()
     kid, key = secret_store.signing_key()  # the jwt keyring's: the cookie names its key, as bearer tokens do
-    return f"{payload}.{kid}.{_console_mac(key, payload)}"
+    return f"{payload}.{kid}.{_session_mac(key, purpose, payload)}"
 
 
-def console(value: str | None) -> ConsoleSession:
-    """The console session a cookie value stands for, while the user record says it goes on."""
-    ended = Unauthorized("console_session_ended", "The console session has ended; log in again")
+def _read(value: str | None, purpose: str, ended: Unauthorized) -> tuple[ConsoleSession, UserModel]:
     if not value or len(value) > 2048:
         raise ended
     if value.count(".") != 2:
         raise ended
     payload, kid, mac = value.split(".")
     key = secret_store.verifying_key(kid)
-    if key is None or not payload.isascii() or not hmac.compare_digest(mac.encode(),
-                                                                       _console_mac(key, payload).encode()):
+    if key is None or not payload.isascii() or not hmac.compare_digest(
+            mac.encode(), _session_mac(key, purpose, payload).encode()):
         raise ended
     try:
         data = json.loads(base64.urlsafe_b64decode(payload.encode()))
@@ -135,7 +137,31 @@ def console(value: str | None) -> ConsoleSession:
         user = UserModel.get(user_id, consistent_read=True)
     except UserModel.DoesNotExist:
         raise ended from None
-    if (epoch != int(user.token_epoch or 0) or sid in (user.revoked_sessions or {})
-            or roles != _roles_digest(user) or auth.OPERATOR not in user.roles):
+    if epoch != int(user.token_epoch or 0) or sid in (user.revoked_sessions or {}) or roles != _roles_digest(user):
         raise ended
-    return ConsoleSession(auth.Principal(user.id, tuple(str(role) for role in user.roles), sid, expires, user), csrf)
+    principal = auth.Principal(user.id, tuple(str(role) for role in user.roles), sid, expires, user)
+    return ConsoleSession(principal, csrf), user
+
+
+def open_console(user: UserModel) -> str:
+    """The cookie value of a new console session of `user`."""
+    return _open(user, "console", CONSOLE_SESSION_SECONDS)
+
+
+def console(value: str | None) -> ConsoleSession:
+    """The console session a cookie value stands for, while the user record says it goes on."""
+    ended = Unauthorized("console_session_ended", "The console session has ended; log in again")
+    session, user = _read(value, "console", ended)
+    if auth.OPERATOR not in user.roles:
+        raise ended
+    return session
+
+
+def open_web(user: UserModel) -> str:
+    """The cookie value of a new session in the site owners' pages (the billing section)."""
+    return _open(user, "web", WEB_SESSION_SECONDS)
+
+
+def web(value: str | None) -> WebSession:
+    """The owner's pages' session a cookie value stands for, while the user record says it goes on."""
+    return _read(value, "web", Unauthorized("web_session_ended", "The session has ended; log in again"))[0]

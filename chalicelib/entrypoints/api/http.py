@@ -50,7 +50,7 @@ Auth = Literal["user", "operator", "bank", "acquirer", "site", "none"]
 JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 SCHEMAS_PACKAGE = "chalicelib.entrypoints.api.schemas"
 SCHEMA_AREAS = ("common", "accounts", "bank", "uploads", "orders", "offers", "projects", "tasks", "sites", "pages",
-                "dev", "catalog")
+                "dev", "catalog", "billing_pages")
 
 
 @dataclass(frozen=True)
