@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import app  # noqa: F401  (registers every route, so OPERATIONS is complete)
 from chalicelib.adapters import acquirer
 from chalicelib.entrypoints.api.http import OPERATIONS
+from chalicelib.entrypoints.web import assets
 from chalicelib.store.models import AccountModel, DealModel, JournalLineModel, PayoutModel
 from tests.support import assert_books_balance, png, sign, transfer_event, upload
 
@@ -345,6 +346,14 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", "/console/logout", frozenset(), headers=PAGE_FORM),
         Row("GET", "/console", frozenset()),
         Row("GET", "/console/audit", frozenset()),
+        # the owners' billing section: its session is its own cookie too
+        Row("GET", "/web/login", EVERYONE),
+        Row("POST", "/web/login", frozenset(), headers=PAGE_FORM),
+        Row("POST", "/web/logout", frozenset(), headers=PAGE_FORM),
+        Row("GET", "/billing", frozenset()),
+        Row("GET", f"/billing/{w['site']}", frozenset()),
+        # the pages' stylesheet, by its hash: anyone's browser
+        Row("GET", f"/static/site.{assets.stylesheet()[1]}.css", EVERYONE),
         Row("GET", "/v1/team", USERS),
         Row("GET", "/v1/company/settings", USERS),
         Row("PATCH", "/v1/company/settings", USERS - {OPERATOR}, {"send_tasks_at_once": False}),
@@ -483,13 +492,13 @@ def test_every_endpoint_answers_each_caller_exactly_what_it_may(api):
             response = call(who)
             expected = {401} if who in (NOBODY, SITE_KEY) else REFUSED
             if row.path.startswith(("/v1/files", "/v1/invitations/", "/v1/auth/password-reset/", "/web/",
-                                    "/v1/auth/email-confirmation/", "/console")):
+                                    "/v1/auth/email-confirmation/", "/console", "/billing")):
                 expected = REFUSED | {400, 410, 422}  # their credential is in the request, not a bearer token
             if row.path.startswith("/v1/webhooks/"):
                 expected = {401}  # the bank's signature is checked before anything reads the body
             if response.status_code not in expected:
                 wrong.append(f"{row.method} {row.path} as {who}: {response.status_code}, expected {sorted(expected)}")
-            if row.path.startswith(("/web/", "/console")):  # pages answer in HTML, refusals too
+            if row.path.startswith(("/web/", "/console", "/billing")):  # pages answer in HTML, refusals too
                 if not response.headers.get("Content-Type", "").startswith("text/html"):
                     wrong.append(f"{row.method} {row.path} as {who}: a page answered {response.headers}")
             elif response.status_code >= 400 and set(response.json_body["error"]) < {"code", "message"}:
