@@ -14,7 +14,6 @@ A block is a function registered with `@block(name)` that returns what its templ
 forms post to its own routes (`billing_page`), which call the same use cases as the API and redirect back."""
 from __future__ import annotations
 
-import functools
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,11 +23,11 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib.access import sessions
-from chalicelib.entrypoints.api.http import OPERATIONS, Operation, Schema
+from chalicelib.entrypoints.api.http import Schema
 from chalicelib.entrypoints.api.http import schema_names as s
 from chalicelib.entrypoints.web import cookies
 from chalicelib.entrypoints.web.assets import CSP
-from chalicelib.entrypoints.web.pages import BAD_FORM, HTML, PageProblem, _headers, _query, parse_form
+from chalicelib.entrypoints.web.pages import BAD_FORM, PageProblem, _headers, _query, parse_form, register_page
 from chalicelib.entrypoints.web.render import page, translate
 from chalicelib.platform import i18n
 from chalicelib.platform.errors import DomainError, TooManyRequests
@@ -45,7 +44,6 @@ SESSION_ENDED = (401, N_("Log in to your account"), N_(
 STALE = (403, N_("This form is out of date"), N_(
     "This form is out of date or was not sent from this page. Open the page again and repeat."))
 NOT_YOURS = (404, N_("No such site"), N_("There is no such site among yours."))
-BROKEN = (500, N_("Something went wrong"), N_("Something went wrong on our side. Try again in a moment."))
 # Refusals shown as a page of their own; a block's module adds the codes its forms can meet.
 PROBLEMS: dict[str, tuple[int, str, str]] = {
     "web_session_ended": SESSION_ENDED,
@@ -132,30 +130,8 @@ def billing_page(method: str, path: str, summary: str, statuses: tuple[int, ...]
                  query: tuple[str, ...] = ("lang",)) -> Callable:
     """Register a page of the billing section and describe it in OpenAPI; its refusals are pages in the reader's
     language (never a 500: an unexpected failure is logged and answered with a page that says so)."""
-    def register(handler: Callable[..., Response]) -> Callable:
-        OPERATIONS.append(Operation(method, path, summary, "billing", "none", statuses[0], form, None, query, HTML,
-                                    tuple(code for code in statuses[1:] if code >= 400), handler.__name__,
-                                    also=tuple(code for code in statuses[1:] if code < 400)))
-
-        @bp.route(path, methods=[method], content_types=["*/*"])
-        @functools.wraps(handler)
-        def route(**params: str) -> Response:
-            request = bp.current_request
-            locale = locale_of(request)
-            try:
-                return handler(request, **params)
-            except PageProblem as refused:
-                return problem_page(locale, refused.status, refused.title, refused.message)
-            except DomainError as error:
-                status, title, message = PROBLEMS.get(error.code, (error.status, *BROKEN[1:]))
-                return problem_page(locale, status if status < 500 else 409, title, message)
-            except Exception:
-                logger.exception("billing page failed", extra={"route": handler.__name__})
-                return problem_page(locale, *BROKEN)
-
-        return handler
-
-    return register
+    return register_page(bp, method, path, summary, statuses, tag="billing", form=form, query=query,
+                         locale=locale_of, problem=problem_page, problems=PROBLEMS)
 
 
 def reader(request: Request) -> Reader:

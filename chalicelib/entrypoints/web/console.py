@@ -8,7 +8,6 @@ HTTPS, 8 hours, checked against the user record on every page (`chalicelib/acces
 carries its CSRF token; a POST from another origin is refused. Every refusal is a page that says what is wrong."""
 from __future__ import annotations
 
-import functools
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
@@ -17,18 +16,18 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib.access import sessions
-from chalicelib.entrypoints.api.http import OPERATIONS, Operation, Schema
+from chalicelib.entrypoints.api.http import Schema
 from chalicelib.entrypoints.api.http import schema_names as s
 from chalicelib.entrypoints.web import cookies
 from chalicelib.entrypoints.web.assets import CSP
 from chalicelib.entrypoints.web.pages import (
     BAD_FORM,
-    HTML,
     PageProblem,
     _browser_language,
     _headers,
     _query,
     parse_form,
+    register_page,
 )
 from chalicelib.entrypoints.web.render import page, translate
 from chalicelib.platform import i18n
@@ -50,7 +49,6 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         "This enrolment has ended, or your password changed meanwhile. Log in again.")),
     "operator_only": (403, N_("Only for operators"), N_("The console is only for the platform's operators.")),
 }
-BROKEN = (500, N_("Something went wrong"), N_("Something went wrong on our side. Try again in a moment."))
 # The messages of a refused log-in, shown on the log-in page itself.
 LOGIN_ERRORS = {
     "invalid_credentials": N_("The e-mail or the password is wrong."),
@@ -92,32 +90,10 @@ def console_problem(locale: str, status: int, title: str, message: str) -> Respo
 
 
 def console_page(method: str, path: str, summary: str, statuses: tuple[int, ...], form: Schema | None = None,
-                  query: tuple[str, ...] = ("lang",)) -> Callable:
+                 query: tuple[str, ...] = ("lang",)) -> Callable:
     """Register a console page and describe it in OpenAPI; its refusals are pages in the reader's language."""
-    def register(handler: Callable[..., Response]) -> Callable:
-        OPERATIONS.append(Operation(method, path, summary, "console", "none", statuses[0], form, None, query,
-                                    HTML, tuple(code for code in statuses[1:] if code >= 400), handler.__name__,
-                                    also=tuple(code for code in statuses[1:] if code < 400)))
-
-        @bp.route(path, methods=[method], content_types=["*/*"])
-        @functools.wraps(handler)
-        def route(**params: str) -> Response:
-            request = bp.current_request
-            locale = locale_of(request)
-            try:
-                return handler(request, **params)
-            except PageProblem as problem:
-                return console_problem(locale, problem.status, problem.title, problem.message)
-            except DomainError as error:
-                status, title, message = PROBLEMS.get(error.code, (error.status, *BROKEN[1:]))
-                return console_problem(locale, status if status < 500 else 409, title, message)
-            except Exception:
-                logger.exception("console page failed", extra={"route": handler.__name__})
-                return console_problem(locale, *BROKEN)
-
-        return handler
-
-    return register
+    return register_page(bp, method, path, summary, statuses, tag="console", form=form, query=query,
+                         locale=locale_of, problem=console_problem, problems=PROBLEMS)
 
 
 def form_cookie(request: Request, kind: str) -> cookies.LinkState:

@@ -118,12 +118,16 @@ def _locale(request: Request, fallback: str) -> str:
     return i18n.resolve_locale(asked) if asked else i18n.resolve_locale(fallback)
 
 
-def _page(method: str, path: str, summary: str, statuses: tuple[int, ...], form: Schema | None = None,
-          ) -> Callable:
-    """Register a page route and describe it in OpenAPI; its refusals are pages in the reader's language."""
+def register_page(bp: Blueprint, method: str, path: str, summary: str, statuses: tuple[int, ...], *, tag: str,
+                  form: Schema | None, query: tuple[str, ...], locale: Callable[[Request], str],
+                  problem: Callable[[str, int, str, str], Response],
+                  problems: dict[str, tuple[int, str, str]]) -> Callable:
+    """Register a page route on `bp` and describe it in OpenAPI (under `tag`, answering text/html). Its refusals
+    are pages in the reader's language (`locale(request)`), drawn by `problem(locale, status, title, message)`: a
+    PageProblem as raised, a use case's refusal as `problems` says (else its own status), and an unexpected failure
+    logged and answered with a page that says so."""
     def register(handler: Callable[..., Response]) -> Callable:
-        success = statuses[0]
-        OPERATIONS.append(Operation(method, path, summary, "pages", "none", success, form, None, ("lang",), HTML,
+        OPERATIONS.append(Operation(method, path, summary, tag, "none", statuses[0], form, None, query, HTML,
                                     tuple(code for code in statuses[1:] if code >= 400), handler.__name__,
                                     also=tuple(code for code in statuses[1:] if code < 400)))
 
@@ -131,21 +135,29 @@ def _page(method: str, path: str, summary: str, statuses: tuple[int, ...], form:
         @functools.wraps(handler)
         def route(**params: str) -> Response:
             request = bp.current_request
-            locale = _locale(request, _browser_language(request))  # a refusal speaks the browser's language
+            reader = locale(request)
             try:
                 return handler(request, **params)
-            except PageProblem as problem:
-                return _problem(locale, problem.status, problem.title, problem.message)
+            except PageProblem as refused:
+                return problem(reader, refused.status, refused.title, refused.message)
             except DomainError as error:
-                status, title, message = PROBLEMS.get(error.code, (error.status, *BROKEN[1:]))
-                return _problem(locale, status if status < 500 else 409, title, message)
+                status, title, message = problems.get(error.code, (error.status, *BROKEN[1:]))
+                return problem(reader, status if status < 500 else 409, title, message)
             except Exception:
-                logger.exception("page failed", extra={"route": handler.__name__})
-                return _problem(locale, *BROKEN)
+                logger.exception("page failed", extra={"route": handler.__name__, "tag": tag})
+                return problem(reader, *BROKEN)
 
         return handler
 
     return register
+
+
+def _page(method: str, path: str, summary: str, statuses: tuple[int, ...], form: Schema | None = None,
+          ) -> Callable:
+    """A page people open from an e-mail; a refusal speaks the browser's language."""
+    return register_page(bp, method, path, summary, statuses, tag="pages", form=form, query=("lang",),
+                         locale=lambda request: _locale(request, _browser_language(request)), problem=_problem,
+                         problems=PROBLEMS)
 
 
 def _state(request: Request, kind: str) -> cookies.LinkState:
