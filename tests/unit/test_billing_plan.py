@@ -79,7 +79,7 @@ def test_an_upgrade_shows_its_prorated_amount_before_it_is_confirmed_and_then_ch
     at(2027, 3, 22)
     session = billing_login(api, "olena@example.ua")
     before = len(invoices(api, token, site["id"]))
-    preview = api.get(f"/billing/{site['id']}/tariff?lang=en&code=business", headers={"Cookie": session})
+    preview = api.get(f"/billing/{site['id']}/tariff?lang=en&tariff=business", headers={"Cookie": session})
     page = preview.body.decode()
     # 22..31 March: 10 of 31 days of the 310.00 UAH difference, as the upgrade's invoice will say
     assert preview.status_code == 200 and "100.00" in page and "10 of 31 days" in page and "Business" in page
@@ -98,14 +98,14 @@ def test_an_upgrade_shows_its_prorated_amount_before_it_is_confirmed_and_then_ch
 def test_a_downgrade_is_shown_as_pending_from_the_next_month(api, owner):
     token, site = owner
     session = billing_login(api, "olena@example.ua")
-    preview = api.get(f"/billing/{site['id']}/tariff?lang=en&code=free", headers={"Cookie": session}).body.decode()
+    preview = api.get(f"/billing/{site['id']}/tariff?lang=en&tariff=free", headers={"Cookie": session}).body.decode()
     assert "applies from" in preview and "April 2027" in preview and "nothing is invoiced now" in preview
     done = post_page(api, f"/billing/{site['id']}/tariff", session, {"csrf": csrf_of(preview), "code": "free"})
     assert done.status_code == 303
     shown = _block(_section(api, session, site["id"], "en"), "tariff")
     assert "From April 2027 the site moves to the tariff" in shown and "Free" in shown
     assert _site(api, token, site["id"])["tariff"]["code"] == "start"
-    cancel = api.get(f"/billing/{site['id']}/tariff?lang=en&code=start", headers={"Cookie": session}).body.decode()
+    cancel = api.get(f"/billing/{site['id']}/tariff?lang=en&tariff=start", headers={"Cookie": session}).body.decode()
     assert "is cancelled" in cancel
 
 
@@ -119,7 +119,7 @@ def test_a_wrong_tariff_shows_the_section_again_with_what_is_wrong_and_changes_n
     token, site = owner
     session = billing_login(api, "olena@example.ua")
     csrf = csrf_of(_section(api, session, site["id"]))
-    seen = api.get(f"/billing/{site['id']}/tariff?lang=en&code={code}", headers={"Cookie": session})
+    seen = api.get(f"/billing/{site['id']}/tariff?lang=en&tariff={code}", headers={"Cookie": session})
     assert seen.status_code == status and says in _block(seen.body.decode(), "tariff")
     posted = post_page(api, f"/billing/{site['id']}/tariff?lang=en", session, {"csrf": csrf, "code": code})
     assert posted.status_code == status and says in _block(posted.body.decode(), "tariff")
@@ -134,7 +134,7 @@ def test_a_downgrade_over_the_new_limits_is_refused_in_the_block(api, owner):
     assert report(api, site["id"], key, event_id="p1", products=50).status_code == 200
     at(2027, 3, 18, 1)
     session = billing_login(api, "olena@example.ua")
-    seen = api.get(f"/billing/{site['id']}/tariff?lang=en&code=free", headers={"Cookie": session})
+    seen = api.get(f"/billing/{site['id']}/tariff?lang=en&tariff=free", headers={"Cookie": session})
     assert seen.status_code == 409 and "exceed this tariff&#39;s limits" in seen.body.decode()
     assert _site(api, token, site["id"])["next_tariff"] is None
 
@@ -155,7 +155,7 @@ def test_the_tariff_forms_refuse_a_stale_form_an_ended_session_and_another_owner
     other_csrf = csrf_of(api.get("/billing", headers={"Cookie": other}).body.decode())
     stolen = post_page(api, path, other, {"csrf": other_csrf, "code": "business"})
     assert stolen.status_code == 404 and "There is no such site among yours." in stolen.body.decode()
-    peek = api.get(f"{path}&code=business", headers={"Cookie": other})
+    peek = api.get(f"{path}&tariff=business", headers={"Cookie": other})
     assert peek.status_code == 404 and "100.00" not in peek.body.decode()
     real = clock.wall
     monkeypatch.setattr(clock, "wall", lambda: real() + timedelta(hours=12, seconds=1))
@@ -194,7 +194,7 @@ def test_adding_a_card_goes_to_the_checkout_and_the_saved_cards_mask_and_holder_
 
 def test_a_card_form_without_its_token_or_after_support_stopped_auto_pay_changes_nothing(api, owner,
                                                                                           operator_token):
-    token, site = owner
+    _, site = owner
     session = billing_login(api, "olena@example.ua")
     html = _section(api, session, site["id"], "en")
     assert post_page(api, f"/billing/{site['id']}/payment-method", session, {"csrf": "x"}).status_code == 403
@@ -225,7 +225,7 @@ def test_the_questionnaire_requests_the_deletion_its_status_is_shown_and_it_is_w
     assert "Closing for winter" in shown and "Withdraw the request" in shown
     ukrainian = _section(api, session, site["id"])
     assert "Відкликати запит" in _block(ukrainian, "deletion")
-    tariff_now = api.get(f"/billing/{site['id']}/tariff?lang=en&code=business", headers={"Cookie": session})
+    tariff_now = api.get(f"/billing/{site['id']}/tariff?lang=en&tariff=business", headers={"Cookie": session})
     assert tariff_now.status_code == 409 and "cannot be changed while" in tariff_now.body.decode()
     withdrawn = post_page(api, f"/billing/{site['id']}/deletion-request/withdraw", session,
                           {"csrf": csrf_of(html)})

@@ -132,12 +132,12 @@ def tariff(who: Reader, site_id: str) -> dict[str, Any]:
 
 @billing.billing_page("GET", "/billing/{site_id}/tariff", "Change the tariff, step two: what the chosen tariff "
                       "would change (an upgrade's prorated amount, or the month a downgrade starts), to confirm",
-                      (200, 401, 404, 409, 422), query=("lang", "code"))
+                      (200, 401, 404, 409, 422), query=("lang", "tariff"))
 def tariff_confirmation(request: Request, site_id: str) -> Response:
     from chalicelib.services import sites
 
     who = billing.reader(request)
-    code = (_query(request, "code") or "").strip()[:40]
+    code = (_query(request, "tariff") or "").strip()[:40]
     if not code:
         billing.site_view(who, site_id)
         return _section_again(who, site_id, "tariff", N_("Choose a tariff."))
