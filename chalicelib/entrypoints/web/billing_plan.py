@@ -227,7 +227,7 @@ def deletion(who: Reader, site_id: str) -> dict[str, Any]:
     return {"status": site["status"], "reasons": list(REASONS.items()),
             "requested": None if not asked else {
                 "at": _moment(who, asked["requested_at"]) if asked.get("requested_at") else None,
-                "reasons": [REASONS.get(code, code) for code in asked.get("reasons") or []],
+                "reasons": [label for code, label in REASONS.items() if code in (asked.get("reasons") or [])],
                 "comment": asked.get("comment") or ""},
             "can_request": site["status"] in CHANGEABLE,
             "request_action": _url(who, site_id, "/deletion-request"),
