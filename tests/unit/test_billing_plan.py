@@ -192,9 +192,9 @@ def test_adding_a_card_goes_to_the_checkout_and_the_saved_cards_mask_and_holder_
     assert_books_balance()
 
 
-def test_a_card_form_without_its_token_or_after_support_stopped_auto_pay_changes_nothing(api, owner,
-                                                                                          operator_token):
-    _, site = owner
+def test_a_card_form_without_its_token_from_another_owner_or_after_auto_pay_stopped_changes_nothing(
+        api, owner, operator_token):
+    token, site = owner
     session = billing_login(api, "olena@example.ua")
     html = _section(api, session, site["id"], "en")
     assert post_page(api, f"/billing/{site['id']}/payment-method", session, {"csrf": "x"}).status_code == 403
@@ -203,7 +203,12 @@ def test_a_card_form_without_its_token_or_after_support_stopped_auto_pay_changes
     refused = post_page(api, f"/billing/{site['id']}/payment-method?lang=en", session, {"csrf": csrf_of(html)})
     assert refused.status_code == 409
     assert "Card payments were stopped by support" in _block(refused.body.decode(), "payment")
-    assert acquirer.LocalAcquirer().take_outbox() == []
+    api.signup("other@example.ua", name="Other")
+    other = billing_login(api, "other@example.ua")
+    other_csrf = csrf_of(api.get("/billing", headers={"Cookie": other}).body.decode())
+    stolen = post_page(api, f"/billing/{site['id']}/payment-method?lang=en", other, {"csrf": other_csrf})
+    assert stolen.status_code == 404 and "There is no such site among yours." in stolen.body.decode()
+    assert acquirer.LocalAcquirer().take_outbox() == [] and _site(api, token, site["id"])["payment_method"] is None
     assert_books_balance()
 
 
