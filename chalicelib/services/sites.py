@@ -540,14 +540,45 @@ def change_tariff(principal: Principal, site_id: str, code: str, *, reason: str 
     else:
         principal.require_operator()
     tariff = _active_tariff(code)
-
-    def terms(deal: DealModel) -> dict:
-        period = periods.period_of(clock.now())
-        current = tariffs.load((deal.data or {})["tariff"])
-        return {"tariff": tariffs.terms(tariff, period).to_json(), "current": tariffs.terms(current, period).to_json()}
-
-    return fire_move(principal, site_id, "change_tariff", load_payload=terms,
+    return fire_move(principal, site_id, "change_tariff", load_payload=lambda deal: _tariff_terms(tariff, deal),
                      audit=("change_tariff", reason) if reason is not None else None)
+
+
+def _tariff_terms(tariff: TariffModel, deal: DealModel) -> dict:
+    """What the `change_tariff` transition reads: the chosen tariff's and the current one's terms this month."""
+    period = periods.period_of(clock.now())
+    current = tariffs.load((deal.data or {})["tariff"])
+    return {"tariff": tariffs.terms(tariff, period).to_json(), "current": tariffs.terms(current, period).to_json()}
+
+
+def preview_tariff_change(principal: Principal, site_id: str, code: str) -> dict:
+    """What choosing the tariff `code` would do, for the owner to see before he confirms: the change's own check and
+    effects (`change_tariff`'s guard and proration) run on the site as it stands now, and nothing is written; refused
+    as the change would be. `when`: `now` (an upgrade; `invoice` is the prorated difference for the rest of this month,
+    None while this month is not billed yet), `next_month` (a downgrade, from `from`), or `cancel` (the current tariff
+    chosen again drops the downgrade planned)."""
+    deal = owned(principal, site_id)
+    tariff = _active_tariff(code)
+    ctx = Context(clock.now(), "client", payload=_tariff_terms(tariff, deal))
+    transition = engine.check(PROCESS, deal, "change_tariff", ctx)
+    before = dict(deal.data or {})
+    after = dict(transition.effects(deal, ctx)["data"]) if transition.effects else before
+    issued = after.get("last_invoice")
+    if not issued or int(issued["version"]) != int(deal.version) + 1:
+        issued = None
+    when = "cancel" if code == before["tariff"] else "now" if after["tariff"] == code else "next_month"
+    invoice = None if issued is None else {
+        "amount": {"amount": int(issued["amount"]), "currency": tariffs.CURRENCY},
+        "credit_applied": {"amount": int(issued.get("credit_applied") or 0), "currency": tariffs.CURRENCY},
+        "amount_due": {"amount": int(issued["amount"]) - int(issued.get("credit_applied") or 0),
+                       "currency": tariffs.CURRENCY},
+        "lines": list(issued["lines"])}
+    return {"site_id": site_id, "when": when, "from": before["next_period"] if when == "next_month" else None,
+            "tariff": {"code": tariff.code, "name": tariff.name,
+                       "price": {"amount": int(ctx.payload["tariff"]["price"]), "currency": tariffs.CURRENCY}},
+            "current": {"code": before["tariff"], "name": before.get("tariff_name"),
+                        "price": {"amount": int(deal.amount), "currency": tariffs.CURRENCY}},
+            "invoice": invoice}
 
 
 def request_deletion(principal: Principal, site_id: str, reasons: list[str], comment: str) -> tuple[int, dict]:

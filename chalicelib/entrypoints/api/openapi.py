@@ -32,6 +32,7 @@ _QUERY_DOCS = {
     "object": {"type": "string", "maxLength": 200, "description": "the console's audit log: only the acts on this "
                "object (a site id, `site#<id>` or `user#<id>`)"},
     "category": {"type": "string", "description": "a category's id (GET /v1/catalog/categories)"},
+    "tariff": {"type": "string", "maxLength": 40, "description": "a tariff's code (GET /v1/tariffs)"},
     "tag": {"type": "array", "items": {"type": "string"}, "maxItems": 5,
             "description": "repeatable (?tag=a&tag=b): gigs with every one of them"},
     "min_price": {"type": "integer", "minimum": 0, "description": "minor units, included; needs currency"},

@@ -257,3 +257,4 @@ def identity(who: Reader, site_id: str) -> dict[str, Any]:
 
 # The blocks' modules register their views and forms on this blueprint: they are imported here, after everything
 # they use from this one is defined.
+from chalicelib.entrypoints.web import billing_plan  # noqa: E402,F401
