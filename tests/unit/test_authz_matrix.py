@@ -352,6 +352,11 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", "/web/logout", frozenset(), headers=PAGE_FORM),
         Row("GET", "/billing", frozenset()),
         Row("GET", f"/billing/{w['site']}", frozenset()),
+        Row("GET", f"/billing/{w['site']}/tariff", frozenset()),
+        Row("POST", f"/billing/{w['site']}/tariff", frozenset(), headers=PAGE_FORM),
+        Row("POST", f"/billing/{w['site']}/payment-method", frozenset(), headers=PAGE_FORM),
+        Row("POST", f"/billing/{w['site']}/deletion-request", frozenset(), headers=PAGE_FORM),
+        Row("POST", f"/billing/{w['site']}/deletion-request/withdraw", frozenset(), headers=PAGE_FORM),
         # the pages' stylesheet, by its hash: anyone's browser
         Row("GET", f"/static/site.{assets.stylesheet()[1]}.css", EVERYONE),
         Row("GET", "/v1/team", USERS),
