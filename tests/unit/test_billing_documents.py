@@ -33,6 +33,7 @@ from tests.billing_support import (
 from tests.support import assert_books_balance, transfer_event
 
 PDF = {"Accept": "application/pdf"}
+BROWSER = "text/html,application/xhtml+xml,*/*;q=0.8"  # what a browser asks for when a link is followed
 BAD_EDRPOU = "32855962"  # the check digit is wrong
 
 
@@ -84,8 +85,7 @@ def test_the_requisites_form_saves_through_the_registry_shows_what_it_filled_in_
     assert stored["tax_id"] == EDRPOU and stored["iban"] == IBAN and stored["kind"] == "company"
     assert stored["vchasno"]["status"] == "not_activated"
     block = _block(_page(api, owner), "requisites")
-    assert "Заповнено з державного реєстру" in block and stored["company_name"].replace("«", "&#171;") in block \
-        or stored["company_name"] in block
+    assert "Заповнено з державного реєстру" in block and stored["company_name"] in block
     assert f'value="{EDRPOU}"' in block  # the form shows what is saved
 
     corrected = _post(api, owner, "/requisites", {"tax_id": EDRPOU, "iban": IBAN, "director": "Петренко Олена"})
@@ -154,7 +154,7 @@ def test_bad_requisites_and_bad_forms_say_what_is_wrong_and_change_nothing(api, 
     assert too_long.status_code == 422
     fields = {"tax_id": EDRPOU, "iban": IBAN}
     path = f"/billing/{owner['id']}/requisites?lang=en"
-    assert post_page(api, path, owner["session"], fields).status_code == 403  # no CSRF token
+    assert post_page(api, path, owner["session"], fields).status_code == 400  # no CSRF token: an incomplete form
     forged = post_page(api, path, owner["session"], {**fields, "csrf": "forged"})
     assert forged.status_code == 403 and "This form is out of date" in forged.body.decode()
     assert _post(api, owner, "/requisites", fields, origin="https://evil.example").status_code == 403
@@ -180,7 +180,7 @@ def test_the_public_offer_and_a_personal_contract_download_as_the_api_serves_the
     assert "Публічний договір (оферта)" in block and "договір-10001.pdf" in block
     assert f"/billing/{owner['id']}/offer?lang=uk" in block
 
-    offer = api.get(f"/billing/{owner['id']}/offer", headers={"Cookie": owner["session"]})
+    offer = api.get(f"/billing/{owner['id']}/offer", headers={"Cookie": owner["session"], "Accept": BROWSER})
     from_api = api.get(f"/v1/sites/{owner['id']}/offer", token=owner["token"], headers=PDF)
     assert offer.status_code == 200 and offer.headers["Content-Type"] == "application/pdf"
     assert offer.body == from_api.body and offer.headers["Content-Disposition"] == from_api.headers[
@@ -218,7 +218,8 @@ def test_invoices_show_their_status_amount_and_dates_in_the_readers_language_and
     persian = _block(_page(api, owner, "fa"), "invoices")
     assert "پرداخت" in persian
 
-    pdf = api.get(f"/billing/{owner['id']}/invoices/{invoice['id']}/pdf", headers={"Cookie": owner["session"]})
+    pdf = api.get(f"/billing/{owner['id']}/invoices/{invoice['id']}/pdf",
+                  headers={"Cookie": owner["session"], "Accept": BROWSER})
     from_api = api.get(f"/v1/sites/{owner['id']}/invoices/{invoice['id']}/pdf", token=owner["token"], headers=PDF)
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf" and pdf.body == from_api.body
     assert api.get(f"/billing/{owner['id']}/invoices/nope/pdf", headers={"Cookie": owner["session"]}
@@ -241,7 +242,7 @@ def test_pay_online_goes_to_the_invoices_30_minute_link_renewed_once_expired_and
     acquirer.LocalAcquirer().answer(renewed.rsplit("/", 1)[1], True)
     deliver(api)
     block = _block(_page(api, owner), "invoices")
-    assert "Оплачено" in block and "Оплатити онлайн" not in block
+    assert "Оплачено" in block and ">Оплатити онлайн</button>" not in block
     again = _post(api, owner, tail, lang="en")
     assert again.status_code == 409
     assert "not waiting for a payment any more" in _block(again.body.decode(), "invoices")
@@ -260,9 +261,8 @@ def test_a_past_due_and_then_blocked_site_shows_a_banner_with_the_sum_owed_and_a
     banner = re.search(r'<div class="banner owed".*?</div>', html, re.S).group(0)
     assert html.index("</h1>") < html.index('class="banner owed"') < html.index('aria-labelledby="block-identity"')
     assert "Рахунок прострочено" in banner and format_amount(invoice["amount"], "UAH", "uk") in banner
-    assert f'action="http://localhost/billing/{owner["id"]}/invoices/{invoice["id"]}/pay?lang=uk"' in banner \
-        or f'/billing/{owner["id"]}/invoices/{invoice["id"]}/pay?lang=uk"' in banner
-    assert "Просрочено" in _block(_page(api, owner, "ru"), "invoices")
+    assert f'/billing/{owner["id"]}/invoices/{invoice["id"]}/pay?lang=uk">' in banner
+    assert "Просрочен" in _block(_page(api, owner, "ru"), "invoices")
     at(2027, 3, 27, 0, 1)
     run_timers()
     assert api.get(f"/v1/sites/{owner['id']}", token=owner["token"]).json_body["status"] == "blocked"
@@ -303,7 +303,8 @@ def test_acts_are_asked_for_a_closed_paid_month_listed_with_the_pdf_that_went_to
     block = _block(_page(api, owner), "acts")
     assert "Акт за березень 2027" in block and act["vchasno_document_id"] in block
     assert '<option value="2027-03">' not in block
-    pdf = api.get(f"/billing/{owner['id']}/acts/{act['id']}/pdf", headers={"Cookie": owner["session"]})
+    pdf = api.get(f"/billing/{owner['id']}/acts/{act['id']}/pdf",
+                  headers={"Cookie": owner["session"], "Accept": BROWSER})
     from_api = api.get(f"/v1/sites/{owner['id']}/acts/{act['id']}/pdf", token=owner["token"], headers=PDF)
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf" and pdf.body == from_api.body
     assert_books_balance()
