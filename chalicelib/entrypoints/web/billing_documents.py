@@ -99,7 +99,7 @@ def requisites(who: Reader, site_id: str) -> dict[str, Any]:
     and locked while Vchasno is active."""
     from chalicelib.services import sites
 
-    saved = sites.get_requisites(who.principal, site_id)
+    saved = who.memo[f"requisites:{site_id}"] = sites.get_requisites(who.principal, site_id)
     sent = who.memo.get("requisites_form")
     values = {name: (sent or saved).get(name) or "" for name in REQUISITE_FIELDS}
     registry = saved.get("registry") or (
@@ -159,7 +159,7 @@ def vchasno(who: Reader, site_id: str) -> dict[str, Any]:
     from chalicelib.services import sites
 
     site = billing.site_view(who, site_id)
-    saved = sites.get_requisites(who.principal, site_id)
+    saved = who.memo.get(f"requisites:{site_id}") or sites.get_requisites(who.principal, site_id)
     return {"active": site["vchasno"]["status"] == sites.ACTIVATED, "has_requisites": bool(saved.get("updated_at")),
             "error": _errors(who).get("vchasno", ""), "activate": _url(who, site_id, "/vchasno/activate"),
             "deactivate": _url(who, site_id, "/vchasno/deactivate")}
