@@ -217,6 +217,9 @@ def test_invoices_show_their_status_amount_and_dates_in_the_readers_language_and
     assert "Pay online" in english
     persian = _block(_page(api, owner, "fa"), "invoices")
     assert "پرداخت" in persian
+    # due at the end of 22 March in Kyiv: already the 23rd for an owner who reads in Tehran's time
+    assert api.request("PATCH", "/v1/me", {"timezone": "Asia/Tehran"}, token=owner["token"]).status_code == 200
+    assert "March 23, 2027" in _block(_page(api, owner, "en"), "invoices")
 
     pdf = api.get(f"/billing/{owner['id']}/invoices/{invoice['id']}/pdf",
                   headers={"Cookie": owner["session"], "Accept": BROWSER})
@@ -249,6 +252,11 @@ def test_pay_online_goes_to_the_invoices_30_minute_link_renewed_once_expired_and
     unknown = _post(api, owner, "/invoices/sinv_nope/pay", lang="en")
     assert unknown.status_code == 404 and "no such invoice" in _block(unknown.body.decode(), "invoices")
     assert post_page(api, f"/billing/{owner['id']}{tail}", owner["session"], {"csrf": "forged"}).status_code == 403
+    assert post_page(api, f"/billing/{owner['id']}{tail}", "", {"csrf": "x"}).status_code == 401
+    api.signup("other@example.ua", locale="uk", name="Other")
+    other = billing_login(api, "other@example.ua")
+    other_csrf = csrf_of(api.get("/billing", headers={"Cookie": other}).body.decode())
+    assert post_page(api, f"/billing/{owner['id']}{tail}", other, {"csrf": other_csrf}).status_code == 404
     assert_books_balance()
 
 
@@ -283,6 +291,8 @@ def test_acts_are_asked_for_a_closed_paid_month_listed_with_the_pdf_that_went_to
     block = _block(_page(api, owner), "acts")
     assert "лише за активного підключення" in block and "Активуйте «Вчасно»" in block
     assert 'name="period"' not in block
+    not_yet = _post(api, owner, "/acts", {"period": "2027-03"}, lang="en")
+    assert not_yet.status_code == 409 and "Activate Vchasno first" in _block(not_yet.body.decode(), "acts")
 
     LocalVchasno().add(EDRPOU)
     assert _post(api, owner, "/requisites", {"tax_id": EDRPOU, "iban": IBAN, "activate": "1"}).status_code == 303
