@@ -74,6 +74,7 @@ class Reader:
 
 BlockView = Callable[[Reader, str], dict[str, Any]]
 BLOCKS: dict[str, BlockView] = {}
+BANNER: Callable[[Reader, str], dict[str, Any] | None] | None = None  # a site that owes: billing_banner.html.j2
 
 
 def block(name: str) -> Callable[[BlockView], BlockView]:
@@ -245,7 +246,8 @@ def billing_site(request: Request, site_id: str) -> Response:
     site = site_view(who, site_id)
     blocks = [(name, BLOCKS[name](who, site_id)) for name in BLOCK_ORDER if name in BLOCKS]
     return render(who, "billing_site.html.j2", site=site, blocks=blocks,
-                  site_url=billing_url(f"/billing/{site_id}", who.locale))
+                  site_url=billing_url(f"/billing/{site_id}", who.locale),
+                  banner=BANNER(who, site_id) if BANNER else None)
 
 
 @block("identity")
@@ -257,4 +259,4 @@ def identity(who: Reader, site_id: str) -> dict[str, Any]:
 
 # The blocks' modules register their views and forms on this blueprint: they are imported here, after everything
 # they use from this one is defined.
-from chalicelib.entrypoints.web import billing_plan  # noqa: E402,F401
+from chalicelib.entrypoints.web import billing_documents, billing_plan  # noqa: E402,F401

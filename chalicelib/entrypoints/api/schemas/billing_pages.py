@@ -44,3 +44,26 @@ class DeletionForm(ApiModel):
 
 class DeletionWithdrawForm(ApiModel):
     csrf: str = Field(min_length=1, max_length=100)
+
+
+class RequisitesForm(ApiModel):
+    """The requisites form: the API's fields (RequisitesIn checks them), a blank correction left to the registry;
+    `activate` is the button pressed ("1": save and activate Vchasno)."""
+    csrf: str = Field(min_length=1, max_length=100)
+    tax_id: str = Field(default="", max_length=100)
+    iban: str = Field(default="", max_length=100)
+    company_name: str = Field(default="", max_length=1000)
+    address: str = Field(default="", max_length=1000)
+    director: str = Field(default="", max_length=1000)
+    activate: str = Field(default="", max_length=10)
+
+
+class BillingActionForm(ApiModel):
+    """A button of the billing section that only acts (activate or deactivate Vchasno, pay an invoice online)."""
+    csrf: str = Field(min_length=1, max_length=100)
+
+
+class ActRequestForm(ApiModel):
+    """Ask for the act of a closed billing month (YYYY-MM; SiteActIn checks it)."""
+    csrf: str = Field(min_length=1, max_length=100)
+    period: str = Field(default="", max_length=20)
