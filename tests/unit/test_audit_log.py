@@ -110,7 +110,8 @@ def test_one_objects_acts_by_its_subject_or_its_bare_site_id(operators, acts, no
 
 def test_one_operators_acts_on_one_object(operators, acts, no_scan):
     bob = operators[1]
-    wanted = _newest_first([record for record in acts if record.subject == "site#s1" and record.actor_id == bob.user_id])
+    wanted = _newest_first([record for record in acts
+                            if record.subject == "site#s1" and record.actor_id == bob.user_id])
     assert len(wanted) == 3
     assert [record["action"] for record in _read(bob, operator="bob@escrowdesk.local", subject="s1", size=2)] == wanted
 
