@@ -8,7 +8,6 @@ only when a code from it is right. Both are operators' acts in the audit log (`s
 """
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -171,17 +170,16 @@ def audit_records(principal: auth.Principal, operator: str = "", subject: str = 
 
 def _everybodys(size: int, state: dict, start: dict | None) -> tuple[list[AuditLogModel], dict | None]:
     """A page of every operator's acts: the month partitions of `by_month`, newest first, from the cursor's month
-    (or this month) back to the log's first, until the page is full; the next page's state, if anything follows."""
+    (or this month) back to the log's first, until the page and one record more are found; the next page's state
+    (the month and the last record shown) when that one more exists."""
     asked = state.get("month")
     month = asked if isinstance(asked, str) and _MONTH.fullmatch(asked) else clock.iso(clock.now())[:7]
     records: list[AuditLogModel] = []
-    while month >= audit_log.FIRST_MONTH:
-        found, more = _one_list(functools.partial(AuditLogModel.by_month.query, month, scan_index_forward=False),
-                                size - len(records), start)
-        records += found
-        if more:
-            return records, {"month": month, "key": _key(records[-1], "by_month")}
+    while month >= audit_log.FIRST_MONTH and len(records) <= size:
+        records += AuditLogModel.by_month.query(month, scan_index_forward=False, limit=size + 1 - len(records),
+                                                last_evaluated_key=start)
         month, start = audit_log.previous_month(month), None
-        if len(records) == size:
-            return records, ({"month": month} if month >= audit_log.FIRST_MONTH else None)
-    return records, None
+    if len(records) <= size:
+        return records, None
+    last = records[size - 1]
+    return records[:size], {"month": last.month, "key": _key(last, "by_month")}
