@@ -14,7 +14,8 @@ adds, from this module:
   through which the schedule fans the timer shards out (one message, so one invocation, per group);
 - the REST API's edge: gateway responses in the API's error shape (an unknown route is a 404 that
   never echoes the caller's Authorization header), `*/*` binary media types so files reach any caller
-  as bytes, and a WAF web ACL whose rate-based rule is the outer limit per source address;
+  as bytes, and a WAF web ACL whose rate-based rule is the outer limit per source address (and, when
+  `ConsoleAllowedCidrs` is given, whose first rule lets only those ranges open `/console`);
 - the parameters (the bank's payout endpoint, the sender, the alarm address, outside services' addresses), the
   secrets in Secrets Manager (keys, webhook secrets, outside services' tokens; `SECRETS_READ`), and every
   function's environment built from them and from the resources: a secret's ARN, never its value;
