@@ -14,7 +14,8 @@ adds, from this module:
   through which the schedule fans the timer shards out (one message, so one invocation, per group);
 - the REST API's edge: gateway responses in the API's error shape (an unknown route is a 404 that
   never echoes the caller's Authorization header), `*/*` binary media types so files reach any caller
-  as bytes, and a WAF web ACL whose rate-based rule is the outer limit per source address;
+  as bytes, and a WAF web ACL whose rate-based rule is the outer limit per source address (and, when
+  `ConsoleAllowedCidrs` is given, whose first rule lets only those ranges open `/console`);
 - the parameters (the bank's payout endpoint, the sender, the alarm address, outside services' addresses), the
   secrets in Secrets Manager (keys, webhook secrets, outside services' tokens; `SECRETS_READ`), and every
   function's environment built from them and from the resources: a secret's ARN, never its value;
@@ -116,11 +117,19 @@ def _indexes() -> dict[str, frozenset[str]]:
 API_ACTIONS = ("ConditionCheckItem", "GetItem", "PutItem", "Query", "UpdateItem")
 API_EXTRA_ACTIONS = {"deals": ("DeleteItem", "BatchGetItem"), "accounts": ("Scan",), "tariffs": ("Scan",),
                      "keys": ("DeleteItem",), "catalog": ("DeleteItem",)}
+# Tables whose items are only ever added: the operators' audit trail (store/audit_log.py puts each record once, in its
+# act's transaction, on a key nobody has). The API's role may put and read them, never update or delete them.
+APPEND_ONLY = frozenset({"audit_log"})
 
 
 def _api_access() -> dict[str, Access]:
-    return {table: access(*API_ACTIONS, *API_EXTRA_ACTIONS.get(table, ()), indexes=indexes)
-            for table, indexes in _indexes().items()}
+    grants: dict[str, Access] = {}
+    for table, indexes in _indexes().items():
+        actions = set(API_ACTIONS) | set(API_EXTRA_ACTIONS.get(table, ()))
+        if table in APPEND_ONLY:
+            actions -= {"UpdateItem", "DeleteItem", "BatchWriteItem"}
+        grants[table] = access(*sorted(actions), indexes=indexes)
+    return grants
 
 
 # The scheduled job (chalicelib/entrypoints/jobs.py), one statement per job:
@@ -249,6 +258,9 @@ def secret_id(name: str) -> str:
 # Parameters -----------------------------------------------------------------------------------
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CIDR = rf"{_OCTET}(\.{_OCTET}){{3}}/(3[0-2]|[12][0-9]|[1-9])"  # an IPv4 range but /0 (WAF refuses it): 203.0.113.0/24
+CIDRS_PATTERN = f"^({_CIDR}(,{_CIDR})*)?$"
 
 PARAMETERS: dict[str, Any] = {
     "TablePrefix": {
@@ -300,6 +312,12 @@ PARAMETERS: dict[str, Any] = {
         "Description": "The WAF's outer limit: requests one source address may send in 5 minutes before it is"
                        " refused (429) until its rate falls",
     },
+    "ConsoleAllowedCidrs": {
+        "Type": "String", "Default": "", "AllowedPattern": CIDRS_PATTERN,
+        "Description": "The only IPv4 ranges the operator console (/console) answers, comma-separated without spaces"
+                       " (203.0.113.0/24,198.51.100.7/32); empty: no restriction. Other addresses get a 403 from"
+                       " the WAF",
+    },
     "AlarmEmail": {
         "Type": "String", "AllowedPattern": EMAIL_PATTERN,
         "Description": "Where alarms are e-mailed (confirm the subscription SNS sends)",
@@ -307,6 +325,7 @@ PARAMETERS: dict[str, Any] = {
 }
 
 CONDITIONS = {"MailIdentityIsDomain": {"Fn::Equals": [{"Ref": "MailIdentityType"}, "domain"]},
+              "ConsoleRestricted": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ConsoleAllowedCidrs"}, ""]}]},
               **snapstart.CONDITIONS}
 
 
@@ -617,7 +636,8 @@ def _rest_api() -> dict[str, Any]:
 def _firewall() -> dict[str, Any]:
     """The outer limit, before any function runs: a WAF rate-based rule blocks an address that sends more
     than `ApiRateLimit` requests in five minutes (429, in the API's error shape). The service's own limits
-    (log-in attempts, invitations, password resets) sit behind it, in DynamoDB."""
+    (log-in attempts, invitations, password resets) sit behind it, in DynamoDB. With `ConsoleAllowedCidrs`
+    given, a rule before it lets the console's pages answer only those ranges (`_console_rule`)."""
     _, stage = _chalice_stage()
     visibility = {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True}
     return {
@@ -631,10 +651,13 @@ def _firewall() -> dict[str, Any]:
                     "ContentType": "APPLICATION_JSON",
                     "Content": _error_body("too_many_requests",
                                            "Too many requests from your address; slow down and retry later"),
+                }, "console_not_here": {
+                    "ContentType": "TEXT_PLAIN",
+                    "Content": "The operator console is not available from this address.",
                 }},
-                "Rules": [{
+                "Rules": [{"Fn::If": ["ConsoleRestricted", _console_rule(visibility), {"Ref": "AWS::NoValue"}]}, {
                     "Name": "RequestsPerAddress",
-                    "Priority": 0,
+                    "Priority": 1,
                     "Statement": {"RateBasedStatement": {"Limit": {"Ref": "ApiRateLimit"}, "AggregateKeyType": "IP",
                                                          "EvaluationWindowSec": 300}},
                     "Action": {"Block": {"CustomResponse": {
@@ -646,6 +669,16 @@ def _firewall() -> dict[str, Any]:
                 "VisibilityConfig": {**visibility, "MetricName": "ApiFirewall"},
             },
         },
+        CONSOLE_ADDRESSES: {
+            "Type": "AWS::WAFv2::IPSet",
+            "Condition": "ConsoleRestricted",
+            "Properties": {
+                "Scope": "REGIONAL",
+                "IPAddressVersion": "IPV4",
+                "Description": "The addresses the operator console answers (ConsoleAllowedCidrs)",
+                "Addresses": {"Fn::Split": [",", {"Ref": "ConsoleAllowedCidrs"}]},
+            },
+        },
         "ApiFirewallAssociation": {
             "Type": "AWS::WAFv2::WebACLAssociation",
             "DependsOn": f"{REST_API}{stage}Stage",  # SAM's logical id for the API's stage
@@ -655,6 +688,34 @@ def _firewall() -> dict[str, Any]:
                 "WebACLArn": {"Fn::GetAtt": ["ApiFirewall", "Arn"]},
             },
         },
+    }
+
+
+CONSOLE_ADDRESSES = "ConsoleAllowedAddresses"
+# The console's paths as the WAF sees them: `/console` or `/console/...`, after the stage's name when the API is
+# called at its execute-api address (`/api/console`), once %-escapes are decoded, `//` and `/./` collapsed and
+# letters lower-cased (so no spelling of the path slips past the rule to a route).
+CONSOLE_PATH_REGEX = r"^(/[^/]+)?/console(/|$)"
+
+
+def _console_rule(visibility: Mapping[str, Any]) -> dict[str, Any]:
+    """With `ConsoleAllowedCidrs` given: a request for a console page from any other address is blocked (403),
+    before the rate limit is counted; every other path is untouched."""
+    path = {
+        "RegexMatchStatement": {
+            "RegexString": CONSOLE_PATH_REGEX,
+            "FieldToMatch": {"UriPath": {}},
+            "TextTransformations": [{"Priority": 0, "Type": "URL_DECODE"}, {"Priority": 1, "Type": "NORMALIZE_PATH"},
+                                    {"Priority": 2, "Type": "LOWERCASE"}],
+        },
+    }
+    allowed = {"IPSetReferenceStatement": {"Arn": {"Fn::GetAtt": [CONSOLE_ADDRESSES, "Arn"]}}}
+    return {
+        "Name": "ConsoleFromAllowedAddresses",
+        "Priority": 0,
+        "Statement": {"AndStatement": {"Statements": [path, {"NotStatement": {"Statement": allowed}}]}},
+        "Action": {"Block": {"CustomResponse": {"ResponseCode": 403, "CustomResponseBodyKey": "console_not_here"}}},
+        "VisibilityConfig": {**visibility, "MetricName": "ConsoleFromAllowedAddresses"},
     }
 
 

@@ -8,20 +8,23 @@ only when a code from it is right. Both are operators' acts in the audit log (`s
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.access import auth, totp
 from chalicelib.platform import clock
 from chalicelib.platform.errors import Conflict, Forbidden, Unauthorized
-from chalicelib.services import accounts, views
+from chalicelib.services import accounts, pagination, views
 from chalicelib.store import audit_log
 from chalicelib.store.models import AuditLogModel, UserModel
 from chalicelib.store.uow import UnitOfWork
 
-AUDIT_PAGE = 100  # the newest records the audit page shows
-_SCAN_PAGES = 20  # an unfiltered or per-operator read (a scan) reads at most this many pages' worth of records
+AUDIT_PAGE = 50  # the records one page of the audit log shows
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def user_subject(user_id: str) -> str:
@@ -102,31 +105,57 @@ def confirm_enrolment(user_id: str, epoch: int, code: str) -> UserModel:
     return accounts.get_user(user.id)
 
 
-def audit_records(principal: auth.Principal, operator: str = "", subject: str = "") -> list[dict]:
-    """Operators: the newest operators' acts, optionally only one operator's (his e-mail or id) or only those on
-    one object (`site#<id>`, `user#<id>`, or a bare site id), newest first; each with its operator's e-mail."""
+def _object_subject(subject: str) -> str:
+    """What the audit page's object filter names: `site#<id>` or `user#<id>` as given, a bare user id
+    (`usr…`), or a bare site id."""
+    subject = subject.strip()
+    if "#" in subject:
+        return subject
+    return user_subject(subject) if subject.startswith("usr") else audit_log.site_subject(subject)
+
+
+def _key(record: AuditLogModel, index: str = "") -> dict[str, dict[str, str]]:
+    """The record's key as DynamoDB gives it back (a query's start key): the table's, plus the index's hash key."""
+    key = {"subject": {"S": record.subject}, "sk": {"S": record.sk}}
+    if index == "by_actor":
+        key["actor_id"] = {"S": record.actor_id}
+    elif index == "by_month":
+        key["month"] = {"S": record.month}
+    return key
+
+
+def _one_list(query: Callable[..., Any], size: int, start: dict | None) -> tuple[list[AuditLogModel], bool]:
+    """Up to `size` records from one query, from `start` on, and whether more follow."""
+    found = list(query(limit=size + 1, last_evaluated_key=start))
+    return found[:size], len(found) > size
+
+
+def audit_records(principal: auth.Principal, operator: str = "", subject: str = "", cursor: str | None = None,
+                  size: int = AUDIT_PAGE) -> dict:
+    """Operators: a page of operators' acts, newest first, optionally only one operator's (his e-mail or id) or only
+    those on one object (`site#<id>`, `user#<id>`, or a bare site or user id), each with its operator's e-mail;
+    and the cursor of the next page. Every read is a query: an object's records (the table, filtered by operator
+    when both are asked), an operator's (`by_actor`), or everybody's (`by_month`, the newest month first, back to
+    the log's first month). The cursor is signed for the list it came from (the caller sets `list_scope`)."""
     principal.require_operator()
     actor_id = ""
     if operator.strip():
         found = accounts.find_by_email(operator) if "@" in operator else None
         actor_id = found.id if found else operator.strip()
-    records: list[AuditLogModel] = []
+    state = pagination.decode_cursor(cursor) or {}
+    start = state.get("key") if isinstance(state.get("key"), dict) else None
+    records: list[AuditLogModel]
     if subject.strip():
-        wanted = subject.strip() if "#" in subject else (
-            user_subject(subject.strip()) if subject.strip().startswith("usr") else audit_log.site_subject(
-                subject.strip()))
         condition = AuditLogModel.actor_id == actor_id if actor_id else None
-        records = list(AuditLogModel.query(wanted, filter_condition=condition, scan_index_forward=False,
-                                           limit=AUDIT_PAGE))
+        records, more = _one_list(lambda **page: AuditLogModel.query(
+            _object_subject(subject), filter_condition=condition, scan_index_forward=False, **page), size, start)
+        following = {"key": _key(records[-1])} if more else None
+    elif actor_id:
+        records, more = _one_list(lambda **page: AuditLogModel.by_actor.query(
+            actor_id, scan_index_forward=False, **page), size, start)
+        following = {"key": _key(records[-1], "by_actor")} if more else None
     else:
-        condition = AuditLogModel.actor_id == actor_id if actor_id else None
-        result = AuditLogModel.scan(filter_condition=condition, page_size=500)
-        for number, item in enumerate(result):
-            records.append(item)
-            if number > AUDIT_PAGE * _SCAN_PAGES:
-                break
-    records.sort(key=lambda record: record.sk, reverse=True)
-    records = records[:AUDIT_PAGE]
+        records, following = _everybodys(size, state, start)
     emails: dict[str, str] = {}
     for record in records:
         if record.actor_id not in emails:
@@ -134,5 +163,23 @@ def audit_records(principal: auth.Principal, operator: str = "", subject: str = 
                 emails[record.actor_id] = UserModel.get(record.actor_id).email
             except UserModel.DoesNotExist:
                 emails[record.actor_id] = record.actor_id
-    return [{**views.audit_record(record), "subject": record.subject, "actor_email": emails[record.actor_id]}
-            for record in records]
+    return {"records": [{**views.audit_record(record), "subject": record.subject,
+                         "actor_email": emails[record.actor_id]} for record in records],
+            "next_cursor": pagination.encode_cursor(following)}
+
+
+def _everybodys(size: int, state: dict, start: dict | None) -> tuple[list[AuditLogModel], dict | None]:
+    """A page of every operator's acts: the month partitions of `by_month`, newest first, from the cursor's month
+    (or this month) back to the log's first, until the page and one record more are found; the next page's state
+    (the month and the last record shown) when that one more exists."""
+    asked = state.get("month")
+    month = asked if isinstance(asked, str) and _MONTH.fullmatch(asked) else clock.iso(clock.now())[:7]
+    records: list[AuditLogModel] = []
+    while month >= audit_log.FIRST_MONTH and len(records) <= size:
+        records += AuditLogModel.by_month.query(month, scan_index_forward=False, limit=size + 1 - len(records),
+                                                last_evaluated_key=start)
+        month, start = audit_log.previous_month(month), None
+    if len(records) <= size:
+        return records, None
+    last = records[size - 1]
+    return records[:size], {"month": last.month, "key": _key(last, "by_month")}

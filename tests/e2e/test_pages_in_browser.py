@@ -3,13 +3,17 @@
 (`make run`'s runner). Each test opens the e-mail in the local mail sink, clicks its link, fills the form,
 submits it, and then logs in over the API with what it set. An expired link and the Persian pages (right
 to left) are covered too, and so is a site's payment link from a declined charge's e-mail, paid on the local
-acquirer's checkout page. `make e2e` installs chromium when it is missing (`make browser`)."""
+acquirer's checkout page. Every page met on the way, and the page an optional e-mail's "turn off" link opens, is
+checked in English and in Persian by `check_page` (tests/e2e/conftest.py: no serious or critical axe-core violation,
+no sideways scrolling, screenshots at 360 px and 1280 px in build/screenshots/). `make e2e` installs chromium when
+it is missing (`make browser`)."""
 from __future__ import annotations
 
 import email
 import email.policy
 import hashlib
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -67,6 +71,26 @@ def _open_link_from_the_sink(page, message: Path) -> None:
                                                  "/web/email-confirmations/")), page.url  # token gone
 
 
+def _with_lang(address: str, locale: str) -> str:
+    parts = urllib.parse.urlsplit(address)
+    query = [(key, value) for key, value in urllib.parse.parse_qsl(parts.query) if key != "lang"] + [("lang", locale)]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+def _in_both_languages(page, check_page, name: str) -> None:
+    """`check_page` on the page as it is, then on the same address in the other of English and Persian (its `lang`);
+    the page is left as it was opened, in its first language (a form's state lives in its cookie)."""
+    first = page.get_attribute("html", "lang")
+    other = "en" if first == "fa" else "fa"
+    address = page.url
+    check_page(page, f"{name}-{first}")
+    page.goto(_with_lang(address, other))
+    assert page.get_attribute("html", "lang") == other
+    assert page.get_attribute("html", "dir") == ("rtl" if other == "fa" else "ltr")
+    check_page(page, f"{name}-{other}")
+    page.goto(_with_lang(address, first))
+
+
 def _confirm_address(page, mail_dir: Path, address: str) -> None:
     """Open the confirmation e-mail's link and confirm the address on its page."""
     _open_link_from_the_sink(page, _mail(mail_dir, address, below="/web/email-confirmations/"))
@@ -74,7 +98,7 @@ def _confirm_address(page, mail_dir: Path, address: str) -> None:
     page.wait_for_url("**/web/email-confirmation/done**")
 
 
-def test_an_invitee_opens_the_invitation_from_the_mail_sink_joins_and_logs_in(local_stack, page) -> None:
+def test_an_invitee_opens_the_invitation_from_the_mail_sink_joins_and_logs_in(local_stack, page, check_page) -> None:
     url = local_stack.url
     _, company = _signup(url, "acme")
     invitee = f"new-{uuid.uuid4().hex[:8]}@example.com"
@@ -87,27 +111,33 @@ def test_an_invitee_opens_the_invitation_from_the_mail_sink_joins_and_logs_in(lo
 
     assert page.url.endswith("/web/invitation")
     assert "Acme" in page.inner_text("h1") and "Welcome aboard!" in page.inner_text("blockquote")
+    _in_both_languages(page, check_page, "invitation-new-account")
     page.fill("#name", "Newbie")
     page.fill("#password", "short")
     page.evaluate("document.querySelector('#password').removeAttribute('minlength')")  # the server checks too
     page.click("text=Create my account and join")
     assert "8 characters" in page.inner_text(".error")
+    check_page(page, "invitation-refused-en")
     page.fill("#password", "a fine new password")
     page.click("text=Create my account and join")
     page.wait_for_url("**/web/invitation/done**")
     assert "joined the team" in page.inner_text("main")
+    _in_both_languages(page, check_page, "invitation-done")
     assert _login(url, invitee, "a fine new password") == 200
     members = requests.get(f"{url}/v1/team", headers={"Authorization": f"Bearer {company}"}, timeout=30).json()
     assert [m["state"] for m in members["items"] if m["email"] == invitee] == ["active"]
     page.goto(f"{url}/web/invitation")  # the form again: its cookie went with the answer
     assert "Open the link from your e-mail" in page.inner_text("h1")
+    _in_both_languages(page, check_page, "problem-no-link")
     page.goto(message.as_uri())  # the e-mail's link again: used
     with page.expect_navigation() as used:
         page.click("a.button")
     assert used.value.status == 409 and "already been answered" in page.inner_text("main")
+    _in_both_languages(page, check_page, "problem-invitation-answered")
 
 
-def test_a_password_reset_in_persian_reads_right_to_left_and_sets_the_new_password(local_stack, page) -> None:
+def test_a_password_reset_in_persian_reads_right_to_left_and_sets_the_new_password(local_stack, page,
+                                                                                    check_page) -> None:
     url = local_stack.url
     address, session = _signup(url, "sara", locale="fa")
     assert requests.post(f"{url}/v1/auth/password-reset", json={"email": address}, timeout=30).status_code == 202
@@ -116,18 +146,25 @@ def test_a_password_reset_in_persian_reads_right_to_left_and_sets_the_new_passwo
 
     assert page.get_attribute("html", "dir") == "rtl" and page.get_attribute("html", "lang") == "fa"
     assert "رمز عبور" in page.inner_text("h1")
+    _in_both_languages(page, check_page, "password")
+    page.fill("#password", "رمز تازهٔ خیلی خوب")
+    page.fill("#password_again", "رمز تازهٔ دیگری")
+    page.click("button[type=submit]")
+    assert page.get_attribute("html", "dir") == "rtl" and page.locator(".error").count() == 1
+    check_page(page, "password-refused-fa")
     page.fill("#password", "رمز تازهٔ خیلی خوب")
     page.fill("#password_again", "رمز تازهٔ خیلی خوب")
     page.click("button[type=submit]")
     page.wait_for_url("**/web/password/done**")
     assert page.get_attribute("html", "dir") == "rtl"
+    _in_both_languages(page, check_page, "password-done")
     assert _login(url, address, "رمز تازهٔ خیلی خوب") == 200
     assert _login(url, address, "correct horse") == 401
     me = requests.get(f"{url}/v1/me", headers={"Authorization": f"Bearer {session}"}, timeout=30)
     assert me.status_code == 401 and me.json()["error"]["code"] == "token_revoked"
 
 
-def test_an_existing_account_answers_a_request_to_join_in_persian(local_stack, page) -> None:
+def test_an_existing_account_answers_a_request_to_join_in_persian(local_stack, page, check_page) -> None:
     url = local_stack.url
     _, company = _signup(url, "dariush", locale="fa")
     member, _ = _signup(url, "mina", locale="fa")
@@ -139,6 +176,7 @@ def test_an_existing_account_answers_a_request_to_join_in_persian(local_stack, p
 
     assert page.get_attribute("html", "dir") == "rtl"
     assert page.locator("#password").count() == 0  # he has an account: accept or decline, nothing to set
+    _in_both_languages(page, check_page, "invitation-existing-account")
     page.click("form:first-of-type button[type=submit]")
     page.wait_for_url("**/web/invitation/done**")
     members = requests.get(f"{url}/v1/team", headers={"Authorization": f"Bearer {company}"}, timeout=30).json()
@@ -146,7 +184,7 @@ def test_an_existing_account_answers_a_request_to_join_in_persian(local_stack, p
 
 
 def test_a_new_account_confirms_its_address_from_the_e_mail_in_persian_and_the_link_then_is_spent(
-        local_stack, page) -> None:
+        local_stack, page, check_page) -> None:
     url = local_stack.url
     address, session = _signup(url, "parisa", locale="fa")
     me = requests.get(f"{url}/v1/me", headers={"Authorization": f"Bearer {session}"}, timeout=30).json()
@@ -158,18 +196,21 @@ def test_a_new_account_confirms_its_address_from_the_e_mail_in_persian_and_the_l
     assert page.url.endswith("/web/email-confirmation")
     assert page.get_attribute("html", "dir") == "rtl" and page.get_attribute("html", "lang") == "fa"
     assert address in page.inner_text("main") and "تأیید" in page.inner_text("h1")
+    _in_both_languages(page, check_page, "confirmation")
     page.click("button[type=submit]")
     page.wait_for_url("**/web/email-confirmation/done**")
     assert page.get_attribute("html", "dir") == "rtl" and "تأیید شد" in page.inner_text("main")
+    _in_both_languages(page, check_page, "confirmation-done")
     me = requests.get(f"{url}/v1/me", headers={"Authorization": f"Bearer {session}"}, timeout=30).json()
     assert me["email_confirmed"] is True and me["email_confirmation"] is None
     page.goto(message.as_uri())  # the e-mail's link again: spent
     with page.expect_navigation() as used:
         page.click("a.button")
     assert used.value.status == 409 and page.locator("form").count() == 0
+    _in_both_languages(page, check_page, "problem-confirmation-spent")
 
 
-def test_an_expired_invitation_link_opens_a_page_that_says_so(local_stack, page) -> None:
+def test_an_expired_invitation_link_opens_a_page_that_says_so(local_stack, page, check_page) -> None:
     url = local_stack.url
     _, company = _signup(url, "late")
     invitee = f"late-{uuid.uuid4().hex[:8]}@example.com"
@@ -183,6 +224,7 @@ def test_an_expired_invitation_link_opens_a_page_that_says_so(local_stack, page)
         page.click("a.button")
     assert opened.value.status == 410
     assert "expired" in page.inner_text("main") and page.locator("form").count() == 0
+    _in_both_languages(page, check_page, "problem-invitation-expired")
 
 
 def _until(check, timeout: float = 30):
@@ -195,7 +237,8 @@ def _until(check, timeout: float = 30):
     raise AssertionError("timed out")
 
 
-def test_a_declined_charges_e_mail_opens_a_payment_link_paid_on_the_checkout_page(local_stack, page) -> None:
+def test_a_declined_charges_e_mail_opens_a_payment_link_paid_on_the_checkout_page(local_stack, page,
+                                                                                   check_page) -> None:
     url = local_stack.url
     operator = requests.post(f"{url}/v1/auth/login", json={"email": "operator@escrowdesk.local",
                                                            "password": "local-operator-pass"}, timeout=30).json()
@@ -230,13 +273,16 @@ def test_a_declined_charges_e_mail_opens_a_payment_link_paid_on_the_checkout_pag
     page.click("a[href*='/web/checkout/']")
     page.wait_for_load_state()
     assert "Pay by card" in page.inner_text("h1") and "HOR-" in page.inner_text("blockquote")
+    _in_both_languages(page, check_page, "checkout")
     page.fill("#card_number", "4111 1111 1111 1112")
     page.fill("#holder", "Olena Petrenko")
     page.click("button[value=pay]")
     assert "not a valid card number" in page.inner_text(".error")
+    check_page(page, "checkout-refused-en")
     page.fill("#card_number", "4111 1111 1111 1111")
     page.click("button[value=pay]")
     page.wait_for_url("**/done?result=pay**")
+    _in_both_languages(page, check_page, "checkout-done")
     paid = _until(lambda: next((i for i in invoices() if i["status"] == "paid" and i["paid_by"] == "link"), None))
     assert paid["number"].endswith("-002")
 
@@ -271,3 +317,22 @@ def test_a_client_with_an_empty_balance_pays_an_orders_402_on_the_checkout_page_
     assert next((b["available"], b["held"]) for b in balances if b["currency"] == "USD") == (0, 4500)
     topup = requests.get(f"{url}/v1/topups/{error['topup']['id']}", headers=auth, timeout=30).json()
     assert topup["status"] == "paid" and topup["action_result"] == {"status": "completed", "order_id": order["id"]}
+
+
+def test_an_optional_e_mails_link_turns_that_kind_off_in_english_and_in_persian(local_stack, page, check_page) -> None:
+    url = local_stack.url
+    for locale in ("en", "fa"):
+        address, token = _signup(url, f"reader-{locale}", locale=locale)
+
+        page.goto(_mail(local_stack.mail_dir, address, below="/web/unsubscribe/").as_uri())  # the welcome e-mail
+        page.click("a[href*='/web/unsubscribe/']")
+        page.wait_for_load_state()
+        assert page.get_attribute("html", "lang") == locale and page.locator("form").count() == 1
+        check_page(page, f"unsubscribe-{locale}")
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        assert page.get_attribute("html", "lang") == locale and page.locator("form").count() == 0
+        check_page(page, f"unsubscribe-done-{locale}")
+        settings = requests.get(f"{url}/v1/me/notification-settings", headers={"Authorization": f"Bearer {token}"},
+                                timeout=30).json()
+        assert [item["email"] for item in settings["items"] if item["kind"] == "welcome"] == [False]

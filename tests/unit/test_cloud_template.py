@@ -222,7 +222,7 @@ def test_a_waf_rate_based_rule_guards_the_apis_stage(generated, resources):
     acl = resources["ApiFirewall"]
     assert acl["Type"] == "AWS::WAFv2::WebACL" and acl["Properties"]["Scope"] == "REGIONAL"
     assert acl["Properties"]["DefaultAction"] == {"Allow": {}}
-    (rule,) = acl["Properties"]["Rules"]
+    (rule,) = _deployed(generated, ConsoleAllowedCidrs="")["Resources"]["ApiFirewall"]["Properties"]["Rules"]
     rate = rule["Statement"]["RateBasedStatement"]
     assert rate["AggregateKeyType"] == "IP" and rate["Limit"] == {"Ref": "ApiRateLimit"}
     assert rule["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 429
@@ -232,6 +232,84 @@ def test_a_waf_rate_based_rule_guards_the_apis_stage(generated, resources):
     assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": ["ApiFirewall", "Arn"]}
     assert association["Properties"]["ResourceArn"]["Fn::Sub"].endswith(f"/restapis/${{RestAPI}}/stages/{stage}")
     assert association["DependsOn"] == f"RestAPI{stage}Stage"
+
+
+def _deployed(generated: dict[str, Any], **parameters: str) -> dict[str, Any]:
+    """The template as CloudFormation would create it with these parameters: its conditions decided, the resources
+    whose condition is false left out, `Fn::If` chosen and `AWS::NoValue` dropped from lists."""
+    def value(node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            ((function, argument),) = node.items()
+            if function == "Ref" and argument in parameters:
+                return parameters[argument]
+            if function == "Fn::Equals":
+                return value(argument[0]) == value(argument[1])
+            if function == "Fn::Not":
+                return not value(argument[0])
+            if function == "Condition":
+                return value(generated["Conditions"][argument])
+        return node
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, list):
+            return [item for item in (resolve(item) for item in node) if item != {"Ref": "AWS::NoValue"}]
+        if isinstance(node, dict):
+            if set(node) == {"Fn::If"}:
+                condition, yes, no = node["Fn::If"]
+                return resolve(yes if value(generated["Conditions"][condition]) else no)
+            if set(node) == {"Fn::Split"} and isinstance(value(node["Fn::Split"][1]), str):
+                return value(node["Fn::Split"][1]).split(node["Fn::Split"][0])
+            return {key: resolve(item) for key, item in node.items()}
+        return node
+
+    kept = {name: resource for name, resource in generated["Resources"].items()
+            if "Condition" not in resource or value(generated["Conditions"][resource["Condition"]])}
+    return {**generated, "Resources": resolve(kept)}
+
+
+CONSOLE_PATHS = ("/console", "/console/", "/console/login", "/console/audit", "/api/console/sites/s1")
+OTHER_PATHS = ("/", "/v1/deals", "/web/login", "/billing/s1", "/consoles", "/api/v1/operator/sites", "/static/a.css")
+
+
+def test_without_console_ranges_nothing_restricts_the_console(generated):
+    parameter = generated["Parameters"]["ConsoleAllowedCidrs"]
+    assert parameter["Type"] == "String" and parameter["Default"] == ""
+    deployed = _deployed(generated, ConsoleAllowedCidrs="")
+    assert template.CONSOLE_ADDRESSES not in deployed["Resources"]
+    assert not _of_type(deployed["Resources"], "AWS::WAFv2::IPSet")
+    (rule,) = deployed["Resources"]["ApiFirewall"]["Properties"]["Rules"]
+    assert "RateBasedStatement" in rule["Statement"]
+
+
+def test_console_ranges_let_only_those_addresses_open_the_console(generated):
+    deployed = _deployed(generated, ConsoleAllowedCidrs="203.0.113.0/24,198.51.100.7/32")
+    addresses = deployed["Resources"][template.CONSOLE_ADDRESSES]
+    assert addresses["Type"] == "AWS::WAFv2::IPSet"
+    assert addresses["Properties"]["Addresses"] == ["203.0.113.0/24", "198.51.100.7/32"]
+    assert addresses["Properties"]["Scope"] == "REGIONAL" and addresses["Properties"]["IPAddressVersion"] == "IPV4"
+    console, rate = sorted(deployed["Resources"]["ApiFirewall"]["Properties"]["Rules"], key=lambda r: r["Priority"])
+    assert "RateBasedStatement" in rate["Statement"] and console["Priority"] < rate["Priority"]
+    assert console["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 403
+    body = console["Action"]["Block"]["CustomResponse"]["CustomResponseBodyKey"]
+    assert body in deployed["Resources"]["ApiFirewall"]["Properties"]["CustomResponseBodies"]
+    path, outside = console["Statement"]["AndStatement"]["Statements"]
+    assert outside == {"NotStatement": {"Statement": {"IPSetReferenceStatement": {
+        "Arn": {"Fn::GetAtt": [template.CONSOLE_ADDRESSES, "Arn"]}}}}}
+    regex = path["RegexMatchStatement"]
+    assert regex["FieldToMatch"] == {"UriPath": {}}
+    assert [t["Type"] for t in sorted(regex["TextTransformations"], key=lambda t: t["Priority"])] == [
+        "URL_DECODE", "NORMALIZE_PATH", "LOWERCASE"]
+    assert all(re.search(regex["RegexString"], path) for path in CONSOLE_PATHS)
+    assert not any(re.search(regex["RegexString"], path) for path in OTHER_PATHS)
+
+
+@pytest.mark.parametrize(("cidrs", "accepted"), [
+    ("", True), ("203.0.113.0/24", True), ("203.0.113.0/24,198.51.100.7/32,10.0.0.0/8", True),
+    ("203.0.113.0/24, 198.51.100.7/32", False), ("203.0.113.0", False), ("0.0.0.0/0", False),
+    ("256.0.0.0/8", False), ("2001:db8::/32", False), ("203.0.113.0/24,", False)])
+def test_console_ranges_are_ipv4_ranges_separated_by_commas(generated, cidrs, accepted):
+    pattern = generated["Parameters"]["ConsoleAllowedCidrs"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, cidrs)) is accepted
 
 
 # The roles -----------------------------------------------------------------------------------
@@ -344,6 +422,18 @@ def test_each_function_reaches_only_its_tables(resources):
     assert not api.allows("dynamodb:DeleteItem", api.table_arn("accounts"))
     assert not api.allows("dynamodb:Scan", api.table_arn("deals"))
     assert api.allows("dynamodb:Scan", api.table_arn("accounts"))
+
+
+def test_the_audit_log_is_append_only_for_every_function(resources):
+    for function in FUNCTIONS:
+        policy = _policy(resources, function)
+        for action in ("UpdateItem", "DeleteItem", "BatchWriteItem"):
+            assert not policy.allows(f"dynamodb:{action}", policy.table_arn("audit_log")), (function, action)
+    api = _policy(resources, API)
+    assert api.allows("dynamodb:PutItem", api.table_arn("audit_log"))
+    for index in ("by_actor", "by_month"):
+        assert api.allows("dynamodb:Query", api.table_arn("audit_log", index))
+    assert not api.allows("dynamodb:Scan", api.table_arn("audit_log"))
 
 
 def _grants(resources: dict[str, Any], function: str, service: str) -> list[dict[str, Any]]:

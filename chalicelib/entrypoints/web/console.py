@@ -22,6 +22,7 @@ from chalicelib.entrypoints.web import cookies
 from chalicelib.entrypoints.web.assets import CSP
 from chalicelib.entrypoints.web.pages import (
     BAD_FORM,
+    NOT_HERE,
     PageProblem,
     _browser_language,
     _headers,
@@ -31,7 +32,7 @@ from chalicelib.entrypoints.web.pages import (
 )
 from chalicelib.entrypoints.web.render import page, translate
 from chalicelib.platform import i18n
-from chalicelib.platform.errors import DomainError, TooManyRequests
+from chalicelib.platform.errors import BadRequest, DomainError, TooManyRequests
 from chalicelib.platform.i18n import N_
 from chalicelib.platform.observability import logger
 
@@ -262,17 +263,30 @@ def console_home(request: Request) -> Response:
 
 
 @console_page("GET", "/console/audit", "The audit log: every operator's act, filterable by operator and by object "
-               "(read-only)", (200, 400, 401), query=("lang", "operator", "object"))
+               "(read-only), newest first, a page at a time (`cursor`: the next page's link)", (200, 400, 401),
+               query=("lang", "operator", "object", "cursor"))
 def console_audit(request: Request) -> Response:
-    from chalicelib.services import console
+    from chalicelib.services import console, pagination
 
     session = current_session(request)
     operator, subject = (_query(request, "operator") or "")[:254], (_query(request, "object") or "")[:200]
+    cursor = _query(request, "cursor") or None
     if any(not ch.isprintable() for ch in operator + subject):
         raise PageProblem(*BAD_FORM)
-    records = console.audit_records(session.principal, operator, subject)
-    return render_console(request, session, "console_audit.html.j2", records=records, operator_filter=operator,
-                          object_filter=subject)
+    # A cursor pages only the list it came from: this operator's, with these filters.
+    with pagination.list_scope(f"console-audit\n{session.principal.user.id}\n{operator}\n{subject}"):
+        try:
+            found = console.audit_records(session.principal, operator, subject, cursor)
+        except BadRequest as error:
+            if error.code != "invalid_cursor":
+                raise
+            raise PageProblem(400, *NOT_HERE[1:]) from None
+    locale = locale_of(request, session.principal.user.locale)
+    next_url = console_url("audit", locale, operator=operator, object=subject,
+                           cursor=found["next_cursor"]) if found["next_cursor"] else ""
+    return render_console(request, session, "console_audit.html.j2", records=found["records"],
+                          operator_filter=operator, object_filter=subject, next_url=next_url,
+                          first_url=console_url("audit", locale, operator=operator, object=subject) if cursor else "")
 
 
 # The sections' pages register on this blueprint with `console_page`: their modules are imported here, after
