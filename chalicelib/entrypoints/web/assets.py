@@ -35,7 +35,7 @@ def stylesheet_url() -> str:
 
 
 OPERATIONS.append(Operation("GET", "/static/{name}", "The pages' stylesheet, named by its content's hash and cached "
-                            "for a year", "pages", "none", 200, None, None, (), CSS, (404,), "stylesheet_file"))
+                            "for a year", "assets", "none", 200, None, None, (), CSS, (404,), "stylesheet_file"))
 
 
 @bp.route("/static/{name}", methods=["GET"], content_types=["*/*"])

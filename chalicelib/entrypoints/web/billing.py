@@ -128,11 +128,11 @@ def problem_page(locale: str, status: int, title: str, message: str) -> Response
 
 
 def billing_page(method: str, path: str, summary: str, statuses: tuple[int, ...], form: Schema | None = None,
-                 query: tuple[str, ...] = ("lang",)) -> Callable:
+                 query: tuple[str, ...] = ("lang",), produces: str = "text/html") -> Callable:
     """Register a page of the billing section and describe it in OpenAPI; its refusals are pages in the reader's
     language (never a 500: an unexpected failure is logged and answered with a page that says so)."""
     return register_page(bp, method, path, summary, statuses, tag="billing", form=form, query=query,
-                         locale=locale_of, problem=problem_page, problems=PROBLEMS)
+                         locale=locale_of, problem=problem_page, problems=PROBLEMS, produces=produces)
 
 
 def reader(request: Request) -> Reader:

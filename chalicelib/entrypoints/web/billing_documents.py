@@ -24,6 +24,7 @@ from chalicelib.platform import i18n
 from chalicelib.platform.errors import DomainError
 from chalicelib.platform.i18n import N_
 
+PDF = "application/pdf"
 INVOICES_SHOWN = 24  # the newest invoices the block lists: two years of months
 OFFER = "public_offer"
 UNPAID = ("past_due", "blocked")  # a site in these states shows the banner
@@ -196,7 +197,8 @@ def contracts(who: Reader, site_id: str) -> dict[str, Any]:
 
 
 @billing.billing_page("GET", "/billing/{site_id}/offer", "The public offer as PDF for the site's owner (his session): "
-                      "the same document as GET /v1/sites/{site_id}/offer", (200, 401, 404))
+                      "the same document as GET /v1/sites/{site_id}/offer", (200, 401, 404),
+                      produces=PDF)
 def offer_pdf(request: Request, site_id: str) -> Response:
     from chalicelib.services import sites
 
@@ -275,7 +277,7 @@ def pay_invoice(request: Request, site_id: str, invoice_id: str) -> Response:
 
 @billing.billing_page("GET", "/billing/{site_id}/invoices/{invoice_id}/pdf", "A service invoice as PDF for the "
                       "site's owner (his session): the same document as GET "
-                      "/v1/sites/{site_id}/invoices/{invoice_id}/pdf", (200, 401, 404))
+                      "/v1/sites/{site_id}/invoices/{invoice_id}/pdf", (200, 401, 404), produces=PDF)
 def invoice_pdf(request: Request, site_id: str, invoice_id: str) -> Response:
     from chalicelib.services import service_invoices, sites
 
@@ -333,7 +335,7 @@ def request_act(request: Request, site_id: str) -> Response:
 
 @billing.billing_page("GET", "/billing/{site_id}/acts/{act_id}/pdf", "An act as PDF for the site's owner (his "
                       "session): the document sent to Vchasno, as GET /v1/sites/{site_id}/acts/{act_id}/pdf",
-                      (200, 401, 404))
+                      (200, 401, 404), produces=PDF)
 def act_pdf(request: Request, site_id: str, act_id: str) -> Response:
     from chalicelib.services import acts
 
@@ -414,5 +416,5 @@ def _pdf(filename: str, content: bytes) -> Response:
     from chalicelib.adapters.files import content_disposition
 
     return Response(body=content, status_code=200, headers={
-        "Content-Type": "application/pdf", "Content-Disposition": content_disposition(filename),
+        "Content-Type": PDF, "Content-Disposition": content_disposition(filename),
         "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

@@ -121,13 +121,14 @@ def _locale(request: Request, fallback: str) -> str:
 def register_page(bp: Blueprint, method: str, path: str, summary: str, statuses: tuple[int, ...], *, tag: str,
                   form: Schema | None, query: tuple[str, ...], locale: Callable[[Request], str],
                   problem: Callable[[str, int, str, str], Response],
-                  problems: dict[str, tuple[int, str, str]]) -> Callable:
+                  problems: dict[str, tuple[int, str, str]], produces: str = HTML) -> Callable:
     """Register a page route on `bp` and describe it in OpenAPI (under `tag`, answering text/html). Its refusals
     are pages in the reader's language (`locale(request)`), drawn by `problem(locale, status, title, message)`: a
     PageProblem as raised, a use case's refusal as `problems` says (else its own status), and an unexpected failure
-    logged and answered with a page that says so."""
+    logged and answered with a page that says so. A download (`produces`, e.g. application/pdf) refuses with pages
+    too."""
     def register(handler: Callable[..., Response]) -> Callable:
-        OPERATIONS.append(Operation(method, path, summary, tag, "none", statuses[0], form, None, query, HTML,
+        OPERATIONS.append(Operation(method, path, summary, tag, "none", statuses[0], form, None, query, produces,
                                     tuple(code for code in statuses[1:] if code >= 400), handler.__name__,
                                     also=tuple(code for code in statuses[1:] if code < 400)))
 
