@@ -358,3 +358,16 @@ def test_the_books_audit_refuses_a_form_without_its_token_and_records_nothing(ap
     assert _post(api, "/console/books/audit", console, {"csrf": "foreign"}).status_code == 403
     assert _post(api, "/console/books/audit", "escrowdesk_console=x.y.z", {"csrf": "x"}).status_code == 401
     assert _audit_records("audit_books") == []
+
+
+@pytest.mark.parametrize("reason", ["", "  ", "no"])
+def test_a_return_without_a_reason_shows_the_page_again_in_the_readers_language_and_changes_nothing(
+        api, console, reason):
+    payment = _parked(api, "evt-keep", 31000)
+    refused = _act(api, console, f"/console/payments/{payment}/return?lang=uk", {"reason": reason})
+    html = refused.body.decode()
+    assert refused.status_code == 422 and 'lang="uk"' in html and 'role="alert"' in html
+    assert "Вкажіть причину" in html and 'id="return_reason"' in html
+    assert PaymentModel.get(payment).status == "unmatched" and _audit_records("return_payment") == []
+    assert uah_available(System.SUSPENSE.value) == 31000
+    assert_books_balance()
