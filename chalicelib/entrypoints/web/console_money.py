@@ -134,6 +134,7 @@ def _payment_page(request: Request, session: sessions.ConsoleSession, payment_id
                    "due": _money(candidate["amount_due"], candidate["currency"], locale)}
                   for candidate in (bank.candidates(session.principal, payment_id) if open_ else [])]
     done = _query(request, "done") or ""
+    done = done if done in DONE and payment["status"] == done else ""  # the result of an act that happened
     books = balances.trial_balance(session.principal) if done in DONE else None
     resolved_invoice = _invoice_after(session, payment, locale) if done == "applied" else None
     path = f"payments/{payment_id}"
