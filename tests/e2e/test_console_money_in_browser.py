@@ -63,14 +63,17 @@ def test_an_operator_applies_a_stray_transfer_and_runs_the_books_audit_in_englis
     check_page(page, "console-payments-en")
     page.fill("#amount", "1500.00")
     page.click("form.filters button[type=submit]")
+    page.wait_for_url("**amount=1500.00**")
     assert page.locator("tbody tr").count() == 1 and "ACME GmbH" in page.locator("tbody").inner_text()
     page.click(f"a[href*='/console/payments/{stray}']")
+    page.wait_for_url(f"**/console/payments/{stray}?**")
     assert invoice["number"] in page.locator("table").inner_text()
     check_page(page, "console-payment-en")
     page.check(f"#invoice-{invoice['id']}")
     page.fill("#apply_reason", "the purpose named the contract, not the invoice")
     page.click("section[aria-labelledby=apply-title] button[type=submit]")
-    assert "done=applied" in page.url and page.locator(".notice").is_visible()
+    page.locator(".notice").wait_for()
+    assert "done=applied" in page.url
     assert "The books balance" in page.locator(".notice").inner_text()
     check_page(page, "console-payment-applied-en")
     balances = requests.get(f"{url}/v1/balances", headers=auth, timeout=30).json()["items"]
@@ -92,6 +95,7 @@ def test_an_operator_applies_a_stray_transfer_and_runs_the_books_audit_in_englis
     page.goto(f"{url}/console/books?lang=en")
     assert "The books balance" in page.content()
     page.click("section[aria-labelledby=audit-title] button[type=submit]")
+    page.locator(".verdict.ok >> nth=1").wait_for()
     assert "run=aud_" in page.url and "The audit found the books balanced." in page.content()
     check_page(page, "console-books-en")
 
