@@ -329,6 +329,8 @@ class Settings:
     payout_max_open: int = field(default_factory=lambda: int(_env("PAYOUT_MAX_OPEN", "1")))
     bank_payout_url: str = field(default_factory=lambda: _env("BANK_PAYOUT_URL", ""))
     bank_outbox_dir: str = field(default_factory=lambda: _env("BANK_OUTBOX_DIR", "var/bank"))
+    # A payout sent to the bank and not answered for this many hours is stuck: the console's payouts page lists it.
+    payout_stuck_after_hours: int = field(default_factory=lambda: int(_env("PAYOUT_STUCK_AFTER_HOURS", "48")))
     # Mail: "ses" on AWS, "sink" writes .eml files into mail_sink_dir.
     mail_transport: str = field(default_factory=lambda: _env("MAIL_TRANSPORT", "sink"))
     mail_sink_dir: str = field(default_factory=lambda: _env("MAIL_SINK_DIR", "var/mail"))

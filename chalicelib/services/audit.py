@@ -1,8 +1,8 @@
 """The books' invariants, read straight from the tables; each broken one is a line in the answer.
 
 Used by the test suites after every step that moves money (`tests/support.py`) and by the bank
-workload at its end (`bench/bank_workload.py`). It scans whole tables: an audit, never on a request's
-path, and not imported by the app.
+workload at its end (`bench/bank_workload.py`), and on an operator's demand from the console's books page
+(`balances.audit_books`, imported only then). It scans whole tables: an audit, never on an ordinary request's path.
 """
 from __future__ import annotations
 

@@ -21,19 +21,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
+
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.access.auth import Principal
 from chalicelib.money import ledger
-from chalicelib.money.amounts import SUPPORTED_CURRENCIES, Money, within_bounds
+from chalicelib.money.amounts import SUPPORTED_CURRENCIES, Money, precision, within_bounds
 from chalicelib.notify import outbox
 from chalicelib.platform import clock, ids
-from chalicelib.platform.errors import Conflict, DomainError, Retryable, Unprocessable
+from chalicelib.platform.errors import Conflict, DomainError, NotFound, Retryable, Unprocessable
 from chalicelib.platform.observability import logger, metrics
 from chalicelib.services import idempotency, invoices, service_invoices, views
 from chalicelib.services.pagination import page
 from chalicelib.store import audit_log, lookup
-from chalicelib.store.models import PaymentModel
+from chalicelib.store.models import InvoiceModel, PaymentModel, ServiceInvoiceModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
 CREDITED, UNMATCHED, APPLIED, RETURNED = "credited", "unmatched", "applied", "returned"
@@ -218,6 +221,112 @@ def get_payment(principal: Principal, payment_id: str) -> dict:
     return views.payment(_load(payment_id))
 
 
+def payment_subject(payment_id: str) -> str:
+    return f"payment#{payment_id}"
+
+
+SEARCH_LIMIT = 200  # the most payments one search of the queue shows
+CANDIDATES_LIMIT = 20  # the most invoices a payment's page offers
+SIMILAR = 0.75  # how alike (difflib's ratio) a word of the purpose and an invoice number must be to count
+
+
+@dataclass(frozen=True)
+class PaymentSearch:
+    """What an operator looks for in the queue; every part optional. Dates are days (`2026-11-22`), both ends in;
+    the amount is in the currency's units (`1500.00`, any currency); payer and text match anywhere, in any case."""
+
+    amount: Decimal | None = None
+    date_from: str = ""
+    date_to: str = ""
+    payer: str = ""
+    text: str = ""
+
+
+def search_unmatched(principal: Principal, search: PaymentSearch) -> list[dict]:
+    """The unmatched payments that fit the search, oldest first (the queue's order), at most `SEARCH_LIMIT`."""
+    principal.require_operator()
+    condition: Condition | None = None
+    if search.date_from and search.date_to:
+        condition = PaymentModel.received_at.between(search.date_from, search.date_to + "\uffff")
+    elif search.date_from:
+        condition = PaymentModel.received_at >= search.date_from
+    elif search.date_to:
+        condition = PaymentModel.received_at <= search.date_to + "\uffff"
+    payer, text = search.payer.strip().casefold(), search.text.strip().casefold()
+    found = []
+    for payment in PaymentModel.by_queue.query(QUEUE, condition):
+        if search.amount is not None and Decimal(int(payment.amount)).scaleb(-precision(payment.currency)) \
+                != search.amount:
+            continue
+        if payer and payer not in " ".join(str(value) for value in (payment.payer or {}).values()).casefold():
+            continue
+        if text and text not in payment.purpose.casefold():
+            continue
+        found.append(views.payment(payment))
+        if len(found) >= SEARCH_LIMIT:
+            break
+    return found
+
+
+def _words(purpose: str) -> list[str]:
+    return [word for word in re.findall(r"[A-Z0-9][A-Z0-9-]{3,}", as_typed(purpose)) if any(c.isdigit() for c in word)]
+
+
+def _similarity(number: str, words: list[str]) -> float:
+    import difflib
+
+    return max((difflib.SequenceMatcher(None, number, word).ratio() for word in words), default=0.0)
+
+
+def invoice_id_of(principal: Principal, typed: str) -> str:
+    """An invoice's id from what an operator typed: its number as people type it (found, or 404), else the id."""
+    principal.require_operator()
+    number = as_typed(typed.strip())
+    for pattern, kind in _NUMBERS:
+        if pattern.fullmatch(number):
+            invoice = kind.find(number)
+            if invoice is None:
+                raise NotFound("not_found", "No such invoice")
+            return str(invoice.id)
+    return typed.strip()
+
+
+def invoice_state(principal: Principal, invoice_id: str) -> dict:
+    """An invoice of either kind as it is now: number, status and what it still asks."""
+    principal.require_operator()
+    kind = _kind_of(invoice_id)
+    invoice = kind.load(invoice_id)
+    return {"id": invoice.id, "number": invoice.number, "status": invoice.status, "amount": int(invoice.amount),
+            "amount_due": kind.due(invoice), "currency": invoice.currency}
+
+
+def candidates(principal: Principal, payment_id: str) -> list[dict]:
+    """The open invoices (top-ups' and sites') an operator would consider for a payment: those in its currency
+    that still ask for exactly its amount, or whose number looks like a word of its purpose (a typo, a missing
+    part); the likeliest first, at most `CANDIDATES_LIMIT`. Each says its kind, what it still asks and why it
+    is offered."""
+    principal.require_operator()
+    payment = _load(payment_id)
+    words, amount = _words(payment.purpose), int(payment.amount)
+    found = []
+    sources: tuple[tuple[str, Any, Callable[[Any], int]], ...] = (
+        ("topup", InvoiceModel, invoices.due), ("site", ServiceInvoiceModel, service_invoices.due))
+    for kind, model, due in sources:
+        condition = (model.status == invoices.OPEN) & (model.currency == payment.currency)
+        for invoice in model.scan(condition):
+            if kind == "topup" and invoice.kind is not None:  # a card top-up is paid on the acquirer's page
+                continue
+            rest, likeness = due(invoice), _similarity(invoice.number, words)
+            if rest != amount and likeness < SIMILAR:
+                continue
+            found.append({"id": invoice.id, "number": invoice.number, "kind": kind, "owner_id": invoice.owner_id,
+                          "site_id": getattr(invoice, "site_id", None), "amount": int(invoice.amount),
+                          "amount_due": rest, "currency": invoice.currency, "same_amount": rest == amount,
+                          "similar_number": likeness >= SIMILAR, "likeness": round(likeness, 2)})
+    found.sort(key=lambda c: (not c["similar_number"], not c["same_amount"], -c["likeness"], c["number"]))
+    return found[:CANDIDATES_LIMIT]
+
+
 def apply_to_invoice(principal: Principal, payment_id: str, invoice_id: str,
                      reason: str | None = None) -> tuple[int, dict]:
     """Credit an unmatched payment to an invoice (a top-up's or a site's). A payment of exactly what the
@@ -260,12 +369,13 @@ def apply_to_invoice(principal: Principal, payment_id: str, invoice_id: str,
     return status, body
 
 
-def mark_for_return(principal: Principal, payment_id: str) -> tuple[int, dict]:
+def mark_for_return(principal: Principal, payment_id: str, reason: str | None = None) -> tuple[int, dict]:
     """Send an unmatched payment back to the payer. A bank transfer's money leaves through the bank; card
     money parked by the acquirer's webhook goes back to the acquirer, which is asked to refund the card
     once the return is booked (the payment is resolved first, so it can never be both applied and
     refunded). If the acquirer does not take the refund, asking to return the payment again asks again:
-    a refund is the payment's own, so the acquirer makes it once."""
+    a refund is the payment's own, so the acquirer makes it once. A `reason` (the console asks for one) goes
+    into the audit trail with the return (`payment#<id>`)."""
     principal.require_operator()
     payment = _load(payment_id)
     if payment.status == RETURNED and payment.acquirer_payment_id:
@@ -274,6 +384,10 @@ def mark_for_return(principal: Principal, payment_id: str) -> tuple[int, dict]:
     _require_unmatched(payment)
     uow = UnitOfWork()
     _resolve(uow, principal, payment, RETURNED)
+    if reason is not None:
+        audit_log.record(uow, subject=payment_subject(payment.id), actor_id=principal.user_id,
+                         action="return_payment", reason=reason, before={"status": UNMATCHED},
+                         after={"status": RETURNED, "amount": int(payment.amount), "currency": payment.currency})
     if _holdable(int(payment.amount), payment.currency):
         money = Money(int(payment.amount), payment.currency)
         move = ledger.return_card_payment if payment.acquirer_payment_id else ledger.return_unmatched

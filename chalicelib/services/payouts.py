@@ -155,3 +155,33 @@ def get(principal: Principal, payout_id: str) -> dict:
 def list_mine(principal: Principal, limit: int, cursor: str | None) -> dict:
     return page(lambda **kw: PayoutModel.by_owner.query(principal.user_id, scan_index_forward=False, **kw),
                 limit, cursor, views.payout)
+
+
+def troubled(principal: Principal, now: datetime) -> list[dict]:
+    """Operators: the payouts that need a look, oldest first. Failed ones (the bank refused: the money went back
+    to the owner's available balance with the answer, so there is nothing to undo) and stuck ones: pending and
+    sent to the bank longer than `PAYOUT_STUCK_AFTER_HOURS` ago with no answer, or not yet taken by the bank
+    that long after they were asked for (the job keeps resending those). Each with its owner's e-mail, its
+    state, since when and the last error."""
+    from chalicelib.services import accounts
+
+    principal.require_operator()
+    cutoff = clock.iso(now - timedelta(hours=settings.payout_stuck_after_hours))
+    rows = []
+    for payout in PayoutModel.scan(PayoutModel.status.is_in(FAILED, PENDING)):
+        if payout.status == FAILED:
+            state, since, error = FAILED, payout.decided_at or payout.created_at, payout.failure_reason
+        elif payout.sent_at and payout.sent_at <= cutoff:
+            state, since, error = "stuck", payout.sent_at, None
+        elif not payout.sent_at and payout.created_at <= cutoff:
+            state, since, error = UNSENT, payout.created_at, None
+        else:
+            continue
+        try:
+            owner_email = accounts.get_user(payout.owner_id).email
+        except NotFound:
+            owner_email = payout.owner_id
+        rows.append({**views.payout(payout), "owner_id": payout.owner_id, "owner_email": owner_email,
+                     "state": state, "since": since, "last_error": error})
+    rows.sort(key=lambda row: (row["since"] or "", row["id"]))
+    return rows

@@ -368,6 +368,13 @@ def _rows(w: dict) -> list[Row]:
         Row("GET", f"/billing/{w['site']}/acts/{w['site']}/pdf", frozenset()),
         # the pages' stylesheet, by its hash: anyone's browser
         Row("GET", f"/static/site.{assets.stylesheet()[1]}.css", EVERYONE),
+        Row("GET", "/console/payments", frozenset()),
+        Row("GET", "/console/payments/pay_unknown", frozenset()),
+        Row("POST", "/console/payments/pay_unknown/apply", frozenset(), headers=PAGE_FORM),
+        Row("POST", "/console/payments/pay_unknown/return", frozenset(), headers=PAGE_FORM),
+        Row("GET", "/console/payouts", frozenset()),
+        Row("GET", "/console/books", frozenset()),
+        Row("POST", "/console/books/audit", frozenset(), headers=PAGE_FORM),
         Row("GET", "/v1/team", USERS),
         Row("GET", "/v1/company/settings", USERS),
         Row("PATCH", "/v1/company/settings", USERS - {OPERATOR}, {"send_tasks_at_once": False}),

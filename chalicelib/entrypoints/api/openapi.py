@@ -42,6 +42,21 @@ _QUERY_DOCS = {
     "sort": {"type": "string", "enum": ["rank", "price", "new"], "default": "rank",
              "description": "rank: responsibility rating, then review score and count; price (needs currency): "
                             "cheapest first; new: newest first"},
+    # the console's unmatched payments: the queue's search, and a payment's page after an act
+    "amount": {"type": "string", "maxLength": 30, "description": "the console's payments: this amount, in the "
+               "payment's currency (`1500.00`)"},
+    "from": {"type": "string", "format": "date", "description": "the console's payments: received on this day or "
+             "later"},
+    "to": {"type": "string", "format": "date", "description": "the console's payments: received on this day or "
+           "earlier"},
+    "payer": {"type": "string", "maxLength": 200, "description": "the console's payments: the payer's name or IBAN "
+              "contains this, in any case"},
+    "text": {"type": "string", "maxLength": 200, "description": "the console's payments: the purpose contains this, "
+             "in any case"},
+    "done": {"type": "string", "enum": ["applied", "returned"], "description": "the console's payment page: the act "
+             "just done, whose result it shows"},
+    "run": {"type": "string", "maxLength": 100, "description": "the console's books page: a run of the books audit "
+            "whose result it shows"},
 }
 _ERROR_TEXT = {400: "Malformed request", 401: "No or bad credentials",
                402: "Not enough available balance: `missing`, and a card `topup` whose payment completes the action",

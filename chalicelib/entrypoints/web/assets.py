@@ -12,7 +12,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.entrypoints.api.http import OPERATIONS, Operation, error_response
 from chalicelib.entrypoints.web import cookies
-from chalicelib.platform.errors import NotFound
+from chalicelib.platform.errors import NotAcceptable, NotFound
 
 STATIC_DIR = Path(__file__).parent / "static"
 CSS = "text/css"
@@ -41,6 +41,10 @@ OPERATIONS.append(Operation("GET", "/static/{name}", "The pages' stylesheet, nam
 @bp.route("/static/{name}", methods=["GET"], content_types=["*/*"])
 def stylesheet_file(name: str) -> Response:
     text, digest = stylesheet()
+    accept = bp.current_request.headers.get("accept")
+    if accept and not {kind.split(";")[0].strip() for kind in accept.split(",")} & {CSS, "text/*", "*/*"}:
+        return error_response(NotAcceptable("not_acceptable", f"This route answers {CSS}: send Accept: {CSS} "
+                                                              "(or */*)"))
     if name != f"site.{digest}.css":
         return error_response(NotFound("not_found", "No such file: the stylesheet's name carries its hash"))
     return Response(body=text, status_code=200,

@@ -160,3 +160,24 @@ class TopupOut(ApiModel):
     created_at: str
     paid_at: str | None
     receipt_url: str
+
+
+class ConsoleApplyPaymentForm(ApiModel):
+    """The console's form applying an unmatched payment to an invoice (checked by the page, which says what is
+    missing in the reader's language)."""
+
+    csrf: str = Field(min_length=1, max_length=100)
+    invoice_id: str = Field(default="", max_length=100, description="the chosen candidate invoice's id")
+    invoice_number: str = Field(default="", max_length=100, description="or another invoice's number or id, typed "
+                                                                        "(it wins over the choice)")
+    reason: str = Field(default="", max_length=500, description="why (kept in the audit trail); the console asks "
+                                                                "for it on every application")
+
+
+class ConsoleReturnPaymentForm(ApiModel):
+    csrf: str = Field(min_length=1, max_length=100)
+    reason: str = Field(default="", max_length=500, description="why it goes back (kept in the audit trail)")
+
+
+class ConsoleBooksAuditForm(ApiModel):
+    csrf: str = Field(min_length=1, max_length=100)
