@@ -217,7 +217,7 @@ def console_contractors(request: Request) -> Response:
     wanted = " ".join((_query(request, "q") or "").split())[:254]
     if any(not ch.isprintable() for ch in wanted):
         wanted = ""
-    found = profiles.search(session.principal, wanted) if wanted else {"items": [], "complete": True}
+    found: dict[str, Any] = profiles.search(session.principal, wanted) if wanted else {"items": [], "complete": True}
     rows = [{**item, "url": console_url(f"contractors/{item['id']}", locale)} for item in found["items"]]
     return render_console(request, session, "console_contractors.html.j2", rows=rows, wanted=wanted,
                           complete=found["complete"], searched=bool(wanted), scanned=profiles.NAME_SCAN_ITEMS)
