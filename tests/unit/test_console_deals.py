@@ -248,14 +248,14 @@ def test_the_disputes_pages_need_a_session(api):
 # --- contractors -----------------------------------------------------------------------------------------------
 
 def test_operators_find_contractors_by_email_id_or_a_part_of_the_name(api, deal, session):
-    by_email = _page(api, "/console/contractors?q=SELLER%40example.com", session).body.decode()
+    by_email = _page(api, "/console/contractors?who=SELLER%40example.com", session).body.decode()
     assert deal["contractor_id"] in by_email and "Buyer" not in by_email
-    by_id = _page(api, f"/console/contractors?q={deal['contractor_id']}", session).body.decode()
+    by_id = _page(api, f"/console/contractors?who={deal['contractor_id']}", session).body.decode()
     assert "seller@example.com" in by_id
-    by_name = _page(api, "/console/contractors?q=sell", session).body.decode()
+    by_name = _page(api, "/console/contractors?who=sell", session).body.decode()
     assert "seller@example.com" in by_name and "buyer@example.com" not in by_name
     assert f"/console/contractors/{deal['contractor_id']}?lang=en" in by_name
-    nobody = _page(api, "/console/contractors?q=nobody%40example.com", session).body.decode()
+    nobody = _page(api, "/console/contractors?who=nobody%40example.com", session).body.decode()
     assert "Nobody matches." in nobody
     assert "Nobody matches." not in _page(api, "/console/contractors", session).body.decode()
 

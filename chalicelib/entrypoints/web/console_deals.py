@@ -207,14 +207,14 @@ def console_dispute_file(request: Request, deal_id: str, file_id: str) -> Respon
 
 # Contractors --------------------------------------------------------------------------------------------------
 
-@console_page("GET", "/console/contractors", "Find a contractor by e-mail, id or name", (200, 401),
-               query=("lang", "q"))
+@console_page("GET", "/console/contractors", "Find a contractor by e-mail, id or a part of the name", (200, 401),
+               query=("lang", "who"))
 def console_contractors(request: Request) -> Response:
     from chalicelib.services import profiles
 
     session = current_session(request)
     locale = _locale(request, session)
-    wanted = " ".join((_query(request, "q") or "").split())[:254]
+    wanted = " ".join((_query(request, "who") or "").split())[:254]
     if any(not ch.isprintable() for ch in wanted):
         wanted = ""
     found: dict[str, Any] = profiles.search(session.principal, wanted) if wanted else {"items": [], "complete": True}
