@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import app  # noqa: F401  (registers every route, so OPERATIONS is complete)
 from chalicelib.adapters import acquirer
 from chalicelib.entrypoints.api.http import OPERATIONS
+from chalicelib.entrypoints.web import assets
 from chalicelib.store.models import AccountModel, DealModel, JournalLineModel, PayoutModel
 from tests.support import assert_books_balance, png, sign, transfer_event, upload
 
@@ -339,6 +340,14 @@ def _rows(w: dict) -> list[Row]:
         Row("GET", "/web/checkout/cpy_unknown/done", EVERYONE),
         # the operator console: its session is its own cookie, never a bearer token or a site key
         Row("GET", "/console/login", EVERYONE),
+        Row("GET", "/console/disputes", frozenset()),
+        Row("GET", "/console/disputes/ord_unknown", frozenset()),
+        Row("GET", "/console/disputes/ord_unknown/files/upl_unknown", frozenset()),
+        Row("POST", "/console/disputes/ord_unknown/resolve", frozenset(), headers=PAGE_FORM),
+        Row("GET", "/console/contractors", frozenset()),
+        Row("GET", "/console/contractors/usr_unknown", frozenset()),
+        Row("POST", "/console/contractors/usr_unknown/level", frozenset(), headers=PAGE_FORM),
+        Row("GET", f"/static/site.{assets.stylesheet()[1]}.css", EVERYONE),  # the pages' one stylesheet
         Row("POST", "/console/login", frozenset(), headers=PAGE_FORM),
         Row("GET", "/console/enrol", frozenset()),
         Row("POST", "/console/enrol", frozenset(), headers=PAGE_FORM),
