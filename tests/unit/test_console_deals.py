@@ -102,6 +102,21 @@ def test_the_disputes_page_lists_the_open_disputes_of_orders_and_contracts_with_
     assert "Content-Security-Policy" in listed.headers and "<script" not in html and "style=" not in html
 
 
+def test_the_disputes_list_pages_with_a_link_that_serves_only_its_operator(api, deal, session, monkeypatch):
+    from chalicelib.entrypoints.web import console_deals
+
+    first, second = _disputed_order(api, deal), _disputed_order(api, deal)
+    monkeypatch.setattr(console_deals, "DISPUTES_PAGE", 1)
+    html = _page(api, "/console/disputes?lang=en", session).body.decode()
+    assert first["id"] in html and second["id"] not in html
+    more = re.search(r'href="([^"]+)">Older disputes<', html).group(1).replace("&amp;", "&")
+    older = _page(api, urllib.parse.urlsplit(more).path + "?" + urllib.parse.urlsplit(more).query, session)
+    assert older.status_code == 200 and second["id"] in older.body.decode() and first["id"] not in older.body.decode()
+    cursor = urllib.parse.parse_qs(urllib.parse.urlsplit(more).query)["cursor"][0]
+    forged = _page(api, f"/console/disputes?lang=ru&cursor={cursor[:-2]}xx", session)
+    assert forged.status_code == 400 and 'lang="ru"' in forged.body.decode()
+
+
 def test_a_disputes_page_shows_the_frozen_terms_the_money_held_and_the_whole_thread_whose_files_open(
         api, deal, session):
     order = _disputed_order(api, deal)

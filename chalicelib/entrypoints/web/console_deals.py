@@ -35,6 +35,8 @@ from chalicelib.platform.errors import Conflict, NotFound, Unprocessable
 from chalicelib.platform.i18n import N_
 
 console.PROBLEMS.update({
+    "invalid_cursor": (400, N_("This list's link is out of date"), N_(
+        "The link to the next part of this list is not valid for you or for this list. Open the list again.")),
     "not_found": (404, N_("Nothing is here"), N_(
         "What this address names does not exist, or is not yours to see. Go back to the list and pick it again.")),
 })
