@@ -21,8 +21,14 @@ THREAD_MAX = 500  # a thread longer than this shows its first THREAD_MAX steps a
 
 
 def queue(principal: Principal, limit: int, cursor: str | None) -> dict:
-    """The open disputes of every flow, oldest first: `GET /v1/operator/disputes`'s use case."""
-    return orders.open_disputes(principal, limit, cursor)
+    """The open disputes of every flow, oldest first: `GET /v1/operator/disputes`'s use case, each with what the
+    console calls its flow (`kind`) and the money it holds (`held`, minor units)."""
+    listed = orders.open_disputes(principal, limit, cursor)
+    for item in listed["items"]:
+        item["kind"] = KINDS.get(item["process"], item["process"])
+        item["held"] = (int((item.get("dispute") or {}).get("held") or 0) if item["process"] == "b2b_task"
+                        else int(item["escrowed"]) if item["process"] == "project" else int(item["amount"]))
+    return listed
 
 
 def _load(deal_id: str) -> DealModel:

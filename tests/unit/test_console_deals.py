@@ -16,6 +16,7 @@ import pytest
 
 from chalicelib.store.models import AuditLogModel, DealModel, ProfileModel
 from tests.support import act, assert_books_balance, place_order, transfer_event, upload
+from tests.unit.test_b2b_tasks import _done, company  # noqa: F401  (the fixture is used by name)
 from tests.unit.test_console import _csrf, _enrol, _post, operator  # noqa: F401  (the fixture is used by name)
 
 
@@ -183,6 +184,21 @@ def test_a_contracts_dispute_is_split_from_the_console_through_the_contracts_res
     assert_books_balance()
     [record] = _audit(f"contract#{contract['id']}")
     assert record.reason == "Half the form works" and record.after["release"] == 10000
+
+
+def test_a_company_tasks_dispute_is_split_from_the_console_through_the_tasks_resolve_use_case(
+        api, company, session):  # noqa: F811
+    task = _done(api, company)
+    assert api.post(f"/v1/tasks/{task['id']}/cancel", token=company["token"]).status_code == 200
+    listed = _page(api, "/console/disputes", session).body.decode()
+    assert task["id"] in listed and "Task" in listed and "$300.00" in listed
+    page = _page(api, f"/console/disputes/{task['id']}", session).body.decode()
+    assert "Translate the price list" in page and "EN → UK" in page and "$300.00" in page
+    assert _split(api, session, task["id"], "100.00", "200.00", "A third was not translated").status_code == 303
+    assert api.balance(company["token"]) == (80000, 0) and api.balance(company["worker"]) == (20000, 0)
+    assert_books_balance()
+    [record] = _audit(f"task#{task['id']}")
+    assert record.after == {"status": "resolved", "refund": 10000, "release": 20000, "commission": 0}
 
 
 def test_the_api_resolve_routes_record_the_decision_in_the_audit_log_too(api, deal, operator_token):

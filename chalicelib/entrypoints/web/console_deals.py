@@ -97,14 +97,6 @@ def parse_amount(raw: str, currency: str) -> tuple[int | None, str | None, dict]
 
 # Disputes -----------------------------------------------------------------------------------------------------
 
-def _held_of(item: dict) -> int:
-    if item["process"] == "b2b_task":
-        return int((item.get("dispute") or {}).get("held") or 0)
-    if item["process"] == "project":
-        return int(item["escrowed"])
-    return int(item["amount"])
-
-
 @console_page("GET", "/console/disputes", "Open disputes of orders, contracts and tasks, oldest first, with the money "
                "each holds", (200, 400, 401), query=("lang", "cursor"))
 def console_disputes(request: Request) -> Response:
@@ -116,8 +108,8 @@ def console_disputes(request: Request) -> Response:
     cursor = _query(request, "cursor")
     with list_scope(f"console-disputes:{session.principal.user_id}"):
         listed = disputes.queue(session.principal, DISPUTES_PAGE, cursor)
-    rows = [{"id": item["id"], "kind": disputes.KINDS.get(item["process"], item["process"]), "title": item["title"],
-             "held": format_amount(_held_of(item), item["currency"], locale),
+    rows = [{"id": item["id"], "kind": item["kind"], "title": item["title"],
+             "held": format_amount(item["held"], item["currency"], locale),
              "opened_at": (item.get("dispute") or {}).get("opened_at") or "",
              "opened_by": (item.get("dispute") or {}).get("by") or "",
              "reason": (item.get("dispute") or {}).get("reason") or "",
