@@ -21,7 +21,7 @@ from chalicelib.processes import Actor, Charge, Context, OutsideRequest, Process
 from chalicelib.processes.registry import PROCESSES
 from chalicelib.services import idempotency
 from chalicelib.services.pagination import page
-from chalicelib.store import lookup
+from chalicelib.store import audit_log, lookup
 from chalicelib.store.models import DealModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
@@ -180,3 +180,18 @@ def list_for(principal: Principal, process: Process, role: str, limit: int, curs
 
     return page(lambda **kw: index.query(key, scan_index_forward=False, **kw), limit, cursor,
                 lambda deal: present(settle(deal, now)), load=load)
+
+
+def audit_resolution(principal: Principal, noun: str, reason: str) -> Callable[[UnitOfWork, DealModel], None]:
+    """`fire`'s `also` for an operator's split of a dispute: his act in the audit log (`subject` = `<noun>#<id>`),
+    what the dispute held before and how it was split after, with his reason."""
+    def record(uow: UnitOfWork, deal: DealModel) -> None:
+        dispute = deal.dispute or {}
+        refund, release = int(dispute.get("refund") or 0), int(dispute.get("release") or 0)
+        audit_log.record(uow, subject=f"{noun}#{deal.id}", actor_id=principal.user_id, action="resolve_dispute",
+                         reason=reason, before={"status": "disputed", "held": refund + release,
+                                                "currency": deal.currency},
+                         after={"status": deal.status, "refund": refund, "release": release,
+                                "commission": int(dispute.get("commission") or 0)})
+
+    return record

@@ -176,10 +176,13 @@ def offer_extra(principal: Principal, order_id: str, title: str, amount_minor: i
 
 def resolve_dispute(principal: Principal, order_id: str, refund_minor: int, release_minor: int,
                     note: str) -> tuple[int, dict]:
-    """An operator splits a disputed order's escrow between a refund and a release."""
+    """An operator splits a disputed order's escrow between a refund and a release; the decision and its reason
+    are his act in the audit log, committed with the split (`subject` = `order#<id>`)."""
     principal.require_operator()
-    return act(principal, order_id, "resolve_dispute", message=note,
-               payload={"refund": refund_minor, "release": release_minor, "operator_id": principal.user_id})
+    return deals.fire(PROCESS, order_id, "resolve_dispute", lambda deal: role_in(principal, deal),
+                      lambda deal: views.order(deal, role_in(principal, deal)), message=note,
+                      payload={"refund": refund_minor, "release": release_minor, "operator_id": principal.user_id},
+                      also=deals.audit_resolution(principal, "order", note))
 
 
 def open_disputes(principal: Principal, limit: int, cursor: str | None) -> dict:

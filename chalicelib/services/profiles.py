@@ -10,7 +10,7 @@ from chalicelib.platform import clock
 from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Unprocessable
 from chalicelib.services import views
-from chalicelib.store import catalog, lookup
+from chalicelib.store import audit_log, catalog, lookup
 from chalicelib.store.models import ProfileModel, UserModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
@@ -72,21 +72,75 @@ def update(principal: Principal, custom_offers: bool | None, skills: list[str] |
     return show(principal.user_id)
 
 
-def set_level(principal: Principal, user_id: str, level: str) -> dict:
-    """An operator sets a contractor's level (setting it twice is harmless)."""
+def set_level(principal: Principal, user_id: str, level: str, reason: str = "") -> dict:
+    """An operator sets a contractor's level (setting it twice is harmless): his act in the audit log, with the
+    level before and after and his reason (`subject` = `user#<id>`), committed with the change."""
     principal.require_operator()
     if level not in settings.offer_levels:
         raise Unprocessable("unknown_level", f"level must be one of: {', '.join(settings.offer_levels)}",
                             field="level")
-    lookup.load(UserModel, user_id, what="user")
+    user = lookup.load(UserModel, user_id, what="user")
 
     def attempt() -> None:
         profile = load(user_id)
+        before = {"level": level_of(profile, user), "set_by_operator": profile.level in settings.offer_levels}
         profile.level = level  # his listed gigs' rows show (and filter by) the new level at once
         uow = UnitOfWork()
         catalog.restand(uow, profile, [ProfileModel.level.set(level), ProfileModel.level_set_by.set(principal.user_id),
                                        ProfileModel.level_set_at.set(clock.iso(clock.now()))])
+        audit_log.record(uow, subject=f"user#{user_id}", actor_id=principal.user_id, action="set_level",
+                         reason=reason, before=before, after={"level": level, "set_by_operator": True})
         uow.commit()
 
     run_with_retries(attempt)
     return show(user_id)
+
+
+SEARCH_RESULTS = 20  # the most users a search shows
+NAME_SCAN_ITEMS = 1000  # a search by name reads at most this many users (one bounded Scan: about 1 MB, ~128 RCU)
+
+
+def search(principal: Principal, text: str) -> dict:
+    """Operators: users to look at as contractors, by id (`usr_…`: one read), by e-mail (two reads, the address's
+    key item and the user) or by a part of the name, case-insensitively. The users table has no index by name,
+    so a name is looked for in at most `NAME_SCAN_ITEMS` users (one Scan, read page by page and stopped there):
+    `complete` says whether the whole table was read. Each found user with his level."""
+    from chalicelib.services import accounts
+
+    principal.require_operator()
+    wanted = " ".join(text.split())[:254]
+    found: list[UserModel] = []
+    complete = True
+    if not wanted:
+        return {"items": [], "complete": True}
+    if "@" in wanted:
+        user = accounts.find_by_email(wanted)
+        found = [user] if user is not None else []
+    elif wanted.startswith("usr_") and " " not in wanted:
+        try:
+            found = [UserModel.get(wanted)]
+        except UserModel.DoesNotExist:
+            found = []
+    else:
+        needle = wanted.casefold()
+        scanned = UserModel.scan(page_size=200, limit=NAME_SCAN_ITEMS)
+        for read, user in enumerate(scanned, start=1):
+            if needle in user.name.casefold():
+                found.append(user)
+                if len(found) >= SEARCH_RESULTS:
+                    break
+            if read >= NAME_SCAN_ITEMS:
+                break
+        complete = scanned.last_evaluated_key is None and len(found) < SEARCH_RESULTS
+    found.sort(key=lambda user: (user.name.casefold(), user.id))
+    return {"items": [{"id": user.id, "name": user.name, "email": user.email,
+                       "level": level_of(load(user.id), user)} for user in found[:SEARCH_RESULTS]],
+            "complete": complete}
+
+
+def operator_view(principal: Principal, user_id: str) -> dict:
+    """Operators: a contractor's profile with his e-mail and the levels an operator may set."""
+    principal.require_operator()
+    user = lookup.load(UserModel, user_id, what="user")
+    return {**show(user_id), "email": user.email, "created_at": user.created_at,
+            "levels": list(settings.offer_levels)}

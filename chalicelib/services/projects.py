@@ -289,6 +289,17 @@ def act(principal: Principal, contract_id: str, transition: str, *, message: str
     return status, body
 
 
+def resolve_dispute(principal: Principal, contract_id: str, refund_minor: int, release_minor: int,
+                    note: str) -> tuple[int, dict]:
+    """An operator splits a disputed contract's escrow between a refund and a release; the decision and its reason
+    are his act in the audit log, committed with the split (`subject` = `contract#<id>`)."""
+    principal.require_operator()
+    return deals.fire(PROCESS, contract_id, "resolve_dispute", lambda deal: _role(principal, deal), views.contract,
+                      message=note,
+                      payload={"refund": refund_minor, "release": release_minor, "operator_id": principal.user_id},
+                      also=deals.audit_resolution(principal, "contract", note))
+
+
 def fund_into(uow: UnitOfWork, client_id: str, contract_id: str, now: datetime) -> DealModel:
     """Add escrowing the rest of a contract to the unit of work, as its client firing `fund_rest` (a paid top-up
     funds it)."""

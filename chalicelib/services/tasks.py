@@ -143,7 +143,8 @@ def resolve_dispute(principal: Principal, task_id: str, refund_minor: int, relea
     """An operator splits what a contested task holds: `refund` to the company, `release` back to the contractor."""
     principal.require_operator()
     return deals.fire(PROCESS, task_id, "resolve_dispute", lambda deal: "operator", views.task, message=note,
-                      payload={"refund": refund_minor, "release": release_minor, "operator_id": principal.user_id})
+                      payload={"refund": refund_minor, "release": release_minor, "operator_id": principal.user_id},
+                      also=deals.audit_resolution(principal, "task", note))
 
 
 def _funds_for_sending(deal: DealModel, role: Actor) -> None:

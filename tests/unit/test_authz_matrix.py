@@ -340,6 +340,13 @@ def _rows(w: dict) -> list[Row]:
         Row("GET", "/web/checkout/cpy_unknown/done", EVERYONE),
         # the operator console: its session is its own cookie, never a bearer token or a site key
         Row("GET", "/console/login", EVERYONE),
+        Row("GET", "/console/disputes", frozenset()),
+        Row("GET", "/console/disputes/ord_unknown", frozenset()),
+        Row("GET", "/console/disputes/ord_unknown/files/upl_unknown", frozenset()),
+        Row("POST", "/console/disputes/ord_unknown/resolve", frozenset(), headers=PAGE_FORM),
+        Row("GET", "/console/contractors", frozenset()),
+        Row("GET", "/console/contractors/usr_unknown", frozenset()),
+        Row("POST", "/console/contractors/usr_unknown/level", frozenset(), headers=PAGE_FORM),
         Row("POST", "/console/login", frozenset(), headers=PAGE_FORM),
         Row("GET", "/console/enrol", frozenset()),
         Row("POST", "/console/enrol", frozenset(), headers=PAGE_FORM),

@@ -159,4 +159,4 @@ def update_profile(call: Call):
 @endpoint(bp, "POST", "/v1/operator/contractors/{user_id}/level", summary="Set a contractor's level (operator)",
           tag="operator", auth_="operator", request=s.LevelIn, response=s.ContractorOut)
 def set_level(call: Call):
-    return profiles.set_level(call.user, call.params["user_id"], call.body.level)
+    return profiles.set_level(call.user, call.params["user_id"], call.body.level, call.body.reason)

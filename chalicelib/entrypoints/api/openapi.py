@@ -31,6 +31,8 @@ _QUERY_DOCS = {
                  "acts (his e-mail or user id)"},
     "object": {"type": "string", "maxLength": 200, "description": "the console's audit log: only the acts on this "
                "object (a site id, `site#<id>` or `user#<id>`)"},
+    "who": {"type": "string", "maxLength": 254, "description": "the console's contractors: an e-mail, a user id or "
+            "a part of the name"},
     "category": {"type": "string", "description": "a category's id (GET /v1/catalog/categories)"},
     "tariff": {"type": "string", "maxLength": 40, "description": "a tariff's code (GET /v1/tariffs)"},
     "tag": {"type": "array", "items": {"type": "string"}, "maxItems": 5,

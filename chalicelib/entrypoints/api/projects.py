@@ -159,9 +159,7 @@ def list_user_reviews(call: Call):
           auth_="operator", request=s.ResolutionIn, response=s.ContractOut, errors=(409,), moves_money=True)
 def resolve_contract_dispute(call: Call):
     b = call.body
-    call.user.require_operator()
-    return projects.act(call.user, call.params["contract_id"], "resolve_dispute", message=b.note,
-                        payload={"refund": b.refund, "release": b.release, "operator_id": call.user.user_id})
+    return projects.resolve_dispute(call.user, call.params["contract_id"], b.refund, b.release, b.note)
 
 
 def _local_files_only() -> None:

@@ -89,6 +89,14 @@ class ProfileIn(RequestModel):
 
 class LevelIn(RequestModel):
     level: str = Field(min_length=1, max_length=50)
+    reason: str = Field(default="", max_length=1000, description="why: kept with the act in the audit log")
+
+
+class ConsoleLevelForm(ApiModel):
+    """The console's level override (`/console/contractors/{user_id}/level`)."""
+    csrf: str = Field(min_length=1, max_length=100)
+    level: str = Field(default="", max_length=50)
+    reason: str = Field(default="", max_length=1000)
 
 
 class OfferIn(RequestModel):

@@ -218,6 +218,15 @@ class ResolutionIn(RequestModel):
     note: str = Field(min_length=1, max_length=5000, description="the decision, citing the frozen terms")
 
 
+class ConsoleSplitForm(ApiModel):
+    """The console's split of a dispute (`/console/disputes/{deal_id}/resolve`): amounts as the operator types
+    them ("60.00", "60,00"), checked by the page before the resolve use case sees them."""
+    csrf: str = Field(min_length=1, max_length=100)
+    to_client: str = Field(default="", max_length=40, description="back to the client, e.g. 60.00")
+    to_contractor: str = Field(default="", max_length=40, description="to the contractor (less commission)")
+    reason: str = Field(default="", max_length=5000, description="the decision, citing the frozen terms")
+
+
 class ReviewIn(RequestModel):
     rating: StrictInt = Field(ge=1, le=5)
     text: str = Field(default="", max_length=5000)
