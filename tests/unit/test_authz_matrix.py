@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import app  # noqa: F401  (registers every route, so OPERATIONS is complete)
 from chalicelib.adapters import acquirer
 from chalicelib.entrypoints.api.http import OPERATIONS
+from chalicelib.entrypoints.web.assets import stylesheet
 from chalicelib.store.models import AccountModel, DealModel, JournalLineModel, PayoutModel
 from tests.support import assert_books_balance, png, sign, transfer_event, upload
 
@@ -345,6 +346,16 @@ def _rows(w: dict) -> list[Row]:
         Row("POST", "/console/logout", frozenset(), headers=PAGE_FORM),
         Row("GET", "/console", frozenset()),
         Row("GET", "/console/audit", frozenset()),
+        Row("GET", f"/static/site.{stylesheet()[1]}.css", EVERYONE),  # the pages' stylesheet: public
+        Row("GET", "/console/sites", frozenset()),
+        Row("GET", f"/console/sites/{w['site']}", frozenset()),
+        *(Row("POST", f"/console/sites/{w['site']}/{act}", frozenset(), headers=PAGE_FORM) for act in (
+            "owner", "tariff", "autopay/stop", "autopay/resume", "delete", "deletion/refuse", "credit/refund",
+            f"invoices/{w['site_invoice']}/write-off")),
+        Row("GET", "/console/tariffs", frozenset()),
+        Row("POST", "/console/tariffs", frozenset(), headers=PAGE_FORM),
+        Row("GET", "/console/tariffs/start", frozenset()),
+        Row("POST", "/console/tariffs/start", frozenset(), headers=PAGE_FORM),
         Row("GET", "/v1/team", USERS),
         Row("GET", "/v1/company/settings", USERS),
         Row("PATCH", "/v1/company/settings", USERS - {OPERATOR}, {"send_tasks_at_once": False}),

@@ -381,7 +381,8 @@ def test_an_operator_adds_a_tariff_and_a_taken_code_or_a_stale_form_changes_noth
     stale = _act(api, session, "/console/tariffs", fields, csrf="forged")
     assert stale.status_code == 403 and TariffModel.count() == 2
     done = _act(api, session, "/console/tariffs", fields, page="/console/tariffs")
-    assert done.status_code == 303 and done.headers["Location"].endswith("/console/tariffs/pro?lang=en&done=tariff-added")
+    assert done.status_code == 303
+    assert done.headers["Location"].endswith("/console/tariffs/pro?lang=en&done=tariff-added")
     assert TariffModel.get("pro").features == ["catalog", "api_access"]
     (record,) = list(AuditLogModel.query("tariff#pro"))
     assert (record.action, record.reason) == ("create_tariff", "new offer")

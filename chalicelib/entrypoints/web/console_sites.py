@@ -184,7 +184,7 @@ def _site_page(request: Request, session: sessions.ConsoleSession, site_id: str,
 
 @console_page("GET", "/console/sites/{site_id}", "A site for an operator: owner, tariff, auto-pay, open invoices, "
               "credit, a deletion request with its answers, the audit trail, and the operator's acts",
-              (200, 401, 404))
+              (200, 401, 404), query=("lang", "done"))
 def console_site(request: Request, site_id: str) -> Response:
     return _site_page(request, current_session(request), site_id)
 
@@ -318,7 +318,7 @@ def _tariffs_page(request: Request, session: sessions.ConsoleSession, *, status:
 
 
 @console_page("GET", "/console/tariffs", "Tariffs: each with its current price and any scheduled one; a form to add "
-              "one", (200, 401))
+              "one", (200, 401), query=("lang", "done"))
 def console_tariffs(request: Request) -> Response:
     return _tariffs_page(request, current_session(request))
 
@@ -348,7 +348,8 @@ def _tariff_page(request: Request, session: sessions.ConsoleSession, code: str, 
 
 
 @console_page("GET", "/console/tariffs/{code}", "One tariff to edit: its current and scheduled price, limits, "
-              "features, whether it is offered, and its audit records", (200, 401, 404))
+              "features, whether it is offered, and its audit records", (200, 401, 404),
+              query=("lang", "done"))
 def console_tariff(request: Request, code: str) -> Response:
     return _tariff_page(request, current_session(request), code)
 
