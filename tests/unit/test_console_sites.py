@@ -92,6 +92,15 @@ def test_an_operator_finds_a_site_by_its_service_code_domain_owner_email_or_tax_
     _page(api, session, "/console/sites?q=%01", status=400)
 
 
+def test_the_operators_api_finds_the_same_sites_with_q(api, owner, operator_token):
+    site = _site_with_requisites(api, owner)
+    for query in (EDRPOU, "shop.example.ua", "owner@example.ua"):
+        found = api.get(f"/v1/operator/sites?q={urllib.parse.quote(query)}", token=operator_token)
+        assert found.status_code == 200 and [item["id"] for item in found.json_body["items"]] == [site["id"]], query
+    assert api.get(f"/v1/operator/sites?q={EDRPOU}", token=owner).status_code == 403
+    assert api.get("/v1/operator/sites?q=nobody.example.ua", token=operator_token).json_body["items"] == []
+
+
 def _operator():
     from chalicelib.access.auth import Principal
     from chalicelib.services import accounts

@@ -31,8 +31,8 @@ _QUERY_DOCS = {
                  "acts (his e-mail or user id)"},
     "object": {"type": "string", "maxLength": 200, "description": "the console's audit log: only the acts on this "
                "object (a site id, `site#<id>` or `user#<id>`)"},
-    "q": {"type": "string", "maxLength": 254, "description": "the console's sites: a service code, a domain, an "
-          "owner's e-mail or a tax id"},
+    "q": {"type": "string", "maxLength": 254, "description": "sites named by a service code, a domain, an owner's "
+          "e-mail, a tax id or a site id"},
     "done": {"type": "string", "maxLength": 40, "description": "the console: which act was just done (its notice)"},
     "category": {"type": "string", "description": "a category's id (GET /v1/catalog/categories)"},
     "tag": {"type": "array", "items": {"type": "string"}, "maxItems": 5,
