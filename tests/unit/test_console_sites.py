@@ -215,6 +215,31 @@ def test_a_form_without_its_csrf_token_or_with_a_foreign_one_or_after_the_sessio
     assert _state(site["id"]) == before
 
 
+def test_every_form_refuses_a_foreign_csrf_token_and_an_ended_session_and_changes_nothing(api, owner, session,
+                                                                                         monkeypatch):
+    site = _deletion_requested(api, owner)
+    (invoice,) = invoices(api, owner, site["id"])
+    page = f"/console/sites/{site['id']}"
+    forms = [f"{page}/{act}" for act in ("owner", "tariff", "autopay/stop", "autopay/resume", "delete",
+                                         "deletion/refuse", "credit/refund", f"invoices/{invoice['id']}/write-off")]
+    fields = {"email": "owner@example.ua", "phone": "+380671112233", "code": "business", "name": "Start",
+              "price": "1", "products": "1", "orders_per_month": "1", "reason": "a good reason"}
+    before, tariff = _state(site["id"]), TariffModel.get("start").attribute_values
+    for path in [*forms, "/console/tariffs", "/console/tariffs/start"]:
+        forged = _act(api, session, path, {**fields, "code": "newcode" if path == "/console/tariffs" else "business"},
+                      csrf="forged")
+        assert forged.status_code == 403 and "out of date" in forged.body.decode(), path
+    csrf = _csrf(_page(api, session, page))
+    wall = clock.wall()
+    monkeypatch.setattr(clock, "wall", lambda: wall + timedelta(hours=8, seconds=1))
+    for path in [*forms, "/console/tariffs", "/console/tariffs/start"]:
+        ended = _act(api, session, path, fields, csrf=csrf)
+        assert ended.status_code == 401 and "/console/login" in ended.body.decode(), path
+    assert _state(site["id"]) == before and TariffModel.get("start").attribute_values == tariff
+    assert TariffModel.count() == 2
+    assert_books_balance()
+
+
 # --- auto-pay ----------------------------------------------------------------------------------------------------
 
 def test_an_operator_stops_auto_pay_and_allows_it_again_each_with_a_reason_in_the_audit_log(api, owner, session):
