@@ -97,11 +97,10 @@ def _locale(request: Request, session: sessions.ConsoleSession) -> str:
     return locale_of(request, session.principal.user.locale)
 
 
-def _money(locale: str) -> Callable[[Any], str]:
-    def money(value: Any) -> str:
-        if isinstance(value, dict):
-            return format_amount(int(value["amount"]), str(value["currency"]), locale)
-        return format_amount(int(value), "UAH", locale)
+def _money(locale: str) -> Callable[[dict], str]:
+    """`money({"amount": 31000, "currency": "UAH"})` in the reader's locale's format."""
+    def money(value: dict) -> str:
+        return format_amount(int(value["amount"]), str(value["currency"]), locale)
     return money
 
 
