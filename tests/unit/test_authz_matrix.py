@@ -433,6 +433,8 @@ def _site_rows(w: dict) -> list[Row]:
         Row("POST", f"/v1/operator/sites/{s}/owner", frozenset({OPERATOR}), {"owner": CONTACT}),
         Row("POST", f"/v1/sites/{s}/deletion-request", frozenset({OWNER}), {"reasons": ["other"]}),
         Row("POST", f"/v1/sites/{s}/deletion-request/withdraw", frozenset({OWNER})),
+        Row("POST", f"/v1/operator/sites/{s}/deletion-request/refuse", frozenset({OPERATOR}),
+            {"reason": "the contract runs on"}),
         Row("POST", f"/v1/operator/sites/{s}/delete", frozenset({OPERATOR})),
         # the key opens the usage route and nothing else, even its own site's pages
         Row("POST", f"/v1/sites/{s}/keys", frozenset({OWNER})),

@@ -309,12 +309,20 @@ def test_the_operator_refuses_a_deletion_request_the_owner_is_told_why_and_billi
     assert refused_again.status_code == 409
 
 
-def test_refusing_a_deletion_is_an_operators_use_case_only():
-    from chalicelib.access.auth import Principal
-    from chalicelib.platform.errors import Forbidden
-
-    with pytest.raises(Forbidden):
-        sites.refuse_deletion(Principal("usr_owner", ("user",)), "site_x", "no")
+def test_the_operators_api_refuses_a_deletion_request_by_the_same_use_case(api, owner, operator_token):
+    site = _deletion_requested(api, owner)
+    path = f"/v1/operator/sites/{site['id']}/deletion-request/refuse"
+    before = _state(site["id"])
+    assert api.post(path, {"reason": "the contract runs to June"}, token=owner).status_code == 403
+    assert api.post(path, {}, token=operator_token).status_code == 422
+    assert _state(site["id"]) == before
+    refused = api.post(path, {"reason": "the contract runs to June"}, token=operator_token)
+    assert refused.status_code == 200 and refused.json_body["status"] == "active", refused.body
+    assert refused.json_body["deletion"] is None
+    (record,) = _audit(site["id"])
+    assert (record.action, record.reason) == ("refuse_deletion", "the contract runs to June")
+    again = api.post(path, {"reason": "the contract runs to June"}, token=operator_token)
+    assert again.status_code == 409 and again.json_body["error"]["code"] == "invalid_state"
 
 
 # --- money -------------------------------------------------------------------------------------------------------
