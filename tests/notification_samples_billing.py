@@ -34,6 +34,7 @@ SAMPLES: dict[str, list[dict]] = {
     "deletion_requested": [{**SITE, **DELETION}, {**SITE, **DELETION, "role": "operator"}],
     "deletion_withdrawn": [SITE],
     "deletion_completed": [SITE],
+    "deletion_refused": [{**SITE, "reason": "The owner's partner asked to keep <the shop> open"}],
     "owner_changed": [{**SITE, "contact": CONTACT, "role": "owner"},
                       {**SITE, "contact": CONTACT, "role": "previous_owner"},
                       {**SITE, "contact": CONTACT, "role": "new_owner"}],

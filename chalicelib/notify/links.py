@@ -69,8 +69,9 @@ TARGETS: dict[str, tuple[str, ...] | None] = {
     "service_invoice_part_paid": ("invoice_id",),
     **{kind: ("site_id",) for kind in ("site_created", "counter_limit_reached", "requisites_changed",
                                         "vchasno_activated", "vchasno_deactivated", "deletion_requested",
-                                        "deletion_withdrawn", "deletion_completed", "owner_changed", "card_saved",
-                                        "card_verification_refunded", "service_invoice_overdue", "site_blocked",
+                                        "deletion_withdrawn", "deletion_completed", "deletion_refused",
+                                        "owner_changed", "card_saved", "card_verification_refunded",
+                                        "service_invoice_overdue", "site_blocked",
                                         "site_unblocked", "autopay_stopped", "act_sent",
                                         "domain_claimed_elsewhere", "site_credit_added", "site_credit_refunded")},
 }

@@ -62,6 +62,7 @@ KINDS: dict[str, Mail] = {
     "requisites_changed": Mail(SECURITY),
     "deletion_requested": Mail(SECURITY),
     "deletion_completed": Mail(SECURITY),
+    "deletion_refused": Mail(SECURITY),
     # a party must act
     "order_placed": Mail(ACTION),  # the contractor starts it or declines
     "order_delivered": Mail(ACTION),  # the client accepts or asks for a revision

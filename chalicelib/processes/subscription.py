@@ -13,6 +13,8 @@ contractor (the platform serves it), so only the owner is notified.
 | deletion_requested        | withdraw_deletion | active             | client   | billing resumes (by days)         |
 | deletion_requested        | complete_deletion | deleted            | operator | key, domains, card go; invoices   |
 |                           |                   |                    |          | stay owed                         |
+| deletion_requested        | refuse_deletion   | active             | operator | the owner told why; billing       |
+|                           |                   |                    |          | resumes (by days)                 |
 | every open state          | change_owner      | (stays)            | operator | the owner contact (and owner: the |
 |                           |                   |                    |          | card forgotten, the key rotated)  |
 | active, past_due, blocked | charge_card       | (stays)            | system   | the saved card charged (acquirer) |
@@ -460,6 +462,8 @@ def _notification(deal: DealModel, ctx: Context, kind: str, role: str) -> dict:
         params.update(tariff_name=d.get("tariff_name", ""))
     elif kind == "deletion_requested":
         params.update(reasons=list(d["deletion"]["reasons"]), comment=d["deletion"]["comment"])
+    elif kind == "deletion_refused":
+        params.update(reason=ctx.message or "")
     elif kind == "owner_changed":  # a new owner is asked to add a card: the previous owner's is forgotten
         params.update(contact=ctx.payload.get("contact", {}),
                       role="new_owner" if d.get("previous_owner_id") else "owner")
@@ -500,6 +504,8 @@ PROCESS = Process(
                    guard=_reasons_from_the_list, writes=_record_questionnaire),
         Transition("withdraw_deletion", frozenset({DELETION_REQUESTED}), ACTIVE, frozenset({"client"}),
                    notify="deletion_withdrawn", effects=_deletion_withdrawn, writes=_forget_questionnaire),
+        Transition("refuse_deletion", frozenset({DELETION_REQUESTED}), ACTIVE, frozenset({"operator"}),
+                   notify="deletion_refused", effects=_deletion_withdrawn, writes=_forget_questionnaire),
         Transition("complete_deletion", frozenset({DELETION_REQUESTED}), DELETED, frozenset({"operator"}),
                    notify="deletion_completed", effects=_deletion_completed, writes=_deleted),
         Transition("change_owner", OPEN, None, frozenset({"operator"}), notify="owner_changed",

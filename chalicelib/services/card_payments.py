@@ -422,10 +422,12 @@ def list_for_site(principal: Principal, site_id: str, limit: int, cursor: str | 
                 view)
 
 
-def stop_autopay(principal: Principal, site_id: str) -> tuple[int, dict]:
-    """An operator's act: the saved card is forgotten; from now on invoices are paid by bank transfer."""
+def stop_autopay(principal: Principal, site_id: str, reason: str | None = None) -> tuple[int, dict]:
+    """An operator's act: the saved card is forgotten; from now on invoices are paid by bank transfer. Audited,
+    with the reason if one is given."""
     principal.require_operator()
-    return sites.fire_move(principal, site_id, "stop_autopay", site_changes=_card_forgotten)
+    return sites.fire_move(principal, site_id, "stop_autopay", site_changes=_card_forgotten,
+                           audit=("stop_autopay", reason or "no reason given"))
 
 
 def _card_forgotten(site, deal: DealModel) -> None:

@@ -15,9 +15,13 @@ Why one module of this size: every use case here loads the same site, checks the
 and changes the site item and its subscription deal together; split into files they would import each other."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import json
+import operator
 import secrets
+from collections.abc import Callable
 
 from chalicelib import engine
 from chalicelib.access.auth import Principal
@@ -118,6 +122,122 @@ def list_by_status(principal: Principal, status: str, limit: int, cursor: str | 
     return page(lambda **kw: DealModel.by_queue.query(f"sites#{status}", **kw), limit, cursor,
                 lambda deal: present(load_site(deal.id), deal, known),
                 load=lambda listed: lookup.in_order(DealModel, listed))
+
+
+SEARCH_LIMIT = 50  # the most sites one search shows
+_SEARCH_SCAN_PAGE = 500  # sites read per page of a search that has no index (tax id, a contact's e-mail)
+
+
+def search(principal: Principal, query: str) -> dict:
+    """Operators: the sites a service code, a domain, an owner's e-mail, a tax id (EDRPOU or RNOKPP) or a site's
+    id names; `how` says which key the query was read as and what finding it cost:
+
+    - a domain: two key reads (`domain#<host>`, the site that proved it; `domain-claims#<host>`, those still
+      claiming it), then the sites;
+    - an e-mail: the account's e-mail claim (`email#<address>`, one read) and its sites on the `by_client` index
+      (one query), plus the sites whose owner contact has that address but whose owner account has another one
+      (a scan of the sites table);
+    - digits: a service code and a tax id have no index, so both are one scan of the sites table with a filter
+      (it reads every site: cost grows with the number of sites, about one read unit per 4 KB of sites);
+    - a site's id: one read."""
+    principal.require_operator()
+    text = " ".join(query.split())
+    if not text:
+        return {"items": [], "how": "nothing"}
+    found: list[str] = []
+    if text.startswith("site_"):
+        how, found = "site_id", [text] if _site_exists(text) else []
+    elif "@" in text:
+        how, found = "email", _sites_of_email(text)
+    elif text.isdigit():
+        how = "code_or_tax_id"
+        condition = (SiteModel.service_code == text) | _json_holds("requisites", "tax_id", text)
+        found = _scan_sites(condition,
+                            lambda site: site.service_code == text or (site.requisites or {}).get("tax_id") == text)
+    else:
+        how = "domain"
+        try:
+            h = host(text, field="q")
+        except Unprocessable:
+            return {"items": [], "how": "unreadable"}
+        holder = _holder(h.ascii)
+        found = ([holder] if holder else []) + _claimants(h.ascii)
+    known = _tariff_map()
+    items = []
+    for site_id in dict.fromkeys(found):
+        try:
+            items.append(present(load_site(site_id), load_deal(site_id), known))
+        except NotFound:
+            continue
+        if len(items) >= SEARCH_LIMIT:
+            break
+    return {"items": items, "how": how}
+
+
+def _site_exists(site_id: str) -> bool:
+    try:
+        load_site(site_id)
+    except NotFound:
+        return False
+    return True
+
+
+def _json_holds(attribute: str, name: str, value: str):  # type: ignore[no-untyped-def]
+    """A scan's filter: the JSON attribute, as the text it is stored as (compact: `store/models/base.py`), holds
+    `"name":value`."""
+    from pynamodb.attributes import UnicodeAttribute
+
+    return UnicodeAttribute(attr_name=attribute).contains(
+        json.dumps({name: value}, ensure_ascii=False, separators=(",", ":"))[1:-1])
+
+
+def _scan_sites(condition, exact: Callable[[SiteModel], bool]) -> list[str]:  # type: ignore[no-untyped-def]
+    """The sites a scan's filter finds (what JSON attributes hold is matched as text) that `exact` confirms."""
+    found = sorted((str(site.created_at), str(site.id))
+                   for site in SiteModel.scan(filter_condition=condition, page_size=_SEARCH_SCAN_PAGE) if exact(site))
+    return [site_id for _, site_id in found][:SEARCH_LIMIT]
+
+
+def _sites_of_email(email: str) -> list[str]:
+    from chalicelib.services import accounts
+
+    found: list[str] = []
+    user = accounts.find_by_email(email)
+    if user is not None:
+        found += [str(deal.id) for deal in DealModel.by_client.query(f"{PROCESS.noun}#{user.id}")]
+    addresses = {email.strip(), email.strip().lower()}
+    condition = functools.reduce(operator.or_, [_json_holds("contact", "email", address)
+                                                for address in sorted(addresses)])
+    contacts = _scan_sites(condition, lambda site: str((site.contact or {}).get("email", "")).lower()
+                           == email.strip().lower())
+    return found + [site_id for site_id in contacts if site_id not in found]
+
+
+def operator_view(principal: Principal, site_id: str, *, audit_limit: int = 20) -> dict:
+    """Operators: what the console's site page shows for the acts on it — the site as its owner's API shows it,
+    the owner's account, the billing state the audit trail records (auto-pay, credit), the open invoices, the
+    tariffs it may move to, and its newest audit records (each with the operator's e-mail)."""
+    from chalicelib.services import accounts, tariff_catalog
+
+    principal.require_operator()
+    deal = visible(principal, site_id)
+    site = present(load_site(site_id), deal)
+    try:
+        owner_email = accounts.get_user(deal.client_id).email
+    except NotFound:
+        owner_email = ""
+    trail = audit_trail(principal, site_id, audit_limit, None)["items"]
+    emails: dict[str, str] = {}
+    for record in trail:
+        if record["actor_id"] not in emails:
+            try:
+                emails[record["actor_id"]] = accounts.get_user(record["actor_id"]).email
+            except NotFound:
+                emails[record["actor_id"]] = record["actor_id"]
+        record["actor_email"] = emails[record["actor_id"]]
+    return {"site": site, "owner_email": owner_email, "billing": billing_snapshot(deal),
+            "open_invoices": [views.service_invoice(invoice) for invoice in service_invoices.open_invoices(deal)],
+            "tariffs": [t for t in tariff_catalog.list_all()["items"] if t["active"]], "audit": trail}
 
 
 # --- creating ------------------------------------------------------------------------------------------------------
@@ -596,9 +716,21 @@ def withdraw_deletion(principal: Principal, site_id: str) -> tuple[int, dict]:
     return fire_move(principal, site_id, "withdraw_deletion", site_changes=forgotten)
 
 
-def complete_deletion(principal: Principal, site_id: str) -> tuple[int, dict]:
+def refuse_deletion(principal: Principal, site_id: str, reason: str) -> tuple[int, dict]:
+    """An operator's act: the deletion request is refused, with a reason the owner is told and the audit trail
+    keeps; the site is served and billed again as after the owner's own withdrawal."""
+    principal.require_operator()
+
+    def forgotten(site: SiteModel, deal: DealModel) -> None:
+        site.deletion = None
+
+    return fire_move(principal, site_id, "refuse_deletion", message=reason, site_changes=forgotten,
+                     audit=("refuse_deletion", reason))
+
+
+def complete_deletion(principal: Principal, site_id: str, reason: str | None = None) -> tuple[int, dict]:
     """Open invoices stay owed (an operator may write each off, with a reason); the key, the domains and the
-    card go."""
+    card go. Audited, with the reason if one is given."""
     principal.require_operator()
 
     def what_goes(deal: DealModel) -> dict:
@@ -609,7 +741,8 @@ def complete_deletion(principal: Principal, site_id: str) -> tuple[int, dict]:
     def gone(site: SiteModel, deal: DealModel) -> None:
         site.domains, site.key_hash, site.payment_method = [], None, None
 
-    return fire_move(principal, site_id, "complete_deletion", load_payload=what_goes, site_changes=gone)
+    return fire_move(principal, site_id, "complete_deletion", load_payload=what_goes, site_changes=gone,
+                     audit=("complete_deletion", reason or "no reason given"))
 
 
 def change_owner(principal: Principal, site_id: str, owner: dict, user_id: str | None,

@@ -22,6 +22,10 @@ def site_subject(site_id: str) -> str:
     return f"site#{site_id}"
 
 
+def tariff_subject(code: str) -> str:
+    return f"tariff#{code}"
+
+
 def record(uow: UnitOfWork, *, subject: str, actor_id: str, action: str, reason: str, before: dict | None,
            after: dict | None, now: datetime | None = None) -> AuditLogModel:
     """Add the record of an operator's act to `uow`: it commits with the act or not at all."""

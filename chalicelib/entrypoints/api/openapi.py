@@ -33,6 +33,9 @@ _QUERY_DOCS = {
                "object (a site id, `site#<id>` or `user#<id>`)"},
     "who": {"type": "string", "maxLength": 254, "description": "the console's contractors: an e-mail, a user id or "
             "a part of the name"},
+    "q": {"type": "string", "maxLength": 254, "description": "sites named by a service code, a domain, an owner's "
+          "e-mail, a tax id or a site id"},
+    "done": {"type": "string", "maxLength": 40, "description": "the console: which act was just done (its notice)"},
     "category": {"type": "string", "description": "a category's id (GET /v1/catalog/categories)"},
     "tariff": {"type": "string", "maxLength": 40, "description": "a tariff's code (GET /v1/tariffs)"},
     "tag": {"type": "array", "items": {"type": "string"}, "maxItems": 5,

@@ -226,6 +226,13 @@ def complete_deletion(call: Call):
     return sites.complete_deletion(call.user, call.params["site_id"])
 
 
+@endpoint(bp, "POST", "/v1/operator/sites/{site_id}/deletion-request/refuse", summary="Refuse a site's deletion "
+          "request, with a reason the owner is told (audited): the site is served and billed again", tag="operator",
+          request=s.OperatorReasonIn, response=s.SiteOut, auth_="operator", errors=(409,))
+def refuse_deletion(call: Call):
+    return sites.refuse_deletion(call.user, call.params["site_id"], call.body.reason)
+
+
 @endpoint(bp, "POST", "/v1/operator/sites/{site_id}/owner", summary="Change a site's owner contact (and owner: "
           "the previous owner's card forgotten, the usage key rotated), audited", tag="operator",
           request=s.OwnerChangeIn, response=s.SiteOut, auth_="operator")

@@ -291,4 +291,4 @@ def console_audit(request: Request) -> Response:
 
 # The sections' pages register on this blueprint with `console_page`: their modules are imported here, after
 # everything they use from this one is defined.
-from chalicelib.entrypoints.web import console_deals, console_money  # noqa: E402,F401
+from chalicelib.entrypoints.web import console_deals, console_money, console_sites  # noqa: E402,F401

@@ -52,3 +52,31 @@ class ConsoleCodeForm(ApiModel):
 
 class ConsoleLogoutForm(ApiModel):
     csrf: str = Field(min_length=1, max_length=100)
+
+
+# The console's sites and tariffs (chalicelib/entrypoints/web/console_sites.py). Every field may arrive empty: the
+# page checks them itself and shows the form again with what is missing.
+class ConsoleReasonForm(ApiModel):
+    csrf: str = Field(default="", max_length=100)
+    reason: str = Field(default="", max_length=500, description="why (kept in the audit trail)")
+
+
+class ConsoleSiteOwnerForm(ConsoleReasonForm):
+    email: str = Field(default="", max_length=254, description="the new owner's account e-mail")
+    name: str = Field(default="", max_length=200, description="the contact's name (default: the account's)")
+    phone: str = Field(default="", max_length=32)
+
+
+class ConsoleSiteTariffForm(ConsoleReasonForm):
+    code: str = Field(default="", max_length=40)
+
+
+class ConsoleTariffForm(ConsoleReasonForm):
+    code: str = Field(default="", max_length=40, description="a new tariff's code (ignored when editing)")
+    name: str = Field(default="", max_length=100)
+    price: str = Field(default="", max_length=20, description="UAH, e.g. 310.00 (a change applies from the next "
+                                                              "billing month)")
+    products: str = Field(default="", max_length=12)
+    orders_per_month: str = Field(default="", max_length=12)
+    features: str = Field(default="", max_length=2000, description="comma-separated")
+    active: str = Field(default="", max_length=3, description="'on' when offered")
