@@ -127,8 +127,9 @@ def _api_access() -> dict[str, Access]:
 # - fire_due_timers (services/timers.dispatch): sends one message per group of timer shards to the
 #   timer queue (SQS, below), touching no table;
 # - retry_unsent_email (services/notifications.retry_unsent): queries `by_email_queue` (only the e-mails that
-#   failed at the first try, and claims whose sender died), reads each notification, delivers it (the recipient from users — or a site's contact person from sites — an
-#   operators' broadcast fanned out to the members listed in keys) and sends it through SES;
+#   failed at the first try, and claims whose sender died), reads each notification, delivers it (the
+#   recipient from users — or a site's contact person from sites — an operators' broadcast fanned out to the
+#   members listed in keys) and sends it through SES;
 # - resend_payout_requests (services/payouts.resend_unsent): queries the payouts' `by_queue` index,
 #   asks the bank (over HTTPS) and marks each payout sent;
 # - report_queues (chalicelib/services/health.py): the first due timer of each shard of the deals' `by_timer`, the

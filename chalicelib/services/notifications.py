@@ -94,7 +94,8 @@ def deliver(user_id: str, notification_id: str, seen: NotificationModel | None =
         logger.exception("e-mail delivery failed", extra={"notification_id": notification_id})
         return queue_for_retry(record)
     if user is not None and not preferences.emailed(seen.kind, user.email_choices, own=seen.actor_id == user_id):
-        unwanted = [NotificationModel.email_state.set(NOT_EMAILED), NotificationModel.email_queue.remove()]
+        unwanted: list[Action] = [NotificationModel.email_state.set(NOT_EMAILED),
+                                  NotificationModel.email_queue.remove()]
         return NOT_EMAILED if _settled(record, unwanted) else queue_for_retry(record)
     if not _settled(record, [NotificationModel.email_state.set(SENDING)]):  # the claim
         return queue_for_retry(record)
