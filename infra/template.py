@@ -461,12 +461,14 @@ def _functions() -> dict[str, Any]:
         }
         if function == STREAM:
             # The stream is the only feed of the sending. The handler puts a record it cannot settle in the
-            # retry queue instead of failing, so a batch fails only when DynamoDB refuses that write too; it is
-            # then split and retried, and given up after the retries so that the shard never stalls.
+            # retry queue instead of failing, so no one record can fail its batch: a batch fails only when the
+            # function or DynamoDB does (a broken deployment, an outage). It is then split and retried until its
+            # records expire (24 hours), never given up while they can still be sent: the shard waits, and the
+            # stream's iterator age alarms.
             properties["Events"] = {STREAM_EVENT: {"Properties": {
                 "Stream": {"Fn::GetAtt": [table_ids()[STREAM_TABLE], "StreamArn"]},
                 "BisectBatchOnFunctionError": True,
-                "MaximumRetryAttempts": 10,
+                "MaximumRetryAttempts": -1,
             }}}
         if function == TIMERS:
             properties["Events"] = {TIMER_EVENT: {"Properties": {"Queue": {"Fn::GetAtt": [TIMER_QUEUE, "Arn"]}}}}

@@ -858,6 +858,7 @@ def test_the_snapstart_variant_calls_every_function_through_its_alias(packaged):
     stream = resources[snapstart.event_id(STREAM, template.STREAM_EVENT)]["Properties"]
     assert stream["EventSourceArn"] == {"Fn::GetAtt": ["NotificationsTable", "StreamArn"]}
     assert stream["BisectBatchOnFunctionError"] is True and stream["StartingPosition"] == "TRIM_HORIZON"
+    assert stream["MaximumRetryAttempts"] == -1  # the only feed of the sending: retried until its records expire
 
     api_body = json.dumps(resources[template.REST_API]["Properties"]["DefinitionBody"])
     integrations = re.findall(r'"uri": (\{.*?\}\]\})', api_body)
