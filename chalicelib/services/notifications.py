@@ -214,7 +214,7 @@ def _members(role: str) -> list[str]:
 def deliver_stream_records(records: list) -> dict:
     """Stream trigger, the only feed of the sending: every newly inserted notification gets its e-mail, read
     from the record's new image. A notification whose delivery raised is put in the retry queue instead of
-    failing the batch (Lambda gives a failing batch up after its retries); the batch fails only when that
+    failing the batch (a failing batch holds its shard up until it passes); the batch fails only when that
     write does too, and is then handed over again."""
     outcome: dict[str, int] = {}
     for record in records:
