@@ -135,9 +135,10 @@ def _api_access() -> dict[str, Access]:
 # The scheduled job (chalicelib/entrypoints/jobs.py), one statement per job:
 # - fire_due_timers (services/timers.dispatch): sends one message per group of timer shards to the
 #   timer queue (SQS, below), touching no table;
-# - retry_unsent_email (services/notifications.retry_unsent): queries `by_email_queue`, reads each
-#   notification, delivers it (the recipient from users — or a site's contact person from sites — an
-#   operators' broadcast fanned out to the members listed in keys) and sends it through SES;
+# - retry_unsent_email (services/notifications.retry_unsent): queries `by_email_queue` (only the e-mails that
+#   failed at the first try, and claims whose sender died), reads each notification, delivers it (the
+#   recipient from users — or a site's contact person from sites — an operators' broadcast fanned out to the
+#   members listed in keys) and sends it through SES;
 # - resend_payout_requests (services/payouts.resend_unsent): queries the payouts' `by_queue` index,
 #   asks the bank (over HTTPS) and marks each payout sent;
 # - report_queues (chalicelib/services/health.py): the first due timer of each shard of the deals' `by_timer`, the
@@ -478,12 +479,15 @@ def _functions() -> dict[str, Any]:
             "SnapStart": snapstart.FUNCTION_PROPERTY,
         }
         if function == STREAM:
-            # A batch that keeps failing is split, then given up after the retries: the retry job
-            # e-mails whatever the stream did not deliver, so the shard never stalls behind it.
+            # The stream is the only feed of the sending. The handler puts a record it cannot settle in the
+            # retry queue instead of failing, so no one record can fail its batch: a batch fails only when the
+            # function or DynamoDB does (a broken deployment, an outage). It is then split and retried until its
+            # records expire (24 hours), never given up while they can still be sent: the shard waits, and the
+            # stream's iterator age alarms.
             properties["Events"] = {STREAM_EVENT: {"Properties": {
                 "Stream": {"Fn::GetAtt": [table_ids()[STREAM_TABLE], "StreamArn"]},
                 "BisectBatchOnFunctionError": True,
-                "MaximumRetryAttempts": 10,
+                "MaximumRetryAttempts": -1,
             }}}
         if function == TIMERS:
             properties["Events"] = {TIMER_EVENT: {"Properties": {"Queue": {"Fn::GetAtt": [TIMER_QUEUE, "Arn"]}}}}

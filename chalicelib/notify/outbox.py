@@ -1,11 +1,13 @@
 """The notifications outbox: a state change adds its notifications to its own unit of work, so they are
 written in the same transaction as the change they tell of. The table's stream then e-mails each one
-(`chalicelib.services.notifications`). This module sits below the engine, so a process can notify without
-reaching up into a use case.
+(`chalicelib.services.notifications`): the stream is the only feed of the sending. This module sits below the
+engine, so a process can notify without reaching up into a use case.
 
-A notification waiting for its e-mail carries `email_queue`, the key of a sparse index the retry job reads.
-The key is sharded (`pending#<n>`, `EMAIL_QUEUE_SHARDS`) by a hash of the notification's id, so at a thousand
-orders a second no index partition takes more than a small share of the writes."""
+A new notification is written alone, with no index entry. Only one whose e-mail could not go out at the first
+try (the sender failed, or a claim was left behind by a sender that died) enters the retry queue: it then
+carries `email_queue`, the key of a sparse index the retry job reads. The key is sharded (`pending#<n>`,
+`EMAIL_QUEUE_SHARDS`) by a hash of the notification's id, so no index partition is hot even if many fail at
+once."""
 from __future__ import annotations
 
 import zlib
@@ -30,13 +32,13 @@ def enqueue(uow: UnitOfWork, user_id: str, kind: str, params: dict, *, actor: st
 
 def pending_record(user_id: str, notification_id: str, kind: str, params: dict, created_at: str, *,
                    actor: str | None = None) -> NotificationModel:
-    """A notification not yet e-mailed: its state and the e-mail queue index both say `pending`."""
+    """A notification not yet e-mailed: its state says `pending`; it is in no queue until a try fails."""
     return NotificationModel(user_id, notification_id, kind=kind, params=params, created_at=created_at,
-                             email_state=PENDING, email_queue=queue_key(notification_id), actor_id=actor)
+                             email_state=PENDING, actor_id=actor)
 
 
 def queue_key(notification_id: str) -> str:
-    """The e-mail queue index's partition a notification waits in."""
+    """The e-mail retry queue index's partition a notification waits in."""
     return f"{PENDING}#{zlib.crc32(notification_id.encode()) % settings.email_queue_shards}"
 
 

@@ -54,8 +54,10 @@ def report_queues(now: datetime) -> dict:
     due = clock.iso(now)
     oldest_due = [deal.timer_due_at for shard in range(settings.timer_shards)
                   for deal in DealModel.by_timer.query(f"timer#{shard}", DealModel.timer_due_at <= due, limit=1)]
+    # each retry queue shard's oldest: the e-mails that failed at the first try (the stream's own lag, what it
+    # has not handed over yet, is Lambda's IteratorAge, alarmed on in infra/template.py)
     waiting = [first.created_at for queue in queue_keys()
-               for first in NotificationModel.by_email_queue.query(queue, limit=1)]  # each shard's oldest
+               for first in NotificationModel.by_email_queue.query(queue, limit=1)]
     unmatched = [payment.received_at for payment in PaymentModel.by_queue.query(UNMATCHED_QUEUE)]
     gauges = {
         TIMER_LAG: _age_seconds(now, min(oldest_due, default=None)),

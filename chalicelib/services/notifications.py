@@ -5,9 +5,12 @@ A notification addressed to a role (`role:operator`) is a broadcast: delivering 
 into one notification per member, each with an id derived from the broadcast, so a retry adds
 no second copy; each copy is then e-mailed like any other.
 
-Delivery claims a record (`pending` → `sending`) with a condition before sending, so a
-retried stream batch or a second runner never sends one record twice; a job picks up
-records the stream did not deliver.
+The table's stream is the only feed of the sending. Delivery claims a record (`pending` → `sending`)
+with a condition before sending, so a retried stream batch or a second runner never sends one record
+twice, and marks it sent after: one write each, and a notification that goes out at the first try
+writes nothing else. Only what the stream could not settle enters the sharded retry queue
+(`by_email_queue`): a failed send, which the job retries after five minutes, and a claim whose sender
+died, which the job gives up on once stale (its e-mail may have gone out).
 
 Rendering (jinja2, babel) and the senders load with the first message rendered, not with the app:
 most requests only add notifications to their unit of work.
@@ -23,7 +26,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.notify import preferences
 from chalicelib.notify.links import SEED, with_link
-from chalicelib.notify.outbox import OPERATORS, PENDING, pending_record, queue_keys
+from chalicelib.notify.outbox import OPERATORS, PENDING, pending_record, queue_key, queue_keys
 from chalicelib.platform import clock
 from chalicelib.platform.observability import logger, metrics
 from chalicelib.services import views
@@ -72,27 +75,31 @@ def mark_read(user_id: str, notification_id: str) -> dict:
     return _present(record, UserModel.get(user_id))
 
 
-def deliver(user_id: str, notification_id: str) -> str:
-    """Send the e-mail of one notification at most once; returns what happened."""
+def deliver(user_id: str, notification_id: str, seen: NotificationModel | None = None) -> str:
+    """Send the e-mail of one notification at most once; returns what happened. `seen`: the notification as the
+    caller has it already (the stream's new image, the retry job's read), else it is read here.
+
+    One write when all goes well: the claim (`pending` → `sending`, on condition) before sending and the sent
+    mark after it are each one, and a notification its recipient does not want e-mailed gets its `not_emailed`
+    mark alone, unclaimed. Only a failed send puts it in the retry queue (`email_queue`)."""
     from chalicelib.notify.render import render
 
     if user_id.startswith("role:"):
         return _fan_out(user_id, notification_id)
     record = NotificationModel(user_id, notification_id)
     try:
-        record.update(actions=[NotificationModel.email_state.set(SENDING)],
-                      condition=NotificationModel.email_state == PENDING)
-    except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            return "already_claimed"
-        raise
-    try:
+        seen = seen or NotificationModel.get(user_id, notification_id, consistent_read=True)
         user = None if user_id.startswith(EMAIL_PREFIX) else UserModel.get(user_id)
-        if user is not None and not preferences.emailed(record.kind, user.email_choices,
-                                                        own=record.actor_id == user_id):
-            record.update(actions=[NotificationModel.email_state.set(NOT_EMAILED),
-                                   NotificationModel.email_queue.remove()])
-            return NOT_EMAILED
+    except Exception:
+        logger.exception("e-mail delivery failed", extra={"notification_id": notification_id})
+        return queue_for_retry(record)
+    if user is not None and not preferences.emailed(seen.kind, user.email_choices, own=seen.actor_id == user_id):
+        unwanted: list[Action] = [NotificationModel.email_state.set(NOT_EMAILED),
+                                  NotificationModel.email_queue.remove()]
+        return NOT_EMAILED if _settled(record, unwanted) else queue_for_retry(record)
+    if not _settled(record, [NotificationModel.email_state.set(SENDING)]):  # the claim
+        return queue_for_retry(record)
+    try:
         address, locale, timezone, name = _recipient(user_id, user, record.kind, record.params)
         unsubscribe = (preferences.unsubscribe_url(user_id, record.kind)
                        if user is not None and preferences.optional(record.kind) else None)
@@ -105,7 +112,8 @@ def deliver(user_id: str, notification_id: str) -> str:
         get_sender().send(to=address, message=message, message_id=notification_id)
     except Exception:
         logger.exception("e-mail delivery failed", extra={"notification_id": notification_id})
-        record.update(actions=[NotificationModel.email_state.set(PENDING)])
+        record.update(actions=[NotificationModel.email_state.set(PENDING),
+                               NotificationModel.email_queue.set(queue_key(notification_id))])
         return "failed_will_retry"
     sent: list[Action] = [NotificationModel.email_state.set(SENT), NotificationModel.email_queue.remove()]
     if SEED in record.params:  # the link was rendered once, into the e-mail: nothing is left to make it again
@@ -113,6 +121,34 @@ def deliver(user_id: str, notification_id: str) -> str:
     record.update(actions=sent)
     metrics.add_metric(name="EmailSent", unit="Count", value=1)
     return "sent"
+
+
+def _settled(record: NotificationModel, actions: list[Action]) -> bool:
+    """Apply `actions` if the notification is still `pending` (its attributes then read back into `record`);
+    False if it is not."""
+    try:
+        record.update(actions=actions, condition=NotificationModel.email_state == PENDING)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def queue_for_retry(record: NotificationModel) -> str:
+    """Put a notification the stream could not settle in the retry queue, unless it is settled or queued
+    already: still `pending` (its delivery failed before the claim), the job sends it; `sending` (a claim its
+    sender never finished: the function died or timed out, and Lambda hands the batch over again), the job
+    gives it up once stale, since its e-mail may have gone out. One write, on these paths only."""
+    try:
+        record.update(actions=[NotificationModel.email_queue.set(queue_key(record.id))],
+                      condition=NotificationModel.email_state.is_in(PENDING, SENDING)
+                      & NotificationModel.email_queue.does_not_exist())
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return "already_claimed"
+        raise
+    return "queued_for_retry"
 
 
 def _recipient(user_id: str, user: UserModel | None, kind: str, params: dict) -> tuple[str, str, str | None, str]:
@@ -176,20 +212,31 @@ def _members(role: str) -> list[str]:
 
 
 def deliver_stream_records(records: list) -> dict:
-    """Stream trigger: every newly inserted notification gets its e-mail."""
+    """Stream trigger, the only feed of the sending: every newly inserted notification gets its e-mail, read
+    from the record's new image. A notification whose delivery raised is put in the retry queue instead of
+    failing the batch (a failing batch holds its shard up until it passes); the batch fails only when that
+    write does too, and is then handed over again."""
     outcome: dict[str, int] = {}
     for record in records:
         if record.event_name != "INSERT":
             continue
         keys = record.keys or {}
-        result = deliver(keys["user_id"]["S"], keys["id"]["S"])
+        user_id, notification_id = keys["user_id"]["S"], keys["id"]["S"]
+        seen = NotificationModel.from_raw_data(record.new_image) if record.new_image else None
+        try:
+            result = deliver(user_id, notification_id, seen)
+        except Exception:
+            logger.exception("e-mail delivery failed", extra={"notification_id": notification_id})
+            result = queue_for_retry(NotificationModel(user_id, notification_id))
         outcome[result] = outcome.get(result, 0) + 1
     return outcome
 
 
 def retry_unsent(now) -> dict:
-    """Job: deliver what the stream missed; give up on claims that never finished. It reads every shard of
-    the e-mail queue index, oldest first within each."""
+    """Job: retry the e-mails in the retry queue — those that failed at their first try, and broadcasts not
+    fanned out — once they are `RETRY_AFTER` old; give up on claims that never finished. It reads every shard
+    of the e-mail queue index, oldest first within each. What the stream delivered at the first try was never
+    queued: the job reads only what failed."""
     due = clock.iso(now - RETRY_AFTER)
     stale = clock.iso(now - GIVE_UP_AFTER)
     outcome = {"sent": 0, "failed": 0, "skipped": 0}
@@ -197,7 +244,7 @@ def retry_unsent(now) -> dict:
                 for key in NotificationModel.by_email_queue.query(queue, NotificationModel.created_at <= due)):
         record = NotificationModel.get(key.user_id, key.id)
         if record.email_state == PENDING:
-            result = deliver(record.user_id, record.id)
+            result = deliver(record.user_id, record.id, record)
             outcome["sent" if result == "sent" else "skipped"] += 1  # skipped: claimed elsewhere, failed or not wanted
         elif record.email_state == SENDING and record.created_at <= stale:
             try:

@@ -48,3 +48,37 @@ def test_operators_hear_of_an_unmatched_payment_through_the_stream(api, store, n
     assert len(mails) == 2  # welcome + the unmatched payment
     assert any("€9.90" in m.get_body(("plain",)).get_content() for m in mails)
     assert_books_balance()
+
+
+def test_only_an_e_mail_that_failed_enters_the_retry_queue_and_the_job_sends_it(api, store, notification_stream,
+                                                                                 monkeypatch):
+    """On DynamoDB Local's sparse index and real stream: what goes out at the first try never writes the queue
+    index; a send that fails enters it, and the job sends it five minutes later, once."""
+    from chalicelib.notify import outbox
+    from chalicelib.platform import clock
+    from chalicelib.services import notifications
+    from chalicelib.store.models import NotificationModel
+
+    def queued() -> list[str]:
+        return [key.id for queue in outbox.queue_keys() for key in NotificationModel.by_email_queue.query(queue)]
+
+    token = api.signup("bob@example.com", name="Bob")
+    invoice = api.invoice(token, 5000, "USD")
+    _drain(notification_stream)
+    assert queued() == [] and len(_mails(store.mail_sink_dir)) == 2  # welcome, the address's confirmation
+
+    class Down:
+        def send(self, **kwargs):
+            raise ConnectionError("SES unavailable")
+
+    with monkeypatch.context() as down:
+        down.setattr(notifications, "get_sender", Down)
+        assert api.webhook(transfer_event("evt-down", 5000, "USD", invoice["payment_details"])).status_code == 200
+        _drain(notification_stream)
+    [paid] = queued()
+    assert [record.kind for record in NotificationModel.scan() if record.id == paid] == ["invoice_paid"]
+    clock.advance(301)
+    assert notifications.retry_unsent(clock.now())["sent"] == 1
+    assert notifications.retry_unsent(clock.now())["sent"] == 0
+    assert queued() == [] and sum(invoice["number"] in m["Subject"] for m in _mails(store.mail_sink_dir)) == 1
+    assert_books_balance()

@@ -18,7 +18,7 @@ import pytest
 
 from chalicelib.platform import clock, config
 from chalicelib.store.models import IdempotencyModel, UserModel
-from tests.support import assert_books_balance
+from tests.support import assert_books_balance, play_stream
 
 PASSWORD = "correct horse"
 
@@ -28,10 +28,7 @@ def _login(api, address: str, password: str = PASSWORD):
 
 
 def _mail_to(address: str) -> list:
-    from chalicelib.services import notifications
-
-    clock.advance(600)  # play the stream: the job sends what is pending after 5 minutes
-    notifications.retry_unsent(clock.now())
+    play_stream()
     folder = Path(config.settings.mail_sink_dir)
     found = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(folder.glob("*.eml"))]
     return [m for m in found if m["To"] == address]

@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from chalicelib.platform import clock, config
-from tests.support import assert_books_balance, transfer_event
+from tests.support import assert_books_balance, play_stream, transfer_event
 
 DAY = 86400
 
@@ -25,11 +25,8 @@ def _mail_to(address: str) -> list:
 
 
 def _deliver_mail():
-    """Play the notifications stream: send every pending e-mail (the job does it after 5 minutes)."""
-    from chalicelib.services import notifications
-
-    clock.advance(600)
-    notifications.retry_unsent(clock.now())
+    """Play the notifications stream: send every pending e-mail."""
+    play_stream()
 
 
 @pytest.fixture

@@ -605,20 +605,23 @@ def _queue_event(url: str, arn: str) -> dict:
 
 
 def _pending() -> list[NotificationModel]:
-    return [r for r in NotificationModel.scan(consistent_read=True) if r.email_state == "pending"]
+    """What the stream has not handed over yet: pending, in no retry queue."""
+    return [r for r in NotificationModel.scan(consistent_read=True)
+            if r.email_state == "pending" and r.email_queue is None]
 
 
 def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, store, resources, monkeypatch):
     """The API funds a client, orders a gig, takes a stray payment (for the operators) and a payout the
-    bank does not get, and a site reports usage; a day later the scheduled job sends the timer shards to
-    the timer queue, e-mails what is pending and resends the payout, and the timer function fires the
-    order's timer and refreshes the site's counters from the queue's messages; on the 1st of the next
+    bank does not get, and a site reports usage; the stream handler finds the mail service down and the operators'
+    list unreadable, and queues all of it for retry; a day later the scheduled job sends the timer shards to
+    the timer queue, e-mails what failed, fans the stray payment out, and resends the payout, and the timer
+    function fires the order's timer and refreshes the site's counters from the queue's messages; on the 1st of the next
     month it issues the site's invoice; the stream handler then e-mails the new notifications and fans a
     second stray payment out to the operators. Each DynamoDB and SQS request must pass its function's
     role; the job, the timer function and the stream must use every grant they have; only the job
     and the stream send e-mail."""
     import app as app_module
-    from chalicelib.services import accounts, payouts, timers
+    from chalicelib.services import accounts, notifications, payouts, timers
 
     recorder.function = None  # staff create operators with the CLI, not through a function
     accounts.create_operator("ops@escrowdesk.local", "operator-pass")
@@ -652,6 +655,24 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
         raw = json.dumps(body).encode()
         assert api.post("/v1/webhooks/acquirer", raw=raw,
                         headers={"X-Acquirer-Signature": acquirer.sign(raw)}).status_code == 200
+
+    recorder.function = None
+    failing = _pending()
+    recorder.function = STREAM
+
+    class Down:
+        def send(self, **kwargs):
+            raise ConnectionError("SES unavailable")
+
+    def unreadable(role):
+        raise ConnectionError("throttled")
+
+    with monkeypatch.context() as down:
+        down.setattr(notifications, "get_sender", Down)
+        down.setattr(notifications, "_members", unreadable)
+        outcome = app_module.on_notification_record(_stream_event(failing), FakeContext())
+    assert set(outcome) <= {"failed_will_retry", "queued_for_retry", "not_emailed"}, outcome
+    assert outcome["queued_for_retry"] == 1  # the stray payment's broadcast
 
     recorder.function = None  # the stack creates the queue
     queue_url, queue_arn = _timer_queue(monkeypatch)
@@ -927,6 +948,7 @@ def test_the_snapstart_variant_calls_every_function_through_its_alias(packaged):
     stream = resources[snapstart.event_id(STREAM, template.STREAM_EVENT)]["Properties"]
     assert stream["EventSourceArn"] == {"Fn::GetAtt": ["NotificationsTable", "StreamArn"]}
     assert stream["BisectBatchOnFunctionError"] is True and stream["StartingPosition"] == "TRIM_HORIZON"
+    assert stream["MaximumRetryAttempts"] == -1  # the only feed of the sending: retried until its records expire
 
     api_body = json.dumps(resources[template.REST_API]["Properties"]["DefinitionBody"])
     integrations = re.findall(r'"uri": (\{.*?\}\]\})', api_body)
