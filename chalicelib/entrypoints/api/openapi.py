@@ -35,7 +35,8 @@ _QUERY_DOCS = {
             "a part of the name"},
     "q": {"type": "string", "maxLength": 254, "description": "sites named by a service code, a domain, an owner's "
           "e-mail, a tax id or a site id"},
-    "done": {"type": "string", "maxLength": 40, "description": "the console: which act was just done (its notice)"},
+    "done": {"type": "string", "maxLength": 40, "description": "the console: the act just done, whose result or "
+             "notice the page shows"},
     "category": {"type": "string", "description": "a category's id (GET /v1/catalog/categories)"},
     "tariff": {"type": "string", "maxLength": 40, "description": "a tariff's code (GET /v1/tariffs)"},
     "tag": {"type": "array", "items": {"type": "string"}, "maxItems": 5,
@@ -58,8 +59,6 @@ _QUERY_DOCS = {
               "contains this, in any case"},
     "text": {"type": "string", "maxLength": 200, "description": "the console's payments: the purpose contains this, "
              "in any case"},
-    "done": {"type": "string", "enum": ["applied", "returned"], "description": "the console's payment page: the act "
-             "just done, whose result it shows"},
     "run": {"type": "string", "maxLength": 100, "description": "the console's books page: a run of the books audit "
             "whose result it shows"},
 }
