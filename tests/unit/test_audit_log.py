@@ -144,7 +144,9 @@ def test_no_route_changes_or_deletes_an_audit_record(api):
     one on a key nobody has (the API's role may not update or delete one either: tests/unit/test_cloud_template.py)."""
     from chalicelib.entrypoints.api.http import OPERATIONS
 
-    audit_routes = [operation for operation in OPERATIONS if operation.path.endswith("/audit")]
+    # (POST /console/books/audit runs the books audit: it writes a new record of that act, and changes none)
+    audit_routes = [operation for operation in OPERATIONS if operation.path.endswith("/audit")
+                    and operation.path != "/console/books/audit"]
     assert audit_routes and all(operation.method == "GET" for operation in audit_routes)
     root = Path(audit_log.__file__).resolve().parents[1]
     for source in root.rglob("*.py"):

@@ -138,7 +138,7 @@ def _status(code: str, error: DomainError | None) -> int:
 
 def _refused_here(error: DomainError) -> bool:
     """Whether the page shows the refusal next to its form (a 4xx of the act), or the console's problem page."""
-    return error.code not in console.PROBLEMS and 400 <= error.status < 500
+    return (error.code in ACT_ERRORS or error.code not in console.PROBLEMS) and 400 <= error.status < 500
 
 
 # --- sites ------------------------------------------------------------------------------------------------------
@@ -343,7 +343,7 @@ def _tariff_page(request: Request, session: sessions.ConsoleSession, code: str, 
                           error=error, values=values or _tariff_values(tariff), done=_done(request, locale),
                           money=_money(locale), next_month=tariffs.effective_period(clock.now()),
                           action=console_url(f"tariffs/{code}", locale), tariffs_url=console_url("tariffs", locale),
-                          audit=console_service.audit_records(session.principal, "", f"tariff#{code}"))
+                          audit=console_service.audit_records(session.principal, "", f"tariff#{code}")["records"])
 
 
 @console_page("GET", "/console/tariffs/{code}", "One tariff to edit: its current and scheduled price, limits, "
