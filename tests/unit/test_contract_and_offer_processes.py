@@ -24,7 +24,7 @@ from chalicelib.access.auth import Principal
 from chalicelib.money import ledger
 from chalicelib.money.amounts import Money
 from chalicelib.platform import clock
-from chalicelib.platform.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
+from chalicelib.platform.errors import Conflict, DomainError, Forbidden, NotFound, PaymentRequired, Unprocessable
 from chalicelib.processes import custom_offer, project
 from chalicelib.processes.disputes import escrow_of
 from chalicelib.processes.gig_order import OPEN_STATES as OPEN_ORDER_STATES
@@ -155,7 +155,7 @@ class ContractMachine(_Machine):
         projects.propose(self.contractor, project_id, price, days, "Me")
         try:
             self.deals.append(projects.select(self.client, project_id, self.contractor.user_id)[1]["id"])
-        except Conflict as refused:
+        except (Conflict, PaymentRequired) as refused:  # too little money: refused, or a card top-up offered
             assert refused.code == "insufficient_funds"
 
     @precondition(lambda self: self.deals)
