@@ -19,7 +19,7 @@ A client's card top-up (purpose `topup`) comes through the same webhook; its suc
 `services/topups.py` (the balance credited, the action it was for fired), its decline and its duplicate's
 refund here like any other payment's. With no site deal to keep its timer, a top-up's awaited refund sits in the
 card payments' sparse `by_refund` index, and the `resend_card_refunds` job asks it again every REFUND_RESEND until
-the acquirer confirms it (or refuses it: parked).
+the acquirer confirms it.
 
 A charge or a refund the acquirer refuses (4xx) is an outcome, not a pause: a refused charge is a
 decline (`charge_refused`: the owner gets a payment link, the retries go on), a refused refund leaves
@@ -329,9 +329,12 @@ def refund(payment: CardPaymentModel, money: Money) -> None:
 
 def resend_refunds(now: datetime) -> dict:
     """The job: a client's refund the acquirer has not confirmed within REFUND_RESEND is asked again (under the
-    same payment id: never refunded twice), as a site's subscription asks its refunds again; a refusal parks it."""
+    same payment id: never refunded twice), as a site's subscription asks its refunds again. The job moves no
+    money (its role writes no journal, account or payment), so a refusal here is logged as an error and the refund
+    stays awaited, asked again each REFUND_RESEND, its money in the card clearing account; a refusal when the
+    webhook first asks parks it for an operator (`refund_refused`)."""
     cutoff = clock.iso(now - REFUND_RESEND)
-    asked = 0
+    asked = refused = 0
     for awaited in CardPaymentModel.by_refund.query(REFUNDS_AWAITED, CardPaymentModel.refund_asked_at <= cutoff):
         try:  # taken by this run: another run, or the confirmation meanwhile, leaves it
             awaited.update(actions=[CardPaymentModel.refund_asked_at.set(clock.iso(now))],
@@ -339,9 +342,17 @@ def resend_refunds(now: datetime) -> dict:
                            & (CardPaymentModel.refund_asked_at == awaited.refund_asked_at))
         except UpdateError:
             continue
-        refund(awaited, Money(int(awaited.amount), awaited.currency))
         asked += 1
-    return {"asked": asked}
+        try:
+            acquirer.get_acquirer().refund(awaited.id, Money(int(awaited.amount), awaited.currency),
+                                           awaited.acquirer_id)
+        except UpstreamRefused:
+            refused += 1
+            logger.error("card refund refused by the acquirer; still awaited, asked again later",
+                         extra={"payment_id": awaited.id})
+        except DomainError:
+            logger.warning("card refund not taken; asked again later", extra={"payment_id": awaited.id})
+    return {"asked": asked, "refused": refused}
 
 
 def remember_acquirer_id(payment_id: str, acquirer_id: str | None) -> None:

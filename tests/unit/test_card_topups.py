@@ -148,22 +148,23 @@ def test_a_duplicates_refund_the_acquirer_did_not_answer_is_asked_again_by_the_j
     assert _system(System.CARD_CLEARING) == 5000
     assert_books_balance()
 
-    assert run_jobs(api)["resend_card_refunds"] == {"asked": 0}  # not yet due: asked a moment ago
+    assert run_jobs(api)["resend_card_refunds"] == {"asked": 0, "refused": 0}  # not yet due: asked a moment ago
     clock.advance(card_payments.REFUND_RESEND.total_seconds() + 1)
-    assert run_jobs(api)["resend_card_refunds"] == {"asked": 1}
+    assert run_jobs(api)["resend_card_refunds"] == {"asked": 1, "refused": 0}
     assert fake_acquirer.load(renewed["payment_id"])["status"] == "refunded"
     assert [a["outcome"] for a in deliver(api)] == ["refunded"]
     confirmed = CardPaymentModel.get(renewed["payment_id"])
     assert confirmed.status == "refunded" and confirmed.refund_queue is None
     clock.advance(card_payments.REFUND_RESEND.total_seconds() + 1)
-    assert run_jobs(api)["resend_card_refunds"] == {"asked": 0}  # confirmed: never asked again
+    assert run_jobs(api)["resend_card_refunds"] == {"asked": 0, "refused": 0}  # confirmed: never asked again
     assert _available(api, broke) == (5000, 0)
     assert _system(System.CARD_CLEARING) == 0 and _system(System.ACQUIRER) == -5000
     assert_books_balance()
 
 
-def test_a_duplicates_refund_the_acquirer_refuses_on_the_retry_is_parked_for_an_operator(
-        api, broke, fake_acquirer, still_clock, operator_token):
+def test_a_duplicates_refund_the_acquirer_refuses_on_the_retry_stays_awaited_and_is_asked_again(
+        api, broke, fake_acquirer, still_clock):
+    """The job moves no money: a refusal it meets leaves the money in card clearing, awaited, asked again."""
     topup = _topup(api, broke)
     clock.advance(31 * MINUTE)
     renewed = api.post(f"/v1/topups/{topup['id']}/payment-link", token=broke).json_body
@@ -173,14 +174,17 @@ def test_a_duplicates_refund_the_acquirer_refuses_on_the_retry_is_parked_for_an_
     assert [a["outcome"] for a in deliver(api)] == ["applied", "duplicate"]
     fake_acquirer.arm(renewed["payment_id"], "refuse")
     clock.advance(card_payments.REFUND_RESEND.total_seconds() + 1)
-    assert run_jobs(api)["resend_card_refunds"] == {"asked": 1}
-    parked = CardPaymentModel.get(renewed["payment_id"])
-    assert parked.status == "succeeded" and parked.outcome == "parked" and parked.refund_queue is None
-    unmatched = api.get("/v1/operator/payments/unmatched", token=operator_token).json_body["items"]
-    assert [p["reason"] for p in unmatched] == ["refund_refused"]
+    assert run_jobs(api)["resend_card_refunds"] == {"asked": 1, "refused": 1}
+    waiting = CardPaymentModel.get(renewed["payment_id"])
+    assert waiting.status == "refund_pending" and waiting.refund_queue == card_payments.REFUNDS_AWAITED
+    assert _system(System.CARD_CLEARING) == 5000
+    assert_books_balance()
     clock.advance(card_payments.REFUND_RESEND.total_seconds() + 1)
-    assert run_jobs(api)["resend_card_refunds"] == {"asked": 0}
+    assert run_jobs(api)["resend_card_refunds"] == {"asked": 1, "refused": 0}
+    assert [a["outcome"] for a in deliver(api)] == ["refunded"]
+    assert CardPaymentModel.get(renewed["payment_id"]).refund_queue is None
     assert _available(api, broke) == (5000, 0)
+    assert _system(System.CARD_CLEARING) == 0 and _system(System.ACQUIRER) == -5000
     assert_books_balance()
 
 
