@@ -51,7 +51,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import requests
@@ -691,9 +691,11 @@ def _open_sites(world: World, anonymous: Client, count: int, seed: int) -> None:
 
 def run(url: str, dynamodb_url: str, *, seconds: float, clients: int, contractors: int, seed: int,
         prefix: str = "escrowdesk-local-", out: Callable[[str], None] = print, faults: bool = False,
-        sites: int = 3) -> dict:
+        sites: int = 3, until: Iterable[str] = (), at_most: float | None = None) -> dict:
     """The workload, then the checks. With `faults` (the stage runs with LOCAL_FAULTS) a 500 is a
-    crash the stage injected on purpose: retried like a timeout, not a violation."""
+    crash the stage injected on purpose: retried like a timeout, not a violation. With `until`, the load goes on
+    past `seconds` until each of those kinds of operation was done at least once, for at most `at_most` seconds
+    in all (a busy machine does fewer operations a second, not other ones)."""
     stats = Stats()
     rng = random.Random(seed)
     anonymous = Client(url, stats, rng)
@@ -738,6 +740,12 @@ def run(url: str, dynamodb_url: str, *, seconds: float, clients: int, contractor
     for thread in threads:
         thread.start()
     world.stop.wait(seconds)
+    def missing() -> set[str]:
+        with stats.lock:
+            return set(until) - {kind for kind, n in stats.ops.items() if n}
+
+    while missing() and time.monotonic() - started < (seconds if at_most is None else at_most):
+        world.stop.wait(1.0)
     world.stop.set()
     for thread in threads:
         thread.join()
