@@ -51,7 +51,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import requests
@@ -157,8 +157,29 @@ class World:
     acquirer_queue: list[tuple[float, bytes]] = field(default_factory=list)  # the acquirer's webhooks
     acquirer_events: set[str] = field(default_factory=set)
     topups: dict[str, str] = field(default_factory=dict)               # card top-up id -> its client's id
+    operator_token: str | None = None  # logged in once, before the load: the checks use it at the end
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
+
+
+def log_in_operator(world: World, patience: float = 120.0) -> str | None:
+    """The operator's session, logged in once and kept in the world. Patient: every attempt waits for its answer
+    (a log-in given up on still counts against the log-in limits), and a 429 waits as it asks, until `patience`
+    seconds have passed."""
+    if world.operator_token:
+        return world.operator_token
+    operator = Client(world.url, world.stats, random.Random(0), patient=True)
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        response = operator.call("login", "POST", "/v1/auth/login", {"email": OPERATOR[0], "password": OPERATOR[1]},
+                                 attempts=3)
+        if response is not None and response.status_code == 200:
+            world.operator_token = response.json()["token"]
+            return world.operator_token
+        asked = response.headers.get("Retry-After", "") if response is not None else ""
+        wait = float(asked) if asked.isdigit() else 1.0
+        time.sleep(min(max(wait, 0.5), max(0.0, deadline - time.monotonic())))
+    return None
 
 
 def _signup(client: Client, who: str) -> tuple[str, str, str]:
@@ -492,11 +513,9 @@ def check(world: World, dynamodb_url: str, prefix: str) -> list[str]:
     models.bind(config.reload())
     violations: list[str] = []
     rng = random.Random(0)
-    operator = Client(world.url, world.stats, rng)
-    login = operator.json("login", "POST", "/v1/auth/login", {"email": OPERATOR[0], "password": OPERATOR[1]})
-    if login is None:
+    operator = Client(world.url, world.stats, rng, log_in_operator(world))
+    if operator.token is None:
         return ["the operator cannot log in"]
-    operator.token = login["token"]
     trial = operator.json("trial balance", "GET", "/v1/operator/trial-balance") or {"items": [], "balanced": False}
     if not trial["balanced"]:
         violations.append(f"trial balance does not sum to zero: {trial['items']}")
@@ -610,7 +629,8 @@ def site_violations() -> list[str]:
 
 def card_violations(invoices: dict) -> list[str]:
     """Every card payment the acquirer took ends in exactly one of: paying one invoice, refunded (or its
-    refund pending), or parked once with a reason; no owner is charged twice without an automatic refund."""
+    refund pending), or parked once with a reason; no owner is charged twice without an automatic refund; a top-up's
+    refund is awaited (asked again by the job) exactly while it is pending."""
     from chalicelib.store.models import CardPaymentModel, InvoiceModel, PaymentModel
 
     violations: list[str] = []
@@ -638,6 +658,10 @@ def card_violations(invoices: dict) -> list[str]:
         if sum(ends) != 1:
             violations.append(f"card payment {payment.id} ({payment.purpose}) is {payment.status}/{payment.outcome}: "
                               "it pays no invoice or top-up, is not refunded and is not parked")
+        awaited = payment.refund_queue is not None
+        if payment.purpose == "topup" and awaited != (payment.status == "refund_pending"):
+            violations.append(f"top-up payment {payment.id} is {payment.status} but its refund is "
+                              f"{'still' if awaited else 'not'} awaited by the job that asks it again")
     return violations
 
 
@@ -649,10 +673,10 @@ def _open_sites(world: World, anonymous: Client, count: int, seed: int) -> None:
     if not count:
         return
     rng = random.Random(seed)
-    login = anonymous.json("login", "POST", "/v1/auth/login", {"email": OPERATOR[0], "password": OPERATOR[1]})
-    assert login is not None, "the operator cannot log in"
+    token = log_in_operator(world)
+    assert token is not None, "the operator cannot log in"
     code = f"wl{uuid.uuid4().hex[:6]}"
-    Client(world.url, world.stats, rng, login["token"]).call("add tariff", "POST", "/v1/operator/tariffs", {
+    Client(world.url, world.stats, rng, token).call("add tariff", "POST", "/v1/operator/tariffs", {
         "code": code, "name": "Workload", "price": {"amount": 31000, "currency": "UAH"},
         "limits": {"products": 100, "orders_per_month": 50}, "features": []})
     for n in range(count):
@@ -667,9 +691,11 @@ def _open_sites(world: World, anonymous: Client, count: int, seed: int) -> None:
 
 def run(url: str, dynamodb_url: str, *, seconds: float, clients: int, contractors: int, seed: int,
         prefix: str = "escrowdesk-local-", out: Callable[[str], None] = print, faults: bool = False,
-        sites: int = 3) -> dict:
+        sites: int = 3, until: Iterable[str] = (), at_most: float | None = None) -> dict:
     """The workload, then the checks. With `faults` (the stage runs with LOCAL_FAULTS) a 500 is a
-    crash the stage injected on purpose: retried like a timeout, not a violation."""
+    crash the stage injected on purpose: retried like a timeout, not a violation. With `until`, the load goes on
+    past `seconds` until each of those kinds of operation was done at least once, for at most `at_most` seconds
+    in all (a busy machine does fewer operations a second, not other ones)."""
     stats = Stats()
     rng = random.Random(seed)
     anonymous = Client(url, stats, rng)
@@ -695,6 +721,7 @@ def run(url: str, dynamodb_url: str, *, seconds: float, clients: int, contractor
                                             {"emails": ",".join(emails[c] for c, _ in team)})
         for _, contractor_token in team:  # someone with an account joins a team only when he accepts
             Client(url, stats, rng, contractor_token).call("join team", "POST", f"/v1/team/requests/{user_id}/accept")
+    assert log_in_operator(world) is not None, "the operator cannot log in"  # before the load; kept for the checks
     _open_sites(world, anonymous, sites, seed)
     stats.ops.clear()
     stats.answers.clear()
@@ -713,6 +740,12 @@ def run(url: str, dynamodb_url: str, *, seconds: float, clients: int, contractor
     for thread in threads:
         thread.start()
     world.stop.wait(seconds)
+    def missing() -> set[str]:
+        with stats.lock:
+            return set(until) - {kind for kind, n in stats.ops.items() if n}
+
+    while missing() and time.monotonic() - started < (seconds if at_most is None else at_most):
+        world.stop.wait(1.0)
     world.stop.set()
     for thread in threads:
         thread.join()

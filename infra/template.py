@@ -141,6 +141,8 @@ def _api_access() -> dict[str, Access]:
 #   members listed in keys) and sends it through SES;
 # - resend_payout_requests (services/payouts.resend_unsent): queries the payouts' `by_queue` index,
 #   asks the bank (over HTTPS) and marks each payout sent;
+# - resend_card_refunds (services/card_payments.resend_refunds): queries the card payments' `by_refund` index,
+#   marks each refund asked again and asks the acquirer (over HTTPS); it moves no money;
 # - report_queues (chalicelib/services/health.py): the first due timer of each shard of the deals' `by_timer`, the
 #   e-mail queue's first entry and the payments waiting on `by_queue`, as metrics.
 JOB_ACCESS = {
@@ -151,6 +153,7 @@ JOB_ACCESS = {
     "payouts": access("UpdateItem", indexes=("by_queue",)),
     "deals": access(indexes=("by_timer",)),
     "payments": access(indexes=("by_queue",)),
+    "card_payments": access("UpdateItem", indexes=("by_refund",)),
 }
 
 # The hourly books audit (chalicelib/services/health.audit_recent_books): scans the journal for its latest entries,

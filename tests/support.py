@@ -245,6 +245,20 @@ def upload(api: Api, token: str, filename: str, data: bytes, content_type: str =
     return declared.json_body["id"]
 
 
+def upload_over_http(base_url: str, headers: dict, filename: str, data: bytes, content_type: str) -> str:
+    """An uploaded file's id, ready to attach, on a running stage: declared, then posted to the form it answered
+    as a browser posts it."""
+    import requests
+
+    declared = requests.post(f"{base_url}/v1/uploads", json={"filename": filename, "size": len(data),
+                                                             "content_type": content_type}, headers=headers, timeout=30)
+    assert declared.status_code == 201, declared.text
+    form = declared.json()["upload"]
+    posted = requests.post(form["url"], data=form["fields"], files={"file": (filename, data)}, timeout=30)
+    assert posted.status_code == 204, posted.text
+    return declared.json()["id"]
+
+
 def png(width: int = 40, height: int = 30) -> bytes:
     import io
 

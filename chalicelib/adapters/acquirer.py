@@ -177,7 +177,8 @@ class LocalAcquirer:
     # --- faults a developer (or a test) arms: the next call about a card answers 4xx, or is lost ---------------
 
     def arm(self, name: str, fault: str) -> None:
-        """`refuse` or `timeout` the next call about the card token `name`."""
+        """`refuse` or `timeout` the next call about the card token `name` (a refund of a payment that kept no
+        token: about its payment id)."""
         if fault not in ("refuse", "timeout"):
             raise ValueError(fault)
         self._keep("faults", name, {"fault": fault})
@@ -246,7 +247,7 @@ class LocalAcquirer:
     def refund(self, payment_id: str, amount: Money, acquirer_id: str | None = None) -> None:
         payment = self.load(payment_id)
         if payment is not None:
-            self._fault(payment.get("token") or (payment.get("card") or {}).get("token"))
+            self._fault(payment.get("token") or (payment.get("card") or {}).get("token") or payment_id)
         if payment is None or payment["status"] != "succeeded":
             return
         if acquirer_id is not None and acquirer_id != payment.get("acquirer_id", self.acquirer_id(payment_id)):

@@ -10,8 +10,6 @@ so no name can break the header or make a file undownloadable. A zip must be a r
 central directory an unpacker can walk without harm (`check_zip`)."""
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 import os
 import re
@@ -70,17 +68,6 @@ class Files(Protocol):
     def mark(self, key: str, *, claimed: bool) -> None: ...
 
     def delete(self, key: str) -> None: ...
-
-
-def decode_upload(content_base64: str, *, max_bytes: int, field: str) -> bytes:
-    """An uploaded file's bytes, or a 422 naming `field` when it is not base64 or too large."""
-    try:
-        data = base64.b64decode(content_base64, validate=True)
-    except (binascii.Error, ValueError):
-        raise Unprocessable("validation_error", f"{field} is not valid base64", field=field) from None
-    if len(data) > max_bytes:
-        raise Unprocessable("file_too_large", f"The file may be at most {max_bytes} bytes", field=field)
-    return data
 
 
 MAX_FILENAME_CHARS = 150

@@ -17,7 +17,9 @@ sits in the card clearing account until its refund is confirmed, so the books ne
 
 A client's card top-up (purpose `topup`) comes through the same webhook; its success is applied by
 `services/topups.py` (the balance credited, the action it was for fired), its decline and its duplicate's
-refund here like any other payment's.
+refund here like any other payment's. With no site deal to keep its timer, a top-up's awaited refund sits in the
+card payments' sparse `by_refund` index, and the `resend_card_refunds` job asks it again every REFUND_RESEND until
+the acquirer confirms it.
 
 A charge or a refund the acquirer refuses (4xx) is an outcome, not a pause: a refused charge is a
 decline (`charge_refused`: the owner gets a payment link, the retries go on), a refused refund leaves
@@ -27,9 +29,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PynamoDBException, UpdateError
 
 from chalicelib import engine
 from chalicelib.access.auth import Principal
@@ -42,6 +44,7 @@ from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Conflict, DomainError, Retryable, UpstreamRefused
 from chalicelib.platform.observability import logger, metrics
 from chalicelib.processes import Context
+from chalicelib.processes.site_deal import CHARGE_RESEND
 from chalicelib.processes.site_deal import OPEN as SUBSCRIBED
 from chalicelib.processes.subscription import PROCESS
 from chalicelib.services import bank, deals, idempotency, service_invoices, sites
@@ -51,6 +54,8 @@ from chalicelib.store.uow import UnitOfWork, run_with_retries
 
 LINK, PAY_INVOICE, VERIFY, AUTOPAY, TOPUP = "link", "pay_invoice", "verify", "autopay", "topup"
 PENDING, SUCCEEDED, FAILED, REFUND_PENDING, REFUNDED = "pending", "succeeded", "failed", "refund_pending", "refunded"
+REFUNDS_AWAITED = "awaited"  # a client's card payment's `refund_queue` while its refund is not confirmed
+REFUND_RESEND = CHARGE_RESEND  # a client's refund unconfirmed this long is asked again, as a site's is
 APPLIED, VERIFIED, PARKED, DECLINED, DUPLICATE = "applied", "verified", "parked", "declined", "duplicate"
 VERIFICATION = Money(100, tariffs.CURRENCY)  # 1.00 UAH
 
@@ -224,8 +229,15 @@ def _applied(event: AcquirerEvent, outcome: str) -> dict:
 
 def settle(uow: UnitOfWork, payment: CardPaymentModel, status: str, outcome: str,
            expected: str = PENDING, card_mask: str | None = None, acquirer_id: str | None = None) -> None:
+    """The payment's outcome, from `expected`. A client's payment whose refund is now asked for is queued for
+    `resend_refunds` until the acquirer confirms it; leaving `refund_pending` takes it off the queue."""
+    now = clock.iso(clock.now())
     actions = [CardPaymentModel.status.set(status), CardPaymentModel.outcome.set(outcome),
-               CardPaymentModel.settled_at.set(clock.iso(clock.now()))]
+               CardPaymentModel.settled_at.set(now)]
+    if status == REFUND_PENDING and payment.purpose == TOPUP:
+        actions += [CardPaymentModel.refund_queue.set(REFUNDS_AWAITED), CardPaymentModel.refund_asked_at.set(now)]
+    elif expected == REFUND_PENDING and payment.purpose == TOPUP:
+        actions += [CardPaymentModel.refund_queue.remove(), CardPaymentModel.refund_asked_at.remove()]
     if card_mask:
         actions.append(CardPaymentModel.card_mask.set(card_mask))
     if acquirer_id and not payment.acquirer_id:
@@ -305,13 +317,42 @@ def _refunded(uow: UnitOfWork, payment: CardPaymentModel, event: AcquirerEvent) 
 
 def refund(payment: CardPaymentModel, money: Money) -> None:
     """After the transaction that booked it: give a verification's 1.00 UAH or a duplicate back (the
-    subscription's `resend_refund` asks again until the acquirer confirms it; a refusal parks it)."""
+    subscription's `resend_refund`, or for a client's top-up `resend_refunds`, asks again until the acquirer
+    confirms it; a refusal parks it)."""
     try:
         acquirer.get_acquirer().refund(payment.id, money, payment.acquirer_id)
     except UpstreamRefused:
         refund_refused(payment.id)
     except DomainError:
         logger.warning("card refund not taken; asked again later", extra={"payment_id": payment.id})
+
+
+def resend_refunds(now: datetime) -> dict:
+    """The job: a client's refund the acquirer has not confirmed within REFUND_RESEND is asked again (under the
+    same payment id: never refunded twice), as a site's subscription asks its refunds again. The job moves no
+    money (its role writes no journal, account or payment), so a refusal here is logged as an error and the refund
+    stays awaited, asked again each REFUND_RESEND, its money in the card clearing account; a refusal when the
+    webhook first asks parks it for an operator (`refund_refused`)."""
+    cutoff = clock.iso(now - REFUND_RESEND)
+    asked = refused = 0
+    for awaited in CardPaymentModel.by_refund.query(REFUNDS_AWAITED, CardPaymentModel.refund_asked_at <= cutoff):
+        try:  # taken by this run: another run, or the confirmation meanwhile, leaves it
+            awaited.update(actions=[CardPaymentModel.refund_asked_at.set(clock.iso(now))],
+                           condition=(CardPaymentModel.status == REFUND_PENDING)
+                           & (CardPaymentModel.refund_asked_at == awaited.refund_asked_at))
+        except UpdateError:
+            continue
+        asked += 1
+        try:
+            acquirer.get_acquirer().refund(awaited.id, Money(int(awaited.amount), awaited.currency),
+                                           awaited.acquirer_id)
+        except UpstreamRefused:
+            refused += 1
+            logger.error("card refund refused by the acquirer; still awaited, asked again later",
+                         extra={"payment_id": awaited.id})
+        except DomainError:
+            logger.warning("card refund not taken; asked again later", extra={"payment_id": awaited.id})
+    return {"asked": asked, "refused": refused}
 
 
 def remember_acquirer_id(payment_id: str, acquirer_id: str | None) -> None:

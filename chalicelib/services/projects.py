@@ -5,11 +5,12 @@ later step is a transition applied by the engine. Client and bidder talk in thei
 (`services/conversations.py`)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from chalicelib import engine
 from chalicelib.access.auth import Principal
-from chalicelib.adapters.files import check_zip, decode_upload, get_files, safe_filename
+from chalicelib.adapters.files import ZIP, check_zip, get_files
 from chalicelib.money import deal_terms, ledger
 from chalicelib.money.amounts import Money, require_positive
 from chalicelib.notify import outbox
@@ -19,10 +20,10 @@ from chalicelib.platform.errors import Conflict, Forbidden, InsufficientFunds, N
 from chalicelib.processes import Actor, Context
 from chalicelib.processes.disputes import escrow_of
 from chalicelib.processes.project import AWAITING, IN_PROGRESS, PROCESS, first_half
-from chalicelib.services import deals, idempotency, profiles, topups, views
+from chalicelib.services import deals, idempotency, profiles, topups, uploads, views
 from chalicelib.services.pagination import page
 from chalicelib.store import lookup
-from chalicelib.store.models import DealModel, ProjectModel, ProposalModel
+from chalicelib.store.models import DealModel, ProjectModel, ProposalModel, UploadModel
 from chalicelib.store.uow import UnitOfWork
 
 OPEN, CONTRACTED, CLOSED = "open", "contracted", "closed"
@@ -310,22 +311,31 @@ def fund_into(uow: UnitOfWork, client_id: str, contract_id: str, now: datetime) 
     return deal
 
 
-def upload(principal: Principal, contract_id: str, filename: str, content_base64: str) -> tuple[int, dict]:
-    """The contractor uploads the deliverable: one zip, within the size limit, while in progress."""
+def upload(principal: Principal, contract_id: str, file_id: str) -> tuple[int, dict]:
+    """The contractor attaches the deliverable, while in progress: his upload (`POST /v1/uploads`), claimed by the
+    contract in the same unit of work — one zip, within the size limit, whose directory is safe to unpack."""
     deal = load_contract(contract_id)
     if _role(principal, deal) != "contractor":
         raise Forbidden("not_your_move", "Only the contractor uploads the deliverable")
     if deal.status != IN_PROGRESS:
         raise Conflict("invalid_state", f"Cannot upload to a contract that is {deal.status.replace('_', ' ')}")
-    data = decode_upload(content_base64, max_bytes=settings.deliverable_max_bytes, field="content_base64")
-    check_zip(data, filename=filename, max_entries=settings.zip_max_entries,
-              max_unpacked_bytes=settings.zip_max_unpacked_bytes, field="content_base64")
-    key = f"deliverables/{deal.id}/{ids.new_id('fil')}.zip"
-    get_files().put(key, data, "application/zip")
-    deliverable = {"key": key, "filename": safe_filename(filename, suffix=".zip"), "size": len(data),
-                   "uploaded_at": clock.iso(clock.now())}
-    deal.data = {**(deal.data or {}), "deliverable": deliverable}
+
+    def a_safe_zip(record: UploadModel, read: Callable[[], bytes]) -> None:
+        if record.content_type != ZIP:
+            raise Unprocessable("not_a_zip", "The deliverable must be a zip archive (application/zip)",
+                                field="file_id")
+        if int(record.size) > settings.deliverable_max_bytes:
+            raise Unprocessable("file_too_large", f"The deliverable may be at most {settings.deliverable_max_bytes}"
+                                " bytes", field="file_id")
+        check_zip(read(), filename=record.filename, max_entries=settings.zip_max_entries,
+                  max_unpacked_bytes=settings.zip_max_unpacked_bytes, field="file_id", name_field="file_id")
+
+    now = clock.now()
     uow = UnitOfWork()
+    claimed = uploads.claim_one(uow, principal, file_id, deal.id, now, a_safe_zip)
+    deliverable = {"key": claimed["key"], "file_id": claimed["id"], "filename": claimed["filename"],
+                   "size": claimed["size"], "uploaded_at": clock.iso(now)}
+    deal.data = {**(deal.data or {}), "deliverable": deliverable}
     uow.update(deal, [DealModel.data.set(deal.data)], condition=(DealModel.status == IN_PROGRESS) &
                (DealModel.version == int(deal.version)),
                on_fail=Conflict("state_changed", "The contract changed meanwhile; reload it and try again"))

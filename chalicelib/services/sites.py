@@ -46,11 +46,11 @@ from chalicelib.processes.site_deal import (
     site_key,
 )
 from chalicelib.processes.subscription import PROCESS
-from chalicelib.services import deals, idempotency, service_invoices, views
+from chalicelib.services import deals, idempotency, service_invoices, uploads, views
 from chalicelib.services.pagination import page
 from chalicelib.services.site_identifiers import Host, host, phone, tax_id, ua_iban
 from chalicelib.store import audit_log, lookup
-from chalicelib.store.models import AuditLogModel, DealModel, KeyModel, SiteModel, TariffModel, UserModel
+from chalicelib.store.models import AuditLogModel, DealModel, KeyModel, SiteModel, TariffModel, UploadModel, UserModel
 from chalicelib.store.uow import UnitOfWork
 
 MAX_DOMAINS = 20
@@ -900,25 +900,33 @@ def contract_link(principal: Principal, site_id: str, contract_id: str) -> dict:
             "filename": item["filename"]}
 
 
-def upload_contract(principal: Principal, site_id: str, filename: str, content_base64: str) -> tuple[int, dict]:
-    from chalicelib.adapters.files import decode_upload, get_files
-
+def upload_contract(principal: Principal, site_id: str, file_id: str) -> tuple[int, dict]:
+    """An operator attaches a site's personal contract: his upload (`POST /v1/uploads`), a PDF within
+    CONTRACT_MAX_BYTES, claimed by the site in the same unit of work as the site's list of contracts."""
     principal.require_operator()
     visible(principal, site_id)
-    pdf = decode_upload(content_base64, max_bytes=settings.contract_max_bytes, field="content_base64")
-    if not pdf.startswith(PDF_MAGIC):
-        raise Unprocessable("not_a_pdf", "A contract must be a PDF file", field="content_base64")
+
+    def a_pdf(record: UploadModel, read: Callable[[], bytes]) -> None:
+        if record.content_type != "application/pdf":
+            raise Unprocessable("not_a_pdf", "A contract must be a PDF file (application/pdf)", field="file_id")
+        if int(record.size) > settings.contract_max_bytes:
+            raise Unprocessable("file_too_large", f"A contract may be at most {settings.contract_max_bytes} bytes",
+                                field="file_id")
+        if not read().startswith(PDF_MAGIC):
+            raise Unprocessable("not_a_pdf", "A contract must be a PDF file", field="file_id")
+
     site = load_site(site_id)
-    contract_id = ids.new_id("sct")
-    key = f"deliverables/sites/{site_id}/contracts/{contract_id}.pdf"
-    get_files().put(key, pdf, "application/pdf")
-    item = {"id": contract_id, "filename": filename, "key": key, "size": len(pdf),
-            "uploaded_at": clock.iso(clock.now())}
+    now = clock.now()
     uow = UnitOfWork()
+    claimed = uploads.claim_one(uow, principal, file_id, site_id, now, a_pdf)
+    contract_id = ids.new_id("sct")
+    filename = claimed["filename"]
+    item = {"id": contract_id, "filename": filename, "key": claimed["key"], "file_id": claimed["id"],
+            "size": claimed["size"], "uploaded_at": clock.iso(now)}
     uow.update(site, [SiteModel.contracts.set([*site.contracts, item])],
                condition=SiteModel.contracts == site.contracts)
     return idempotency.commit(uow, 201, {"id": contract_id, "kind": "personal", "title": filename, "version": None,
-                                         "effective_from": None, "filename": filename, "size": len(pdf),
+                                         "effective_from": None, "filename": filename, "size": item["size"],
                                          "uploaded_at": item["uploaded_at"],
                                          "url": f"/v1/sites/{site_id}/contracts/{contract_id}"})
 

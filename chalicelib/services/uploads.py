@@ -4,6 +4,9 @@ by its id, which claims it — once, by its uploader only, in the attaching step
 again what arrived: that it is there, no larger than declared, of the declared type, and that the name's
 extension fits the type.
 
+A contract's deliverable (a zip) and a site's personal contract (a PDF) are uploads too, each claimed alone by
+its own step (`claim_one`) with that document's own checks of what arrived.
+
 An image gets its pixel size and a thumbnail (`process`): on AWS from the bucket's event, locally from the
 runner's job, and in any case before a claim that finds it not yet done. An upload nothing claims within a day
 is removed: on AWS by the bucket's lifecycle rule (its tag) and the item's TTL, locally by `sweep`.
@@ -16,6 +19,7 @@ import io
 import json
 import os
 import urllib.parse
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DeleteError
@@ -78,31 +82,51 @@ def claim(uow: UnitOfWork, principal: Principal, file_ids: list[str], claimed_by
     or not uploaded yet (409), one larger than declared or not of its declared type (422)."""
     if len(set(file_ids)) != len(file_ids):
         raise Unprocessable("duplicate_file", "A file may be attached once", field=field)
+    arrived = [_arrived(principal, file_id, f"{field}.{n}.file_id") for n, file_id in enumerate(file_ids)]
+    return _claim(uow, principal, arrived, claimed_by, now)
+
+
+def claim_one(uow: UnitOfWork, principal: Principal, file_id: str, claimed_by: str, now: datetime,
+              check: Callable[[UploadModel, Callable[[], bytes]], None], field: str = "file_id") -> dict:
+    """Add the claim of one of the caller's uploads, as a document of its own (a contract's deliverable, a site's
+    personal contract), to the unit of work: refused as `claim` refuses, and also when `check` refuses it (given
+    the upload, as declared and found no larger, and a reader of its bytes) — before anything is marked."""
+    record, size = _arrived(principal, file_id, field)
+    check(record, lambda: get_files().get(record.key))
+    return _claim(uow, principal, [(record, size)], claimed_by, now)[0]
+
+
+def _arrived(principal: Principal, file_id: str, where: str) -> tuple[UploadModel, int]:
+    """The caller's pending upload `file_id` and its size, checked against what arrived."""
+    try:
+        record = UploadModel.get(file_id, consistent_read=True)
+    except UploadModel.DoesNotExist:
+        raise Unprocessable("unknown_file", f"No upload {file_id!r}: upload it with POST /v1/uploads first",
+                            field=where) from None
+    if record.owner_id != principal.user_id:
+        raise Forbidden("not_your_upload", "Only its uploader may attach a file")
+    if record.status != PENDING:
+        raise Conflict("upload_claimed", "This file is attached already; upload it again to attach it twice")
+    found = get_files().head(record.key)
+    if found is None:
+        raise Conflict("upload_incomplete", "The file has not arrived yet: post it to the upload form first")
+    size, content_type = found
+    if size > int(record.size):
+        raise Unprocessable("upload_too_large", f"The file is {size} bytes, more than the {int(record.size)} "
+                                                "declared", field=where)
+    if content_type != record.content_type:
+        raise Unprocessable("upload_type_mismatch", f"The file arrived as {content_type}, not the declared "
+                                                    f"{record.content_type}", field=where)
+    _check_type(record.filename, content_type)
+    return record, size
+
+
+def _claim(uow: UnitOfWork, principal: Principal, arrived: list[tuple[UploadModel, int]], claimed_by: str,
+           now: datetime) -> list[dict]:
     files = get_files()
     claimed = []
-    for n, file_id in enumerate(file_ids):
-        where = f"{field}.{n}.file_id"
-        try:
-            record = UploadModel.get(file_id, consistent_read=True)
-        except UploadModel.DoesNotExist:
-            raise Unprocessable("unknown_file", f"No upload {file_id!r}: upload it with POST /v1/uploads first",
-                                field=where) from None
-        if record.owner_id != principal.user_id:
-            raise Forbidden("not_your_upload", "Only its uploader may attach a file")
-        if record.status != PENDING:
-            raise Conflict("upload_claimed", "This file is attached already; upload it again to attach it twice")
-        found = files.head(record.key)
-        if found is None:
-            raise Conflict("upload_incomplete", "The file has not arrived yet: post it to the upload form first")
-        size, content_type = found
-        if size > int(record.size):
-            raise Unprocessable("upload_too_large", f"The file is {size} bytes, more than the {int(record.size)} "
-                                                    "declared", field=where)
-        if content_type != record.content_type:
-            raise Unprocessable("upload_type_mismatch", f"The file arrived as {content_type}, not the declared "
-                                                        f"{record.content_type}", field=where)
-        _check_type(record.filename, content_type)
-        if content_type in IMAGES and record.width is None:
+    for record, size in arrived:
+        if record.content_type in IMAGES and record.width is None:
             record = process(record.key) or record
         uow.update(record, [UploadModel.status.set(CLAIMED), UploadModel.claimed_by.set(claimed_by),
                             UploadModel.claimed_at.set(clock.iso(now)), UploadModel.size.set(size),

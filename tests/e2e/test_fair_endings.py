@@ -3,7 +3,6 @@ contract is declined takes proposals again, delivered work goes back for changes
 company's invitee is in its team at once, his drafts waiting for him to join."""
 from __future__ import annotations
 
-import base64
 import io
 import json
 import uuid
@@ -12,7 +11,7 @@ from datetime import UTC, datetime
 
 import requests
 
-from tests.support import sign
+from tests.support import sign, upload_over_http
 
 
 def _user(api: str, who: str, skills: list[str] | None = None) -> dict:
@@ -39,11 +38,12 @@ def _fund(api: str, user: dict, amount: int) -> None:
     assert answer.status_code == 200, answer.text
 
 
-def _zip(text: str) -> str:
+def _zip(api: str, user: dict, filename: str, text: str) -> dict:
+    """The deliverable's body: a zip the contractor uploaded."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("index.html", text)
-    return base64.b64encode(buffer.getvalue()).decode()
+    return {"file_id": upload_over_http(api, user["headers"], filename, buffer.getvalue(), "application/zip")}
 
 
 def _post(api: str, path: str, user: dict, body: dict | None = None) -> requests.Response:
@@ -83,7 +83,7 @@ def test_delivered_work_goes_back_for_changes_and_is_released_after_the_next_sub
     path = f"/v1/contracts/{contract['id']}"
     _post(api, f"{path}/accept", coder)
     _post(api, f"{path}/fund", client)
-    _post(api, f"{path}/deliverable", coder, {"filename": "v1.zip", "content_base64": _zip("one")})
+    _post(api, f"{path}/deliverable", coder, _zip(api, coder, "v1.zip", "one"))
     assert _post(api, f"{path}/submit", coder).status_code == 200
     back = _post(api, f"{path}/changes", client, {"message": "The header is wrong"})
     assert back.status_code == 200 and back.json()["status"] == "in_progress", back.text
@@ -91,7 +91,7 @@ def test_delivered_work_goes_back_for_changes_and_is_released_after_the_next_sub
     requests.post(f"{api}/dev/clock", json={"advance_seconds": 5 * 86400}, timeout=30)
     requests.post(f"{api}/dev/jobs/run", timeout=60)
     assert requests.get(f"{api}{path}", headers=client["headers"], timeout=30).json()["status"] == "in_progress"
-    _post(api, f"{path}/deliverable", coder, {"filename": "v2.zip", "content_base64": _zip("two")})
+    _post(api, f"{path}/deliverable", coder, _zip(api, coder, "v2.zip", "two"))
     again = _post(api, f"{path}/submit", coder).json()
     assert [v["filename"] for v in again["versions"]] == ["v1.zip", "v2.zip"]
     requests.post(f"{api}/dev/clock", json={"advance_seconds": 2 * 86400 + 60}, timeout=30)

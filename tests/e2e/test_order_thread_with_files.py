@@ -14,6 +14,8 @@ import pytest
 import requests
 from PIL import Image
 
+from tests.support import upload_over_http
+
 
 @pytest.fixture
 def page(browser) -> Iterator:
@@ -47,11 +49,7 @@ def _post(api: str, path: str, user: dict, body: dict | None = None) -> dict:
 
 
 def _upload(api: str, user: dict, filename: str, data: bytes, content_type: str) -> str:
-    declared = _post(api, "/v1/uploads", user, {"filename": filename, "size": len(data), "content_type": content_type})
-    form = declared["upload"]
-    posted = requests.post(form["url"], data=form["fields"], files={"file": (filename, data)}, timeout=30)
-    assert posted.status_code == 204, posted.text
-    return declared["id"]
+    return upload_over_http(api, user["headers"], filename, data, content_type)
 
 
 def _png() -> bytes:

@@ -4,7 +4,7 @@ with the books and the escrow of open orders balanced after every step."""
 from __future__ import annotations
 
 from chalicelib.services import accounts
-from tests.support import act, assert_books_balance, transfer_event
+from tests.support import act, assert_books_balance, transfer_event, upload
 
 
 def test_offer_extra_dispute_cancellation_and_review_on_dynamodb_local(api):
@@ -69,7 +69,6 @@ def test_offer_extra_dispute_cancellation_and_review_on_dynamodb_local(api):
 
 
 def test_project_contract_then_a_payout_on_dynamodb_local(api, tmp_path, monkeypatch):
-    import base64
     import io
     import zipfile
 
@@ -96,10 +95,9 @@ def test_project_contract_then_a_payout_on_dynamodb_local(api, tmp_path, monkeyp
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("api.py", "print('ok')")
-    upload = api.post(f"/v1/contracts/{contract['id']}/deliverable",
-                      {"filename": "api.zip", "content_base64": base64.b64encode(archive.getvalue()).decode()},
-                      token=coder)
-    assert upload.status_code == 200, upload.body
+    zip_id = upload(api, coder, "api.zip", archive.getvalue(), "application/zip")
+    attached = api.post(f"/v1/contracts/{contract['id']}/deliverable", {"file_id": zip_id}, token=coder)
+    assert attached.status_code == 200, attached.body
     api.post(f"/v1/contracts/{contract['id']}/submit", token=coder)
     assert api.post(f"/v1/contracts/{contract['id']}/fund", token=client).status_code == 200
     assert api.post(f"/v1/contracts/{contract['id']}/approve", token=client).status_code == 200

@@ -11,7 +11,6 @@ appear only in the lists of those who may see them.
 """
 from __future__ import annotations
 
-import base64
 import io
 import json
 import zipfile
@@ -54,11 +53,11 @@ class Row:
     headers: dict = field(default_factory=dict)
 
 
-def _zip() -> str:
+def _zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("index.html", "<h1>done</h1>")
-    return base64.b64encode(buffer.getvalue()).decode()
+    return buffer.getvalue()
 
 
 def _world(api) -> dict:
@@ -119,6 +118,7 @@ def _world(api) -> dict:
                 token=tokens[CONTRACTOR]))
     w["contract"] = ok(api.post(f"/v1/projects/{w['project']}/proposals/{ids[CONTRACTOR]}/select",
                                 token=tokens[OWNER]))["id"]
+    w["deliverable_file"] = upload(api, tokens[CONTRACTOR], "site.zip", _zip(), "application/zip")
     w["project2"] = ok(api.post("/v1/projects", {"title": "Second", "description": "Another", "skills": ["python"],
                                                  "budget_min": 20_000, "budget_max": 40_000, "currency": "USD"},
                                 token=tokens[OWNER]))["id"]
@@ -152,9 +152,10 @@ def _sites(api, w: dict, ok) -> None:
                                           "tariff": "start"}, token=tokens[OWNER]))["id"]
     w["site_key"] = ok(api.post(f"/v1/sites/{w['site']}/keys", token=tokens[OWNER]))["key"]
     w["site_invoice"] = api.get(f"/v1/sites/{w['site']}/invoices", token=tokens[OWNER]).json_body["items"][0]["id"]
-    pdf = base64.b64encode(b"%PDF-1.4 contract").decode()
-    w["site_contract"] = ok(api.post(f"/v1/operator/sites/{w['site']}/contracts",
-                                     {"filename": "contract.pdf", "content_base64": pdf}, token=tokens[OPERATOR]))["id"]
+    pdf = upload(api, tokens[OPERATOR], "contract.pdf", b"%PDF-1.4 contract", "application/pdf")
+    w["site_contract"] = ok(api.post(f"/v1/operator/sites/{w['site']}/contracts", {"file_id": pdf},
+                                     token=tokens[OPERATOR]))["id"]
+    w["contract_file"] = upload(api, tokens[OPERATOR], "again.pdf", b"%PDF-1.4 again", "application/pdf")
 
 
 def credentials(w: dict, who: str) -> tuple[str | None, dict]:
@@ -291,8 +292,7 @@ def _rows(w: dict) -> list[Row]:
         Row("GET", f"/v1/contracts/{c}", SUPPORT),
         Row("POST", f"/v1/contracts/{c}/accept", frozenset({CONTRACTOR})),
         Row("POST", f"/v1/contracts/{c}/fund", frozenset({OWNER})),
-        Row("POST", f"/v1/contracts/{c}/deliverable", frozenset({CONTRACTOR}),
-            {"filename": "site.zip", "content_base64": _zip()}),
+        Row("POST", f"/v1/contracts/{c}/deliverable", frozenset({CONTRACTOR}), {"file_id": w["deliverable_file"]}),
         Row("GET", f"/v1/contracts/{c}/deliverable", SUPPORT),
         Row("POST", f"/v1/contracts/{c}/submit", frozenset({CONTRACTOR})),
         Row("POST", f"/v1/contracts/{c}/changes", frozenset({OWNER}), {"message": "Fix it"}),
@@ -461,8 +461,7 @@ def _site_rows(w: dict) -> list[Row]:
         Row("GET", f"/v1/sites/{s}/contracts", SITE_READERS),
         Row("GET", f"/v1/sites/{s}/contracts/{w['site_contract']}", SITE_READERS),
         Row("GET", f"/v1/sites/{s}/offer", SITE_READERS, headers=PDF),
-        Row("POST", f"/v1/operator/sites/{s}/contracts", frozenset({OPERATOR}),
-            {"filename": "contract.pdf", "content_base64": base64.b64encode(b"%PDF-1.4 again").decode()}),
+        Row("POST", f"/v1/operator/sites/{s}/contracts", frozenset({OPERATOR}), {"file_id": w["contract_file"]}),
         Row("POST", f"/v1/operator/sites/{s}/invoices/{w['site_invoice']}/write-off", frozenset({OPERATOR}),
             {"reason": "goodwill"}),
         Row("POST", f"/v1/operator/sites/{s}/owner", frozenset({OPERATOR}), {"owner": CONTACT}),

@@ -3,7 +3,6 @@ audited after every step that moves money. The clock is moved to set moments of 
 months are calendar months in BILLING_TIMEZONE)."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 
@@ -28,7 +27,7 @@ from tests.billing_support import (
     new_site,
     report,
 )
-from tests.support import assert_books_balance, run_jobs, transfer_event
+from tests.support import assert_books_balance, declare_upload, run_jobs, transfer_event, upload
 
 PDF = {"Accept": "application/pdf"}
 
@@ -412,20 +411,52 @@ def test_the_public_offer_is_rendered_in_the_owners_language_and_personal_contra
     path = f"/v1/sites/{site['id']}"
     offer = api.get(f"{path}/offer", token=owner, headers=PDF)
     assert offer.status_code == 200 and "Публічна оферта" in _pdf_text(offer.body)
-    not_pdf = api.post(f"/v1/operator{path[3:]}/contracts", {"filename": "c.pdf",
-                                                         "content_base64": base64.b64encode(b"hello").decode()},
+    contracts = f"/v1/operator{path[3:]}/contracts"
+    not_pdf = api.post(contracts, {"file_id": upload(api, operator_token, "c.pdf", b"hello", "application/pdf")},
                        token=operator_token)
-    assert not_pdf.status_code == 422
-    pdf = base64.b64encode(b"%PDF-1.4 signed contract").decode()
-    uploaded = api.post(f"/v1/operator{path[3:]}/contracts", {"filename": "contract.pdf", "content_base64": pdf},
-                        token=operator_token)
+    assert not_pdf.status_code == 422 and not_pdf.json_body["error"]["code"] == "not_a_pdf"
+    text = api.post(contracts, {"file_id": upload(api, operator_token, "c.txt", b"%PDF-1.4 text")},
+                    token=operator_token)
+    assert text.status_code == 422 and text.json_body["error"]["code"] == "not_a_pdf"
+    pdf = upload(api, operator_token, "contract.pdf", b"%PDF-1.4 signed contract", "application/pdf")
+    assert api.post(contracts, {"file_id": pdf}, token=owner).status_code == 403
+    uploaded = api.post(contracts, {"file_id": pdf}, token=operator_token)
     assert uploaded.status_code == 201, uploaded.body
+    assert uploaded.json_body["filename"] == "contract.pdf"
     listed = api.get(f"{path}/contracts", token=owner).json_body["items"]
     assert [c["kind"] for c in listed] == ["public_offer", "personal"]
     link = api.get(f"{path}/contracts/{uploaded.json_body['id']}", token=owner).json_body["url"]
     assert api.get(link, headers=PDF).body == b"%PDF-1.4 signed contract"
-    assert api.post(f"/v1/operator{path[3:]}/contracts", {"filename": "contract.pdf", "content_base64": pdf},
-                    token=owner).status_code == 403
+    again = api.post(contracts, {"file_id": pdf}, token=operator_token)
+    assert again.status_code == 409 and again.json_body["error"]["code"] == "upload_claimed"
+    assert_books_balance()
+
+
+def test_a_personal_contract_is_the_operators_own_upload_no_larger_than_declared_or_allowed(api, owner,
+                                                                                            operator_token,
+                                                                                            monkeypatch):
+    from chalicelib.adapters.files import get_files
+    from chalicelib.platform import config
+    from chalicelib.store.models import UploadModel
+
+    site = new_site(api, owner)
+    contracts = f"/v1/operator/sites/{site['id']}/contracts"
+    owners = upload(api, owner, "mine.pdf", b"%PDF-1.4 the owner's", "application/pdf")
+    someone_elses = api.post(contracts, {"file_id": owners}, token=operator_token)
+    assert someone_elses.status_code == 403 and someone_elses.json_body["error"]["code"] == "not_your_upload"
+    declared = declare_upload(api, operator_token, "contract.pdf", 8, "application/pdf").json_body
+    get_files().put(declared["upload"]["fields"]["key"], b"%PDF-1.4 more than eight bytes", "application/pdf")
+    bigger = api.post(contracts, {"file_id": declared["id"]}, token=operator_token)
+    assert bigger.status_code == 422 and bigger.json_body["error"]["code"] == "upload_too_large"
+    monkeypatch.setenv("CONTRACT_MAX_BYTES", "10")
+    config.reload()
+    too_large = api.post(contracts, {"file_id": upload(api, operator_token, "long.pdf", b"%PDF-1.4 eleven+",
+                                                        "application/pdf")}, token=operator_token)
+    assert too_large.status_code == 422 and too_large.json_body["error"]["code"] == "file_too_large"
+    assert {UploadModel.get(file_id).status for file_id in (owners, declared["id"])} == {"pending"}
+    assert [c["kind"] for c in api.get(f"/v1/sites/{site['id']}/contracts", token=owner).json_body["items"]] == [
+        "public_offer"]
+    assert_books_balance()
 
 
 # --- deletion and the owner ----------------------------------------------------------------------------------------

@@ -15,9 +15,10 @@ from chalicelib.money import ledger
 from chalicelib.money.amounts import Money
 from chalicelib.money.ledger import System
 from chalicelib.platform import clock, config
+from chalicelib.services import card_payments
 from chalicelib.store.models import CardPaymentModel, DealModel, InvoiceModel
 from tests.billing_support import deliver
-from tests.support import assert_books_balance, place_order
+from tests.support import assert_books_balance, place_order, run_jobs
 
 MINUTE = 60
 
@@ -130,6 +131,60 @@ def test_a_second_paid_page_of_a_paid_top_up_is_refunded_and_the_balance_credite
     assert [a["outcome"] for a in deliver(api)] == ["refunded"]
     assert _system(System.CARD_CLEARING) == 0 and _system(System.ACQUIRER) == -5000
     assert CardPaymentModel.get(renewed["payment_id"]).status == "refunded"
+    assert_books_balance()
+
+
+def test_a_duplicates_refund_the_acquirer_did_not_answer_is_asked_again_by_the_job_until_it_is_confirmed(
+        api, broke, fake_acquirer, still_clock):
+    topup = _topup(api, broke)
+    clock.advance(31 * MINUTE)
+    renewed = api.post(f"/v1/topups/{topup['id']}/payment-link", token=broke).json_body
+    _pay(fake_acquirer, topup["payment_url"])
+    _pay(fake_acquirer, renewed["url"])
+    fake_acquirer.arm(renewed["payment_id"], "timeout")  # the refund asked at once is lost
+    assert [a["outcome"] for a in deliver(api)] == ["applied", "duplicate"]
+    assert fake_acquirer.load(renewed["payment_id"])["status"] == "succeeded"  # not refunded yet
+    assert CardPaymentModel.get(renewed["payment_id"]).status == "refund_pending"
+    assert _system(System.CARD_CLEARING) == 5000
+    assert_books_balance()
+
+    assert run_jobs(api)["resend_card_refunds"] == {"asked": 0, "refused": 0}  # not yet due: asked a moment ago
+    clock.advance(card_payments.REFUND_RESEND.total_seconds() + 1)
+    assert run_jobs(api)["resend_card_refunds"] == {"asked": 1, "refused": 0}
+    assert fake_acquirer.load(renewed["payment_id"])["status"] == "refunded"
+    assert [a["outcome"] for a in deliver(api)] == ["refunded"]
+    confirmed = CardPaymentModel.get(renewed["payment_id"])
+    assert confirmed.status == "refunded" and confirmed.refund_queue is None
+    clock.advance(card_payments.REFUND_RESEND.total_seconds() + 1)
+    assert run_jobs(api)["resend_card_refunds"] == {"asked": 0, "refused": 0}  # confirmed: never asked again
+    assert _available(api, broke) == (5000, 0)
+    assert _system(System.CARD_CLEARING) == 0 and _system(System.ACQUIRER) == -5000
+    assert_books_balance()
+
+
+def test_a_duplicates_refund_the_acquirer_refuses_on_the_retry_stays_awaited_and_is_asked_again(
+        api, broke, fake_acquirer, still_clock):
+    """The job moves no money: a refusal it meets leaves the money in card clearing, awaited, asked again."""
+    topup = _topup(api, broke)
+    clock.advance(31 * MINUTE)
+    renewed = api.post(f"/v1/topups/{topup['id']}/payment-link", token=broke).json_body
+    _pay(fake_acquirer, topup["payment_url"])
+    _pay(fake_acquirer, renewed["url"])
+    fake_acquirer.arm(renewed["payment_id"], "timeout")
+    assert [a["outcome"] for a in deliver(api)] == ["applied", "duplicate"]
+    fake_acquirer.arm(renewed["payment_id"], "refuse")
+    clock.advance(card_payments.REFUND_RESEND.total_seconds() + 1)
+    assert run_jobs(api)["resend_card_refunds"] == {"asked": 1, "refused": 1}
+    waiting = CardPaymentModel.get(renewed["payment_id"])
+    assert waiting.status == "refund_pending" and waiting.refund_queue == card_payments.REFUNDS_AWAITED
+    assert _system(System.CARD_CLEARING) == 5000
+    assert_books_balance()
+    clock.advance(card_payments.REFUND_RESEND.total_seconds() + 1)
+    assert run_jobs(api)["resend_card_refunds"] == {"asked": 1, "refused": 0}
+    assert [a["outcome"] for a in deliver(api)] == ["refunded"]
+    assert CardPaymentModel.get(renewed["payment_id"]).refund_queue is None
+    assert _available(api, broke) == (5000, 0)
+    assert _system(System.CARD_CLEARING) == 0 and _system(System.ACQUIRER) == -5000
     assert_books_balance()
 
 

@@ -612,10 +612,11 @@ def _pending() -> list[NotificationModel]:
 
 def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, store, resources, monkeypatch):
     """The API funds a client, orders a gig, takes a stray payment (for the operators) and a payout the
-    bank does not get, and a site reports usage; the stream handler finds the mail service down and the operators'
-    list unreadable, and queues all of it for retry; a day later the scheduled job sends the timer shards to
-    the timer queue, e-mails what failed, fans the stray payment out, and resends the payout, and the timer
-    function fires the order's timer and refreshes the site's counters from the queue's messages; on the 1st of the next
+    bank does not get, a site reports usage, and a card top-up is paid twice, its duplicate's refund lost; the
+    stream handler finds the mail service down and the operators' list unreadable, and queues all of it for retry;
+    a day later the scheduled job sends the timer shards to the timer queue, e-mails what failed, fans the stray
+    payment out, resends the payout and asks the refund again, and the timer function fires the order's timer and
+    refreshes the site's counters from the queue's messages; on the 1st of the next
     month it issues the site's invoice; the stream handler then e-mails the new notifications and fans a
     second stray payment out to the operators. Each DynamoDB and SQS request must pass its function's
     role; the job, the timer function and the stream must use every grant they have; only the job
@@ -655,6 +656,17 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
         raw = json.dumps(body).encode()
         assert api.post("/v1/webhooks/acquirer", raw=raw,
                         headers={"X-Acquirer-Signature": acquirer.sign(raw)}).status_code == 200
+    topup = api.post("/v1/topups", {"amount": 5000, "currency": "USD"}, token=deal["client"]).json_body
+    clock.advance(31 * 60)
+    renewed = api.post(f"/v1/topups/{topup['id']}/payment-link", token=deal["client"]).json_body
+    fake = acquirer.LocalAcquirer()
+    fake.answer(topup["payment_url"].rstrip("/").rsplit("/", 1)[1], True)
+    fake.answer(renewed["payment_id"], True)  # a duplicate: its refund, lost, is the job's to ask again
+    fake.arm(renewed["payment_id"], "timeout")
+    for body in fake.take_outbox():
+        raw = json.dumps(body).encode()
+        assert api.post("/v1/webhooks/acquirer", raw=raw,
+                        headers={"X-Acquirer-Signature": acquirer.sign(raw)}).status_code == 200
 
     recorder.function = None
     failing = _pending()
@@ -683,6 +695,7 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
     assert outcome["fire_due_timers"] == {"groups": len(groups), "shards": store.timer_shards}, outcome
     assert outcome["retry_unsent_email"]["sent"] >= 1, outcome
     assert outcome["resend_payout_requests"]["sent"] == 1, outcome
+    assert outcome["resend_card_refunds"]["asked"] == 1, outcome
 
     def fire_queued() -> int:
         fired = []

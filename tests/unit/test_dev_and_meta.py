@@ -46,8 +46,8 @@ def test_scheduled_handler_runs_every_job(api):
         invoked_function_arn = "arn:aws:lambda:eu-central-1:0:function:jobs"
 
     assert set(app_module.run_scheduled_jobs(event, Context())) == {"fire_due_timers", "retry_unsent_email",
-                                                                    "resend_payout_requests", "report_queues",
-                                                                    "sweep_local_uploads"}
+                                                                    "resend_payout_requests", "resend_card_refunds",
+                                                                    "report_queues", "sweep_local_uploads"}
 
 
 def test_openapi_documents_every_route_with_schemas(api):

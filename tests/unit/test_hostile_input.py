@@ -6,7 +6,6 @@ code, a path's other methods, a file route without Accept — and checks the ans
 no deal, balance, journal line or payout moved."""
 from __future__ import annotations
 
-import base64
 import io
 import json
 import zipfile
@@ -17,7 +16,8 @@ import app  # noqa: F401  (registers every route, so OPERATIONS is complete)
 from chalicelib.entrypoints.api.http import OPERATIONS, ROUTE_METHODS
 from chalicelib.money.amounts import MAX_AMOUNT_MINOR
 from chalicelib.services.pagination import encode_cursor, list_scope
-from tests.support import assert_books_balance, sign, transfer_event
+from chalicelib.store.models import UploadModel
+from tests.support import assert_books_balance, declare_upload, sign, transfer_event, upload
 from tests.unit.test_authz_matrix import (
     NOBODY,
     OWNER,
@@ -187,12 +187,12 @@ def test_an_irr_invoice_at_the_bound_renders_its_pdf(api, world):
     assert above.status_code == 422
 
 
-def _zip_of(*names: str, size: int = 10) -> str:
+def _zip_of(*names: str, size: int = 10) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in names:
             archive.writestr(name, "x" * size)
-    return base64.b64encode(buffer.getvalue()).decode()
+    return buffer.getvalue()
 
 
 def _symlink_zip() -> str:
@@ -201,7 +201,7 @@ def _symlink_zip() -> str:
         link = zipfile.ZipInfo("site/link")
         link.external_attr = (0o120777 << 16)
         archive.writestr(link, "/etc/passwd")
-    return base64.b64encode(buffer.getvalue()).decode()
+    return buffer.getvalue()
 
 
 def test_a_deliverable_must_be_a_zip_safe_to_unpack(api, world, monkeypatch):
@@ -214,23 +214,24 @@ def test_a_deliverable_must_be_a_zip_safe_to_unpack(api, world, monkeypatch):
     monkeypatch.setenv("ZIP_MAX_UNPACKED_BYTES", "1000")
     config.reload()
     refused = {
-        "not_a_zip": base64.b64encode(b"PK\x03\x04 not really").decode(),
+        "not_a_zip": b"PK\x03\x04 not really",
         "zip_unsafe_path": _zip_of("../../etc/cron.d/evil"),
         "zip_too_many_entries": _zip_of("a", "b", "c", "d"),
         "zip_too_large_unpacked": _zip_of("big", size=2000),
     }
+    uploaded = {code: upload(api, coder, "site.zip", content, "application/zip") for code, content in {
+        **refused, "absolute": _zip_of("/etc/passwd"), "drive": _zip_of("C:/windows/x"),
+        "backslash": _zip_of("..\\..\\evil"), "link": _symlink_zip()}.items()}
     before = _snapshot()
-    for code, content in {**refused, "absolute": _zip_of("/etc/passwd"), "drive": _zip_of("C:/windows/x"),
-                          "backslash": _zip_of("..\\..\\evil"), "link": _symlink_zip()}.items():
-        answer = api.post(f"/v1/contracts/{contract}/deliverable", {"filename": "site.zip", "content_base64": content},
-                          token=coder)
+    for code, file_id in uploaded.items():
+        answer = api.post(f"/v1/contracts/{contract}/deliverable", {"file_id": file_id}, token=coder)
         assert answer.status_code == 422, (code, answer.body)
         assert answer.json_body["error"]["code"] == (code if code in refused else "zip_unsafe_path"), (code,
                                                                                                       answer.body)
-    for name in ("a/b.zip", "..\\b.zip"):
-        assert api.post(f"/v1/contracts/{contract}/deliverable", {"filename": name, "content_base64": _zip_of("a")},
-                        token=coder).status_code == 422
+        assert UploadModel.get(file_id).status == "pending"  # still his to attach elsewhere, or to lapse
     assert _snapshot() == before
+    for name in ("a/b.zip", "..\\b.zip"):
+        assert declare_upload(api, coder, name, 10, "application/zip").status_code == 422
 
 
 def test_a_header_injection_file_name_is_stored_safe_and_downloads(api, world):
@@ -238,8 +239,8 @@ def test_a_header_injection_file_name_is_stored_safe_and_downloads(api, world):
     contract, coder, owner = w["contract"], w["tokens"]["deal contractor"], w["tokens"][OWNER]
     api.post(f"/v1/contracts/{contract}/accept", token=coder)
     evil = 'report"; filename=evil.exe\r\nSet-Cookie: session=stolen\x00.pdf.zip'
-    answer = api.post(f"/v1/contracts/{contract}/deliverable", {"filename": evil, "content_base64": _zip_of("a")},
-                      token=coder)
+    answer = api.post(f"/v1/contracts/{contract}/deliverable",
+                      {"file_id": upload(api, coder, evil, _zip_of("a"), "application/zip")}, token=coder)
     assert answer.status_code == 200, answer.body
     stored = answer.json_body["deliverable"]["filename"]
     assert stored.endswith(".zip") and not set(stored) & set('"\r\n\x00/\\;')

@@ -3,23 +3,29 @@ choosing, the deliverable downloadable only once the whole price is in escrow, a
 disputes, and the 2-day auto-release — with the books and the escrow balanced after each step."""
 from __future__ import annotations
 
-import base64
 import io
 import zipfile
 
 import pytest
 
 from chalicelib.platform import clock
-from tests.support import assert_books_balance, run_jobs, transfer_event
+from tests.support import assert_books_balance, declare_upload, run_jobs, transfer_event, upload
 
 HOUR = 3600
 
 
-def _zip(size: int = 100) -> str:
+def _zip(size: int = 100) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("site/index.html", "x" * size)
-    return base64.b64encode(buffer.getvalue()).decode()
+    return buffer.getvalue()
+
+
+def _deliverable(api, token, contract, data: bytes | None = None, filename: str = "site.zip",
+                 content_type: str = "application/zip"):
+    """The contractor uploads a file (`POST /v1/uploads`) and attaches it as the contract's deliverable."""
+    file_id = upload(api, token, filename, _zip() if data is None else data, content_type)
+    return _act(api, token, contract, "deliverable", {"file_id": file_id})
 
 
 @pytest.fixture
@@ -60,8 +66,7 @@ def _act(api, token, contract, action, body=None):
 def _delivered(api, market) -> dict:
     contract = _contract(api, market)
     _act(api, market["coder"], contract, "accept")
-    assert _act(api, market["coder"], contract, "deliverable", {"filename": "site.zip",
-                                                                "content_base64": _zip()}).status_code == 200
+    assert _deliverable(api, market["coder"], contract).status_code == 200
     assert _act(api, market["coder"], contract, "submit").status_code == 200
     return contract
 
@@ -176,7 +181,7 @@ def test_work_done_with_the_whole_price_in_escrow_is_released_two_days_later(api
     contract = _contract(api, market)
     _act(api, market["coder"], contract, "accept")
     _act(api, market["client"], contract, "fund")
-    _act(api, market["coder"], contract, "deliverable", {"filename": "site.zip", "content_base64": _zip()})
+    _deliverable(api, market["coder"], contract)
     submitted = _act(api, market["coder"], contract, "submit").json_body
     assert submitted["release_due_at"] is not None and submitted["fund_due_at"] is None
     clock.advance(48 * HOUR + 1)
@@ -241,21 +246,51 @@ def test_submit_needs_a_zip_within_the_limit(api, market, monkeypatch):
     contract = _contract(api, market)
     _act(api, market["coder"], contract, "accept")
     assert _act(api, market["coder"], contract, "submit").json_body["error"]["code"] == "no_deliverable"
-    not_zip = base64.b64encode(b"just text").decode()
-    assert _act(api, market["coder"], contract, "deliverable", {"filename": "a.zip", "content_base64": not_zip}
-                ).json_body["error"]["code"] == "not_a_zip"
-    assert _act(api, market["coder"], contract, "deliverable", {"filename": "a.zip", "content_base64": "!!"}
-                ).status_code == 422
+    assert _deliverable(api, market["coder"], contract, b"just text").json_body["error"]["code"] == "not_a_zip"
+    text = _deliverable(api, market["coder"], contract, b"just text", "notes.txt", "text/plain")
+    assert text.status_code == 422 and text.json_body["error"]["code"] == "not_a_zip"
     monkeypatch.setenv("DELIVERABLE_MAX_BYTES", "50")
     config.reload()
-    too_big = _act(api, market["coder"], contract, "deliverable", {"filename": "a.zip", "content_base64": _zip(500)})
+    too_big = _deliverable(api, market["coder"], contract, _zip(500))
     assert too_big.status_code == 422 and too_big.json_body["error"]["code"] == "file_too_large"
-    assert _act(api, market["client"], contract, "deliverable", {"filename": "a.zip", "content_base64": _zip()}
-                ).status_code == 403
+    assert _deliverable(api, market["client"], contract).status_code == 403
+    assert _act(api, market["coder"], contract, "submit").json_body["error"]["code"] == "no_deliverable"
 
 
-def _raw_zip() -> bytes:
-    return base64.b64decode(_zip())
+def _nothing_claimed(file_id: str) -> None:
+    from chalicelib.store.models import UploadModel
+
+    record = UploadModel.get(file_id)
+    assert record.status == "pending" and record.claimed_by is None
+
+
+def test_the_deliverable_is_an_upload_claimed_once_by_the_contractor_and_checked_again_when_attached(api, market):
+    from chalicelib.adapters.files import get_files
+
+    contract = _contract(api, market)
+    _act(api, market["coder"], contract, "accept")
+    theirs = upload(api, market["designer"], "site.zip", _zip(), "application/zip")
+    refused = _act(api, market["coder"], contract, "deliverable", {"file_id": theirs})
+    assert refused.status_code == 403 and refused.json_body["error"]["code"] == "not_your_upload"
+    _nothing_claimed(theirs)
+    unknown = _act(api, market["coder"], contract, "deliverable", {"file_id": "upl_nothing"})
+    assert unknown.status_code == 422 and unknown.json_body["error"] == {
+        "code": "unknown_file", "message": unknown.json_body["error"]["message"], "field": "file_id"}
+    declared = declare_upload(api, market["coder"], "site.zip", 10, "application/zip").json_body
+    get_files().put(declared["upload"]["fields"]["key"], _zip(), "application/zip")  # more than the 10 declared
+    bigger = _act(api, market["coder"], contract, "deliverable", {"file_id": declared["id"]})
+    assert bigger.status_code == 422 and bigger.json_body["error"]["code"] == "upload_too_large"
+    _nothing_claimed(declared["id"])
+    assert api.get(f"/v1/contracts/{contract['id']}", token=market["coder"]).json_body["deliverable"] is None
+
+    mine = upload(api, market["coder"], "site.zip", _zip(), "application/zip")
+    attached = _act(api, market["coder"], contract, "deliverable", {"file_id": mine})
+    assert attached.status_code == 200, attached.body
+    assert attached.json_body["deliverable"]["file_id"] == mine
+    assert attached.json_body["deliverable"]["filename"] == "site.zip"
+    again = _act(api, market["coder"], contract, "deliverable", {"file_id": mine})
+    assert again.status_code == 409 and again.json_body["error"]["code"] == "upload_claimed"
+    assert_books_balance()
 
 
 def test_an_executable_with_a_zip_appended_named_report_pdf_exe_is_refused_as_a_deliverable(api, market):
@@ -263,12 +298,11 @@ def test_an_executable_with_a_zip_appended_named_report_pdf_exe_is_refused_as_a_
     contract = _contract(api, market)
     _act(api, market["coder"], contract, "accept")
     executable = b"MZ\x90\x00" + b"\x00" * 60 + b"This program cannot be run in DOS mode" + bytes(200)
-    assert zipfile.is_zipfile(io.BytesIO(executable + _raw_zip()))  # what the old check asked
-    for filename, content in (("report.pdf.exe", executable + _raw_zip()), ("report.zip", executable + _raw_zip()),
-                              ("report.pdf.exe", _raw_zip())):
-        answer = _act(api, market["coder"], contract, "deliverable",
-                      {"filename": filename, "content_base64": base64.b64encode(content).decode()})
-        assert answer.status_code == 422 and answer.json_body["error"]["code"] == "not_a_zip", (filename, answer.body)
+    assert zipfile.is_zipfile(io.BytesIO(executable + _zip()))  # what the old check asked
+    named = declare_upload(api, market["coder"], "report.pdf.exe", len(executable), "application/zip")
+    assert named.status_code == 422 and named.json_body["error"]["code"] == "extension_mismatch"
+    answer = _deliverable(api, market["coder"], contract, executable + _zip(), "report.zip")
+    assert answer.status_code == 422 and answer.json_body["error"]["code"] == "not_a_zip", answer.body
     assert _act(api, market["coder"], contract, "submit").json_body["error"]["code"] == "no_deliverable"
 
 
@@ -276,10 +310,9 @@ def test_a_zip_with_bytes_before_its_first_entry_is_refused_even_when_they_start
     contract = _contract(api, market)
     _act(api, market["coder"], contract, "accept")
     for prefix in (b"PK\x03\x04 smuggled bytes ", b"PK\x03\x04" + b"\x00" * 26):
-        answer = _act(api, market["coder"], contract, "deliverable",
-                      {"filename": "site.zip", "content_base64": base64.b64encode(prefix + _raw_zip()).decode()})
+        answer = _deliverable(api, market["coder"], contract, prefix + _zip())
         assert answer.status_code == 422 and answer.json_body["error"]["code"] == "not_a_zip", answer.body
-    plain = _act(api, market["coder"], contract, "deliverable", {"filename": "Site.ZIP", "content_base64": _zip()})
+    plain = _deliverable(api, market["coder"], contract, filename="Site.ZIP")
     assert plain.status_code == 200, plain.body
 
 
@@ -336,13 +369,20 @@ def test_client_and_bidder_talk_in_their_conversation(api, market):
 def test_on_aws_deliverables_go_to_s3_behind_presigned_links(api, market, monkeypatch):
     import boto3
 
+    from chalicelib.adapters.files import get_files
     from chalicelib.platform import config
 
     monkeypatch.setenv("FILES_BUCKET", "escrowdesk-files")
     config.reload()
     boto3.client("s3", region_name=config.settings.region).create_bucket(
         Bucket="escrowdesk-files", CreateBucketConfiguration={"LocationConstraint": config.settings.region})
-    contract = _delivered(api, market)
+    contract = _contract(api, market)
+    _act(api, market["coder"], contract, "accept")
+    declared = declare_upload(api, market["coder"], "site.zip", len(_zip()), "application/zip").json_body
+    assert declared["upload"]["url"].startswith("https://escrowdesk-files.s3")
+    get_files().put(declared["upload"]["fields"]["key"], _zip(), "application/zip")  # what the browser posts to S3
+    assert _act(api, market["coder"], contract, "deliverable", {"file_id": declared["id"]}).status_code == 200
+    assert _act(api, market["coder"], contract, "submit").status_code == 200
     _act(api, market["client"], contract, "fund")
     link = api.get(f"/v1/contracts/{contract['id']}/deliverable", token=market["client"]).json_body
     assert link["url"].startswith("https://escrowdesk-files.s3") and "Signature=" in link["url"]
@@ -442,8 +482,7 @@ def _funded_delivery(api, market) -> dict:
 
 
 def _resubmit(api, market, contract, size=200):
-    assert _act(api, market["coder"], contract, "deliverable", {"filename": "site-v2.zip",
-                                                                "content_base64": _zip(size)}).status_code == 200
+    assert _deliverable(api, market["coder"], contract, _zip(size), "site-v2.zip").status_code == 200
     return _act(api, market["coder"], contract, "submit")
 
 
@@ -491,7 +530,7 @@ def test_rounds_of_changes_are_bounded_and_a_dispute_stays_available(api, market
 def test_a_rework_round_never_lets_the_client_cancel_as_late_at_once(api, market):
     contract = _contract(api, market)
     _act(api, market["coder"], contract, "accept")
-    _act(api, market["coder"], contract, "deliverable", {"filename": "site.zip", "content_base64": _zip()})
+    _deliverable(api, market["coder"], contract)
     clock.advance(5 * 24 * HOUR + 1)  # past the proposal's days
     _act(api, market["coder"], contract, "submit")
     _act(api, market["client"], contract, "changes", {"message": "Fix the header"})

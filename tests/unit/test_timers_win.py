@@ -10,7 +10,6 @@ history, the money moved, the notifications — and the books balance.
 """
 from __future__ import annotations
 
-import base64
 import io
 import itertools
 import zipfile
@@ -22,17 +21,17 @@ import pytest
 from chalicelib.platform import clock
 from chalicelib.processes.registry import PROCESSES
 from chalicelib.store.models import DealModel, JournalEntryModel, NotificationModel
-from tests.support import assert_books_balance, run_jobs, transfer_event
+from tests.support import assert_books_balance, run_jobs, transfer_event, upload
 
 HOUR, DAY = 3600, 86400
 _projects = itertools.count(1)
 
 
-def _zip() -> str:
+def _zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("index.html", "<h1>done</h1>")
-    return base64.b64encode(buffer.getvalue()).decode()
+    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -93,8 +92,8 @@ def _delivered_contract(w, *, funded: bool) -> str:
     _ok(api.post(f"/v1/contracts/{contract}/accept", token=w["contractor"]))
     if funded:
         _ok(api.post(f"/v1/contracts/{contract}/fund", token=w["client"]))
-    _ok(api.post(f"/v1/contracts/{contract}/deliverable", {"filename": "site.zip", "content_base64": _zip()},
-                 token=w["contractor"]))
+    deliverable = upload(api, w["contractor"], "site.zip", _zip(), "application/zip")
+    _ok(api.post(f"/v1/contracts/{contract}/deliverable", {"file_id": deliverable}, token=w["contractor"]))
     _ok(api.post(f"/v1/contracts/{contract}/submit", token=w["contractor"]))
     return contract
 

@@ -126,10 +126,11 @@ _transition("dispute", "open_dispute", "Ask an operator to decide, at any time b
             s.DisputeIn)
 
 
-@endpoint(bp, "POST", "/v1/contracts/{contract_id}/deliverable", summary="Upload the deliverable zip (contractor)",
-          tag="contracts", request=s.DeliverableIn, response=s.ContractOut, errors=(403, 409))
+@endpoint(bp, "POST", "/v1/contracts/{contract_id}/deliverable",
+          summary="Attach the deliverable: an uploaded zip (contractor)", tag="contracts", request=s.DeliverableIn,
+          response=s.ContractOut, errors=(403, 409))
 def upload_deliverable(call: Call):
-    return projects.upload(call.user, call.params["contract_id"], call.body.filename, call.body.content_base64)
+    return projects.upload(call.user, call.params["contract_id"], call.body.file_id)
 
 
 @endpoint(bp, "GET", "/v1/contracts/{contract_id}/deliverable",

@@ -290,8 +290,8 @@ def site_status(call: Call):
     return sites.status_for_key(call.params["site_id"], call.request.headers.get("x-site-key"))
 
 
-@endpoint(bp, "POST", "/v1/operator/sites/{site_id}/contracts", summary="Upload a site's personal contract (PDF)",
-          tag="operator", status=201, request=s.ContractIn, response=s.SiteContractOut, auth_="operator")
+@endpoint(bp, "POST", "/v1/operator/sites/{site_id}/contracts",
+          summary="Attach a site's personal contract: an uploaded PDF", tag="operator", status=201,
+          request=s.ContractIn, response=s.SiteContractOut, auth_="operator", errors=(403, 409))
 def upload_contract(call: Call):
-    b = call.body
-    return sites.upload_contract(call.user, call.params["site_id"], b.filename, b.content_base64)
+    return sites.upload_contract(call.user, call.params["site_id"], call.body.file_id)

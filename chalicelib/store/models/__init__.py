@@ -25,6 +25,7 @@ from chalicelib.store.models.base import DEFAULT_POOL_CONNECTIONS, BaseMeta, JSO
 from chalicelib.store.models.billing import (
     CardPaymentModel,
     CardPaymentsBySite,
+    CardRefundsAwaited,
     ServiceInvoiceModel,
     ServiceInvoicesBySite,
     SiteModel,
@@ -144,6 +145,7 @@ __all__ = [
     "BaseMeta",
     "CardPaymentModel",
     "CardPaymentsBySite",
+    "CardRefundsAwaited",
     "CatalogEntryModel",
     "CategoryCountModel",
     "ConversationModel",

@@ -106,6 +106,18 @@ class CardPaymentsBySite(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class CardRefundsAwaited(GlobalSecondaryIndex):
+    """Sparse: only a client's card payment whose refund the acquirer has not confirmed yet carries
+    `refund_queue` (a site's refunds are awaited by its subscription deal's timer instead)."""
+
+    class Meta:
+        index_name = "by_refund"
+        projection = AllProjection()
+
+    refund_queue = UnicodeAttribute(hash_key=True)
+    refund_asked_at = UnicodeAttribute(range_key=True)
+
+
 class CardPaymentModel(Model):
     """A payment we asked the card acquirer for, by our own id (the acquirer's reference): a payment link,
     the page that saves a card, a charge of the saved card, or the 1.00 UAH verification. Its outcome is
@@ -131,7 +143,10 @@ class CardPaymentModel(Model):
     card_mask = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     settled_at = UnicodeAttribute(null=True)
+    refund_queue = UnicodeAttribute(null=True)  # while a top-up's refund is awaited (`by_refund`)
+    refund_asked_at = UnicodeAttribute(null=True)  # when the refund was last asked of the acquirer
     by_site = CardPaymentsBySite()
+    by_refund = CardRefundsAwaited()
 
 
 class UsageModel(Model):

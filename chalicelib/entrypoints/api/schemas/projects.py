@@ -98,7 +98,7 @@ class ContractOut(ApiModel):
     fund_due_at: str | None = Field(description="after the work was marked done with half the price in escrow: "
                                                 "unless the rest is escrowed by then, the half goes to the "
                                                 "contractor and the contract closes unfunded")
-    deliverable: dict | None = Field(description="the latest upload")
+    deliverable: dict | None = Field(description="the latest upload (`file_id`, `filename`, `size`, `uploaded_at`)")
     versions: list[dict] = Field(description="every submitted deliverable, oldest first (`version`, `submitted_at`)")
     rework: dict = Field(description="rounds of changes the client asked for: `used` of `limit`")
     funding_extended: bool = Field(description="whether the contractor already extended the deadline to escrow "
@@ -127,8 +127,8 @@ class ChangesIn(RequestModel):
 
 
 class DeliverableIn(RequestModel):
-    filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\]+$")
-    content_base64: str = Field(min_length=1, description="the zip archive, base64-encoded")
+    file_id: str = Field(min_length=1, max_length=100, description="the zip archive's upload (POST /v1/uploads, "
+                         "application/zip), which the contract claims")
 
 
 class DownloadOut(ApiModel):

@@ -282,8 +282,8 @@ class OwnerChangeIn(RequestModel):
 
 
 class ContractIn(RequestModel):
-    filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\]+\.pdf$")
-    content_base64: str = Field(min_length=1, description="the signed contract, a PDF, base64-encoded")
+    file_id: str = Field(min_length=1, max_length=100, description="the signed contract's upload (POST /v1/uploads, "
+                         "application/pdf), which the site claims")
 
 
 class PaymentLinkOut(ApiModel):
