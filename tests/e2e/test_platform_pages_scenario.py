@@ -176,7 +176,7 @@ def test_operators_and_an_owner_play_the_platform_pages_from_a_stray_transfer_to
     billing.fill("#email", owner["email"])
     billing.fill("#password", "correct horse")
     billing.click("button[type=submit]")
-    billing.wait_for_url(re.compile(r"/billing"))
+    billing.wait_for_url(re.compile(r"/billing\?lang=en$"))
     billing.goto(f"{url}/billing/{site_id}?lang=en")
     paid = billing.locator(f"{INVOICES} .record", has_text=first_invoice["number"])
     expect(paid.locator(".state-paid")).to_have_text("Paid")
