@@ -343,7 +343,7 @@ def _tariff_page(request: Request, session: sessions.ConsoleSession, code: str, 
                           error=error, values=values or _tariff_values(tariff), done=_done(request, locale),
                           money=_money(locale), next_month=tariffs.effective_period(clock.now()),
                           action=console_url(f"tariffs/{code}", locale), tariffs_url=console_url("tariffs", locale),
-                          audit=console_service.audit_records(session.principal, "", f"tariff#{code}"))
+                          audit=console_service.audit_records(session.principal, "", f"tariff#{code}")["records"])
 
 
 @console_page("GET", "/console/tariffs/{code}", "One tariff to edit: its current and scheduled price, limits, "
