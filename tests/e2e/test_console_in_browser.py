@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATOR_EMAIL, OPERATOR_PASSWORD = "operator@escrowdesk.local", "local-operator-pass"  # the local stage's operator
@@ -38,25 +39,26 @@ def test_an_operator_enrols_logs_in_and_reads_the_audit_log_in_english_and_persi
     page.fill("#email", OPERATOR_EMAIL)
     page.fill("#password", "not the password")
     page.click("button[type=submit]")
-    assert page.locator(".error").is_visible() and "wrong" in page.locator(".error").inner_text()
+    expect(page.locator(".error")).to_contain_text("wrong")
     page.fill("#email", OPERATOR_EMAIL)
     page.fill("#password", OPERATOR_PASSWORD)
     page.click("button[type=submit]")
 
-    assert "/console/enrol" in page.url and page.locator(".qr svg").is_visible()
+    page.wait_for_url("**/console/enrol**")
+    expect(page.locator(".qr svg")).to_be_visible()  # waits for the page that draws it, however loaded the machine
     check_page(page, "console-enrol-en")
     totp = pyotp.TOTP(page.locator("#secret").inner_text().replace(" ", ""))
     page.fill("#code", "000000" if totp.now() != "000000" else "111111")
     page.click("button[type=submit]")
-    assert page.locator(".error").is_visible()
+    expect(page.locator(".error")).to_be_visible()
     first = totp.now()
     page.fill("#code", first)
     page.click("button[type=submit]")
-    assert re.search(r"/console\?lang=en$", page.url), page.url
+    page.wait_for_url(re.compile(r"/console\?lang=en$"))
     check_page(page, "console-home-en")
 
     page.click("header button[type=submit]")  # log out
-    assert "/console/login" in page.url
+    page.wait_for_url("**/console/login**")
     page.goto(f"{url}/console")
     assert "Log in to the console" in page.content()
 
@@ -67,7 +69,7 @@ def test_an_operator_enrols_logs_in_and_reads_the_audit_log_in_english_and_persi
     page.fill("#password", OPERATOR_PASSWORD)
     page.fill("#code", _wait_for_a_new_code(totp, first))
     page.click("button[type=submit]")
-    assert re.search(r"/console\?lang=fa$", page.url), page.url
+    page.wait_for_url(re.compile(r"/console\?lang=fa$"))
     check_page(page, "console-home-fa")
 
     page.goto(f"{url}/console/audit?lang=fa")
