@@ -4,12 +4,12 @@ written in the same transaction as the change they tell of. The table's stream t
 engine, so a process can notify without reaching up into a use case.
 
 A new notification is written alone, with no index entry. One that tells its recipient of his own move (and is
-not a security notice) is written `not_emailed` at once, since with the default choices it is not e-mailed:
-its delivery then writes nothing, unless the user asked for his own moves too and it is sent after all. Only one whose e-mail could not go out at the first
-try (the sender failed, or a claim was left behind by a sender that died) enters the retry queue: it then
-carries `email_queue`, the key of a sparse index the retry job reads. The key is sharded (`pending#<n>`,
-`EMAIL_QUEUE_SHARDS`) by a hash of the notification's id, so no index partition is hot even if many fail at
-once."""
+not a security notice) is written `not_emailed` at once, since with the default choices it is not e-mailed: its
+delivery then writes nothing, unless the user asked for his own moves too and it is sent after all. Only one
+whose e-mail could not go out at the first try (the sender failed, or a claim was left behind by a sender that
+died) enters the retry queue: it then carries `email_queue`, the key of a sparse index the retry job reads. The
+key is sharded (`pending#<n>`, `EMAIL_QUEUE_SHARDS`) by a hash of the notification's id, so no index partition is
+hot even if many fail at once."""
 from __future__ import annotations
 
 import zlib
