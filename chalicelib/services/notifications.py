@@ -98,6 +98,8 @@ def deliver(user_id: str, notification_id: str, seen: NotificationModel | None =
     wanted = user is None or preferences.emailed(seen.kind, user.email_choices, own=own)
     held_back = seen.email_state == NOT_EMAILED and own  # his own move, written `not_emailed` by the outbox
     if held_back and not wanted:
+        if seen.email_queue is not None:  # queued when its first delivery failed to read: out of the queue
+            _settled(record, [NotificationModel.email_queue.remove()], NOT_EMAILED)
         return NOT_EMAILED
     if not wanted:
         unwanted: list[Action] = [NotificationModel.email_state.set(NOT_EMAILED),
@@ -144,12 +146,14 @@ def _settled(record: NotificationModel, actions: list[Action], state: str = PEND
 
 def queue_for_retry(record: NotificationModel) -> str:
     """Put a notification the stream could not settle in the retry queue, unless it is settled or queued
-    already: still `pending` (its delivery failed before the claim), the job sends it; `sending` (a claim its
+    already: still `pending` (its delivery failed before the claim), or a party's own move still as the outbox
+    wrote it (`not_emailed`: whether he wants it was never read), the job delivers it; `sending` (a claim its
     sender never finished: the function died or timed out, and Lambda hands the batch over again), the job
     gives it up once stale, since its e-mail may have gone out. One write, on these paths only."""
+    own_move = (NotificationModel.email_state == NOT_EMAILED) & (NotificationModel.actor_id == record.user_id)
     try:
         record.update(actions=[NotificationModel.email_queue.set(queue_key(record.id))],
-                      condition=NotificationModel.email_state.is_in(PENDING, SENDING)
+                      condition=(NotificationModel.email_state.is_in(PENDING, SENDING) | own_move)
                       & NotificationModel.email_queue.does_not_exist())
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
@@ -250,7 +254,7 @@ def retry_unsent(now) -> dict:
     for key in (key for queue in queue_keys()
                 for key in NotificationModel.by_email_queue.query(queue, NotificationModel.created_at <= due)):
         record = NotificationModel.get(key.user_id, key.id)
-        if record.email_state == PENDING:
+        if record.email_state == PENDING or (record.email_state == NOT_EMAILED and record.actor_id == record.user_id):
             result = deliver(record.user_id, record.id, record)
             outcome["sent" if result == "sent" else "skipped"] += 1  # skipped: claimed elsewhere, failed or not wanted
         elif record.email_state == SENDING and record.created_at <= stale:
