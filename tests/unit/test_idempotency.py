@@ -96,3 +96,10 @@ def test_a_record_keeps_its_answer_compressed_and_one_written_before_with_a_plai
     replay = api.post("/v1/invoices", {"amount": 500, "currency": "USD"}, token=token, headers={"Idempotency-Key": "z"})
     assert replay.headers.get("Idempotent-Replayed") == "true" and replay.json_body == first.json_body
     assert len(list(InvoiceModel.scan())) == 1
+
+
+def test_a_request_without_an_idempotency_key_leaves_no_record(api):
+    token = api.signup("nokey@example.com")
+    invoice = api.post("/v1/invoices", {"amount": 500, "currency": "USD"}, token=token)
+    assert invoice.status_code == 201
+    assert list(IdempotencyModel.scan()) == []
