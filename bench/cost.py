@@ -188,6 +188,7 @@ ALTERNATIVES = {
     "list indexes ALL": {f"deals.{index}": "ALL" for index in ("by_client", "by_contractor", "by_queue")},
     "list indexes INCLUDE what lists show": {f"deals.{index}": f"INCLUDE:{LISTS_SHOW}"
                                              for index in ("by_client", "by_contractor", "by_queue")},
+    "timer index KEYS_ONLY": {"deals.by_timer": "KEYS_ONLY"},
 }
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems")
 

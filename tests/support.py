@@ -106,19 +106,25 @@ def stream_insert(record: Any) -> dict:
                          "SequenceNumber": "1", "SizeBytes": 100, "StreamViewType": "NEW_IMAGE"}}
 
 
+_HANDED: set[tuple[str, str]] = set()  # what `play_stream` handed over: a notification written `not_emailed` stays so
+
+
 def play_stream() -> dict[str, int]:
     """Play the notifications table's stream as Lambda does after each write: hand the stream function, in
-    batches of 50, the INSERT of every notification no batch has taken yet (`pending` and in no retry queue),
-    again until the broadcasts' copies are handed over too. Returns its outcomes summed."""
+    batches of 50, the INSERT of every notification no batch has taken yet (`pending` and in no retry queue, or
+    written `not_emailed` and not handed over yet), again until the broadcasts' copies are handed over too.
+    Returns its outcomes summed."""
     import app as app_module
-    from chalicelib.notify.outbox import PENDING
+    from chalicelib.notify.outbox import NOT_EMAILED, PENDING
     from chalicelib.store.models import NotificationModel
     from infra.local.events import LambdaContext
 
     outcome: dict[str, int] = {}
     for _ in range(10):  # the broadcasts' copies are a second round; a third would be a handler that settles nothing
         new = [record for record in NotificationModel.scan(consistent_read=True)
-               if record.email_state == PENDING and record.email_queue is None]
+               if (record.email_state == PENDING and record.email_queue is None)
+               or (record.email_state == NOT_EMAILED and (record.user_id, record.id) not in _HANDED)]
+        _HANDED.update((record.user_id, record.id) for record in new)
         if not new:
             return outcome
         for start in range(0, len(new), 50):

@@ -157,6 +157,14 @@ def optional(kind: str) -> bool:
     return not KINDS[kind].mandatory
 
 
+def own_move_held_back(kind: str) -> bool:
+    """Whether a notification of `kind` telling its recipient of his own move stays out of e-mail with the
+    default choices (every class but security): the outbox then writes it `not_emailed` at once, and its
+    delivery sends it only to a user who asked for his own moves too."""
+    mail = KINDS.get(kind)
+    return mail is not None and mail.group != SECURITY
+
+
 def emailed(kind: str, choices: dict | None, *, own: bool) -> bool:
     """Whether a notification of `kind` goes out by e-mail to a user with these `choices` (the stored
     `{"kinds": {kind: bool}, "own_actions": bool}`); `own`: it tells of the user's own action."""

@@ -6,7 +6,8 @@ request. Otherwise the claim rides along with the request: a unit of work that c
 change writes the record inside the same transaction (kept forever when money moved, with a
 TTL otherwise); a request that wrote nothing stores its record afterwards. A record never keeps a
 bearer token (`token`) nor a key shown once (`key`): a replay of an answer that carried a token answers
-without one, and a replay of a key's issue is refused (`api/http.py`).
+without one, and a replay of a key's issue is refused (`api/http.py`). The answer is stored compressed, so a
+record stays within one write unit (1 KB) even for an order's whole answer.
 """
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def previous_response(claim: Claim) -> tuple[int, dict] | None:
         return None
     if record.request_hash != claim.request_hash:
         raise Conflict("idempotency_conflict", "This Idempotency-Key was used with a different request")
-    return int(record.status_code), record.body
+    return int(record.status_code), record.answer()
 
 
 def activate(claim: Claim | None) -> contextvars.Token:
@@ -92,6 +93,7 @@ def _record(claim: Claim, status: int, body: dict, *, durable: bool) -> Idempote
     now = clock.wall()
     kept = {name: value for name, value in body.items() if name not in SECRETS}
     return IdempotencyModel(
-        claim.record_id, request_hash=claim.request_hash, status_code=status, body=kept, created_at=clock.iso(now),
+        claim.record_id, request_hash=claim.request_hash, status_code=status,
+        answer_z=IdempotencyModel.compress(kept), created_at=clock.iso(now),
         expires_at=None if durable else int(now.timestamp()) + TTL_SECONDS,
     )

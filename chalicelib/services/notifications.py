@@ -26,7 +26,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.notify import preferences
 from chalicelib.notify.links import SEED, with_link
-from chalicelib.notify.outbox import OPERATORS, PENDING, pending_record, queue_key, queue_keys
+from chalicelib.notify.outbox import NOT_EMAILED, OPERATORS, PENDING, pending_record, queue_key, queue_keys
 from chalicelib.platform import clock
 from chalicelib.platform.observability import logger, metrics
 from chalicelib.services import views
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from chalicelib.adapters.mail import Sender
 
 SENDING, SENT, FAILED = "sending", "sent", "failed"
-NOT_EMAILED = "not_emailed"  # the feed has it; its recipient's choices (or his own action) keep it from e-mail
 OPERATORS_KEY = "operators"
 EMAIL_PREFIX = "email:"
 RETRY_AFTER = timedelta(minutes=5)
@@ -81,7 +80,9 @@ def deliver(user_id: str, notification_id: str, seen: NotificationModel | None =
 
     One write when all goes well: the claim (`pending` → `sending`, on condition) before sending and the sent
     mark after it are each one, and a notification its recipient does not want e-mailed gets its `not_emailed`
-    mark alone, unclaimed. Only a failed send puts it in the retry queue (`email_queue`)."""
+    mark alone, unclaimed. A notification of the recipient's own move was written `not_emailed` by the outbox:
+    it costs no write here unless he asked for his own moves too, and then it is claimed from `not_emailed`.
+    Only a failed send puts it in the retry queue (`email_queue`)."""
     from chalicelib.notify.render import render
 
     if user_id.startswith("role:"):
@@ -93,12 +94,20 @@ def deliver(user_id: str, notification_id: str, seen: NotificationModel | None =
     except Exception:
         logger.exception("e-mail delivery failed", extra={"notification_id": notification_id})
         return queue_for_retry(record)
-    if user is not None and not preferences.emailed(seen.kind, user.email_choices, own=seen.actor_id == user_id):
+    own = seen.actor_id == user_id
+    wanted = user is None or preferences.emailed(seen.kind, user.email_choices, own=own)
+    held_back = seen.email_state == NOT_EMAILED and own  # his own move, written `not_emailed` by the outbox
+    if held_back and not wanted:
+        if seen.email_queue is not None:  # queued when its first delivery failed to read: out of the queue
+            _settled(record, [NotificationModel.email_queue.remove()], NOT_EMAILED)
+        return NOT_EMAILED
+    if not wanted:
         unwanted: list[Action] = [NotificationModel.email_state.set(NOT_EMAILED),
                                   NotificationModel.email_queue.remove()]
         return NOT_EMAILED if _settled(record, unwanted) else queue_for_retry(record)
-    if not _settled(record, [NotificationModel.email_state.set(SENDING)]):  # the claim
-        return queue_for_retry(record)
+    claimed_from = NOT_EMAILED if held_back else PENDING
+    if not _settled(record, [NotificationModel.email_state.set(SENDING)], claimed_from):  # the claim
+        return "already_claimed" if held_back else queue_for_retry(record)
     try:
         address, locale, timezone, name = _recipient(user_id, user, record.kind, record.params)
         unsubscribe = (preferences.unsubscribe_url(user_id, record.kind)
@@ -123,11 +132,11 @@ def deliver(user_id: str, notification_id: str, seen: NotificationModel | None =
     return "sent"
 
 
-def _settled(record: NotificationModel, actions: list[Action]) -> bool:
-    """Apply `actions` if the notification is still `pending` (its attributes then read back into `record`);
+def _settled(record: NotificationModel, actions: list[Action], state: str = PENDING) -> bool:
+    """Apply `actions` if the notification is still in `state` (its attributes then read back into `record`);
     False if it is not."""
     try:
-        record.update(actions=actions, condition=NotificationModel.email_state == PENDING)
+        record.update(actions=actions, condition=NotificationModel.email_state == state)
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             return False
@@ -137,12 +146,14 @@ def _settled(record: NotificationModel, actions: list[Action]) -> bool:
 
 def queue_for_retry(record: NotificationModel) -> str:
     """Put a notification the stream could not settle in the retry queue, unless it is settled or queued
-    already: still `pending` (its delivery failed before the claim), the job sends it; `sending` (a claim its
+    already: still `pending` (its delivery failed before the claim), or a party's own move still as the outbox
+    wrote it (`not_emailed`: whether he wants it was never read), the job delivers it; `sending` (a claim its
     sender never finished: the function died or timed out, and Lambda hands the batch over again), the job
     gives it up once stale, since its e-mail may have gone out. One write, on these paths only."""
+    own_move = (NotificationModel.email_state == NOT_EMAILED) & (NotificationModel.actor_id == record.user_id)
     try:
         record.update(actions=[NotificationModel.email_queue.set(queue_key(record.id))],
-                      condition=NotificationModel.email_state.is_in(PENDING, SENDING)
+                      condition=(NotificationModel.email_state.is_in(PENDING, SENDING) | own_move)
                       & NotificationModel.email_queue.does_not_exist())
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
@@ -243,7 +254,7 @@ def retry_unsent(now) -> dict:
     for key in (key for queue in queue_keys()
                 for key in NotificationModel.by_email_queue.query(queue, NotificationModel.created_at <= due)):
         record = NotificationModel.get(key.user_id, key.id)
-        if record.email_state == PENDING:
+        if record.email_state == PENDING or (record.email_state == NOT_EMAILED and record.actor_id == record.user_id):
             result = deliver(record.user_id, record.id, record)
             outcome["sent" if result == "sent" else "skipped"] += 1  # skipped: claimed elsewhere, failed or not wanted
         elif record.email_state == SENDING and record.created_at <= stale:

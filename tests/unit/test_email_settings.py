@@ -27,7 +27,8 @@ OTHER_SAMPLES = {"welcome": {}, "invoice_paid": {"invoice_id": "inv_1", "number"
 
 def _deliver_everything() -> None:
     for record in NotificationModel.scan():
-        if record.email_state == outbox.PENDING:
+        if record.email_state == outbox.PENDING or (record.email_state == outbox.NOT_EMAILED
+                                                     and record.actor_id == record.user_id):  # his own move
             notifications.deliver(record.user_id, record.id)
 
 

@@ -84,3 +84,22 @@ def test_overlong_key_is_422(api):
     response = api.post("/v1/invoices", {"amount": 1, "currency": "USD"}, token=token,
                         headers={"Idempotency-Key": "k" * 300})
     assert response.status_code == 422
+
+
+def test_a_record_keeps_its_answer_compressed_and_one_written_before_with_a_plain_body_still_replays(api):
+    token = api.signup("z@example.com")
+    first = api.post("/v1/invoices", {"amount": 500, "currency": "USD"}, token=token, headers={"Idempotency-Key": "z"})
+    (record,) = list(IdempotencyModel.scan())
+    assert record.body is None and record.answer() == first.json_body
+    IdempotencyModel(record.id, request_hash=record.request_hash, status_code=record.status_code,
+                     body=first.json_body, created_at=record.created_at, expires_at=record.expires_at).save()
+    replay = api.post("/v1/invoices", {"amount": 500, "currency": "USD"}, token=token, headers={"Idempotency-Key": "z"})
+    assert replay.headers.get("Idempotent-Replayed") == "true" and replay.json_body == first.json_body
+    assert len(list(InvoiceModel.scan())) == 1
+
+
+def test_a_request_without_an_idempotency_key_leaves_no_record(api):
+    token = api.signup("nokey@example.com")
+    invoice = api.post("/v1/invoices", {"amount": 500, "currency": "USD"}, token=token)
+    assert invoice.status_code == 201
+    assert list(IdempotencyModel.scan()) == []

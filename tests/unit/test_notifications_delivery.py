@@ -286,3 +286,69 @@ def test_one_failing_job_does_not_stop_the_others(monkeypatch):
     with pytest.raises(jobs.JobsFailed, match="first"):
         jobs.run_all(clock.now())
     assert len(ran) == 1
+
+
+def test_a_partys_own_move_is_written_not_emailed_and_sent_once_only_to_one_who_asked_for_his_own_moves(api, store):
+    """Given two users' notifications of their own moves, when the stream hands them over twice, then the one with
+    the default choices stays `not_emailed` with no write of the stream's, and the one who asked for his own moves
+    gets it once."""
+    import app as app_module
+    from chalicelib.store.models import UserModel
+    from chalicelib.store.uow import UnitOfWork
+    from tests.notification_samples import SAMPLES
+
+    api.signup("plain@example.com")
+    api.signup("keen@example.com")
+    play_stream()
+    before = len(_mails(store))
+    users = {user.email: user for user in UserModel.scan()}
+    users["keen@example.com"].update(actions=[UserModel.email_choices.set({"own_actions": True})])
+    uow = UnitOfWork()
+    ids = {address: outbox.enqueue(uow, user.id, "order_completed", SAMPLES["order_completed"][0], actor=user.id)
+           for address, user in users.items()}
+    uow.commit()
+    written = [NotificationModel.get(users[address].id, ids[address]) for address in sorted(ids)]
+    assert [record.email_state for record in written] == ["not_emailed", "not_emailed"]  # keen, plain
+    event = {"Records": [stream_insert(record) for record in written]}
+    assert app_module.on_notification_record(event, FakeContext()) == {"sent": 1, "not_emailed": 1}
+    assert app_module.on_notification_record(event, FakeContext()) == {"already_claimed": 1, "not_emailed": 1}
+    after = [NotificationModel.get(record.user_id, record.id) for record in written]
+    assert [record.email_state for record in after] == ["sent", "not_emailed"]
+    assert after[1].serialize() == written[1].serialize()  # the stream wrote nothing to it
+    mails = _mails(store)[before:]
+    assert [mail["To"] for mail in mails] == ["keen@example.com"] and _queued() == []
+
+
+def test_an_own_move_whose_recipient_could_not_be_read_is_queued_and_the_job_settles_it_as_he_chose(api, store,
+                                                                                                     monkeypatch):
+    """Given two users' own-move notifications whose first delivery cannot read the users, then both wait in the
+    retry queue, and the job five minutes later e-mails the one who asked for his own moves, once, and takes the
+    other out of the queue unsent."""
+    import app as app_module
+    from chalicelib.store.models import UserModel
+    from chalicelib.store.uow import UnitOfWork
+    from tests.notification_samples import SAMPLES
+
+    api.signup("plain@example.com")
+    api.signup("keen@example.com")
+    play_stream()
+    before = len(_mails(store))
+    users = {user.email: user for user in UserModel.scan()}
+    users["keen@example.com"].update(actions=[UserModel.email_choices.set({"own_actions": True})])
+    uow = UnitOfWork()
+    ids = {address: outbox.enqueue(uow, user.id, "order_completed", SAMPLES["order_completed"][0], actor=user.id)
+           for address, user in users.items()}
+    uow.commit()
+    written = [NotificationModel.get(users[address].id, ids[address]) for address in sorted(ids)]
+    with monkeypatch.context() as down:
+        down.setattr(UserModel, "get", classmethod(lambda cls, *a, **kw: (_ for _ in ()).throw(
+            ConnectionError("users unreadable"))))
+        event = {"Records": [stream_insert(record) for record in written]}
+        assert app_module.on_notification_record(event, FakeContext()) == {"queued_for_retry": 2}
+    assert sorted(key.id for key in _queued()) == sorted(ids.values())
+    clock.advance(301)
+    assert notifications.retry_unsent(clock.now()) == {"sent": 1, "failed": 0, "skipped": 1}
+    assert notifications.retry_unsent(clock.now()) == {"sent": 0, "failed": 0, "skipped": 0}
+    after = [NotificationModel.get(record.user_id, record.id) for record in written]
+    assert [record.email_state for record in after] == ["sent", "not_emailed"] and _queued() == []
+    assert [mail["To"] for mail in _mails(store)[before:]] == ["keen@example.com"]

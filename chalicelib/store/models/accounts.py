@@ -2,7 +2,11 @@
 idempotency records and abuse-limit counters."""
 from __future__ import annotations
 
+import json
+import zlib
+
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     ListAttribute,
     NumberAttribute,
@@ -62,7 +66,11 @@ class KeyModel(Model):
 
 class IdempotencyModel(Model):
     """The first response to `(scope, Idempotency-Key)`. Records of money-moving requests are
-    written in the movement's own transaction and never expire; others expire by TTL."""
+    written in the movement's own transaction and never expire; others expire by TTL.
+
+    The response's body is kept compressed (`answer_z`: zlib of its JSON), so that a record stays under
+    the 1 KB a write unit buys even for a whole order's answer; records written before keep it in `body`.
+    Read it with `answer()`."""
 
     class Meta(BaseMeta):
         logical_name = "idempotency"
@@ -72,9 +80,20 @@ class IdempotencyModel(Model):
     id = UnicodeAttribute(hash_key=True)
     request_hash = UnicodeAttribute()
     status_code = NumberAttribute()
-    body = JSONAttribute()
+    body = JSONAttribute(null=True)  # records written before the answer was compressed
+    answer_z = BinaryAttribute(attr_name="z", null=True, legacy_encoding=False)
     created_at = UnicodeAttribute()
     expires_at = NumberAttribute(null=True)
+
+    @staticmethod
+    def compress(answer: dict) -> bytes:
+        return zlib.compress(json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode(), 9)
+
+    def answer(self) -> dict:
+        """The response's body as it was first answered."""
+        if self.answer_z is not None:
+            return dict(json.loads(zlib.decompress(self.answer_z)))
+        return dict(self.body or {})
 
 
 class ProfileModel(Model):

@@ -35,7 +35,7 @@ class NotificationModel(Model):
     kind = UnicodeAttribute()
     params = JSONAttribute()
     created_at = UnicodeAttribute()
-    email_state = UnicodeAttribute()  # pending | sending | sent | failed | not_emailed (the recipient did not want it)
+    email_state = UnicodeAttribute()  # pending | sending | sent | failed | not_emailed (not wanted; own moves start so)
     email_queue = UnicodeAttribute(null=True)
     read_at = UnicodeAttribute(null=True)
     actor_id = UnicodeAttribute(null=True)  # the user whose action it tells of, when one did it
