@@ -8,7 +8,6 @@ Every form goes through the same use case as its API route; a refused one says w
 the reader's language, and changes nothing."""
 from __future__ import annotations
 
-import base64
 import re
 
 import pytest
@@ -30,7 +29,7 @@ from tests.billing_support import (
     post_page,
     run_timers,
 )
-from tests.support import assert_books_balance, transfer_event
+from tests.support import assert_books_balance, transfer_event, upload
 
 PDF = {"Accept": "application/pdf"}
 BROWSER = "text/html,application/xhtml+xml,*/*;q=0.8"  # what a browser asks for when a link is followed
@@ -175,8 +174,8 @@ def test_bad_requisites_and_bad_forms_say_what_is_wrong_and_change_nothing(api, 
 
 def test_the_public_offer_and_a_personal_contract_download_as_the_api_serves_them(api, owner, operator_token):
     pdf = b"%PDF-1.4 personal contract"
-    uploaded = api.post(f"/v1/operator/sites/{owner['id']}/contracts", {
-        "filename": "договір-10001.pdf", "content_base64": base64.b64encode(pdf).decode()}, token=operator_token)
+    file_id = upload(api, operator_token, "договір-10001.pdf", pdf, "application/pdf")
+    uploaded = api.post(f"/v1/operator/sites/{owner['id']}/contracts", {"file_id": file_id}, token=operator_token)
     assert uploaded.status_code == 201, uploaded.body
     block = _block(_page(api, owner), "contracts")
     assert "Публічний договір (оферта)" in block and "договір-10001.pdf" in block

@@ -6,7 +6,6 @@ overrides a level with a reason. Every act is in the audit log; every money test
 runs in a real browser in tests/e2e/test_console_deals_in_browser.py."""
 from __future__ import annotations
 
-import base64
 import io
 import re
 import urllib.parse
@@ -45,11 +44,11 @@ def _disputed_order(api, deal) -> dict:
     return order
 
 
-def _zip() -> str:
+def _zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("site/index.html", "<p>site</p>")
-    return base64.b64encode(buffer.getvalue()).decode()
+    return buffer.getvalue()
 
 
 def _disputed_contract(api) -> dict:
@@ -67,8 +66,8 @@ def _disputed_contract(api) -> dict:
     contract = api.post(f"/v1/projects/{project['id']}/proposals/{coder_id}/select", token=client).json_body
     path = f"/v1/contracts/{contract['id']}"
     assert api.post(f"{path}/accept", token=coder).status_code == 200
-    assert api.post(f"{path}/deliverable", {"filename": "site.zip", "content_base64": _zip()},
-                    token=coder).status_code == 200
+    file_id = upload(api, coder, "site.zip", _zip(), "application/zip")
+    assert api.post(f"{path}/deliverable", {"file_id": file_id}, token=coder).status_code == 200
     assert api.post(f"{path}/submit", token=coder).status_code == 200
     disputed = api.post(f"{path}/dispute", {"message": "The form does not work"}, token=client)
     assert disputed.status_code == 200, disputed.body

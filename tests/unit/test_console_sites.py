@@ -118,7 +118,7 @@ def test_without_a_session_the_sites_pages_ask_to_log_in(api, owner):
 
 # --- the site's page ---------------------------------------------------------------------------------------------
 
-def test_the_site_page_shows_the_owner_tariff_auto_pay_open_invoices_credit_and_a_place_for_the_owners_view(
+def test_the_site_page_shows_the_owner_tariff_auto_pay_open_invoices_credit_and_the_owners_view(
         api, owner, session):
     site = _site_with_requisites(api, owner)
     (invoice,) = invoices(api, owner, site["id"])
@@ -127,6 +127,12 @@ def test_the_site_page_shows_the_owner_tariff_auto_pay_open_invoices_credit_and_
                  "Start", invoice["number"], 'id="autopay-state"', 'id="credit"', 'class="owner-view"'):
         assert fact in html, fact
     assert "No operator has acted on this site yet." in html
+    # the owner's billing section, every block as he sees it, without his forms or his downloads
+    view = html[html.index('class="owner-view"'):]
+    for block in ("identity", "requisites", "vchasno", "contracts", "tariff", "payment", "invoices", "acts",
+                  "deletion"):
+        assert f'id="block-{block}"' in view, block
+    assert "32855961" in view and "<form" not in view and "/billing/" not in view
     fa = _page(api, session, f"/console/sites/{site['id']}?lang=fa")
     assert 'dir="rtl"' in fa and invoice["number"] in fa
     missing = api.get("/console/sites/site_nope", headers={"Cookie": session})

@@ -177,6 +177,7 @@ def owner_form(request: Request, schema: Schema, who: Reader) -> Any:
 
 def render(who: Reader, template: str, *, status: int = 200, **context: Any) -> Response:
     """A page of the section for a logged-in owner: his e-mail, log-out, the CSRF token and the language switch."""
+    context.setdefault("read_only", False)  # the blocks' forms; an operator's console reads them without
     return html(status, page(template, who.locale, csrf=who.session.csrf, owner=who.principal.user.email,
                              lang=who.locale, sites_url=billing_url("/billing", who.locale),
                              logout_action=billing_url("/web/logout", who.locale), switch_language=True,
@@ -273,6 +274,13 @@ def billing_site(request: Request, site_id: str) -> Response:
     return render(who, "billing_site.html.j2", site=site, blocks=blocks,
                   site_url=billing_url(f"/billing/{site_id}", who.locale),
                   banner=BANNER(who, site_id) if BANNER else None)
+
+
+def owner_view(session: sessions.ConsoleSession, site_id: str, locale: str) -> list[tuple[str, dict[str, Any]]]:
+    """The site's blocks as its owner sees them, for the operators' console: the same views, drawn there with
+    `read_only` (no forms, no owner's downloads)."""
+    who = Reader(session, locale)
+    return [(name, BLOCKS[name](who, site_id)) for name in BLOCK_ORDER if name in BLOCKS]
 
 
 @block("identity")

@@ -19,7 +19,7 @@ from chalice.app import Request
 
 from chalicelib.access import sessions
 from chalicelib.entrypoints.api.http import schema_names as s
-from chalicelib.entrypoints.web import console
+from chalicelib.entrypoints.web import billing, console
 from chalicelib.entrypoints.web.console import (
     console_form,
     console_page,
@@ -178,7 +178,8 @@ def _site_page(request: Request, session: sessions.ConsoleSession, site_id: str,
         reasons={k: translate(locale, v) for k, v in DELETION_REASONS.items()},
         act=lambda tail: console_url(f"sites/{site_id}/{tail}", locale),
         sites_url=console_url("sites", locale), tariffs_url=console_url("tariffs", locale),
-        site_audit_url=console_url("audit", locale, object=site_id))
+        site_audit_url=console_url("audit", locale, object=site_id),
+        owner_blocks=billing.owner_view(session, site_id, locale), read_only=True)
 
 
 @console_page("GET", "/console/sites/{site_id}", "A site for an operator: owner, tariff, auto-pay, open invoices, "
