@@ -11,6 +11,7 @@ keeps the key right) and the item is counted as `raced`."""
 from __future__ import annotations
 
 from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.processes.site_deal import contact_email_key, service_code_key
 from chalicelib.services import invoices, payouts, service_invoices
@@ -59,7 +60,7 @@ def _site(site: SiteModel, done: dict[str, int]) -> None:
     email = contact_email_key(site.contact or {})
     if site.tax_id_key == tax_id and site.contact_email_key == email:
         return
-    actions = [SiteModel.tax_id_key.set(tax_id) if tax_id else SiteModel.tax_id_key.remove(),
+    actions: list[Action] = [SiteModel.tax_id_key.set(tax_id) if tax_id else SiteModel.tax_id_key.remove(),
                SiteModel.contact_email_key.set(email) if email else SiteModel.contact_email_key.remove()]
     # written over the requisites and the contact as read: a change meanwhile writes its own keys
     _write(done, "sites", lambda: site.update(actions=actions, condition=(

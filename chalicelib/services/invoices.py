@@ -75,7 +75,7 @@ def create(principal: Principal, amount_minor: int, currency: str) -> tuple[int,
         currency=money.currency, status=OPEN, created_at=clock.iso(now),
         payment_details=f"Invoice № {number} dated {dated:%d/%m/%Y}",
     )
-    invoice.open_due = open_due_key(invoice.currency, invoice.amount, invoice.id)
+    invoice.open_due = open_due_key(invoice.currency, money.amount_minor, invoice.id)
     uow = UnitOfWork()
     uow.put(invoice, condition=InvoiceModel.id.does_not_exist())
     uow.put(KeyModel(number_key(number), target_id=invoice.id), condition=KeyModel.key.does_not_exist())

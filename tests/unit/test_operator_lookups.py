@@ -76,7 +76,7 @@ def _troubled() -> dict[str, str]:
 def _backfilled(capsys) -> list[str]:
     """What the command printed: what it wrote, by kind."""
     assert cli.main(["backfill-lookups"]) == 0
-    return [line for line in capsys.readouterr().out.splitlines() if line.startswith("sites=")][0].split()
+    return next(line for line in capsys.readouterr().out.splitlines() if line.startswith("sites=")).split()
 
 
 def _payout(api, token: str, amount: int) -> str:
