@@ -69,21 +69,22 @@ class InvoicesByOwner(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True)
 
 
-OPEN_DUE_SHARDS = 8  # keys per (currency, amount): fixed, as items already carry it (`open_due_key`)
-
-
 def open_due_key(currency: str, due: int, invoice_id: str) -> str:
     """An open invoice's key in its `by_open_due` index: what it still asks for, in its currency, on one of
-    `OPEN_DUE_SHARDS` shards by a hash of its id, so a month's invoices of one tariff price spread over
-    several keys."""
+    `OPEN_INVOICE_SHARDS` shards by a hash of its id, so the top-ups of one amount and a month's invoices of one
+    tariff price spread over several keys."""
     import zlib
 
-    return f"{currency}#{int(due)}#{zlib.crc32(invoice_id.encode()) % OPEN_DUE_SHARDS}"
+    from chalicelib.platform.config import settings
+
+    return f"{currency}#{int(due)}#{zlib.crc32(invoice_id.encode()) % settings.open_invoice_shards}"
 
 
 def open_due_keys(currency: str, due: int) -> list[str]:
     """Every shard's key of (currency, amount due): what a lookup Queries."""
-    return [f"{currency}#{int(due)}#{shard}" for shard in range(OPEN_DUE_SHARDS)]
+    from chalicelib.platform.config import settings
+
+    return [f"{currency}#{int(due)}#{shard}" for shard in range(settings.open_invoice_shards)]
 
 
 class OpenInvoices(GlobalSecondaryIndex):
