@@ -4,7 +4,7 @@
 - sites: the service code's claim (`service-code#<code>`), and the keys of the sparse `by_tax_id` and
   `by_contact_email` indexes (`tax_id_key`, `contact_email_key`);
 - open proformas and open site invoices: `open_due`, their key in `by_open_due`;
-- payouts the bank took and has not answered: the `sent` queue; failed ones: the `failed` queue.
+- payouts the bank took and has not answered: the `sent#<n>` queue; failed ones: the `failed` queue.
 
 Each write is conditional on what was read, so a payment or an answer that lands meanwhile wins (its own write
 keeps the key right) and the item is counted as `raced`."""
@@ -45,7 +45,7 @@ def run() -> dict[str, int]:
                 & _paid_unchanged(ServiceInvoiceModel, record)))
     for payout in PayoutModel.scan(PayoutModel.queue.does_not_exist()):
         queue = payouts.FAILED if payout.status == payouts.FAILED else (
-            payouts.SENT if payout.status == payouts.PENDING and payout.sent_at else None)
+            payouts.sent_key(payout.id) if payout.status == payouts.PENDING and payout.sent_at else None)
         if queue is not None:
             _write(done, "payouts", lambda payout=payout, queue=queue: payout.update(
                 actions=[PayoutModel.queue.set(queue)],

@@ -24,8 +24,10 @@ from chalicelib.store.models import KeyModel, PayoutModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
 PENDING, PAID, FAILED = "pending", "paid", "failed"
-# the payouts' `queue` (the sparse `by_queue` index): not taken by the bank yet, taken and not answered, refused
+# the payouts' `queue` (the sparse `by_queue` index): not taken by the bank yet, taken and not answered (on one of
+# `SENT_SHARDS` keys `sent#<n>` by a hash of the payout id: every payout passes through it), refused
 UNSENT, SENT = "unsent", "sent"
+SENT_SHARDS = 8  # only ever raise it: a payout keyed under a smaller count is on a shard that is still read
 TROUBLED_LIMIT = 200  # the most payouts of each kind (failed, stuck, not taken) the console lists
 RESEND_AFTER = timedelta(minutes=1)
 
@@ -84,6 +86,12 @@ def request(principal: Principal, amount_minor: int, currency: str, method: str,
     return result
 
 
+def sent_key(payout_id: str) -> str:
+    import zlib
+
+    return f"{SENT}#{zlib.crc32(payout_id.encode()) % SENT_SHARDS}"
+
+
 def _send(payout: PayoutModel) -> bool:
     """Ask the bank; on success move the payout from the unsent queue to the sent one (the job retries the rest),
     unless the bank's answer came first and settled it."""
@@ -95,7 +103,8 @@ def _send(payout: PayoutModel) -> bool:
         logger.exception("payout request did not reach the bank", extra={"payout_id": payout.id})
         return False
     try:
-        payout.update(actions=[PayoutModel.sent_at.set(clock.iso(clock.now())), PayoutModel.queue.set(SENT)],
+        payout.update(actions=[PayoutModel.sent_at.set(clock.iso(clock.now())),
+                               PayoutModel.queue.set(sent_key(payout.id))],
                       condition=PayoutModel.status == PENDING)
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
@@ -179,11 +188,11 @@ def troubled(principal: Principal, now: datetime) -> list[dict]:
     principal.require_operator()
     cutoff = clock.iso(now - timedelta(hours=settings.payout_stuck_after_hours))
     rows = []
-    # Queries of the sparse `by_queue` index, never a scan: the newest failed ones, and those of the sent and
-    # unsent queues asked for before the cutoff (a payout is sent after it is asked for).
-    listed = [*PayoutModel.by_queue.query(FAILED, scan_index_forward=False, limit=TROUBLED_LIMIT),
-              *PayoutModel.by_queue.query(SENT, PayoutModel.created_at <= cutoff, limit=TROUBLED_LIMIT),
-              *PayoutModel.by_queue.query(UNSENT, PayoutModel.created_at <= cutoff, limit=TROUBLED_LIMIT)]
+    # Queries of the sparse `by_queue` index, never a scan: the newest failed ones, and those of the sent queue's
+    # shards and the unsent queue asked for before the cutoff (a payout is sent after it is asked for).
+    listed = [*PayoutModel.by_queue.query(FAILED, scan_index_forward=False, limit=TROUBLED_LIMIT)]
+    for queue in [*(f"{SENT}#{shard}" for shard in range(SENT_SHARDS)), UNSENT]:
+        listed += PayoutModel.by_queue.query(queue, PayoutModel.created_at <= cutoff, limit=TROUBLED_LIMIT)
     for payout in listed:
         if payout.status == FAILED:
             state, since, error = FAILED, payout.decided_at or payout.created_at, payout.failure_reason

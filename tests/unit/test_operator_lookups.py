@@ -161,7 +161,7 @@ def test_a_number_quoted_in_the_purpose_is_looked_up_by_its_claim_and_a_sequence
 def test_failed_payouts_and_those_the_bank_took_are_on_their_queues(api, operator_token):
     payee = _funded_payee(api)
     failed = _payout(api, payee, 12300)
-    assert PayoutModel.get(failed).queue == "sent"
+    assert PayoutModel.get(failed).queue == payouts.sent_key(failed)
     answer = json.dumps({"event_id": "evt-no", "type": "payout.failed", "payout_id": failed,
                          "reason": "account closed"}).encode()
     assert api.webhook(answer).status_code == 200

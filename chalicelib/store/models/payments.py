@@ -177,7 +177,7 @@ class PayoutsByOwner(GlobalSecondaryIndex):
 
 class UnsentPayouts(GlobalSecondaryIndex):
     """Sparse: payouts waiting for something carry `queue` — `unsent` while the request has not reached the
-    bank, `sent` while the bank has not answered, `failed` once it refused (the console lists those); a paid
+    bank, `sent#<n>` while the bank has not answered, `failed` once it refused (the console lists those); a paid
     payout has none."""
 
     class Meta:
