@@ -845,7 +845,7 @@ def platform_keys(usage: Usage, orders: int) -> list[KeyRate]:
 
 
 SHARD_SETTINGS = {"timer#": "timer_shards", "pending#": "email_queue_shards", "sys:": "system_account_shards",
-                  "catalog.": "catalog_listing_shards"}
+                  "catalog.": "catalog_listing_shards", "by_open_due": "open_invoice_shards"}
 
 
 def shard_families(rates: list[KeyRate]) -> list[tuple[str, list[KeyRate], int, float]]:

@@ -6,6 +6,8 @@
 - `python -m chalicelib.entrypoints.cli rotate-secret <name> [--secret-id ARN] [--value-stdin] [--force]`: writes
   the secret's next value in Secrets Manager (chalicelib/platform/secret_store.py; the runbook is in
   docs/operations.md). It prints the new key id or the rotation's time, never a value.
+- `python -m chalicelib.entrypoints.cli backfill-lookups`: once at deploy, gives the items written before them
+  the keys the operators' look-ups read (chalicelib/services/index_backfill.py); a second run changes nothing.
 """
 from __future__ import annotations
 
@@ -32,11 +34,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="read the new value from standard input: a token or key the outside party issued")
     rotate.add_argument("--force", action="store_true",
                         help="rotate even while the previous rotation's key or value is still honoured")
+    commands.add_parser("backfill-lookups", help="give existing items the keys the operators' look-ups read")
     args = parser.parse_args(argv)
     if args.command == "rotate-secret":
         return _rotate_secret(args)
 
     models.bind(config.reload())
+    if args.command == "backfill-lookups":
+        from chalicelib.services import index_backfill
+
+        print(" ".join(f"{kind}={count}" for kind, count in index_backfill.run().items()))
+        return 0
     from chalicelib.services import accounts
 
     try:

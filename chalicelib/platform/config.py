@@ -322,6 +322,11 @@ class Settings:
     # the whole catalog's would take two partitions' writes at 1,000 orders a second (`python -m bench.cost`). A
     # page reads the shards' Queries merged in the asked order. Changing it needs every gig listed again.
     catalog_listing_shards: int = field(default_factory=lambda: int(_env("CATALOG_LISTING_SHARDS", "8")))
+    # Open invoices (top-ups' proformas and sites' invoices) are indexed by what they still ask for on this many
+    # keys per currency and amount (`<currency>#<amount>#<n>`, by a hash of the invoice id): a top-up of one amount
+    # per order would otherwise put 4 write units an order on one key. An operator's look-up for a payment Queries
+    # every shard. Only ever raise it: an invoice keyed under a smaller count is on a shard that is still read.
+    open_invoice_shards: int = field(default_factory=lambda: int(_env("OPEN_INVOICE_SHARDS", "16")))
     # How many of a catalog page's shard Queries run at once, on threads (1: one after another).
     catalog_query_threads: int = field(default_factory=lambda: int(_env("CATALOG_QUERY_THREADS", "8")))
     # Payouts: the smallest withdrawal per currency (JSON, minor units), how many may be open at once

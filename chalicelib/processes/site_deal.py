@@ -43,6 +43,17 @@ def domain_key(ascii_host: str) -> str:
     return f"domain#{ascii_host}"
 
 
+def service_code_key(code: str) -> str:
+    """The claim of a site's service code (unique, kept after the site is deleted: a code is never reused)."""
+    return f"service-code#{code}"
+
+
+def contact_email_key(contact: dict) -> str | None:
+    """What the sites' `by_contact_email` index keys a contact by: its e-mail, trimmed and lower-cased."""
+    email = str((contact or {}).get("email") or "").strip().lower()
+    return email or None
+
+
 def site_key(key_hash: str) -> str:
     return f"sitekey#{key_hash}"
 

@@ -120,6 +120,7 @@ from chalicelib.processes.site_deal import (
     PAST_DUE,
     REFRESH_GRACE,
     SYSTEM,
+    contact_email_key,
     counters_now,
     data,
     domain_key,
@@ -169,6 +170,7 @@ from chalicelib.store.models import (
     ServiceInvoiceModel,
     SiteModel,
     UsageModel,
+    open_due_key,
 )
 from chalicelib.store.uow import UnitOfWork
 
@@ -272,7 +274,8 @@ def _write_invoice(uow: UnitOfWork, deal: DealModel) -> None:
         period=invoice["period"], kind=invoice["kind"], lines=invoice["lines"], amount=invoice["amount"],
         currency=tariffs.CURRENCY, status=INVOICE_PAID if paid_whole else INVOICE_OPEN, issued_at=invoice["issued_at"],
         due_at=invoice["due_at"], amount_paid=spent or None, credit_applied=spent or None,
-        paid_at=invoice["issued_at"] if paid_whole else None, paid_by="credit" if paid_whole else None)
+        paid_at=invoice["issued_at"] if paid_whole else None, paid_by="credit" if paid_whole else None,
+        open_due=None if paid_whole else open_due_key(tariffs.CURRENCY, invoice["amount"] - spent, invoice["id"]))
     uow.put(record, condition=ServiceInvoiceModel.id.does_not_exist())
     uow.put(KeyModel(number_key(invoice["number"]), target_id=invoice["id"]), condition=KeyModel.key.does_not_exist())
     if spent:  # the credit leaves the site's account in the invoice's own transaction
@@ -432,16 +435,22 @@ def _owner_changed(deal: DealModel, ctx: Context) -> dict:
             "data": {**data(deal), **card_forgotten(), "autopay_stopped": False, "previous_owner_id": deal.client_id}}
 
 
+def _contact_email_set(ctx: Context):  # type: ignore[no-untyped-def]
+    """The contact's e-mail as the sites' `by_contact_email` index keys it, written with the contact."""
+    email = contact_email_key(ctx.payload["contact"])
+    return SiteModel.contact_email_key.set(email) if email else SiteModel.contact_email_key.remove()
+
+
 def _record_owner(uow: UnitOfWork, deal: DealModel, ctx: Context) -> None:
     previous = data(deal).get("previous_owner_id")
     if not previous:
-        uow.update(SiteModel(deal.id), [SiteModel.contact.set(ctx.payload["contact"])])
+        uow.update(SiteModel(deal.id), [SiteModel.contact.set(ctx.payload["contact"]), _contact_email_set(ctx)])
         return
     old_key = ctx.payload.get("key_hash")
     if old_key:  # the shop's usage key was the previous owner's: it stops working now
         uow.delete(KeyModel(site_key(old_key)))
-    uow.update(SiteModel(deal.id), [SiteModel.contact.set(ctx.payload["contact"]), SiteModel.payment_method.remove(),
-                                    SiteModel.key_hash.remove()],
+    uow.update(SiteModel(deal.id), [SiteModel.contact.set(ctx.payload["contact"]), _contact_email_set(ctx),
+                                    SiteModel.payment_method.remove(), SiteModel.key_hash.remove()],
                condition=SiteModel.key_hash == old_key if old_key else SiteModel.key_hash.does_not_exist(),
                on_fail=Conflict("state_changed", "The site changed meanwhile; reload it and try again"))
     outbox.enqueue(uow, previous, "owner_changed", {**site_params(deal), "contact": ctx.payload["contact"],

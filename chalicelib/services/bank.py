@@ -36,7 +36,7 @@ from chalicelib.platform.observability import logger, metrics
 from chalicelib.services import idempotency, invoices, service_invoices, views
 from chalicelib.services.pagination import page
 from chalicelib.store import audit_log, lookup
-from chalicelib.store.models import InvoiceModel, PaymentModel, ServiceInvoiceModel
+from chalicelib.store.models import InvoiceModel, PaymentModel, ServiceInvoiceModel, open_due_keys
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
 CREDITED, UNMATCHED, APPLIED, RETURNED = "credited", "unmatched", "applied", "returned"
@@ -304,27 +304,60 @@ def candidates(principal: Principal, payment_id: str) -> list[dict]:
     """The open invoices (top-ups' and sites') an operator would consider for a payment: those in its currency
     that still ask for exactly its amount, or whose number looks like a word of its purpose (a typo, a missing
     part); the likeliest first, at most `CANDIDATES_LIMIT`. Each says its kind, what it still asks and why it
-    is offered."""
+    is offered.
+
+    Read by key, never by a scan: each number the purpose quotes, by its claim (`invoice#<number>`, the
+    matcher's lookup); a site invoice's number with a typo in its sequence, among that site's invoices (its
+    service code's claim, then the site's invoices); and the open invoices asking for exactly the amount, on
+    the sparse `by_open_due` indexes (a Query per shard of `<currency>#<amount>`)."""
     principal.require_operator()
     payment = _load(payment_id)
     words, amount = _words(payment.purpose), int(payment.amount)
+    offered: dict[str, tuple[str, Any]] = {}
+    for kind_name, invoice in _quoted(as_typed(payment.purpose)):
+        offered.setdefault(invoice.id, (kind_name, invoice))
+    for model, kind_name in ((InvoiceModel, "topup"), (ServiceInvoiceModel, "site")):
+        for key in open_due_keys(payment.currency, amount):
+            for invoice in model.by_open_due.query(key):
+                offered.setdefault(invoice.id, (kind_name, invoice))
     found = []
-    sources: tuple[tuple[str, Any, Callable[[Any], int]], ...] = (
-        ("topup", InvoiceModel, invoices.due), ("site", ServiceInvoiceModel, service_invoices.due))
-    for kind, model, due in sources:
-        condition = (model.status == invoices.OPEN) & (model.currency == payment.currency)
-        for invoice in model.scan(condition):
-            if kind == "topup" and invoice.kind is not None:  # a card top-up is paid on the acquirer's page
-                continue
-            rest, likeness = due(invoice), _similarity(invoice.number, words)
-            if rest != amount and likeness < SIMILAR:
-                continue
-            found.append({"id": invoice.id, "number": invoice.number, "kind": kind, "owner_id": invoice.owner_id,
-                          "site_id": getattr(invoice, "site_id", None), "amount": int(invoice.amount),
-                          "amount_due": rest, "currency": invoice.currency, "same_amount": rest == amount,
-                          "similar_number": likeness >= SIMILAR, "likeness": round(likeness, 2)})
+    for kind_name, invoice in offered.values():
+        if invoice.status != invoices.OPEN or invoice.currency != payment.currency:
+            continue
+        if kind_name == "topup" and invoice.kind is not None:  # a card top-up is paid on the acquirer's page
+            continue
+        due = invoices.due if kind_name == "topup" else service_invoices.due
+        rest, likeness = due(invoice), _similarity(invoice.number, words)
+        if rest != amount and likeness < SIMILAR:
+            continue
+        found.append({"id": invoice.id, "number": invoice.number, "kind": kind_name, "owner_id": invoice.owner_id,
+                      "site_id": getattr(invoice, "site_id", None), "amount": int(invoice.amount),
+                      "amount_due": rest, "currency": invoice.currency, "same_amount": rest == amount,
+                      "similar_number": likeness >= SIMILAR, "likeness": round(likeness, 2)})
     found.sort(key=lambda c: (not c["similar_number"], not c["same_amount"], -c["likeness"], c["number"]))
     return found[:CANDIDATES_LIMIT]
+
+
+_SITE_NUMBER_PART = re.compile(r"(?<![A-Z0-9])[A-Z]{2,10}-(\d{5,})-\d+")
+
+
+def _quoted(purpose: str) -> list[tuple[str, Any]]:
+    """The invoices a purpose (as typed) names: each number it quotes, found by its claim; and for a site
+    invoice's number whose sequence part is off, the open invoices of the site its service code names."""
+    from chalicelib.services import sites
+
+    found: list[tuple[str, Any]] = []
+    for (pattern, kind), kind_name in zip(_NUMBERS, ("topup", "site"), strict=True):
+        for number in dict.fromkeys(pattern.findall(purpose)):
+            invoice = kind.find(number)
+            if invoice is not None:
+                found.append((kind_name, invoice))
+    for code in dict.fromkeys(_SITE_NUMBER_PART.findall(purpose)):
+        site_id = sites.site_of_service_code(code)
+        if site_id is not None:
+            found += [("site", invoice) for invoice in ServiceInvoiceModel.by_site.query(
+                site_id, filter_condition=ServiceInvoiceModel.status == service_invoices.OPEN)]
+    return found
 
 
 def apply_to_invoice(principal: Principal, payment_id: str, invoice_id: str,

@@ -20,7 +20,7 @@ from chalicelib.platform.errors import NotFound
 from chalicelib.services import accounts, idempotency, views
 from chalicelib.services.pagination import page
 from chalicelib.store import lookup
-from chalicelib.store.models import InvoiceModel, KeyModel
+from chalicelib.store.models import InvoiceModel, KeyModel, open_due_key
 from chalicelib.store.uow import UnitOfWork
 
 OPEN, PAID = "open", "paid"
@@ -75,6 +75,7 @@ def create(principal: Principal, amount_minor: int, currency: str) -> tuple[int,
         currency=money.currency, status=OPEN, created_at=clock.iso(now),
         payment_details=f"Invoice № {number} dated {dated:%d/%m/%Y}",
     )
+    invoice.open_due = open_due_key(invoice.currency, money.amount_minor, invoice.id)
     uow = UnitOfWork()
     uow.put(invoice, condition=InvoiceModel.id.does_not_exist())
     uow.put(KeyModel(number_key(number), target_id=invoice.id), condition=KeyModel.key.does_not_exist())
@@ -106,9 +107,12 @@ def pay(uow: UnitOfWork, invoice: InvoiceModel, payment_id: str, source: str, on
     paid_at = clock.iso(clock.now())
     whole = received >= due(invoice)
     actions = [InvoiceModel.amount_paid.set(paid_so_far + received)]
-    if whole:
+    if whole:  # out of the open invoices' index in the same write as its status
         actions += [InvoiceModel.status.set(PAID), InvoiceModel.paid_at.set(paid_at),
-                    InvoiceModel.payment_id.set(payment_id)]
+                    InvoiceModel.payment_id.set(payment_id), InvoiceModel.open_due.remove()]
+    elif invoice.kind is None:  # still open: the index holds what it asks for now
+        actions.append(InvoiceModel.open_due.set(
+            open_due_key(invoice.currency, due(invoice) - received, invoice.id)))
     uow.update(invoice, actions, condition=(InvoiceModel.status == OPEN) & unchanged, on_fail=on_fail)
     money = Money(received, invoice.currency)
     if source == "bank":

@@ -24,7 +24,11 @@ from chalicelib.store.models import KeyModel, PayoutModel
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
 PENDING, PAID, FAILED = "pending", "paid", "failed"
-UNSENT = "unsent"
+# the payouts' `queue` (the sparse `by_queue` index): not taken by the bank yet, taken and not answered (on one of
+# `SENT_SHARDS` keys `sent#<n>` by a hash of the payout id: every payout passes through it), refused
+UNSENT, SENT = "unsent", "sent"
+SENT_SHARDS = 8  # only ever raise it: a payout keyed under a smaller count is on a shard that is still read
+TROUBLED_LIMIT = 200  # the most payouts of each kind (failed, stuck, not taken) the console lists
 RESEND_AFTER = timedelta(minutes=1)
 
 
@@ -82,14 +86,29 @@ def request(principal: Principal, amount_minor: int, currency: str, method: str,
     return result
 
 
+def sent_key(payout_id: str) -> str:
+    import zlib
+
+    return f"{SENT}#{zlib.crc32(payout_id.encode()) % SENT_SHARDS}"
+
+
 def _send(payout: PayoutModel) -> bool:
-    """Ask the bank; on success take the payout off the unsent queue (the job retries the rest)."""
+    """Ask the bank; on success move the payout from the unsent queue to the sent one (the job retries the rest),
+    unless the bank's answer came first and settled it."""
+    from pynamodb.exceptions import UpdateError
+
     try:
         get_bank().request_payout(payout)
     except Exception:
         logger.exception("payout request did not reach the bank", extra={"payout_id": payout.id})
         return False
-    payout.update(actions=[PayoutModel.sent_at.set(clock.iso(clock.now())), PayoutModel.queue.remove()])
+    try:
+        payout.update(actions=[PayoutModel.sent_at.set(clock.iso(clock.now())),
+                               PayoutModel.queue.set(sent_key(payout.id))],
+                      condition=PayoutModel.status == PENDING)
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
     return True
 
 
@@ -130,8 +149,9 @@ def _settle(payout: PayoutModel, event_id: str, paid: bool, reason: str) -> dict
     payout.failure_reason, payout.bank_event_id = (None if paid else reason or "rejected by the bank"), event_id
     uow = UnitOfWork()
     uow.update(payout, [PayoutModel.status.set(payout.status), PayoutModel.decided_at.set(payout.decided_at),
-                        PayoutModel.bank_event_id.set(event_id), PayoutModel.queue.remove()]
-               + ([] if paid else [PayoutModel.failure_reason.set(payout.failure_reason)]),
+                        PayoutModel.bank_event_id.set(event_id)]
+               + ([PayoutModel.queue.remove()] if paid
+                  else [PayoutModel.failure_reason.set(payout.failure_reason), PayoutModel.queue.set(FAILED)]),
                condition=PayoutModel.status == PENDING, on_fail=_AlreadySettled())
     if paid:
         ledger.record(uow, ledger.pay_out(f"{payout.id}:paid", payout.owner_id, money, ref=payout.id))
@@ -168,9 +188,16 @@ def troubled(principal: Principal, now: datetime) -> list[dict]:
     principal.require_operator()
     cutoff = clock.iso(now - timedelta(hours=settings.payout_stuck_after_hours))
     rows = []
-    for payout in PayoutModel.scan(PayoutModel.status.is_in(FAILED, PENDING)):
+    # Queries of the sparse `by_queue` index, never a scan: the newest failed ones, and those of the sent queue's
+    # shards and the unsent queue asked for before the cutoff (a payout is sent after it is asked for).
+    listed = [*PayoutModel.by_queue.query(FAILED, scan_index_forward=False, limit=TROUBLED_LIMIT)]
+    for queue in [*(f"{SENT}#{shard}" for shard in range(SENT_SHARDS)), UNSENT]:
+        listed += PayoutModel.by_queue.query(queue, PayoutModel.created_at <= cutoff, limit=TROUBLED_LIMIT)
+    for payout in listed:
         if payout.status == FAILED:
             state, since, error = FAILED, payout.decided_at or payout.created_at, payout.failure_reason
+        elif payout.status != PENDING:
+            continue
         elif payout.sent_at and payout.sent_at <= cutoff:
             state, since, error = "stuck", payout.sent_at, None
         elif not payout.sent_at and payout.created_at <= cutoff:

@@ -33,7 +33,7 @@ from chalicelib.processes.subscription_paying import is_overdue
 from chalicelib.services import deals, idempotency, views
 from chalicelib.services.pagination import page
 from chalicelib.store import audit_log, lookup
-from chalicelib.store.models import DealModel, KeyModel, ServiceInvoiceModel, SiteModel
+from chalicelib.store.models import DealModel, KeyModel, ServiceInvoiceModel, SiteModel, open_due_key
 from chalicelib.store.uow import UnitOfWork, run_with_retries
 
 OPEN, PAID, VOID, WRITTEN_OFF = INVOICE_OPEN, INVOICE_PAID, INVOICE_VOID, INVOICE_WRITTEN_OFF
@@ -84,7 +84,8 @@ def pay(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id: str, source: 
     uow.update(invoice, [ServiceInvoiceModel.status.set(PAID), ServiceInvoiceModel.paid_at.set(paid_at),
                          ServiceInvoiceModel.paid_by.set(paid_by),
                          ServiceInvoiceModel.payment_id.set(payment_id),
-                         ServiceInvoiceModel.amount_paid.set(int(invoice.amount_paid or 0) + rest)],
+                         ServiceInvoiceModel.amount_paid.set(int(invoice.amount_paid or 0) + rest),
+                         ServiceInvoiceModel.open_due.remove()],
                condition=(ServiceInvoiceModel.status == OPEN) & _paid_so_far_unchanged(invoice), on_fail=on_fail)
     money = Money(rest, invoice.currency)
     ledger.record(uow, ledger.service_payment(_transfer_id(payment_id, source), source, money, ref=invoice.id,
@@ -108,7 +109,8 @@ def _pay_part(uow: UnitOfWork, invoice: ServiceInvoiceModel, payment_id: str, so
     """A part of what is due: revenue now, the invoice open for the rest (its payment link, which asked the
     whole, expires now: the next one asks the rest), and the subscription charges or reminds only the rest."""
     paid, now = int(invoice.amount_paid or 0) + received, clock.now()
-    actions = [ServiceInvoiceModel.amount_paid.set(paid)]
+    actions = [ServiceInvoiceModel.amount_paid.set(paid),
+               ServiceInvoiceModel.open_due.set(open_due_key(invoice.currency, int(invoice.amount) - paid, invoice.id))]
     if invoice.link:  # expired now (its sequence number kept): the next link is a new one
         invoice.link = {**invoice.link, "expires_at": clock.iso(now)}
         actions.append(ServiceInvoiceModel.link.set(invoice.link))
@@ -202,7 +204,8 @@ def _write_off(principal: Principal, site_id: str, invoice_id: str, reason: str)
     now = clock.now()
     uow = UnitOfWork()
     written_off = {"at": clock.iso(now), "by": principal.user_id, "reason": reason}
-    uow.update(invoice, [ServiceInvoiceModel.status.set(WRITTEN_OFF), ServiceInvoiceModel.written_off.set(written_off)],
+    uow.update(invoice, [ServiceInvoiceModel.status.set(WRITTEN_OFF), ServiceInvoiceModel.written_off.set(written_off),
+                         ServiceInvoiceModel.open_due.remove()],
                condition=(ServiceInvoiceModel.status == OPEN) & _paid_so_far_unchanged(invoice),
                on_fail=Retryable("invoice_changed"))
     money = Money(due(invoice), invoice.currency)  # what was paid of it stays paid

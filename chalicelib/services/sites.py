@@ -15,13 +15,9 @@ Why one module of this size: every use case here loads the same site, checks the
 and changes the site item and its subscription deal together; split into files they would import each other."""
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
-import json
-import operator
 import secrets
-from collections.abc import Callable
 
 from chalicelib import engine
 from chalicelib.access.auth import Principal
@@ -41,8 +37,10 @@ from chalicelib.processes.site_deal import (
     BLOCKED,
     DELETED,
     PLATFORM,
+    contact_email_key,
     counters_now,
     domain_key,
+    service_code_key,
     site_key,
 )
 from chalicelib.processes.subscription import PROCESS
@@ -125,20 +123,19 @@ def list_by_status(principal: Principal, status: str, limit: int, cursor: str | 
 
 
 SEARCH_LIMIT = 50  # the most sites one search shows
-_SEARCH_SCAN_PAGE = 500  # sites read per page of a search that has no index (tax id, a contact's e-mail)
 
 
 def search(principal: Principal, query: str) -> dict:
     """Operators: the sites a service code, a domain, an owner's e-mail, a tax id (EDRPOU or RNOKPP) or a site's
-    id names; `how` says which key the query was read as and what finding it cost:
+    id names; `how` says which key the query was read as. Every way is key reads, never a scan:
 
     - a domain: two key reads (`domain#<host>`, the site that proved it; `domain-claims#<host>`, those still
       claiming it), then the sites;
     - an e-mail: the account's e-mail claim (`email#<address>`, one read) and its sites on the `by_client` index
-      (one query), plus the sites whose owner contact has that address but whose owner account has another one
-      (a scan of the sites table);
-    - digits: a service code and a tax id have no index, so both are one scan of the sites table with a filter
-      (it reads every site: cost grows with the number of sites, about one read unit per 4 KB of sites);
+      (one query), plus the sites whose owner contact has that address (the sparse `by_contact_email` index,
+      one query);
+    - digits: the service code's claim (`service-code#<code>`, one read) and the sites whose requisites name
+      that tax id (the sparse `by_tax_id` index, one query);
     - a site's id: one read."""
     principal.require_operator()
     text = " ".join(query.split())
@@ -151,9 +148,8 @@ def search(principal: Principal, query: str) -> dict:
         how, found = "email", _sites_of_email(text)
     elif text.isdigit():
         how = "code_or_tax_id"
-        condition = (SiteModel.service_code == text) | _json_holds("requisites", "tax_id", text)
-        found = _scan_sites(condition,
-                            lambda site: site.service_code == text or (site.requisites or {}).get("tax_id") == text)
+        coded = site_of_service_code(text)
+        found = ([coded] if coded else []) + _indexed(SiteModel.by_tax_id, text)
     else:
         how = "domain"
         try:
@@ -174,6 +170,14 @@ def search(principal: Principal, query: str) -> dict:
     return {"items": items, "how": how}
 
 
+def site_of_service_code(code: str) -> str | None:
+    """The site a service code is of (its claim), if any."""
+    try:
+        return str(KeyModel.get(service_code_key(code), consistent_read=True).target_id)
+    except KeyModel.DoesNotExist:
+        return None
+
+
 def _site_exists(site_id: str) -> bool:
     try:
         load_site(site_id)
@@ -182,20 +186,10 @@ def _site_exists(site_id: str) -> bool:
     return True
 
 
-def _json_holds(attribute: str, name: str, value: str):  # type: ignore[no-untyped-def]
-    """A scan's filter: the JSON attribute, as the text it is stored as (compact: `store/models/base.py`), holds
-    `"name":value`."""
-    from pynamodb.attributes import UnicodeAttribute
-
-    return UnicodeAttribute(attr_name=attribute).contains(
-        json.dumps({name: value}, ensure_ascii=False, separators=(",", ":"))[1:-1])
-
-
-def _scan_sites(condition, exact: Callable[[SiteModel], bool]) -> list[str]:  # type: ignore[no-untyped-def]
-    """The sites a scan's filter finds (what JSON attributes hold is matched as text) that `exact` confirms."""
-    found = sorted((str(site.created_at), str(site.id))
-                   for site in SiteModel.scan(filter_condition=condition, page_size=_SEARCH_SCAN_PAGE) if exact(site))
-    return [site_id for _, site_id in found][:SEARCH_LIMIT]
+def _indexed(index, value: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The ids of the sites a sparse index keys by `value`, oldest first (ids are time-ordered), at most
+    `SEARCH_LIMIT`."""
+    return sorted(str(site.id) for site in index.query(value))[:SEARCH_LIMIT]
 
 
 def _sites_of_email(email: str) -> list[str]:
@@ -205,11 +199,7 @@ def _sites_of_email(email: str) -> list[str]:
     user = accounts.find_by_email(email)
     if user is not None:
         found += [str(deal.id) for deal in DealModel.by_client.query(f"{PROCESS.noun}#{user.id}")]
-    addresses = {email.strip(), email.strip().lower()}
-    condition = functools.reduce(operator.or_, [_json_holds("contact", "email", address)
-                                                for address in sorted(addresses)])
-    contacts = _scan_sites(condition, lambda site: str((site.contact or {}).get("email", "")).lower()
-                           == email.strip().lower())
+    contacts = _indexed(SiteModel.by_contact_email, contact_email_key({"email": email}) or "")
     return found + [site_id for site_id in contacts if site_id not in found]
 
 
@@ -294,7 +284,7 @@ def create(principal: Principal, name: str, domains: list[str], owner: dict, tar
     terms = tariffs.terms(tariff, period)
     site = SiteModel(ids.new_id("site"), service_code=_next_service_code(), name=name,
                      domains=[h.name for h in hosts], contact=contact, vchasno=NOT_ACTIVATED, contracts=[],
-                     created_at=clock.iso(now))
+                     created_at=clock.iso(now), contact_email_key=contact_email_key(contact))
     deal = DealModel(site.id, client_id=principal.user_id, contractor_id=PLATFORM, subject_id=site.id, title=name,
                      amount=terms.price, currency=tariffs.CURRENCY, commission_bps=0, delivery_days=0,
                      created_at=site.created_at, data={
@@ -305,6 +295,7 @@ def create(principal: Principal, name: str, domains: list[str], owner: dict, tar
                          "usage_days": [], "limit_notified": {}})
     uow = UnitOfWork()
     uow.put(site, condition=SiteModel.id.does_not_exist())
+    uow.put(KeyModel(service_code_key(site.service_code), target_id=site.id), condition=KeyModel.key.does_not_exist())
     for h in hosts:
         _claim_domain(uow, site.id, h)
     engine.create(uow, PROCESS, deal, ACTIVE, Context(now, "client"), None, notify="site_created")
@@ -543,7 +534,7 @@ def put_requisites(principal: Principal, site_id: str, raw_tax_id: str, raw_iban
                   "updated_at": clock.iso(clock.now())}
     if corrected:
         requisites["registry"] = registry
-    actions = [SiteModel.requisites.set(requisites)]
+    actions = [SiteModel.requisites.set(requisites), SiteModel.tax_id_key.set(number)]
     if activate_vchasno:
         actions.append(SiteModel.vchasno.set(ACTIVATED))
     uow = UnitOfWork()

@@ -44,9 +44,10 @@ DELETION_REASONS = {"too_expensive": N_("too expensive"), "missing_features": N_
 # How a search was read, and what it cost (chalicelib/services/sites.search).
 SEARCH_KEYS = {
     "site_id": N_("Read as a site's id: one read."),
-    "email": N_("Read as an e-mail: the account's sites by index (two reads), and the sites whose owner contact has "
-                "this address (a scan of all sites)."),
-    "code_or_tax_id": N_("Read as a service code or a tax id: neither has an index, so this is a scan of all sites."),
+    "email": N_("Read as an e-mail: the account's sites and the sites whose owner contact has this address, each by "
+                "index."),
+    "code_or_tax_id": N_("Read as a service code or a tax id: the service code's claim (one read) and the tax id by "
+                         "index."),
     "domain": N_("Read as a domain: the site that proved it and those claiming it (two reads)."),
     "unreadable": N_("This is neither a service code, a domain, an e-mail nor a tax id."),
     "nothing": "",

@@ -72,6 +72,8 @@ from chalicelib.store.models.payments import (
     PayoutsByOwner,
     UnmatchedPayments,
     UnsentPayouts,
+    open_due_key,
+    open_due_keys,
 )
 
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -195,4 +197,6 @@ __all__ = [
     "UserModel",
     "bind",
     "logical_name",
+    "open_due_key",
+    "open_due_keys",
 ]

@@ -7,17 +7,39 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.store.models.base import BaseMeta, JSONAttribute
+
+
+class SitesByTaxId(GlobalSecondaryIndex):
+    """Sparse: the sites whose requisites name a tax id, by that number (digits, as `tax_id` keeps them)."""
+
+    class Meta:
+        index_name = "by_tax_id"
+        projection = KeysOnlyProjection()  # a search reads the sites it found by key
+
+    tax_id_key = UnicodeAttribute(hash_key=True)
+
+
+class SitesByContactEmail(GlobalSecondaryIndex):
+    """Sparse: the sites by their owner contact's e-mail, lower-cased."""
+
+    class Meta:
+        index_name = "by_contact_email"
+        projection = KeysOnlyProjection()
+
+    contact_email_key = UnicodeAttribute(hash_key=True)
 
 
 class SiteModel(Model):
     """A business account ("site", seed 003): its own details. Its billing life — status, tariff,
     counters, invoicing — is a deal of the `subscription` process with the same id; its owner is that
     deal's client. The key the shop platform reports usage with is kept only as a SHA-256 hash (the
-    claim `sitekey#<hash>` in keys), its domains as claims `domain#<ascii host>`."""
+    claim `sitekey#<hash>` in keys), its domains as claims `domain#<ascii host>`, its service code as the claim
+    `service-code#<code>`. Operators find sites by tax id and by the contact's e-mail through the sparse indexes
+    `by_tax_id` and `by_contact_email`, whose keys are written with `requisites` and `contact`."""
 
     class Meta(BaseMeta):
         logical_name = "sites"
@@ -37,6 +59,10 @@ class SiteModel(Model):
     acts = JSONAttribute(null=True)  # acts sent to Vchasno: [{id, period, status, vchasno_document_id, amount, ...}]
     created_at = UnicodeAttribute()
     deleted_at = UnicodeAttribute(null=True)
+    tax_id_key = UnicodeAttribute(null=True)  # requisites' tax_id, for `by_tax_id`
+    contact_email_key = UnicodeAttribute(null=True)  # contact's e-mail lower-cased, for `by_contact_email`
+    by_tax_id = SitesByTaxId()
+    by_contact_email = SitesByContactEmail()
 
 
 class TariffModel(Model):
@@ -63,6 +89,18 @@ class ServiceInvoicesBySite(GlobalSecondaryIndex):
 
     site_id = UnicodeAttribute(hash_key=True)
     seq = NumberAttribute(range_key=True)
+
+
+class OpenServiceInvoices(GlobalSecondaryIndex):
+    """Sparse: only open invoices carry `open_due` (`open_due_key`), so the open ones asking for an amount in a
+    currency are one Query per shard."""
+
+    class Meta:
+        index_name = "by_open_due"
+        projection = AllProjection()
+
+    open_due = UnicodeAttribute(hash_key=True)
+    issued_at = UnicodeAttribute(range_key=True)
 
 
 class ServiceInvoiceModel(Model):
@@ -94,7 +132,9 @@ class ServiceInvoiceModel(Model):
     credit_applied = NumberAttribute(null=True)  # of amount_paid, the site's credit spent on it when it was issued
     link = JSONAttribute(null=True)  # the live payment link: {payment_id, url, expires_at, seq}
     written_off = JSONAttribute(null=True)  # an operator's write-off: {at, by, reason}
+    open_due = UnicodeAttribute(null=True)  # while open: `open_due_key(currency, due, id)`; removed as it closes
     by_site = ServiceInvoicesBySite()
+    by_open_due = OpenServiceInvoices()
 
 
 class CardPaymentsBySite(GlobalSecondaryIndex):

@@ -69,6 +69,35 @@ class InvoicesByOwner(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True)
 
 
+def open_due_key(currency: str, due: int, invoice_id: str) -> str:
+    """An open invoice's key in its `by_open_due` index: what it still asks for, in its currency, on one of
+    `OPEN_INVOICE_SHARDS` shards by a hash of its id, so the top-ups of one amount and a month's invoices of one
+    tariff price spread over several keys."""
+    import zlib
+
+    from chalicelib.platform.config import settings
+
+    return f"{currency}#{int(due)}#{zlib.crc32(invoice_id.encode()) % settings.open_invoice_shards}"
+
+
+def open_due_keys(currency: str, due: int) -> list[str]:
+    """Every shard's key of (currency, amount due): what a lookup Queries."""
+    from chalicelib.platform.config import settings
+
+    return [f"{currency}#{int(due)}#{shard}" for shard in range(settings.open_invoice_shards)]
+
+
+class OpenInvoices(GlobalSecondaryIndex):
+    """Sparse: only open proformas carry `open_due` (`open_due_key`)."""
+
+    class Meta:
+        index_name = "by_open_due"
+        projection = AllProjection()
+
+    open_due = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class InvoiceModel(Model):
     """A top-up of a client's balance, in his documents: a proforma paid by bank transfer (`inv_`), or a card
     top-up (`top_`, kind `card_topup`) paid on the acquirer's page, which may carry the action that asked for it
@@ -96,7 +125,9 @@ class InvoiceModel(Model):
     action = JSONAttribute(null=True)
     action_result = JSONAttribute(null=True)
     amount_paid = NumberAttribute(null=True)  # parts of transfers an operator applied: due = amount − amount_paid
+    open_due = UnicodeAttribute(null=True)  # an open proforma's `open_due_key`; removed as it is paid
     by_owner = InvoicesByOwner()
+    by_open_due = OpenInvoices()
 
 
 class UnmatchedPayments(GlobalSecondaryIndex):
@@ -145,7 +176,9 @@ class PayoutsByOwner(GlobalSecondaryIndex):
 
 
 class UnsentPayouts(GlobalSecondaryIndex):
-    """Sparse: payouts whose request has not reached the bank yet carry `queue`."""
+    """Sparse: payouts waiting for something carry `queue` — `unsent` while the request has not reached the
+    bank, `sent#<n>` while the bank has not answered, `failed` once it refused (the console lists those); a paid
+    payout has none."""
 
     class Meta:
         index_name = "by_queue"
