@@ -794,7 +794,8 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
         assert granted == used, f"{function}: granted, unused {granted - used}; used, not granted {used - granted}"
 
     assert recorder.mailers == set(template.SENDS_MAIL)
-    assert recorder.acquirer_callers == set(template.CHARGES_CARDS)
+    assert recorder.acquirer_callers == set(template.CHARGES_CARDS)  # each given ACQUIRER_URL and the merchant's token
+    assert all("acquirer-key" in template.SECRETS_READ[function] for function in recorder.acquirer_callers)
 
     read = {function: {name for who, name in recorder.secrets_read if who == function} for function in FUNCTIONS}
     assert all(read[function] <= template.SECRETS_READ[function] for function in FUNCTIONS), (
