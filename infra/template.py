@@ -142,7 +142,10 @@ def _api_access() -> dict[str, Access]:
 # - resend_payout_requests (services/payouts.resend_unsent): queries the payouts' `by_queue` index,
 #   asks the bank (over HTTPS) and marks each payout sent;
 # - resend_card_refunds (services/card_payments.resend_refunds): queries the card payments' `by_refund` index,
-#   marks each refund asked again and asks the acquirer (over HTTPS); it moves no money;
+#   marks each refund asked again and asks the acquirer (over HTTPS); a refund the acquirer refuses is parked for an
+#   operator (card_payments.refund_refused: the card payment read and settled, a payment put on the operators'
+#   queue, the journal entry moving it from card clearing to suspense with its accounts, the operators' notification,
+#   one transaction);
 # - report_queues (chalicelib/services/health.py): the first due timer of each shard of the deals' `by_timer`, the
 #   e-mail queue's first entry and the payments waiting on `by_queue`, as metrics.
 JOB_ACCESS = {
@@ -152,8 +155,10 @@ JOB_ACCESS = {
     "sites": access("GetItem"),
     "payouts": access("UpdateItem", indexes=("by_queue",)),
     "deals": access(indexes=("by_timer",)),
-    "payments": access(indexes=("by_queue",)),
-    "card_payments": access("UpdateItem", indexes=("by_refund",)),
+    "payments": access("PutItem", indexes=("by_queue",)),
+    "card_payments": access("GetItem", "UpdateItem", indexes=("by_refund",)),
+    "journal": access("PutItem"),
+    "accounts": access("UpdateItem"),
 }
 
 # The hourly books audit (chalicelib/services/health.audit_recent_books): scans the journal for its latest entries,
@@ -173,9 +178,12 @@ AUDIT_ACCESS = {
 # invoice is a service invoice with its number's claim (keys); with a saved card the same transaction
 # records the charge (card_payments), which is then asked of the acquirer (and the acquirer's own payment id
 # written back on the charge once it answers); falling past due or being
-# blocked lists the site's open invoices (service_invoices' by_site).
+# blocked lists the site's open invoices (service_invoices' by_site). A refund `resend_refund` asks again that the
+# acquirer refuses is parked for an operator (card_payments.refund_refused): the card payment read and settled,
+# a payment put on the operators' queue and the money moved to suspense, the site's deal read and told, in one
+# transaction.
 TIMER_ACCESS = {
-    "deals": access("UpdateItem", indexes=("by_timer",)),
+    "deals": access("GetItem", "UpdateItem", indexes=("by_timer",)),
     "journal": access("PutItem"),
     "accounts": access("UpdateItem"),
     "profiles": access("GetItem", "UpdateItem"),
@@ -186,7 +194,8 @@ TIMER_ACCESS = {
     "usage": access("GetItem"),
     "service_invoices": access("PutItem", indexes=("by_site",)),
     "keys": access("PutItem"),
-    "card_payments": access("PutItem", "UpdateItem"),
+    "card_payments": access("GetItem", "PutItem", "UpdateItem"),
+    "payments": access("PutItem"),
 }
 
 # The stream function (services/notifications.deliver_stream_records): claims and marks each new
@@ -220,8 +229,8 @@ SENDS_MAIL = frozenset({JOBS, STREAM})  # notifications.deliver: from the stream
 USES_FILES = frozenset({API, UPLOADS})
 USES_OUTSIDE_SERVICES = frozenset({API})  # the state registry and Vchasno (chalicelib/adapters)
 # The card acquirer (chalicelib/adapters/acquirer.py): the API asks for payment pages and refunds, the timer function
-# charges saved cards.
-CHARGES_CARDS = frozenset({API, TIMERS})
+# charges saved cards and asks a site's refunds again, the job asks a client's top-up refunds again.
+CHARGES_CARDS = frozenset({API, JOBS, TIMERS})
 # The timer queue: the job sends a message per group of shards, the timer function's trigger consumes them.
 QUEUE_ACTIONS = {JOBS: ("sqs:SendMessage",),
                  TIMERS: ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")}
@@ -233,11 +242,12 @@ UPLOAD_ACTIONS = {API: ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"),
 # The secrets each function reads from Secrets Manager (chalicelib/platform/secret_store.py): its environment names
 # their ARNs and its role may read exactly those. The API reads them all (tokens, cursors, links; the webhooks; the
 # acquirer, the registry and Vchasno; the operators' second factors). The job renders retried e-mails' one-time
-# links (jwt) and signs the payout requests it resends (bank-webhook); the timer function charges saved cards
-# (acquirer-key); the stream renders one-time links; the books audit reads none.
+# links (jwt), signs the payout requests it resends (bank-webhook) and asks the acquirer for top-up refunds again
+# (acquirer-key); the timer function charges saved cards (acquirer-key); the stream renders one-time links; the
+# books audit reads none.
 SECRETS_READ: dict[str, frozenset[str]] = {
     API: frozenset(secret_store.SECRETS),
-    JOBS: frozenset({"jwt", "bank-webhook"}),
+    JOBS: frozenset({"jwt", "bank-webhook", "acquirer-key"}),
     TIMERS: frozenset({"acquirer-key"}),
     STREAM: frozenset({"jwt"}),
     AUDIT: frozenset(),

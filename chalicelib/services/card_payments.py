@@ -329,10 +329,9 @@ def refund(payment: CardPaymentModel, money: Money) -> None:
 
 def resend_refunds(now: datetime) -> dict:
     """The job: a client's refund the acquirer has not confirmed within REFUND_RESEND is asked again (under the
-    same payment id: never refunded twice), as a site's subscription asks its refunds again. The job moves no
-    money (its role writes no journal, account or payment), so a refusal here is logged as an error and the refund
-    stays awaited, asked again each REFUND_RESEND, its money in the card clearing account; a refusal when the
-    webhook first asks parks it for an operator (`refund_refused`)."""
+    same payment id: never refunded twice), as a site's subscription asks its refunds again. A refusal ends as
+    one when the webhook first asks: the money parked for an operator (`refund_refused`), in one transaction
+    with the payment's status change, and the payment off the queue."""
     cutoff = clock.iso(now - REFUND_RESEND)
     asked = refused = 0
     for awaited in CardPaymentModel.by_refund.query(REFUNDS_AWAITED, CardPaymentModel.refund_asked_at <= cutoff):
@@ -348,8 +347,7 @@ def resend_refunds(now: datetime) -> dict:
                                            awaited.acquirer_id)
         except UpstreamRefused:
             refused += 1
-            logger.error("card refund refused by the acquirer; still awaited, asked again later",
-                         extra={"payment_id": awaited.id})
+            refund_refused(awaited.id)
         except DomainError:
             logger.warning("card refund not taken; asked again later", extra={"payment_id": awaited.id})
     return {"asked": asked, "refused": refused}

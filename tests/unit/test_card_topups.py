@@ -162,9 +162,10 @@ def test_a_duplicates_refund_the_acquirer_did_not_answer_is_asked_again_by_the_j
     assert_books_balance()
 
 
-def test_a_duplicates_refund_the_acquirer_refuses_on_the_retry_stays_awaited_and_is_asked_again(
-        api, broke, fake_acquirer, still_clock):
-    """The job moves no money: a refusal it meets leaves the money in card clearing, awaited, asked again."""
+def test_a_duplicates_refund_the_acquirer_refuses_on_the_retry_is_parked_for_an_operator_as_at_the_webhook(
+        api, broke, operator_token, fake_acquirer, still_clock):
+    """The job's refusal ends as the webhook's does: the money from card clearing to suspense with the payment's
+    status, in one transaction, off the job's queue; the operator's return asks the acquirer again."""
     topup = _topup(api, broke)
     clock.advance(31 * MINUTE)
     renewed = api.post(f"/v1/topups/{topup['id']}/payment-link", token=broke).json_body
@@ -175,16 +176,22 @@ def test_a_duplicates_refund_the_acquirer_refuses_on_the_retry_stays_awaited_and
     fake_acquirer.arm(renewed["payment_id"], "refuse")
     clock.advance(card_payments.REFUND_RESEND.total_seconds() + 1)
     assert run_jobs(api)["resend_card_refunds"] == {"asked": 1, "refused": 1}
-    waiting = CardPaymentModel.get(renewed["payment_id"])
-    assert waiting.status == "refund_pending" and waiting.refund_queue == card_payments.REFUNDS_AWAITED
-    assert _system(System.CARD_CLEARING) == 5000
+    parked_card = CardPaymentModel.get(renewed["payment_id"])
+    assert (parked_card.status, parked_card.outcome, parked_card.refund_queue) == ("succeeded", "parked", None)
+    (parked,) = api.get("/v1/operator/payments/unmatched", token=operator_token).json_body["items"]
+    assert (parked["reason"], parked["amount"], parked["currency"]) == ("refund_refused", 5000, "USD")
+    assert _system(System.CARD_CLEARING) == 0 and _system(System.SUSPENSE) == 5000
     assert_books_balance()
     clock.advance(card_payments.REFUND_RESEND.total_seconds() + 1)
-    assert run_jobs(api)["resend_card_refunds"] == {"asked": 1, "refused": 0}
-    assert [a["outcome"] for a in deliver(api)] == ["refunded"]
-    assert CardPaymentModel.get(renewed["payment_id"]).refund_queue is None
+    assert run_jobs(api)["resend_card_refunds"] == {"asked": 0, "refused": 0}  # parked: the job asks no more
+    assert fake_acquirer.load(renewed["payment_id"])["status"] == "succeeded"
+
+    returned = api.post(f"/v1/operator/payments/{parked['id']}/return", token=operator_token)
+    assert returned.status_code == 200 and returned.json_body["status"] == "returned"
+    assert fake_acquirer.load(renewed["payment_id"])["status"] == "refunded"
+    assert [a["outcome"] for a in deliver(api)] == ["ignored"]  # booked by the return already
     assert _available(api, broke) == (5000, 0)
-    assert _system(System.CARD_CLEARING) == 0 and _system(System.ACQUIRER) == -5000
+    assert _system(System.SUSPENSE) == 0 and _system(System.ACQUIRER) == -5000
     assert_books_balance()
 
 

@@ -24,7 +24,7 @@ from chalicelib.store import tables
 from chalicelib.store.models import ALL_MODELS, CardPaymentModel, NotificationModel, logical_name
 from infra import snapstart, template
 from infra.template import API, AUDIT, FUNCTIONS, JOBS, ROLES, STREAM, TIMERS, UPLOADS
-from tests.billing_support import add_tariffs, key_for, new_site, report
+from tests.billing_support import add_tariffs, deliver, invoices, key_for, new_site, report
 from tests.support import place_order, png, transfer_event, upload
 
 REGION, ACCOUNT = "eu-central-1", "123456789012"
@@ -403,11 +403,19 @@ def test_each_function_reaches_only_its_tables(resources):
     assert not jobs.allows("dynamodb:GetRecords", stream.resolve({"Fn::GetAtt": ["NotificationsTable", "StreamArn"]}))
     for name in ("users", "invoices", "payments", "gigs", "idempotency", "messages", "team"):
         for action in TABLE_WRITES:
+            if (name, action) == ("payments", "PutItem"):
+                continue  # a refund the acquirer refused on a retry, parked for an operator: asserted below
             assert not jobs.allows(f"dynamodb:{action}", jobs.table_arn(name)), (action, name)
             assert not timers.allows(f"dynamodb:{action}", timers.table_arn(name)), (action, name)
+    for policy in (jobs, timers):  # the refused refund's parked payment is only ever added
+        assert policy.allows("dynamodb:PutItem", policy.table_arn("payments"))
     for action in (*TABLE_WRITES, "GetItem", "Query", "Scan"):
-        for table in (deals, accounts, journal):
-            assert not jobs.allows(f"dynamodb:{action}", table), (action, table)  # it only sends the shards on
+        assert not jobs.allows(f"dynamodb:{action}", deals), action  # it only sends the shards on
+    for action in ("GetItem", "Query", "Scan", "DeleteItem", "ConditionCheckItem"):
+        for table in (accounts, journal):  # a refused refund's money moves, in one transaction; nothing else
+            assert not jobs.allows(f"dynamodb:{action}", table), (action, table)
+    assert jobs.allows("dynamodb:PutItem", journal) and not jobs.allows("dynamodb:UpdateItem", journal)
+    assert jobs.allows("dynamodb:UpdateItem", accounts) and not jobs.allows("dynamodb:PutItem", accounts)
     assert timers.allows("dynamodb:Query", timers.table_arn("deals", "by_timer"))
     assert not timers.allows("dynamodb:Query", timers.table_arn("deals", "by_client"))
     assert not timers.allows("dynamodb:Scan", timers.table_arn("deals"))
@@ -491,12 +499,13 @@ QUEUE_ACTIONS = {"SendMessage": "sqs:SendMessage", "SendMessageBatch": "sqs:Send
 @dataclass
 class Recorder:
     """Every DynamoDB request as (function, IAM action, table, index), every SQS request as (function,
-    IAM action, queue URL), and who sent e-mail."""
+    IAM action, queue URL), who sent e-mail and who asked the card acquirer."""
 
     function: str | None = API
     requests: set[tuple[str, str, str, str | None]] = field(default_factory=set)
     queue_requests: set[tuple[str, str, str]] = field(default_factory=set)
     mailers: set[str] = field(default_factory=set)
+    acquirer_callers: set[str] = field(default_factory=set)
     secrets_read: set[tuple[str, str]] = field(default_factory=set)
 
     def queue_call(self, params: dict, model: Any, **_: Any) -> None:
@@ -551,6 +560,13 @@ def recorder(store, monkeypatch):
 
     monkeypatch.setattr(botocore.session.Session, "create_client", create_client)
     monkeypatch.setattr(notifications, "get_sender", RecordingSender)
+    get_acquirer = acquirer.get_acquirer
+
+    def recording_acquirer() -> acquirer.Acquirer:
+        recording.acquirer_callers.add(recording.function or "?")
+        return get_acquirer()
+
+    monkeypatch.setattr(acquirer, "get_acquirer", recording_acquirer)
     monkeypatch.setattr(secret_store, "_document", recording_read)
     return recording
 
@@ -615,12 +631,13 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
     bank does not get, a site reports usage, and a card top-up is paid twice, its duplicate's refund lost; the
     stream handler finds the mail service down and the operators' list unreadable, and queues all of it for retry;
     a day later the scheduled job sends the timer shards to the timer queue, e-mails what failed, fans the stray
-    payment out, resends the payout and asks the refund again, and the timer function fires the order's timer and
-    refreshes the site's counters from the queue's messages; on the 1st of the next
+    payment out, resends the payout and asks the refund again (the acquirer refuses it: parked for an operator),
+    and the timer function fires the order's timer, refreshes the site's counters and asks again the refund of a
+    second site's duplicate link payment (refused too: parked) from the queue's messages; on the 1st of the next
     month it issues the site's invoice; the stream handler then e-mails the new notifications and fans a
     second stray payment out to the operators. Each DynamoDB and SQS request must pass its function's
     role; the job, the timer function and the stream must use every grant they have; only the job
-    and the stream send e-mail."""
+    and the stream send e-mail, and exactly the functions given the acquirer's address and key ask it."""
     import app as app_module
     from chalicelib.services import accounts, notifications, payouts, timers
 
@@ -667,6 +684,19 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
         raw = json.dumps(body).encode()
         assert api.post("/v1/webhooks/acquirer", raw=raw,
                         headers={"X-Acquirer-Signature": acquirer.sign(raw)}).status_code == 200
+    fake.arm(renewed["payment_id"], "refuse")  # the job's retry is refused: the money is parked for an operator
+    twice = new_site(api, deal["client"], domains=("twice.example.ua",))  # its first invoice paid by two links
+    (invoice,) = invoices(api, deal["client"], twice["id"])
+    link = f"/v1/sites/{twice['id']}/invoices/{invoice['id']}/payment-link"
+    first_link = api.post(link, token=deal["client"]).json_body
+    clock.advance(31 * 60)
+    second_link = api.post(link, token=deal["client"]).json_body
+    fake.answer(first_link["payment_id"], True)
+    fake.answer(second_link["payment_id"], True)
+    site_card = fake.load(second_link["payment_id"])["card"]["token"]
+    fake.arm(site_card, "timeout")  # the duplicate's refund is lost: the site's resend_refund asks again
+    assert [answer["outcome"] for answer in deliver(api)] == ["applied", "duplicate"]
+    fake.arm(site_card, "refuse")  # and the timer's retry is refused: the money is parked for an operator
 
     recorder.function = None
     failing = _pending()
@@ -695,7 +725,7 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
     assert outcome["fire_due_timers"] == {"groups": len(groups), "shards": store.timer_shards}, outcome
     assert outcome["retry_unsent_email"]["sent"] >= 1, outcome
     assert outcome["resend_payout_requests"]["sent"] == 1, outcome
-    assert outcome["resend_card_refunds"]["asked"] == 1, outcome
+    assert outcome["resend_card_refunds"] == {"asked": 1, "refused": 1}, outcome
 
     def fire_queued() -> int:
         fired = []
@@ -706,7 +736,7 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
             fired.append(app_module.fire_timer_shards(event, FakeContext())["fired"])
         return sum(fired)
 
-    assert fire_queued() == 2  # the order's auto-cancel, the site's counters
+    assert fire_queued() == 3  # the order's auto-cancel, the site's counters, the refused refund's resend_refund
     tariffs.forget()
     clock.advance(timedelta(days=32).total_seconds())
     fired = 0
@@ -717,6 +747,8 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
     assert fired >= 4  # reminded, past due, the month's invoice of each site (the second's card charged)
     recorder.function = None
     assert any(p.purpose == "autopay" for p in CardPaymentModel.scan())
+    parked = {p.id for p in CardPaymentModel.scan() if p.outcome == "parked" and p.status == "succeeded"}
+    assert parked == {renewed["payment_id"], second_link["payment_id"]}  # both refusals parked for an operator
 
     recorder.function = API
     assert api.webhook(transfer_event("evt-stray-2", 4300, "GBP", "no number here either")).status_code == 200
@@ -762,6 +794,8 @@ def test_each_role_allows_every_request_its_function_makes(recorder, api, deal, 
         assert granted == used, f"{function}: granted, unused {granted - used}; used, not granted {used - granted}"
 
     assert recorder.mailers == set(template.SENDS_MAIL)
+    assert recorder.acquirer_callers == set(template.CHARGES_CARDS)  # each given ACQUIRER_URL and the merchant's token
+    assert all("acquirer-key" in template.SECRETS_READ[function] for function in recorder.acquirer_callers)
 
     read = {function: {name for who, name in recorder.secrets_read if who == function} for function in FUNCTIONS}
     assert all(read[function] <= template.SECRETS_READ[function] for function in FUNCTIONS), (
