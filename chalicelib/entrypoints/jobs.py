@@ -6,16 +6,24 @@ from collections.abc import Callable
 from datetime import datetime
 
 from chalicelib.platform.observability import logger
-from chalicelib.services import card_payments, health, notifications, payouts, timers, uploads
+from chalicelib.services import health, notifications, payouts, timers, uploads
 
 JOBS: dict[str, Callable[[datetime], dict]] = {
     "fire_due_timers": timers.fire_due,
     "retry_unsent_email": notifications.retry_unsent,
     "resend_payout_requests": payouts.resend_unsent,
-    "resend_card_refunds": card_payments.resend_refunds,  # a client's top-up refund the acquirer has not confirmed
+    "resend_card_refunds": lambda now: _card_payments().resend_refunds(now),  # a top-up refund not yet confirmed
     "report_queues": health.report_queues,
     "sweep_local_uploads": uploads.sweep,  # the local stage's bucket events and lifecycle rule; nothing on AWS
 }
+
+
+def _card_payments():  # type: ignore[no-untyped-def]
+    """Imported when the job runs: with it come the bank's and the sites' use cases, which the API's cold start
+    leaves to their routes' first request."""
+    from chalicelib.services import card_payments
+
+    return card_payments
 
 
 class JobsFailed(Exception):

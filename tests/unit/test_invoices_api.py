@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 import pytest
 
+from chalicelib.platform import clock
 from chalicelib.store.models import InvoiceModel
 from tests.support import transfer_event
 
@@ -13,12 +13,13 @@ from tests.support import transfer_event
 def test_invoice_has_number_payment_details_and_opens_unpaid(api):
     token = api.signup("c@example.com")
     invoice = api.invoice(token, 150000, "USD")
-    year = datetime.now(UTC).year
+    dated = clock.on_marketplace_calendar(clock.now())  # the marketplace's day: past 22:00 UTC in Kyiv, tomorrow
+    year = dated.year
     assert re.fullmatch(rf"PI-{year}-\d{{6}}", invoice["number"])
     assert invoice["id"].startswith("inv_")
     assert invoice["status"] == "open" and invoice["amount"] == 150000 and invoice["currency"] == "USD"
     assert invoice["number"] in invoice["payment_details"]
-    assert invoice["payment_details"] == f"Invoice № {invoice['number']} dated {datetime.now(UTC):%d/%m/%Y}"
+    assert invoice["payment_details"] == f"Invoice № {invoice['number']} dated {dated:%d/%m/%Y}"
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", invoice["created_at"])
 
 

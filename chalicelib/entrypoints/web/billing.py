@@ -29,12 +29,12 @@ from chalicelib.entrypoints.web import cookies
 from chalicelib.entrypoints.web.assets import CSP
 from chalicelib.entrypoints.web.pages import (
     BAD_FORM,
-    MAX_FORM_BYTES,
     PageProblem,
     _headers,
     _query,
     parse_form,
     register_page,
+    require_form_shape,
 )
 from chalicelib.entrypoints.web.render import page, translate
 from chalicelib.platform import i18n
@@ -146,24 +146,9 @@ def billing_page(method: str, path: str, summary: str, statuses: tuple[int, ...]
 def reader(request: Request) -> Reader:
     """The logged-in owner reading this page (else the session-ended page). A POST's body is looked at first:
     junk, or a form that is not one of ours (no CSRF field), is a 400 whoever sends it."""
-    if request.method == "POST":
-        fields = _form_fields(request)
-        if "csrf" not in fields:
-            raise PageProblem(*BAD_FORM)
+    require_form_shape(request)
     session = sessions.web(cookies.cookie_value(request.headers.get("cookie"), SESSION))
     return Reader(session, locale_of(request))
-
-
-def _form_fields(request: Request) -> dict[str, list[str]]:
-    from chalicelib.entrypoints.api.http import raw_body
-
-    raw = raw_body(request)
-    if len(raw) > MAX_FORM_BYTES:
-        raise PageProblem(*BAD_FORM)
-    try:
-        return urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=50)
-    except (UnicodeDecodeError, ValueError):
-        raise PageProblem(*BAD_FORM) from None
 
 
 def owner_form(request: Request, schema: Schema, who: Reader) -> Any:

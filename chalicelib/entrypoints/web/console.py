@@ -29,6 +29,7 @@ from chalicelib.entrypoints.web.pages import (
     _query,
     parse_form,
     register_page,
+    require_form_shape,
 )
 from chalicelib.entrypoints.web.render import page, translate
 from chalicelib.platform import i18n
@@ -120,6 +121,8 @@ def require_csrf(form: Any, csrf: str) -> None:
 
 
 def current_session(request: Request) -> sessions.ConsoleSession:
+    """The operator's session (else the session-ended page); a POST's body is looked at first (a 400 for junk)."""
+    require_form_shape(request)
     return sessions.console(cookies.cookie_value(request.headers.get("cookie"), SESSION))
 
 

@@ -177,6 +177,22 @@ def _form(request: Request, schema: Schema, state: cookies.LinkState) -> Any:
     return form
 
 
+def require_form_shape(request: Request) -> None:
+    """A POST's body looked at before any session is read: junk, or a form that is not one of ours (no CSRF field),
+    is a 400 whoever sends it. Other methods pass."""
+    if request.method != "POST":
+        return
+    raw = raw_body(request)
+    if len(raw) > MAX_FORM_BYTES:
+        raise PageProblem(*BAD_FORM)
+    try:
+        fields = urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=50)
+    except (UnicodeDecodeError, ValueError):
+        raise PageProblem(*BAD_FORM) from None
+    if "csrf" not in fields:
+        raise PageProblem(*BAD_FORM)
+
+
 def parse_form(request: Request, schema: Schema, stale: tuple[int, str, str] = STALE_FORM) -> Any:
     """The POSTed form, if it came from our own origin and is well formed; its CSRF token is the caller's to check."""
     origin = request.headers.get("origin")
