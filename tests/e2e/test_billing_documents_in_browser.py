@@ -69,9 +69,10 @@ def test_an_owner_fills_requisites_activates_vchasno_downloads_documents_and_pay
     assert alert.locator("a[href='https://vchasno.ua/']").is_visible()
     check_page(page, "billing-documents-vchasno-unknown-uk")
 
+    # one press, one transaction: nothing was saved, and the form keeps what he typed
+    assert page.input_value("#requisites-tax-id") == EDRPOU
     vchasno_file.write_text(json.dumps({"accounts": [EDRPOU]}), encoding="utf-8")  # he registered at Vchasno
-    page.goto(f"{url}/billing/{site_id}?lang=uk")
-    page.get_by_role("button", name="Активувати «Вчасно»", exact=True).click()
+    page.get_by_role("button", name="Зберегти й активувати «Вчасно»").click()
     assert page.url.endswith("#block-vchasno")
     assert page.locator("#block-vchasno + p strong").inner_text() == "Активовано"
     requisites = page.locator("section[aria-labelledby=block-requisites]")

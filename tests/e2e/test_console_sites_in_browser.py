@@ -79,13 +79,13 @@ def test_an_operator_finds_a_site_refuses_its_deletion_changes_its_tariff_and_re
 
     page.fill("#reason-refuse", "the contract runs to June")
     page.click("form[action*='deletion/refuse'] button[type=submit]")
-    assert "The deletion request is refused" in page.locator(".notice").inner_text()
+    assert "The deletion request is refused" in page.locator(".notice[role=status]").inner_text()
     assert page.locator("#deletion-title").count() == 0
     page.select_option("#tariff-code", business)
     page.fill("#reason-tariff", "asked by phone")
     page.click("form[action*='/tariff?'] button[type=submit]")
-    assert "The tariff is changed." in page.locator(".notice").inner_text()
-    assert "Business" in page.locator(".facts").inner_text()
+    assert "The tariff is changed." in page.locator(".notice[role=status]").inner_text()
+    assert "Business" in page.locator(".facts").first.inner_text()
 
     page.goto(f"{url}/console/sites/{site_id}?lang=fa")
     assert page.locator("html").get_attribute("dir") == "rtl"
@@ -98,7 +98,7 @@ def test_an_operator_finds_a_site_refuses_its_deletion_changes_its_tariff_and_re
     page.fill("#tariff-price", "350.00")
     page.fill("#tariff-reason", "prices rose")
     page.click("form.narrow-form button[type=submit]")
-    assert "The tariff is saved." in page.locator(".notice").inner_text()
+    assert "The tariff is saved." in page.locator(".notice[role=status]").inner_text()
     assert "310" in page.locator("#price-now").inner_text() and "350" in page.locator("#price-scheduled").inner_text()
     page.goto(f"{url}/console/tariffs?lang=en")
     check_page(page, "console-tariffs-en")

@@ -167,7 +167,7 @@ def test_operators_and_an_owner_play_the_platform_pages_from_a_stray_transfer_to
     console.check(f"#invoice-{first_invoice['id']}")
     console.fill("#apply_reason", "the purpose named the site, not the invoice")
     console.click("section[aria-labelledby=apply-title] button[type=submit]")
-    notice = console.locator(".notice")
+    notice = console.locator(".notice[role=status]")
     expect(notice).to_contain_text("The books balance")
     expect(notice).to_contain_text(first_invoice["number"])
     expect(notice.locator("code")).to_have_text("paid")
@@ -245,7 +245,7 @@ def test_operators_and_an_owner_play_the_platform_pages_from_a_stray_transfer_to
     expect(console.locator("#deletion-title ~ blockquote")).to_have_text("Moving to our own shop")
     console.fill("#reason-delete", "confirmed by phone with the owner")
     console.click("form[action*='/delete?'] button[type=submit]")
-    expect(console.locator(".notice")).to_contain_text("The deletion is completed.")
+    expect(console.locator(".notice[role=status]")).to_contain_text("The deletion is completed.")
     assert site()["status"] == "deleted"
     billing.goto(f"{url}/billing/{site_id}?lang=en")
     expect(billing.locator(DELETION)).to_contain_text("The site is deleted.")
@@ -260,7 +260,7 @@ def test_operators_and_an_owner_play_the_platform_pages_from_a_stray_transfer_to
     console.fill("#to_contractor", "40.00")
     console.fill("#reason", "Two of the three colours were delivered")
     console.click(".split button[type=submit]")
-    expect(console.locator(".notice")).to_be_visible()
+    expect(console.locator(".notice[role=status]")).to_be_visible()
     expect(console.locator(".split")).to_have_count(0)
     assert _usd(url, client) == (21_000, 0)
     assert _usd(url, contractor) == (3_200, 0)  # 40.00 less the 20 % commission
