@@ -692,7 +692,7 @@ def _firewall() -> dict[str, Any]:
             "Properties": {
                 "Scope": "REGIONAL",
                 "IPAddressVersion": "IPV4",
-                "Description": "The addresses the operator console answers (ConsoleAllowedCidrs)",
+                "Description": "The addresses the operator console answers, from ConsoleAllowedCidrs",
                 "Addresses": {"Fn::Split": [",", {"Ref": "ConsoleAllowedCidrs"}]},
             },
         },
