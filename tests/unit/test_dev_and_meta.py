@@ -67,6 +67,22 @@ def test_openapi_documents_every_route_with_schemas(api):
     assert len(OPERATIONS) == len(documented)
 
 
+def test_the_api_answers_its_errors_in_json_and_the_pages_in_html_whatever_their_tag(api):
+    """The API's site routes and the billing section's pages share a subject, not a shape: only a page (registered
+    by chalicelib/entrypoints/web) documents HTML errors and urlencoded forms."""
+    paths = api.get("/openapi.json").json_body["paths"]
+    requisites = paths["/v1/sites/{site_id}/requisites"]["put"]
+    assert set(requisites["responses"]["422"]["content"]) == {"application/json"}
+    assert set(requisites["requestBody"]["content"]) == {"application/json"}
+    page = paths["/billing/{site_id}/requisites"]["post"]
+    assert set(page["responses"]["403"]["content"]) == {"text/html"}
+    assert set(page["requestBody"]["content"]) == {"application/x-www-form-urlencoded"}
+    assert not any(parameter["name"] == "Idempotency-Key" for parameter in page["parameters"])
+    pdf = paths["/billing/{site_id}/invoices/{invoice_id}/pdf"]["get"]
+    assert set(pdf["responses"]["200"]["content"]) == {"application/pdf"}
+    assert set(pdf["responses"]["404"]["content"]) == {"text/html"}
+
+
 def test_infra_template_is_generated_from_the_models():
     on_disk = json.loads(tables.TEMPLATE_PATH.read_text())
     assert on_disk == json.loads(json.dumps(tables.template())), "run: python -m chalicelib.store.tables"

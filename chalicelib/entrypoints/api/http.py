@@ -109,6 +109,9 @@ class Operation:
     keeps_record: bool = True
     # Its answer carries a secret shown once ("key"), which the record does not keep: a replay is refused.
     issues_secret: bool = False
+    # A server-rendered page (chalicelib/entrypoints/web): forms in, HTML out (or a download it offers), its
+    # refusals pages too.
+    page: bool = False
 
 
 OPERATIONS: list[Operation] = []

@@ -72,7 +72,6 @@ _ERROR_TEXT = {400: "Malformed request", 401: "No or bad credentials",
                503: "Busy for a moment (nothing was written); retry after Retry-After seconds, same Idempotency-Key"}
 
 
-PAGE_TAGS = ("pages", "console", "billing")
 _PAGE_TEXT = {410: "The link has expired (a page that says so)"}
 _PAGE_REDIRECT = {"description": "On to the next page (Location), without the link's token in the address",
                   "headers": {"Location": {"schema": {"type": "string"}}}}
@@ -122,7 +121,7 @@ def _operation(op: Operation, components: dict) -> dict:
         doc["security"] = [{"siteKey": []}]
     else:
         doc["security"] = []
-    page = _is_page(op)  # a page people open: forms in, HTML out (or a PDF it offers), errors as pages too
+    page = op.page  # a page people open: forms in, HTML out (or a PDF it offers), errors as pages too
     if op.request is not None:
         doc["requestBody"] = {"required": True, "content": {
             "application/x-www-form-urlencoded" if page else "application/json": {
@@ -135,16 +134,11 @@ def _operation(op: Operation, components: dict) -> dict:
     return doc
 
 
-def _is_page(op: Operation) -> bool:
-    """The server-rendered pages (e-mails' links, the console, the billing section), downloads among them."""
-    return op.produces == "text/html" or op.tag in PAGE_TAGS
-
-
 def _parameters(op: Operation) -> list[dict]:
     params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
               for name in re.findall(r"{(\w+)}", op.path)]
     params += [{"name": name, "in": "query", "required": False, "schema": _QUERY_DOCS[name]} for name in op.query]
-    if op.method == "POST" and not _is_page(op):
+    if op.method == "POST" and not op.page:
         params.append({"name": "Idempotency-Key", "in": "header", "required": False,
                        "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
     return params

@@ -130,7 +130,7 @@ def register_page(bp: Blueprint, method: str, path: str, summary: str, statuses:
     def register(handler: Callable[..., Response]) -> Callable:
         OPERATIONS.append(Operation(method, path, summary, tag, "none", statuses[0], form, None, query, produces,
                                     tuple(code for code in statuses[1:] if code >= 400), handler.__name__,
-                                    also=tuple(code for code in statuses[1:] if code < 400)))
+                                    also=tuple(code for code in statuses[1:] if code < 400), page=True))
 
         @bp.route(path, methods=[method], content_types=["*/*"])
         @functools.wraps(handler)
