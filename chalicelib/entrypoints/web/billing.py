@@ -26,15 +26,15 @@ from chalicelib.access import sessions
 from chalicelib.entrypoints.api.http import Schema
 from chalicelib.entrypoints.api.http import schema_names as s
 from chalicelib.entrypoints.web import cookies
-from chalicelib.entrypoints.web.assets import CSP
 from chalicelib.entrypoints.web.pages import (
     BAD_FORM,
     PageProblem,
-    _headers,
     _query,
+    page_response,
     parse_form,
     register_page,
     require_form_shape,
+    see_other,
 )
 from chalicelib.entrypoints.web.render import page, translate
 from chalicelib.platform import i18n
@@ -114,19 +114,8 @@ def locale_of(request: Request) -> str:
     return i18n.resolve_locale(asked) if asked else DEFAULT_LOCALE
 
 
-def html(status: int, body: str, cookie: str | list[str] | None = None) -> Response:
-    headers: dict[str, str | list[str]] = {**_headers(), "Content-Security-Policy": CSP}
-    if cookie:
-        headers["Set-Cookie"] = cookie
-    return Response(body=body, status_code=status, headers=headers)
-
-
-def redirect(url: str, cookie: str | list[str] | None = None) -> Response:
-    """Go to `url` (a whole address, from `billing_url`) after a form: post, redirect, get."""
-    headers: dict[str, str | list[str]] = {**_headers(), "Content-Security-Policy": CSP, "Location": url}
-    if cookie:
-        headers["Set-Cookie"] = cookie
-    return Response(body="", status_code=303, headers=headers)
+html = page_response
+redirect = see_other  # to a whole address, from `billing_url`, after a form: post, redirect, get
 
 
 def problem_page(locale: str, status: int, title: str, message: str) -> Response:

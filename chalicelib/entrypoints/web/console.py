@@ -19,17 +19,17 @@ from chalicelib.access import sessions
 from chalicelib.entrypoints.api.http import Schema
 from chalicelib.entrypoints.api.http import schema_names as s
 from chalicelib.entrypoints.web import cookies
-from chalicelib.entrypoints.web.assets import CSP
 from chalicelib.entrypoints.web.pages import (
     BAD_FORM,
     NOT_HERE,
     PageProblem,
     _browser_language,
-    _headers,
     _query,
+    page_response,
     parse_form,
     register_page,
     require_form_shape,
+    see_other,
 )
 from chalicelib.entrypoints.web.render import page, translate
 from chalicelib.platform import i18n
@@ -65,19 +65,12 @@ def console_path() -> str:
     return urllib.parse.urlsplit(cookies.base_url()).path + "/console"
 
 
-def html(status: int, body: str, cookie: str | list[str] | None = None) -> Response:
-    headers: dict[str, str | list[str]] = {**_headers(), "Content-Security-Policy": CSP}
-    if cookie:
-        headers["Set-Cookie"] = cookie
-    return Response(body=body, status_code=status, headers=headers)
+html = page_response
 
 
 def redirect(path: str, cookie: str | list[str] | None = None) -> Response:
-    headers: dict[str, str | list[str]] = {**_headers(), "Content-Security-Policy": CSP,
-                                           "Location": cookies.base_url() + path}
-    if cookie:
-        headers["Set-Cookie"] = cookie
-    return Response(body="", status_code=303, headers=headers)
+    """A 303 to `path` below the service's address."""
+    return see_other(cookies.base_url() + path, cookie)
 
 
 def locale_of(request: Request, fallback: str | None = None) -> str:

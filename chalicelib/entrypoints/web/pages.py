@@ -85,6 +85,22 @@ def _headers(**extra: str) -> dict[str, str | list[str]]:
             "Content-Security-Policy": CSP, **extra}
 
 
+def page_response(status: int, body: str, cookie: str | list[str] | None = None) -> Response:
+    """A page with the pages' headers, and the cookie(s) it sets."""
+    headers = _headers()
+    if cookie:
+        headers["Set-Cookie"] = cookie
+    return Response(body=body, status_code=status, headers=headers)
+
+
+def see_other(url: str, cookie: str | list[str] | None = None) -> Response:
+    """A 303 to the whole address `url` after a form (post, redirect, get), with the cookie(s) it sets."""
+    headers = _headers(Location=url)
+    if cookie:
+        headers["Set-Cookie"] = cookie
+    return Response(body="", status_code=303, headers=headers)
+
+
 def _html(status: int, body: str, **headers: str) -> Response:
     return Response(body=body, status_code=status, headers=_headers(**headers))
 
