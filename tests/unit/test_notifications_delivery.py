@@ -288,11 +288,9 @@ def test_one_failing_job_does_not_stop_the_others(monkeypatch):
     assert len(ran) == 1
 
 
-def test_a_partys_own_move_is_written_not_emailed_and_sent_once_only_to_one_who_asked_for_his_own_moves(api, store):
-    """Given two users' notifications of their own moves, when the stream hands them over twice, then the one with
-    the default choices stays `not_emailed` with no write of the stream's, and the one who asked for his own moves
-    gets it once."""
-    import app as app_module
+def _own_moves_of_plain_and_keen(api, store) -> tuple[list[NotificationModel], int]:
+    """Two users' notifications of their own moves, written by the outbox (keen's first: he asked to be e-mailed
+    his own moves, plain kept the default), and how many e-mails had gone out before them."""
     from chalicelib.store.models import UserModel
     from chalicelib.store.uow import UnitOfWork
     from tests.notification_samples import SAMPLES
@@ -307,7 +305,15 @@ def test_a_partys_own_move_is_written_not_emailed_and_sent_once_only_to_one_who_
     ids = {address: outbox.enqueue(uow, user.id, "order_completed", SAMPLES["order_completed"][0], actor=user.id)
            for address, user in users.items()}
     uow.commit()
-    written = [NotificationModel.get(users[address].id, ids[address]) for address in sorted(ids)]
+    return [NotificationModel.get(users[address].id, ids[address]) for address in sorted(ids)], before
+
+
+def test_a_partys_own_move_is_written_not_emailed_and_sent_once_only_to_one_who_asked_for_his_own_moves(api, store):
+    """Given two users' notifications of their own moves, when the stream hands them over twice, then the one with
+    the default choices stays `not_emailed` with no write of the stream's, and the one who asked for his own moves
+    gets it once."""
+    import app as app_module
+    written, before = _own_moves_of_plain_and_keen(api, store)
     assert [record.email_state for record in written] == ["not_emailed", "not_emailed"]  # keen, plain
     event = {"Records": [stream_insert(record) for record in written]}
     assert app_module.on_notification_record(event, FakeContext()) == {"sent": 1, "not_emailed": 1}
@@ -326,26 +332,14 @@ def test_an_own_move_whose_recipient_could_not_be_read_is_queued_and_the_job_set
     other out of the queue unsent."""
     import app as app_module
     from chalicelib.store.models import UserModel
-    from chalicelib.store.uow import UnitOfWork
-    from tests.notification_samples import SAMPLES
 
-    api.signup("plain@example.com")
-    api.signup("keen@example.com")
-    play_stream()
-    before = len(_mails(store))
-    users = {user.email: user for user in UserModel.scan()}
-    users["keen@example.com"].update(actions=[UserModel.email_choices.set({"own_actions": True})])
-    uow = UnitOfWork()
-    ids = {address: outbox.enqueue(uow, user.id, "order_completed", SAMPLES["order_completed"][0], actor=user.id)
-           for address, user in users.items()}
-    uow.commit()
-    written = [NotificationModel.get(users[address].id, ids[address]) for address in sorted(ids)]
+    written, before = _own_moves_of_plain_and_keen(api, store)
     with monkeypatch.context() as down:
         down.setattr(UserModel, "get", classmethod(lambda cls, *a, **kw: (_ for _ in ()).throw(
             ConnectionError("users unreadable"))))
         event = {"Records": [stream_insert(record) for record in written]}
         assert app_module.on_notification_record(event, FakeContext()) == {"queued_for_retry": 2}
-    assert sorted(key.id for key in _queued()) == sorted(ids.values())
+    assert sorted(key.id for key in _queued()) == sorted(record.id for record in written)
     clock.advance(301)
     assert notifications.retry_unsent(clock.now()) == {"sent": 1, "failed": 0, "skipped": 1}
     assert notifications.retry_unsent(clock.now()) == {"sent": 0, "failed": 0, "skipped": 0}
