@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.e2e.browser_support import owner_log_in
+
 EDRPOU, IBAN = "32855961", "UA213223130000026007233566001"
 
 
@@ -53,10 +55,7 @@ def test_an_owner_fills_requisites_activates_vchasno_downloads_documents_and_pay
     url = local_stack.url
     email, site_id, owner = _owner_with_site(url)
     page = browser.new_page()
-    page.goto(f"{url}/web/login?lang=uk")
-    page.fill("#email", email)
-    page.fill("#password", "correct horse")
-    page.click("button[type=submit]")
+    owner_log_in(page, url, email, "uk")
     page.goto(f"{url}/billing/{site_id}?lang=uk")
     assert page.locator("#block-vchasno + p strong").inner_text() == "Не активовано"
     check_page(page, "billing-documents-uk")

@@ -6,24 +6,15 @@ request. Every page is checked with axe-core and drawn at 360 and 1280 px (`chec
 and in Persian."""
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 
 import requests
+
+from tests.e2e.browser_support import owner_log_in, until
 
 PAYMENT = "section[aria-labelledby=block-payment]"
 TARIFF = "section[aria-labelledby=block-tariff]"
 DELETION = "section[aria-labelledby=block-deletion]"
-
-
-def _until(check: Callable[[], object], timeout: float = 30) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := check():
-            return found
-        time.sleep(0.3)
-    raise AssertionError("timed out")
 
 
 def _given_a_site_on_a_free_tariff(url: str) -> tuple[str, dict, str, dict]:
@@ -60,10 +51,7 @@ def test_an_owner_adds_a_card_changes_the_tariff_after_seeing_the_prorated_amoun
         return requests.get(f"{url}/v1/sites/{site_id}", headers=auth, timeout=30).json()
 
     page = browser.new_page()
-    page.goto(f"{url}/web/login?lang=en")
-    page.fill("#email", address)
-    page.fill("#password", "correct horse")
-    page.click("button[type=submit]")
+    owner_log_in(page, url, address)
     page.goto(f"{url}/billing/{site_id}?lang=uk")
     assert "Додати банківську картку" in page.inner_text(PAYMENT)
     check_page(page, "billing-plan-uk")
@@ -78,7 +66,7 @@ def test_an_owner_adds_a_card_changes_the_tariff_after_seeing_the_prorated_amoun
     page.fill("#holder", "Olena Petrenko")
     page.click("button[value=pay]")
     page.wait_for_url("**/done?result=pay**")
-    _until(lambda: site()["payment_method"])
+    until(lambda: site()["payment_method"])
     page.goto(f"{url}/billing/{site_id}?lang=en")
     card = page.inner_text(PAYMENT)
     assert "411111******1111" in card and "OLENA PETRENKO" in card and "Change the card" in card

@@ -6,18 +6,12 @@ sets his level with a reason, and the audit log lists both acts. Every page is c
 360 px and 1280 px, in English and in Persian."""
 from __future__ import annotations
 
-import json
-import re
 import uuid
-from datetime import UTC, datetime
 from urllib.parse import quote
 
-import pyotp
 import requests
 
-from tests.support import sign
-
-OPERATOR_EMAIL, OPERATOR_PASSWORD = "operator@escrowdesk.local", "local-operator-pass"  # the local stage's operator
+from tests.e2e.browser_support import OPERATOR_EMAIL, bank_transfer, enrol_operator
 
 
 def _user(api: str, who: str) -> dict:
@@ -37,14 +31,7 @@ def _post(api: str, path: str, user: dict, body: dict | None = None) -> dict:
 
 def _fund(api: str, user: dict, amount: int) -> None:
     invoice = _post(api, "/v1/invoices", user, {"amount": amount, "currency": "USD"})
-    body = json.dumps({
-        "event_id": f"evt_{uuid.uuid4().hex}", "type": "transfer.incoming", "amount": amount, "currency": "USD",
-        "purpose": invoice["payment_details"], "payer": {"name": "ACME", "iban": "DE89370400440532013000"},
-        "received_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }).encode()
-    answer = requests.post(f"{api}/v1/webhooks/bank", data=body, timeout=30,
-                           headers={"Content-Type": "application/json", "X-Bank-Signature": sign(body)})
-    assert answer.status_code == 200, answer.text
+    bank_transfer(api, amount, "USD", invoice["payment_details"])
 
 
 def _balance(api: str, user: dict) -> tuple[int, int]:
@@ -69,24 +56,12 @@ def _disputed_order(api: str) -> tuple[dict, dict, dict]:
     return order, client, contractor
 
 
-def _log_in(page, url: str) -> None:
-    """The local operator's first log-in: he enrols an authenticator (the test computes its code) and is in."""
-    page.goto(f"{url}/console/login?lang=en")
-    page.fill("#email", OPERATOR_EMAIL)
-    page.fill("#password", OPERATOR_PASSWORD)
-    page.click("button[type=submit]")
-    assert "/console/enrol" in page.url
-    page.fill("#code", pyotp.TOTP(page.locator("#secret").inner_text().replace(" ", "")).now())
-    page.click("button[type=submit]")
-    assert re.search(r"/console\?lang=en$", page.url), page.url
-
-
 def test_an_operator_splits_a_disputed_order_and_sets_a_level_in_english_and_persian(local_stack, browser,
                                                                                      check_page):
     url = local_stack.url
     order, client, contractor = _disputed_order(url)
     page = browser.new_page()
-    _log_in(page, url)
+    enrol_operator(page, url)
 
     page.goto(f"{url}/console/disputes?lang=fa")
     assert page.locator("html").get_attribute("dir") == "rtl" and order["id"] in page.content()

@@ -14,8 +14,9 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.browser_support import OPERATOR_EMAIL, OPERATOR_PASSWORD
+
 ROOT = Path(__file__).resolve().parents[2]
-OPERATOR_EMAIL, OPERATOR_PASSWORD = "operator@escrowdesk.local", "local-operator-pass"  # the local stage's operator
 
 
 @pytest.fixture(scope="module")

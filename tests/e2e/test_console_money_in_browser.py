@@ -6,18 +6,10 @@ books audit, and finds both acts in the audit log. Every page is checked with ax
 drawn at 360 px and 1280 px into build/screenshots/."""
 from __future__ import annotations
 
-import json
-import re
-import uuid
-from datetime import UTC, datetime
-
-import pyotp
 import pytest
 import requests
 
-from tests.support import sign
-
-OPERATOR_EMAIL, OPERATOR_PASSWORD = "operator@escrowdesk.local", "local-operator-pass"  # the local stage's operator
+from tests.e2e.browser_support import OPERATOR_EMAIL, bank_transfer, enrol_operator
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +18,9 @@ def local_stack(start_local_stack):
 
 
 def _transfer(api: str, amount: int, currency: str, purpose: str, payer: str) -> str:
-    body = json.dumps({
-        "event_id": f"evt_{uuid.uuid4().hex}", "type": "transfer.incoming", "amount": amount, "currency": currency,
-        "purpose": purpose, "payer": {"name": payer, "iban": "DE89370400440532013000"},
-        "received_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}).encode()
-    answer = requests.post(f"{api}/v1/webhooks/bank", data=body, timeout=30,
-                           headers={"Content-Type": "application/json", "X-Bank-Signature": sign(body)})
-    assert answer.status_code == 200 and answer.json()["payment"]["status"] == "unmatched", answer.text
-    return answer.json()["payment"]["id"]
+    payment = bank_transfer(api, amount, currency, purpose, payer)
+    assert payment["status"] == "unmatched", payment
+    return payment["id"]
 
 
 def test_an_operator_applies_a_stray_transfer_and_runs_the_books_audit_in_english_and_persian(
@@ -49,14 +36,7 @@ def test_an_operator_applies_a_stray_transfer_and_runs_the_books_audit_in_englis
     other = _transfer(url, 4200, "EUR", "donation", "Zahra Ahmadi")
 
     page = browser.new_page()
-    page.goto(f"{url}/console/login?lang=en")
-    page.fill("#email", OPERATOR_EMAIL)
-    page.fill("#password", OPERATOR_PASSWORD)
-    page.click("button[type=submit]")
-    totp = pyotp.TOTP(page.locator("#secret").inner_text().replace(" ", ""))
-    page.fill("#code", totp.now())
-    page.click("button[type=submit]")
-    assert re.search(r"/console\?lang=en$", page.url), page.url
+    enrol_operator(page, url)
 
     page.goto(f"{url}/console/payments?lang=en")
     assert page.locator("tbody tr").count() == 2

@@ -5,14 +5,12 @@ as scheduled from the next billing month; the audit log lists his acts. Every pa
 at 360 px and 1280 px (build/screenshots/), in English and in Persian."""
 from __future__ import annotations
 
-import re
 import uuid
 
-import pyotp
 import pytest
 import requests
 
-OPERATOR_EMAIL, OPERATOR_PASSWORD = "operator@escrowdesk.local", "local-operator-pass"  # the local stage's operator
+from tests.e2e.browser_support import OPERATOR_EMAIL, OPERATOR_PASSWORD, enrol_operator
 
 
 @pytest.fixture(scope="module")
@@ -48,24 +46,12 @@ def _site_asking_for_deletion(api: str) -> tuple[str, str, str, str]:
     return site.json()["id"], domain, codes[0], codes[1]
 
 
-def _enrol(page, url: str) -> None:
-    page.goto(f"{url}/console/login?lang=en")
-    page.fill("#email", OPERATOR_EMAIL)
-    page.fill("#password", OPERATOR_PASSWORD)
-    page.click("button[type=submit]")
-    assert "/console/enrol" in page.url
-    totp = pyotp.TOTP(page.locator("#secret").inner_text().replace(" ", ""))
-    page.fill("#code", totp.now())
-    page.click("button[type=submit]")
-    assert re.search(r"/console\?lang=en$", page.url), page.url
-
-
 def test_an_operator_finds_a_site_refuses_its_deletion_changes_its_tariff_and_reprices_a_tariff(
         local_stack, browser, check_page):
     url = local_stack.url
     site_id, domain, start, business = _site_asking_for_deletion(url)
     page = browser.new_page()
-    _enrol(page, url)
+    enrol_operator(page, url)
 
     page.goto(f"{url}/console/sites?lang=en")
     assert page.locator(f"a[href*='/console/sites/{site_id}']").count() >= 1  # its deletion request is waiting

@@ -4,14 +4,13 @@ company's invitee is in its team at once, his drafts waiting for him to join."""
 from __future__ import annotations
 
 import io
-import json
 import uuid
 import zipfile
-from datetime import UTC, datetime
 
 import requests
 
-from tests.support import sign, upload_over_http
+from tests.e2e.browser_support import bank_transfer
+from tests.support import upload_over_http
 
 
 def _user(api: str, who: str, skills: list[str] | None = None) -> dict:
@@ -28,14 +27,7 @@ def _user(api: str, who: str, skills: list[str] | None = None) -> dict:
 def _fund(api: str, user: dict, amount: int) -> None:
     invoice = requests.post(f"{api}/v1/invoices", json={"amount": amount, "currency": "USD"},
                             headers=user["headers"], timeout=30).json()
-    body = json.dumps({
-        "event_id": f"evt_{uuid.uuid4().hex}", "type": "transfer.incoming", "amount": amount, "currency": "USD",
-        "purpose": invoice["payment_details"], "payer": {"name": "ACME", "iban": "DE89370400440532013000"},
-        "received_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }).encode()
-    answer = requests.post(f"{api}/v1/webhooks/bank", data=body, timeout=30,
-                           headers={"Content-Type": "application/json", "X-Bank-Signature": sign(body)})
-    assert answer.status_code == 200, answer.text
+    bank_transfer(api, amount, "USD", invoice["payment_details"])
 
 
 def _zip(api: str, user: dict, filename: str, text: str) -> dict:

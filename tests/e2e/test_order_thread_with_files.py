@@ -6,7 +6,6 @@ every step."""
 from __future__ import annotations
 
 import io
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -14,6 +13,7 @@ import pytest
 import requests
 from PIL import Image
 
+from tests.e2e.browser_support import until
 from tests.support import upload_over_http
 
 
@@ -22,16 +22,6 @@ def page(browser) -> Iterator:
     opened = browser.new_page()
     yield opened
     opened.close()
-
-
-def _until(check, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError("timed out")
 
 
 def _user(api: str, who: str) -> dict:
@@ -84,7 +74,7 @@ def test_a_client_finds_a_gig_pays_its_402_by_card_gets_two_files_accepts_and_th
     page.wait_for_url("**/done?result=pay**")
 
     # 3. the top-up placed the order, and its price is held
-    order = _until(lambda: next(iter(requests.get(f"{api}/v1/orders", headers=client["headers"],
+    order = until(lambda: next(iter(requests.get(f"{api}/v1/orders", headers=client["headers"],
                                                   timeout=30).json()["items"]), None))
     assert order["status"] == "not_started" and order["auto_cancel_at"] and order["gig_id"] == gig["id"]
     balances = requests.get(f"{api}/v1/balances", headers=client["headers"], timeout=30).json()["items"]

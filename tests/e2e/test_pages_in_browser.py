@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.e2e.browser_support import until
+
 DECLINED_CARD = "4000000000000002"  # the stage's fake acquirer declines saved-card charges of this card
 
 
@@ -227,16 +229,6 @@ def test_an_expired_invitation_link_opens_a_page_that_says_so(local_stack, page,
     _in_both_languages(page, check_page, "problem-invitation-expired")
 
 
-def _until(check, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError("timed out")
-
-
 def test_a_declined_charges_e_mail_opens_a_payment_link_paid_on_the_checkout_page(local_stack, page,
                                                                                    check_page) -> None:
     url = local_stack.url
@@ -262,11 +254,11 @@ def test_a_declined_charges_e_mail_opens_a_payment_link_paid_on_the_checkout_pag
     page.fill("#holder", "Olena Petrenko")
     page.click("button[value=pay]")
     page.wait_for_url("**/done**")
-    _until(lambda: invoices()[0]["status"] == "paid")
+    until(lambda: invoices()[0]["status"] == "paid")
 
     requests.post(f"{url}/dev/clock", json={"advance_seconds": 32 * 86_400}, timeout=30)
     requests.post(f"{url}/dev/jobs/run", timeout=60)  # the next month's invoice, charged at once: declined
-    declined = _until(lambda: next((m for m in sorted(local_stack.mail_dir.glob("*.html"))
+    declined = until(lambda: next((m for m in sorted(local_stack.mail_dir.glob("*.html"))
                                     if "/web/checkout/" in m.read_text(encoding="utf-8")), None))
 
     page.goto(declined.as_uri())
@@ -283,7 +275,7 @@ def test_a_declined_charges_e_mail_opens_a_payment_link_paid_on_the_checkout_pag
     page.click("button[value=pay]")
     page.wait_for_url("**/done?result=pay**")
     _in_both_languages(page, check_page, "checkout-done")
-    paid = _until(lambda: next((i for i in invoices() if i["status"] == "paid" and i["paid_by"] == "link"), None))
+    paid = until(lambda: next((i for i in invoices() if i["status"] == "paid" and i["paid_by"] == "link"), None))
     assert paid["number"].endswith("-002")
 
 
@@ -310,7 +302,7 @@ def test_a_client_with_an_empty_balance_pays_an_orders_402_on_the_checkout_page_
     page.click("button[value=pay]")
     page.wait_for_url("**/done?result=pay**")
 
-    order = _until(lambda: next(iter(requests.get(f"{url}/v1/orders", headers=auth, timeout=30).json()["items"]),
+    order = until(lambda: next(iter(requests.get(f"{url}/v1/orders", headers=auth, timeout=30).json()["items"]),
                                 None))
     assert order["status"] == "not_started" and order["amount"] == 4500 and order["gig_id"] == gig.json()["id"]
     balances = requests.get(f"{url}/v1/balances", headers=auth, timeout=30).json()["items"]

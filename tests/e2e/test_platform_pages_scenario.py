@@ -22,19 +22,22 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-import pyotp
 import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.support import sign
+from tests.e2e.browser_support import (
+    OPERATOR_EMAIL,
+    OPERATOR_PASSWORD,
+    bank_transfer,
+    enrol_operator,
+    owner_log_in,
+    until,
+)
 
-OPERATOR_EMAIL, OPERATOR_PASSWORD = "operator@escrowdesk.local", "local-operator-pass"  # the local stage's operator
 EDRPOU, IBAN = "32855961", "UA213223130000026007233566001"
 PAYMENT, TARIFF = "section[aria-labelledby=block-payment]", "section[aria-labelledby=block-tariff]"
 INVOICES, DELETION = "section[aria-labelledby=block-invoices]", "section[aria-labelledby=block-deletion]"
@@ -46,16 +49,6 @@ def local_stack(start_local_stack, tmp_path_factory):
     accounts: Path = tmp_path_factory.mktemp("vchasno") / "accounts.json"
     accounts.write_text(json.dumps({"accounts": [EDRPOU]}), encoding="utf-8")
     return start_local_stack(extra_env={"VCHASNO_LOCAL_FILE": str(accounts)})
-
-
-def _until(check: Callable[[], object], timeout: float = 30) -> object:
-    """What the stage does after answering (the acquirer's callback) is polled for over the API."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := check():
-            return found
-        time.sleep(0.3)
-    raise AssertionError("timed out")
 
 
 def _post(api: str, path: str, headers: dict, body: dict | None = None) -> dict:
@@ -71,17 +64,6 @@ def _user(api: str, who: str, locale: str = "en") -> dict:
     headers = {"Authorization": f"Bearer {signup['token']}"}
     return {"headers": headers, "email": email,
             "id": requests.get(f"{api}/v1/me", headers=headers, timeout=30).json()["id"]}
-
-
-def _bank_transfer(api: str, amount: int, currency: str, purpose: str) -> dict:
-    body = json.dumps({
-        "event_id": f"evt_{uuid.uuid4().hex}", "type": "transfer.incoming", "amount": amount, "currency": currency,
-        "purpose": purpose, "payer": {"name": "ТОВ Квіти", "iban": IBAN},
-        "received_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}).encode()
-    answer = requests.post(f"{api}/v1/webhooks/bank", data=body, timeout=30,
-                           headers={"Content-Type": "application/json", "X-Bank-Signature": sign(body)})
-    assert answer.status_code == 200, answer.text
-    return answer.json()["payment"]
 
 
 def _site_with_an_open_invoice(api: str) -> tuple[dict, str, dict, dict]:
@@ -109,7 +91,7 @@ def _disputed_order(api: str) -> tuple[dict, dict, dict]:
     """A client's $100.00 order, delivered and disputed."""
     contractor, client = _user(api, "designer"), _user(api, "client")
     topup = _post(api, "/v1/invoices", client["headers"], {"amount": 25_000, "currency": "USD"})
-    assert _bank_transfer(api, 25_000, "USD", topup["payment_details"])["status"] != "unmatched"
+    assert bank_transfer(api, 25_000, "USD", topup["payment_details"], "ТОВ Квіти", IBAN)["status"] != "unmatched"
     gig = _post(api, "/v1/gigs", contractor["headers"], {"title": "A logo", "description": "Three colours, vector",
                                                          "amount": 10_000, "currency": "USD", "delivery_days": 3})
     order = _post(api, "/v1/orders", client["headers"], {"gig_id": gig["id"]})
@@ -130,7 +112,7 @@ def test_operators_and_an_owner_play_the_platform_pages_from_a_stray_transfer_to
     owner, site_id, first_invoice, grow = _site_with_an_open_invoice(url)
     order, client, contractor = _disputed_order(url)
     # no invoice number in its purpose: nothing matches it
-    stray = _bank_transfer(url, first_invoice["amount"], "UAH", "оплата за сайт, грудень")
+    stray = bank_transfer(url, first_invoice["amount"], "UAH", "оплата за сайт, грудень", "ТОВ Квіти", IBAN)
     assert stray["status"] == "unmatched", stray
 
     def site() -> dict:
@@ -139,17 +121,7 @@ def test_operators_and_an_owner_play_the_platform_pages_from_a_stray_transfer_to
     console, billing = browser.new_page(), browser.new_page()
 
     # 1. The operator enrols, applies the stray transfer to the site's invoice; the owner sees it paid.
-    console.goto(f"{url}/console/login?lang=en")
-    console.fill("#email", OPERATOR_EMAIL)
-    console.fill("#password", OPERATOR_PASSWORD)
-    console.click("button[type=submit]")
-    console.wait_for_url("**/console/enrol**")
-    expect(console.locator(".qr svg")).to_be_visible()
-    totp = pyotp.TOTP(console.locator("#secret").inner_text().replace(" ", ""))
-    enrolled_with = totp.now()
-    console.fill("#code", enrolled_with)
-    console.click("button[type=submit]")
-    console.wait_for_url(re.compile(r"/console\?lang=en$"))
+    totp, enrolled_with = enrol_operator(console, url)
 
     console.goto(f"{url}/console/payments?lang=en")
     amount = f"{first_invoice['amount'] // 100}.{first_invoice['amount'] % 100:02d}"
@@ -172,11 +144,7 @@ def test_operators_and_an_owner_play_the_platform_pages_from_a_stray_transfer_to
     expect(notice).to_contain_text(first_invoice["number"])
     expect(notice.locator("code")).to_have_text("paid")
 
-    billing.goto(f"{url}/web/login?lang=en")
-    billing.fill("#email", owner["email"])
-    billing.fill("#password", "correct horse")
-    billing.click("button[type=submit]")
-    billing.wait_for_url(re.compile(r"/billing\?lang=en$"))
+    owner_log_in(billing, url, owner["email"])
     billing.goto(f"{url}/billing/{site_id}?lang=en")
     paid = billing.locator(f"{INVOICES} .record", has_text=first_invoice["number"])
     expect(paid.locator(".state-paid")).to_have_text("Paid")
@@ -192,7 +160,7 @@ def test_operators_and_an_owner_play_the_platform_pages_from_a_stray_transfer_to
     billing.fill("#holder", "Olena Petrenko")
     billing.click("button[value=pay]")
     billing.wait_for_url("**/done?result=pay**")
-    _until(lambda: site()["payment_method"])
+    until(lambda: site()["payment_method"])
     billing.goto(f"{url}/billing/{site_id}?lang=en")
     expect(billing.locator(f"{PAYMENT} .card-mask")).to_have_text("411111******1111")
     expect(billing.locator(f"{PAYMENT} .card-holder")).to_have_text("OLENA PETRENKO")
