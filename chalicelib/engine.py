@@ -104,7 +104,9 @@ def apply(uow: UnitOfWork, process: Process, deal: DealModel, name: str, ctx: Co
 
 def _score(uow: UnitOfWork, contractor_id: str, counter: str) -> None:
     """Count the deal against (or for) its contractor. A counter behind his responsibility rating moves the
-    catalog rows of his listed gigs in this same transaction: the rating change re-ranks them at once."""
+    catalog rows of his listed gigs in this same transaction when it changes what they show (his percent, the
+    levels he reaches): the rating change re-ranks them at once, and a count that changes neither writes only
+    his profile."""
     action = getattr(ProfileModel, counter).add(1)
     if counter not in catalog.RANKED_COUNTERS:
         uow.update(ProfileModel(contractor_id), [action])
@@ -113,8 +115,9 @@ def _score(uow: UnitOfWork, contractor_id: str, counter: str) -> None:
         profile = ProfileModel.get(contractor_id, consistent_read=True)
     except ProfileModel.DoesNotExist:
         profile = ProfileModel(contractor_id)
+    was = catalog.standing(profile, catalog.joined(profile))
     setattr(profile, counter, int(getattr(profile, counter) or 0) + 1)
-    catalog.restand(uow, profile, [action])
+    catalog.restand(uow, profile, [action], was=was)
 
 
 def rearm(uow: UnitOfWork, process: Process, deal: DealModel, refused: str, now: datetime) -> bool:

@@ -8,6 +8,8 @@
   docs/operations.md). It prints the new key id or the rotation's time, never a value.
 - `python -m chalicelib.entrypoints.cli backfill-lookups`: once at deploy, gives the items written before them
   the keys the operators' look-ups read (chalicelib/services/index_backfill.py); a second run changes nothing.
+- `python -m chalicelib.entrypoints.cli restand-catalog`: once after `LEVEL_RULES` changed, rewrites every listed
+  gig's catalog rows with its contractor's standing as his profile holds it (chalicelib/services/catalog.py).
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     rotate.add_argument("--force", action="store_true",
                         help="rotate even while the previous rotation's key or value is still honoured")
     commands.add_parser("backfill-lookups", help="give existing items the keys the operators' look-ups read")
+    commands.add_parser("restand-catalog", help="after LEVEL_RULES changed: rewrite the catalog rows' standings")
     args = parser.parse_args(argv)
     if args.command == "rotate-secret":
         return _rotate_secret(args)
@@ -44,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         from chalicelib.services import index_backfill
 
         print(" ".join(f"{kind}={count}" for kind, count in index_backfill.run().items()))
+        return 0
+    if args.command == "restand-catalog":
+        from chalicelib.services import catalog
+
+        print(f"contractors={catalog.restand_all()}")
         return 0
     from chalicelib.services import accounts
 

@@ -100,3 +100,26 @@ def gig_page(gig_id: str) -> dict:
         "responsibility": {"percent": catalog.responsibility_percent(completed, failed), "completed": completed,
                            "failed": failed},
         "reviews": views.rating(profile.review_sum, profile.review_count)}}
+
+
+def restand_all() -> int:
+    """Rewrite every listed gig's rows with its contractor's standing as his profile holds it now: once after
+    `LEVEL_RULES` changed, since a row keeps the counts of the last change it shows (`catalog.shown`), which the
+    new rules may read differently. Each contractor is written over the profile version read (a change racing it
+    is retried from a fresh read); a second run writes the same rows again. Returns the contractors re-stood."""
+    from chalicelib.store.models import ProfileModel
+    from chalicelib.store.uow import UnitOfWork, run_with_retries
+
+    count = 0
+    for scanned in ProfileModel.scan(ProfileModel.catalog_gigs.exists()):
+        if not catalog.listed(scanned):
+            continue
+
+        def attempt(user_id: str = scanned.user_id) -> None:
+            uow = UnitOfWork()
+            catalog.restand(uow, profiles.load(user_id), [])
+            uow.commit()
+
+        run_with_retries(attempt)
+        count += 1
+    return count

@@ -4,7 +4,10 @@ A listed (active) gig has one `CatalogEntryModel` row per listing it appears in:
 `tag#<tag>` for each of its tags (at most `MAX_TAGS`), each under the listing's shard for the gig
 (`all#<n>`: `CATALOG_LISTING_SHARDS` keys a listing, picked by a hash of the gig id, so no index key takes the
 whole catalog's writes). Each row carries the gig's card, the contractor's standing
-(the counters behind his responsibility rating and level, his review summary) and three sort keys:
+(the counters behind his responsibility rating and level, his review summary) and three sort keys. The
+counters are those of the last change the rows show (`shown`): a completed order that leaves his percent and the
+levels he reaches as they were is written to his profile alone, so the rows' raw counts may trail the profile's
+while everything worked out from them (the card, the rank, the level filter) stays the same:
 
 - `rank_key`: responsibility percent, then review average (hundredths), then review count, then the gig's age,
   each zero-padded so the key's text order is the rank (read backwards: best first);
@@ -64,15 +67,20 @@ def earned_level(override: str | None, completed: int, failed: int, joined_at: s
     at `now`."""
     if override in settings.offer_levels:
         return str(override)
-    percent = responsibility_percent(completed, failed)
     age_days = (now - clock.parse_iso(joined_at)).days
     earned = "new"
-    for name in settings.offer_levels:
-        rule = settings.level_rules.get(name)
-        if rule and completed >= rule["min_completed"] and percent >= rule["min_responsibility"] \
-                and age_days >= rule["min_account_days"]:
+    for name in levels_by_record(completed, failed):
+        if age_days >= settings.level_rules[name]["min_account_days"]:
             earned = name
     return earned
+
+
+def levels_by_record(completed: int, failed: int) -> tuple[str, ...]:
+    """The levels, lowest first, whose rules on completed orders and responsibility the counts meet: the rest of
+    a rule is the account's age, which time alone moves."""
+    percent = responsibility_percent(completed, failed)
+    return tuple(name for name in settings.offer_levels if (rule := settings.level_rules.get(name))
+                 and completed >= rule["min_completed"] and percent >= rule["min_responsibility"])
 
 
 def standing(profile: ProfileModel, joined_at: str) -> dict:
@@ -81,6 +89,20 @@ def standing(profile: ProfileModel, joined_at: str) -> dict:
             "review_sum": int(profile.review_sum or 0), "review_count": int(profile.review_count or 0),
             "joined_at": joined_at,
             "level_override": profile.level if profile.level in settings.offer_levels else None}
+
+
+def shown(stand: dict) -> tuple:
+    """What a row's standing decides: the card's responsibility percent and reviews, its rank, and its level at
+    any time (the levels the counts reach, the account's age, the override). Two standings alike in this are
+    alike on every card, every rank and every level filter, whatever their raw counts."""
+    return (responsibility_percent(stand["completed"], stand["failed"]),
+            levels_by_record(stand["completed"], stand["failed"]), stand["review_sum"], stand["review_count"],
+            stand["joined_at"], stand["level_override"])
+
+
+def joined(profile: ProfileModel) -> str:
+    """When the contractor first listed a gig: the age his level rules count."""
+    return str((profile.catalog_gigs or {}).get("joined_at", ""))
 
 
 def rank_key(stand: dict, created_at: str, gig_id: str) -> str:
@@ -148,17 +170,23 @@ def hide(uow: UnitOfWork, profile: ProfileModel, gig: GigModel) -> None:
     for listing in entry["listings"]:
         uow.delete(CatalogEntryModel(gig.id, listing))
     _count(uow, gig.category, None)
-    _save(uow, profile, gigs, (profile.catalog_gigs or {}).get("joined_at", ""))
+    _save(uow, profile, gigs, joined(profile))
 
 
 def restand(uow: UnitOfWork, profile: ProfileModel, actions: list, *,
-            reviewed_gig: tuple[str, int] | None = None) -> None:
+            reviewed_gig: tuple[str, int] | None = None, was: dict | None = None) -> None:
     """Write `actions` to the contractor's profile and his new standing to every row of his listed gigs (their
     rank moves at once); `reviewed_gig` (gig id, rating) adds a review to that gig's own rating on its rows.
-    `profile` must already hold the values the actions write."""
+    `profile` must already hold the values the actions write. `was`: his standing before them; when they leave
+    what the rows show as it was (`shown`: a completed order that keeps his percent and his levels), the rows are
+    left as they are and only the profile is written, so an order's acceptance does not rewrite each row of each
+    of his gigs with their listing indexes. The profile's `rank_version` moves either way: a change racing this
+    one is retried from its reads, so the rows always show what the profile holds."""
     gigs = listed(profile)
-    joined_at = (profile.catalog_gigs or {}).get("joined_at", "")
+    joined_at = joined(profile)
     stand = standing(profile, joined_at)
+    if reviewed_gig is None and was is not None and shown(was) == shown(stand):
+        gigs = {}
     for gig_id, entry in gigs.items():
         row_actions: list = [CatalogEntryModel.contractor.set(stand),
                        CatalogEntryModel.rank_key.set(rank_key(stand, entry["created_at"], gig_id))]

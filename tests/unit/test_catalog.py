@@ -404,3 +404,74 @@ def test_a_change_written_over_a_standing_someone_else_moved_is_retried_not_lost
         uow.commit()
     assert profiles.load(gig["contractor_id"]).orders_completed is None
     assert {card["contractor"]["responsibility_percent"] for card in browse(api)["items"]} == {100}
+
+
+def _rows_of(contractor_id: str) -> dict[tuple[str, str], tuple]:
+    """Every catalog row of the contractor's gigs: (gig, listing) -> (its standing, its rank key), raw."""
+    return {(row.gig_id, row.listing): (dict(row.contractor), row.rank_key) for row in CatalogEntryModel.scan()
+            if row.contractor_id == contractor_id}
+
+
+def test_a_completed_order_that_changes_nothing_a_card_shows_writes_no_row_and_one_that_does_rewrites_them_all(
+        api, sellers, monkeypatch):
+    """Ann lists two gigs (one with a category and two tags: four listings, five rows). An order she completes at
+    100 % leaves her percent and the levels she reaches as they were: its acceptance writes her profile alone, not
+    five rows and their three listing indexes each. The order that takes her to the level rule's count, and the
+    decline that lowers her percent, rewrite every row at once, with the counts they then show."""
+    from chalicelib.services import profiles
+
+    monkeypatch.setenv("LEVEL_RULES", '{"advanced": {"min_completed": 2, "min_responsibility": 90, '
+                                      '"min_account_days": 0}}')
+    config.reload()
+    first = publish(api, sellers["ann"], "Logo", category="design", tags=["logo", "brand"])
+    publish(api, sellers["ann"], "Banner")
+    contractor_id = first["contractor_id"]
+    listed = _rows_of(contractor_id)
+    assert len(listed) == 5
+
+    complete(api, sellers["client"], sellers["ann"], first)
+    assert profiles.load(contractor_id).orders_completed == 1
+    assert _rows_of(contractor_id) == listed  # not one row written
+    assert {card["contractor"]["level"] for card in browse(api)["items"]} == {"new"}
+
+    complete(api, sellers["client"], sellers["ann"], first)  # the rule's second order: she is advanced
+    rows = _rows_of(contractor_id)
+    assert rows.keys() == listed.keys()
+    assert {(stand["completed"], stand["failed"]) for stand, _ in rows.values()} == {(2, 0)}
+    assert titles(browse(api, "?level=advanced")) == ["Banner", "Logo"]
+
+    declined = order(api, sellers["client"], first)
+    assert act(api, sellers["ann"], declined, "decline", {"reason": "too_busy"}).status_code == 200
+    rows = _rows_of(contractor_id)
+    assert {(stand["completed"], stand["failed"]) for stand, _ in rows.values()} == {(2, 1)}
+    assert all(rank.startswith("066#") for _, rank in rows.values())
+    assert browse(api, "?level=advanced")["items"] == []  # 66 % is below the rule's 90
+    assert {card["contractor"]["responsibility_percent"] for card in browse(api)["items"]} == {66}
+    assert_books_balance()
+
+
+def test_restanding_the_catalog_after_the_level_rules_changed_shows_every_contractors_level_by_the_new_rules(
+        api, sellers, monkeypatch):
+    """Rows keep the counts of the last change they show, so rules changed later may read them differently until
+    the catalog is re-stood: `cli restand-catalog` rewrites each listed gig's rows from its contractor's profile."""
+    from chalicelib.entrypoints import cli
+
+    monkeypatch.setenv("LEVEL_RULES", '{"advanced": {"min_completed": 5, "min_responsibility": 90, '
+                                      '"min_account_days": 0}}')
+    config.reload()
+    gig = publish(api, sellers["ann"], "Logo")
+    publish(api, sellers["bob"], "Copy")
+    complete(api, sellers["client"], sellers["ann"], gig)  # 1 of 5: nothing a card shows moves
+    complete(api, sellers["client"], sellers["ann"], gig)
+    assert {stand["completed"] for stand, _ in _rows_of(gig["contractor_id"]).values()} == {0}
+
+    monkeypatch.setenv("LEVEL_RULES", '{"advanced": {"min_completed": 2, "min_responsibility": 90, '
+                                      '"min_account_days": 0}}')
+    config.reload()
+    assert browse(api, "?level=advanced")["items"] == []  # the rows' counts predate the rule
+    assert cli.main(["restand-catalog"]) == 0
+    assert titles(browse(api, "?level=advanced")) == ["Logo"]
+    assert {stand["completed"] for stand, _ in _rows_of(gig["contractor_id"]).values()} == {2}
+    assert cli.main(["restand-catalog"]) == 0  # again: the same rows
+    assert titles(browse(api, "?level=advanced")) == ["Logo"]
+    assert_books_balance()
