@@ -146,7 +146,7 @@ def _api_access() -> dict[str, Access]:
 #   operator (card_payments.refund_refused: the card payment read and settled, a payment put on the operators'
 #   queue, the journal entry moving it from card clearing to suspense with its accounts, the operators' notification,
 #   one transaction);
-# - report_queues (chalicelib/services/health.py): the first due timer of each shard of the deals' `by_timer`, the
+# - report_queues (chalicelib/services/health.py): the first due timer of each shard of the deals' `by_due`, the
 #   e-mail queue's first entry and the payments waiting on `by_queue`, as metrics.
 JOB_ACCESS = {
     "notifications": access("GetItem", "PutItem", "UpdateItem", indexes=("by_email_queue",)),
@@ -154,7 +154,7 @@ JOB_ACCESS = {
     "keys": access("GetItem"),
     "sites": access("GetItem"),
     "payouts": access("UpdateItem", indexes=("by_queue",)),
-    "deals": access(indexes=("by_timer",)),
+    "deals": access(indexes=("by_due",)),
     "payments": access("PutItem", indexes=("by_queue",)),
     "card_payments": access("GetItem", "UpdateItem", indexes=("by_refund",)),
     "journal": access("PutItem"),
@@ -170,8 +170,8 @@ AUDIT_ACCESS = {
 }
 
 # The timer function (services/timers.fire_messages), one invocation per queued group of shards:
-# queries each shard of the deals' `by_timer` index and fires each due timer through the engine
-# (engine.apply), one transaction: the deal, the transition's money (a journal entry and its lines,
+# queries each shard of the deals' `by_due` index, reads its due deals in a batch and fires each due timer through
+# the engine (engine.apply), one transaction: the deal, the transition's money (a journal entry and its lines,
 # the accounts), the contractor's rating counter (profiles, read first) with his listed gigs' catalog rows
 # re-ranked (catalog), both parties' notifications and an order's thread entry (threads); a site's
 # subscription reads its tariff (tariffs) and the finished days' usage (usage) first, and a month's
@@ -183,7 +183,7 @@ AUDIT_ACCESS = {
 # a payment put on the operators' queue and the money moved to suspense, the site's deal read and told, in one
 # transaction.
 TIMER_ACCESS = {
-    "deals": access("GetItem", "UpdateItem", indexes=("by_timer",)),
+    "deals": access("GetItem", "BatchGetItem", "UpdateItem", indexes=("by_due",)),
     "journal": access("PutItem"),
     "accounts": access("UpdateItem"),
     "profiles": access("GetItem", "UpdateItem"),

@@ -53,7 +53,7 @@ def report_queues(now: datetime) -> dict:
     """Job: the queues' gauges, as metrics."""
     due = clock.iso(now)
     oldest_due = [deal.timer_due_at for shard in range(settings.timer_shards)
-                  for deal in DealModel.by_timer.query(f"timer#{shard}", DealModel.timer_due_at <= due, limit=1)]
+                  for deal in DealModel.by_due.query(f"timer#{shard}", DealModel.timer_due_at <= due, limit=1)]
     # each retry queue shard's oldest: the e-mails that failed at the first try (the stream's own lag, what it
     # has not handed over yet, is Lambda's IteratorAge, alarmed on in infra/template.py)
     waiting = [first.created_at for queue in queue_keys()

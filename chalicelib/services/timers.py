@@ -16,8 +16,9 @@ of by runs that overlap and race each other for the same deals.
 Each timer fires through the engine with a condition on the status and version it was set for: a deal
 that moved on, a timer another run fired first, or an index copy that lags behind the table is
 skipped, and nothing changes twice. A fire that loses a race on real DynamoDB (a transaction conflict)
-wrote nothing either; the deal stays due and the next run fires it. The index projects the whole
-deal, so each due timer costs one item read.
+wrote nothing either; the deal stays due and the next run fires it. The index holds keys only, so a
+deal's transitions do not rewrite it with the whole deal; each page of due timers (`BATCH`) is read whole in one
+`BatchGetItem`, half a read unit a deal under 4 KB.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 import boto3
@@ -35,6 +36,7 @@ from chalicelib.platform.config import settings
 from chalicelib.platform.errors import Retryable
 from chalicelib.platform.observability import logger
 from chalicelib.services.deals import fire_timer
+from chalicelib.store import lookup
 from chalicelib.store.models import DealModel
 from chalicelib.store.uow import connection_for
 
@@ -139,8 +141,7 @@ def _fire_in_turn(deal: DealModel, now: datetime) -> bool:
 
 def _fire_shard(shard: int, now: datetime, stop_at: float | None) -> dict:
     outcome = {"due": 0, "fired": 0, "skipped": 0}
-    due = clock.iso(now)
-    for deal in DealModel.by_timer.query(f"timer#{shard}", DealModel.timer_due_at <= due, page_size=BATCH):
+    for deal in _due_deals(shard, now):
         if stop_at is not None and time.monotonic() >= stop_at:
             logger.warning("timer shard out of time; the next run goes on", extra={"shard": shard, **outcome})
             break
@@ -148,4 +149,17 @@ def _fire_shard(shard: int, now: datetime, stop_at: float | None) -> dict:
         fired = _fire_with_retries(deal, now)
         outcome["fired" if fired else "skipped"] += 1
     return outcome
+
+
+def _due_deals(shard: int, now: datetime) -> Iterator[DealModel]:
+    """The shard's due deals, earliest first: each page of the keys-only index read whole in one batch. A deal
+    whose timer moved or fired since the index was read is the engine's to refuse (`fire_timer`)."""
+    keys = DealModel.by_due.query(f"timer#{shard}", DealModel.timer_due_at <= clock.iso(now), page_size=BATCH)
+    page: list[DealModel] = []
+    for key in keys:
+        page.append(key)
+        if len(page) == BATCH:
+            yield from lookup.in_order(DealModel, page)
+            page = []
+    yield from lookup.in_order(DealModel, page)
 

@@ -73,9 +73,9 @@ def test_stream_ttl_and_timer_index(resources):
     assert resources["IdempotencyTable"]["Properties"]["TimeToLiveSpecification"] == {
         "AttributeName": "expires_at", "Enabled": True}
     indexes = {index["IndexName"]: index for index in resources["DealsTable"]["Properties"]["GlobalSecondaryIndexes"]}
-    assert indexes["by_timer"]["KeySchema"] == [{"AttributeName": "timer_shard", "KeyType": "HASH"},
-                                                {"AttributeName": "timer_due_at", "KeyType": "RANGE"}]
-    assert indexes["by_timer"]["Projection"] == {"ProjectionType": "ALL"}
+    assert indexes["by_due"]["KeySchema"] == [{"AttributeName": "timer_shard", "KeyType": "HASH"},
+                                              {"AttributeName": "timer_due_at", "KeyType": "RANGE"}]
+    assert indexes["by_due"]["Projection"] == {"ProjectionType": "KEYS_ONLY"}  # the job reads its deals in a batch
     streams = [name for name, table in _of_type(resources, "AWS::DynamoDB::Table").items()
                if "StreamSpecification" in table["Properties"]]
     assert streams == ["NotificationsTable"]
@@ -416,7 +416,8 @@ def test_each_function_reaches_only_its_tables(resources):
             assert not jobs.allows(f"dynamodb:{action}", table), (action, table)
     assert jobs.allows("dynamodb:PutItem", journal) and not jobs.allows("dynamodb:UpdateItem", journal)
     assert jobs.allows("dynamodb:UpdateItem", accounts) and not jobs.allows("dynamodb:PutItem", accounts)
-    assert timers.allows("dynamodb:Query", timers.table_arn("deals", "by_timer"))
+    assert timers.allows("dynamodb:Query", timers.table_arn("deals", "by_due"))
+    assert timers.allows("dynamodb:BatchGetItem", timers.table_arn("deals"))
     assert not timers.allows("dynamodb:Query", timers.table_arn("deals", "by_client"))
     assert not timers.allows("dynamodb:Scan", timers.table_arn("deals"))
     assert not timers.allows("dynamodb:GetItem", timers.table_arn("users"))

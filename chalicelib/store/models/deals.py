@@ -49,11 +49,13 @@ class GigModel(Model):
 
 
 class DueTimers(GlobalSecondaryIndex):
-    """Sparse: only deals with a pending timer carry `timer_shard`; the job reads what is due, nothing else."""
+    """Sparse: only deals with a pending timer carry `timer_shard`; the job reads what is due, nothing else. Keys
+    only: the job reads a page of due deals in one batch (`lookup.in_order`), so a transition that keeps the deal's
+    timer writes nothing here, and one that moves it writes a small entry, whatever the deal's size."""
 
     class Meta:
-        index_name = "by_timer"
-        projection = AllProjection()  # the job builds the transition from the index item: one read per due timer
+        index_name = "by_due"
+        projection = KeysOnlyProjection()
 
     timer_shard = UnicodeAttribute(hash_key=True)
     timer_due_at = UnicodeAttribute(range_key=True)
@@ -141,7 +143,7 @@ class DealModel(Model):
     timer_transition = UnicodeAttribute(null=True)
     history = JSONAttribute(default=list)
     thread_count = NumberAttribute(null=True)  # entries in its thread (ThreadEntryModel), numbered from 1
-    by_timer = DueTimers()
+    by_due = DueTimers()
     by_client = DealsByClient()
     by_contractor = DealsByContractor()
     by_queue = DealsByQueue()
