@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -151,8 +152,37 @@ def browser() -> Iterator:
         try:
             yield context
         finally:
-            context.close()
+            _close(context, profile)
     shutil.rmtree(profile, ignore_errors=True)
+
+
+BROWSER_CLOSE_S = 60
+
+
+def _close(context, profile: str) -> None:  # type: ignore[no-untyped-def]
+    """Close the module's browser; one still open after a minute (a hung renderer) is killed, so that a run never
+    waits on it: closing is the one Playwright call without a timeout of its own."""
+    from playwright.sync_api import Error
+
+    watchdog = threading.Timer(BROWSER_CLOSE_S, _kill_browser, (profile,))
+    watchdog.start()
+    try:
+        context.close()
+    except Error as error:  # killed: the connection went with the process
+        print(f"chromium did not close within {BROWSER_CLOSE_S} s and was killed: {error}", file=sys.stderr)
+    finally:
+        watchdog.cancel()
+
+
+def _kill_browser(profile: str) -> None:
+    """SIGKILL every process of the browser started with this profile folder."""
+    marker = f"--user-data-dir={profile}".encode()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker in (entry / "cmdline").read_bytes():
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ProcessLookupError):  # gone meanwhile
+            continue
 
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
