@@ -83,6 +83,7 @@ class Request:
     attempts: int = 0
     capacity: float = 0.0
     error: str | None = None
+    seq: int = -1  # its place among the requests of a run, where a replay needs their order (bench.timers)
 
     @property
     def is_read(self) -> bool:

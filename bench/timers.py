@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    python -m bench.timers [--due N] [--idle M] [--shards S] [--workers 1,4,16] [--repeats R]
+    python -m bench.timers [--due N] [--contractors C] [--idle M] [--shards S] [--workers 1,4,16] [--repeats R]
 
 How it measures
 - DynamoDB Local (`infra.local.dynamodb_local`, in memory, a free port) holds the `bench-*` tables and
@@ -11,17 +11,20 @@ How it measures
 - M idle deals with timers a month ahead are batch-written directly, as tests/integration/test_timers.py
   does (no money: they never fire). Then, for each worker count: N real due orders (the client funded by
   a bank top-up through the ledger, each order placed by `chalicelib.services.orders.place`, money into
-  escrow), the clock moved past the 24-hour start limit, and ONE `timers.fire_shards(all shards, now,
-  workers=W)` run timed: W threads, each firing one shard after another, as one invocation of the timer
-  function does on AWS. The worker counts take turns, R rounds each (1, 4, 16, 1, 4, 16, ...), so
-  drift in the machine's load hits them alike; the report shows medians over the rounds.
+  escrow) of C contractors' gigs in turn (the job fires one contractor's timers one at a time: a single
+  contractor would leave every worker but one waiting), the clock moved past the 24-hour start limit, and
+  ONE `timers.fire_shards(all shards, now, workers=W)` run timed: W threads, each firing one shard after
+  another, as one invocation of the timer function does on AWS. The worker counts take turns, R rounds each
+  (1, 4, 16, 1, 4, 16, ...), so drift in the machine's load hits them alike; the report shows medians over the rounds.
 - Botocore hooks on every DynamoDB client (`ThreadTap`) keep each request with the thread that made it,
   and the items its reads returned. Everything the app writes, set-up included, is replayed untimed on
   the twin tables, so they go through the same states.
 - The floor: a bare boto3 client replays exactly the timed run's requests (its queries and its
   transactions, same items and conditions) on the twins from W threads, each thread the sequence one of
-  the app's threads made, all started at once. Its outcomes must match the app's.
-- Aim (from the issue): the app's due transitions per second at least 0.7x the floor's at each W.
+  the app's threads made, all started at once. A contractor's profile, which each scored fire writes over the
+  version the one before left, is written in the order the app wrote it (the app's threads took turns on
+  him); everything else runs as the threads come. Its outcomes must match the app's.
+- Aim: the app's due transitions per second at least 0.7x the floor's at each W.
 The hooks' own cost (a few microseconds per request) is inside the app's timed run, not the floor's.
 """
 from __future__ import annotations
@@ -32,7 +35,9 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -90,7 +95,12 @@ class ThreadTap(Tap):
         request = self._current.request
         request.capacity = capacity_units(parsed.get("ConsumedCapacity"))
         request.error = parsed.get("Error", {}).get("Code")
-        read = parsed.get("Count", 0) if request.operation in ("Query", "Scan") else 0
+        if request.operation in ("Query", "Scan"):
+            read = parsed.get("Count", 0)
+        elif request.operation == "BatchGetItem":
+            read = sum(len(found) for found in parsed.get("Responses", {}).values())
+        else:
+            read = 0
         with self._lock:
             self.items_read += read
 
@@ -101,31 +111,35 @@ class ThreadTap(Tap):
             return super().drain()
 
     def drain_by_thread(self) -> list[list[Request]]:
-        """The requests since the last drain, one list per thread that made them, each in its order."""
+        """The requests since the last drain, one list per thread that made them, each in its order; each request
+        knows its place among all of them (`seq`)."""
         with self._lock:
             pairs = list(zip(self.threads, self.requests, strict=True))
         self.drain()
         sequences: dict[int, list[Request]] = {}
-        for thread, request in pairs:
+        for seq, (thread, request) in enumerate(pairs):
+            request.seq = seq
             sequences.setdefault(thread, []).append(request)
         return list(sequences.values())
 
 
-def due_orders(count: int, round_: int) -> list[str]:
-    """`count` real orders (the client funded, each price in escrow); due once the clock moves a day on."""
+def due_orders(count: int, round_: int, contractors: int) -> list[str]:
+    """`count` real orders (the client funded, each price in escrow) of `contractors` sellers' gigs, in turn; due
+    once the clock moves a day on."""
     from chalicelib.access.auth import Principal
     from chalicelib.money import ledger
     from chalicelib.money.amounts import Money
     from chalicelib.services import gigs, orders
     from chalicelib.store.uow import UnitOfWork
 
-    client, contractor = Principal("usr_client", ("client",)), Principal("usr_seller", ("contractor",))
+    client = Principal("usr_client", ("client",))
     uow = UnitOfWork()
     ledger.record(uow, ledger.bank_top_up(f"bench-fund-{round_}", client.user_id, Money(PRICE * count, "USD"),
                                           ref="bench"))
     uow.commit()
-    gig = gigs.publish(contractor, "Copy", "", PRICE, "USD", 1)[1]
-    return [orders.place(client, gig["id"])[1]["id"] for _ in range(count)]
+    gig_ids = [gigs.publish(Principal(f"usr_seller{n:03d}", ("contractor",)), "Copy", "", PRICE, "USD", 1)[1]["id"]
+               for n in range(contractors)]
+    return [orders.place(client, gig_ids[n % contractors])[1]["id"] for n in range(count)]
 
 
 def idle_deals(count: int) -> None:
@@ -150,13 +164,21 @@ def idle_deals(count: int) -> None:
 
 
 def replay_in_threads(client: Any, sequences: list[list[Request]]) -> tuple[float, list[str | None]]:
-    """Each sequence on a thread of its own, all started together: (seconds, error codes in request order)."""
+    """Each sequence on a thread of its own, all started together: (seconds, error codes in request order). The
+    writes of one contractor's profile go in the order the job made them: its threads take turns on a contractor
+    (`timers._turn`), each write conditional on the profile version the one before left, so threads racing for it
+    would only fail where the job's did not."""
     start_line = threading.Barrier(len(sequences) + 1)
+    turns = Turns(sequences)
 
     def run(sequence: list[Request]) -> list[str | None]:
         calls = [(getattr(client, xform_name(r.operation)), twin(r.params)) for r in sequence]
         start_line.wait()
-        return call_all(calls)
+        outcomes: list[str | None] = []
+        for request, call in zip(sequence, calls, strict=True):
+            with turns.taken(request):
+                outcomes += call_all([call])
+        return outcomes
 
     with ThreadPoolExecutor(max_workers=len(sequences)) as pool:
         futures = [pool.submit(run, sequence) for sequence in sequences]
@@ -164,6 +186,39 @@ def replay_in_threads(client: Any, sequences: list[list[Request]]) -> tuple[floa
         started = time.perf_counter()
         outcomes = [outcome for future in futures for outcome in future.result()]
         return time.perf_counter() - started, outcomes
+
+
+class Turns:
+    """Which of the replayed requests may go next on each contractor's profile: the job's order."""
+
+    def __init__(self, sequences: list[list[Request]]) -> None:
+        self.order: dict[str, list[int]] = {}
+        for request in sorted((r for sequence in sequences for r in sequence), key=lambda r: r.seq):
+            for profile in _profiles_written(request):
+                self.order.setdefault(profile, []).append(request.seq)
+        self.done = dict.fromkeys(self.order, 0)
+        self.changed = threading.Condition()
+
+    @contextmanager
+    def taken(self, request: Request) -> Iterator[None]:
+        profiles = _profiles_written(request)
+        with self.changed:
+            self.changed.wait_for(lambda: all(
+                self.order[p][self.done[p]] == request.seq for p in profiles))
+        try:
+            yield
+        finally:
+            with self.changed:
+                for profile in profiles:
+                    self.done[profile] += 1
+                self.changed.notify_all()
+
+
+def _profiles_written(request: Request) -> list[str]:
+    if request.operation != "TransactWriteItems":
+        return []
+    return [body["Key"]["user_id"]["S"] for item in request.params["TransactItems"] for body in item.values()
+            if body["TableName"].endswith("profiles") and "Key" in body]
 
 
 @dataclass
@@ -195,7 +250,7 @@ def one_round(workers: int, args: argparse.Namespace, tap: ThreadTap, floor: Flo
 
     print(f"  {workers} worker(s): placing {args.due} due orders ...", file=sys.stderr, flush=True)
     with quiet():
-        due_ids = due_orders(args.due, round_)
+        due_ids = due_orders(args.due, round_, args.contractors)
     floor.replay(tap.drain())  # the twins go through the same set-up
     clock.advance(DAY + 1)
     print(f"  {workers} worker(s): firing, then the floor ...", file=sys.stderr, flush=True)
@@ -248,9 +303,10 @@ def run(args: argparse.Namespace, endpoint: str, scratch: Path) -> str:
 
 def report(rounds: list[Round], args: argparse.Namespace, shards: int) -> str:
     lines = [
-        f"escrowdesk timer job against DynamoDB Local: {args.due} due orders among {args.idle} idle deals per run, "
-        f"{shards} timer shards; app = one timers.fire_shards run with W workers, floor = the same requests "
-        f"by bare boto3 from W threads; medians of {args.repeats} rounds each",
+        f"escrowdesk timer job against DynamoDB Local: {args.due} due orders of {args.contractors} contractors among "
+        f"{args.idle} idle deals per run, {shards} timer shards; app = one timers.fire_shards run with W workers, "
+        f"floor = the same requests by bare boto3 from W threads, each contractor's profile written in the app's "
+        f"order; medians of {args.repeats} rounds each",
         "",
         "| workers | fired per round | app due transitions/s | floor transitions/s | app / floor (min-max) | aim |",
         "|---|---|---|---|---|---|",
@@ -267,7 +323,8 @@ def report(rounds: list[Round], args: argparse.Namespace, shards: int) -> str:
     for r in rounds:
         operations = ", ".join(f"{n} {operation}" for operation, n in r.requests.most_common())
         lines.append(f"{r.workers} worker(s): due {r.outcome['due']}, fired {r.outcome['fired']}, skipped "
-                     f"{r.outcome['skipped']}; status after {dict(r.statuses)}; items read {r.items_read}; "
+                     f"{r.outcome['skipped']}; status after {dict(r.statuses)}; items read {r.items_read} "
+                     f"(index entries and the deals read whole); "
                      f"requests {operations}; HTTP retries {r.retries}; floor outcomes differing {r.divergences}")
     return "\n".join(lines)
 
@@ -275,14 +332,16 @@ def report(rounds: list[Round], args: argparse.Namespace, shards: int) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--due", type=int, default=800, help="due orders per run (default 800)")
+    parser.add_argument("--contractors", type=int, default=100,
+                        help="sellers the due orders are spread over (default 100; one fires one timer at a time)")
     parser.add_argument("--idle", type=int, default=10000, help="idle deals, timers a month ahead (default 10000)")
     parser.add_argument("--shards", type=int, default=16, help="TIMER_SHARDS (default 16)")
     parser.add_argument("--workers", default="1,4,16", help="worker counts (default 1,4,16)")
     parser.add_argument("--repeats", type=int, default=3, help="rounds per worker count (default 3)")
     args = parser.parse_args(argv)
     args.workers = [int(n) for n in args.workers.split(",")]
-    if min(args.due, args.shards, args.repeats, *args.workers) < 1 or args.idle < 0:
-        parser.error("--due, --shards, --workers and --repeats must be >= 1, --idle >= 0")
+    if min(args.due, args.contractors, args.shards, args.repeats, *args.workers) < 1 or args.idle < 0:
+        parser.error("--due, --contractors, --shards, --workers and --repeats must be >= 1, --idle >= 0")
     if args.idle > 999_999:
         parser.error("--idle must be < 1,000,000")
     return args
