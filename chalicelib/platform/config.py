@@ -125,7 +125,8 @@ def _offer_levels() -> dict[str, dict]:
 
 # What a contractor needs to reach a level by himself (LEVEL_RULES, JSON): completed orders, the
 # responsibility rating in percent and the account's age in days; he holds the highest level whose rule he
-# meets, unless an operator set one (the override is recorded with who set it and when).
+# meets, unless an operator set one (the override is recorded with who set it and when). After changing them, run
+# `python -m chalicelib.entrypoints.cli restand-catalog` once: the catalog's rows are re-stood by the new rules.
 DEFAULT_LEVEL_RULES = {
     "advanced": {"min_completed": 10, "min_responsibility": 90, "min_account_days": 30},
     "pro": {"min_completed": 50, "min_responsibility": 95, "min_account_days": 180},
