@@ -161,5 +161,6 @@ def _due_deals(shard: int, now: datetime) -> Iterator[DealModel]:
         if len(page) == BATCH:
             yield from lookup.in_order(DealModel, page)
             page = []
-    yield from lookup.in_order(DealModel, page)
+    if page:
+        yield from lookup.in_order(DealModel, page)
 

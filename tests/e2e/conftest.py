@@ -181,7 +181,7 @@ def _kill_browser(profile: str) -> None:
         try:
             if entry.name.isdigit() and marker in (entry / "cmdline").read_bytes():
                 os.kill(int(entry.name), signal.SIGKILL)
-        except (OSError, ProcessLookupError):  # gone meanwhile
+        except OSError:  # gone meanwhile
             continue
 
 

@@ -10,8 +10,9 @@ from datetime import timedelta
 from chalicelib import engine
 from chalicelib.platform import clock, config
 from chalicelib.services import timers
+from chalicelib.store import lookup
 from chalicelib.store.models import DealModel
-from tests.support import place_order
+from tests.support import assert_books_balance, place_order
 
 
 def test_shards_go_out_in_groups_of_timer_workers(monkeypatch):
@@ -49,3 +50,21 @@ def test_a_run_out_of_time_leaves_the_due_timer_to_the_next_run(api, deal, store
     assert DealModel.get(order_id).status == "not_started"
     assert timers.fire_due(clock.now())["fired"] == 1
     assert DealModel.get(order_id).status == "cancelled"
+
+
+def test_a_shard_with_more_due_timers_than_a_batch_reads_them_page_by_page_and_fires_each_once(api, deal,
+                                                                                              monkeypatch):
+    """The timer index holds keys only: the job reads each page of due keys' deals whole in one batch."""
+    monkeypatch.setenv("TIMER_SHARDS", "1")
+    config.reload()
+    monkeypatch.setattr(timers, "BATCH", 1)
+    pages: list[int] = []
+    read = lookup.in_order
+    monkeypatch.setattr(lookup, "in_order", lambda model, listed: pages.append(len(listed)) or read(model, listed))
+    order_ids = [place_order(api, deal)["id"] for _ in range(2)]
+    clock.advance(timedelta(hours=25).total_seconds())
+    assert timers.fire_due(clock.now()) == {"due": 2, "fired": 2, "skipped": 0}
+    assert pages == [1, 1]
+    assert [DealModel.get(order_id).status for order_id in order_ids] == ["cancelled", "cancelled"]
+    assert timers.fire_due(clock.now()) == {"due": 0, "fired": 0, "skipped": 0}
+    assert_books_balance()
