@@ -22,6 +22,7 @@ deal's transitions do not rewrite it with the whole deal; each page of due timer
 """
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import threading
@@ -155,12 +156,6 @@ def _due_deals(shard: int, now: datetime) -> Iterator[DealModel]:
     """The shard's due deals, earliest first: each page of the keys-only index read whole in one batch. A deal
     whose timer moved or fired since the index was read is the engine's to refuse (`fire_timer`)."""
     keys = DealModel.by_due.query(f"timer#{shard}", DealModel.timer_due_at <= clock.iso(now), page_size=BATCH)
-    page: list[DealModel] = []
-    for key in keys:
-        page.append(key)
-        if len(page) == BATCH:
-            yield from lookup.in_order(DealModel, page)
-            page = []
-    if page:
-        yield from lookup.in_order(DealModel, page)
+    for page in itertools.batched(keys, BATCH, strict=False):  # the last page may be short
+        yield from lookup.in_order(DealModel, list(page))
 

@@ -182,12 +182,10 @@ def restand(uow: UnitOfWork, profile: ProfileModel, actions: list, *,
     left as they are and only the profile is written, so an order's acceptance does not rewrite each row of each
     of his gigs with their listing indexes. The profile's `rank_version` moves either way: a change racing this
     one is retried from its reads, so the rows always show what the profile holds."""
-    gigs = listed(profile)
     joined_at = joined(profile)
     stand = standing(profile, joined_at)
-    if reviewed_gig is None and was is not None and shown(was) == shown(stand):
-        gigs = {}
-    for gig_id, entry in gigs.items():
+    rows_change = reviewed_gig is not None or was is None or shown(was) != shown(stand)
+    for gig_id, entry in listed(profile).items() if rows_change else ():
         row_actions: list = [CatalogEntryModel.contractor.set(stand),
                        CatalogEntryModel.rank_key.set(rank_key(stand, entry["created_at"], gig_id))]
         if reviewed_gig is not None and reviewed_gig[0] == gig_id:

@@ -196,17 +196,19 @@ def _form(request: Request, schema: Schema, state: cookies.LinkState) -> Any:
 def require_form_shape(request: Request) -> None:
     """A POST's body looked at before any session is read: junk, or a form that is not one of ours (no CSRF field),
     is a 400 whoever sends it. Other methods pass."""
-    if request.method != "POST":
-        return
+    if request.method == "POST" and "csrf" not in _form_fields(request, max_fields=50):
+        raise PageProblem(*BAD_FORM)
+
+
+def _form_fields(request: Request, *, max_fields: int) -> dict[str, list[str]]:
+    """The POSTed body's fields, or the bad-form page: too big, not UTF-8, not a form, more than `max_fields`."""
     raw = raw_body(request)
     if len(raw) > MAX_FORM_BYTES:
         raise PageProblem(*BAD_FORM)
     try:
-        fields = urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=50)
+        return urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=max_fields)
     except (UnicodeDecodeError, ValueError):
         raise PageProblem(*BAD_FORM) from None
-    if "csrf" not in fields:
-        raise PageProblem(*BAD_FORM)
 
 
 def parse_form(request: Request, schema: Schema, stale: tuple[int, str, str] = STALE_FORM) -> Any:
@@ -216,13 +218,10 @@ def parse_form(request: Request, schema: Schema, stale: tuple[int, str, str] = S
     if origin and origin != f"{own.scheme}://{own.netloc}":
         logger.warning("page form from another origin", extra={"origin": origin[:200]})
         raise PageProblem(*stale)
-    raw = raw_body(request)
-    if len(raw) > MAX_FORM_BYTES:
-        raise PageProblem(*BAD_FORM)
+    fields = _form_fields(request, max_fields=20)
     try:
-        fields = urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
         return schema.model.model_validate({name: values[0] for name, values in fields.items()})
-    except (UnicodeDecodeError, ValueError):  # pydantic's ValidationError is a ValueError
+    except ValueError:  # pydantic's ValidationError is a ValueError
         raise PageProblem(*BAD_FORM) from None
 
 
