@@ -128,6 +128,29 @@ def test_a_wrong_tariff_shows_the_section_again_with_what_is_wrong_and_changes_n
     assert _site(api, token, site["id"])["tariff"]["code"] == "start" and len(invoices(api, token, site["id"])) == 1
 
 
+def test_a_tariff_change_that_loses_a_race_to_another_change_of_the_site_says_so_and_changes_nothing(api, owner,
+                                                                                                    monkeypatch):
+    """A card event written between the change's read and its write (the card's verification refund): the block
+    says the site changed meanwhile, not that its state forbids a change."""
+    from chalicelib.services import sites
+    from chalicelib.store.models import DealModel
+
+    token, site = owner
+    session = billing_login(api, "olena@example.ua")
+    csrf = csrf_of(_section(api, session, site["id"]))
+    terms = sites._tariff_terms
+
+    def raced(tariff, deal):  # type: ignore[no-untyped-def]
+        DealModel(deal.id).update(actions=[DealModel.version.add(1)])  # the other change lands meanwhile
+        return terms(tariff, deal)
+
+    monkeypatch.setattr(sites, "_tariff_terms", raced)
+    posted = post_page(api, f"/billing/{site['id']}/tariff?lang=en", session, {"csrf": csrf, "code": "business"})
+    assert posted.status_code == 409
+    assert "This changed meanwhile. Look at it again and repeat." in _block(posted.body.decode(), "tariff")
+    assert _site(api, token, site["id"])["tariff"]["code"] == "start" and len(invoices(api, token, site["id"])) == 1
+
+
 def test_a_downgrade_over_the_new_limits_is_refused_in_the_block(api, owner):
     token, site = owner
     key = key_for(api, token, site["id"])

@@ -47,6 +47,7 @@ REFUSALS = {
     "over_limit": N_("The site's products or orders exceed this tariff's limits: reduce them before choosing it."),
     "autopay_stopped": N_("Card payments were stopped by support: pay the invoices by bank transfer."),
     "invalid_reason": N_("Choose at least one reason."),
+    "state_changed": N_("This changed meanwhile. Look at it again and repeat."),  # another change came first
 }
 NOT_NOW = {
     "tariff": N_("The tariff cannot be changed while the site is in this state (a deletion is requested, or it "
